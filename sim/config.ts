@@ -1,0 +1,150 @@
+// Configuration of the rendezvous twin: validated from YAML (or built in code), resolved into SimSettings.
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { ConfigError, loadYamlFile, parseWithSchema } from '../src/core/config-file.js';
+import { speedLimits } from '../src/core/kinematics.js';
+import { OBSERVATION_SPEC_ID, type ObservationSpec } from '../src/core/observation.js';
+import { DEFAULT_REWARD_WEIGHTS, type RewardWeights } from '../src/core/rendezvous.js';
+import {
+  defaultRobotIds,
+  loadRobotsFile,
+  resolveRobotParams,
+  type RobotParams,
+} from '../src/core/robot-params.js';
+import { DEFAULT_NOISE, NO_NOISE, NoiseSchema, type NoiseModel } from './noise.js';
+
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const DEFAULT_ROBOTS_FILE = resolve(PROJECT_ROOT, 'robots/epuck2.yaml');
+export const MAX_ROBOTS = 1000;
+
+export const SimConfigSchema = z
+  .object({
+    /** Number of robots, or their ids in index order. */
+    robots: z.union([
+      z.number().int().min(2, 'a swarm needs at least 2 robots').max(MAX_ROBOTS),
+      z
+        .array(z.string().min(1))
+        .min(2, 'a swarm needs at least 2 robots')
+        .max(MAX_ROBOTS)
+        .refine((ids) => new Set(ids).size === ids.length, 'robot ids must be unique'),
+    ]),
+    /** Robots file with default and per-id parameters; relative paths resolve against the config file. */
+    robotsFile: z.string().optional(),
+    arena: z.object({ width: z.number().positive(), height: z.number().positive() }).strict(),
+    /** Seconds per control tick, and physics sub-steps per tick. */
+    controlPeriod: z.number().positive().max(1),
+    subSteps: z.number().int().min(1).max(100),
+    episodeSteps: z.number().int().min(1),
+    commRadius: z.number().positive(),
+    maxNeighbours: z.number().int().min(1).max(MAX_ROBOTS),
+    /** All robots inside a circle of this diameter around their centroid counts as gathered. */
+    gatherDiameter: z.number().positive(),
+    noise: z.union([z.enum(['default', 'off']), NoiseSchema.partial()]),
+    reward: z
+      .object({ actionPenalty: z.number().min(0), collisionPenalty: z.number().min(0) })
+      .strict(),
+  })
+  .strict();
+
+export type SimConfig = z.input<typeof SimConfigSchema>;
+
+export const DEFAULT_SIM_CONFIG = {
+  robots: 10,
+  arena: { width: 2, height: 2 },
+  controlPeriod: 0.1,
+  subSteps: 10,
+  episodeSteps: 300,
+  commRadius: 1.5,
+  maxNeighbours: 9,
+  gatherDiameter: 0.3,
+  noise: 'default',
+  reward: { ...DEFAULT_REWARD_WEIGHTS },
+} as const satisfies SimConfig;
+
+/** Everything the twin needs, resolved and checked. */
+export interface SimSettings {
+  readonly robotIds: readonly string[];
+  readonly robots: readonly RobotParams[];
+  readonly arenaWidth: number;
+  readonly arenaHeight: number;
+  readonly controlPeriod: number;
+  readonly subSteps: number;
+  readonly episodeSteps: number;
+  readonly gatherDiameter: number;
+  readonly noise: NoiseModel;
+  readonly reward: RewardWeights;
+  readonly observation: ObservationSpec;
+}
+
+/** Deep-merges partial settings over the defaults (objects merged key by key, everything else replaced). */
+function mergeOver(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = base[k];
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)
+        ? mergeOver(b as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}
+
+function resolveNoise(noise: z.output<typeof SimConfigSchema>['noise']): NoiseModel {
+  if (noise === 'off') return NO_NOISE;
+  if (noise === 'default') return DEFAULT_NOISE;
+  const merged = { ...DEFAULT_NOISE, ...noise };
+  return parseWithSchema('noise', NoiseSchema, merged);
+}
+
+/**
+ * Validates a configuration (any keys left out take their defaults) and resolves robot parameters.
+ * `source` names the config in error messages; `baseDir` resolves a relative robotsFile.
+ */
+export function resolveSimConfig(partial: unknown = {}, source = 'sim config', baseDir = process.cwd()): SimSettings {
+  if (partial === null || typeof partial !== 'object' || Array.isArray(partial)) {
+    throw new ConfigError(`${source}: expected a mapping of settings`);
+  }
+  const merged = mergeOver(DEFAULT_SIM_CONFIG as unknown as Record<string, unknown>, partial as Record<string, unknown>);
+  const cfg = parseWithSchema(source, SimConfigSchema, merged);
+  const robotIds = typeof cfg.robots === 'number' ? defaultRobotIds(cfg.robots) : cfg.robots;
+  const robotsPath = cfg.robotsFile ? resolve(baseDir, cfg.robotsFile) : DEFAULT_ROBOTS_FILE;
+  const robotsFile = loadRobotsFile(robotsPath);
+  const robots = resolveRobotParams(robotsFile, robotIds, robotsPath);
+  const maxRadius = Math.max(...robots.map((r) => r.bodyRadius));
+  const { width, height } = cfg.arena;
+  // Robots must fit: their discs may cover at most half of the arena's area.
+  const discArea = robots.reduce((s, r) => s + Math.PI * r.bodyRadius * r.bodyRadius, 0);
+  if (discArea > 0.5 * width * height || 2 * maxRadius >= Math.min(width, height)) {
+    throw new ConfigError(`${source}: arena: ${width} m x ${height} m is too small for ${robots.length} robots`);
+  }
+  // Normalisers come from the nominal robot so every robot's features share one scale.
+  const limits = speedLimits(robotsFile.defaults);
+  return {
+    robotIds,
+    robots,
+    arenaWidth: width,
+    arenaHeight: height,
+    controlPeriod: cfg.controlPeriod,
+    subSteps: cfg.subSteps,
+    episodeSteps: cfg.episodeSteps,
+    gatherDiameter: cfg.gatherDiameter,
+    noise: resolveNoise(cfg.noise),
+    reward: cfg.reward,
+    observation: {
+      id: OBSERVATION_SPEC_ID,
+      maxNeighbours: cfg.maxNeighbours,
+      commRadius: cfg.commRadius,
+      arenaWidth: width,
+      arenaHeight: height,
+      maxSpeed: limits.maxLinear,
+      maxTurnRate: limits.maxAngular,
+    },
+  };
+}
+
+/** Loads a sim config YAML file (keys left out take their defaults). */
+export function loadSimConfig(path: string): SimSettings {
+  const raw = loadYamlFile(path, z.record(z.string(), z.unknown()));
+  return resolveSimConfig(raw, path, dirname(resolve(path)));
+}

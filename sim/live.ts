@@ -1,0 +1,153 @@
+// Live mode: the twin paced to wall-clock at the control period, standing in for real robots behind the
+// runtime's sim link. Poses are read as a tracker would report them; commands are submitted per robot id
+// and, as on a real e-puck2, a robot keeps executing its last command until it gets a new one.
+import { EventEmitter } from 'node:events';
+import { clampCommand } from '../src/core/kinematics.js';
+import type { SimSettings } from './config.js';
+import { InvalidCommandError, RendezvousWorld, type Pose } from './world.js';
+
+export interface LivePose extends Pose {
+  id: string;
+  /** Control tick at which the pose was taken. */
+  tick: number;
+  /** Clock time of that tick, ms. */
+  stamp: number;
+}
+
+/** Time source and timers; injectable so tests can drive time by hand. */
+export interface LiveClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemClock: LiveClock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export interface LiveOptions {
+  seed: number;
+  startPoses?: readonly Pose[];
+  clock?: LiveClock;
+  /** Ticks stepped at once to catch up after a stall; further missed ticks are skipped and counted. */
+  maxCatchUpTicks?: number;
+}
+
+export interface LiveStats {
+  ticks: number;
+  /** Timer callbacks that came later than one period after their due time. */
+  overruns: number;
+  /** Ticks that were not simulated because the process stalled for too long. */
+  skippedTicks: number;
+}
+
+export interface LiveTwinEvents {
+  tick: [tick: number];
+}
+
+export class LiveTwin extends EventEmitter<LiveTwinEvents> {
+  readonly world: RendezvousWorld;
+  readonly periodMs: number;
+  private readonly clock: LiveClock;
+  private readonly maxCatchUp: number;
+  private readonly pending: Float64Array;
+  private timer: unknown = null;
+  private startedAt = 0;
+  private nextDue = 0;
+  private tickStamp = 0;
+  private readonly counters: LiveStats = { ticks: 0, overruns: 0, skippedTicks: 0 };
+
+  constructor(settings: SimSettings, options: LiveOptions) {
+    super();
+    this.world = new RendezvousWorld(settings, { envs: 1, seed: options.seed, autoReset: false });
+    if (options.startPoses) this.world.resetEnv(0, options.startPoses);
+    this.periodMs = settings.controlPeriod * 1000;
+    this.clock = options.clock ?? systemClock;
+    this.maxCatchUp = options.maxCatchUpTicks ?? 2;
+    this.pending = new Float64Array(2 * this.world.robots);
+    this.tickStamp = this.clock.now();
+  }
+
+  get running(): boolean {
+    return this.timer !== null;
+  }
+
+  get stats(): LiveStats {
+    return { ...this.counters };
+  }
+
+  get robotIds(): readonly string[] {
+    return this.world.robotIds;
+  }
+
+  /** Starts pacing; ticks fall at start + k * period without accumulating drift. */
+  start(): void {
+    if (this.running) return;
+    this.startedAt = this.clock.now();
+    this.nextDue = this.startedAt + this.periodMs;
+    this.schedule();
+  }
+
+  stop(): void {
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** Sets the command robot `id` executes from the next tick on. Rejects unknown ids and non-finite values. */
+  submitCommand(id: string, left: number, right: number): void {
+    const k = this.world.robotIds.indexOf(id);
+    if (k < 0) throw new RangeError(`unknown robot id '${id}' (swarm ids: ${this.world.robotIds.join(', ')})`);
+    if (!Number.isFinite(left) || !Number.isFinite(right)) {
+      throw new InvalidCommandError(`non-finite wheel command (${left}, ${right}) for robot '${id}'; command ignored`);
+    }
+    this.pending[2 * k] = clampCommand(left);
+    this.pending[2 * k + 1] = clampCommand(right);
+  }
+
+  /** Tracked poses of every robot at the last tick (with the noise model's tracker error). */
+  getPoses(): LivePose[] {
+    const t = this.world.tracked;
+    return this.world.robotIds.map((id, k) => ({
+      id,
+      x: t.x[k],
+      y: t.y[k],
+      heading: t.heading[k],
+      tick: this.counters.ticks,
+      stamp: this.tickStamp,
+    }));
+  }
+
+  /** True poses (for evaluation and pictures, never for controllers). */
+  getTruePoses(): LivePose[] {
+    return this.world.poses(0).map((p, k) => ({ ...p, id: this.world.robotIds[k]!, tick: this.counters.ticks, stamp: this.tickStamp }));
+  }
+
+  /** Advances one control period now, whatever the clock says (batch trials run this as fast as possible). */
+  stepOnce(): void {
+    this.world.step(this.pending);
+    this.counters.ticks++;
+    this.tickStamp = this.clock.now();
+    this.emit('tick', this.counters.ticks);
+  }
+
+  private schedule(): void {
+    const delay = Math.max(0, this.nextDue - this.clock.now());
+    this.timer = this.clock.setTimeout(() => this.onTimer(), delay);
+  }
+
+  private onTimer(): void {
+    if (this.timer === null) return;
+    const now = this.clock.now();
+    const late = now - this.nextDue;
+    if (late > this.periodMs) this.counters.overruns++;
+    // Ticks that fell due while we were away: catch up on a few, skip the rest rather than queue them.
+    const due = 1 + Math.floor(Math.max(0, late) / this.periodMs);
+    const run = Math.min(due, 1 + this.maxCatchUp);
+    this.counters.skippedTicks += due - run;
+    for (let i = 0; i < run; i++) this.stepOnce();
+    this.nextDue += due * this.periodMs;
+    if (this.timer !== null) this.schedule();
+  }
+}

@@ -1,0 +1,194 @@
+// Rigid-disc physics of one environment's robots inside a walled rectangle, on flat arrays.
+// Robots base..base+n-1 of the arrays belong to the environment.
+//
+// Contacts are resolved by projection (overlapping discs pushed apart symmetrically, then clamped to the
+// walls) after every sub-step. Only pairs that could meet within the control step are checked per
+// sub-step; a full check at the end of the step backs that up, so no overlap survives a step.
+
+/** Squared-distance tolerance under which two discs are treated as overlapping and separated. */
+const OVERLAP_SLOP = 1e-12;
+/** Extra separation added to each push so that separated discs do not re-test as overlapping. */
+const PUSH_EPSILON = 1e-9;
+/** Gauss-Seidel passes allowed before the motion is undone as jammed. */
+const MAX_RESOLVE_PASSES = 32;
+
+export interface DiscBodies {
+  readonly x: Float64Array;
+  readonly y: Float64Array;
+  /** Radius per robot index within an environment (length n). */
+  readonly radius: Float64Array;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** Pushes every robot back inside the walls. */
+export function clampToWalls(b: DiscBodies, base: number, n: number): void {
+  const { x, y, radius, width, height } = b;
+  for (let k = 0; k < n; k++) {
+    const g = base + k;
+    const r = radius[k];
+    const px = x[g];
+    const py = y[g];
+    if (px < r) x[g] = r;
+    else if (px > width - r) x[g] = width - r;
+    if (py < r) y[g] = r;
+    else if (py > height - r) y[g] = height - r;
+  }
+}
+
+/** Separates discs i and j if they overlap; returns true if they did. */
+function separate(b: DiscBodies, base: number, i: number, j: number): boolean {
+  const { x, y } = b;
+  const gi = base + i;
+  const gj = base + j;
+  const minD = b.radius[i] + b.radius[j];
+  const dx = x[gj] - x[gi];
+  if (dx >= minD || dx <= -minD) return false;
+  const dy = y[gj] - y[gi];
+  const d2 = dx * dx + dy * dy;
+  if (d2 >= minD * minD - OVERLAP_SLOP) return false;
+  const d = Math.sqrt(d2);
+  // Coincident centres: separate along x in index order, so the result stays deterministic.
+  const ux = d > 0 ? dx / d : 1;
+  const uy = d > 0 ? dy / d : 0;
+  const push = (minD - d) / 2 + PUSH_EPSILON;
+  x[gi] -= ux * push;
+  y[gi] -= uy * push;
+  x[gj] += ux * push;
+  y[gj] += uy * push;
+  return true;
+}
+
+/** True if any two discs of the environment overlap by more than the tolerance. */
+export function hasOverlap(b: DiscBodies, base: number, n: number, tolerance = 1e-9): boolean {
+  const { x, y, radius } = b;
+  for (let i = 0; i < n; i++) {
+    const xi = x[base + i];
+    const yi = y[base + i];
+    for (let j = i + 1; j < n; j++) {
+      const minD = radius[i] + radius[j] - tolerance;
+      const dx = x[base + j] - xi;
+      if (dx >= minD || dx <= -minD) continue;
+      const dy = y[base + j] - yi;
+      if (dx * dx + dy * dy < minD * minD) return true;
+    }
+  }
+  return false;
+}
+
+/** Resolves contacts of one environment; holds the candidate pairs of the current control step. */
+export class ContactSolver {
+  private pairI: Int32Array;
+  private pairJ: Int32Array;
+  private pairs = 0;
+
+  constructor(robots: number) {
+    const cap = Math.min((robots * (robots - 1)) / 2, 16 * robots);
+    this.pairI = new Int32Array(cap);
+    this.pairJ = new Int32Array(cap);
+  }
+
+  /** Collects the pairs whose surfaces are closer than `reach` (m): the only ones that can touch this step. */
+  collectCandidates(b: DiscBodies, base: number, n: number, reach: number): void {
+    const { x, y, radius } = b;
+    this.pairs = 0;
+    for (let i = 0; i < n; i++) {
+      const xi = x[base + i];
+      const yi = y[base + i];
+      for (let j = i + 1; j < n; j++) {
+        const lim = radius[i] + radius[j] + reach;
+        const dx = x[base + j] - xi;
+        if (dx >= lim || dx <= -lim) continue;
+        const dy = y[base + j] - yi;
+        if (dx * dx + dy * dy >= lim * lim) continue;
+        if (this.pairs === this.pairI.length) this.grow();
+        this.pairI[this.pairs] = i;
+        this.pairJ[this.pairs] = j;
+        this.pairs++;
+      }
+    }
+  }
+
+  /**
+   * Resolves overlaps among the candidate pairs after a sub-step. If the robots are jammed (no
+   * separation within the pass budget) the sub-step's motion is undone from prevX/prevY.
+   */
+  resolveCandidates(b: DiscBodies, base: number, n: number, prevX: Float64Array, prevY: Float64Array): void {
+    clampToWalls(b, base, n);
+    if (this.pairs === 0) return;
+    for (let pass = 0; pass < MAX_RESOLVE_PASSES; pass++) {
+      let overlapped = false;
+      for (let p = 0; p < this.pairs; p++) {
+        if (separate(b, base, this.pairI[p], this.pairJ[p])) overlapped = true;
+      }
+      if (!overlapped) return;
+      clampToWalls(b, base, n);
+    }
+    restore(b, base, n, prevX, prevY);
+  }
+
+  /** Resolves overlaps among all pairs (the end-of-step backstop); undoes the motion if jammed. */
+  resolveAll(b: DiscBodies, base: number, n: number, prevX: Float64Array, prevY: Float64Array): void {
+    clampToWalls(b, base, n);
+    for (let pass = 0; pass < MAX_RESOLVE_PASSES; pass++) {
+      let overlapped = false;
+      for (let i = 0; i < n; i++) {
+        for (let j = i + 1; j < n; j++) if (separate(b, base, i, j)) overlapped = true;
+      }
+      if (!overlapped) return;
+      clampToWalls(b, base, n);
+    }
+    if (hasOverlap(b, base, n)) restore(b, base, n, prevX, prevY);
+  }
+
+  private grow(): void {
+    const i = new Int32Array(this.pairI.length * 2);
+    const j = new Int32Array(this.pairJ.length * 2);
+    i.set(this.pairI);
+    j.set(this.pairJ);
+    this.pairI = i;
+    this.pairJ = j;
+  }
+}
+
+function restore(b: DiscBodies, base: number, n: number, prevX: Float64Array, prevY: Float64Array): void {
+  for (let k = 0; k < n; k++) {
+    b.x[base + k] = prevX[k];
+    b.y[base + k] = prevY[k];
+  }
+}
+
+/**
+ * Marks which robots touch another robot (gap below `margin`) and which touch a wall.
+ * Writes 1/0 into robotContact and wallContact at index base + k.
+ */
+export function detectContacts(
+  b: DiscBodies,
+  base: number,
+  n: number,
+  margin: number,
+  robotContact: Uint8Array,
+  wallContact: Uint8Array,
+): void {
+  const { x, y, radius } = b;
+  for (let k = 0; k < n; k++) {
+    const g = base + k;
+    const r = radius[k] + margin;
+    robotContact[g] = 0;
+    wallContact[g] = x[g] <= r || y[g] <= r || x[g] >= b.width - r || y[g] >= b.height - r ? 1 : 0;
+  }
+  for (let i = 0; i < n; i++) {
+    const gi = base + i;
+    for (let j = i + 1; j < n; j++) {
+      const gj = base + j;
+      const minD = radius[i] + radius[j] + margin;
+      const dx = x[gj] - x[gi];
+      if (dx >= minD || dx <= -minD) continue;
+      const dy = y[gj] - y[gi];
+      if (dx * dx + dy * dy < minD * minD) {
+        robotContact[gi] = 1;
+        robotContact[gj] = 1;
+      }
+    }
+  }
+}

@@ -1,0 +1,633 @@
+// The vectorised e-puck2 rendezvous twin: E environments x N robots stepped together in flat typed arrays.
+//
+// One control step (world.step):
+//   commands checked (non-finite -> error, nothing applied) -> victim override -> clamp
+//   -> latency delay line -> dropped commands -> actuator noise -> wheel speeds (per-episode wheel offsets)
+//   -> sub-steps of Euler motion with disc/wall contact resolution
+//   -> tracker poses with noise -> tracked speed/turn rate -> reward, metrics -> observations.
+import { bodyAngular, bodyLinear, clampCommand, estimateTwist, wrapAngle } from '../src/core/kinematics.js';
+import { RendezvousObserver, globalStateSize, PAIR_DIM, ROW_DIM, type SwarmFrame } from '../src/core/observation.js';
+import { makeStreams, type RandomStream } from '../src/core/random.js';
+import { isGathered, meanPairwiseDistance, rendezvousReward, type RendezvousMetrics } from '../src/core/rendezvous.js';
+import { maxWheelSpeed } from '../src/core/robot-params.js';
+import type { SimSettings } from './config.js';
+import { MAX_LATENCY_TICKS } from './noise.js';
+import type { ActionOverride, OverrideContext } from './override.js';
+import { ContactSolver, detectContacts, hasOverlap, type DiscBodies } from './physics.js';
+
+/** Gap (m) under which two robots, or a robot and a wall, count as touching. */
+export const CONTACT_MARGIN = 0.001;
+/** Robots spawn at least this far apart (surface to surface) and from the walls, m. */
+const SPAWN_CLEARANCE = 0.02;
+const DELAY_SLOTS = MAX_LATENCY_TICKS + 1;
+
+/** A command that must not enter the state; names the robot. */
+export class InvalidCommandError extends Error {
+  override readonly name = 'InvalidCommandError';
+}
+
+export interface Pose {
+  x: number;
+  y: number;
+  heading: number;
+}
+
+/** An attack on one robot of one environment. */
+export interface VictimSetup {
+  /** Robot index or id. */
+  robot: number | string;
+  /** Replaces the victim's command every tick (a fault, a function, an adversary). */
+  override?: ActionOverride;
+  /** Bounded uniform noise U(-eps, eps) added to every feature of the victim's observation (features are ~unit scale). */
+  observationNoise?: number;
+}
+
+export interface WorldOptions {
+  envs: number;
+  seed: number;
+  /** Reset an environment as soon as its episode ends (training); otherwise it holds until reset. */
+  autoReset?: boolean;
+  /** Called with an environment's metrics when its episode ends. */
+  onEpisodeEnd?: (env: number, metrics: RendezvousMetrics) => void;
+  /** Called after an environment is reset, before its first observation is built (e.g. to draw a victim). */
+  onEpisodeStart?: (env: number) => void;
+}
+
+export class RendezvousWorld {
+  readonly envs: number;
+  readonly robots: number;
+  readonly settings: SimSettings;
+  readonly observer: RendezvousObserver;
+  readonly obsSize: number;
+  readonly stateSize: number;
+
+  /** True poses and body velocities (physics state). */
+  readonly truth: SwarmFrame;
+  /** What the tracker reports (noisy) and what observations are built from. */
+  readonly tracked: SwarmFrame;
+  /** Observations of every robot after the last step or reset: robot g at g * obsSize. */
+  readonly obs: Float32Array;
+  /** Reward of the last step, per environment. */
+  readonly rewards: Float64Array;
+  /** 1 where the last step ended the environment's episode. */
+  readonly dones: Uint8Array;
+  /** Control steps taken in the current episode, per environment. */
+  readonly stepCount: Int32Array;
+  /** Victim robot index per environment, -1 for none. */
+  readonly victim: Int32Array;
+
+  private readonly autoReset: boolean;
+  private readonly onEpisodeEnd: WorldOptions['onEpisodeEnd'];
+  private readonly onEpisodeStart: WorldOptions['onEpisodeStart'];
+  private readonly rng: RandomStream[];
+  private readonly overrides: (ActionOverride | null)[];
+  private readonly obsNoise: Float64Array;
+
+  private readonly bodies: DiscBodies;
+  /** Per robot: ground speed (m/s) per unit command of each wheel, and wheel distance, with this episode's offsets. */
+  private readonly wheelGainL: Float64Array;
+  private readonly wheelGainR: Float64Array;
+  private readonly axle: Float64Array;
+  private readonly latency: Uint8Array;
+  /** Commands in flight: [robot][slot][left, right]. */
+  private readonly delayLine: Float64Array;
+  /** The command each robot is executing (after latency and drops), before actuator noise. */
+  private readonly received: Float64Array;
+  private readonly robotContact: Uint8Array;
+  private readonly wallContact: Uint8Array;
+  private readonly prevTrackedX: Float64Array;
+  private readonly prevTrackedY: Float64Array;
+  private readonly prevTrackedHeading: Float64Array;
+
+  // Episode accumulators per environment.
+  private readonly episodeReturn: Float64Array;
+  private readonly gatherStep: Int32Array;
+  private readonly collisionOnsets: Float64Array;
+  private readonly wallOnsets: Float64Array;
+
+  // Scratch.
+  private readonly contacts: ContactSolver;
+  private readonly stepStartX: Float64Array;
+  private readonly stepStartY: Float64Array;
+  private readonly subX: Float64Array;
+  private readonly subY: Float64Array;
+  private readonly cosH: Float64Array;
+  private readonly sinH: Float64Array;
+  private readonly rotC: Float64Array;
+  private readonly rotS: Float64Array;
+  private readonly prevRobotContact: Uint8Array;
+  private readonly prevWallContact: Uint8Array;
+  private readonly overrideOut = new Float64Array(2);
+  private readonly ctx: OverrideContext;
+
+  constructor(settings: SimSettings, options: WorldOptions) {
+    const E = options.envs;
+    const N = settings.robots.length;
+    if (!Number.isInteger(E) || E < 1) throw new RangeError(`envs must be a positive integer, got ${E}`);
+    if (N < 2) throw new RangeError(`a swarm needs at least 2 robots, got ${N}`);
+    this.envs = E;
+    this.robots = N;
+    this.settings = settings;
+    this.autoReset = options.autoReset ?? true;
+    this.onEpisodeEnd = options.onEpisodeEnd;
+    this.onEpisodeStart = options.onEpisodeStart;
+    this.observer = new RendezvousObserver(settings.observation);
+    this.obsSize = this.observer.size;
+    this.stateSize = globalStateSize(N);
+    this.rng = makeStreams(options.seed, E);
+
+    const G = E * N;
+    const command = new Float64Array(2 * G);
+    this.truth = {
+      x: new Float64Array(G),
+      y: new Float64Array(G),
+      heading: new Float64Array(G),
+      speed: new Float64Array(G),
+      turnRate: new Float64Array(G),
+      command,
+    };
+    this.tracked = {
+      x: new Float64Array(G),
+      y: new Float64Array(G),
+      heading: new Float64Array(G),
+      speed: new Float64Array(G),
+      turnRate: new Float64Array(G),
+      command,
+    };
+    this.obs = new Float32Array(G * this.obsSize);
+    this.rewards = new Float64Array(E);
+    this.dones = new Uint8Array(E);
+    this.stepCount = new Int32Array(E);
+    this.victim = new Int32Array(E).fill(-1);
+    this.overrides = new Array<ActionOverride | null>(E).fill(null);
+    this.obsNoise = new Float64Array(E);
+
+    this.bodies = {
+      x: this.truth.x,
+      y: this.truth.y,
+      radius: Float64Array.from(settings.robots, (r) => r.bodyRadius),
+      width: settings.arenaWidth,
+      height: settings.arenaHeight,
+    };
+    this.wheelGainL = new Float64Array(G);
+    this.wheelGainR = new Float64Array(G);
+    this.axle = new Float64Array(G);
+    this.latency = new Uint8Array(G);
+    this.delayLine = new Float64Array(G * DELAY_SLOTS * 2);
+    this.received = new Float64Array(2 * G);
+    this.robotContact = new Uint8Array(G);
+    this.wallContact = new Uint8Array(G);
+    this.prevTrackedX = new Float64Array(G);
+    this.prevTrackedY = new Float64Array(G);
+    this.prevTrackedHeading = new Float64Array(G);
+    this.episodeReturn = new Float64Array(E);
+    this.gatherStep = new Int32Array(E);
+    this.collisionOnsets = new Float64Array(E);
+    this.wallOnsets = new Float64Array(E);
+    this.contacts = new ContactSolver(N);
+    this.stepStartX = new Float64Array(N);
+    this.stepStartY = new Float64Array(N);
+    this.subX = new Float64Array(N);
+    this.subY = new Float64Array(N);
+    this.cosH = new Float64Array(N);
+    this.sinH = new Float64Array(N);
+    this.rotC = new Float64Array(N);
+    this.rotS = new Float64Array(N);
+    this.prevRobotContact = new Uint8Array(N);
+    this.prevWallContact = new Uint8Array(N);
+    this.ctx = {
+      env: 0,
+      robot: 0,
+      step: 0,
+      observation: this.obs,
+      obsOffset: 0,
+      proposedLeft: 0,
+      proposedRight: 0,
+      rng: this.rng[0]!,
+    };
+    for (let e = 0; e < E; e++) this.resetEnv(e);
+  }
+
+  get robotIds(): readonly string[] {
+    return this.settings.robotIds;
+  }
+
+  /** Robot index for an index or id; throws naming the id if it is not in the swarm. */
+  robotIndex(robot: number | string): number {
+    if (typeof robot === 'number') {
+      if (!Number.isInteger(robot) || robot < 0 || robot >= this.robots) {
+        throw new RangeError(`unknown robot index ${robot} (swarm has ${this.robots} robots)`);
+      }
+      return robot;
+    }
+    const k = this.settings.robotIds.indexOf(robot);
+    if (k < 0) throw new RangeError(`unknown robot id '${robot}' (swarm ids: ${this.settings.robotIds.join(', ')})`);
+    return k;
+  }
+
+  /** Attacks one robot of environment e (replacing any earlier attack there), or clears it with null. */
+  setVictim(e: number, setup: VictimSetup | null): void {
+    this.checkEnv(e);
+    if (setup === null) {
+      this.victim[e] = -1;
+      this.overrides[e] = null;
+      this.obsNoise[e] = 0;
+      return;
+    }
+    const k = this.robotIndex(setup.robot);
+    const eps = setup.observationNoise ?? 0;
+    if (!(eps >= 0 && Number.isFinite(eps))) throw new RangeError(`observationNoise must be a finite number >= 0, got ${eps}`);
+    this.victim[e] = k;
+    this.overrides[e] = setup.override ?? null;
+    this.obsNoise[e] = eps;
+  }
+
+  /** Resets every environment to a fresh episode. */
+  reset(): void {
+    for (let e = 0; e < this.envs; e++) this.resetEnv(e);
+  }
+
+  /** Starts a new episode in environment e: scattered robots, fresh noise draws, cleared accumulators. */
+  resetEnv(e: number, startPoses?: readonly Pose[]): void {
+    this.checkEnv(e);
+    const N = this.robots;
+    const base = e * N;
+    const s = this.settings;
+    const rng = this.rng[e]!;
+    if (startPoses) this.placeRobots(e, startPoses);
+    else this.scatterRobots(e, rng);
+
+    const nz = s.noise;
+    for (let k = 0; k < N; k++) {
+      const g = base + k;
+      const p = s.robots[k]!;
+      const gain = maxWheelSpeed(p);
+      this.wheelGainL[g] = gain * (1 + rng.range(-nz.wheelRadiusSpread, nz.wheelRadiusSpread));
+      this.wheelGainR[g] = gain * (1 + rng.range(-nz.wheelRadiusSpread, nz.wheelRadiusSpread));
+      this.axle[g] = p.wheelDistance * (1 + rng.range(-nz.wheelDistanceSpread, nz.wheelDistanceSpread));
+      this.latency[g] = rng.int(nz.latencyTicks.min, nz.latencyTicks.max);
+      this.truth.speed[g] = 0;
+      this.truth.turnRate[g] = 0;
+      this.truth.command[2 * g] = 0;
+      this.truth.command[2 * g + 1] = 0;
+      this.received[2 * g] = 0;
+      this.received[2 * g + 1] = 0;
+    }
+    this.delayLine.fill(0, base * DELAY_SLOTS * 2, (base + N) * DELAY_SLOTS * 2);
+    this.trackPoses(e, rng);
+    for (let k = base; k < base + N; k++) {
+      this.tracked.speed[k] = 0;
+      this.tracked.turnRate[k] = 0;
+    }
+    detectContacts(this.bodies, base, N, CONTACT_MARGIN, this.robotContact, this.wallContact);
+    this.stepCount[e] = 0;
+    this.episodeReturn[e] = 0;
+    this.gatherStep[e] = isGathered(this.truth.x, this.truth.y, base, N, s.gatherDiameter / 2) ? 0 : -1;
+    this.collisionOnsets[e] = 0;
+    this.wallOnsets[e] = 0;
+    this.onEpisodeStart?.(e);
+    this.observeEnv(e);
+  }
+
+  /**
+   * Advances every environment by one control period. `actions` holds normalised wheel commands
+   * [left, right] for robot g at 2g. A non-finite command throws before anything changes.
+   */
+  step(actions: ArrayLike<number>): void {
+    const E = this.envs;
+    const N = this.robots;
+    if (actions.length !== 2 * E * N) {
+      throw new RangeError(`expected ${2 * E * N} wheel commands (${E} envs x ${N} robots x 2), got ${actions.length}`);
+    }
+    for (let i = 0; i < actions.length; i++) {
+      if (!Number.isFinite(actions[i])) {
+        const g = i >> 1;
+        throw new InvalidCommandError(
+          `non-finite ${i & 1 ? 'right' : 'left'} wheel command (${actions[i]}) for robot '${this.robotIds[g % N]}' ` +
+            `in env ${Math.floor(g / N)}; step not applied`,
+        );
+      }
+    }
+    for (let e = 0; e < E; e++) this.stepEnv(e, actions);
+  }
+
+  private stepEnv(e: number, actions: ArrayLike<number>): void {
+    const N = this.robots;
+    const base = e * N;
+    const s = this.settings;
+    const rng = this.rng[e]!;
+    const cmd = this.truth.command;
+
+    for (let k = 0; k < N; k++) {
+      const g = base + k;
+      cmd[2 * g] = clampCommand(actions[2 * g]);
+      cmd[2 * g + 1] = clampCommand(actions[2 * g + 1]);
+    }
+    const v = this.victim[e];
+    const override = this.overrides[e];
+    if (v >= 0 && override) this.applyOverride(e, v, override, rng);
+
+    this.actuate(e, rng);
+    this.move(e);
+
+    // Contacts and their onsets.
+    const rc = this.robotContact;
+    const wc = this.wallContact;
+    for (let k = 0; k < N; k++) {
+      this.prevRobotContact[k] = rc[base + k];
+      this.prevWallContact[k] = wc[base + k];
+    }
+    detectContacts(this.bodies, base, N, CONTACT_MARGIN, rc, wc);
+    let touching = 0;
+    for (let k = 0; k < N; k++) {
+      const g = base + k;
+      touching += rc[g];
+      if (rc[g] && !this.prevRobotContact[k]) this.collisionOnsets[e]++;
+      if (wc[g] && !this.prevWallContact[k]) this.wallOnsets[e]++;
+    }
+
+    this.trackPoses(e, rng);
+    const dt = s.controlPeriod;
+    for (let g = base; g < base + N; g++) {
+      const tw = estimateTwist(
+        this.prevTrackedX[g], this.prevTrackedY[g], this.prevTrackedHeading[g],
+        this.tracked.x[g], this.tracked.y[g], this.tracked.heading[g], dt,
+      );
+      this.tracked.speed[g] = tw.linear;
+      this.tracked.turnRate[g] = tw.angular;
+    }
+
+    const diag = Math.hypot(s.arenaWidth, s.arenaHeight);
+    const r = rendezvousReward(this.truth.x, this.truth.y, cmd, base, N, diag, touching, s.reward);
+    this.rewards[e] = r;
+    this.episodeReturn[e] += r;
+    const t = ++this.stepCount[e];
+    if (this.gatherStep[e] < 0 && isGathered(this.truth.x, this.truth.y, base, N, s.gatherDiameter / 2)) {
+      this.gatherStep[e] = t;
+    }
+    const done = t >= s.episodeSteps;
+    this.dones[e] = done ? 1 : 0;
+    if (done) {
+      this.onEpisodeEnd?.(e, this.metrics(e));
+      if (this.autoReset) {
+        this.resetEnv(e);
+        return;
+      }
+    }
+    this.observeEnv(e);
+  }
+
+  /** Metrics of environment e's episode so far. */
+  metrics(e: number): RendezvousMetrics {
+    this.checkEnv(e);
+    const N = this.robots;
+    const t = this.stepCount[e];
+    const robotMinutes = (N * t * this.settings.controlPeriod) / 60;
+    return {
+      episodeReturn: this.episodeReturn[e],
+      steps: t,
+      finalMeanPairwiseDistance: meanPairwiseDistance(this.truth.x, this.truth.y, e * N, N),
+      timeToGather: this.gatherStep[e] >= 0 ? this.gatherStep[e] * this.settings.controlPeriod : null,
+      collisionsPerRobotMinute: robotMinutes > 0 ? this.collisionOnsets[e] / robotMinutes : 0,
+      wallHitsPerRobotMinute: robotMinutes > 0 ? this.wallOnsets[e] / robotMinutes : 0,
+    };
+  }
+
+  /** True poses of environment e. */
+  poses(e: number): Pose[] {
+    this.checkEnv(e);
+    const base = e * this.robots;
+    return Array.from({ length: this.robots }, (_, k) => ({
+      x: this.truth.x[base + k],
+      y: this.truth.y[base + k],
+      heading: this.truth.heading[base + k],
+    }));
+  }
+
+  /** Writes the centralised critic's state of every environment (env e at e * stateSize). */
+  globalStates(out: Float32Array): void {
+    const N = this.robots;
+    for (let e = 0; e < this.envs; e++) {
+      this.observer.globalState(this.truth, e * N, N, this.stepCount[e] / this.settings.episodeSteps, out, e * this.stateSize);
+    }
+  }
+
+  /** Writes environment e's belief features for every (observer, neighbour) pair: (i, j) at (i * N + j) * PAIR_DIM. */
+  pairFeatures(e: number, out: Float32Array): void {
+    this.checkEnv(e);
+    const N = this.robots;
+    if (out.length < N * N * PAIR_DIM) throw new RangeError(`pair feature buffer needs ${N * N * PAIR_DIM} floats`);
+    // observeAll refreshes the observer's per-environment caches that pair features read.
+    const scratch = new Float32Array(N * this.obsSize);
+    this.observer.observeAll(this.tracked, e * N, N, scratch, 0);
+    this.observer.pairFeaturesAll(this.tracked, e * N, N, out, 0);
+  }
+
+  private checkEnv(e: number): void {
+    if (!Number.isInteger(e) || e < 0 || e >= this.envs) throw new RangeError(`unknown env ${e} (world has ${this.envs})`);
+  }
+
+  private applyOverride(e: number, v: number, override: ActionOverride, rng: RandomStream): void {
+    const g = e * this.robots + v;
+    const cmd = this.truth.command;
+    const ctx = this.ctx;
+    ctx.env = e;
+    ctx.robot = v;
+    ctx.step = this.stepCount[e];
+    ctx.obsOffset = g * this.obsSize;
+    ctx.proposedLeft = cmd[2 * g];
+    ctx.proposedRight = cmd[2 * g + 1];
+    ctx.rng = rng;
+    const out = this.overrideOut;
+    override.act(ctx, out);
+    if (!Number.isFinite(out[0]) || !Number.isFinite(out[1])) {
+      throw new InvalidCommandError(
+        `override '${override.name}' produced a non-finite command (${out[0]}, ${out[1]}) for robot ` +
+          `'${this.robotIds[v]}' in env ${e}`,
+      );
+    }
+    cmd[2 * g] = clampCommand(out[0]);
+    cmd[2 * g + 1] = clampCommand(out[1]);
+  }
+
+  /** Commands travel through the delay line, may be dropped, get actuator noise and become body twists. */
+  private actuate(e: number, rng: RandomStream): void {
+    const N = this.robots;
+    const base = e * N;
+    const nz = this.settings.noise;
+    const cmd = this.truth.command;
+    const slotNow = this.stepCount[e] % DELAY_SLOTS;
+    for (let k = 0; k < N; k++) {
+      const g = base + k;
+      const line = g * DELAY_SLOTS * 2;
+      this.delayLine[line + 2 * slotNow] = cmd[2 * g];
+      this.delayLine[line + 2 * slotNow + 1] = cmd[2 * g + 1];
+      const slot = (slotNow - this.latency[g] + DELAY_SLOTS) % DELAY_SLOTS;
+      const dropped = nz.dropProbability > 0 && rng.uniform() < nz.dropProbability;
+      // Before the first command arrives (latency at episode start) the robot holds still.
+      if (!dropped && this.stepCount[e] >= this.latency[g]) {
+        this.received[2 * g] = this.delayLine[line + 2 * slot];
+        this.received[2 * g + 1] = this.delayLine[line + 2 * slot + 1];
+      }
+      let ul = this.received[2 * g];
+      let ur = this.received[2 * g + 1];
+      if (nz.actuatorNoise > 0) {
+        ul = clampCommand(ul + nz.actuatorNoise * rng.gaussian());
+        ur = clampCommand(ur + nz.actuatorNoise * rng.gaussian());
+      }
+      const vl = ul * this.wheelGainL[g];
+      const vr = ur * this.wheelGainR[g];
+      this.truth.speed[g] = bodyLinear(vl, vr);
+      this.truth.turnRate[g] = bodyAngular(vl, vr, this.axle[g]);
+    }
+  }
+
+  /** Integrates one control period in sub-steps, resolving contacts after each. */
+  private move(e: number): void {
+    const N = this.robots;
+    const base = e * N;
+    const s = this.settings;
+    const h = s.controlPeriod / s.subSteps;
+    const { x, y, heading, speed, turnRate } = this.truth;
+    const cosH = this.cosH;
+    const sinH = this.sinH;
+    const rotC = this.rotC;
+    const rotS = this.rotS;
+    let fastest = 0;
+    for (let k = 0; k < N; k++) {
+      const g = base + k;
+      this.stepStartX[k] = x[g];
+      this.stepStartY[k] = y[g];
+      cosH[k] = Math.cos(heading[g]);
+      sinH[k] = Math.sin(heading[g]);
+      // Heading advances by a constant angle per sub-step: rotate (cos, sin) instead of calling trig each time.
+      rotC[k] = Math.cos(turnRate[g] * h);
+      rotS[k] = Math.sin(turnRate[g] * h);
+      const v = Math.abs(speed[g]);
+      if (v > fastest) fastest = v;
+    }
+    // A robot moves at most fastest * period this step (pushes included); pairs farther apart cannot meet.
+    this.contacts.collectCandidates(this.bodies, base, N, 3 * fastest * s.controlPeriod + 1e-4);
+    for (let sub = 0; sub < s.subSteps; sub++) {
+      for (let k = 0; k < N; k++) {
+        const g = base + k;
+        this.subX[k] = x[g];
+        this.subY[k] = y[g];
+        const c = cosH[k];
+        const sn = sinH[k];
+        const stride = speed[g] * h;
+        x[g] += stride * c;
+        y[g] += stride * sn;
+        cosH[k] = c * rotC[k] - sn * rotS[k];
+        sinH[k] = sn * rotC[k] + c * rotS[k];
+      }
+      this.contacts.resolveCandidates(this.bodies, base, N, this.subX, this.subY);
+    }
+    if (hasOverlap(this.bodies, base, N)) {
+      this.contacts.resolveAll(this.bodies, base, N, this.stepStartX, this.stepStartY);
+    }
+    for (let k = 0; k < N; k++) {
+      const g = base + k;
+      heading[g] = wrapAngle(heading[g] + turnRate[g] * s.controlPeriod);
+    }
+  }
+
+  /** The tracker's view: true pose plus noise; remembers the previous tracked pose for velocity estimates. */
+  private trackPoses(e: number, rng: RandomStream): void {
+    const N = this.robots;
+    const base = e * N;
+    const nz = this.settings.noise;
+    for (let g = base; g < base + N; g++) {
+      this.prevTrackedX[g] = this.tracked.x[g];
+      this.prevTrackedY[g] = this.tracked.y[g];
+      this.prevTrackedHeading[g] = this.tracked.heading[g];
+      let tx = this.truth.x[g];
+      let ty = this.truth.y[g];
+      let th = this.truth.heading[g];
+      if (nz.positionNoise > 0) {
+        tx += nz.positionNoise * rng.gaussian();
+        ty += nz.positionNoise * rng.gaussian();
+      }
+      if (nz.headingNoise > 0) th = wrapAngle(th + nz.headingNoise * rng.gaussian());
+      this.tracked.x[g] = tx;
+      this.tracked.y[g] = ty;
+      this.tracked.heading[g] = th;
+    }
+  }
+
+  private observeEnv(e: number): void {
+    const N = this.robots;
+    const base = e * N;
+    this.observer.observeAll(this.tracked, base, N, this.obs, base * this.obsSize);
+    const eps = this.obsNoise[e];
+    const v = this.victim[e];
+    if (v >= 0 && eps > 0) this.perturbObservation(this.rng[e]!, (base + v) * this.obsSize, eps);
+  }
+
+  /** Bounded noise on own features and on the rows that hold a neighbour; the mask is left exact. */
+  private perturbObservation(rng: RandomStream, off: number, eps: number): void {
+    const { rowsOffset, maskOffset } = this.observer.layout;
+    for (let f = off; f < off + rowsOffset; f++) this.obs[f] += rng.range(-eps, eps);
+    for (let k = 0; k < this.settings.observation.maxNeighbours; k++) {
+      if (this.obs[off + maskOffset + k] === 0) continue;
+      const row = off + rowsOffset + k * ROW_DIM;
+      for (let f = row; f < row + ROW_DIM; f++) this.obs[f] += rng.range(-eps, eps);
+    }
+  }
+
+  private scatterRobots(e: number, rng: RandomStream): void {
+    const N = this.robots;
+    const base = e * N;
+    const { arenaWidth: W, arenaHeight: H } = this.settings;
+    const radius = this.bodies.radius;
+    for (let k = 0; k < N; k++) {
+      const r = radius[k] + SPAWN_CLEARANCE;
+      let tries = 0;
+      for (;;) {
+        const px = rng.range(r, W - r);
+        const py = rng.range(r, H - r);
+        let free = true;
+        for (let j = 0; j < k && free; j++) {
+          const dx = px - this.truth.x[base + j];
+          const dy = py - this.truth.y[base + j];
+          const minD = radius[k] + radius[j] + SPAWN_CLEARANCE;
+          free = dx * dx + dy * dy >= minD * minD;
+        }
+        if (free) {
+          this.truth.x[base + k] = px;
+          this.truth.y[base + k] = py;
+          this.truth.heading[base + k] = rng.range(-Math.PI, Math.PI);
+          break;
+        }
+        if (++tries > 100_000) throw new Error(`cannot place ${N} robots without overlap in the arena`);
+      }
+    }
+  }
+
+  private placeRobots(e: number, poses: readonly Pose[]): void {
+    const N = this.robots;
+    if (poses.length !== N) throw new RangeError(`expected ${N} start poses, got ${poses.length}`);
+    const base = e * N;
+    const { arenaWidth: W, arenaHeight: H } = this.settings;
+    const radius = this.bodies.radius;
+    poses.forEach((p, k) => {
+      const id = this.robotIds[k];
+      if (![p.x, p.y, p.heading].every(Number.isFinite)) throw new RangeError(`start pose of robot '${id}' is not finite`);
+      const r = radius[k];
+      if (p.x < r || p.x > W - r || p.y < r || p.y > H - r) {
+        throw new RangeError(`start pose of robot '${id}' (${p.x}, ${p.y}) puts its body outside the arena`);
+      }
+      for (let j = 0; j < k; j++) {
+        const q = poses[j]!;
+        if (Math.hypot(p.x - q.x, p.y - q.y) < r + radius[j] - 1e-9) {
+          throw new RangeError(`start poses of robots '${this.robotIds[j]}' and '${id}' overlap`);
+        }
+      }
+    });
+    poses.forEach((p, k) => {
+      this.truth.x[base + k] = p.x;
+      this.truth.y[base + k] = p.y;
+      this.truth.heading[base + k] = wrapAngle(p.heading);
+    });
+  }
+}

@@ -1,0 +1,57 @@
+// The swarmguard command line.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError } from '../core/config-file.js';
+import { CONTROLLER_NAMES } from '../../sim/controllers.js';
+import { FAULT_NAMES } from '../../sim/faults.js';
+import { InvalidCommandError } from '../../sim/world.js';
+import { formatTrial, runTrial, type TrialOptions } from './trial.js';
+
+function integer(name: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got '${value}'`);
+    return n;
+  };
+}
+
+function nonNegative(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number >= 0, got '${value}'`);
+    return n;
+  };
+}
+
+const program = new Command()
+  .name('swarmguard')
+  .description('Robust multi-agent policies on e-puck2 swarms, with a monitor for compromised robots')
+  .showHelpAfterError('(run with --help for usage)');
+
+program
+  .command('trial')
+  .description('run one seeded rendezvous episode on the simulator twin, print its metrics and draw the trajectories')
+  .addOption(new Option('-c, --controller <name>', 'controller driving every robot').choices(CONTROLLER_NAMES).default('consensus'))
+  .option('-s, --seed <n>', 'episode seed', integer('--seed', 0), 1)
+  .option('-n, --robots <n>', 'number of robots (overrides the config)', integer('--robots', 2))
+  .option('--config <file>', 'sim config YAML (keys left out take their defaults)')
+  .addOption(new Option('--noise <model>', 'sim2real noise model').choices(['default', 'off']))
+  .addOption(new Option('-f, --fault <name>', 'fault model for the attacked robot').choices(FAULT_NAMES))
+  .option('-v, --victim <id>', 'attacked robot, by id or index (default: the first robot)')
+  .option('--observation-noise <eps>', "bounded noise on the attacked robot's observation", nonNegative('--observation-noise'))
+  .option('-o, --out <file>', 'where to write the trajectory picture (SVG)')
+  .option('--json', 'print the metrics as JSON', false)
+  .action((opts: TrialOptions) => {
+    const result = runTrial(opts);
+    if (opts.json) console.log(JSON.stringify({ ...result.metrics, victim: result.victim, picture: result.picture }, null, 2));
+    else console.log(`swarmguard trial: simulated rendezvous on the e-puck2 twin\n${formatTrial(opts, result)}`);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof ConfigError || err instanceof RangeError || err instanceof InvalidCommandError) {
+    console.error(`swarmguard: ${err.message}`);
+    process.exit(2);
+  }
+  throw err;
+}

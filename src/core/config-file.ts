@@ -1,0 +1,43 @@
+// Loading YAML configuration files against a zod schema, with errors that name the file and the key.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+
+/** A configuration that cannot be used: the message names the source and the offending key. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Formats zod issues as "source: path.to.key: message" lines. */
+export function describeIssues(source: string, error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const key = issue.path.length > 0 ? issue.path.map(String).join('.') : '(root)';
+      return `${source}: ${key}: ${issue.message}`;
+    })
+    .join('\n');
+}
+
+/** Validates an already-parsed value; throws ConfigError naming every bad key. */
+export function parseWithSchema<S extends z.ZodType>(source: string, schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new ConfigError(describeIssues(source, result.error));
+  return result.data;
+}
+
+/** Reads a YAML file and validates it; a missing file or bad YAML is a ConfigError too. */
+export function loadYamlFile<S extends z.ZodType>(path: string, schema: S): z.output<S> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${path}: cannot read file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`${path}: invalid YAML: ${(err as Error).message}`);
+  }
+  return parseWithSchema(path, schema, value ?? {});
+}

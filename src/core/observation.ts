@@ -1,0 +1,299 @@
+// Observation spec `rendezvous-v1`: what robot i may know (its own command and tracked pose, and for each
+// robot within the communication radius that robot's relative position, heading and motion), the
+// per-(observer, neighbour) features the belief network reads, and the global state for a centralised
+// critic. The simulator twin and the runtime both build observations with this module only.
+
+export const OBSERVATION_SPEC_ID = 'rendezvous-v1';
+
+/** Own features, in order. Positions are normalised to [-1, 1] over the arena. */
+export const OWN_FEATURES = ['commandLeft', 'commandRight', 'positionX', 'positionY', 'cosHeading', 'sinHeading'] as const;
+/** Features of one neighbour row, in robot i's frame (bearing CCW positive, REP-103). */
+export const NEIGHBOUR_FEATURES = [
+  'distance', // d_ij / commRadius
+  'cosBearing',
+  'sinBearing',
+  'cosRelativeHeading', // cos(theta_j - theta_i)
+  'sinRelativeHeading',
+  'speed', // j's tracked forward speed / maxSpeed
+  'turnRate', // j's tracked turn rate / maxTurnRate
+] as const;
+/** Per-(observer i, neighbour j) features for the belief network; all zero when j is out of range. */
+export const PAIR_FEATURES = [
+  'inRange',
+  ...NEIGHBOUR_FEATURES,
+  'speedTowardCentroid', // j's velocity along the direction to the centroid of the others i sees / maxSpeed
+] as const;
+/** Global-state features per robot (index order) for the centralised critic, followed by the time fraction. */
+export const STATE_FEATURES = [
+  'positionX', 'positionY', 'cosHeading', 'sinHeading', 'speed', 'turnRate', 'commandLeft', 'commandRight',
+] as const;
+
+export const OWN_DIM = OWN_FEATURES.length;
+export const ROW_DIM = NEIGHBOUR_FEATURES.length;
+export const PAIR_DIM = PAIR_FEATURES.length;
+export const STATE_DIM_PER_ROBOT = STATE_FEATURES.length;
+
+export interface ObservationSpec {
+  readonly id: typeof OBSERVATION_SPEC_ID;
+  /** Capacity of the neighbour table; when more robots are in range the nearest are kept. */
+  readonly maxNeighbours: number;
+  /** Robots farther than this (m) are not observed. */
+  readonly commRadius: number;
+  readonly arenaWidth: number;
+  readonly arenaHeight: number;
+  /** Normalisers for tracked motion: the robot's top forward speed (m/s) and turn rate (rad/s). */
+  readonly maxSpeed: number;
+  readonly maxTurnRate: number;
+}
+
+/** Offsets of the blocks in one observation vector: [own | neighbour rows | row mask]. */
+export interface ObservationLayout {
+  readonly ownOffset: number;
+  readonly rowsOffset: number;
+  readonly maskOffset: number;
+  readonly size: number;
+}
+
+export function observationLayout(spec: ObservationSpec): ObservationLayout {
+  const rowsOffset = OWN_DIM;
+  const maskOffset = rowsOffset + spec.maxNeighbours * ROW_DIM;
+  return { ownOffset: 0, rowsOffset, maskOffset, size: maskOffset + spec.maxNeighbours };
+}
+
+export function globalStateSize(n: number): number {
+  return n * STATE_DIM_PER_ROBOT + 1;
+}
+
+/**
+ * What is known about a swarm at one instant, as flat arrays indexed by robot (robots of one
+ * environment are contiguous starting at `base`). Poses are what the tracker reports.
+ */
+export interface SwarmFrame {
+  readonly x: Float64Array;
+  readonly y: Float64Array;
+  readonly heading: Float64Array;
+  /** Tracked forward speed (m/s) and turn rate (rad/s). */
+  readonly speed: Float64Array;
+  readonly turnRate: Float64Array;
+  /** Last normalised wheel command sent to each robot, interleaved [left, right]. */
+  readonly command: Float64Array;
+}
+
+/** Builds rendezvous-v1 observations; keeps scratch buffers so the hot path allocates nothing. */
+export class RendezvousObserver {
+  readonly layout: ObservationLayout;
+  private cos: Float64Array;
+  private sin: Float64Array;
+  private visSumX: Float64Array;
+  private visSumY: Float64Array;
+  private visCount: Int32Array;
+  private pairD2: Float64Array;
+  private readonly nearIdx: Int32Array;
+  private readonly nearD2: Float64Array;
+  private readonly r2: number;
+
+  constructor(readonly spec: ObservationSpec) {
+    if (!Number.isInteger(spec.maxNeighbours) || spec.maxNeighbours < 1) {
+      throw new RangeError(`maxNeighbours must be a positive integer, got ${spec.maxNeighbours}`);
+    }
+    if (!(spec.commRadius > 0)) throw new RangeError(`commRadius must be positive, got ${spec.commRadius}`);
+    this.layout = observationLayout(spec);
+    this.r2 = spec.commRadius * spec.commRadius;
+    this.nearIdx = new Int32Array(spec.maxNeighbours);
+    this.nearD2 = new Float64Array(spec.maxNeighbours);
+    this.cos = new Float64Array(0);
+    this.sin = this.cos;
+    this.visSumX = this.cos;
+    this.visSumY = this.cos;
+    this.visCount = new Int32Array(0);
+    this.pairD2 = this.cos;
+  }
+
+  get size(): number {
+    return this.layout.size;
+  }
+
+  private ensure(n: number): void {
+    if (this.cos.length >= n) return;
+    this.cos = new Float64Array(n);
+    this.sin = new Float64Array(n);
+    this.visSumX = new Float64Array(n);
+    this.visSumY = new Float64Array(n);
+    this.visCount = new Int32Array(n);
+    this.pairD2 = new Float64Array(n * n);
+  }
+
+  /**
+   * Writes the observation of every robot of one environment into out (robot k at off + k * size).
+   * The number of neighbours robot k sees is the sum of its mask.
+   */
+  observeAll(frame: SwarmFrame, base: number, n: number, out: Float32Array, off: number): void {
+    this.ensure(n);
+    const { x, y, heading, speed, turnRate, command } = frame;
+    const { rowsOffset, maskOffset, size } = this.layout;
+    const spec = this.spec;
+    const K = spec.maxNeighbours;
+    const r2max = this.r2;
+    const invRadius = 1 / spec.commRadius;
+    const invSpeed = 1 / spec.maxSpeed;
+    const invTurn = 1 / spec.maxTurnRate;
+    const sx = 2 / spec.arenaWidth;
+    const sy = 2 / spec.arenaHeight;
+    const cos = this.cos;
+    const sin = this.sin;
+    const pairD2 = this.pairD2;
+    const idx = this.nearIdx;
+    const d2s = this.nearD2;
+
+    // Each pair's squared distance once; robots beyond the radius are marked unreachable.
+    for (let i = 0; i < n; i++) {
+      const gi = base + i;
+      cos[i] = Math.cos(heading[gi]);
+      sin[i] = Math.sin(heading[gi]);
+      const xi = x[gi];
+      const yi = y[gi];
+      pairD2[i * n + i] = Infinity;
+      for (let j = i + 1; j < n; j++) {
+        const dx = x[base + j] - xi;
+        const dy = y[base + j] - yi;
+        let d2 = dx * dx + dy * dy;
+        if (d2 > r2max) d2 = Infinity;
+        pairD2[i * n + j] = d2;
+        pairD2[j * n + i] = d2;
+      }
+    }
+
+    for (let i = 0; i < n; i++) {
+      const gi = base + i;
+      const o = off + i * size;
+      const xi = x[gi];
+      const yi = y[gi];
+      const ci = cos[i];
+      const si = sin[i];
+      out[o] = command[2 * gi];
+      out[o + 1] = command[2 * gi + 1];
+      out[o + 2] = xi * sx - 1;
+      out[o + 3] = yi * sy - 1;
+      out[o + 4] = ci;
+      out[o + 5] = si;
+
+      // The K nearest robots in range, sorted by distance (index order breaks exact ties).
+      let count = 0;
+      let sumX = xi;
+      let sumY = yi;
+      let visible = 1;
+      const rowD2 = i * n;
+      for (let j = 0; j < n; j++) {
+        const d2 = pairD2[rowD2 + j];
+        if (d2 === Infinity) continue;
+        sumX += x[base + j];
+        sumY += y[base + j];
+        visible++;
+        if (count === K && d2 >= d2s[K - 1]) continue;
+        let p = count < K ? count++ : K - 1;
+        while (p > 0 && d2s[p - 1] > d2) {
+          d2s[p] = d2s[p - 1];
+          idx[p] = idx[p - 1];
+          p--;
+        }
+        d2s[p] = d2;
+        idx[p] = j;
+      }
+      this.visSumX[i] = sumX;
+      this.visSumY[i] = sumY;
+      this.visCount[i] = visible;
+
+      const rows = o + rowsOffset;
+      const mask = o + maskOffset;
+      for (let k = 0; k < count; k++) {
+        const j = idx[k];
+        const gj = base + j;
+        const r = rows + k * ROW_DIM;
+        const d = Math.sqrt(d2s[k]);
+        const inv = d > 0 ? 1 / d : 0;
+        const dx = x[gj] - xi;
+        const dy = y[gj] - yi;
+        const cj = cos[j];
+        const sj = sin[j];
+        out[r] = d * invRadius;
+        // Coincident robots (d = 0) have no bearing: report straight ahead.
+        out[r + 1] = d > 0 ? (dx * ci + dy * si) * inv : 1;
+        out[r + 2] = (dy * ci - dx * si) * inv;
+        out[r + 3] = cj * ci + sj * si;
+        out[r + 4] = sj * ci - cj * si;
+        out[r + 5] = speed[gj] * invSpeed;
+        out[r + 6] = turnRate[gj] * invTurn;
+        out[mask + k] = 1;
+      }
+      for (let k = count; k < K; k++) {
+        const r = rows + k * ROW_DIM;
+        for (let f = 0; f < ROW_DIM; f++) out[r + f] = 0;
+        out[mask + k] = 0;
+      }
+    }
+  }
+
+  /**
+   * Writes the belief-network features of every ordered pair (i, j) of one environment:
+   * pair (i, j) at off + (i * n + j) * PAIR_DIM. Must follow observeAll on the same frame.
+   */
+  pairFeaturesAll(frame: SwarmFrame, base: number, n: number, out: Float32Array, off: number): void {
+    const { x, y, speed, turnRate } = frame;
+    const spec = this.spec;
+    for (let i = 0; i < n; i++) {
+      const gi = base + i;
+      const xi = x[gi];
+      const yi = y[gi];
+      const ci = this.cos[i];
+      const si = this.sin[i];
+      for (let j = 0; j < n; j++) {
+        const p = off + (i * n + j) * PAIR_DIM;
+        const gj = base + j;
+        const dx = x[gj] - xi;
+        const dy = y[gj] - yi;
+        const d2 = dx * dx + dy * dy;
+        if (j === i || d2 > this.r2) {
+          out.fill(0, p, p + PAIR_DIM);
+          continue;
+        }
+        const d = Math.sqrt(d2);
+        const cj = this.cos[j];
+        const sj = this.sin[j];
+        out[p] = 1;
+        out[p + 1] = d / spec.commRadius;
+        out[p + 2] = d > 0 ? (dx * ci + dy * si) / d : 1;
+        out[p + 3] = d > 0 ? (dy * ci - dx * si) / d : 0;
+        out[p + 4] = cj * ci + sj * si;
+        out[p + 5] = sj * ci - cj * si;
+        out[p + 6] = speed[gj] / spec.maxSpeed;
+        out[p + 7] = turnRate[gj] / spec.maxTurnRate;
+        // Centroid of what i sees (itself included), without j.
+        const others = this.visCount[i] - 1;
+        const cx = (this.visSumX[i] - x[gj]) / others;
+        const cy = (this.visSumY[i] - y[gj]) / others;
+        const tx = cx - x[gj];
+        const ty = cy - y[gj];
+        const tn = Math.sqrt(tx * tx + ty * ty);
+        out[p + 8] = tn > 0 ? (speed[gj] * (cj * tx + sj * ty)) / tn / spec.maxSpeed : 0;
+      }
+    }
+  }
+
+  /** Writes the centralised critic's state of one environment: robots in index order, then timeFraction. */
+  globalState(frame: SwarmFrame, base: number, n: number, timeFraction: number, out: Float32Array, off: number): void {
+    const spec = this.spec;
+    for (let k = 0; k < n; k++) {
+      const g = base + k;
+      const p = off + k * STATE_DIM_PER_ROBOT;
+      out[p] = (2 * frame.x[g]) / spec.arenaWidth - 1;
+      out[p + 1] = (2 * frame.y[g]) / spec.arenaHeight - 1;
+      out[p + 2] = Math.cos(frame.heading[g]);
+      out[p + 3] = Math.sin(frame.heading[g]);
+      out[p + 4] = frame.speed[g] / spec.maxSpeed;
+      out[p + 5] = frame.turnRate[g] / spec.maxTurnRate;
+      out[p + 6] = frame.command[2 * g];
+      out[p + 7] = frame.command[2 * g + 1];
+    }
+    out[off + n * STATE_DIM_PER_ROBOT] = timeFraction;
+  }
+}

@@ -1,0 +1,47 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runTrial } from '../src/cli/trial.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'swarmguard-trial-'));
+
+describe('swarmguard trial', () => {
+  it('runs a seeded episode with a fault and draws the attacked robot', () => {
+    const out = join(dir, 'spin.svg');
+    const r = runTrial({ controller: 'consensus', seed: 3, fault: 'spin', victim: 'epuck-4', out, json: false });
+    expect(r.victim).toBe('epuck-4');
+    expect(r.metrics.steps).toBe(300);
+    const svg = readFileSync(out, 'utf8');
+    expect(svg).toContain('epuck-4 (attacked)');
+    expect(svg).toContain('fault: spin');
+    expect(svg.match(/<polyline/g)).toHaveLength(10);
+  });
+
+  it('is reproducible and accepts a victim index', () => {
+    const a = runTrial({ controller: 'random', seed: 8, fault: 'stuck', victim: '2', out: join(dir, 'a.svg'), json: false });
+    const b = runTrial({ controller: 'random', seed: 8, fault: 'stuck', victim: 'epuck-2', out: join(dir, 'b.svg'), json: false });
+    expect(a.metrics).toEqual(b.metrics);
+    expect(readFileSync(join(dir, 'a.svg'), 'utf8')).toBe(readFileSync(join(dir, 'b.svg'), 'utf8'));
+  });
+
+  it('prints metrics from the command line and fails cleanly on bad input', () => {
+    const bin = join(import.meta.dirname, '..', 'src', 'bin', 'swarmguard.js');
+    const json = execFileSync('node', [bin, 'trial', '--robots', '4', '--seed', '2', '--json', '-o', join(dir, 'c.svg')], {
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(json)).toMatchObject({ steps: 300, victim: null });
+    let stderr = '';
+    try {
+      execFileSync('node', [bin, 'trial', '--fault', 'stuck', '--victim', 'epuck-99', '-o', join(dir, 'd.svg')], {
+        encoding: 'utf8',
+        stdio: 'pipe',
+      });
+    } catch (err) {
+      stderr = String((err as { stderr: string }).stderr);
+      expect((err as { status: number }).status).toBe(2);
+    }
+    expect(stderr).toContain("unknown robot id 'epuck-99'");
+  });
+});
