@@ -36,6 +36,22 @@ export function clampToWalls(b: DiscBodies, base: number, n: number): void {
   }
 }
 
+/** Pushes the listed robots (indices within the environment) back inside the walls. */
+function clampListToWalls(b: DiscBodies, base: number, list: Int32Array, count: number): void {
+  const { x, y, radius, width, height } = b;
+  for (let m = 0; m < count; m++) {
+    const k = list[m];
+    const g = base + k;
+    const r = radius[k];
+    const px = x[g];
+    const py = y[g];
+    if (px < r) x[g] = r;
+    else if (px > width - r) x[g] = width - r;
+    if (py < r) y[g] = r;
+    else if (py > height - r) y[g] = height - r;
+  }
+}
+
 /** Separates discs i and j if they overlap; returns true if they did. */
 function separate(b: DiscBodies, base: number, i: number, j: number): boolean {
   const { x, y } = b;
@@ -83,15 +99,21 @@ export class ContactSolver {
   private pairs = 0;
 
   constructor(robots: number) {
+    this.involved = new Uint8Array(robots);
     const cap = Math.min((robots * (robots - 1)) / 2, 16 * robots);
     this.pairI = new Int32Array(cap);
     this.pairJ = new Int32Array(cap);
   }
 
+  /** Robots that belong to at least one candidate pair (1) or to none (0), by index within the environment. */
+  readonly involved: Uint8Array;
+
   /** Collects the pairs whose surfaces are closer than `reach` (m): the only ones that can touch this step. */
   collectCandidates(b: DiscBodies, base: number, n: number, reach: number): void {
     const { x, y, radius } = b;
+    const involved = this.involved;
     this.pairs = 0;
+    involved.fill(0, 0, n);
     for (let i = 0; i < n; i++) {
       const xi = x[base + i];
       const yi = y[base + i];
@@ -105,16 +127,21 @@ export class ContactSolver {
         this.pairI[this.pairs] = i;
         this.pairJ[this.pairs] = j;
         this.pairs++;
+        involved[i] = 1;
+        involved[j] = 1;
       }
     }
   }
 
   /**
-   * Resolves overlaps among the candidate pairs after a sub-step. If the robots are jammed (no
-   * separation within the pass budget) the sub-step's motion is undone from prevX/prevY.
+   * Resolves overlaps among the candidate pairs after a sub-step, and keeps the listed moving robots
+   * inside the walls. If the robots are jammed (no separation within the pass budget) the sub-step's
+   * motion of the listed robots is undone from prevX/prevY.
    */
-  resolveCandidates(b: DiscBodies, base: number, n: number, prevX: Float64Array, prevY: Float64Array): void {
-    clampToWalls(b, base, n);
+  resolveCandidates(
+    b: DiscBodies, base: number, moving: Int32Array, count: number, prevX: Float64Array, prevY: Float64Array,
+  ): void {
+    clampListToWalls(b, base, moving, count);
     if (this.pairs === 0) return;
     for (let pass = 0; pass < MAX_RESOLVE_PASSES; pass++) {
       let overlapped = false;
@@ -122,9 +149,13 @@ export class ContactSolver {
         if (separate(b, base, this.pairI[p], this.pairJ[p])) overlapped = true;
       }
       if (!overlapped) return;
-      clampToWalls(b, base, n);
+      clampListToWalls(b, base, moving, count);
     }
-    restore(b, base, n, prevX, prevY);
+    for (let m = 0; m < count; m++) {
+      const k = moving[m];
+      b.x[base + k] = prevX[k];
+      b.y[base + k] = prevY[k];
+    }
   }
 
   /** Resolves overlaps among all pairs (the end-of-step backstop); undoes the motion if jammed. */

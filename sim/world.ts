@@ -109,6 +109,8 @@ export class RendezvousWorld {
   private readonly contacts: ContactSolver;
   private readonly stepStartX: Float64Array;
   private readonly stepStartY: Float64Array;
+  /** Robots sub-stepped this step (indices within the environment). */
+  private readonly moving: Int32Array;
   private readonly subX: Float64Array;
   private readonly subY: Float64Array;
   private readonly cosH: Float64Array;
@@ -187,6 +189,7 @@ export class RendezvousWorld {
     this.contacts = new ContactSolver(N);
     this.stepStartX = new Float64Array(N);
     this.stepStartY = new Float64Array(N);
+    this.moving = new Int32Array(N);
     this.subX = new Float64Array(N);
     this.subY = new Float64Array(N);
     this.cosH = new Float64Array(N);
@@ -482,53 +485,93 @@ export class RendezvousWorld {
     }
   }
 
-  /** Integrates one control period in sub-steps, resolving contacts after each. */
+  /**
+   * Integrates one control period. Robots that cannot touch a wall or another robot this step move in
+   * closed form (the sum of their Euler sub-steps); the others are sub-stepped with contact resolution.
+   */
   private move(e: number): void {
     const N = this.robots;
     const base = e * N;
     const s = this.settings;
-    const h = s.controlPeriod / s.subSteps;
+    const S = s.subSteps;
+    const dt = s.controlPeriod;
+    const h = dt / S;
     const { x, y, heading, speed, turnRate } = this.truth;
-    const cosH = this.cosH;
-    const sinH = this.sinH;
-    const rotC = this.rotC;
-    const rotS = this.rotS;
+    const { width, height } = this.bodies;
+    const radius = this.bodies.radius;
     let fastest = 0;
     for (let k = 0; k < N; k++) {
-      const g = base + k;
-      this.stepStartX[k] = x[g];
-      this.stepStartY[k] = y[g];
-      cosH[k] = Math.cos(heading[g]);
-      sinH[k] = Math.sin(heading[g]);
-      // Heading advances by a constant angle per sub-step: rotate (cos, sin) instead of calling trig each time.
-      rotC[k] = Math.cos(turnRate[g] * h);
-      rotS[k] = Math.sin(turnRate[g] * h);
-      const v = Math.abs(speed[g]);
+      const v = Math.abs(speed[base + k]);
       if (v > fastest) fastest = v;
+      this.stepStartX[k] = x[base + k];
+      this.stepStartY[k] = y[base + k];
     }
-    // A robot moves at most fastest * period this step (pushes included); pairs farther apart cannot meet.
-    this.contacts.collectCandidates(this.bodies, base, N, 3 * fastest * s.controlPeriod + 1e-4);
-    for (let sub = 0; sub < s.subSteps; sub++) {
-      for (let k = 0; k < N; k++) {
-        const g = base + k;
-        this.subX[k] = x[g];
-        this.subY[k] = y[g];
-        const c = cosH[k];
-        const sn = sinH[k];
-        const stride = speed[g] * h;
-        x[g] += stride * c;
-        y[g] += stride * sn;
-        cosH[k] = c * rotC[k] - sn * rotS[k];
-        sinH[k] = sn * rotC[k] + c * rotS[k];
+    // No robot travels farther than fastest * dt this step, pushes included: pairs farther apart cannot meet.
+    const reach = 3 * fastest * dt + 1e-4;
+    this.contacts.collectCandidates(this.bodies, base, N, reach);
+    const involved = this.contacts.involved;
+    const moving = this.moving;
+    let count = 0;
+    for (let k = 0; k < N; k++) {
+      const g = base + k;
+      const margin = radius[k] + reach;
+      const nearWall = x[g] < margin || y[g] < margin || x[g] > width - margin || y[g] > height - margin;
+      if (involved[k] || nearWall) {
+        moving[count++] = k;
+        continue;
       }
-      this.contacts.resolveCandidates(this.bodies, base, N, this.subX, this.subY);
+      // Free robot: sum of S Euler steps with headings th0 + m * d, m = 0..S-1 (d = w h), in closed form.
+      const v = speed[g];
+      if (v !== 0) {
+        const d = turnRate[g] * h;
+        const half = d / 2;
+        const gain = Math.abs(half) > 1e-9 ? Math.sin(S * half) / Math.sin(half) : S;
+        const mid = heading[g] + (S - 1) * half;
+        x[g] += v * h * gain * Math.cos(mid);
+        y[g] += v * h * gain * Math.sin(mid);
+      }
     }
+    if (count > 0) this.subStep(base, count, h, S);
     if (hasOverlap(this.bodies, base, N)) {
       this.contacts.resolveAll(this.bodies, base, N, this.stepStartX, this.stepStartY);
     }
     for (let k = 0; k < N; k++) {
       const g = base + k;
-      heading[g] = wrapAngle(heading[g] + turnRate[g] * s.controlPeriod);
+      heading[g] = wrapAngle(heading[g] + turnRate[g] * dt);
+    }
+  }
+
+  /** Euler sub-steps with contact resolution for the robots listed in this.moving[0..count). */
+  private subStep(base: number, count: number, h: number, S: number): void {
+    const { x, y, heading, speed, turnRate } = this.truth;
+    const moving = this.moving;
+    const cosH = this.cosH;
+    const sinH = this.sinH;
+    const rotC = this.rotC;
+    const rotS = this.rotS;
+    for (let m = 0; m < count; m++) {
+      const g = base + moving[m];
+      cosH[m] = Math.cos(heading[g]);
+      sinH[m] = Math.sin(heading[g]);
+      // Heading advances by a constant angle per sub-step: rotate (cos, sin) instead of calling trig each time.
+      rotC[m] = Math.cos(turnRate[g] * h);
+      rotS[m] = Math.sin(turnRate[g] * h);
+    }
+    for (let sub = 0; sub < S; sub++) {
+      for (let m = 0; m < count; m++) {
+        const k = moving[m];
+        const g = base + k;
+        this.subX[k] = x[g];
+        this.subY[k] = y[g];
+        const c = cosH[m];
+        const sn = sinH[m];
+        const stride = speed[g] * h;
+        x[g] += stride * c;
+        y[g] += stride * sn;
+        cosH[m] = c * rotC[m] - sn * rotS[m];
+        sinH[m] = sn * rotC[m] + c * rotS[m];
+      }
+      this.contacts.resolveCandidates(this.bodies, base, moving, count, this.subX, this.subY);
     }
   }
 

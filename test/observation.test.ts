@@ -55,6 +55,23 @@ describe('rendezvous-v1 observation', () => {
     expect(globalStateSize(12)).toBe(12 * 8 + 1);
   });
 
+  it('is invariant to relabelling 40 robots (insertion ordering path)', () => {
+    const n = 40;
+    const st = settings({ robots: n, maxNeighbours: 9, commRadius: 1.5 });
+    const ob = new RendezvousObserver(st.observation);
+    const frame = randomFrame(n, 3);
+    const perm = Array.from({ length: n }, (_, k) => (k * 17 + 5) % n);
+    const a = new Float32Array(n * ob.size);
+    const b = new Float32Array(n * ob.size);
+    ob.observeAll(frame, 0, n, a, 0);
+    ob.observeAll(permute(frame, perm), 0, n, b, 0);
+    for (let k = 0; k < n; k++) {
+      expect(Array.from(b.subarray(perm[k]! * ob.size, (perm[k]! + 1) * ob.size))).toEqual(
+        Array.from(a.subarray(k * ob.size, (k + 1) * ob.size)),
+      );
+    }
+  });
+
   it('is invariant to relabelling the robots', () => {
     const n = 12;
     const frame = randomFrame(n, 1);
@@ -84,25 +101,32 @@ describe('rendezvous-v1 observation', () => {
     }
   });
 
-  it('sees only robots within the communication radius, nearest first, at most K', () => {
-    const n = 12;
+  it.each([
+    [12, 6, 1.0],
+    [40, 9, 1.2], // more than 16 robots in range: the insertion path
+  ])('sees only robots within the radius, nearest first, at most K (N=%i, K=%i)', (n, K, radius) => {
+    const st = settings({ robots: n, maxNeighbours: K, commRadius: radius });
+    const ob = new RendezvousObserver(st.observation);
     const frame = randomFrame(n, 2);
-    const out = new Float32Array(n * size);
-    observer.observeAll(frame, 0, n, out, 0);
-    const { rowsOffset, maskOffset } = observer.layout;
+    const out = new Float32Array(n * ob.size);
+    ob.observeAll(frame, 0, n, out, 0);
+    const { rowsOffset, maskOffset } = ob.layout;
+    let truncated = 0;
     for (let i = 0; i < n; i++) {
       const inRange = [];
       for (let j = 0; j < n; j++) {
         const d = Math.hypot(frame.x[j]! - frame.x[i]!, frame.y[j]! - frame.y[i]!);
-        if (j !== i && d <= 1.0) inRange.push(d);
+        if (j !== i && d <= radius) inRange.push(d);
       }
       inRange.sort((p, q) => p - q);
-      const o = i * size;
-      const seen = Array.from(out.subarray(o + maskOffset, o + maskOffset + 6)).reduce((p, q) => p + q, 0);
-      expect(seen).toBe(Math.min(6, inRange.length));
-      for (let k = 0; k < seen; k++) expect(out[o + rowsOffset + k * ROW_DIM]).toBeCloseTo(inRange[k]!, 6);
-      for (let k = seen; k < 6; k++) expect(out[o + rowsOffset + k * ROW_DIM]).toBe(0);
+      if (inRange.length > K) truncated++;
+      const o = i * ob.size;
+      const seen = Array.from(out.subarray(o + maskOffset, o + maskOffset + K)).reduce((p, q) => p + q, 0);
+      expect(seen).toBe(Math.min(K, inRange.length));
+      for (let k = 0; k < seen; k++) expect(out[o + rowsOffset + k * ROW_DIM]).toBeCloseTo(inRange[k]! / radius, 6);
+      for (let k = seen; k < K; k++) expect(out[o + rowsOffset + k * ROW_DIM]).toBe(0);
     }
+    expect(truncated).toBeGreaterThan(0);
   });
 
   it('reports bearings counter-clockwise in the observer frame and relative headings', () => {

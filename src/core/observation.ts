@@ -33,6 +33,9 @@ export const ROW_DIM = NEIGHBOUR_FEATURES.length;
 export const PAIR_DIM = PAIR_FEATURES.length;
 export const STATE_DIM_PER_ROBOT = STATE_FEATURES.length;
 
+/** Up to this many robots in range, neighbours are ordered by counting ranks; beyond, by insertion. */
+const RANK_SORT_LIMIT = 16;
+
 export interface ObservationSpec {
   readonly id: typeof OBSERVATION_SPEC_ID;
   /** Capacity of the neighbour table; when more robots are in range the nearest are kept. */
@@ -88,6 +91,8 @@ export class RendezvousObserver {
   private visSumY: Float64Array;
   private visCount: Int32Array;
   private pairD2: Float64Array;
+  private candIdx: Int32Array;
+  private candD2: Float64Array;
   private readonly nearIdx: Int32Array;
   private readonly nearD2: Float64Array;
   private readonly r2: number;
@@ -107,6 +112,8 @@ export class RendezvousObserver {
     this.visSumY = this.cos;
     this.visCount = new Int32Array(0);
     this.pairD2 = this.cos;
+    this.candIdx = this.visCount;
+    this.candD2 = this.cos;
   }
 
   get size(): number {
@@ -121,6 +128,8 @@ export class RendezvousObserver {
     this.visSumY = new Float64Array(n);
     this.visCount = new Int32Array(n);
     this.pairD2 = new Float64Array(n * n);
+    this.candIdx = new Int32Array(n);
+    this.candD2 = new Float64Array(n);
   }
 
   /**
@@ -144,6 +153,8 @@ export class RendezvousObserver {
     const pairD2 = this.pairD2;
     const idx = this.nearIdx;
     const d2s = this.nearD2;
+    const candIdx = this.candIdx;
+    const candD2 = this.candD2;
 
     // Each pair's squared distance once; robots beyond the radius are marked unreachable.
     for (let i = 0; i < n; i++) {
@@ -177,27 +188,49 @@ export class RendezvousObserver {
       out[o + 4] = ci;
       out[o + 5] = si;
 
-      // The K nearest robots in range, sorted by distance (index order breaks exact ties).
-      let count = 0;
+      // Everyone in range, in index order.
+      let seen = 0;
       let sumX = xi;
       let sumY = yi;
-      let visible = 1;
       const rowD2 = i * n;
       for (let j = 0; j < n; j++) {
         const d2 = pairD2[rowD2 + j];
         if (d2 === Infinity) continue;
         sumX += x[base + j];
         sumY += y[base + j];
-        visible++;
-        if (count === K && d2 >= d2s[K - 1]) continue;
-        let p = count < K ? count++ : K - 1;
-        while (p > 0 && d2s[p - 1] > d2) {
-          d2s[p] = d2s[p - 1];
-          idx[p] = idx[p - 1];
-          p--;
+        candIdx[seen] = j;
+        candD2[seen] = d2;
+        seen++;
+      }
+      const visible = seen + 1;
+      // Rows go nearest first (index order breaks exact ties); beyond K the farthest are dropped.
+      const count = seen < K ? seen : K;
+      if (seen <= RANK_SORT_LIMIT) {
+        // Rank by counting: branch-free, quicker than an insertion sort for a handful of neighbours.
+        for (let a = 0; a < seen; a++) {
+          const da = candD2[a];
+          let rank = 0;
+          for (let b = 0; b < a; b++) rank += +(candD2[b] <= da);
+          for (let b = a + 1; b < seen; b++) rank += +(candD2[b] < da);
+          if (rank < K) {
+            idx[rank] = candIdx[a];
+            d2s[rank] = da;
+          }
         }
-        d2s[p] = d2;
-        idx[p] = j;
+      } else {
+        let kept = 0;
+        for (let a = 0; a < seen; a++) {
+          const d2 = candD2[a];
+          if (kept === K && d2 >= d2s[K - 1]) continue;
+          let p = kept < K ? kept++ : K - 1;
+          while (p > 0 && d2s[p - 1] > d2) {
+            d2s[p] = d2s[p - 1];
+            idx[p] = idx[p - 1];
+            p--;
+          }
+          d2s[p] = d2;
+          idx[p] = candIdx[a];
+        }
       }
       this.visSumX[i] = sumX;
       this.visSumY[i] = sumY;
