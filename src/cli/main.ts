@@ -6,10 +6,12 @@ import { FAULT_NAMES } from '../../sim/faults.js';
 import { InvalidCommandError } from '../../sim/world.js';
 import { formatTrial, runTrial, type TrialOptions } from './trial.js';
 
-function integer(name: string, min: number) {
+function integer(name: string, min: number, max: number) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got '${value}'`);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got '${value}'`);
+    }
     return n;
   };
 }
@@ -31,8 +33,8 @@ program
   .command('trial')
   .description('run one seeded rendezvous episode on the simulator twin, print its metrics and draw the trajectories')
   .addOption(new Option('-c, --controller <name>', 'controller driving every robot').choices(CONTROLLER_NAMES).default('consensus'))
-  .option('-s, --seed <n>', 'episode seed', integer('--seed', 0), 1)
-  .option('-n, --robots <n>', 'number of robots (overrides the config)', integer('--robots', 2))
+  .option('-s, --seed <n>', 'episode seed', integer('--seed', 0, 2 ** 31 - 1), 1)
+  .option('-n, --robots <n>', 'number of robots (overrides the config)', integer('--robots', 2, 1000))
   .option('--config <file>', 'sim config YAML (keys left out take their defaults)')
   .addOption(new Option('--noise <model>', 'sim2real noise model').choices(['default', 'off']))
   .addOption(new Option('-f, --fault <name>', 'fault model for the attacked robot').choices(FAULT_NAMES))

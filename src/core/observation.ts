@@ -90,11 +90,14 @@ export class RendezvousObserver {
   private visSumX: Float64Array;
   private visSumY: Float64Array;
   private visCount: Int32Array;
-  private pairD2: Float64Array;
+  /** Per ordered pair of the environment being observed: distance (Infinity out of range) and unit direction. */
+  private pairD: Float64Array;
+  private pairUX: Float64Array;
+  private pairUY: Float64Array;
   private candIdx: Int32Array;
-  private candD2: Float64Array;
+  private candDist: Float64Array;
   private readonly nearIdx: Int32Array;
-  private readonly nearD2: Float64Array;
+  private readonly nearDist: Float64Array;
   private readonly r2: number;
 
   constructor(readonly spec: ObservationSpec) {
@@ -105,15 +108,17 @@ export class RendezvousObserver {
     this.layout = observationLayout(spec);
     this.r2 = spec.commRadius * spec.commRadius;
     this.nearIdx = new Int32Array(spec.maxNeighbours);
-    this.nearD2 = new Float64Array(spec.maxNeighbours);
+    this.nearDist = new Float64Array(spec.maxNeighbours);
     this.cos = new Float64Array(0);
     this.sin = this.cos;
     this.visSumX = this.cos;
     this.visSumY = this.cos;
     this.visCount = new Int32Array(0);
-    this.pairD2 = this.cos;
+    this.pairD = this.cos;
+    this.pairUX = this.cos;
+    this.pairUY = this.cos;
     this.candIdx = this.visCount;
-    this.candD2 = this.cos;
+    this.candDist = this.cos;
   }
 
   get size(): number {
@@ -127,9 +132,11 @@ export class RendezvousObserver {
     this.visSumX = new Float64Array(n);
     this.visSumY = new Float64Array(n);
     this.visCount = new Int32Array(n);
-    this.pairD2 = new Float64Array(n * n);
+    this.pairD = new Float64Array(n * n);
+    this.pairUX = new Float64Array(n * n);
+    this.pairUY = new Float64Array(n * n);
     this.candIdx = new Int32Array(n);
-    this.candD2 = new Float64Array(n);
+    this.candDist = new Float64Array(n);
   }
 
   /**
@@ -143,6 +150,9 @@ export class RendezvousObserver {
     const spec = this.spec;
     const K = spec.maxNeighbours;
     const r2max = this.r2;
+    const pairD = this.pairD;
+    const pairUX = this.pairUX;
+    const pairUY = this.pairUY;
     const invRadius = 1 / spec.commRadius;
     const invSpeed = 1 / spec.maxSpeed;
     const invTurn = 1 / spec.maxTurnRate;
@@ -150,27 +160,45 @@ export class RendezvousObserver {
     const sy = 2 / spec.arenaHeight;
     const cos = this.cos;
     const sin = this.sin;
-    const pairD2 = this.pairD2;
     const idx = this.nearIdx;
-    const d2s = this.nearD2;
+    const near = this.nearDist;
     const candIdx = this.candIdx;
-    const candD2 = this.candD2;
+    const candDist = this.candDist;
 
-    // Each pair's squared distance once; robots beyond the radius are marked unreachable.
+    // Each pair once: distance and unit direction i -> j; robots beyond the radius are marked unreachable.
+    // Coincident robots (d = 0) have no bearing: they are reported straight ahead.
     for (let i = 0; i < n; i++) {
       const gi = base + i;
       cos[i] = Math.cos(heading[gi]);
       sin[i] = Math.sin(heading[gi]);
       const xi = x[gi];
       const yi = y[gi];
-      pairD2[i * n + i] = Infinity;
+      pairD[i * n + i] = Infinity;
       for (let j = i + 1; j < n; j++) {
+        const ij = i * n + j;
+        const ji = j * n + i;
         const dx = x[base + j] - xi;
         const dy = y[base + j] - yi;
-        let d2 = dx * dx + dy * dy;
-        if (d2 > r2max) d2 = Infinity;
-        pairD2[i * n + j] = d2;
-        pairD2[j * n + i] = d2;
+        const d2 = dx * dx + dy * dy;
+        if (d2 > r2max) {
+          pairD[ij] = Infinity;
+          pairD[ji] = Infinity;
+          continue;
+        }
+        const d = Math.sqrt(d2);
+        pairD[ij] = d;
+        pairD[ji] = d;
+        if (d > 0) {
+          const ux = dx / d;
+          const uy = dy / d;
+          pairUX[ij] = ux;
+          pairUY[ij] = uy;
+          pairUX[ji] = -ux;
+          pairUY[ji] = -uy;
+        } else {
+          pairUX[ij] = NaN; // resolved per observer below
+          pairUX[ji] = NaN;
+        }
       }
     }
 
@@ -192,14 +220,14 @@ export class RendezvousObserver {
       let seen = 0;
       let sumX = xi;
       let sumY = yi;
-      const rowD2 = i * n;
+      const rowD = i * n;
       for (let j = 0; j < n; j++) {
-        const d2 = pairD2[rowD2 + j];
-        if (d2 === Infinity) continue;
+        const d = pairD[rowD + j];
+        if (d === Infinity) continue;
         sumX += x[base + j];
         sumY += y[base + j];
         candIdx[seen] = j;
-        candD2[seen] = d2;
+        candDist[seen] = d;
         seen++;
       }
       const visible = seen + 1;
@@ -208,27 +236,27 @@ export class RendezvousObserver {
       if (seen <= RANK_SORT_LIMIT) {
         // Rank by counting: branch-free, quicker than an insertion sort for a handful of neighbours.
         for (let a = 0; a < seen; a++) {
-          const da = candD2[a];
+          const da = candDist[a];
           let rank = 0;
-          for (let b = 0; b < a; b++) rank += +(candD2[b] <= da);
-          for (let b = a + 1; b < seen; b++) rank += +(candD2[b] < da);
+          for (let b = 0; b < a; b++) rank += +(candDist[b] <= da);
+          for (let b = a + 1; b < seen; b++) rank += +(candDist[b] < da);
           if (rank < K) {
             idx[rank] = candIdx[a];
-            d2s[rank] = da;
+            near[rank] = da;
           }
         }
       } else {
         let kept = 0;
         for (let a = 0; a < seen; a++) {
-          const d2 = candD2[a];
-          if (kept === K && d2 >= d2s[K - 1]) continue;
+          const d = candDist[a];
+          if (kept === K && d >= near[K - 1]) continue;
           let p = kept < K ? kept++ : K - 1;
-          while (p > 0 && d2s[p - 1] > d2) {
-            d2s[p] = d2s[p - 1];
+          while (p > 0 && near[p - 1] > d) {
+            near[p] = near[p - 1];
             idx[p] = idx[p - 1];
             p--;
           }
-          d2s[p] = d2;
+          near[p] = d;
           idx[p] = candIdx[a];
         }
       }
@@ -242,16 +270,18 @@ export class RendezvousObserver {
         const j = idx[k];
         const gj = base + j;
         const r = rows + k * ROW_DIM;
-        const d = Math.sqrt(d2s[k]);
-        const inv = d > 0 ? 1 / d : 0;
-        const dx = x[gj] - xi;
-        const dy = y[gj] - yi;
+        const ux = pairUX[rowD + j];
+        const uy = pairUY[rowD + j];
         const cj = cos[j];
         const sj = sin[j];
-        out[r] = d * invRadius;
-        // Coincident robots (d = 0) have no bearing: report straight ahead.
-        out[r + 1] = d > 0 ? (dx * ci + dy * si) * inv : 1;
-        out[r + 2] = (dy * ci - dx * si) * inv;
+        out[r] = near[k] * invRadius;
+        if (ux === ux) {
+          out[r + 1] = ux * ci + uy * si;
+          out[r + 2] = uy * ci - ux * si;
+        } else {
+          out[r + 1] = 1;
+          out[r + 2] = 0;
+        }
         out[r + 3] = cj * ci + sj * si;
         out[r + 4] = sj * ci - cj * si;
         out[r + 5] = speed[gj] * invSpeed;

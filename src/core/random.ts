@@ -7,9 +7,6 @@ import type { JumpableRandomGenerator } from 'pure-rand/types/JumpableRandomGene
 const INV_2_32 = 1 / 4294967296;
 
 export class RandomStream {
-  private spare = 0;
-  private hasSpare = false;
-
   constructor(private readonly gen: JumpableRandomGenerator) {}
 
   /** Uniform in [0, 1) with 32 bits of resolution (plenty for noise and sampling; one generator call). */
@@ -27,31 +24,67 @@ export class RandomStream {
     return lo + Math.floor(this.uniform() * (hi - lo + 1));
   }
 
-  /** Standard normal sample (Marsaglia's polar method; the second value is kept for the next call). */
+  /**
+   * Standard normal sample by the ziggurat method (Marsaglia & Tsang, 2000): one generator call and a
+   * table lookup in about 99% of draws, several times cheaper than Box-Muller or the polar method.
+   */
   gaussian(): number {
-    if (this.hasSpare) {
-      this.hasSpare = false;
-      return this.spare;
+    for (;;) {
+      const hz = this.gen.next() | 0;
+      const iz = hz & 127;
+      const x = hz * ZIG_W[iz];
+      if (Math.abs(hz) < ZIG_K[iz]) return x;
+      if (iz === 0) return this.gaussianTail(hz > 0);
+      // Wedge between layers: accept under the density.
+      if (ZIG_F[iz] + this.uniform() * (ZIG_F[iz - 1] - ZIG_F[iz]) < Math.exp(-0.5 * x * x)) return x;
     }
-    let u: number;
-    let v: number;
-    let s: number;
+  }
+
+  /** A sample from the normal tail beyond ZIG_R (Marsaglia's exponential rejection). */
+  private gaussianTail(positive: boolean): number {
+    let x: number;
+    let y: number;
     do {
-      u = 2 * this.uniform() - 1;
-      v = 2 * this.uniform() - 1;
-      s = u * u + v * v;
-    } while (s >= 1 || s === 0);
-    const scale = Math.sqrt((-2 * Math.log(s)) / s);
-    this.spare = v * scale;
-    this.hasSpare = true;
-    return u * scale;
+      x = -Math.log(1 - this.uniform()) / ZIG_R;
+      y = -Math.log(1 - this.uniform());
+    } while (y + y < x * x);
+    return positive ? ZIG_R + x : -ZIG_R - x;
+  }
+}
+
+// Ziggurat tables for the standard normal with 128 layers of equal area ZIG_V; ZIG_R is the base
+// layer's right edge. ZIG_K: acceptance thresholds on |int32|; ZIG_W: int32 -> x scale; ZIG_F: density.
+const ZIG_R = 3.442619855899;
+const ZIG_V = 9.91256303526217e-3;
+const ZIG_K = new Float64Array(128);
+const ZIG_W = new Float64Array(128);
+const ZIG_F = new Float64Array(128);
+{
+  const m = 2147483648;
+  let d = ZIG_R;
+  let t = d;
+  const q = ZIG_V / Math.exp(-0.5 * d * d);
+  ZIG_K[0] = (d / q) * m;
+  ZIG_K[1] = 0;
+  ZIG_W[0] = q / m;
+  ZIG_W[127] = d / m;
+  ZIG_F[0] = 1;
+  ZIG_F[127] = Math.exp(-0.5 * d * d);
+  for (let i = 126; i >= 1; i--) {
+    d = Math.sqrt(-2 * Math.log(ZIG_V / d + Math.exp(-0.5 * d * d)));
+    ZIG_K[i + 1] = (d / t) * m;
+    t = d;
+    ZIG_F[i] = Math.exp(-0.5 * d * d);
+    ZIG_W[i] = d / m;
   }
 }
 
 /** `count` independent streams for one seed: stream k is the base generator jumped k times. */
 export function makeStreams(seed: number, count: number): RandomStream[] {
-  if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
-  const base = xoroshiro128plus(seed | 0);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0x7fffffff) {
+    throw new RangeError(`seed must be an integer in [0, 2^31), got ${seed}`);
+  }
+  const base = xoroshiro128plus(seed);
   const streams: RandomStream[] = [];
   for (let k = 0; k < count; k++) {
     streams.push(new RandomStream(base.clone()));
