@@ -21,35 +21,26 @@ export interface DiscBodies {
   readonly height: number;
 }
 
+/** Pushes robot k (index within the environment) back inside the walls. */
+function clampOne(b: DiscBodies, base: number, k: number): void {
+  const g = base + k;
+  const r = b.radius[k];
+  const px = b.x[g];
+  const py = b.y[g];
+  if (px < r) b.x[g] = r;
+  else if (px > b.width - r) b.x[g] = b.width - r;
+  if (py < r) b.y[g] = r;
+  else if (py > b.height - r) b.y[g] = b.height - r;
+}
+
 /** Pushes every robot back inside the walls. */
 export function clampToWalls(b: DiscBodies, base: number, n: number): void {
-  const { x, y, radius, width, height } = b;
-  for (let k = 0; k < n; k++) {
-    const g = base + k;
-    const r = radius[k];
-    const px = x[g];
-    const py = y[g];
-    if (px < r) x[g] = r;
-    else if (px > width - r) x[g] = width - r;
-    if (py < r) y[g] = r;
-    else if (py > height - r) y[g] = height - r;
-  }
+  for (let k = 0; k < n; k++) clampOne(b, base, k);
 }
 
 /** Pushes the listed robots (indices within the environment) back inside the walls. */
 function clampListToWalls(b: DiscBodies, base: number, list: Int32Array, count: number): void {
-  const { x, y, radius, width, height } = b;
-  for (let m = 0; m < count; m++) {
-    const k = list[m];
-    const g = base + k;
-    const r = radius[k];
-    const px = x[g];
-    const py = y[g];
-    if (px < r) x[g] = r;
-    else if (px > width - r) x[g] = width - r;
-    if (py < r) y[g] = r;
-    else if (py > height - r) y[g] = height - r;
-  }
+  for (let m = 0; m < count; m++) clampOne(b, base, list[m]);
 }
 
 /** Separates discs i and j if they overlap; returns true if they did. */

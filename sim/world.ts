@@ -139,23 +139,10 @@ export class RendezvousWorld {
     this.rng = makeStreams(options.seed, E);
 
     const G = E * N;
+    // Truth and tracker share the command array: both describe what was sent to the robots.
     const command = new Float64Array(2 * G);
-    this.truth = {
-      x: new Float64Array(G),
-      y: new Float64Array(G),
-      heading: new Float64Array(G),
-      speed: new Float64Array(G),
-      turnRate: new Float64Array(G),
-      command,
-    };
-    this.tracked = {
-      x: new Float64Array(G),
-      y: new Float64Array(G),
-      heading: new Float64Array(G),
-      speed: new Float64Array(G),
-      turnRate: new Float64Array(G),
-      command,
-    };
+    this.truth = emptyFrame(G, command);
+    this.tracked = emptyFrame(G, command);
     this.obs = new Float32Array(G * this.obsSize);
     this.rewards = new Float64Array(E);
     this.dones = new Uint8Array(E);
@@ -673,4 +660,15 @@ export class RendezvousWorld {
       this.truth.heading[base + k] = wrapAngle(p.heading);
     });
   }
+}
+
+function emptyFrame(robots: number, command: Float64Array): SwarmFrame {
+  return {
+    x: new Float64Array(robots),
+    y: new Float64Array(robots),
+    heading: new Float64Array(robots),
+    speed: new Float64Array(robots),
+    turnRate: new Float64Array(robots),
+    command,
+  };
 }

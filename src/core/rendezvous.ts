@@ -10,8 +10,8 @@ export interface RewardWeights {
 
 export const DEFAULT_REWARD_WEIGHTS: RewardWeights = { actionPenalty: 0.001, collisionPenalty: 0.01 };
 
-/** Mean distance over all unordered pairs of robots base..base+n-1. */
-export function meanPairwiseDistance(x: Float64Array, y: Float64Array, base: number, n: number): number {
+/** Mean distance over all unordered pairs of robots base..base+n-1, each distance capped at `cap`. */
+export function meanPairwiseDistance(x: Float64Array, y: Float64Array, base: number, n: number, cap = Infinity): number {
   let sum = 0;
   for (let i = 0; i < n; i++) {
     const xi = x[base + i];
@@ -19,7 +19,8 @@ export function meanPairwiseDistance(x: Float64Array, y: Float64Array, base: num
     for (let j = i + 1; j < n; j++) {
       const dx = x[base + j] - xi;
       const dy = y[base + j] - yi;
-      sum += Math.sqrt(dx * dx + dy * dy);
+      const d = Math.sqrt(dx * dx + dy * dy);
+      sum += d < cap ? d : cap;
     }
   }
   return (2 * sum) / (n * (n - 1));
@@ -40,18 +41,7 @@ export function rendezvousReward(
   touchingRobots: number,
   w: RewardWeights,
 ): number {
-  let distSum = 0;
-  for (let i = 0; i < n; i++) {
-    const xi = x[base + i];
-    const yi = y[base + i];
-    for (let j = i + 1; j < n; j++) {
-      const dx = x[base + j] - xi;
-      const dy = y[base + j] - yi;
-      const d = Math.sqrt(dx * dx + dy * dy);
-      distSum += d < arenaDiagonal ? d : arenaDiagonal;
-    }
-  }
-  const meanDist = (2 * distSum) / (n * (n - 1));
+  const meanDist = meanPairwiseDistance(x, y, base, n, arenaDiagonal);
   let u2 = 0;
   for (let k = 2 * base, end = 2 * (base + n); k < end; k++) u2 += command[k] * command[k];
   return -meanDist / arenaDiagonal - (w.actionPenalty * u2) / (2 * n) - (w.collisionPenalty * touchingRobots) / n;
