@@ -4,7 +4,10 @@ import { ConfigError } from '../core/config-file.js';
 import { CONTROLLER_NAMES } from '../../sim/controllers.js';
 import { FAULT_NAMES } from '../../sim/faults.js';
 import { InvalidCommandError } from '../../sim/world.js';
+import { PolicyFolderError } from '../policy/folder.js';
+import { ALGORITHMS } from '../../sim/train/config.js';
 import { formatTrial, runTrial, type TrialOptions } from './trial.js';
+import { runTraining, type TrainOptions } from './train.js';
 
 function integer(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -48,10 +51,26 @@ program
     else console.log(`swarmguard trial: simulated rendezvous on the e-puck2 twin\n${formatTrial(opts, result)}`);
   });
 
+program
+  .command('train')
+  .description('train a policy on the simulator twin and write its policy folder (ONNX + manifest)')
+  .addOption(new Option('-a, --algo <name>', 'algorithm (overrides the config)').choices(ALGORITHMS))
+  .option('--config <file>', 'training config YAML (keys left out take their defaults)')
+  .option('-s, --seed <n>', 'training seed (overrides the config)', integer('--seed', 0, 2 ** 31 - 1))
+  .option('--total-steps <n>', 'environment steps to train for (overrides the config)', integer('--total-steps', 1, 1e12))
+  .option('-o, --out <dir>', 'policy folder to write (default: policies/<algo>-rendezvous)')
+  .option('--run-dir <dir>', 'checkpoints and learning curves (default: runs/train/<name>)')
+  .option('--fresh', 'ignore an existing checkpoint instead of resuming from it', false)
+  .option('--force', 'replace an existing policy folder', false)
+  .option('--quiet', 'no progress bar; a line per evaluation', false)
+  .action(async (opts: TrainOptions) => {
+    await runTraining(opts);
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof ConfigError || err instanceof RangeError || err instanceof InvalidCommandError) {
+  if (err instanceof ConfigError || err instanceof RangeError || err instanceof InvalidCommandError || err instanceof PolicyFolderError) {
     console.error(`swarmguard: ${err.message}`);
     process.exit(2);
   }

@@ -1,0 +1,72 @@
+// Training checkpoints: every weight, the optimisers' moments, value normalisation and counters, in one
+// JSON file replaced atomically (write to a temporary file, then rename), so a crash or Ctrl-C at any
+// moment leaves the previous checkpoint intact.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tf } from './tf.js';
+
+export const CHECKPOINT_FORMAT = 'swarmguard-checkpoint/1';
+
+export interface SavedTensor {
+  shape: number[];
+  data: string; // base64 of float32 little-endian
+}
+
+export interface Checkpoint {
+  format: typeof CHECKPOINT_FORMAT;
+  /** Hash of the training configuration: a checkpoint resumes only the run it came from. */
+  configHash: string;
+  config: Record<string, unknown>;
+  iteration: number;
+  envSteps: number;
+  wallSeconds: number;
+  valueNorm: { mean: number; meanSq: number; debias: number };
+  networks: Record<string, Record<string, SavedTensor>>;
+  optimizers: Record<string, SavedTensor[]>;
+  /** Learning-curve rows so far (see curves.ts). */
+  curve: Record<string, number | null>[];
+}
+
+/** A stable hash of a configuration (key order does not matter). */
+export function configHash(config: unknown): string {
+  const canonical = (v: unknown): unknown =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]))
+      : v;
+  return createHash('sha256').update(JSON.stringify(canonical(config))).digest('hex').slice(0, 16);
+}
+
+export function saveTensor(t: tf.Tensor): SavedTensor {
+  const data = Float32Array.from(t.dataSync());
+  return { shape: t.shape, data: Buffer.from(data.buffer).toString('base64') };
+}
+
+export function loadTensorData(s: SavedTensor): Float32Array {
+  const buf = Buffer.from(s.data, 'base64');
+  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+}
+
+/** Copies saved values into variables, checking names and shapes. */
+export function restoreVariables(source: string, saved: Record<string, SavedTensor>, targets: [string, tf.Variable][]): void {
+  for (const [name, v] of targets) {
+    const s = saved[name];
+    if (!s) throw new Error(`${source}: missing weight '${name}'`);
+    if (s.shape.join('x') !== v.shape.join('x')) {
+      throw new Error(`${source}: weight '${name}' has shape [${s.shape}] but the network needs [${v.shape}]`);
+    }
+    v.assign(tf.tensor(loadTensorData(s), s.shape));
+  }
+}
+
+export function writeCheckpoint(path: string, ck: Checkpoint): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(ck));
+  renameSync(tmp, path);
+}
+
+export function readCheckpoint(path: string): Checkpoint | null {
+  if (!existsSync(path)) return null;
+  const ck = JSON.parse(readFileSync(path, 'utf8')) as Checkpoint;
+  if (ck.format !== CHECKPOINT_FORMAT) throw new Error(`${path}: not a swarmguard checkpoint (format ${String(ck.format)})`);
+  return ck;
+}

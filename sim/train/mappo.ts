@@ -1,0 +1,443 @@
+// The MAPPO core: a shared Gaussian actor over rendezvous-v1 observations, a centralised critic over the
+// global state, GAE, PPO-clip, value normalisation, Huber value loss, gradient clipping. Rollouts step the
+// vectorised twin directly. One iteration = collect `rolloutSteps` steps of `envs` environments, then
+// `ppoEpochs` epochs of minibatch updates.
+import { makeStreams, type RandomStream } from '../../src/core/random.js';
+import type { RendezvousMetrics } from '../../src/core/rendezvous.js';
+import type { SimSettings } from '../config.js';
+import { RendezvousWorld } from '../world.js';
+import { RolloutBuffer, ValueNormalizer } from './buffer.js';
+import {
+  CHECKPOINT_FORMAT,
+  configHash,
+  loadTensorData,
+  restoreVariables,
+  saveTensor,
+  type Checkpoint,
+} from './checkpoint.js';
+import type { TrainConfig } from './config.js';
+import {
+  actorMean,
+  actorVariables,
+  actorWeights,
+  createActor,
+  createCritic,
+  criticValue,
+  criticVariables,
+  criticWeights,
+  gaussianEntropy,
+  gaussianLogProb,
+  type ActorParams,
+  type ActorShape,
+  type CriticParams,
+} from './networks.js';
+import { tf } from './tf.js';
+
+const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
+
+export interface IterationStats {
+  iteration: number;
+  envSteps: number;
+  /** Episodes that ended during this iteration's rollout, and their mean metrics. */
+  episodes: number;
+  meanReturn: number | null;
+  gatherRate: number | null;
+  policyLoss: number;
+  valueLoss: number;
+  entropy: number;
+  approxKl: number;
+  clipFraction: number;
+  rolloutMs: number;
+  updateMs: number;
+}
+
+export interface EvalResult {
+  episodes: number;
+  meanReturn: number;
+  /** Fraction of episodes in which the swarm gathered inside the gather circle. */
+  gatherRate: number;
+  meanFinalDistance: number;
+  meanTimeToGather: number | null;
+  collisionsPerRobotMinute: number;
+}
+
+/**
+ * The settings that define a run's learning dynamics: a checkpoint resumes only a run with the same ones.
+ * How long to train, how often to evaluate or checkpoint may change between resumes.
+ */
+export function runIdentity(config: TrainConfig): Record<string, unknown> {
+  const { totalEnvSteps: _t, checkpointEvery: _c, finalEvalEpisodes: _f, eval: _e, ...identity } = config;
+  return identity;
+}
+
+/** Global-norm gradient clipping (tfjs has no built-in). */
+function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): { name: string; tensor: tf.Tensor }[] {
+  const norms = Object.values(grads).map((g) => tf.sum(tf.square(g)));
+  const total = tf.sqrt(tf.addN(norms));
+  const scale = tf.minimum(1, tf.div(maxNorm, tf.add(total, 1e-6)));
+  return Object.entries(grads).map(([name, g]) => ({ name, tensor: tf.mul(g, scale) }));
+}
+
+function huber(errors: tf.Tensor, delta: number): tf.Tensor {
+  const a = tf.abs(errors);
+  const quadratic = tf.minimum(a, delta);
+  return tf.add(tf.mul(0.5, tf.square(quadratic)), tf.mul(delta, tf.sub(a, quadratic)));
+}
+
+export class MappoTrainer {
+  readonly actor: ActorParams;
+  readonly critic: CriticParams;
+  readonly actorShape: ActorShape;
+  readonly valueNorm = new ValueNormalizer();
+  iteration = 0;
+  envSteps = 0;
+
+  private readonly actorOpt: tf.AdamOptimizer;
+  private readonly criticOpt: tf.AdamOptimizer;
+  private world: RendezvousWorld;
+  private readonly buffer: RolloutBuffer;
+  private sampler: RandomStream;
+  private readonly finished: RendezvousMetrics[] = [];
+
+  constructor(
+    readonly config: TrainConfig,
+    readonly settings: SimSettings,
+  ) {
+    this.actorShape = { maxNeighbours: settings.observation.maxNeighbours, hidden: config.hidden };
+    this.world = this.makeWorld(config.seed);
+    this.actor = createActor(this.actorShape, config.seed, config.initialLogStd);
+    this.critic = createCritic(this.world.stateSize, config.hidden, config.seed + 1);
+    this.actorOpt = tf.train.adam(config.actorLr, 0.9, 0.999, config.adamEpsilon);
+    this.criticOpt = tf.train.adam(config.criticLr, 0.9, 0.999, config.adamEpsilon);
+    this.buffer = new RolloutBuffer({
+      steps: config.rolloutSteps,
+      envs: config.envs,
+      robots: this.world.robots,
+      obsSize: this.world.obsSize,
+      stateSize: this.world.stateSize,
+    });
+    this.sampler = makeStreams(config.seed, 2)[1]!;
+  }
+
+  private makeWorld(seed: number): RendezvousWorld {
+    return new RendezvousWorld(this.settings, {
+      envs: this.config.envs,
+      seed,
+      onEpisodeEnd: (_e, m) => this.finished.push(m),
+    });
+  }
+
+  /**
+   * Starts fresh rollout episodes and sampling streams for iteration `iteration`; used when resuming from a
+   * checkpoint, so a resumed run continues from new episodes rather than replaying the first ones.
+   */
+  reseedFor(iteration: number): void {
+    const seed = (this.config.seed + 7919 * iteration) % 2 ** 31;
+    this.world = this.makeWorld(seed);
+    this.sampler = makeStreams(seed, 2)[1]!;
+  }
+
+  /** Deterministic mean commands for a batch of observations (robot g at g * obsSize). */
+  meanActions(obs: Float32Array, robots: number, out: Float32Array): void {
+    const size = this.world.obsSize;
+    const mean = tf.tidy(() => actorMean(this.actor, this.actorShape, tf.tensor2d(obs.subarray(0, robots * size), [robots, size])));
+    out.set(mean.dataSync() as Float32Array);
+    mean.dispose();
+  }
+
+  private criticValues(states: Float32Array, count: number): Float32Array {
+    const v = tf.tidy(() => criticValue(this.critic, tf.tensor2d(states, [count, this.world.stateSize])));
+    const out = v.dataSync() as Float32Array;
+    v.dispose();
+    for (let i = 0; i < out.length; i++) out[i] = this.valueNorm.denormalize(out[i]!);
+    return out;
+  }
+
+  /** Fills the buffer with one iteration of experience. */
+  collect(): void {
+    const { rolloutSteps: T, envs: E, decisionTicks: k } = this.config;
+    const w = this.world;
+    const A = E * w.robots;
+    const b = this.buffer;
+    const logStd = this.actor.logStd.dataSync();
+    const std = [Math.exp(logStd[0]!), Math.exp(logStd[1]!)];
+    const logStdSum = logStd[0]! + logStd[1]!;
+    const mean = new Float32Array(2 * A);
+    const actions = new Float32Array(2 * A);
+    const state = new Float32Array(E * w.stateSize);
+    for (let t = 0; t < T; t++) {
+      b.obs.set(w.obs, t * A * w.obsSize);
+      w.globalStates(state);
+      b.states.set(state, t * E * w.stateSize);
+      b.values.set(this.criticValues(state, E), t * E);
+      this.meanActions(w.obs, A, mean);
+      for (let a = 0; a < A; a++) {
+        let logp = -logStdSum - 2 * LOG_SQRT_2PI;
+        for (let d = 0; d < 2; d++) {
+          const z = this.sampler.gaussian();
+          actions[2 * a + d] = mean[2 * a + d]! + std[d]! * z;
+          logp -= 0.5 * z * z;
+        }
+        b.logProbs[t * A + a] = logp;
+      }
+      b.actions.set(actions, t * 2 * A);
+      // The sampled command is held for `decisionTicks` control ticks (see TrainConfig.decisionTicks).
+      for (let e = 0; e < E; e++) {
+        b.rewards[t * E + e] = 0;
+        b.dones[t * E + e] = 0;
+      }
+      for (let tick = 0; tick < k; tick++) {
+        w.step(actions);
+        for (let e = 0; e < E; e++) {
+          b.rewards[t * E + e] += w.rewards[e]!;
+          b.dones[t * E + e] |= w.dones[e]!;
+        }
+      }
+    }
+    w.globalStates(state);
+    b.values.set(this.criticValues(state, E), T * E);
+    this.envSteps += T * E * k;
+  }
+
+  /** PPO epochs over the buffer; returns mean losses. */
+  update(): Pick<IterationStats, 'policyLoss' | 'valueLoss' | 'entropy' | 'approxKl' | 'clipFraction'> {
+    const c = this.config;
+    const b = this.buffer;
+    const { steps: T, envs: E, robots: N, obsSize, stateSize } = b.shape;
+    const A = E * N;
+    b.computeAdvantages(c.gamma, c.gaeLambda);
+    this.valueNorm.update(b.returns);
+
+    // Advantages normalised over the agent samples that enter the loss.
+    let sum = 0;
+    let sumSq = 0;
+    let count = 0;
+    for (let t = 0; t < T; t++) {
+      for (let a = 0; a < A; a++) {
+        const m = b.lossMask[t * A + a]!;
+        const adv = b.advantages[t * E + Math.floor(a / N)]!;
+        sum += m * adv;
+        sumSq += m * adv * adv;
+        count += m;
+      }
+    }
+    const advMean = sum / Math.max(count, 1);
+    const advStd = Math.sqrt(Math.max(sumSq / Math.max(count, 1) - advMean * advMean, 0)) + 1e-8;
+
+    const agentSamples = T * A;
+    const envSamples = T * E;
+    const actorBatch = Math.ceil(agentSamples / c.minibatches);
+    const criticBatch = Math.ceil(envSamples / c.minibatches);
+    const obsBuf = new Float32Array(actorBatch * obsSize);
+    const actBuf = new Float32Array(actorBatch * 2);
+    const oldLogp = new Float32Array(actorBatch);
+    const advBuf = new Float32Array(actorBatch);
+    const maskBuf = new Float32Array(actorBatch);
+    const stateBuf = new Float32Array(criticBatch * stateSize);
+    const targetBuf = new Float32Array(criticBatch);
+    const actorVars = actorVariables(this.actor);
+    const criticVars = criticVariables(this.critic);
+    let policyLoss = 0;
+    let valueLoss = 0;
+    let entropy = 0;
+    let kl = 0;
+    let clipped = 0;
+    let batches = 0;
+
+    for (let epoch = 0; epoch < c.ppoEpochs; epoch++) {
+      const agentOrder = this.permutation(agentSamples);
+      const envOrder = this.permutation(envSamples);
+      for (let mb = 0; mb < c.minibatches; mb++) {
+        // Actor minibatch.
+        const start = mb * actorBatch;
+        const M = Math.min(actorBatch, agentSamples - start);
+        if (M <= 0) break;
+        for (let k = 0; k < M; k++) {
+          const s = agentOrder[start + k]!;
+          const t = Math.floor(s / A);
+          const a = s - t * A;
+          obsBuf.set(b.obs.subarray(s * obsSize, (s + 1) * obsSize), k * obsSize);
+          actBuf[2 * k] = b.actions[2 * s]!;
+          actBuf[2 * k + 1] = b.actions[2 * s + 1]!;
+          oldLogp[k] = b.logProbs[s]!;
+          advBuf[k] = (b.advantages[t * E + Math.floor(a / N)]! - advMean) / advStd;
+          maskBuf[k] = b.lossMask[s]!;
+        }
+        const stats = tf.tidy(() => {
+          const obsT = tf.tensor2d(obsBuf.subarray(0, M * obsSize), [M, obsSize]);
+          const actT = tf.tensor2d(actBuf.subarray(0, 2 * M), [M, 2]);
+          const oldT = tf.tensor1d(oldLogp.subarray(0, M));
+          const advT = tf.tensor1d(advBuf.subarray(0, M));
+          const maskT = tf.tensor1d(maskBuf.subarray(0, M));
+          const maskSum = tf.maximum(tf.sum(maskT), 1);
+          let ratioOut: tf.Tensor1D | null = null;
+          const { value, grads } = tf.variableGrads(() => {
+            const mean = actorMean(this.actor, this.actorShape, obsT);
+            const logp = gaussianLogProb(mean, this.actor.logStd as tf.Tensor1D, actT);
+            const ratio = tf.exp(tf.sub(logp, oldT));
+            ratioOut = tf.keep(ratio) as tf.Tensor1D;
+            const surr1 = tf.mul(ratio, advT);
+            const surr2 = tf.mul(tf.clipByValue(ratio, 1 - c.clip, 1 + c.clip), advT);
+            const pg = tf.neg(tf.div(tf.sum(tf.mul(tf.minimum(surr1, surr2), maskT)), maskSum));
+            const ent = gaussianEntropy(this.actor.logStd as tf.Tensor1D);
+            return tf.sub(pg, tf.mul(c.entropyCoef, ent)) as tf.Scalar;
+          }, actorVars);
+          this.actorOpt.applyGradients(clipByGlobalNorm(grads, c.maxGradNorm));
+          const ratio = ratioOut as unknown as tf.Tensor1D;
+          const logRatio = tf.log(ratio);
+          const klT = tf.div(tf.sum(tf.mul(tf.sub(tf.sub(ratio, 1), logRatio), maskT)), maskSum);
+          const clipT = tf.div(tf.sum(tf.mul(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), c.clip), 'float32'), maskT)), maskSum);
+          const ent = gaussianEntropy(this.actor.logStd as tf.Tensor1D);
+          const out = tf.stack([value, ent, klT, clipT]);
+          ratio.dispose();
+          return out;
+        });
+        const [pl, en, klv, cf] = stats.dataSync();
+        stats.dispose();
+
+        // Critic minibatch.
+        const cStart = mb * criticBatch;
+        const C = Math.min(criticBatch, envSamples - cStart);
+        let vl = 0;
+        if (C > 0) {
+          for (let k = 0; k < C; k++) {
+            const s = envOrder[cStart + k]!;
+            stateBuf.set(b.states.subarray(s * stateSize, (s + 1) * stateSize), k * stateSize);
+            targetBuf[k] = this.valueNorm.normalize(b.returns[s]!);
+          }
+          const v = tf.tidy(() => {
+            const stT = tf.tensor2d(stateBuf.subarray(0, C * stateSize), [C, stateSize]);
+            const tgT = tf.tensor1d(targetBuf.subarray(0, C));
+            const { value, grads } = tf.variableGrads(
+              () => tf.mean(huber(tf.sub(criticValue(this.critic, stT), tgT), c.huberDelta)) as tf.Scalar,
+              criticVars,
+            );
+            this.criticOpt.applyGradients(clipByGlobalNorm(grads, c.maxGradNorm));
+            return value;
+          });
+          vl = v.dataSync()[0]!;
+          v.dispose();
+        }
+        policyLoss += pl!;
+        entropy += en!;
+        kl += klv!;
+        clipped += cf!;
+        valueLoss += vl;
+        batches++;
+      }
+    }
+    return {
+      policyLoss: policyLoss / batches,
+      valueLoss: valueLoss / batches,
+      entropy: entropy / batches,
+      approxKl: kl / batches,
+      clipFraction: clipped / batches,
+    };
+  }
+
+  /** Fisher-Yates permutation from the sampling stream. */
+  private permutation(n: number): Int32Array {
+    const p = new Int32Array(n);
+    for (let i = 0; i < n; i++) p[i] = i;
+    for (let i = n - 1; i > 0; i--) {
+      const j = this.sampler.int(0, i);
+      const tmp = p[i]!;
+      p[i] = p[j]!;
+      p[j] = tmp;
+    }
+    return p;
+  }
+
+  /** One training iteration: rollout then update. */
+  iterate(): IterationStats {
+    this.finished.length = 0;
+    const t0 = performance.now();
+    this.collect();
+    const t1 = performance.now();
+    const losses = this.update();
+    const t2 = performance.now();
+    this.iteration++;
+    const done = this.finished;
+    const mean = (f: (m: RendezvousMetrics) => number) => (done.length ? done.reduce((s, m) => s + f(m), 0) / done.length : null);
+    return {
+      iteration: this.iteration,
+      envSteps: this.envSteps,
+      episodes: done.length,
+      meanReturn: mean((m) => m.episodeReturn),
+      gatherRate: mean((m) => (m.timeToGather === null ? 0 : 1)),
+      ...losses,
+      rolloutMs: t1 - t0,
+      updateMs: t2 - t1,
+    };
+  }
+
+  /** Everything needed to continue this run later. */
+  async checkpoint(wallSeconds: number, curve: Checkpoint['curve']): Promise<Checkpoint> {
+    const saveAll = (ws: [string, tf.Variable][]) => Object.fromEntries(ws.map(([k, v]) => [k, saveTensor(v)]));
+    const saveOpt = async (opt: tf.Optimizer) => (await opt.getWeights()).map((w) => saveTensor(w.tensor));
+    return {
+      format: CHECKPOINT_FORMAT,
+      configHash: configHash(runIdentity(this.config)),
+      config: this.config as unknown as Record<string, unknown>,
+      iteration: this.iteration,
+      envSteps: this.envSteps,
+      wallSeconds,
+      valueNorm: this.valueNorm.toJSON(),
+      networks: { actor: saveAll(actorWeights(this.actor)), critic: saveAll(criticWeights(this.critic)) },
+      optimizers: { actor: await saveOpt(this.actorOpt), critic: await saveOpt(this.criticOpt) },
+      curve,
+    };
+  }
+
+  /** Continues from a checkpoint of the same configuration; fresh episodes start at its iteration. */
+  async restore(ck: Checkpoint, source: string): Promise<void> {
+    const hash = configHash(runIdentity(this.config));
+    if (ck.configHash !== hash) {
+      throw new Error(`${source}: written by a different training configuration (${ck.configHash}, this run is ${hash})`);
+    }
+    restoreVariables(source, ck.networks.actor ?? {}, actorWeights(this.actor));
+    restoreVariables(source, ck.networks.critic ?? {}, criticWeights(this.critic));
+    const restoreOpt = async (opt: tf.Optimizer, saved: Checkpoint['optimizers'][string] | undefined) => {
+      if (!saved || saved.length === 0) return;
+      await opt.setWeights(saved.map((s, i) => ({ name: `w${i}`, tensor: tf.tensor(loadTensorData(s), s.shape) })));
+    };
+    await restoreOpt(this.actorOpt, ck.optimizers.actor);
+    await restoreOpt(this.criticOpt, ck.optimizers.critic);
+    this.valueNorm.restore(ck.valueNorm);
+    this.iteration = ck.iteration;
+    this.envSteps = ck.envSteps;
+    this.reseedFor(ck.iteration);
+  }
+
+  /** Deterministic (mean-action) episodes on held-out seeds, all run side by side. */
+  evaluate(episodes: number, seed: number): EvalResult {
+    return evaluatePolicy(this.settings, episodes, seed, (obs, robots, out) => this.meanActions(obs, robots, out));
+  }
+}
+
+/** Runs `episodes` seeded episodes with a batched controller and summarises the rendezvous metrics. */
+export function evaluatePolicy(
+  settings: SimSettings,
+  episodes: number,
+  seed: number,
+  act: (obs: Float32Array, robots: number, out: Float32Array) => void,
+): EvalResult {
+  const world = new RendezvousWorld(settings, { envs: episodes, seed, autoReset: false });
+  const robots = episodes * world.robots;
+  const actions = new Float32Array(2 * robots);
+  for (let t = 0; t < settings.episodeSteps; t++) {
+    act(world.obs, robots, actions);
+    world.step(actions);
+  }
+  const ms = Array.from({ length: episodes }, (_, e) => world.metrics(e));
+  const avg = (f: (m: RendezvousMetrics) => number) => ms.reduce((s, m) => s + f(m), 0) / ms.length;
+  const gathered = ms.filter((m) => m.timeToGather !== null);
+  return {
+    episodes,
+    meanReturn: avg((m) => m.episodeReturn),
+    gatherRate: gathered.length / episodes,
+    meanFinalDistance: avg((m) => m.finalMeanPairwiseDistance),
+    meanTimeToGather: gathered.length ? gathered.reduce((s, m) => s + m.timeToGather!, 0) / gathered.length : null,
+    collisionsPerRobotMinute: avg((m) => m.collisionsPerRobotMinute),
+  };
+}

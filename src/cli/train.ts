@@ -1,0 +1,223 @@
+// `swarmguard train` (npm run train): trains a policy on the twin and writes its policy folder.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { SingleBar } from 'cli-progress';
+import { z } from 'zod';
+import { ConfigError, loadYamlFile } from '../core/config-file.js';
+import { OBSERVATION_SPEC_ID, observationLayout } from '../core/observation.js';
+import type { EvaluationMetrics, PolicyManifest } from '../core/policy-manifest.js';
+import { loadPolicyFolder, writePolicyFolder, PolicyFolderError } from '../policy/folder.js';
+import { resolveSimConfig, PROJECT_ROOT } from '../../sim/config.js';
+import { readCheckpoint, writeCheckpoint } from '../../sim/train/checkpoint.js';
+import { resolveTrainConfig, type TrainConfig } from '../../sim/train/config.js';
+import { curveCsv, curveSvg, type CurveRow } from '../../sim/train/curves.js';
+import { MappoTrainer, type EvalResult } from '../../sim/train/mappo.js';
+import { actorToOnnx } from '../../sim/train/onnx/export-actor.js';
+import { initBackend } from '../../sim/train/tf.js';
+
+export interface TrainOptions {
+  algo?: string;
+  config?: string;
+  /** Settings applied over the config file (programmatic use). */
+  overrides?: Record<string, unknown>;
+  seed?: number;
+  totalSteps?: number;
+  out?: string;
+  runDir?: string;
+  fresh?: boolean;
+  force?: boolean;
+  /** No progress bar (tests, logs); a line per evaluation instead. */
+  quiet?: boolean;
+}
+
+export interface TrainResult {
+  policyDir: string;
+  manifest: PolicyManifest;
+  runDir: string;
+}
+
+function gitCommit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: PROJECT_ROOT, encoding: 'utf8', stdio: 'pipe' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: PROJECT_ROOT, encoding: 'utf8', stdio: 'pipe' }).trim();
+    return dirty ? `${head}+dirty` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The training configuration from the config file and the flags (flags win). */
+export function trainConfigFrom(o: TrainOptions): { config: TrainConfig; source: string } {
+  const file = o.config ? loadYamlFile(o.config, z.record(z.string(), z.unknown())) : {};
+  const source = o.config ?? 'command line';
+  const partial: Record<string, unknown> = { ...file, ...o.overrides };
+  if (o.algo !== undefined) partial.algo = o.algo;
+  if (o.seed !== undefined) partial.seed = o.seed;
+  if (o.totalSteps !== undefined) partial.totalEnvSteps = o.totalSteps;
+  return { config: resolveTrainConfig(partial, source), source };
+}
+
+function evalMetrics(ev: EvalResult, seed: number, noise: string): EvaluationMetrics {
+  return {
+    episodes: ev.episodes,
+    seed,
+    noise,
+    meanReturn: ev.meanReturn,
+    gatherRate: ev.gatherRate,
+    meanFinalDistance: ev.meanFinalDistance,
+    meanTimeToGather: ev.meanTimeToGather,
+    collisionsPerRobotMinute: ev.collisionsPerRobotMinute,
+  };
+}
+
+export async function runTraining(o: TrainOptions, log: (line: string) => void = (l) => console.log(l)): Promise<TrainResult> {
+  const { config, source } = trainConfigFrom(o);
+  const settings = resolveSimConfig(config.env, `${source}: env`);
+  if (settings.episodeSteps % config.decisionTicks !== 0) {
+    throw new ConfigError(`${source}: decisionTicks: ${config.decisionTicks} must divide env.episodeSteps (${settings.episodeSteps})`);
+  }
+  const name = o.out ? basename(o.out) : `${config.algo}-rendezvous`;
+  const policyDir = resolve(o.out ?? join('policies', name));
+  const runDir = resolve(o.runDir ?? join('runs', 'train', name));
+  // Refuse before any work: an existing policy is only replaced on request.
+  if (!o.force && existsSync(policyDir)) throw new PolicyFolderError(`${policyDir} already exists; pass --force to replace it`);
+  mkdirSync(runDir, { recursive: true });
+  const checkpointPath = join(runDir, 'checkpoint.json');
+
+  const backend = await initBackend(config.backend);
+  const trainer = new MappoTrainer(config, settings);
+  let curve: CurveRow[] = [];
+  let wallBefore = 0;
+  const previous = o.fresh ? null : readCheckpoint(checkpointPath);
+  if (previous) {
+    try {
+      await trainer.restore(previous, checkpointPath);
+    } catch (err) {
+      throw new ConfigError(`${(err as Error).message}; use --fresh to start over (the checkpoint is left untouched)`);
+    }
+    curve = previous.curve as CurveRow[];
+    wallBefore = previous.wallSeconds;
+    log(`resuming ${name} from ${checkpointPath}: iteration ${trainer.iteration}, ${trainer.envSteps} env steps`);
+  }
+  log(`training ${name}: ${config.algo}, ${settings.robots.length} robots, seed ${config.seed}, ${config.totalEnvSteps} env steps, backend ${backend}`);
+
+  const started = performance.now();
+  const wall = () => wallBefore + (performance.now() - started) / 1000;
+  const saveProgress = async () => {
+    writeCheckpoint(checkpointPath, await trainer.checkpoint(wall(), curve as Record<string, number | null>[]));
+    writeFileSync(join(runDir, 'curve.csv'), curveCsv(curve));
+    writeFileSync(join(runDir, 'curve.svg'), curveSvg(curve, `${name} (${config.algo})`));
+  };
+
+  let stopRequested = false;
+  const onSigint = () => {
+    if (stopRequested) process.exit(130);
+    stopRequested = true;
+    log('\ninterrupt: finishing this iteration and writing a checkpoint (Ctrl-C again to quit at once)');
+  };
+  process.on('SIGINT', onSigint);
+  const bar = o.quiet
+    ? null
+    : new SingleBar({
+        format: ' {bar} {percentage}% | ETA {eta_formatted} | {value}/{total} env steps | return {ret} | gathered {gather} | eval {evalGather}',
+        stream: process.stderr,
+        hideCursor: true,
+        etaBuffer: 20,
+      });
+  bar?.start(config.totalEnvSteps, trainer.envSteps, { ret: '-', gather: '-', evalGather: '-' });
+  let lastEvalGather = '-';
+  try {
+    while (trainer.envSteps < config.totalEnvSteps && !stopRequested) {
+      const st = trainer.iterate();
+      const row: CurveRow = {
+        iteration: st.iteration, envSteps: st.envSteps, wallSeconds: +wall().toFixed(1), episodes: st.episodes,
+        meanReturn: st.meanReturn, gatherRate: st.gatherRate, policyLoss: st.policyLoss, valueLoss: st.valueLoss,
+        entropy: st.entropy, approxKl: st.approxKl, clipFraction: st.clipFraction, evalReturn: null, evalGatherRate: null,
+      };
+      if (st.iteration % config.eval.every === 0) {
+        const ev = trainer.evaluate(config.eval.episodes, config.eval.seed);
+        row.evalReturn = ev.meanReturn;
+        row.evalGatherRate = ev.gatherRate;
+        lastEvalGather = `${(100 * ev.gatherRate).toFixed(0)}%`;
+        if (o.quiet) log(`iteration ${st.iteration}: ${st.envSteps} env steps, eval return ${ev.meanReturn.toFixed(2)}, gathered ${lastEvalGather}`);
+      }
+      curve.push(row);
+      bar?.update(Math.min(st.envSteps, config.totalEnvSteps), {
+        ret: st.meanReturn === null ? '-' : st.meanReturn.toFixed(1),
+        gather: st.gatherRate === null ? '-' : `${(100 * st.gatherRate).toFixed(0)}%`,
+        evalGather: lastEvalGather,
+      });
+      if (st.iteration % config.checkpointEvery === 0) await saveProgress();
+    }
+    await saveProgress();
+  } finally {
+    bar?.stop();
+    process.off('SIGINT', onSigint);
+  }
+  if (stopRequested) {
+    log(`stopped at ${trainer.envSteps} env steps; checkpoint in ${checkpointPath}. Run the same command to resume.`);
+    process.exit(130);
+  }
+
+  log(`final evaluation: ${config.finalEvalEpisodes} held-out episodes with the twin's ${settings.noise.positionNoise > 0 ? 'default' : 'no'} noise`);
+  const finalSeed = config.eval.seed + 500_000;
+  const final = trainer.evaluate(config.finalEvalEpisodes, finalSeed);
+  const obsSize = observationLayout(settings.observation).size;
+  const noiseName = typeof config.env.noise === 'string' ? config.env.noise : 'custom';
+  const manifest: Omit<PolicyManifest, 'files'> = {
+    format: 'swarmguard-policy/1',
+    name,
+    algorithm: config.algo,
+    environment: { id: 'rendezvous', version: 1, robots: settings.robots.length },
+    observation: {
+      spec: OBSERVATION_SPEC_ID,
+      size: obsSize,
+      maxNeighbours: settings.observation.maxNeighbours,
+      commRadius: settings.observation.commRadius,
+      arenaWidth: settings.arenaWidth,
+      arenaHeight: settings.arenaHeight,
+      maxSpeed: settings.observation.maxSpeed,
+      maxTurnRate: settings.observation.maxTurnRate,
+    },
+    action: {
+      kind: 'normalised-wheel-commands', size: 2, low: -1, high: 1, deployed: 'mean',
+      logStd: Array.from(trainer.actor.logStd.dataSync()),
+    },
+    controlPeriod: settings.controlPeriod,
+    beliefTypes: [],
+    hiddenSizes: { actor: config.hidden, critic: config.hidden },
+    training: {
+      command: `npm run train -- ${process.argv.slice(3).join(' ')}`.trim(),
+      seed: config.seed,
+      envSteps: trainer.envSteps,
+      iterations: trainer.iteration,
+      wallSeconds: +wall().toFixed(1),
+      commit: gitCommit(),
+      backend,
+      config: config as unknown as Record<string, unknown>,
+    },
+    evaluation: { benign: evalMetrics(final, finalSeed, noiseName) },
+  };
+  const actorBytes = actorToOnnx(trainer.actor, trainer.actorShape, obsSize, `${name}: ${config.algo} actor, observation ${OBSERVATION_SPEC_ID}`);
+  const written = writePolicyFolder(
+    policyDir,
+    manifest,
+    {
+      'actor.onnx': {
+        bytes: actorBytes,
+        inputs: [{ name: 'obs', shape: ['batch', obsSize], dtype: 'float32' }],
+        outputs: [{ name: 'action', shape: ['batch', 2], dtype: 'float32' }],
+      },
+    },
+    { 'curve.csv': curveCsv(curve), 'curve.svg': curveSvg(curve, `${name} (${config.algo})`) },
+    o.force,
+  );
+  // The folder must load exactly as the runtime will load it.
+  await loadPolicyFolder(policyDir);
+  log(
+    `wrote ${policyDir}: gathered in ${(100 * final.gatherRate).toFixed(0)}% of ${final.episodes} held-out episodes, ` +
+      `mean return ${final.meanReturn.toFixed(2)}, ${trainer.envSteps} env steps in ${(wall() / 60).toFixed(1)} min`,
+  );
+  return { policyDir, manifest: written, runDir };
+}

@@ -1,0 +1,93 @@
+// The manifest of a policy folder (policies/<name>/manifest.json): what the runtime needs to load and
+// check a trained policy before anything starts, and where it came from.
+import { z } from 'zod';
+import { OBSERVATION_SPEC_ID } from './observation.js';
+
+export const MANIFEST_FORMAT = 'swarmguard-policy/1';
+
+const TensorSpecSchema = z
+  .object({
+    name: z.string().min(1),
+    /** Dimensions; a string is a symbolic dimension such as 'batch'. */
+    shape: z.array(z.union([z.number().int().positive(), z.string().min(1)])),
+    dtype: z.literal('float32'),
+  })
+  .strict();
+
+export type TensorSpec = z.output<typeof TensorSpecSchema>;
+
+const ModelFileSchema = z
+  .object({
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a hex sha256'),
+    inputs: z.array(TensorSpecSchema).min(1),
+    outputs: z.array(TensorSpecSchema).min(1),
+  })
+  .strict();
+
+const MetricsSchema = z
+  .object({
+    episodes: z.number().int().positive(),
+    seed: z.number().int().min(0),
+    noise: z.string(),
+    meanReturn: z.number(),
+    gatherRate: z.number().min(0).max(1),
+    meanFinalDistance: z.number().min(0),
+    meanTimeToGather: z.number().nullable(),
+    collisionsPerRobotMinute: z.number().min(0),
+  })
+  .strict();
+
+export const PolicyManifestSchema = z
+  .object({
+    format: z.literal(MANIFEST_FORMAT),
+    name: z.string().min(1),
+    algorithm: z.enum(['mappo', 'eir-mappo', 'batpal', 'mir2']),
+    environment: z
+      .object({ id: z.literal('rendezvous'), version: z.literal(1), robots: z.number().int().min(2) })
+      .strict(),
+    observation: z
+      .object({
+        spec: z.literal(OBSERVATION_SPEC_ID),
+        size: z.number().int().positive(),
+        maxNeighbours: z.number().int().positive(),
+        commRadius: z.number().positive(),
+        arenaWidth: z.number().positive(),
+        arenaHeight: z.number().positive(),
+        maxSpeed: z.number().positive(),
+        maxTurnRate: z.number().positive(),
+      })
+      .strict(),
+    action: z
+      .object({
+        kind: z.literal('normalised-wheel-commands'),
+        size: z.literal(2),
+        low: z.literal(-1),
+        high: z.literal(1),
+        /** Deployed deterministically: the Gaussian mean, clamped by the runtime. */
+        deployed: z.literal('mean'),
+        logStd: z.array(z.number()).length(2),
+      })
+      .strict(),
+    controlPeriod: z.number().positive(),
+    /** Types a belief network distinguishes (empty for algorithms without one). */
+    beliefTypes: z.array(z.string()),
+    hiddenSizes: z.record(z.string(), z.number().int().positive()),
+    files: z.record(z.string().regex(/^[\w.-]+\.onnx$/, 'must be an .onnx file name'), ModelFileSchema),
+    training: z
+      .object({
+        command: z.string(),
+        seed: z.number().int().min(0),
+        envSteps: z.number().int().positive(),
+        iterations: z.number().int().positive(),
+        wallSeconds: z.number().positive(),
+        commit: z.string(),
+        backend: z.string(),
+        config: z.record(z.string(), z.unknown()),
+      })
+      .strict(),
+    evaluation: z.object({ benign: MetricsSchema }).catchall(MetricsSchema),
+  })
+  .strict();
+
+export type PolicyManifest = z.output<typeof PolicyManifestSchema>;
+export type EvaluationMetrics = z.output<typeof MetricsSchema>;

@@ -1,0 +1,130 @@
+// Policy folders: written atomically by training, and checked before anything is deployed from them
+// (manifest schema, observation spec, file hashes, ONNX input/output names, shapes and dtypes).
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { ConfigError, describeIssues } from '../core/config-file.js';
+import { observationLayout } from '../core/observation.js';
+import { PolicyManifestSchema, type PolicyManifest, type TensorSpec } from '../core/policy-manifest.js';
+
+export class PolicyFolderError extends Error {
+  override readonly name = 'PolicyFolderError';
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export interface ModelFile {
+  bytes: Uint8Array;
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+}
+
+/**
+ * Writes a policy folder: the ONNX models (their hashes and signatures go into the manifest) and any
+ * extra files (reports, curves). Everything is written to a sibling temporary folder and moved into place
+ * at the end, so a crash never leaves a half-written policy. An existing folder is replaced only with `force`.
+ */
+export function writePolicyFolder(
+  dir: string,
+  manifest: Omit<PolicyManifest, 'files'>,
+  models: Record<string, ModelFile>,
+  extras: Record<string, string | Uint8Array> = {},
+  force = false,
+): PolicyManifest {
+  if (existsSync(dir) && !force) {
+    throw new PolicyFolderError(`${dir} already exists; pass --force to replace it`);
+  }
+  const files: PolicyManifest['files'] = {};
+  for (const [name, m] of Object.entries(models)) files[name] = { sha256: sha256(m.bytes), inputs: m.inputs, outputs: m.outputs };
+  const full = PolicyManifestSchema.parse({ ...manifest, files });
+  const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  for (const [name, m] of Object.entries(models)) writeFileSync(join(tmp, name), m.bytes);
+  for (const [name, content] of Object.entries(extras)) writeFileSync(join(tmp, name), content);
+  writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(full, null, 2)}\n`);
+  const old = join(dirname(dir), `.${basename(dir)}.old-${process.pid}`);
+  if (existsSync(dir)) renameSync(dir, old);
+  renameSync(tmp, dir);
+  rmSync(old, { recursive: true, force: true });
+  return full;
+}
+
+export interface LoadedPolicy {
+  dir: string;
+  manifest: PolicyManifest;
+  sessions: Record<string, ort.InferenceSession>;
+}
+
+function sameShape(a: readonly (number | string)[], b: readonly (number | string)[]): boolean {
+  return a.length === b.length && a.every((d, i) => (typeof d === 'string' && typeof b[i] === 'string') || d === b[i]);
+}
+
+function fmtShape(s: readonly (number | string)[]): string {
+  return `[${s.join(', ')}]`;
+}
+
+/** Reads and validates manifest.json; errors name the file and the key. */
+export function readManifest(dir: string): PolicyManifest {
+  const path = join(dir, 'manifest.json');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : `invalid JSON: ${(err as Error).message}`}`);
+  }
+  const parsed = PolicyManifestSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(describeIssues(path, parsed.error));
+  const m = parsed.data;
+  const expected = observationLayout({ ...m.observation, id: m.observation.spec }).size;
+  if (m.observation.size !== expected) {
+    throw new ConfigError(`${path}: observation.size: ${m.observation.size} does not match maxNeighbours ${m.observation.maxNeighbours} (expected ${expected})`);
+  }
+  return m;
+}
+
+/**
+ * Loads a policy folder: validates the manifest, checks every model file's sha256, opens one
+ * onnxruntime session per model and checks its inputs and outputs against the manifest.
+ */
+export async function loadPolicyFolder(dir: string, sessionOptions: ort.InferenceSession.SessionOptions = {}): Promise<LoadedPolicy> {
+  const manifest = readManifest(dir);
+  const sessions: Record<string, ort.InferenceSession> = {};
+  for (const [name, spec] of Object.entries(manifest.files)) {
+    const path = join(dir, name);
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(path);
+    } catch {
+      throw new PolicyFolderError(`${path}: listed in manifest.json but missing`);
+    }
+    const hash = sha256(bytes);
+    if (hash !== spec.sha256) {
+      throw new PolicyFolderError(`${path}: sha256 ${hash} does not match manifest.json (${spec.sha256})`);
+    }
+    const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, ...sessionOptions });
+    const check = (kind: 'input' | 'output', specs: TensorSpec[], meta: readonly ort.InferenceSession.ValueMetadata[]) => {
+      const names = meta.map((v) => v.name);
+      for (const s of specs) {
+        const m = meta.find((v) => v.name === s.name);
+        if (!m) throw new PolicyFolderError(`${path}: manifest lists ${kind} '${s.name}' but the model has ${names.join(', ')}`);
+        if (!m.isTensor || m.type !== s.dtype) {
+          throw new PolicyFolderError(`${path}: ${kind} '${s.name}' is ${m.isTensor ? m.type : 'not a tensor'}, manifest says ${s.dtype}`);
+        }
+        if (!sameShape(m.shape, s.shape)) {
+          throw new PolicyFolderError(`${path}: ${kind} '${s.name}' has shape ${fmtShape(m.shape)}, manifest says ${fmtShape(s.shape)}`);
+        }
+      }
+      if (meta.length !== specs.length) {
+        throw new PolicyFolderError(`${path}: model ${kind}s ${names.join(', ')} differ from manifest.json's ${specs.map((s) => s.name).join(', ')}`);
+      }
+    };
+    check('input', spec.inputs, session.inputMetadata);
+    check('output', spec.outputs, session.outputMetadata);
+    sessions[name] = session;
+  }
+  return { dir, manifest, sessions };
+}

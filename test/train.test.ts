@@ -1,0 +1,86 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadPolicyFolder } from '../src/policy/folder.js';
+import { runTraining } from '../src/cli/train.js';
+import { resolveSimConfig } from '../sim/config.js';
+import { RandomController } from '../sim/controllers.js';
+import { evaluatePolicy } from '../sim/train/mappo.js';
+import { initBackend } from '../sim/train/tf.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'swarmguard-train-'));
+const quiet = () => {};
+
+// Three robots, short episodes, no noise: small enough to learn in well under a minute.
+const TINY = {
+  seed: 3,
+  env: { robots: 3, noise: 'off', episodeSteps: 100 },
+  totalEnvSteps: 100_000,
+  envs: 8,
+  rolloutSteps: 20,
+  decisionTicks: 5,
+  hidden: 32,
+  eval: { every: 50, episodes: 10, seed: 777 },
+  finalEvalEpisodes: 30,
+  checkpointEvery: 25,
+};
+
+beforeAll(async () => {
+  await initBackend();
+});
+
+describe('training command', () => {
+  it('a tiny seeded MAPPO run gathers robots clearly better than the random controller', async () => {
+    const out = join(dir, 'tiny-mappo');
+    const { manifest, policyDir } = await runTraining({ overrides: TINY, out, runDir: join(dir, 'run-tiny'), quiet: true }, quiet);
+    const ev = manifest.evaluation.benign;
+    const settings = resolveSimConfig(TINY.env);
+    const random = new RandomController(5);
+    const baseline = evaluatePolicy(settings, 30, ev.seed, (_o, robots, a) => random.act(_o, robots, a));
+    // Random wheels leave the robots about where they started; the trained team closes in.
+    expect(ev.meanReturn).toBeGreaterThan(baseline.meanReturn + 5);
+    expect(ev.meanFinalDistance).toBeLessThan(0.75 * baseline.meanFinalDistance);
+    // The folder is complete and loads as the runtime will load it.
+    const loaded = await loadPolicyFolder(policyDir);
+    expect(Object.keys(loaded.sessions)).toEqual(['actor.onnx']);
+    expect(manifest.training).toMatchObject({ seed: 3, envSteps: 100_000 });
+    expect(manifest.training.wallSeconds).toBeGreaterThan(0);
+    expect(readFileSync(join(policyDir, 'curve.csv'), 'utf8').split('\n')[0]).toContain('evalReturn');
+  });
+
+  it('resumes from its checkpoint to train longer, and refuses a checkpoint of another configuration', async () => {
+    const small = { ...TINY, env: { robots: 2, noise: 'off', episodeSteps: 50 }, totalEnvSteps: 1600, checkpointEvery: 1, eval: { every: 1, episodes: 2, seed: 5 } };
+    const runDir = join(dir, 'run-resume');
+    await runTraining({ overrides: small, out: join(dir, 'r1'), runDir, quiet: true }, quiet);
+    expect(JSON.parse(readFileSync(join(runDir, 'checkpoint.json'), 'utf8')).iteration).toBe(2);
+
+    const lines: string[] = [];
+    const longer = await runTraining({ overrides: { ...small, totalEnvSteps: 3200 }, out: join(dir, 'r2'), runDir, quiet: true }, (l) => lines.push(l));
+    expect(lines.some((l) => l.startsWith('resuming') && l.includes('iteration 2'))).toBe(true);
+    expect(longer.manifest.training).toMatchObject({ iterations: 4, envSteps: 3200 });
+    const curve = readFileSync(join(runDir, 'curve.csv'), 'utf8').trim().split('\n');
+    expect(curve).toHaveLength(1 + 4);
+
+    const before = readFileSync(join(runDir, 'checkpoint.json'), 'utf8');
+    await expect(runTraining({ overrides: { ...small, seed: 99 }, out: join(dir, 'r3'), runDir, quiet: true }, quiet)).rejects.toThrow(
+      /different training configuration.*--fresh/,
+    );
+    expect(readFileSync(join(runDir, 'checkpoint.json'), 'utf8')).toBe(before);
+    expect(existsSync(join(dir, 'r3'))).toBe(false);
+  });
+
+  it('rejects an unknown algorithm or key, and an existing policy folder, before training', async () => {
+    await expect(runTraining({ algo: 'dqn', out: join(dir, 'x') }, quiet)).rejects.toThrow(/algo/);
+    await expect(runTraining({ overrides: { learningRate: 1 }, out: join(dir, 'x') }, quiet)).rejects.toThrow(/learningRate/);
+    await expect(runTraining({ overrides: { env: { robots: 1 } }, out: join(dir, 'x') }, quiet)).rejects.toThrow(/robots/);
+    const yaml = join(dir, 'bad.yaml');
+    writeFileSync(yaml, 'algo: mappo\nppoEpochs: many\n');
+    await expect(runTraining({ config: yaml, out: join(dir, 'x') }, quiet)).rejects.toThrow(/bad\.yaml: ppoEpochs/);
+    const existing = join(dir, 'tiny-mappo');
+    expect(existsSync(existing)).toBe(true);
+    const before = readFileSync(join(existing, 'manifest.json'), 'utf8');
+    await expect(runTraining({ overrides: TINY, out: existing, runDir: join(dir, 'run-x') }, quiet)).rejects.toThrow(/already exists; pass --force/);
+    expect(readFileSync(join(existing, 'manifest.json'), 'utf8')).toBe(before);
+  });
+});
