@@ -67,6 +67,8 @@ export class RendezvousWorld {
   readonly tracked: SwarmFrame;
   /** Observations of every robot after the last step or reset: robot g at g * obsSize. */
   readonly obs: Float32Array;
+  /** Robot index (within its environment) behind each neighbour row of `obs`, -1 for empty rows: robot g at g * K. */
+  readonly rowIds: Int32Array;
   /** Reward of the last step, per environment. */
   readonly rewards: Float64Array;
   /** 1 where the last step ended the environment's episode. */
@@ -144,6 +146,7 @@ export class RendezvousWorld {
     this.truth = emptyFrame(G, command);
     this.tracked = emptyFrame(G, command);
     this.obs = new Float32Array(G * this.obsSize);
+    this.rowIds = new Int32Array(G * settings.observation.maxNeighbours);
     this.rewards = new Float64Array(E);
     this.dones = new Uint8Array(E);
     this.stepCount = new Int32Array(E);
@@ -588,7 +591,7 @@ export class RendezvousWorld {
   private observeEnv(e: number): void {
     const N = this.robots;
     const base = e * N;
-    this.observer.observeAll(this.tracked, base, N, this.obs, base * this.obsSize);
+    this.observer.observeAll(this.tracked, base, N, this.obs, base * this.obsSize, this.rowIds, base * this.settings.observation.maxNeighbours);
     const eps = this.obsNoise[e];
     const v = this.victim[e];
     if (v >= 0 && eps > 0) this.perturbObservation(this.rng[e]!, (base + v) * this.obsSize, eps);

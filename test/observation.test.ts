@@ -109,7 +109,8 @@ describe('rendezvous-v1 observation', () => {
     const ob = new RendezvousObserver(st.observation);
     const frame = randomFrame(n, 2);
     const out = new Float32Array(n * ob.size);
-    ob.observeAll(frame, 0, n, out, 0);
+    const ids = new Int32Array(n * K);
+    ob.observeAll(frame, 0, n, out, 0, ids, 0);
     const { rowsOffset, maskOffset } = ob.layout;
     let truncated = 0;
     for (let i = 0; i < n; i++) {
@@ -123,8 +124,16 @@ describe('rendezvous-v1 observation', () => {
       const o = i * ob.size;
       const seen = Array.from(out.subarray(o + maskOffset, o + maskOffset + K)).reduce((p, q) => p + q, 0);
       expect(seen).toBe(Math.min(K, inRange.length));
-      for (let k = 0; k < seen; k++) expect(out[o + rowsOffset + k * ROW_DIM]).toBeCloseTo(inRange[k]! / radius, 6);
-      for (let k = seen; k < K; k++) expect(out[o + rowsOffset + k * ROW_DIM]).toBe(0);
+      for (let k = 0; k < seen; k++) {
+        expect(out[o + rowsOffset + k * ROW_DIM]).toBeCloseTo(inRange[k]! / radius, 6);
+        // The row's robot id points at the robot at that distance.
+        const j = ids[i * K + k]!;
+        expect(Math.hypot(frame.x[j]! - frame.x[i]!, frame.y[j]! - frame.y[i]!)).toBeCloseTo(inRange[k]!, 9);
+      }
+      for (let k = seen; k < K; k++) {
+        expect(out[o + rowsOffset + k * ROW_DIM]).toBe(0);
+        expect(ids[i * K + k]).toBe(-1);
+      }
     }
     expect(truncated).toBeGreaterThan(0);
   });

@@ -141,9 +141,14 @@ export class RendezvousObserver {
 
   /**
    * Writes the observation of every robot of one environment into out (robot k at off + k * size).
-   * The number of neighbours robot k sees is the sum of its mask.
+   * The number of neighbours robot k sees is the sum of its mask. If `rowIds` is given, it receives the
+   * index (within the environment) of the robot in each neighbour row, -1 for empty rows: robot k's rows
+   * at rowIdsOff + k * maxNeighbours. Per-neighbour beliefs are attached to rows through it.
    */
-  observeAll(frame: SwarmFrame, base: number, n: number, out: Float32Array, off: number): void {
+  observeAll(
+    frame: SwarmFrame, base: number, n: number, out: Float32Array, off: number,
+    rowIds?: Int32Array, rowIdsOff = 0,
+  ): void {
     this.ensure(n);
     const { x, y, heading, speed, turnRate, command } = frame;
     const { rowsOffset, maskOffset, size } = this.layout;
@@ -292,6 +297,10 @@ export class RendezvousObserver {
         const r = rows + k * ROW_DIM;
         for (let f = 0; f < ROW_DIM; f++) out[r + f] = 0;
         out[mask + k] = 0;
+      }
+      if (rowIds) {
+        const ro = rowIdsOff + i * K;
+        for (let k = 0; k < K; k++) rowIds[ro + k] = k < count ? idx[k] : -1;
       }
     }
   }
