@@ -160,11 +160,11 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
     process.exit(130);
   }
 
-  log(`final evaluation: ${config.finalEvalEpisodes} held-out episodes with the twin's ${settings.noise.positionNoise > 0 ? 'default' : 'no'} noise`);
+  const noiseName = typeof config.env.noise === 'string' ? config.env.noise : 'custom';
+  log(`final evaluation: ${config.finalEvalEpisodes} held-out episodes, noise model '${noiseName}'`);
   const finalSeed = config.eval.seed + 500_000;
   const final = trainer.evaluate(config.finalEvalEpisodes, finalSeed);
   const obsSize = observationLayout(settings.observation).size;
-  const noiseName = typeof config.env.noise === 'string' ? config.env.noise : 'custom';
   const manifest: Omit<PolicyManifest, 'files'> = {
     format: 'swarmguard-policy/1',
     name,
