@@ -44,6 +44,38 @@ describe('ONNX export matches the trained tfjs networks', () => {
     expect(Math.abs(expected[0]! - expected[2]!)).toBeGreaterThan(1e-4);
   });
 
+  it('belief-reading actor: same actions with per-row beliefs', async () => {
+    const s = settings({ robots: 6, noise: 'default' });
+    const world = new RendezvousWorld(s, { envs: 2, seed: 4 });
+    const K = s.observation.maxNeighbours;
+    const shape = { maxNeighbours: K, hidden: 16, beliefInputs: true };
+    const actor = createActor(shape, 6);
+    const rng = makeStreams(12, 1)[0]!;
+    const w = Float32Array.from(actor.rowEmbed.w.dataSync(), (x) => x + 0.5 * rng.gaussian());
+    actor.rowEmbed.w.assign(tf.tensor(w, actor.rowEmbed.w.shape));
+    const mw = Float32Array.from(actor.mean.w.dataSync(), (x) => x + 0.5 * rng.gaussian());
+    actor.mean.w.assign(tf.tensor(mw, actor.mean.w.shape));
+    const batch = 12;
+    const obs = world.obs.slice(0, batch * world.obsSize);
+    const beliefs = Float32Array.from({ length: batch * K }, (_, i) => (world.rowIds[i]! >= 0 ? rng.uniform() : 0));
+    const expected = tf.tidy(() => actorMean(actor, shape, tf.tensor2d(obs, [batch, world.obsSize]), tf.tensor2d(beliefs, [batch, K]))).dataSync();
+    const session = await ort.InferenceSession.create(actorToOnnx(actor, shape, world.obsSize, 'parity test'));
+    expect([...session.inputNames]).toEqual(['obs', 'beliefs']);
+    const out = await session.run({
+      obs: new ort.Tensor('float32', obs, [batch, world.obsSize]),
+      beliefs: new ort.Tensor('float32', beliefs, [batch, K]),
+    });
+    const got = out.action!.data as Float32Array;
+    let maxDiff = 0;
+    for (let i = 0; i < expected.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i]! - expected[i]!));
+    expect(maxDiff).toBeLessThan(1e-5);
+    // Beliefs matter: flipping them changes the actions.
+    const flipped = tf.tidy(() =>
+      actorMean(actor, shape, tf.tensor2d(obs, [batch, world.obsSize]), tf.tensor2d(beliefs.map((b) => 1 - b), [batch, K])),
+    ).dataSync();
+    expect(Math.max(...Array.from(flipped, (v, i) => Math.abs(v - expected[i]!)))).toBeGreaterThan(1e-4);
+  });
+
   it('belief GRU: same beliefs and states over a multi-step sequence, feeding h_out back as h_in', async () => {
     const s = settings({ robots: 5, noise: 'default' });
     const world = new RendezvousWorld(s, { envs: 1, seed: 8 });

@@ -84,6 +84,11 @@ export function applyLayerNorm(p: LayerNormParams, x: tf.Tensor): tf.Tensor {
 export interface ActorShape {
   maxNeighbours: number;
   hidden: number;
+  /**
+   * EIR-style actors also read a belief per neighbour row (P(that neighbour is compromised)), appended to
+   * the row's features so the actor stays invariant to the order of neighbours.
+   */
+  beliefInputs?: boolean;
 }
 
 export interface ActorParams {
@@ -102,7 +107,7 @@ export function createActor(shape: ActorShape, seed: number, initialLogStd = -0.
   return {
     ownNorm: layerNorm(OWN_DIM),
     rowNorm: layerNorm(ROW_DIM),
-    rowEmbed: dense(ROW_DIM, h, Math.SQRT2, seed * 16 + 1),
+    rowEmbed: dense(ROW_DIM + (shape.beliefInputs ? 1 : 0), h, Math.SQRT2, seed * 16 + 1),
     hidden1: dense(OWN_DIM + h, h, Math.SQRT2, seed * 16 + 2),
     hidden2: dense(h, h, Math.SQRT2, seed * 16 + 3),
     // Small final gain: initial actions near zero, as in the PPO implementation details.
@@ -111,13 +116,17 @@ export function createActor(shape: ActorShape, seed: number, initialLogStd = -0.
   };
 }
 
-/** Mean wheel commands for a batch of observations [B, obsSize]. */
-export function actorMean(p: ActorParams, shape: ActorShape, obs: tf.Tensor2D): tf.Tensor2D {
+/** Mean wheel commands for a batch of observations [B, obsSize] (and row beliefs [B, K] for EIR actors). */
+export function actorMean(p: ActorParams, shape: ActorShape, obs: tf.Tensor2D, beliefs?: tf.Tensor2D): tf.Tensor2D {
   const K = shape.maxNeighbours;
   const B = obs.shape[0];
   const features = standardise(obs.slice([0, 0], [B, OWN_DIM + K * ROW_DIM]));
   const own = affine(p.ownNorm, features.slice([0, 0], [B, OWN_DIM]));
-  const rows = affine(p.rowNorm, features.slice([0, OWN_DIM], [B, K * ROW_DIM]).reshape([B, K, ROW_DIM]));
+  let rows = affine(p.rowNorm, features.slice([0, OWN_DIM], [B, K * ROW_DIM]).reshape([B, K, ROW_DIM]));
+  if (shape.beliefInputs) {
+    if (!beliefs) throw new Error('this actor reads row beliefs: pass beliefs [batch, maxNeighbours]');
+    rows = tf.concat([rows, beliefs.reshape([B, K, 1])], 2);
+  }
   const mask = obs.slice([0, OWN_DIM + K * ROW_DIM], [B, K]).reshape([B, K, 1]);
   const embedded = tf.relu(applyDense(p.rowEmbed, rows));
   const count = tf.maximum(tf.sum(mask, 1), 1);
