@@ -85,6 +85,8 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
   mkdirSync(runDir, { recursive: true });
   const checkpointPath = join(runDir, 'checkpoint.json');
 
+  // The code that trains is the code checked out now (a commit made while training runs changes nothing).
+  const commit = gitCommit();
   const backend = await initBackend(config.backend);
   const trainer = new MappoTrainer(config, settings);
   let curve: CurveRow[] = [];
@@ -193,7 +195,7 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
       envSteps: trainer.envSteps,
       iterations: trainer.iteration,
       wallSeconds: +wall().toFixed(1),
-      commit: gitCommit(),
+      commit,
       backend,
       config: config as unknown as Record<string, unknown>,
     },
