@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +69,35 @@ describe('training command', () => {
     );
     expect(readFileSync(join(runDir, 'checkpoint.json'), 'utf8')).toBe(before);
     expect(existsSync(join(dir, 'r3'))).toBe(false);
+  });
+
+  it('stops on Ctrl-C with a checkpoint, and the same command resumes and finishes', async () => {
+    const cfg = join(dir, 'interrupt.yaml');
+    writeFileSync(
+      cfg,
+      'env: { robots: 2, noise: off, episodeSteps: 50 }\ntotalEnvSteps: 10000000\nenvs: 4\nrolloutSteps: 10\nhidden: 16\n' +
+        'checkpointEvery: 1\neval: { every: 1000, episodes: 2, seed: 5 }\nfinalEvalEpisodes: 2\n',
+    );
+    const out = join(dir, 'interrupted');
+    const runDir = join(dir, 'run-interrupted');
+    const bin = join(import.meta.dirname, '..', 'src', 'bin', 'swarmguard.js');
+    const child = spawn('node', [bin, 'train', '--config', cfg, '--out', out, '--run-dir', runDir, '--quiet'], { stdio: 'pipe' });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += String(d)));
+    const checkpoint = join(runDir, 'checkpoint.json');
+    for (let waited = 0; !existsSync(checkpoint) && waited < 60_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    expect(code).toBe(130);
+    expect(stdout).toContain('Run the same command to resume');
+    expect(existsSync(out)).toBe(false);
+    const steps = JSON.parse(readFileSync(checkpoint, 'utf8')).envSteps as number;
+    expect(steps).toBeGreaterThan(0);
+
+    const lines: string[] = [];
+    const done = await runTraining({ config: cfg, totalSteps: steps + 400, out, runDir, quiet: true }, (l) => lines.push(l));
+    expect(lines[0]).toMatch(/^resuming interrupted/);
+    expect(done.manifest.training.envSteps).toBe(steps + 400);
   });
 
   it('rejects an unknown algorithm or key, and an existing policy folder, before training', async () => {

@@ -131,6 +131,9 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
   let lastEvalGather = '-';
   try {
     while (trainer.envSteps < config.totalEnvSteps && !stopRequested) {
+      // Training is synchronous: yield to the event loop once per iteration so Ctrl-C is heard.
+      await new Promise((r) => setImmediate(r));
+      if (stopRequested) break;
       const st = trainer.iterate();
       const row: CurveRow = {
         iteration: st.iteration, envSteps: st.envSteps, wallSeconds: +wall().toFixed(1), episodes: st.episodes,
