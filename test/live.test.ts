@@ -47,7 +47,7 @@ describe('live twin', () => {
     const clock = new ManualClock();
     const twin = new LiveTwin(settings({ robots: 2 }), { seed: 1, clock, startPoses: START });
     const ticks: number[] = [];
-    twin.on('tick', (n) => ticks.push(clock.now()));
+    twin.on('tick', () => ticks.push(clock.now()));
     twin.submitCommand('epuck-0', 1, 1);
     twin.start();
     clock.advance(1000);

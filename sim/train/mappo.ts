@@ -25,12 +25,11 @@ import {
   criticValue,
   criticVariables,
   criticWeights,
-  gaussianEntropy,
-  gaussianLogProb,
   type ActorParams,
   type ActorShape,
   type CriticParams,
 } from './networks.js';
+import { ppoPolicyStep, valueStep } from './ppo.js';
 import { tf } from './tf.js';
 
 const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
@@ -68,20 +67,6 @@ export interface EvalResult {
 export function runIdentity(config: TrainConfig): Record<string, unknown> {
   const { totalEnvSteps: _t, checkpointEvery: _c, finalEvalEpisodes: _f, eval: _e, ...identity } = config;
   return identity;
-}
-
-/** Global-norm gradient clipping (tfjs has no built-in). */
-function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): { name: string; tensor: tf.Tensor }[] {
-  const norms = Object.values(grads).map((g) => tf.sum(tf.square(g)));
-  const total = tf.sqrt(tf.addN(norms));
-  const scale = tf.minimum(1, tf.div(maxNorm, tf.add(total, 1e-6)));
-  return Object.entries(grads).map(([name, g]) => ({ name, tensor: tf.mul(g, scale) }));
-}
-
-function huber(errors: tf.Tensor, delta: number): tf.Tensor {
-  const a = tf.abs(errors);
-  const quadratic = tf.minimum(a, delta);
-  return tf.add(tf.mul(0.5, tf.square(quadratic)), tf.mul(delta, tf.sub(a, quadratic)));
 }
 
 export class MappoTrainer {
@@ -263,37 +248,14 @@ export class MappoTrainer {
           advBuf[k] = (b.advantages[t * E + Math.floor(a / N)]! - advMean) / advStd;
           maskBuf[k] = b.lossMask[s]!;
         }
-        const stats = tf.tidy(() => {
-          const obsT = tf.tensor2d(obsBuf.subarray(0, M * obsSize), [M, obsSize]);
-          const actT = tf.tensor2d(actBuf.subarray(0, 2 * M), [M, 2]);
-          const oldT = tf.tensor1d(oldLogp.subarray(0, M));
-          const advT = tf.tensor1d(advBuf.subarray(0, M));
-          const maskT = tf.tensor1d(maskBuf.subarray(0, M));
-          const maskSum = tf.maximum(tf.sum(maskT), 1);
-          let ratioOut: tf.Tensor1D | null = null;
-          const { value, grads } = tf.variableGrads(() => {
-            const mean = actorMean(this.actor, this.actorShape, obsT);
-            const logp = gaussianLogProb(mean, this.actor.logStd as tf.Tensor1D, actT);
-            const ratio = tf.exp(tf.sub(logp, oldT));
-            ratioOut = tf.keep(ratio) as tf.Tensor1D;
-            const surr1 = tf.mul(ratio, advT);
-            const surr2 = tf.mul(tf.clipByValue(ratio, 1 - c.clip, 1 + c.clip), advT);
-            const pg = tf.neg(tf.div(tf.sum(tf.mul(tf.minimum(surr1, surr2), maskT)), maskSum));
-            const ent = gaussianEntropy(this.actor.logStd as tf.Tensor1D);
-            return tf.sub(pg, tf.mul(c.entropyCoef, ent)) as tf.Scalar;
-          }, actorVars);
-          this.actorOpt.applyGradients(clipByGlobalNorm(grads, c.maxGradNorm));
-          const ratio = ratioOut as unknown as tf.Tensor1D;
-          const logRatio = tf.log(ratio);
-          const klT = tf.div(tf.sum(tf.mul(tf.sub(tf.sub(ratio, 1), logRatio), maskT)), maskSum);
-          const clipT = tf.div(tf.sum(tf.mul(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), c.clip), 'float32'), maskT)), maskSum);
-          const ent = gaussianEntropy(this.actor.logStd as tf.Tensor1D);
-          const out = tf.stack([value, ent, klT, clipT]);
-          ratio.dispose();
-          return out;
-        });
-        const [pl, en, klv, cf] = stats.dataSync();
-        stats.dispose();
+        const step = ppoPolicyStep(
+          () => actorMean(this.actor, this.actorShape, tf.tensor2d(obsBuf.subarray(0, M * obsSize), [M, obsSize])),
+          this.actor.logStd,
+          actorVars,
+          this.actorOpt,
+          { actions: actBuf, oldLogProbs: oldLogp, advantages: advBuf, mask: maskBuf, size: M },
+          c,
+        );
 
         // Critic minibatch.
         const cStart = mb * criticBatch;
@@ -305,23 +267,20 @@ export class MappoTrainer {
             stateBuf.set(b.states.subarray(s * stateSize, (s + 1) * stateSize), k * stateSize);
             targetBuf[k] = this.valueNorm.normalize(b.returns[s]!);
           }
-          const v = tf.tidy(() => {
-            const stT = tf.tensor2d(stateBuf.subarray(0, C * stateSize), [C, stateSize]);
-            const tgT = tf.tensor1d(targetBuf.subarray(0, C));
-            const { value, grads } = tf.variableGrads(
-              () => tf.mean(huber(tf.sub(criticValue(this.critic, stT), tgT), c.huberDelta)) as tf.Scalar,
-              criticVars,
-            );
-            this.criticOpt.applyGradients(clipByGlobalNorm(grads, c.maxGradNorm));
-            return value;
-          });
-          vl = v.dataSync()[0]!;
-          v.dispose();
+          vl = valueStep(
+            () => criticValue(this.critic, tf.tensor2d(stateBuf.subarray(0, C * stateSize), [C, stateSize])),
+            targetBuf,
+            C,
+            criticVars,
+            this.criticOpt,
+            c.huberDelta,
+            c.maxGradNorm,
+          );
         }
-        policyLoss += pl!;
-        entropy += en!;
-        kl += klv!;
-        clipped += cf!;
+        policyLoss += step.loss;
+        entropy += step.entropy;
+        kl += step.approxKl;
+        clipped += step.clipFraction;
         valueLoss += vl;
         batches++;
       }

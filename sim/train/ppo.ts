@@ -1,0 +1,106 @@
+// The PPO update steps shared by every algorithm on the MAPPO core: one clipped policy-gradient step for
+// a Gaussian policy over a minibatch (defenders and adversaries alike), one Huber value step for a critic.
+import { gaussianEntropy, gaussianLogProb } from './networks.js';
+import { tf } from './tf.js';
+
+/** Global-norm gradient clipping (tfjs has no built-in). */
+export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): { name: string; tensor: tf.Tensor }[] {
+  const norms = Object.values(grads).map((g) => tf.sum(tf.square(g)));
+  const total = tf.sqrt(tf.addN(norms));
+  const scale = tf.minimum(1, tf.div(maxNorm, tf.add(total, 1e-6)));
+  return Object.entries(grads).map(([name, g]) => ({ name, tensor: tf.mul(g, scale) }));
+}
+
+export function huber(errors: tf.Tensor, delta: number): tf.Tensor {
+  const a = tf.abs(errors);
+  const quadratic = tf.minimum(a, delta);
+  return tf.add(tf.mul(0.5, tf.square(quadratic)), tf.mul(delta, tf.sub(a, quadratic)));
+}
+
+export interface PolicyMinibatch {
+  actions: Float32Array;
+  oldLogProbs: Float32Array;
+  advantages: Float32Array;
+  /** 1 for samples that enter the loss, 0 for masked ones (e.g. a victim's own transitions). */
+  mask: Float32Array;
+  size: number;
+}
+
+export interface PolicyStepSettings {
+  clip: number;
+  entropyCoef: number;
+  maxGradNorm: number;
+}
+
+export interface PolicyStepStats {
+  loss: number;
+  entropy: number;
+  approxKl: number;
+  clipFraction: number;
+}
+
+/**
+ * One PPO-clip step: `mean()` builds the policy mean for the minibatch's observations inside the gradient
+ * tape; `logStd` is the policy's state-independent log standard deviation (one of `variables`).
+ */
+export function ppoPolicyStep(
+  mean: () => tf.Tensor2D,
+  logStd: tf.Variable,
+  variables: tf.Variable[],
+  optimizer: tf.Optimizer,
+  batch: PolicyMinibatch,
+  c: PolicyStepSettings,
+): PolicyStepStats {
+  const M = batch.size;
+  const stats = tf.tidy(() => {
+    const actT = tf.tensor2d(batch.actions.subarray(0, 2 * M), [M, 2]);
+    const oldT = tf.tensor1d(batch.oldLogProbs.subarray(0, M));
+    const advT = tf.tensor1d(batch.advantages.subarray(0, M));
+    const maskT = tf.tensor1d(batch.mask.subarray(0, M));
+    const maskSum = tf.maximum(tf.sum(maskT), 1);
+    let ratioOut: tf.Tensor1D | null = null;
+    const { value, grads } = tf.variableGrads(() => {
+      const logp = gaussianLogProb(mean(), logStd as tf.Tensor1D, actT);
+      const ratio = tf.exp(tf.sub(logp, oldT));
+      ratioOut = tf.keep(ratio) as tf.Tensor1D;
+      const surr1 = tf.mul(ratio, advT);
+      const surr2 = tf.mul(tf.clipByValue(ratio, 1 - c.clip, 1 + c.clip), advT);
+      const pg = tf.neg(tf.div(tf.sum(tf.mul(tf.minimum(surr1, surr2), maskT)), maskSum));
+      const ent = gaussianEntropy(logStd as tf.Tensor1D);
+      return tf.sub(pg, tf.mul(c.entropyCoef, ent)) as tf.Scalar;
+    }, variables);
+    optimizer.applyGradients(clipByGlobalNorm(grads, c.maxGradNorm));
+    const ratio = ratioOut as unknown as tf.Tensor1D;
+    const logRatio = tf.log(ratio);
+    const klT = tf.div(tf.sum(tf.mul(tf.sub(tf.sub(ratio, 1), logRatio), maskT)), maskSum);
+    const clipT = tf.div(tf.sum(tf.mul(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), c.clip), 'float32'), maskT)), maskSum);
+    const ent = gaussianEntropy(logStd as tf.Tensor1D);
+    const out = tf.stack([value, ent, klT, clipT]);
+    ratio.dispose();
+    return out;
+  });
+  const [loss, entropy, approxKl, clipFraction] = stats.dataSync();
+  stats.dispose();
+  return { loss: loss!, entropy: entropy!, approxKl: approxKl!, clipFraction: clipFraction! };
+}
+
+/** One Huber-loss step of a critic towards normalised targets; returns the loss. */
+export function valueStep(
+  value: () => tf.Tensor1D,
+  targets: Float32Array,
+  size: number,
+  variables: tf.Variable[],
+  optimizer: tf.Optimizer,
+  huberDelta: number,
+  maxGradNorm: number,
+): number {
+  const v = tf.tidy(() => {
+    const tgT = tf.tensor1d(targets.subarray(0, size));
+    const { value: loss, grads } = tf.variableGrads(() => tf.mean(huber(tf.sub(value(), tgT), huberDelta)) as tf.Scalar, variables);
+    optimizer.applyGradients(clipByGlobalNorm(grads, maxGradNorm));
+    return loss;
+  });
+  const out = v.dataSync()[0]!;
+  v.dispose();
+  return out;
+}
