@@ -62,7 +62,8 @@ export function beliefWeights(p: BeliefParams): [string, tf.Variable][] {
 /**
  * Mean binary cross-entropy of the beliefs against the true types over a sequence, unrolled from h0
  * (truncated back-propagation through time over the given steps). features[t] [B, PAIR_DIM],
- * labels[t] [B] (1 = compromised), masks[t] [B] (1 where the pair counts: j in range of i).
+ * labels[t] [B] (1 = compromised), masks[t] [B] (1 where the pair counts: j in range of i), and optional
+ * resets[t] [B] (1 where a new episode starts at step t: the state is zeroed before it, as in the rollout).
  */
 export function beliefSequenceLoss(
   p: BeliefParams,
@@ -71,12 +72,15 @@ export function beliefSequenceLoss(
   features: tf.Tensor2D[],
   labels: tf.Tensor1D[],
   masks: tf.Tensor1D[],
+  resets?: tf.Tensor1D[],
 ): tf.Scalar {
   let h = h0;
   let total: tf.Tensor = tf.scalar(0);
   let count: tf.Tensor = tf.scalar(0);
   const eps = 1e-6;
   for (let t = 0; t < features.length; t++) {
+    const reset = resets?.[t];
+    if (reset) h = tf.mul(h, tf.sub(1, reset).reshape([-1, 1])) as tf.Tensor2D;
     const step = beliefStep(p, shape, features[t]!, h);
     h = step.h;
     const b = tf.clipByValue(step.belief, eps, 1 - eps);

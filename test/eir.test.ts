@@ -1,0 +1,89 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { clampCommand } from '../src/core/kinematics.js';
+import { resolveSimConfig } from '../sim/config.js';
+import { resolveTrainConfig } from '../sim/train/config.js';
+import { EirMappoTrainer } from '../sim/train/eir-mappo.js';
+import { actorVariables, createActor } from '../sim/train/networks.js';
+import { ppoPolicyStep } from '../sim/train/ppo.js';
+import { initBackend, tf } from '../sim/train/tf.js';
+
+beforeAll(async () => {
+  await initBackend();
+});
+
+function trainer(overrides: Record<string, unknown> = {}) {
+  const config = resolveTrainConfig(
+    { envs: 8, rolloutSteps: 1, decisionTicks: 1, hidden: 16, env: { robots: 4, noise: 'off', episodeSteps: 20 }, ...overrides },
+    'test',
+  );
+  return new EirMappoTrainer(config, resolveSimConfig(config.env));
+}
+
+describe('EIR-MAPPO', () => {
+  it("draws benign and attacked episodes, and the adversary's command reaches only the victim", () => {
+    const t = trainer();
+    t.collect();
+    const w = t.world;
+    const N = w.robots;
+    const b = t.buffer;
+    let attacked = 0;
+    for (let e = 0; e < w.envs; e++) {
+      const v = t.victims[e]!;
+      if (v >= 0) attacked++;
+      for (let i = 0; i < N; i++) {
+        const g = e * N + i;
+        const executed = [w.truth.command[2 * g], w.truth.command[2 * g + 1]];
+        const own = [clampCommand(b.actions[2 * g]!), clampCommand(b.actions[2 * g + 1]!)];
+        if (i === v) {
+          const adv = [clampCommand(t.override.commands[2 * e]!), clampCommand(t.override.commands[2 * e + 1]!)];
+          expect(executed[0]).toBeCloseTo(adv[0]!, 6);
+          expect(executed[1]).toBeCloseTo(adv[1]!, 6);
+          expect(Math.abs(executed[0]! - own[0]!) + Math.abs(executed[1]! - own[1]!)).toBeGreaterThan(1e-6);
+        } else {
+          expect(executed[0]).toBeCloseTo(own[0]!, 6);
+          expect(executed[1]).toBeCloseTo(own[1]!, 6);
+        }
+      }
+    }
+    expect(attacked).toBeGreaterThan(0);
+    expect(attacked).toBeLessThan(w.envs);
+  });
+
+  it("masks the victim's own transitions out of the defenders' loss", () => {
+    const t = trainer();
+    t.collect();
+    const N = t.world.robots;
+    for (let e = 0; e < t.world.envs; e++) {
+      for (let i = 0; i < N; i++) expect(t.buffer.lossMask[e * N + i]).toBe(i === t.victims[e] ? 0 : 1);
+    }
+    // A masked sample does not move the policy, however large its advantage.
+    const shape = { maxNeighbours: 3, hidden: 8 };
+    const obsSize = 6 + 3 * 8;
+    const obs = tf.randomNormal([4, obsSize], 0, 1, 'float32', 3) as tf.Tensor2D;
+    const run = (advantages: number[], mask: number[]) => {
+      const actor = createActor(shape, 1);
+      ppoPolicyStep(
+        () => tf.tidy(() => tf.matMul(obs, tf.zeros([obsSize, 2])).add(tf.stack([actor.mean.b, actor.mean.b, actor.mean.b, actor.mean.b]))) as tf.Tensor2D,
+        actor.logStd, actorVariables(actor), tf.train.sgd(0.1),
+        { actions: Float32Array.from([0.5, -0.2, 0.1, 0.3, -0.4, 0.2, 0.9, 0.9]), oldLogProbs: new Float32Array(4).fill(-1), advantages: Float32Array.from(advantages), mask: Float32Array.from(mask), size: 4 },
+        { clip: 0.2, entropyCoef: 0, maxGradNorm: 100 },
+      );
+      return Array.from(actor.mean.b.dataSync());
+    };
+    const masked = run([1, -1, 0.5, 1000], [1, 1, 1, 0]);
+    const other = run([1, -1, 0.5, -1000], [1, 1, 1, 0]);
+    expect(masked[0]).toBeCloseTo(other[0]!, 6);
+    expect(masked[1]).toBeCloseTo(other[1]!, 6);
+    const unmasked = run([1, -1, 0.5, 1000], [1, 1, 1, 1]);
+    expect(Math.abs(unmasked[0]! - masked[0]!)).toBeGreaterThan(1e-4);
+  });
+
+  it('runs whole iterations: finite losses, teacher forcing decaying over the first half', () => {
+    const t = trainer({ rolloutSteps: 4, decisionTicks: 5, totalEnvSteps: 8 * 4 * 5 * 4 });
+    const first = t.iterate();
+    expect(first.teacherForcing).toBe(1);
+    for (const k of ['policyLoss', 'valueLoss', 'beliefLoss', 'adversaryLoss'] as const) expect(Number.isFinite(first[k])).toBe(true);
+    t.iterate();
+    expect(t.teacherForcing()).toBe(0); // half of training done
+  });
+});
