@@ -29,6 +29,8 @@ export const TrainConfigSchema = z
     hidden: z.number().int().min(4).max(1024),
     actorLr: z.number().positive(),
     criticLr: z.number().positive(),
+    /** Decay both learning rates linearly to zero over totalEnvSteps (as the MAPPO code's option). */
+    lrDecay: z.boolean(),
     adamEpsilon: z.number().positive(),
     gamma: z.number().min(0).max(1),
     gaeLambda: z.number().min(0).max(1),
@@ -70,6 +72,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   hidden: 64,
   actorLr: 1e-3,
   criticLr: 5e-4,
+  lrDecay: false,
   adamEpsilon: 1e-5,
   gamma: 0.99,
   gaeLambda: 0.95,

@@ -69,6 +69,11 @@ export function runIdentity(config: TrainConfig): Record<string, unknown> {
   return identity;
 }
 
+/** tfjs optimisers read their learning rate from this field on every step; it has no public setter. */
+function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
+  (optimizer as unknown as { learningRate: number }).learningRate = lr;
+}
+
 export class MappoTrainer {
   readonly actor: ActorParams;
   readonly critic: CriticParams;
@@ -313,6 +318,11 @@ export class MappoTrainer {
     const t0 = performance.now();
     this.collect();
     const t1 = performance.now();
+    if (this.config.lrDecay) {
+      const left = Math.max(0, 1 - this.envSteps / this.config.totalEnvSteps);
+      setLearningRate(this.actorOpt, this.config.actorLr * left);
+      setLearningRate(this.criticOpt, this.config.criticLr * left);
+    }
     const losses = this.update();
     const t2 = performance.now();
     this.iteration++;
