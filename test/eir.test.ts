@@ -1,4 +1,9 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { runTraining } from '../src/cli/train.js';
+import { loadPolicyFolder } from '../src/policy/folder.js';
 import { clampCommand } from '../src/core/kinematics.js';
 import { resolveSimConfig } from '../sim/config.js';
 import { resolveTrainConfig } from '../sim/train/config.js';
@@ -85,5 +90,28 @@ describe('EIR-MAPPO', () => {
     for (const k of ['policyLoss', 'valueLoss', 'beliefLoss', 'adversaryLoss'] as const) expect(Number.isFinite(first[k])).toBe(true);
     t.iterate();
     expect(t.teacherForcing()).toBe(0); // half of training done
+  });
+
+  it('trains through the command into a policy folder with actor, belief and adversary models', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swarmguard-eir-'));
+    const { manifest, policyDir } = await runTraining(
+      {
+        algo: 'eir-mappo',
+        overrides: {
+          env: { robots: 3, noise: 'off', episodeSteps: 20 }, totalEnvSteps: 400, envs: 4, rolloutSteps: 4, hidden: 16,
+          eval: { every: 1, episodes: 2, seed: 3 }, finalEvalEpisodes: 3,
+        },
+        out: join(dir, 'eir'),
+        runDir: join(dir, 'run'),
+        quiet: true,
+      },
+      () => {},
+    );
+    expect(Object.keys(manifest.files).sort()).toEqual(['actor.onnx', 'adversary-eir.onnx', 'belief.onnx']);
+    expect(manifest.beliefTypes).toEqual(['benign', 'compromised']);
+    expect(Object.keys(manifest.evaluation).sort()).toEqual(['benign', 'eir-adversary']);
+    const loaded = await loadPolicyFolder(policyDir);
+    expect([...loaded.sessions['belief.onnx']!.inputNames]).toEqual(['pair_features', 'h_in']);
+    expect([...loaded.sessions['actor.onnx']!.inputNames]).toEqual(['obs', 'beliefs']);
   });
 });

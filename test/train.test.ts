@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -48,7 +48,7 @@ describe('training command', () => {
     expect(manifest.training).toMatchObject({ seed: 3, envSteps: 100_000 });
     expect(manifest.training.wallSeconds).toBeGreaterThan(0);
     expect(readFileSync(join(policyDir, 'curve.csv'), 'utf8').split('\n')[0]).toContain('evalReturn');
-  });
+  }, 240_000);
 
   it('resumes from its checkpoint to train longer, and refuses a checkpoint of another configuration', async () => {
     const small = { ...TINY, env: { robots: 2, noise: 'off', episodeSteps: 50 }, totalEnvSteps: 1600, checkpointEvery: 1, eval: { every: 1, episodes: 2, seed: 5 } };
@@ -107,8 +107,9 @@ describe('training command', () => {
     const yaml = join(dir, 'bad.yaml');
     writeFileSync(yaml, 'algo: mappo\nppoEpochs: many\n');
     await expect(runTraining({ config: yaml, out: join(dir, 'x') }, quiet)).rejects.toThrow(/bad\.yaml: ppoEpochs/);
-    const existing = join(dir, 'tiny-mappo');
-    expect(existsSync(existing)).toBe(true);
+    const existing = join(dir, 'existing-policy');
+    mkdirSync(existing);
+    writeFileSync(join(existing, 'manifest.json'), '{"keep": true}');
     const before = readFileSync(join(existing, 'manifest.json'), 'utf8');
     await expect(runTraining({ overrides: TINY, out: existing, runDir: join(dir, 'run-x') }, quiet)).rejects.toThrow(/already exists; pass --force/);
     expect(readFileSync(join(existing, 'manifest.json'), 'utf8')).toBe(before);

@@ -3,6 +3,7 @@
 // moment leaves the previous checkpoint intact.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { ValueNormalizer } from './buffer.js';
 import { tf } from './tf.js';
 
 export const CHECKPOINT_FORMAT = 'swarmguard-checkpoint/1';
@@ -69,4 +70,49 @@ export function readCheckpoint(path: string): Checkpoint | null {
   const ck = JSON.parse(readFileSync(path, 'utf8')) as Checkpoint;
   if (ck.format !== CHECKPOINT_FORMAT) throw new Error(`${path}: not a swarmguard checkpoint (format ${String(ck.format)})`);
   return ck;
+}
+
+/** What a trainer checkpoints: named networks (weights by path) and optimisers, plus counters. */
+export interface TrainerState {
+  identity: Record<string, unknown>;
+  config: Record<string, unknown>;
+  iteration: number;
+  envSteps: number;
+  valueNorm: ValueNormalizer;
+  networks: Record<string, [string, tf.Variable][]>;
+  optimizers: Record<string, tf.Optimizer>;
+}
+
+export async function buildCheckpoint(state: TrainerState, wallSeconds: number, curve: Checkpoint['curve']): Promise<Checkpoint> {
+  const networks: Checkpoint['networks'] = {};
+  for (const [name, ws] of Object.entries(state.networks)) networks[name] = Object.fromEntries(ws.map(([k, v]) => [k, saveTensor(v)]));
+  const optimizers: Checkpoint['optimizers'] = {};
+  for (const [name, opt] of Object.entries(state.optimizers)) optimizers[name] = (await opt.getWeights()).map((w) => saveTensor(w.tensor));
+  return {
+    format: CHECKPOINT_FORMAT,
+    configHash: configHash(state.identity),
+    config: state.config,
+    iteration: state.iteration,
+    envSteps: state.envSteps,
+    wallSeconds,
+    valueNorm: state.valueNorm.toJSON(),
+    networks,
+    optimizers,
+    curve,
+  };
+}
+
+/** Loads a checkpoint into a trainer's networks and optimisers; refuses one of another configuration. */
+export async function restoreCheckpoint(ck: Checkpoint, source: string, state: TrainerState): Promise<void> {
+  const hash = configHash(state.identity);
+  if (ck.configHash !== hash) {
+    throw new Error(`${source}: written by a different training configuration (${ck.configHash}, this run is ${hash})`);
+  }
+  for (const [name, ws] of Object.entries(state.networks)) restoreVariables(`${source}: ${name}`, ck.networks[name] ?? {}, ws);
+  for (const [name, opt] of Object.entries(state.optimizers)) {
+    const saved = ck.optimizers[name];
+    if (!saved || saved.length === 0) continue;
+    await opt.setWeights(saved.map((s, i) => ({ name: `w${i}`, tensor: tf.tensor(loadTensorData(s), s.shape) })));
+  }
+  state.valueNorm.restore(ck.valueNorm);
 }

@@ -3,8 +3,8 @@
 import { z } from 'zod';
 import { parseWithSchema } from '../../src/core/config-file.js';
 
-/** Algorithms the training command runs today (EIR-MAPPO, BATPAL and MIR2 build on this core next). */
-export const ALGORITHMS = ['mappo'] as const;
+/** Algorithms the training command runs (BATPAL and MIR2 build on the same core next). */
+export const ALGORITHMS = ['mappo', 'eir-mappo'] as const;
 export type Algorithm = (typeof ALGORITHMS)[number];
 
 export const TrainConfigSchema = z

@@ -2,7 +2,8 @@
 
 export const CURVE_COLUMNS = [
   'iteration', 'envSteps', 'wallSeconds', 'episodes', 'meanReturn', 'gatherRate',
-  'policyLoss', 'valueLoss', 'entropy', 'approxKl', 'clipFraction', 'evalReturn', 'evalGatherRate',
+  'policyLoss', 'valueLoss', 'entropy', 'approxKl', 'clipFraction', 'beliefLoss', 'adversaryLoss', 'teacherForcing',
+  'evalReturn', 'evalGatherRate',
 ] as const;
 
 export type CurveRow = Partial<Record<(typeof CURVE_COLUMNS)[number], number | null>>;

@@ -21,15 +21,22 @@ import type { TrainConfig } from './config.js';
 import {
   actorMean,
   actorVariables,
+  actorWeights,
   createActor,
   createCritic,
   criticValue,
   criticVariables,
+  criticWeights,
   type ActorParams,
   type ActorShape,
   type CriticParams,
 } from './networks.js';
 import { clipByGlobalNorm, ppoPolicyStep, valueStep } from './ppo.js';
+import { buildCheckpoint, restoreCheckpoint, type Checkpoint, type TrainerState } from './checkpoint.js';
+import { runIdentity, summariseEpisodes, type EvalResult } from './mappo.js';
+import { actorToOnnx } from './onnx/export-actor.js';
+import { beliefToOnnx } from './onnx/export-belief.js';
+import type { ModelFile } from '../../src/policy/folder.js';
 import { tf } from './tf.js';
 
 const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
@@ -515,6 +522,103 @@ export class EirMappoTrainer {
       p[j] = tmp;
     }
     return p;
+  }
+
+  private state(): TrainerState {
+    return {
+      identity: { ...runIdentity(this.config), eir: this.eir },
+      config: { ...(this.config as unknown as Record<string, unknown>), eir: this.eir },
+      iteration: this.iteration,
+      envSteps: this.envSteps,
+      valueNorm: this.valueNorm,
+      networks: {
+        actor: actorWeights(this.actor), critic: criticWeights(this.critic),
+        belief: beliefWeights(this.belief), adversary: actorWeights(this.adversary),
+      },
+      optimizers: { actor: this.actorOpt, critic: this.criticOpt, belief: this.beliefOpt, adversary: this.adversaryOpt },
+    };
+  }
+
+  checkpoint(wallSeconds: number, curve: Checkpoint['curve']): Promise<Checkpoint> {
+    return buildCheckpoint(this.state(), wallSeconds, curve);
+  }
+
+  async restore(ck: Checkpoint, source: string): Promise<void> {
+    await restoreCheckpoint(ck, source, this.state());
+    this.iteration = ck.iteration;
+    this.envSteps = ck.envSteps;
+  }
+
+  /** actor.onnx (obs + row beliefs), belief.onnx (pair features + h), adversary-eir.onnx (victim obs). */
+  exportModels(doc: string): Record<string, ModelFile> {
+    const obsSize = this.world.obsSize;
+    const K = this.actorShape.maxNeighbours;
+    const H = this.eir.beliefHidden;
+    const action = [{ name: 'action', shape: ['batch', 2], dtype: 'float32' as const }];
+    const obs = { name: 'obs', shape: ['batch', obsSize], dtype: 'float32' as const };
+    return {
+      'actor.onnx': {
+        bytes: actorToOnnx(this.actor, this.actorShape, obsSize, doc),
+        inputs: [obs, { name: 'beliefs', shape: ['batch', K], dtype: 'float32' }],
+        outputs: action,
+      },
+      'belief.onnx': {
+        bytes: beliefToOnnx(this.belief, this.beliefShape, doc),
+        inputs: [{ name: 'pair_features', shape: ['batch', PAIR_DIM], dtype: 'float32' }, { name: 'h_in', shape: ['batch', H], dtype: 'float32' }],
+        outputs: [{ name: 'belief', shape: ['batch', 1], dtype: 'float32' }, { name: 'h_out', shape: ['batch', H], dtype: 'float32' }],
+      },
+      'adversary-eir.onnx': { bytes: actorToOnnx(this.adversary, this.adversaryShape, obsSize, `${doc} (EIR adversary)`), inputs: [obs], outputs: action },
+    };
+  }
+
+  /**
+   * Deterministic episodes: defenders act on the mean with beliefs updated every tick, as deployed. With
+   * attack 'adversary' robot e mod N of episode e is driven by the trained adversary's mean command.
+   */
+  evaluate(episodes: number, seed: number, attack: 'none' | 'adversary' = 'none'): EvalResult {
+    const world = new RendezvousWorld(this.settings, { envs: episodes, seed, autoReset: false });
+    const N = world.robots;
+    const K = this.actorShape.maxNeighbours;
+    const H = this.eir.beliefHidden;
+    const size = world.obsSize;
+    const pairs = episodes * N * N;
+    const override = new BatchedAdversary(episodes);
+    if (attack === 'adversary') for (let e = 0; e < episodes; e++) world.setVictim(e, { robot: e % N, override });
+    let h = new Float32Array(pairs * H);
+    const belief = new Float32Array(pairs);
+    const features = new Float32Array(pairs * PAIR_DIM);
+    const scratch = new Float32Array(N * N * PAIR_DIM);
+    const rows = new Float32Array(episodes * N * K);
+    const victimObs = new Float32Array(episodes * size);
+    const actions = new Float32Array(2 * episodes * N);
+    for (let t = 0; t < this.settings.episodeSteps; t++) {
+      for (let e = 0; e < episodes; e++) {
+        world.pairFeatures(e, scratch);
+        features.set(scratch, e * N * N * PAIR_DIM);
+      }
+      const out = tf.tidy(() => {
+        const step = beliefStep(this.belief, this.beliefShape, tf.tensor2d(features, [pairs, PAIR_DIM]), tf.tensor2d(h, [pairs, H]));
+        return [step.belief, step.h];
+      });
+      belief.set(out[0]!.dataSync());
+      h = Float32Array.from(out[1]!.dataSync());
+      tf.dispose(out);
+      for (let g = 0; g < episodes * N; g++) {
+        const e = Math.floor(g / N);
+        const i = g % N;
+        for (let k = 0; k < K; k++) {
+          const j = world.rowIds[g * K + k]!;
+          rows[g * K + k] = j < 0 ? 0 : belief[(e * N + i) * N + j]!;
+        }
+      }
+      actions.set(this.forward(this.actor, this.actorShape, world.obs, episodes * N, rows));
+      if (attack === 'adversary') {
+        for (let e = 0; e < episodes; e++) victimObs.set(world.obs.subarray((e * N + (e % N)) * size, (e * N + (e % N) + 1) * size), e * size);
+        override.commands.set(this.forward(this.adversary, this.adversaryShape, victimObs, episodes));
+      }
+      world.step(actions);
+    }
+    return summariseEpisodes(Array.from({ length: episodes }, (_, e) => world.metrics(e)));
   }
 
   iterate(): EirIterationStats {

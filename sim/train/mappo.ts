@@ -7,14 +7,9 @@ import type { RendezvousMetrics } from '../../src/core/rendezvous.js';
 import type { SimSettings } from '../config.js';
 import { RendezvousWorld } from '../world.js';
 import { RolloutBuffer, ValueNormalizer } from './buffer.js';
-import {
-  CHECKPOINT_FORMAT,
-  configHash,
-  loadTensorData,
-  restoreVariables,
-  saveTensor,
-  type Checkpoint,
-} from './checkpoint.js';
+import { buildCheckpoint, restoreCheckpoint, type Checkpoint, type TrainerState } from './checkpoint.js';
+import type { ModelFile } from '../../src/policy/folder.js';
+import { actorToOnnx } from './onnx/export-actor.js';
 import type { TrainConfig } from './config.js';
 import {
   actorMean,
@@ -340,42 +335,41 @@ export class MappoTrainer {
     };
   }
 
-  /** Everything needed to continue this run later. */
-  async checkpoint(wallSeconds: number, curve: Checkpoint['curve']): Promise<Checkpoint> {
-    const saveAll = (ws: [string, tf.Variable][]) => Object.fromEntries(ws.map(([k, v]) => [k, saveTensor(v)]));
-    const saveOpt = async (opt: tf.Optimizer) => (await opt.getWeights()).map((w) => saveTensor(w.tensor));
+  private state(): TrainerState {
     return {
-      format: CHECKPOINT_FORMAT,
-      configHash: configHash(runIdentity(this.config)),
+      identity: runIdentity(this.config),
       config: this.config as unknown as Record<string, unknown>,
       iteration: this.iteration,
       envSteps: this.envSteps,
-      wallSeconds,
-      valueNorm: this.valueNorm.toJSON(),
-      networks: { actor: saveAll(actorWeights(this.actor)), critic: saveAll(criticWeights(this.critic)) },
-      optimizers: { actor: await saveOpt(this.actorOpt), critic: await saveOpt(this.criticOpt) },
-      curve,
+      valueNorm: this.valueNorm,
+      networks: { actor: actorWeights(this.actor), critic: criticWeights(this.critic) },
+      optimizers: { actor: this.actorOpt, critic: this.criticOpt },
     };
+  }
+
+  /** Everything needed to continue this run later. */
+  checkpoint(wallSeconds: number, curve: Checkpoint['curve']): Promise<Checkpoint> {
+    return buildCheckpoint(this.state(), wallSeconds, curve);
   }
 
   /** Continues from a checkpoint of the same configuration; fresh episodes start at its iteration. */
   async restore(ck: Checkpoint, source: string): Promise<void> {
-    const hash = configHash(runIdentity(this.config));
-    if (ck.configHash !== hash) {
-      throw new Error(`${source}: written by a different training configuration (${ck.configHash}, this run is ${hash})`);
-    }
-    restoreVariables(source, ck.networks.actor ?? {}, actorWeights(this.actor));
-    restoreVariables(source, ck.networks.critic ?? {}, criticWeights(this.critic));
-    const restoreOpt = async (opt: tf.Optimizer, saved: Checkpoint['optimizers'][string] | undefined) => {
-      if (!saved || saved.length === 0) return;
-      await opt.setWeights(saved.map((s, i) => ({ name: `w${i}`, tensor: tf.tensor(loadTensorData(s), s.shape) })));
-    };
-    await restoreOpt(this.actorOpt, ck.optimizers.actor);
-    await restoreOpt(this.criticOpt, ck.optimizers.critic);
-    this.valueNorm.restore(ck.valueNorm);
+    await restoreCheckpoint(ck, source, this.state());
     this.iteration = ck.iteration;
     this.envSteps = ck.envSteps;
     this.reseedFor(ck.iteration);
+  }
+
+  /** The deployable models of this policy (ONNX) with their signatures. */
+  exportModels(doc: string): Record<string, ModelFile> {
+    const obsSize = this.world.obsSize;
+    return {
+      'actor.onnx': {
+        bytes: actorToOnnx(this.actor, this.actorShape, obsSize, doc),
+        inputs: [{ name: 'obs', shape: ['batch', obsSize], dtype: 'float32' }],
+        outputs: [{ name: 'action', shape: ['batch', 2], dtype: 'float32' }],
+      },
+    };
   }
 
   /** Deterministic (mean-action) episodes on held-out seeds, all run side by side. */
@@ -398,7 +392,12 @@ export function evaluatePolicy(
     act(world.obs, robots, actions);
     world.step(actions);
   }
-  const ms = Array.from({ length: episodes }, (_, e) => world.metrics(e));
+  return summariseEpisodes(Array.from({ length: episodes }, (_, e) => world.metrics(e)));
+}
+
+/** Mean rendezvous metrics over episodes, and the fraction that gathered. */
+export function summariseEpisodes(ms: RendezvousMetrics[]): EvalResult {
+  const episodes = ms.length;
   const avg = (f: (m: RendezvousMetrics) => number) => ms.reduce((s, m) => s + f(m), 0) / ms.length;
   const gathered = ms.filter((m) => m.timeToGather !== null);
   return {

@@ -11,10 +11,10 @@ import { loadPolicyFolder, writePolicyFolder, PolicyFolderError } from '../polic
 import { resolveSimConfig, PROJECT_ROOT } from '../../sim/config.js';
 import { readCheckpoint, writeCheckpoint } from '../../sim/train/checkpoint.js';
 import { resolveTrainConfig, type TrainConfig } from '../../sim/train/config.js';
-import { curveCsv, curveSvg, type CurveRow } from '../../sim/train/curves.js';
-import { MappoTrainer, type EvalResult } from '../../sim/train/mappo.js';
-import { actorToOnnx } from '../../sim/train/onnx/export-actor.js';
+import { CURVE_COLUMNS, curveCsv, curveSvg, type CurveRow } from '../../sim/train/curves.js';
+import type { EvalResult } from '../../sim/train/mappo.js';
 import { initBackend } from '../../sim/train/tf.js';
+import { createTrainer } from '../../sim/train/trainer.js';
 
 export interface TrainOptions {
   algo?: string;
@@ -88,7 +88,7 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
   // The code that trains is the code checked out now (a commit made while training runs changes nothing).
   const commit = gitCommit();
   const backend = await initBackend(config.backend);
-  const trainer = new MappoTrainer(config, settings);
+  const trainer = createTrainer(config, settings);
   let curve: CurveRow[] = [];
   let wallBefore = 0;
   const previous = o.fresh ? null : readCheckpoint(checkpointPath);
@@ -135,11 +135,8 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
       await new Promise((r) => setImmediate(r));
       if (stopRequested) break;
       const st = trainer.iterate();
-      const row: CurveRow = {
-        iteration: st.iteration, envSteps: st.envSteps, wallSeconds: +wall().toFixed(1), episodes: st.episodes,
-        meanReturn: st.meanReturn, gatherRate: st.gatherRate, policyLoss: st.policyLoss, valueLoss: st.valueLoss,
-        entropy: st.entropy, approxKl: st.approxKl, clipFraction: st.clipFraction, evalReturn: null, evalGatherRate: null,
-      };
+      const row: CurveRow = { wallSeconds: +wall().toFixed(1), evalReturn: null, evalGatherRate: null };
+      for (const column of CURVE_COLUMNS) if (column in st) row[column] = st[column] ?? null;
       if (st.iteration % config.eval.every === 0) {
         const ev = trainer.evaluate(config.eval.episodes, config.eval.seed);
         row.evalReturn = ev.meanReturn;
@@ -190,8 +187,8 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
       logStd: Array.from(trainer.actor.logStd.dataSync()),
     },
     controlPeriod: settings.controlPeriod,
-    beliefTypes: [],
-    hiddenSizes: { actor: config.hidden, critic: config.hidden },
+    beliefTypes: trainer.beliefTypes,
+    hiddenSizes: trainer.hiddenSizes,
     training: {
       command: `npm run train -- ${process.argv.slice(3).join(' ')}`.trim(),
       seed: config.seed,
@@ -202,19 +199,17 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
       backend,
       config: config as unknown as Record<string, unknown>,
     },
-    evaluation: { benign: evalMetrics(final, finalSeed, noiseName) },
+    evaluation: {
+      benign: evalMetrics(final, finalSeed, noiseName),
+      ...Object.fromEntries(
+        Object.entries(trainer.extraEvaluations(config.finalEvalEpisodes, finalSeed)).map(([k, ev]) => [k, evalMetrics(ev, finalSeed, noiseName)]),
+      ),
+    },
   };
-  const actorBytes = actorToOnnx(trainer.actor, trainer.actorShape, obsSize, `${name}: ${config.algo} actor, observation ${OBSERVATION_SPEC_ID}`);
   const written = writePolicyFolder(
     policyDir,
     manifest,
-    {
-      'actor.onnx': {
-        bytes: actorBytes,
-        inputs: [{ name: 'obs', shape: ['batch', obsSize], dtype: 'float32' }],
-        outputs: [{ name: 'action', shape: ['batch', 2], dtype: 'float32' }],
-      },
-    },
+    trainer.exportModels(`${name}: ${config.algo}, observation ${OBSERVATION_SPEC_ID}`),
     { 'curve.csv': curveCsv(curve), 'curve.svg': curveSvg(curve, `${name} (${config.algo})`) },
     o.force,
   );

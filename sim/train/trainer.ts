@@ -1,0 +1,54 @@
+// What the training command needs from any algorithm on the MAPPO core, and the algorithm registry.
+import type { ModelFile } from '../../src/policy/folder.js';
+import type { SimSettings } from '../config.js';
+import type { Checkpoint } from './checkpoint.js';
+import type { TrainConfig } from './config.js';
+import { EirMappoTrainer } from './eir-mappo.js';
+import { MappoTrainer, type EvalResult } from './mappo.js';
+import type { ActorParams } from './networks.js';
+
+export interface TrainerStats {
+  iteration: number;
+  envSteps: number;
+  episodes: number;
+  meanReturn: number | null;
+  gatherRate: number | null;
+  [metric: string]: number | null;
+}
+
+export interface Trainer {
+  readonly iteration: number;
+  readonly envSteps: number;
+  readonly actor: ActorParams;
+  iterate(): TrainerStats;
+  /** Deterministic benign episodes on held-out seeds. */
+  evaluate(episodes: number, seed: number): EvalResult;
+  /** Further evaluations written into the manifest (e.g. under the algorithm's own adversary). */
+  extraEvaluations(episodes: number, seed: number): Record<string, EvalResult>;
+  checkpoint(wallSeconds: number, curve: Checkpoint['curve']): Promise<Checkpoint>;
+  restore(ck: Checkpoint, source: string): Promise<void>;
+  exportModels(doc: string): Record<string, ModelFile>;
+  readonly beliefTypes: string[];
+  readonly hiddenSizes: Record<string, number>;
+}
+
+export function createTrainer(config: TrainConfig, settings: SimSettings): Trainer {
+  switch (config.algo) {
+    case 'mappo': {
+      const t = new MappoTrainer(config, settings);
+      return Object.assign(t, {
+        extraEvaluations: () => ({}),
+        beliefTypes: [],
+        hiddenSizes: { actor: config.hidden, critic: config.hidden },
+      }) as unknown as Trainer;
+    }
+    case 'eir-mappo': {
+      const t = new EirMappoTrainer(config, settings);
+      return Object.assign(t, {
+        extraEvaluations: (episodes: number, seed: number) => ({ 'eir-adversary': t.evaluate(episodes, seed, 'adversary') }),
+        beliefTypes: ['benign', 'compromised'],
+        hiddenSizes: { actor: config.hidden, critic: config.hidden, belief: t.eir.beliefHidden, adversary: config.hidden },
+      }) as unknown as Trainer;
+    }
+  }
+}
