@@ -33,7 +33,7 @@ import {
 } from './networks.js';
 import { clipByGlobalNorm, ppoPolicyStep, valueStep } from './ppo.js';
 import { buildCheckpoint, restoreCheckpoint, type Checkpoint, type TrainerState } from './checkpoint.js';
-import { runIdentity, summariseEpisodes, type EvalResult } from './mappo.js';
+import { criticEstimates, rolloutEpisodes, runIdentity, summariseEpisodes, type EvalResult } from './mappo.js';
 import { actorToOnnx } from './onnx/export-actor.js';
 import { beliefToOnnx } from './onnx/export-belief.js';
 import type { ModelFile } from '../../src/policy/folder.js';
@@ -279,11 +279,7 @@ export class EirMappoTrainer {
   }
 
   private criticValues(states: Float32Array, count: number): Float32Array {
-    const v = tf.tidy(() => criticValue(this.critic, tf.tensor2d(states, [count, this.world.stateSize])));
-    const out = Float32Array.from(v.dataSync());
-    v.dispose();
-    for (let i = 0; i < out.length; i++) out[i] = this.valueNorm.denormalize(out[i]!);
-    return out;
+    return criticEstimates(this.critic, this.valueNorm, states, count, this.world.stateSize);
   }
 
   /** One iteration of experience: defenders, adversaries and beliefs all act. */
@@ -395,7 +391,7 @@ export class EirMappoTrainer {
     let policyLoss = 0;
     let batches = 0;
     for (let epoch = 0; epoch < c.ppoEpochs; epoch++) {
-      const order = this.permutation(T * A);
+      const order = this.rng.permutation(T * A);
       for (let start = 0; start < T * A; start += mb) {
         const M = Math.min(mb, T * A - start);
         for (let q = 0; q < M; q++) {
@@ -426,7 +422,7 @@ export class EirMappoTrainer {
     const stBuf = new Float32Array(cmb * stateSize);
     const tgBuf = new Float32Array(cmb);
     for (let epoch = 0; epoch < c.ppoEpochs; epoch++) {
-      const order = this.permutation(T * E);
+      const order = this.rng.permutation(T * E);
       for (let start = 0; start < T * E; start += cmb) {
         const C = Math.min(cmb, T * E - start);
         for (let q = 0; q < C; q++) {
@@ -456,7 +452,7 @@ export class EirMappoTrainer {
       const aMask = new Float32Array(n).fill(1);
       const advVars = actorVariables(this.adversary);
       for (let epoch = 0; epoch < this.eir.adversaryEpochs; epoch++) {
-        const order = this.permutation(n);
+        const order = this.rng.permutation(n);
         order.forEach((i, q) => {
           const s = attacked[i]!;
           aObs.set(this.advObs.subarray(s * obsSize, (s + 1) * obsSize), q * obsSize);
@@ -510,18 +506,6 @@ export class EirMappoTrainer {
       chunks++;
     }
     return total / chunks;
-  }
-
-  private permutation(n: number): Int32Array {
-    const p = new Int32Array(n);
-    for (let i = 0; i < n; i++) p[i] = i;
-    for (let i = n - 1; i > 0; i--) {
-      const j = this.rng.int(0, i);
-      const tmp = p[i]!;
-      p[i] = p[j]!;
-      p[j] = tmp;
-    }
-    return p;
   }
 
   private state(): TrainerState {
@@ -627,14 +611,10 @@ export class EirMappoTrainer {
     this.collect();
     const losses = this.update();
     this.iteration++;
-    const done = this.finished;
-    const mean = (f: (m: RendezvousMetrics) => number) => (done.length ? done.reduce((s, m) => s + f(m), 0) / done.length : null);
     return {
       iteration: this.iteration,
       envSteps: this.envSteps,
-      episodes: done.length,
-      meanReturn: mean((m) => m.episodeReturn),
-      gatherRate: mean((m) => (m.timeToGather === null ? 0 : 1)),
+      ...rolloutEpisodes(this.finished),
       ...losses,
       teacherForcing: forcing,
     };

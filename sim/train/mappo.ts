@@ -131,11 +131,7 @@ export class MappoTrainer {
   }
 
   private criticValues(states: Float32Array, count: number): Float32Array {
-    const v = tf.tidy(() => criticValue(this.critic, tf.tensor2d(states, [count, this.world.stateSize])));
-    const out = v.dataSync() as Float32Array;
-    v.dispose();
-    for (let i = 0; i < out.length; i++) out[i] = this.valueNorm.denormalize(out[i]!);
-    return out;
+    return criticEstimates(this.critic, this.valueNorm, states, count, this.world.stateSize);
   }
 
   /** Fills the buffer with one iteration of experience. */
@@ -230,8 +226,8 @@ export class MappoTrainer {
     let batches = 0;
 
     for (let epoch = 0; epoch < c.ppoEpochs; epoch++) {
-      const agentOrder = this.permutation(agentSamples);
-      const envOrder = this.permutation(envSamples);
+      const agentOrder = this.sampler.permutation(agentSamples);
+      const envOrder = this.sampler.permutation(envSamples);
       for (let mb = 0; mb < c.minibatches; mb++) {
         // Actor minibatch.
         const start = mb * actorBatch;
@@ -294,19 +290,6 @@ export class MappoTrainer {
     };
   }
 
-  /** Fisher-Yates permutation from the sampling stream. */
-  private permutation(n: number): Int32Array {
-    const p = new Int32Array(n);
-    for (let i = 0; i < n; i++) p[i] = i;
-    for (let i = n - 1; i > 0; i--) {
-      const j = this.sampler.int(0, i);
-      const tmp = p[i]!;
-      p[i] = p[j]!;
-      p[j] = tmp;
-    }
-    return p;
-  }
-
   /** One training iteration: rollout then update. */
   iterate(): IterationStats {
     this.finished.length = 0;
@@ -321,14 +304,10 @@ export class MappoTrainer {
     const losses = this.update();
     const t2 = performance.now();
     this.iteration++;
-    const done = this.finished;
-    const mean = (f: (m: RendezvousMetrics) => number) => (done.length ? done.reduce((s, m) => s + f(m), 0) / done.length : null);
     return {
       iteration: this.iteration,
       envSteps: this.envSteps,
-      episodes: done.length,
-      meanReturn: mean((m) => m.episodeReturn),
-      gatherRate: mean((m) => (m.timeToGather === null ? 0 : 1)),
+      ...rolloutEpisodes(this.finished),
       ...losses,
       rolloutMs: t1 - t0,
       updateMs: t2 - t1,
@@ -376,6 +355,21 @@ export class MappoTrainer {
   evaluate(episodes: number, seed: number): EvalResult {
     return evaluatePolicy(this.settings, episodes, seed, (obs, robots, out) => this.meanActions(obs, robots, out));
   }
+}
+
+/** Value estimates in return units for a batch of global states. */
+export function criticEstimates(critic: CriticParams, norm: ValueNormalizer, states: Float32Array, count: number, stateSize: number): Float32Array {
+  const v = tf.tidy(() => criticValue(critic, tf.tensor2d(states.subarray(0, count * stateSize), [count, stateSize])));
+  const out = Float32Array.from(v.dataSync());
+  v.dispose();
+  for (let i = 0; i < out.length; i++) out[i] = norm.denormalize(out[i]!);
+  return out;
+}
+
+/** Episodes that ended during a rollout: how many, their mean return and the fraction that gathered. */
+export function rolloutEpisodes(done: readonly RendezvousMetrics[]): { episodes: number; meanReturn: number | null; gatherRate: number | null } {
+  const mean = (f: (m: RendezvousMetrics) => number) => (done.length ? done.reduce((s, m) => s + f(m), 0) / done.length : null);
+  return { episodes: done.length, meanReturn: mean((m) => m.episodeReturn), gatherRate: mean((m) => (m.timeToGather === null ? 0 : 1)) };
 }
 
 /** Runs `episodes` seeded episodes with a batched controller and summarises the rendezvous metrics. */

@@ -24,6 +24,19 @@ export class RandomStream {
     return lo + Math.floor(this.uniform() * (hi - lo + 1));
   }
 
+  /** A uniformly random permutation of 0..n-1 (Fisher-Yates). */
+  permutation(n: number): Int32Array {
+    const p = new Int32Array(n);
+    for (let i = 0; i < n; i++) p[i] = i;
+    for (let i = n - 1; i > 0; i--) {
+      const j = this.int(0, i);
+      const tmp = p[i]!;
+      p[i] = p[j]!;
+      p[j] = tmp;
+    }
+    return p;
+  }
+
   /**
    * Standard normal sample by the ziggurat method (Marsaglia & Tsang, 2000): one generator call and a
    * table lookup in about 99% of draws, several times cheaper than Box-Muller or the polar method.
