@@ -9,6 +9,7 @@ import { bodyAngular, bodyLinear, clampCommand, estimateTwist, wrapAngle } from 
 import { RendezvousObserver, globalStateSize, PAIR_DIM, ROW_DIM, type SwarmFrame } from '../src/core/observation.js';
 import { makeStreams, type RandomStream } from '../src/core/random.js';
 import { isGathered, meanPairwiseDistance, rendezvousReward, type RendezvousMetrics } from '../src/core/rendezvous.js';
+import { ConfigError } from '../src/core/config-file.js';
 import { maxWheelSpeed } from '../src/core/robot-params.js';
 import type { SimSettings } from './config.js';
 import { MAX_LATENCY_TICKS } from './noise.js';
@@ -122,6 +123,8 @@ export class RendezvousWorld {
   private readonly prevRobotContact: Uint8Array;
   private readonly prevWallContact: Uint8Array;
   private readonly overrideOut = new Float64Array(2);
+  private readonly commandBackup: Float64Array;
+  private pairScratch = new Float32Array(0);
   private readonly ctx: OverrideContext;
 
   constructor(settings: SimSettings, options: WorldOptions) {
@@ -145,6 +148,7 @@ export class RendezvousWorld {
     const command = new Float64Array(2 * G);
     this.truth = emptyFrame(G, command);
     this.tracked = emptyFrame(G, command);
+    this.commandBackup = new Float64Array(2 * G);
     this.obs = new Float32Array(G * this.obsSize);
     this.rowIds = new Int32Array(G * settings.observation.maxNeighbours);
     this.rewards = new Float64Array(E);
@@ -301,16 +305,24 @@ export class RendezvousWorld {
         );
       }
     }
-    for (let e = 0; e < E; e++) this.stepEnv(e, actions);
+    // Commands of every environment first (clamp, then the victim's override, which may reject its own
+    // output): an error leaves every environment as it was.
+    const before = this.commandBackup;
+    before.set(this.truth.command);
+    try {
+      for (let e = 0; e < E; e++) this.setCommands(e, actions);
+    } catch (err) {
+      this.truth.command.set(before);
+      throw err;
+    }
+    for (let e = 0; e < E; e++) this.stepEnv(e);
   }
 
-  private stepEnv(e: number, actions: ArrayLike<number>): void {
+  /** The commands robots of environment e are sent this step: clamped, the victim's replaced by its override. */
+  private setCommands(e: number, actions: ArrayLike<number>): void {
     const N = this.robots;
     const base = e * N;
-    const s = this.settings;
-    const rng = this.rng[e]!;
     const cmd = this.truth.command;
-
     for (let k = 0; k < N; k++) {
       const g = base + k;
       cmd[2 * g] = clampCommand(actions[2 * g]);
@@ -318,7 +330,15 @@ export class RendezvousWorld {
     }
     const v = this.victim[e];
     const override = this.overrides[e];
-    if (v >= 0 && override) this.applyOverride(e, v, override, rng);
+    if (v >= 0 && override) this.applyOverride(e, v, override, this.rng[e]!);
+  }
+
+  private stepEnv(e: number): void {
+    const N = this.robots;
+    const base = e * N;
+    const s = this.settings;
+    const rng = this.rng[e]!;
+    const cmd = this.truth.command;
 
     this.actuate(e, rng);
     this.move(e);
@@ -411,8 +431,8 @@ export class RendezvousWorld {
     const N = this.robots;
     if (out.length < N * N * PAIR_DIM) throw new RangeError(`pair feature buffer needs ${N * N * PAIR_DIM} floats`);
     // observeAll refreshes the observer's per-environment caches that pair features read.
-    const scratch = new Float32Array(N * this.obsSize);
-    this.observer.observeAll(this.tracked, e * N, N, scratch, 0);
+    if (this.pairScratch.length < N * this.obsSize) this.pairScratch = new Float32Array(N * this.obsSize);
+    this.observer.observeAll(this.tracked, e * N, N, this.pairScratch, 0);
     this.observer.pairFeaturesAll(this.tracked, e * N, N, out, 0);
   }
 
@@ -632,7 +652,11 @@ export class RendezvousWorld {
           this.truth.heading[base + k] = rng.range(-Math.PI, Math.PI);
           break;
         }
-        if (++tries > 100_000) throw new Error(`cannot place ${N} robots without overlap in the arena`);
+        if (++tries > 100_000) {
+          throw new ConfigError(
+            `arena: cannot scatter ${N} robots with ${SPAWN_CLEARANCE} m clearance in ${W} m x ${H} m; use a larger arena or fewer robots`,
+          );
+        }
       }
     }
   }

@@ -81,11 +81,12 @@ describe('bad commands never enter the state', () => {
     expect(world.truth.x.every(Number.isFinite)).toBe(true);
   });
 
-  it('an override that produces NaN is rejected naming the override and robot', () => {
-    const world = new RendezvousWorld(s, { envs: 1, seed: 1 });
-    world.setVictim(0, { robot: 'epuck-2', override: overrideFromFunction('broken', () => [NaN, 0]) });
-    expect(() => world.step(new Float32Array(6))).toThrow(/override 'broken' .* robot 'epuck-2'/);
-    expect(world.truth.command.every(Number.isFinite)).toBe(true);
+  it('an override that produces NaN is rejected naming the override and robot, and no environment steps', () => {
+    const world = new RendezvousWorld(s, { envs: 2, seed: 1 });
+    world.setVictim(1, { robot: 'epuck-2', override: overrideFromFunction('broken', () => [NaN, 0]) });
+    const before = [Array.from(world.truth.x), Array.from(world.truth.command), Array.from(world.stepCount)];
+    expect(() => world.step(new Float32Array(12).fill(0.5))).toThrow(/override 'broken' .* robot 'epuck-2'/);
+    expect([Array.from(world.truth.x), Array.from(world.truth.command), Array.from(world.stepCount)]).toEqual(before);
   });
 
   it('commands outside [-1, 1] are clamped to the firmware limit', () => {

@@ -7,7 +7,7 @@
 //   c = tanh(x Wc + (r * h) Uc + bc)   h' = (1 - z) * c + z * h
 //   p = sigmoid(h' wo + bo)
 import { PAIR_DIM } from '../../src/core/observation.js';
-import { applyDense, applyLayerNorm, dense, layerNorm, type DenseParams, type LayerNormParams } from './networks.js';
+import { applyDense, applyLayerNorm, dense, layerNorm, orthogonal, type DenseParams, type LayerNormParams } from './networks.js';
 import { tf } from './tf.js';
 
 export interface BeliefShape {
@@ -29,8 +29,8 @@ export function createBelief(shape: BeliefShape, seed: number): BeliefParams {
   return {
     inputNorm: layerNorm(PAIR_DIM),
     input: dense(PAIR_DIM, 3 * H, 1, seed * 16 + 8),
-    recurrentZR: dense(H, 2 * H, 1, seed * 16 + 9).w,
-    recurrentC: dense(H, H, 1, seed * 16 + 10).w,
+    recurrentZR: tf.variable(orthogonal(H, 2 * H, 1, seed * 16 + 9)),
+    recurrentC: tf.variable(orthogonal(H, H, 1, seed * 16 + 10)),
     head: dense(H, 1, 0.01, seed * 16 + 11),
   };
 }

@@ -55,7 +55,9 @@ export function restoreVariables(source: string, saved: Record<string, SavedTens
     if (s.shape.join('x') !== v.shape.join('x')) {
       throw new Error(`${source}: weight '${name}' has shape [${s.shape}] but the network needs [${v.shape}]`);
     }
-    v.assign(tf.tensor(loadTensorData(s), s.shape));
+    const t = tf.tensor(loadTensorData(s), s.shape);
+    v.assign(t);
+    t.dispose();
   }
 }
 
@@ -112,7 +114,9 @@ export async function restoreCheckpoint(ck: Checkpoint, source: string, state: T
   for (const [name, opt] of Object.entries(state.optimizers)) {
     const saved = ck.optimizers[name];
     if (!saved || saved.length === 0) continue;
-    await opt.setWeights(saved.map((s, i) => ({ name: `w${i}`, tensor: tf.tensor(loadTensorData(s), s.shape) })));
+    const weights = saved.map((s, i) => ({ name: `w${i}`, tensor: tf.tensor(loadTensorData(s), s.shape) }));
+    await opt.setWeights(weights);
+    tf.dispose(weights.map((w) => w.tensor));
   }
   state.valueNorm.restore(ck.valueNorm);
 }

@@ -1,7 +1,8 @@
 // Training configuration: one YAML file (all keys optional) plus command-line flags, validated with the
 // path of any bad key named.
 import { z } from 'zod';
-import { parseWithSchema } from '../../src/core/config-file.js';
+import { ConfigError, parseWithSchema } from '../../src/core/config-file.js';
+import type { SimSettings } from '../config.js';
 
 /** Algorithms the training command runs (BATPAL and MIR2 build on the same core next). */
 export const ALGORITHMS = ['mappo', 'eir-mappo'] as const;
@@ -98,4 +99,14 @@ export function resolveTrainConfig(partial: Record<string, unknown>, source: str
   if (partial.eval && typeof partial.eval === 'object') merged.eval = { ...DEFAULT_TRAIN_CONFIG.eval, ...partial.eval };
   if (partial.env && typeof partial.env === 'object') merged.env = { ...DEFAULT_TRAIN_CONFIG.env, ...partial.env };
   return parseWithSchema(source, TrainConfigSchema, merged);
+}
+
+/** Held commands must not straddle an episode end: decisionTicks has to divide the episode length. */
+export function checkDecisionTicks(config: TrainConfig, settings: SimSettings, source = 'training config'): void {
+  if (settings.episodeSteps % config.decisionTicks !== 0) {
+    throw new ConfigError(`${source}: decisionTicks: ${config.decisionTicks} must divide env.episodeSteps (${settings.episodeSteps})`);
+  }
+  if (config.minibatches > config.envs * config.rolloutSteps) {
+    throw new ConfigError(`${source}: minibatches: ${config.minibatches} exceeds the ${config.envs * config.rolloutSteps} environment samples per iteration`);
+  }
 }

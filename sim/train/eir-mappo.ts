@@ -17,7 +17,7 @@ import type { ActionOverride } from '../override.js';
 import { RendezvousWorld } from '../world.js';
 import { beliefSequenceLoss, beliefStep, beliefWeights, createBelief, type BeliefParams, type BeliefShape } from './belief.js';
 import { RolloutBuffer, ValueNormalizer } from './buffer.js';
-import type { TrainConfig } from './config.js';
+import { checkDecisionTicks, type TrainConfig } from './config.js';
 import {
   actorMean,
   actorVariables,
@@ -33,7 +33,7 @@ import {
 } from './networks.js';
 import { clipByGlobalNorm, ppoPolicyStep, valueStep } from './ppo.js';
 import { buildCheckpoint, restoreCheckpoint, type Checkpoint, type TrainerState } from './checkpoint.js';
-import { criticEstimates, rolloutEpisodes, runIdentity, summariseEpisodes, type EvalResult } from './mappo.js';
+import { criticEstimates, rolloutEpisodes, runIdentity, setLearningRate, summariseEpisodes, type EvalResult } from './mappo.js';
 import { actorToOnnx } from './onnx/export-actor.js';
 import { beliefToOnnx } from './onnx/export-belief.js';
 import type { ModelFile } from '../../src/policy/folder.js';
@@ -102,7 +102,7 @@ export class EirMappoTrainer {
   readonly critic: CriticParams;
   readonly belief: BeliefParams;
   readonly valueNorm = new ValueNormalizer();
-  readonly world: RendezvousWorld;
+  world: RendezvousWorld;
   readonly override: BatchedAdversary;
   iteration = 0;
   envSteps = 0;
@@ -111,7 +111,7 @@ export class EirMappoTrainer {
   private readonly criticOpt: tf.Optimizer;
   private readonly beliefOpt: tf.Optimizer;
   private readonly adversaryOpt: tf.Optimizer;
-  private readonly rng: RandomStream;
+  private rng: RandomStream;
   readonly buffer: RolloutBuffer;
   private readonly finished: RendezvousMetrics[] = [];
   /** Per decision step and agent: the belief (or forced true type) of each neighbour row the actor read. */
@@ -137,16 +137,12 @@ export class EirMappoTrainer {
     readonly settings: SimSettings,
     readonly eir: EirSettings = DEFAULT_EIR,
   ) {
+    checkDecisionTicks(config, settings);
     const K = settings.observation.maxNeighbours;
     const { envs: E, rolloutSteps: T, decisionTicks: k } = config;
     this.rng = makeStreams(config.seed, 3)[2]!;
     this.override = new BatchedAdversary(E);
-    this.world = new RendezvousWorld(settings, {
-      envs: E,
-      seed: config.seed,
-      onEpisodeEnd: (_e, m) => this.finished.push(m),
-      onEpisodeStart: (e) => this.drawType(e),
-    });
+    this.world = this.makeWorld(config.seed);
     const N = this.world.robots;
     this.actorShape = { maxNeighbours: K, hidden: config.hidden, beliefInputs: true };
     this.adversaryShape = { maxNeighbours: K, hidden: config.hidden };
@@ -178,9 +174,26 @@ export class EirMappoTrainer {
     for (let e = 0; e < E; e++) this.drawType(e);
   }
 
+  private makeWorld(seed: number): RendezvousWorld {
+    return new RendezvousWorld(this.settings, {
+      envs: this.config.envs,
+      seed,
+      onEpisodeEnd: (_e, m) => this.finished.push(m),
+      onEpisodeStart: (e) => this.drawType(e),
+    });
+  }
+
+  /** Fresh episodes, types and sampling for a resumed run (it does not replay the first iterations). */
+  private reseedFor(iteration: number): void {
+    const seed = (this.config.seed + 7919 * iteration) % 2 ** 31;
+    this.rng = makeStreams(seed, 3)[2]!;
+    this.world = this.makeWorld(seed);
+    for (let e = 0; e < this.config.envs; e++) this.drawType(e);
+  }
+
   /** Nature's draw at an episode start: benign, or a uniformly chosen victim driven by the adversary. */
   private drawType(e: number): void {
-    if (!this.world) return; // the world's constructor resets before the trainer is set up; drawn again below
+    if (!this.world || !this.beliefState) return; // the world's constructor resets before set-up ends; drawn again after
     const N = this.world.robots;
     if (this.rng.uniform() < this.eir.benignProbability) this.world.setVictim(e, null);
     else this.world.setVictim(e, { robot: this.rng.int(0, N - 1), override: this.override });
@@ -531,6 +544,7 @@ export class EirMappoTrainer {
     await restoreCheckpoint(ck, source, this.state());
     this.iteration = ck.iteration;
     this.envSteps = ck.envSteps;
+    this.reseedFor(ck.iteration);
   }
 
   /** actor.onnx (obs + row beliefs), belief.onnx (pair features + h), adversary-eir.onnx (victim obs). */
@@ -609,6 +623,13 @@ export class EirMappoTrainer {
     this.finished.length = 0;
     const forcing = this.teacherForcing();
     this.collect();
+    if (this.config.lrDecay) {
+      const left = Math.max(0, 1 - this.envSteps / this.config.totalEnvSteps);
+      setLearningRate(this.actorOpt, this.config.actorLr * left);
+      setLearningRate(this.criticOpt, this.config.criticLr * left);
+      setLearningRate(this.beliefOpt, this.eir.beliefLr * left);
+      setLearningRate(this.adversaryOpt, this.eir.adversaryLr * left);
+    }
     const losses = this.update();
     this.iteration++;
     return {

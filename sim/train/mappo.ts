@@ -10,7 +10,7 @@ import { RolloutBuffer, ValueNormalizer } from './buffer.js';
 import { buildCheckpoint, restoreCheckpoint, type Checkpoint, type TrainerState } from './checkpoint.js';
 import type { ModelFile } from '../../src/policy/folder.js';
 import { actorToOnnx } from './onnx/export-actor.js';
-import type { TrainConfig } from './config.js';
+import { checkDecisionTicks, type TrainConfig } from './config.js';
 import {
   actorMean,
   actorVariables,
@@ -60,12 +60,13 @@ export interface EvalResult {
  * How long to train, how often to evaluate or checkpoint may change between resumes.
  */
 export function runIdentity(config: TrainConfig): Record<string, unknown> {
-  const { totalEnvSteps: _t, checkpointEvery: _c, finalEvalEpisodes: _f, eval: _e, ...identity } = config;
-  return identity;
+  const { totalEnvSteps, checkpointEvery: _c, finalEvalEpisodes: _f, eval: _e, ...identity } = config;
+  // Schedules over the run's length (learning-rate decay, EIR's teacher forcing) tie it to its horizon.
+  return config.lrDecay || config.algo === 'eir-mappo' ? { ...identity, totalEnvSteps } : identity;
 }
 
 /** tfjs optimisers read their learning rate from this field on every step; it has no public setter. */
-function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
+export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
   (optimizer as unknown as { learningRate: number }).learningRate = lr;
 }
 
@@ -88,6 +89,7 @@ export class MappoTrainer {
     readonly config: TrainConfig,
     readonly settings: SimSettings,
   ) {
+    checkDecisionTicks(config, settings);
     this.actorShape = { maxNeighbours: settings.observation.maxNeighbours, hidden: config.hidden };
     this.world = this.makeWorld(config.seed);
     this.actor = createActor(this.actorShape, config.seed, config.initialLogStd);
@@ -229,10 +231,9 @@ export class MappoTrainer {
       const agentOrder = this.sampler.permutation(agentSamples);
       const envOrder = this.sampler.permutation(envSamples);
       for (let mb = 0; mb < c.minibatches; mb++) {
-        // Actor minibatch.
-        const start = mb * actorBatch;
-        const M = Math.min(actorBatch, agentSamples - start);
-        if (M <= 0) break;
+        // Actor minibatch: balanced ranges, so no minibatch is empty (minibatches <= samples, checked at start).
+        const start = Math.floor((mb * agentSamples) / c.minibatches);
+        const M = Math.floor(((mb + 1) * agentSamples) / c.minibatches) - start;
         for (let k = 0; k < M; k++) {
           const s = agentOrder[start + k]!;
           const t = Math.floor(s / A);
@@ -254,8 +255,8 @@ export class MappoTrainer {
         );
 
         // Critic minibatch.
-        const cStart = mb * criticBatch;
-        const C = Math.min(criticBatch, envSamples - cStart);
+        const cStart = Math.floor((mb * envSamples) / c.minibatches);
+        const C = Math.floor(((mb + 1) * envSamples) / c.minibatches) - cStart;
         let vl = 0;
         if (C > 0) {
           for (let k = 0; k < C; k++) {

@@ -1,5 +1,5 @@
 // The networks of the MAPPO core, written with plain tfjs ops so that every weight is explicit and the
-// same graph can be written out as ONNX (see onnx-export.ts).
+// same graph can be written out as ONNX (see onnx/export-actor.ts).
 //
 // Actor (shared by all robots), on a rendezvous-v1 observation [own | K rows | mask]:
 //   [own | rows] -> LayerNorm over the whole vector, with gain/bias tied per feature (so every row slot is
@@ -28,7 +28,7 @@ export interface LayerNormParams {
 /** LayerNorm epsilon; the ONNX export uses the same value. */
 export const LAYER_NORM_EPSILON = 1e-5;
 
-function orthogonal(rows: number, cols: number, gain: number, seed: number): tf.Tensor2D {
+export function orthogonal(rows: number, cols: number, gain: number, seed: number): tf.Tensor2D {
   return tf.initializers.orthogonal({ gain, seed }).apply([rows, cols]) as tf.Tensor2D;
 }
 

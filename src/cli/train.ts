@@ -1,7 +1,7 @@
 // `swarmguard train` (npm run train): trains a policy on the twin and writes its policy folder.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { z } from 'zod';
 import { ConfigError, loadYamlFile } from '../core/config-file.js';
@@ -10,7 +10,7 @@ import type { EvaluationMetrics, PolicyManifest } from '../core/policy-manifest.
 import { loadPolicyFolder, writePolicyFolder, PolicyFolderError } from '../policy/folder.js';
 import { resolveSimConfig, PROJECT_ROOT } from '../../sim/config.js';
 import { readCheckpoint, writeCheckpoint } from '../../sim/train/checkpoint.js';
-import { resolveTrainConfig, type TrainConfig } from '../../sim/train/config.js';
+import { checkDecisionTicks, resolveTrainConfig, type TrainConfig } from '../../sim/train/config.js';
 import { CURVE_COLUMNS, curveCsv, curveSvg, type CurveRow } from '../../sim/train/curves.js';
 import type { EvalResult } from '../../sim/train/mappo.js';
 import { initBackend } from '../../sim/train/tf.js';
@@ -73,10 +73,8 @@ function evalMetrics(ev: EvalResult, seed: number, noise: string): EvaluationMet
 
 export async function runTraining(o: TrainOptions, log: (line: string) => void = (l) => console.log(l)): Promise<TrainResult> {
   const { config, source } = trainConfigFrom(o);
-  const settings = resolveSimConfig(config.env, `${source}: env`);
-  if (settings.episodeSteps % config.decisionTicks !== 0) {
-    throw new ConfigError(`${source}: decisionTicks: ${config.decisionTicks} must divide env.episodeSteps (${settings.episodeSteps})`);
-  }
+  const settings = resolveSimConfig(config.env, `${source}: env`, o.config ? dirname(resolve(o.config)) : process.cwd());
+  checkDecisionTicks(config, settings, source);
   const name = o.out ? basename(o.out) : `${config.algo}-rendezvous`;
   const policyDir = resolve(o.out ?? join('policies', name));
   const runDir = resolve(o.runDir ?? join('runs', 'train', name));
@@ -91,7 +89,14 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
   const trainer = createTrainer(config, settings);
   let curve: CurveRow[] = [];
   let wallBefore = 0;
-  const previous = o.fresh ? null : readCheckpoint(checkpointPath);
+  let previous = null;
+  if (!o.fresh) {
+    try {
+      previous = readCheckpoint(checkpointPath);
+    } catch (err) {
+      throw new ConfigError(`${checkpointPath}: unreadable checkpoint (${(err as Error).message}); use --fresh to start over`);
+    }
+  }
   if (previous) {
     try {
       await trainer.restore(previous, checkpointPath);
@@ -164,7 +169,8 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
 
   const noiseName = typeof config.env.noise === 'string' ? config.env.noise : 'custom';
   log(`final evaluation: ${config.finalEvalEpisodes} held-out episodes, noise model '${noiseName}'`);
-  const finalSeed = config.eval.seed + 500_000;
+  // Held out from the periodic evaluation's episodes as well.
+  const finalSeed = (config.eval.seed + 500_000) % 2 ** 31;
   const final = trainer.evaluate(config.finalEvalEpisodes, finalSeed);
   const obsSize = observationLayout(settings.observation).size;
   const manifest: Omit<PolicyManifest, 'files'> = {
@@ -214,7 +220,8 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
     o.force,
   );
   // The folder must load exactly as the runtime will load it.
-  await loadPolicyFolder(policyDir);
+  const check = await loadPolicyFolder(policyDir);
+  await Promise.all(Object.values(check.sessions).map((session) => session.release()));
   log(
     `wrote ${policyDir}: gathered in ${(100 * final.gatherRate).toFixed(0)}% of ${final.episodes} held-out episodes, ` +
       `mean return ${final.meanReturn.toFixed(2)}, ${trainer.envSteps} env steps in ${(wall() / 60).toFixed(1)} min`,

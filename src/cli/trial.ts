@@ -1,7 +1,9 @@
 // `swarmguard trial`: one seeded rendezvous episode on the twin, metrics printed, trajectories drawn.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { loadSimConfig, resolveSimConfig, type SimSettings } from '../../sim/config.js';
+import { z } from 'zod';
+import { resolveSimConfig, type SimSettings } from '../../sim/config.js';
+import { loadYamlFile } from '../core/config-file.js';
 import { CONTROLLER_NAMES, type ControllerName } from '../../sim/controllers.js';
 import { makeController, runEpisode } from '../../sim/episode.js';
 import { faultByName } from '../../sim/faults.js';
@@ -33,24 +35,9 @@ function settingsFor(o: TrialOptions): SimSettings {
   if (o.robots !== undefined) overrides.robots = o.robots;
   if (o.noise !== undefined) overrides.noise = o.noise;
   if (!o.config) return resolveSimConfig(overrides, 'command line');
-  const base = loadSimConfig(o.config);
-  if (Object.keys(overrides).length === 0) return base;
-  // Command-line flags win over the file: re-resolve with the file's values plus the flags.
-  return resolveSimConfig(
-    {
-      robots: o.robots ?? [...base.robotIds],
-      arena: { width: base.arenaWidth, height: base.arenaHeight },
-      controlPeriod: base.controlPeriod,
-      subSteps: base.subSteps,
-      episodeSteps: base.episodeSteps,
-      commRadius: base.observation.commRadius,
-      maxNeighbours: base.observation.maxNeighbours,
-      gatherDiameter: base.gatherDiameter,
-      noise: o.noise ?? base.noise,
-      reward: base.reward,
-    },
-    `${o.config} + command line`,
-  );
+  // Flags win over the file's keys; relative paths in the file still resolve against the file.
+  const raw = loadYamlFile(o.config, z.record(z.string(), z.unknown()));
+  return resolveSimConfig({ ...raw, ...overrides }, Object.keys(overrides).length ? `${o.config} + command line` : o.config, dirname(resolve(o.config)));
 }
 
 function resolveVictim(o: TrialOptions, settings: SimSettings): VictimSetup | undefined {

@@ -21,7 +21,7 @@ export const NEIGHBOUR_FEATURES = [
 export const PAIR_FEATURES = [
   'inRange',
   ...NEIGHBOUR_FEATURES,
-  'speedTowardCentroid', // j's velocity along the direction to the centroid of the others i sees / maxSpeed
+  'speedTowardCentroid', // j's velocity toward the centroid of what i sees (i included, j excluded) / maxSpeed
 ] as const;
 /** Global-state features per robot (index order) for the centralised critic, followed by the time fraction. */
 export const STATE_FEATURES = [

@@ -2,7 +2,7 @@
 // when the runtime scores a live trial.
 
 export interface RewardWeights {
-  /** Weight of the mean squared executed wheel command (the anchors use 0.001). */
+  /** Weight of the mean squared wheel command sent (the anchors use 0.001). */
   readonly actionPenalty: number;
   /** Weight of the fraction of robots touching another robot (our addition, see sim/README.md). */
   readonly collisionPenalty: number;
@@ -29,7 +29,7 @@ export function meanPairwiseDistance(x: Float64Array, y: Float64Array, base: num
 /**
  * Shared team reward for one control step:
  *   -mean_pairs(min(d_ij, d_c)) / d_c - actionPenalty * mean(u^2) - collisionPenalty * touchingFraction
- * with d_c the arena diagonal, u the executed normalised wheel commands (all robots, both wheels).
+ * with d_c the arena diagonal, u the normalised wheel commands sent this step (all robots, both wheels).
  */
 export function rendezvousReward(
   x: Float64Array,

@@ -93,6 +93,22 @@ export function readManifest(dir: string): PolicyManifest {
 export async function loadPolicyFolder(dir: string, sessionOptions: ort.InferenceSession.SessionOptions = {}): Promise<LoadedPolicy> {
   const manifest = readManifest(dir);
   const sessions: Record<string, ort.InferenceSession> = {};
+  try {
+    await openModels(dir, manifest, sessions, sessionOptions);
+  } catch (err) {
+    // Nothing half-loaded: sessions opened before the failure are released.
+    await Promise.all(Object.values(sessions).map((s) => s.release()));
+    throw err;
+  }
+  return { dir, manifest, sessions };
+}
+
+async function openModels(
+  dir: string,
+  manifest: PolicyManifest,
+  sessions: Record<string, ort.InferenceSession>,
+  sessionOptions: ort.InferenceSession.SessionOptions,
+): Promise<void> {
   for (const [name, spec] of Object.entries(manifest.files)) {
     const path = join(dir, name);
     let bytes: Uint8Array;
@@ -106,6 +122,7 @@ export async function loadPolicyFolder(dir: string, sessionOptions: ort.Inferenc
       throw new PolicyFolderError(`${path}: sha256 ${hash} does not match manifest.json (${spec.sha256})`);
     }
     const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, ...sessionOptions });
+    sessions[name] = session;
     const check = (kind: 'input' | 'output', specs: TensorSpec[], meta: readonly ort.InferenceSession.ValueMetadata[]) => {
       const names = meta.map((v) => v.name);
       for (const s of specs) {
@@ -124,7 +141,5 @@ export async function loadPolicyFolder(dir: string, sessionOptions: ort.Inferenc
     };
     check('input', spec.inputs, session.inputMetadata);
     check('output', spec.outputs, session.outputMetadata);
-    sessions[name] = session;
   }
-  return { dir, manifest, sessions };
 }
