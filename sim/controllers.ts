@@ -1,7 +1,7 @@
 // Reference controllers that read the same rendezvous-v1 observation a learned policy reads.
 import { commandsFromTwist } from '../src/core/kinematics.js';
 import { ROW_DIM, type ObservationLayout, type ObservationSpec } from '../src/core/observation.js';
-import { makeStreams, type RandomStream } from '../src/core/random.js';
+import { deriveSeed, makeStreams, RANDOM_CONTROLLER_PURPOSE, type RandomStream } from '../src/core/random.js';
 import type { RobotParams } from '../src/core/robot-params.js';
 
 /** Maps a batch of observations (robot g at g * layout.size) to wheel commands (robot g at 2g). */
@@ -81,7 +81,7 @@ export class RandomController implements Controller {
   private readonly rng: RandomStream;
 
   constructor(seed: number) {
-    this.rng = makeStreams(seed, 1)[0]!;
+    this.rng = makeStreams(deriveSeed(seed, RANDOM_CONTROLLER_PURPOSE), 1)[0]!;
   }
 
   act(_obs: Float32Array, robots: number, out: Float32Array): void {

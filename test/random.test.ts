@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makeStreams } from '../src/core/random.js';
+import { deriveSeed, makeStreams } from '../src/core/random.js';
 
 /** Standard normal CDF (Abramowitz-Stegun 7.1.26 erf approximation, error < 1.5e-7). */
 function normalCdf(x: number): number {
@@ -55,5 +55,20 @@ describe('seeded random streams', () => {
     expect(draw(a[0]!)).not.toEqual(draw(a[2]!));
     expect(() => makeStreams(1.5, 1)).toThrow(/seed must be an integer/);
     expect(() => makeStreams(2 ** 31, 1)).toThrow(/seed must be an integer in/);
+  });
+
+  it('starts different seeds from different places (no shared first outputs)', () => {
+    const firsts = [1, 2, 7, 42, 999].map((seed) => makeStreams(seed, 1)[0]!.uniform());
+    expect(new Set(firsts.map((u) => u.toFixed(3))).size).toBe(5);
+    expect(Math.max(...firsts) - Math.min(...firsts)).toBeGreaterThan(0.2);
+  });
+
+  it('derives independent seeds per purpose', () => {
+    const a = makeStreams(deriveSeed(3, 1), 1)[0]!;
+    const env = makeStreams(3, 4);
+    const draws = Array.from({ length: 4 }, () => a.uniform());
+    for (const s of env) expect(Array.from({ length: 4 }, () => s.uniform())).not.toEqual(draws);
+    expect(deriveSeed(3, 1)).not.toBe(deriveSeed(3, 2));
+    expect(deriveSeed(3, 1)).toBeLessThan(2 ** 31);
   });
 });

@@ -10,7 +10,7 @@
 // iteration than the defenders (the faster timescale). The victim's own transitions are masked out of
 // the defenders' loss.
 import { PAIR_DIM } from '../../src/core/observation.js';
-import { makeStreams, type RandomStream } from '../../src/core/random.js';
+import { deriveSeed, makeStreams, SAMPLER_PURPOSE, type RandomStream } from '../../src/core/random.js';
 import type { RendezvousMetrics } from '../../src/core/rendezvous.js';
 import type { SimSettings } from '../config.js';
 import type { ActionOverride } from '../override.js';
@@ -140,7 +140,7 @@ export class EirMappoTrainer {
     checkDecisionTicks(config, settings);
     const K = settings.observation.maxNeighbours;
     const { envs: E, rolloutSteps: T, decisionTicks: k } = config;
-    this.rng = makeStreams(config.seed, 3)[2]!;
+    this.rng = makeStreams(deriveSeed(config.seed, SAMPLER_PURPOSE), 1)[0]!;
     this.override = new BatchedAdversary(E);
     this.world = this.makeWorld(config.seed);
     const N = this.world.robots;
@@ -186,7 +186,7 @@ export class EirMappoTrainer {
   /** Fresh episodes, types and sampling for a resumed run (it does not replay the first iterations). */
   private reseedFor(iteration: number): void {
     const seed = (this.config.seed + 7919 * iteration) % 2 ** 31;
-    this.rng = makeStreams(seed, 3)[2]!;
+    this.rng = makeStreams(deriveSeed(seed, SAMPLER_PURPOSE), 1)[0]!;
     this.world = this.makeWorld(seed);
     for (let e = 0; e < this.config.envs; e++) this.drawType(e);
   }

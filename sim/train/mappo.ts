@@ -2,7 +2,7 @@
 // global state, GAE, PPO-clip, value normalisation, Huber value loss, gradient clipping. Rollouts step the
 // vectorised twin directly. One iteration = collect `rolloutSteps` steps of `envs` environments, then
 // `ppoEpochs` epochs of minibatch updates.
-import { makeStreams, type RandomStream } from '../../src/core/random.js';
+import { deriveSeed, makeStreams, SAMPLER_PURPOSE, type RandomStream } from '../../src/core/random.js';
 import type { RendezvousMetrics } from '../../src/core/rendezvous.js';
 import type { SimSettings } from '../config.js';
 import { RendezvousWorld } from '../world.js';
@@ -103,7 +103,7 @@ export class MappoTrainer {
       obsSize: this.world.obsSize,
       stateSize: this.world.stateSize,
     });
-    this.sampler = makeStreams(config.seed, 2)[1]!;
+    this.sampler = makeStreams(deriveSeed(config.seed, SAMPLER_PURPOSE), 1)[0]!;
   }
 
   private makeWorld(seed: number): RendezvousWorld {
@@ -121,7 +121,7 @@ export class MappoTrainer {
   reseedFor(iteration: number): void {
     const seed = (this.config.seed + 7919 * iteration) % 2 ** 31;
     this.world = this.makeWorld(seed);
-    this.sampler = makeStreams(seed, 2)[1]!;
+    this.sampler = makeStreams(deriveSeed(seed, SAMPLER_PURPOSE), 1)[0]!;
   }
 
   /** Deterministic mean commands for a batch of observations (robot g at g * obsSize). */

@@ -1,6 +1,6 @@
 // Seeded random streams: one independent, jumpable stream per environment, so environment e's
 // trajectory depends only on (seed, e), never on how many environments run beside it.
-import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus';
 import type { JumpableRandomGenerator } from 'pure-rand/types/JumpableRandomGenerator';
 
 /** 2^-32: maps a 32-bit integer to [0, 1). */
@@ -44,7 +44,9 @@ export class RandomStream {
   gaussian(): number {
     for (;;) {
       const hz = this.gen.next() | 0;
-      const iz = hz & 127;
+      // The layer comes from a second draw's top bits: xoroshiro128+'s low bits are its weakest, and
+      // reusing bits of hz would tie the layer to the magnitude.
+      const iz = this.gen.next() >>> 25;
       const x = hz * ZIG_W[iz];
       if (Math.abs(hz) < ZIG_K[iz]) return x;
       if (iz === 0) return this.gaussianTail(hz > 0);
@@ -92,12 +94,38 @@ const ZIG_F = new Float64Array(128);
   }
 }
 
-/** `count` independent streams for one seed: stream k is the base generator jumped k times. */
+/** splitmix32: a well-mixed 32-bit word from a 32-bit counter (used only to fill generator state). */
+function splitmix32(x: number): number {
+  x = (x + 0x9e3779b9) | 0;
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  return (x ^ (x >>> 16)) | 0;
+}
+
+/** Purposes of derived seeds (any distinct numbers). */
+export const SAMPLER_PURPOSE = 1;
+export const RANDOM_CONTROLLER_PURPOSE = 2;
+
+/**
+ * A seed for an independent purpose derived from a user seed (e.g. the trainer's sampling next to the
+ * environments' streams), so two purposes never share a stream.
+ */
+export function deriveSeed(seed: number, purpose: number): number {
+  return splitmix32(Math.imul(seed, 0x27d4eb2d) ^ splitmix32(purpose)) >>> 1;
+}
+
+/**
+ * `count` independent streams for one seed: stream k is the base generator jumped k times. The base state
+ * is filled by splitmix32 from the seed: seeding xoroshiro128+ with the raw seed (mostly zero bits) makes
+ * its first outputs nearly the same for every seed.
+ */
 export function makeStreams(seed: number, count: number): RandomStream[] {
   if (!Number.isInteger(seed) || seed < 0 || seed > 0x7fffffff) {
     throw new RangeError(`seed must be an integer in [0, 2^31), got ${seed}`);
   }
-  const base = xoroshiro128plus(seed);
+  const state = [splitmix32(seed), splitmix32(seed ^ 0x5bd1e995), splitmix32(seed + 0x3c6ef372), splitmix32(~seed)];
+  if (!state.some((w) => w !== 0)) state[0] = 1; // xoroshiro128+ must not start from all zeros
+  const base = xoroshiro128plusFromState(state);
   const streams: RandomStream[] = [];
   for (let k = 0; k < count; k++) {
     streams.push(new RandomStream(base.clone()));
