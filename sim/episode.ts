@@ -24,26 +24,62 @@ export function makeController(name: ControllerName, settings: SimSettings, seed
   }
 }
 
-export function runEpisode(settings: SimSettings, seed: number, controller: Controller, victim?: VictimSetup): EpisodeResult {
-  const world = new RendezvousWorld(settings, { envs: 1, seed, autoReset: false });
-  if (victim) world.setVictim(0, victim);
-  const N = world.robots;
-  const T = settings.episodeSteps;
-  const trajectory = new Float64Array((T + 1) * N * 3);
-  const actions = new Float32Array(2 * N);
-  const record = (t: number) => {
+/** An episode on a one-environment world with every step's true poses recorded. */
+class RecordedEpisode {
+  readonly world: RendezvousWorld;
+  readonly actions: Float32Array;
+  private readonly trajectory: Float64Array;
+
+  constructor(readonly settings: SimSettings, seed: number, victim?: VictimSetup) {
+    this.world = new RendezvousWorld(settings, { envs: 1, seed, autoReset: false });
+    if (victim) this.world.setVictim(0, victim);
+    this.actions = new Float32Array(2 * this.world.robots);
+    this.trajectory = new Float64Array((settings.episodeSteps + 1) * this.world.robots * 3);
+    this.record(0);
+  }
+
+  /** Applies this.actions for one step and records the poses. */
+  step(t: number): void {
+    this.world.step(this.actions);
+    this.record(t);
+  }
+
+  private record(t: number): void {
+    const N = this.world.robots;
     for (let k = 0; k < N; k++) {
       const p = (t * N + k) * 3;
-      trajectory[p] = world.truth.x[k];
-      trajectory[p + 1] = world.truth.y[k];
-      trajectory[p + 2] = world.truth.heading[k];
+      this.trajectory[p] = this.world.truth.x[k];
+      this.trajectory[p + 1] = this.world.truth.y[k];
+      this.trajectory[p + 2] = this.world.truth.heading[k];
     }
-  };
-  record(0);
-  for (let t = 1; t <= T; t++) {
-    controller.act(world.obs, N, actions);
-    world.step(actions);
-    record(t);
   }
-  return { metrics: world.metrics(0), trajectory, steps: T, robots: N, victim: world.victim[0] };
+
+  result(): EpisodeResult {
+    const w = this.world;
+    return { metrics: w.metrics(0), trajectory: this.trajectory, steps: this.settings.episodeSteps, robots: w.robots, victim: w.victim[0] };
+  }
+}
+
+export function runEpisode(settings: SimSettings, seed: number, controller: Controller, victim?: VictimSetup): EpisodeResult {
+  const ep = new RecordedEpisode(settings, seed, victim);
+  for (let t = 1; t <= settings.episodeSteps; t++) {
+    controller.act(ep.world.obs, ep.world.robots, ep.actions);
+    ep.step(t);
+  }
+  return ep.result();
+}
+
+/** The same with a controller that answers asynchronously (an onnxruntime session). */
+export async function runEpisodeAsync(
+  settings: SimSettings,
+  seed: number,
+  act: (obs: Float32Array, robots: number, out: Float32Array) => Promise<void>,
+  victim?: VictimSetup,
+): Promise<EpisodeResult> {
+  const ep = new RecordedEpisode(settings, seed, victim);
+  for (let t = 1; t <= settings.episodeSteps; t++) {
+    await act(ep.world.obs, ep.world.robots, ep.actions);
+    ep.step(t);
+  }
+  return ep.result();
 }

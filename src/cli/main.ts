@@ -35,7 +35,8 @@ const program = new Command()
 program
   .command('trial')
   .description('run one seeded rendezvous episode on the simulator twin, print its metrics and draw the trajectories')
-  .addOption(new Option('-c, --controller <name>', 'controller driving every robot').choices(CONTROLLER_NAMES).default('consensus'))
+  .addOption(new Option('-c, --controller <name>', 'reference controller driving every robot').choices(CONTROLLER_NAMES).default('consensus'))
+  .option('-p, --policy <dir>', 'a trained policy folder (e.g. policies/mappo-rendezvous) driving every robot instead')
   .option('-s, --seed <n>', 'episode seed', integer('--seed', 0, 2 ** 31 - 1), 1)
   .option('-n, --robots <n>', 'number of robots (overrides the config)', integer('--robots', 2, 1000))
   .option('--config <file>', 'sim config YAML (keys left out take their defaults)')
@@ -45,8 +46,8 @@ program
   .option('--observation-noise <eps>', "bounded noise on the attacked robot's observation", nonNegative('--observation-noise'))
   .option('-o, --out <file>', 'where to write the trajectory picture (SVG)')
   .option('--json', 'print the metrics as JSON', false)
-  .action((opts: TrialOptions) => {
-    const result = runTrial(opts);
+  .action(async (opts: TrialOptions) => {
+    const result = await runTrial(opts);
     if (opts.json) console.log(JSON.stringify({ ...result.metrics, victim: result.victim, picture: result.picture }, null, 2));
     else console.log(`swarmguard trial: simulated rendezvous on the e-puck2 twin\n${formatTrial(opts, result)}`);
   });

@@ -1,11 +1,12 @@
 // `swarmguard trial`: one seeded rendezvous episode on the twin, metrics printed, trajectories drawn.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { resolveSimConfig, type SimSettings } from '../../sim/config.js';
 import { loadYamlFile } from '../core/config-file.js';
 import { CONTROLLER_NAMES, type ControllerName } from '../../sim/controllers.js';
-import { makeController, runEpisode } from '../../sim/episode.js';
+import { makeController, runEpisode, runEpisodeAsync } from '../../sim/episode.js';
+import { OnnxActor } from '../policy/onnx-actor.js';
 import { faultByName } from '../../sim/faults.js';
 import { trajectorySvg } from '../../sim/picture.js';
 import type { VictimSetup } from '../../sim/world.js';
@@ -13,6 +14,8 @@ import type { RendezvousMetrics } from '../core/rendezvous.js';
 
 export interface TrialOptions {
   controller: ControllerName;
+  /** A policy folder whose ONNX actor drives every robot instead of a reference controller. */
+  policy?: string;
   seed: number;
   robots?: number;
   config?: string;
@@ -56,19 +59,34 @@ function resolveVictim(o: TrialOptions, settings: SimSettings): VictimSetup | un
   };
 }
 
-export function runTrial(o: TrialOptions): TrialResult {
+/** Who drives the robots, for titles and file names. */
+function driverName(o: TrialOptions): string {
+  return o.policy ? basename(resolve(o.policy)) : o.controller;
+}
+
+export async function runTrial(o: TrialOptions): Promise<TrialResult> {
   if (!(CONTROLLER_NAMES as readonly string[]).includes(o.controller)) {
     throw new RangeError(`unknown controller '${o.controller}' (known: ${CONTROLLER_NAMES.join(', ')})`);
   }
   const settings = settingsFor(o);
   const victim = resolveVictim(o, settings);
-  const result = runEpisode(settings, o.seed, makeController(o.controller, settings, o.seed), victim);
+  let result;
+  if (o.policy) {
+    const actor = await OnnxActor.load(o.policy, settings.observation);
+    try {
+      result = await runEpisodeAsync(settings, o.seed, (obs, robots, out) => actor.act(obs, robots, out), victim);
+    } finally {
+      await actor.release();
+    }
+  } else {
+    result = runEpisode(settings, o.seed, makeController(o.controller, settings, o.seed), victim);
+  }
   const victimId = result.victim >= 0 ? settings.robotIds[result.victim]! : null;
   const attackLabel = [o.fault ? `fault: ${o.fault}` : '', o.observationNoise ? `observation noise ${o.observationNoise}` : '']
     .filter(Boolean)
     .join(', ');
   const picture = resolve(
-    o.out ?? `runs/trial-${o.controller}-seed${o.seed}${o.fault ? `-${o.fault}` : ''}.svg`,
+    o.out ?? `runs/trial-${driverName(o)}-seed${o.seed}${o.fault ? `-${o.fault}` : ''}.svg`,
   );
   mkdirSync(dirname(picture), { recursive: true });
   writeFileSync(
@@ -82,7 +100,7 @@ export function runTrial(o: TrialOptions): TrialResult {
       steps: result.steps,
       victim: result.victim,
       victimLabel: attackLabel,
-      title: `${o.controller} controller · ${settings.robotIds.length} robots · seed ${o.seed} · noise ${
+      title: `${o.policy ? `policy ${driverName(o)}` : `${o.controller} controller`} · ${settings.robotIds.length} robots · seed ${o.seed} · noise ${
         settings.noise.positionNoise > 0 ? 'on' : 'off'
       }`,
       metrics: result.metrics,
@@ -95,7 +113,7 @@ export function runTrial(o: TrialOptions): TrialResult {
 export function formatTrial(o: TrialOptions, r: TrialResult): string {
   const m = r.metrics;
   const rows: [string, string][] = [
-    ['controller', o.controller],
+    [o.policy ? 'policy' : 'controller', o.policy ? resolve(o.policy) : o.controller],
     ['seed', String(o.seed)],
     ['attacked robot', r.victim ? `${r.victim} (${[o.fault, o.observationNoise ? `obs noise ${o.observationNoise}` : ''].filter(Boolean).join(', ')})` : 'none'],
     ['episode return', m.episodeReturn.toFixed(3)],
