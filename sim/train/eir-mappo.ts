@@ -131,6 +131,7 @@ export class EirMappoTrainer {
   private beliefState: Float32Array;
   private readonly chunkStates: Float32Array[];
   private readonly latestBelief: Float32Array;
+  private readonly pairScratch: Float32Array;
 
   constructor(
     readonly config: TrainConfig,
@@ -170,6 +171,7 @@ export class EirMappoTrainer {
     this.beliefState = new Float32Array(pairs * eir.beliefHidden);
     this.chunkStates = Array.from({ length: Math.ceil(ticks / eir.beliefChunk) }, () => new Float32Array(pairs * eir.beliefHidden));
     this.latestBelief = new Float32Array(pairs);
+    this.pairScratch = new Float32Array(N * N * PAIR_DIM);
     // The constructor's resets drew types before the override existed; draw them again now.
     for (let e = 0; e < E; e++) this.drawType(e);
   }
@@ -214,7 +216,7 @@ export class EirMappoTrainer {
     const N = w.robots;
     const pairs = w.envs * N * N;
     const f = this.pairFeatures.subarray(tick * pairs * PAIR_DIM, (tick + 1) * pairs * PAIR_DIM);
-    const scratch = new Float32Array(N * N * PAIR_DIM);
+    const scratch = this.pairScratch;
     for (let e = 0; e < w.envs; e++) {
       w.pairFeatures(e, scratch);
       f.set(scratch, e * N * N * PAIR_DIM);
@@ -235,16 +237,22 @@ export class EirMappoTrainer {
   private updateBeliefs(tick: number): void {
     const N = this.world.robots;
     const pairs = this.world.envs * N * N;
-    const H = this.eir.beliefHidden;
     if (tick % this.eir.beliefChunk === 0) this.chunkStates[tick / this.eir.beliefChunk]!.set(this.beliefState);
     const f = this.pairFeatures.subarray(tick * pairs * PAIR_DIM, (tick + 1) * pairs * PAIR_DIM);
+    this.beliefState = this.stepBeliefs(f, this.beliefState, pairs, this.latestBelief);
+  }
+
+  /** One belief-GRU step for `pairs` pairs on the JS side: writes beliefs into `beliefs`, returns the new state. */
+  private stepBeliefs(features: Float32Array, h: Float32Array, pairs: number, beliefs: Float32Array): Float32Array<ArrayBuffer> {
+    const H = this.eir.beliefHidden;
     const out = tf.tidy(() => {
-      const step = beliefStep(this.belief, this.beliefShape, tf.tensor2d(f, [pairs, PAIR_DIM]), tf.tensor2d(this.beliefState, [pairs, H]));
+      const step = beliefStep(this.belief, this.beliefShape, tf.tensor2d(features, [pairs, PAIR_DIM]), tf.tensor2d(h, [pairs, H]));
       return [step.belief, step.h];
     });
-    this.latestBelief.set(out[0]!.dataSync());
-    this.beliefState = Float32Array.from(out[1]!.dataSync());
+    beliefs.set(out[0]!.dataSync());
+    const next = Float32Array.from(out[1]!.dataSync());
     tf.dispose(out);
+    return next;
   }
 
   /** Row beliefs for every agent from the latest beliefs, or the true type under teacher forcing. */
@@ -594,13 +602,7 @@ export class EirMappoTrainer {
         world.pairFeatures(e, scratch);
         features.set(scratch, e * N * N * PAIR_DIM);
       }
-      const out = tf.tidy(() => {
-        const step = beliefStep(this.belief, this.beliefShape, tf.tensor2d(features, [pairs, PAIR_DIM]), tf.tensor2d(h, [pairs, H]));
-        return [step.belief, step.h];
-      });
-      belief.set(out[0]!.dataSync());
-      h = Float32Array.from(out[1]!.dataSync());
-      tf.dispose(out);
+      h = this.stepBeliefs(features, h, pairs, belief);
       for (let g = 0; g < episodes * N; g++) {
         const e = Math.floor(g / N);
         const i = g % N;
