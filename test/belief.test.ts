@@ -48,25 +48,59 @@ function sequences(seed: number, envs: number, steps: number) {
   return { B, features, labels, masks };
 }
 
+/** A whole sequence as tensors, one per step. */
+function tensors(seq: ReturnType<typeof sequences>, resets?: Float32Array) {
+  return {
+    features: seq.features.map((f) => tf.tensor2d(f, [seq.B, PAIR_DIM])),
+    labels: seq.features.map(() => tf.tensor1d(seq.labels)),
+    masks: seq.masks.map((m) => tf.tensor1d(m)),
+    resets: resets ? seq.features.map((_, t) => tf.tensor1d(resets.subarray(t * seq.B, (t + 1) * seq.B))) : undefined,
+  };
+}
+
 describe('belief network', () => {
+  it('sequence loss equals the step-by-step unroll, with resets zeroing the state', () => {
+    const shape = { hidden: 8 };
+    const belief = createBelief(shape, 5);
+    const seq = sequences(3, 3, 6);
+    const L = seq.features.length;
+    const resets = new Float32Array(L * seq.B);
+    resets.fill(1, 3 * seq.B, 3 * seq.B + seq.B / 2); // half of the pairs restart at step 3
+    const h0 = tf.randomNormal([seq.B, shape.hidden], 0, 0.5, 'float32', 7) as tf.Tensor2D;
+    const batched = tf.tidy(() => beliefSequenceLoss(belief, shape, h0, tensors(seq, resets)).dataSync()[0]!);
+    let h = h0.arraySync();
+    let total = 0;
+    let count = 0;
+    for (let t = 0; t < L; t++) {
+      h = h.map((row, k) => (resets[t * seq.B + k] ? row.map(() => 0) : row));
+      const step = tf.tidy(() => beliefStep(belief, shape, tf.tensor2d(seq.features[t]!, [seq.B, PAIR_DIM]), tf.tensor2d(h)));
+      const b = step.belief.dataSync();
+      h = step.h.arraySync();
+      tf.dispose([step.belief, step.h]);
+      for (let k = 0; k < seq.B; k++) {
+        if (!seq.masks[t]![k]) continue;
+        const p = Math.min(Math.max(b[k]!, 1e-6), 1 - 1e-6);
+        total -= seq.labels[k] ? Math.log(p) : Math.log(1 - p);
+        count++;
+      }
+    }
+    expect(count).toBeGreaterThan(0);
+    expect(batched).toBeCloseTo(total / count, 5);
+  });
+
   it('learns from pair features to single out a robot with random wheels', () => {
     const shape = { hidden: 16 };
     const belief = createBelief(shape, 2);
     const train = sequences(1, 8, 30);
     const vars = beliefWeights(belief).map(([, v]) => v);
     const opt = tf.train.adam(0.02);
-    const tensors = () => ({
-      f: train.features.map((f) => tf.tensor2d(f, [train.B, PAIR_DIM])),
-      y: train.features.map(() => tf.tensor1d(train.labels)),
-      m: train.masks.map((m) => tf.tensor1d(m)),
-    });
-    const data = tensors();
+    const data = tensors(train);
     const h0 = tf.zeros([train.B, shape.hidden]) as tf.Tensor2D;
-    const lossAt = () => tf.tidy(() => beliefSequenceLoss(belief, shape, h0, data.f, data.y, data.m).dataSync()[0]!);
+    const lossAt = () => tf.tidy(() => beliefSequenceLoss(belief, shape, h0, data).dataSync()[0]!);
     const before = lossAt();
     for (let it = 0; it < 60; it++) {
       tf.tidy(() => {
-        const { grads } = tf.variableGrads(() => beliefSequenceLoss(belief, shape, h0, data.f, data.y, data.m), vars);
+        const { grads } = tf.variableGrads(() => beliefSequenceLoss(belief, shape, h0, data), vars);
         opt.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
       });
     }

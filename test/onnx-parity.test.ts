@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeStreams } from '../src/core/random.js';
 import { RendezvousWorld } from '../sim/world.js';
-import { beliefStep, createBelief } from '../sim/train/belief.js';
+import { beliefStep, beliefWeights, createBelief } from '../sim/train/belief.js';
 import { actorMean, createActor } from '../sim/train/networks.js';
 import { beliefToOnnx } from '../sim/train/onnx/export-belief.js';
 import { PAIR_DIM } from '../src/core/observation.js';
@@ -84,7 +84,7 @@ describe('ONNX export matches the trained tfjs networks', () => {
     const belief = createBelief(shape, 4);
     // Non-trivial weights everywhere, so every gate matters in the comparison.
     const rng = makeStreams(10, 1)[0]!;
-    for (const v of [belief.inputNorm.gain, belief.inputNorm.bias, belief.input.b, belief.recurrentZR, belief.recurrentC, belief.head.w]) {
+    for (const [, v] of beliefWeights(belief)) {
       const d = Float32Array.from(v.dataSync(), (x) => x + 0.4 * rng.gaussian());
       v.assign(tf.tensor(d, v.shape));
     }

@@ -7,87 +7,96 @@
 //   c = tanh(x Wc + (r * h) Uc + bc)   h' = (1 - z) * c + z * h
 //   p = sigmoid(h' wo + bo)
 import { PAIR_DIM } from '../../src/core/observation.js';
-import { applyDense, applyLayerNorm, dense, layerNorm, orthogonal, type DenseParams, type LayerNormParams } from './networks.js';
+import { applyDense, applyLayerNorm, dense, layerNorm, matMulFastGrad, orthogonal, type DenseParams, type LayerNormParams } from './networks.js';
 import { tf } from './tf.js';
 
 export interface BeliefShape {
   hidden: number;
 }
 
+/** One gate's weights: input side [PAIR_DIM, H] with bias [H], recurrent side [H, H]. */
+export interface GateParams {
+  input: DenseParams;
+  recurrent: tf.Variable;
+}
+
 export interface BeliefParams {
   inputNorm: LayerNormParams;
-  /** Input weights of the z, r and c gates side by side: [PAIR_DIM, 3H], with their biases [3H]. */
-  input: DenseParams;
-  /** Recurrent weights of z and r: [H, 2H]; of the candidate c: [H, H]. */
-  recurrentZR: tf.Variable;
-  recurrentC: tf.Variable;
+  /** Update gate z, reset gate r and candidate c, kept apart: slicing a fused [., 3H] tensor in the wasm backend costs more than the matMul. */
+  z: GateParams;
+  r: GateParams;
+  c: GateParams;
   head: DenseParams;
 }
 
 export function createBelief(shape: BeliefShape, seed: number): BeliefParams {
   const H = shape.hidden;
-  return {
-    inputNorm: layerNorm(PAIR_DIM),
-    input: dense(PAIR_DIM, 3 * H, 1, seed * 16 + 8),
-    recurrentZR: tf.variable(orthogonal(H, 2 * H, 1, seed * 16 + 9)),
-    recurrentC: tf.variable(orthogonal(H, H, 1, seed * 16 + 10)),
-    head: dense(H, 1, 0.01, seed * 16 + 11),
-  };
+  const gate = (k: number): GateParams => ({
+    input: dense(PAIR_DIM, H, 1, seed * 16 + 8 + k),
+    recurrent: tf.variable(orthogonal(H, H, 1, seed * 16 + 12 + k)),
+  });
+  return { inputNorm: layerNorm(PAIR_DIM), z: gate(0), r: gate(1), c: gate(2), head: dense(H, 1, 0.01, seed * 16 + 11) };
+}
+
+/** tanh(x) = 2 sigmoid(2x) - 1: the wasm backend's tanh is several times slower than its sigmoid. */
+function tanh(x: tf.Tensor): tf.Tensor {
+  return tf.sub(tf.mul(tf.sigmoid(tf.mul(x, 2)), 2), 1);
 }
 
 /** One GRU step for a batch of pairs: features [B, PAIR_DIM], h [B, H] -> belief [B], h' [B, H]. */
-export function beliefStep(p: BeliefParams, shape: BeliefShape, features: tf.Tensor2D, h: tf.Tensor2D): { belief: tf.Tensor1D; h: tf.Tensor2D } {
-  const H = shape.hidden;
-  const B = features.shape[0];
-  const xg = applyDense(p.input, applyLayerNorm(p.inputNorm, features)) as tf.Tensor2D;
-  const hzr = tf.matMul(h, p.recurrentZR);
-  const z = tf.sigmoid(tf.add(xg.slice([0, 0], [B, H]), hzr.slice([0, 0], [B, H])));
-  const r = tf.sigmoid(tf.add(xg.slice([0, H], [B, H]), hzr.slice([0, H], [B, H])));
-  const c = tf.tanh(tf.add(xg.slice([0, 2 * H], [B, H]), tf.matMul(tf.mul(r, h), p.recurrentC)));
-  const next = tf.add(tf.mul(tf.sub(1, z), c), tf.mul(z, h)) as tf.Tensor2D;
-  const belief = tf.sigmoid(applyDense(p.head, next)).reshape([B]) as tf.Tensor1D;
+export function beliefStep(p: BeliefParams, _shape: BeliefShape, features: tf.Tensor2D, h: tf.Tensor2D): { belief: tf.Tensor1D; h: tf.Tensor2D } {
+  const x = applyLayerNorm(p.inputNorm, features);
+  const pre = (g: GateParams, state: tf.Tensor) => tf.add(applyDense(g.input, x), matMulFastGrad(state, g.recurrent) as tf.Tensor);
+  const z = tf.sigmoid(pre(p.z, h));
+  const r = tf.sigmoid(pre(p.r, h));
+  const c = tanh(pre(p.c, tf.mul(r, h)));
+  const next = tf.add(c, tf.mul(z, tf.sub(h, c))) as tf.Tensor2D; // (1 - z) c + z h
+  const belief = tf.sigmoid(applyDense(p.head, next)).reshape([-1]) as tf.Tensor1D;
   return { belief, h: next };
+}
+
+/** A stretch of consecutive steps for the same B pairs, one entry per step. */
+export interface BeliefSequence {
+  /** [B, PAIR_DIM] per step. */
+  features: tf.Tensor2D[];
+  /** [B] per step: 1 where robot j is compromised. */
+  labels: tf.Tensor1D[];
+  /** [B] per step: 1 where the pair counts (j in range of a defender i). */
+  masks: tf.Tensor1D[];
+  /** [B] per step, optional: 1 where a new episode starts at that step (the state is zeroed before it, as in the rollout). */
+  resets?: tf.Tensor1D[];
+}
+
+/**
+ * Mean binary cross-entropy of the beliefs against the true types over a sequence unrolled from h0
+ * (truncated back-propagation through time over its steps).
+ */
+export function beliefSequenceLoss(p: BeliefParams, shape: BeliefShape, h0: tf.Tensor2D, seq: BeliefSequence): tf.Scalar {
+  const eps = 1e-6;
+  let h = h0;
+  let total: tf.Tensor = tf.scalar(0);
+  let count: tf.Tensor = tf.scalar(0);
+  for (let t = 0; t < seq.features.length; t++) {
+    const reset = seq.resets?.[t];
+    if (reset) h = tf.mul(h, tf.sub(1, reset).reshape([-1, 1])) as tf.Tensor2D;
+    const step = beliefStep(p, shape, seq.features[t]!, h);
+    h = step.h;
+    const b = tf.clipByValue(step.belief, eps, 1 - eps);
+    const y = seq.labels[t]!;
+    const bce = tf.neg(tf.add(tf.mul(y, tf.log(b)), tf.mul(tf.sub(1, y), tf.log(tf.sub(1, b)))));
+    total = tf.add(total, tf.sum(tf.mul(bce, seq.masks[t]!)));
+    count = tf.add(count, tf.sum(seq.masks[t]!));
+  }
+  return tf.div(total, tf.maximum(count, 1)) as tf.Scalar;
 }
 
 /** The belief network's weights by path, in a fixed order. */
 export function beliefWeights(p: BeliefParams): [string, tf.Variable][] {
   return [
     ['input_norm.gain', p.inputNorm.gain], ['input_norm.bias', p.inputNorm.bias],
-    ['input.w', p.input.w], ['input.b', p.input.b],
-    ['recurrent_zr', p.recurrentZR], ['recurrent_c', p.recurrentC],
+    ...(['z', 'r', 'c'] as const).flatMap((k): [string, tf.Variable][] => [
+      [`${k}.input.w`, p[k].input.w], [`${k}.input.b`, p[k].input.b], [`${k}.recurrent`, p[k].recurrent],
+    ]),
     ['head.w', p.head.w], ['head.b', p.head.b],
   ];
-}
-
-/**
- * Mean binary cross-entropy of the beliefs against the true types over a sequence, unrolled from h0
- * (truncated back-propagation through time over the given steps). features[t] [B, PAIR_DIM],
- * labels[t] [B] (1 = compromised), masks[t] [B] (1 where the pair counts: j in range of i), and optional
- * resets[t] [B] (1 where a new episode starts at step t: the state is zeroed before it, as in the rollout).
- */
-export function beliefSequenceLoss(
-  p: BeliefParams,
-  shape: BeliefShape,
-  h0: tf.Tensor2D,
-  features: tf.Tensor2D[],
-  labels: tf.Tensor1D[],
-  masks: tf.Tensor1D[],
-  resets?: tf.Tensor1D[],
-): tf.Scalar {
-  let h = h0;
-  let total: tf.Tensor = tf.scalar(0);
-  let count: tf.Tensor = tf.scalar(0);
-  const eps = 1e-6;
-  for (let t = 0; t < features.length; t++) {
-    const reset = resets?.[t];
-    if (reset) h = tf.mul(h, tf.sub(1, reset).reshape([-1, 1])) as tf.Tensor2D;
-    const step = beliefStep(p, shape, features[t]!, h);
-    h = step.h;
-    const b = tf.clipByValue(step.belief, eps, 1 - eps);
-    const y = labels[t]!;
-    const bce = tf.neg(tf.add(tf.mul(y, tf.log(b)), tf.mul(tf.sub(1, y), tf.log(tf.sub(1, b)))));
-    total = tf.add(total, tf.sum(tf.mul(bce, masks[t]!)));
-    count = tf.add(count, tf.sum(masks[t]!));
-  }
-  return tf.div(total, tf.maximum(count, 1)) as tf.Scalar;
 }

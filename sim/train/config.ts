@@ -8,6 +8,42 @@ import type { SimSettings } from '../config.js';
 export const ALGORITHMS = ['mappo', 'eir-mappo'] as const;
 export type Algorithm = (typeof ALGORITHMS)[number];
 
+/** EIR-MAPPO's own settings (the `eir` block of a training config; only with algo eir-mappo). */
+export const EirSettingsSchema = z
+  .object({
+    /** Probability that an episode has no adversary (nature's prior). */
+    benignProbability: z.number().min(0).max(1),
+    beliefHidden: z.number().int().min(2).max(512),
+    beliefLr: z.number().positive(),
+    /** Ticks per truncated back-propagation chunk of the belief GRU. */
+    beliefChunk: z.number().int().min(1).max(1000),
+    /**
+     * Chunks of the rollout the belief is trained on per iteration, drawn at random (each from the state the
+     * rollout reached): the belief learns fast and its full BPTT over every tick costs more than the rest of
+     * the update together.
+     */
+    beliefChunksPerIteration: z.number().int().min(1),
+    adversaryLr: z.number().positive(),
+    /** PPO epochs of the adversary per iteration (defenders use ppoEpochs): the faster timescale. */
+    adversaryEpochs: z.number().int().min(1).max(100),
+    /** Teacher forcing decays linearly from 1 to 0 over this fraction of training. */
+    teacherForcingUntil: z.number().min(0).max(1),
+  })
+  .strict();
+
+export type EirSettings = z.output<typeof EirSettingsSchema>;
+
+export const DEFAULT_EIR: EirSettings = {
+  benignProbability: 0.5,
+  beliefHidden: 32,
+  beliefLr: 1e-3,
+  beliefChunk: 10,
+  beliefChunksPerIteration: 10,
+  adversaryLr: 1e-3,
+  adversaryEpochs: 10,
+  teacherForcingUntil: 0.5,
+};
+
 export const TrainConfigSchema = z
   .object({
     algo: z.enum(ALGORITHMS),
@@ -56,6 +92,8 @@ export const TrainConfigSchema = z
     /** Write a checkpoint every this many iterations (and on Ctrl-C). */
     checkpointEvery: z.number().int().min(1),
     backend: z.enum(['wasm', 'cpu']),
+    /** EIR-MAPPO settings (filled with DEFAULT_EIR for algo eir-mappo; refused for other algorithms). */
+    eir: EirSettingsSchema.optional(),
   })
   .strict();
 
@@ -98,6 +136,8 @@ export function resolveTrainConfig(partial: Record<string, unknown>, source: str
   const merged: Record<string, unknown> = { ...DEFAULT_TRAIN_CONFIG, ...partial };
   if (partial.eval && typeof partial.eval === 'object') merged.eval = { ...DEFAULT_TRAIN_CONFIG.eval, ...partial.eval };
   if (partial.env && typeof partial.env === 'object') merged.env = { ...DEFAULT_TRAIN_CONFIG.env, ...partial.env };
+  if (merged.algo === 'eir-mappo') merged.eir = { ...DEFAULT_EIR, ...(typeof partial.eir === 'object' ? partial.eir : {}) };
+  else if (partial.eir !== undefined) throw new ConfigError(`${source}: eir: only used with algo eir-mappo (algo is ${String(merged.algo)})`);
   return parseWithSchema(source, TrainConfigSchema, merged);
 }
 

@@ -17,7 +17,7 @@ import type { ActionOverride } from '../override.js';
 import { RendezvousWorld } from '../world.js';
 import { beliefSequenceLoss, beliefStep, beliefWeights, createBelief, type BeliefParams, type BeliefShape } from './belief.js';
 import { RolloutBuffer, ValueNormalizer } from './buffer.js';
-import { checkDecisionTicks, type TrainConfig } from './config.js';
+import { checkDecisionTicks, DEFAULT_EIR, type EirSettings, type TrainConfig } from './config.js';
 import {
   actorMean,
   actorVariables,
@@ -40,30 +40,6 @@ import type { ModelFile } from '../../src/policy/folder.js';
 import { tf } from './tf.js';
 
 const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
-
-export interface EirSettings {
-  /** Probability that an episode has no adversary. */
-  benignProbability: number;
-  beliefHidden: number;
-  beliefLr: number;
-  /** Ticks per truncated back-propagation chunk of the belief GRU. */
-  beliefChunk: number;
-  adversaryLr: number;
-  /** PPO epochs of the adversary per iteration (defenders use ppoEpochs): the faster timescale. */
-  adversaryEpochs: number;
-  /** Teacher forcing decays linearly from 1 to 0 over this fraction of training. */
-  teacherForcingUntil: number;
-}
-
-export const DEFAULT_EIR: EirSettings = {
-  benignProbability: 0.5,
-  beliefHidden: 32,
-  beliefLr: 1e-3,
-  beliefChunk: 10,
-  adversaryLr: 1e-3,
-  adversaryEpochs: 10,
-  teacherForcingUntil: 0.5,
-};
 
 /** The victim's command during training rollouts: written per environment by the batched adversary. */
 export class BatchedAdversary implements ActionOverride {
@@ -97,6 +73,7 @@ export class EirMappoTrainer {
   readonly actorShape: ActorShape;
   readonly adversaryShape: ActorShape;
   readonly beliefShape: BeliefShape;
+  readonly eir: EirSettings;
   readonly actor: ActorParams;
   readonly adversary: ActorParams;
   readonly critic: CriticParams;
@@ -136,8 +113,8 @@ export class EirMappoTrainer {
   constructor(
     readonly config: TrainConfig,
     readonly settings: SimSettings,
-    readonly eir: EirSettings = DEFAULT_EIR,
   ) {
+    const eir = (this.eir = config.eir ?? DEFAULT_EIR);
     checkDecisionTicks(config, settings);
     const K = settings.observation.maxNeighbours;
     const { envs: E, rolloutSteps: T, decisionTicks: k } = config;
@@ -504,21 +481,21 @@ export class EirMappoTrainer {
     const vars = beliefWeights(this.belief).map(([, v]) => v);
     let total = 0;
     let chunks = 0;
-    for (let start = 0; start < ticks; start += L) {
+    const all = Math.ceil(ticks / L);
+    const picked = this.rng.permutation(all).slice(0, Math.min(all, this.eir.beliefChunksPerIteration));
+    for (const chunk of picked) {
+      const start = chunk * L;
       const len = Math.min(L, ticks - start);
       const loss = tf.tidy(() => {
         const h0 = tf.tensor2d(this.chunkStates[start / L]!, [pairs, H]);
-        const f: tf.Tensor2D[] = [];
-        const y: tf.Tensor1D[] = [];
-        const m: tf.Tensor1D[] = [];
-        const r: tf.Tensor1D[] = [];
-        for (let t = start; t < start + len; t++) {
-          r.push(tf.tensor1d(this.pairResets.subarray(t * pairs, (t + 1) * pairs)));
-          f.push(tf.tensor2d(this.pairFeatures.subarray(t * pairs * PAIR_DIM, (t + 1) * pairs * PAIR_DIM), [pairs, PAIR_DIM]));
-          y.push(tf.tensor1d(this.pairLabels.subarray(t * pairs, (t + 1) * pairs)));
-          m.push(tf.tensor1d(this.pairMasks.subarray(t * pairs, (t + 1) * pairs)));
-        }
-        const { value, grads } = tf.variableGrads(() => beliefSequenceLoss(this.belief, this.beliefShape, h0, f, y, m, r), vars);
+        const steps = Array.from({ length: len }, (_, k) => start + k);
+        const seq = {
+          features: steps.map((t) => tf.tensor2d(this.pairFeatures.subarray(t * pairs * PAIR_DIM, (t + 1) * pairs * PAIR_DIM), [pairs, PAIR_DIM])),
+          labels: steps.map((t) => tf.tensor1d(this.pairLabels.subarray(t * pairs, (t + 1) * pairs))),
+          masks: steps.map((t) => tf.tensor1d(this.pairMasks.subarray(t * pairs, (t + 1) * pairs))),
+          resets: steps.map((t) => tf.tensor1d(this.pairResets.subarray(t * pairs, (t + 1) * pairs))),
+        };
+        const { value, grads } = tf.variableGrads(() => beliefSequenceLoss(this.belief, this.beliefShape, h0, seq), vars);
         this.beliefOpt.applyGradients(clipByGlobalNorm(grads, this.config.maxGradNorm));
         return value;
       });
@@ -531,8 +508,8 @@ export class EirMappoTrainer {
 
   private state(): TrainerState {
     return {
-      identity: { ...runIdentity(this.config), eir: this.eir },
-      config: { ...(this.config as unknown as Record<string, unknown>), eir: this.eir },
+      identity: runIdentity(this.config),
+      config: this.config as unknown as Record<string, unknown>,
       iteration: this.iteration,
       envSteps: this.envSteps,
       valueNorm: this.valueNorm,

@@ -47,7 +47,7 @@ export function layerNorm(size: number): LayerNormParams {
  * transposed operand (what the built-in gradient uses) is about ten times slower than a transpose
  * followed by a plain matMul.
  */
-const matMulFastGrad = tf.customGrad((...args: unknown[]) => {
+export const matMulFastGrad = tf.customGrad((...args: unknown[]) => {
   const [x, w, save] = args as [tf.Tensor2D, tf.Tensor2D, (tensors: tf.Tensor[]) => void];
   save([x, w]);
   return {

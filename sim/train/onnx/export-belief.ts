@@ -20,14 +20,16 @@ export function beliefToOnnx(p: BeliefParams, shape: BeliefShape, doc: string): 
     g.temp('xn'),
     { axis: -1, epsilon: LAYER_NORM_EPSILON },
   );
-  const xg = g.node('Add', [g.node('MatMul', [xn, g.floats('input.w', values(p.input.w), [PAIR_DIM, 3 * H])], g.temp('xw')), g.floats('input.b', values(p.input.b), [3 * H])], g.temp('xg'));
-  const hzr = g.node('MatMul', [h, g.floats('recurrent_zr', values(p.recurrentZR), [H, 2 * H])], g.temp('hzr'));
-  const part = (t: string, from: number, name: string) =>
-    g.node('Slice', [t, g.ints(`${name}.s`, [from]), g.ints(`${name}.e`, [from + H]), g.ints(`${name}.a`, [1])], g.temp(name));
-  const z = g.node('Sigmoid', [g.node('Add', [part(xg, 0, 'xz'), part(hzr, 0, 'hz')], g.temp('zpre'))], g.temp('z'));
-  const r = g.node('Sigmoid', [g.node('Add', [part(xg, H, 'xr'), part(hzr, H, 'hr')], g.temp('rpre'))], g.temp('r'));
-  const rh = g.node('MatMul', [g.node('Mul', [r, h], g.temp('rh')), g.floats('recurrent_c', values(p.recurrentC), [H, H])], g.temp('rhu'));
-  const c = g.node('Tanh', [g.node('Add', [part(xg, 2 * H, 'xc'), rh], g.temp('cpre'))], g.temp('c'));
+  // Gate pre-activation: xn Wx + bx + state U (each gate's weights kept apart, as in belief.ts).
+  const pre = (k: 'z' | 'r' | 'c', state: string) => {
+    const gate = p[k];
+    const xw = g.node('Add', [g.node('MatMul', [xn, g.floats(`${k}.input.w`, values(gate.input.w), [PAIR_DIM, H])], g.temp(`${k}xw`)), g.floats(`${k}.input.b`, values(gate.input.b), [H])], g.temp(`${k}x`));
+    const hu = g.node('MatMul', [state, g.floats(`${k}.recurrent`, values(gate.recurrent), [H, H])], g.temp(`${k}h`));
+    return g.node('Add', [xw, hu], g.temp(`${k}pre`));
+  };
+  const z = g.node('Sigmoid', [pre('z', h)], g.temp('z'));
+  const r = g.node('Sigmoid', [pre('r', h)], g.temp('r'));
+  const c = g.node('Tanh', [pre('c', g.node('Mul', [r, h], g.temp('rh')))], g.temp('c'));
   const oneMinusZ = g.node('Sub', [g.floats('one', [1], [1]), z], g.temp('omz'));
   const next = g.node('Add', [g.node('Mul', [oneMinusZ, c], g.temp('a')), g.node('Mul', [z, h], g.temp('b'))], 'h_out');
   const logit = g.node('Add', [g.node('MatMul', [next, g.floats('head.w', values(p.head.w), [H, 1])], g.temp('hw')), g.floats('head.b', values(p.head.b), [1])], g.temp('logit'));
