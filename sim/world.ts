@@ -237,6 +237,11 @@ export class RendezvousWorld {
     this.victim[e] = k;
     this.overrides[e] = setup.override ?? null;
     this.obsNoise[e] = eps;
+    // Set before the episode's first step: the team measured from the start excludes the victim.
+    if (this.stepCount[e] === 0) {
+      const s = this.settings;
+      this.gatherStep[e] = isGathered(this.truth.x, this.truth.y, e * this.robots, this.robots, s.gatherDiameter / 2, k) ? 0 : -1;
+    }
   }
 
   /** Resets every environment to a fresh episode. */
@@ -279,10 +284,10 @@ export class RendezvousWorld {
     detectContacts(this.bodies, base, N, CONTACT_MARGIN, this.robotContact, this.wallContact);
     this.stepCount[e] = 0;
     this.episodeReturn[e] = 0;
-    this.gatherStep[e] = isGathered(this.truth.x, this.truth.y, base, N, s.gatherDiameter / 2) ? 0 : -1;
     this.collisionOnsets[e] = 0;
     this.wallOnsets[e] = 0;
     this.onEpisodeStart?.(e);
+    this.gatherStep[e] = isGathered(this.truth.x, this.truth.y, base, N, s.gatherDiameter / 2, this.victim[e]) ? 0 : -1;
     this.observeEnv(e);
   }
 
@@ -351,10 +356,11 @@ export class RendezvousWorld {
       this.prevWallContact[k] = wc[base + k];
     }
     detectContacts(this.bodies, base, N, CONTACT_MARGIN, rc, wc);
+    const victim = this.victim[e];
     let touching = 0;
     for (let k = 0; k < N; k++) {
       const g = base + k;
-      touching += rc[g];
+      if (k !== victim) touching += rc[g];
       if (rc[g] && !this.prevRobotContact[k]) this.collisionOnsets[e]++;
       if (wc[g] && !this.prevWallContact[k]) this.wallOnsets[e]++;
     }
@@ -371,11 +377,11 @@ export class RendezvousWorld {
     }
 
     const diag = Math.hypot(s.arenaWidth, s.arenaHeight);
-    const r = rendezvousReward(this.truth.x, this.truth.y, cmd, base, N, diag, touching, s.reward);
+    const r = rendezvousReward(this.truth.x, this.truth.y, cmd, base, N, diag, touching, s.reward, victim);
     this.rewards[e] = r;
     this.episodeReturn[e] += r;
     const t = ++this.stepCount[e];
-    if (this.gatherStep[e] < 0 && isGathered(this.truth.x, this.truth.y, base, N, s.gatherDiameter / 2)) {
+    if (this.gatherStep[e] < 0 && isGathered(this.truth.x, this.truth.y, base, N, s.gatherDiameter / 2, victim)) {
       this.gatherStep[e] = t;
     }
     const done = t >= s.episodeSteps;
@@ -399,7 +405,7 @@ export class RendezvousWorld {
     return {
       episodeReturn: this.episodeReturn[e],
       steps: t,
-      finalMeanPairwiseDistance: meanPairwiseDistance(this.truth.x, this.truth.y, e * N, N),
+      finalMeanPairwiseDistance: meanPairwiseDistance(this.truth.x, this.truth.y, e * N, N, Infinity, this.victim[e]),
       timeToGather: this.gatherStep[e] >= 0 ? this.gatherStep[e] * this.settings.controlPeriod : null,
       collisionsPerRobotMinute: robotMinutes > 0 ? this.collisionOnsets[e] / robotMinutes : 0,
       wallHitsPerRobotMinute: robotMinutes > 0 ? this.wallOnsets[e] / robotMinutes : 0,

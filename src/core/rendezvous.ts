@@ -10,26 +10,35 @@ export interface RewardWeights {
 
 export const DEFAULT_REWARD_WEIGHTS: RewardWeights = { actionPenalty: 0.001, collisionPenalty: 0.01 };
 
-/** Mean distance over all unordered pairs of robots base..base+n-1, each distance capped at `cap`. */
-export function meanPairwiseDistance(x: Float64Array, y: Float64Array, base: number, n: number, cap = Infinity): number {
+/**
+ * Mean distance over all unordered pairs of robots base..base+n-1, each distance capped at `cap`, leaving
+ * out robot `skip` (a compromised robot is not part of the team whose rendezvous is measured).
+ */
+export function meanPairwiseDistance(x: Float64Array, y: Float64Array, base: number, n: number, cap = Infinity, skip = -1): number {
   let sum = 0;
   for (let i = 0; i < n; i++) {
+    if (i === skip) continue;
     const xi = x[base + i];
     const yi = y[base + i];
     for (let j = i + 1; j < n; j++) {
+      if (j === skip) continue;
       const dx = x[base + j] - xi;
       const dy = y[base + j] - yi;
       const d = Math.sqrt(dx * dx + dy * dy);
       sum += d < cap ? d : cap;
     }
   }
-  return (2 * sum) / (n * (n - 1));
+  const m = skip >= 0 && skip < n ? n - 1 : n;
+  return m < 2 ? 0 : (2 * sum) / (m * (m - 1));
 }
 
 /**
  * Shared team reward for one control step:
  *   -mean_pairs(min(d_ij, d_c)) / d_c - actionPenalty * mean(u^2) - collisionPenalty * touchingFraction
- * with d_c the arena diagonal, u the normalised wheel commands sent this step (all robots, both wheels).
+ * with d_c the arena diagonal, u the normalised wheel commands sent this step (both wheels). The team is
+ * every robot but a compromised one (`victim`, -1 for none): pairs, commands and touching robots are the
+ * team's (`touchingRobots` counts team robots only), so an adversary cannot score or cost the team through
+ * its own distance or its own commands, only through what the team does.
  */
 export function rendezvousReward(
   x: Float64Array,
@@ -40,25 +49,36 @@ export function rendezvousReward(
   arenaDiagonal: number,
   touchingRobots: number,
   w: RewardWeights,
+  victim = -1,
 ): number {
-  const meanDist = meanPairwiseDistance(x, y, base, n, arenaDiagonal);
+  const meanDist = meanPairwiseDistance(x, y, base, n, arenaDiagonal, victim);
   let u2 = 0;
-  for (let k = 2 * base, end = 2 * (base + n); k < end; k++) u2 += command[k] * command[k];
-  return -meanDist / arenaDiagonal - (w.actionPenalty * u2) / (2 * n) - (w.collisionPenalty * touchingRobots) / n;
+  for (let k = 0; k < n; k++) {
+    if (k === victim) continue;
+    const l = command[2 * (base + k)];
+    const r = command[2 * (base + k) + 1];
+    u2 += l * l + r * r;
+  }
+  const team = victim >= 0 && victim < n ? n - 1 : n;
+  return -meanDist / arenaDiagonal - (w.actionPenalty * u2) / (2 * team) - (w.collisionPenalty * touchingRobots) / team;
 }
 
-/** True when every robot centre lies within `radius` of the swarm centroid. */
-export function isGathered(x: Float64Array, y: Float64Array, base: number, n: number, radius: number): boolean {
+/** True when every team robot's centre (all but `skip`) lies within `radius` of the team's centroid. */
+export function isGathered(x: Float64Array, y: Float64Array, base: number, n: number, radius: number, skip = -1): boolean {
   let cx = 0;
   let cy = 0;
+  let m = 0;
   for (let k = 0; k < n; k++) {
+    if (k === skip) continue;
     cx += x[base + k];
     cy += y[base + k];
+    m++;
   }
-  cx /= n;
-  cy /= n;
+  cx /= m;
+  cy /= m;
   const r2 = radius * radius;
   for (let k = 0; k < n; k++) {
+    if (k === skip) continue;
     const dx = x[base + k] - cx;
     const dy = y[base + k] - cy;
     if (dx * dx + dy * dy > r2) return false;
