@@ -69,16 +69,16 @@ export function runEpisode(settings: SimSettings, seed: number, controller: Cont
   return ep.result();
 }
 
-/** The same with a controller that answers asynchronously (an onnxruntime session). */
+/** The same with a team that answers asynchronously from the world it sees (onnxruntime sessions, beliefs). */
 export async function runEpisodeAsync(
   settings: SimSettings,
   seed: number,
-  act: (obs: Float32Array, robots: number, out: Float32Array) => Promise<void>,
+  act: (world: RendezvousWorld, out: Float32Array) => Promise<void>,
   victim?: VictimSetup,
 ): Promise<EpisodeResult> {
   const ep = new RecordedEpisode(settings, seed, victim);
   for (let t = 1; t <= settings.episodeSteps; t++) {
-    await act(ep.world.obs, ep.world.robots, ep.actions);
+    await act(ep.world, ep.actions);
     ep.step(t);
   }
   return ep.result();

@@ -1,5 +1,5 @@
 // The hook through which a victim robot's command is replaced: by a scripted fault, a function, or
-// (later) a trained adversary network.
+// a trained adversary network whose batched commands are written in ahead of the step.
 import type { RandomStream } from '../src/core/random.js';
 
 /** What an override sees when it decides the victim's command for one tick. */
@@ -39,4 +39,22 @@ export function overrideFromFunction(
       out[1] = r;
     },
   };
+}
+
+/**
+ * The victim's command per environment, written in before each step by whoever computes it in a batch
+ * (a trained adversary for all environments at once): environment e's command at 2e, 2e + 1.
+ */
+export class CommandOverride implements ActionOverride {
+  readonly name = 'adversary';
+  readonly commands: Float32Array;
+
+  constructor(envs: number) {
+    this.commands = new Float32Array(2 * envs);
+  }
+
+  act(ctx: { env: number }, out: Float64Array): void {
+    out[0] = this.commands[2 * ctx.env]!;
+    out[1] = this.commands[2 * ctx.env + 1]!;
+  }
 }

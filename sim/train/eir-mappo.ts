@@ -13,7 +13,7 @@ import { PAIR_DIM } from '../../src/core/observation.js';
 import { deriveSeed, makeStreams, SAMPLER_PURPOSE, type RandomStream } from '../../src/core/random.js';
 import type { RendezvousMetrics } from '../../src/core/rendezvous.js';
 import type { SimSettings } from '../config.js';
-import type { ActionOverride } from '../override.js';
+import { CommandOverride } from '../override.js';
 import { RendezvousWorld } from '../world.js';
 import { beliefSequenceLoss, beliefStep, beliefWeights, createBelief, type BeliefParams, type BeliefShape } from './belief.js';
 import { RolloutBuffer, ValueNormalizer } from './buffer.js';
@@ -31,30 +31,15 @@ import {
   type ActorShape,
   type CriticParams,
 } from './networks.js';
-import { clipByGlobalNorm, ppoPolicyStep, valueStep } from './ppo.js';
+import { clipByGlobalNorm, ppoPolicyStep, sampleGaussian, valueStep } from './ppo.js';
 import { buildCheckpoint, restoreCheckpoint, type Checkpoint, type TrainerState } from './checkpoint.js';
-import { criticEstimates, rolloutEpisodes, runIdentity, setLearningRate, summariseEpisodes, type EvalResult } from './mappo.js';
+import { summariseEpisodes, type EvalResult } from '../evaluation.js';
+import { criticEstimates, rolloutEpisodes, runIdentity, setLearningRate } from './mappo.js';
 import { actorToOnnx } from './onnx/export-actor.js';
 import { beliefToOnnx } from './onnx/export-belief.js';
 import type { ModelFile } from '../../src/policy/folder.js';
 import { tf } from './tf.js';
 
-const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
-
-/** The victim's command during training rollouts: written per environment by the batched adversary. */
-export class BatchedAdversary implements ActionOverride {
-  readonly name = 'eir-adversary';
-  readonly commands: Float32Array;
-
-  constructor(envs: number) {
-    this.commands = new Float32Array(2 * envs);
-  }
-
-  act(ctx: { env: number }, out: Float64Array): void {
-    out[0] = this.commands[2 * ctx.env]!;
-    out[1] = this.commands[2 * ctx.env + 1]!;
-  }
-}
 
 export interface EirIterationStats {
   iteration: number;
@@ -80,7 +65,7 @@ export class EirMappoTrainer {
   readonly belief: BeliefParams;
   readonly valueNorm = new ValueNormalizer();
   world: RendezvousWorld;
-  readonly override: BatchedAdversary;
+  readonly override: CommandOverride;
   iteration = 0;
   envSteps = 0;
 
@@ -119,7 +104,7 @@ export class EirMappoTrainer {
     const K = settings.observation.maxNeighbours;
     const { envs: E, rolloutSteps: T, decisionTicks: k } = config;
     this.rng = makeStreams(deriveSeed(config.seed, SAMPLER_PURPOSE), 1)[0]!;
-    this.override = new BatchedAdversary(E);
+    this.override = new CommandOverride(E);
     this.world = this.makeWorld(config.seed);
     const N = this.world.robots;
     this.actorShape = { maxNeighbours: K, hidden: config.hidden, beliefInputs: true };
@@ -252,19 +237,6 @@ export class EirMappoTrainer {
     }
   }
 
-  private sample(mean: Float32Array, logStd: Float32Array, actions: Float32Array, logProbs: Float32Array, offset: number, count: number): void {
-    const std0 = Math.exp(logStd[0]!);
-    const std1 = Math.exp(logStd[1]!);
-    const base = -logStd[0]! - logStd[1]! - 2 * LOG_SQRT_2PI;
-    for (let a = 0; a < count; a++) {
-      const z0 = this.rng.gaussian();
-      const z1 = this.rng.gaussian();
-      actions[2 * (offset + a)] = mean[2 * a]! + std0 * z0;
-      actions[2 * (offset + a) + 1] = mean[2 * a + 1]! + std1 * z1;
-      logProbs[offset + a] = base - 0.5 * (z0 * z0 + z1 * z1);
-    }
-  }
-
   private forward(params: ActorParams, shape: ActorShape, obs: Float32Array, rows: number, beliefs?: Float32Array): Float32Array {
     const size = this.world.obsSize;
     const K = shape.maxNeighbours;
@@ -303,7 +275,7 @@ export class EirMappoTrainer {
       b.values.set(this.criticValues(state, E), t * E);
       this.fillRowBeliefs(t, forcing);
       const mean = this.forward(this.actor, this.actorShape, w.obs, A, this.rowBeliefs.subarray(t * A * K, (t + 1) * A * K));
-      this.sample(mean, actLogStd, actions, stepLogp, 0, A);
+      sampleGaussian(this.rng, mean, actLogStd, actions, stepLogp, A);
       b.actions.set(actions, t * 2 * A);
       b.logProbs.set(stepLogp, t * A);
       // Adversaries act for the victims, from the victims' observations.
@@ -322,7 +294,7 @@ export class EirMappoTrainer {
         const advMean = this.forward(this.adversary, this.adversaryShape, victimObs, attacked);
         const advAct = new Float32Array(2 * attacked);
         const advLogp = new Float32Array(attacked);
-        this.sample(advMean, advLogStd, advAct, advLogp, 0, attacked);
+        sampleGaussian(this.rng, advMean, advLogStd, advAct, advLogp, attacked);
         envOf.forEach((e, a) => {
           this.override.commands[2 * e] = advAct[2 * a]!;
           this.override.commands[2 * e + 1] = advAct[2 * a + 1]!;
@@ -565,7 +537,7 @@ export class EirMappoTrainer {
     const H = this.eir.beliefHidden;
     const size = world.obsSize;
     const pairs = episodes * N * N;
-    const override = new BatchedAdversary(episodes);
+    const override = new CommandOverride(episodes);
     if (attack === 'adversary') for (let e = 0; e < episodes; e++) world.setVictim(e, { robot: e % N, override });
     let h = new Float32Array(pairs * H);
     const belief = new Float32Array(pairs);

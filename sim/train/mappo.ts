@@ -2,6 +2,7 @@
 // global state, GAE, PPO-clip, value normalisation, Huber value loss, gradient clipping. Rollouts step the
 // vectorised twin directly. One iteration = collect `rolloutSteps` steps of `envs` environments, then
 // `ppoEpochs` epochs of minibatch updates.
+import { summariseEpisodes, type EvalResult } from '../evaluation.js';
 import { deriveSeed, makeStreams, SAMPLER_PURPOSE, type RandomStream } from '../../src/core/random.js';
 import type { RendezvousMetrics } from '../../src/core/rendezvous.js';
 import type { SimSettings } from '../config.js';
@@ -43,16 +44,6 @@ export interface IterationStats {
   clipFraction: number;
   rolloutMs: number;
   updateMs: number;
-}
-
-export interface EvalResult {
-  episodes: number;
-  meanReturn: number;
-  /** Fraction of episodes in which the swarm gathered inside the gather circle. */
-  gatherRate: number;
-  meanFinalDistance: number;
-  meanTimeToGather: number | null;
-  collisionsPerRobotMinute: number;
 }
 
 /**
@@ -391,16 +382,3 @@ export function evaluatePolicy(
 }
 
 /** Mean rendezvous metrics over episodes, and the fraction that gathered. */
-export function summariseEpisodes(ms: RendezvousMetrics[]): EvalResult {
-  const episodes = ms.length;
-  const avg = (f: (m: RendezvousMetrics) => number) => ms.reduce((s, m) => s + f(m), 0) / ms.length;
-  const gathered = ms.filter((m) => m.timeToGather !== null);
-  return {
-    episodes,
-    meanReturn: avg((m) => m.episodeReturn),
-    gatherRate: gathered.length / episodes,
-    meanFinalDistance: avg((m) => m.finalMeanPairwiseDistance),
-    meanTimeToGather: gathered.length ? gathered.reduce((s, m) => s + m.timeToGather!, 0) / gathered.length : null,
-    collisionsPerRobotMinute: avg((m) => m.collisionsPerRobotMinute),
-  };
-}

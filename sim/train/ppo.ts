@@ -1,5 +1,6 @@
 // The PPO update steps shared by every algorithm on the MAPPO core: one clipped policy-gradient step for
 // a Gaussian policy over a minibatch (defenders and adversaries alike), one Huber value step for a critic.
+import type { RandomStream } from '../../src/core/random.js';
 import { gaussianEntropy, gaussianLogProb } from './networks.js';
 import { tf } from './tf.js';
 
@@ -103,4 +104,30 @@ export function valueStep(
   const out = v.dataSync()[0]!;
   v.dispose();
   return out;
+}
+
+const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
+
+/**
+ * Samples `count` two-dimensional actions from the diagonal Gaussian (mean[2a..2a+1], exp(logStd)) into
+ * actions, with their log-probabilities.
+ */
+export function sampleGaussian(
+  rng: RandomStream,
+  mean: Float32Array,
+  logStd: Float32Array,
+  actions: Float32Array,
+  logProbs: Float32Array,
+  count: number,
+): void {
+  const std0 = Math.exp(logStd[0]!);
+  const std1 = Math.exp(logStd[1]!);
+  const base = -logStd[0]! - logStd[1]! - 2 * LOG_SQRT_2PI;
+  for (let a = 0; a < count; a++) {
+    const z0 = rng.gaussian();
+    const z1 = rng.gaussian();
+    actions[2 * a] = mean[2 * a]! + std0 * z0;
+    actions[2 * a + 1] = mean[2 * a + 1]! + std1 * z1;
+    logProbs[a] = base - 0.5 * (z0 * z0 + z1 * z1);
+  }
 }

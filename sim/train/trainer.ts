@@ -4,7 +4,8 @@ import type { SimSettings } from '../config.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { EirMappoTrainer } from './eir-mappo.js';
-import { MappoTrainer, type EvalResult } from './mappo.js';
+import type { EvalResult } from '../evaluation.js';
+import { MappoTrainer } from './mappo.js';
 import type { ActorParams } from './networks.js';
 
 export interface TrainerStats {

@@ -8,6 +8,7 @@ import { PolicyFolderError } from '../policy/folder.js';
 import { ALGORITHMS } from '../../sim/train/config.js';
 import { formatTrial, runTrial, type TrialOptions } from './trial.js';
 import { runTraining, type TrainOptions } from './train.js';
+import { runAdversaryTraining, type TrainAdversaryOptions } from './train-adversary.js';
 
 function integer(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -66,6 +67,20 @@ program
   .option('--quiet', 'no progress bar; a line per evaluation', false)
   .action(async (opts: TrainOptions) => {
     await runTraining(opts);
+  });
+
+program
+  .command('train-adversary')
+  .description('train a posthoc adversary against a frozen policy folder and write its folder (ONNX + manifest)')
+  .requiredOption('--against <dir>', 'the frozen team: a policy folder (e.g. policies/mappo-rendezvous)')
+  .option('--config <file>', 'adversary training config YAML (PPO keys of the training config; left out: defaults)')
+  .option('-s, --seed <n>', 'training seed (overrides the config)', integer('--seed', 0, 2 ** 31 - 1))
+  .option('--total-steps <n>', 'environment steps to train for (overrides the config)', integer('--total-steps', 1, 1e12))
+  .option('-o, --out <dir>', 'adversary folder to write (default: policies/attacks/posthoc-vs-<policy>)')
+  .option('--force', 'replace an existing adversary folder', false)
+  .option('--quiet', 'no progress bar; a line every 20 iterations', false)
+  .action(async (opts: TrainAdversaryOptions) => {
+    await runAdversaryTraining(opts);
   });
 
 try {

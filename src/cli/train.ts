@@ -6,13 +6,13 @@ import { SingleBar } from 'cli-progress';
 import { z } from 'zod';
 import { ConfigError, loadYamlFile } from '../core/config-file.js';
 import { OBSERVATION_SPEC_ID, observationLayout } from '../core/observation.js';
-import type { EvaluationMetrics, PolicyManifest } from '../core/policy-manifest.js';
+import type { PolicyManifest } from '../core/policy-manifest.js';
 import { loadPolicyFolder, writePolicyFolder, PolicyFolderError } from '../policy/folder.js';
 import { resolveSimConfig, PROJECT_ROOT } from '../../sim/config.js';
 import { readCheckpoint, writeCheckpoint } from '../../sim/train/checkpoint.js';
 import { checkDecisionTicks, resolveTrainConfig, type TrainConfig } from '../../sim/train/config.js';
 import { CURVE_COLUMNS, curveCsv, curveSvg, type CurveRow } from '../../sim/train/curves.js';
-import type { EvalResult } from '../../sim/train/mappo.js';
+import { evaluationMetrics } from '../../sim/evaluation.js';
 import { initBackend } from '../../sim/train/tf.js';
 import { createTrainer } from '../../sim/train/trainer.js';
 
@@ -37,7 +37,7 @@ export interface TrainResult {
   runDir: string;
 }
 
-function gitCommit(): string {
+export function gitCommit(): string {
   try {
     const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: PROJECT_ROOT, encoding: 'utf8', stdio: 'pipe' }).trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: PROJECT_ROOT, encoding: 'utf8', stdio: 'pipe' }).trim();
@@ -56,19 +56,6 @@ export function trainConfigFrom(o: TrainOptions): { config: TrainConfig; source:
   if (o.seed !== undefined) partial.seed = o.seed;
   if (o.totalSteps !== undefined) partial.totalEnvSteps = o.totalSteps;
   return { config: resolveTrainConfig(partial, source), source };
-}
-
-function evalMetrics(ev: EvalResult, seed: number, noise: string): EvaluationMetrics {
-  return {
-    episodes: ev.episodes,
-    seed,
-    noise,
-    meanReturn: ev.meanReturn,
-    gatherRate: ev.gatherRate,
-    meanFinalDistance: ev.meanFinalDistance,
-    meanTimeToGather: ev.meanTimeToGather,
-    collisionsPerRobotMinute: ev.collisionsPerRobotMinute,
-  };
 }
 
 export async function runTraining(o: TrainOptions, log: (line: string) => void = (l) => console.log(l)): Promise<TrainResult> {
@@ -206,9 +193,9 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
       config: config as unknown as Record<string, unknown>,
     },
     evaluation: {
-      benign: evalMetrics(final, finalSeed, noiseName),
+      benign: evaluationMetrics(final, finalSeed, noiseName),
       ...Object.fromEntries(
-        Object.entries(trainer.extraEvaluations(config.finalEvalEpisodes, finalSeed)).map(([k, ev]) => [k, evalMetrics(ev, finalSeed, noiseName)]),
+        Object.entries(trainer.extraEvaluations(config.finalEvalEpisodes, finalSeed)).map(([k, ev]) => [k, evaluationMetrics(ev, finalSeed, noiseName)]),
       ),
     },
   };

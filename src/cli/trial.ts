@@ -6,7 +6,7 @@ import { resolveSimConfig, type SimSettings } from '../../sim/config.js';
 import { loadYamlFile } from '../core/config-file.js';
 import { CONTROLLER_NAMES, type ControllerName } from '../../sim/controllers.js';
 import { makeController, runEpisode, runEpisodeAsync } from '../../sim/episode.js';
-import { OnnxActor } from '../policy/onnx-actor.js';
+import { OnnxTeam } from '../policy/team.js';
 import { faultByName } from '../../sim/faults.js';
 import { trajectorySvg } from '../../sim/picture.js';
 import type { VictimSetup } from '../../sim/world.js';
@@ -72,11 +72,11 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
   const victim = resolveVictim(o, settings);
   let result;
   if (o.policy) {
-    const actor = await OnnxActor.load(o.policy, settings.observation);
+    const team = await OnnxTeam.load(o.policy, settings.observation);
     try {
-      result = await runEpisodeAsync(settings, o.seed, (obs, robots, out) => actor.act(obs, robots, out), victim);
+      result = await runEpisodeAsync(settings, o.seed, (world, out) => team.act(world, out), victim);
     } finally {
-      await actor.release();
+      await team.release();
     }
   } else {
     result = runEpisode(settings, o.seed, makeController(o.controller, settings, o.seed), victim);

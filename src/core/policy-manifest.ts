@@ -16,7 +16,7 @@ const TensorSpecSchema = z
 
 export type TensorSpec = z.output<typeof TensorSpecSchema>;
 
-const ModelFileSchema = z
+export const ModelFileSchema = z
   .object({
     sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a hex sha256'),
     inputs: z.array(TensorSpecSchema).min(1),
@@ -24,12 +24,14 @@ const ModelFileSchema = z
   })
   .strict();
 
-const MetricsSchema = z
+export const MetricsSchema = z
   .object({
     episodes: z.number().int().positive(),
     seed: z.number().int().min(0),
     noise: z.string(),
     meanReturn: z.number(),
+    /** 95% interval of the mean return over the episodes (absent in manifests written before it was recorded). */
+    returnCi95: z.tuple([z.number(), z.number()]).optional(),
     gatherRate: z.number().min(0).max(1),
     meanFinalDistance: z.number().min(0),
     meanTimeToGather: z.number().nullable(),

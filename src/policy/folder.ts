@@ -40,17 +40,25 @@ export function writePolicyFolder(
   const files: PolicyManifest['files'] = {};
   for (const [name, m] of Object.entries(models)) files[name] = { sha256: sha256(m.bytes), inputs: m.inputs, outputs: m.outputs };
   const full = PolicyManifestSchema.parse({ ...manifest, files });
+  const contents: Record<string, string | Uint8Array> = { ...extras, 'manifest.json': `${JSON.stringify(full, null, 2)}\n` };
+  for (const [name, m] of Object.entries(models)) contents[name] = m.bytes;
+  writeFolderAtomically(dir, contents);
+  return full;
+}
+
+/**
+ * Writes `files` as folder `dir`: into a sibling temporary folder first, then moved into place (an existing
+ * folder replaced), so a crash never leaves a half-written folder.
+ */
+export function writeFolderAtomically(dir: string, files: Record<string, string | Uint8Array>): void {
   const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  for (const [name, m] of Object.entries(models)) writeFileSync(join(tmp, name), m.bytes);
-  for (const [name, content] of Object.entries(extras)) writeFileSync(join(tmp, name), content);
-  writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(full, null, 2)}\n`);
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(tmp, name), content);
   const old = join(dirname(dir), `.${basename(dir)}.old-${process.pid}`);
   if (existsSync(dir)) renameSync(dir, old);
   renameSync(tmp, dir);
   rmSync(old, { recursive: true, force: true });
-  return full;
 }
 
 export interface LoadedPolicy {

@@ -1,0 +1,81 @@
+// Trained adversaries, run with onnxruntime: each drives one compromised robot from that robot's own
+// observation (the deterministic mean command). Two sources: a policy folder that ships its training
+// adversary (EIR-MAPPO's adversary-eir.onnx), or a posthoc adversary's own folder (adversary.onnx and a
+// swarmguard-adversary/1 manifest naming the team it was trained against).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { AdversaryManifestSchema, type AdversaryManifest } from '../core/adversary-manifest.js';
+import { ConfigError, describeIssues } from '../core/config-file.js';
+import { observationLayout, type ObservationSpec } from '../core/observation.js';
+import { loadPolicyFolder, PolicyFolderError, sha256 } from './folder.js';
+
+/** Reads and validates an adversary folder's manifest.json. */
+export function readAdversaryManifest(dir: string): AdversaryManifest {
+  const path = join(dir, 'manifest.json');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : `invalid JSON: ${(err as Error).message}`}`);
+  }
+  const parsed = AdversaryManifestSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(describeIssues(path, parsed.error));
+  return parsed.data;
+}
+
+export class OnnxAdversary {
+  private constructor(
+    readonly name: string,
+    private readonly session: ort.InferenceSession,
+    private readonly obsSize: number,
+  ) {}
+
+  /**
+   * Loads `dir`: an adversary folder, or a policy folder with a shipped training adversary. The adversary
+   * must observe with the twin's observation size.
+   */
+  static async load(dir: string, spec: ObservationSpec): Promise<OnnxAdversary> {
+    const size = observationLayout(spec).size;
+    const manifestPath = join(dir, 'manifest.json');
+    if (!existsSync(manifestPath)) throw new PolicyFolderError(`${dir}: not an adversary or policy folder (no manifest.json)`);
+    const format = (JSON.parse(readFileSync(manifestPath, 'utf8')) as { format?: unknown }).format;
+    if (format === 'swarmguard-adversary/1') {
+      const m = readAdversaryManifest(dir);
+      if (m.observation.size !== size) throw new PolicyFolderError(`${dir}: adversary observes ${m.observation.size} features, the twin ${size}`);
+      const path = join(dir, 'adversary.onnx');
+      const bytes = readFileSync(path);
+      if (sha256(bytes) !== m.files['adversary.onnx'].sha256) throw new PolicyFolderError(`${path}: sha256 does not match manifest.json`);
+      return new OnnxAdversary(m.name, await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 }), size);
+    }
+    const policy = await loadPolicyFolder(dir);
+    const keep = Object.keys(policy.sessions).find((f) => f.startsWith('adversary'));
+    await Promise.all(Object.entries(policy.sessions).filter(([f]) => f !== keep).map(([, s]) => s.release()));
+    if (!keep) throw new PolicyFolderError(`${dir}: ${policy.manifest.algorithm} policy folder ships no adversary (no adversary*.onnx)`);
+    if (policy.manifest.observation.size !== size) {
+      await policy.sessions[keep]!.release();
+      throw new PolicyFolderError(`${dir}: adversary observes ${policy.manifest.observation.size} features, the twin ${size}`);
+    }
+    return new OnnxAdversary(`${policy.manifest.name}/${keep.replace(/\.onnx$/, '')}`, policy.sessions[keep]!, size);
+  }
+
+  /** An adversary from ONNX bytes in memory (a model just trained, before its folder is written). */
+  static async fromModel(name: string, bytes: Uint8Array, spec: ObservationSpec): Promise<OnnxAdversary> {
+    return new OnnxAdversary(name, await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 }), observationLayout(spec).size);
+  }
+
+  /** Mean commands for the victims: victim v of row r observes obs[victimRows[r] * size ...], command at 2r. */
+  async act(obs: Float32Array, victimRows: readonly number[], out: Float32Array): Promise<void> {
+    const n = victimRows.length;
+    if (n === 0) return;
+    const size = this.obsSize;
+    const batch = new Float32Array(n * size);
+    victimRows.forEach((g, r) => batch.set(obs.subarray(g * size, (g + 1) * size), r * size));
+    const result = await this.session.run({ obs: new ort.Tensor('float32', batch, [n, size]) });
+    out.set(result.action!.data as Float32Array);
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}

@@ -1,0 +1,120 @@
+// A trained team from a policy folder, run with onnxruntime as deployed: every robot's deterministic (mean)
+// action from its own observation, and for policies with a belief network, one belief per (observer,
+// neighbour) pair with its own recurrent state, advanced every control tick and read by the actor row by
+// row. All robots of all environments go through one call per network per tick.
+import * as ort from 'onnxruntime-node';
+import { PAIR_DIM, type ObservationSpec } from '../core/observation.js';
+import { loadPolicyFolder, PolicyFolderError, type LoadedPolicy } from './folder.js';
+
+/** What the team reads from a batch of environments each tick (the twin's RendezvousWorld is one). */
+export interface TeamView {
+  readonly envs: number;
+  readonly robots: number;
+  /** Observations, robot g = e * robots + i at g * size. */
+  readonly obs: Float32Array;
+  /** The robot id behind each neighbour row (-1 for an empty row), robot g's rows at g * maxNeighbours. */
+  readonly rowIds: Int32Array;
+  /** Belief features of every ordered pair (i, j) of environment e: pair (i, j) at (i * robots + j) * PAIR_DIM. */
+  pairFeatures(e: number, out: Float32Array): void;
+}
+
+export class OnnxTeam {
+  readonly usesBeliefs: boolean;
+  private readonly actor: ort.InferenceSession;
+  private readonly belief: ort.InferenceSession | null;
+  private readonly beliefHidden: number;
+  /** Recurrent state of every pair, (e, i, j) at ((e * N + i) * N + j) * H; sized on first use. */
+  private state = new Float32Array(0);
+  private beliefs = new Float32Array(0);
+  private features = new Float32Array(0);
+  private rows = new Float32Array(0);
+  private envs = 0;
+  private robots = 0;
+
+  private constructor(readonly policy: LoadedPolicy) {
+    const m = policy.manifest;
+    this.actor = policy.sessions['actor.onnx']!;
+    this.usesBeliefs = m.beliefTypes.length > 0;
+    this.belief = this.usesBeliefs ? policy.sessions['belief.onnx']! : null;
+    this.beliefHidden = m.hiddenSizes.belief ?? 0;
+  }
+
+  /** Loads a policy folder and checks that it observes the world as `spec` describes. */
+  static async load(dir: string, spec: ObservationSpec): Promise<OnnxTeam> {
+    const policy = await loadPolicyFolder(dir);
+    const m = policy.manifest;
+    const fail = async (message: string): Promise<never> => {
+      await Promise.all(Object.values(policy.sessions).map((s) => s.release()));
+      throw new PolicyFolderError(`${dir}: ${message}`);
+    };
+    for (const key of ['maxNeighbours', 'commRadius', 'arenaWidth', 'arenaHeight', 'maxSpeed', 'maxTurnRate'] as const) {
+      if (Math.abs(m.observation[key] - spec[key]) > 1e-9) await fail(`manifest observation.${key} is ${m.observation[key]} but the twin uses ${spec[key]}`);
+    }
+    if (!policy.sessions['actor.onnx']) await fail('manifest lists no actor.onnx');
+    if (m.beliefTypes.length > 0 && (!policy.sessions['belief.onnx'] || !m.hiddenSizes.belief)) {
+      await fail(`${m.algorithm} reads beliefs but the folder has no belief.onnx with hiddenSizes.belief`);
+    }
+    return new OnnxTeam(policy);
+  }
+
+  /** Forgets every belief of environment e (call when its episode restarts). */
+  resetEnv(e: number): void {
+    const NN = this.robots * this.robots;
+    this.state.fill(0, e * NN * this.beliefHidden, (e + 1) * NN * this.beliefHidden);
+  }
+
+  private size(view: TeamView): void {
+    if (view.envs === this.envs && view.robots === this.robots) return;
+    this.envs = view.envs;
+    this.robots = view.robots;
+    const pairs = view.envs * view.robots * view.robots;
+    this.state = new Float32Array(pairs * this.beliefHidden);
+    this.beliefs = new Float32Array(pairs);
+    this.features = new Float32Array(pairs * PAIR_DIM);
+    this.rows = new Float32Array(view.envs * view.robots * this.policy.manifest.observation.maxNeighbours);
+  }
+
+  /** Advances every pair's belief by one tick; returns p_ij, (e, i, j) at (e * N + i) * N + j. */
+  async updateBeliefs(view: TeamView): Promise<Float32Array> {
+    this.size(view);
+    const N = view.robots;
+    const pairs = view.envs * N * N;
+    const H = this.beliefHidden;
+    for (let e = 0; e < view.envs; e++) view.pairFeatures(e, this.features.subarray(e * N * N * PAIR_DIM, (e + 1) * N * N * PAIR_DIM));
+    const out = await this.belief!.run({
+      pair_features: new ort.Tensor('float32', this.features, [pairs, PAIR_DIM]),
+      h_in: new ort.Tensor('float32', this.state, [pairs, H]),
+    });
+    this.state = Float32Array.from(out.h_out!.data as Float32Array);
+    this.beliefs.set(out.belief!.data as Float32Array);
+    return this.beliefs;
+  }
+
+  /** Mean actions of every robot of every environment into out (robot g at 2g); advances beliefs first. */
+  async act(view: TeamView, out: Float32Array): Promise<void> {
+    this.size(view);
+    const m = this.policy.manifest;
+    const robots = view.envs * view.robots;
+    const feeds: Record<string, ort.Tensor> = {
+      obs: new ort.Tensor('float32', view.obs.subarray(0, robots * m.observation.size), [robots, m.observation.size]),
+    };
+    if (this.usesBeliefs) {
+      const beliefs = await this.updateBeliefs(view);
+      const K = m.observation.maxNeighbours;
+      const N = view.robots;
+      for (let g = 0; g < robots; g++) {
+        for (let k = 0; k < K; k++) {
+          const j = view.rowIds[g * K + k]!;
+          this.rows[g * K + k] = j < 0 ? 0 : beliefs[g * N + j]!;
+        }
+      }
+      feeds.beliefs = new ort.Tensor('float32', this.rows, [robots, K]);
+    }
+    const result = await this.actor.run(feeds);
+    out.set(result.action!.data as Float32Array);
+  }
+
+  release(): Promise<unknown> {
+    return Promise.all(Object.values(this.policy.sessions).map((s) => s.release()));
+  }
+}
