@@ -1,35 +1,48 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { loadPolicyFolder } from '../src/policy/folder.js';
+import { OnnxAdversary } from '../src/policy/adversary.js';
+import { readManifest } from '../src/policy/folder.js';
+import { OnnxTeam } from '../src/policy/team.js';
 import { PROJECT_ROOT, resolveSimConfig } from '../sim/config.js';
-import { RendezvousWorld } from '../sim/world.js';
+import type { EvalResult } from '../sim/evaluation.js';
+import { evaluateTeam } from '../sim/team-eval.js';
+
+const SHIPPED = ['mappo-rendezvous', 'eir-mappo-rendezvous'];
+
+/** The deployed ONNX team must do as well as the manifest says, within the sampling error of its episodes. */
+function expectAsManifest(got: EvalResult, want: { gatherRate: number; meanReturn: number }) {
+  expect(got.gatherRate).toBeGreaterThanOrEqual(want.gatherRate - 0.08);
+  expect(Math.abs(got.meanReturn - want.meanReturn)).toBeLessThan(0.05 * Math.abs(want.meanReturn));
+}
 
 describe('shipped policies', () => {
-  it('policies/mappo-rendezvous, run through onnxruntime as deployed, reproduces its manifest evaluation', async () => {
-    const policy = await loadPolicyFolder(join(PROJECT_ROOT, 'policies', 'mappo-rendezvous'));
-    const m = policy.manifest;
-    expect(m.algorithm).toBe('mappo');
-    expect(m.observation.spec).toBe('rendezvous-v1');
-    const ev = m.evaluation.benign;
-    const settings = resolveSimConfig({ ...(m.training.config.env as object) });
-    const session = policy.sessions['actor.onnx']!;
-    const size = m.observation.size;
-    // The manifest's held-out episodes, all side by side, actions from the ONNX actor as the runtime runs it.
-    const world = new RendezvousWorld(settings, { envs: ev.episodes, seed: ev.seed, autoReset: false });
-    const robots = ev.episodes * world.robots;
-    for (let t = 0; t < settings.episodeSteps; t++) {
-      const out = await session.run({ obs: new ort.Tensor('float32', world.obs.slice(0, robots * size), [robots, size]) });
-      world.step(out.action!.data as Float32Array);
-    }
-    const metrics = Array.from({ length: ev.episodes }, (_, e) => world.metrics(e));
-    const gatherRate = metrics.filter((x) => x.timeToGather !== null).length / ev.episodes;
-    const meanReturn = metrics.reduce((s, x) => s + x.episodeReturn, 0) / ev.episodes;
-    // The manifest's seeds on today's twin (its episodes may be drawn differently than at training time):
-    // the deployed ONNX policy must do as well as the manifest says, within the sampling error of 100 episodes.
-    expect(gatherRate).toBeGreaterThanOrEqual(ev.gatherRate - 0.08);
-    expect(gatherRate).toBeGreaterThanOrEqual(0.9);
-    expect(Math.abs(meanReturn - ev.meanReturn)).toBeLessThan(0.05 * Math.abs(ev.meanReturn));
-    await session.release();
-  }, 120_000);
+  for (const name of SHIPPED) {
+    const dir = join(PROJECT_ROOT, 'policies', name);
+    it.runIf(existsSync(dir))(`policies/${name}, run through onnxruntime as deployed, reproduces its manifest evaluation`, async () => {
+      const m = readManifest(dir);
+      const settings = resolveSimConfig({ ...(m.training.config.env as object) });
+      expect(m.observation.spec).toBe('rendezvous-v1');
+      const team = await OnnxTeam.load(dir, settings.observation);
+      try {
+        // The manifest's held-out episodes on today's twin (its episodes may be drawn differently than at training time).
+        const ev = m.evaluation.benign;
+        const benign = await evaluateTeam(settings, team, { episodes: ev.episodes, seed: ev.seed });
+        expectAsManifest(benign, ev);
+        if (name === 'mappo-rendezvous') expect(benign.gatherRate).toBeGreaterThanOrEqual(0.9);
+        // A policy that ships its training adversary: the same under that adversary.
+        const attacked = m.evaluation['eir-adversary'];
+        if (attacked) {
+          const adversary = await OnnxAdversary.load(dir, settings.observation);
+          try {
+            expectAsManifest(await evaluateTeam(settings, team, { episodes: attacked.episodes, seed: attacked.seed, adversary }), attacked);
+          } finally {
+            await adversary.release();
+          }
+        }
+      } finally {
+        await team.release();
+      }
+    }, 300_000);
+  }
 });

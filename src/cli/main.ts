@@ -9,6 +9,12 @@ import { ALGORITHMS } from '../../sim/train/config.js';
 import { formatTrial, runTrial, type TrialOptions } from './trial.js';
 import { runTraining, type TrainOptions } from './train.js';
 import { runAdversaryTraining, type TrainAdversaryOptions } from './train-adversary.js';
+import { evaluationTable, runEvaluation, type EvaluateOptions } from './evaluate.js';
+
+/** Repeatable option: every occurrence appended. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
 
 function integer(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -81,6 +87,18 @@ program
   .option('--quiet', 'no progress bar; a line every 20 iterations', false)
   .action(async (opts: TrainAdversaryOptions) => {
     await runAdversaryTraining(opts);
+  });
+
+program
+  .command('evaluate')
+  .description('deployed policies under trained adversaries on the same seeded episodes: returns with 95% intervals')
+  .option('-p, --policy <dir>', 'a policy folder (repeat for several)', collect, [])
+  .option('-a, --attack <dir>', "'none', an adversary folder, or a policy folder shipping its adversary (repeat)", collect, [])
+  .option('-e, --episodes <n>', 'episodes per cell', integer('--episodes', 1, 100_000), 100)
+  .option('-s, --seed <n>', 'seed of the episodes', integer('--seed', 0, 2 ** 31 - 1), 3_000_000)
+  .option('--json <file>', 'also write every result as JSON')
+  .action(async (opts: EvaluateOptions) => {
+    console.log(evaluationTable(await runEvaluation(opts)));
   });
 
 try {
