@@ -41,7 +41,7 @@ import type { ModelFile } from '../../src/policy/folder.js';
 import { tf } from './tf.js';
 
 
-export interface EirIterationStats {
+export type EirIterationStats = {
   iteration: number;
   envSteps: number;
   episodes: number;
@@ -52,7 +52,9 @@ export interface EirIterationStats {
   beliefLoss: number;
   adversaryLoss: number;
   teacherForcing: number;
-}
+  rolloutMs: number;
+  updateMs: number;
+};
 
 export class EirMappoTrainer {
   readonly actorShape: ActorShape;
@@ -530,6 +532,17 @@ export class EirMappoTrainer {
    * Deterministic episodes: defenders act on the mean with beliefs updated every tick, as deployed. With
    * attack 'adversary' robot e mod N of episode e is driven by the trained adversary's mean command.
    */
+  readonly beliefTypes = ['benign', 'compromised'];
+
+  get hiddenSizes(): Record<string, number> {
+    return { actor: this.config.hidden, critic: this.config.hidden, belief: this.eir.beliefHidden, adversary: this.config.hidden };
+  }
+
+  /** The manifest also records the team under its own trained adversary. */
+  extraEvaluations(episodes: number, seed: number): Record<string, EvalResult> {
+    return { 'eir-adversary': this.evaluate(episodes, seed, 'adversary') };
+  }
+
   evaluate(episodes: number, seed: number, attack: 'none' | 'adversary' = 'none'): EvalResult {
     const world = new RendezvousWorld(this.settings, { envs: episodes, seed, autoReset: false });
     const N = world.robots;
@@ -573,7 +586,9 @@ export class EirMappoTrainer {
   iterate(): EirIterationStats {
     this.finished.length = 0;
     const forcing = this.teacherForcing();
+    const t0 = performance.now();
     this.collect();
+    const t1 = performance.now();
     if (this.config.lrDecay) {
       const left = Math.max(0, 1 - this.envSteps / this.config.totalEnvSteps);
       setLearningRate(this.actorOpt, this.config.actorLr * left);
@@ -582,6 +597,7 @@ export class EirMappoTrainer {
       setLearningRate(this.adversaryOpt, this.eir.adversaryLr * left);
     }
     const losses = this.update();
+    const t2 = performance.now();
     this.iteration++;
     return {
       iteration: this.iteration,
@@ -589,6 +605,8 @@ export class EirMappoTrainer {
       ...rolloutEpisodes(this.finished),
       ...losses,
       teacherForcing: forcing,
+      rolloutMs: t1 - t0,
+      updateMs: t2 - t1,
     };
   }
 }

@@ -30,7 +30,7 @@ import { tf } from './tf.js';
 
 const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
 
-export interface IterationStats {
+export type IterationStats = {
   iteration: number;
   envSteps: number;
   /** Episodes that ended during this iteration's rollout, and their mean metrics. */
@@ -44,7 +44,7 @@ export interface IterationStats {
   clipFraction: number;
   rolloutMs: number;
   updateMs: number;
-}
+};
 
 /**
  * The settings that define a run's learning dynamics: a checkpoint resumes only a run with the same ones.
@@ -344,6 +344,17 @@ export class MappoTrainer {
   }
 
   /** Deterministic (mean-action) episodes on held-out seeds, all run side by side. */
+  /** No belief network and no training adversary: nothing but the benign evaluation goes into the manifest. */
+  readonly beliefTypes: string[] = [];
+
+  get hiddenSizes(): Record<string, number> {
+    return { actor: this.config.hidden, critic: this.config.hidden };
+  }
+
+  extraEvaluations(): Record<string, EvalResult> {
+    return {};
+  }
+
   evaluate(episodes: number, seed: number): EvalResult {
     return evaluatePolicy(this.settings, episodes, seed, (obs, robots, out) => this.meanActions(obs, robots, out));
   }

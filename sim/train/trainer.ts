@@ -35,21 +35,9 @@ export interface Trainer {
 
 export function createTrainer(config: TrainConfig, settings: SimSettings): Trainer {
   switch (config.algo) {
-    case 'mappo': {
-      const t = new MappoTrainer(config, settings);
-      return Object.assign(t, {
-        extraEvaluations: () => ({}),
-        beliefTypes: [],
-        hiddenSizes: { actor: config.hidden, critic: config.hidden },
-      }) as unknown as Trainer;
-    }
-    case 'eir-mappo': {
-      const t = new EirMappoTrainer(config, settings);
-      return Object.assign(t, {
-        extraEvaluations: (episodes: number, seed: number) => ({ 'eir-adversary': t.evaluate(episodes, seed, 'adversary') }),
-        beliefTypes: ['benign', 'compromised'],
-        hiddenSizes: { actor: config.hidden, critic: config.hidden, belief: t.eir.beliefHidden, adversary: config.hidden },
-      }) as unknown as Trainer;
-    }
+    case 'mappo':
+      return new MappoTrainer(config, settings);
+    case 'eir-mappo':
+      return new EirMappoTrainer(config, settings);
   }
 }
