@@ -356,11 +356,10 @@ export class RendezvousWorld {
       this.prevWallContact[k] = wc[base + k];
     }
     detectContacts(this.bodies, base, N, CONTACT_MARGIN, rc, wc);
-    const victim = this.victim[e];
     let touching = 0;
     for (let k = 0; k < N; k++) {
       const g = base + k;
-      if (k !== victim) touching += rc[g];
+      touching += rc[g];
       if (rc[g] && !this.prevRobotContact[k]) this.collisionOnsets[e]++;
       if (wc[g] && !this.prevWallContact[k]) this.wallOnsets[e]++;
     }
@@ -377,7 +376,8 @@ export class RendezvousWorld {
     }
 
     const diag = Math.hypot(s.arenaWidth, s.arenaHeight);
-    const r = rendezvousReward(this.truth.x, this.truth.y, cmd, base, N, diag, touching, s.reward, victim);
+    const r = rendezvousReward(this.truth.x, this.truth.y, cmd, base, N, diag, touching, s.reward);
+    const victim = this.victim[e];
     this.rewards[e] = r;
     this.episodeReturn[e] += r;
     const t = ++this.stepCount[e];

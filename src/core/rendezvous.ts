@@ -35,10 +35,9 @@ export function meanPairwiseDistance(x: Float64Array, y: Float64Array, base: num
 /**
  * Shared team reward for one control step:
  *   -mean_pairs(min(d_ij, d_c)) / d_c - actionPenalty * mean(u^2) - collisionPenalty * touchingFraction
- * with d_c the arena diagonal, u the normalised wheel commands sent this step (both wheels). The team is
- * every robot but a compromised one (`victim`, -1 for none): pairs, commands and touching robots are the
- * team's (`touchingRobots` counts team robots only), so an adversary cannot score or cost the team through
- * its own distance or its own commands, only through what the team does.
+ * with d_c the arena diagonal, u the normalised wheel commands sent this step (all robots, both wheels).
+ * Under attack it stays the same function of what was executed, the compromised robot included (the
+ * threat model of docs/algorithms.md): an adversary costs the team through its own motion too.
  */
 export function rendezvousReward(
   x: Float64Array,
@@ -49,18 +48,11 @@ export function rendezvousReward(
   arenaDiagonal: number,
   touchingRobots: number,
   w: RewardWeights,
-  victim = -1,
 ): number {
-  const meanDist = meanPairwiseDistance(x, y, base, n, arenaDiagonal, victim);
+  const meanDist = meanPairwiseDistance(x, y, base, n, arenaDiagonal);
   let u2 = 0;
-  for (let k = 0; k < n; k++) {
-    if (k === victim) continue;
-    const l = command[2 * (base + k)];
-    const r = command[2 * (base + k) + 1];
-    u2 += l * l + r * r;
-  }
-  const team = victim >= 0 && victim < n ? n - 1 : n;
-  return -meanDist / arenaDiagonal - (w.actionPenalty * u2) / (2 * team) - (w.collisionPenalty * touchingRobots) / team;
+  for (let k = 2 * base, end = 2 * (base + n); k < end; k++) u2 += command[k] * command[k];
+  return -meanDist / arenaDiagonal - (w.actionPenalty * u2) / (2 * n) - (w.collisionPenalty * touchingRobots) / n;
 }
 
 /** True when every team robot's centre (all but `skip`) lies within `radius` of the team's centroid. */
