@@ -1,0 +1,59 @@
+// CLUB, the contrastive log-ratio upper bound of mutual information (Cheng et al., ICML 2020), as MIR2
+// uses it for I(state; joint action): a variational Gaussian q(a | s) = N(mu(s), diag exp(logvar(s)))
+// fitted by maximum likelihood on (s, a) samples, and
+//   CLUB = E_(s,a) [log q(a | s)] - E_s E_a' [log q(a' | s)]
+// with a' drawn independently of s (here: the batch's actions in a shuffled order, CLUB-sample).
+import type { RandomStream } from '../../src/core/random.js';
+import { applyDense, dense, type DenseParams } from './networks.js';
+import { tf } from './tf.js';
+
+export interface ClubParams {
+  hidden: DenseParams;
+  mean: DenseParams;
+  logVar: DenseParams;
+}
+
+export function createClub(inputs: number, outputs: number, hidden: number, seed: number): ClubParams {
+  return {
+    hidden: dense(inputs, hidden, Math.SQRT2, seed * 16 + 1),
+    mean: dense(hidden, outputs, 0.01, seed * 16 + 2),
+    logVar: dense(hidden, outputs, 0.01, seed * 16 + 3),
+  };
+}
+
+export function clubVariables(p: ClubParams): tf.Variable[] {
+  return [p.hidden.w, p.hidden.b, p.mean.w, p.mean.b, p.logVar.w, p.logVar.b];
+}
+
+function moments(p: ClubParams, states: tf.Tensor2D): { mu: tf.Tensor2D; logVar: tf.Tensor2D } {
+  const h = tf.relu(applyDense(p.hidden, states));
+  // tanh keeps the variance within [e^-5, e^5]: an unbounded log-variance lets the likelihood blow up.
+  return { mu: applyDense(p.mean, h) as tf.Tensor2D, logVar: tf.mul(5, tf.tanh(applyDense(p.logVar, h))) as tf.Tensor2D };
+}
+
+/** Per-sample log q(a | s) up to the constant (the constant cancels in CLUB). */
+function logLikelihood(mu: tf.Tensor2D, logVar: tf.Tensor2D, actions: tf.Tensor2D): tf.Tensor1D {
+  return tf.sum(tf.mul(-0.5, tf.add(tf.div(tf.square(tf.sub(actions, mu)), tf.exp(logVar)), logVar)), 1) as tf.Tensor1D;
+}
+
+/** Negative mean log-likelihood of the actions under q(. | s): the loss that fits q. */
+export function clubFitLoss(p: ClubParams, states: tf.Tensor2D, actions: tf.Tensor2D): tf.Scalar {
+  const { mu, logVar } = moments(p, states);
+  return tf.neg(tf.mean(logLikelihood(mu, logVar, actions))) as tf.Scalar;
+}
+
+/**
+ * The CLUB estimate over a batch: positive pairs (s_i, a_i) against the same states with the actions in
+ * a shuffled order `perm` (a_perm[i]). Differentiable in the actions, so it can regularise a policy.
+ */
+export function clubEstimate(p: ClubParams, states: tf.Tensor2D, actions: tf.Tensor2D, perm: Int32Array): tf.Scalar {
+  const { mu, logVar } = moments(p, states);
+  const positive = logLikelihood(mu, logVar, actions);
+  const negative = logLikelihood(mu, logVar, tf.gather(actions, tf.tensor1d(perm, 'int32')) as tf.Tensor2D);
+  return tf.mean(tf.sub(positive, negative)) as tf.Scalar;
+}
+
+/** A uniformly random permutation of 0..n-1 as int32 (for the negative pairs). */
+export function shuffledOrder(rng: RandomStream, n: number): Int32Array {
+  return Int32Array.from(rng.permutation(n));
+}

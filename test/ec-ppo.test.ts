@@ -1,0 +1,81 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ecPpoLoss, severity, severityType, valueBand } from '../sim/train/ec-ppo.js';
+import { initBackend, tf } from '../sim/train/tf.js';
+
+beforeAll(async () => {
+  await initBackend();
+});
+
+describe('BATPAL severity bands', () => {
+  const range = { vMax: -30, vMin: -110 };
+
+  it('maps values to severities and K = 4 bands that tile [V_min, V_max]', () => {
+    expect(severity(-30, range)).toBe(0);
+    expect(severity(-110, range)).toBe(1);
+    expect(severity(-50, range)).toBeCloseTo(0.25, 12);
+    const bands = [1, 2, 3, 4].map((k) => valueBand(k, 4, range));
+    expect(bands[0]).toEqual({ l: -50, h: -30 });
+    expect(bands[3]).toEqual({ l: -110, h: -90 });
+    for (let k = 1; k < 4; k++) expect(bands[k]!.h).toBe(bands[k - 1]!.l);
+    // A value inside band k has severity type k; an edge eta = k/K belongs to type k ((k-1)/K < eta <= k/K).
+    expect(severityType(severity(-40, range), 4)).toBe(1);
+    expect(severityType(severity(-70, range), 4)).toBe(2);
+    expect(severityType(severity(-50, range), 4)).toBe(1);
+    expect(severityType(severity(-100, range), 4)).toBe(4);
+    expect(severityType(-0.2, 4)).toBe(1);
+    expect(severityType(1.3, 4)).toBe(4);
+  });
+
+  it('rejects a band that does not exist and a range without spread', () => {
+    expect(() => valueBand(5, 4, range)).toThrow(/not in 1..4/);
+    expect(() => valueBand(0, 4, range)).toThrow(/not in 1..4/);
+    expect(() => severity(0, { vMax: -50, vMin: -50 })).toThrow(/must exceed/);
+  });
+});
+
+describe('EC-PPO loss', () => {
+  const settings = { clip: 0.2, lambda: 0.2, margin: 0.5 };
+  const band = { l: -70, h: -50 };
+  const batch = () => ({
+    actions1: tf.tensor2d([0.1, -0.2, 0.4, 0.3, -0.5, 0.2], [3, 2]),
+    oldLogProbs1: tf.tensor1d([-0.5, -0.9, -0.7]),
+    advantages1: tf.tensor1d([1.5, -0.5, 0.8]),
+    actions0: tf.tensor2d([0.3, 0.1, -0.2, -0.4], [2, 2]),
+    oldLogProbs0: tf.tensor1d([-0.6, -0.8]),
+    teamAdvantages0: tf.tensor1d([-1.2, 0.7]),
+  });
+  const means = () => ({ m1: tf.variable(tf.tensor2d([0.2, -0.1, 0.3, 0.2, -0.3, 0.1], [3, 2])), m0: tf.variable(tf.tensor2d([0.1, 0.2, -0.1, -0.2], [2, 2])) });
+  const logStd = () => tf.tensor1d([-0.7, -0.9]);
+
+  it('inside the band equals the PPO attack loss minus the barrier term, and so does its gradient', () => {
+    const v0 = -58;
+    const { m1, m0 } = means();
+    const b = batch();
+    const t = ecPpoLoss(m1, m0, logStd(), b, v0, band, settings);
+    expect(t.inside).toBe(true);
+    const c = settings.lambda * (1 / (v0 - band.l) - 1 / (band.h - v0));
+    expect(t.loss.dataSync()[0]).toBeCloseTo(t.attack.dataSync()[0]! - c * t.v0Surrogate.dataSync()[0]!, 6);
+    const grads = tf.variableGrads(() => ecPpoLoss(m1, m0, logStd(), b, v0, band, settings).loss, [m1, m0]).grads;
+    const attackGrads = tf.variableGrads(() => ecPpoLoss(m1, m0, logStd(), b, v0, band, settings).attack, [m1, m0]).grads;
+    const v0Grads = tf.variableGrads(() => ecPpoLoss(m1, m0, logStd(), b, v0, band, settings).v0Surrogate, [m1, m0]).grads;
+    const expected0 = tf.mul(v0Grads[m0.name]!, -c).dataSync();
+    Array.from(grads[m0.name]!.dataSync()).forEach((g, i) => expect(g).toBeCloseTo(expected0[i]!, 6));
+    Array.from(grads[m1.name]!.dataSync()).forEach((g, i) => expect(g).toBeCloseTo(attackGrads[m1.name]!.dataSync()[i]!, 6));
+    // Nearer the milder edge h, c < 0: the loss adds |c| times V0's surrogate, so descending it lowers V0, away from h.
+    expect(c).toBeLessThan(0);
+  });
+
+  it('outside the band (or within the margin of an edge) only recentres: no attack term, a step toward the centre', () => {
+    const { m1, m0 } = means();
+    const b = batch();
+    for (const [v0, sign] of [[-45, 1], [-50.2, 1], [-80, -1], [-69.8, -1]] as const) {
+      const t = ecPpoLoss(m1, m0, logStd(), b, v0, band, settings);
+      expect(t.inside).toBe(false);
+      expect(t.loss.dataSync()[0]).toBeCloseTo(sign * t.v0Surrogate.dataSync()[0]!, 6);
+      const grads = tf.variableGrads(() => ecPpoLoss(m1, m0, logStd(), b, v0, band, settings).loss, [m1, m0]).grads;
+      const g1 = grads[m1.name];
+      expect(g1 === undefined || Array.from(g1.dataSync()).every((g) => g === 0)).toBe(true);
+      expect(Array.from(grads[m0.name]!.dataSync()).some((g) => g !== 0)).toBe(true);
+    }
+  });
+});
