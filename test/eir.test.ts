@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runTraining } from '../src/cli/train.js';
+import { OnnxAdversary } from '../src/policy/adversary.js';
 import { loadPolicyFolder } from '../src/policy/folder.js';
+import { OnnxTeam } from '../src/policy/team.js';
+import { evaluateTeam } from '../sim/team-eval.js';
 import { clampCommand } from '../src/core/kinematics.js';
 import { resolveSimConfig } from '../sim/config.js';
 import { resolveTrainConfig } from '../sim/train/config.js';
@@ -113,5 +116,22 @@ describe('EIR-MAPPO', () => {
     const loaded = await loadPolicyFolder(policyDir);
     expect([...loaded.sessions['belief.onnx']!.inputNames]).toEqual(['pair_features', 'h_in']);
     expect([...loaded.sessions['actor.onnx']!.inputNames]).toEqual(['obs', 'beliefs']);
+    await Promise.all(Object.values(loaded.sessions).map((x) => x.release()));
+
+    // Deployed through onnxruntime (beliefs per pair, advanced every tick), the folder reproduces the
+    // trainer's own tfjs evaluation of the same episodes, benign and under its adversary.
+    const settings = resolveSimConfig({ ...(manifest.training.config.env as object) });
+    const team = await OnnxTeam.load(policyDir, settings.observation);
+    const adversary = await OnnxAdversary.load(policyDir, settings.observation);
+    try {
+      for (const [key, adv] of [['benign', undefined], ['eir-adversary', adversary]] as const) {
+        const want = manifest.evaluation[key]!;
+        const got = await evaluateTeam(settings, team, { episodes: want.episodes, seed: want.seed, adversary: adv });
+        expect(got.meanReturn).toBeCloseTo(want.meanReturn, 3);
+      }
+    } finally {
+      await team.release();
+      await adversary.release();
+    }
   });
 });
