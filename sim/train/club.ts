@@ -22,7 +22,7 @@ export function createClub(inputs: number, outputs: number, hidden: number, seed
 }
 
 export function clubVariables(p: ClubParams): tf.Variable[] {
-  return [p.hidden.w, p.hidden.b, p.mean.w, p.mean.b, p.logVar.w, p.logVar.b];
+  return clubWeights(p).map(([, v]) => v);
 }
 
 function moments(p: ClubParams, states: tf.Tensor2D): { mu: tf.Tensor2D; logVar: tf.Tensor2D } {
@@ -47,10 +47,23 @@ export function clubFitLoss(p: ClubParams, states: tf.Tensor2D, actions: tf.Tens
  * a shuffled order `perm` (a_perm[i]). Differentiable in the actions, so it can regularise a policy.
  */
 export function clubEstimate(p: ClubParams, states: tf.Tensor2D, actions: tf.Tensor2D, perm: Int32Array): tf.Scalar {
+  return tf.mean(clubTerms(p, states, actions, perm)) as tf.Scalar;
+}
+
+/** Per-sample CLUB terms log q(a_i | s_i) - log q(a_perm[i] | s_i); their mean is the estimate. */
+export function clubTerms(p: ClubParams, states: tf.Tensor2D, actions: tf.Tensor2D, perm: Int32Array): tf.Tensor1D {
   const { mu, logVar } = moments(p, states);
   const positive = logLikelihood(mu, logVar, actions);
   const negative = logLikelihood(mu, logVar, tf.gather(actions, tf.tensor1d(perm, 'int32')) as tf.Tensor2D);
-  return tf.mean(tf.sub(positive, negative)) as tf.Scalar;
+  return tf.sub(positive, negative) as tf.Tensor1D;
+}
+
+/** q's weights by path, in a fixed order (checkpoints). */
+export function clubWeights(p: ClubParams): [string, tf.Variable][] {
+  return [
+    ['hidden.w', p.hidden.w], ['hidden.b', p.hidden.b], ['mean.w', p.mean.w], ['mean.b', p.mean.b],
+    ['log_var.w', p.logVar.w], ['log_var.b', p.logVar.b],
+  ];
 }
 
 /** A uniformly random permutation of 0..n-1 as int32 (for the negative pairs). */

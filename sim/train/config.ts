@@ -5,7 +5,7 @@ import { ConfigError, parseWithSchema } from '../../src/core/config-file.js';
 import type { SimSettings } from '../config.js';
 
 /** Algorithms the training command runs (BATPAL and MIR2 build on the same core next). */
-export const ALGORITHMS = ['mappo', 'eir-mappo'] as const;
+export const ALGORITHMS = ['mappo', 'eir-mappo', 'mir2'] as const;
 export type Algorithm = (typeof ALGORITHMS)[number];
 
 /** EIR-MAPPO's own settings (the `eir` block of a training config; only with algo eir-mappo). */
@@ -43,6 +43,23 @@ export const DEFAULT_EIR: EirSettings = {
   adversaryEpochs: 10,
   teacherForcingUntil: 0.5,
 };
+
+/** MIR2's own settings (the `mir2` block of a training config; only with algo mir2). */
+export const Mir2SettingsSchema = z
+  .object({
+    /** Weight of the CLUB estimate of I(state; joint action) subtracted from each decision's team reward. */
+    lambda: z.number().min(0),
+    /** Hidden units of the variational network q(joint action | state). */
+    clubHidden: z.number().int().min(2).max(1024),
+    clubLr: z.number().positive(),
+    /** Full-batch maximum-likelihood steps of q per iteration, on that iteration's rollout. */
+    clubSteps: z.number().int().min(1).max(1000),
+  })
+  .strict();
+
+export type Mir2Settings = z.output<typeof Mir2SettingsSchema>;
+
+export const DEFAULT_MIR2: Mir2Settings = { lambda: 0.01, clubHidden: 64, clubLr: 1e-3, clubSteps: 5 };
 
 export const TrainConfigSchema = z
   .object({
@@ -94,6 +111,8 @@ export const TrainConfigSchema = z
     backend: z.enum(['wasm', 'cpu']),
     /** EIR-MAPPO settings (filled with DEFAULT_EIR for algo eir-mappo; refused for other algorithms). */
     eir: EirSettingsSchema.optional(),
+    /** MIR2 settings (filled with DEFAULT_MIR2 for algo mir2; refused for other algorithms). */
+    mir2: Mir2SettingsSchema.optional(),
   })
   .strict();
 
@@ -138,6 +157,8 @@ export function resolveTrainConfig(partial: Record<string, unknown>, source: str
   if (partial.env && typeof partial.env === 'object') merged.env = { ...DEFAULT_TRAIN_CONFIG.env, ...partial.env };
   if (merged.algo === 'eir-mappo') merged.eir = { ...DEFAULT_EIR, ...(typeof partial.eir === 'object' ? partial.eir : {}) };
   else if (partial.eir !== undefined) throw new ConfigError(`${source}: eir: only used with algo eir-mappo (algo is ${String(merged.algo)})`);
+  if (merged.algo === 'mir2') merged.mir2 = { ...DEFAULT_MIR2, ...(typeof partial.mir2 === 'object' ? partial.mir2 : {}) };
+  else if (partial.mir2 !== undefined) throw new ConfigError(`${source}: mir2: only used with algo mir2 (algo is ${String(merged.algo)})`);
   return parseWithSchema(source, TrainConfigSchema, merged);
 }
 

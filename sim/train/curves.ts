@@ -2,7 +2,7 @@
 
 export const CURVE_COLUMNS = [
   'iteration', 'envSteps', 'wallSeconds', 'episodes', 'meanReturn', 'gatherRate',
-  'policyLoss', 'valueLoss', 'entropy', 'approxKl', 'clipFraction', 'beliefLoss', 'adversaryLoss', 'teacherForcing',
+  'policyLoss', 'valueLoss', 'entropy', 'approxKl', 'clipFraction', 'beliefLoss', 'adversaryLoss', 'teacherForcing', 'club',
   'evalReturn', 'evalGatherRate',
 ] as const;
 

@@ -44,6 +44,8 @@ export type IterationStats = {
   clipFraction: number;
   rolloutMs: number;
   updateMs: number;
+  /** MIR2: mean CLUB estimate of I(state; joint action) on the rollout. */
+  club?: number;
 };
 
 /**
@@ -72,8 +74,8 @@ export class MappoTrainer {
   private readonly actorOpt: tf.AdamOptimizer;
   private readonly criticOpt: tf.AdamOptimizer;
   private world: RendezvousWorld;
-  private readonly buffer: RolloutBuffer;
-  private sampler: RandomStream;
+  protected readonly buffer: RolloutBuffer;
+  protected sampler: RandomStream;
   private readonly finished: RendezvousMetrics[] = [];
 
   constructor(
@@ -306,7 +308,7 @@ export class MappoTrainer {
     };
   }
 
-  private state(): TrainerState {
+  protected state(): TrainerState {
     return {
       identity: runIdentity(this.config),
       config: this.config as unknown as Record<string, unknown>,
@@ -343,7 +345,6 @@ export class MappoTrainer {
     };
   }
 
-  /** Deterministic (mean-action) episodes on held-out seeds, all run side by side. */
   /** No belief network and no training adversary: nothing but the benign evaluation goes into the manifest. */
   readonly beliefTypes: string[] = [];
 
@@ -355,6 +356,7 @@ export class MappoTrainer {
     return {};
   }
 
+  /** Deterministic (mean-action) episodes on held-out seeds, all run side by side. */
   evaluate(episodes: number, seed: number): EvalResult {
     return evaluatePolicy(this.settings, episodes, seed, (obs, robots, out) => this.meanActions(obs, robots, out));
   }

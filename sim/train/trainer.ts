@@ -6,6 +6,7 @@ import type { TrainConfig } from './config.js';
 import { EirMappoTrainer } from './eir-mappo.js';
 import type { EvalResult } from '../evaluation.js';
 import { MappoTrainer } from './mappo.js';
+import { Mir2Trainer } from './mir2.js';
 import type { ActorParams } from './networks.js';
 
 export interface TrainerStats {
@@ -39,5 +40,7 @@ export function createTrainer(config: TrainConfig, settings: SimSettings): Train
       return new MappoTrainer(config, settings);
     case 'eir-mappo':
       return new EirMappoTrainer(config, settings);
+    case 'mir2':
+      return new Mir2Trainer(config, settings);
   }
 }
