@@ -126,7 +126,7 @@ describe('EIR-MAPPO', () => {
     try {
       for (const [key, adv] of [['benign', undefined], ['eir-adversary', adversary]] as const) {
         const want = manifest.evaluation[key]!;
-        const got = await evaluateTeam(settings, team, { episodes: want.episodes, seed: want.seed, adversary: adv });
+        const got = await evaluateTeam(settings, team, { episodes: want.episodes, seed: want.seed, attack: adv ? { kind: 'adversary', adversary: adv } : undefined });
         expect(got.meanReturn).toBeCloseTo(want.meanReturn, 3);
       }
     } finally {

@@ -35,7 +35,7 @@ describe('shipped policies', () => {
         if (attacked) {
           const adversary = await OnnxAdversary.load(dir, settings.observation);
           try {
-            expectAsManifest(await evaluateTeam(settings, team, { episodes: attacked.episodes, seed: attacked.seed, adversary }), attacked);
+            expectAsManifest(await evaluateTeam(settings, team, { episodes: attacked.episodes, seed: attacked.seed, attack: { kind: 'adversary', adversary } }), attacked);
           } finally {
             await adversary.release();
           }

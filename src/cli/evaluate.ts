@@ -3,16 +3,15 @@
 // full results as JSON.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { OnnxAdversary } from '../policy/adversary.js';
 import { readManifest } from '../policy/folder.js';
 import { OnnxTeam } from '../policy/team.js';
 import { resolveSimConfig, type SimSettings } from '../../sim/config.js';
 import type { EvalResult } from '../../sim/evaluation.js';
-import { evaluateTeam } from '../../sim/team-eval.js';
+import { attackName, evaluateTeam, loadAttack, type Attack } from '../../sim/team-eval.js';
 
 export interface EvaluateOptions {
   policy: string[];
-  /** 'none' (benign) or an adversary folder / a policy folder that ships its adversary. */
+  /** Attack references (see loadAttack): none, fault:<name>, obs-noise:<eps>, an adversary or policy folder. */
   attack: string[];
   episodes: number;
   seed: number;
@@ -39,18 +38,17 @@ export async function runEvaluation(o: EvaluateOptions, log: (line: string) => v
     const other = resolveSimConfig({ ...(readManifest(resolve(p)).training.config.env as Record<string, unknown>) });
     if (!sameTwin(settings, other)) throw new RangeError(`evaluate: ${p} was trained on another twin than ${o.policy[0]}; evaluate them separately`);
   }
-  const teams = await Promise.all(o.policy.map((p) => OnnxTeam.load(resolve(p), settings.observation)));
-  const adversaries = new Map<string, OnnxAdversary>();
+  const teams: OnnxTeam[] = [];
+  const loaded: Attack[] = [];
   try {
-    for (const a of attacks) if (a !== 'none') adversaries.set(a, await OnnxAdversary.load(resolve(a), settings.observation));
+    for (const p of o.policy) teams.push(await OnnxTeam.load(resolve(p), settings.observation));
+    for (const a of attacks) loaded.push(await loadAttack(a, settings));
     const cells: EvaluationCell[] = [];
-    for (const a of attacks) {
+    for (const attack of loaded) {
       for (const [k, team] of teams.entries()) {
         const policy = basename(resolve(o.policy[k]!));
-        const adversary = adversaries.get(a);
-        const attack = adversary ? adversary.name : 'none';
-        log(`evaluating ${policy} under ${attack}: ${o.episodes} episodes`);
-        cells.push({ policy, attack, result: await evaluateTeam(settings, team, { episodes: o.episodes, seed: o.seed, adversary }) });
+        log(`evaluating ${policy} under ${attackName(attack)}: ${o.episodes} episodes`);
+        cells.push({ policy, attack: attackName(attack), result: await evaluateTeam(settings, team, { episodes: o.episodes, seed: o.seed, attack }) });
       }
     }
     if (o.json) {
@@ -59,7 +57,7 @@ export async function runEvaluation(o: EvaluateOptions, log: (line: string) => v
     }
     return cells;
   } finally {
-    await Promise.all([...teams.map((t) => t.release()), ...[...adversaries.values()].map((a) => a.release())]);
+    await Promise.all([...teams.map((t) => t.release()), ...loaded.map((a) => (a.kind === 'adversary' ? a.adversary.release() : undefined))]);
   }
 }
 

@@ -76,7 +76,7 @@ export async function runAdversaryTraining(o: TrainAdversaryOptions, log: (line:
     const noise = typeof envNoise === 'string' ? envNoise : 'custom';
     const adversary = await OnnxAdversary.fromModel(name, model.bytes, settings.observation);
     const benign = await evaluateTeam(settings, team, { episodes: config.finalEvalEpisodes, seed: ATTACK_EVAL_SEED });
-    const attacked = await evaluateTeam(settings, team, { episodes: config.finalEvalEpisodes, seed: ATTACK_EVAL_SEED, adversary });
+    const attacked = await evaluateTeam(settings, team, { episodes: config.finalEvalEpisodes, seed: ATTACK_EVAL_SEED, attack: { kind: 'adversary', adversary } });
     await adversary.release();
     const manifest = AdversaryManifestSchema.parse({
       format: ADVERSARY_FORMAT,

@@ -1,0 +1,35 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { evaluationTable, runEvaluation } from '../src/cli/evaluate.js';
+import { PROJECT_ROOT } from '../sim/config.js';
+
+const MAPPO = join(PROJECT_ROOT, 'policies', 'mappo-rendezvous');
+const quiet = () => {};
+
+describe('evaluate', () => {
+  it('runs a policy under faults, observation noise and a trained adversary on the same seeded episodes', async () => {
+    const attacks = ['none', 'fault:spin', 'obs-noise:0.5', join(PROJECT_ROOT, 'policies', 'attacks', 'posthoc-vs-mappo-rendezvous')];
+    const cells = await runEvaluation({ policy: [MAPPO], attack: attacks, episodes: 4, seed: 5 }, quiet);
+    expect(cells.map((c) => c.attack)).toEqual(['none', 'fault:spin', 'obs-noise:0.5', 'posthoc-vs-mappo-rendezvous']);
+    for (const c of cells) {
+      expect(c.result.episodes).toBe(4);
+      expect(c.result.returnCi95[0]).toBeLessThanOrEqual(c.result.meanReturn);
+      expect(c.result.returnCi95[1]).toBeGreaterThanOrEqual(c.result.meanReturn);
+    }
+    // Same seeds, same policy: the same benign result twice; an attack changes it.
+    const again = await runEvaluation({ policy: [MAPPO], attack: ['none'], episodes: 4, seed: 5 }, quiet);
+    expect(again[0]!.result.meanReturn).toBe(cells[0]!.result.meanReturn);
+    expect(cells[1]!.result.meanReturn).not.toBe(cells[0]!.result.meanReturn);
+    const table = evaluationTable(cells);
+    expect(table.split('\n')).toHaveLength(2 + attacks.length);
+    expect(table).toContain('| fault:spin |');
+  }, 120_000);
+
+  it('rejects an unknown fault, a bad noise bound or a missing folder before any episode runs', async () => {
+    const run = (attack: string) => runEvaluation({ policy: [MAPPO], attack: ['none', attack], episodes: 2, seed: 1 }, quiet);
+    await expect(run('fault:wobble')).rejects.toThrow(/unknown fault 'wobble'/);
+    await expect(run('obs-noise:-1')).rejects.toThrow(/obs-noise:-1/);
+    await expect(run(join(PROJECT_ROOT, 'policies', 'nope'))).rejects.toThrow(/nope/);
+    await expect(runEvaluation({ policy: [], attack: [], episodes: 2, seed: 1 }, quiet)).rejects.toThrow(/at least one --policy/);
+  });
+});
