@@ -2,12 +2,25 @@
 // compromised: the protocol every robustness number in this project uses. In attacked episodes robot
 // e mod N of episode e is the victim.
 import { OnnxAdversary } from '../src/policy/adversary.js';
-import type { OnnxTeam } from '../src/policy/team.js';
+import type { TeamController } from '../src/policy/team.js';
 import type { SimSettings } from './config.js';
+import type { ControllerName } from './controllers.js';
+import { makeController } from './episode.js';
 import { summariseEpisodes, type EvalResult } from './evaluation.js';
 import { FAULT_NAMES, faultByName, type FaultName } from './faults.js';
 import { CommandOverride } from './override.js';
 import { RendezvousWorld } from './world.js';
+
+/** A reference controller (consensus, random wheels) driving the team, for comparison columns. */
+export function controllerTeam(name: ControllerName, settings: SimSettings, seed: number): TeamController {
+  const controller = makeController(name, settings, seed);
+  return {
+    name,
+    act: (view, out) => controller.act(view.obs, view.envs * view.robots, out),
+    resetEnv: () => {},
+    release: async () => {},
+  };
+}
 
 /** What compromises the victim. */
 export type Attack =
@@ -56,7 +69,7 @@ export interface TeamEvalOptions {
 }
 
 /** All episodes side by side, every tick one batched call per network, as the runtime runs them. */
-export async function evaluateTeam(settings: SimSettings, team: OnnxTeam, o: TeamEvalOptions): Promise<EvalResult> {
+export async function evaluateTeam(settings: SimSettings, team: TeamController, o: TeamEvalOptions): Promise<EvalResult> {
   const world = new RendezvousWorld(settings, { envs: o.episodes, seed: o.seed, autoReset: false });
   const N = world.robots;
   const attack = o.attack ?? { kind: 'none' };

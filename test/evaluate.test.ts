@@ -25,6 +25,15 @@ describe('evaluate', () => {
     expect(table).toContain('| fault:spin |');
   }, 120_000);
 
+  it('puts the reference controllers in columns next to the trained policies', async () => {
+    const cells = await runEvaluation({ policy: [MAPPO, 'consensus', 'random'], attack: ['fault:stuck'], episodes: 2, seed: 5 }, quiet);
+    expect(cells.map((c) => c.policy)).toEqual(['mappo-rendezvous', 'consensus', 'random']);
+    // Random wheels never gather; both others do better than them.
+    expect(cells[2]!.result.gatherRate).toBe(0);
+    expect(cells[0]!.result.meanReturn).toBeGreaterThan(cells[2]!.result.meanReturn);
+    expect(cells[1]!.result.meanReturn).toBeGreaterThan(cells[2]!.result.meanReturn);
+  });
+
   it('rejects an unknown fault, a bad noise bound or a missing folder before any episode runs', async () => {
     const run = (attack: string) => runEvaluation({ policy: [MAPPO], attack: ['none', attack], episodes: 2, seed: 1 }, quiet);
     await expect(run('fault:wobble')).rejects.toThrow(/unknown fault 'wobble'/);

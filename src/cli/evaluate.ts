@@ -4,12 +4,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { readManifest } from '../policy/folder.js';
-import { OnnxTeam } from '../policy/team.js';
+import { OnnxTeam, type TeamController } from '../policy/team.js';
+import { CONTROLLER_NAMES, type ControllerName } from '../../sim/controllers.js';
 import { resolveSimConfig, type SimSettings } from '../../sim/config.js';
 import type { EvalResult } from '../../sim/evaluation.js';
-import { attackName, evaluateTeam, loadAttack, type Attack } from '../../sim/team-eval.js';
+import { attackName, controllerTeam, evaluateTeam, loadAttack, type Attack } from '../../sim/team-eval.js';
 
 export interface EvaluateOptions {
+  /** Policy folders, or the reference controllers 'consensus' and 'random'. */
   policy: string[];
   /** Attack references (see loadAttack): none, fault:<name>, obs-noise:<eps>, an adversary or policy folder. */
   attack: string[];
@@ -24,6 +26,11 @@ export interface EvaluationCell {
   result: EvalResult;
 }
 
+/** A reference controller's name instead of a policy folder. */
+function isController(p: string): p is ControllerName {
+  return (CONTROLLER_NAMES as readonly string[]).includes(p);
+}
+
 function sameTwin(a: SimSettings, b: SimSettings): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -32,21 +39,22 @@ function sameTwin(a: SimSettings, b: SimSettings): boolean {
 export async function runEvaluation(o: EvaluateOptions, log: (line: string) => void = (l) => console.error(l)): Promise<EvaluationCell[]> {
   if (o.policy.length === 0) throw new RangeError('evaluate: name at least one --policy folder');
   const attacks = o.attack.length ? o.attack : ['none'];
-  const first = readManifest(resolve(o.policy[0]!));
-  const settings = resolveSimConfig({ ...(first.training.config.env as Record<string, unknown>) });
-  for (const p of o.policy.slice(1)) {
+  const folders = o.policy.filter((p) => !isController(p));
+  if (folders.length === 0) throw new RangeError('evaluate: name at least one trained policy folder (the twin is the one it was trained on)');
+  const settings = resolveSimConfig({ ...(readManifest(resolve(folders[0]!)).training.config.env as Record<string, unknown>) });
+  for (const p of folders.slice(1)) {
     const other = resolveSimConfig({ ...(readManifest(resolve(p)).training.config.env as Record<string, unknown>) });
-    if (!sameTwin(settings, other)) throw new RangeError(`evaluate: ${p} was trained on another twin than ${o.policy[0]}; evaluate them separately`);
+    if (!sameTwin(settings, other)) throw new RangeError(`evaluate: ${p} was trained on another twin than ${folders[0]}; evaluate them separately`);
   }
-  const teams: OnnxTeam[] = [];
+  const teams: TeamController[] = [];
   const loaded: Attack[] = [];
   try {
-    for (const p of o.policy) teams.push(await OnnxTeam.load(resolve(p), settings.observation));
+    for (const p of o.policy) teams.push(isController(p) ? controllerTeam(p, settings, o.seed) : await OnnxTeam.load(resolve(p), settings.observation));
     for (const a of attacks) loaded.push(await loadAttack(a, settings));
     const cells: EvaluationCell[] = [];
     for (const attack of loaded) {
       for (const [k, team] of teams.entries()) {
-        const policy = basename(resolve(o.policy[k]!));
+        const policy = isController(o.policy[k]!) ? o.policy[k]! : basename(resolve(o.policy[k]!));
         log(`evaluating ${policy} under ${attackName(attack)}: ${o.episodes} episodes`);
         cells.push({ policy, attack: attackName(attack), result: await evaluateTeam(settings, team, { episodes: o.episodes, seed: o.seed, attack }) });
       }

@@ -92,7 +92,7 @@ program
 program
   .command('evaluate')
   .description('deployed policies under attacks on the same seeded episodes: returns with 95% intervals')
-  .option('-p, --policy <dir>', 'a policy folder (repeat for several)', collect, [])
+  .option('-p, --policy <dir>', "a policy folder, or 'consensus' / 'random' (repeat for several)", collect, [])
   .option('-a, --attack <ref>', "none, fault:<random|stuck|dead-wheel|spin>, obs-noise:<eps>, an adversary folder, or a policy folder shipping its adversary (repeat)", collect, [])
   .option('-e, --episodes <n>', 'episodes per cell', integer('--episodes', 1, 100_000), 100)
   .option('-s, --seed <n>', 'seed of the episodes', integer('--seed', 0, 2 ** 31 - 1), 3_000_000)

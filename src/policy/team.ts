@@ -18,7 +18,18 @@ export interface TeamView {
   pairFeatures(e: number, out: Float32Array): void;
 }
 
-export class OnnxTeam {
+/** Whatever drives a whole team in batched episodes: a trained policy, or a reference controller. */
+export interface TeamController {
+  readonly name: string;
+  /** Commands of every robot of every environment into out (robot g at 2g), from what the team sees now. */
+  act(view: TeamView, out: Float32Array): Promise<void> | void;
+  /** Forgets environment e's history (its episode restarted). */
+  resetEnv(e: number): void;
+  release(): Promise<unknown>;
+}
+
+export class OnnxTeam implements TeamController {
+  readonly name: string;
   readonly usesBeliefs: boolean;
   private readonly actor: ort.InferenceSession;
   private readonly belief: ort.InferenceSession | null;
@@ -33,6 +44,7 @@ export class OnnxTeam {
 
   private constructor(readonly policy: LoadedPolicy) {
     const m = policy.manifest;
+    this.name = m.name;
     this.actor = policy.sessions['actor.onnx']!;
     this.usesBeliefs = m.beliefTypes.length > 0;
     this.belief = this.usesBeliefs ? policy.sessions['belief.onnx']! : null;
