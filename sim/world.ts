@@ -229,6 +229,7 @@ export class RendezvousWorld {
       this.victim[e] = -1;
       this.overrides[e] = null;
       this.obsNoise[e] = 0;
+      this.remeasureStart(e);
       return;
     }
     const k = this.robotIndex(setup.robot);
@@ -237,11 +238,14 @@ export class RendezvousWorld {
     this.victim[e] = k;
     this.overrides[e] = setup.override ?? null;
     this.obsNoise[e] = eps;
-    // Set before the episode's first step: the team measured from the start excludes the victim.
-    if (this.stepCount[e] === 0) {
-      const s = this.settings;
-      this.gatherStep[e] = isGathered(this.truth.x, this.truth.y, e * this.robots, this.robots, s.gatherDiameter / 2, k) ? 0 : -1;
-    }
+    this.remeasureStart(e);
+  }
+
+  /** A victim set or cleared before the episode's first step changes who the team is from the start. */
+  private remeasureStart(e: number): void {
+    if (this.stepCount[e] !== 0) return;
+    const s = this.settings;
+    this.gatherStep[e] = isGathered(this.truth.x, this.truth.y, e * this.robots, this.robots, s.gatherDiameter / 2, this.victim[e]) ? 0 : -1;
   }
 
   /** Resets every environment to a fresh episode. */

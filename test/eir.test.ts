@@ -127,7 +127,8 @@ describe('EIR-MAPPO', () => {
       for (const [key, adv] of [['benign', undefined], ['eir-adversary', adversary]] as const) {
         const want = manifest.evaluation[key]!;
         const got = await evaluateTeam(settings, team, { episodes: want.episodes, seed: want.seed, attack: adv ? { kind: 'adversary', adversary: adv } : undefined });
-        expect(got.meanReturn).toBeCloseTo(want.meanReturn, 3);
+        // Different matMul summation orders in onnxruntime and tfjs: equal up to float rounding carried through 20 steps.
+        expect(Math.abs(got.meanReturn - want.meanReturn)).toBeLessThan(1e-3 * Math.abs(want.meanReturn));
       }
     } finally {
       await team.release();

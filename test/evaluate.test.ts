@@ -32,6 +32,11 @@ describe('evaluate', () => {
     expect(cells[2]!.result.gatherRate).toBe(0);
     expect(cells[0]!.result.meanReturn).toBeGreaterThan(cells[2]!.result.meanReturn);
     expect(cells[1]!.result.meanReturn).toBeGreaterThan(cells[2]!.result.meanReturn);
+    // A controller's cell does not depend on the cells before it (its random stream starts afresh).
+    const alone = await runEvaluation({ policy: ['random', MAPPO], attack: ['fault:stuck'], episodes: 2, seed: 5 }, quiet);
+    expect(alone[0]!.result.meanReturn).toBe(cells[2]!.result.meanReturn);
+    const after = await runEvaluation({ policy: [MAPPO, 'random'], attack: ['none', 'fault:stuck'], episodes: 2, seed: 5 }, quiet);
+    expect(after[3]!.result.meanReturn).toBe(cells[2]!.result.meanReturn);
   });
 
   it('rejects an unknown fault, a bad noise bound or a missing folder before any episode runs', async () => {

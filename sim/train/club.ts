@@ -2,7 +2,7 @@
 // uses it for I(state; joint action): a variational Gaussian q(a | s) = N(mu(s), diag exp(logvar(s)))
 // fitted by maximum likelihood on (s, a) samples, and
 //   CLUB = E_(s,a) [log q(a | s)] - E_s E_a' [log q(a' | s)]
-// with a' drawn independently of s (here: the batch's actions in a shuffled order, CLUB-sample).
+// with a' drawn independently of s (here: the batch's pairs re-matched in a shuffled order, CLUB-sample).
 import type { RandomStream } from '../../src/core/random.js';
 import { applyDense, dense, type DenseParams } from './networks.js';
 import { tf } from './tf.js';
@@ -43,19 +43,23 @@ export function clubFitLoss(p: ClubParams, states: tf.Tensor2D, actions: tf.Tens
 }
 
 /**
- * The CLUB estimate over a batch: positive pairs (s_i, a_i) against the same states with the actions in
- * a shuffled order `perm` (a_perm[i]). Differentiable in the actions, so it can regularise a policy.
+ * The CLUB estimate over a batch: positive pairs (s_i, a_i) against mismatched pairs in a shuffled order
+ * `perm`. Differentiable in the actions, so it can regularise a policy.
  */
 export function clubEstimate(p: ClubParams, states: tf.Tensor2D, actions: tf.Tensor2D, perm: Int32Array): tf.Scalar {
   return tf.mean(clubTerms(p, states, actions, perm)) as tf.Scalar;
 }
 
-/** Per-sample CLUB terms log q(a_i | s_i) - log q(a_perm[i] | s_i); their mean is the estimate. */
+/**
+ * Per-sample CLUB terms log q(a_i | s_i) - log q(a_i | s_perm[i]); their mean is the estimate. Pairing each
+ * action with another sample's state gives the same mismatched pairs as pairing each state with another
+ * sample's action, and keeps the actions ungathered, so gradients reach them (the wasm backend has no
+ * kernel for gather's gradient).
+ */
 export function clubTerms(p: ClubParams, states: tf.Tensor2D, actions: tf.Tensor2D, perm: Int32Array): tf.Tensor1D {
-  const { mu, logVar } = moments(p, states);
-  const positive = logLikelihood(mu, logVar, actions);
-  const negative = logLikelihood(mu, logVar, tf.gather(actions, tf.tensor1d(perm, 'int32')) as tf.Tensor2D);
-  return tf.sub(positive, negative) as tf.Tensor1D;
+  const own = moments(p, states);
+  const other = moments(p, tf.gather(states, tf.tensor1d(perm, 'int32')) as tf.Tensor2D);
+  return tf.sub(logLikelihood(own.mu, own.logVar, actions), logLikelihood(other.mu, other.logVar, actions)) as tf.Tensor1D;
 }
 
 /** q's weights by path, in a fixed order (checkpoints). */

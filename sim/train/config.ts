@@ -27,7 +27,7 @@ export const EirSettingsSchema = z
     /** PPO epochs of the adversary per iteration (defenders use ppoEpochs): the faster timescale. */
     adversaryEpochs: z.number().int().min(1).max(100),
     /** Teacher forcing decays linearly from 1 to 0 over this fraction of training. */
-    teacherForcingUntil: z.number().min(0).max(1),
+    teacherForcingUntil: z.number().positive().max(1),
   })
   .strict();
 
@@ -47,7 +47,7 @@ export const DEFAULT_EIR: EirSettings = {
 /** MIR2's own settings (the `mir2` block of a training config; only with algo mir2). */
 export const Mir2SettingsSchema = z
   .object({
-    /** Weight of the CLUB estimate of I(state; joint action) subtracted from each decision's team reward. */
+    /** Weight of the CLUB estimate of I(state; joint action) at the mean joint actions, added to the actor's PPO loss. */
     lambda: z.number().min(0),
     /** Hidden units of the variational network q(joint action | state). */
     clubHidden: z.number().int().min(2).max(1024),
@@ -59,7 +59,7 @@ export const Mir2SettingsSchema = z
 
 export type Mir2Settings = z.output<typeof Mir2SettingsSchema>;
 
-export const DEFAULT_MIR2: Mir2Settings = { lambda: 0.01, clubHidden: 64, clubLr: 1e-3, clubSteps: 5 };
+export const DEFAULT_MIR2: Mir2Settings = { lambda: 0.05, clubHidden: 64, clubLr: 1e-3, clubSteps: 5 };
 
 export const TrainConfigSchema = z
   .object({
@@ -155,9 +155,15 @@ export function resolveTrainConfig(partial: Record<string, unknown>, source: str
   const merged: Record<string, unknown> = { ...DEFAULT_TRAIN_CONFIG, ...partial };
   if (partial.eval && typeof partial.eval === 'object') merged.eval = { ...DEFAULT_TRAIN_CONFIG.eval, ...partial.eval };
   if (partial.env && typeof partial.env === 'object') merged.env = { ...DEFAULT_TRAIN_CONFIG.env, ...partial.env };
-  if (merged.algo === 'eir-mappo') merged.eir = { ...DEFAULT_EIR, ...(typeof partial.eir === 'object' ? partial.eir : {}) };
+  for (const block of ['eir', 'mir2'] as const) {
+    const v = partial[block];
+    if (v !== undefined && (v === null || typeof v !== 'object' || Array.isArray(v))) {
+      throw new ConfigError(`${source}: ${block}: expected a block of settings, got ${v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v}`);
+    }
+  }
+  if (merged.algo === 'eir-mappo') merged.eir = { ...DEFAULT_EIR, ...(partial.eir as object | undefined) };
   else if (partial.eir !== undefined) throw new ConfigError(`${source}: eir: only used with algo eir-mappo (algo is ${String(merged.algo)})`);
-  if (merged.algo === 'mir2') merged.mir2 = { ...DEFAULT_MIR2, ...(typeof partial.mir2 === 'object' ? partial.mir2 : {}) };
+  if (merged.algo === 'mir2') merged.mir2 = { ...DEFAULT_MIR2, ...(partial.mir2 as object | undefined) };
   else if (partial.mir2 !== undefined) throw new ConfigError(`${source}: mir2: only used with algo mir2 (algo is ${String(merged.algo)})`);
   return parseWithSchema(source, TrainConfigSchema, merged);
 }

@@ -75,7 +75,8 @@ export interface EcPpoTerms {
 /**
  * EC-PPO loss of one adversary for one minibatch. `means1` and `means0` are the adversary's action means
  * on the MDP1 and MDP0 observations (built inside the caller's gradient tape), `v0` the current estimate
- * of the team's value in MDP0 and [l, h] the adversary's band.
+ * of the team's value in MDP0 and [l, h] the adversary's band. Call it inside tf.tidy (or a gradient
+ * tape): the returned terms are tensors.
  */
 export function ecPpoLoss(
   means1: tf.Tensor2D,
@@ -86,6 +87,10 @@ export function ecPpoLoss(
   band: { l: number; h: number },
   s: EcPpoSettings,
 ): EcPpoTerms {
+  const halfWidth = 0.5 * (band.h - band.l);
+  if (!(s.margin >= 0 && s.margin < halfWidth)) {
+    throw new RangeError(`EC-PPO margin ${s.margin} must be >= 0 and below half the band [${band.l}, ${band.h}] (${halfWidth})`);
+  }
   const ratio1 = tf.exp(tf.sub(gaussianLogProb(means1, logStd, batch.actions1), batch.oldLogProbs1));
   const surr1 = tf.mul(ratio1, batch.advantages1);
   const surr2 = tf.mul(tf.clipByValue(ratio1, 1 - s.clip, 1 + s.clip), batch.advantages1);

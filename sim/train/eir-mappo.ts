@@ -528,10 +528,6 @@ export class EirMappoTrainer {
     };
   }
 
-  /**
-   * Deterministic episodes: defenders act on the mean with beliefs updated every tick, as deployed. With
-   * attack 'adversary' robot e mod N of episode e is driven by the trained adversary's mean command.
-   */
   readonly beliefTypes = ['benign', 'compromised'];
 
   get hiddenSizes(): Record<string, number> {
@@ -543,6 +539,10 @@ export class EirMappoTrainer {
     return { 'eir-adversary': this.evaluate(episodes, seed, 'adversary') };
   }
 
+  /**
+   * Deterministic episodes: defenders act on the mean with beliefs updated every tick, as deployed. With
+   * attack 'adversary' robot e mod N of episode e is driven by the trained adversary's mean command.
+   */
   evaluate(episodes: number, seed: number, attack: 'none' | 'adversary' = 'none'): EvalResult {
     const world = new RendezvousWorld(this.settings, { envs: episodes, seed, autoReset: false });
     const N = world.robots;

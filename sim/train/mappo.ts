@@ -71,7 +71,7 @@ export class MappoTrainer {
   iteration = 0;
   envSteps = 0;
 
-  private readonly actorOpt: tf.AdamOptimizer;
+  protected readonly actorOpt: tf.AdamOptimizer;
   private readonly criticOpt: tf.AdamOptimizer;
   private world: RendezvousWorld;
   protected readonly buffer: RolloutBuffer;
@@ -245,6 +245,7 @@ export class MappoTrainer {
           this.actorOpt,
           { actions: actBuf, oldLogProbs: oldLogp, advantages: advBuf, mask: maskBuf, size: M },
           c,
+          this.policyRegulariser(),
         );
 
         // Critic minibatch.
@@ -345,6 +346,11 @@ export class MappoTrainer {
     };
   }
 
+  /** A term added to every PPO actor step's loss; none for plain MAPPO (MIR2 adds its CLUB term). */
+  protected policyRegulariser(): (() => tf.Scalar) | undefined {
+    return undefined;
+  }
+
   /** No belief network and no training adversary: nothing but the benign evaluation goes into the manifest. */
   readonly beliefTypes: string[] = [];
 
@@ -394,4 +400,3 @@ export function evaluatePolicy(
   return summariseEpisodes(Array.from({ length: episodes }, (_, e) => world.metrics(e)));
 }
 
-/** Mean rendezvous metrics over episodes, and the fraction that gathered. */

@@ -1,23 +1,31 @@
-// MIR2 (paper 004) on the MAPPO core: no adversary in training; the team is discouraged from actions that
-// carry much information about the state, I(state; joint action), so that one robot acting against it
+// MIR2 (paper 004) on the MAPPO core: no adversary in training; the team is discouraged from joint actions
+// that carry much information about the state, I(state; joint action), so that one robot acting against it
 // has less to exploit. The mutual information is estimated with CLUB (club.ts): a variational Gaussian
-// q(joint action | global state) fitted alongside by maximum likelihood on each rollout. MAPPO version
-// chosen here: each decision's team reward is reduced by lambda times that decision's CLUB term
-// log q(a | s) - log q(a' | s) (a' = another decision's joint action from the same rollout), before GAE;
-// the public code subtracts 0.01 * CLUB from its TD target in the same way.
+// q(joint action | global state) fitted by maximum likelihood on each rollout's sampled joint actions.
+//
+// MAPPO version chosen here: lambda * CLUB evaluated at the actor's MEAN joint actions (what is deployed)
+// is added to the loss of every PPO actor step, differentiated through the actor in the same gradient (so
+// lambda weighs it against the PPO loss under one optimiser). Two other forms were ruled out: subtracting the CLUB term from the reward of the sampled action rewards noisy actions (with a
+// trainable log-std the policy can lower log q(a|s) by widening its spread rather than by changing what it
+// deploys) and charges decision i with another decision's action through the negative pair.
+import { deriveSeed, makeStreams, MIR2_PURPOSE, type RandomStream } from '../../src/core/random.js';
 import type { SimSettings } from '../config.js';
 import type { TrainerState } from './checkpoint.js';
-import { clubFitLoss, clubTerms, clubVariables, clubWeights, createClub, type ClubParams } from './club.js';
+import { clubEstimate, clubFitLoss, clubVariables, clubWeights, createClub, type ClubParams } from './club.js';
 import { DEFAULT_MIR2, type Mir2Settings, type TrainConfig } from './config.js';
-import { clipByGlobalNorm } from './ppo.js';
 import { MappoTrainer, setLearningRate, type IterationStats } from './mappo.js';
+import { actorMean } from './networks.js';
+import { clipByGlobalNorm } from './ppo.js';
 import { tf } from './tf.js';
 
 export class Mir2Trainer extends MappoTrainer {
   readonly mir2: Mir2Settings;
   readonly club: ClubParams;
   private readonly clubOpt: tf.AdamOptimizer;
-  private lastClub = 0;
+  /** Its own stream: the regulariser's batches leave MAPPO's minibatch order as it would be without it. */
+  private readonly clubRng: RandomStream;
+  /** CLUB estimate on the last rollout's sampled joint actions. */
+  lastClub = 0;
 
   constructor(config: TrainConfig, settings: SimSettings) {
     super(config, settings);
@@ -25,15 +33,16 @@ export class Mir2Trainer extends MappoTrainer {
     const N = this.buffer.shape.robots;
     this.club = createClub(this.buffer.shape.stateSize, 2 * N, this.mir2.clubHidden, config.seed + 5);
     this.clubOpt = tf.train.adam(this.mir2.clubLr, 0.9, 0.999, config.adamEpsilon);
+    this.clubRng = makeStreams(deriveSeed(config.seed, MIR2_PURPOSE), 1)[0]!;
   }
 
-  /** The rollout, then q fitted on its (state, joint action) pairs and the rewards regularised. */
+  /** The rollout, then q fitted on its (state, sampled joint action) pairs. */
   override collect(): void {
     super.collect();
     const b = this.buffer;
     const { steps: T, envs: E, robots: N, stateSize } = b.shape;
     const S = T * E;
-    // Joint action of decision (t, e): robots e*N .. e*N+N-1 of step t, contiguous in the buffer.
+    // The joint action of decision (t, e) is robots e*N .. e*N+N-1 of step t: contiguous in the buffer.
     const states = tf.tensor2d(b.states, [S, stateSize]);
     const joint = tf.tensor2d(b.actions, [S, 2 * N]);
     const vars = clubVariables(this.club);
@@ -43,15 +52,32 @@ export class Mir2Trainer extends MappoTrainer {
         this.clubOpt.applyGradients(clipByGlobalNorm(grads, this.config.maxGradNorm));
       });
     }
-    const terms = tf.tidy(() => clubTerms(this.club, states, joint, Int32Array.from(this.sampler.permutation(S))));
-    const c = terms.dataSync();
-    let sum = 0;
-    for (let i = 0; i < S; i++) {
-      b.rewards[i]! -= this.mir2.lambda * c[i]!;
-      sum += c[i]!;
-    }
-    this.lastClub = sum / S;
-    tf.dispose([states, joint, terms]);
+    this.lastClub = tf.tidy(() => clubEstimate(this.club, states, joint, this.clubRng.permutation(S)).dataSync()[0]!);
+    tf.dispose([states, joint]);
+  }
+
+  /**
+   * Added to every PPO actor step, in the same gradient: lambda * CLUB at the actor's mean joint actions on a
+   * random batch of the rollout's decisions (as many as an actor minibatch holds agent samples, over N).
+   */
+  protected override policyRegulariser(): (() => tf.Scalar) | undefined {
+    if (this.mir2.lambda === 0) return undefined;
+    const b = this.buffer;
+    const { steps: T, envs: E, robots: N, obsSize, stateSize } = b.shape;
+    const S = T * E;
+    const D = Math.max(2, Math.min(S, Math.ceil(S / this.config.minibatches)));
+    const pick = this.clubRng.permutation(S).subarray(0, D);
+    const obs = new Float32Array(D * N * obsSize);
+    const states = new Float32Array(D * stateSize);
+    pick.forEach((d, q) => {
+      obs.set(b.obs.subarray(d * N * obsSize, (d + 1) * N * obsSize), q * N * obsSize);
+      states.set(b.states.subarray(d * stateSize, (d + 1) * stateSize), q * stateSize);
+    });
+    const perm = this.clubRng.permutation(D);
+    return () => {
+      const joint = actorMean(this.actor, this.actorShape, tf.tensor2d(obs, [D * N, obsSize])).reshape([D, 2 * N]) as tf.Tensor2D;
+      return tf.mul(this.mir2.lambda, clubEstimate(this.club, tf.tensor2d(states, [D, stateSize]), joint, perm)) as tf.Scalar;
+    };
   }
 
   override iterate(): IterationStats {

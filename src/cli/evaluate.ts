@@ -46,15 +46,19 @@ export async function runEvaluation(o: EvaluateOptions, log: (line: string) => v
     const other = resolveSimConfig({ ...(readManifest(resolve(p)).training.config.env as Record<string, unknown>) });
     if (!sameTwin(settings, other)) throw new RangeError(`evaluate: ${p} was trained on another twin than ${folders[0]}; evaluate them separately`);
   }
-  const teams: TeamController[] = [];
+  // Trained teams are loaded once; a reference controller is made afresh for every cell, so its random
+  // stream (the random controller's) starts from the same seed whatever the attacks listed before it.
+  const teams: (OnnxTeam | null)[] = [];
   const loaded: Attack[] = [];
   try {
-    for (const p of o.policy) teams.push(isController(p) ? controllerTeam(p, settings, o.seed) : await OnnxTeam.load(resolve(p), settings.observation));
+    for (const p of o.policy) teams.push(isController(p) ? null : await OnnxTeam.load(resolve(p), settings.observation));
     for (const a of attacks) loaded.push(await loadAttack(a, settings));
     const cells: EvaluationCell[] = [];
     for (const attack of loaded) {
-      for (const [k, team] of teams.entries()) {
-        const policy = isController(o.policy[k]!) ? o.policy[k]! : basename(resolve(o.policy[k]!));
+      for (const [k, trained] of teams.entries()) {
+        const ref = o.policy[k]!;
+        const team: TeamController = trained ?? controllerTeam(ref as ControllerName, settings, o.seed);
+        const policy = trained ? basename(resolve(ref)) : ref;
         log(`evaluating ${policy} under ${attackName(attack)}: ${o.episodes} episodes`);
         cells.push({ policy, attack: attackName(attack), result: await evaluateTeam(settings, team, { episodes: o.episodes, seed: o.seed, attack }) });
       }
@@ -65,7 +69,7 @@ export async function runEvaluation(o: EvaluateOptions, log: (line: string) => v
     }
     return cells;
   } finally {
-    await Promise.all([...teams.map((t) => t.release()), ...loaded.map((a) => (a.kind === 'adversary' ? a.adversary.release() : undefined))]);
+    await Promise.all([...teams.map((t) => t?.release()), ...loaded.map((a) => (a.kind === 'adversary' ? a.adversary.release() : undefined))]);
   }
 }
 

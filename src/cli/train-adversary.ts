@@ -83,7 +83,7 @@ export async function runAdversaryTraining(o: TrainAdversaryOptions, log: (line:
       name,
       kind: 'posthoc',
       target: { policy: targetName, actorSha256: targetManifest.files['actor.onnx']!.sha256 },
-      observation: { spec: OBSERVATION_SPEC_ID, size: trainer.world.obsSize },
+      observation: { ...targetManifest.observation, spec: OBSERVATION_SPEC_ID, size: trainer.world.obsSize },
       action: { kind: 'normalised-wheel-commands', deployed: 'mean', logStd: Array.from(trainer.actor.logStd.dataSync()) },
       files: { 'adversary.onnx': { sha256: sha256(model.bytes), inputs: model.inputs, outputs: model.outputs } },
       training: {

@@ -14,8 +14,19 @@ export const AdversaryManifestSchema = z
     kind: z.literal('posthoc'),
     /** The frozen team: its folder name and the sha256 of its actor. */
     target: z.object({ policy: z.string().min(1), actorSha256: z.string().regex(/^[0-9a-f]{64}$/) }).strict(),
-    /** It drives one robot from that robot's own observation (the observation spec below). */
-    observation: z.object({ spec: z.literal(OBSERVATION_SPEC_ID), size: z.number().int().positive() }).strict(),
+    /** It drives one robot from that robot's own observation (the observation spec and its parameters below). */
+    observation: z
+      .object({
+        spec: z.literal(OBSERVATION_SPEC_ID),
+        size: z.number().int().positive(),
+        maxNeighbours: z.number().int().positive(),
+        commRadius: z.number().positive(),
+        arenaWidth: z.number().positive(),
+        arenaHeight: z.number().positive(),
+        maxSpeed: z.number().positive(),
+        maxTurnRate: z.number().positive(),
+      })
+      .strict(),
     action: z.object({ kind: z.literal('normalised-wheel-commands'), deployed: z.literal('mean'), logStd: z.array(z.number()).length(2) }).strict(),
     files: z.object({ 'adversary.onnx': ModelFileSchema }).strict(),
     training: z

@@ -105,6 +105,8 @@ function splitmix32(x: number): number {
 /** Purposes of derived seeds (any distinct numbers). */
 export const SAMPLER_PURPOSE = 1;
 export const RANDOM_CONTROLLER_PURPOSE = 2;
+/** MIR2's regulariser batches (kept apart so MAPPO's minibatch order is the same with or without it). */
+export const MIR2_PURPOSE = 3;
 
 /**
  * A seed for an independent purpose derived from a user seed (e.g. the trainer's sampling next to the

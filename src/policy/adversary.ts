@@ -5,21 +5,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { AdversaryManifestSchema, type AdversaryManifest } from '../core/adversary-manifest.js';
+import { ADVERSARY_FORMAT, AdversaryManifestSchema, type AdversaryManifest } from '../core/adversary-manifest.js';
 import { ConfigError, describeIssues } from '../core/config-file.js';
 import { observationLayout, type ObservationSpec } from '../core/observation.js';
-import { loadPolicyFolder, PolicyFolderError, sha256 } from './folder.js';
+import { loadPolicyFolder, observationMismatch, PolicyFolderError, readJsonFile, sha256 } from './folder.js';
 
 /** Reads and validates an adversary folder's manifest.json. */
 export function readAdversaryManifest(dir: string): AdversaryManifest {
   const path = join(dir, 'manifest.json');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(`${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : `invalid JSON: ${(err as Error).message}`}`);
-  }
-  const parsed = AdversaryManifestSchema.safeParse(raw);
+  const parsed = AdversaryManifestSchema.safeParse(readJsonFile(path));
   if (!parsed.success) throw new ConfigError(describeIssues(path, parsed.error));
   return parsed.data;
 }
@@ -39,9 +33,11 @@ export class OnnxAdversary {
     const size = observationLayout(spec).size;
     const manifestPath = join(dir, 'manifest.json');
     if (!existsSync(manifestPath)) throw new PolicyFolderError(`${dir}: not an adversary or policy folder (no manifest.json)`);
-    const format = (JSON.parse(readFileSync(manifestPath, 'utf8')) as { format?: unknown }).format;
-    if (format === 'swarmguard-adversary/1') {
+    const format = (readJsonFile(manifestPath) as { format?: unknown } | null)?.format;
+    if (format === ADVERSARY_FORMAT) {
       const m = readAdversaryManifest(dir);
+      const mismatch = observationMismatch(m.observation, spec);
+      if (mismatch) throw new PolicyFolderError(`${dir}: ${mismatch}`);
       if (m.observation.size !== size) throw new PolicyFolderError(`${dir}: adversary observes ${m.observation.size} features, the twin ${size}`);
       const path = join(dir, 'adversary.onnx');
       const bytes = readFileSync(path);
@@ -52,9 +48,10 @@ export class OnnxAdversary {
     const keep = Object.keys(policy.sessions).find((f) => f.startsWith('adversary'));
     await Promise.all(Object.entries(policy.sessions).filter(([f]) => f !== keep).map(([, s]) => s.release()));
     if (!keep) throw new PolicyFolderError(`${dir}: ${policy.manifest.algorithm} policy folder ships no adversary (no adversary*.onnx)`);
-    if (policy.manifest.observation.size !== size) {
+    const mismatch = observationMismatch(policy.manifest.observation, spec);
+    if (mismatch || policy.manifest.observation.size !== size) {
       await policy.sessions[keep]!.release();
-      throw new PolicyFolderError(`${dir}: adversary observes ${policy.manifest.observation.size} features, the twin ${size}`);
+      throw new PolicyFolderError(`${dir}: ${mismatch ?? `adversary observes ${policy.manifest.observation.size} features, the twin ${size}`}`);
     }
     return new OnnxAdversary(`${policy.manifest.name}/${keep.replace(/\.onnx$/, '')}`, policy.sessions[keep]!, size);
   }

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ConfigError, describeIssues } from '../core/config-file.js';
-import { observationLayout } from '../core/observation.js';
+import { observationLayout, type ObservationSpec } from '../core/observation.js';
 import { PolicyManifestSchema, type PolicyManifest, type TensorSpec } from '../core/policy-manifest.js';
 
 export class PolicyFolderError extends Error {
@@ -61,6 +61,26 @@ export function writeFolderAtomically(dir: string, files: Record<string, string 
   rmSync(old, { recursive: true, force: true });
 }
 
+/** The observation parameters a trained network was built for (policy and adversary manifests record them). */
+export type ObservationRecord = Pick<ObservationSpec, 'maxNeighbours' | 'commRadius' | 'arenaWidth' | 'arenaHeight' | 'maxSpeed' | 'maxTurnRate'>;
+
+/** The first parameter a network's recorded observation differs from the twin's in, as a message; null if none. */
+export function observationMismatch(recorded: ObservationRecord, spec: ObservationSpec): string | null {
+  for (const key of ['maxNeighbours', 'commRadius', 'arenaWidth', 'arenaHeight', 'maxSpeed', 'maxTurnRate'] as const) {
+    if (Math.abs(recorded[key] - spec[key]) > 1e-9) return `manifest observation.${key} is ${recorded[key]} but the twin uses ${spec[key]}`;
+  }
+  return null;
+}
+
+/** Reads a manifest.json as JSON; errors name the file. */
+export function readJsonFile(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : `invalid JSON: ${(err as Error).message}`}`);
+  }
+}
+
 export interface LoadedPolicy {
   dir: string;
   manifest: PolicyManifest;
@@ -78,13 +98,7 @@ function fmtShape(s: readonly (number | string)[]): string {
 /** Reads and validates manifest.json; errors name the file and the key. */
 export function readManifest(dir: string): PolicyManifest {
   const path = join(dir, 'manifest.json');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(`${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : `invalid JSON: ${(err as Error).message}`}`);
-  }
-  const parsed = PolicyManifestSchema.safeParse(raw);
+  const parsed = PolicyManifestSchema.safeParse(readJsonFile(path));
   if (!parsed.success) throw new ConfigError(describeIssues(path, parsed.error));
   const m = parsed.data;
   const expected = observationLayout({ ...m.observation, id: m.observation.spec }).size;

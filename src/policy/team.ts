@@ -4,7 +4,7 @@
 // row. All robots of all environments go through one call per network per tick.
 import * as ort from 'onnxruntime-node';
 import { PAIR_DIM, type ObservationSpec } from '../core/observation.js';
-import { loadPolicyFolder, PolicyFolderError, type LoadedPolicy } from './folder.js';
+import { loadPolicyFolder, observationMismatch, PolicyFolderError, type LoadedPolicy } from './folder.js';
 
 /** What the team reads from a batch of environments each tick (the twin's RendezvousWorld is one). */
 export interface TeamView {
@@ -59,9 +59,8 @@ export class OnnxTeam implements TeamController {
       await Promise.all(Object.values(policy.sessions).map((s) => s.release()));
       throw new PolicyFolderError(`${dir}: ${message}`);
     };
-    for (const key of ['maxNeighbours', 'commRadius', 'arenaWidth', 'arenaHeight', 'maxSpeed', 'maxTurnRate'] as const) {
-      if (Math.abs(m.observation[key] - spec[key]) > 1e-9) await fail(`manifest observation.${key} is ${m.observation[key]} but the twin uses ${spec[key]}`);
-    }
+    const mismatch = observationMismatch(m.observation, spec);
+    if (mismatch) await fail(mismatch);
     if (!policy.sessions['actor.onnx']) await fail('manifest lists no actor.onnx');
     if (m.beliefTypes.length > 0 && (!policy.sessions['belief.onnx'] || !m.hiddenSizes.belief)) {
       await fail(`${m.algorithm} reads beliefs but the folder has no belief.onnx with hiddenSizes.belief`);
