@@ -65,6 +65,12 @@ describe('EC-PPO loss', () => {
     expect(c).toBeLessThan(0);
   });
 
+  it('refuses a margin that leaves no inside to the band', () => {
+    const { m1, m0 } = means();
+    expect(() => ecPpoLoss(m1, m0, logStd(), batch(), -60, band, { ...settings, margin: 10 })).toThrow(/margin 10/);
+    expect(() => ecPpoLoss(m1, m0, logStd(), batch(), -60, band, { ...settings, margin: -1 })).toThrow(/margin -1/);
+  });
+
   it('outside the band (or within the margin of an edge) only recentres: no attack term, a step toward the centre', () => {
     const { m1, m0 } = means();
     const b = batch();

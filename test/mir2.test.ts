@@ -70,5 +70,7 @@ describe('MIR2', () => {
     expect((manifest.training.config.mir2 as { lambda: number }).lambda).toBe(0.01);
     expect(() => resolveTrainConfig({ algo: 'mappo', mir2: { lambda: 1 } }, 'cfg')).toThrow(/mir2: only used with algo mir2/);
     expect(() => resolveTrainConfig({ algo: 'mir2', mir2: { lamda: 1 } }, 'cfg')).toThrow(/lamda/);
+    expect(() => resolveTrainConfig({ algo: 'mir2', mir2: 3 }, 'cfg')).toThrow(/mir2: expected a block of settings, got number/);
+    expect(() => resolveTrainConfig({ algo: 'eir-mappo', eir: null }, 'cfg')).toThrow(/eir: expected a block of settings, got null/);
   });
 });
