@@ -67,7 +67,7 @@ describe('MIR2', () => {
     );
     expect(manifest.algorithm).toBe('mir2');
     expect(Object.keys(manifest.files)).toEqual(['actor.onnx']);
-    expect((manifest.training.config.mir2 as { lambda: number }).lambda).toBe(0.01);
+    expect((manifest.training.config.mir2 as { lambda: number }).lambda).toBe(0.05);
     expect(() => resolveTrainConfig({ algo: 'mappo', mir2: { lambda: 1 } }, 'cfg')).toThrow(/mir2: only used with algo mir2/);
     expect(() => resolveTrainConfig({ algo: 'mir2', mir2: { lamda: 1 } }, 'cfg')).toThrow(/lamda/);
     expect(() => resolveTrainConfig({ algo: 'mir2', mir2: 3 }, 'cfg')).toThrow(/mir2: expected a block of settings, got number/);
