@@ -44,7 +44,8 @@ export function attackName(a: Attack): string {
 
 /**
  * Parses an attack reference: `none`, `fault:<name>`, `obs-noise:<epsilon>`, or a folder (an adversary's,
- * or a policy folder that ships its training adversary). Folders are loaded; every error names the reference.
+ * or a policy folder that ships its training adversaries, one picked as `<folder>@<name>` when there are
+ * several, e.g. `policies/batpal-rendezvous@severity-3`). Folders are loaded; every error names the reference.
  */
 export async function loadAttack(ref: string, settings: SimSettings): Promise<Attack> {
   if (ref === 'none') return { kind: 'none' };
@@ -58,7 +59,8 @@ export async function loadAttack(ref: string, settings: SimSettings): Promise<At
     if (!(Number.isFinite(epsilon) && epsilon > 0)) throw new RangeError(`attack '${ref}': the noise bound must be a number > 0`);
     return { kind: 'observation-noise', epsilon };
   }
-  return { kind: 'adversary', adversary: await OnnxAdversary.load(ref, settings.observation) };
+  const at = ref.lastIndexOf('@');
+  return { kind: 'adversary', adversary: await OnnxAdversary.load(at > 0 ? ref.slice(0, at) : ref, settings.observation, at > 0 ? ref.slice(at + 1) : undefined) };
 }
 
 export interface TeamEvalOptions {

@@ -44,11 +44,11 @@ describe('ONNX export matches the trained tfjs networks', () => {
     expect(Math.abs(expected[0]! - expected[2]!)).toBeGreaterThan(1e-4);
   });
 
-  it('belief-reading actor: same actions with per-row beliefs', async () => {
+  it.each([1, 4])('belief-reading actor: same actions with %i beliefs per neighbour row', async (R) => {
     const s = settings({ robots: 6, noise: 'default' });
     const world = new RendezvousWorld(s, { envs: 2, seed: 4 });
-    const K = s.observation.maxNeighbours;
-    const shape = { maxNeighbours: K, hidden: 16, beliefInputs: true };
+    const K = s.observation.maxNeighbours * R;
+    const shape = { maxNeighbours: s.observation.maxNeighbours, hidden: 16, beliefInputs: true, beliefsPerRow: R };
     const actor = createActor(shape, 6);
     const rng = makeStreams(12, 1)[0]!;
     const w = Float32Array.from(actor.rowEmbed.w.dataSync(), (x) => x + 0.5 * rng.gaussian());
@@ -57,7 +57,7 @@ describe('ONNX export matches the trained tfjs networks', () => {
     actor.mean.w.assign(tf.tensor(mw, actor.mean.w.shape));
     const batch = 12;
     const obs = world.obs.slice(0, batch * world.obsSize);
-    const beliefs = Float32Array.from({ length: batch * K }, (_, i) => (world.rowIds[i]! >= 0 ? rng.uniform() : 0));
+    const beliefs = Float32Array.from({ length: batch * K }, (_, i) => (world.rowIds[Math.floor(i / R)]! >= 0 ? rng.uniform() / R : 0));
     const expected = tf.tidy(() => actorMean(actor, shape, tf.tensor2d(obs, [batch, world.obsSize]), tf.tensor2d(beliefs, [batch, K]))).dataSync();
     const session = await ort.InferenceSession.create(actorToOnnx(actor, shape, world.obsSize, 'parity test'));
     expect([...session.inputNames]).toEqual(['obs', 'beliefs']);
@@ -76,11 +76,11 @@ describe('ONNX export matches the trained tfjs networks', () => {
     expect(Math.max(...Array.from(flipped, (v, i) => Math.abs(v - expected[i]!)))).toBeGreaterThan(1e-4);
   });
 
-  it('belief GRU: same beliefs and states over a multi-step sequence, feeding h_out back as h_in', async () => {
+  it.each([1, 4])('belief GRU over %i adversary types: same beliefs and states over a multi-step sequence, feeding h_out back as h_in', async (R) => {
     const s = settings({ robots: 5, noise: 'default' });
     const world = new RendezvousWorld(s, { envs: 1, seed: 8 });
     world.setVictim(0, { robot: 2, override: faultByName('spin') });
-    const shape = { hidden: 16 };
+    const shape = { hidden: 16, types: R };
     const belief = createBelief(shape, 4);
     // Non-trivial weights everywhere, so every gate matters in the comparison.
     const rng = makeStreams(10, 1)[0]!;
@@ -110,7 +110,8 @@ describe('ONNX export matches the trained tfjs networks', () => {
       const bOrt = out.belief!.data as Float32Array;
       const hNext = out.h_out!.data as Float32Array;
       const hT = hTf.dataSync();
-      for (let i = 0; i < B; i++) maxBelief = Math.max(maxBelief, Math.abs(bTf[i]! - bOrt[i]!));
+      expect(bOrt.length).toBe(B * R);
+      for (let i = 0; i < B * R; i++) maxBelief = Math.max(maxBelief, Math.abs(bTf[i]! - bOrt[i]!));
       for (let i = 0; i < hT.length; i++) maxState = Math.max(maxState, Math.abs(hT[i]! - hNext[i]!));
       spread = Math.max(spread, Math.max(...bTf) - Math.min(...bTf));
       hOrt = Float32Array.from(hNext);

@@ -5,13 +5,20 @@
 // GRU (ONNX's default form, linear_before_reset = 0, plain sigmoid gates):
 //   z = sigmoid(x Wz + h Uz + bz)      r = sigmoid(x Wr + h Ur + br)
 //   c = tanh(x Wc + (r * h) Uc + bc)   h' = (1 - z) * c + z * h
-//   p = sigmoid(h' wo + bo)
+//   one type (R = 1):   p = sigmoid(h' wo + bo)                        [B, 1]
+//   R types:            p = softmax(h' wo + bo) over benign, 1..R, benign column dropped   [B, R]
 import { PAIR_DIM } from '../../src/core/observation.js';
 import { applyDense, applyLayerNorm, dense, layerNorm, matMulFastGrad, orthogonal, type DenseParams, type LayerNormParams } from './networks.js';
 import { tf } from './tf.js';
 
 export interface BeliefShape {
   hidden: number;
+  /** Adversary types told apart (default 1: compromised or not). */
+  types?: number;
+}
+
+export function beliefTypeCount(shape: BeliefShape): number {
+  return shape.types ?? 1;
 }
 
 /** One gate's weights: input side [PAIR_DIM, H] with bias [H], recurrent side [H, H]. */
@@ -35,7 +42,9 @@ export function createBelief(shape: BeliefShape, seed: number): BeliefParams {
     input: dense(PAIR_DIM, H, 1, seed * 16 + 8 + k),
     recurrent: tf.variable(orthogonal(H, H, 1, seed * 16 + 12 + k)),
   });
-  return { inputNorm: layerNorm(PAIR_DIM), z: gate(0), r: gate(1), c: gate(2), head: dense(H, 1, 0.01, seed * 16 + 11) };
+  const R = beliefTypeCount(shape);
+  // One logit for a yes/no belief, else one per class (benign and each type).
+  return { inputNorm: layerNorm(PAIR_DIM), z: gate(0), r: gate(1), c: gate(2), head: dense(H, R === 1 ? 1 : R + 1, 0.01, seed * 16 + 11) };
 }
 
 /** tanh(x) = 2 sigmoid(2x) - 1: the wasm backend's tanh is several times slower than its sigmoid. */
@@ -43,23 +52,34 @@ function tanh(x: tf.Tensor): tf.Tensor {
   return tf.sub(tf.mul(tf.sigmoid(tf.mul(x, 2)), 2), 1);
 }
 
-/** One GRU step for a batch of pairs: features [B, PAIR_DIM], h [B, H] -> belief [B], h' [B, H]. */
-export function beliefStep(p: BeliefParams, _shape: BeliefShape, features: tf.Tensor2D, h: tf.Tensor2D): { belief: tf.Tensor1D; h: tf.Tensor2D } {
+/** One GRU step for a batch of pairs: features [B, PAIR_DIM], h [B, H] -> belief [B, R], h' [B, H]. */
+export function beliefStep(p: BeliefParams, shape: BeliefShape, features: tf.Tensor2D, h: tf.Tensor2D): { belief: tf.Tensor2D; h: tf.Tensor2D } {
+  const step = beliefLogits(p, features, h);
+  return { belief: beliefProbabilities(shape, step.logits), h: step.h };
+}
+
+/** P(compromised with type k), k = 1..R, [B, R], from the head's logits. */
+function beliefProbabilities(shape: BeliefShape, logits: tf.Tensor2D): tf.Tensor2D {
+  const R = beliefTypeCount(shape);
+  if (R === 1) return tf.sigmoid(logits);
+  return tf.softmax(logits).slice([0, 1], [-1, R]);
+}
+
+function beliefLogits(p: BeliefParams, features: tf.Tensor2D, h: tf.Tensor2D): { logits: tf.Tensor2D; h: tf.Tensor2D } {
   const x = applyLayerNorm(p.inputNorm, features);
   const pre = (g: GateParams, state: tf.Tensor) => tf.add(applyDense(g.input, x), matMulFastGrad(state, g.recurrent) as tf.Tensor);
   const z = tf.sigmoid(pre(p.z, h));
   const r = tf.sigmoid(pre(p.r, h));
   const c = tanh(pre(p.c, tf.mul(r, h)));
   const next = tf.add(c, tf.mul(z, tf.sub(h, c))) as tf.Tensor2D; // (1 - z) c + z h
-  const belief = tf.sigmoid(applyDense(p.head, next)).reshape([-1]) as tf.Tensor1D;
-  return { belief, h: next };
+  return { logits: applyDense(p.head, next) as tf.Tensor2D, h: next };
 }
 
 /** A stretch of consecutive steps for the same B pairs, one entry per step. */
 export interface BeliefSequence {
   /** [B, PAIR_DIM] per step. */
   features: tf.Tensor2D[];
-  /** [B] per step: 1 where robot j is compromised. */
+  /** [B] per step: the true type of robot j, 0 benign or 1..R (1 = compromised for a yes/no belief). */
   labels: tf.Tensor1D[];
   /** [B] per step: 1 where the pair counts (j in range of a defender i). */
   masks: tf.Tensor1D[];
@@ -68,23 +88,29 @@ export interface BeliefSequence {
 }
 
 /**
- * Mean binary cross-entropy of the beliefs against the true types over a sequence unrolled from h0
- * (truncated back-propagation through time over its steps).
+ * Mean cross-entropy of the beliefs against the true types (binary for one type) over a sequence unrolled
+ * from h0 (truncated back-propagation through time over its steps).
  */
 export function beliefSequenceLoss(p: BeliefParams, shape: BeliefShape, h0: tf.Tensor2D, seq: BeliefSequence): tf.Scalar {
   const eps = 1e-6;
+  const R = beliefTypeCount(shape);
   let h = h0;
   let total: tf.Tensor = tf.scalar(0);
   let count: tf.Tensor = tf.scalar(0);
   for (let t = 0; t < seq.features.length; t++) {
     const reset = seq.resets?.[t];
     if (reset) h = tf.mul(h, tf.sub(1, reset).reshape([-1, 1])) as tf.Tensor2D;
-    const step = beliefStep(p, shape, seq.features[t]!, h);
+    const step = beliefLogits(p, seq.features[t]!, h);
     h = step.h;
-    const b = tf.clipByValue(step.belief, eps, 1 - eps);
     const y = seq.labels[t]!;
-    const bce = tf.neg(tf.add(tf.mul(y, tf.log(b)), tf.mul(tf.sub(1, y), tf.log(tf.sub(1, b)))));
-    total = tf.add(total, tf.sum(tf.mul(bce, seq.masks[t]!)));
+    let ce: tf.Tensor;
+    if (R === 1) {
+      const b = tf.clipByValue(tf.sigmoid(step.logits).reshape([-1]), eps, 1 - eps);
+      ce = tf.neg(tf.add(tf.mul(y, tf.log(b)), tf.mul(tf.sub(1, y), tf.log(tf.sub(1, b)))));
+    } else {
+      ce = tf.neg(tf.sum(tf.mul(tf.oneHot(tf.cast(y, 'int32'), R + 1), tf.logSoftmax(step.logits)), 1));
+    }
+    total = tf.add(total, tf.sum(tf.mul(ce, seq.masks[t]!)));
     count = tf.add(count, tf.sum(seq.masks[t]!));
   }
   return tf.div(total, tf.maximum(count, 1)) as tf.Scalar;

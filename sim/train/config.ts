@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { ConfigError, parseWithSchema } from '../../src/core/config-file.js';
 import type { SimSettings } from '../config.js';
 
-/** Algorithms the training command runs (BATPAL and MIR2 build on the same core next). */
-export const ALGORITHMS = ['mappo', 'eir-mappo', 'mir2'] as const;
+/** Algorithms the training command runs, all on the same MAPPO core. */
+export const ALGORITHMS = ['mappo', 'eir-mappo', 'mir2', 'batpal'] as const;
 export type Algorithm = (typeof ALGORITHMS)[number];
 
 /** EIR-MAPPO's own settings (the `eir` block of a training config; only with algo eir-mappo). */
@@ -59,7 +59,46 @@ export const Mir2SettingsSchema = z
 
 export type Mir2Settings = z.output<typeof Mir2SettingsSchema>;
 
-export const DEFAULT_MIR2: Mir2Settings = { lambda: 0.05, clubHidden: 64, clubLr: 1e-3, clubSteps: 5 };
+/**
+ * BATPAL's own settings (the `batpal` block; only with algo batpal): EIR's belief and adversary machinery
+ * with K severity types, plus the reference team pi_0 and EC-PPO's constraint.
+ */
+export const BatpalSettingsSchema = EirSettingsSchema.extend({
+  /** Severity types K: type k owns severity in ((k - 1) / K, k / K]. */
+  severities: z.number().int().min(2).max(8),
+  /** The frozen reference team pi_0: a MAPPO policy folder (relative paths from the project root). */
+  reference: z.string().min(1),
+  /**
+   * A posthoc adversary trained against pi_0 (`npm run train:adversary -- --against <reference>`): its
+   * manifest's benign and attacked returns are V_max and V_min.
+   */
+  worstCase: z.string().min(1),
+  /** EC-PPO's barrier weight lambda (0.2 in the paper outside SMAC). */
+  barrierWeight: z.number().positive(),
+  /** Margin inside each band's edges, as a fraction of V_max - V_min (1e-3 in the paper's code). */
+  margin: z.number().min(0).max(0.1),
+  /** Environments of the second rollout group, where frozen pi_0 plays the trained adversary (MDP0). */
+  referenceEnvs: z.number().int().min(2).max(1024),
+  /** Share of the attacked episodes that play the severity trained this iteration (the rest draw one uniformly). */
+  trainedShare: z.number().min(0).max(1),
+}).strict();
+
+export type BatpalSettings = z.output<typeof BatpalSettingsSchema>;
+
+export const DEFAULT_BATPAL: BatpalSettings = {
+  ...DEFAULT_EIR,
+  // The paper attacks 80% of rollout environments.
+  benignProbability: 0.2,
+  severities: 4,
+  reference: 'policies/mappo-rendezvous',
+  worstCase: 'policies/attacks/posthoc-vs-mappo-rendezvous',
+  barrierWeight: 0.2,
+  margin: 1e-3,
+  referenceEnvs: 8,
+  trainedShare: 0.5,
+};
+
+export const DEFAULT_MIR2: Mir2Settings = { lambda: 0.005, clubHidden: 64, clubLr: 1e-3, clubSteps: 5 };
 
 export const TrainConfigSchema = z
   .object({
@@ -113,6 +152,8 @@ export const TrainConfigSchema = z
     eir: EirSettingsSchema.optional(),
     /** MIR2 settings (filled with DEFAULT_MIR2 for algo mir2; refused for other algorithms). */
     mir2: Mir2SettingsSchema.optional(),
+    /** BATPAL settings (filled with DEFAULT_BATPAL for algo batpal; refused for other algorithms). */
+    batpal: BatpalSettingsSchema.optional(),
   })
   .strict();
 
@@ -155,7 +196,7 @@ export function resolveTrainConfig(partial: Record<string, unknown>, source: str
   const merged: Record<string, unknown> = { ...DEFAULT_TRAIN_CONFIG, ...partial };
   if (partial.eval && typeof partial.eval === 'object') merged.eval = { ...DEFAULT_TRAIN_CONFIG.eval, ...partial.eval };
   if (partial.env && typeof partial.env === 'object') merged.env = { ...DEFAULT_TRAIN_CONFIG.env, ...partial.env };
-  for (const block of ['eir', 'mir2'] as const) {
+  for (const block of ['eir', 'mir2', 'batpal'] as const) {
     const v = partial[block];
     if (v !== undefined && (v === null || typeof v !== 'object' || Array.isArray(v))) {
       throw new ConfigError(`${source}: ${block}: expected a block of settings, got ${v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v}`);
@@ -165,6 +206,8 @@ export function resolveTrainConfig(partial: Record<string, unknown>, source: str
   else if (partial.eir !== undefined) throw new ConfigError(`${source}: eir: only used with algo eir-mappo (algo is ${String(merged.algo)})`);
   if (merged.algo === 'mir2') merged.mir2 = { ...DEFAULT_MIR2, ...(partial.mir2 as object | undefined) };
   else if (partial.mir2 !== undefined) throw new ConfigError(`${source}: mir2: only used with algo mir2 (algo is ${String(merged.algo)})`);
+  if (merged.algo === 'batpal') merged.batpal = { ...DEFAULT_BATPAL, ...(partial.batpal as object | undefined) };
+  else if (partial.batpal !== undefined) throw new ConfigError(`${source}: batpal: only used with algo batpal (algo is ${String(merged.algo)})`);
   return parseWithSchema(source, TrainConfigSchema, merged);
 }
 

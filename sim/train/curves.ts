@@ -3,14 +3,24 @@
 export const CURVE_COLUMNS = [
   'iteration', 'envSteps', 'wallSeconds', 'episodes', 'meanReturn', 'gatherRate',
   'policyLoss', 'valueLoss', 'entropy', 'approxKl', 'clipFraction', 'beliefLoss', 'adversaryLoss', 'teacherForcing', 'club',
+  'adversaryType', 'referenceSeverity', 'insideBand',
   'evalReturn', 'evalGatherRate',
 ] as const;
 
-export type CurveRow = Partial<Record<(typeof CURVE_COLUMNS)[number], number | null>>;
+/** One iteration: the columns above, plus any a trainer measures at evaluations (BATPAL: severity1..K). */
+export type CurveRow = Partial<Record<string, number | null>>;
+
+/** The standard columns, then any further ones in the order they first appear. */
+function columnsOf(rows: readonly CurveRow[]): string[] {
+  const columns: string[] = [...CURVE_COLUMNS];
+  for (const r of rows) for (const k of Object.keys(r)) if (!columns.includes(k)) columns.push(k);
+  return columns;
+}
 
 export function curveCsv(rows: readonly CurveRow[]): string {
-  const lines = [CURVE_COLUMNS.join(',')];
-  for (const r of rows) lines.push(CURVE_COLUMNS.map((c) => (r[c] === null || r[c] === undefined ? '' : String(r[c]))).join(','));
+  const columns = columnsOf(rows);
+  const lines = [columns.join(',')];
+  for (const r of rows) lines.push(columns.map((c) => (r[c] === null || r[c] === undefined ? '' : String(r[c]))).join(','));
   return `${lines.join('\n')}\n`;
 }
 
@@ -63,7 +73,7 @@ function panel(title: string, series: Series[], y0: number, yRange?: [number, nu
 }
 
 export function curveSvg(rows: readonly CurveRow[], title: string): string {
-  const pts = (key: keyof CurveRow): [number, number][] =>
+  const pts = (key: string): [number, number][] =>
     rows.filter((r) => r[key] !== null && r[key] !== undefined && r.envSteps !== undefined).map((r) => [r.envSteps!, r[key]!]);
   const body = [
     panel('Episode return vs environment steps', [
@@ -75,8 +85,15 @@ export function curveSvg(rows: readonly CurveRow[], title: string): string {
       { label: 'held-out evaluation', colour: '#d40', points: pts('evalGatherRate') },
     ], 30 + H, [0, 1]),
   ];
+  // BATPAL: each severity adversary's measured severity against pi_0 (the paper's Figure 4).
+  const severities = columnsOf(rows).filter((c) => /^severity\d+$/.test(c));
+  if (severities.length > 0) {
+    const colours = ['#2a7', '#27c', '#c72', '#c27', '#777', '#7a2', '#a2c', '#2cc'];
+    body.push(panel('Severity against pi_0 (band k: (k-1)/K to k/K)', severities.map((c, i) => ({ label: c.replace('severity', 'severity '), colour: colours[i % colours.length]!, points: pts(c) })), 30 + 2 * H, [-0.25, 1.25]));
+  }
+  const panels = body.length;
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${2 * H + 40}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${panels * H + 40}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${PAD.left}" y="20" font-size="14" font-weight="bold">${title.replace(/[&<>]/g, '')}</text>`,
     ...body,

@@ -9,6 +9,10 @@
 // public code). The adversary is trained with PPO on the negated team advantage, with more epochs per
 // iteration than the defenders (the faster timescale). The victim's own transitions are masked out of
 // the defenders' loss.
+//
+// The same machinery carries several adversary types (BATPAL's severities, batpal.ts): each attacked
+// episode draws a type, its victim is driven by that type's adversary, and the belief tells the types
+// apart (softmax over benign and the R types; the actor reads R beliefs per neighbour row).
 import { PAIR_DIM } from '../../src/core/observation.js';
 import { deriveSeed, makeStreams, SAMPLER_PURPOSE, type RandomStream } from '../../src/core/random.js';
 import type { RendezvousMetrics } from '../../src/core/rendezvous.js';
@@ -23,6 +27,7 @@ import {
   actorVariables,
   actorWeights,
   createActor,
+  rowBeliefCount,
   createCritic,
   criticValue,
   criticVariables,
@@ -56,13 +61,54 @@ export type EirIterationStats = {
   updateMs: number;
 };
 
+/** An adversary's samples from a rollout, sample q's observation at q * obsSize. */
+export interface AttackSamples {
+  size: number;
+  obs: Float32Array;
+  actions: Float32Array;
+  oldLogProbs: Float32Array;
+  advantages: Float32Array;
+}
+
+/** The samples in the order `order` (a permutation of 0..size-1). */
+export function shuffled(x: AttackSamples, order: ArrayLike<number>, obsSize: number): AttackSamples {
+  const out: AttackSamples = { size: x.size, obs: new Float32Array(x.obs.length), actions: new Float32Array(x.actions.length), oldLogProbs: new Float32Array(x.size), advantages: new Float32Array(x.size) };
+  for (let q = 0; q < x.size; q++) {
+    const i = order[q]!;
+    out.obs.set(x.obs.subarray(i * obsSize, (i + 1) * obsSize), q * obsSize);
+    out.actions[2 * q] = x.actions[2 * i]!;
+    out.actions[2 * q + 1] = x.actions[2 * i + 1]!;
+    out.oldLogProbs[q] = x.oldLogProbs[i]!;
+    out.advantages[q] = x.advantages[i]!;
+  }
+  return out;
+}
+
+/** Mean and standard deviation (plus 1e-8) of the non-null values pick(0..count-1). */
+export function meanStd(pick: (i: number) => number | null, count: number): { mean: number; std: number } {
+  let s = 0;
+  let s2 = 0;
+  let n = 0;
+  for (let i = 0; i < count; i++) {
+    const v = pick(i);
+    if (v === null) continue;
+    s += v;
+    s2 += v * v;
+    n++;
+  }
+  const mean = s / Math.max(n, 1);
+  return { mean, std: Math.sqrt(Math.max(s2 / Math.max(n, 1) - mean * mean, 0)) + 1e-8 };
+}
+
 export class EirMappoTrainer {
   readonly actorShape: ActorShape;
   readonly adversaryShape: ActorShape;
   readonly beliefShape: BeliefShape;
   readonly eir: EirSettings;
+  /** Adversary types R (1 for EIR-MAPPO); type k (1..R) is driven by adversaries[k - 1]. */
+  readonly types: number;
   readonly actor: ActorParams;
-  readonly adversary: ActorParams;
+  readonly adversaries: ActorParams[];
   readonly critic: CriticParams;
   readonly belief: BeliefParams;
   readonly valueNorm = new ValueNormalizer();
@@ -74,17 +120,20 @@ export class EirMappoTrainer {
   private readonly actorOpt: tf.Optimizer;
   private readonly criticOpt: tf.Optimizer;
   private readonly beliefOpt: tf.Optimizer;
-  private readonly adversaryOpt: tf.Optimizer;
-  private rng: RandomStream;
+  protected readonly adversaryOpts: tf.Optimizer[];
+  protected rng: RandomStream;
   readonly buffer: RolloutBuffer;
   private readonly finished: RendezvousMetrics[] = [];
-  /** Per decision step and agent: the belief (or forced true type) of each neighbour row the actor read. */
+  /** Per decision step and agent: the R beliefs (or forced true type) of each neighbour row the actor read. */
   readonly rowBeliefs: Float32Array;
-  /** Per decision step and environment: the victim (-1 benign), and the adversary's samples. */
+  /** Per decision step and environment: the victim (-1 benign), its type (0 benign, 1..R), and the adversary's samples. */
   readonly victims: Int32Array;
-  private readonly advObs: Float32Array;
-  private readonly advActions: Float32Array;
-  private readonly advLogProbs: Float32Array;
+  readonly stepTypes: Int32Array;
+  protected readonly advObs: Float32Array;
+  protected readonly advActions: Float32Array;
+  protected readonly advLogProbs: Float32Array;
+  /** Adversary type of each environment's current episode (0 benign). */
+  private readonly envTypes: Int32Array;
   /** Per tick: pair features, true types and loss masks of every (env, i, j) pair. */
   private readonly pairFeatures: Float32Array;
   private readonly pairLabels: Float32Array;
@@ -100,8 +149,11 @@ export class EirMappoTrainer {
   constructor(
     readonly config: TrainConfig,
     readonly settings: SimSettings,
+    robust: EirSettings = config.eir ?? DEFAULT_EIR,
+    types = 1,
   ) {
-    const eir = (this.eir = config.eir ?? DEFAULT_EIR);
+    const eir = (this.eir = robust);
+    this.types = types;
     checkDecisionTicks(config, settings);
     const K = settings.observation.maxNeighbours;
     const { envs: E, rolloutSteps: T, decisionTicks: k } = config;
@@ -109,20 +161,23 @@ export class EirMappoTrainer {
     this.override = new CommandOverride(E);
     this.world = this.makeWorld(config.seed);
     const N = this.world.robots;
-    this.actorShape = { maxNeighbours: K, hidden: config.hidden, beliefInputs: true };
+    this.actorShape = { maxNeighbours: K, hidden: config.hidden, beliefInputs: true, beliefsPerRow: types };
     this.adversaryShape = { maxNeighbours: K, hidden: config.hidden };
-    this.beliefShape = { hidden: eir.beliefHidden };
+    this.beliefShape = { hidden: eir.beliefHidden, types };
     this.actor = createActor(this.actorShape, config.seed, config.initialLogStd);
-    this.adversary = createActor(this.adversaryShape, config.seed + 2, config.initialLogStd);
+    // EIR's single adversary keeps seed + 2; further types follow at distinct seeds.
+    this.adversaries = Array.from({ length: types }, (_, k) => createActor(this.adversaryShape, k === 0 ? config.seed + 2 : config.seed + 100 + k, config.initialLogStd));
     this.critic = createCritic(this.world.stateSize, config.hidden, config.seed + 1);
     this.belief = createBelief(this.beliefShape, config.seed + 3);
     this.actorOpt = tf.train.adam(config.actorLr, 0.9, 0.999, config.adamEpsilon);
     this.criticOpt = tf.train.adam(config.criticLr, 0.9, 0.999, config.adamEpsilon);
     this.beliefOpt = tf.train.adam(eir.beliefLr, 0.9, 0.999, config.adamEpsilon);
-    this.adversaryOpt = tf.train.adam(eir.adversaryLr, 0.9, 0.999, config.adamEpsilon);
+    this.adversaryOpts = this.adversaries.map(() => tf.train.adam(eir.adversaryLr, 0.9, 0.999, config.adamEpsilon));
     this.buffer = new RolloutBuffer({ steps: T, envs: E, robots: N, obsSize: this.world.obsSize, stateSize: this.world.stateSize });
-    this.rowBeliefs = new Float32Array(T * E * N * K);
+    this.rowBeliefs = new Float32Array(T * E * N * K * types);
     this.victims = new Int32Array(T * E);
+    this.stepTypes = new Int32Array(T * E);
+    this.envTypes = new Int32Array(E);
     this.advObs = new Float32Array(T * E * this.world.obsSize);
     this.advActions = new Float32Array(T * E * 2);
     this.advLogProbs = new Float32Array(T * E);
@@ -134,7 +189,7 @@ export class EirMappoTrainer {
     this.pairResets = new Float32Array(ticks * pairs);
     this.beliefState = new Float32Array(pairs * eir.beliefHidden);
     this.chunkStates = Array.from({ length: Math.ceil(ticks / eir.beliefChunk) }, () => new Float32Array(pairs * eir.beliefHidden));
-    this.latestBelief = new Float32Array(pairs);
+    this.latestBelief = new Float32Array(pairs * types);
     this.pairScratch = new Float32Array(N * N * PAIR_DIM);
     // The constructor's resets drew types before the override existed; draw them again now.
     for (let e = 0; e < E; e++) this.drawType(e);
@@ -150,22 +205,37 @@ export class EirMappoTrainer {
   }
 
   /** Fresh episodes, types and sampling for a resumed run (it does not replay the first iterations). */
-  private reseedFor(iteration: number): void {
+  protected reseedFor(iteration: number): void {
     const seed = (this.config.seed + 7919 * iteration) % 2 ** 31;
     this.rng = makeStreams(deriveSeed(seed, SAMPLER_PURPOSE), 1)[0]!;
     this.world = this.makeWorld(seed);
     for (let e = 0; e < this.config.envs; e++) this.drawType(e);
   }
 
-  /** Nature's draw at an episode start: benign, or a uniformly chosen victim driven by the adversary. */
+  /** Nature's draw at an episode start: benign, or a uniformly chosen victim driven by an adversary type. */
   private drawType(e: number): void {
     if (!this.world || !this.beliefState) return; // the world's constructor resets before set-up ends; drawn again after
     const N = this.world.robots;
-    if (this.rng.uniform() < this.eir.benignProbability) this.world.setVictim(e, null);
-    else this.world.setVictim(e, { robot: this.rng.int(0, N - 1), override: this.override });
+    if (this.rng.uniform() < this.eir.benignProbability) {
+      this.world.setVictim(e, null);
+      this.envTypes[e] = 0;
+    } else {
+      this.world.setVictim(e, { robot: this.rng.int(0, N - 1), override: this.override });
+      this.envTypes[e] = this.drawAttackType();
+    }
     // A new episode starts from fresh beliefs.
     this.beliefState.fill(0, e * N * N * this.eir.beliefHidden, (e + 1) * N * N * this.eir.beliefHidden);
-    this.latestBelief.fill(0, e * N * N, (e + 1) * N * N);
+    this.latestBelief.fill(0, e * N * N * this.types, (e + 1) * N * N * this.types);
+  }
+
+  /** Draws every environment's type again (a subclass whose draw needs its own set-up calls this after it). */
+  protected redrawTypes(): void {
+    for (let e = 0; e < this.config.envs; e++) this.drawType(e);
+  }
+
+  /** The adversary type (1..R) of an attacked episode starting now. */
+  protected drawAttackType(): number {
+    return 1;
   }
 
   /** Probability of feeding the true type instead of the belief at the current point of training. */
@@ -186,10 +256,11 @@ export class EirMappoTrainer {
       f.set(scratch, e * N * N * PAIR_DIM);
       this.pairResets.fill(w.dones[e]!, tick * pairs + e * N * N, tick * pairs + (e + 1) * N * N);
       const v = w.victim[e]!;
+      const type = this.envTypes[e]!;
       for (let i = 0; i < N; i++) {
         for (let j = 0; j < N; j++) {
           const p = (e * N + i) * N + j;
-          this.pairLabels[tick * pairs + p] = j === v ? 1 : 0;
+          this.pairLabels[tick * pairs + p] = j === v ? type : 0;
           // A pair counts when j is in i's range and i is a defender.
           this.pairMasks[tick * pairs + p] = scratch[(i * N + j) * PAIR_DIM] === 1 && i !== v ? 1 : 0;
         }
@@ -219,31 +290,38 @@ export class EirMappoTrainer {
     return next;
   }
 
-  /** Row beliefs for every agent from the latest beliefs, or the true type under teacher forcing. */
+  /** Row beliefs for every agent from the latest beliefs, or the true type (one-hot) under teacher forcing. */
   private fillRowBeliefs(t: number, forcing: number): void {
     const w = this.world;
     const N = w.robots;
     const K = this.actorShape.maxNeighbours;
+    const R = this.types;
     const A = w.envs * N;
-    const out = this.rowBeliefs.subarray(t * A * K, (t + 1) * A * K);
+    const out = this.rowBeliefs.subarray(t * A * K * R, (t + 1) * A * K * R);
+    out.fill(0);
     for (let e = 0; e < w.envs; e++) {
       const forced = forcing > 0 && this.rng.uniform() < forcing;
       const v = w.victim[e]!;
+      const type = this.envTypes[e]!;
       for (let i = 0; i < N; i++) {
+        const g = e * N + i;
         for (let k = 0; k < K; k++) {
-          const g = e * N + i;
           const j = w.rowIds[g * K + k]!;
-          out[g * K + k] = j < 0 ? 0 : forced ? (j === v ? 1 : 0) : this.latestBelief[(e * N + i) * N + j]!;
+          if (j < 0) continue;
+          const row = (g * K + k) * R;
+          if (forced) {
+            if (j === v) out[row + type - 1] = 1;
+          } else out.set(this.latestBelief.subarray(((e * N + i) * N + j) * R, ((e * N + i) * N + j + 1) * R), row);
         }
       }
     }
   }
 
-  private forward(params: ActorParams, shape: ActorShape, obs: Float32Array, rows: number, beliefs?: Float32Array): Float32Array {
+  protected forward(params: ActorParams, shape: ActorShape, obs: Float32Array, rows: number, beliefs?: Float32Array): Float32Array {
     const size = this.world.obsSize;
-    const K = shape.maxNeighbours;
+    const KR = shape.maxNeighbours * rowBeliefCount(shape);
     const m = tf.tidy(() =>
-      actorMean(params, shape, tf.tensor2d(obs.subarray(0, rows * size), [rows, size]), beliefs ? tf.tensor2d(beliefs.subarray(0, rows * K), [rows, K]) : undefined),
+      actorMean(params, shape, tf.tensor2d(obs.subarray(0, rows * size), [rows, size]), beliefs ? tf.tensor2d(beliefs.subarray(0, rows * KR), [rows, KR]) : undefined),
     );
     const out = Float32Array.from(m.dataSync());
     m.dispose();
@@ -260,12 +338,12 @@ export class EirMappoTrainer {
     const w = this.world;
     const N = w.robots;
     const A = E * N;
-    const K = this.actorShape.maxNeighbours;
+    const KR = this.actorShape.maxNeighbours * this.types;
     const size = w.obsSize;
     const b = this.buffer;
     const forcing = this.teacherForcing();
     const actLogStd = Float32Array.from(this.actor.logStd.dataSync());
-    const advLogStd = Float32Array.from(this.adversary.logStd.dataSync());
+    const advLogStd = this.adversaries.map((a) => Float32Array.from(a.logStd.dataSync()));
     const actions = new Float32Array(2 * A);
     const stepLogp = new Float32Array(A);
     const state = new Float32Array(E * w.stateSize);
@@ -276,27 +354,32 @@ export class EirMappoTrainer {
       b.states.set(state, t * E * w.stateSize);
       b.values.set(this.criticValues(state, E), t * E);
       this.fillRowBeliefs(t, forcing);
-      const mean = this.forward(this.actor, this.actorShape, w.obs, A, this.rowBeliefs.subarray(t * A * K, (t + 1) * A * K));
+      const mean = this.forward(this.actor, this.actorShape, w.obs, A, this.rowBeliefs.subarray(t * A * KR, (t + 1) * A * KR));
       sampleGaussian(this.rng, mean, actLogStd, actions, stepLogp, A);
       b.actions.set(actions, t * 2 * A);
       b.logProbs.set(stepLogp, t * A);
-      // Adversaries act for the victims, from the victims' observations.
-      let attacked = 0;
-      const envOf: number[] = [];
+      // Adversaries act for the victims, from the victims' observations, each type with its own network.
       for (let e = 0; e < E; e++) {
         const v = w.victim[e]!;
         this.victims[t * E + e] = v;
+        this.stepTypes[t * E + e] = v < 0 ? 0 : this.envTypes[e]!;
         for (let i = 0; i < N; i++) b.lossMask[t * A + e * N + i] = i === v ? 0 : 1;
-        if (v < 0) continue;
-        victimObs.set(w.obs.subarray((e * N + v) * size, (e * N + v + 1) * size), attacked * size);
-        envOf.push(e);
-        attacked++;
       }
-      if (attacked > 0) {
-        const advMean = this.forward(this.adversary, this.adversaryShape, victimObs, attacked);
+      for (let type = 1; type <= this.types; type++) {
+        let attacked = 0;
+        const envOf: number[] = [];
+        for (let e = 0; e < E; e++) {
+          const v = w.victim[e]!;
+          if (v < 0 || this.envTypes[e] !== type) continue;
+          victimObs.set(w.obs.subarray((e * N + v) * size, (e * N + v + 1) * size), attacked * size);
+          envOf.push(e);
+          attacked++;
+        }
+        if (attacked === 0) continue;
+        const advMean = this.forward(this.adversaries[type - 1]!, this.adversaryShape, victimObs, attacked);
         const advAct = new Float32Array(2 * attacked);
         const advLogp = new Float32Array(attacked);
-        sampleGaussian(this.rng, advMean, advLogStd, advAct, advLogp, attacked);
+        sampleGaussian(this.rng, advMean, advLogStd[type - 1]!, advAct, advLogp, attacked);
         envOf.forEach((e, a) => {
           this.override.commands[2 * e] = advAct[2 * a]!;
           this.override.commands[2 * e + 1] = advAct[2 * a + 1]!;
@@ -331,25 +414,11 @@ export class EirMappoTrainer {
     const b = this.buffer;
     const { steps: T, envs: E, robots: N, obsSize, stateSize } = b.shape;
     const A = E * N;
-    const K = this.actorShape.maxNeighbours;
+    const K = this.actorShape.maxNeighbours * this.types;
     b.computeAdvantages(c.gamma, c.gaeLambda);
     this.valueNorm.update(b.returns);
-    const norm = (pick: (i: number) => number | null, count: number) => {
-      let s = 0;
-      let s2 = 0;
-      let n = 0;
-      for (let i = 0; i < count; i++) {
-        const v = pick(i);
-        if (v === null) continue;
-        s += v;
-        s2 += v * v;
-        n++;
-      }
-      const mean = s / Math.max(n, 1);
-      return { mean, std: Math.sqrt(Math.max(s2 / Math.max(n, 1) - mean * mean, 0)) + 1e-8 };
-    };
     const teamAdv = (s: number) => b.advantages[Math.floor(s / A) * E + Math.floor((s % A) / N)]!;
-    const defStats = norm((s) => (b.lossMask[s] ? teamAdv(s) : null), T * A);
+    const defStats = meanStd((s) => (b.lossMask[s] ? teamAdv(s) : null), T * A);
 
     // Defenders: masked PPO on the team advantage, the actor reading the row beliefs it acted on.
     const actorVars = actorVariables(this.actor);
@@ -410,39 +479,50 @@ export class EirMappoTrainer {
       }
     }
 
-    // Adversary: PPO on the negated team advantage, over the attacked environment samples, more epochs.
-    const attacked: number[] = [];
-    for (let s = 0; s < T * E; s++) if (this.victims[s]! >= 0) attacked.push(s);
-    let adversaryLoss = 0;
-    if (attacked.length > 0) {
-      const advStats = norm((i) => -b.advantages[attacked[i]!]!, attacked.length);
-      const n = attacked.length;
-      const aObs = new Float32Array(n * obsSize);
-      const aAct = new Float32Array(n * 2);
-      const aOld = new Float32Array(n);
-      const aAdv = new Float32Array(n);
-      const aMask = new Float32Array(n).fill(1);
-      const advVars = actorVariables(this.adversary);
-      for (let epoch = 0; epoch < this.eir.adversaryEpochs; epoch++) {
-        const order = this.rng.permutation(n);
-        order.forEach((i, q) => {
-          const s = attacked[i]!;
-          aObs.set(this.advObs.subarray(s * obsSize, (s + 1) * obsSize), q * obsSize);
-          aAct[2 * q] = this.advActions[2 * s]!;
-          aAct[2 * q + 1] = this.advActions[2 * s + 1]!;
-          aOld[q] = this.advLogProbs[s]!;
-          aAdv[q] = (-b.advantages[s]! - advStats.mean) / advStats.std;
-        });
-        adversaryLoss += ppoPolicyStep(
-          () => actorMean(this.adversary, this.adversaryShape, tf.tensor2d(aObs, [n, obsSize])),
-          this.adversary.logStd, advVars, this.adversaryOpt,
-          { actions: aAct, oldLogProbs: aOld, advantages: aAdv, mask: aMask, size: n }, c,
-        ).loss;
-      }
-      adversaryLoss /= this.eir.adversaryEpochs;
-    }
+    return { policyLoss: policyLoss / batches, valueLoss: valueLoss / vBatches, beliefLoss: this.updateBelief(), adversaryLoss: this.updateAdversaries() };
+  }
 
-    return { policyLoss: policyLoss / batches, valueLoss: valueLoss / vBatches, beliefLoss: this.updateBelief(), adversaryLoss };
+  /** EIR: the adversary learns by PPO on the negated team advantage, over the attacked samples, more epochs. */
+  protected updateAdversaries(): number {
+    const attack = this.attackSamples(1);
+    if (!attack) return 0;
+    const adversary = this.adversaries[0]!;
+    const n = attack.size;
+    const vars = actorVariables(adversary);
+    const obsSize = this.world.obsSize;
+    let loss = 0;
+    for (let epoch = 0; epoch < this.eir.adversaryEpochs; epoch++) {
+      const batch = shuffled(attack, this.rng.permutation(n), obsSize);
+      loss += ppoPolicyStep(
+        () => actorMean(adversary, this.adversaryShape, tf.tensor2d(batch.obs, [n, obsSize])),
+        adversary.logStd, vars, this.adversaryOpts[0]!,
+        { actions: batch.actions, oldLogProbs: batch.oldLogProbs, advantages: batch.advantages, mask: new Float32Array(n).fill(1), size: n }, this.config,
+      ).loss;
+    }
+    return loss / this.eir.adversaryEpochs;
+  }
+
+  /**
+   * The last rollout's samples of adversary type k: victim observations, actions, log-probabilities and the
+   * adversary's advantages (the negated team advantages, normalised); null if no episode had that type.
+   */
+  protected attackSamples(type: number): AttackSamples | null {
+    const b = this.buffer;
+    const picked: number[] = [];
+    for (let s = 0; s < this.stepTypes.length; s++) if (this.stepTypes[s] === type) picked.push(s);
+    if (picked.length === 0) return null;
+    const n = picked.length;
+    const obsSize = this.world.obsSize;
+    const stats = meanStd((i) => -b.advantages[picked[i]!]!, n);
+    const out: AttackSamples = { size: n, obs: new Float32Array(n * obsSize), actions: new Float32Array(2 * n), oldLogProbs: new Float32Array(n), advantages: new Float32Array(n) };
+    picked.forEach((s, q) => {
+      out.obs.set(this.advObs.subarray(s * obsSize, (s + 1) * obsSize), q * obsSize);
+      out.actions[2 * q] = this.advActions[2 * s]!;
+      out.actions[2 * q + 1] = this.advActions[2 * s + 1]!;
+      out.oldLogProbs[q] = this.advLogProbs[s]!;
+      out.advantages[q] = (-b.advantages[s]! - stats.mean) / stats.std;
+    });
+    return out;
   }
 
   /** Binary cross-entropy of the beliefs over the rollout's ticks, truncated BPTT in chunks. */
@@ -480,7 +560,17 @@ export class EirMappoTrainer {
     return total / chunks;
   }
 
-  private state(): TrainerState {
+  /** Name of adversary type k (1..R) in checkpoints, file names and evaluations. */
+  protected adversaryName(_type: number): string {
+    return 'eir';
+  }
+
+  /** Checkpoint key of adversary type k (EIR's single adversary keeps the plain 'adversary'). */
+  private adversaryKey(type: number): string {
+    return this.types === 1 ? 'adversary' : `adversary-${this.adversaryName(type)}`;
+  }
+
+  protected state(): TrainerState {
     return {
       identity: runIdentity(this.config),
       config: this.config as unknown as Record<string, unknown>,
@@ -488,10 +578,13 @@ export class EirMappoTrainer {
       envSteps: this.envSteps,
       valueNorm: this.valueNorm,
       networks: {
-        actor: actorWeights(this.actor), critic: criticWeights(this.critic),
-        belief: beliefWeights(this.belief), adversary: actorWeights(this.adversary),
+        actor: actorWeights(this.actor), critic: criticWeights(this.critic), belief: beliefWeights(this.belief),
+        ...Object.fromEntries(this.adversaries.map((a, k) => [this.adversaryKey(k + 1), actorWeights(a)])),
       },
-      optimizers: { actor: this.actorOpt, critic: this.criticOpt, belief: this.beliefOpt, adversary: this.adversaryOpt },
+      optimizers: {
+        actor: this.actorOpt, critic: this.criticOpt, belief: this.beliefOpt,
+        ...Object.fromEntries(this.adversaryOpts.map((o, k) => [this.adversaryKey(k + 1), o])),
+      },
     };
   }
 
@@ -506,57 +599,69 @@ export class EirMappoTrainer {
     this.reseedFor(ck.iteration);
   }
 
-  /** actor.onnx (obs + row beliefs), belief.onnx (pair features + h), adversary-eir.onnx (victim obs). */
+  /** actor.onnx (obs + row beliefs), belief.onnx (pair features + h), adversary-<name>.onnx (victim obs) per type. */
   exportModels(doc: string): Record<string, ModelFile> {
     const obsSize = this.world.obsSize;
     const K = this.actorShape.maxNeighbours;
+    const R = this.types;
     const H = this.eir.beliefHidden;
     const action = [{ name: 'action', shape: ['batch', 2], dtype: 'float32' as const }];
     const obs = { name: 'obs', shape: ['batch', obsSize], dtype: 'float32' as const };
     return {
       'actor.onnx': {
         bytes: actorToOnnx(this.actor, this.actorShape, obsSize, doc),
-        inputs: [obs, { name: 'beliefs', shape: ['batch', K], dtype: 'float32' }],
+        inputs: [obs, { name: 'beliefs', shape: ['batch', K * R], dtype: 'float32' }],
         outputs: action,
       },
       'belief.onnx': {
         bytes: beliefToOnnx(this.belief, this.beliefShape, doc),
         inputs: [{ name: 'pair_features', shape: ['batch', PAIR_DIM], dtype: 'float32' }, { name: 'h_in', shape: ['batch', H], dtype: 'float32' }],
-        outputs: [{ name: 'belief', shape: ['batch', 1], dtype: 'float32' }, { name: 'h_out', shape: ['batch', H], dtype: 'float32' }],
+        outputs: [{ name: 'belief', shape: ['batch', R], dtype: 'float32' }, { name: 'h_out', shape: ['batch', H], dtype: 'float32' }],
       },
-      'adversary-eir.onnx': { bytes: actorToOnnx(this.adversary, this.adversaryShape, obsSize, `${doc} (EIR adversary)`), inputs: [obs], outputs: action },
+      ...Object.fromEntries(
+        this.adversaries.map((a, k) => {
+          const name = this.adversaryName(k + 1);
+          return [`adversary-${name}.onnx`, { bytes: actorToOnnx(a, this.adversaryShape, obsSize, `${doc} (adversary ${name})`), inputs: [obs], outputs: action }];
+        }),
+      ),
     };
   }
 
-  readonly beliefTypes = ['benign', 'compromised'];
+  /** The belief's classes: benign, then the adversary types in order. */
+  get beliefTypes(): string[] {
+    return ['benign', 'compromised'];
+  }
 
   get hiddenSizes(): Record<string, number> {
     return { actor: this.config.hidden, critic: this.config.hidden, belief: this.eir.beliefHidden, adversary: this.config.hidden };
   }
 
-  /** The manifest also records the team under its own trained adversary. */
+  /** The manifest also records the team under each of its own trained adversaries. */
   extraEvaluations(episodes: number, seed: number): Record<string, EvalResult> {
-    return { 'eir-adversary': this.evaluate(episodes, seed, 'adversary') };
+    return Object.fromEntries(this.adversaries.map((_, k) => [`${this.adversaryName(k + 1)}-adversary`, this.evaluate(episodes, seed, k + 1)]));
   }
 
   /**
    * Deterministic episodes: defenders act on the mean with beliefs updated every tick, as deployed. With
-   * attack 'adversary' robot e mod N of episode e is driven by the trained adversary's mean command.
+   * attack type k > 0, robot e mod N of episode e is driven by adversary k's mean command.
    */
-  evaluate(episodes: number, seed: number, attack: 'none' | 'adversary' = 'none'): EvalResult {
+  evaluate(episodes: number, seed: number, attack = 0): EvalResult {
     const world = new RendezvousWorld(this.settings, { envs: episodes, seed, autoReset: false });
     const N = world.robots;
     const K = this.actorShape.maxNeighbours;
+    const R = this.types;
     const H = this.eir.beliefHidden;
     const size = world.obsSize;
     const pairs = episodes * N * N;
     const override = new CommandOverride(episodes);
-    if (attack === 'adversary') for (let e = 0; e < episodes; e++) world.setVictim(e, { robot: e % N, override });
+    const adversary = attack > 0 ? this.adversaries[attack - 1] : undefined;
+    if (attack !== 0 && !adversary) throw new RangeError(`no adversary type ${attack} (types are 1..${R})`);
+    if (adversary) for (let e = 0; e < episodes; e++) world.setVictim(e, { robot: e % N, override });
     let h = new Float32Array(pairs * H);
-    const belief = new Float32Array(pairs);
+    const belief = new Float32Array(pairs * R);
     const features = new Float32Array(pairs * PAIR_DIM);
     const scratch = new Float32Array(N * N * PAIR_DIM);
-    const rows = new Float32Array(episodes * N * K);
+    const rows = new Float32Array(episodes * N * K * R);
     const victimObs = new Float32Array(episodes * size);
     const actions = new Float32Array(2 * episodes * N);
     for (let t = 0; t < this.settings.episodeSteps; t++) {
@@ -570,13 +675,15 @@ export class EirMappoTrainer {
         const i = g % N;
         for (let k = 0; k < K; k++) {
           const j = world.rowIds[g * K + k]!;
-          rows[g * K + k] = j < 0 ? 0 : belief[(e * N + i) * N + j]!;
+          const pair = (e * N + i) * N + j;
+          if (j < 0) rows.fill(0, (g * K + k) * R, (g * K + k + 1) * R);
+          else rows.set(belief.subarray(pair * R, (pair + 1) * R), (g * K + k) * R);
         }
       }
       actions.set(this.forward(this.actor, this.actorShape, world.obs, episodes * N, rows));
-      if (attack === 'adversary') {
+      if (adversary) {
         for (let e = 0; e < episodes; e++) victimObs.set(world.obs.subarray((e * N + (e % N)) * size, (e * N + (e % N) + 1) * size), e * size);
-        override.commands.set(this.forward(this.adversary, this.adversaryShape, victimObs, episodes));
+        override.commands.set(this.forward(adversary, this.adversaryShape, victimObs, episodes));
       }
       world.step(actions);
     }
@@ -594,7 +701,7 @@ export class EirMappoTrainer {
       setLearningRate(this.actorOpt, this.config.actorLr * left);
       setLearningRate(this.criticOpt, this.config.criticLr * left);
       setLearningRate(this.beliefOpt, this.eir.beliefLr * left);
-      setLearningRate(this.adversaryOpt, this.eir.adversaryLr * left);
+      for (const o of this.adversaryOpts) setLearningRate(o, this.eir.adversaryLr * left);
     }
     const losses = this.update();
     const t2 = performance.now();

@@ -55,7 +55,7 @@ export type IterationStats = {
 export function runIdentity(config: TrainConfig): Record<string, unknown> {
   const { totalEnvSteps, checkpointEvery: _c, finalEvalEpisodes: _f, eval: _e, ...identity } = config;
   // Schedules over the run's length (learning-rate decay, EIR's teacher forcing) tie it to its horizon.
-  return config.lrDecay || config.algo === 'eir-mappo' ? { ...identity, totalEnvSteps } : identity;
+  return config.lrDecay || config.algo === 'eir-mappo' || config.algo === 'batpal' ? { ...identity, totalEnvSteps } : identity;
 }
 
 /** tfjs optimisers read their learning rate from this field on every step; it has no public setter. */

@@ -89,6 +89,13 @@ export interface ActorShape {
    * the row's features so the actor stays invariant to the order of neighbours.
    */
   beliefInputs?: boolean;
+  /** Beliefs per row (BATPAL: P(type k) for each of its R severity types); default 1. */
+  beliefsPerRow?: number;
+}
+
+/** Belief values the actor reads per neighbour row (0 for an actor without beliefs). */
+export function rowBeliefCount(shape: ActorShape): number {
+  return shape.beliefInputs ? (shape.beliefsPerRow ?? 1) : 0;
 }
 
 export interface ActorParams {
@@ -107,7 +114,7 @@ export function createActor(shape: ActorShape, seed: number, initialLogStd = -0.
   return {
     ownNorm: layerNorm(OWN_DIM),
     rowNorm: layerNorm(ROW_DIM),
-    rowEmbed: dense(ROW_DIM + (shape.beliefInputs ? 1 : 0), h, Math.SQRT2, seed * 16 + 1),
+    rowEmbed: dense(ROW_DIM + rowBeliefCount(shape), h, Math.SQRT2, seed * 16 + 1),
     hidden1: dense(OWN_DIM + h, h, Math.SQRT2, seed * 16 + 2),
     hidden2: dense(h, h, Math.SQRT2, seed * 16 + 3),
     // Small final gain: initial actions near zero, as in the PPO implementation details.
@@ -116,7 +123,7 @@ export function createActor(shape: ActorShape, seed: number, initialLogStd = -0.
   };
 }
 
-/** Mean wheel commands for a batch of observations [B, obsSize] (and row beliefs [B, K] for EIR actors). */
+/** Mean wheel commands for a batch of observations [B, obsSize] (and row beliefs [B, K * R] for belief actors). */
 export function actorMean(p: ActorParams, shape: ActorShape, obs: tf.Tensor2D, beliefs?: tf.Tensor2D): tf.Tensor2D {
   const K = shape.maxNeighbours;
   const B = obs.shape[0];
@@ -124,8 +131,8 @@ export function actorMean(p: ActorParams, shape: ActorShape, obs: tf.Tensor2D, b
   const own = affine(p.ownNorm, features.slice([0, 0], [B, OWN_DIM]));
   let rows = affine(p.rowNorm, features.slice([0, OWN_DIM], [B, K * ROW_DIM]).reshape([B, K, ROW_DIM]));
   if (shape.beliefInputs) {
-    if (!beliefs) throw new Error('this actor reads row beliefs: pass beliefs [batch, maxNeighbours]');
-    rows = tf.concat([rows, beliefs.reshape([B, K, 1])], 2);
+    if (!beliefs) throw new Error('this actor reads row beliefs: pass beliefs [batch, maxNeighbours * beliefsPerRow]');
+    rows = tf.concat([rows, beliefs.reshape([B, K, rowBeliefCount(shape)])], 2);
   }
   const mask = obs.slice([0, OWN_DIM + K * ROW_DIM], [B, K]).reshape([B, K, 1]);
   const embedded = tf.relu(applyDense(p.rowEmbed, rows));

@@ -3,6 +3,7 @@ import type { ModelFile } from '../../src/policy/folder.js';
 import type { SimSettings } from '../config.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
+import { BatpalTrainer } from './batpal.js';
 import { EirMappoTrainer } from './eir-mappo.js';
 import type { EvalResult } from '../evaluation.js';
 import { MappoTrainer } from './mappo.js';
@@ -32,6 +33,10 @@ export interface Trainer {
   exportModels(doc: string): Record<string, ModelFile>;
   readonly beliefTypes: string[];
   readonly hiddenSizes: Record<string, number>;
+  /** Further learning-curve columns measured at each periodic evaluation (BATPAL: each adversary's severity). */
+  evaluationColumns?(episodes: number, seed: number): Record<string, number>;
+  /** Further files for the policy folder (BATPAL: severity.json). */
+  extraFiles?(episodes: number, seed: number): Record<string, string>;
 }
 
 export function createTrainer(config: TrainConfig, settings: SimSettings): Trainer {
@@ -42,5 +47,7 @@ export function createTrainer(config: TrainConfig, settings: SimSettings): Train
       return new EirMappoTrainer(config, settings);
     case 'mir2':
       return new Mir2Trainer(config, settings);
+    case 'batpal':
+      return new BatpalTrainer(config, settings);
   }
 }

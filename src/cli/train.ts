@@ -133,6 +133,7 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
         const ev = trainer.evaluate(config.eval.episodes, config.eval.seed);
         row.evalReturn = ev.meanReturn;
         row.evalGatherRate = ev.gatherRate;
+        Object.assign(row, trainer.evaluationColumns?.(config.eval.episodes, config.eval.seed));
         lastEvalGather = `${(100 * ev.gatherRate).toFixed(0)}%`;
         if (o.quiet) log(`iteration ${st.iteration}: ${st.envSteps} env steps, eval return ${ev.meanReturn.toFixed(2)}, gathered ${lastEvalGather}`);
       }
@@ -203,7 +204,11 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
     policyDir,
     manifest,
     trainer.exportModels(`${name}: ${config.algo}, observation ${OBSERVATION_SPEC_ID}`),
-    { 'curve.csv': curveCsv(curve), 'curve.svg': curveSvg(curve, `${name} (${config.algo})`) },
+    {
+      'curve.csv': curveCsv(curve),
+      'curve.svg': curveSvg(curve, `${name} (${config.algo})`),
+      ...trainer.extraFiles?.(config.finalEvalEpisodes, finalSeed),
+    },
     o.force,
   );
   // The folder must load exactly as the runtime will load it.

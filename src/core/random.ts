@@ -107,6 +107,8 @@ export const SAMPLER_PURPOSE = 1;
 export const RANDOM_CONTROLLER_PURPOSE = 2;
 /** MIR2's regulariser batches (kept apart so MAPPO's minibatch order is the same with or without it). */
 export const MIR2_PURPOSE = 3;
+/** BATPAL's severity draws and reference (MDP0) rollouts. */
+export const BATPAL_PURPOSE = 4;
 
 /**
  * A seed for an independent purpose derived from a user seed (e.g. the trainer's sampling next to the

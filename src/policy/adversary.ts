@@ -26,15 +26,17 @@ export class OnnxAdversary {
   ) {}
 
   /**
-   * Loads `dir`: an adversary folder, or a policy folder with a shipped training adversary. The adversary
+   * Loads `dir`: an adversary folder, or a policy folder with shipped training adversaries (`pick` names
+   * one, e.g. 'severity-2' for adversary-severity-2.onnx; required when there are several). The adversary
    * must observe with the twin's observation size.
    */
-  static async load(dir: string, spec: ObservationSpec): Promise<OnnxAdversary> {
+  static async load(dir: string, spec: ObservationSpec, pick?: string): Promise<OnnxAdversary> {
     const size = observationLayout(spec).size;
     const manifestPath = join(dir, 'manifest.json');
     if (!existsSync(manifestPath)) throw new PolicyFolderError(`${dir}: not an adversary or policy folder (no manifest.json)`);
     const format = (readJsonFile(manifestPath) as { format?: unknown } | null)?.format;
     if (format === ADVERSARY_FORMAT) {
+      if (pick !== undefined) throw new PolicyFolderError(`${dir}: an adversary folder holds one adversary; drop '@${pick}'`);
       const m = readAdversaryManifest(dir);
       const mismatch = observationMismatch(m.observation, spec);
       if (mismatch) throw new PolicyFolderError(`${dir}: ${mismatch}`);
@@ -45,9 +47,15 @@ export class OnnxAdversary {
       return new OnnxAdversary(m.name, await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 }), size);
     }
     const policy = await loadPolicyFolder(dir);
-    const keep = Object.keys(policy.sessions).find((f) => f.startsWith('adversary'));
+    const shipped = Object.keys(policy.sessions).filter((f) => f.startsWith('adversary-')).map((f) => f.slice('adversary-'.length, -'.onnx'.length));
+    const keep = pick !== undefined ? (shipped.includes(pick) ? `adversary-${pick}.onnx` : undefined) : shipped.length === 1 ? `adversary-${shipped[0]}.onnx` : undefined;
     await Promise.all(Object.entries(policy.sessions).filter(([f]) => f !== keep).map(([, s]) => s.release()));
-    if (!keep) throw new PolicyFolderError(`${dir}: ${policy.manifest.algorithm} policy folder ships no adversary (no adversary*.onnx)`);
+    if (!keep) {
+      const what = `${policy.manifest.algorithm} policy folder`;
+      if (shipped.length === 0) throw new PolicyFolderError(`${dir}: ${what} ships no adversary (no adversary-*.onnx)`);
+      if (pick !== undefined) throw new PolicyFolderError(`${dir}: no adversary '${pick}' in this ${what} (it ships ${shipped.join(', ')})`);
+      throw new PolicyFolderError(`${dir}: ${what} ships ${shipped.length} adversaries (${shipped.join(', ')}); pick one as ${dir}@<name>`);
+    }
     const mismatch = observationMismatch(policy.manifest.observation, spec);
     if (mismatch || policy.manifest.observation.size !== size) {
       await policy.sessions[keep]!.release();

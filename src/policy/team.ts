@@ -1,7 +1,8 @@
 // A trained team from a policy folder, run with onnxruntime as deployed: every robot's deterministic (mean)
 // action from its own observation, and for policies with a belief network, one belief per (observer,
 // neighbour) pair with its own recurrent state, advanced every control tick and read by the actor row by
-// row. All robots of all environments go through one call per network per tick.
+// row. A belief gives R values per pair, P(compromised with type k) for the R non-benign types of the
+// manifest's beliefTypes (R = 1 for a yes/no belief); their sum is P(compromised). All robots of all environments go through one call per network per tick.
 import * as ort from 'onnxruntime-node';
 import { PAIR_DIM, type ObservationSpec } from '../core/observation.js';
 import { loadPolicyFolder, observationMismatch, PolicyFolderError, type LoadedPolicy } from './folder.js';
@@ -31,6 +32,8 @@ export interface TeamController {
 export class OnnxTeam implements TeamController {
   readonly name: string;
   readonly usesBeliefs: boolean;
+  /** Belief values per pair (the manifest's non-benign types). */
+  readonly beliefsPerPair: number;
   private readonly actor: ort.InferenceSession;
   private readonly belief: ort.InferenceSession | null;
   private readonly beliefHidden: number;
@@ -47,6 +50,7 @@ export class OnnxTeam implements TeamController {
     this.name = m.name;
     this.actor = policy.sessions['actor.onnx']!;
     this.usesBeliefs = m.beliefTypes.length > 0;
+    this.beliefsPerPair = Math.max(0, m.beliefTypes.length - 1);
     this.belief = this.usesBeliefs ? policy.sessions['belief.onnx']! : null;
     this.beliefHidden = m.hiddenSizes.belief ?? 0;
   }
@@ -65,6 +69,7 @@ export class OnnxTeam implements TeamController {
     if (m.beliefTypes.length > 0 && (!policy.sessions['belief.onnx'] || !m.hiddenSizes.belief)) {
       await fail(`${m.algorithm} reads beliefs but the folder has no belief.onnx with hiddenSizes.belief`);
     }
+    if (m.beliefTypes.length === 1) await fail(`beliefTypes ${JSON.stringify(m.beliefTypes)} must list benign and at least one adversary type`);
     return new OnnxTeam(policy);
   }
 
@@ -80,12 +85,12 @@ export class OnnxTeam implements TeamController {
     this.robots = view.robots;
     const pairs = view.envs * view.robots * view.robots;
     this.state = new Float32Array(pairs * this.beliefHidden);
-    this.beliefs = new Float32Array(pairs);
+    this.beliefs = new Float32Array(pairs * this.beliefsPerPair);
     this.features = new Float32Array(pairs * PAIR_DIM);
-    this.rows = new Float32Array(view.envs * view.robots * this.policy.manifest.observation.maxNeighbours);
+    this.rows = new Float32Array(view.envs * view.robots * this.policy.manifest.observation.maxNeighbours * this.beliefsPerPair);
   }
 
-  /** Advances every pair's belief by one tick; returns p_ij, (e, i, j) at (e * N + i) * N + j. */
+  /** Advances every pair's belief by one tick; returns the R beliefs of pair (e, i, j) at ((e * N + i) * N + j) * R. */
   async updateBeliefs(view: TeamView): Promise<Float32Array> {
     this.size(view);
     const N = view.robots;
@@ -113,13 +118,16 @@ export class OnnxTeam implements TeamController {
       const beliefs = await this.updateBeliefs(view);
       const K = m.observation.maxNeighbours;
       const N = view.robots;
+      const R = this.beliefsPerPair;
       for (let g = 0; g < robots; g++) {
         for (let k = 0; k < K; k++) {
           const j = view.rowIds[g * K + k]!;
-          this.rows[g * K + k] = j < 0 ? 0 : beliefs[g * N + j]!;
+          const row = (g * K + k) * R;
+          if (j < 0) this.rows.fill(0, row, row + R);
+          else this.rows.set(beliefs.subarray((g * N + j) * R, (g * N + j + 1) * R), row);
         }
       }
-      feeds.beliefs = new ort.Tensor('float32', this.rows, [robots, K]);
+      feeds.beliefs = new ort.Tensor('float32', this.rows, [robots, K * R]);
     }
     const result = await this.actor.run(feeds);
     out.set(result.action!.data as Float32Array);

@@ -1,8 +1,8 @@
 // Writes an actor (networks.ts) as an ONNX graph: input `obs` [batch, obsSize] (rendezvous-v1), and for
-// actors that read beliefs `beliefs` [batch, maxNeighbours] (one per neighbour row); output `action`
+// actors that read beliefs `beliefs` [batch, maxNeighbours * R] (R per neighbour row); output `action`
 // [batch, 2], the Gaussian mean (the deterministic deployed action; the runtime clamps).
 import { OWN_DIM, ROW_DIM } from '../../../src/core/observation.js';
-import { LAYER_NORM_EPSILON, type ActorParams, type ActorShape, type DenseParams, type LayerNormParams } from '../networks.js';
+import { LAYER_NORM_EPSILON, rowBeliefCount, type ActorParams, type ActorShape, type DenseParams, type LayerNormParams } from '../networks.js';
 import { GraphBuilder } from './builder.js';
 
 function values(v: { dataSync(): ArrayLike<number> }): Float32Array {
@@ -43,8 +43,9 @@ export function actorToOnnx(p: ActorParams, shape: ActorShape, obsSize: number, 
   const rowsFlat = slice(g, features, OWN_DIM, featureCount, 'rows');
   let rows = affineNode(g, 'row_norm', p.rowNorm, g.node('Reshape', [rowsFlat, g.ints('rows.shape', [-1, K, ROW_DIM])], g.temp('rows3')));
   if (shape.beliefInputs) {
-    const beliefs = g.input('beliefs', ['batch', K]);
-    const column = g.node('Reshape', [beliefs, g.ints('beliefs.shape', [-1, K, 1])], g.temp('beliefs3'));
+    const R = rowBeliefCount(shape);
+    const beliefs = g.input('beliefs', ['batch', K * R]);
+    const column = g.node('Reshape', [beliefs, g.ints('beliefs.shape', [-1, K, R])], g.temp('beliefs3'));
     rows = g.node('Concat', [rows, column], g.temp('rows_b'), { axis: 2 });
   }
   const maskFlat = slice(g, obs, OWN_DIM + K * ROW_DIM, OWN_DIM + K * ROW_DIM + K, 'mask');

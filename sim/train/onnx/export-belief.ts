@@ -1,7 +1,8 @@
 // Writes the belief GRU (belief.ts) as an ONNX graph with explicit recurrent state:
-// inputs `pair_features` [batch, 9] and `h_in` [batch, H]; outputs `belief` [batch, 1] and `h_out` [batch, H].
+// inputs `pair_features` [batch, 9] and `h_in` [batch, H]; outputs `belief` [batch, R] (P(compromised with
+// type k), k = 1..R; R = 1 for a yes/no belief) and `h_out` [batch, H].
 import { PAIR_DIM } from '../../../src/core/observation.js';
-import type { BeliefParams, BeliefShape } from '../belief.js';
+import { beliefTypeCount, type BeliefParams, type BeliefShape } from '../belief.js';
 import { LAYER_NORM_EPSILON } from '../networks.js';
 import { GraphBuilder } from './builder.js';
 
@@ -32,9 +33,16 @@ export function beliefToOnnx(p: BeliefParams, shape: BeliefShape, doc: string): 
   const c = g.node('Tanh', [pre('c', g.node('Mul', [r, h], g.temp('rh')))], g.temp('c'));
   const oneMinusZ = g.node('Sub', [g.floats('one', [1], [1]), z], g.temp('omz'));
   const next = g.node('Add', [g.node('Mul', [oneMinusZ, c], g.temp('a')), g.node('Mul', [z, h], g.temp('b'))], 'h_out');
-  const logit = g.node('Add', [g.node('MatMul', [next, g.floats('head.w', values(p.head.w), [H, 1])], g.temp('hw')), g.floats('head.b', values(p.head.b), [1])], g.temp('logit'));
-  g.node('Sigmoid', [logit], 'belief');
-  g.output('belief', ['batch', 1]);
+  const R = beliefTypeCount(shape);
+  const C = p.head.w.shape[1]!;
+  const logit = g.node('Add', [g.node('MatMul', [next, g.floats('head.w', values(p.head.w), [H, C])], g.temp('hw')), g.floats('head.b', values(p.head.b), [C])], g.temp('logit'));
+  if (R === 1) g.node('Sigmoid', [logit], 'belief');
+  else {
+    // Softmax over benign and the R types; the benign column is dropped.
+    const probs = g.node('Softmax', [logit], g.temp('probs'), { axis: -1 });
+    g.node('Slice', [probs, g.ints('types.starts', [1]), g.ints('types.ends', [R + 1]), g.ints('types.axes', [1])], 'belief');
+  }
+  g.output('belief', ['batch', R]);
   g.output('h_out', ['batch', H]);
   return g.toBytes('swarmguard', doc);
 }

@@ -1,0 +1,143 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runTraining } from '../src/cli/train.js';
+import { OnnxAdversary } from '../src/policy/adversary.js';
+import { OnnxTeam } from '../src/policy/team.js';
+import { PROJECT_ROOT, resolveSimConfig } from '../sim/config.js';
+import { evaluateTeam } from '../sim/team-eval.js';
+import { BatpalTrainer, loadReference } from '../sim/train/batpal.js';
+import { resolveTrainConfig } from '../sim/train/config.js';
+import { actorWeights } from '../sim/train/networks.js';
+import { initBackend } from '../sim/train/tf.js';
+
+beforeAll(async () => {
+  await initBackend();
+});
+
+// pi_0 is the shipped MAPPO policy and V_max / V_min come from the shipped posthoc adversary against it
+// (the defaults); short episodes keep the runs small.
+const ENV = { robots: 10, noise: 'off', episodeSteps: 20 };
+
+function trainer(overrides: Record<string, unknown> = {}) {
+  const config = resolveTrainConfig(
+    { algo: 'batpal', envs: 6, rolloutSteps: 4, decisionTicks: 5, hidden: 16, env: ENV, batpal: { referenceEnvs: 3 }, totalEnvSteps: 10_000, ...overrides },
+    'test',
+  );
+  return new BatpalTrainer(config, resolveSimConfig(config.env));
+}
+
+const snapshot = (weights: [string, { dataSync(): ArrayLike<number> }][]) => weights.map(([, v]) => Array.from(v.dataSync()));
+
+describe('BATPAL', () => {
+  it('draws a severity per attacked episode; teacher forcing feeds the victim row its severity one-hot', () => {
+    const t = trainer({ envs: 24 });
+    expect(t.teacherForcing()).toBe(1);
+    t.collect();
+    const w = t.world;
+    const N = w.robots;
+    const K = t.actorShape.maxNeighbours;
+    const R = t.types;
+    const seen = new Set<number>();
+    let checked = 0;
+    for (let e = 0; e < w.envs; e++) {
+      const v = t.victims[e]!;
+      const type = t.stepTypes[e]!;
+      expect(type === 0).toBe(v < 0);
+      if (v < 0) continue;
+      seen.add(type);
+      // Step 0's rows: a row that sees the victim carries its severity one-hot, every other row zeros.
+      let victimRows = 0;
+      for (let g = e * N; g < (e + 1) * N; g++) {
+        let own = 0;
+        for (let k = 0; k < K; k++) {
+          const row = Array.from(t.rowBeliefs.subarray((g * K + k) * R, (g * K + k + 1) * R));
+          const hot = row.some((x) => x !== 0);
+          if (hot) expect(row).toEqual(Array.from({ length: R }, (_, r) => (r === type - 1 ? 1 : 0)));
+          own += hot ? 1 : 0;
+        }
+        expect(own).toBeLessThanOrEqual(1);
+        victimRows += own;
+      }
+      expect(victimRows).toBeLessThanOrEqual(N - 1);
+      checked += victimRows;
+    }
+    expect(checked).toBeGreaterThan(0);
+    expect(seen.size).toBeGreaterThan(1);
+  });
+
+  it('keeps pi_0 frozen and updates only the severity drawn for the iteration; MDP0 steps count', () => {
+    const t = trainer();
+    const trained = t.trainedType;
+    const before = t.adversaries.map((a) => snapshot(actorWeights(a)));
+    const reference = snapshot(actorWeights(t.reference.actor));
+    const stats = t.iterate();
+    expect(stats.adversaryType).toBe(trained);
+    expect(Number.isFinite(stats.referenceSeverity)).toBe(true);
+    t.adversaries.forEach((a, k) => {
+      const changed = snapshot(actorWeights(a)).some((w, i) => w.some((x, j) => x !== before[k]![i]![j]));
+      expect(changed).toBe(k + 1 === trained);
+    });
+    expect(snapshot(actorWeights(t.reference.actor))).toEqual(reference);
+    // The MDP1 rollout plus referenceEnvs whole episodes of MDP0.
+    expect(t.envSteps).toBe(6 * 4 * 5 + 3 * 20);
+  });
+
+  it('refuses a worst-case adversary trained against another actor than pi_0', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swarmguard-batpal-'));
+    cpSync(join(PROJECT_ROOT, 'policies/attacks/posthoc-vs-mappo-rendezvous'), dir, { recursive: true });
+    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    m.target.actorSha256 = '0'.repeat(64);
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
+    const config = resolveTrainConfig({ algo: 'batpal', env: ENV, batpal: { worstCase: dir } }, 'test');
+    expect(() => loadReference(config.batpal!, resolveSimConfig(config.env))).toThrow(/another actor/);
+  });
+
+  it('trains through the command into a folder with K severity adversaries and their measured severities', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swarmguard-batpal-'));
+    const { manifest, policyDir, runDir } = await runTraining(
+      {
+        algo: 'batpal',
+        overrides: {
+          env: ENV, totalEnvSteps: 500, envs: 4, rolloutSteps: 4, hidden: 16, batpal: { referenceEnvs: 2 },
+          eval: { every: 1, episodes: 2, seed: 3 }, finalEvalEpisodes: 3,
+        },
+        out: join(dir, 'batpal'),
+        runDir: join(dir, 'run'),
+        quiet: true,
+      },
+      () => {},
+    );
+    const severities = [1, 2, 3, 4].map((k) => `severity-${k}`);
+    expect(manifest.beliefTypes).toEqual(['benign', ...severities]);
+    expect(Object.keys(manifest.files).sort()).toEqual(['actor.onnx', ...severities.map((s) => `adversary-${s}.onnx`), 'belief.onnx'].sort());
+    expect(manifest.files['belief.onnx']!.outputs[0]!.shape).toEqual(['batch', 4]);
+    for (const s of severities) expect(Object.keys(manifest.evaluation)).toContain(`${s}-vs-reference`);
+    // Every evaluation logs each adversary's severity against pi_0 (the paper's Figure 4).
+    const header = readFileSync(join(runDir, 'curve.csv'), 'utf8').split('\n')[0]!.split(',');
+    for (let k = 1; k <= 4; k++) expect(header).toContain(`severity${k}`);
+    const report = JSON.parse(readFileSync(join(policyDir, 'severity.json'), 'utf8'));
+    expect(report.types).toHaveLength(4);
+    expect(report.vMax).toBeGreaterThan(report.vMin);
+
+    // Through onnxruntime (four beliefs per pair), the folder reproduces the trainer's own evaluations.
+    const settings = resolveSimConfig({ ...(manifest.training.config.env as object) });
+    const team = await OnnxTeam.load(policyDir, settings.observation);
+    expect(team.beliefsPerPair).toBe(4);
+    // A folder with several adversaries needs one picked, and only an existing one is accepted.
+    await expect(OnnxAdversary.load(policyDir, settings.observation)).rejects.toThrow(/severity-1, severity-2, severity-3, severity-4/);
+    await expect(OnnxAdversary.load(policyDir, settings.observation, 'severity-9')).rejects.toThrow(/no adversary 'severity-9'/);
+    const adversary = await OnnxAdversary.load(policyDir, settings.observation, 'severity-2');
+    try {
+      for (const [key, adv] of [['benign', undefined], ['severity-2-adversary', adversary]] as const) {
+        const want = manifest.evaluation[key]!;
+        const got = await evaluateTeam(settings, team, { episodes: want.episodes, seed: want.seed, attack: adv ? { kind: 'adversary', adversary: adv } : undefined });
+        expect(Math.abs(got.meanReturn - want.meanReturn)).toBeLessThan(1e-3 * Math.abs(want.meanReturn));
+      }
+    } finally {
+      await team.release();
+      await adversary.release();
+    }
+  });
+});
