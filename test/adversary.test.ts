@@ -60,6 +60,23 @@ describe('posthoc adversary against a frozen team', () => {
     expect(st.meanReturn!).toBeLessThan(0);
   });
 
+  it('with stealth beta, also pays beta times the squared distance from the deployed command (DYN adversaries)', async () => {
+    const run = async (stealth: number) => {
+      const config = resolveAdversaryConfig({ envs: 3, rolloutSteps: 4, decisionTicks: 5, hidden: 16, minibatches: 2, stealth }, 'test');
+      const trainer = new PosthocAdversaryTrainer(config, settings, team);
+      const st = await trainer.iterate();
+      return { rewards: Array.from(trainer.buffer.rewards.subarray(0, 12)), st };
+    };
+    const pure = await run(0);
+    const stealthy = await run(2);
+    // Same seed, same rollout: the team's return is unchanged, only the adversary's reward pays the cost.
+    expect(stealthy.st.meanReturn).toBeCloseTo(pure.st.meanReturn!, 6);
+    expect(stealthy.st.deviation).toBeCloseTo(pure.st.deviation, 6);
+    expect(pure.st.deviation).toBeGreaterThan(0);
+    const cost = pure.rewards.reduce((s, r) => s + r, 0) - stealthy.rewards.reduce((s, r) => s + r, 0);
+    expect(cost).toBeCloseTo(2 * pure.st.deviation * 3 * 20, 2); // beta x mean deviation x (3 envs x 20 ticks)
+  });
+
   it('trains through the command into an adversary folder that loads, and refuses to overwrite it', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'swarmguard-adv-')), 'posthoc');
     const overrides = { envs: 2, rolloutSteps: 60, hidden: 8, finalEvalEpisodes: 3 };

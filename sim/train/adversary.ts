@@ -2,6 +2,11 @@
 // exactly as the runtime runs them, beliefs included). Each episode a uniformly chosen robot is the victim;
 // the adversary drives it from its own observation and is rewarded with the negated team reward. Its
 // critic sees the global state and the victim's observation (so it knows which robot it drives).
+//
+// Dynamic adversaries (BATPAL's DYN-1 / DYN-2) trade impact against detectability: with `stealth` beta > 0
+// each tick also costs beta * |a - a_team|^2, the squared distance between the executed command and the
+// command the deployed policy would have given the victim from the same observation (what a
+// policy-consistency detector checks). beta = 0 is the pure-impact adversary (ACT).
 import { z } from 'zod';
 import { ConfigError, parseWithSchema } from '../../src/core/config-file.js';
 import { deriveSeed, makeStreams, SAMPLER_PURPOSE, type RandomStream } from '../../src/core/random.js';
@@ -11,6 +16,7 @@ import type { OnnxTeam } from '../../src/policy/team.js';
 import type { SimSettings } from '../config.js';
 import { CommandOverride } from '../override.js';
 import { RendezvousWorld } from '../world.js';
+import { clampCommand } from '../../src/core/kinematics.js';
 import { RolloutBuffer, ValueNormalizer } from './buffer.js';
 import { DEFAULT_TRAIN_CONFIG, TrainConfigSchema } from './config.js';
 import { criticEstimates, rolloutEpisodes, setLearningRate } from './mappo.js';
@@ -41,7 +47,12 @@ export const AdversaryConfigSchema = TrainConfigSchema.pick({
   huberDelta: true,
   initialLogStd: true,
   finalEvalEpisodes: true,
-}).strict();
+})
+  .extend({
+    /** Weight beta of the detectability cost |a - a_team|^2 per tick (0: pure impact). */
+    stealth: z.number().min(0),
+  })
+  .strict();
 
 export type AdversaryConfig = z.output<typeof AdversaryConfigSchema>;
 
@@ -49,6 +60,7 @@ export const DEFAULT_ADVERSARY_CONFIG: AdversaryConfig = {
   ...Object.fromEntries(Object.keys(AdversaryConfigSchema.shape).map((k) => [k, DEFAULT_TRAIN_CONFIG[k as keyof typeof DEFAULT_TRAIN_CONFIG]])),
   totalEnvSteps: 1_000_000,
   lrDecay: true,
+  stealth: 0,
 } as AdversaryConfig;
 
 export function resolveAdversaryConfig(partial: Record<string, unknown>, source: string): AdversaryConfig {
@@ -64,6 +76,8 @@ export interface AdversaryIterationStats {
   gatherRate: number | null;
   policyLoss: number;
   valueLoss: number;
+  /** Mean |a - a_team|^2 per tick of the victim's executed command against the deployed policy's. */
+  deviation: number;
 }
 
 export class PosthocAdversaryTrainer {
@@ -81,6 +95,8 @@ export class PosthocAdversaryTrainer {
   private readonly override: CommandOverride;
   private readonly finished: RendezvousMetrics[] = [];
   private readonly criticSize: number;
+  private deviationSum = 0;
+  private deviationCount = 0;
 
   constructor(
     readonly config: AdversaryConfig,
@@ -164,10 +180,18 @@ export class PosthocAdversaryTrainer {
       b.dones.fill(0, t * E, (t + 1) * E);
       for (let tick = 0; tick < decisionTicks; tick++) {
         await this.team.act(w, teamActions);
+        // What the deployed policy would have commanded the victim, before the world overrides it.
+        const deviation = Array.from({ length: E }, (_, e) => {
+          const g = e * w.robots + w.victim[e]!;
+          return (clampCommand(advActions[2 * e]!) - clampCommand(teamActions[2 * g]!)) ** 2 + (clampCommand(advActions[2 * e + 1]!) - clampCommand(teamActions[2 * g + 1]!)) ** 2;
+        });
         w.step(teamActions);
         for (let e = 0; e < E; e++) {
-          b.rewards[t * E + e] -= w.rewards[e]!; // zero-sum: the adversary earns what the team loses
+          // Zero-sum: the adversary earns what the team loses, less its detectability cost.
+          b.rewards[t * E + e] -= w.rewards[e]! + this.config.stealth * deviation[e]!;
           b.dones[t * E + e] |= w.dones[e]!;
+          this.deviationSum += deviation[e]!;
+          this.deviationCount++;
         }
       }
     }
@@ -235,6 +259,7 @@ export class PosthocAdversaryTrainer {
 
   async iterate(): Promise<AdversaryIterationStats> {
     this.finished.length = 0;
+    this.deviationSum = this.deviationCount = 0;
     await this.collect();
     if (this.config.lrDecay) {
       const left = Math.max(0, 1 - this.envSteps / this.config.totalEnvSteps);
@@ -243,7 +268,7 @@ export class PosthocAdversaryTrainer {
     }
     const losses = this.update();
     this.iteration++;
-    return { iteration: this.iteration, envSteps: this.envSteps, ...rolloutEpisodes(this.finished), ...losses };
+    return { iteration: this.iteration, envSteps: this.envSteps, ...rolloutEpisodes(this.finished), ...losses, deviation: this.deviationSum / Math.max(1, this.deviationCount) };
   }
 
   /** adversary.onnx: the victim's observation in, the mean command out. */

@@ -54,7 +54,7 @@ export async function runAdversaryTraining(o: TrainAdversaryOptions, log: (line:
     log(`training ${name} against ${targetName} (${targetManifest.algorithm}): seed ${config.seed}, ${config.totalEnvSteps} env steps`);
     const started = performance.now();
     const wall = () => (performance.now() - started) / 1000;
-    const curve: string[] = ['iteration,envSteps,wallSeconds,episodes,teamReturn,teamGatherRate,policyLoss,valueLoss'];
+    const curve: string[] = ['iteration,envSteps,wallSeconds,episodes,teamReturn,teamGatherRate,policyLoss,valueLoss,deviation'];
     const bar = o.quiet
       ? null
       : new SingleBar({ format: ' {bar} {percentage}% | ETA {eta_formatted} | {value}/{total} env steps | team return {ret}', stream: process.stderr, hideCursor: true, etaBuffer: 20 });
@@ -62,7 +62,7 @@ export async function runAdversaryTraining(o: TrainAdversaryOptions, log: (line:
     try {
       while (trainer.envSteps < config.totalEnvSteps) {
         const st = await trainer.iterate();
-        curve.push([st.iteration, st.envSteps, wall().toFixed(1), st.episodes, st.meanReturn ?? '', st.gatherRate ?? '', st.policyLoss, st.valueLoss].join(','));
+        curve.push([st.iteration, st.envSteps, wall().toFixed(1), st.episodes, st.meanReturn ?? '', st.gatherRate ?? '', st.policyLoss, st.valueLoss, st.deviation].join(','));
         bar?.update(Math.min(st.envSteps, config.totalEnvSteps), { ret: st.meanReturn === null ? '-' : st.meanReturn.toFixed(1) });
         if (o.quiet && st.iteration % 20 === 0) log(`iteration ${st.iteration}: ${st.envSteps} env steps, team return ${st.meanReturn?.toFixed(2) ?? '-'}`);
       }
