@@ -4,12 +4,11 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runTraining } from '../src/cli/train.js';
 import { OnnxAdversary } from '../src/policy/adversary.js';
-import { OnnxTeam } from '../src/policy/team.js';
 import { PROJECT_ROOT, resolveSimConfig } from '../sim/config.js';
-import { evaluateTeam } from '../sim/team-eval.js';
 import { BatpalTrainer, loadReference } from '../sim/train/batpal.js';
 import { resolveTrainConfig } from '../sim/train/config.js';
 import { actorWeights } from '../sim/train/networks.js';
+import { expectDeployedMatchesTraining } from './helpers.js';
 import { initBackend } from '../sim/train/tf.js';
 
 beforeAll(async () => {
@@ -122,22 +121,10 @@ describe('BATPAL', () => {
     expect(report.vMax).toBeGreaterThan(report.vMin);
 
     // Through onnxruntime (four beliefs per pair), the folder reproduces the trainer's own evaluations.
-    const settings = resolveSimConfig({ ...(manifest.training.config.env as object) });
-    const team = await OnnxTeam.load(policyDir, settings.observation);
-    expect(team.beliefsPerPair).toBe(4);
+    await expectDeployedMatchesTraining(policyDir, manifest, ['severity-2', 'severity-4']);
     // A folder with several adversaries needs one picked, and only an existing one is accepted.
+    const settings = resolveSimConfig({ ...(manifest.training.config.env as object) });
     await expect(OnnxAdversary.load(policyDir, settings.observation)).rejects.toThrow(/severity-1, severity-2, severity-3, severity-4/);
     await expect(OnnxAdversary.load(policyDir, settings.observation, 'severity-9')).rejects.toThrow(/no adversary 'severity-9'/);
-    const adversary = await OnnxAdversary.load(policyDir, settings.observation, 'severity-2');
-    try {
-      for (const [key, adv] of [['benign', undefined], ['severity-2-adversary', adversary]] as const) {
-        const want = manifest.evaluation[key]!;
-        const got = await evaluateTeam(settings, team, { episodes: want.episodes, seed: want.seed, attack: adv ? { kind: 'adversary', adversary: adv } : undefined });
-        expect(Math.abs(got.meanReturn - want.meanReturn)).toBeLessThan(1e-3 * Math.abs(want.meanReturn));
-      }
-    } finally {
-      await team.release();
-      await adversary.release();
-    }
   });
 });

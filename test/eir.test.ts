@@ -3,16 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runTraining } from '../src/cli/train.js';
-import { OnnxAdversary } from '../src/policy/adversary.js';
 import { loadPolicyFolder } from '../src/policy/folder.js';
-import { OnnxTeam } from '../src/policy/team.js';
-import { evaluateTeam } from '../sim/team-eval.js';
 import { clampCommand } from '../src/core/kinematics.js';
 import { resolveSimConfig } from '../sim/config.js';
 import { resolveTrainConfig } from '../sim/train/config.js';
 import { EirMappoTrainer } from '../sim/train/eir-mappo.js';
 import { actorVariables, createActor } from '../sim/train/networks.js';
 import { ppoPolicyStep } from '../sim/train/ppo.js';
+import { expectDeployedMatchesTraining } from './helpers.js';
 import { initBackend, tf } from '../sim/train/tf.js';
 
 beforeAll(async () => {
@@ -118,21 +116,7 @@ describe('EIR-MAPPO', () => {
     expect([...loaded.sessions['actor.onnx']!.inputNames]).toEqual(['obs', 'beliefs']);
     await Promise.all(Object.values(loaded.sessions).map((x) => x.release()));
 
-    // Deployed through onnxruntime (beliefs per pair, advanced every tick), the folder reproduces the
-    // trainer's own tfjs evaluation of the same episodes, benign and under its adversary.
-    const settings = resolveSimConfig({ ...(manifest.training.config.env as object) });
-    const team = await OnnxTeam.load(policyDir, settings.observation);
-    const adversary = await OnnxAdversary.load(policyDir, settings.observation);
-    try {
-      for (const [key, adv] of [['benign', undefined], ['eir-adversary', adversary]] as const) {
-        const want = manifest.evaluation[key]!;
-        const got = await evaluateTeam(settings, team, { episodes: want.episodes, seed: want.seed, attack: adv ? { kind: 'adversary', adversary: adv } : undefined });
-        // Different matMul summation orders in onnxruntime and tfjs: equal up to float rounding carried through 20 steps.
-        expect(Math.abs(got.meanReturn - want.meanReturn)).toBeLessThan(1e-3 * Math.abs(want.meanReturn));
-      }
-    } finally {
-      await team.release();
-      await adversary.release();
-    }
+    // Deployed through onnxruntime, the folder reproduces the trainer's evaluations, benign and under its adversary.
+    await expectDeployedMatchesTraining(policyDir, manifest, ['eir']);
   });
 });

@@ -8,6 +8,7 @@ import { beliefToOnnx } from '../sim/train/onnx/export-belief.js';
 import { PAIR_DIM } from '../src/core/observation.js';
 import { faultByName } from '../sim/faults.js';
 import { actorToOnnx } from '../sim/train/onnx/export-actor.js';
+import { actorFromOnnx } from '../sim/train/onnx/import-actor.js';
 import { initBackend, tf } from '../sim/train/tf.js';
 import { settings } from './helpers.js';
 
@@ -120,5 +121,23 @@ describe('ONNX export matches the trained tfjs networks', () => {
     expect(maxBelief).toBeLessThan(1e-5);
     expect(maxState).toBeLessThan(1e-5);
     expect(spread).toBeGreaterThan(1e-3); // beliefs differ between pairs: the comparison is not vacuous
+  });
+
+  it('an exported actor read back into tfjs (BATPAL\'s frozen pi_0) acts exactly as the original', () => {
+    const s = settings({ robots: 6, noise: 'default' });
+    const world = new RendezvousWorld(s, { envs: 2, seed: 5 });
+    const shape = { maxNeighbours: s.observation.maxNeighbours, hidden: 16 };
+    const actor = createActor(shape, 7);
+    const rng = makeStreams(3, 1)[0]!;
+    actor.mean.w.assign(tf.tensor(Float32Array.from(actor.mean.w.dataSync(), (x) => x + 0.5 * rng.gaussian()), actor.mean.w.shape));
+    const bytes = actorToOnnx(actor, shape, world.obsSize, 'round trip');
+    const back = actorFromOnnx(bytes, shape, [-1, -1], 'round-trip.onnx');
+    const obs = tf.tensor2d(world.obs, [12, world.obsSize]);
+    const a = actorMean(actor, shape, obs).dataSync();
+    const b = actorMean(back, shape, obs).dataSync();
+    expect(Array.from(b)).toEqual(Array.from(a));
+    expect(Math.max(...Array.from(a, Math.abs))).toBeGreaterThan(1e-3);
+    // A network of another size is refused, naming the file and the weight.
+    expect(() => actorFromOnnx(bytes, { ...shape, hidden: 8 }, [-1, -1], 'round-trip.onnx')).toThrow(/round-trip\.onnx: weight 'row_embed\.w'/);
   });
 });

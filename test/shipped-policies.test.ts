@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OnnxAdversary } from '../src/policy/adversary.js';
@@ -8,7 +8,7 @@ import { PROJECT_ROOT, resolveSimConfig } from '../sim/config.js';
 import type { EvalResult } from '../sim/evaluation.js';
 import { evaluateTeam } from '../sim/team-eval.js';
 
-const SHIPPED = ['mappo-rendezvous', 'eir-mappo-rendezvous'];
+const SHIPPED = ['mappo-rendezvous', 'eir-mappo-rendezvous', 'mir2-rendezvous', 'batpal-rendezvous'];
 
 /** The deployed ONNX team must do as well as the manifest says, within the sampling error of its episodes. */
 function expectAsManifest(got: EvalResult, want: { gatherRate: number; meanReturn: number }) {
@@ -19,7 +19,7 @@ function expectAsManifest(got: EvalResult, want: { gatherRate: number; meanRetur
 describe('shipped policies', () => {
   for (const name of SHIPPED) {
     const dir = join(PROJECT_ROOT, 'policies', name);
-    it.runIf(existsSync(dir))(`policies/${name}, run through onnxruntime as deployed, reproduces its manifest evaluation`, async () => {
+    it(`policies/${name}, run through onnxruntime as deployed, reproduces its manifest evaluation`, async () => {
       const m = readManifest(dir);
       const settings = resolveSimConfig({ ...(m.training.config.env as object) });
       expect(m.observation.spec).toBe('rendezvous-v1');
@@ -30,10 +30,10 @@ describe('shipped policies', () => {
         const benign = await evaluateTeam(settings, team, { episodes: ev.episodes, seed: ev.seed });
         expectAsManifest(benign, ev);
         if (name === 'mappo-rendezvous') expect(benign.gatherRate).toBeGreaterThanOrEqual(0.9);
-        // A policy that ships its training adversary: the same under that adversary.
-        const attacked = m.evaluation['eir-adversary'];
-        if (attacked) {
-          const adversary = await OnnxAdversary.load(dir, settings.observation);
+        // A policy that ships its training adversaries: the same under each (manifest key '<name>-adversary').
+        for (const [key, attacked] of Object.entries(m.evaluation)) {
+          if (!key.endsWith('-adversary')) continue;
+          const adversary = await OnnxAdversary.load(dir, settings.observation, key.slice(0, -'-adversary'.length));
           try {
             expectAsManifest(await evaluateTeam(settings, team, { episodes: attacked.episodes, seed: attacked.seed, attack: { kind: 'adversary', adversary } }), attacked);
           } finally {
@@ -45,4 +45,17 @@ describe('shipped policies', () => {
       }
     }, 300_000);
   }
+});
+
+describe('shipped BATPAL severity adversaries', () => {
+  it('each ends with its measured severity against pi_0 inside its band (the paper\'s Figure 4)', () => {
+    const report = JSON.parse(readFileSync(join(PROJECT_ROOT, 'policies', 'batpal-rendezvous', 'severity.json'), 'utf8')) as {
+      types: { type: string; severity: number; band: { severity: [number, number] } }[];
+    };
+    expect(report.types).toHaveLength(4);
+    for (const t of report.types) {
+      expect(t.severity, t.type).toBeGreaterThan(t.band.severity[0]);
+      expect(t.severity, t.type).toBeLessThanOrEqual(t.band.severity[1]);
+    }
+  });
 });

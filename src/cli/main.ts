@@ -90,13 +90,19 @@ program
   });
 
 program
-  .command('evaluate')
-  .description('deployed policies under attacks on the same seeded episodes: returns with 95% intervals')
+  .command('eval')
+  .alias('evaluate')
+  .description('deployed policies under attacks on the same seeded episodes: normalised returns with 95% intervals, JSON, markdown and heatmap')
+  .option('--config <file>', 'a matrix YAML (policy, attack, episodes, seed, reference, out, jobs); flags given win')
   .option('-p, --policy <dir>', "a policy folder, or 'consensus' / 'random' (repeat for several)", collect, [])
-  .option('-a, --attack <ref>', "none, fault:<random|stuck|dead-wheel|spin>, obs-noise:<eps>, an adversary folder, or a policy folder shipping its adversary (repeat)", collect, [])
-  .option('-e, --episodes <n>', 'episodes per cell', integer('--episodes', 1, 100_000), 100)
-  .option('-s, --seed <n>', 'seed of the episodes', integer('--seed', 0, 2 ** 31 - 1), 3_000_000)
-  .option('--json <file>', 'also write every result as JSON')
+  .option('-a, --attack <ref>', 'none, fault:<random|stuck|dead-wheel|spin>, obs-noise:<eps>, an adversary folder, or a policy folder shipping adversaries (<dir>@<name> picks one) (repeat)', collect, [])
+  .option('-e, --episodes <n>', 'episodes per cell (default 100)', integer('--episodes', 1, 100_000))
+  .option('-s, --seed <n>', 'seed of the episodes (default 3000000)', integer('--seed', 0, 2 ** 31 - 1))
+  .option('--reference <dir>', 'the policy whose benign return is V_max (default: the first MAPPO policy)')
+  .option('-o, --out <path>', 'write <path>.md, <path>.svg and <path>.json (e.g. policies/EVALUATION)')
+  .option('--json <file>', 'also write every result as JSON to this file')
+  .option('-j, --jobs <n>', 'policies evaluated at once (default 2)', integer('--jobs', 1, 16))
+  .option('--quiet', 'no progress bar; a line per cell', false)
   .action(async (opts: EvaluateOptions) => {
     console.log(evaluationTable(await runEvaluation(opts)));
   });
