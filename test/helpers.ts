@@ -3,6 +3,7 @@ import type { PolicyManifest } from '../src/core/policy-manifest.js';
 import { OnnxAdversary } from '../src/policy/adversary.js';
 import { OnnxTeam } from '../src/policy/team.js';
 import { resolveSimConfig, type SimConfig, type SimSettings } from '../sim/config.js';
+import type { LiveClock } from '../sim/live.js';
 import { evaluateTeam } from '../sim/team-eval.js';
 
 /** Twin settings for tests: exact kinematics (noise off) unless a test asks otherwise. */
@@ -32,5 +33,53 @@ export async function expectDeployedMatchesTraining(policyDir: string, manifest:
     }
   } finally {
     await team.release();
+  }
+}
+
+/** A clock driven by hand: advance() fires due timers in order. */
+export class ManualClock implements LiveClock {
+  t = 0;
+  private timers: { due: number; fn: () => void; id: number }[] = [];
+  private nextId = 1;
+  now() {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number) {
+    const id = this.nextId++;
+    this.timers.push({ due: this.t + ms, fn, id });
+    return id;
+  }
+  clearTimeout(handle: unknown) {
+    this.timers = this.timers.filter((x) => x.id !== handle);
+  }
+  /** Moves time forward, firing timers as they fall due; `stall` delays every callback (a busy process). */
+  advance(ms: number, stall = 0) {
+    const end = this.t + ms;
+    for (;;) {
+      this.timers.sort((a, b) => a.due - b.due);
+      const next = this.timers[0];
+      if (!next || next.due > end) break;
+      this.timers.shift();
+      this.t = Math.max(this.t, next.due) + stall;
+      next.fn();
+    }
+    this.t = Math.max(this.t, end);
+  }
+  /** As advance(), letting the asynchronous work each timer starts settle before the next one fires. */
+  async advanceAsync(ms: number) {
+    const end = this.t + ms;
+    for (;;) {
+      this.timers.sort((a, b) => a.due - b.due);
+      const next = this.timers[0];
+      if (!next || next.due > end) break;
+      this.timers.shift();
+      this.t = Math.max(this.t, next.due);
+      next.fn();
+      await new Promise((r) => setImmediate(r));
+    }
+    this.t = Math.max(this.t, end);
+  }
+  get pending() {
+    return this.timers.length;
   }
 }

@@ -1,41 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { LiveTwin, type LiveClock } from '../sim/live.js';
+import { LiveTwin } from '../sim/live.js';
 import { InvalidCommandError } from '../sim/world.js';
-import { settings } from './helpers.js';
-
-/** A clock driven by hand: advance() fires due timers in order. */
-class ManualClock implements LiveClock {
-  t = 0;
-  private timers: { due: number; fn: () => void; id: number }[] = [];
-  private nextId = 1;
-  now() {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number) {
-    const id = this.nextId++;
-    this.timers.push({ due: this.t + ms, fn, id });
-    return id;
-  }
-  clearTimeout(handle: unknown) {
-    this.timers = this.timers.filter((x) => x.id !== handle);
-  }
-  /** Moves time forward, firing timers as they fall due; `stall` delays every callback (a busy process). */
-  advance(ms: number, stall = 0) {
-    const end = this.t + ms;
-    for (;;) {
-      this.timers.sort((a, b) => a.due - b.due);
-      const next = this.timers[0];
-      if (!next || next.due > end) break;
-      this.timers.shift();
-      this.t = Math.max(this.t, next.due) + stall;
-      next.fn();
-    }
-    this.t = Math.max(this.t, end);
-  }
-  get pending() {
-    return this.timers.length;
-  }
-}
+import { ManualClock, settings } from './helpers.js';
 
 const START = [
   { x: 0.5, y: 1, heading: 0 },

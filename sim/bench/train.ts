@@ -1,6 +1,7 @@
 // npm run bench:train — throughput of the training loop and of its parts (rollout, update) for MAPPO and
-// EIR-MAPPO with the shipped configurations (10 robots, noise on), min/median/max over a few iterations.
-// BENCH_ALGO=mappo or eir-mappo runs one of them only; BENCH_ITERATIONS sets the iterations (default 6).
+// every algorithm with its defaults (10 robots, noise on), min/median/max over a few iterations. BATPAL's
+// iterations include its MDP0 rollouts (counted in its env steps and its rollout time).
+// BENCH_ALGO=<algo> runs one of them only; BENCH_ITERATIONS sets the iterations (default 6).
 import { resolveSimConfig } from '../config.js';
 import { ALGORITHMS, resolveTrainConfig } from '../train/config.js';
 import { createTrainer } from '../train/trainer.js';
@@ -18,12 +19,15 @@ for (const algo of algos) {
   const settings = resolveSimConfig(config.env);
   const trainer = createTrainer(config, settings);
   trainer.iterate(); // warm-up: kernels compiled, buffers allocated
-  const perIteration = config.envs * config.rolloutSteps * config.decisionTicks;
+  let steps = trainer.envSteps;
+  let perIteration = 0;
   const total: number[] = [];
   const rollout: number[] = [];
   const update: number[] = [];
   for (let i = 0; i < ITERATIONS; i++) {
     const s = trainer.iterate();
+    perIteration = s.envSteps - steps;
+    steps = s.envSteps;
     const rolloutMs = s.rolloutMs!;
     const updateMs = s.updateMs!;
     total.push(perIteration / ((rolloutMs + updateMs) / 1000));

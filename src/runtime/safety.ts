@@ -1,0 +1,92 @@
+// The safety layer between the policy and the wheels. Per robot and tick it clamps the command to the
+// robot's limits, and stops the robot (zero command) when: its pose is missing, not finite or older than
+// `maxPoseAgeMs` (never act on stale data); the command is not finite; the command would take it out of
+// the arena within `lookaheadS` (a command that turns it back in passes); or the swarm-wide e-stop is
+// engaged, which holds until released. Every stop is counted by reason.
+import { clampCommand, twistFromCommands } from '../core/kinematics.js';
+import type { RobotParams } from '../core/robot-params.js';
+
+export interface SafetySettings {
+  /** A pose older than this stops the robot, ms. */
+  maxPoseAgeMs: number;
+  /** How far ahead a command is projected when checking the arena's walls, s. */
+  lookaheadS: number;
+  /** The robot's centre must stay this far inside the walls, m (its body radius is added). */
+  wallMargin: number;
+}
+
+export const DEFAULT_SAFETY: SafetySettings = { maxPoseAgeMs: 300, lookaheadS: 0.5, wallMargin: 0.01 };
+
+export const STOP_REASONS = ['e-stop', 'no-pose', 'invalid-pose', 'stale-pose', 'invalid-command', 'leaving-arena'] as const;
+export type StopReason = (typeof STOP_REASONS)[number];
+
+export interface TimedPose {
+  x: number;
+  y: number;
+  theta: number;
+  /** When the pose was measured, clock ms. */
+  stampMs: number;
+}
+
+export interface SafeCommand {
+  left: number;
+  right: number;
+  /** Why the robot was stopped, or null if the (clamped) command passed. */
+  stopped: StopReason | null;
+}
+
+export class SafetyLayer {
+  private eStopReason: string | null = null;
+  readonly stops: Record<StopReason, number> = Object.fromEntries(STOP_REASONS.map((r) => [r, 0])) as Record<StopReason, number>;
+
+  constructor(
+    private readonly robots: readonly RobotParams[],
+    private readonly arena: { width: number; height: number },
+    readonly settings: SafetySettings = DEFAULT_SAFETY,
+  ) {}
+
+  /** Stops every robot until release(); the reason is kept for the record. */
+  engageEStop(reason: string): void {
+    this.eStopReason = reason;
+  }
+
+  release(): void {
+    this.eStopReason = null;
+  }
+
+  get eStopped(): string | null {
+    return this.eStopReason;
+  }
+
+  /** The command robot i may execute now, given its latest pose (null if none yet). */
+  filter(i: number, left: number, right: number, pose: TimedPose | null, nowMs: number): SafeCommand {
+    const stop = (reason: StopReason): SafeCommand => {
+      this.stops[reason]++;
+      return { left: 0, right: 0, stopped: reason };
+    };
+    const p = this.robots[i];
+    if (!p) throw new RangeError(`safety: no robot ${i} (swarm of ${this.robots.length})`);
+    if (this.eStopReason !== null) return stop('e-stop');
+    if (!pose) return stop('no-pose');
+    if (![pose.x, pose.y, pose.theta, pose.stampMs].every(Number.isFinite)) return stop('invalid-pose');
+    if (nowMs - pose.stampMs > this.settings.maxPoseAgeMs) return stop('stale-pose');
+    if (!Number.isFinite(left) || !Number.isFinite(right)) return stop('invalid-command');
+    const l = clampCommand(left);
+    const r = clampCommand(right);
+    if (this.leavesArena(p, pose, l, r)) return stop('leaving-arena');
+    return { left: l, right: r, stopped: null };
+  }
+
+  /** Whether the command, held for the lookahead, ends outside the walls and farther out than now. */
+  private leavesArena(p: RobotParams, pose: TimedPose, left: number, right: number): boolean {
+    const { linear, angular } = twistFromCommands(left, right, p);
+    const T = this.settings.lookaheadS;
+    const mid = pose.theta + (angular * T) / 2;
+    const x = pose.x + linear * T * Math.cos(mid);
+    const y = pose.y + linear * T * Math.sin(mid);
+    const m = this.settings.wallMargin + p.bodyRadius;
+    const outside = (px: number, py: number) =>
+      Math.max(m - px, px - (this.arena.width - m), m - py, py - (this.arena.height - m), 0);
+    return outside(x, y) > 0 && outside(x, y) >= outside(pose.x, pose.y);
+  }
+}
