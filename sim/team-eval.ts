@@ -1,6 +1,7 @@
 // Seeded evaluation episodes of a deployed (ONNX) team on the twin, benign or with one robot per episode
 // compromised: the protocol every robustness number in this project uses. In attacked episodes robot
 // e mod N of episode e is the victim.
+import { existsSync } from 'node:fs';
 import { OnnxAdversary } from '../src/policy/adversary.js';
 import type { TeamController } from '../src/policy/team.js';
 import type { SimSettings } from './config.js';
@@ -59,7 +60,8 @@ export async function loadAttack(ref: string, settings: SimSettings): Promise<At
     if (!(Number.isFinite(epsilon) && epsilon > 0)) throw new RangeError(`attack '${ref}': the noise bound must be a number > 0`);
     return { kind: 'observation-noise', epsilon };
   }
-  const at = ref.lastIndexOf('@');
+  // A folder whose own name holds an '@' is taken whole.
+  const at = existsSync(ref) ? -1 : ref.lastIndexOf('@');
   return { kind: 'adversary', adversary: await OnnxAdversary.load(at > 0 ? ref.slice(0, at) : ref, settings.observation, at > 0 ? ref.slice(at + 1) : undefined) };
 }
 

@@ -3,25 +3,45 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runTraining } from '../src/cli/train.js';
+import { runAdversaryTraining } from '../src/cli/train-adversary.js';
 import { OnnxAdversary } from '../src/policy/adversary.js';
-import { PROJECT_ROOT, resolveSimConfig } from '../sim/config.js';
+import { resolveSimConfig } from '../sim/config.js';
 import { BatpalTrainer, loadReference } from '../sim/train/batpal.js';
 import { resolveTrainConfig } from '../sim/train/config.js';
 import { actorWeights } from '../sim/train/networks.js';
 import { expectDeployedMatchesTraining } from './helpers.js';
 import { initBackend } from '../sim/train/tf.js';
 
+// A small twin (short episodes, noise off) with its own pi_0 and worst-case adversary, both trained by the
+// project's commands in a few seconds: V_max / V_min must come from pi_0's own twin.
+const ENV = { robots: 6, noise: 'off', episodeSteps: 20 };
+const fixture = { reference: '', worstCase: '' };
+
 beforeAll(async () => {
   await initBackend();
-});
+  const dir = mkdtempSync(join(tmpdir(), 'swarmguard-batpal-ref-'));
+  fixture.reference = join(dir, 'mappo');
+  fixture.worstCase = join(dir, 'worst');
+  await runTraining(
+    { algo: 'mappo', overrides: { env: ENV, totalEnvSteps: 2000, envs: 4, rolloutSteps: 4, hidden: 16, eval: { every: 100, episodes: 2, seed: 3 }, finalEvalEpisodes: 4 }, out: fixture.reference, runDir: join(dir, 'run'), quiet: true },
+    () => {},
+  );
+  await runAdversaryTraining({ against: fixture.reference, overrides: { envs: 4, rolloutSteps: 4, hidden: 16, finalEvalEpisodes: 20 }, totalSteps: 2000, out: fixture.worstCase, quiet: true }, () => {});
+  // A 2000-step adversary barely hurts a 2000-step team; these tests exercise the mechanics, not the
+  // numbers, so the fixture's attacked return is set 3 below the benign one to give the bands some width.
+  const path = join(fixture.worstCase, 'manifest.json');
+  const m = JSON.parse(readFileSync(path, 'utf8'));
+  m.evaluation.attacked.meanReturn = m.evaluation.benign.meanReturn - 3;
+  writeFileSync(path, JSON.stringify(m));
+}, 120_000);
 
-// pi_0 is the shipped MAPPO policy and V_max / V_min come from the shipped posthoc adversary against it
-// (the defaults); short episodes keep the runs small.
-const ENV = { robots: 10, noise: 'off', episodeSteps: 20 };
+function batpalBlock(extra: Record<string, unknown> = {}) {
+  return { referenceEnvs: 3, reference: fixture.reference, worstCase: fixture.worstCase, ...extra };
+}
 
 function trainer(overrides: Record<string, unknown> = {}) {
   const config = resolveTrainConfig(
-    { algo: 'batpal', envs: 6, rolloutSteps: 4, decisionTicks: 5, hidden: 16, env: ENV, batpal: { referenceEnvs: 3 }, totalEnvSteps: 10_000, ...overrides },
+    { algo: 'batpal', envs: 6, rolloutSteps: 4, decisionTicks: 5, hidden: 16, env: ENV, batpal: batpalBlock(), totalEnvSteps: 10_000, ...overrides },
     'test',
   );
   return new BatpalTrainer(config, resolveSimConfig(config.env));
@@ -83,14 +103,18 @@ describe('BATPAL', () => {
     expect(t.envSteps).toBe(6 * 4 * 5 + 3 * 20);
   });
 
-  it('refuses a worst-case adversary trained against another actor than pi_0', () => {
+  it('refuses a worst-case adversary trained against another actor than pi_0, a pi_0 from another twin, a margin wider than half a band', () => {
     const dir = mkdtempSync(join(tmpdir(), 'swarmguard-batpal-'));
-    cpSync(join(PROJECT_ROOT, 'policies/attacks/posthoc-vs-mappo-rendezvous'), dir, { recursive: true });
+    cpSync(fixture.worstCase, dir, { recursive: true });
     const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
     m.target.actorSha256 = '0'.repeat(64);
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
-    const config = resolveTrainConfig({ algo: 'batpal', env: ENV, batpal: { worstCase: dir } }, 'test');
+    const config = resolveTrainConfig({ algo: 'batpal', env: ENV, batpal: batpalBlock({ worstCase: dir }) }, 'test');
     expect(() => loadReference(config.batpal!, resolveSimConfig(config.env))).toThrow(/another actor/);
+    // The shipped pi_0 was trained on 300-step episodes with noise: its V_max / V_min do not apply here.
+    const shipped = resolveTrainConfig({ algo: 'batpal', env: { ...ENV, robots: 10 } }, 'test');
+    expect(() => loadReference(shipped.batpal!, resolveSimConfig(shipped.env))).toThrow(/another twin/);
+    expect(() => resolveTrainConfig({ algo: 'batpal', batpal: { severities: 8, margin: 0.07 } }, 'test')).toThrow(/batpal\.margin/);
   });
 
   it('trains through the command into a folder with K severity adversaries and their measured severities', async () => {
@@ -99,7 +123,7 @@ describe('BATPAL', () => {
       {
         algo: 'batpal',
         overrides: {
-          env: ENV, totalEnvSteps: 500, envs: 4, rolloutSteps: 4, hidden: 16, batpal: { referenceEnvs: 2 },
+          env: ENV, totalEnvSteps: 500, envs: 4, rolloutSteps: 4, hidden: 16, batpal: batpalBlock({ referenceEnvs: 2 }),
           eval: { every: 1, episodes: 2, seed: 3 }, finalEvalEpisodes: 3,
         },
         out: join(dir, 'batpal'),

@@ -19,7 +19,7 @@ import { readAdversaryManifest } from '../../src/policy/adversary.js';
 import { observationMismatch, readManifest, sha256 } from '../../src/policy/folder.js';
 import { BATPAL_PURPOSE, deriveSeed, makeStreams, type RandomStream } from '../../src/core/random.js';
 import { ConfigError } from '../../src/core/config-file.js';
-import { PROJECT_ROOT, type SimSettings } from '../config.js';
+import { PROJECT_ROOT, resolveSimConfig, type SimSettings } from '../config.js';
 import { summariseEpisodes, type EvalResult } from '../evaluation.js';
 import { CommandOverride } from '../override.js';
 import { RendezvousWorld } from '../world.js';
@@ -54,6 +54,12 @@ export function loadReference(s: BatpalSettings, settings: SimSettings): Referen
   const mismatch = observationMismatch(m.observation, settings.observation);
   if (mismatch) throw new ConfigError(`${where}: ${mismatch}`);
   if (m.environment.robots !== settings.robots.length) throw new ConfigError(`${where}: trained for ${m.environment.robots} robots, the twin has ${settings.robots.length}`);
+  // V_max and V_min were measured on pi_0's own twin (episode length, noise, reward...): the bands mean
+  // nothing on another one.
+  const own = resolveSimConfig({ ...(m.training.config.env as Record<string, unknown>) }, `${where}: training.config.env`);
+  if (JSON.stringify(own) !== JSON.stringify(settings)) {
+    throw new ConfigError(`${where}: trained on another twin than this run's env (${JSON.stringify(m.training.config.env)}); V_max and V_min would not apply`);
+  }
   const file = join(dir, 'actor.onnx');
   const bytes = readFileSync(file);
   const actorSha = sha256(bytes);
@@ -79,18 +85,19 @@ export type BatpalIterationStats = EirIterationStats & {
   adversaryType: number;
   /** k*'s severity against pi_0 measured by this iteration's MDP0 episodes, and whether V0 was inside its band. */
   referenceSeverity: number;
-  insideBand: number;
+  insideBand: number | null;
 };
 
 export class BatpalTrainer extends EirMappoTrainer {
   readonly batpal: BatpalSettings;
   readonly reference: Reference;
-  private readonly batpalRng: RandomStream;
+  private batpalRng: RandomStream;
   /** The severity trained this iteration, and the one drawn for episodes that start during this rollout. */
   trainedType = 1;
   private nextType = 1;
   private lastReference: ReferenceRollout | null = null;
-  private lastInside = true;
+  /** Whether the last EC-PPO update found V0 inside its band (null: no update this iteration). */
+  private lastInside: boolean | null = null;
 
   constructor(config: TrainConfig, settings: SimSettings, reference?: Reference) {
     const batpal = config.batpal ?? DEFAULT_BATPAL;
@@ -102,11 +109,23 @@ export class BatpalTrainer extends EirMappoTrainer {
     this.redrawTypes();
   }
 
-  /** Half the attacked episodes (trainedShare) play the severity being trained; the rest any severity. */
+  /**
+   * A share `trainedShare` of the attacked episodes play the severity trained next; the rest draw any
+   * severity (so at the defaults 62.5% play it). Drawn for episodes starting during this rollout, which with
+   * rolloutSteps x decisionTicks = episodeSteps are exactly the next iteration's episodes; otherwise the
+   * episodes that straddle iterations simply do not enter the update of a severity they did not play.
+   */
   protected override drawAttackType(): number {
     // While the base constructor draws the first episodes this class is not set up yet: they are drawn again.
     if (!this.batpal) return 1;
     return this.rng.uniform() < this.batpal.trainedShare ? this.nextType : this.rng.int(1, this.types);
+  }
+
+  /** A resumed run: fresh severity draws and MDP0 episodes too, from the iteration's own seed. */
+  protected override reseedFor(iteration: number): void {
+    this.batpalRng = makeStreams(deriveSeed((this.config.seed + 7919 * iteration) % 2 ** 31, BATPAL_PURPOSE), 1)[0]!;
+    this.trainedType = this.nextType = this.batpalRng.int(1, this.types);
+    super.reseedFor(iteration);
   }
 
   protected override adversaryName(type: number): string {
@@ -151,15 +170,15 @@ export class BatpalTrainer extends EirMappoTrainer {
     const rewards = new Float64Array(steps * M);
     const victimObs = new Float32Array(M * size);
     for (let t = 0; t < steps; t++) {
-      const team = this.forward(this.reference.actor, this.reference.shape, world.obs, M * N);
       victims.forEach((v, e) => victimObs.set(world.obs.subarray((e * N + v) * size, (e * N + v + 1) * size), e * size));
       const mean = this.forward(adversary, this.adversaryShape, victimObs, M);
       const act = samples.actions.subarray(t * M * 2, (t + 1) * M * 2);
       sampleGaussian(this.batpalRng, mean, logStd, act, samples.oldLogProbs.subarray(t * M, (t + 1) * M), M);
       samples.obs.set(victimObs, t * M * size);
       override.commands.set(act);
+      // pi_0 acts every tick, as deployed and as V_max / V_min were measured; the adversary's command is held.
       for (let tick = 0; tick < ticks; tick++) {
-        world.step(team);
+        world.step(this.forward(this.reference.actor, this.reference.shape, world.obs, M * N));
         for (let e = 0; e < M; e++) rewards[t * M + e] += world.rewards[e]!;
       }
     }
@@ -185,6 +204,7 @@ export class BatpalTrainer extends EirMappoTrainer {
     const k = this.trainedType;
     const mdp1 = this.attackSamples(k);
     const mdp0 = this.lastReference;
+    this.lastInside = null;
     if (!mdp1 || !mdp0) return 0;
     const adversary = this.adversaries[k - 1]!;
     const vars = actorVariables(adversary);
@@ -230,7 +250,7 @@ export class BatpalTrainer extends EirMappoTrainer {
     const stats = super.iterate();
     const v0 = this.lastReference?.v0 ?? Number.NaN;
     this.trainedType = this.nextType;
-    return { ...stats, adversaryType: k, referenceSeverity: severity(v0, this.reference.range), insideBand: this.lastInside ? 1 : 0 };
+    return { ...stats, adversaryType: k, referenceSeverity: severity(v0, this.reference.range), insideBand: this.lastInside === null ? null : this.lastInside ? 1 : 0 };
   }
 
   /** Deterministic episodes of pi_0 with adversary `type`'s mean command on robot e mod N. */

@@ -94,7 +94,7 @@ export const DEFAULT_BATPAL: BatpalSettings = {
   worstCase: 'policies/attacks/posthoc-vs-mappo-rendezvous',
   barrierWeight: 0.2,
   margin: 1e-3,
-  referenceEnvs: 8,
+  referenceEnvs: 16,
   trainedShare: 0.5,
 };
 
@@ -208,7 +208,13 @@ export function resolveTrainConfig(partial: Record<string, unknown>, source: str
   else if (partial.mir2 !== undefined) throw new ConfigError(`${source}: mir2: only used with algo mir2 (algo is ${String(merged.algo)})`);
   if (merged.algo === 'batpal') merged.batpal = { ...DEFAULT_BATPAL, ...(partial.batpal as object | undefined) };
   else if (partial.batpal !== undefined) throw new ConfigError(`${source}: batpal: only used with algo batpal (algo is ${String(merged.algo)})`);
-  return parseWithSchema(source, TrainConfigSchema, merged);
+  const config = parseWithSchema(source, TrainConfigSchema, merged);
+  const b = config.batpal;
+  // EC-PPO needs room inside every band: each is 1/K of the range wide.
+  if (b && !(b.margin < 1 / (2 * b.severities))) {
+    throw new ConfigError(`${source}: batpal.margin: ${b.margin} must be below half a band, 1 / (2 x severities) = ${1 / (2 * b.severities)}`);
+  }
+  return config;
 }
 
 /** Held commands must not straddle an episode end: decisionTicks has to divide the episode length. */

@@ -479,7 +479,9 @@ export class EirMappoTrainer {
       }
     }
 
-    return { policyLoss: policyLoss / batches, valueLoss: valueLoss / vBatches, beliefLoss: this.updateBelief(), adversaryLoss: this.updateAdversaries() };
+    // Adversaries before the belief: the order the random stream has always been drawn in.
+    const adversaryLoss = this.updateAdversaries();
+    return { policyLoss: policyLoss / batches, valueLoss: valueLoss / vBatches, beliefLoss: this.updateBelief(), adversaryLoss };
   }
 
   /** EIR: the adversary learns by PPO on the negated team advantage, over the attacked samples, more epochs. */
@@ -621,7 +623,8 @@ export class EirMappoTrainer {
       ...Object.fromEntries(
         this.adversaries.map((a, k) => {
           const name = this.adversaryName(k + 1);
-          return [`adversary-${name}.onnx`, { bytes: actorToOnnx(a, this.adversaryShape, obsSize, `${doc} (adversary ${name})`), inputs: [obs], outputs: action }];
+          const what = this.types === 1 ? 'EIR adversary' : `adversary ${name}`;
+          return [`adversary-${name}.onnx`, { bytes: actorToOnnx(a, this.adversaryShape, obsSize, `${doc} (${what})`), inputs: [obs], outputs: action }];
         }),
       ),
     };

@@ -131,8 +131,13 @@ export async function runEvaluation(options: EvaluateOptions, log: (line: string
     const other = resolveSimConfig({ ...(manifests[i + 1]!.training.config.env as Record<string, unknown>) });
     if (!sameTwin(settings, other)) throw new RangeError(`eval: ${p} was trained on another twin than ${folders[0]}; evaluate them separately`);
   });
-  const referenceDir = o.reference ?? folders[manifests.findIndex((m) => m.algorithm === 'mappo')] ?? folders[0]!;
-  if (!folders.map((f) => resolve(f)).includes(resolve(referenceDir))) throw new RangeError(`eval: the reference ${referenceDir} must be one of the --policy folders`);
+  const twice = o.policy.find((p, i) => o.policy.findIndex((q) => (isController(q) ? q : resolve(q)) === (isController(p) ? p : resolve(p))) !== i);
+  if (twice) throw new RangeError(`eval: ${twice} is listed twice`);
+  // The reference as the policy list spells it (the cells are keyed by that spelling).
+  const referenceDir = o.reference
+    ? folders.find((f) => resolve(f) === resolve(o.reference!))
+    : (folders[manifests.findIndex((m) => m.algorithm === 'mappo')] ?? folders[0]!);
+  if (!referenceDir) throw new RangeError(`eval: the reference ${o.reference} must be one of the --policy folders`);
   const reference = basename(resolve(referenceDir));
   // Trained teams are loaded once; a reference controller is made afresh for every cell, so its random
   // stream (the random controller's) starts from the same seed whatever the cells before it.

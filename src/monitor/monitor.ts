@@ -1,0 +1,128 @@
+// The swarm monitor: per robot, two signals fused into a suspicion in [0, 1], and a flag with hysteresis.
+//   belief:       P(robot j is compromised) from the belief networks, averaged over the robots that have j
+//                 in range (each sums its belief over the adversary types);
+//   consistency:  the policy-consistency detector's CUSUM (consistency.ts).
+// Fused as a noisy-OR, 1 - (1 - b)(1 - c): either signal alone can raise it. A robot is flagged after its
+// suspicion stays at or above `flagAt` for `flagTicks` ticks and cleared after it stays at or below
+// `clearAt` for `clearTicks` ticks; each change is an alert carrying its evidence.
+import type { RobotParams } from '../core/robot-params.js';
+import { ConsistencyDetector, type ConsistencySettings, type TrackedPose } from './consistency.js';
+
+export interface MonitorSettings {
+  consistency: ConsistencySettings;
+  flagAt: number;
+  clearAt: number;
+  flagTicks: number;
+  clearTicks: number;
+}
+
+export const DEFAULT_MONITOR: MonitorSettings = {
+  consistency: { sigmaLinear: 0.045, sigmaAngular: 0.3, latencyTicks: 1, drift: 4, threshold: 40 },
+  flagAt: 0.8,
+  clearAt: 0.3,
+  flagTicks: 3,
+  clearTicks: 20,
+};
+
+export interface Evidence {
+  belief: number | null;
+  consistency: number;
+  cusum: number;
+  /** Observers whose beliefs went into `belief`. */
+  observers: number;
+}
+
+export interface MonitorAlert {
+  tick: number;
+  robot: string;
+  kind: 'flag' | 'clear';
+  suspicion: number;
+  evidence: Evidence;
+}
+
+/** Per tick and robot, what the monitor is given. */
+export interface MonitorInput {
+  poses: readonly TrackedPose[];
+  /** The command the policy intends for each robot from its own observation, robot j at 2j. */
+  intended: Float32Array | Float64Array;
+  /** Aggregated beliefs per robot (see aggregateBeliefs), or null for a policy without a belief network. */
+  beliefs: { value: Float64Array; observers: Int32Array } | null;
+}
+
+/**
+ * Mean P(compromised) of every robot j over the observers i that have it in range: `beliefs` holds R values
+ * per ordered pair (i, j) at (i * N + j) * R, `inRange(i, j)` says whether i sees j.
+ */
+export function aggregateBeliefs(beliefs: Float32Array, R: number, N: number, inRange: (i: number, j: number) => boolean): { value: Float64Array; observers: Int32Array } {
+  const value = new Float64Array(N);
+  const observers = new Int32Array(N);
+  for (let i = 0; i < N; i++) {
+    for (let j = 0; j < N; j++) {
+      if (i === j || !inRange(i, j)) continue;
+      let p = 0;
+      for (let r = 0; r < R; r++) p += beliefs[(i * N + j) * R + r]!;
+      value[j] += p;
+      observers[j]++;
+    }
+  }
+  for (let j = 0; j < N; j++) if (observers[j]! > 0) value[j] /= observers[j]!;
+  return { value, observers };
+}
+
+export class SwarmMonitor {
+  readonly suspicion: Float64Array;
+  readonly flagged: boolean[];
+  private readonly above: Int32Array;
+  private readonly below: Int32Array;
+  readonly consistency: ConsistencyDetector;
+
+  constructor(
+    readonly ids: readonly string[],
+    robots: readonly RobotParams[],
+    readonly settings: MonitorSettings,
+    controlPeriod: number,
+  ) {
+    if (!(settings.clearAt < settings.flagAt)) throw new RangeError(`monitor: clearAt (${settings.clearAt}) must be below flagAt (${settings.flagAt})`);
+    const N = ids.length;
+    this.suspicion = new Float64Array(N);
+    this.flagged = new Array<boolean>(N).fill(false);
+    this.above = new Int32Array(N);
+    this.below = new Int32Array(N);
+    this.consistency = new ConsistencyDetector(robots, settings.consistency, controlPeriod);
+  }
+
+  /** Forgets everything (trial start). */
+  reset(): void {
+    for (let j = 0; j < this.ids.length; j++) {
+      this.consistency.reset(j);
+      this.suspicion[j] = 0;
+      this.flagged[j] = false;
+      this.above[j] = 0;
+      this.below[j] = 0;
+    }
+  }
+
+  /** One tick: updates every robot's suspicion; returns the flags raised and cleared at this tick. */
+  update(tick: number, input: MonitorInput): MonitorAlert[] {
+    const s = this.settings;
+    const alerts: MonitorAlert[] = [];
+    for (let j = 0; j < this.ids.length; j++) {
+      const c = this.consistency.update(j, input.poses[j]!, input.intended[2 * j]!, input.intended[2 * j + 1]!);
+      const seen = input.beliefs && input.beliefs.observers[j]! > 0;
+      const b = seen ? input.beliefs!.value[j]! : 0;
+      const fused = 1 - (1 - b) * (1 - c);
+      this.suspicion[j] = fused;
+      this.above[j] = fused >= s.flagAt ? this.above[j]! + 1 : 0;
+      this.below[j] = fused <= s.clearAt ? this.below[j]! + 1 : 0;
+      const evidence = (): Evidence => ({ belief: seen ? b : null, consistency: c, cusum: this.consistency.cusum[j]!, observers: input.beliefs?.observers[j] ?? 0 });
+      if (!this.flagged[j] && this.above[j]! >= s.flagTicks) {
+        this.flagged[j] = true;
+        alerts.push({ tick, robot: this.ids[j]!, kind: 'flag', suspicion: fused, evidence: evidence() });
+      } else if (this.flagged[j] && this.below[j]! >= s.clearTicks) {
+        this.flagged[j] = false;
+        alerts.push({ tick, robot: this.ids[j]!, kind: 'clear', suspicion: fused, evidence: evidence() });
+      }
+    }
+    return alerts;
+  }
+}
