@@ -6,7 +6,7 @@
 //   -> sub-steps of Euler motion with disc/wall contact resolution
 //   -> tracker poses with noise -> tracked speed/turn rate -> reward, metrics -> observations.
 import { bodyAngular, bodyLinear, clampCommand, estimateTwist, wrapAngle } from '../src/core/kinematics.js';
-import { RendezvousObserver, globalStateSize, PAIR_DIM, ROW_DIM, type SwarmFrame } from '../src/core/observation.js';
+import { RendezvousObserver, globalStateSize, PAIR_DIM, perturbObservation, type SwarmFrame } from '../src/core/observation.js';
 import { makeStreams, type RandomStream } from '../src/core/random.js';
 import { isGathered, meanPairwiseDistance, rendezvousReward, type RendezvousMetrics } from '../src/core/rendezvous.js';
 import { ConfigError } from '../src/core/config-file.js';
@@ -624,18 +624,7 @@ export class RendezvousWorld {
     this.observer.observeAll(this.tracked, base, N, this.obs, base * this.obsSize, this.rowIds, base * this.settings.observation.maxNeighbours);
     const eps = this.obsNoise[e];
     const v = this.victim[e];
-    if (v >= 0 && eps > 0) this.perturbObservation(this.rng[e]!, (base + v) * this.obsSize, eps);
-  }
-
-  /** Bounded noise on own features and on the rows that hold a neighbour; the mask is left exact. */
-  private perturbObservation(rng: RandomStream, off: number, eps: number): void {
-    const { rowsOffset, maskOffset } = this.observer.layout;
-    for (let f = off; f < off + rowsOffset; f++) this.obs[f] += rng.range(-eps, eps);
-    for (let k = 0; k < this.settings.observation.maxNeighbours; k++) {
-      if (this.obs[off + maskOffset + k] === 0) continue;
-      const row = off + rowsOffset + k * ROW_DIM;
-      for (let f = row; f < row + ROW_DIM; f++) this.obs[f] += rng.range(-eps, eps);
-    }
+    if (v >= 0 && eps > 0) perturbObservation(this.obs, (base + v) * this.obsSize, this.observer.layout, eps, this.rng[e]!);
   }
 
   private scatterRobots(e: number, rng: RandomStream): void {

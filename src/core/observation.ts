@@ -369,3 +369,18 @@ export class RendezvousObserver {
     out[off + n * STATE_DIM_PER_ROBOT] = timeFraction;
   }
 }
+
+/**
+ * Bounded observation noise (an attack on one robot's sensing): U(-eps, eps) added to its own features and
+ * to the rows that hold a neighbour; the mask is left exact. obs[off ..] is the robot's observation.
+ */
+export function perturbObservation(obs: Float32Array, off: number, layout: ObservationLayout, eps: number, rng: { range(lo: number, hi: number): number }): void {
+  const { rowsOffset, maskOffset } = layout;
+  const K = layout.size - maskOffset;
+  for (let f = off; f < off + rowsOffset; f++) obs[f] += rng.range(-eps, eps);
+  for (let k = 0; k < K; k++) {
+    if (obs[off + maskOffset + k] === 0) continue;
+    const row = off + rowsOffset + k * ROW_DIM;
+    for (let f = row; f < row + ROW_DIM; f++) obs[f] += rng.range(-eps, eps);
+  }
+}

@@ -133,6 +133,33 @@ export class OnnxTeam implements TeamController {
     out.set(result.action!.data as Float32Array);
   }
 
+  /** The beliefs of the last act(): the R values of pair (e, i, j) at ((e * N + i) * N + j) * R (empty without a belief network). */
+  get lastBeliefs(): Float32Array {
+    return this.beliefs;
+  }
+
+  /**
+   * The actor alone for some robots of the last act() (robot g's observation at obs[g * size ..]), with the
+   * row beliefs that act() used: what those robots would do if they saw `obs` instead (a sensing attack).
+   * Beliefs are not advanced. Commands into out, robot rows[r]'s at 2r.
+   */
+  async actorOnly(obs: Float32Array, rows: readonly number[], out: Float32Array): Promise<void> {
+    if (rows.length === 0) return;
+    const m = this.policy.manifest;
+    const size = m.observation.size;
+    const KR = m.observation.maxNeighbours * this.beliefsPerPair;
+    const batch = new Float32Array(rows.length * size);
+    rows.forEach((g, r) => batch.set(obs.subarray(g * size, (g + 1) * size), r * size));
+    const feeds: Record<string, ort.Tensor> = { obs: new ort.Tensor('float32', batch, [rows.length, size]) };
+    if (this.usesBeliefs) {
+      const b = new Float32Array(rows.length * KR);
+      rows.forEach((g, r) => b.set(this.rows.subarray(g * KR, (g + 1) * KR), r * KR));
+      feeds.beliefs = new ort.Tensor('float32', b, [rows.length, KR]);
+    }
+    const result = await this.actor.run(feeds);
+    out.set(result.action!.data as Float32Array);
+  }
+
   release(): Promise<unknown> {
     return Promise.all(Object.values(this.policy.sessions).map((s) => s.release()));
   }

@@ -1,0 +1,57 @@
+// The sim link: the twin (with its noise model) stands in for the robots. 'live': the twin runs on its own
+// timer at the control period and the runtime reads its tracker like a real one; 'fast': the runtime steps
+// it once after every control tick, as fast as the machine allows (batch trials), with a clock that
+// advances one period per step.
+import { LiveTwin, systemClock, type LiveClock } from '../../sim/live.js';
+import type { SimSettings } from '../../sim/config.js';
+import type { RobotLink } from './link.js';
+import type { TimedPose } from './safety.js';
+
+export type SimMode = 'live' | 'fast';
+
+export class SimLink implements RobotLink {
+  readonly kind = 'sim';
+  readonly twin: LiveTwin;
+  private readonly clock: LiveClock;
+
+  constructor(settings: SimSettings, readonly mode: SimMode, seed: number, clock: LiveClock = systemClock) {
+    const periodMs = settings.controlPeriod * 1000;
+    // In fast mode time is the twin's own: one period per step taken.
+    this.clock = mode === 'fast' ? { now: () => (this.twin ? this.twin.stats.ticks : 0) * periodMs, setTimeout: () => null, clearTimeout: () => {} } : clock;
+    this.twin = new LiveTwin(settings, { seed, clock: this.clock });
+  }
+
+  get ids(): readonly string[] {
+    return this.twin.robotIds;
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  poses(): (TimedPose | null)[] {
+    return this.twin.getPoses().map((p) => ({ x: p.x, y: p.y, theta: p.heading, stampMs: p.stamp }));
+  }
+
+  truePoses(): { x: number; y: number; theta: number }[] {
+    return this.twin.getTruePoses().map((p) => ({ x: p.x, y: p.y, theta: p.heading }));
+  }
+
+  send(i: number, left: number, right: number): void {
+    this.twin.submitCommand(this.ids[i]!, left, right);
+  }
+
+  /** Fast mode: one control period of the twin. */
+  advance(): void {
+    if (this.mode !== 'fast') throw new Error('sim link: advance() is for fast mode; the live twin keeps its own time');
+    this.twin.stepOnce();
+  }
+
+  start(): void {
+    if (this.mode === 'live') this.twin.start();
+  }
+
+  async stop(): Promise<void> {
+    this.twin.stop();
+  }
+}

@@ -1,0 +1,71 @@
+// What the runtime knows of the swarm at one tick, built from the poses a link reports: the same SwarmFrame
+// and the same observation code (src/core/observation.ts) as the twin, so every robot's policy sees what it
+// saw in training. Speeds come from consecutive poses as the twin's tracker computes them; the command
+// columns hold what was last sent to each robot.
+import { estimateTwist } from '../core/kinematics.js';
+import { PAIR_DIM, RendezvousObserver, type ObservationSpec, type SwarmFrame } from '../core/observation.js';
+import type { TeamView } from '../policy/team.js';
+
+export interface TrackedPose {
+  x: number;
+  y: number;
+  theta: number;
+}
+
+export class SwarmView implements TeamView {
+  readonly envs = 1;
+  readonly robots: number;
+  readonly frame: SwarmFrame;
+  readonly obs: Float32Array;
+  readonly rowIds: Int32Array;
+  readonly observer: RendezvousObserver;
+  private readonly previous: (TrackedPose | null)[];
+
+  constructor(spec: ObservationSpec, robots: number, private readonly dt: number) {
+    this.robots = robots;
+    this.observer = new RendezvousObserver(spec);
+    const f = () => new Float64Array(robots);
+    this.frame = { x: f(), y: f(), heading: f(), speed: f(), turnRate: f(), command: new Float64Array(2 * robots) };
+    this.obs = new Float32Array(robots * this.observer.size);
+    this.rowIds = new Int32Array(robots * spec.maxNeighbours);
+    this.previous = new Array<TrackedPose | null>(robots).fill(null);
+  }
+
+  /** Forgets motion history and commands (trial start). */
+  reset(): void {
+    this.previous.fill(null);
+    this.frame.command.fill(0);
+    this.frame.speed.fill(0);
+    this.frame.turnRate.fill(0);
+  }
+
+  /** Takes this tick's poses (robot i's at i; every pose must be finite) and rebuilds the observations. */
+  update(poses: readonly TrackedPose[]): void {
+    const fr = this.frame;
+    poses.forEach((p, i) => {
+      const prev = this.previous[i];
+      const tw = prev ? estimateTwist(prev.x, prev.y, prev.theta, p.x, p.y, p.theta, this.dt) : { linear: 0, angular: 0 };
+      fr.x[i] = p.x;
+      fr.y[i] = p.y;
+      fr.heading[i] = p.theta;
+      fr.speed[i] = tw.linear;
+      fr.turnRate[i] = tw.angular;
+      this.previous[i] = { x: p.x, y: p.y, theta: p.theta };
+    });
+    this.observer.observeAll(fr, 0, this.robots, this.obs, 0, this.rowIds, 0);
+  }
+
+  /** Records the commands sent this tick (robot i's at 2i): next tick's observations carry them. */
+  sent(commands: ArrayLike<number>): void {
+    for (let k = 0; k < 2 * this.robots; k++) this.frame.command[k] = commands[k]!;
+  }
+
+  pairFeatures(_e: number, out: Float32Array): void {
+    this.observer.pairFeaturesAll(this.frame, 0, this.robots, out, 0);
+  }
+
+  /** Whether robot i has robot j in range now (the first pair feature). */
+  inRange(pairs: Float32Array, i: number, j: number): boolean {
+    return pairs[(i * this.robots + j) * PAIR_DIM] === 1;
+  }
+}

@@ -1,0 +1,201 @@
+// One control tick of a deployed swarm, and a whole run of them. Per tick:
+//   poses from the link -> SwarmView (shared observation code) -> the policy for every robot hosted here
+//   (one batched call per network) -> injections replace compromised robots' commands (trial mode only)
+//   -> safety layer -> link; then the monitor scores every robot from what it intended and how it moved.
+// Everything that happens is an event with its tick; the ground truth of every injection is among them.
+import { makeStreams, type RandomStream } from '../core/random.js';
+import { PAIR_DIM, perturbObservation } from '../core/observation.js';
+import type { RobotParams } from '../core/robot-params.js';
+import type { Attack } from '../../sim/team-eval.js';
+import { attackName } from '../../sim/team-eval.js';
+import { faultByName } from '../../sim/faults.js';
+import { aggregateBeliefs, SwarmMonitor, type MonitorAlert } from '../monitor/monitor.js';
+import type { OnnxTeam } from '../policy/team.js';
+import type { RobotLink } from './link.js';
+import { SafetyLayer, type StopReason } from './safety.js';
+import { SwarmView } from './swarm-view.js';
+
+/** An injection resolved against the swarm: robot index, the ticks it is active in [from, to), the attack. */
+export interface Injection {
+  robot: number;
+  fromTick: number;
+  toTick: number;
+  attack: Attack;
+}
+
+export type RunEvent =
+  | { tick: number; kind: 'injection-start' | 'injection-end'; robot: string; attack: string }
+  | MonitorAlert
+  | { tick: number; kind: 'stop'; robot: string; reason: StopReason }
+  | { tick: number; kind: 'e-stop' | 'release'; reason: string };
+
+export interface TickRecord {
+  tick: number;
+  /** Poses the controllers used (tracked), and the true ones where the link knows them. */
+  poses: { x: number; y: number; theta: number }[];
+  truePoses: { x: number; y: number; theta: number }[] | null;
+  suspicion: number[];
+  flagged: boolean[];
+  /** Robots compromised at this tick. */
+  compromised: number[];
+}
+
+export interface TrialParts {
+  ids: readonly string[];
+  robots: readonly RobotParams[];
+  team: OnnxTeam;
+  link: RobotLink;
+  safety: SafetyLayer;
+  monitor: SwarmMonitor;
+  controlPeriod: number;
+  /** Injections are refused unless the run is a trial (checked here as well as when the launch file is read). */
+  trialMode: boolean;
+  injections: Injection[];
+  seed: number;
+}
+
+export class TrialRun {
+  readonly view: SwarmView;
+  readonly events: RunEvent[] = [];
+  readonly records: TickRecord[] = [];
+  tick = 0;
+  private readonly rng: RandomStream;
+  private readonly intended: Float32Array;
+  private readonly commands: Float32Array;
+  private readonly pairs: Float32Array;
+  private lastStop: (StopReason | null)[];
+
+  constructor(readonly parts: TrialParts) {
+    const N = parts.ids.length;
+    if (parts.link.ids.length !== N || parts.link.ids.some((id, i) => id !== parts.ids[i])) {
+      throw new RangeError(`the link's robots (${parts.link.ids.join(', ')}) are not the swarm's (${parts.ids.join(', ')})`);
+    }
+    if (!parts.trialMode && parts.injections.length > 0) throw new RangeError('injections are refused outside trial mode (set trial: true in the launch file)');
+    for (const inj of parts.injections) {
+      if (!(inj.robot >= 0 && inj.robot < N)) throw new RangeError(`injection for unknown robot index ${inj.robot}`);
+    }
+    const spec = parts.team.policy.manifest.observation;
+    this.view = new SwarmView({ ...spec, id: spec.spec }, N, parts.controlPeriod);
+    this.rng = makeStreams(parts.seed, 1)[0]!;
+    this.intended = new Float32Array(2 * N);
+    this.commands = new Float32Array(2 * N);
+    this.pairs = new Float32Array(N * N * PAIR_DIM);
+    this.lastStop = new Array<StopReason | null>(N).fill(null);
+  }
+
+  private active(tick: number): Injection[] {
+    return this.parts.injections.filter((inj) => tick >= inj.fromTick && tick < inj.toTick);
+  }
+
+  /** One control tick; returns the monitor's alerts of this tick. */
+  async step(): Promise<MonitorAlert[]> {
+    const { ids, team, link, safety, monitor } = this.parts;
+    const N = ids.length;
+    const t = this.tick;
+    const now = link.now();
+    for (const inj of this.parts.injections) {
+      if (inj.fromTick === t) this.events.push({ tick: t, kind: 'injection-start', robot: ids[inj.robot]!, attack: attackName(inj.attack) });
+      if (inj.toTick === t) this.events.push({ tick: t, kind: 'injection-end', robot: ids[inj.robot]!, attack: attackName(inj.attack) });
+    }
+    // Poses: a robot without a fresh, finite pose keeps its last one in the observations and is stopped below.
+    const timed = link.poses();
+    const poses = timed.map((p, i) => (p && [p.x, p.y, p.theta].every(Number.isFinite) ? { x: p.x, y: p.y, theta: p.theta } : { x: this.view.frame.x[i]!, y: this.view.frame.y[i]!, theta: this.view.frame.heading[i]! }));
+    this.view.update(poses);
+    // The policy of every robot from its own (clean) observation: what the monitor expects of it.
+    await team.act(this.view, this.intended);
+    this.commands.set(this.intended);
+    const active = this.active(t);
+    for (const inj of active) await this.compromise(inj, t);
+    for (let i = 0; i < N; i++) {
+      const safe = safety.filter(i, this.commands[2 * i]!, this.commands[2 * i + 1]!, timed[i] ?? null, now);
+      this.commands[2 * i] = safe.left;
+      this.commands[2 * i + 1] = safe.right;
+      if (safe.stopped !== this.lastStop[i] && safe.stopped !== null) this.events.push({ tick: t, kind: 'stop', robot: ids[i]!, reason: safe.stopped });
+      this.lastStop[i] = safe.stopped;
+      link.send(i, safe.left, safe.right);
+    }
+    this.view.sent(this.commands);
+    let beliefs = null;
+    if (team.usesBeliefs) {
+      this.view.pairFeatures(0, this.pairs);
+      beliefs = aggregateBeliefs(team.lastBeliefs, team.beliefsPerPair, N, (i, j) => this.view.inRange(this.pairs, i, j));
+    }
+    const alerts = monitor.update(t, { poses, intended: this.intended, beliefs });
+    for (const a of alerts) this.events.push(a);
+    this.records.push({
+      tick: t,
+      poses,
+      truePoses: link.truePoses?.() ?? null,
+      suspicion: Array.from(monitor.suspicion),
+      flagged: [...monitor.flagged],
+      compromised: active.map((a) => a.robot),
+    });
+    this.tick++;
+    return alerts;
+  }
+
+  /** Replaces robot inj.robot's command: a trained adversary or a fault drives it, or it sees through noise. */
+  private async compromise(inj: Injection, t: number): Promise<void> {
+    const g = inj.robot;
+    const out = new Float32Array(2);
+    const a = inj.attack;
+    if (a.kind === 'adversary') {
+      await a.adversary.act(this.view.obs, [g], out);
+    } else if (a.kind === 'fault') {
+      const o64 = new Float64Array(2);
+      faultByName(a.fault).act(
+        { env: 0, robot: g, step: t, observation: this.view.obs, obsOffset: g * this.view.observer.size, proposedLeft: this.intended[2 * g]!, proposedRight: this.intended[2 * g + 1]!, rng: this.rng },
+        o64,
+      );
+      out.set(o64);
+    } else if (a.kind === 'observation-noise') {
+      // The robot runs its own policy on what its corrupted sensing gives it.
+      const noisy = this.view.obs.slice();
+      perturbObservation(noisy, g * this.view.observer.size, this.view.observer.layout, a.epsilon, this.rng);
+      await this.parts.team.actorOnly(noisy, [g], out);
+    } else return;
+    this.commands[2 * g] = out[0]!;
+    this.commands[2 * g + 1] = out[1]!;
+  }
+
+  engageEStop(reason: string): void {
+    this.parts.safety.engageEStop(reason);
+    this.events.push({ tick: this.tick, kind: 'e-stop', reason });
+  }
+
+  releaseEStop(): void {
+    this.parts.safety.release();
+    this.events.push({ tick: this.tick, kind: 'release', reason: 'operator' });
+  }
+}
+
+/** Per robot: whether and when it was compromised and flagged, and the detection delay. */
+export interface RobotOutcome {
+  robot: string;
+  compromisedTicks: number;
+  flaggedTicks: number;
+  /** First flag at or after the first injection tick, ticks after it (null: never flagged while attacked). */
+  detectionDelayTicks: number | null;
+  /** Flags raised while the robot was not compromised. */
+  falseFlags: number;
+}
+
+/** Flags against the ground truth of the injections. */
+export function outcomes(run: TrialRun): RobotOutcome[] {
+  const ids = run.parts.ids;
+  return ids.map((robot, i) => {
+    const compromisedTicks = run.records.filter((r) => r.compromised.includes(i)).length;
+    const flaggedTicks = run.records.filter((r) => r.flagged[i]).length;
+    const firstAttack = run.records.find((r) => r.compromised.includes(i))?.tick ?? null;
+    const flags = run.events.filter((e): e is MonitorAlert => e.kind === 'flag' && e.robot === robot);
+    const hit = firstAttack === null ? undefined : flags.find((f) => f.tick >= firstAttack);
+    const compromisedAt = (tick: number) => run.records[tick]?.compromised.includes(i) ?? false;
+    return {
+      robot,
+      compromisedTicks,
+      flaggedTicks,
+      detectionDelayTicks: hit && firstAttack !== null ? hit.tick - firstAttack : null,
+      falseFlags: flags.filter((f) => !compromisedAt(f.tick)).length,
+    };
+  });
+}

@@ -1,0 +1,110 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_MONITOR, SwarmMonitor } from '../src/monitor/monitor.js';
+import { OnnxAdversary } from '../src/policy/adversary.js';
+import { readManifest } from '../src/policy/folder.js';
+import { OnnxTeam } from '../src/policy/team.js';
+import type { RobotLink } from '../src/runtime/link.js';
+import { SafetyLayer } from '../src/runtime/safety.js';
+import { SimLink } from '../src/runtime/sim-link.js';
+import { outcomes, TrialRun, type Injection } from '../src/runtime/trial.js';
+import { PROJECT_ROOT, resolveSimConfig } from '../sim/config.js';
+
+const MAPPO = join(PROJECT_ROOT, 'policies', 'mappo-rendezvous');
+const settings = resolveSimConfig({ ...(readManifest(MAPPO).training.config.env as object) });
+let team: OnnxTeam;
+beforeAll(async () => {
+  team = await OnnxTeam.load(MAPPO, settings.observation);
+});
+afterAll(async () => {
+  await team.release();
+});
+
+function run(injections: Injection[], opts: { trialMode?: boolean; link?: RobotLink & { advance(): void } } = {}) {
+  const link = opts.link ?? new SimLink(settings, 'fast', 5);
+  team.resetEnv(0);
+  const trial = new TrialRun({
+    ids: link.ids,
+    robots: settings.robots,
+    team,
+    link,
+    safety: new SafetyLayer(settings.robots, { width: settings.arenaWidth, height: settings.arenaHeight }),
+    monitor: new SwarmMonitor(link.ids, settings.robots, DEFAULT_MONITOR, settings.controlPeriod),
+    controlPeriod: settings.controlPeriod,
+    trialMode: opts.trialMode ?? true,
+    injections,
+    seed: 1,
+  });
+  return {
+    trial,
+    async ticks(n: number) {
+      for (let k = 0; k < n; k++) {
+        await trial.step();
+        link.advance();
+      }
+    },
+  };
+}
+
+describe('deployed trial on the twin (sim link, fast)', () => {
+  it('a benign run: robots gather, nobody is flagged or stopped', async () => {
+    const r = run([]);
+    await r.ticks(300);
+    expect(r.trial.events.filter((e) => e.kind === 'flag')).toEqual([]);
+    expect(r.trial.events.filter((e) => e.kind === 'stop')).toEqual([]);
+    const last = r.trial.records.at(-1)!.truePoses!;
+    const cx = last.reduce((s, p) => s + p.x, 0) / last.length;
+    const cy = last.reduce((s, p) => s + p.y, 0) / last.length;
+    expect(Math.max(...last.map((p) => Math.hypot(p.x - cx, p.y - cy)))).toBeLessThan(0.4);
+  });
+
+  it('an injected fault and an injected trained adversary are recorded and flagged, and only their robots', async () => {
+    const adversary = await OnnxAdversary.load(join(PROJECT_ROOT, 'policies/attacks/posthoc-vs-mappo-rendezvous'), settings.observation);
+    try {
+      const r = run([
+        { robot: 3, fromTick: 40, toTick: 140, attack: { kind: 'fault', fault: 'spin' } },
+        { robot: 7, fromTick: 60, toTick: 200, attack: { kind: 'adversary', adversary } },
+      ]);
+      await r.ticks(220);
+      const starts = r.trial.events.filter((e) => e.kind === 'injection-start');
+      expect(starts).toEqual([
+        { tick: 40, kind: 'injection-start', robot: 'epuck-3', attack: 'fault:spin' },
+        { tick: 60, kind: 'injection-start', robot: 'epuck-7', attack: 'posthoc-vs-mappo-rendezvous' },
+      ]);
+      const byRobot = Object.fromEntries(outcomes(r.trial).map((o) => [o.robot, o]));
+      expect(byRobot['epuck-3']!.detectionDelayTicks).toBeLessThanOrEqual(5);
+      expect(byRobot['epuck-7']!.detectionDelayTicks).not.toBeNull();
+      for (const o of Object.values(byRobot)) expect(o.falseFlags).toBe(0);
+    } finally {
+      await adversary.release();
+    }
+  });
+
+  it('refuses injections outside trial mode, before anything runs', () => {
+    expect(() => run([{ robot: 1, fromTick: 0, toTick: 10, attack: { kind: 'fault', fault: 'stuck' } }], { trialMode: false })).toThrow(/trial mode/);
+  });
+
+  it('stops a robot whose poses stop coming or turn NaN, and keeps the others going', async () => {
+    const sim = new SimLink(settings, 'fast', 6);
+    let lostAfter = Infinity;
+    const link = Object.assign(Object.create(sim) as SimLink, {
+      poses: () => sim.poses().map((p, i) => (i === 2 && sim.now() >= lostAfter ? { ...p!, stampMs: lostAfter } : i === 4 && sim.now() >= 2000 ? { ...p!, x: Number.NaN } : p)),
+      advance: () => sim.advance(),
+      send: (i: number, l: number, r: number) => sim.send(i, l, r),
+    });
+    const r = run([], { link });
+    await r.ticks(10);
+    lostAfter = sim.now(); // robot 2's tracker goes silent
+    await r.ticks(15);
+    const stops = r.trial.events.filter((e) => e.kind === 'stop');
+    expect(stops.map((e) => [e.kind === 'stop' && e.robot, e.kind === 'stop' && e.reason])).toEqual([
+      ['epuck-2', 'stale-pose'],
+      ['epuck-4', 'invalid-pose'],
+    ]);
+    // The stale robot stopped within the safety layer's pose age (300 ms = 3 ticks) of its last pose.
+    expect(stops[0]!.tick - 10).toBeLessThanOrEqual(4);
+    // The others still move.
+    const moved = sim.twin.world.truth.speed.filter((v) => Math.abs(v) > 1e-3).length;
+    expect(moved).toBeGreaterThan(3);
+  });
+});
