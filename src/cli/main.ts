@@ -10,6 +10,7 @@ import { formatTrial, runTrial, type TrialOptions } from './trial.js';
 import { runTraining, type TrainOptions } from './train.js';
 import { runAdversaryTraining, type TrainAdversaryOptions } from './train-adversary.js';
 import { evaluationTable, runEvaluation, type EvaluateOptions } from './evaluate.js';
+import { runLaunch, type RunOptions } from './run.js';
 
 /** Repeatable option: every occurrence appended. */
 function collect(value: string, previous: string[]): string[] {
@@ -87,6 +88,15 @@ program
   .option('--quiet', 'no progress bar; a line every 20 iterations', false)
   .action(async (opts: TrainAdversaryOptions) => {
     await runAdversaryTraining(opts);
+  });
+
+program
+  .command('run')
+  .description('run a deployed swarm from a launch file: policy on every robot, safety layer, monitor, scheduled injections; writes a run folder')
+  .argument('<launch>', 'launch file (YAML), e.g. launch/demo.yaml')
+  .option('--quiet', 'no status table or progress bar; events as lines', false)
+  .action(async (launch: string, opts: RunOptions) => {
+    await runLaunch(launch, opts);
   });
 
 program

@@ -1,0 +1,221 @@
+// `swarmguard run <launch.yaml>` (npm start runs launch/demo.yaml): a deployed swarm for the launch file's
+// duration. Live mode paces ticks to the wall clock with the control scheduler and redraws a status table
+// in the terminal; fast mode runs as fast as possible with a progress bar. At the end (or on Ctrl-C) it
+// prints a summary comparing the monitor's flags with the ground truth of the injections and writes the run
+// folder: events.jsonl, summary.json, trajectory.svg and suspicion.svg.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SingleBar } from 'cli-progress';
+import { attackName } from '../../sim/team-eval.js';
+import { trajectorySvg } from '../../sim/picture.js';
+import { SwarmMonitor } from '../monitor/monitor.js';
+import { OnnxTeam } from '../policy/team.js';
+import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
+import { SafetyLayer } from '../runtime/safety.js';
+import { ControlScheduler, type SchedulerStats } from '../runtime/scheduler.js';
+import { SimLink } from '../runtime/sim-link.js';
+import { suspicionSvg } from '../runtime/suspicion-picture.js';
+import { outcomes, TrialRun, type RobotOutcome, type RunEvent } from '../runtime/trial.js';
+
+export interface RunOptions {
+  /** No status table or progress bar; events as lines. */
+  quiet?: boolean;
+}
+
+export interface RunSummary {
+  runDir: string;
+  ticks: number;
+  outcomes: RobotOutcome[];
+  stops: Record<string, number>;
+  scheduler: SchedulerStats | null;
+  interrupted: boolean;
+}
+
+function stamp(d = new Date()): string {
+  return d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
+function describe(e: RunEvent, period: number): string {
+  const t = `${(e.tick * period).toFixed(1).padStart(6)} s`;
+  switch (e.kind) {
+    case 'injection-start':
+      return `${t}  INJECT   ${e.robot} compromised by ${e.attack}`;
+    case 'injection-end':
+      return `${t}  RESTORE  ${e.robot} back under its policy`;
+    case 'flag':
+      return `${t}  FLAG     ${e.robot} suspicion ${e.suspicion.toFixed(2)} (consistency ${e.evidence.consistency.toFixed(2)}${e.evidence.belief === null ? '' : `, belief ${e.evidence.belief.toFixed(2)} from ${e.evidence.observers} observers`})`;
+    case 'clear':
+      return `${t}  CLEAR    ${e.robot} suspicion ${e.suspicion.toFixed(2)}`;
+    case 'stop':
+      return `${t}  STOP     ${e.robot}: ${e.reason}`;
+    case 'e-stop':
+      return `${t}  E-STOP   ${e.reason}`;
+    case 'release':
+      return `${t}  RELEASE  e-stop released`;
+  }
+}
+
+/** The live table: one row per robot with its suspicion bar, flag, compromise and safety state. */
+function statusTable(run: TrialRun, launch: Launch): string[] {
+  const rec = run.records.at(-1);
+  const header = `swarmguard run ${launch.name}: ${(run.tick * launch.settings.controlPeriod).toFixed(1)} / ${(launch.ticks * launch.settings.controlPeriod).toFixed(0)} s`;
+  const rows = run.parts.ids.map((id, i) => {
+    const s = rec?.suspicion[i] ?? 0;
+    const bar = '#'.repeat(Math.round(10 * s)).padEnd(10, '.');
+    const inj = launch.injections.find((x) => rec?.compromised.includes(i) && x.robot === i);
+    return `  ${id.padEnd(10)} [${bar}] ${s.toFixed(2)}  ${rec?.flagged[i] ? 'FLAGGED' : '       '}  ${inj ? `compromised: ${attackName(inj.attack)}` : ''}`;
+  });
+  return [header, ...rows];
+}
+
+export async function runLaunch(path: string, o: RunOptions = {}, log: (line: string) => void = (l) => console.log(l)): Promise<RunSummary> {
+  const launch = await loadLaunch(path);
+  let team: OnnxTeam | null = null;
+  try {
+    team = await OnnxTeam.load(launch.policyDir, launch.settings.observation);
+    const s = launch.settings;
+    const link = new SimLink(s, launch.mode, launch.seed);
+    const run = new TrialRun({
+      ids: s.robotIds,
+      robots: s.robots,
+      team,
+      link,
+      safety: new SafetyLayer(s.robots, { width: s.arenaWidth, height: s.arenaHeight }, launch.safety),
+      monitor: new SwarmMonitor(s.robotIds, s.robots, launch.monitor, s.controlPeriod),
+      controlPeriod: s.controlPeriod,
+      trialMode: launch.trial,
+      injections: launch.injections,
+      seed: launch.seed,
+    });
+    log(
+      `swarmguard run ${launch.name}: ${s.robotIds.length} robots on the twin (${launch.mode}), policy ${team.name}` +
+        `${team.usesBeliefs ? ' with its belief network' : ''}, ${launch.ticks * s.controlPeriod} s at ${1 / s.controlPeriod} Hz` +
+        `${launch.trial ? `, trial with ${launch.injections.length} injection(s)` : ''}`,
+    );
+    let interrupted = false;
+    const onSigint = () => {
+      interrupted = true;
+    };
+    process.on('SIGINT', onSigint);
+    const tty = !o.quiet && process.stderr.isTTY;
+    let printedEvents = 0;
+    let tableLines = 0;
+    const flushEvents = () => {
+      for (; printedEvents < run.events.length; printedEvents++) {
+        const line = describe(run.events[printedEvents]!, s.controlPeriod);
+        if (tty && tableLines > 0) {
+          process.stderr.write(`\x1b[${tableLines}A\x1b[0J`);
+          tableLines = 0;
+        }
+        log(line);
+      }
+    };
+    const redraw = () => {
+      flushEvents();
+      if (!tty) return;
+      const lines = statusTable(run, launch);
+      process.stderr.write(`${tableLines > 0 ? `\x1b[${tableLines}A\x1b[0J` : ''}${lines.join('\n')}\n`);
+      tableLines = lines.length;
+    };
+    let schedulerStats: SchedulerStats | null = null;
+    try {
+      if (launch.mode === 'fast') {
+        const bar = o.quiet ? null : new SingleBar({ format: ' {bar} {value}/{total} ticks | ETA {eta_formatted}', stream: process.stderr, hideCursor: true });
+        bar?.start(launch.ticks, 0);
+        while (run.tick < launch.ticks && !interrupted) {
+          await run.step();
+          link.advance();
+          if (o.quiet) flushEvents();
+          if (run.tick % 10 === 0) {
+            bar?.update(run.tick);
+            await new Promise((r) => setImmediate(r)); // let Ctrl-C be heard
+          }
+        }
+        bar?.stop();
+        flushEvents();
+      } else {
+        link.start();
+        const scheduler = new ControlScheduler(
+          s.controlPeriod * 1000,
+          async () => {
+            if (run.tick >= launch.ticks || interrupted) return;
+            await run.step();
+            if (run.tick % 5 === 0) redraw();
+            else if (o.quiet) flushEvents();
+          },
+          undefined,
+          (err) => {
+            interrupted = true;
+            log(`swarmguard run: a control tick failed, stopping: ${(err as Error).message}`);
+          },
+        );
+        scheduler.start();
+        while (run.tick < launch.ticks && !interrupted) await new Promise((r) => setTimeout(r, 50));
+        await scheduler.stop();
+        schedulerStats = scheduler.stats;
+        redraw();
+      }
+    } finally {
+      process.off('SIGINT', onSigint);
+      await link.stop();
+    }
+    // Everything the run produced, in its folder.
+    const runDir = join(launch.outDir, `${launch.name}-${stamp()}`);
+    mkdirSync(runDir, { recursive: true });
+    writeFileSync(join(runDir, 'events.jsonl'), run.events.map((e) => JSON.stringify(e)).join('\n') + (run.events.length ? '\n' : ''));
+    const N = s.robotIds.length;
+    const traj = new Float64Array(run.records.length * N * 3);
+    run.records.forEach((r, t) => (r.truePoses ?? r.poses).forEach((p, i) => traj.set([p.x, p.y, p.theta], (t * N + i) * 3)));
+    const victims = [...new Set(launch.injections.map((i) => i.robot))];
+    writeFileSync(
+      join(runDir, 'trajectory.svg'),
+      trajectorySvg({
+        arenaWidth: s.arenaWidth,
+        arenaHeight: s.arenaHeight,
+        robotIds: s.robotIds,
+        bodyRadius: s.robots.map((r) => r.bodyRadius),
+        trajectory: traj,
+        steps: run.records.length,
+        victim: victims.length === 1 ? victims[0]! : -1,
+        victimLabel: launch.injections.map((i) => `${s.robotIds[i.robot]}: ${attackName(i.attack)}`).join(', ') || undefined,
+        title: `${launch.name}: ${team.name}`,
+        gatherDiameter: s.gatherDiameter,
+      }),
+    );
+    writeFileSync(
+      join(runDir, 'suspicion.svg'),
+      suspicionSvg({ title: `${launch.name}: monitor suspicion per robot`, ids: s.robotIds, records: run.records, events: run.events, controlPeriod: s.controlPeriod, flagAt: launch.monitor.flagAt, clearAt: launch.monitor.clearAt }),
+    );
+    const summary: RunSummary = { runDir, ticks: run.tick, outcomes: outcomes(run), stops: { ...run.parts.safety.stops }, scheduler: schedulerStats, interrupted };
+    writeFileSync(join(runDir, 'summary.json'), `${JSON.stringify({ launch: launch.source, policy: team.name, ...summary }, null, 2)}\n`);
+    for (const line of formatSummary(summary, launch)) log(line);
+    return summary;
+  } finally {
+    await team?.release();
+    await releaseLaunch(launch);
+  }
+}
+
+/** The final summary: flags against the ground truth, safety stops, scheduler health, where the files are. */
+export function formatSummary(sum: RunSummary, launch: Launch): string[] {
+  const p = launch.settings.controlPeriod;
+  const lines = [`\nsummary (${(sum.ticks * p).toFixed(1)} s${sum.interrupted ? ', interrupted' : ''}):`];
+  for (const o of sum.outcomes) {
+    if (o.compromisedTicks === 0 && o.falseFlags === 0) continue;
+    const what = o.compromisedTicks > 0 ? `compromised for ${(o.compromisedTicks * p).toFixed(1)} s` : 'never compromised';
+    const caught = o.compromisedTicks === 0 ? '' : o.detectionDelayTicks === null ? ', NOT flagged' : `, flagged after ${(o.detectionDelayTicks * p).toFixed(1)} s`;
+    lines.push(`  ${o.robot.padEnd(10)} ${what}${caught}${o.falseFlags ? `, ${o.falseFlags} false flag(s)` : ''}`);
+  }
+  const compromised = sum.outcomes.filter((o) => o.compromisedTicks > 0);
+  const detected = compromised.filter((o) => o.detectionDelayTicks !== null).length;
+  const falseFlags = sum.outcomes.reduce((s, o) => s + o.falseFlags, 0);
+  lines.push(`  detected ${detected} of ${compromised.length} compromised robot(s); ${falseFlags} false flag(s)`);
+  const stops = Object.entries(sum.stops).filter(([, n]) => n > 0);
+  lines.push(`  safety stops (robot-ticks): ${stops.length ? stops.map(([r, n]) => `${r} ${n}`).join(', ') : 'none'}`);
+  if (sum.scheduler) {
+    const sc = sum.scheduler;
+    lines.push(`  control ticks: ${sc.ticks}, latency mean ${sc.latencyMs.mean.toFixed(1)} ms / max ${sc.latencyMs.max.toFixed(1)} ms, jitter max ${sc.jitterMs.max.toFixed(1)} ms, overruns ${sc.overruns}, skipped ${sc.skippedTicks}`);
+  }
+  lines.push(`  run folder: ${sum.runDir} (events.jsonl, summary.json, trajectory.svg, suspicion.svg)`);
+  return lines;
+}

@@ -1,0 +1,163 @@
+// Launch configurations (`swarmguard run <launch.yaml>`): the swarm, the link, the policy, the safety and
+// monitor settings and scheduled injections, validated as a whole before anything starts. Paths are
+// relative to the launch file.
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError, loadYamlFile, parseWithSchema } from '../core/config-file.js';
+import { resolveSimConfig, type SimSettings } from '../../sim/config.js';
+import { loadAttack, type Attack } from '../../sim/team-eval.js';
+import { DEFAULT_MONITOR, type MonitorSettings } from '../monitor/monitor.js';
+import { observationMismatch, readManifest } from '../policy/folder.js';
+import { DEFAULT_SAFETY, type SafetySettings } from './safety.js';
+import type { Injection } from './trial.js';
+
+const ConsistencySchema = z
+  .object({
+    sigmaLinear: z.number().positive(),
+    sigmaAngular: z.number().positive(),
+    latencyTicks: z.number().int().min(0).max(5),
+    drift: z.number().min(0),
+    threshold: z.number().positive(),
+  })
+  .strict();
+
+export const LaunchSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('run'),
+    /** The swarm and its arena: the twin's settings (sim/config.ts keys; robots, robotsFile, arena, noise...). */
+    swarm: z.record(z.string(), z.unknown()).default({}),
+    link: z
+      .object({
+        kind: z.literal('sim'),
+        /** live: paced to the wall clock at the control period; fast: as fast as possible (batch trials). */
+        mode: z.enum(['live', 'fast']).default('live'),
+        seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+      })
+      .strict()
+      .default({ kind: 'sim', mode: 'live', seed: 1 }),
+    /** The policy folder every robot runs. */
+    policy: z.string().min(1),
+    /** Run length, s. */
+    duration: z.number().positive().max(24 * 3600),
+    /** Injections are refused unless this is a trial. */
+    trial: z.boolean().default(false),
+    safety: z
+      .object({ maxPoseAgeMs: z.number().positive(), lookaheadS: z.number().min(0), wallMargin: z.number().min(0) })
+      .strict()
+      .partial()
+      .default({}),
+    monitor: z
+      .object({
+        flagAt: z.number().min(0).max(1),
+        clearAt: z.number().min(0).max(1),
+        flagTicks: z.number().int().min(1),
+        clearTicks: z.number().int().min(1),
+        consistency: ConsistencySchema.partial(),
+      })
+      .strict()
+      .partial()
+      .default({}),
+    injections: z
+      .array(
+        z
+          .object({
+            /** Robot id. */
+            robot: z.string().min(1),
+            /** Start, s after the run starts, and how long it lasts, s. */
+            at: z.number().min(0),
+            duration: z.number().positive(),
+            /** A trained adversary (adversary folder, policy folder, folder@name), fault:<name> or obs-noise:<eps>. */
+            attack: z.string().min(1),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** Where run folders go. */
+    out: z.string().min(1).default('runs'),
+  })
+  .strict();
+
+export type LaunchFile = z.output<typeof LaunchSchema>;
+
+export interface Launch {
+  source: string;
+  name: string;
+  settings: SimSettings;
+  mode: 'live' | 'fast';
+  seed: number;
+  policyDir: string;
+  ticks: number;
+  trial: boolean;
+  safety: SafetySettings;
+  monitor: MonitorSettings;
+  /** Loaded attacks (adversaries hold onnxruntime sessions: release them with releaseLaunch). */
+  injections: (Injection & { ref: string })[];
+  outDir: string;
+}
+
+/** Reads, validates and resolves a launch file; loads the injections' adversaries. Nothing runs yet. */
+export async function loadLaunch(path: string): Promise<Launch> {
+  const raw = loadYamlFile(path, z.unknown());
+  const file = parseWithSchema(path, LaunchSchema, raw ?? {});
+  const base = dirname(resolve(path));
+  const settings = resolveSimConfig(file.swarm, `${path}: swarm`, base);
+  const policyDir = resolve(base, file.policy);
+  let manifest;
+  try {
+    manifest = readManifest(policyDir);
+  } catch (err) {
+    throw new ConfigError(`${path}: policy: ${(err as Error).message}`);
+  }
+  const mismatch = observationMismatch(manifest.observation, settings.observation);
+  if (mismatch) throw new ConfigError(`${path}: policy ${file.policy} does not fit this swarm: ${mismatch}`);
+  if (Math.abs(manifest.controlPeriod - settings.controlPeriod) > 1e-9) {
+    throw new ConfigError(`${path}: policy ${file.policy} runs at a ${manifest.controlPeriod} s control period, the swarm at ${settings.controlPeriod} s`);
+  }
+  const ticks = Math.round(file.duration / settings.controlPeriod);
+  if (file.injections.length > 0 && !file.trial) throw new ConfigError(`${path}: injections: refused outside trial mode (set trial: true)`);
+  const monitor: MonitorSettings = {
+    ...DEFAULT_MONITOR,
+    ...file.monitor,
+    consistency: { ...DEFAULT_MONITOR.consistency, ...file.monitor.consistency },
+  };
+  if (!(monitor.clearAt < monitor.flagAt)) throw new ConfigError(`${path}: monitor.clearAt (${monitor.clearAt}) must be below monitor.flagAt (${monitor.flagAt})`);
+  const injections: Launch['injections'] = [];
+  try {
+    for (const [k, inj] of file.injections.entries()) {
+      const where = `${path}: injections[${k}]`;
+      const robot = settings.robotIds.indexOf(inj.robot);
+      if (robot < 0) throw new ConfigError(`${where}.robot: unknown robot id '${inj.robot}' (swarm ids: ${settings.robotIds.join(', ')})`);
+      const fromTick = Math.round(inj.at / settings.controlPeriod);
+      if (fromTick >= ticks) throw new ConfigError(`${where}.at: ${inj.at} s is not within the run's ${file.duration} s`);
+      const ref = /^(fault|obs-noise):/.test(inj.attack) || inj.attack === 'none' ? inj.attack : resolve(base, inj.attack);
+      let attack: Attack;
+      try {
+        attack = await loadAttack(ref, settings);
+      } catch (err) {
+        throw new ConfigError(`${where}.attack: ${(err as Error).message}`);
+      }
+      injections.push({ robot, fromTick, toTick: Math.min(ticks, fromTick + Math.round(inj.duration / settings.controlPeriod)), attack, ref: inj.attack });
+    }
+  } catch (err) {
+    await releaseLaunch({ injections });
+    throw err;
+  }
+  return {
+    source: path,
+    name: file.name,
+    settings,
+    mode: file.link.mode,
+    seed: file.link.seed,
+    policyDir,
+    ticks,
+    trial: file.trial,
+    safety: { ...DEFAULT_SAFETY, ...file.safety },
+    monitor,
+    injections,
+    outDir: resolve(base, file.out),
+  };
+}
+
+export async function releaseLaunch(l: Pick<Launch, 'injections'>): Promise<void> {
+  await Promise.all(l.injections.map((i) => (i.attack.kind === 'adversary' ? i.attack.adversary.release() : undefined)));
+}
