@@ -11,6 +11,7 @@ import { runTraining, type TrainOptions } from './train.js';
 import { runAdversaryTraining, type TrainAdversaryOptions } from './train-adversary.js';
 import { evaluationTable, runEvaluation, type EvaluateOptions } from './evaluate.js';
 import { runLaunch, type RunOptions } from './run.js';
+import { monitorTable, runMonitorEvaluation, type MonitorEvalOptions } from './eval-monitor.js';
 
 /** Repeatable option: every occurrence appended. */
 function collect(value: string, previous: string[]): string[] {
@@ -97,6 +98,23 @@ program
   .option('--quiet', 'no status table or progress bar; events as lines', false)
   .action(async (launch: string, opts: RunOptions) => {
     await runLaunch(launch, opts);
+  });
+
+program
+  .command('eval-monitor')
+  .description("the monitor's detection rate, time to detect and false alarms per robot-hour per attack and detector, over seeded batch trials; ROC picture")
+  .option('-p, --policy <dir>', 'the deployed policy folder', 'policies/eir-mappo-rendezvous')
+  .option('-a, --attack <ref>', 'none, fault:<name>, obs-noise:<eps>, an adversary or policy folder (<dir>@<name>) (repeat)', collect, [])
+  .option('-e, --episodes <n>', 'episodes per attack', integer('--episodes', 1, 10_000), 10)
+  .option('-s, --seed <n>', 'seed of the first episode', integer('--seed', 0, 2 ** 31 - 1), 4_000_000)
+  .option('--at <s>', 'injection start, s', nonNegative('--at'), 5)
+  .option('--duration <s>', 'injection length, s', nonNegative('--duration'), 15)
+  .option('--length <s>', 'episode length, s', nonNegative('--length'), 30)
+  .option('-o, --out <path>', 'writes <path>.md, <path>.json and <path>-roc.svg', 'runs/eval-monitor/monitor')
+  .option('--quiet', 'no progress bar', false)
+  .action(async (opts: MonitorEvalOptions) => {
+    const attacks = opts.attack.length ? opts.attack : ['none', 'fault:spin', 'fault:stuck', 'fault:random', 'fault:dead-wheel', 'obs-noise:0.5', opts.policy];
+    console.log(monitorTable(await runMonitorEvaluation({ ...opts, attack: attacks })));
   });
 
 program

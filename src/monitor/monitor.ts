@@ -69,11 +69,49 @@ export function aggregateBeliefs(beliefs: Float32Array, R: number, N: number, in
   return { value, observers };
 }
 
-export class SwarmMonitor {
-  readonly suspicion: Float64Array;
+/** Flag after `flagTicks` ticks at or above flagAt, clear after `clearTicks` ticks at or below clearAt. */
+export class Hysteresis {
   readonly flagged: boolean[];
   private readonly above: Int32Array;
   private readonly below: Int32Array;
+
+  constructor(
+    robots: number,
+    private readonly s: Pick<MonitorSettings, 'flagAt' | 'clearAt' | 'flagTicks' | 'clearTicks'>,
+  ) {
+    this.flagged = new Array<boolean>(robots).fill(false);
+    this.above = new Int32Array(robots);
+    this.below = new Int32Array(robots);
+  }
+
+  reset(): void {
+    this.flagged.fill(false);
+    this.above.fill(0);
+    this.below.fill(0);
+  }
+
+  /** Robot j's suspicion this tick; returns 'flag' or 'clear' when its state changes. */
+  update(j: number, suspicion: number): 'flag' | 'clear' | null {
+    const s = this.s;
+    this.above[j] = suspicion >= s.flagAt ? this.above[j]! + 1 : 0;
+    this.below[j] = suspicion <= s.clearAt ? this.below[j]! + 1 : 0;
+    if (!this.flagged[j] && this.above[j]! >= s.flagTicks) {
+      this.flagged[j] = true;
+      return 'flag';
+    }
+    if (this.flagged[j] && this.below[j]! >= s.clearTicks) {
+      this.flagged[j] = false;
+      return 'clear';
+    }
+    return null;
+  }
+}
+
+export class SwarmMonitor {
+  readonly suspicion: Float64Array;
+  /** The last tick's belief signal per robot (0 without observers or a belief network). */
+  readonly beliefSignal: Float64Array;
+  private readonly hysteresis: Hysteresis;
   readonly consistency: ConsistencyDetector;
 
   constructor(
@@ -85,26 +123,25 @@ export class SwarmMonitor {
     if (!(settings.clearAt < settings.flagAt)) throw new RangeError(`monitor: clearAt (${settings.clearAt}) must be below flagAt (${settings.flagAt})`);
     const N = ids.length;
     this.suspicion = new Float64Array(N);
-    this.flagged = new Array<boolean>(N).fill(false);
-    this.above = new Int32Array(N);
-    this.below = new Int32Array(N);
+    this.beliefSignal = new Float64Array(N);
+    this.hysteresis = new Hysteresis(N, settings);
     this.consistency = new ConsistencyDetector(robots, settings.consistency, controlPeriod);
+  }
+
+  get flagged(): readonly boolean[] {
+    return this.hysteresis.flagged;
   }
 
   /** Forgets everything (trial start). */
   reset(): void {
-    for (let j = 0; j < this.ids.length; j++) {
-      this.consistency.reset(j);
-      this.suspicion[j] = 0;
-      this.flagged[j] = false;
-      this.above[j] = 0;
-      this.below[j] = 0;
-    }
+    for (let j = 0; j < this.ids.length; j++) this.consistency.reset(j);
+    this.suspicion.fill(0);
+    this.beliefSignal.fill(0);
+    this.hysteresis.reset();
   }
 
   /** One tick: updates every robot's suspicion; returns the flags raised and cleared at this tick. */
   update(tick: number, input: MonitorInput): MonitorAlert[] {
-    const s = this.settings;
     const alerts: MonitorAlert[] = [];
     for (let j = 0; j < this.ids.length; j++) {
       const c = this.consistency.update(j, input.poses[j]!, input.intended[2 * j]!, input.intended[2 * j + 1]!);
@@ -112,15 +149,11 @@ export class SwarmMonitor {
       const b = seen ? input.beliefs!.value[j]! : 0;
       const fused = 1 - (1 - b) * (1 - c);
       this.suspicion[j] = fused;
-      this.above[j] = fused >= s.flagAt ? this.above[j]! + 1 : 0;
-      this.below[j] = fused <= s.clearAt ? this.below[j]! + 1 : 0;
-      const evidence = (): Evidence => ({ belief: seen ? b : null, consistency: c, cusum: this.consistency.cusum[j]!, observers: input.beliefs?.observers[j] ?? 0 });
-      if (!this.flagged[j] && this.above[j]! >= s.flagTicks) {
-        this.flagged[j] = true;
-        alerts.push({ tick, robot: this.ids[j]!, kind: 'flag', suspicion: fused, evidence: evidence() });
-      } else if (this.flagged[j] && this.below[j]! >= s.clearTicks) {
-        this.flagged[j] = false;
-        alerts.push({ tick, robot: this.ids[j]!, kind: 'clear', suspicion: fused, evidence: evidence() });
+      this.beliefSignal[j] = b;
+      const change = this.hysteresis.update(j, fused);
+      if (change) {
+        const evidence: Evidence = { belief: seen ? b : null, consistency: c, cusum: this.consistency.cusum[j]!, observers: input.beliefs?.observers[j] ?? 0 };
+        alerts.push({ tick, robot: this.ids[j]!, kind: change, suspicion: fused, evidence });
       }
     }
     return alerts;

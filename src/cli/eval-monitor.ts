@@ -1,0 +1,219 @@
+// `swarmguard eval-monitor` (npm run eval:monitor): how well the monitor catches compromised robots, over
+// seeded batch trials on the twin (fast sim link, noise on). Each episode one robot (e mod N) is compromised
+// from `at` for `duration` seconds; benign episodes ('none') only count false alarms. For each detector
+// (belief, consistency, fused) it reports the detection rate, the mean time to detect and the false alarms
+// per robot-hour at the configured thresholds, and draws a ROC picture by sweeping the flag threshold.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { SingleBar } from 'cli-progress';
+import { resolveSimConfig } from '../../sim/config.js';
+import { attackName, loadAttack, type Attack } from '../../sim/team-eval.js';
+import { DEFAULT_MONITOR, Hysteresis, SwarmMonitor, type MonitorSettings } from '../monitor/monitor.js';
+import { readManifest } from '../policy/folder.js';
+import { OnnxTeam } from '../policy/team.js';
+import { DEFAULT_SAFETY, SafetyLayer } from '../runtime/safety.js';
+import { SimLink } from '../runtime/sim-link.js';
+import { TrialRun } from '../runtime/trial.js';
+
+export const DETECTORS = ['belief', 'consistency', 'fused'] as const;
+export type Detector = (typeof DETECTORS)[number];
+
+export interface MonitorEvalOptions {
+  policy: string;
+  attack: string[];
+  episodes: number;
+  seed: number;
+  /** Injection start and length, and episode length, s. */
+  at: number;
+  duration: number;
+  length: number;
+  /** Writes <out>.md, <out>.json and <out>-roc.svg. */
+  out: string;
+  quiet?: boolean;
+}
+
+/** One episode's signals: [tick][robot] per detector, and which robot was compromised when. */
+interface EpisodeSignals {
+  attack: string;
+  victim: number;
+  fromTick: number;
+  toTick: number;
+  signals: Record<Detector, Float64Array>;
+  ticks: number;
+  robots: number;
+}
+
+export interface DetectorResult {
+  attack: string;
+  detector: Detector;
+  /** Attacked episodes whose victim was flagged while compromised, of all attacked episodes. */
+  detectionRate: number | null;
+  meanTimeToDetectS: number | null;
+  falseAlarmsPerRobotHour: number;
+}
+
+/** Flags of every robot under a detector's signal with the given thresholds: flags raised, [tick, robot]. */
+function flagsOf(ep: EpisodeSignals, d: Detector, s: Pick<MonitorSettings, 'flagAt' | 'clearAt' | 'flagTicks' | 'clearTicks'>): [number, number][] {
+  const h = new Hysteresis(ep.robots, s);
+  const out: [number, number][] = [];
+  const sig = ep.signals[d];
+  for (let t = 0; t < ep.ticks; t++) for (let j = 0; j < ep.robots; j++) if (h.update(j, sig[t * ep.robots + j]!) === 'flag') out.push([t, j]);
+  return out;
+}
+
+/** Detection and false alarms of one detector over some episodes. */
+export function score(eps: EpisodeSignals[], d: Detector, s: Pick<MonitorSettings, 'flagAt' | 'clearAt' | 'flagTicks' | 'clearTicks'>, period: number): Omit<DetectorResult, 'attack' | 'detector'> {
+  let attacked = 0;
+  let detected = 0;
+  let delay = 0;
+  let falseAlarms = 0;
+  let cleanRobotTicks = 0;
+  for (const ep of eps) {
+    const compromised = (t: number, j: number) => j === ep.victim && t >= ep.fromTick && t < ep.toTick;
+    const flags = flagsOf(ep, d, s);
+    if (ep.victim >= 0) {
+      attacked++;
+      const hit = flags.find(([t, j]) => compromised(t, j));
+      if (hit) {
+        detected++;
+        delay += (hit[0] - ep.fromTick) * period;
+      }
+    }
+    falseAlarms += flags.filter(([t, j]) => !compromised(t, j)).length;
+    cleanRobotTicks += ep.ticks * ep.robots - (ep.victim >= 0 ? ep.toTick - ep.fromTick : 0);
+  }
+  return {
+    detectionRate: attacked ? detected / attacked : null,
+    meanTimeToDetectS: detected ? delay / detected : null,
+    falseAlarmsPerRobotHour: falseAlarms / ((cleanRobotTicks * period) / 3600),
+  };
+}
+
+export async function runMonitorEvaluation(o: MonitorEvalOptions, log: (line: string) => void = (l) => console.error(l)): Promise<DetectorResult[]> {
+  const policyDir = resolve(o.policy);
+  const manifest = readManifest(policyDir);
+  const settings = resolveSimConfig({ ...(manifest.training.config.env as Record<string, unknown>) });
+  const period = settings.controlPeriod;
+  const ticks = Math.round(o.length / period);
+  const fromTick = Math.round(o.at / period);
+  const toTick = Math.min(ticks, fromTick + Math.round(o.duration / period));
+  if (fromTick >= ticks) throw new RangeError(`eval-monitor: --at ${o.at} s is not within the ${o.length} s episodes`);
+  const team = await OnnxTeam.load(policyDir, settings.observation);
+  const attacks: Attack[] = [];
+  try {
+    for (const a of o.attack) attacks.push(await loadAttack(a, settings));
+    const N = settings.robotIds.length;
+    const all: EpisodeSignals[] = [];
+    const bar = o.quiet ? null : new SingleBar({ format: ' {bar} {value}/{total} episodes | ETA {eta_formatted} | {attack}', stream: process.stderr, hideCursor: true });
+    bar?.start(attacks.length * o.episodes, 0, { attack: '' });
+    for (const attack of attacks) {
+      for (let e = 0; e < o.episodes; e++) {
+        const link = new SimLink(settings, 'fast', o.seed + e);
+        const victim = attack.kind === 'none' ? -1 : e % N;
+        const monitor = new SwarmMonitor(settings.robotIds, settings.robots, DEFAULT_MONITOR, period);
+        team.resetEnv(0);
+        const run = new TrialRun({
+          ids: settings.robotIds,
+          robots: settings.robots,
+          team,
+          link,
+          safety: new SafetyLayer(settings.robots, { width: settings.arenaWidth, height: settings.arenaHeight }, DEFAULT_SAFETY),
+          monitor,
+          controlPeriod: period,
+          trialMode: true,
+          injections: victim < 0 ? [] : [{ robot: victim, fromTick, toTick, attack }],
+          seed: o.seed + e,
+        });
+        const signals = { belief: new Float64Array(ticks * N), consistency: new Float64Array(ticks * N), fused: new Float64Array(ticks * N) };
+        for (let t = 0; t < ticks; t++) {
+          await run.step();
+          link.advance();
+          for (let j = 0; j < N; j++) {
+            signals.belief[t * N + j] = monitor.beliefSignal[j]!;
+            signals.consistency[t * N + j] = monitor.consistency.suspicion(j);
+            signals.fused[t * N + j] = monitor.suspicion[j]!;
+          }
+        }
+        all.push({ attack: attackName(attack), victim, fromTick, toTick, signals, ticks, robots: N });
+        bar?.increment(1, { attack: attackName(attack) });
+      }
+    }
+    bar?.stop();
+    const results: DetectorResult[] = [];
+    const names = [...new Set(all.map((x) => x.attack))];
+    for (const attack of [...names, 'all attacks']) {
+      const eps = attack === 'all attacks' ? all : all.filter((x) => x.attack === attack);
+      for (const d of DETECTORS) results.push({ attack, detector: d, ...score(eps, d, DEFAULT_MONITOR, period) });
+    }
+    // ROC: the flag threshold swept (clear threshold kept at the same fraction of it), all episodes pooled.
+    const thresholds = Array.from({ length: 19 }, (_, i) => 0.05 * (i + 1));
+    const roc = Object.fromEntries(
+      DETECTORS.map((d) => [d, thresholds.map((th) => ({ threshold: th, ...score(all, d, { ...DEFAULT_MONITOR, flagAt: th, clearAt: th * (DEFAULT_MONITOR.clearAt / DEFAULT_MONITOR.flagAt) }, period) }))]),
+    );
+    mkdirSync(resolve(o.out, '..'), { recursive: true });
+    writeFileSync(`${o.out}.json`, `${JSON.stringify({ policy: basename(policyDir), episodes: o.episodes, seed: o.seed, at: o.at, duration: o.duration, length: o.length, monitor: DEFAULT_MONITOR, results, roc }, null, 2)}\n`);
+    writeFileSync(`${o.out}.md`, monitorMarkdown(results, o, basename(policyDir)));
+    writeFileSync(`${o.out}-roc.svg`, rocSvg(roc as Record<Detector, RocPoint[]>, basename(policyDir)));
+    log(`wrote ${o.out}.md, ${o.out}.json, ${o.out}-roc.svg`);
+    return results;
+  } finally {
+    await team.release();
+    await Promise.all(attacks.map((a) => (a.kind === 'adversary' ? a.adversary.release() : undefined)));
+  }
+}
+
+type RocPoint = { threshold: number } & Omit<DetectorResult, 'attack' | 'detector'>;
+
+export function monitorTable(results: DetectorResult[]): string {
+  const lines = ['| attack | detector | detection rate | mean time to detect | false alarms per robot-hour |', '|---|---|---|---|---|'];
+  for (const r of results) {
+    lines.push(`| ${r.attack} | ${r.detector} | ${r.detectionRate === null ? '-' : `${(100 * r.detectionRate).toFixed(0)}%`} | ${r.meanTimeToDetectS === null ? '-' : `${r.meanTimeToDetectS.toFixed(2)} s`} | ${r.falseAlarmsPerRobotHour.toFixed(2)} |`);
+  }
+  return lines.join('\n');
+}
+
+function monitorMarkdown(results: DetectorResult[], o: MonitorEvalOptions, policy: string): string {
+  const m = DEFAULT_MONITOR;
+  return [
+    `# Monitor evaluation: ${policy}`,
+    '',
+    `${o.episodes} seeded episodes per attack (seed ${o.seed}), ${o.length} s each on the twin with its noise model; robot e mod N compromised from ${o.at} s for ${o.duration} s.`,
+    `Flag at suspicion >= ${m.flagAt} for ${m.flagTicks} ticks, clear at <= ${m.clearAt} for ${m.clearTicks} ticks; consistency CUSUM drift ${m.consistency.drift}, threshold ${m.consistency.threshold}.`,
+    'Detected = the victim flagged while compromised. False alarm = a flag raised on a robot that was not compromised at that tick.',
+    '',
+    `Reproduce: \`npm run eval:monitor -- ${process.argv.slice(3).join(' ')}\``,
+    '',
+    monitorTable(results),
+    '',
+    `![ROC](${basename(o.out)}-roc.svg)`,
+    '',
+  ].join('\n');
+}
+
+function rocSvg(roc: Record<Detector, RocPoint[]>, policy: string): string {
+  const W = 520;
+  const H = 360;
+  const P = { l: 60, r: 130, t: 40, b: 46 };
+  const maxFa = Math.max(1, ...Object.values(roc).flatMap((pts) => pts.map((p) => p.falseAlarmsPerRobotHour)));
+  const px = (fa: number) => P.l + (Math.log10(1 + fa) / Math.log10(1 + maxFa)) * (W - P.l - P.r);
+  const py = (dr: number) => P.t + (1 - dr) * (H - P.t - P.b);
+  const colours: Record<Detector, string> = { belief: '#27c', consistency: '#c72', fused: '#2a7' };
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="${P.l}" y="22" font-size="13" font-weight="bold">Monitor ROC (${policy.replace(/[&<>]/g, '')}), flag threshold swept</text>`,
+    `<rect x="${P.l}" y="${P.t}" width="${W - P.l - P.r}" height="${H - P.t - P.b}" fill="none" stroke="#999"/>`,
+    `<text x="${(P.l + W - P.r) / 2}" y="${H - 10}" text-anchor="middle">false alarms per robot-hour (log scale)</text>`,
+    `<text x="14" y="${(P.t + H - P.b) / 2}" transform="rotate(-90 14 ${(P.t + H - P.b) / 2})" text-anchor="middle">detection rate</text>`,
+  ];
+  for (const v of [0, 0.5, 1]) out.push(`<text x="${P.l - 6}" y="${py(v) + 4}" text-anchor="end">${v}</text>`);
+  for (const fa of [0, 1, 10, 100, 1000].filter((f) => f <= maxFa)) out.push(`<text x="${px(fa)}" y="${H - P.b + 14}" text-anchor="middle">${fa}</text>`);
+  DETECTORS.forEach((d, i) => {
+    const pts = roc[d].filter((p) => p.detectionRate !== null);
+    out.push(`<polyline points="${pts.map((p) => `${px(p.falseAlarmsPerRobotHour).toFixed(1)},${py(p.detectionRate!).toFixed(1)}`).join(' ')}" fill="none" stroke="${colours[d]}" stroke-width="1.8"/>`);
+    for (const p of pts) out.push(`<circle cx="${px(p.falseAlarmsPerRobotHour).toFixed(1)}" cy="${py(p.detectionRate!).toFixed(1)}" r="2.5" fill="${colours[d]}"/>`);
+    out.push(`<text x="${W - P.r + 8}" y="${P.t + 14 + 14 * i}" fill="${colours[d]}">${d}</text>`);
+  });
+  out.push('</svg>');
+  return out.join('\n');
+}
