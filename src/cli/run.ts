@@ -73,6 +73,7 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
   let team: OnnxTeam | null = null;
   try {
     team = await OnnxTeam.load(launch.policyDir, launch.settings.observation);
+    team.setForgetAfter(launch.forgetAfterTicks);
     const s = launch.settings;
     const link = new SimLink(s, launch.mode, launch.seed);
     const run = new TrialRun({

@@ -44,6 +44,9 @@ export class OnnxTeam implements TeamController {
   private rows = new Float32Array(0);
   private envs = 0;
   private robots = 0;
+  /** Ticks each pair has been out of range (for forgetting, see setForgetAfter). */
+  private away = new Int32Array(0);
+  private forgetAfter = Infinity;
 
   private constructor(readonly policy: LoadedPolicy) {
     const m = policy.manifest;
@@ -73,10 +76,21 @@ export class OnnxTeam implements TeamController {
     return new OnnxTeam(policy);
   }
 
+  /**
+   * Deployment: the belief state of a pair (i, j) is dropped once j has been out of i's range for more than
+   * `ticks` ticks, so a neighbour that comes back starts afresh (as a newly met robot). Training and the
+   * evaluation protocol keep every pair's state for the whole episode (the default, Infinity).
+   */
+  setForgetAfter(ticks: number): void {
+    if (!(ticks >= 1)) throw new RangeError(`forget-after must be at least 1 tick, got ${ticks}`);
+    this.forgetAfter = ticks;
+  }
+
   /** Forgets every belief of environment e (call when its episode restarts). */
   resetEnv(e: number): void {
     const NN = this.robots * this.robots;
     this.state.fill(0, e * NN * this.beliefHidden, (e + 1) * NN * this.beliefHidden);
+    this.away.fill(0, e * NN, (e + 1) * NN);
   }
 
   private size(view: TeamView): void {
@@ -87,6 +101,7 @@ export class OnnxTeam implements TeamController {
     this.state = new Float32Array(pairs * this.beliefHidden);
     this.beliefs = new Float32Array(pairs * this.beliefsPerPair);
     this.features = new Float32Array(pairs * PAIR_DIM);
+    this.away = new Int32Array(pairs);
     this.rows = new Float32Array(view.envs * view.robots * this.policy.manifest.observation.maxNeighbours * this.beliefsPerPair);
   }
 
@@ -97,6 +112,13 @@ export class OnnxTeam implements TeamController {
     const pairs = view.envs * N * N;
     const H = this.beliefHidden;
     for (let e = 0; e < view.envs; e++) view.pairFeatures(e, this.features.subarray(e * N * N * PAIR_DIM, (e + 1) * N * N * PAIR_DIM));
+    if (this.forgetAfter < Infinity) {
+      for (let p = 0; p < pairs; p++) {
+        // The first pair feature says whether j is in i's range.
+        this.away[p] = this.features[p * PAIR_DIM] === 1 ? 0 : this.away[p]! + 1;
+        if (this.away[p]! > this.forgetAfter) this.state.fill(0, p * H, (p + 1) * H);
+      }
+    }
     const out = await this.belief!.run({
       pair_features: new ort.Tensor('float32', this.features, [pairs, PAIR_DIM]),
       h_in: new ort.Tensor('float32', this.state, [pairs, H]),

@@ -37,6 +37,8 @@ export const LaunchSchema = z
       .default({ kind: 'sim', mode: 'live', seed: 1 }),
     /** The policy folder every robot runs. */
     policy: z.string().min(1),
+    /** A robot's belief about a neighbour is dropped after the neighbour has been out of range this long, s. */
+    forgetNeighbourAfter: z.number().positive().default(5),
     /** Run length, s. */
     duration: z.number().positive().max(24 * 3600),
     /** Injections are refused unless this is a trial. */
@@ -86,6 +88,7 @@ export interface Launch {
   mode: 'live' | 'fast';
   seed: number;
   policyDir: string;
+  forgetAfterTicks: number;
   ticks: number;
   trial: boolean;
   safety: SafetySettings;
@@ -149,6 +152,7 @@ export async function loadLaunch(path: string): Promise<Launch> {
     mode: file.link.mode,
     seed: file.link.seed,
     policyDir,
+    forgetAfterTicks: Math.max(1, Math.round(file.forgetNeighbourAfter / settings.controlPeriod)),
     ticks,
     trial: file.trial,
     safety: { ...DEFAULT_SAFETY, ...file.safety },

@@ -81,6 +81,9 @@ export class TrialRun {
     this.commands = new Float32Array(2 * N);
     this.pairs = new Float32Array(N * N * PAIR_DIM);
     this.lastStop = new Array<StopReason | null>(N).fill(null);
+    // A trial starts from fresh recurrent states and monitor statistics.
+    parts.team.resetEnv(0);
+    parts.monitor.reset();
   }
 
   private active(tick: number): Injection[] {
