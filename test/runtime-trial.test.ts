@@ -103,6 +103,8 @@ describe('deployed trial on the twin (sim link, fast)', () => {
     ]);
     // The stale robot stopped within the safety layer's pose age (300 ms = 3 ticks) of its last pose.
     expect(stops[0]!.tick - 10).toBeLessThanOrEqual(4);
+    // Nobody's observation carries the NaN (robot 4 is seen where it was last measured).
+    expect(r.trial.view.obs.every(Number.isFinite)).toBe(true);
     // The others still move.
     const moved = sim.twin.world.truth.speed.filter((v) => Math.abs(v) > 1e-3).length;
     expect(moved).toBeGreaterThan(3);

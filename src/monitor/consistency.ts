@@ -27,6 +27,8 @@ export interface TrackedPose {
   x: number;
   y: number;
   theta: number;
+  /** Measurement time, ms: motion is scored over the real time between measurements. */
+  stampMs?: number;
 }
 
 export class ConsistencyDetector {
@@ -68,8 +70,11 @@ export class ConsistencyDetector {
     const s = this.settings;
     const prev = this.previous[j];
     const hist = this.intended[j]!;
-    if (prev) {
-      const seen = estimateTwist(prev.x, prev.y, prev.theta, pose.x, pose.y, pose.theta, this.dt);
+    const dt = prev && pose.stampMs !== undefined && prev.stampMs !== undefined ? (pose.stampMs - prev.stampMs) / 1000 : this.dt;
+    // No new measurement since the last tick: nothing to score (the intended command is still recorded).
+    const fresh = dt > 0;
+    if (prev && fresh) {
+      const seen = estimateTwist(prev.x, prev.y, prev.theta, pose.x, pose.y, pose.theta, dt);
       let best = Infinity;
       for (let k = 0; k < this.history; k++) {
         const want = twistFromCommands(hist[2 * k]!, hist[2 * k + 1]!, this.robots[j]!);
@@ -83,7 +88,7 @@ export class ConsistencyDetector {
     hist.copyWithin(2, 0, 2 * (this.history - 1));
     hist[0] = intendedLeft;
     hist[1] = intendedRight;
-    this.previous[j] = { ...pose };
+    if (!prev || fresh) this.previous[j] = { ...pose };
     return this.suspicion(j);
   }
 

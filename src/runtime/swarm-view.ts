@@ -10,6 +10,8 @@ export interface TrackedPose {
   x: number;
   y: number;
   theta: number;
+  /** When the tracker measured it, ms; speeds use the real time between measurements. */
+  stampMs?: number;
 }
 
 export class SwarmView implements TeamView {
@@ -39,18 +41,28 @@ export class SwarmView implements TeamView {
     this.frame.turnRate.fill(0);
   }
 
-  /** Takes this tick's poses (robot i's at i; every pose must be finite) and rebuilds the observations. */
+  /**
+   * Takes this tick's poses (robot i's at i; every pose must be finite) and rebuilds the observations. A pose
+   * with the same stamp as the last one (the tracker has not updated since) leaves the speeds as they were.
+   */
   update(poses: readonly TrackedPose[]): void {
     const fr = this.frame;
     poses.forEach((p, i) => {
       const prev = this.previous[i];
-      const tw = prev ? estimateTwist(prev.x, prev.y, prev.theta, p.x, p.y, p.theta, this.dt) : { linear: 0, angular: 0 };
       fr.x[i] = p.x;
       fr.y[i] = p.y;
       fr.heading[i] = p.theta;
-      fr.speed[i] = tw.linear;
-      fr.turnRate[i] = tw.angular;
-      this.previous[i] = { x: p.x, y: p.y, theta: p.theta };
+      if (!prev) {
+        fr.speed[i] = 0;
+        fr.turnRate[i] = 0;
+      } else {
+        const dt = p.stampMs !== undefined && prev.stampMs !== undefined ? (p.stampMs - prev.stampMs) / 1000 : this.dt;
+        if (!(dt > 0)) return; // no new measurement (or none usable): keep the last speeds
+        const tw = estimateTwist(prev.x, prev.y, prev.theta, p.x, p.y, p.theta, dt);
+        fr.speed[i] = tw.linear;
+        fr.turnRate[i] = tw.angular;
+      }
+      this.previous[i] = { ...p };
     });
     this.observer.observeAll(fr, 0, this.robots, this.obs, 0, this.rowIds, 0);
   }

@@ -102,7 +102,11 @@ export class TrialRun {
     }
     // Poses: a robot without a fresh, finite pose keeps its last one in the observations and is stopped below.
     const timed = link.poses();
-    const poses = timed.map((p, i) => (p && [p.x, p.y, p.theta].every(Number.isFinite) ? { x: p.x, y: p.y, theta: p.theta } : { x: this.view.frame.x[i]!, y: this.view.frame.y[i]!, theta: this.view.frame.heading[i]! }));
+    const poses = timed.map((p, i) =>
+      p && [p.x, p.y, p.theta, p.stampMs].every(Number.isFinite)
+        ? { x: p.x, y: p.y, theta: p.theta, stampMs: p.stampMs }
+        : { x: this.view.frame.x[i]!, y: this.view.frame.y[i]!, theta: this.view.frame.heading[i]!, stampMs: Number.NaN },
+    );
     this.view.update(poses);
     // The policy of every robot from its own (clean) observation: what the monitor expects of it.
     await team.act(this.view, this.intended);
