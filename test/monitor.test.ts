@@ -80,4 +80,23 @@ describe('swarm monitor', () => {
     expect(alerts.map((a) => [a.robot, a.kind, a.tick])).toEqual([['b', 'flag', 2]]);
     expect(alerts[0]!.evidence.belief).toBeCloseTo(0.95, 6);
   });
+
+  it('does not hold a robot pushed by a neighbour it touches responsible for its speed, but still scores its turning', () => {
+    const run = (gap: number, turn: number) => {
+      const monitor = new SwarmMonitor(['a', 'b'], settings.robots.slice(0, 2), DEFAULT_MONITOR, settings.controlPeriod);
+      const flags: string[] = [];
+      for (let t = 0; t < 30; t++) {
+        // Both are told to stand still but slide 1.5 cm per tick together; b also turns `turn` rad per tick.
+        const poses = [{ x: 1 + 0.015 * t, y: 1, theta: 0 }, { x: 1 + gap + 0.015 * t, y: 1, theta: turn * t }];
+        flags.push(...monitor.update(t, { poses, intended: new Float32Array(4), beliefs: null }).filter((a) => a.kind === 'flag').map((a) => a.robot));
+      }
+      return flags;
+    };
+    // Bodies in contact (centres 0.074 m apart, both pushed along): no flag.
+    expect(run(0.074, 0)).toEqual([]);
+    // The same sliding with nobody around: flagged (both slide, so both).
+    expect(run(0.5, 0)).toEqual(['a', 'b']);
+    // In contact but spinning although told to stand still: flagged.
+    expect(run(0.074, 0.3)).toEqual(['b']);
+  });
 });

@@ -64,9 +64,11 @@ export class ConsistencyDetector {
 
   /**
    * One tick for robot j: its pose now, and the command its policy intends from its observation now
-   * (executed during the coming tick). Returns the robot's suspicion in [0, 1].
+   * (executed during the coming tick). `touching`: robot j is in contact with another robot, whose pushes
+   * move it whatever its wheels do: only its turn rate is scored then (the speed term is replaced by its
+   * expected value under noise, 1). Returns the robot's suspicion in [0, 1].
    */
-  update(j: number, pose: TrackedPose, intendedLeft: number, intendedRight: number): number {
+  update(j: number, pose: TrackedPose, intendedLeft: number, intendedRight: number, touching = false): number {
     const s = this.settings;
     const prev = this.previous[j];
     const hist = this.intended[j]!;
@@ -78,7 +80,8 @@ export class ConsistencyDetector {
       let best = Infinity;
       for (let k = 0; k < this.history; k++) {
         const want = twistFromCommands(hist[2 * k]!, hist[2 * k + 1]!, this.robots[j]!);
-        const x = ((seen.linear - want.linear) / s.sigmaLinear) ** 2 + ((seen.angular - want.angular) / s.sigmaAngular) ** 2;
+        const speedTerm = touching ? 1 : ((seen.linear - want.linear) / s.sigmaLinear) ** 2;
+        const x = speedTerm + ((seen.angular - want.angular) / s.sigmaAngular) ** 2;
         best = Math.min(best, x);
       }
       this.lastScore[j] = best;

@@ -16,8 +16,11 @@ export interface MonitorSettings {
   clearTicks: number;
 }
 
+/** Extra distance between two bodies still counted as contact, m (a few tracker standard deviations). */
+const CONTACT_MARGIN = 0.01;
+
 export const DEFAULT_MONITOR: MonitorSettings = {
-  consistency: { sigmaLinear: 0.045, sigmaAngular: 0.3, latencyTicks: 1, drift: 4, threshold: 40 },
+  consistency: { sigmaLinear: 0.045, sigmaAngular: 0.3, latencyTicks: 2, drift: 4, threshold: 40 },
   flagAt: 0.8,
   clearAt: 0.3,
   flagTicks: 3,
@@ -116,7 +119,7 @@ export class SwarmMonitor {
 
   constructor(
     readonly ids: readonly string[],
-    robots: readonly RobotParams[],
+    private readonly robots: readonly RobotParams[],
     readonly settings: MonitorSettings,
     controlPeriod: number,
   ) {
@@ -140,11 +143,23 @@ export class SwarmMonitor {
     this.hysteresis.reset();
   }
 
+  /** Whether robot j's body is within contact distance (plus a tracker-noise margin) of another robot's. */
+  private touching(poses: readonly TrackedPose[], j: number): boolean {
+    const pj = poses[j]!;
+    for (let i = 0; i < poses.length; i++) {
+      if (i === j) continue;
+      const d = this.robots[i]!.bodyRadius + this.robots[j]!.bodyRadius + CONTACT_MARGIN;
+      if ((poses[i]!.x - pj.x) ** 2 + (poses[i]!.y - pj.y) ** 2 < d * d) return true;
+    }
+    return false;
+  }
+
   /** One tick: updates every robot's suspicion; returns the flags raised and cleared at this tick. */
   update(tick: number, input: MonitorInput): MonitorAlert[] {
     const alerts: MonitorAlert[] = [];
-    for (let j = 0; j < this.ids.length; j++) {
-      const c = this.consistency.update(j, input.poses[j]!, input.intended[2 * j]!, input.intended[2 * j + 1]!);
+    const N = this.ids.length;
+    for (let j = 0; j < N; j++) {
+      const c = this.consistency.update(j, input.poses[j]!, input.intended[2 * j]!, input.intended[2 * j + 1]!, this.touching(input.poses, j));
       const seen = input.beliefs && input.beliefs.observers[j]! > 0;
       const b = seen ? input.beliefs!.value[j]! : 0;
       const fused = 1 - (1 - b) * (1 - c);

@@ -58,12 +58,16 @@ export class SafetyLayer {
     return this.eStopReason;
   }
 
-  /** The command robot i may execute now, given its latest pose (null if none yet). */
+  /** The command robot i may execute now, given its latest pose (null if none yet); stops are counted. */
   filter(i: number, left: number, right: number, pose: TimedPose | null, nowMs: number): SafeCommand {
-    const stop = (reason: StopReason): SafeCommand => {
-      this.stops[reason]++;
-      return { left: 0, right: 0, stopped: reason };
-    };
+    const out = this.check(i, left, right, pose, nowMs);
+    if (out.stopped) this.stops[out.stopped]++;
+    return out;
+  }
+
+  /** What filter() would let through, without counting anything (the monitor's expectation of a benign robot). */
+  check(i: number, left: number, right: number, pose: TimedPose | null, nowMs: number): SafeCommand {
+    const stop = (reason: StopReason): SafeCommand => ({ left: 0, right: 0, stopped: reason });
     const p = this.robots[i];
     if (!p) throw new RangeError(`safety: no robot ${i} (swarm of ${this.robots.length})`);
     if (this.eStopReason !== null) return stop('e-stop');

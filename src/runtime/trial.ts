@@ -61,6 +61,7 @@ export class TrialRun {
   tick = 0;
   private readonly rng: RandomStream;
   private readonly intended: Float32Array;
+  private readonly expected: Float32Array;
   private readonly commands: Float32Array;
   private readonly pairs: Float32Array;
   private lastStop: (StopReason | null)[];
@@ -78,6 +79,7 @@ export class TrialRun {
     this.view = new SwarmView({ ...spec, id: spec.spec }, N, parts.controlPeriod);
     this.rng = makeStreams(parts.seed, 1)[0]!;
     this.intended = new Float32Array(2 * N);
+    this.expected = new Float32Array(2 * N);
     this.commands = new Float32Array(2 * N);
     this.pairs = new Float32Array(N * N * PAIR_DIM);
     this.lastStop = new Array<StopReason | null>(N).fill(null);
@@ -111,6 +113,13 @@ export class TrialRun {
     // The policy of every robot from its own (clean) observation: what the monitor expects of it.
     await team.act(this.view, this.intended);
     this.commands.set(this.intended);
+    // What a benign robot would execute: its policy's command through the safety layer (the monitor's
+    // expectation; a robot the safety layer stops is not suspicious for standing still).
+    for (let i = 0; i < N; i++) {
+      const c = safety.check(i, this.intended[2 * i]!, this.intended[2 * i + 1]!, timed[i] ?? null, now);
+      this.expected[2 * i] = c.left;
+      this.expected[2 * i + 1] = c.right;
+    }
     const active = this.active(t);
     for (const inj of active) await this.compromise(inj, t);
     for (let i = 0; i < N; i++) {
@@ -127,7 +136,7 @@ export class TrialRun {
       this.view.pairFeatures(0, this.pairs);
       beliefs = aggregateBeliefs(team.lastBeliefs, team.beliefsPerPair, N, (i, j) => this.view.inRange(this.pairs, i, j));
     }
-    const alerts = monitor.update(t, { poses, intended: this.intended, beliefs });
+    const alerts = monitor.update(t, { poses, intended: this.expected, beliefs });
     for (const a of alerts) this.events.push(a);
     this.records.push({
       tick: t,
