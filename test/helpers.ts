@@ -1,8 +1,10 @@
-import { expect } from 'vitest';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { readManifest } from '../src/policy/folder.js';
 import type { PolicyManifest } from '../src/core/policy-manifest.js';
 import { OnnxAdversary } from '../src/policy/adversary.js';
 import { OnnxTeam } from '../src/policy/team.js';
-import { resolveSimConfig, type SimConfig, type SimSettings } from '../sim/config.js';
+import { PROJECT_ROOT, resolveSimConfig, type SimConfig, type SimSettings } from '../sim/config.js';
 import type { LiveClock } from '../sim/live.js';
 import { evaluateTeam } from '../sim/team-eval.js';
 
@@ -52,29 +54,26 @@ export class ManualClock implements LiveClock {
   clearTimeout(handle: unknown) {
     this.timers = this.timers.filter((x) => x.id !== handle);
   }
+  /** The next timer due by `end`, taken off the list with the clock moved to its due time (plus `stall`). */
+  private takeDue(end: number, stall: number): (() => void) | null {
+    this.timers.sort((a, b) => a.due - b.due);
+    const next = this.timers[0];
+    if (!next || next.due > end) return null;
+    this.timers.shift();
+    this.t = Math.max(this.t, next.due) + stall;
+    return next.fn;
+  }
   /** Moves time forward, firing timers as they fall due; `stall` delays every callback (a busy process). */
   advance(ms: number, stall = 0) {
     const end = this.t + ms;
-    for (;;) {
-      this.timers.sort((a, b) => a.due - b.due);
-      const next = this.timers[0];
-      if (!next || next.due > end) break;
-      this.timers.shift();
-      this.t = Math.max(this.t, next.due) + stall;
-      next.fn();
-    }
+    for (let fn = this.takeDue(end, stall); fn; fn = this.takeDue(end, stall)) fn();
     this.t = Math.max(this.t, end);
   }
   /** As advance(), letting the asynchronous work each timer starts settle before the next one fires. */
   async advanceAsync(ms: number) {
     const end = this.t + ms;
-    for (;;) {
-      this.timers.sort((a, b) => a.due - b.due);
-      const next = this.timers[0];
-      if (!next || next.due > end) break;
-      this.timers.shift();
-      this.t = Math.max(this.t, next.due);
-      next.fn();
+    for (let fn = this.takeDue(end, 0); fn; fn = this.takeDue(end, 0)) {
+      fn();
       await new Promise((r) => setImmediate(r));
     }
     this.t = Math.max(this.t, end);
@@ -82,4 +81,20 @@ export class ManualClock implements LiveClock {
   get pending() {
     return this.timers.length;
   }
+}
+
+/**
+ * The shipped MAPPO policy loaded once for a test file (released after it), with the twin it was trained on.
+ */
+export function shippedMappo(): { dir: string; settings: SimSettings; team: () => OnnxTeam } {
+  const dir = join(PROJECT_ROOT, 'policies', 'mappo-rendezvous');
+  const settings = resolveSimConfig({ ...(readManifest(dir).training.config.env as object) });
+  let team: OnnxTeam | null = null;
+  beforeAll(async () => {
+    team = await OnnxTeam.load(dir, settings.observation);
+  });
+  afterAll(async () => {
+    await team?.release();
+  });
+  return { dir, settings, team: () => team! };
 }

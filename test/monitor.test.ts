@@ -1,21 +1,10 @@
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { aggregateBeliefs, DEFAULT_MONITOR, SwarmMonitor, type MonitorAlert } from '../src/monitor/monitor.js';
-import { readManifest } from '../src/policy/folder.js';
-import { OnnxTeam } from '../src/policy/team.js';
-import { PROJECT_ROOT, resolveSimConfig } from '../sim/config.js';
 import { faultByName } from '../sim/faults.js';
 import { RendezvousWorld } from '../sim/world.js';
+import { shippedMappo } from './helpers.js';
 
-const MAPPO = join(PROJECT_ROOT, 'policies', 'mappo-rendezvous');
-const settings = resolveSimConfig({ ...(readManifest(MAPPO).training.config.env as object) });
-let team: OnnxTeam;
-beforeAll(async () => {
-  team = await OnnxTeam.load(MAPPO, settings.observation);
-});
-afterAll(async () => {
-  await team.release();
-});
+const { settings, team: mappo } = shippedMappo();
 
 /** One seeded episode of the shipped MAPPO team on the twin (noise on), robot 3 spinning from `from` to `to`. */
 async function watch(from: number, to: number): Promise<{ alerts: MonitorAlert[]; monitor: SwarmMonitor }> {
@@ -24,11 +13,11 @@ async function watch(from: number, to: number): Promise<{ alerts: MonitorAlert[]
   const monitor = new SwarmMonitor(ids, settings.robots, DEFAULT_MONITOR, settings.controlPeriod);
   const actions = new Float32Array(2 * ids.length);
   const alerts: MonitorAlert[] = [];
-  team.resetEnv(0);
+  mappo().resetEnv(0);
   for (let t = 0; t < settings.episodeSteps; t++) {
     if (t === from) world.setVictim(0, { robot: 3, override: faultByName('spin') });
     if (t === to) world.setVictim(0, null);
-    await team.act(world, actions);
+    await mappo().act(world, actions);
     const poses = ids.map((_, g) => ({ x: world.tracked.x[g]!, y: world.tracked.y[g]!, theta: world.tracked.heading[g]! }));
     alerts.push(...monitor.update(t, { poses, intended: actions, beliefs: null }));
     world.step(actions);

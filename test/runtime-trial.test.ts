@@ -1,32 +1,23 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_MONITOR, SwarmMonitor } from '../src/monitor/monitor.js';
 import { OnnxAdversary } from '../src/policy/adversary.js';
-import { readManifest } from '../src/policy/folder.js';
-import { OnnxTeam } from '../src/policy/team.js';
 import type { RobotLink } from '../src/runtime/link.js';
 import { SafetyLayer } from '../src/runtime/safety.js';
 import { SimLink } from '../src/runtime/sim-link.js';
 import { outcomes, TrialRun, type Injection } from '../src/runtime/trial.js';
-import { PROJECT_ROOT, resolveSimConfig } from '../sim/config.js';
+import { PROJECT_ROOT } from '../sim/config.js';
+import { shippedMappo } from './helpers.js';
 
-const MAPPO = join(PROJECT_ROOT, 'policies', 'mappo-rendezvous');
-const settings = resolveSimConfig({ ...(readManifest(MAPPO).training.config.env as object) });
-let team: OnnxTeam;
-beforeAll(async () => {
-  team = await OnnxTeam.load(MAPPO, settings.observation);
-});
-afterAll(async () => {
-  await team.release();
-});
+const { settings, team: mappo } = shippedMappo();
 
 function run(injections: Injection[], opts: { trialMode?: boolean; link?: RobotLink & { advance(): void } } = {}) {
   const link = opts.link ?? new SimLink(settings, 'fast', 5);
-  team.resetEnv(0);
+  mappo().resetEnv(0);
   const trial = new TrialRun({
     ids: link.ids,
     robots: settings.robots,
-    team,
+    team: mappo(),
     link,
     safety: new SafetyLayer(settings.robots, { width: settings.arenaWidth, height: settings.arenaHeight }),
     monitor: new SwarmMonitor(link.ids, settings.robots, DEFAULT_MONITOR, settings.controlPeriod),
