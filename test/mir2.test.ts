@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runTraining } from '../src/cli/train.js';
 import { resolveSimConfig } from '../sim/config.js';
-import { resolveTrainConfig } from '../sim/train/config.js';
+import { DEFAULT_MIR2, resolveTrainConfig } from '../sim/train/config.js';
 import { Mir2Trainer } from '../sim/train/mir2.js';
 import { clubEstimate } from '../sim/train/club.js';
 import { actorMean } from '../sim/train/networks.js';
@@ -67,7 +67,7 @@ describe('MIR2', () => {
     );
     expect(manifest.algorithm).toBe('mir2');
     expect(Object.keys(manifest.files)).toEqual(['actor.onnx']);
-    expect((manifest.training.config.mir2 as { lambda: number }).lambda).toBe(0.05);
+    expect((manifest.training.config.mir2 as { lambda: number }).lambda).toBe(DEFAULT_MIR2.lambda);
     expect(() => resolveTrainConfig({ algo: 'mappo', mir2: { lambda: 1 } }, 'cfg')).toThrow(/mir2: only used with algo mir2/);
     expect(() => resolveTrainConfig({ algo: 'mir2', mir2: { lamda: 1 } }, 'cfg')).toThrow(/lamda/);
     expect(() => resolveTrainConfig({ algo: 'mir2', mir2: 3 }, 'cfg')).toThrow(/mir2: expected a block of settings, got number/);
