@@ -48,14 +48,33 @@ describe('shipped policies', () => {
 });
 
 describe('shipped BATPAL severity adversaries', () => {
-  it('each ends with its measured severity against pi_0 inside its band (the paper\'s Figure 4)', () => {
-    const report = JSON.parse(readFileSync(join(PROJECT_ROOT, 'policies', 'batpal-rendezvous', 'severity.json'), 'utf8')) as {
-      types: { type: string; severity: number; band: { severity: [number, number] } }[];
+  it("severity.json holds what the adversaries really do to pi_0: each one's recorded return against it reproduced through onnxruntime", async () => {
+    const dir = join(PROJECT_ROOT, 'policies', 'batpal-rendezvous');
+    const report = JSON.parse(readFileSync(join(dir, 'severity.json'), 'utf8')) as {
+      reference: string;
+      vMax: number;
+      vMin: number;
+      episodes: number;
+      seed: number;
+      types: { type: string; severity: number; referenceReturn: number }[];
     };
-    expect(report.types).toHaveLength(4);
-    for (const t of report.types) {
-      expect(t.severity, t.type).toBeGreaterThan(t.band.severity[0]);
-      expect(t.severity, t.type).toBeLessThanOrEqual(t.band.severity[1]);
+    expect(report.types.map((t) => t.type)).toEqual(['severity-1', 'severity-2', 'severity-3', 'severity-4']);
+    const piDir = join(PROJECT_ROOT, report.reference);
+    const settings = resolveSimConfig({ ...(readManifest(piDir).training.config.env as object) });
+    const pi0 = await OnnxTeam.load(piDir, settings.observation);
+    try {
+      for (const t of report.types) {
+        const adversary = await OnnxAdversary.load(dir, settings.observation, t.type);
+        try {
+          const got = await evaluateTeam(settings, pi0, { episodes: report.episodes, seed: report.seed, attack: { kind: 'adversary', adversary } });
+          expect(Math.abs(got.meanReturn - t.referenceReturn)).toBeLessThan(0.02 * Math.abs(t.referenceReturn));
+          expect(t.severity).toBeCloseTo((report.vMax - t.referenceReturn) / (report.vMax - report.vMin), 9);
+        } finally {
+          await adversary.release();
+        }
+      }
+    } finally {
+      await pi0.release();
     }
-  });
+  }, 300_000);
 });
