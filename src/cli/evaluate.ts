@@ -231,7 +231,7 @@ export function evaluationMarkdown(ev: Evaluation, o: EvaluateOptions): string {
     '# Evaluation matrix',
     '',
     `${ev.episodes} seeded episodes per cell (seed ${ev.seed}), the same episodes in every cell; the victim of episode e is robot e mod N.`,
-    `Cells: normalised return (V - V_random) / (V_max - V_random) [95% interval] · episodes gathered inside the gather circle · final mean pairwise distance of the uncompromised robots.`,
+    `Cells: normalised return (V - V_random) / (V_max - V_random) [95% interval] · episodes in which the uncompromised robots gathered inside the gather circle · their final mean pairwise distance.`,
     `V_random = ${n.vRandom.toFixed(2)} (random wheels, benign), V_max = ${n.vMax.toFixed(2)} (${n.reference}, benign). 1 = the reference team unattacked, 0 = no better than random wheels.`,
     '',
     `Reproduce: \`${command}\``,
