@@ -5,6 +5,7 @@ import { OnnxAdversary } from '../src/policy/adversary.js';
 import type { RobotLink } from '../src/runtime/link.js';
 import { SafetyLayer } from '../src/runtime/safety.js';
 import { SimLink } from '../src/runtime/sim-link.js';
+import { parseConsoleCommand } from '../src/runtime/console.js';
 import { outcomes, TrialRun, type Injection } from '../src/runtime/trial.js';
 import { PROJECT_ROOT } from '../sim/config.js';
 import { shippedMappo } from './helpers.js';
@@ -99,5 +100,37 @@ describe('deployed trial on the twin (sim link, fast)', () => {
     // The others still move.
     const moved = sim.twin.world.truth.speed.filter((v) => Math.abs(v) > 1e-3).length;
     expect(moved).toBeGreaterThan(3);
+  });
+});
+
+describe('operator console', () => {
+  it('parses inject, estop, release and help, and says what is wrong with a bad line', () => {
+    expect(parseConsoleCommand('inject epuck-3 fault:spin 4')).toEqual({ kind: 'inject', robot: 'epuck-3', attack: 'fault:spin', seconds: 4 });
+    expect(parseConsoleCommand('  inject epuck-3 obs-noise:0.5 ')).toEqual({ kind: 'inject', robot: 'epuck-3', attack: 'obs-noise:0.5', seconds: 10 });
+    expect(parseConsoleCommand('estop too close')).toEqual({ kind: 'estop', reason: 'too close' });
+    expect(parseConsoleCommand('release')).toEqual({ kind: 'release' });
+    expect(parseConsoleCommand('')).toBeNull();
+    expect(() => parseConsoleCommand('inject epuck-3')).toThrow(/usage: inject/);
+    expect(() => parseConsoleCommand('inject epuck-3 fault:spin -2')).toThrow(/seconds must be a number > 0/);
+    expect(() => parseConsoleCommand('launch missiles')).toThrow(/unknown command 'launch'/);
+  });
+
+  it('an injection decided mid-run starts at the next tick and is recorded; the e-stop holds every robot until released', async () => {
+    const r = run([]);
+    await r.ticks(20);
+    r.trial.inject(5, { kind: 'fault', fault: 'spin' }, 15);
+    await r.ticks(20);
+    expect(r.trial.events.find((e) => e.kind === 'injection-start')).toEqual({ tick: 20, kind: 'injection-start', robot: 'epuck-5', attack: 'fault:spin' });
+    expect(outcomes(r.trial).find((o) => o.robot === 'epuck-5')!.detectionDelayTicks).not.toBeNull();
+    r.trial.engageEStop('operator');
+    await r.ticks(3);
+    expect(r.trial.parts.safety.stops['e-stop']).toBe(30);
+    r.trial.releaseEStop();
+    expect(r.trial.events.filter((e) => e.kind === 'e-stop' || e.kind === 'release').map((e) => e.kind)).toEqual(['e-stop', 'release']);
+  });
+
+  it('refuses a mid-run injection outside trial mode', () => {
+    const r = run([], { trialMode: false });
+    expect(() => r.trial.inject(1, { kind: 'fault', fault: 'stuck' }, 10)).toThrow(/trial mode/);
   });
 });

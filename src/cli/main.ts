@@ -96,6 +96,7 @@ program
   .description('run a deployed swarm from a launch file: policy on every robot, safety layer, monitor, scheduled injections; writes a run folder')
   .argument('<launch>', 'launch file (YAML), e.g. launch/demo.yaml')
   .option('--quiet', 'no status table or progress bar; events as lines', false)
+  .option('--no-console', 'do not read operator commands (inject, estop, release) from the terminal')
   .action(async (launch: string, opts: RunOptions) => {
     await runLaunch(launch, opts);
   });

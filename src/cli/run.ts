@@ -4,9 +4,11 @@
 // prints a summary comparing the monitor's flags with the ground truth of the injections and writes the run
 // folder: events.jsonl, summary.json, trajectory.svg and suspicion.svg.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { SingleBar } from 'cli-progress';
-import { attackName } from '../../sim/team-eval.js';
+import { attackName, loadAttack, type Attack } from '../../sim/team-eval.js';
+import { CONSOLE_HELP, parseConsoleCommand } from '../runtime/console.js';
 import { trajectorySvg } from '../../sim/picture.js';
 import { SwarmMonitor } from '../monitor/monitor.js';
 import { OnnxTeam } from '../policy/team.js';
@@ -20,6 +22,8 @@ import { outcomes, TrialRun, type RobotOutcome, type RunEvent } from '../runtime
 export interface RunOptions {
   /** No status table or progress bar; events as lines. */
   quiet?: boolean;
+  /** false: no operator console; otherwise commands (inject, estop, release) are read from stdin when it is a terminal. */
+  console?: boolean;
 }
 
 export interface RunSummary {
@@ -135,6 +139,32 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
         bar?.stop();
         flushEvents();
       } else {
+        // The operator's console: commands from this terminal only.
+        const consoleAttacks: Attack[] = [];
+        const rl = o.console !== false && process.stdin.isTTY ? createInterface({ input: process.stdin }) : null;
+        rl?.on('line', (line) => {
+          void (async () => {
+            try {
+              const cmd = parseConsoleCommand(line);
+              if (!cmd) return;
+              if (cmd.kind === 'help') log(CONSOLE_HELP);
+              else if (cmd.kind === 'estop') run.engageEStop(cmd.reason);
+              else if (cmd.kind === 'release') run.releaseEStop();
+              else {
+                const robot = s.robotIds.indexOf(cmd.robot);
+                if (robot < 0) throw new RangeError(`unknown robot id '${cmd.robot}' (swarm ids: ${s.robotIds.join(', ')})`);
+                if (!launch.trial) throw new RangeError('injections are refused outside trial mode (set trial: true in the launch file)');
+                const ref = /^(fault|obs-noise):/.test(cmd.attack) ? cmd.attack : resolve(cmd.attack);
+                const attack = await loadAttack(ref, s);
+                consoleAttacks.push(attack);
+                run.inject(robot, attack, cmd.seconds / s.controlPeriod);
+              }
+            } catch (err) {
+              log(`console: ${(err as Error).message}`);
+            }
+          })();
+        });
+        if (rl) log(`console: ${CONSOLE_HELP}`);
         link.start();
         const scheduler = new ControlScheduler(
           s.controlPeriod * 1000,
@@ -154,6 +184,8 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
         while (run.tick < launch.ticks && !interrupted) await new Promise((r) => setTimeout(r, 50));
         await scheduler.stop();
         schedulerStats = scheduler.stats;
+        rl?.close();
+        await Promise.all(consoleAttacks.map((a) => (a.kind === 'adversary' ? a.adversary.release() : undefined)));
         redraw();
       }
     } finally {

@@ -174,6 +174,19 @@ export class TrialRun {
     this.commands[2 * g + 1] = out[1]!;
   }
 
+  /**
+   * An injection decided during the run (an operator at the console): robot i compromised from the next
+   * tick for `ticks` ticks. Refused outside trial mode or for an unknown robot.
+   */
+  inject(robot: number, attack: Attack, ticks: number): Injection {
+    if (!this.parts.trialMode) throw new RangeError('injections are refused outside trial mode (set trial: true in the launch file)');
+    if (!(robot >= 0 && robot < this.parts.ids.length)) throw new RangeError(`no robot ${robot} in this swarm`);
+    if (!(ticks >= 1)) throw new RangeError(`an injection lasts at least one tick, got ${ticks}`);
+    const inj = { robot, fromTick: this.tick, toTick: this.tick + Math.round(ticks), attack };
+    this.parts.injections.push(inj);
+    return inj;
+  }
+
   engageEStop(reason: string): void {
     this.parts.safety.engageEStop(reason);
     this.events.push({ tick: this.tick, kind: 'e-stop', reason });
