@@ -96,6 +96,7 @@ export class BatpalTrainer extends EirMappoTrainer {
   trainedType = 1;
   private nextType = 1;
   private lastReference: ReferenceRollout | null = null;
+  private readonly referenceCache = new Map<string, EvalResult>();
   /** Whether the last EC-PPO update found V0 inside its band (null: no update this iteration). */
   private lastInside: boolean | null = null;
 
@@ -270,6 +271,17 @@ export class BatpalTrainer extends EirMappoTrainer {
     return summariseEpisodes(Array.from({ length: episodes }, (_, e) => world.metrics(e)));
   }
 
+  /** evaluateReference, remembered for the current weights (the final evaluations and severity.json share it). */
+  private referenceResult(type: number, episodes: number, seed: number): EvalResult {
+    const key = `${this.iteration}/${type}/${episodes}/${seed}`;
+    let ev = this.referenceCache.get(key);
+    if (!ev) {
+      ev = this.evaluateReference(type, episodes, seed);
+      this.referenceCache.set(key, ev);
+    }
+    return ev;
+  }
+
   /** Every adversary's severity against pi_0 on held-out episodes: the paper's Figure 4, one column each. */
   evaluationColumns(episodes: number, seed: number): Record<string, number> {
     return Object.fromEntries(
@@ -280,7 +292,7 @@ export class BatpalTrainer extends EirMappoTrainer {
   /** The robust team under each severity adversary, and pi_0 under each (its measured severity). */
   override extraEvaluations(episodes: number, seed: number): Record<string, EvalResult> {
     const out = super.extraEvaluations(episodes, seed);
-    for (let k = 1; k <= this.types; k++) out[`${this.adversaryName(k)}-vs-reference`] = this.evaluateReference(k, episodes, seed);
+    for (let k = 1; k <= this.types; k++) out[`${this.adversaryName(k)}-vs-reference`] = this.referenceResult(k, episodes, seed);
     return out;
   }
 
@@ -289,7 +301,7 @@ export class BatpalTrainer extends EirMappoTrainer {
     const { vMax, vMin } = this.reference.range;
     const types = Array.from({ length: this.types }, (_, i) => {
       const k = i + 1;
-      const ev = this.evaluateReference(k, episodes, seed);
+      const ev = this.referenceResult(k, episodes, seed);
       const eta = severity(ev.meanReturn, this.reference.range);
       return {
         type: this.adversaryName(k),
