@@ -82,6 +82,9 @@ describe('safety layer', () => {
     expect(s.filter(0, 1, 1, pose(1.94, 1, Math.PI), 1000).stopped).toBeNull();
     // Reversing away from the wall: allowed.
     expect(s.filter(0, -1, -1, pose(1.94, 1, 0), 1000).stopped).toBeNull();
+    // Resting against the wall (centre one body radius from it): turning on the spot is allowed, driving on is not.
+    expect(s.filter(0, -1, 1, pose(2 - 0.037, 1, 0), 1000).stopped).toBeNull();
+    expect(s.filter(0, 1, 1, pose(2 - 0.037, 1, 0), 1000).stopped).toBe('leaving-arena');
   });
 
   it('holds a swarm-wide e-stop until released', () => {

@@ -129,6 +129,17 @@ describe('operator console', () => {
     expect(r.trial.events.filter((e) => e.kind === 'e-stop' || e.kind === 'release').map((e) => e.kind)).toEqual(['e-stop', 'release']);
   });
 
+  it('a flag raised only after an injection ended is a false flag, not a detection', async () => {
+    // One tick of spinning: the residual flags the robot (3 ticks above the threshold) only after the injection is over.
+    const r = run([{ robot: 2, fromTick: 10, toTick: 11, attack: { kind: 'fault', fault: 'spin' } }]);
+    await r.ticks(40);
+    const o = outcomes(r.trial).find((x) => x.robot === 'epuck-2')!;
+    const flags = r.trial.events.filter((e) => e.kind === 'flag' && e.robot === 'epuck-2');
+    expect(o.detectionDelayTicks).toBeNull();
+    expect(flags.length).toBeGreaterThan(0);
+    expect(o.falseFlags).toBe(flags.length);
+  });
+
   it('refuses a mid-run injection outside trial mode', () => {
     const r = run([], { trialMode: false });
     expect(() => r.trial.inject(1, { kind: 'fault', fault: 'stuck' }, 10)).toThrow(/trial mode/);

@@ -99,6 +99,8 @@ export async function runMonitorEvaluation(o: MonitorEvalOptions, log: (line: st
   const toTick = Math.min(ticks, fromTick + Math.round(o.duration / period));
   if (fromTick >= ticks) throw new RangeError(`eval-monitor: --at ${o.at} s is not within the ${o.length} s episodes`);
   const team = await OnnxTeam.load(policyDir, settings.observation);
+  // Beliefs are forgotten as `swarmguard run` deploys them by default (launch key forgetNeighbourAfter: 5 s).
+  team.setForgetAfter(Math.round(5 / period));
   const attacks: Attack[] = [];
   try {
     for (const a of o.attack) attacks.push(await loadAttack(a, settings));

@@ -123,6 +123,11 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
       tableLines = lines.length;
     };
     let schedulerStats: SchedulerStats | null = null;
+    // The operator's console (live runs): its attacks are released, and stdin let go, however the run ends.
+    const consoleAttacks: Attack[] = [];
+    let consoleOpen = true;
+    let rl: ReturnType<typeof createInterface> | null = null;
+    const release = (a: Attack) => (a.kind === 'adversary' ? a.adversary.release() : undefined);
     try {
       if (launch.mode === 'fast') {
         const bar = o.quiet ? null : new SingleBar({ format: ' {bar} {value}/{total} ticks | ETA {eta_formatted}', stream: process.stderr, hideCursor: true });
@@ -140,8 +145,7 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
         flushEvents();
       } else {
         // The operator's console: commands from this terminal only.
-        const consoleAttacks: Attack[] = [];
-        const rl = o.console !== false && process.stdin.isTTY ? createInterface({ input: process.stdin }) : null;
+        rl = o.console !== false && process.stdin.isTTY ? createInterface({ input: process.stdin }) : null;
         rl?.on('line', (line) => {
           void (async () => {
             try {
@@ -156,6 +160,10 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
                 if (!launch.trial) throw new RangeError('injections are refused outside trial mode (set trial: true in the launch file)');
                 const ref = /^(fault|obs-noise):/.test(cmd.attack) ? cmd.attack : resolve(cmd.attack);
                 const attack = await loadAttack(ref, s);
+                if (!consoleOpen) {
+                  await release(attack); // the run ended while it loaded
+                  return;
+                }
                 consoleAttacks.push(attack);
                 run.inject(robot, attack, cmd.seconds / s.controlPeriod);
               }
@@ -184,11 +192,12 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
         while (run.tick < launch.ticks && !interrupted) await new Promise((r) => setTimeout(r, 50));
         await scheduler.stop();
         schedulerStats = scheduler.stats;
-        rl?.close();
-        await Promise.all(consoleAttacks.map((a) => (a.kind === 'adversary' ? a.adversary.release() : undefined)));
         redraw();
       }
     } finally {
+      consoleOpen = false;
+      rl?.close();
+      await Promise.all(consoleAttacks.map(release));
       process.off('SIGINT', onSigint);
       await link.stop();
     }

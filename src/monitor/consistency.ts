@@ -91,7 +91,8 @@ export class ConsistencyDetector {
     hist.copyWithin(2, 0, 2 * (this.history - 1));
     hist[0] = intendedLeft;
     hist[1] = intendedRight;
-    if (!prev || fresh) this.previous[j] = { ...pose };
+    const measured = pose.stampMs === undefined || Number.isFinite(pose.stampMs);
+    if (measured && (!prev || fresh)) this.previous[j] = { ...pose };
     return this.suspicion(j);
   }
 

@@ -132,14 +132,17 @@ export async function loadLaunch(path: string): Promise<Launch> {
       if (robot < 0) throw new ConfigError(`${where}.robot: unknown robot id '${inj.robot}' (swarm ids: ${settings.robotIds.join(', ')})`);
       const fromTick = Math.round(inj.at / settings.controlPeriod);
       if (fromTick >= ticks) throw new ConfigError(`${where}.at: ${inj.at} s is not within the run's ${file.duration} s`);
-      const ref = /^(fault|obs-noise):/.test(inj.attack) || inj.attack === 'none' ? inj.attack : resolve(base, inj.attack);
+      if (inj.attack === 'none') throw new ConfigError(`${where}.attack: 'none' compromises nothing; leave the injection out`);
+      const toTick = Math.min(ticks, fromTick + Math.round(inj.duration / settings.controlPeriod));
+      if (toTick <= fromTick) throw new ConfigError(`${where}.duration: ${inj.duration} s is shorter than one control tick (${settings.controlPeriod} s)`);
+      const ref = /^(fault|obs-noise):/.test(inj.attack) ? inj.attack : resolve(base, inj.attack);
       let attack: Attack;
       try {
         attack = await loadAttack(ref, settings);
       } catch (err) {
         throw new ConfigError(`${where}.attack: ${(err as Error).message}`);
       }
-      injections.push({ robot, fromTick, toTick: Math.min(ticks, fromTick + Math.round(inj.duration / settings.controlPeriod)), attack, ref: inj.attack });
+      injections.push({ robot, fromTick, toTick, attack, ref: inj.attack });
     }
   } catch (err) {
     await releaseLaunch({ injections });

@@ -91,6 +91,7 @@ export class SafetyLayer {
     const m = this.settings.wallMargin + p.bodyRadius;
     const outside = (px: number, py: number) =>
       Math.max(m - px, px - (this.arena.width - m), m - py, py - (this.arena.height - m), 0);
-    return outside(x, y) > 0 && outside(x, y) >= outside(pose.x, pose.y);
+    // Refused only if it ends outside and farther out than now: a robot resting on a wall may turn on the spot.
+    return outside(x, y) > 0 && outside(x, y) > outside(pose.x, pose.y) + 1e-9;
   }
 }

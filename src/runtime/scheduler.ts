@@ -104,7 +104,7 @@ export class ControlScheduler {
     c.jitterSum += jitter;
     c.jitterMax = Math.max(c.jitterMax, jitter);
     // The next due time still ahead; every one passed over is a skipped tick.
-    const firstAhead = Math.max(info.tick + 1, Math.floor((end - this.startMs) / this.periodMs) + 1);
+    const firstAhead = Math.max(info.tick + 1, Math.ceil((end - this.startMs) / this.periodMs));
     if (end > this.due(info.tick + 1)) c.overruns++;
     c.skippedTicks += firstAhead - (info.tick + 1);
     this.next = firstAhead;

@@ -62,7 +62,8 @@ export class SwarmView implements TeamView {
         fr.speed[i] = tw.linear;
         fr.turnRate[i] = tw.angular;
       }
-      this.previous[i] = { ...p };
+      // Only a real measurement is remembered: a stand-in (no usable pose) must not become the reference.
+      if (p.stampMs === undefined || Number.isFinite(p.stampMs)) this.previous[i] = { ...p };
     });
     this.observer.observeAll(fr, 0, this.robots, this.obs, 0, this.rowIds, 0);
   }

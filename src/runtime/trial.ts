@@ -65,6 +65,9 @@ export class TrialRun {
   private readonly commands: Float32Array;
   private readonly pairs: Float32Array;
   private lastStop: (StopReason | null)[];
+  /** This run's injections (its own list: ones added mid-run are not the launch file's), and which have started. */
+  private readonly plan: Injection[];
+  private readonly started = new Set<Injection>();
 
   constructor(readonly parts: TrialParts) {
     const N = parts.ids.length;
@@ -83,13 +86,14 @@ export class TrialRun {
     this.commands = new Float32Array(2 * N);
     this.pairs = new Float32Array(N * N * PAIR_DIM);
     this.lastStop = new Array<StopReason | null>(N).fill(null);
+    this.plan = [...parts.injections];
     // A trial starts from fresh recurrent states and monitor statistics.
     parts.team.resetEnv(0);
     parts.monitor.reset();
   }
 
   private active(tick: number): Injection[] {
-    return this.parts.injections.filter((inj) => tick >= inj.fromTick && tick < inj.toTick);
+    return this.plan.filter((inj) => tick >= inj.fromTick && tick < inj.toTick);
   }
 
   /** One control tick; returns the monitor's alerts of this tick. */
@@ -98,9 +102,14 @@ export class TrialRun {
     const N = ids.length;
     const t = this.tick;
     const now = link.now();
-    for (const inj of this.parts.injections) {
-      if (inj.fromTick === t) this.events.push({ tick: t, kind: 'injection-start', robot: ids[inj.robot]!, attack: attackName(inj.attack) });
-      if (inj.toTick === t) this.events.push({ tick: t, kind: 'injection-end', robot: ids[inj.robot]!, attack: attackName(inj.attack) });
+    // Ground truth: an injection's start is recorded at the first tick it acts in (one added while a tick
+    // was running starts at the next), its end at the first tick it no longer does.
+    for (const inj of this.plan) {
+      if (!this.started.has(inj) && t >= inj.fromTick && t < inj.toTick) {
+        this.started.add(inj);
+        this.events.push({ tick: t, kind: 'injection-start', robot: ids[inj.robot]!, attack: attackName(inj.attack) });
+      }
+      if (this.started.has(inj) && inj.toTick === t) this.events.push({ tick: t, kind: 'injection-end', robot: ids[inj.robot]!, attack: attackName(inj.attack) });
     }
     // Poses: a robot without a fresh, finite pose keeps its last one in the observations and is stopped below.
     const timed = link.poses();
@@ -183,7 +192,7 @@ export class TrialRun {
     if (!(robot >= 0 && robot < this.parts.ids.length)) throw new RangeError(`no robot ${robot} in this swarm`);
     if (!(ticks >= 1)) throw new RangeError(`an injection lasts at least one tick, got ${ticks}`);
     const inj = { robot, fromTick: this.tick, toTick: this.tick + Math.round(ticks), attack };
-    this.parts.injections.push(inj);
+    this.plan.push(inj);
     return inj;
   }
 
@@ -217,8 +226,9 @@ export function outcomes(run: TrialRun): RobotOutcome[] {
     const flaggedTicks = run.records.filter((r) => r.flagged[i]).length;
     const firstAttack = run.records.find((r) => r.compromised.includes(i))?.tick ?? null;
     const flags = run.events.filter((e): e is MonitorAlert => e.kind === 'flag' && e.robot === robot);
-    const hit = firstAttack === null ? undefined : flags.find((f) => f.tick >= firstAttack);
     const compromisedAt = (tick: number) => run.records[tick]?.compromised.includes(i) ?? false;
+    // A detection is a flag raised while the robot is compromised (a later one is a false flag).
+    const hit = firstAttack === null ? undefined : flags.find((f) => compromisedAt(f.tick));
     return {
       robot,
       compromisedTicks,
