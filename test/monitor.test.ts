@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { estimateTwist } from '../src/core/kinematics.js';
 import { aggregateBeliefs, DEFAULT_MONITOR, SwarmMonitor, type MonitorAlert } from '../src/monitor/monitor.js';
 import { faultByName } from '../sim/faults.js';
 import { RendezvousWorld } from '../sim/world.js';
@@ -10,7 +11,7 @@ const { settings, team: mappo } = shippedMappo();
 async function watch(from: number, to: number): Promise<{ alerts: MonitorAlert[]; monitor: SwarmMonitor }> {
   const world = new RendezvousWorld(settings, { envs: 1, seed: 11, autoReset: false });
   const ids = settings.robots.map((_, i) => `epuck-${i}`);
-  const monitor = new SwarmMonitor(ids, settings.robots, DEFAULT_MONITOR, settings.controlPeriod);
+  const monitor = new SwarmMonitor(ids, settings.robots, DEFAULT_MONITOR);
   const actions = new Float32Array(2 * ids.length);
   const alerts: MonitorAlert[] = [];
   mappo().resetEnv(0);
@@ -19,7 +20,9 @@ async function watch(from: number, to: number): Promise<{ alerts: MonitorAlert[]
     if (t === to) world.setVictim(0, null);
     await mappo().act(world, actions);
     const poses = ids.map((_, g) => ({ x: world.tracked.x[g]!, y: world.tracked.y[g]!, theta: world.tracked.heading[g]! }));
-    alerts.push(...monitor.update(t, { poses, intended: actions, beliefs: null }));
+    // The tracker's motion over the last tick (none before the first step).
+    const motion = ids.map((_, g) => (t === 0 ? null : { linear: world.tracked.speed[g]!, angular: world.tracked.turnRate[g]! }));
+    alerts.push(...monitor.update(t, { poses, motion, intended: actions, beliefs: null }));
     world.step(actions);
   }
   return { alerts, monitor };
@@ -62,22 +65,25 @@ describe('swarm monitor', () => {
   });
 
   it('fuses a confident belief alone into a flag (noisy-OR) for a robot that moves as its policy says', () => {
-    const monitor = new SwarmMonitor(['a', 'b'], settings.robots.slice(0, 2), DEFAULT_MONITOR, settings.controlPeriod);
+    const monitor = new SwarmMonitor(['a', 'b'], settings.robots.slice(0, 2), DEFAULT_MONITOR);
     const poses = [{ x: 1, y: 1, theta: 0 }, { x: 1.2, y: 1, theta: 0 }];
     const beliefs = { value: Float64Array.from([0.05, 0.95]), observers: Int32Array.from([1, 1]) };
-    const alerts = [0, 1, 2, 3].flatMap((t) => monitor.update(t, { poses, intended: new Float32Array(4), beliefs }));
+    const still = { linear: 0, angular: 0 };
+    const alerts = [0, 1, 2, 3].flatMap((t) => monitor.update(t, { poses, motion: t === 0 ? [null, null] : [still, still], intended: new Float32Array(4), beliefs }));
     expect(alerts.map((a) => [a.robot, a.kind, a.tick])).toEqual([['b', 'flag', 2]]);
     expect(alerts[0]!.evidence.belief).toBeCloseTo(0.95, 6);
   });
 
   it('does not hold a robot pushed by a neighbour it touches responsible for its speed, but still scores its turning', () => {
     const run = (gap: number, turn: number) => {
-      const monitor = new SwarmMonitor(['a', 'b'], settings.robots.slice(0, 2), DEFAULT_MONITOR, settings.controlPeriod);
+      const monitor = new SwarmMonitor(['a', 'b'], settings.robots.slice(0, 2), DEFAULT_MONITOR);
       const flags: string[] = [];
       for (let t = 0; t < 30; t++) {
         // Both are told to stand still but slide 1.5 cm per tick together; b also turns `turn` rad per tick.
-        const poses = [{ x: 1 + 0.015 * t, y: 1, theta: 0 }, { x: 1 + gap + 0.015 * t, y: 1, theta: turn * t }];
-        flags.push(...monitor.update(t, { poses, intended: new Float32Array(4), beliefs: null }).filter((a) => a.kind === 'flag').map((a) => a.robot));
+        const at = (k: number) => [{ x: 1 + 0.015 * k, y: 1, theta: 0 }, { x: 1 + gap + 0.015 * k, y: 1, theta: turn * k }];
+        const poses = at(t);
+        const motion = poses.map((p, i) => (t === 0 ? null : estimateTwist(at(t - 1)[i]!.x, at(t - 1)[i]!.y, at(t - 1)[i]!.theta, p.x, p.y, p.theta, 0.1)));
+        flags.push(...monitor.update(t, { poses, motion, intended: new Float32Array(4), beliefs: null }).filter((a) => a.kind === 'flag').map((a) => a.robot));
       }
       return flags;
     };

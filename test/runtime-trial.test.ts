@@ -21,7 +21,7 @@ function run(injections: Injection[], opts: { trialMode?: boolean; link?: RobotL
     team: mappo(),
     link,
     safety: new SafetyLayer(settings.robots, { width: settings.arenaWidth, height: settings.arenaHeight }),
-    monitor: new SwarmMonitor(link.ids, settings.robots, DEFAULT_MONITOR, settings.controlPeriod),
+    monitor: new SwarmMonitor(link.ids, settings.robots, DEFAULT_MONITOR),
     controlPeriod: settings.controlPeriod,
     trialMode: opts.trialMode ?? true,
     injections,

@@ -112,7 +112,7 @@ export async function runMonitorEvaluation(o: MonitorEvalOptions, log: (line: st
       for (let e = 0; e < o.episodes; e++) {
         const link = new SimLink(settings, 'fast', o.seed + e);
         const victim = attack.kind === 'none' ? -1 : e % N;
-        const monitor = new SwarmMonitor(settings.robotIds, settings.robots, DEFAULT_MONITOR, period);
+        const monitor = new SwarmMonitor(settings.robotIds, settings.robots, DEFAULT_MONITOR);
         team.resetEnv(0);
         const run = new TrialRun({
           ids: settings.robotIds,

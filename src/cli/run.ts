@@ -86,7 +86,7 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
       team,
       link,
       safety: new SafetyLayer(s.robots, { width: s.arenaWidth, height: s.arenaHeight }, launch.safety),
-      monitor: new SwarmMonitor(s.robotIds, s.robots, launch.monitor, s.controlPeriod),
+      monitor: new SwarmMonitor(s.robotIds, s.robots, launch.monitor),
       controlPeriod: s.controlPeriod,
       trialMode: launch.trial,
       injections: launch.injections,

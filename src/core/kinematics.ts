@@ -84,3 +84,12 @@ export function estimateTwist(
   const linear = ((x1 - x0) * Math.cos(mid) + (y1 - y0) * Math.sin(mid)) / dt;
   return { linear, angular: dth / dt };
 }
+
+/** A pose as a tracker reports it (arena frame). */
+export interface TrackedPose {
+  x: number;
+  y: number;
+  theta: number;
+  /** When it was measured, ms; speeds use the real time between measurements. */
+  stampMs?: number;
+}

@@ -1,6 +1,7 @@
 // The policy-consistency detector: the monitor knows the deployed policy, so for every robot it knows the
 // command the policy intends from that robot's observation. It compares the motion the tracker then sees
-// (speed along the heading and turn rate between consecutive poses) with the motion that command should
+// (speed along the heading and turn rate between consecutive measured poses, as the swarm view computes
+// them for the observations) with the motion that command should
 // produce, and accumulates the evidence with a one-sided CUSUM:
 //   x_t = min over the last `latencyTicks + 1` intended commands c of
 //         ((v_obs - v(c)) / sigma_v)^2 + ((w_obs - w(c)) / sigma_w)^2       (tolerates command latency)
@@ -8,7 +9,7 @@
 // (Capped so that a robot that goes back to following its policy is cleared in bounded time.)
 // Benign robots (tracker noise, actuator noise, worn wheels) keep x_t around its noise level below the
 // drift, so S stays near 0; a robot that does not do what its policy says drives S up.
-import { estimateTwist, twistFromCommands } from '../core/kinematics.js';
+import { twistFromCommands, type Twist } from '../core/kinematics.js';
 import type { RobotParams } from '../core/robot-params.js';
 
 export interface ConsistencySettings {
@@ -23,27 +24,17 @@ export interface ConsistencySettings {
   threshold: number;
 }
 
-export interface TrackedPose {
-  x: number;
-  y: number;
-  theta: number;
-  /** Measurement time, ms: motion is scored over the real time between measurements. */
-  stampMs?: number;
-}
-
 export class ConsistencyDetector {
   /** CUSUM statistic of every robot. */
   readonly cusum: Float64Array;
   /** Latest per-tick score of every robot (NaN before its first pair of poses). */
   readonly lastScore: Float64Array;
   private readonly intended: Float64Array[];
-  private readonly previous: (TrackedPose | null)[];
   private readonly history: number;
 
   constructor(
     private readonly robots: readonly RobotParams[],
     readonly settings: ConsistencySettings,
-    private readonly dt: number,
   ) {
     const N = robots.length;
     this.history = settings.latencyTicks + 1;
@@ -51,7 +42,6 @@ export class ConsistencyDetector {
     this.lastScore = new Float64Array(N).fill(Number.NaN);
     // Robots start at rest: before the first intended command, the command in force is zero.
     this.intended = Array.from({ length: N }, () => new Float64Array(2 * this.history));
-    this.previous = new Array<TrackedPose | null>(N).fill(null);
   }
 
   /** Forgets robot j (trial start, or it left and came back). */
@@ -59,24 +49,18 @@ export class ConsistencyDetector {
     this.cusum[j] = 0;
     this.lastScore[j] = Number.NaN;
     this.intended[j]!.fill(0);
-    this.previous[j] = null;
   }
 
   /**
-   * One tick for robot j: its pose now, and the command its policy intends from its observation now
-   * (executed during the coming tick). `touching`: robot j is in contact with another robot, whose pushes
+   * One tick for robot j: the motion measured since its last measured pose (null: no new measurement, nothing
+   * to score), and the command its policy intends from its observation now (executed during the coming tick). `touching`: robot j is in contact with another robot, whose pushes
    * move it whatever its wheels do: only its turn rate is scored then (the speed term is replaced by its
    * expected value under noise, 1). Returns the robot's suspicion in [0, 1].
    */
-  update(j: number, pose: TrackedPose, intendedLeft: number, intendedRight: number, touching = false): number {
+  update(j: number, seen: Twist | null, intendedLeft: number, intendedRight: number, touching = false): number {
     const s = this.settings;
-    const prev = this.previous[j];
     const hist = this.intended[j]!;
-    const dt = prev && pose.stampMs !== undefined && prev.stampMs !== undefined ? (pose.stampMs - prev.stampMs) / 1000 : this.dt;
-    // No new measurement since the last tick: nothing to score (the intended command is still recorded).
-    const fresh = dt > 0;
-    if (prev && fresh) {
-      const seen = estimateTwist(prev.x, prev.y, prev.theta, pose.x, pose.y, pose.theta, dt);
+    if (seen) {
       let best = Infinity;
       for (let k = 0; k < this.history; k++) {
         const want = twistFromCommands(hist[2 * k]!, hist[2 * k + 1]!, this.robots[j]!);
@@ -91,8 +75,6 @@ export class ConsistencyDetector {
     hist.copyWithin(2, 0, 2 * (this.history - 1));
     hist[0] = intendedLeft;
     hist[1] = intendedRight;
-    const measured = pose.stampMs === undefined || Number.isFinite(pose.stampMs);
-    if (measured && (!prev || fresh)) this.previous[j] = { ...pose };
     return this.suspicion(j);
   }
 

@@ -6,7 +6,8 @@
 // suspicion stays at or above `flagAt` for `flagTicks` ticks and cleared after it stays at or below
 // `clearAt` for `clearTicks` ticks; each change is an alert carrying its evidence.
 import type { RobotParams } from '../core/robot-params.js';
-import { ConsistencyDetector, type ConsistencySettings, type TrackedPose } from './consistency.js';
+import type { TrackedPose, Twist } from '../core/kinematics.js';
+import { ConsistencyDetector, type ConsistencySettings } from './consistency.js';
 
 export interface MonitorSettings {
   consistency: ConsistencySettings;
@@ -46,6 +47,8 @@ export interface MonitorAlert {
 /** Per tick and robot, what the monitor is given. */
 export interface MonitorInput {
   poses: readonly TrackedPose[];
+  /** Each robot's motion measured since its last measured pose (null: no new measurement this tick). */
+  motion: readonly (Twist | null)[];
   /** The command the policy intends for each robot from its own observation, robot j at 2j. */
   intended: Float32Array | Float64Array;
   /** Aggregated beliefs per robot (see aggregateBeliefs), or null for a policy without a belief network. */
@@ -121,14 +124,13 @@ export class SwarmMonitor {
     readonly ids: readonly string[],
     private readonly robots: readonly RobotParams[],
     readonly settings: MonitorSettings,
-    controlPeriod: number,
   ) {
     if (!(settings.clearAt < settings.flagAt)) throw new RangeError(`monitor: clearAt (${settings.clearAt}) must be below flagAt (${settings.flagAt})`);
     const N = ids.length;
     this.suspicion = new Float64Array(N);
     this.beliefSignal = new Float64Array(N);
     this.hysteresis = new Hysteresis(N, settings);
-    this.consistency = new ConsistencyDetector(robots, settings.consistency, controlPeriod);
+    this.consistency = new ConsistencyDetector(robots, settings.consistency);
   }
 
   get flagged(): readonly boolean[] {
@@ -159,7 +161,7 @@ export class SwarmMonitor {
     const alerts: MonitorAlert[] = [];
     const N = this.ids.length;
     for (let j = 0; j < N; j++) {
-      const c = this.consistency.update(j, input.poses[j]!, input.intended[2 * j]!, input.intended[2 * j + 1]!, this.touching(input.poses, j));
+      const c = this.consistency.update(j, input.motion[j] ?? null, input.intended[2 * j]!, input.intended[2 * j + 1]!, this.touching(input.poses, j));
       const seen = input.beliefs && input.beliefs.observers[j]! > 0;
       const b = seen ? input.beliefs!.value[j]! : 0;
       const fused = 1 - (1 - b) * (1 - c);

@@ -2,17 +2,10 @@
 // and the same observation code (src/core/observation.ts) as the twin, so every robot's policy sees what it
 // saw in training. Speeds come from consecutive poses as the twin's tracker computes them; the command
 // columns hold what was last sent to each robot.
-import { estimateTwist } from '../core/kinematics.js';
+import { estimateTwist, type Twist, type TrackedPose } from '../core/kinematics.js';
 import { PAIR_DIM, RendezvousObserver, type ObservationSpec, type SwarmFrame } from '../core/observation.js';
 import type { TeamView } from '../policy/team.js';
 
-export interface TrackedPose {
-  x: number;
-  y: number;
-  theta: number;
-  /** When the tracker measured it, ms; speeds use the real time between measurements. */
-  stampMs?: number;
-}
 
 export class SwarmView implements TeamView {
   readonly envs = 1;
@@ -22,6 +15,8 @@ export class SwarmView implements TeamView {
   readonly rowIds: Int32Array;
   readonly observer: RendezvousObserver;
   private readonly previous: (TrackedPose | null)[];
+  /** Per robot: the motion measured this tick, or null where there was no new measurement. */
+  readonly motion: (Twist | null)[];
 
   constructor(spec: ObservationSpec, robots: number, private readonly dt: number) {
     this.robots = robots;
@@ -31,11 +26,13 @@ export class SwarmView implements TeamView {
     this.obs = new Float32Array(robots * this.observer.size);
     this.rowIds = new Int32Array(robots * spec.maxNeighbours);
     this.previous = new Array<TrackedPose | null>(robots).fill(null);
+    this.motion = new Array<Twist | null>(robots).fill(null);
   }
 
   /** Forgets motion history and commands (trial start). */
   reset(): void {
     this.previous.fill(null);
+    this.motion.fill(null);
     this.frame.command.fill(0);
     this.frame.speed.fill(0);
     this.frame.turnRate.fill(0);
@@ -52,6 +49,7 @@ export class SwarmView implements TeamView {
       fr.x[i] = p.x;
       fr.y[i] = p.y;
       fr.heading[i] = p.theta;
+      this.motion[i] = null;
       if (!prev) {
         fr.speed[i] = 0;
         fr.turnRate[i] = 0;
@@ -61,6 +59,7 @@ export class SwarmView implements TeamView {
         const tw = estimateTwist(prev.x, prev.y, prev.theta, p.x, p.y, p.theta, dt);
         fr.speed[i] = tw.linear;
         fr.turnRate[i] = tw.angular;
+        this.motion[i] = tw;
       }
       // Only a real measurement is remembered: a stand-in (no usable pose) must not become the reference.
       if (p.stampMs === undefined || Number.isFinite(p.stampMs)) this.previous[i] = { ...p };

@@ -145,7 +145,7 @@ export class TrialRun {
       this.view.pairFeatures(0, this.pairs);
       beliefs = aggregateBeliefs(team.lastBeliefs, team.beliefsPerPair, N, (i, j) => this.view.inRange(this.pairs, i, j));
     }
-    const alerts = monitor.update(t, { poses, intended: this.expected, beliefs });
+    const alerts = monitor.update(t, { poses, motion: this.view.motion, intended: this.expected, beliefs });
     for (const a of alerts) this.events.push(a);
     this.records.push({
       tick: t,
