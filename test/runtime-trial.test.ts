@@ -1,12 +1,10 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MONITOR, SwarmMonitor } from '../src/monitor/monitor.js';
 import { OnnxAdversary } from '../src/policy/adversary.js';
 import type { RobotLink } from '../src/runtime/link.js';
-import { SafetyLayer } from '../src/runtime/safety.js';
 import { SimLink } from '../src/runtime/sim-link.js';
 import { parseConsoleCommand } from '../src/runtime/console.js';
-import { outcomes, TrialRun, type Injection } from '../src/runtime/trial.js';
+import { outcomes, swarmTrial, type Injection } from '../src/runtime/trial.js';
 import { PROJECT_ROOT } from '../sim/config.js';
 import { shippedMappo } from './helpers.js';
 
@@ -14,19 +12,7 @@ const { settings, team: mappo } = shippedMappo();
 
 function run(injections: Injection[], opts: { trialMode?: boolean; link?: RobotLink & { advance(): void } } = {}) {
   const link = opts.link ?? new SimLink(settings, 'fast', 5);
-  mappo().resetEnv(0);
-  const trial = new TrialRun({
-    ids: link.ids,
-    robots: settings.robots,
-    team: mappo(),
-    link,
-    safety: new SafetyLayer(settings.robots, { width: settings.arenaWidth, height: settings.arenaHeight }),
-    monitor: new SwarmMonitor(link.ids, settings.robots, DEFAULT_MONITOR),
-    controlPeriod: settings.controlPeriod,
-    trialMode: opts.trialMode ?? true,
-    injections,
-    seed: 1,
-  });
+  const trial = swarmTrial(settings, mappo(), link, { trialMode: opts.trialMode ?? true, injections, seed: 1 });
   return {
     trial,
     async ticks(n: number) {

@@ -8,12 +8,11 @@ import { basename, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { resolveSimConfig } from '../../sim/config.js';
 import { attackName, loadAttack, type Attack } from '../../sim/team-eval.js';
-import { DEFAULT_MONITOR, Hysteresis, SwarmMonitor, type MonitorSettings } from '../monitor/monitor.js';
+import { DEFAULT_MONITOR, Hysteresis, type MonitorSettings } from '../monitor/monitor.js';
 import { readManifest } from '../policy/folder.js';
 import { OnnxTeam } from '../policy/team.js';
-import { DEFAULT_SAFETY, SafetyLayer } from '../runtime/safety.js';
 import { SimLink } from '../runtime/sim-link.js';
-import { TrialRun } from '../runtime/trial.js';
+import { swarmTrial } from '../runtime/trial.js';
 
 export const DETECTORS = ['belief', 'consistency', 'fused'] as const;
 export type Detector = (typeof DETECTORS)[number];
@@ -112,20 +111,8 @@ export async function runMonitorEvaluation(o: MonitorEvalOptions, log: (line: st
       for (let e = 0; e < o.episodes; e++) {
         const link = new SimLink(settings, 'fast', o.seed + e);
         const victim = attack.kind === 'none' ? -1 : e % N;
-        const monitor = new SwarmMonitor(settings.robotIds, settings.robots, DEFAULT_MONITOR);
-        team.resetEnv(0);
-        const run = new TrialRun({
-          ids: settings.robotIds,
-          robots: settings.robots,
-          team,
-          link,
-          safety: new SafetyLayer(settings.robots, { width: settings.arenaWidth, height: settings.arenaHeight }, DEFAULT_SAFETY),
-          monitor,
-          controlPeriod: period,
-          trialMode: true,
-          injections: victim < 0 ? [] : [{ robot: victim, fromTick, toTick, attack }],
-          seed: o.seed + e,
-        });
+        const run = swarmTrial(settings, team, link, { trialMode: true, injections: victim < 0 ? [] : [{ robot: victim, fromTick, toTick, attack }], seed: o.seed + e });
+        const monitor = run.parts.monitor;
         const signals = { belief: new Float64Array(ticks * N), consistency: new Float64Array(ticks * N), fused: new Float64Array(ticks * N) };
         for (let t = 0; t < ticks; t++) {
           await run.step();

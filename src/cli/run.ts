@@ -10,14 +10,12 @@ import { SingleBar } from 'cli-progress';
 import { attackName, loadAttack, type Attack } from '../../sim/team-eval.js';
 import { CONSOLE_HELP, parseConsoleCommand } from '../runtime/console.js';
 import { trajectorySvg } from '../../sim/picture.js';
-import { SwarmMonitor } from '../monitor/monitor.js';
 import { OnnxTeam } from '../policy/team.js';
 import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
-import { SafetyLayer } from '../runtime/safety.js';
 import { ControlScheduler, type SchedulerStats } from '../runtime/scheduler.js';
 import { SimLink } from '../runtime/sim-link.js';
 import { suspicionSvg } from '../runtime/suspicion-picture.js';
-import { outcomes, TrialRun, type RobotOutcome, type RunEvent } from '../runtime/trial.js';
+import { outcomes, swarmTrial, type RobotOutcome, type RunEvent, type TrialRun } from '../runtime/trial.js';
 
 export interface RunOptions {
   /** No status table or progress bar; events as lines. */
@@ -80,18 +78,7 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
     team.setForgetAfter(launch.forgetAfterTicks);
     const s = launch.settings;
     const link = new SimLink(s, launch.mode, launch.seed);
-    const run = new TrialRun({
-      ids: s.robotIds,
-      robots: s.robots,
-      team,
-      link,
-      safety: new SafetyLayer(s.robots, { width: s.arenaWidth, height: s.arenaHeight }, launch.safety),
-      monitor: new SwarmMonitor(s.robotIds, s.robots, launch.monitor),
-      controlPeriod: s.controlPeriod,
-      trialMode: launch.trial,
-      injections: launch.injections,
-      seed: launch.seed,
-    });
+    const run = swarmTrial(s, team, link, { safety: launch.safety, monitor: launch.monitor, trialMode: launch.trial, injections: launch.injections, seed: launch.seed });
     log(
       `swarmguard run ${launch.name}: ${s.robotIds.length} robots on the twin (${launch.mode}), policy ${team.name}` +
         `${team.usesBeliefs ? ' with its belief network' : ''}, ${launch.ticks * s.controlPeriod} s at ${1 / s.controlPeriod} Hz` +

@@ -9,10 +9,11 @@ import type { RobotParams } from '../core/robot-params.js';
 import type { Attack } from '../../sim/team-eval.js';
 import { attackName } from '../../sim/team-eval.js';
 import { faultByName } from '../../sim/faults.js';
-import { aggregateBeliefs, SwarmMonitor, type MonitorAlert } from '../monitor/monitor.js';
+import { aggregateBeliefs, DEFAULT_MONITOR, SwarmMonitor, type MonitorAlert, type MonitorSettings } from '../monitor/monitor.js';
+import type { SimSettings } from '../../sim/config.js';
 import type { OnnxTeam } from '../policy/team.js';
 import type { RobotLink } from './link.js';
-import { SafetyLayer, type StopReason } from './safety.js';
+import { DEFAULT_SAFETY, SafetyLayer, type SafetySettings, type StopReason } from './safety.js';
 import { SwarmView } from './swarm-view.js';
 
 /** An injection resolved against the swarm: robot index, the ticks it is active in [from, to), the attack. */
@@ -236,5 +237,26 @@ export function outcomes(run: TrialRun): RobotOutcome[] {
       detectionDelayTicks: hit && firstAttack !== null ? hit.tick - firstAttack : null,
       falseFlags: flags.filter((f) => !compromisedAt(f.tick)).length,
     };
+  });
+}
+
+/** A run of the swarm the twin's settings describe (robots, arena, control period) over `link`. */
+export function swarmTrial(
+  settings: SimSettings,
+  team: OnnxTeam,
+  link: RobotLink,
+  o: { safety?: SafetySettings; monitor?: MonitorSettings; trialMode: boolean; injections: Injection[]; seed: number },
+): TrialRun {
+  return new TrialRun({
+    ids: settings.robotIds,
+    robots: settings.robots,
+    team,
+    link,
+    safety: new SafetyLayer(settings.robots, { width: settings.arenaWidth, height: settings.arenaHeight }, o.safety ?? DEFAULT_SAFETY),
+    monitor: new SwarmMonitor(settings.robotIds, settings.robots, o.monitor ?? DEFAULT_MONITOR),
+    controlPeriod: settings.controlPeriod,
+    trialMode: o.trialMode,
+    injections: o.injections,
+    seed: o.seed,
   });
 }
