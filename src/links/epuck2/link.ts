@@ -11,6 +11,7 @@ import { WheelOdometry, type OdometrySettings, type PlanarPose } from './odometr
 import type { LockStepProtocol } from './protocol.js';
 import type { Epuck2Sensors } from './sensors.js';
 import type { LinkHealth } from './stats.js';
+import type { ProtocolTwin } from '../../../sim/protocol-twin/twin.js';
 
 export interface Epuck2Robot {
   id: string;
@@ -106,9 +107,13 @@ export class Epuck2Link implements RobotLink {
     return this.odometry.map((o) => o.rebases);
   }
 
-  /** Runs `fn` when the link stops (for resources started with it). */
-  stopAlso(fn: () => Promise<void>): void {
-    this.onStop.push(fn);
+  /** True poses, when the robots are an in-process protocol twin's (pictures only, never controllers). */
+  truePoses?: () => { x: number; y: number; theta: number }[];
+
+  /** The in-process protocol twin serving this link's robots: its true poses are known, and it stops with the link. */
+  attachTwin(twin: ProtocolTwin): void {
+    this.truePoses = () => twin.live.getTruePoses().map((p) => ({ x: p.x, y: p.y, theta: p.heading }));
+    this.onStop.push(() => twin.stop());
   }
 
   start(): void {

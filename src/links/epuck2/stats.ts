@@ -1,23 +1,7 @@
 // Per-robot link statistics and burst-limited logging, shared by the lock-step links.
 import { REJECT_REASONS, type RejectReason } from './protocol.js';
 
-/** A link's health for one robot (what `health()` reports and the bench prints). */
-export interface LinkHealth {
-  id: string;
-  connected: boolean;
-  /** Completed exchanges (a good reply to a request). */
-  exchanges: number;
-  /** Round trip, request written to reply complete, over the last LATENCY_WINDOW exchanges (max over all), ms. */
-  latencyMs: { p50: number; p99: number; max: number };
-  /** Replies refused, by reason. */
-  rejected: Record<RejectReason, number>;
-  /** Requests that got no complete reply in time. */
-  timeouts: number;
-  /** Connections opened after the first. */
-  reconnects: number;
-  /** Commands replaced by a newer one before they could go out (the previous exchange was still under way). */
-  coalesced: number;
-}
+export type { LinkHealth } from '../../runtime/link.js';
 
 export const LATENCY_WINDOW = 4096;
 
