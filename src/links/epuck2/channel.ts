@@ -16,6 +16,8 @@ export interface Connector {
   /** For messages: host:port or a device path. */
   readonly describe: string;
   open(): Promise<Duplex>;
+  /** Closes a stream it opened, releasing the device (default: destroy). */
+  close?(stream: Duplex): Promise<void>;
 }
 
 export interface ChannelSettings {
@@ -48,6 +50,8 @@ export class LockStepChannel {
   private attempts = 0;
   private opened = 0;
   private healthy = false;
+  /** The previous stream's close, awaited before reopening (a serial device stays locked until closed). */
+  private closing: Promise<void> = Promise.resolve();
   private readonly latency = new LatencyWindow();
   private readonly burst: BurstLog;
   private readonly stats = { exchanges: 0, timeouts: 0, reconnects: 0, coalesced: 0, rejected: emptyRejections() };
@@ -101,17 +105,13 @@ export class LockStepChannel {
     this.clearTimer();
     const s = this.stream;
     this.stream = null;
-    if (!s || s.destroyed) return;
-    await new Promise<void>((resolve) => {
-      const done = setTimeout(resolve, 1000);
-      s.once('close', () => (clearTimeout(done), resolve()));
-      s.destroy();
-    });
+    if (s) this.closing = this.closeStream(s);
+    await this.closing;
   }
 
   private connect(): void {
     this.state = 'connecting';
-    this.connector.open().then(
+    this.closing.then(() => this.connector.open()).then(
       (stream) => {
         if (this.state !== 'connecting') {
           stream.destroy();
@@ -147,7 +147,15 @@ export class LockStepChannel {
     this.healthy = false;
     const s = this.stream;
     this.stream = null;
-    s?.destroy();
+    if (s) this.closing = this.closeStream(s);
+  }
+
+  /** Closes a stream, never failing and never taking longer than a second. */
+  private closeStream(s: Duplex): Promise<void> {
+    s.removeAllListeners('data');
+    s.on('error', () => undefined);
+    const close = this.connector.close ? this.connector.close(s) : Promise.resolve(void s.destroy());
+    return Promise.race([close.catch(() => undefined), new Promise<void>((r) => setTimeout(r, 1000).unref())]);
   }
 
   private backoff(): void {

@@ -39,5 +39,12 @@ export function serialConnector(path: string, baudRate: number): Connector {
         const port = new SerialPort({ path, baudRate, autoOpen: false });
         port.open((err) => (err ? reject(new Error(`cannot open ${path}: ${err.message}`)) : resolve(port)));
       }),
+    // destroy() would leave the device locked: close it.
+    close: (stream) =>
+      new Promise<void>((resolve) => {
+        const port = stream as SerialPort;
+        if (!port.isOpen) return resolve();
+        port.close(() => resolve());
+      }),
   };
 }
