@@ -168,6 +168,9 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
         });
         if (rl) log(`console: ${CONSOLE_HELP}`);
         link.start();
+        // A link that connects to robots: the first tick waits (a little) for their first poses.
+        const silent = (await link.ready?.(5000)) ?? [];
+        if (silent.length) log(`swarmguard run: no pose yet from ${silent.join(', ')}: they stay stopped until they report`);
         const scheduler = new ControlScheduler(
           s.controlPeriod * 1000,
           async () => {

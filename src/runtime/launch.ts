@@ -47,7 +47,7 @@ export const LaunchSchema = z
     /** Injections are refused unless this is a trial. */
     trial: z.boolean().default(false),
     safety: z
-      .object({ maxPoseAgeMs: z.number().positive(), lookaheadS: z.number().min(0), wallMargin: z.number().min(0) })
+      .object({ maxPoseAgeMs: z.number().positive(), lookaheadS: z.number().min(0), wallMargin: z.number().min(0), obstacleProximity: z.number().positive() })
       .strict()
       .partial()
       .default({}),

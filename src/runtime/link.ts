@@ -38,5 +38,7 @@ export interface RobotLink {
   /** Clock the link stamps poses with, ms. */
   now(): number;
   start(): void;
+  /** Resolves once every robot has reported a pose or timeoutMs has passed; the ids still silent (links that connect). */
+  ready?(timeoutMs: number): Promise<string[]>;
   stop(): Promise<void>;
 }

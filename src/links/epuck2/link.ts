@@ -120,6 +120,13 @@ export class Epuck2Link implements RobotLink {
     for (const c of this.channels) c.start();
   }
 
+  async ready(timeoutMs: number): Promise<string[]> {
+    const until = performance.now() + timeoutMs;
+    const silent = () => this.ids.filter((_, i) => !Number.isFinite(this.stamps[i]));
+    while (silent().length > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
+    return silent();
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.channels.map((c) => c.stop()));
     for (const fn of this.onStop.splice(0)) await fn();
