@@ -87,6 +87,11 @@ export class LockStepChannel {
     };
   }
 
+  /** Round-trip times of the recent exchanges, ms (for benchmarks that pool robots). */
+  latencySamples(): number[] {
+    return this.latency.samples();
+  }
+
   start(): void {
     if (this.state !== 'idle') return;
     this.connect();

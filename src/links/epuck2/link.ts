@@ -102,6 +102,11 @@ export class Epuck2Link implements RobotLink {
     return this.channels.map((c) => c.health());
   }
 
+  /** Round-trip times of every robot's recent exchanges, pooled, ms. */
+  latencySamples(): number[] {
+    return this.channels.flatMap((c) => c.latencySamples());
+  }
+
   /** Rebases counted per robot (step counters taken as a new reference after a run of jumps). */
   odometryRebases(): number[] {
     return this.odometry.map((o) => o.rebases);

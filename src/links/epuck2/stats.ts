@@ -16,6 +16,11 @@ export class LatencyWindow {
     if (ms > this.max) this.max = ms;
   }
 
+  /** The latencies in the window, oldest first not guaranteed. */
+  samples(): number[] {
+    return Array.from(this.ring.subarray(0, Math.min(this.n, LATENCY_WINDOW)));
+  }
+
   /** The q-quantile (nearest rank) of the window, NaN when empty. */
   quantile(q: number): number {
     const k = Math.min(this.n, LATENCY_WINDOW);
