@@ -9,7 +9,8 @@
 // LINK_BENCHES: another link adds its own function there.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import * as os from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT, resolveSimConfig, type SimSettings } from '../config.js';
 import { loadLaunch } from '../../src/runtime/launch.js';
@@ -171,14 +172,17 @@ export const LINK_BENCHES: LinkBench[] = [
 const fmt = (x: number) => x.toFixed(2).padStart(7);
 
 console.log(`bench:links: ${ROBOTS} robots per link against its protocol twin (own process); latency at 10 Hz for ${LATENCY_SECONDS} s, rates held ${RATE_SECONDS} s each`);
-for (const b of LINK_BENCHES) {
+// BENCH_LINKS=wifi (a substring of the names) runs only the matching link types.
+const only = process.env.BENCH_LINKS;
+for (const b of LINK_BENCHES.filter((x) => !only || x.name.includes(only))) {
   const why = b.unavailable();
   if (why) {
     console.log(`\n${b.name}: skipped (${why})`);
     continue;
   }
+  const load = loadavg()[0]!;
   const res = await b.run();
-  console.log(`\n${res.link}`);
+  console.log(`\n${res.link}   (load average ${load.toFixed(1)} -> ${loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} cores)`);
   console.log(`  round trip, ms:  p50 ${fmt(res.latencyMs.p50)}   p99 ${fmt(res.latencyMs.p99)}   max ${fmt(res.latencyMs.max)}   (${res.latencyMs.samples} exchanges)`);
   for (const r of res.rates) console.log(`  ${String(r.hz).padStart(4)} Hz: ${r.sustained ? 'sustained' : 'NOT sustained'} (${r.ticks} ticks: ${r.why})`);
   console.log(`  highest control rate sustained: ${res.maxRateHz === null ? 'none of those tried' : `${res.maxRateHz} Hz`}${res.maxRateHz === RATES.at(-1) ? ' (the highest tried)' : ''}`);

@@ -119,7 +119,7 @@ export class LockStepChannel {
     this.closing.then(() => this.connector.open()).then(
       (stream) => {
         if (this.state !== 'connecting') {
-          stream.destroy();
+          void this.closeStream(stream);
           return;
         }
         this.stream = stream;
