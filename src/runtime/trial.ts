@@ -127,7 +127,7 @@ export class TrialRun {
     const poses = timed.map((p, i) =>
       p && [p.x, p.y, p.theta, p.stampMs].every(Number.isFinite)
         ? { x: p.x, y: p.y, theta: p.theta, stampMs: p.stampMs }
-        : { x: this.view.frame.x[i]!, y: this.view.frame.y[i]!, theta: this.view.frame.heading[i]!, stampMs: Number.NaN },
+        : this.view.standIn(i),
     );
     this.view.update(poses);
     // The policy of every robot from its own (clean) observation: what the monitor expects of it.
@@ -161,7 +161,8 @@ export class TrialRun {
     this.records.push({
       tick: t,
       timeMs: now,
-      poses: poses.map(({ x, y, theta }) => ({ x, y, theta })),
+      // A robot not located yet has no pose to record (NaN; null in JSON).
+      poses: poses.map(({ x, y, theta }, i) => (this.view.located(i) ? { x, y, theta } : { x: Number.NaN, y: Number.NaN, theta: Number.NaN })),
       truePoses: link.truePoses?.() ?? null,
       intended: Array.from(this.intended),
       commands: Array.from(this.commands),
