@@ -4,6 +4,7 @@ import { OnnxAdversary } from '../src/policy/adversary.js';
 import type { RobotLink } from '../src/runtime/link.js';
 import { SimLink } from '../src/runtime/sim-link.js';
 import { parseConsoleCommand } from '../src/runtime/console.js';
+import { RunController } from '../src/runtime/control.js';
 import { outcomes, swarmTrial, type Injection } from '../src/runtime/trial.js';
 import { PROJECT_ROOT } from '../sim/config.js';
 import { shippedMappo } from './helpers.js';
@@ -86,6 +87,72 @@ describe('deployed trial on the twin (sim link, fast)', () => {
     // The others still move.
     const moved = sim.twin.world.truth.speed.filter((v) => Math.abs(v) > 1e-3).length;
     expect(moved).toBeGreaterThan(3);
+  });
+});
+
+describe('a robot the runtime has not located yet', () => {
+  it('is in nobody\'s observation, is stopped, and joins once its first pose arrives', async () => {
+    const sim = new SimLink(settings, 'fast', 8);
+    let located = false;
+    const link = Object.assign(Object.create(sim) as SimLink, {
+      poses: () => sim.poses().map((p, i) => (i === 7 && !located ? null : p)),
+      advance: () => sim.advance(),
+      send: (i: number, l: number, r: number) => sim.send(i, l, r),
+    });
+    const r = run([], { link });
+    await r.ticks(5);
+    const K = mappo().policy.manifest.observation.maxNeighbours;
+    const rowsOf = (i: number) => Array.from(r.trial.view.rowIds.subarray(i * K, (i + 1) * K));
+    // Nobody takes the unlocated robot (or a stand-in at the arena's corner) for a neighbour.
+    for (let i = 0; i < settings.robotIds.length; i++) if (i !== 7) expect(rowsOf(i)).not.toContain(7);
+    expect(r.trial.records.at(-1)!.stopped[7]).toBe('no-pose');
+    expect(Number.isNaN(r.trial.records.at(-1)!.poses[7]!.x)).toBe(true);
+    located = true;
+    await r.ticks(5);
+    expect(r.trial.records.at(-1)!.stopped[7]).toBeNull();
+    expect(r.trial.view.located(7)).toBe(true);
+  });
+});
+
+describe('run controller (console, dashboard, ROS 2 and MQTT all go through it)', () => {
+  it('holds every robot on stop until start, e-stops until release, and records who did it', async () => {
+    const r = run([]);
+    const control = new RunController(r.trial, settings);
+    await r.ticks(5);
+    await control.apply({ kind: 'stop' }, 'dashboard');
+    expect(control.state.paused).toBe(true);
+    await r.ticks(3);
+    expect(r.trial.records.at(-1)!.stopped.every((s) => s === 'paused')).toBe(true);
+    expect(r.trial.records.at(-1)!.commands.every((c) => c === 0)).toBe(true);
+    await control.apply({ kind: 'start' }, 'dashboard');
+    await control.apply({ kind: 'estop', reason: 'too close' }, 'ros2');
+    await r.ticks(2);
+    expect(r.trial.records.at(-1)!.stopped.every((s) => s === 'e-stop')).toBe(true);
+    await control.apply({ kind: 'release' }, 'ros2');
+    await r.ticks(2);
+    expect(r.trial.records.at(-1)!.stopped.filter((s) => s !== null).length).toBe(0);
+    expect(r.trial.events.filter((e) => e.kind !== 'flag' && e.kind !== 'clear' && e.kind !== 'stop')).toEqual([
+      { tick: 5, kind: 'pause', reason: 'dashboard' },
+      { tick: 8, kind: 'resume', reason: 'dashboard' },
+      { tick: 8, kind: 'e-stop', reason: 'too close (ros2)' },
+      { tick: 10, kind: 'release', reason: 'ros2' },
+    ]);
+    await control.close();
+  });
+
+  it('refuses an unknown robot, a bad duration, an injection outside trial mode, and anything after the run ended; nothing changes', async () => {
+    const r = run([]);
+    const control = new RunController(r.trial, settings);
+    await expect(control.apply({ kind: 'inject', robot: 'epuck-99', attack: 'fault:spin', seconds: 2 }, 'test')).rejects.toThrow(/unknown robot id 'epuck-99'/);
+    await expect(control.apply({ kind: 'inject', robot: 'epuck-1', attack: 'fault:spin', seconds: 0.01 }, 'test')).rejects.toThrow(/shorter than one control tick/);
+    await expect(control.apply({ kind: 'inject', robot: 'epuck-1', attack: 'fault:nope', seconds: 2 }, 'test')).rejects.toThrow(/nope/);
+    const inj = await control.apply({ kind: 'inject', robot: 'epuck-1', attack: 'fault:spin', seconds: 2 }, 'test');
+    expect(inj).toMatchObject({ robot: 1, fromTick: 0, toTick: 20 });
+    const benign = new RunController(run([], { trialMode: false }).trial, settings);
+    await expect(benign.apply({ kind: 'inject', robot: 'epuck-1', attack: 'fault:spin', seconds: 2 }, 'test')).rejects.toThrow(/trial mode/);
+    await control.close();
+    await expect(control.apply({ kind: 'estop', reason: 'late' }, 'test')).rejects.toThrow(/run has ended/);
+    expect(r.trial.events).toEqual([]);
   });
 });
 

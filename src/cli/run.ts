@@ -4,11 +4,13 @@
 // prints a summary comparing the monitor's flags with the ground truth of the injections and writes the run
 // folder: events.jsonl, summary.json, trajectory.svg and suspicion.svg.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { SingleBar } from 'cli-progress';
-import { attackName, loadAttack, type Attack } from '../../sim/team-eval.js';
+import { attackName } from '../../sim/team-eval.js';
 import { CONSOLE_HELP, parseConsoleCommand } from '../runtime/console.js';
+import { RunController } from '../runtime/control.js';
+import { RunServices, type RunService } from '../runtime/services.js';
 import { trajectorySvg } from '../../sim/picture.js';
 import { OnnxTeam } from '../policy/team.js';
 import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
@@ -57,7 +59,11 @@ function describe(e: RunEvent, period: number): string {
     case 'e-stop':
       return `${t}  E-STOP   ${e.reason}`;
     case 'release':
-      return `${t}  RELEASE  e-stop released`;
+      return `${t}  RELEASE  e-stop released (${e.reason})`;
+    case 'pause':
+      return `${t}  STOP     every robot held (${e.reason})`;
+    case 'resume':
+      return `${t}  START    robots under their policies again (${e.reason})`;
   }
 }
 
@@ -116,17 +122,27 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
       tableLines = lines.length;
     };
     let schedulerStats: SchedulerStats | null = null;
-    // The operator's console (live runs): its attacks are released, and stdin let go, however the run ends.
-    const consoleAttacks: Attack[] = [];
-    let consoleOpen = true;
+    const runDir = join(launch.outDir, `${launch.name}-${stamp()}`);
+    mkdirSync(runDir, { recursive: true });
+    // Operator actions (console, dashboard, ROS 2, MQTT) go through one controller; its attacks are
+    // released, stdin let go and every service stopped, however the run ends.
+    const control = new RunController(run, s);
+    const services = new RunServices(log);
     let rl: ReturnType<typeof createInterface> | null = null;
-    const release = (a: Attack) => (a.kind === 'adversary' ? a.adversary.release() : undefined);
+    let reported = 0;
+    const afterTick = () => {
+      const rec = run.records.at(-1);
+      if (rec) services.tick(rec, run.events.slice(reported));
+      reported = run.events.length;
+    };
     try {
+      await services.start(servicesFor(launch), { launch, run, control, policy: { name: team.name, dir: launch.policyDir, files: Object.fromEntries(Object.entries(team.policy.manifest.files).map(([f, m]) => [f, m.sha256])) }, runDir, log });
       if (launch.mode === 'fast') {
         const bar = o.quiet ? null : new SingleBar({ format: ' {bar} {value}/{total} ticks | ETA {eta_formatted}', stream: process.stderr, hideCursor: true });
         bar?.start(launch.ticks, 0);
         while (run.tick < launch.ticks && !interrupted) {
           await run.step();
+          afterTick();
           // Fast mode is the sim link's only (the launch file allows it for no other kind).
           if (link instanceof SimLink) link.advance();
           if (o.quiet) flushEvents();
@@ -146,21 +162,7 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
               const cmd = parseConsoleCommand(line);
               if (!cmd) return;
               if (cmd.kind === 'help') log(CONSOLE_HELP);
-              else if (cmd.kind === 'estop') run.engageEStop(cmd.reason);
-              else if (cmd.kind === 'release') run.releaseEStop();
-              else {
-                const robot = s.robotIds.indexOf(cmd.robot);
-                if (robot < 0) throw new RangeError(`unknown robot id '${cmd.robot}' (swarm ids: ${s.robotIds.join(', ')})`);
-                if (!launch.trial) throw new RangeError('injections are refused outside trial mode (set trial: true in the launch file)');
-                const ref = /^(fault|obs-noise):/.test(cmd.attack) ? cmd.attack : resolve(cmd.attack);
-                const attack = await loadAttack(ref, s);
-                if (!consoleOpen) {
-                  await release(attack); // the run ended while it loaded
-                  return;
-                }
-                consoleAttacks.push(attack);
-                run.inject(robot, attack, cmd.seconds / s.controlPeriod);
-              }
+              else await control.apply(cmd, 'console');
             } catch (err) {
               log(`console: ${(err as Error).message}`);
             }
@@ -176,6 +178,7 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
           async () => {
             if (run.tick >= launch.ticks || interrupted) return;
             await run.step();
+            afterTick();
             if (run.tick % 5 === 0) redraw();
             else if (o.quiet) flushEvents();
           },
@@ -192,15 +195,13 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
         redraw();
       }
     } finally {
-      consoleOpen = false;
       rl?.close();
-      await Promise.all(consoleAttacks.map(release));
+      await control.close();
+      await services.stop();
       process.off('SIGINT', onSigint);
       await link.stop();
     }
     // Everything the run produced, in its folder.
-    const runDir = join(launch.outDir, `${launch.name}-${stamp()}`);
-    mkdirSync(runDir, { recursive: true });
     writeFileSync(join(runDir, 'events.jsonl'), run.events.map((e) => JSON.stringify(e)).join('\n') + (run.events.length ? '\n' : ''));
     const N = s.robotIds.length;
     const traj = new Float64Array(run.records.length * N * 3);
@@ -233,6 +234,11 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
     await team?.release();
     await releaseLaunch(launch);
   }
+}
+
+/** The services a launch file asks for (dashboard, recording, ROS 2 and MQTT telemetry). */
+function servicesFor(_launch: Launch): RunService[] {
+  return [];
 }
 
 /** The final summary: flags against the ground truth, safety stops, scheduler health, where the files are. */

@@ -117,6 +117,8 @@ export class SwarmMonitor {
   readonly suspicion: Float64Array;
   /** The last tick's belief signal per robot (0 without observers or a belief network). */
   readonly beliefSignal: Float64Array;
+  /** The last tick's policy-consistency signal per robot. */
+  readonly consistencySignal: Float64Array;
   private readonly hysteresis: Hysteresis;
   readonly consistency: ConsistencyDetector;
 
@@ -129,6 +131,7 @@ export class SwarmMonitor {
     const N = ids.length;
     this.suspicion = new Float64Array(N);
     this.beliefSignal = new Float64Array(N);
+    this.consistencySignal = new Float64Array(N);
     this.hysteresis = new Hysteresis(N, settings);
     this.consistency = new ConsistencyDetector(robots, settings.consistency);
   }
@@ -142,6 +145,7 @@ export class SwarmMonitor {
     for (let j = 0; j < this.ids.length; j++) this.consistency.reset(j);
     this.suspicion.fill(0);
     this.beliefSignal.fill(0);
+    this.consistencySignal.fill(0);
     this.hysteresis.reset();
   }
 
@@ -167,6 +171,7 @@ export class SwarmMonitor {
       const fused = 1 - (1 - b) * (1 - c);
       this.suspicion[j] = fused;
       this.beliefSignal[j] = b;
+      this.consistencySignal[j] = c;
       const change = this.hysteresis.update(j, fused);
       if (change) {
         const evidence: Evidence = { belief: seen ? b : null, consistency: c, cusum: this.consistency.cusum[j]!, observers: input.beliefs?.observers[j] ?? 0 };

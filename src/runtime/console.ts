@@ -1,14 +1,12 @@
 // The operator's console during a live run (stdin of the terminal that started it; nothing listens on the
-// network): inject an attack into a robot, engage or release the swarm-wide e-stop.
+// network): inject an attack into a robot, engage or release the swarm-wide e-stop, hold the robots still.
 //   inject <robot-id> <attack> [seconds]    attack: fault:<name>, obs-noise:<eps>, an adversary or policy folder (<dir>@<name>)
-//   estop [reason]   |   release   |   help
-export type ConsoleCommand =
-  | { kind: 'inject'; robot: string; attack: string; seconds: number }
-  | { kind: 'estop'; reason: string }
-  | { kind: 'release' }
-  | { kind: 'help' };
+//   estop [reason]   |   release   |   stop   |   start   |   help
+import type { ControlAction } from './control.js';
 
-export const CONSOLE_HELP = 'commands: inject <robot-id> <attack> [seconds=10] | estop [reason] | release | help';
+export type ConsoleCommand = ControlAction | { kind: 'help' };
+
+export const CONSOLE_HELP = 'commands: inject <robot-id> <attack> [seconds=10] | estop [reason] | release | stop | start | help';
 
 /** Parses one console line; throws a RangeError that says what is wrong. */
 export function parseConsoleCommand(line: string): ConsoleCommand | null {
@@ -26,6 +24,10 @@ export function parseConsoleCommand(line: string): ConsoleCommand | null {
       return { kind: 'estop', reason: args.join(' ') || 'operator' };
     case 'release':
       return { kind: 'release' };
+    case 'stop':
+      return { kind: 'stop' };
+    case 'start':
+      return { kind: 'start' };
     case 'help':
       return { kind: 'help' };
     default:

@@ -30,7 +30,7 @@ export const FRONT_PROXIMITY_SENSORS = [0, 7, 1, 6] as const;
 /** Robot i's latest IR proximity readings ps0..ps7, or null where there are none. */
 export type ProximitySource = (i: number) => readonly number[] | null;
 
-export const STOP_REASONS = ['e-stop', 'no-pose', 'invalid-pose', 'stale-pose', 'invalid-command', 'leaving-arena', 'obstacle'] as const;
+export const STOP_REASONS = ['e-stop', 'paused', 'no-pose', 'invalid-pose', 'stale-pose', 'invalid-command', 'leaving-arena', 'obstacle'] as const;
 export type StopReason = (typeof STOP_REASONS)[number];
 
 export interface TimedPose {
@@ -50,6 +50,7 @@ export interface SafeCommand {
 
 export class SafetyLayer {
   private eStopReason: string | null = null;
+  private paused = false;
   readonly stops: Record<StopReason, number> = Object.fromEntries(STOP_REASONS.map((r) => [r, 0])) as Record<StopReason, number>;
   private proximity: ProximitySource | null = null;
 
@@ -77,6 +78,19 @@ export class SafetyLayer {
     return this.eStopReason;
   }
 
+  /** Holds every robot still (an operator's "stop") until resume(); the e-stop still takes precedence. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
   /** The command robot i may execute now, given its latest pose (null if none yet); stops are counted. */
   filter(i: number, left: number, right: number, pose: TimedPose | null, nowMs: number): SafeCommand {
     const out = this.check(i, left, right, pose, nowMs);
@@ -90,6 +104,7 @@ export class SafetyLayer {
     const p = this.robots[i];
     if (!p) throw new RangeError(`safety: no robot ${i} (swarm of ${this.robots.length})`);
     if (this.eStopReason !== null) return stop('e-stop');
+    if (this.paused) return stop('paused');
     if (!pose) return stop('no-pose');
     if (![pose.x, pose.y, pose.theta, pose.stampMs].every(Number.isFinite)) return stop('invalid-pose');
     if (nowMs - pose.stampMs > this.settings.maxPoseAgeMs) return stop('stale-pose');

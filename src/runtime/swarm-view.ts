@@ -6,6 +6,8 @@ import { estimateTwist, type Twist, type TrackedPose } from '../core/kinematics.
 import { PAIR_DIM, RendezvousObserver, type ObservationSpec, type SwarmFrame } from '../core/observation.js';
 import type { TeamView } from '../policy/team.js';
 
+/** Where a robot never located stands in the observations: beyond any robot's sensing range. */
+const UNLOCATED = 1e6;
 
 export class SwarmView implements TeamView {
   readonly envs = 1;
@@ -27,6 +29,21 @@ export class SwarmView implements TeamView {
     this.rowIds = new Int32Array(robots * spec.maxNeighbours);
     this.previous = new Array<TrackedPose | null>(robots).fill(null);
     this.motion = new Array<Twist | null>(robots).fill(null);
+  }
+
+  /**
+   * Robot i's pose when the link has no usable one this tick: its last measured pose, or, for a robot never
+   * measured yet, a point far outside every arena, so that no robot takes it for a neighbour (a robot the
+   * runtime has not located yet must not appear in the others' observations; the safety layer stops it).
+   */
+  standIn(i: number): TrackedPose & { stampMs: number } {
+    if (!this.previous[i]) return { x: UNLOCATED, y: UNLOCATED, theta: 0, stampMs: Number.NaN };
+    return { x: this.frame.x[i]!, y: this.frame.y[i]!, theta: this.frame.heading[i]!, stampMs: Number.NaN };
+  }
+
+  /** Whether the runtime has ever had a pose of robot i. */
+  located(i: number): boolean {
+    return this.previous[i] !== null;
   }
 
   /** Forgets motion history and commands (trial start). */

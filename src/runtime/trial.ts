@@ -28,13 +28,23 @@ export type RunEvent =
   | { tick: number; kind: 'injection-start' | 'injection-end'; robot: string; attack: string }
   | MonitorAlert
   | { tick: number; kind: 'stop'; robot: string; reason: StopReason }
-  | { tick: number; kind: 'e-stop' | 'release'; reason: string };
+  | { tick: number; kind: 'e-stop' | 'release' | 'pause' | 'resume'; reason: string };
 
 export interface TickRecord {
   tick: number;
+  /** The link's clock when the tick started, ms. */
+  timeMs: number;
   /** Poses the controllers used (tracked), and the true ones where the link knows them. */
   poses: { x: number; y: number; theta: number }[];
   truePoses: { x: number; y: number; theta: number }[] | null;
+  /** Normalised wheel commands, robot i's at 2i: what each policy intended, and what was sent after injection and safety. */
+  intended: number[];
+  commands: number[];
+  /** Why the safety layer stopped each robot this tick (null: its command passed). */
+  stopped: (StopReason | null)[];
+  /** The monitor's signals per robot: aggregated belief (null: no observer / no belief network), consistency, fused. */
+  belief: (number | null)[];
+  consistency: number[];
   suspicion: number[];
   flagged: boolean[];
   /** Robots compromised at this tick. */
@@ -117,7 +127,7 @@ export class TrialRun {
     const poses = timed.map((p, i) =>
       p && [p.x, p.y, p.theta, p.stampMs].every(Number.isFinite)
         ? { x: p.x, y: p.y, theta: p.theta, stampMs: p.stampMs }
-        : { x: this.view.frame.x[i]!, y: this.view.frame.y[i]!, theta: this.view.frame.heading[i]!, stampMs: Number.NaN },
+        : this.view.standIn(i),
     );
     this.view.update(poses);
     // The policy of every robot from its own (clean) observation: what the monitor expects of it.
@@ -150,8 +160,15 @@ export class TrialRun {
     for (const a of alerts) this.events.push(a);
     this.records.push({
       tick: t,
-      poses,
+      timeMs: now,
+      // A robot not located yet has no pose to record (NaN; null in JSON).
+      poses: poses.map(({ x, y, theta }, i) => (this.view.located(i) ? { x, y, theta } : { x: Number.NaN, y: Number.NaN, theta: Number.NaN })),
       truePoses: link.truePoses?.() ?? null,
+      intended: Array.from(this.intended),
+      commands: Array.from(this.commands),
+      stopped: [...this.lastStop],
+      belief: ids.map((_, j) => (beliefs && beliefs.observers[j]! > 0 ? beliefs.value[j]! : null)),
+      consistency: Array.from(monitor.consistencySignal),
       suspicion: Array.from(monitor.suspicion),
       flagged: [...monitor.flagged],
       compromised: active.map((a) => a.robot),
@@ -202,9 +219,20 @@ export class TrialRun {
     this.events.push({ tick: this.tick, kind: 'e-stop', reason });
   }
 
-  releaseEStop(): void {
+  releaseEStop(reason = 'operator'): void {
     this.parts.safety.release();
-    this.events.push({ tick: this.tick, kind: 'release', reason: 'operator' });
+    this.events.push({ tick: this.tick, kind: 'release', reason });
+  }
+
+  /** Stop (ROS 2 / dashboard "stop"): every robot held still until resume(); unlike the e-stop, not an emergency. */
+  pause(reason: string): void {
+    this.parts.safety.pause();
+    this.events.push({ tick: this.tick, kind: 'pause', reason });
+  }
+
+  resume(reason: string): void {
+    this.parts.safety.resume();
+    this.events.push({ tick: this.tick, kind: 'resume', reason });
   }
 }
 

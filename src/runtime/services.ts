@@ -1,0 +1,67 @@
+// Run services: what a run feeds besides the robots (the web dashboard, the MCAP recorder, ROS 2 and MQTT
+// telemetry). Each is started before the first tick, told about every tick and the events it produced, and
+// stopped however the run ends. A service that fails while running is reported and dropped; it never
+// stops the robots' control loop.
+import type { Launch } from './launch.js';
+import type { RunController } from './control.js';
+import type { RunEvent, TickRecord, TrialRun } from './trial.js';
+
+export interface RunContext {
+  launch: Launch;
+  run: TrialRun;
+  control: RunController;
+  /** The policy's name and the sha256 of its files, from its manifest. */
+  policy: { name: string; dir: string; files: Record<string, string> };
+  /** The run's folder (created before the services start): everything a service writes goes there. */
+  runDir: string;
+  log: (line: string) => void;
+}
+
+export interface RunService {
+  readonly name: string;
+  start(ctx: RunContext): Promise<void>;
+  /** After every tick: its record and the events it produced (in order). Must not block for long. */
+  tick(record: TickRecord, events: readonly RunEvent[]): void;
+  /** The run is over (or interrupted). */
+  stop(): Promise<void>;
+}
+
+/** Runs services side by side; a failing one is logged once and dropped, the others go on. */
+export class RunServices {
+  private readonly active: RunService[] = [];
+
+  constructor(private readonly log: (line: string) => void) {}
+
+  async start(services: readonly RunService[], ctx: RunContext): Promise<void> {
+    for (const s of services) {
+      try {
+        await s.start(ctx);
+        this.active.push(s);
+      } catch (err) {
+        // A service that cannot start leaves nothing half-running: the ones already started are stopped.
+        await this.stop();
+        throw new Error(`${s.name}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  tick(record: TickRecord, events: readonly RunEvent[]): void {
+    for (const s of [...this.active]) {
+      try {
+        s.tick(record, events);
+      } catch (err) {
+        this.log(`${s.name} failed and was stopped: ${(err as Error).message}`);
+        this.active.splice(this.active.indexOf(s), 1);
+        void s.stop().catch(() => {});
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    const all = this.active.splice(0);
+    const results = await Promise.allSettled(all.map((s) => s.stop()));
+    results.forEach((r, k) => {
+      if (r.status === 'rejected') this.log(`${all[k]!.name}: stopping failed: ${(r.reason as Error).message}`);
+    });
+  }
+}
