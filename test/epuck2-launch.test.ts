@@ -35,6 +35,15 @@ describe('launch files with e-puck2 links', () => {
     expect(ok.mode).toBe('live');
   });
 
+  it('the shipped demo launch files load: 10 robots each with an address and a start pose', async () => {
+    for (const [file, kind] of [['demo-wifi.yaml', 'epuck2-wifi'], ['demo-bt.yaml', 'epuck2-bt']] as const) {
+      const l = await loadLaunch(join(PROJECT_ROOT, 'launch', file));
+      expect(l.link.kind).toBe(kind);
+      expect(Object.keys((l.link as { robots: object }).robots)).toEqual(l.settings.robotIds);
+      expect(l.safety.obstacleProximity).toBe(300);
+    }
+  });
+
   it('swarmguard run drives an in-process protocol twin (twin: true) through the Wi-Fi link: every robot exchanging, no pose missing', async () => {
     const out = mkdtempSync(join(tmpdir(), 'swarmguard-epuck2-runs-'));
     const path = launchFile(`${body('epuck2-wifi', () => 'port: 0', '  twin: true\n')}out: ${out}\nname: wifi-twin\n`);
