@@ -68,6 +68,13 @@ export class RendezvousWorld {
   readonly tracked: SwarmFrame;
   /** Observations of every robot after the last step or reset: robot g at g * obsSize. */
   readonly obs: Float32Array;
+  /**
+   * Motor steps each wheel has turned since the world was built ([left, right] of robot g at 2g): what the
+   * robot's step counters count (the commands it executed, whether or not it moved; protocol twins serve them).
+   */
+  readonly wheelSteps: Float64Array;
+  /** Steps per control period at a command of 1, per robot of an environment. */
+  private readonly stepsPerTick: Float64Array;
   /** Robot index (within its environment) behind each neighbour row of `obs`, -1 for empty rows: robot g at g * K. */
   readonly rowIds: Int32Array;
   /** Reward of the last step, per environment. */
@@ -171,6 +178,8 @@ export class RendezvousWorld {
     this.latency = new Uint8Array(G);
     this.delayLine = new Float64Array(G * DELAY_SLOTS * 2);
     this.received = new Float64Array(2 * G);
+    this.wheelSteps = new Float64Array(2 * G);
+    this.stepsPerTick = Float64Array.from(settings.robots, (r) => r.maxStepsPerSecond * settings.controlPeriod);
     this.robotContact = new Uint8Array(G);
     this.wallContact = new Uint8Array(G);
     this.prevTrackedX = new Float64Array(G);
@@ -498,6 +507,8 @@ export class RendezvousWorld {
         ul = clampCommand(ul + nz.actuatorNoise * rng.gaussian());
         ur = clampCommand(ur + nz.actuatorNoise * rng.gaussian());
       }
+      this.wheelSteps[2 * g] += ul * this.stepsPerTick[k];
+      this.wheelSteps[2 * g + 1] += ur * this.stepsPerTick[k];
       const vl = ul * this.wheelGainL[g];
       const vr = ur * this.wheelGainR[g];
       this.truth.speed[g] = bodyLinear(vl, vr);

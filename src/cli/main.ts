@@ -11,6 +11,7 @@ import { runTraining, type TrainOptions } from './train.js';
 import { runAdversaryTraining, type TrainAdversaryOptions } from './train-adversary.js';
 import { evaluationTable, runEvaluation, type EvaluateOptions } from './evaluate.js';
 import { runLaunch, type RunOptions } from './run.js';
+import { runTwinServe, type TwinServeOptions } from './twin-serve.js';
 import { monitorTable, runMonitorEvaluation, type MonitorEvalOptions } from './eval-monitor.js';
 
 /** Repeatable option: every occurrence appended. */
@@ -99,6 +100,16 @@ program
   .option('--no-console', 'do not read operator commands (inject, estop, release) from the terminal')
   .action(async (launch: string, opts: RunOptions) => {
     await runLaunch(launch, opts);
+  });
+
+program
+  .command('twin-serve')
+  .description("serve the launch file's swarm as simulated e-puck2 robots over its link's protocol (Wi-Fi TCP ports or sercom PTYs) for `swarmguard run`")
+  .argument('<launch>', 'launch file with an epuck2-wifi or epuck2-bt link, e.g. launch/demo-wifi.yaml')
+  .option('-d, --duration <s>', 'serve this long, s (default: until Ctrl-C)', nonNegative('--duration'))
+  .option('-s, --seed <n>', "the twin's seed (default: the link's)", integer('--seed', 0, 2 ** 31 - 1))
+  .action(async (launch: string, opts: TwinServeOptions) => {
+    await runTwinServe(launch, opts);
   });
 
 program

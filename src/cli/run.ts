@@ -16,6 +16,8 @@ import { OnnxTeam } from '../policy/team.js';
 import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
 import { ControlScheduler, type SchedulerStats } from '../runtime/scheduler.js';
 import { SimLink } from '../runtime/sim-link.js';
+import { createLink } from '../runtime/link-factory.js';
+import type { LinkHealth } from '../runtime/link.js';
 import { suspicionSvg } from '../runtime/suspicion-picture.js';
 import { outcomes, swarmTrial, type RobotOutcome, type RunEvent, type TrialRun } from '../runtime/trial.js';
 
@@ -32,6 +34,8 @@ export interface RunSummary {
   outcomes: RobotOutcome[];
   stops: Record<string, number>;
   scheduler: SchedulerStats | null;
+  /** Per-robot link statistics, where the link keeps them. */
+  links: LinkHealth[] | null;
   interrupted: boolean;
 }
 
@@ -83,10 +87,12 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
     team = await OnnxTeam.load(launch.policyDir, launch.settings.observation);
     team.setForgetAfter(launch.forgetAfterTicks);
     const s = launch.settings;
-    const link = new SimLink(s, launch.mode, launch.seed);
+    const link = await createLink(launch, log);
     const run = swarmTrial(s, team, link, { safety: launch.safety, monitor: launch.monitor, trialMode: launch.trial, injections: launch.injections, seed: launch.seed });
+    // A link that reads the robots' IR sensors lets the safety layer refuse driving into obstacles.
+    if (link.proximity) run.parts.safety.useProximity((i) => link.proximity!(i));
     log(
-      `swarmguard run ${launch.name}: ${s.robotIds.length} robots on the twin (${launch.mode}), policy ${team.name}` +
+      `swarmguard run ${launch.name}: ${s.robotIds.length} robots on ${link.kind === 'sim' ? `the twin (${launch.mode})` : `link ${link.kind}`}, policy ${team.name}` +
         `${team.usesBeliefs ? ' with its belief network' : ''}, ${launch.ticks * s.controlPeriod} s at ${1 / s.controlPeriod} Hz` +
         `${launch.trial ? `, trial with ${launch.injections.length} injection(s)` : ''}`,
     );
@@ -137,7 +143,8 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
         while (run.tick < launch.ticks && !interrupted) {
           await run.step();
           afterTick();
-          link.advance();
+          // Fast mode is the sim link's only (the launch file allows it for no other kind).
+          if (link instanceof SimLink) link.advance();
           if (o.quiet) flushEvents();
           if (run.tick % 10 === 0) {
             bar?.update(run.tick);
@@ -163,6 +170,9 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
         });
         if (rl) log(`console: ${CONSOLE_HELP}`);
         link.start();
+        // A link that connects to robots: the first tick waits (a little) for their first poses.
+        const silent = (await link.ready?.(5000)) ?? [];
+        if (silent.length) log(`swarmguard run: no pose yet from ${silent.join(', ')}: they stay stopped until they report`);
         const scheduler = new ControlScheduler(
           s.controlPeriod * 1000,
           async () => {
@@ -216,7 +226,7 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
       join(runDir, 'suspicion.svg'),
       suspicionSvg({ title: `${launch.name}: monitor suspicion per robot`, ids: s.robotIds, records: run.records, events: run.events, controlPeriod: s.controlPeriod, flagAt: launch.monitor.flagAt, clearAt: launch.monitor.clearAt }),
     );
-    const summary: RunSummary = { runDir, ticks: run.tick, outcomes: outcomes(run), stops: { ...run.parts.safety.stops }, scheduler: schedulerStats, interrupted };
+    const summary: RunSummary = { runDir, ticks: run.tick, outcomes: outcomes(run), stops: { ...run.parts.safety.stops }, scheduler: schedulerStats, links: link.health?.() ?? null, interrupted };
     writeFileSync(join(runDir, 'summary.json'), `${JSON.stringify({ launch: launch.source, policy: team.name, ...summary }, null, 2)}\n`);
     for (const line of formatSummary(summary, launch)) log(line);
     return summary;
@@ -250,6 +260,12 @@ export function formatSummary(sum: RunSummary, launch: Launch): string[] {
   if (sum.scheduler) {
     const sc = sum.scheduler;
     lines.push(`  control ticks: ${sc.ticks}, latency mean ${sc.latencyMs.mean.toFixed(1)} ms / max ${sc.latencyMs.max.toFixed(1)} ms, jitter max ${sc.jitterMs.max.toFixed(1)} ms, overruns ${sc.overruns}, skipped ${sc.skippedTicks}`);
+  }
+  if (sum.links) {
+    const total = (f: (h: LinkHealth) => number) => sum.links!.reduce((a, h) => a + f(h), 0);
+    const refused = total((h) => Object.values(h.rejected).reduce((a, n) => a + n, 0));
+    const p99 = Math.max(...sum.links.map((h) => (Number.isFinite(h.latencyMs.p99) ? h.latencyMs.p99 : 0)));
+    lines.push(`  link: ${total((h) => h.exchanges)} exchanges, worst robot p99 ${p99.toFixed(1)} ms, ${total((h) => h.timeouts)} timeouts, ${refused} refused replies, ${total((h) => h.reconnects)} reconnects`);
   }
   lines.push(`  run folder: ${sum.runDir} (events.jsonl, summary.json, trajectory.svg, suspicion.svg)`);
   return lines;

@@ -10,6 +10,7 @@ import { DEFAULT_MONITOR, type MonitorSettings } from '../monitor/monitor.js';
 import { observationMismatch, readManifest } from '../policy/folder.js';
 import { DEFAULT_SAFETY, type SafetySettings } from './safety.js';
 import type { Injection } from './trial.js';
+import { Epuck2BtLinkSchema, Epuck2WifiLinkSchema, resolveEpuck2Robots } from '../links/epuck2/config.js';
 
 const ConsistencySchema = z
   .object({
@@ -21,20 +22,22 @@ const ConsistencySchema = z
   })
   .strict();
 
+const SimLinkSchema = z
+  .object({
+    kind: z.literal('sim'),
+    /** live: paced to the wall clock at the control period; fast: as fast as possible (batch trials). */
+    mode: z.enum(['live', 'fast']).default('live'),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+  })
+  .strict();
+
 export const LaunchSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('run'),
     /** The swarm and its arena: the twin's settings (sim/config.ts keys; robots, robotsFile, arena, noise...). */
     swarm: z.record(z.string(), z.unknown()).default({}),
-    link: z
-      .object({
-        kind: z.literal('sim'),
-        /** live: paced to the wall clock at the control period; fast: as fast as possible (batch trials). */
-        mode: z.enum(['live', 'fast']).default('live'),
-        seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
-      })
-      .strict()
-      .default({ kind: 'sim', mode: 'live', seed: 1 }),
+    /** How the runtime reaches the robots: one schema per kind (src/runtime/link-factory.ts builds them). */
+    link: z.discriminatedUnion('kind', [SimLinkSchema, Epuck2WifiLinkSchema, Epuck2BtLinkSchema]).default({ kind: 'sim', mode: 'live', seed: 1 }),
     /** The policy folder every robot runs. */
     policy: z.string().min(1),
     /** A robot's belief about a neighbour is dropped after the neighbour has been out of range this long, s. */
@@ -44,7 +47,7 @@ export const LaunchSchema = z
     /** Injections are refused unless this is a trial. */
     trial: z.boolean().default(false),
     safety: z
-      .object({ maxPoseAgeMs: z.number().positive(), lookaheadS: z.number().min(0), wallMargin: z.number().min(0) })
+      .object({ maxPoseAgeMs: z.number().positive(), lookaheadS: z.number().min(0), wallMargin: z.number().min(0), obstacleProximity: z.number().positive() })
       .strict()
       .partial()
       .default({}),
@@ -80,11 +83,15 @@ export const LaunchSchema = z
   .strict();
 
 export type LaunchFile = z.output<typeof LaunchSchema>;
+export type LinkConfig = LaunchFile['link'];
 
 export interface Launch {
   source: string;
   name: string;
   settings: SimSettings;
+  /** The link's options as the launch file gives them (kind and per-kind settings). */
+  link: LinkConfig;
+  /** 'fast' only for the sim link; every other link runs live. */
   mode: 'live' | 'fast';
   seed: number;
   policyDir: string;
@@ -117,6 +124,8 @@ export async function loadLaunch(path: string): Promise<Launch> {
     throw new ConfigError(`${path}: policy ${file.policy} runs at a ${manifest.controlPeriod} s control period, the swarm at ${settings.controlPeriod} s`);
   }
   const ticks = Math.round(file.duration / settings.controlPeriod);
+  // Every robot of the swarm needs an address and a start pose on a real link: checked before anything runs.
+  if (file.link.kind === 'epuck2-wifi' || file.link.kind === 'epuck2-bt') resolveEpuck2Robots(file.link, settings, path);
   if (file.injections.length > 0 && !file.trial) throw new ConfigError(`${path}: injections: refused outside trial mode (set trial: true)`);
   const monitor: MonitorSettings = {
     ...DEFAULT_MONITOR,
@@ -152,7 +161,8 @@ export async function loadLaunch(path: string): Promise<Launch> {
     source: path,
     name: file.name,
     settings,
-    mode: file.link.mode,
+    link: file.link,
+    mode: file.link.kind === 'sim' ? file.link.mode : 'live',
     seed: file.link.seed,
     policyDir,
     forgetAfterTicks: Math.max(1, Math.round(file.forgetNeighbourAfter / settings.controlPeriod)),

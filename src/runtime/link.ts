@@ -3,6 +3,25 @@
 // delivers on time, which is why the safety layer checks every pose's age.
 import type { TimedPose } from './safety.js';
 
+/** A link's health for one robot (what `health()` reports, the bench prints). */
+export interface LinkHealth {
+  id: string;
+  /** Connected, and the last exchange succeeded. */
+  connected: boolean;
+  /** Completed exchanges (a good reply to a request, or a message received). */
+  exchanges: number;
+  /** Round trip, request written to reply complete, ms: p50 and p99 over recent exchanges, max over all. */
+  latencyMs: { p50: number; p99: number; max: number };
+  /** Replies or messages refused, by reason. */
+  rejected: Record<string, number>;
+  /** Requests that got no complete reply in time. */
+  timeouts: number;
+  /** Connections opened after the first. */
+  reconnects: number;
+  /** Commands replaced by a newer one before they could go out (the previous exchange was still under way). */
+  coalesced: number;
+}
+
 export interface RobotLink {
   readonly kind: string;
   readonly ids: readonly string[];
@@ -12,8 +31,14 @@ export interface RobotLink {
   send(i: number, left: number, right: number): void;
   /** True poses, where the link knows them (the twin): ground truth for pictures, never for controllers. */
   truePoses?(): { x: number; y: number; theta: number }[];
+  /** Robot i's latest IR proximity readings ps0..ps7 (raw, higher = closer), null if none: the safety layer's obstacle check. */
+  proximity?(i: number): readonly number[] | null;
+  /** Per-robot link statistics (exchanges, latency, refused replies, timeouts, reconnects), where the link keeps them. */
+  health?(): LinkHealth[];
   /** Clock the link stamps poses with, ms. */
   now(): number;
   start(): void;
+  /** Resolves once every robot has reported a pose or timeoutMs has passed; the ids still silent (links that connect). */
+  ready?(timeoutMs: number): Promise<string[]>;
   stop(): Promise<void>;
 }

@@ -2,7 +2,9 @@
 // robot's limits, and stops the robot (zero command) when: its pose is missing, not finite or older than
 // `maxPoseAgeMs` (never act on stale data); the command is not finite; the command would take it out of
 // the arena within `lookaheadS` (a command that turns it back in passes); or the swarm-wide e-stop is
-// engaged, which holds until released. Every stop is counted by reason.
+// engaged, which holds until released; or, where the link reports IR proximity (the e-puck2 links), the
+// command drives forward while a front sensor (ps0/ps7 straight ahead, ps1/ps6 to the sides) reads above
+// `obstacleProximity` (turning on the spot and reversing pass). Every stop is counted by reason.
 import { clampCommand, twistFromCommands } from '../core/kinematics.js';
 import type { RobotParams } from '../core/robot-params.js';
 
@@ -13,11 +15,22 @@ export interface SafetySettings {
   lookaheadS: number;
   /** The robot's centre must stay this far inside the walls, m (its body radius is added). */
   wallMargin: number;
+  /** A front IR reading (raw, higher = closer) above this refuses forward commands; absent: no check. */
+  obstacleProximity?: number;
 }
 
 export const DEFAULT_SAFETY: SafetySettings = { maxPoseAgeMs: 300, lookaheadS: 0.5, wallMargin: 0.01 };
 
-export const STOP_REASONS = ['e-stop', 'paused', 'no-pose', 'invalid-pose', 'stale-pose', 'invalid-command', 'leaving-arena'] as const;
+/** Where obstacleProximity is not set: about 2 cm from an obstacle in the twin's IR model (sim/protocol-twin/ir-model.ts). */
+export const DEFAULT_OBSTACLE_PROXIMITY = 300;
+
+/** The e-puck2's front IR sensors: ps0 and ps7 (about 17 degrees either side of straight ahead), ps1 and ps6 (about 45). */
+export const FRONT_PROXIMITY_SENSORS = [0, 7, 1, 6] as const;
+
+/** Robot i's latest IR proximity readings ps0..ps7, or null where there are none. */
+export type ProximitySource = (i: number) => readonly number[] | null;
+
+export const STOP_REASONS = ['e-stop', 'paused', 'no-pose', 'invalid-pose', 'stale-pose', 'invalid-command', 'leaving-arena', 'obstacle'] as const;
 export type StopReason = (typeof STOP_REASONS)[number];
 
 export interface TimedPose {
@@ -39,12 +52,18 @@ export class SafetyLayer {
   private eStopReason: string | null = null;
   private paused = false;
   readonly stops: Record<StopReason, number> = Object.fromEntries(STOP_REASONS.map((r) => [r, 0])) as Record<StopReason, number>;
+  private proximity: ProximitySource | null = null;
 
   constructor(
     private readonly robots: readonly RobotParams[],
     private readonly arena: { width: number; height: number },
     readonly settings: SafetySettings = DEFAULT_SAFETY,
   ) {}
+
+  /** Reads IR proximity from here (a link that has it) and refuses forward commands into obstacles. */
+  useProximity(source: ProximitySource | null): void {
+    this.proximity = source;
+  }
 
   /** Stops every robot until release(); the reason is kept for the record. */
   engageEStop(reason: string): void {
@@ -93,7 +112,16 @@ export class SafetyLayer {
     const l = clampCommand(left);
     const r = clampCommand(right);
     if (this.leavesArena(p, pose, l, r)) return stop('leaving-arena');
+    if (this.obstacleAhead(i, p, l, r)) return stop('obstacle');
     return { left: l, right: r, stopped: null };
+  }
+
+  /** Whether the command drives forward while a front IR sensor sees something close. */
+  private obstacleAhead(i: number, p: RobotParams, left: number, right: number): boolean {
+    const readings = this.proximity?.(i);
+    if (!readings || twistFromCommands(left, right, p).linear <= 0) return false;
+    const limit = this.settings.obstacleProximity ?? DEFAULT_OBSTACLE_PROXIMITY;
+    return FRONT_PROXIMITY_SENSORS.some((k) => (readings[k] ?? 0) > limit);
   }
 
   /** Whether the command, held for the lookahead, ends outside the walls and farther out than now. */

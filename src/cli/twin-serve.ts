@@ -1,0 +1,51 @@
+// `swarmguard twin-serve <launch.yaml>`: the protocol twin serving the launch file's swarm over the e-puck2
+// protocol its link names (Wi-Fi: a TCP port per robot on 127.0.0.1; Bluetooth sercom: a PTY per robot at
+// the device path), so `swarmguard run` on the same file drives simulated robots with the real client code.
+import { dirname, resolve } from 'node:path';
+import { ConfigError, loadYamlFile } from '../core/config-file.js';
+import { resolveSimConfig } from '../../sim/config.js';
+import { ProtocolTwin } from '../../sim/protocol-twin/twin.js';
+import { resolveEpuck2Robots } from '../links/epuck2/config.js';
+import { LaunchSchema } from '../runtime/launch.js';
+
+export interface TwinServeOptions {
+  /** Serve this long, s (default: until Ctrl-C). */
+  duration?: number;
+  seed?: number;
+}
+
+export async function serveTwin(path: string, o: TwinServeOptions = {}, log: (line: string) => void = (l) => console.log(l)): Promise<ProtocolTwin> {
+  const file = loadYamlFile(path, LaunchSchema);
+  const link = file.link;
+  if (link.kind !== 'epuck2-wifi' && link.kind !== 'epuck2-bt') throw new ConfigError(`${path}: link.kind: twin-serve serves the e-puck2 links (epuck2-wifi, epuck2-bt), not '${link.kind}'`);
+  if (link.twin) throw new ConfigError(`${path}: link.twin: this launch file starts its own twin (twin: true); twin-serve is for twin: false`);
+  const settings = resolveSimConfig(file.swarm, `${path}: swarm`, dirname(resolve(path)));
+  const robots = resolveEpuck2Robots(link, settings, path);
+  const wifi = link.kind === 'epuck2-wifi';
+  const twin = await ProtocolTwin.start(settings, {
+    protocol: wifi ? 'wifi' : 'sercom',
+    seed: o.seed ?? link.seed,
+    startPoses: robots.map((r) => ({ x: r.start.x, y: r.start.y, heading: r.start.theta })),
+    endpoints: robots.map((r) => (wifi ? r.port! : r.device!)),
+  });
+  log(`swarmguard twin-serve: ${robots.length} simulated e-puck2 robots speaking ${wifi ? 'the Wi-Fi protocol' : 'advanced sercom v2'} at ${1 / settings.controlPeriod} Hz`);
+  robots.forEach((r, k) => log(`  ${r.id.padEnd(10)} ${wifi ? `127.0.0.1:${twin.endpoints[k]}` : twin.endpoints[k]}`));
+  log(`now: swarmguard run ${path}   (Ctrl-C stops the twin)`);
+  return twin;
+}
+
+/** Serves until Ctrl-C / SIGTERM or the duration is over. */
+export async function runTwinServe(path: string, o: TwinServeOptions = {}): Promise<void> {
+  const twin = await serveTwin(path, o);
+  await new Promise<void>((done) => {
+    const finish = () => {
+      process.off('SIGINT', finish);
+      process.off('SIGTERM', finish);
+      done();
+    };
+    process.on('SIGINT', finish);
+    process.on('SIGTERM', finish);
+    if (o.duration !== undefined) setTimeout(finish, o.duration * 1000).unref();
+  });
+  await twin.stop();
+}

@@ -1,0 +1,139 @@
+// The e-puck2 link: one lock-step channel per robot over Wi-Fi (TCP) or Bluetooth sercom (a serial port),
+// wheel odometry from the step counters as the pose source, proximity for the safety layer, per-robot health.
+// Poses are stamped with the time their reply arrived, so a robot whose link stalls goes stale and the
+// safety layer stops it; the other robots' channels are independent of it.
+import { commandToStepsPerSecond } from '../../core/kinematics.js';
+import type { RobotParams } from '../../core/robot-params.js';
+import type { RobotLink } from '../../runtime/link.js';
+import type { TimedPose } from '../../runtime/safety.js';
+import { LockStepChannel, type ChannelSettings, type Connector } from './channel.js';
+import { WheelOdometry, type OdometrySettings, type PlanarPose } from './odometry.js';
+import type { LockStepProtocol } from './protocol.js';
+import type { Epuck2Sensors } from './sensors.js';
+import type { LinkHealth } from './stats.js';
+import type { ProtocolTwin } from '../../../sim/protocol-twin/twin.js';
+
+export interface Epuck2Robot {
+  id: string;
+  params: RobotParams;
+  /** Where the robot stands when the link starts: the origin of its odometry (arena frame). */
+  start: PlanarPose;
+  connector: Connector;
+}
+
+export interface Epuck2LinkOptions {
+  kind: string;
+  protocol: LockStepProtocol;
+  robots: readonly Epuck2Robot[];
+  channel: ChannelSettings;
+  odometry: OdometrySettings;
+  log?: (line: string) => void;
+}
+
+export class Epuck2Link implements RobotLink {
+  readonly kind: string;
+  readonly ids: readonly string[];
+  private readonly channels: LockStepChannel[];
+  private readonly odometry: WheelOdometry[];
+  private readonly stamps: number[];
+  private readonly sensors: (Epuck2Sensors | null)[];
+  private readonly params: RobotParams[];
+  /** Extra work to release on stop (an in-process twin). */
+  private readonly onStop: (() => Promise<void>)[] = [];
+
+  constructor(o: Epuck2LinkOptions) {
+    this.kind = o.kind;
+    this.ids = o.robots.map((r) => r.id);
+    this.params = o.robots.map((r) => r.params);
+    this.odometry = o.robots.map((r) => new WheelOdometry(r.params, r.start, o.odometry));
+    this.stamps = o.robots.map(() => Number.NaN);
+    this.sensors = o.robots.map(() => null);
+    const log = o.log ?? ((line: string) => console.warn(line));
+    this.channels = o.robots.map(
+      (r, i) =>
+        new LockStepChannel(
+          r.id,
+          o.protocol,
+          r.connector,
+          o.channel,
+          (s, at) => {
+            this.sensors[i] = s;
+            this.stamps[i] = at;
+          },
+          (s, at) => {
+            const u = this.odometry[i]!.update(s.leftSteps, s.rightSteps, at);
+            return u.ok ? null : { reason: 'implausible-steps', detail: u.detail };
+          },
+          log,
+          () => this.now(),
+        ),
+    );
+  }
+
+  now(): number {
+    return performance.now();
+  }
+
+  poses(): (TimedPose | null)[] {
+    return this.odometry.map((o, i) => {
+      const p = o.pose;
+      return p && Number.isFinite(this.stamps[i]) ? { ...p, stampMs: this.stamps[i]! } : null;
+    });
+  }
+
+  send(i: number, left: number, right: number): void {
+    const p = this.params[i];
+    if (!p) throw new RangeError(`${this.kind}: no robot ${i} (swarm of ${this.ids.length})`);
+    if (!Number.isFinite(left) || !Number.isFinite(right)) throw new RangeError(`${this.kind}: non-finite command (${left}, ${right}) for robot '${this.ids[i]}'`);
+    this.channels[i]!.request({ left: commandToStepsPerSecond(left, p), right: commandToStepsPerSecond(right, p) });
+  }
+
+  /** Robot i's latest IR proximity readings ps0..ps7 (raw, higher = closer), null before its first reply. */
+  proximity(i: number): readonly number[] | null {
+    return this.sensors[i]?.proximity ?? null;
+  }
+
+  /** Robot i's latest full sensor block. */
+  sensorsOf(i: number): Epuck2Sensors | null {
+    return this.sensors[i] ?? null;
+  }
+
+  health(): LinkHealth[] {
+    return this.channels.map((c) => c.health());
+  }
+
+  /** Round-trip times of every robot's recent exchanges, pooled, ms. */
+  latencySamples(): number[] {
+    return this.channels.flatMap((c) => c.latencySamples());
+  }
+
+  /** Rebases counted per robot (step counters taken as a new reference after a run of jumps). */
+  odometryRebases(): number[] {
+    return this.odometry.map((o) => o.rebases);
+  }
+
+  /** True poses, when the robots are an in-process protocol twin's (pictures only, never controllers). */
+  truePoses?: () => { x: number; y: number; theta: number }[];
+
+  /** The in-process protocol twin serving this link's robots: its true poses are known, and it stops with the link. */
+  attachTwin(twin: ProtocolTwin): void {
+    this.truePoses = () => twin.live.getTruePoses().map((p) => ({ x: p.x, y: p.y, theta: p.heading }));
+    this.onStop.push(() => twin.stop());
+  }
+
+  start(): void {
+    for (const c of this.channels) c.start();
+  }
+
+  async ready(timeoutMs: number): Promise<string[]> {
+    const until = performance.now() + timeoutMs;
+    const silent = () => this.ids.filter((_, i) => !Number.isFinite(this.stamps[i]));
+    while (silent().length > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
+    return silent();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.channels.map((c) => c.stop()));
+    for (const fn of this.onStop.splice(0)) await fn();
+  }
+}

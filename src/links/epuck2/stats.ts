@@ -1,0 +1,60 @@
+// Per-robot link statistics and burst-limited logging, shared by the lock-step links.
+import { REJECT_REASONS, type RejectReason } from './protocol.js';
+
+export type { LinkHealth } from '../../runtime/link.js';
+
+export const LATENCY_WINDOW = 4096;
+
+export class LatencyWindow {
+  private readonly ring = new Float64Array(LATENCY_WINDOW);
+  private n = 0;
+  max = 0;
+
+  add(ms: number): void {
+    this.ring[this.n % LATENCY_WINDOW] = ms;
+    this.n++;
+    if (ms > this.max) this.max = ms;
+  }
+
+  /** The latencies in the window, oldest first not guaranteed. */
+  samples(): number[] {
+    return Array.from(this.ring.subarray(0, Math.min(this.n, LATENCY_WINDOW)));
+  }
+
+  /** The q-quantile (nearest rank) of the window, NaN when empty. */
+  quantile(q: number): number {
+    const k = Math.min(this.n, LATENCY_WINDOW);
+    if (k === 0) return Number.NaN;
+    const sorted = Array.from(this.ring.subarray(0, k)).sort((a, b) => a - b);
+    return sorted[Math.min(k - 1, Math.max(0, Math.ceil(q * k) - 1))]!;
+  }
+}
+
+export function emptyRejections(): Record<RejectReason, number> {
+  return Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>;
+}
+
+/**
+ * Logs the first problem of a burst and, when things are good again, one line summing the burst up: a link
+ * that fails at 10 Hz writes two lines, not ten a second.
+ */
+export class BurstLog {
+  private counts = new Map<string, number>();
+
+  constructor(
+    private readonly who: string,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  problem(kind: string, detail: string): void {
+    if (this.counts.size === 0) this.log(`${this.who}: ${kind}: ${detail}`);
+    this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
+  }
+
+  recovered(what: string): void {
+    if (this.counts.size === 0) return;
+    const summary = [...this.counts].map(([k, n]) => `${n} ${k}`).join(', ');
+    this.counts.clear();
+    this.log(`${this.who}: ${what} (after ${summary})`);
+  }
+}

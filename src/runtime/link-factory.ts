@@ -1,0 +1,16 @@
+// The link a launch file asks for. One case per link kind; each kind's options live in its own module.
+import { createEpuck2Link } from '../links/epuck2/factory.js';
+import type { Launch } from './launch.js';
+import type { RobotLink } from './link.js';
+import { SimLink } from './sim-link.js';
+
+export async function createLink(launch: Launch, log?: (line: string) => void): Promise<RobotLink> {
+  const cfg = launch.link;
+  switch (cfg.kind) {
+    case 'sim':
+      return new SimLink(launch.settings, launch.mode, launch.seed);
+    case 'epuck2-wifi':
+    case 'epuck2-bt':
+      return createEpuck2Link(cfg, launch.settings, launch.source, log);
+  }
+}
