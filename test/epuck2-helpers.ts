@@ -72,7 +72,6 @@ export async function firstPoses(link: Epuck2Link, timeoutMs = 10_000): Promise<
 /** The shipped policy driving the swarm over the link for `ticks` control ticks at the control rate; onTick runs before each tick. */
 export async function liveRun(s: SimSettings, team: OnnxTeam, link: Epuck2Link, ticks: number, onTick: (tick: number) => Promise<void> | void = () => {}): Promise<TrialRun> {
   const run = swarmTrial(s, team, link, { trialMode: false, injections: [], seed: 1 });
-  run.parts.safety.useProximity((i) => link.proximity(i));
   let failure: unknown = null;
   const scheduler = new ControlScheduler(
     s.controlPeriod * 1000,

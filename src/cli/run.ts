@@ -90,7 +90,6 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
     const link = await createLink(launch, log);
     const run = swarmTrial(s, team, link, { safety: launch.safety, monitor: launch.monitor, trialMode: launch.trial, injections: launch.injections, seed: launch.seed });
     // A link that reads the robots' IR sensors lets the safety layer refuse driving into obstacles.
-    if (link.proximity) run.parts.safety.useProximity((i) => link.proximity!(i));
     log(
       `swarmguard run ${launch.name}: ${s.robotIds.length} robots on ${link.kind === 'sim' ? `the twin (${launch.mode})` : `link ${link.kind}`}, policy ${team.name}` +
         `${team.usesBeliefs ? ' with its belief network' : ''}, ${launch.ticks * s.controlPeriod} s at ${1 / s.controlPeriod} Hz` +

@@ -275,12 +275,15 @@ export function swarmTrial(
   link: RobotLink,
   o: { safety?: SafetySettings; monitor?: MonitorSettings; trialMode: boolean; injections: Injection[]; seed: number },
 ): TrialRun {
+  const safety = new SafetyLayer(settings.robots, { width: settings.arenaWidth, height: settings.arenaHeight }, o.safety ?? DEFAULT_SAFETY);
+  // A link that reports IR proximity (the e-puck2 links) lets the safety layer refuse driving into obstacles.
+  if (link.proximity) safety.useProximity((i) => link.proximity!(i));
   return new TrialRun({
     ids: settings.robotIds,
     robots: settings.robots,
     team,
     link,
-    safety: new SafetyLayer(settings.robots, { width: settings.arenaWidth, height: settings.arenaHeight }, o.safety ?? DEFAULT_SAFETY),
+    safety,
     monitor: new SwarmMonitor(settings.robotIds, settings.robots, o.monitor ?? DEFAULT_MONITOR),
     controlPeriod: settings.controlPeriod,
     trialMode: o.trialMode,
