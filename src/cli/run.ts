@@ -16,6 +16,8 @@ import { OnnxTeam } from '../policy/team.js';
 import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
 import { ControlScheduler, type SchedulerStats } from '../runtime/scheduler.js';
 import { SimLink } from '../runtime/sim-link.js';
+import { createLink } from '../runtime/link-factory.js';
+import { Ros2Service } from '../links/ros2/service.js';
 import { suspicionSvg } from '../runtime/suspicion-picture.js';
 import { outcomes, swarmTrial, type RobotOutcome, type RunEvent, type TrialRun } from '../runtime/trial.js';
 
@@ -83,10 +85,10 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
     team = await OnnxTeam.load(launch.policyDir, launch.settings.observation);
     team.setForgetAfter(launch.forgetAfterTicks);
     const s = launch.settings;
-    const link = new SimLink(s, launch.mode, launch.seed);
+    const link = await createLink(launch, log);
     const run = swarmTrial(s, team, link, { safety: launch.safety, monitor: launch.monitor, trialMode: launch.trial, injections: launch.injections, seed: launch.seed });
     log(
-      `swarmguard run ${launch.name}: ${s.robotIds.length} robots on the twin (${launch.mode}), policy ${team.name}` +
+      `swarmguard run ${launch.name}: ${s.robotIds.length} robots on ${link instanceof SimLink ? `the twin (${launch.mode})` : `the ${link.kind} link`}, policy ${team.name}` +
         `${team.usesBeliefs ? ' with its belief network' : ''}, ${launch.ticks * s.controlPeriod} s at ${1 / s.controlPeriod} Hz` +
         `${launch.trial ? `, trial with ${launch.injections.length} injection(s)` : ''}`,
     );
@@ -137,7 +139,7 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
         while (run.tick < launch.ticks && !interrupted) {
           await run.step();
           afterTick();
-          link.advance();
+          if (link instanceof SimLink) link.advance();
           if (o.quiet) flushEvents();
           if (run.tick % 10 === 0) {
             bar?.update(run.tick);
@@ -227,8 +229,10 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
 }
 
 /** The services a launch file asks for (dashboard, recording, ROS 2 and MQTT telemetry). */
-function servicesFor(_launch: Launch): RunService[] {
-  return [];
+function servicesFor(launch: Launch): RunService[] {
+  const services: RunService[] = [];
+  if (launch.link.kind === 'ros2') services.push(new Ros2Service());
+  return services;
 }
 
 /** The final summary: flags against the ground truth, safety stops, scheduler health, where the files are. */

@@ -9,6 +9,8 @@ import { loadAttack, type Attack } from '../../sim/team-eval.js';
 import { DEFAULT_MONITOR, type MonitorSettings } from '../monitor/monitor.js';
 import { observationMismatch, readManifest } from '../policy/folder.js';
 import { DEFAULT_SAFETY, type SafetySettings } from './safety.js';
+import { LinkSchema, type LinkOptions } from './link-options.js';
+import { planRobots } from '../links/ros2/config.js';
 import type { Injection } from './trial.js';
 
 const ConsistencySchema = z
@@ -26,15 +28,7 @@ export const LaunchSchema = z
     name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('run'),
     /** The swarm and its arena: the twin's settings (sim/config.ts keys; robots, robotsFile, arena, noise...). */
     swarm: z.record(z.string(), z.unknown()).default({}),
-    link: z
-      .object({
-        kind: z.literal('sim'),
-        /** live: paced to the wall clock at the control period; fast: as fast as possible (batch trials). */
-        mode: z.enum(['live', 'fast']).default('live'),
-        seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
-      })
-      .strict()
-      .default({ kind: 'sim', mode: 'live', seed: 1 }),
+    link: LinkSchema.default({ kind: 'sim', mode: 'live', seed: 1 }),
     /** The policy folder every robot runs. */
     policy: z.string().min(1),
     /** A robot's belief about a neighbour is dropped after the neighbour has been out of range this long, s. */
@@ -87,6 +81,8 @@ export interface Launch {
   settings: SimSettings;
   mode: 'live' | 'fast';
   seed: number;
+  /** The link section as validated (link-factory.ts opens it). */
+  link: LinkOptions;
   policyDir: string;
   forgetAfterTicks: number;
   ticks: number;
@@ -117,6 +113,7 @@ export async function loadLaunch(path: string): Promise<Launch> {
     throw new ConfigError(`${path}: policy ${file.policy} runs at a ${manifest.controlPeriod} s control period, the swarm at ${settings.controlPeriod} s`);
   }
   const ticks = Math.round(file.duration / settings.controlPeriod);
+  if (file.link.kind === 'ros2') planRobots(file.link, settings.robotIds, `${path}: link`);
   if (file.injections.length > 0 && !file.trial) throw new ConfigError(`${path}: injections: refused outside trial mode (set trial: true)`);
   const monitor: MonitorSettings = {
     ...DEFAULT_MONITOR,
@@ -152,8 +149,9 @@ export async function loadLaunch(path: string): Promise<Launch> {
     source: path,
     name: file.name,
     settings,
-    mode: file.link.mode,
-    seed: file.link.seed,
+    mode: file.link.kind === 'sim' ? file.link.mode : 'live',
+    seed: file.link.kind === 'sim' ? file.link.seed : 1,
+    link: file.link,
     policyDir,
     forgetAfterTicks: Math.max(1, Math.round(file.forgetNeighbourAfter / settings.controlPeriod)),
     ticks,
