@@ -96,3 +96,17 @@ export function planRobots(o: Ros2LinkOptions, ids: readonly string[], where = '
   }
   return plans;
 }
+
+/** The environment variable launch/swarmguard.launch.py sets from its `namespace` argument. */
+export const NAMESPACE_ENV = 'SWARMGUARD_ROS2_NAMESPACE';
+
+/**
+ * The node's namespace: SWARMGUARD_ROS2_NAMESPACE when set (the ROS 2 launch file's `namespace` argument),
+ * else the launch file's link.namespace. Robot namespaces are absolute and not affected.
+ */
+export function nodeNamespace(o: Ros2LinkOptions, env: NodeJS.ProcessEnv = process.env): string {
+  const ns = env[NAMESPACE_ENV]?.trim();
+  if (!ns) return o.namespace;
+  if (!isNamespace(ns)) throw new ConfigError(`${NAMESPACE_ENV}='${ns}': not an absolute ROS namespace ('/' or '/name/...')`);
+  return ns;
+}

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type * as RclnodejsModule from 'rclnodejs';
+import { ConfigError } from '../../core/config-file.js';
 
 export type Rclnodejs = typeof RclnodejsModule;
 
@@ -82,10 +83,10 @@ export function systemProbe(): Ros2Probe {
   return { env: process.env, platform: process.platform, arch: process.arch, packageDir: installedPackageDir(), exists: existsSync, osCodename: readOsCodename() };
 }
 
-export class Ros2UnavailableError extends Error {
+/** A launch file asks for ROS 2 where it cannot run: reported like any other unusable configuration. */
+export class Ros2UnavailableError extends ConfigError {
   constructor(readonly missing: readonly string[]) {
-    super(`ROS 2 link unavailable:\n  - ${missing.join('\n  - ')}`);
-    this.name = 'Ros2UnavailableError';
+    super(`the ros2 link cannot start here:\n  - ${missing.join('\n  - ')}`);
   }
 }
 

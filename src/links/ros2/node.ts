@@ -4,7 +4,7 @@
 // is ever pending). The telemetry and the operator services live on the same node (service.ts).
 import type { Node, Publisher, QoS, Subscription } from 'rclnodejs';
 import type { RobotParams } from '../../core/robot-params.js';
-import type { Ros2LinkOptions, Ros2RobotPlan } from './config.js';
+import { nodeNamespace, type Ros2LinkOptions, type Ros2RobotPlan } from './config.js';
 import { acquireRos, releaseRos, type Rclnodejs } from './loader.js';
 import { twistMessage, type TwistMsg } from './messages.js';
 import { PoseInbox } from './pose-inbox.js';
@@ -31,7 +31,7 @@ export class SwarmNode {
     const rcl = await acquireRos();
     let node: Node | null = null;
     try {
-      node = new rcl.Node(options.node, options.namespace);
+      node = new rcl.Node(options.node, nodeNamespace(options));
       const s = new SwarmNode(rcl, node, options, plans, robots, log);
       s.wire();
       node.spin();
