@@ -11,6 +11,9 @@ import type { SafetySettings } from '../../runtime/safety.js';
 
 export type ParamKind = 'double' | 'integer' | 'string';
 
+/** rcl_interfaces/msg/ParameterType values of the kinds used here. */
+export const ROS_PARAMETER_TYPE: Record<ParamKind, number> = { integer: 2, double: 3, string: 4 };
+
 export interface ParamSpec {
   name: string;
   kind: ParamKind;

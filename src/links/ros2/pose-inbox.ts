@@ -29,6 +29,8 @@ export class PoseInbox {
   readonly refused: number[];
   /** Refusals by reason, over all robots. */
   readonly reasons = new Map<string, number>();
+  /** Told after robot i's pose was accepted (event-driven consumers; the link benchmark's round trips). */
+  onPose: ((i: number) => void) | null = null;
   private readonly lastLogMs: number[];
   private readonly unlogged: number[];
 
@@ -62,6 +64,7 @@ export class PoseInbox {
     const p = poseInArena(robot.origin, parsed.pose);
     this.latest[i] = { x: p.x, y: p.y, theta: p.theta, stampMs };
     this.received[i]!++;
+    this.onPose?.(i);
     return true;
   }
 

@@ -14,15 +14,13 @@ import type { RunEvent, TickRecord } from '../../runtime/trial.js';
 import { Ros2Link } from './link.js';
 import { alertMessage, diagnosticsMessage, markersMessage, type TriggerResponseMsg } from './messages.js';
 import type { SwarmNode } from './node.js';
-import { applyTunables, parameterSpecs, parameterValue, telemetryEvery, tunablesFrom, validateParameterUpdate, type ParamSpec, type Tunables } from './params.js';
+import { applyTunables, parameterSpecs, ROS_PARAMETER_TYPE, parameterValue, telemetryEvery, tunablesFrom, validateParameterUpdate, type ParamSpec, type Tunables } from './params.js';
 
 const ALERT_DEPTH = 100;
 
 // rclnodejs declares ParameterType as an ambient const enum, which isolated modules cannot read at runtime;
-// these are its values, fixed by rcl_interfaces/msg/ParameterType.
-const PARAMETER_INTEGER = 2 as ParameterType;
-const PARAMETER_DOUBLE = 3 as ParameterType;
-const PARAMETER_STRING = 4 as ParameterType;
+// its values are fixed by rcl_interfaces/msg/ParameterType (ROS_PARAMETER_TYPE).
+const rosType = (s: ParamSpec) => ROS_PARAMETER_TYPE[s.kind] as ParameterType;
 
 export class Ros2Service implements RunService {
   readonly name = 'ros2';
@@ -111,15 +109,14 @@ export class Ros2Service implements RunService {
       applyTunables(result.next, run.parts.safety.settings, run.parts.monitor.settings);
       return { successful: true, reason: '' };
     });
-    const typeOf = (s: ParamSpec) => (s.kind === 'double' ? PARAMETER_DOUBLE : s.kind === 'integer' ? PARAMETER_INTEGER : PARAMETER_STRING);
     const rangeOf = (s: ParamSpec) =>
       !s.range ? undefined : s.kind === 'integer' ? new rcl.IntegerRange(BigInt(s.range.from), BigInt(s.range.to), 1n) : new rcl.FloatingPointRange(s.range.from, s.range.to);
     const specs = parameterSpecs(trialMode);
     this.declaring = true;
     try {
       node.declareParameters(
-        specs.map((s) => new rcl.Parameter(s.name, typeOf(s), parameterValue(s, this.tunables!))),
-        specs.map((s) => new rcl.ParameterDescriptor(s.name, typeOf(s), s.description, s.readOnly ?? false, rangeOf(s))),
+        specs.map((s) => new rcl.Parameter(s.name, rosType(s), parameterValue(s, this.tunables!))),
+        specs.map((s) => new rcl.ParameterDescriptor(s.name, rosType(s), s.description, s.readOnly ?? false, rangeOf(s))),
       );
     } catch (err) {
       throw new Error(`${launch.source}: ROS 2 parameters: ${(err as Error).message}`);
