@@ -9,8 +9,7 @@ import { loadAttack, type Attack } from '../../sim/team-eval.js';
 import { DEFAULT_MONITOR, type MonitorSettings } from '../monitor/monitor.js';
 import { observationMismatch, readManifest } from '../policy/folder.js';
 import { DEFAULT_SAFETY, type SafetySettings } from './safety.js';
-import { LinkSchema, type LinkOptions } from './link-options.js';
-import { planRobots } from '../links/ros2/config.js';
+import { planRobots, Ros2LinkSchema } from '../links/ros2/config.js';
 import type { Injection } from './trial.js';
 
 const ConsistencySchema = z
@@ -23,12 +22,22 @@ const ConsistencySchema = z
   })
   .strict();
 
+const SimLinkSchema = z
+  .object({
+    kind: z.literal('sim'),
+    /** live: paced to the wall clock at the control period; fast: as fast as possible (batch trials). */
+    mode: z.enum(['live', 'fast']).default('live'),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+  })
+  .strict();
+
 export const LaunchSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('run'),
     /** The swarm and its arena: the twin's settings (sim/config.ts keys; robots, robotsFile, arena, noise...). */
     swarm: z.record(z.string(), z.unknown()).default({}),
-    link: LinkSchema.default({ kind: 'sim', mode: 'live', seed: 1 }),
+    /** How the runtime reaches the robots: one schema per kind (src/runtime/link-factory.ts builds them). */
+    link: z.discriminatedUnion('kind', [SimLinkSchema, Ros2LinkSchema]).default({ kind: 'sim', mode: 'live', seed: 1 }),
     /** The policy folder every robot runs. */
     policy: z.string().min(1),
     /** A robot's belief about a neighbour is dropped after the neighbour has been out of range this long, s. */
@@ -74,15 +83,17 @@ export const LaunchSchema = z
   .strict();
 
 export type LaunchFile = z.output<typeof LaunchSchema>;
+export type LinkConfig = LaunchFile['link'];
 
 export interface Launch {
   source: string;
   name: string;
   settings: SimSettings;
+  /** The link's options as the launch file gives them (kind and per-kind settings). */
+  link: LinkConfig;
+  /** 'fast' only for the sim link; every other link runs live. */
   mode: 'live' | 'fast';
   seed: number;
-  /** The link section as validated (link-factory.ts opens it). */
-  link: LinkOptions;
   policyDir: string;
   forgetAfterTicks: number;
   ticks: number;
