@@ -62,7 +62,9 @@ export class Ros2Service implements RunService {
   /** One std_srvs/Trigger service; its answer is sent when the action is done. */
   private trigger(name: string, run: () => Promise<TriggerResponseMsg>): void {
     const service = this.swarm!.node.createService('std_srvs/srv/Trigger', `~/${name}`, (_request, response) => {
-      void run().then((answer) => response.send(answer));
+      void run()
+        .then((answer) => response.send(answer))
+        .catch((err: unknown) => this.ctx?.log(`ros2: ~/${name}: the answer could not be sent: ${(err as Error).message}`));
     });
     this.services.push(service);
   }
