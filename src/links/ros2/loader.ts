@@ -102,7 +102,13 @@ export function loadRclnodejs(p: Ros2Probe = systemProbe()): Promise<Rclnodejs> 
   const a = ros2Availability(p);
   if (!a.ok) return Promise.reject(new Ros2UnavailableError(a.missing));
   // Its ESM build has one default export; the declarations describe that object as the module.
-  loading ??= import('rclnodejs').then((m) => ((m as unknown as { default?: Rclnodejs }).default ?? m));
+  loading ??= import('rclnodejs').then((m) => {
+    const rcl = (m as unknown as { default?: Rclnodejs }).default ?? m;
+    // rclnodejs shuts every context down on SIGINT; swarmguard handles Ctrl-C itself (it stops the robots with
+    // zero commands and writes its run folder, which needs the node alive until then).
+    rcl.removeSignalHandlers();
+    return rcl;
+  });
   return loading;
 }
 

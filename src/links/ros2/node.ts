@@ -82,7 +82,11 @@ export class SwarmNode {
   /** Zero cmd_vel to every robot, then the node is destroyed and rclnodejs released. */
   async close(): Promise<void> {
     if (this.closed) return;
-    for (let i = 0; i < this.plans.length; i++) this.sendCommand(i, 0, 0);
+    try {
+      for (let i = 0; i < this.plans.length; i++) this.sendCommand(i, 0, 0);
+    } catch {
+      // The context is already gone (nothing can be published any more); the node is released regardless.
+    }
     this.closed = true;
     // Give the middleware a moment to deliver the stop before the publishers go away.
     await new Promise((r) => setTimeout(r, 200));
