@@ -158,7 +158,7 @@ const TEL: TelemetryContext = { ids: ['epuck-0', 'epuck-1', 'epuck-2'], stampMs:
 
 describe('telemetry out', () => {
   it('diagnostics: one status per robot and one for the swarm, with levels that say what is wrong', () => {
-    const d = diagnosticsMessage(record(), TEL);
+    const d = diagnosticsMessage(record(), { ...TEL, posesRefused: [0, 7, 0] });
     expect(d.header.stamp).toEqual(msToTime(TEL.stampMs));
     expect(d.status.map((s) => [s.name, s.level])).toEqual([
       ['swarmguard: epuck-0', DIAG.OK],
@@ -169,6 +169,7 @@ describe('telemetry out', () => {
     const v = Object.fromEntries(d.status[0]!.values.map((kv) => [kv.key, kv.value]));
     expect(v).toMatchObject({ suspicion: '0.145', flagged: 'false', belief: '0.100', consistency: '0.050', safety_stop: 'none', pose_age_ms: '40', compromised: 'false' });
     expect(d.status[1]!.message).toBe('flagged as compromised (suspicion 0.95)');
+    expect(d.status[1]!.values).toContainEqual({ key: 'poses_refused', value: '7' });
     expect(d.status[2]!.message).toBe('no pose received');
     // A robot stopped for its own reason is a warning; a stale pose is STALE.
     const warn = diagnosticsMessage(record({ flagged: [false, false, false] }), { ...TEL, poseAgeMs: [400, 60, 10] });

@@ -186,6 +186,8 @@ export interface TelemetryContext {
   /** Age of each robot's latest pose at the tick, ms (null: none yet). */
   poseAgeMs: readonly (number | null)[];
   maxPoseAgeMs: number;
+  /** Pose messages refused per robot so far (malformed, bad stamps). */
+  posesRefused?: readonly number[];
   flagAt: number;
   eStopped: string | null;
   paused: boolean;
@@ -237,6 +239,7 @@ export function diagnosticsMessage(rec: TickRecord, c: TelemetryContext): Diagno
       { key: 'consistency', value: fixed(rec.consistency[i] ?? null) },
       { key: 'safety_stop', value: stop ?? 'none' },
       { key: 'pose_age_ms', value: age === null ? 'none' : String(Math.round(age)) },
+      { key: 'poses_refused', value: String(c.posesRefused?.[i] ?? 0) },
       { key: 'command_left', value: fixed(rec.commands[2 * i] ?? null) },
       { key: 'command_right', value: fixed(rec.commands[2 * i + 1] ?? null) },
     ];

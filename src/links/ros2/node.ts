@@ -21,7 +21,7 @@ export class SwarmNode {
     readonly options: Ros2LinkOptions,
     readonly plans: readonly Ros2RobotPlan[],
     private readonly robots: readonly RobotParams[],
-    log: (line: string) => void,
+    private readonly log: (line: string) => void,
   ) {
     this.inbox = new PoseInbox(plans, { stamp: options.stamp, maxFutureStampMs: options.maxFutureStampMs, log });
   }
@@ -88,6 +88,10 @@ export class SwarmNode {
       // The context is already gone (nothing can be published any more); the node is released regardless.
     }
     this.closed = true;
+    if (this.inbox.reasons.size > 0) {
+      const why = [...this.inbox.reasons].map(([reason, n]) => `${n} x ${reason}`).join('; ');
+      this.log(`ros2: poses refused during the run: ${why}`);
+    }
     // Give the middleware a moment to deliver the stop before the publishers go away.
     await new Promise((r) => setTimeout(r, 200));
     try {

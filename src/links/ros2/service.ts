@@ -144,6 +144,7 @@ export class Ros2Service implements RunService {
         stampMs: now,
         poseAgeMs,
         maxPoseAgeMs: run.parts.safety.settings.maxPoseAgeMs,
+        posesRefused: this.swarm.inbox.refused,
         flagAt: run.parts.monitor.settings.flagAt,
         eStopped: state.eStopped,
         paused: state.paused,
