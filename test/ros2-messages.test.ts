@@ -25,7 +25,7 @@ import {
   type TelemetryContext,
 } from '../src/links/ros2/messages.js';
 import { isNamespace, isTopicName, namespaceForId, robotTopic } from '../src/links/ros2/names.js';
-import { applyTunables, parameterSpecs, telemetryEvery, tunablesFrom, validateParameterUpdate } from '../src/links/ros2/params.js';
+import { applyTunables, parameterSpecs, parameterValue, telemetryEvery, tunablesFrom, validateParameterUpdate } from '../src/links/ros2/params.js';
 import { PoseInbox } from '../src/links/ros2/pose-inbox.js';
 import { settings } from './helpers.js';
 
@@ -214,6 +214,12 @@ describe('parameters', () => {
     expect(parameterSpecs(true).map((s) => s.name)).toEqual(expect.arrayContaining(['inject.robot', 'inject.attack', 'inject.seconds']));
     expect(validateParameterUpdate(current(), [{ name: 'control_period_s', value: 0.05 }], true)).toEqual({ ok: false, reason: 'control_period_s is read-only' });
     expect(validateParameterUpdate(current(), [{ name: 'inject.robot', value: 'epuck-1' }], false)).toEqual({ ok: false, reason: 'unknown parameter inject.robot' });
+  });
+
+  it('declaring every parameter with a launch file’s values is accepted (read-only ones included), even generous ones', () => {
+    const t = tunablesFrom(0.1, 5, { maxPoseAgeMs: 20_000, lookaheadS: 2, wallMargin: 0.05 }, { ...DEFAULT_MONITOR, flagTicks: 50_000, consistency: { ...DEFAULT_MONITOR.consistency } });
+    const all = parameterSpecs(true).map((spec) => ({ name: spec.name, value: parameterValue(spec, t) }));
+    expect(validateParameterUpdate(t, all, true, true)).toEqual({ ok: true, next: t });
   });
 
   it('refuses a wrong type, a value out of range, or clear_at not below flag_at, with the reason', () => {

@@ -3,7 +3,8 @@
 // one to the running settings. Plain functions, tested without ROS 2.
 //
 // The control period is the policy's (it was trained at it), so it is read-only here; the telemetry rate,
-// the safety layer's thresholds and the monitor's thresholds are live. In trial mode, inject.robot,
+// the safety layer's thresholds and the monitor's thresholds are live. The ranges are wide enough for every
+// value a launch file accepts, so declaring them with the launch file's values never fails. In trial mode, inject.robot,
 // inject.attack and inject.seconds hold the request the ~/inject service carries out (std_srvs/Trigger has
 // no fields).
 import type { MonitorSettings } from '../../monitor/monitor.js';
@@ -46,13 +47,13 @@ type Key = keyof Tunables;
 const SPECS: readonly (ParamSpec & { key: Key; trialOnly?: boolean })[] = [
   { key: 'controlPeriodS', name: 'control_period_s', kind: 'double', readOnly: true, description: "seconds per control tick (the policy's; read-only)" },
   { key: 'telemetryRateHz', name: 'telemetry_rate_hz', kind: 'double', range: { from: 0.1, to: 100 }, description: 'diagnostics and markers published per second (at most one per control tick)' },
-  { key: 'maxPoseAgeMs', name: 'safety.max_pose_age_ms', kind: 'double', range: { from: 1, to: 10_000 }, description: 'a robot whose latest pose is older than this is stopped, ms' },
-  { key: 'lookaheadS', name: 'safety.lookahead_s', kind: 'double', range: { from: 0, to: 10 }, description: 'a command that would leave the arena within this is refused, s' },
-  { key: 'wallMarginM', name: 'safety.wall_margin_m', kind: 'double', range: { from: 0, to: 1 }, description: "the robot's body must stay this far inside the walls, m" },
+  { key: 'maxPoseAgeMs', name: 'safety.max_pose_age_ms', kind: 'double', range: { from: 0.001, to: 3_600_000 }, description: 'a robot whose latest pose is older than this is stopped, ms' },
+  { key: 'lookaheadS', name: 'safety.lookahead_s', kind: 'double', range: { from: 0, to: 3600 }, description: 'a command that would leave the arena within this is refused, s' },
+  { key: 'wallMarginM', name: 'safety.wall_margin_m', kind: 'double', range: { from: 0, to: 100 }, description: "the robot's body must stay this far inside the walls, m" },
   { key: 'flagAt', name: 'monitor.flag_at', kind: 'double', range: { from: 0, to: 1 }, description: 'suspicion at or above which a robot is flagged (after flag_ticks ticks)' },
   { key: 'clearAt', name: 'monitor.clear_at', kind: 'double', range: { from: 0, to: 1 }, description: 'suspicion at or below which a flag is cleared (after clear_ticks ticks); below flag_at' },
-  { key: 'flagTicks', name: 'monitor.flag_ticks', kind: 'integer', range: { from: 1, to: 10_000 }, description: 'ticks at or above flag_at before a flag' },
-  { key: 'clearTicks', name: 'monitor.clear_ticks', kind: 'integer', range: { from: 1, to: 100_000 }, description: 'ticks at or below clear_at before a flag is cleared' },
+  { key: 'flagTicks', name: 'monitor.flag_ticks', kind: 'integer', range: { from: 1, to: 1_000_000 }, description: 'ticks at or above flag_at before a flag' },
+  { key: 'clearTicks', name: 'monitor.clear_ticks', kind: 'integer', range: { from: 1, to: 1_000_000 }, description: 'ticks at or below clear_at before a flag is cleared' },
   { key: 'cusumThreshold', name: 'monitor.consistency_threshold', kind: 'double', range: { from: 1e-6, to: 1e6 }, description: 'policy-consistency CUSUM at which its suspicion reaches 1' },
   { key: 'cusumDrift', name: 'monitor.consistency_drift', kind: 'double', range: { from: 0, to: 1e6 }, description: 'per-tick allowance subtracted from the consistency residual' },
   { key: 'injectRobot', name: 'inject.robot', kind: 'string', trialOnly: true, description: 'robot id the next ~/inject call compromises (trial mode only)' },
