@@ -33,6 +33,16 @@ export class Ros2Link implements RobotLink {
     return this.swarm.nowMs();
   }
 
+  /** Resolves once every robot has a pose or timeoutMs has passed; the ids still without one. */
+  async ready(timeoutMs: number): Promise<string[]> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const silent = this.ids.filter((_, i) => this.swarm.inbox.received[i] === 0);
+      if (silent.length === 0 || Date.now() >= end) return silent;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   /** The node spins from the moment it is opened (poses arrive before the first tick). */
   start(): void {}
 
