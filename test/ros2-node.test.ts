@@ -125,7 +125,9 @@ describe.skipIf(!rosAvailable)('ROS 2 node (skipped: ROS 2 is not sourced; needs
   it('a PoseStamped on a robot’s topic becomes that robot’s pose, stamped with its header', async () => {
     const r = await openRun('poses', false);
     try {
+      expect(await r.link.ready(200)).toEqual(ids); // nobody has published yet
       const stamp = await publishPoses(r.link);
+      expect(await r.link.ready(200)).toEqual([]);
       const p = r.link.poses()[2]!;
       const a = (2 * Math.PI * 2) / ids.length;
       expect(p.x).toBeCloseTo(1 + 0.5 * Math.cos(a), 9);
