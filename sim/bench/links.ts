@@ -17,37 +17,13 @@ import { loadLaunch } from '../../src/runtime/launch.js';
 import { createLink } from '../../src/runtime/link-factory.js';
 import type { RobotLink } from '../../src/runtime/link.js';
 import { ControlScheduler } from '../../src/runtime/scheduler.js';
-
-const ROBOTS = 10;
-const LATENCY_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 3);
-const RATES = [10, 20, 50, 100, 200, 300, 500];
-
-export interface LinkBenchResult {
-  link: string;
-  latencyMs: { p50: number; p99: number; max: number; samples: number };
-  /** Highest rate tried that was sustained, Hz (null: not even the first). */
-  maxRateHz: number | null;
-  /** What happened at each rate tried. */
-  rates: { hz: number; ticks: number; sustained: boolean; why: string }[];
-}
-
-export interface LinkBench {
-  name: string;
-  /** Why it cannot run here, or null. */
-  unavailable(): string | null;
-  run(): Promise<LinkBenchResult>;
-}
+import { formatResult, LATENCY_SECONDS, RATE_SECONDS, RATES, ROBOTS, quantile, type LinkBench, type LinkBenchResult } from './link-bench.js';
+import { ROS2_LINK_BENCH } from './ros2-link.js';
 
 /** A link under test: the link, its pooled latency samples, and how to tear everything down. */
 interface Rig {
   link: RobotLink & { latencySamples(): number[] };
   stop(): Promise<void>;
-}
-
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
 }
 
 /** Sends every robot a command every tick at `hz` for `seconds`; what the link's counters did meanwhile. */
@@ -167,9 +143,8 @@ export const LINK_BENCHES: LinkBench[] = [
     unavailable: () => (hasSocat() ? null : 'socat is not installed'),
     run: () => benchRig('epuck2-bt (sercom v2, PTY pair)', () => epuck2Rig('epuck2-bt')),
   },
+  ROS2_LINK_BENCH,
 ];
-
-const fmt = (x: number) => x.toFixed(2).padStart(7);
 
 console.log(`bench:links: ${ROBOTS} robots per link against its protocol twin (own process); latency at 10 Hz for ${LATENCY_SECONDS} s, rates held ${RATE_SECONDS} s each`);
 // BENCH_LINKS=wifi (a substring of the names) runs only the matching link types.
@@ -183,7 +158,5 @@ for (const b of LINK_BENCHES.filter((x) => !only || x.name.includes(only))) {
   const load = loadavg()[0]!;
   const res = await b.run();
   console.log(`\n${res.link}   (load average ${load.toFixed(1)} -> ${loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} cores)`);
-  console.log(`  round trip, ms:  p50 ${fmt(res.latencyMs.p50)}   p99 ${fmt(res.latencyMs.p99)}   max ${fmt(res.latencyMs.max)}   (${res.latencyMs.samples} exchanges)`);
-  for (const r of res.rates) console.log(`  ${String(r.hz).padStart(4)} Hz: ${r.sustained ? 'sustained' : 'NOT sustained'} (${r.ticks} ticks: ${r.why})`);
-  console.log(`  highest control rate sustained: ${res.maxRateHz === null ? 'none of those tried' : `${res.maxRateHz} Hz`}${res.maxRateHz === RATES.at(-1) ? ' (the highest tried)' : ''}`);
+  for (const line of formatResult(res)) console.log(line);
 }

@@ -18,6 +18,7 @@ import { ControlScheduler, type SchedulerStats } from '../runtime/scheduler.js';
 import { SimLink } from '../runtime/sim-link.js';
 import { createLink } from '../runtime/link-factory.js';
 import type { LinkHealth } from '../runtime/link.js';
+import { Ros2Service } from '../links/ros2/service.js';
 import { suspicionSvg } from '../runtime/suspicion-picture.js';
 import { outcomes, swarmTrial, type RobotOutcome, type RunEvent, type TrialRun } from '../runtime/trial.js';
 
@@ -236,8 +237,10 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
 }
 
 /** The services a launch file asks for (dashboard, recording, ROS 2 and MQTT telemetry). */
-function servicesFor(_launch: Launch): RunService[] {
-  return [];
+function servicesFor(launch: Launch): RunService[] {
+  const services: RunService[] = [];
+  if (launch.link.kind === 'ros2') services.push(new Ros2Service());
+  return services;
 }
 
 /** The final summary: flags against the ground truth, safety stops, scheduler health, where the files are. */

@@ -9,6 +9,7 @@ import { loadAttack, type Attack } from '../../sim/team-eval.js';
 import { DEFAULT_MONITOR, type MonitorSettings } from '../monitor/monitor.js';
 import { observationMismatch, readManifest } from '../policy/folder.js';
 import { DEFAULT_SAFETY, type SafetySettings } from './safety.js';
+import { planRobots, Ros2LinkSchema } from '../links/ros2/config.js';
 import type { Injection } from './trial.js';
 import { Epuck2BtLinkSchema, Epuck2WifiLinkSchema, resolveEpuck2Robots } from '../links/epuck2/config.js';
 
@@ -37,7 +38,7 @@ export const LaunchSchema = z
     /** The swarm and its arena: the twin's settings (sim/config.ts keys; robots, robotsFile, arena, noise...). */
     swarm: z.record(z.string(), z.unknown()).default({}),
     /** How the runtime reaches the robots: one schema per kind (src/runtime/link-factory.ts builds them). */
-    link: z.discriminatedUnion('kind', [SimLinkSchema, Epuck2WifiLinkSchema, Epuck2BtLinkSchema]).default({ kind: 'sim', mode: 'live', seed: 1 }),
+    link: z.discriminatedUnion('kind', [SimLinkSchema, Ros2LinkSchema, Epuck2WifiLinkSchema, Epuck2BtLinkSchema]).default({ kind: 'sim', mode: 'live', seed: 1 }),
     /** The policy folder every robot runs. */
     policy: z.string().min(1),
     /** A robot's belief about a neighbour is dropped after the neighbour has been out of range this long, s. */
@@ -126,6 +127,7 @@ export async function loadLaunch(path: string): Promise<Launch> {
   const ticks = Math.round(file.duration / settings.controlPeriod);
   // Every robot of the swarm needs an address and a start pose on a real link: checked before anything runs.
   if (file.link.kind === 'epuck2-wifi' || file.link.kind === 'epuck2-bt') resolveEpuck2Robots(file.link, settings, path);
+  if (file.link.kind === 'ros2') planRobots(file.link, settings.robotIds, `${path}: link`);
   if (file.injections.length > 0 && !file.trial) throw new ConfigError(`${path}: injections: refused outside trial mode (set trial: true)`);
   const monitor: MonitorSettings = {
     ...DEFAULT_MONITOR,
@@ -163,7 +165,7 @@ export async function loadLaunch(path: string): Promise<Launch> {
     settings,
     link: file.link,
     mode: file.link.kind === 'sim' ? file.link.mode : 'live',
-    seed: file.link.seed,
+    seed: 'seed' in file.link ? file.link.seed : 1,
     policyDir,
     forgetAfterTicks: Math.max(1, Math.round(file.forgetNeighbourAfter / settings.controlPeriod)),
     ticks,
