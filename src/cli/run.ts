@@ -17,7 +17,7 @@ import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
 import { ControlScheduler, type SchedulerStats } from '../runtime/scheduler.js';
 import { SimLink } from '../runtime/sim-link.js';
 import { createLink } from '../runtime/link-factory.js';
-import type { LinkHealth } from '../runtime/link.js';
+import type { LinkHealth, RobotLink } from '../runtime/link.js';
 import { Ros2Service } from '../links/ros2/service.js';
 import { suspicionSvg } from '../runtime/suspicion-picture.js';
 import { outcomes, swarmTrial, type RobotOutcome, type RunEvent, type TrialRun } from '../runtime/trial.js';
@@ -27,6 +27,8 @@ export interface RunOptions {
   quiet?: boolean;
   /** false: no operator console; otherwise commands (inject, estop, release) are read from stdin when it is a terminal. */
   console?: boolean;
+  /** Ends the run early (as Ctrl-C does), e.g. from a test or an embedding program. */
+  signal?: AbortSignal;
 }
 
 export interface RunSummary {
@@ -101,6 +103,8 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
       interrupted = true;
     };
     process.on('SIGINT', onSigint);
+    if (o.signal?.aborted) interrupted = true;
+    o.signal?.addEventListener('abort', onSigint, { once: true });
     const tty = !o.quiet && process.stderr.isTTY;
     let printedEvents = 0;
     let tableLines = 0;
@@ -136,7 +140,7 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
       reported = run.events.length;
     };
     try {
-      await services.start(servicesFor(launch), { launch, run, control, policy: { name: team.name, dir: launch.policyDir, files: Object.fromEntries(Object.entries(team.policy.manifest.files).map(([f, m]) => [f, m.sha256])) }, runDir, log });
+      await services.start(servicesFor(launch, link, o), { launch, run, control, policy: { name: team.name, dir: launch.policyDir, files: Object.fromEntries(Object.entries(team.policy.manifest.files).map(([f, m]) => [f, m.sha256])) }, runDir, log });
       if (launch.mode === 'fast') {
         const bar = o.quiet ? null : new SingleBar({ format: ' {bar} {value}/{total} ticks | ETA {eta_formatted}', stream: process.stderr, hideCursor: true });
         bar?.start(launch.ticks, 0);
@@ -199,6 +203,7 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
       await control.close();
       await services.stop();
       process.off('SIGINT', onSigint);
+      o.signal?.removeEventListener('abort', onSigint);
       await link.stop();
     }
     // Everything the run produced, in its folder.
@@ -236,8 +241,13 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
   }
 }
 
-/** The services a launch file asks for (dashboard, recording, ROS 2 and MQTT telemetry). */
-function servicesFor(launch: Launch): RunService[] {
+/**
+ * The services a launch file asks for (dashboard, recording, ROS 2 and MQTT telemetry), one line each, in
+ * the order they start (and the reverse of the order their ticks matter in: none depends on another).
+ */
+function servicesFor(launch: Launch, link: RobotLink, o: RunOptions): RunService[] {
+  void link;
+  void o;
   const services: RunService[] = [];
   if (launch.link.kind === 'ros2') services.push(new Ros2Service());
   return services;
