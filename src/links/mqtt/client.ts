@@ -130,9 +130,12 @@ export class BusClient {
   /** Subscribes to `filter`; `handler` gets only payloads that pass the schema of `kind`. */
   async subscribe<K extends PayloadKind>(filter: string, kind: K, qos: Qos, handler: Handler<K>): Promise<void> {
     this.subs.push({ filter, kind, handler: handler as Handler<PayloadKind> });
-    const granted = await this.mqtt.subscribeAsync(filter, { qos });
-    // MQTT 3.1.1 answers a refused subscription (ACL) with return code 128.
-    if (granted.some((g) => g.qos === 128)) throw new Error(`${this.o.who}: the broker refused the subscription to ${filter} (ACL?)`);
+    // MQTT 3.1.1 answers a refused subscription (ACL) with return code 128, which the client reports as an error.
+    const refused = () => new Error(`${this.o.who}: the broker refused the subscription to ${filter} (ACL?)`);
+    const granted = await this.mqtt.subscribeAsync(filter, { qos }).catch((err: Error) => {
+      throw /Subscribe error/.test(err.message) ? refused() : err;
+    });
+    if (granted.some((g) => g.qos === 128)) throw refused();
   }
 
   /** Total payloads refused, over every kind and reason. */
