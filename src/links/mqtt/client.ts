@@ -1,0 +1,183 @@
+// A small bus client over the `mqtt` package: connects with username/password, announces its participant's
+// retained `online` status (the broker publishes the `offline` last will if the connection dies; close()
+// publishes it itself), publishes JSON payloads with `v: 1` and delivers only payloads that pass their schema.
+// Refused payloads are counted per kind and reason and logged once per burst per topic.
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { BurstLog } from '../epuck2/stats.js';
+import { decodePayload, encodePayload, REFUSAL_REASONS, type Payload, type PayloadKind, type RefusalReason } from './schemas.js';
+import type { Qos } from './topics.js';
+
+export interface BusClientOptions {
+  /** mqtt://host:port (mqtts:// and ws:// work as the mqtt package supports them). */
+  url: string;
+  /** Who this is in log lines (`mqtt controller`). */
+  who: string;
+  clientId?: string;
+  username?: string;
+  password?: string;
+  /** The participant's status topic: `online` (retained) on every connect, `offline` as last will and on close. */
+  status?: { topic: string; extra?: Record<string, unknown> };
+  /** The first connection must succeed within this, ms (a refused login fails at once). */
+  connectTimeoutMs?: number;
+  /** Between reconnection attempts once connected, ms. */
+  reconnectMs?: number;
+  log: (line: string) => void;
+  /** Burst logger clock (tests). */
+  now?: () => number;
+}
+
+type Handler<K extends PayloadKind> = (topic: string, msg: Payload<K>, receivedMs: number) => void;
+
+interface Subscription {
+  filter: string;
+  kind: PayloadKind;
+  handler: Handler<PayloadKind>;
+}
+
+/** Whether an MQTT topic filter (`+` one level, `#` the rest) matches a topic. */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let k = 0; k < f.length; k++) {
+    if (f[k] === '#') return true;
+    if (k >= t.length) return false;
+    if (f[k] !== '+' && f[k] !== t[k]) return false;
+  }
+  return f.length === t.length;
+}
+
+export type RefusalCounts = Record<RefusalReason, number>;
+
+export function emptyRefusals(): RefusalCounts {
+  return Object.fromEntries(REFUSAL_REASONS.map((r) => [r, 0])) as RefusalCounts;
+}
+
+export class BusClient {
+  private readonly subs: Subscription[] = [];
+  /** Payloads accepted and refused per kind (refused by reason). */
+  readonly accepted = new Map<PayloadKind, number>();
+  readonly refused = new Map<PayloadKind, RefusalCounts>();
+  /** Told of every refusal (the link counts them per robot). */
+  onRefused: ((topic: string, kind: PayloadKind, reason: RefusalReason) => void) | null = null;
+  private readonly bursts = new Map<string, BurstLog>();
+  private closed = false;
+
+  private constructor(
+    readonly mqtt: MqttClient,
+    private readonly o: BusClientOptions,
+  ) {
+    mqtt.on('message', (topic, payload) => this.deliver(topic, payload));
+    mqtt.on('connect', () => this.announce('online'));
+  }
+
+  /** Connects; rejects naming the broker and the reason if the broker refuses or does not answer in time. */
+  static async connect(o: BusClientOptions): Promise<BusClient> {
+    const opts: IClientOptions = {
+      clientId: o.clientId ?? `swarmguard-${Math.random().toString(16).slice(2, 10)}`,
+      username: o.username,
+      password: o.password,
+      protocolVersion: 4,
+      clean: true,
+      reconnectPeriod: o.reconnectMs ?? 1000,
+      connectTimeout: o.connectTimeoutMs ?? 5000,
+      keepalive: 10,
+    };
+    if (o.status) opts.will = { topic: o.status.topic, payload: Buffer.from(statusPayload('offline', o.status.extra)), qos: 1, retain: true };
+    const client = mqtt.connect(o.url, opts);
+    // The 'connect' listener that announces the status must be in place before the first CONNACK.
+    const bus = new BusClient(client, o);
+    await new Promise<void>((resolve, reject) => {
+      const fail = (why: string) => {
+        cleanup();
+        client.end(true);
+        reject(new Error(`${o.who}: cannot connect to ${o.url}: ${why}`));
+      };
+      const onConnect = () => {
+        cleanup();
+        resolve();
+      };
+      const onError = (err: Error) => fail(err.message);
+      const timer = setTimeout(() => fail(`no answer within ${o.connectTimeoutMs ?? 5000} ms`), o.connectTimeoutMs ?? 5000);
+      const cleanup = () => {
+        clearTimeout(timer);
+        client.off('connect', onConnect);
+        client.off('error', onError);
+      };
+      client.on('connect', onConnect);
+      client.on('error', onError);
+    });
+    // Later errors (a dropped connection) are retried by the client; they are logged, never thrown.
+    client.on('error', (err) => bus.problem('broker', 'connection', err.message));
+    client.on('offline', () => bus.problem('broker', 'connection', 'broker unreachable, reconnecting'));
+    client.on('connect', () => bus.bursts.get('broker')?.recovered('connected again'));
+    return bus;
+  }
+
+  /** Publishes `body` with `v: 1` added. Fire and forget: a publish while disconnected is queued by the client. */
+  publish(topic: string, body: object, qos: Qos, retain = false): void {
+    if (this.closed) return;
+    this.mqtt.publish(topic, encodePayload(body), { qos, retain }, (err) => {
+      if (err && !this.closed) this.problem(`publish ${topic}`, 'publish failed', err.message);
+    });
+  }
+
+  /** Subscribes to `filter`; `handler` gets only payloads that pass the schema of `kind`. */
+  async subscribe<K extends PayloadKind>(filter: string, kind: K, qos: Qos, handler: Handler<K>): Promise<void> {
+    this.subs.push({ filter, kind, handler: handler as Handler<PayloadKind> });
+    const granted = await this.mqtt.subscribeAsync(filter, { qos });
+    // MQTT 3.1.1 answers a refused subscription (ACL) with return code 128.
+    if (granted.some((g) => g.qos === 128)) throw new Error(`${this.o.who}: the broker refused the subscription to ${filter} (ACL?)`);
+  }
+
+  /** Total payloads refused, over every kind and reason. */
+  refusedTotal(): number {
+    let n = 0;
+    for (const c of this.refused.values()) for (const r of REFUSAL_REASONS) n += c[r];
+    return n;
+  }
+
+  private deliver(topic: string, payload: Buffer): void {
+    const receivedMs = Date.now();
+    for (const s of this.subs) {
+      if (!topicMatches(s.filter, topic)) continue;
+      const d = decodePayload(s.kind, payload);
+      if (!d.ok) {
+        let c = this.refused.get(s.kind);
+        if (!c) this.refused.set(s.kind, (c = emptyRefusals()));
+        c[d.reason]++;
+        this.problem(topic, d.reason, `refused a ${s.kind} payload: ${d.detail}`);
+        this.onRefused?.(topic, s.kind, d.reason);
+        continue;
+      }
+      this.accepted.set(s.kind, (this.accepted.get(s.kind) ?? 0) + 1);
+      this.bursts.get(topic)?.recovered('good payloads again');
+      s.handler(topic, d.msg, receivedMs);
+    }
+  }
+
+  private problem(key: string, kind: string, detail: string): void {
+    let b = this.bursts.get(key);
+    if (!b) this.bursts.set(key, (b = new BurstLog(`${this.o.who} ${key === 'broker' ? this.o.url : key}`, this.o.log)));
+    b.problem(kind, detail);
+  }
+
+  private announce(state: 'online' | 'offline'): void {
+    const s = this.o.status;
+    if (s && !this.closed) this.mqtt.publish(s.topic, statusPayload(state, s.extra), { qos: 1, retain: true });
+  }
+
+  /** Publishes the retained `offline` status (a graceful exit sends no will) and disconnects. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    const s = this.o.status;
+    if (s && this.mqtt.connected) {
+      await this.mqtt.publishAsync(s.topic, statusPayload('offline', s.extra), { qos: 1, retain: true }).catch(() => {});
+    }
+    this.closed = true;
+    await this.mqtt.endAsync().catch(() => {});
+  }
+}
+
+function statusPayload(state: 'online' | 'offline', extra: Record<string, unknown> = {}): string {
+  return encodePayload({ ...extra, state, t: Date.now() });
+}

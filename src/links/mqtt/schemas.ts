@@ -1,0 +1,93 @@
+// Payloads of the MQTT contract (README.md), validated with zod on receipt. Every payload is a JSON object
+// with `v: 1`; a payload that is not JSON, has another version or fails its schema is refused with one of
+// REFUSAL_REASONS. Unknown extra keys are ignored (additive fields stay compatible within v1).
+import { z } from 'zod';
+
+export const PAYLOAD_VERSION = 1;
+
+const finite = z.number(); // zod 4 refuses NaN and +-Infinity
+const time = finite.nonnegative();
+const tick = z.number().int().nonnegative();
+const unit = finite.min(-1).max(1);
+const probability = finite.min(0).max(1);
+
+export const PoseSchema = z.object({ v: z.literal(1), t: time, x: finite, y: finite, theta: finite, tick: tick.optional() });
+export const ProximitySchema = z.object({ v: z.literal(1), t: time, ps: z.array(finite).length(8) });
+export const CmdSchema = z.object({ v: z.literal(1), t: time, tick, left: unit, right: unit });
+export const BeliefSchema = z.object({ v: z.literal(1), tick, about: z.record(z.string(), probability) });
+export const SuspicionSchema = z.object({
+  v: z.literal(1),
+  tick,
+  belief: probability.nullable(),
+  consistency: probability,
+  suspicion: probability,
+  flagged: z.boolean(),
+});
+/** A RunEvent (src/runtime/trial.ts) with the version: every event has a tick and a kind. */
+export const EventSchema = z.looseObject({ v: z.literal(1), tick, kind: z.string().min(1) });
+export const AlertSchema = z.looseObject({
+  v: z.literal(1),
+  tick,
+  kind: z.enum(['flag', 'clear']),
+  robot: z.string().min(1),
+  suspicion: probability,
+  evidence: z.looseObject({}),
+});
+export const StatusSchema = z.looseObject({ v: z.literal(1), state: z.enum(['online', 'offline']), t: time });
+
+export type PoseMsg = z.output<typeof PoseSchema>;
+export type ProximityMsg = z.output<typeof ProximitySchema>;
+export type CmdMsg = z.output<typeof CmdSchema>;
+export type BeliefMsg = z.output<typeof BeliefSchema>;
+export type SuspicionMsg = z.output<typeof SuspicionSchema>;
+export type EventMsg = z.output<typeof EventSchema>;
+export type AlertMsg = z.output<typeof AlertSchema>;
+export type StatusMsg = z.output<typeof StatusSchema>;
+
+export const SCHEMAS = {
+  pose: PoseSchema,
+  proximity: ProximitySchema,
+  cmd: CmdSchema,
+  belief: BeliefSchema,
+  suspicion: SuspicionSchema,
+  events: EventSchema,
+  alerts: AlertSchema,
+  status: StatusSchema,
+} as const;
+export type PayloadKind = keyof typeof SCHEMAS;
+export type Payload<K extends PayloadKind> = z.output<(typeof SCHEMAS)[K]>;
+
+/** Why a payload was refused. */
+export const REFUSAL_REASONS = ['too-large', 'bad-json', 'not-object', 'wrong-version', 'schema'] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+
+/** Payloads larger than this are refused before parsing (the largest legitimate one, a belief of 100 robots, is ~4 kB). */
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
+
+export type Decoded<K extends PayloadKind> = { ok: true; msg: Payload<K> } | { ok: false; reason: RefusalReason; detail: string };
+
+/** Parses and validates one payload of `kind`. */
+export function decodePayload<K extends PayloadKind>(kind: K, payload: Uint8Array | string): Decoded<K> {
+  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
+  if (size > MAX_PAYLOAD_BYTES) return { ok: false, reason: 'too-large', detail: `${size} bytes (at most ${MAX_PAYLOAD_BYTES})` };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8'));
+  } catch (err) {
+    return { ok: false, reason: 'bad-json', detail: (err as Error).message };
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, reason: 'not-object', detail: 'the payload is not a JSON object' };
+  const v = (raw as { v?: unknown }).v;
+  if (v !== PAYLOAD_VERSION) return { ok: false, reason: 'wrong-version', detail: `v is ${JSON.stringify(v) ?? 'missing'} (this runtime speaks v ${PAYLOAD_VERSION})` };
+  const parsed = SCHEMAS[kind].safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return { ok: false, reason: 'schema', detail: `${issue.path.join('.') || '(payload)'}: ${issue.message}` };
+  }
+  return { ok: true, msg: parsed.data as Payload<K> };
+}
+
+/** The JSON text of a payload (adds `v`). */
+export function encodePayload(body: object): string {
+  return JSON.stringify({ v: PAYLOAD_VERSION, ...body });
+}

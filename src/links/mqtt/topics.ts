@@ -1,0 +1,88 @@
+// The MQTT topic layout every participant shares (README.md): `swarmguard/v1/<swarm>/...`, one prefix per
+// swarm (the launch file's `name`). A new payload version gets a new prefix segment, never a changed payload.
+export const TOPIC_ROOT = 'swarmguard/v1';
+
+/** Per-robot message kinds (`.../robot/<id>/<kind>`). */
+export const ROBOT_KINDS = ['pose', 'proximity', 'cmd', 'belief', 'suspicion'] as const;
+export type RobotTopicKind = (typeof ROBOT_KINDS)[number];
+
+/** Names that can appear in a topic level: no wildcards, no separators, no empty level. */
+const LEVEL = /^[A-Za-z0-9_.-]+$/;
+
+export function isTopicLevel(s: string): boolean {
+  return LEVEL.test(s);
+}
+
+function level(what: string, s: string): string {
+  if (!isTopicLevel(s)) throw new RangeError(`${what} '${s}' cannot be an MQTT topic level (letters, digits, _ . - only)`);
+  return s;
+}
+
+/** Every topic of one swarm. */
+export class SwarmTopics {
+  readonly prefix: string;
+
+  constructor(readonly swarm: string) {
+    this.prefix = `${TOPIC_ROOT}/${level('swarm name', swarm)}`;
+  }
+
+  robot(id: string, kind: RobotTopicKind): string {
+    return `${this.prefix}/robot/${level('robot id', id)}/${kind}`;
+  }
+
+  /** Subscription filter for one kind of every robot (`.../robot/+/pose`). */
+  everyRobot(kind: RobotTopicKind): string {
+    return `${this.prefix}/robot/+/${kind}`;
+  }
+
+  get alerts(): string {
+    return `${this.prefix}/alerts`;
+  }
+
+  get events(): string {
+    return `${this.prefix}/events`;
+  }
+
+  /** `controller`, `monitor`, `feed`, `agent/<id>`, `robot/<id>`. */
+  status(role: string): string {
+    return `${this.prefix}/status/${role.split('/').map((p) => level('status role part', p)).join('/')}`;
+  }
+
+  /** Every participant's status (`.../status/#`). */
+  get everyStatus(): string {
+    return `${this.prefix}/status/#`;
+  }
+
+  /** The robot id and kind of a per-robot topic of this swarm, or null. */
+  parseRobot(topic: string): { id: string; kind: RobotTopicKind } | null {
+    const head = `${this.prefix}/robot/`;
+    if (!topic.startsWith(head)) return null;
+    const rest = topic.slice(head.length).split('/');
+    if (rest.length !== 2 || !isTopicLevel(rest[0]!)) return null;
+    const kind = rest[1] as RobotTopicKind;
+    return ROBOT_KINDS.includes(kind) ? { id: rest[0]!, kind } : null;
+  }
+
+  /** The role of a status topic of this swarm (`agent/epuck-3`), or null. */
+  parseStatus(topic: string): string | null {
+    const head = `${this.prefix}/status/`;
+    return topic.startsWith(head) && topic.length > head.length ? topic.slice(head.length) : null;
+  }
+}
+
+export type Qos = 0 | 1 | 2;
+
+/** Default QoS per stream: sensor data and commands are latest-wins (0), alerts, events and status reliable (1). */
+export const DEFAULT_QOS = {
+  pose: 0,
+  proximity: 0,
+  cmd: 0,
+  belief: 0,
+  suspicion: 0,
+  alerts: 1,
+  events: 1,
+  status: 1,
+} as const satisfies Record<string, Qos>;
+
+export type Stream = keyof typeof DEFAULT_QOS;
+export type QosTable = Record<Stream, Qos>;
