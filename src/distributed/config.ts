@@ -58,6 +58,7 @@ export function distributedAcl(swarm: string, ids: readonly string[]): string {
       `topic write ${t.robot(id, 'belief')}`,
       `topic write ${t.events}`,
       `topic readwrite ${t.status(`agent/${id}`)}`,
+      `topic read ${t.status('feed')}`,
     );
   }
   lines.push(

@@ -116,11 +116,7 @@ export class TrialRun {
     this.events.push(...groundTruth(this.plan, this.started, t, ids));
     // Poses: a robot without a fresh, finite pose keeps its last one in the observations and is stopped below.
     const timed = link.poses();
-    const poses = timed.map((p, i) =>
-      p && [p.x, p.y, p.theta, p.stampMs].every(Number.isFinite)
-        ? { x: p.x, y: p.y, theta: p.theta, stampMs: p.stampMs }
-        : this.view.standIn(i),
-    );
+    const poses = this.view.usable(timed);
     this.view.update(poses);
     // The policy of every robot from its own (clean) observation: what the monitor expects of it.
     await team.act(this.view, this.intended);
