@@ -13,6 +13,8 @@ import { planRobots, Ros2LinkSchema } from '../links/ros2/config.js';
 import type { Injection } from './trial.js';
 import { DistributedSchema, type DistributedConfig } from '../distributed/config.js';
 import { Epuck2BtLinkSchema, Epuck2WifiLinkSchema, resolveEpuck2Robots } from '../links/epuck2/config.js';
+import { BusSchema, MqttLinkSchema, resolveBus, type BusOptions } from '../links/mqtt/config.js';
+import { isTopicLevel } from '../links/mqtt/topics.js';
 
 const ConsistencySchema = z
   .object({
@@ -39,7 +41,9 @@ export const LaunchSchema = z
     /** The swarm and its arena: the twin's settings (sim/config.ts keys; robots, robotsFile, arena, noise...). */
     swarm: z.record(z.string(), z.unknown()).default({}),
     /** How the runtime reaches the robots: one schema per kind (src/runtime/link-factory.ts builds them). */
-    link: z.discriminatedUnion('kind', [SimLinkSchema, Ros2LinkSchema, Epuck2WifiLinkSchema, Epuck2BtLinkSchema]).default({ kind: 'sim', mode: 'live', seed: 1 }),
+    link: z.discriminatedUnion('kind', [SimLinkSchema, Ros2LinkSchema, Epuck2WifiLinkSchema, Epuck2BtLinkSchema, MqttLinkSchema]).default({ kind: 'sim', mode: 'live', seed: 1 }),
+    /** Publish the run (beliefs, suspicion, alerts, events, status) to an MQTT bus, whatever the link (src/links/mqtt). */
+    mqtt: BusSchema.optional(),
     /** The policy folder every robot runs. */
     policy: z.string().min(1),
     /** A robot's belief about a neighbour is dropped after the neighbour has been out of range this long, s. */
@@ -95,6 +99,8 @@ export interface Launch {
   settings: SimSettings;
   /** The link's options as the launch file gives them (kind and per-kind settings). */
   link: LinkConfig;
+  /** The `mqtt:` telemetry block, if any (the mqtt link publishes telemetry on its own connection). */
+  mqtt: BusOptions | null;
   /** 'fast' only for the sim link; every other link runs live. */
   mode: 'live' | 'fast';
   seed: number;
@@ -133,6 +139,13 @@ export async function loadLaunch(path: string): Promise<Launch> {
   // Every robot of the swarm needs an address and a start pose on a real link: checked before anything runs.
   if (file.link.kind === 'epuck2-wifi' || file.link.kind === 'epuck2-bt') resolveEpuck2Robots(file.link, settings, path);
   if (file.link.kind === 'ros2') planRobots(file.link, settings.robotIds, `${path}: link`);
+  if (file.link.kind === 'mqtt' || file.mqtt) {
+    const bad = settings.robotIds.find((id) => !isTopicLevel(id));
+    if (bad !== undefined) throw new ConfigError(`${path}: swarm: robot id '${bad}' cannot be an MQTT topic level (letters, digits, _ . - only)`);
+    // Password variables and file paths are checked before anything runs.
+    if (file.link.kind === 'mqtt') resolveBus(file.link, base, `${path}: link`);
+    if (file.mqtt) resolveBus(file.mqtt, base, `${path}: mqtt`);
+  }
   if (file.injections.length > 0 && !file.trial) throw new ConfigError(`${path}: injections: refused outside trial mode (set trial: true)`);
   const monitor: MonitorSettings = {
     ...DEFAULT_MONITOR,
@@ -169,6 +182,7 @@ export async function loadLaunch(path: string): Promise<Launch> {
     name: file.name,
     settings,
     link: file.link,
+    mqtt: file.mqtt ?? null,
     mode: file.link.kind === 'sim' ? file.link.mode : 'live',
     seed: 'seed' in file.link ? file.link.seed : 1,
     policyDir,

@@ -17,5 +17,9 @@ export async function createLink(launch: Launch, log: (line: string) => void = (
       const { Ros2Link } = await import('../links/ros2/link.js');
       return Ros2Link.open(cfg, launch.settings.robotIds, launch.settings.robots, log, `${launch.source}: link`);
     }
+    case 'mqtt': {
+      const { createMqttLink } = await import('../links/mqtt/factory.js');
+      return createMqttLink(cfg, launch.name, launch.settings, launch.source, log);
+    }
   }
 }

@@ -19,7 +19,9 @@ export interface BusClientOptions {
   status?: { topic: string; extra?: Record<string, unknown> };
   /** The first connection must succeed within this, ms (a refused login fails at once). */
   connectTimeoutMs?: number;
-  /** Between reconnection attempts once connected, ms. */
+  /** Keep trying while the broker is unreachable (a robot or twin started before the broker), until connectTimeoutMs. */
+  waitForBroker?: boolean;
+  /** Between reconnection attempts, ms. */
   reconnectMs?: number;
   log: (line: string) => void;
   /** Burst logger clock (tests). */
@@ -96,7 +98,11 @@ export class BusClient {
         cleanup();
         resolve();
       };
-      const onError = (err: Error) => fail(err.message);
+      // Network errors carry a string code (ECONNREFUSED); a refused login a numeric CONNACK return code.
+      const onError = (err: Error & { code?: unknown }) => {
+        if (o.waitForBroker && typeof err.code === 'string') return;
+        fail(err.message);
+      };
       const timer = setTimeout(() => fail(`no answer within ${o.connectTimeoutMs ?? 5000} ms`), o.connectTimeoutMs ?? 5000);
       const cleanup = () => {
         clearTimeout(timer);

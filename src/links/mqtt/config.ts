@@ -1,0 +1,102 @@
+// The MQTT sections of a launch file: `link: { kind: mqtt, ... }` (robots over the bus) and the top-level
+// `mqtt:` telemetry block (any link kind publishes its run to a bus). Passwords never go in the file: it
+// names the environment variable that holds them.
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from '../../core/config-file.js';
+import { DEFAULT_QOS, type QosTable } from './topics.js';
+
+const qos = z.union([z.literal(0), z.literal(1), z.literal(2)]);
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
+
+const EmbeddedSchema = z
+  .object({
+    /** 127.0.0.1: only this machine; another address needs a password file. */
+    host: z.string().min(1).default('127.0.0.1'),
+    /** 0: any free port (tests). */
+    port: z.number().int().min(0).max(65535).default(1883),
+    /** mosquitto_passwd format (`swarmguard mqtt-passwd` writes entries), relative to the launch file. */
+    passwordFile: z.string().min(1).optional(),
+    /** mosquitto acl_file format, relative to the launch file. */
+    aclFile: z.string().min(1).optional(),
+  })
+  .strict();
+
+const CredentialsSchema = z
+  .object({
+    username: z.string().min(1),
+    /** The environment variable holding the password. */
+    passwordEnv: envName,
+  })
+  .strict();
+
+export const BusSchema = z
+  .object({
+    /** `embedded` (aedes, in this process, see `embedded`) or a broker URL (mqtt://host:1883, mqtts://...). */
+    broker: z.union([z.literal('embedded'), z.string().regex(/^(mqtts?|wss?):\/\/\S+$/, "'embedded' or a broker URL (mqtt://host:port)")]).default('embedded'),
+    embedded: EmbeddedSchema.default({ host: '127.0.0.1', port: 1883 }),
+    /** This process's login (the controller role). */
+    credentials: CredentialsSchema.optional(),
+    /** Per-stream QoS overrides (topics.ts DEFAULT_QOS). */
+    qos: z
+      .object({ pose: qos, proximity: qos, cmd: qos, belief: qos, suspicion: qos, alerts: qos, events: qos, status: qos })
+      .strict()
+      .partial()
+      .default({}),
+    connectTimeoutMs: z.number().int().positive().default(5000),
+  })
+  .strict();
+
+export const MqttLinkSchema = BusSchema.extend({
+  kind: z.literal('mqtt'),
+  /** true: serve the robots from an in-process bus twin (bus-twin.ts), which logs in with `twinCredentials`. */
+  twin: z.boolean().default(false),
+  twinCredentials: CredentialsSchema.optional(),
+  /** The twin's seed, and how long its robots keep their last command without a new one, ms. */
+  seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
+  commandTimeoutMs: z.number().int().positive().default(500),
+}).strict();
+
+export type BusOptions = z.output<typeof BusSchema>;
+export type MqttLinkOptions = z.output<typeof MqttLinkSchema>;
+
+/** Where to reach the broker and how to log in, resolved against the launch file and the environment. */
+export interface ResolvedBus {
+  embedded: { host: string; port: number; passwordFile?: string; aclFile?: string } | null;
+  /** null for the embedded broker until it listens (its port may be 0). */
+  url: string | null;
+  username?: string;
+  password?: string;
+  qos: QosTable;
+  connectTimeoutMs: number;
+}
+
+export function resolveCredentials(c: { username: string; passwordEnv: string } | undefined, where: string, env: NodeJS.ProcessEnv = process.env): { username?: string; password?: string } {
+  if (!c) return {};
+  const password = env[c.passwordEnv];
+  if (password === undefined || password === '') throw new ConfigError(`${where}.passwordEnv: the environment variable ${c.passwordEnv} is not set (it holds ${c.username}'s MQTT password)`);
+  return { username: c.username, password };
+}
+
+/** Resolves a bus section (`where` names it in errors: `launch.yaml: link`); `base` is the launch file's folder. */
+export function resolveBus(o: BusOptions, base: string, where: string, env: NodeJS.ProcessEnv = process.env): ResolvedBus {
+  const e = o.embedded;
+  const embedded =
+    o.broker === 'embedded'
+      ? {
+          host: e.host,
+          port: e.port,
+          ...(e.passwordFile ? { passwordFile: resolve(base, e.passwordFile) } : {}),
+          ...(e.aclFile ? { aclFile: resolve(base, e.aclFile) } : {}),
+        }
+      : null;
+  if (embedded?.aclFile && !embedded.passwordFile) throw new ConfigError(`${where}.embedded.aclFile: an ACL needs logins: give embedded.passwordFile too`);
+  if (embedded?.passwordFile && !o.credentials) throw new ConfigError(`${where}.credentials: the embedded broker checks logins (embedded.passwordFile): give this process's username and passwordEnv`);
+  return {
+    embedded,
+    url: o.broker === 'embedded' ? null : o.broker,
+    ...resolveCredentials(o.credentials, `${where}.credentials`, env),
+    qos: { ...DEFAULT_QOS, ...o.qos },
+    connectTimeoutMs: o.connectTimeoutMs,
+  };
+}

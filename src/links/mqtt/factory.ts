@@ -1,0 +1,35 @@
+// Builds the MQTT link from its launch options: the embedded broker (unless a URL is given), the controller's
+// connection, and with `twin: true` the bus twin serving the robots in this process.
+import { dirname, resolve } from 'node:path';
+import type { SimSettings } from '../../../sim/config.js';
+import { BusTwin } from './bus-twin.js';
+import { resolveBus, resolveCredentials, type MqttLinkOptions } from './config.js';
+import { MqttLink } from './link.js';
+
+export async function createMqttLink(cfg: MqttLinkOptions, swarm: string, settings: SimSettings, source: string, log: (line: string) => void): Promise<MqttLink> {
+  const where = `${source}: link`;
+  const bus = resolveBus(cfg, dirname(resolve(source)), where);
+  const twinLogin = cfg.twin ? resolveCredentials(cfg.twinCredentials, `${where}.twinCredentials`) : {};
+  if (cfg.twin && bus.embedded?.passwordFile && !cfg.twinCredentials) throw new Error(`${where}.twinCredentials: the embedded broker checks logins: give the twin's username and passwordEnv`);
+  const link = await MqttLink.open({ swarm, ids: settings.robotIds, bus, log });
+  if (cfg.twin) {
+    try {
+      const twin = await BusTwin.start({
+        url: link.broker ? link.broker.url : bus.url!,
+        swarm,
+        settings,
+        seed: cfg.seed,
+        commandTimeoutMs: cfg.commandTimeoutMs,
+        qos: bus.qos,
+        ...twinLogin,
+        connectTimeoutMs: bus.connectTimeoutMs,
+        log,
+      });
+      link.attach(twin);
+    } catch (err) {
+      await link.stop();
+      throw err;
+    }
+  }
+  return link;
+}

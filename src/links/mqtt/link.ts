@@ -1,0 +1,246 @@
+// The MQTT link: every robot's pose from `.../robot/<id>/pose` (stamped with its receive time on this link's
+// clock: sender clocks are not trusted to be synchronised), proximity from `.../proximity` if the robot
+// publishes it, wheel commands out on `.../cmd`. The link's bus client is the controller's participant (its
+// retained status and last will); the telemetry service publishes on it too. With the embedded broker the
+// link starts it first and stops it last; with `twin: true` the bus twin serves the robots in this process.
+import { clampCommand } from '../../core/kinematics.js';
+import type { LinkHealth, RobotLink } from '../../runtime/link.js';
+import type { TimedPose } from '../../runtime/safety.js';
+import { LatencyWindow } from '../epuck2/stats.js';
+import { EmbeddedBroker } from './broker.js';
+import { BusClient, emptyRefusals } from './client.js';
+import type { ResolvedBus } from './config.js';
+import type { PoseMsg } from './schemas.js';
+import { SwarmTopics, type QosTable } from './topics.js';
+
+/** Pose refusals the link adds to the schema's (REFUSAL_REASONS). */
+export const POSE_ORDER_REFUSAL = 'out-of-order';
+/** Commands remembered per robot to match the echo in its poses (latency). */
+const SENT_RING = 256;
+
+interface RobotState {
+  pose: TimedPose | null;
+  /** Sender clock of the last accepted pose (out-of-order check). */
+  lastT: number;
+  proximity: readonly number[] | null;
+  received: number;
+  rejected: Record<string, number>;
+  online: boolean | null;
+  latency: LatencyWindow;
+  seq: number;
+  sentAt: Float64Array;
+  lastEcho: number;
+  reconnects: number;
+}
+
+export interface MqttLinkParts {
+  swarm: string;
+  ids: readonly string[];
+  bus: BusClient;
+  qos: QosTable;
+  broker: EmbeddedBroker | null;
+  log: (line: string) => void;
+}
+
+/** Something else this link owns and stops before its client and broker (the in-process bus twin). */
+export interface Attached {
+  stop(): Promise<void>;
+  /** Ground truth when the bus twin runs in this process (pictures only). */
+  truePoses?: () => { x: number; y: number; theta: number }[];
+}
+
+export class MqttLink implements RobotLink {
+  readonly kind = 'mqtt';
+  readonly ids: readonly string[];
+  readonly topics: SwarmTopics;
+  readonly bus: BusClient;
+  readonly qos: QosTable;
+  readonly broker: EmbeddedBroker | null;
+  /** Poses for ids that are not in the swarm (logged once per id). */
+  readonly unknownRobots = new Map<string, number>();
+  /** Told after robot i's pose was accepted (the link benchmark answers it at once). */
+  onPose: ((i: number) => void) | null = null;
+  private readonly robots: RobotState[];
+  private readonly index: Map<string, number>;
+  private readonly log: (line: string) => void;
+  private attached: Attached | null = null;
+
+  constructor(p: MqttLinkParts) {
+    this.ids = p.ids;
+    this.topics = new SwarmTopics(p.swarm);
+    this.bus = p.bus;
+    this.qos = p.qos;
+    this.broker = p.broker;
+    this.log = p.log;
+    this.index = new Map(p.ids.map((id, i) => [id, i]));
+    this.robots = p.ids.map(() => ({
+      pose: null,
+      lastT: Number.NEGATIVE_INFINITY,
+      proximity: null,
+      received: 0,
+      rejected: { ...emptyRefusals(), [POSE_ORDER_REFUSAL]: 0 },
+      online: null,
+      latency: new LatencyWindow(),
+      seq: 0,
+      sentAt: new Float64Array(SENT_RING).fill(Number.NaN),
+      lastEcho: -1,
+      reconnects: 0,
+    }));
+    p.ids.forEach((id) => this.topics.robot(id, 'cmd')); // every id must be a topic level
+    this.bus.onRefused = (topic, kind, reason) => {
+      if (kind !== 'pose' && kind !== 'proximity') return;
+      const r = this.robotOf(topic);
+      if (r) r.rejected[reason]!++;
+    };
+  }
+
+  /** Starts the embedded broker if asked for, connects as the controller and subscribes to the robots' topics. */
+  static async open(o: { swarm: string; ids: readonly string[]; bus: ResolvedBus; log: (line: string) => void }): Promise<MqttLink> {
+    const topics = new SwarmTopics(o.swarm);
+    o.ids.forEach((id) => topics.robot(id, 'pose'));
+    const broker = o.bus.embedded ? await EmbeddedBroker.start({ ...o.bus.embedded, log: o.log }) : null;
+    let bus: BusClient;
+    try {
+      bus = await BusClient.connect({
+        url: broker ? broker.url : o.bus.url!,
+        who: 'mqtt controller',
+        clientId: `swarmguard-controller-${o.swarm}-${process.pid}`,
+        username: o.bus.username,
+        password: o.bus.password,
+        status: { topic: topics.status('controller'), extra: { robots: o.ids } },
+        connectTimeoutMs: o.bus.connectTimeoutMs,
+        log: o.log,
+      });
+    } catch (err) {
+      await broker?.close();
+      throw err;
+    }
+    const link = new MqttLink({ swarm: o.swarm, ids: o.ids, bus, qos: o.bus.qos, broker, log: o.log });
+    try {
+      await link.subscribe();
+    } catch (err) {
+      await link.stop();
+      throw err;
+    }
+    if (broker) o.log(`mqtt: embedded broker on ${broker.url}${o.bus.embedded?.passwordFile ? ' (logins and ACL checked)' : ' (no logins: loopback only)'}`);
+    return link;
+  }
+
+  private async subscribe(): Promise<void> {
+    const T = this.topics;
+    await this.bus.subscribe(T.everyRobot('pose'), 'pose', this.qos.pose, (topic, msg) => this.onPoseMsg(topic, msg));
+    await this.bus.subscribe(T.everyRobot('proximity'), 'proximity', this.qos.proximity, (topic, msg) => {
+      const r = this.robotOf(topic);
+      if (r) r.proximity = msg.ps;
+    });
+    await this.bus.subscribe(`${T.prefix}/status/robot/+`, 'status', this.qos.status, (topic, msg) => {
+      const r = this.robotOf(topic);
+      if (!r) return;
+      if (msg.state === 'online' && r.online === false) r.reconnects++;
+      r.online = msg.state === 'online';
+    });
+  }
+
+  /** The twin (or anything else) this link stops first. */
+  attach(a: Attached): void {
+    this.attached = a;
+    if (a.truePoses) this.truePoses = () => a.truePoses!();
+  }
+
+  private robotOf(topic: string): RobotState | null {
+    const role = this.topics.parseStatus(topic);
+    const parsed = this.topics.parseRobot(topic) ?? (role?.startsWith('robot/') ? { id: role.slice('robot/'.length) } : null);
+    if (!parsed) return null;
+    const i = this.index.get(parsed.id);
+    if (i === undefined) {
+      const n = (this.unknownRobots.get(parsed.id) ?? 0) + 1;
+      this.unknownRobots.set(parsed.id, n);
+      if (n === 1) this.log(`mqtt: ignoring ${topic}: '${parsed.id}' is not a robot of this swarm (${this.ids.join(', ')})`);
+      return null;
+    }
+    return this.robots[i]!;
+  }
+
+  private onPoseMsg(topic: string, msg: PoseMsg): void {
+    const r = this.robotOf(topic);
+    if (!r) return;
+    if (msg.t <= r.lastT) {
+      r.rejected[POSE_ORDER_REFUSAL]!++;
+      return;
+    }
+    const now = this.now();
+    r.lastT = msg.t;
+    r.pose = { x: msg.x, y: msg.y, theta: msg.theta, stampMs: now };
+    r.received++;
+    // A pose echoing the tick of a command measures the round trip command -> robot -> pose.
+    if (msg.tick !== undefined && msg.tick > r.lastEcho && msg.tick < r.seq && r.seq - msg.tick <= SENT_RING) {
+      const sent = r.sentAt[msg.tick % SENT_RING]!;
+      if (Number.isFinite(sent)) r.latency.add(now - sent);
+      r.lastEcho = msg.tick;
+    }
+    this.onPose?.(this.index.get(this.topics.parseRobot(topic)!.id)!);
+  }
+
+  poses(): (TimedPose | null)[] {
+    return this.robots.map((r) => (r.pose ? { ...r.pose } : null));
+  }
+
+  proximity(i: number): readonly number[] | null {
+    return this.robots[i]!.proximity;
+  }
+
+  /** Ground truth when the bus twin runs in this process (pictures only). */
+  truePoses?: () => { x: number; y: number; theta: number }[];
+
+  send(i: number, left: number, right: number): void {
+    const r = this.robots[i]!;
+    const tick = r.seq++;
+    r.sentAt[tick % SENT_RING] = this.now();
+    this.bus.publish(this.topics.robot(this.ids[i]!, 'cmd'), { t: Date.now(), tick, left: clampCommand(left), right: clampCommand(right) }, this.qos.cmd);
+  }
+
+  now(): number {
+    return performance.now();
+  }
+
+  health(): LinkHealth[] {
+    return this.robots.map((r, i) => {
+      const lat = r.latency;
+      return {
+        id: this.ids[i]!,
+        connected: this.bus.mqtt.connected && (r.online ?? r.received > 0),
+        exchanges: r.received,
+        latencyMs: { p50: lat.quantile(0.5), p99: lat.quantile(0.99), max: lat.max },
+        rejected: { ...r.rejected },
+        timeouts: 0,
+        reconnects: r.reconnects,
+        coalesced: 0,
+      };
+    });
+  }
+
+  /** Round trips (command -> echoing pose) of every robot, pooled (the link benchmark). */
+  latencySamples(): number[] {
+    return this.robots.flatMap((r) => r.latency.samples());
+  }
+
+  async ready(timeoutMs: number): Promise<string[]> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const silent = this.ids.filter((_, i) => this.robots[i]!.received === 0);
+      if (silent.length === 0 || Date.now() >= end) return silent;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  }
+
+  /** Subscribed from open() on: poses arrive before the first tick. */
+  start(): void {}
+
+  async stop(): Promise<void> {
+    const a = this.attached;
+    this.attached = null;
+    await a?.stop();
+    await this.bus.close();
+    await this.broker?.close();
+  }
+}
