@@ -38,6 +38,9 @@ export class MonitorNode {
   ignoredEvents = 0;
   /** Agents whose status went offline, with the tick the monitor was at. */
   readonly offline: { role: string; tick: number }[] = [];
+  /** Robots whose agent is offline now: their commands and beliefs are not waited for. */
+  private readonly agentGone = new Set<number>();
+  private readonly agentSeen = new Set<number>();
   private readonly safety: SafetyLayer;
   private readonly intended: Float32Array;
   private readonly expected: Float32Array;
@@ -74,7 +77,8 @@ export class MonitorNode {
   complete(k: number): boolean {
     const N = this.launch.settings.robotIds.length;
     if (this.inbox.newestPoseTick > k) return true;
-    return this.inbox.posesHeard(k) === N && this.inbox.commandsHeard(k) === N && (!this.team.usesBeliefs || this.inbox.beliefsHeard(k) === N);
+    const live = N - this.agentGone.size;
+    return this.inbox.posesHeard(k) === N && this.inbox.commandsHeard(k) >= live && (!this.team.usesBeliefs || this.inbox.beliefsHeard(k) >= live);
   }
 
   async subscribe(onMessage: () => void, onFeedGone: () => void): Promise<void> {
@@ -101,7 +105,17 @@ export class MonitorNode {
     });
     await this.bus.subscribe(t.everyStatus, 'status', DEFAULT_QOS.status, (topic, msg) => {
       const role = t.parseStatus(topic);
-      if (role?.startsWith('agent/') && msg.state === 'offline') this.offline.push({ role, tick: this.records.length });
+      const i = role?.startsWith('agent/') ? this.launch.settings.robotIds.indexOf(role.slice('agent/'.length)) : -1;
+      if (i < 0) return;
+      // Only an agent seen online in this run can go (a retained `offline` may be an earlier run's).
+      if (msg.state === 'offline' && this.agentSeen.has(i) && !this.agentGone.has(i)) {
+        this.agentGone.add(i);
+        this.offline.push({ role: role!, tick: this.records.length });
+      } else if (msg.state === 'online') {
+        this.agentSeen.add(i);
+        this.agentGone.delete(i);
+      }
+      onMessage();
     });
     await followFeed(this.bus, t, onFeedGone);
   }
@@ -200,15 +214,13 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
     let interrupted = false;
     if (p.config.mode === 'lockstep') {
       const pump = new TickPump(launch.ticks, (k) => node.complete(k), (k) => node.step(k, k * periodMs));
-      const end = () => {
-        interrupted = pump.next < launch.ticks;
-        pump.stop();
-      };
-      await node.subscribe(() => pump.poke(), end);
-      o.signal?.addEventListener('abort', end, { once: true });
+      // The feed gone: what it published is all there is (the ticks it reached are run, then the run ends).
+      await node.subscribe(() => pump.poke(), () => pump.drain());
+      o.signal?.addEventListener('abort', () => pump.stop(), { once: true });
       p.ready();
       log(`swarmguard monitor: ${launch.name}, lock-step, ${launch.ticks} ticks`);
       await pump.finished;
+      interrupted = pump.next < launch.ticks;
     } else {
       let feedGone = false;
       await node.subscribe(() => {}, () => (feedGone = true));

@@ -4,6 +4,7 @@ export class TickPump {
   next = 0;
   private busy = false;
   private stopped = false;
+  private draining = false;
   readonly finished: Promise<void>;
   private settle!: { resolve: () => void; reject: (err: unknown) => void };
 
@@ -26,7 +27,7 @@ export class TickPump {
           await this.run(this.next);
           this.next++;
         }
-        if (this.next >= this.ticks) this.stop();
+        if (this.next >= this.ticks || this.draining) this.stop();
       } catch (err) {
         this.stopped = true;
         this.settle.reject(err);
@@ -34,6 +35,12 @@ export class TickPump {
         this.busy = false;
       }
     })();
+  }
+
+  /** Nothing more will come: runs the ticks ready now, then ends. */
+  drain(): void {
+    this.draining = true;
+    this.poke();
   }
 
   /** Ends early (interrupted): `finished` resolves now; a tick under way completes, no other starts. */

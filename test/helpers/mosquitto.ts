@@ -1,0 +1,89 @@
+// Debian's mosquitto for tests: `mosquitto -c <tmp conf>` on a free loopback port with the given password
+// and ACL files, stopped by stop(). Tests skip (saying why in their name) when mosquitto is not installed,
+// unless SWARMGUARD_REQUIRE_SYSTEM_DEPS is set, when its absence fails them.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer, type AddressInfo } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+
+export const MOSQUITTO = process.env.SWARMGUARD_MOSQUITTO ?? 'mosquitto';
+
+/** Why mosquitto cannot be used here, or null (it can). */
+export function mosquittoMissing(): string | null {
+  const r = spawnSync(MOSQUITTO, ['-h'], { encoding: 'utf8' });
+  if (r.error) return `${MOSQUITTO} is not installed (apt-get install mosquitto; scripts/system-deps.mjs)`;
+  return /mosquitto version/.test(`${r.stdout}${r.stderr}`) ? null : `${MOSQUITTO} -h did not print a mosquitto version`;
+}
+
+/** The skip reason for a describe/it title, or null when mosquitto tests must run (installed, or required). */
+export function mosquittoSkipReason(): string | null {
+  if (process.env.SWARMGUARD_REQUIRE_SYSTEM_DEPS) return null;
+  return mosquittoMissing();
+}
+
+export interface Mosquitto {
+  port: number;
+  url: string;
+  /** Everything mosquitto logged. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function accepting(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = createConnection({ port, host: '127.0.0.1' });
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
+/** Starts mosquitto; resolves once it accepts connections. */
+export async function startMosquitto(o: { passwordFile?: string; aclFile?: string } = {}): Promise<Mosquitto> {
+  const dir = mkdtempSync(join(tmpdir(), 'swarmguard-mosquitto-'));
+  const port = await freePort();
+  const conf = [
+    `listener ${port} 127.0.0.1`,
+    // Run as whoever runs the tests (as root it would switch to the mosquitto user, who cannot read the files).
+    `user ${userInfo().username}`,
+    'persistence false',
+    'log_dest stderr',
+    'log_type error',
+    'log_type warning',
+    'log_type notice',
+    o.passwordFile ? `password_file ${o.passwordFile}` : '',
+    o.aclFile ? `acl_file ${o.aclFile}` : '',
+    `allow_anonymous ${o.passwordFile ? 'false' : 'true'}`,
+  ].join('\n');
+  const confPath = join(dir, 'mosquitto.conf');
+  writeFileSync(confPath, `${conf}\n`);
+  const child: ChildProcess = spawn(MOSQUITTO, ['-c', confPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  const end = Date.now() + 10_000;
+  while (!(await accepting(port))) {
+    if (child.exitCode !== null || Date.now() > end) {
+      await stop();
+      throw new Error(`mosquitto did not start on port ${port}: ${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { port, url: `mqtt://127.0.0.1:${port}`, output: () => out, stop };
+}
