@@ -14,6 +14,7 @@ import { runLaunch, type RunOptions } from './run.js';
 import { runTwinServe, type TwinServeOptions } from './twin-serve.js';
 import { mqttPasswd, type MqttPasswdOptions } from './mqtt-passwd.js';
 import { monitorTable, runMonitorEvaluation, type MonitorEvalOptions } from './eval-monitor.js';
+import { addDistributedCommands } from './distributed.js';
 
 /** Repeatable option: every occurrence appended. */
 function collect(value: string, previous: string[]): string[] {
@@ -157,6 +158,8 @@ program
   .action(async (opts: EvaluateOptions) => {
     console.log(evaluationTable(await runEvaluation(opts)));
   });
+
+addDistributedCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -21,7 +21,7 @@ import type { LinkHealth, RobotLink } from '../runtime/link.js';
 import { Ros2Service } from '../links/ros2/service.js';
 import { MqttTelemetry } from '../links/mqtt/service.js';
 import { suspicionSvg } from '../runtime/suspicion-picture.js';
-import { outcomes, swarmTrial, type RobotOutcome, type RunEvent, type TrialRun } from '../runtime/trial.js';
+import { outcomes, swarmTrial, type RobotOutcome, type RunEvent, type TickRecord, type TrialRun } from '../runtime/trial.js';
 
 export interface RunOptions {
   /** No status table or progress bar; events as lines. */
@@ -127,8 +127,7 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
       tableLines = lines.length;
     };
     let schedulerStats: SchedulerStats | null = null;
-    const runDir = join(launch.outDir, `${launch.name}-${stamp()}`);
-    mkdirSync(runDir, { recursive: true });
+    const runDir = newRunDir(launch);
     // Operator actions (console, dashboard, ROS 2, MQTT) go through one controller; its attacks are
     // released, stdin let go and every service stopped, however the run ends.
     const control = new RunController(run, s);
@@ -207,39 +206,52 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
       o.signal?.removeEventListener('abort', onSigint);
       await link.stop();
     }
-    // Everything the run produced, in its folder.
-    writeFileSync(join(runDir, 'events.jsonl'), run.events.map((e) => JSON.stringify(e)).join('\n') + (run.events.length ? '\n' : ''));
-    const N = s.robotIds.length;
-    const traj = new Float64Array(run.records.length * N * 3);
-    run.records.forEach((r, t) => (r.truePoses ?? r.poses).forEach((p, i) => traj.set([p.x, p.y, p.theta], (t * N + i) * 3)));
-    const victims = [...new Set(launch.injections.map((i) => i.robot))];
-    writeFileSync(
-      join(runDir, 'trajectory.svg'),
-      trajectorySvg({
-        arenaWidth: s.arenaWidth,
-        arenaHeight: s.arenaHeight,
-        robotIds: s.robotIds,
-        bodyRadius: s.robots.map((r) => r.bodyRadius),
-        trajectory: traj,
-        steps: run.records.length,
-        victim: victims.length === 1 ? victims[0]! : -1,
-        victimLabel: launch.injections.map((i) => `${s.robotIds[i.robot]}: ${attackName(i.attack)}`).join(', ') || undefined,
-        title: `${launch.name}: ${team.name}`,
-        gatherDiameter: s.gatherDiameter,
-      }),
-    );
-    writeFileSync(
-      join(runDir, 'suspicion.svg'),
-      suspicionSvg({ title: `${launch.name}: monitor suspicion per robot`, ids: s.robotIds, records: run.records, events: run.events, controlPeriod: s.controlPeriod, flagAt: launch.monitor.flagAt, clearAt: launch.monitor.clearAt }),
-    );
     const summary: RunSummary = { runDir, ticks: run.tick, outcomes: outcomes(run), stops: { ...run.parts.safety.stops }, scheduler: schedulerStats, links: link.health?.() ?? null, interrupted };
-    writeFileSync(join(runDir, 'summary.json'), `${JSON.stringify({ launch: launch.source, policy: team.name, ...summary }, null, 2)}\n`);
+    writeRunFolder(summary, launch, team.name, run.records, run.events);
     for (const line of formatSummary(summary, launch)) log(line);
     return summary;
   } finally {
     await team?.release();
     await releaseLaunch(launch);
   }
+}
+
+/** Everything a run produced, in its folder: events.jsonl, trajectory.svg, suspicion.svg, summary.json. */
+export function writeRunFolder(summary: RunSummary, launch: Launch, policyName: string, records: readonly TickRecord[], events: readonly RunEvent[]): void {
+  const s = launch.settings;
+  const runDir = summary.runDir;
+  writeFileSync(join(runDir, 'events.jsonl'), events.map((e) => JSON.stringify(e)).join('\n') + (events.length ? '\n' : ''));
+  const N = s.robotIds.length;
+  const traj = new Float64Array(records.length * N * 3);
+  records.forEach((r, t) => (r.truePoses ?? r.poses).forEach((p, i) => traj.set([p.x, p.y, p.theta], (t * N + i) * 3)));
+  const victims = [...new Set(launch.injections.map((i) => i.robot))];
+  writeFileSync(
+    join(runDir, 'trajectory.svg'),
+    trajectorySvg({
+      arenaWidth: s.arenaWidth,
+      arenaHeight: s.arenaHeight,
+      robotIds: s.robotIds,
+      bodyRadius: s.robots.map((r) => r.bodyRadius),
+      trajectory: traj,
+      steps: records.length,
+      victim: victims.length === 1 ? victims[0]! : -1,
+      victimLabel: launch.injections.map((i) => `${s.robotIds[i.robot]}: ${attackName(i.attack)}`).join(', ') || undefined,
+      title: `${launch.name}: ${policyName}`,
+      gatherDiameter: s.gatherDiameter,
+    }),
+  );
+  writeFileSync(
+    join(runDir, 'suspicion.svg'),
+    suspicionSvg({ title: `${launch.name}: monitor suspicion per robot`, ids: s.robotIds, records, events, controlPeriod: s.controlPeriod, flagAt: launch.monitor.flagAt, clearAt: launch.monitor.clearAt }),
+  );
+  writeFileSync(join(runDir, 'summary.json'), `${JSON.stringify({ launch: launch.source, policy: policyName, ...summary }, null, 2)}\n`);
+}
+
+/** A run folder's path: `<out>/<name>-<time>` (created). */
+export function newRunDir(launch: Launch): string {
+  const runDir = join(launch.outDir, `${launch.name}-${stamp()}`);
+  mkdirSync(runDir, { recursive: true });
+  return runDir;
 }
 
 /**

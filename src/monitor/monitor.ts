@@ -59,7 +59,7 @@ export interface MonitorInput {
  * Mean P(compromised) of every robot j over the observers i that have it in range: `beliefs` holds R values
  * per ordered pair (i, j) at (i * N + j) * R, `inRange(i, j)` says whether i sees j.
  */
-export function aggregateBeliefs(beliefs: Float32Array, R: number, N: number, inRange: (i: number, j: number) => boolean): { value: Float64Array; observers: Int32Array } {
+export function aggregateBeliefs(beliefs: Float32Array | Float64Array, R: number, N: number, inRange: (i: number, j: number) => boolean): { value: Float64Array; observers: Int32Array } {
   const value = new Float64Array(N);
   const observers = new Int32Array(N);
   for (let i = 0; i < N; i++) {

@@ -47,6 +47,9 @@ export class OnnxTeam implements TeamController {
   /** Ticks each pair has been out of range (for forgetting, see setForgetAfter). */
   private away = new Int32Array(0);
   private forgetAfter = Infinity;
+  /** The robots of environment 0 this process hosts (null: every robot of every environment), see host(). */
+  private hosted: Uint8Array | null = null;
+  private hostedObs = new Float32Array(0);
 
   private constructor(readonly policy: LoadedPolicy) {
     const m = policy.manifest;
@@ -86,6 +89,24 @@ export class OnnxTeam implements TeamController {
     this.forgetAfter = ticks;
   }
 
+  /**
+   * Runs only some robots of a one-environment view (the distributed runtime: one process per robot). Their
+   * actions, beliefs and recurrent states are exactly those of the full batched run: onnxruntime may change
+   * float results with the batch size (measured: the actor run on one row alone differs in the last bits
+   * from the same row in a batch of 10; another GEMM blocking), so the hosted rows go through the very same
+   * call in the very same shape and positions (robot i at row i, pair (i, j) at row i * N + j) and every
+   * other row is fed zeros and its outputs dropped. Rows are independent in both networks, so what the
+   * other rows hold cannot change the hosted ones. Commands of robots not hosted are meaningless.
+   */
+  host(robots: readonly number[], of: number): void {
+    const hosted = new Uint8Array(of);
+    for (const i of robots) {
+      if (!(Number.isInteger(i) && i >= 0 && i < of)) throw new RangeError(`host: no robot ${i} in a swarm of ${of}`);
+      hosted[i] = 1;
+    }
+    this.hosted = hosted;
+  }
+
   /** Forgets every belief of environment e (call when its episode restarts). */
   resetEnv(e: number): void {
     const NN = this.robots * this.robots;
@@ -94,6 +115,9 @@ export class OnnxTeam implements TeamController {
   }
 
   private size(view: TeamView): void {
+    if (this.hosted && (view.envs !== 1 || view.robots !== this.hosted.length)) {
+      throw new RangeError(`this team hosts robots of a swarm of ${this.hosted.length} in one environment, the view has ${view.envs} x ${view.robots}`);
+    }
     if (view.envs === this.envs && view.robots === this.robots) return;
     this.envs = view.envs;
     this.robots = view.robots;
@@ -112,6 +136,9 @@ export class OnnxTeam implements TeamController {
     const pairs = view.envs * N * N;
     const H = this.beliefHidden;
     for (let e = 0; e < view.envs; e++) view.pairFeatures(e, this.features.subarray(e * N * N * PAIR_DIM, (e + 1) * N * N * PAIR_DIM));
+    const hosted = this.hosted;
+    // Robots hosted elsewhere: zero features (and zero states, kept so below) in their rows.
+    if (hosted) for (let i = 0; i < N; i++) if (!hosted[i]) this.features.fill(0, i * N * PAIR_DIM, (i + 1) * N * PAIR_DIM);
     if (this.forgetAfter < Infinity) {
       for (let p = 0; p < pairs; p++) {
         // The first pair feature says whether j is in i's range.
@@ -125,6 +152,14 @@ export class OnnxTeam implements TeamController {
     });
     this.state = Float32Array.from(out.h_out!.data as Float32Array);
     this.beliefs.set(out.belief!.data as Float32Array);
+    if (hosted) {
+      const R = this.beliefsPerPair;
+      for (let i = 0; i < N; i++) {
+        if (hosted[i]) continue;
+        this.state.fill(0, i * N * H, (i + 1) * N * H);
+        this.beliefs.fill(0, i * N * R, (i + 1) * N * R);
+      }
+    }
     return this.beliefs;
   }
 
@@ -133,9 +168,15 @@ export class OnnxTeam implements TeamController {
     this.size(view);
     const m = this.policy.manifest;
     const robots = view.envs * view.robots;
-    const feeds: Record<string, ort.Tensor> = {
-      obs: new ort.Tensor('float32', view.obs.subarray(0, robots * m.observation.size), [robots, m.observation.size]),
-    };
+    const size = m.observation.size;
+    let obs = view.obs.subarray(0, robots * size);
+    if (this.hosted) {
+      if (this.hostedObs.length !== obs.length) this.hostedObs = new Float32Array(obs.length);
+      this.hostedObs.fill(0);
+      for (let g = 0; g < robots; g++) if (this.hosted[g]) this.hostedObs.set(obs.subarray(g * size, (g + 1) * size), g * size);
+      obs = this.hostedObs;
+    }
+    const feeds: Record<string, ort.Tensor> = { obs: new ort.Tensor('float32', obs, [robots, size]) };
     if (this.usesBeliefs) {
       const beliefs = await this.updateBeliefs(view);
       const K = m.observation.maxNeighbours;
@@ -145,7 +186,7 @@ export class OnnxTeam implements TeamController {
         for (let k = 0; k < K; k++) {
           const j = view.rowIds[g * K + k]!;
           const row = (g * K + k) * R;
-          if (j < 0) this.rows.fill(0, row, row + R);
+          if (j < 0 || (this.hosted && !this.hosted[g])) this.rows.fill(0, row, row + R);
           else this.rows.set(beliefs.subarray((g * N + j) * R, (g * N + j + 1) * R), row);
         }
       }

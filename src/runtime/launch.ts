@@ -11,6 +11,7 @@ import { observationMismatch, readManifest } from '../policy/folder.js';
 import { DEFAULT_SAFETY, type SafetySettings } from './safety.js';
 import { planRobots, Ros2LinkSchema } from '../links/ros2/config.js';
 import type { Injection } from './trial.js';
+import { DistributedSchema, type DistributedConfig } from '../distributed/config.js';
 import { Epuck2BtLinkSchema, Epuck2WifiLinkSchema, resolveEpuck2Robots } from '../links/epuck2/config.js';
 import { BusSchema, MqttLinkSchema, resolveBus, type BusOptions } from '../links/mqtt/config.js';
 import { isTopicLevel } from '../links/mqtt/topics.js';
@@ -84,6 +85,8 @@ export const LaunchSchema = z
       .default([]),
     /** Where run folders go. */
     out: z.string().min(1).default('runs'),
+    /** One process per robot over MQTT (`swarmguard distributed`): src/distributed/README.md. */
+    distributed: DistributedSchema.optional(),
   })
   .strict();
 
@@ -110,6 +113,8 @@ export interface Launch {
   /** Loaded attacks (adversaries hold onnxruntime sessions: release them with releaseLaunch). */
   injections: (Injection & { ref: string })[];
   outDir: string;
+  /** The distributed run's settings, where the launch file has a `distributed:` block. */
+  distributed: DistributedConfig | null;
 }
 
 /** Reads, validates and resolves a launch file; loads the injections' adversaries. Nothing runs yet. */
@@ -188,6 +193,7 @@ export async function loadLaunch(path: string): Promise<Launch> {
     monitor,
     injections,
     outDir: resolve(base, file.out),
+    distributed: file.distributed ?? null,
   };
 }
 

@@ -41,6 +41,11 @@ export class SwarmView implements TeamView {
     return { x: this.frame.x[i]!, y: this.frame.y[i]!, theta: this.frame.heading[i]!, stampMs: Number.NaN };
   }
 
+  /** The poses to observe from a link's (robot i's at i): a robot without a finite pose stands in (standIn). */
+  usable(timed: readonly (TrackedPose & { stampMs: number } | null)[]): (TrackedPose & { stampMs: number })[] {
+    return timed.map((p, i) => (p && [p.x, p.y, p.theta, p.stampMs].every(Number.isFinite) ? { x: p.x, y: p.y, theta: p.theta, stampMs: p.stampMs } : this.standIn(i)));
+  }
+
   /** Whether the runtime has ever had a pose of robot i. */
   located(i: number): boolean {
     return this.previous[i] !== null;

@@ -113,22 +113,10 @@ export class TrialRun {
     const N = ids.length;
     const t = this.tick;
     const now = link.now();
-    // Ground truth: an injection's start is recorded at the first tick it acts in (one added while a tick
-    // was running starts at the next), its end at the first tick it no longer does.
-    for (const inj of this.plan) {
-      if (!this.started.has(inj) && t >= inj.fromTick && t < inj.toTick) {
-        this.started.add(inj);
-        this.events.push({ tick: t, kind: 'injection-start', robot: ids[inj.robot]!, attack: attackName(inj.attack) });
-      }
-      if (this.started.has(inj) && inj.toTick === t) this.events.push({ tick: t, kind: 'injection-end', robot: ids[inj.robot]!, attack: attackName(inj.attack) });
-    }
+    this.events.push(...groundTruth(this.plan, this.started, t, ids));
     // Poses: a robot without a fresh, finite pose keeps its last one in the observations and is stopped below.
     const timed = link.poses();
-    const poses = timed.map((p, i) =>
-      p && [p.x, p.y, p.theta, p.stampMs].every(Number.isFinite)
-        ? { x: p.x, y: p.y, theta: p.theta, stampMs: p.stampMs }
-        : this.view.standIn(i),
-    );
+    const poses = this.view.usable(timed);
     this.view.update(poses);
     // The policy of every robot from its own (clean) observation: what the monitor expects of it.
     await team.act(this.view, this.intended);
@@ -179,26 +167,10 @@ export class TrialRun {
 
   /** Replaces robot inj.robot's command: a trained adversary or a fault drives it, or it sees through noise. */
   private async compromise(inj: Injection, t: number): Promise<void> {
-    const g = inj.robot;
     const out = new Float32Array(2);
-    const a = inj.attack;
-    if (a.kind === 'adversary') {
-      await a.adversary.act(this.view.obs, [g], out);
-    } else if (a.kind === 'fault') {
-      const o64 = new Float64Array(2);
-      faultByName(a.fault).act(
-        { env: 0, robot: g, step: t, observation: this.view.obs, obsOffset: g * this.view.observer.size, proposedLeft: this.intended[2 * g]!, proposedRight: this.intended[2 * g + 1]!, rng: this.rng },
-        o64,
-      );
-      out.set(o64);
-    } else if (a.kind === 'observation-noise') {
-      // The robot runs its own policy on what its corrupted sensing gives it.
-      const noisy = this.view.obs.slice();
-      perturbObservation(noisy, g * this.view.observer.size, this.view.observer.layout, a.epsilon, this.rng);
-      await this.parts.team.actorOnly(noisy, [g], out);
-    } else return;
-    this.commands[2 * g] = out[0]!;
-    this.commands[2 * g + 1] = out[1]!;
+    if (!(await compromisedCommand(inj, t, { view: this.view, intended: this.intended, team: this.parts.team, rng: this.rng }, out))) return;
+    this.commands[2 * inj.robot] = out[0]!;
+    this.commands[2 * inj.robot + 1] = out[1]!;
   }
 
   /**
@@ -236,6 +208,54 @@ export class TrialRun {
   }
 }
 
+/**
+ * Ground truth at tick t: an injection's start is recorded at the first tick it acts in (one added while a
+ * tick was running starts at the next), its end at the first tick it no longer does. `started` is updated.
+ */
+export function groundTruth(plan: readonly Injection[], started: Set<Injection>, t: number, ids: readonly string[]): RunEvent[] {
+  const events: RunEvent[] = [];
+  for (const inj of plan) {
+    if (!started.has(inj) && t >= inj.fromTick && t < inj.toTick) {
+      started.add(inj);
+      events.push({ tick: t, kind: 'injection-start', robot: ids[inj.robot]!, attack: attackName(inj.attack) });
+    }
+    if (started.has(inj) && inj.toTick === t) events.push({ tick: t, kind: 'injection-end', robot: ids[inj.robot]!, attack: attackName(inj.attack) });
+  }
+  return events;
+}
+
+/**
+ * The command of a compromised robot at tick t into out (left, right): a trained adversary or a fault drives
+ * it, or it runs its own policy on noisy sensing (the team's actor with the beliefs of its last act()).
+ * `intended` is what the policy commanded every robot (robot i's at 2i); false if the attack changes nothing.
+ */
+export async function compromisedCommand(
+  inj: Injection,
+  t: number,
+  at: { view: SwarmView; intended: Float32Array; team: OnnxTeam; rng: RandomStream },
+  out: Float32Array,
+): Promise<boolean> {
+  const g = inj.robot;
+  const a = inj.attack;
+  const { view, intended, rng } = at;
+  if (a.kind === 'adversary') {
+    await a.adversary.act(view.obs, [g], out);
+  } else if (a.kind === 'fault') {
+    const o64 = new Float64Array(2);
+    faultByName(a.fault).act(
+      { env: 0, robot: g, step: t, observation: view.obs, obsOffset: g * view.observer.size, proposedLeft: intended[2 * g]!, proposedRight: intended[2 * g + 1]!, rng },
+      o64,
+    );
+    out.set(o64);
+  } else if (a.kind === 'observation-noise') {
+    // The robot runs its own policy on what its corrupted sensing gives it.
+    const noisy = view.obs.slice();
+    perturbObservation(noisy, g * view.observer.size, view.observer.layout, a.epsilon, rng);
+    await at.team.actorOnly(noisy, [g], out);
+  } else return false;
+  return true;
+}
+
 /** Per robot: whether and when it was compromised and flagged, and the detection delay. */
 export interface RobotOutcome {
   robot: string;
@@ -248,7 +268,7 @@ export interface RobotOutcome {
 }
 
 /** Flags against the ground truth of the injections. */
-export function outcomes(run: TrialRun): RobotOutcome[] {
+export function outcomes(run: { parts: { ids: readonly string[] }; records: readonly TickRecord[]; events: readonly RunEvent[] }): RobotOutcome[] {
   const ids = run.parts.ids;
   return ids.map((robot, i) => {
     const compromisedTicks = run.records.filter((r) => r.compromised.includes(i)).length;

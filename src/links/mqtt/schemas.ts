@@ -13,7 +13,8 @@ const probability = finite.min(0).max(1);
 
 export const PoseSchema = z.object({ v: z.literal(1), t: time, x: finite, y: finite, theta: finite, tick: tick.optional() });
 export const ProximitySchema = z.object({ v: z.literal(1), t: time, ps: z.array(finite).length(8) });
-export const CmdSchema = z.object({ v: z.literal(1), t: time, tick, left: unit, right: unit });
+/** `stopped`: why the sender's safety layer zeroed this command (a distributed agent says so; absent: it passed). */
+export const CmdSchema = z.object({ v: z.literal(1), t: time, tick, left: unit, right: unit, stopped: z.string().min(1).max(40).optional() });
 export const BeliefSchema = z.object({ v: z.literal(1), tick, about: z.record(z.string(), probability) });
 export const SuspicionSchema = z.object({
   v: z.literal(1),

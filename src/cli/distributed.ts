@@ -1,0 +1,78 @@
+// The distributed runtime's commands: `swarmguard agent`, `monitor`, `feed` (one process each) and
+// `distributed` (starts them all). src/distributed/README.md.
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { runAgent } from '../distributed/agent.js';
+import { distributedAcl } from '../distributed/config.js';
+import { runFeed } from '../distributed/feed.js';
+import { runDistributed } from '../distributed/launcher.js';
+import { runMonitor } from '../distributed/monitor-node.js';
+import { loadLaunch, releaseLaunch } from '../runtime/launch.js';
+
+/** An AbortSignal that SIGINT and SIGTERM fire (a process ends its run cleanly: offline status, no will). */
+function interruption(): AbortSignal {
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return ac.signal;
+}
+
+const brokerOption = ['--broker <url>', "the broker (mqtt://host:port), instead of the launch file's distributed.broker"] as const;
+
+export function addDistributedCommands(program: Command): void {
+  program
+    .command('agent')
+    .description("one robot's controller in its own process, fed only by MQTT: its actor and belief row, its safety layer, its injections in a trial")
+    .argument('<launch>', 'launch file with a distributed: block, e.g. launch/distributed-demo.yaml')
+    .requiredOption('-r, --robot <id>', 'the robot this agent drives')
+    .option(...brokerOption)
+    .action(async (launch: string, opts: { robot: string; broker?: string }) => {
+      await runAgent(launch, { ...opts, signal: interruption() });
+    });
+
+  program
+    .command('monitor')
+    .description('the swarm monitor of a distributed run, fed by MQTT: suspicion, alerts and events out; summary and run folder at the end')
+    .argument('<launch>', 'launch file with a distributed: block')
+    .option(...brokerOption)
+    .action(async (launch: string, opts: { broker?: string }) => {
+      const result = await runMonitor(launch, { ...opts, signal: interruption() });
+      if (result.interrupted) process.exitCode = 1;
+    });
+
+  program
+    .command('feed')
+    .description("the pose feed of a distributed run: the launch file's twin publishing poses and obeying commands (lock-step or live)")
+    .argument('<launch>', 'launch file with a sim link and a distributed: block')
+    .option(...brokerOption)
+    .option('-o, --out <file>', 'write the summary (ticks, wall time, watchdog stops, final poses) as JSON')
+    .action(async (launch: string, opts: { broker?: string; out?: string }) => {
+      const summary = await runFeed(launch, { broker: opts.broker, signal: interruption() });
+      if (opts.out) writeFileSync(opts.out, `${JSON.stringify(summary, null, 2)}\n`);
+      if (summary.interrupted) process.exitCode = 1;
+    });
+
+  program
+    .command('distributed')
+    .description('a distributed run on this machine: the monitor, one agent process per robot and the pose feed, over MQTT')
+    .argument('<launch>', 'launch file with a distributed: block, e.g. launch/distributed-demo.yaml')
+    .option(...brokerOption)
+    .option('--embedded', 'start an embedded broker (aedes) on a free loopback port, with logins and the ACL if distributed.passwordEnv is set', false)
+    .option('--feed-out <file>', "write the feed's summary as JSON")
+    .option('--print-acl', 'print the mosquitto ACL (acl_file) of the run and exit', false)
+    .action(async (launch: string, opts: { broker?: string; embedded: boolean; feedOut?: string; printAcl: boolean }) => {
+      if (opts.printAcl) {
+        const l = await loadLaunch(launch);
+        await releaseLaunch(l);
+        process.stdout.write(distributedAcl(l.name, l.settings.robotIds));
+        return;
+      }
+      const exits = await runDistributed(launch, { ...opts, signal: interruption() });
+      const failed = exits.filter((e) => e.code !== 0);
+      if (failed.length) {
+        console.error(`swarmguard distributed: ${failed.map((e) => `${e.role} exit ${e.code ?? e.signal}`).join(', ')}`);
+        process.exitCode = 1;
+      }
+    });
+}

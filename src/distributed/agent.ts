@@ -1,0 +1,204 @@
+// `swarmguard agent --robot <id> <launch.yaml>`: one robot's controller in its own process, fed only by the
+// bus. It hears every robot's pose and command (robot i's observation holds its neighbours' poses, speeds
+// and last commands, exactly as the single-process controller builds it: the same SwarmView and observation
+// code), runs its own actor and its own row of the belief network (OnnxTeam hosting one robot: bit-identical
+// to the batched run), runs its robot's safety layer, and publishes its belief (first) and its command. In a
+// trial, the agent of an injected robot runs the injection itself and publishes its ground truth on
+// `.../events`. Lock-step: tick k runs when tick k's poses have come; live: at the control period on its own clock.
+import { makeStreams, type RandomStream } from '../core/random.js';
+import { PAIR_DIM } from '../core/observation.js';
+import type { BusClient } from '../links/mqtt/client.js';
+import type { CmdMsg } from '../links/mqtt/schemas.js';
+import { DEFAULT_QOS, type SwarmTopics } from '../links/mqtt/topics.js';
+import { OnnxTeam } from '../policy/team.js';
+import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
+import { SafetyLayer, type StopReason } from '../runtime/safety.js';
+import { ControlScheduler } from '../runtime/scheduler.js';
+import { SwarmView } from '../runtime/swarm-view.js';
+import { compromisedCommand, groundTruth, type Injection, type RunEvent } from '../runtime/trial.js';
+import { agentUser } from './config.js';
+import { SwarmInbox, type TimeMode } from './inbox.js';
+import { followFeed, joinBus } from './participant.js';
+import { TickPump } from './tick-pump.js';
+import { wallClock } from './wall-clock.js';
+
+export class RobotAgent {
+  readonly view: SwarmView;
+  readonly inbox: SwarmInbox;
+  readonly events: RunEvent[] = [];
+  readonly id: string;
+  /** Ticks run, and the ones where the robot's command was zeroed by its safety layer. */
+  ticks = 0;
+  private readonly safety: SafetyLayer;
+  private readonly rng: RandomStream;
+  private readonly intended: Float32Array;
+  private readonly commands: Float32Array;
+  private readonly pairs: Float32Array;
+  /** The injections of this agent's robot (trial mode), which it runs itself. */
+  readonly plan: Injection[];
+  private readonly started = new Set<Injection>();
+  private lastStop: StopReason | null = null;
+
+  constructor(
+    private readonly launch: Launch,
+    readonly robot: number,
+    private readonly team: OnnxTeam,
+    private readonly bus: BusClient,
+    private readonly topics: SwarmTopics,
+    mode: TimeMode,
+  ) {
+    const s = launch.settings;
+    const N = s.robotIds.length;
+    this.id = s.robotIds[robot]!;
+    const spec = team.policy.manifest.observation;
+    this.view = new SwarmView({ ...spec, id: spec.spec }, N, s.controlPeriod);
+    this.inbox = new SwarmInbox(s.robotIds, mode);
+    this.safety = new SafetyLayer(s.robots, { width: s.arenaWidth, height: s.arenaHeight }, launch.safety);
+    // The run's one seeded stream, as in the single-process run (faults and observation noise draw from it).
+    this.rng = makeStreams(launch.seed, 1)[0]!;
+    this.intended = new Float32Array(2 * N);
+    this.commands = new Float32Array(2 * N);
+    this.pairs = new Float32Array(N * N * PAIR_DIM);
+    this.plan = launch.trial ? launch.injections.filter((inj) => inj.robot === robot) : [];
+    team.host([robot], N);
+    team.setForgetAfter(launch.forgetAfterTicks);
+    team.resetEnv(0);
+  }
+
+  /** Subscribes to every robot's poses and commands, and to the feed's status (`onFeedGone` when it goes offline). */
+  async subscribe(onPose: () => void, onFeedGone: () => void): Promise<void> {
+    await followFeed(this.bus, this.topics, onFeedGone);
+    await this.bus.subscribe(this.topics.everyRobot('pose'), 'pose', DEFAULT_QOS.pose, (topic, msg, receivedMs) => {
+      const r = this.topics.parseRobot(topic);
+      if (r) this.inbox.pose(r.id, msg, receivedMs);
+      onPose();
+    });
+    await this.bus.subscribe(this.topics.everyRobot('cmd'), 'cmd', DEFAULT_QOS.cmd, (topic, msg) => {
+      const r = this.topics.parseRobot(topic);
+      if (r) this.inbox.command(r.id, msg);
+    });
+  }
+
+  /** Stops counted by the safety layer (robot-ticks per reason). */
+  get stops(): Record<StopReason, number> {
+    return this.safety.stops;
+  }
+
+  /** One control tick at clock `nowMs`: tick k's poses and tick k-1's commands as heard (lock-step). */
+  async step(k: number, nowMs: number): Promise<void> {
+    const i = this.robot;
+    const events = groundTruth(this.plan, this.started, k, this.launch.settings.robotIds);
+    // Every robot's last command goes into the observations (the neighbour rows carry them).
+    this.inbox.commandsBefore(k, this.commands);
+    this.view.sent(this.commands);
+    const timed = this.inbox.posesAt(k);
+    this.view.update(this.view.usable(timed));
+    await this.team.act(this.view, this.intended);
+    const command = this.intended.slice(2 * i, 2 * i + 2);
+    const inj = this.plan.find((p) => k >= p.fromTick && k < p.toTick);
+    if (inj) {
+      const out = new Float32Array(2);
+      if (await compromisedCommand(inj, k, { view: this.view, intended: this.intended, team: this.team, rng: this.rng }, out)) command.set(out);
+    }
+    const safe = this.safety.filter(i, command[0]!, command[1]!, timed[i] ?? null, nowMs);
+    if (safe.stopped !== this.lastStop && safe.stopped !== null) events.push({ tick: k, kind: 'stop', robot: this.id, reason: safe.stopped });
+    this.lastStop = safe.stopped;
+    for (const e of events) this.bus.publish(this.topics.events, e, DEFAULT_QOS.events);
+    this.events.push(...events);
+    if (this.team.usesBeliefs) this.publishBelief(k);
+    // What was sent, as the single-process run keeps it (float32): every process observes the same value.
+    const cmd: Omit<CmdMsg, 'v'> = { t: Math.max(0, nowMs), tick: k, left: Math.fround(safe.left), right: Math.fround(safe.right), ...(safe.stopped ? { stopped: safe.stopped } : {}) };
+    this.inbox.command(this.id, { v: 1, ...cmd });
+    // The belief went first: whoever gets this command (and the feed's next poses after it) has the belief too.
+    this.bus.publish(this.topics.robot(this.id, 'cmd'), cmd, DEFAULT_QOS.cmd);
+    this.inbox.done(k);
+    this.ticks++;
+  }
+
+  /** P(j compromised) for every neighbour j in range: the sum over the belief's adversary types. */
+  private publishBelief(k: number): void {
+    const N = this.launch.settings.robotIds.length;
+    const R = this.team.beliefsPerPair;
+    const b = this.team.lastBeliefs;
+    this.view.pairFeatures(0, this.pairs);
+    const about: Record<string, number> = {};
+    for (let j = 0; j < N; j++) {
+      if (j === this.robot || !this.view.inRange(this.pairs, this.robot, j)) continue;
+      // Summed as the monitor's aggregation sums it (float64, types in order), so the monitor's mean is the same.
+      let p = 0;
+      for (let r = 0; r < R; r++) p += b[(this.robot * N + j) * R + r]!;
+      // Float32 softmax outputs can sum a hair above 1; the contract says a probability.
+      about[this.launch.settings.robotIds[j]!] = Math.min(1, p);
+    }
+    this.bus.publish(this.topics.robot(this.id, 'belief'), { tick: k, about }, DEFAULT_QOS.belief);
+  }
+}
+
+export interface AgentRunOptions {
+  robot: string;
+  /** Overrides the launch file's distributed.broker. */
+  broker?: string;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+}
+
+export interface AgentSummary {
+  robot: string;
+  ticks: number;
+  stops: Record<string, number>;
+  ignored: Record<string, number>;
+  refused: number;
+}
+
+/** Runs one robot's agent for the launch file's duration (or until the signal); resolves with its counts. */
+export async function runAgent(path: string, o: AgentRunOptions): Promise<AgentSummary> {
+  const log = o.log ?? ((l: string) => console.log(l));
+  const launch = await loadLaunch(path);
+  let team: OnnxTeam | null = null;
+  let bus: BusClient | null = null;
+  try {
+    const robot = launch.settings.robotIds.indexOf(o.robot);
+    if (robot < 0) throw new RangeError(`--robot: unknown robot id '${o.robot}' in ${path} (swarm ids: ${launch.settings.robotIds.join(', ')})`);
+    team = await OnnxTeam.load(launch.policyDir, launch.settings.observation);
+    const p = await joinBus(launch, { role: `agent/${o.robot}`, user: agentUser(o.robot), broker: o.broker, log, extra: { robot: o.robot } });
+    bus = p.bus;
+    const agent = new RobotAgent(launch, robot, team, bus, p.topics, p.config.mode);
+    const periodMs = launch.settings.controlPeriod * 1000;
+    const N = launch.settings.robotIds.length;
+    if (p.config.mode === 'lockstep') {
+      // The twin's clock of the single-process fast run: tick k is at k periods.
+      const pump = new TickPump(launch.ticks, (k) => agent.inbox.posesHeard(k) === N || agent.inbox.newestPoseTick > k, (k) => agent.step(k, k * periodMs));
+      await agent.subscribe(() => pump.poke(), () => pump.stop());
+      o.signal?.addEventListener('abort', () => pump.stop(), { once: true });
+      p.ready();
+      log(`swarmguard agent ${o.robot}: ${launch.name}, lock-step, ${launch.ticks} ticks${agent.plan.length ? `, ${agent.plan.length} injection(s) to run` : ''}`);
+      await pump.finished;
+    } else {
+      let feedGone = false;
+      await agent.subscribe(() => {}, () => (feedGone = true));
+      p.ready();
+      log(`swarmguard agent ${o.robot}: ${launch.name}, live at ${1 / launch.settings.controlPeriod} Hz`);
+      let k = 0;
+      const scheduler = new ControlScheduler(periodMs, async () => {
+        if (k < launch.ticks) await agent.step(k++, wallClock.now());
+      }, wallClock, (err) => log(`swarmguard agent ${o.robot}: a tick failed: ${(err as Error).message}`));
+      scheduler.start();
+      await new Promise<void>((resolve) => {
+        const poll = setInterval(() => {
+          if (k >= launch.ticks || feedGone || o.signal?.aborted) {
+            clearInterval(poll);
+            resolve();
+          }
+        }, 50);
+      });
+      await scheduler.stop();
+    }
+    const summary = { robot: o.robot, ticks: agent.ticks, stops: { ...agent.stops }, ignored: { ...agent.inbox.ignored }, refused: bus.refusedTotal() };
+    log(`swarmguard agent ${o.robot}: done after ${summary.ticks} ticks`);
+    return summary;
+  } finally {
+    await bus?.close();
+    await team?.release();
+    await releaseLaunch(launch);
+  }
+}

@@ -1,0 +1,157 @@
+// What one process of a distributed run has heard from the bus about the swarm: every robot's poses and
+// commands (and, for the monitor, beliefs). Lock-step: kept per tick (the feed stamps poses with `tick`, the
+// agents their commands), so a process uses exactly tick k's poses and tick k-1's commands however the
+// messages of different senders interleave. Live: the latest of each, poses stamped on arrival with this
+// process's clock (the sender's clock is not this one).
+import type { BeliefMsg, CmdMsg, PoseMsg } from '../links/mqtt/schemas.js';
+import type { TimedPose } from '../runtime/safety.js';
+
+export type TimeMode = 'lockstep' | 'live';
+
+interface HeardCommand {
+  tick: number;
+  left: number;
+  right: number;
+  stopped: string | null;
+}
+
+/** Why a message was not used (counted; the sender is not trusted to be well behaved). */
+export const IGNORED_REASONS = ['unknown-robot', 'no-tick', 'late'] as const;
+export type IgnoredReason = (typeof IGNORED_REASONS)[number];
+
+export class SwarmInbox {
+  private readonly poses = new Map<number, (TimedPose | null)[]>();
+  private readonly latestPoses: (TimedPose | null)[];
+  /** Per robot: the commands heard, oldest first (pruned once used). */
+  private readonly commands: HeardCommand[][];
+  private readonly beliefs = new Map<number, Map<number, BeliefMsg['about']>>();
+  private readonly latestBeliefs = new Map<number, BeliefMsg['about']>();
+  /** The highest tick any pose was heard for (-1: none yet). */
+  newestPoseTick = -1;
+  /** Ticks below this are done: their messages are late. */
+  private doneBelow = 0;
+  readonly ignored: Record<IgnoredReason, number> = { 'unknown-robot': 0, 'no-tick': 0, late: 0 };
+
+  constructor(
+    readonly ids: readonly string[],
+    readonly mode: TimeMode,
+  ) {
+    this.latestPoses = new Array<TimedPose | null>(ids.length).fill(null);
+    this.commands = ids.map(() => []);
+  }
+
+  private index(id: string): number {
+    const i = this.ids.indexOf(id);
+    if (i < 0) this.ignored['unknown-robot']++;
+    return i;
+  }
+
+  /** A pose from the bus; `receivedMs` is this process's clock when it came (live mode's stamp). */
+  pose(id: string, msg: PoseMsg, receivedMs: number): void {
+    const i = this.index(id);
+    if (i < 0) return;
+    if (this.mode === 'live') {
+      this.latestPoses[i] = { x: msg.x, y: msg.y, theta: msg.theta, stampMs: receivedMs };
+      return;
+    }
+    if (msg.tick === undefined) {
+      this.ignored['no-tick']++;
+      return;
+    }
+    if (msg.tick < this.doneBelow) {
+      this.ignored.late++;
+      return;
+    }
+    let row = this.poses.get(msg.tick);
+    if (!row) this.poses.set(msg.tick, (row = new Array<TimedPose | null>(this.ids.length).fill(null)));
+    // The sender's stamp: in lock-step every process keeps the feed's (the twin's) time.
+    row[i] = { x: msg.x, y: msg.y, theta: msg.theta, stampMs: msg.t };
+    this.newestPoseTick = Math.max(this.newestPoseTick, msg.tick);
+  }
+
+  command(id: string, msg: CmdMsg & { stopped?: string }): void {
+    const i = this.index(id);
+    if (i < 0) return;
+    const heard = this.commands[i]!;
+    if (this.mode === 'lockstep' && msg.tick < this.doneBelow - 1) {
+      this.ignored.late++;
+      return;
+    }
+    // One command per robot and tick (a process hears its own commands back as well).
+    if (this.mode === 'lockstep' && heard.some((c) => c.tick === msg.tick)) return;
+    heard.push({ tick: msg.tick, left: msg.left, right: msg.right, stopped: msg.stopped ?? null });
+    if (this.mode === 'live' && heard.length > 1) heard.shift();
+  }
+
+  belief(id: string, msg: BeliefMsg): void {
+    const i = this.index(id);
+    if (i < 0) return;
+    if (this.mode === 'live') {
+      this.latestBeliefs.set(i, msg.about);
+      return;
+    }
+    if (msg.tick < this.doneBelow) {
+      this.ignored.late++;
+      return;
+    }
+    let m = this.beliefs.get(msg.tick);
+    if (!m) this.beliefs.set(msg.tick, (m = new Map()));
+    m.set(i, msg.about);
+  }
+
+  /** Lock-step: how many robots' poses of tick k have come. */
+  posesHeard(k: number): number {
+    return this.poses.get(k)?.filter((p) => p !== null).length ?? 0;
+  }
+
+  /** Lock-step: how many robots' commands of tick k have come. */
+  commandsHeard(k: number): number {
+    return this.commands.filter((h) => h.some((c) => c.tick === k)).length;
+  }
+
+  /** Lock-step: how many observers' beliefs of tick k have come. */
+  beliefsHeard(k: number): number {
+    return this.beliefs.get(k)?.size ?? 0;
+  }
+
+  /** The poses of tick k (lock-step) or the latest (live); null where none came. */
+  posesAt(k: number): (TimedPose | null)[] {
+    return this.mode === 'live' ? [...this.latestPoses] : [...(this.poses.get(k) ?? new Array<TimedPose | null>(this.ids.length).fill(null))];
+  }
+
+  /**
+   * Every robot's latest command with a tick below `limit` (lock-step; live: the latest) into out (robot i's
+   * at 2i) and its safety stop reason into stopped; a robot without one keeps what out holds.
+   */
+  commandsBefore(limit: number, out: Float32Array, stopped?: (string | null)[]): void {
+    this.commands.forEach((heard, i) => {
+      let c: HeardCommand | undefined;
+      for (const h of heard) if ((this.mode === 'live' || h.tick < limit) && (!c || h.tick >= c.tick)) c = h;
+      if (!c) return;
+      out[2 * i] = c.left;
+      out[2 * i + 1] = c.right;
+      if (stopped) stopped[i] = c.stopped;
+    });
+  }
+
+  /** Lock-step: robot i's command of tick k exactly, or null if it has not come. */
+  commandAt(i: number, k: number): { left: number; right: number } | null {
+    return this.commands[i]?.find((c) => c.tick === k) ?? null;
+  }
+
+  /** The beliefs each observer published for tick k (live: the latest), by observer index. */
+  beliefsAt(k: number): ReadonlyMap<number, BeliefMsg['about']> {
+    return this.mode === 'live' ? new Map(this.latestBeliefs) : (this.beliefs.get(k) ?? new Map());
+  }
+
+  /** Lock-step: tick k is processed; what is kept for it and before goes (the last command per robot stays). */
+  done(k: number): void {
+    this.doneBelow = k + 1;
+    for (const t of [...this.poses.keys()]) if (t <= k) this.poses.delete(t);
+    for (const t of [...this.beliefs.keys()]) if (t <= k) this.beliefs.delete(t);
+    for (const heard of this.commands) {
+      const keepFrom = heard.findLastIndex((c) => c.tick <= k);
+      if (keepFrom > 0) heard.splice(0, keepFrom);
+    }
+  }
+}

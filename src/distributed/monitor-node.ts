@@ -1,0 +1,259 @@
+// `swarmguard monitor <launch.yaml>`: the SwarmMonitor of a distributed run, fed only by the bus. It hears
+// every robot's pose and command and every agent's belief; it knows the deployed policy, so it runs the
+// whole team itself (the batched OnnxTeam, exactly as the single-process run does) for the command each
+// robot's policy intends, and compares it with the motion the tracker sees; the beliefs are the agents'
+// own. It publishes every robot's suspicion, the flags and clears (`.../alerts` and `.../events`), keeps
+// the agents' events (injections: the ground truth; safety stops) and at the end prints the summary of
+// `swarmguard run` and writes a run folder.
+import { z } from 'zod';
+import { PAIR_DIM } from '../core/observation.js';
+import type { BusClient } from '../links/mqtt/client.js';
+import { DEFAULT_QOS, type SwarmTopics } from '../links/mqtt/topics.js';
+import { aggregateBeliefs, SwarmMonitor } from '../monitor/monitor.js';
+import { OnnxTeam } from '../policy/team.js';
+import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
+import { SafetyLayer, STOP_REASONS, type StopReason } from '../runtime/safety.js';
+import { ControlScheduler } from '../runtime/scheduler.js';
+import { SwarmView } from '../runtime/swarm-view.js';
+import { outcomes, type RunEvent, type TickRecord } from '../runtime/trial.js';
+import { formatSummary, newRunDir, writeRunFolder, type RunSummary } from '../cli/run.js';
+import { SwarmInbox, type TimeMode } from './inbox.js';
+import { followFeed, joinBus } from './participant.js';
+import { TickPump } from './tick-pump.js';
+import { wallClock } from './wall-clock.js';
+
+/** The agents' events the monitor keeps (its own flags and clears it does not take back from the bus). */
+const AgentEventSchema = z.union([
+  z.object({ tick: z.number().int().nonnegative(), kind: z.enum(['injection-start', 'injection-end']), robot: z.string().min(1), attack: z.string().min(1) }),
+  z.object({ tick: z.number().int().nonnegative(), kind: z.literal('stop'), robot: z.string().min(1), reason: z.enum(STOP_REASONS) }),
+]);
+
+export class MonitorNode {
+  readonly view: SwarmView;
+  readonly inbox: SwarmInbox;
+  readonly monitor: SwarmMonitor;
+  readonly records: TickRecord[] = [];
+  readonly events: RunEvent[] = [];
+  /** Events from the bus that are not an agent's injection or stop event (counted, not kept). */
+  ignoredEvents = 0;
+  /** Agents whose status went offline, with the tick the monitor was at. */
+  readonly offline: { role: string; tick: number }[] = [];
+  /** Robots whose agent is offline now: their commands and beliefs are not waited for. */
+  private readonly agentGone = new Set<number>();
+  private readonly agentSeen = new Set<number>();
+  private readonly safety: SafetyLayer;
+  private readonly intended: Float32Array;
+  private readonly expected: Float32Array;
+  private readonly commands: Float32Array;
+  private readonly stopped: (string | null)[];
+  private readonly pairBeliefs: Float64Array;
+  private readonly pairs: Float32Array;
+
+  constructor(
+    private readonly launch: Launch,
+    private readonly team: OnnxTeam,
+    private readonly bus: BusClient,
+    private readonly topics: SwarmTopics,
+    mode: TimeMode,
+  ) {
+    const s = launch.settings;
+    const N = s.robotIds.length;
+    const spec = team.policy.manifest.observation;
+    this.view = new SwarmView({ ...spec, id: spec.spec }, N, s.controlPeriod);
+    this.inbox = new SwarmInbox(s.robotIds, mode);
+    this.monitor = new SwarmMonitor(s.robotIds, s.robots, launch.monitor);
+    this.safety = new SafetyLayer(s.robots, { width: s.arenaWidth, height: s.arenaHeight }, launch.safety);
+    this.intended = new Float32Array(2 * N);
+    this.expected = new Float32Array(2 * N);
+    this.commands = new Float32Array(2 * N);
+    this.stopped = new Array<string | null>(N).fill(null);
+    this.pairBeliefs = new Float64Array(N * N);
+    this.pairs = new Float32Array(N * N * PAIR_DIM);
+    team.setForgetAfter(launch.forgetAfterTicks);
+    team.resetEnv(0);
+  }
+
+  /** Lock-step: tick k has everything (poses, every command, every belief), or the feed has moved past it. */
+  complete(k: number): boolean {
+    const N = this.launch.settings.robotIds.length;
+    if (this.inbox.newestPoseTick > k) return true;
+    const live = N - this.agentGone.size;
+    return this.inbox.posesHeard(k) === N && this.inbox.commandsHeard(k) >= live && (!this.team.usesBeliefs || this.inbox.beliefsHeard(k) >= live);
+  }
+
+  async subscribe(onMessage: () => void, onFeedGone: () => void): Promise<void> {
+    const t = this.topics;
+    await this.bus.subscribe(t.everyRobot('pose'), 'pose', DEFAULT_QOS.pose, (topic, msg, receivedMs) => {
+      const r = t.parseRobot(topic);
+      if (r) this.inbox.pose(r.id, msg, receivedMs);
+      onMessage();
+    });
+    await this.bus.subscribe(t.everyRobot('cmd'), 'cmd', DEFAULT_QOS.cmd, (topic, msg) => {
+      const r = t.parseRobot(topic);
+      if (r) this.inbox.command(r.id, msg);
+      onMessage();
+    });
+    await this.bus.subscribe(t.everyRobot('belief'), 'belief', DEFAULT_QOS.belief, (topic, msg) => {
+      const r = t.parseRobot(topic);
+      if (r) this.inbox.belief(r.id, msg);
+      onMessage();
+    });
+    await this.bus.subscribe(t.events, 'events', DEFAULT_QOS.events, (_topic, msg) => {
+      const e = AgentEventSchema.safeParse(msg);
+      if (e.success && this.launch.settings.robotIds.includes(e.data.robot)) this.events.push(e.data);
+      else if (msg.kind !== 'flag' && msg.kind !== 'clear') this.ignoredEvents++;
+    });
+    await this.bus.subscribe(t.everyStatus, 'status', DEFAULT_QOS.status, (topic, msg) => {
+      const role = t.parseStatus(topic);
+      const i = role?.startsWith('agent/') ? this.launch.settings.robotIds.indexOf(role.slice('agent/'.length)) : -1;
+      if (i < 0) return;
+      // Only an agent seen online in this run can go (a retained `offline` may be an earlier run's).
+      if (msg.state === 'offline' && this.agentSeen.has(i) && !this.agentGone.has(i)) {
+        this.agentGone.add(i);
+        this.offline.push({ role: role!, tick: this.records.length });
+      } else if (msg.state === 'online') {
+        this.agentSeen.add(i);
+        this.agentGone.delete(i);
+      }
+      onMessage();
+    });
+    await followFeed(this.bus, t, onFeedGone);
+  }
+
+  /** One tick of the monitor at clock `nowMs`, from tick k's poses, commands and beliefs as heard. */
+  async step(k: number, nowMs: number): Promise<void> {
+    const { robotIds: ids } = this.launch.settings;
+    const N = ids.length;
+    const timed = this.inbox.posesAt(k);
+    const poses = this.view.usable(timed);
+    this.view.update(poses);
+    // What each robot's policy intends from its own observation (the whole team, batched, as deployed).
+    await this.team.act(this.view, this.intended);
+    for (let i = 0; i < N; i++) {
+      const c = this.safety.check(i, this.intended[2 * i]!, this.intended[2 * i + 1]!, timed[i] ?? null, nowMs);
+      this.expected[2 * i] = c.left;
+      this.expected[2 * i + 1] = c.right;
+    }
+    // Beliefs as the agents published them: observer i counts for j if j was in i's range (in i's message).
+    let beliefs = null;
+    if (this.team.usesBeliefs) {
+      const heard = this.inbox.beliefsAt(k);
+      this.pairBeliefs.fill(0);
+      for (const [i, about] of heard) for (let j = 0; j < N; j++) this.pairBeliefs[i * N + j] = about[ids[j]!] ?? 0;
+      beliefs = aggregateBeliefs(this.pairBeliefs, 1, N, (i, j) => heard.get(i)?.[ids[j]!] !== undefined);
+    }
+    const alerts = this.monitor.update(k, { poses, motion: this.view.motion, intended: this.expected, beliefs });
+    // Tick k's commands as the robots were sent them: next tick's observations carry them.
+    this.inbox.commandsBefore(k + 1, this.commands, this.stopped);
+    this.view.sent(this.commands);
+    this.view.pairFeatures(0, this.pairs);
+    this.records.push({
+      tick: k,
+      timeMs: nowMs,
+      poses: poses.map(({ x, y, theta }, i) => (this.view.located(i) ? { x, y, theta } : { x: Number.NaN, y: Number.NaN, theta: Number.NaN })),
+      truePoses: null,
+      intended: Array.from(this.intended),
+      commands: Array.from(this.commands),
+      stopped: this.stopped.map((s) => (s !== null && (STOP_REASONS as readonly string[]).includes(s) ? (s as StopReason) : null)),
+      belief: ids.map((_, j) => (beliefs && beliefs.observers[j]! > 0 ? beliefs.value[j]! : null)),
+      consistency: Array.from(this.monitor.consistencySignal),
+      suspicion: Array.from(this.monitor.suspicion),
+      flagged: [...this.monitor.flagged],
+      compromised: [],
+    });
+    const rec = this.records.at(-1)!;
+    ids.forEach((id, j) =>
+      this.bus.publish(this.topics.robot(id, 'suspicion'), { tick: k, belief: rec.belief[j], consistency: rec.consistency[j], suspicion: rec.suspicion[j], flagged: rec.flagged[j] }, DEFAULT_QOS.suspicion),
+    );
+    for (const a of alerts) {
+      this.events.push(a);
+      this.bus.publish(this.topics.alerts, a, DEFAULT_QOS.alerts);
+      this.bus.publish(this.topics.events, a, DEFAULT_QOS.events);
+    }
+    this.inbox.done(k);
+  }
+
+  /** The run's events in tick order, and every record's compromised robots from the agents' ground truth. */
+  finish(): { records: TickRecord[]; events: RunEvent[] } {
+    const ids = this.launch.settings.robotIds;
+    const events = [...this.events].sort((a, b) => a.tick - b.tick);
+    for (const e of events) {
+      if (e.kind !== 'injection-start') continue;
+      const end = events.find((x) => x.kind === 'injection-end' && x.robot === e.robot && x.tick > e.tick)?.tick ?? Infinity;
+      const i = ids.indexOf(e.robot);
+      for (const r of this.records) if (r.tick >= e.tick && r.tick < end && !r.compromised.includes(i)) r.compromised.push(i);
+    }
+    return { records: this.records, events };
+  }
+}
+
+export interface MonitorRunOptions {
+  broker?: string;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+}
+
+export interface MonitorRunResult extends RunSummary {
+  records: TickRecord[];
+  events: RunEvent[];
+  offline: { role: string; tick: number }[];
+}
+
+/** Runs the monitor of a distributed run for the launch file's duration; prints the summary, writes the run folder. */
+export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promise<MonitorRunResult> {
+  const log = o.log ?? ((l: string) => console.log(l));
+  const launch = await loadLaunch(path);
+  let team: OnnxTeam | null = null;
+  let bus: BusClient | null = null;
+  try {
+    team = await OnnxTeam.load(launch.policyDir, launch.settings.observation);
+    const p = await joinBus(launch, { role: 'monitor', user: 'monitor', broker: o.broker, log });
+    bus = p.bus;
+    const node = new MonitorNode(launch, team, bus, p.topics, p.config.mode);
+    const periodMs = launch.settings.controlPeriod * 1000;
+    let interrupted = false;
+    if (p.config.mode === 'lockstep') {
+      const pump = new TickPump(launch.ticks, (k) => node.complete(k), (k) => node.step(k, k * periodMs));
+      // The feed gone: what it published is all there is (the ticks it reached are run, then the run ends).
+      await node.subscribe(() => pump.poke(), () => pump.drain());
+      o.signal?.addEventListener('abort', () => pump.stop(), { once: true });
+      p.ready();
+      log(`swarmguard monitor: ${launch.name}, lock-step, ${launch.ticks} ticks`);
+      await pump.finished;
+      interrupted = pump.next < launch.ticks;
+    } else {
+      let feedGone = false;
+      await node.subscribe(() => {}, () => (feedGone = true));
+      p.ready();
+      log(`swarmguard monitor: ${launch.name}, live at ${1 / launch.settings.controlPeriod} Hz`);
+      let k = 0;
+      const scheduler = new ControlScheduler(periodMs, async () => {
+        if (k < launch.ticks) await node.step(k++, wallClock.now());
+      }, wallClock, (err) => log(`swarmguard monitor: a tick failed: ${(err as Error).message}`));
+      scheduler.start();
+      await new Promise<void>((resolve) => {
+        const poll = setInterval(() => {
+          if (k >= launch.ticks || feedGone || o.signal?.aborted) {
+            interrupted = k < launch.ticks;
+            clearInterval(poll);
+            resolve();
+          }
+        }, 50);
+      });
+      await scheduler.stop();
+    }
+    const { records, events } = node.finish();
+    for (const off of node.offline) log(`swarmguard monitor: ${off.role} went offline at tick ${off.tick}`);
+    const stops = Object.fromEntries(STOP_REASONS.map((r) => [r, 0])) as Record<string, number>;
+    for (const r of records) for (const s of r.stopped) if (s) stops[s]!++;
+    const summary: RunSummary = { runDir: newRunDir(launch), ticks: records.length, outcomes: outcomes({ parts: { ids: launch.settings.robotIds }, records, events }), stops, scheduler: null, links: null, interrupted };
+    writeRunFolder(summary, launch, team.name, records, events);
+    for (const line of formatSummary(summary, launch)) log(line);
+    if (node.ignoredEvents || bus.refusedTotal()) log(`swarmguard monitor: ${bus.refusedTotal()} payloads refused, ${node.ignoredEvents} events ignored`);
+    return { ...summary, records, events, offline: node.offline };
+  } finally {
+    await bus?.close();
+    await team?.release();
+    await releaseLaunch(launch);
+  }
+}

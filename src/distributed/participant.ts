@@ -1,0 +1,64 @@
+// One process of a distributed run on the bus: its login (the role's user name, the password from the
+// environment), its retained status with a last will, and the `ready` mark it publishes once it has
+// subscribed to everything it needs (the feed starts tick 0 only when every participant is ready, so nobody
+// misses the first poses).
+import { ConfigError } from '../core/config-file.js';
+import { BusClient } from '../links/mqtt/client.js';
+import { DEFAULT_QOS, SwarmTopics } from '../links/mqtt/topics.js';
+import type { Launch } from '../runtime/launch.js';
+import { credentials, type DistributedConfig } from './config.js';
+
+export interface Participant {
+  bus: BusClient;
+  topics: SwarmTopics;
+  config: DistributedConfig;
+  /** Publishes the retained status `online` with `ready: true`. */
+  ready(): void;
+}
+
+/** The launch file's distributed block, refused with the file named if there is none. */
+export function distributedConfig(launch: Launch): DistributedConfig {
+  if (!launch.distributed) throw new ConfigError(`${launch.source}: distributed: missing (a distributed run needs the broker and mode; see src/distributed/README.md)`);
+  return launch.distributed;
+}
+
+export async function joinBus(
+  launch: Launch,
+  o: { role: string; user: string; broker?: string; log: (line: string) => void; extra?: Record<string, unknown> },
+): Promise<Participant> {
+  const config = distributedConfig(launch);
+  const topics = new SwarmTopics(launch.name);
+  const statusTopic = topics.status(o.role);
+  // The status payload's extra fields are read whenever it is published: `ready` flips in place.
+  const extra: Record<string, unknown> = { ...o.extra, ready: false };
+  const bus = await BusClient.connect({
+    url: o.broker ?? config.broker,
+    who: `swarmguard ${o.role}`,
+    clientId: `swarmguard-${launch.name}-${o.role.replace('/', '-')}`,
+    ...credentials(config, o.user, launch.source),
+    status: { topic: statusTopic, extra },
+    log: o.log,
+  });
+  return {
+    bus,
+    topics,
+    config,
+    ready() {
+      extra.ready = true;
+      bus.publish(statusTopic, { ...extra, state: 'online', t: Date.now() }, 1, true);
+    },
+  };
+}
+
+/** Calls `gone` once when the feed, having been online, goes offline (it ended, or its last will). */
+export async function followFeed(bus: BusClient, topics: SwarmTopics, gone: () => void): Promise<void> {
+  let seen = false;
+  let told = false;
+  await bus.subscribe(topics.status('feed'), 'status', DEFAULT_QOS.status, (_t, msg) => {
+    if (msg.state === 'online') seen = true;
+    else if (seen && !told) {
+      told = true;
+      gone();
+    }
+  });
+}

@@ -1,0 +1,166 @@
+// The distributed runtime end to end: 10 agent processes, the pose feed and the monitor, each its own
+// `swarmguard` process, over Debian's mosquitto on loopback (logins + the run's ACL). In lock-step they
+// reproduce the single-process fast trial of the same launch file exactly (OnnxTeam hosting one robot is
+// bit-identical to the batched run: test/distributed-team.test.ts); a killed agent goes offline (last
+// will) and the feed's command watchdog stops its robot while the others go on.
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentUser, distributedAcl } from '../src/distributed/config.js';
+import type { FeedSummary } from '../src/distributed/feed.js';
+import { runDistributed, spawnRole } from '../src/distributed/launcher.js';
+import { BusClient } from '../src/links/mqtt/client.js';
+import { passwordEntry } from '../src/links/mqtt/passwd.js';
+import { SwarmTopics } from '../src/links/mqtt/topics.js';
+import { OnnxTeam } from '../src/policy/team.js';
+import { loadLaunch, releaseLaunch } from '../src/runtime/launch.js';
+import { SimLink } from '../src/runtime/sim-link.js';
+import { outcomes, swarmTrial } from '../src/runtime/trial.js';
+import { PROJECT_ROOT } from '../sim/config.js';
+import { mosquittoSkipReason, startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
+
+const skip = mosquittoSkipReason();
+const PASSWORD = 'distributed-test-password';
+const PASSWORD_ENV = 'SWARMGUARD_DISTRIBUTED_TEST_PASSWORD';
+
+let dir: string;
+let mosquitto: Mosquitto | null = null;
+
+/** The shipped demo launch file, shortened, with its paths made absolute and its output in the temp dir. */
+function writeLaunch(name: string, edit: (l: Record<string, any>) => void): string {
+  const l = parse(readFileSync(join(PROJECT_ROOT, 'launch/distributed-demo.yaml'), 'utf8')) as Record<string, any>;
+  l.name = name;
+  l.policy = join(PROJECT_ROOT, 'policies/eir-mappo-rendezvous');
+  l.out = join(dir, `runs-${name}`);
+  for (const inj of l.injections) inj.attack = join(PROJECT_ROOT, 'policies/eir-mappo-rendezvous');
+  l.distributed.passwordEnv = PASSWORD_ENV;
+  edit(l);
+  const path = join(dir, `${name}.yaml`);
+  writeFileSync(path, stringify(l));
+  return path;
+}
+
+describe.skipIf(skip !== null)(`distributed run over mosquitto${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  const ids = Array.from({ length: 10 }, (_, i) => `epuck-${i}`);
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'swarmguard-distributed-test-'));
+    process.env[PASSWORD_ENV] = PASSWORD;
+    const users = [...ids.map(agentUser), 'monitor', 'feed', 'observer'];
+    writeFileSync(join(dir, 'passwd'), users.map((u) => passwordEntry(u, PASSWORD)).join('\n') + '\n', { mode: 0o600 });
+    // Both runs' ACLs, and a test observer that reads commands and statuses.
+    const observer = ['', 'user observer', 'topic read swarmguard/v1/+/robot/+/cmd', 'topic read swarmguard/v1/+/status/#', ''].join('\n');
+    writeFileSync(join(dir, 'acl'), distributedAcl('dist-repro', ids) + distributedAcl('dist-kill', ids) + observer);
+    mosquitto = await startMosquitto({ passwordFile: join(dir, 'passwd'), aclFile: join(dir, 'acl') });
+  }, 60_000);
+
+  afterAll(async () => {
+    await mosquitto?.stop();
+    delete process.env[PASSWORD_ENV];
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('10 agent processes + feed + monitor in lock-step reproduce the single-process trial: same events, flags, detection ticks, final poses (bit for bit)', async () => {
+    const path = writeLaunch('dist-repro', (l) => {
+      l.duration = 12;
+      l.injections = [{ ...l.injections[0], at: 3, duration: 6 }];
+    });
+    // The single-process fast trial of the same file (what `swarmguard run` does in fast mode).
+    const launch = await loadLaunch(path);
+    const team = await OnnxTeam.load(launch.policyDir, launch.settings.observation);
+    let single;
+    try {
+      team.setForgetAfter(launch.forgetAfterTicks);
+      const link = new SimLink(launch.settings, 'fast', launch.seed);
+      const run = swarmTrial(launch.settings, team, link, { safety: launch.safety, monitor: launch.monitor, trialMode: true, injections: launch.injections, seed: launch.seed });
+      while (run.tick < launch.ticks) {
+        await run.step();
+        link.advance();
+      }
+      single = { events: run.events, outcomes: outcomes(run), truePoses: link.truePoses(), poses: link.poses().map((p) => ({ x: p!.x, y: p!.y, theta: p!.theta })) };
+    } finally {
+      await team.release();
+      await releaseLaunch(launch);
+    }
+    expect(single.events.some((e) => e.kind === 'flag' && e.robot === 'epuck-3')).toBe(true);
+
+    const lines: string[] = [];
+    const feedOut = join(dir, 'feed-repro.json');
+    const exits = await runDistributed(path, { broker: mosquitto!.url, feedOut, log: (l) => lines.push(l) });
+    expect(exits.filter((e) => e.code !== 0), lines.join('\n')).toEqual([]);
+    expect(exits).toHaveLength(12);
+
+    const runs = readdirSync(join(dir, 'runs-dist-repro'));
+    expect(runs).toHaveLength(1);
+    const folder = join(dir, 'runs-dist-repro', runs[0]!);
+    const events = readFileSync(join(folder, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    // Every event with its tick, and every alert with its suspicion and evidence values, as in the single run.
+    expect(events).toEqual(JSON.parse(JSON.stringify(single.events)));
+    const summary = JSON.parse(readFileSync(join(folder, 'summary.json'), 'utf8'));
+    expect(summary.outcomes).toEqual(single.outcomes);
+    expect(summary.ticks).toBe(120);
+    const feed = JSON.parse(readFileSync(feedOut, 'utf8')) as FeedSummary;
+    expect(feed.ticks).toBe(120);
+    expect(Object.values(feed.watchdogStops).every((n) => n === 0)).toBe(true);
+    expect(feed.finalTruePoses).toEqual(single.truePoses);
+    expect(feed.finalPoses).toEqual(single.poses);
+    expect(lines.some((l) => l.includes('[monitor]   detected 1 of 1 compromised robot(s); 0 false flag(s)'))).toBe(true);
+  }, 600_000);
+
+  it('an agent killed mid-trial goes offline (its last will) and its robot is stopped by the command watchdog; every other robot is commanded every tick', async () => {
+    const path = writeLaunch('dist-kill', (l) => {
+      l.duration = 6;
+      l.trial = false;
+      l.injections = [];
+      l.distributed.stepTimeoutMs = 20_000; // long: only the last will (not a timeout) may stop the victim early
+    });
+    const topics = new SwarmTopics('dist-kill');
+    const observer = await BusClient.connect({ url: mosquitto!.url, who: 'test observer', username: 'observer', password: PASSWORD, log: () => {} });
+    const children: ReturnType<typeof spawnRole>[] = [];
+    try {
+      const cmdTicks = new Map<string, Set<number>>(ids.map((id) => [id, new Set()]));
+      const statuses: { role: string; state: string }[] = [];
+      await observer.subscribe(topics.everyStatus, 'status', 1, (t, msg) => statuses.push({ role: topics.parseStatus(t)!, state: msg.state }));
+      const victim = 'epuck-5';
+      let killedAfter = -1;
+      const lines: string[] = [];
+      const common = [path, '--broker', mosquitto!.url];
+      await observer.subscribe(topics.everyRobot('cmd'), 'cmd', 0, (t, msg) => {
+        const id = topics.parseRobot(t)!.id;
+        cmdTicks.get(id)!.add(msg.tick);
+        if (id === victim && msg.tick >= 15 && killedAfter < 0) {
+          killedAfter = msg.tick;
+          children.find((c) => c.child.spawnargs.includes(victim))!.child.kill('SIGKILL');
+        }
+      });
+      const feedOut = join(dir, 'feed-kill.json');
+      children.push(spawnRole('monitor', ['monitor', ...common], (l) => lines.push(l)));
+      for (const id of ids) children.push(spawnRole(`agent ${id}`, ['agent', '--robot', id, ...common], (l) => lines.push(l)));
+      children.push(spawnRole('feed', ['feed', ...common, '--out', feedOut], (l) => lines.push(l)));
+      const exits = await Promise.all(children.map((c) => c.exited));
+      expect(killedAfter, lines.join('\n')).toBeGreaterThanOrEqual(15);
+      for (const e of exits) {
+        if (e.role === `agent ${victim}`) expect(e.signal).toBe('SIGKILL');
+        else expect(e.code, `${e.role}\n${lines.join('\n')}`).toBe(0);
+      }
+      // The broker published the victim's last will.
+      expect(statuses).toContainEqual({ role: `agent/${victim}`, state: 'offline' });
+      const feed = JSON.parse(readFileSync(feedOut, 'utf8')) as FeedSummary;
+      expect(feed.ticks).toBe(60);
+      // Stopped by the watchdog from the first tick it sent no command for, to the end; nobody else ever.
+      const lastVictimTick = Math.max(...cmdTicks.get(victim)!);
+      expect(lastVictimTick).toBeLessThan(59);
+      expect(feed.watchdogStops[victim]).toBe(60 - (lastVictimTick + 1));
+      for (const id of ids.filter((x) => x !== victim)) {
+        expect(feed.watchdogStops[id]).toBe(0);
+        expect(cmdTicks.get(id)!.size).toBe(60);
+      }
+      expect(lines.some((l) => l.includes(`[monitor] swarmguard monitor: agent/${victim} went offline`))).toBe(true);
+    } finally {
+      for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+      await observer.close();
+    }
+  }, 600_000);
+});
