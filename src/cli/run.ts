@@ -19,8 +19,10 @@ import { SimLink } from '../runtime/sim-link.js';
 import { createLink } from '../runtime/link-factory.js';
 import type { LinkHealth, RobotLink } from '../runtime/link.js';
 import { Ros2Service } from '../links/ros2/service.js';
+import { RecorderService } from '../recording/service.js';
 import { suspicionSvg } from '../runtime/suspicion-picture.js';
-import { outcomes, swarmTrial, type RobotOutcome, type RunEvent, type TrialRun } from '../runtime/trial.js';
+import { describeEvent } from '../runtime/event-text.js';
+import { outcomes, swarmTrial, type RobotOutcome, type TrialRun } from '../runtime/trial.js';
 
 export interface RunOptions {
   /** No status table or progress bar; events as lines. */
@@ -44,30 +46,6 @@ export interface RunSummary {
 
 function stamp(d = new Date()): string {
   return d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-}
-
-function describe(e: RunEvent, period: number): string {
-  const t = `${(e.tick * period).toFixed(1).padStart(6)} s`;
-  switch (e.kind) {
-    case 'injection-start':
-      return `${t}  INJECT   ${e.robot} compromised by ${e.attack}`;
-    case 'injection-end':
-      return `${t}  RESTORE  ${e.robot} back under its policy`;
-    case 'flag':
-      return `${t}  FLAG     ${e.robot} suspicion ${e.suspicion.toFixed(2)} (consistency ${e.evidence.consistency.toFixed(2)}${e.evidence.belief === null ? '' : `, belief ${e.evidence.belief.toFixed(2)} from ${e.evidence.observers} observers`})`;
-    case 'clear':
-      return `${t}  CLEAR    ${e.robot} suspicion ${e.suspicion.toFixed(2)}`;
-    case 'stop':
-      return `${t}  STOP     ${e.robot}: ${e.reason}`;
-    case 'e-stop':
-      return `${t}  E-STOP   ${e.reason}`;
-    case 'release':
-      return `${t}  RELEASE  e-stop released (${e.reason})`;
-    case 'pause':
-      return `${t}  STOP     every robot held (${e.reason})`;
-    case 'resume':
-      return `${t}  START    robots under their policies again (${e.reason})`;
-  }
 }
 
 /** The live table: one row per robot with its suspicion bar, flag, compromise and safety state. */
@@ -110,7 +88,7 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
     let tableLines = 0;
     const flushEvents = () => {
       for (; printedEvents < run.events.length; printedEvents++) {
-        const line = describe(run.events[printedEvents]!, s.controlPeriod);
+        const line = describeEvent(run.events[printedEvents]!, s.controlPeriod);
         if (tty && tableLines > 0) {
           process.stderr.write(`\x1b[${tableLines}A\x1b[0J`);
           tableLines = 0;
@@ -250,6 +228,7 @@ function servicesFor(launch: Launch, link: RobotLink, o: RunOptions): RunService
   void o;
   const services: RunService[] = [];
   if (launch.link.kind === 'ros2') services.push(new Ros2Service());
+  if (launch.record) services.push(new RecorderService());
   return services;
 }
 
@@ -279,6 +258,6 @@ export function formatSummary(sum: RunSummary, launch: Launch): string[] {
     const p99 = Math.max(...sum.links.map((h) => (Number.isFinite(h.latencyMs.p99) ? h.latencyMs.p99 : 0)));
     lines.push(`  link: ${total((h) => h.exchanges)} exchanges, worst robot p99 ${p99.toFixed(1)} ms, ${total((h) => h.timeouts)} timeouts, ${refused} refused replies, ${total((h) => h.reconnects)} reconnects`);
   }
-  lines.push(`  run folder: ${sum.runDir} (events.jsonl, summary.json, trajectory.svg, suspicion.svg)`);
+  lines.push(`  run folder: ${sum.runDir} (events.jsonl, summary.json, trajectory.svg, suspicion.svg${launch.record ? ', run.mcap' : ''})`);
   return lines;
 }

@@ -80,6 +80,8 @@ export const LaunchSchema = z
       .default([]),
     /** Where run folders go. */
     out: z.string().min(1).default('runs'),
+    /** Record the run to <run folder>/run.mcap (src/recording); false turns the recorder off. */
+    record: z.boolean().default(true),
   })
   .strict();
 
@@ -104,6 +106,8 @@ export interface Launch {
   /** Loaded attacks (adversaries hold onnxruntime sessions: release them with releaseLaunch). */
   injections: (Injection & { ref: string })[];
   outDir: string;
+  /** Whether the run is recorded to run.mcap. */
+  record: boolean;
 }
 
 /** Reads, validates and resolves a launch file; loads the injections' adversaries. Nothing runs yet. */
@@ -174,6 +178,7 @@ export async function loadLaunch(path: string): Promise<Launch> {
     monitor,
     injections,
     outDir: resolve(base, file.out),
+    record: file.record,
   };
 }
 
