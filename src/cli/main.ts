@@ -12,6 +12,8 @@ import { runAdversaryTraining, type TrainAdversaryOptions } from './train-advers
 import { evaluationTable, runEvaluation, type EvaluateOptions } from './evaluate.js';
 import { runLaunch, type RunOptions } from './run.js';
 import { runTwinServe, type TwinServeOptions } from './twin-serve.js';
+import { runReplay, type ReplayCliOptions } from './replay.js';
+import { RecordingError } from '../recording/reader.js';
 import { monitorTable, runMonitorEvaluation, type MonitorEvalOptions } from './eval-monitor.js';
 
 /** Repeatable option: every occurrence appended. */
@@ -102,6 +104,23 @@ program
     await runLaunch(launch, opts);
   });
 
+function speed(value: string): number {
+  if (value === 'max') return Number.POSITIVE_INFINITY;
+  const n = Number(value);
+  if (!(Number.isFinite(n) && n > 0)) throw new InvalidArgumentError(`--speed must be a number > 0 or 'max', got '${value}'`);
+  return n;
+}
+
+program
+  .command('replay')
+  .description('play a recording (run.mcap) back in the terminal: event lines and the status table, at any speed')
+  .argument('<recording>', 'a run.mcap from a run folder')
+  .option('-x, --speed <x>', "playback speed (2 = twice as fast, 'max' = as fast as possible)", speed, 1)
+  .option('--quiet', 'no status table; event lines only', false)
+  .action(async (recording: string, opts: ReplayCliOptions) => {
+    await runReplay(recording, opts);
+  });
+
 program
   .command('twin-serve')
   .description("serve the launch file's swarm as simulated e-puck2 robots over its link's protocol (Wi-Fi TCP ports or sercom PTYs) for `swarmguard run`")
@@ -150,7 +169,7 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof ConfigError || err instanceof RangeError || err instanceof InvalidCommandError || err instanceof PolicyFolderError) {
+  if (err instanceof ConfigError || err instanceof RangeError || err instanceof InvalidCommandError || err instanceof PolicyFolderError || err instanceof RecordingError) {
     console.error(`swarmguard: ${err.message}`);
     process.exit(2);
   }

@@ -21,7 +21,7 @@ import type { LinkHealth, RobotLink } from '../runtime/link.js';
 import { Ros2Service } from '../links/ros2/service.js';
 import { RecorderService } from '../recording/service.js';
 import { suspicionSvg } from '../runtime/suspicion-picture.js';
-import { describeEvent } from '../runtime/event-text.js';
+import { describeEvent, robotRows, TerminalStatus } from '../runtime/status-text.js';
 import { outcomes, swarmTrial, type RobotOutcome, type TrialRun } from '../runtime/trial.js';
 
 export interface RunOptions {
@@ -52,11 +52,9 @@ function stamp(d = new Date()): string {
 function statusTable(run: TrialRun, launch: Launch): string[] {
   const rec = run.records.at(-1);
   const header = `swarmguard run ${launch.name}: ${(run.tick * launch.settings.controlPeriod).toFixed(1)} / ${(launch.ticks * launch.settings.controlPeriod).toFixed(0)} s`;
-  const rows = run.parts.ids.map((id, i) => {
-    const s = rec?.suspicion[i] ?? 0;
-    const bar = '#'.repeat(Math.round(10 * s)).padEnd(10, '.');
-    const inj = launch.injections.find((x) => rec?.compromised.includes(i) && x.robot === i);
-    return `  ${id.padEnd(10)} [${bar}] ${s.toFixed(2)}  ${rec?.flagged[i] ? 'FLAGGED' : '       '}  ${inj ? `compromised: ${attackName(inj.attack)}` : ''}`;
+  const rows = robotRows(run.parts.ids, rec, (i) => {
+    const inj = launch.injections.find((x) => x.robot === i);
+    return inj ? attackName(inj.attack) : null;
   });
   return [header, ...rows];
 }
@@ -84,24 +82,14 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
     if (o.signal?.aborted) interrupted = true;
     o.signal?.addEventListener('abort', onSigint, { once: true });
     const tty = !o.quiet && process.stderr.isTTY;
+    const terminal = new TerminalStatus(log, tty);
     let printedEvents = 0;
-    let tableLines = 0;
     const flushEvents = () => {
-      for (; printedEvents < run.events.length; printedEvents++) {
-        const line = describeEvent(run.events[printedEvents]!, s.controlPeriod);
-        if (tty && tableLines > 0) {
-          process.stderr.write(`\x1b[${tableLines}A\x1b[0J`);
-          tableLines = 0;
-        }
-        log(line);
-      }
+      for (; printedEvents < run.events.length; printedEvents++) terminal.line(describeEvent(run.events[printedEvents]!, s.controlPeriod));
     };
     const redraw = () => {
       flushEvents();
-      if (!tty) return;
-      const lines = statusTable(run, launch);
-      process.stderr.write(`${tableLines > 0 ? `\x1b[${tableLines}A\x1b[0J` : ''}${lines.join('\n')}\n`);
-      tableLines = lines.length;
+      terminal.table(statusTable(run, launch));
     };
     let schedulerStats: SchedulerStats | null = null;
     const runDir = join(launch.outDir, `${launch.name}-${stamp()}`);

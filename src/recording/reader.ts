@@ -164,8 +164,9 @@ async function decode(reader: McapIndexedReader, path: string, bytes: number, fa
       case 'commands': {
         const m = parse(role, msg);
         const r = at(m.tick);
-        r.intended = m.robots.flatMap((c) => [c.intendedLeft, c.intendedRight]);
-        r.commands = m.robots.flatMap((c) => [c.left, c.right]);
+        // Written as their shortest float32 decimals (writer.ts): widened back exactly as the runtime has them.
+        r.intended = m.robots.flatMap((c) => [Math.fround(c.intendedLeft), Math.fround(c.intendedRight)]);
+        r.commands = m.robots.flatMap((c) => [Math.fround(c.left), Math.fround(c.right)]);
         break;
       }
       case 'safety': {

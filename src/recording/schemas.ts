@@ -26,7 +26,7 @@ export const PosesMessage = z
 export const CommandsMessage = z
   .object({
     tick: z.number().int().min(0),
-    /** Normalised wheel commands: what the policy intended, and what was sent after injection and safety. */
+    /** Normalised wheel commands (float32, in their shortest decimal form): what the policy intended, and what was sent after injection and safety. */
     robots: z.array(z.object({ id: z.string(), intendedLeft: z.number(), intendedRight: z.number(), left: z.number(), right: z.number() }).strict()),
   })
   .strict();

@@ -6,7 +6,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { McapWriter, type IWritable } from '@mcap/core';
 import type { SimSettings } from '../../sim/config.js';
 import type { MonitorSettings } from '../monitor/monitor.js';
-import { describeEvent } from '../runtime/event-text.js';
+import { describeEvent } from '../runtime/status-text.js';
 import type { SafetySettings } from '../runtime/safety.js';
 import type { RunEvent, TickRecord } from '../runtime/trial.js';
 import { CHANNELS, jsonSchemaOf, MCAP_PROFILE, RECORDING_FORMAT, type ChannelRole } from './schemas.js';
@@ -66,6 +66,23 @@ const encoder = new TextEncoder();
 const json = (value: unknown) => encoder.encode(JSON.stringify(value));
 /** A pose's coordinates, NaN (not located) as null. */
 const coord = (v: number) => (Number.isFinite(v) ? v : null);
+
+/**
+ * Wheel commands are float32 in the runtime: written as the shortest decimal that reads back (through
+ * Math.fround) as the same float32, about half the digits of the double it widens to.
+ */
+export function shortestFloat32(v: number): number {
+  const f = Math.fround(v);
+  if (!Number.isFinite(f)) return f;
+  for (let p = 1; p < 9; p++) {
+    const d = Number(f.toPrecision(p));
+    if (Math.fround(d) === f) return d;
+  }
+  return Number(f.toPrecision(9));
+}
+
+/** The 3D panel's numbers are for the eye: 0.1 mm and 1e-5 of a quaternion are plenty. */
+const visual = (v: number) => Math.round(v * 1e5) / 1e5;
 
 export class McapRunWriter {
   private chain: Promise<void> = Promise.resolve();
@@ -172,7 +189,8 @@ export class McapRunWriter {
     const poses = (list: TickRecord['poses']) => ({ tick: t, timeMs: record.timeMs, robots: list.map((p, i) => ({ id: ids[i]!, x: coord(p.x), y: coord(p.y), theta: coord(p.theta) })) });
     msgs.push(['poses', poses(record.poses)]);
     if (record.truePoses) msgs.push(['truePoses', poses(record.truePoses)]);
-    msgs.push(['commands', { tick: t, robots: ids.map((id, i) => ({ id, intendedLeft: record.intended[2 * i]!, intendedRight: record.intended[2 * i + 1]!, left: record.commands[2 * i]!, right: record.commands[2 * i + 1]! })) }]);
+    const f32 = (list: readonly number[], k: number) => shortestFloat32(list[k]!);
+    msgs.push(['commands', { tick: t, robots: ids.map((id, i) => ({ id, intendedLeft: f32(record.intended, 2 * i), intendedRight: f32(record.intended, 2 * i + 1), left: f32(record.commands, 2 * i), right: f32(record.commands, 2 * i + 1) })) }]);
     msgs.push(['safety', { tick: t, stopped: record.stopped.flatMap((reason, i) => (reason ? [{ id: ids[i]!, reason }] : [])) }]);
     msgs.push([
       'monitor',
@@ -183,7 +201,7 @@ export class McapRunWriter {
     const stamp = { sec: Number(logTime / 1_000_000_000n), nsec: Number(logTime % 1_000_000_000n) };
     // The 3D panel: true poses where the link knows them, tracked ones otherwise; robots not located are left out.
     const shown = (record.truePoses ?? record.poses).filter((p) => [p.x, p.y, p.theta].every(Number.isFinite));
-    msgs.push(['scene', { timestamp: stamp, frame_id: 'arena', poses: shown.map((p) => ({ position: { x: p.x, y: p.y, z: 0 }, orientation: { x: 0, y: 0, z: Math.sin(p.theta / 2), w: Math.cos(p.theta / 2) } })) }]);
+    msgs.push(['scene', { timestamp: stamp, frame_id: 'arena', poses: shown.map((p) => ({ position: { x: visual(p.x), y: visual(p.y), z: 0 }, orientation: { x: 0, y: 0, z: visual(Math.sin(p.theta / 2)), w: visual(Math.cos(p.theta / 2)) } })) }]);
     for (const e of events) {
       const text = describeEvent(e, this.header.controlPeriod);
       msgs.push(['events', { reportedAtTick: t, text, event: e }]);
