@@ -13,6 +13,8 @@ import { evaluationTable, runEvaluation, type EvaluateOptions } from './evaluate
 import { runLaunch, type RunOptions } from './run.js';
 import { runTwinServe, type TwinServeOptions } from './twin-serve.js';
 import { runReplay, type ReplayCliOptions } from './replay.js';
+import { runCompare, type CompareOptions } from './compare.js';
+import { runCalibrate, type CalibrateOptions } from './calibrate.js';
 import { RecordingError } from '../recording/reader.js';
 import { monitorTable, runMonitorEvaluation, type MonitorEvalOptions } from './eval-monitor.js';
 
@@ -119,6 +121,28 @@ program
   .option('--quiet', 'no status table; event lines only', false)
   .action(async (recording: string, opts: ReplayCliOptions) => {
     await runReplay(recording, opts);
+  });
+
+program
+  .command('compare')
+  .description('sim2real: drive the twin with the recorded commands from the recorded start poses; divergence per robot and swarm, JSON and SVG next to the recording')
+  .argument('<recording>', 'a run.mcap from a run folder')
+  .option('--robots <file>', "run the twin with this robots file's parameters (e.g. after calibrate) instead of the recording's")
+  .action(async (recording: string, opts: CompareOptions) => {
+    await runCompare(recording, opts);
+  });
+
+program
+  .command('calibrate')
+  .description("fit every robot's wheel radius, wheel distance and command latency to a recording (or to a calibration drive it records first) and write them to the robots file")
+  .argument('[recording]', 'a run.mcap (best: one recorded with --drive)')
+  .option('--drive <launch>', "first drive the launch file's robots through the calibration script (straight runs, turns, arcs) and record it")
+  .option('--repeats <n>', 'with --drive: times the moves are repeated (26 s each; more average the tracker noise down)', integer('--repeats', 1, 100), 2)
+  .option('--robots <file>', "the robots file to write (default: the recorded launch file's robotsFile, else robots/epuck2.yaml)")
+  .option('--write', 'write the fitted values under overrides in the robots file', false)
+  .option('--quiet', 'no line per drive segment', false)
+  .action(async (recording: string | undefined, opts: CalibrateOptions) => {
+    await runCalibrate(recording, opts);
   });
 
 program

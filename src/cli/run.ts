@@ -44,7 +44,8 @@ export interface RunSummary {
   interrupted: boolean;
 }
 
-function stamp(d = new Date()): string {
+/** A run folder's time stamp, e.g. 20260105-141503. */
+export function stamp(d = new Date()): string {
   return d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 }
 
