@@ -25,9 +25,9 @@ export interface CalibrateOptions {
 export interface CalibrateResult {
   recording: string;
   fits: RobotFit[];
-  /** Swarm mean position error of the twin at the end of the recording, m: with the recorded and the fitted parameters. */
-  endErrorBefore: number;
-  endErrorAfter: number;
+  /** The twin's mean position error over the recording (every robot and tick), m: with the recorded and the fitted parameters. */
+  errorBefore: number;
+  errorAfter: number;
   /** The robots file written (--write), else null. */
   wrote: string | null;
 }
@@ -55,19 +55,18 @@ export async function runCalibrate(recording: string | undefined, o: CalibrateOp
   }
   const run = await readRecording(path);
   const fits = calibrate(run);
-  const endError = (c: ReturnType<typeof compareWithTwin>) => c.checkpoints.at(-1)!.swarm.meanPosition;
-  const before = endError(compareWithTwin(run));
-  const after = endError(compareWithTwin(run, { robots: fittedParams(run, fits) }));
+  const before = compareWithTwin(run).meanPosition;
+  const after = compareWithTwin(run, { robots: fittedParams(run, fits) }).meanPosition;
   log(`calibration on ${path} (${run.records.length} ticks, tracked poses; change against the recorded parameters):`);
   for (const line of calibrationTable(fits)) log(line);
-  log(`twin driven by the recorded commands, swarm mean position error at the end: ${(100 * before).toFixed(1)} cm with the recorded parameters, ${(100 * after).toFixed(1)} cm with the fitted ones`);
+  log(`twin driven by the recorded commands, mean position error over the run: ${(100 * before).toFixed(1)} cm with the recorded parameters, ${(100 * after).toFixed(1)} cm with the fitted ones`);
   const json = join(dirname(path), `${basename(path, '.mcap')}-calibration.json`);
-  writeFileSync(json, `${JSON.stringify({ recording: path, fits, endErrorBeforeM: before, endErrorAfterM: after }, null, 1)}\n`);
+  writeFileSync(json, `${JSON.stringify({ recording: path, fits, errorBeforeM: before, errorAfterM: after }, null, 1)}\n`);
   let wrote: string | null = null;
   if (o.write) {
     wrote = o.robots ?? recordedRobotsFile(run);
     writeRobotsFile(wrote, fits);
     log(`written: ${json}; robots file ${wrote} (overrides for ${fits.map((f) => f.id).join(', ')})`);
   } else log(`written: ${json}; --write puts the fitted values into ${o.robots ?? recordedRobotsFile(run)}`);
-  return { recording: path, fits, endErrorBefore: before, endErrorAfter: after, wrote };
+  return { recording: path, fits, errorBefore: before, errorAfter: after, wrote };
 }

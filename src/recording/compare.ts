@@ -36,6 +36,8 @@ export interface Comparison {
   checkpoints: ErrorAt[];
   /** Per robot over the whole run: mean and max position error, m. */
   perRobot: { id: string; meanPosition: number; maxPosition: number }[];
+  /** Over the whole run and every robot: mean position error, m. */
+  meanPosition: number;
 }
 
 /** The recording's swarm with the twin's noise off and, if given, other robot parameters. */
@@ -86,6 +88,7 @@ export function compareWithTwin(run: RecordedRun, o: { robots?: readonly RobotPa
       swarm: { meanPosition: mean(pos), maxPosition: Math.max(...pos), meanHeading: mean(hd), maxHeading: Math.max(...hd) },
     };
   };
+  const everyError = positionError.flat().filter(Number.isFinite);
   const marks = [...new Set([Math.round(1 / run.controlPeriod), Math.round(5 / run.controlPeriod)].filter((k) => k < T - 1).concat(T - 1))];
   return {
     recording: run.path,
@@ -101,6 +104,7 @@ export function compareWithTwin(run: RecordedRun, o: { robots?: readonly RobotPa
       const e = positionError.map((row) => row[i]!).filter(Number.isFinite);
       return { id, meanPosition: e.reduce((a, b) => a + b, 0) / e.length, maxPosition: Math.max(...e) };
     }),
+    meanPosition: everyError.reduce((a, b) => a + b, 0) / everyError.length,
   };
 }
 
@@ -115,6 +119,7 @@ export function comparisonTable(c: Comparison): string[] {
   for (const p of c.checkpoints) {
     lines.push(`  ${`${p.t.toFixed(1)} s`.padEnd(8)} ${cm(p.swarm.meanPosition).padStart(15)} ${cm(p.swarm.maxPosition).padStart(10)} ${deg(p.swarm.meanHeading).padStart(13)} ${deg(p.swarm.maxHeading).padStart(12)}`);
   }
+  lines.push(`  over the whole run: mean position error ${cm(c.meanPosition)}`);
   lines.push(`  per robot: position error at ${c.checkpoints.map((p) => `${p.t.toFixed(1)} s`).join(' / ')}, mean and max over the run`);
   c.robotIds.forEach((id, i) => {
     const at = c.checkpoints.map((p) => (p.position[i] === null ? '-' : cm(p.position[i]!))).join(' / ');

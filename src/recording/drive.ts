@@ -110,9 +110,10 @@ export async function runCalibrationDrive(launchPath: string, o: DriveOptions = 
       const events: RunEvent[] = [];
       for (let i = 0; i < N; i++) {
         const c = safety.filter(i, seg.left, seg.right, timed[i] ?? null, now);
-        link.send(i, c.left, c.right);
-        // Float32 as the runtime's commands are (the recording keeps them so).
-        commands.push(Math.fround(c.left), Math.fround(c.right));
+        // Float32, as the runtime's commands are (and the recording keeps them): what is sent is what is recorded.
+        const [left, right] = [Math.fround(c.left), Math.fround(c.right)];
+        link.send(i, left, right);
+        commands.push(left, right);
         stopped.push(c.stopped);
         if (c.stopped !== lastStop[i] && c.stopped !== null) events.push({ tick, kind: 'stop', robot: s.robotIds[i]!, reason: c.stopped });
         lastStop[i] = c.stopped;
