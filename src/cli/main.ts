@@ -13,6 +13,10 @@ import { evaluationTable, runEvaluation, type EvaluateOptions } from './evaluate
 import { runLaunch, type RunOptions } from './run.js';
 import { runTwinServe, type TwinServeOptions } from './twin-serve.js';
 import { mqttPasswd, type MqttPasswdOptions } from './mqtt-passwd.js';
+import { runReplay, type ReplayCliOptions } from './replay.js';
+import { runCompare, type CompareOptions } from './compare.js';
+import { runCalibrate, type CalibrateOptions } from './calibrate.js';
+import { RecordingError } from '../recording/reader.js';
 import { monitorTable, runMonitorEvaluation, type MonitorEvalOptions } from './eval-monitor.js';
 import { addDistributedCommands } from './distributed.js';
 
@@ -104,6 +108,45 @@ program
     await runLaunch(launch, opts);
   });
 
+function speed(value: string): number {
+  if (value === 'max') return Number.POSITIVE_INFINITY;
+  const n = Number(value);
+  if (!(Number.isFinite(n) && n > 0)) throw new InvalidArgumentError(`--speed must be a number > 0 or 'max', got '${value}'`);
+  return n;
+}
+
+program
+  .command('replay')
+  .description('play a recording (run.mcap) back in the terminal: event lines and the status table, at any speed')
+  .argument('<recording>', 'a run.mcap from a run folder')
+  .option('-x, --speed <x>', "playback speed (2 = twice as fast, 'max' = as fast as possible)", speed, 1)
+  .option('--quiet', 'no status table; event lines only', false)
+  .action(async (recording: string, opts: ReplayCliOptions) => {
+    await runReplay(recording, opts);
+  });
+
+program
+  .command('compare')
+  .description('sim2real: drive the twin with the recorded commands from the recorded start poses; divergence per robot and swarm, JSON and SVG next to the recording')
+  .argument('<recording>', 'a run.mcap from a run folder')
+  .option('--robots <file>', "run the twin with this robots file's parameters (e.g. after calibrate) instead of the recording's")
+  .action(async (recording: string, opts: CompareOptions) => {
+    await runCompare(recording, opts);
+  });
+
+program
+  .command('calibrate')
+  .description("fit every robot's wheel radius, wheel distance and command latency to a recording (or to a calibration drive it records first) and write them to the robots file")
+  .argument('[recording]', 'a run.mcap (best: one recorded with --drive)')
+  .option('--drive <launch>', "first drive the launch file's robots through the calibration script (straight runs, turns, arcs) and record it")
+  .option('--repeats <n>', 'with --drive: times the moves are repeated (26 s each; more average the tracker noise down)', integer('--repeats', 1, 100), 2)
+  .option('--robots <file>', "the robots file to write (default: the recorded launch file's robotsFile, else robots/epuck2.yaml)")
+  .option('--write', 'write the fitted values under overrides in the robots file', false)
+  .option('--quiet', 'no line per drive segment', false)
+  .action(async (recording: string | undefined, opts: CalibrateOptions) => {
+    await runCalibrate(recording, opts);
+  });
+
 program
   .command('twin-serve')
   .description("serve the launch file's swarm as simulated e-puck2 robots over its link's protocol (Wi-Fi TCP ports, sercom PTYs or the MQTT bus) for `swarmguard run`")
@@ -164,7 +207,7 @@ addDistributedCommands(program);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof ConfigError || err instanceof RangeError || err instanceof InvalidCommandError || err instanceof PolicyFolderError) {
+  if (err instanceof ConfigError || err instanceof RangeError || err instanceof InvalidCommandError || err instanceof PolicyFolderError || err instanceof RecordingError) {
     console.error(`swarmguard: ${err.message}`);
     process.exit(2);
   }

@@ -87,6 +87,8 @@ export const LaunchSchema = z
     out: z.string().min(1).default('runs'),
     /** One process per robot over MQTT (`swarmguard distributed`): src/distributed/README.md. */
     distributed: DistributedSchema.optional(),
+    /** Record the run to <run folder>/run.mcap (src/recording); false turns the recorder off. */
+    record: z.boolean().default(true),
   })
   .strict();
 
@@ -115,6 +117,8 @@ export interface Launch {
   outDir: string;
   /** The distributed run's settings, where the launch file has a `distributed:` block. */
   distributed: DistributedConfig | null;
+  /** Whether the run is recorded to run.mcap. */
+  record: boolean;
 }
 
 /** Reads, validates and resolves a launch file; loads the injections' adversaries. Nothing runs yet. */
@@ -194,6 +198,7 @@ export async function loadLaunch(path: string): Promise<Launch> {
     injections,
     outDir: resolve(base, file.out),
     distributed: file.distributed ?? null,
+    record: file.record,
   };
 }
 
