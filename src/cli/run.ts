@@ -19,6 +19,7 @@ import { SimLink } from '../runtime/sim-link.js';
 import { createLink } from '../runtime/link-factory.js';
 import type { LinkHealth, RobotLink } from '../runtime/link.js';
 import { Ros2Service } from '../links/ros2/service.js';
+import { DashboardService } from '../dashboard/service.js';
 import { suspicionSvg } from '../runtime/suspicion-picture.js';
 import { outcomes, swarmTrial, type RobotOutcome, type RunEvent, type TrialRun } from '../runtime/trial.js';
 
@@ -29,6 +30,8 @@ export interface RunOptions {
   console?: boolean;
   /** Ends the run early (as Ctrl-C does), e.g. from a test or an embedding program. */
   signal?: AbortSignal;
+  /** Serve the live dashboard (true: at the launch file's or the default port; a number: at that port; 0: any free one). */
+  dashboard?: boolean | number;
 }
 
 export interface RunSummary {
@@ -247,9 +250,9 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
  */
 function servicesFor(launch: Launch, link: RobotLink, o: RunOptions): RunService[] {
   void link;
-  void o;
   const services: RunService[] = [];
   if (launch.link.kind === 'ros2') services.push(new Ros2Service());
+  services.push(...DashboardService.wanted(launch.dashboard, o.dashboard));
   return services;
 }
 

@@ -12,6 +12,7 @@ import { DEFAULT_SAFETY, type SafetySettings } from './safety.js';
 import { planRobots, Ros2LinkSchema } from '../links/ros2/config.js';
 import type { Injection } from './trial.js';
 import { Epuck2BtLinkSchema, Epuck2WifiLinkSchema, resolveEpuck2Robots } from '../links/epuck2/config.js';
+import { DashboardSchema, type DashboardConfig } from '../dashboard/config.js';
 
 const ConsistencySchema = z
   .object({
@@ -80,6 +81,8 @@ export const LaunchSchema = z
       .default([]),
     /** Where run folders go. */
     out: z.string().min(1).default('runs'),
+    /** The live web dashboard (src/dashboard): enabled, host, port, token. */
+    dashboard: DashboardSchema.optional(),
   })
   .strict();
 
@@ -104,6 +107,8 @@ export interface Launch {
   /** Loaded attacks (adversaries hold onnxruntime sessions: release them with releaseLaunch). */
   injections: (Injection & { ref: string })[];
   outDir: string;
+  /** The launch file's dashboard block (undefined: none; `swarmguard run --dashboard` may still ask for one). */
+  dashboard: DashboardConfig | undefined;
 }
 
 /** Reads, validates and resolves a launch file; loads the injections' adversaries. Nothing runs yet. */
@@ -174,6 +179,7 @@ export async function loadLaunch(path: string): Promise<Launch> {
     monitor,
     injections,
     outDir: resolve(base, file.out),
+    dashboard: file.dashboard,
   };
 }
 
