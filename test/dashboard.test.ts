@@ -6,11 +6,13 @@
 // `swarmguard run` with a `dashboard:` block serves it.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { runLaunch } from '../src/cli/run.js';
+import { ConfigError } from '../src/core/config-file.js';
 import { dashboardFor } from '../src/dashboard/config.js';
 import { MAX_IN_FLIGHT } from '../src/dashboard/client-stream.js';
 import { DashboardServer, type DashboardServerOptions } from '../src/dashboard/server.js';
@@ -390,6 +392,19 @@ describe('swarmguard run with a dashboard', () => {
     expect(dashboardFor({ enabled: false, host: '127.0.0.1', port: 9000 }, undefined)).toBeNull();
     expect(dashboardFor({ enabled: false, host: '127.0.0.1', port: 9000 }, 0)).toMatchObject({ enabled: true, port: 0 });
   });
+
+  it('a dashboard port already in use stops the run before it starts, naming the launch file and the port', async () => {
+    const blocker = createNetServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    try {
+      const taken = (blocker.address() as AddressInfo).port;
+      const err = await runLaunch(writeLaunch({ port: taken }), { quiet: true, console: false }, () => undefined).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toMatch(new RegExp(`dash-\\w+\\.yaml: dashboard: port ${taken} on 127\\.0\\.0\\.1 is in use`));
+    } finally {
+      blocker.close();
+    }
+  }, 60_000);
 
   it('serves the live run: the URL with its token is printed, frames stream, and the token e-stops the swarm', async () => {
     const abort = new AbortController();

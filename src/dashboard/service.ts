@@ -4,6 +4,7 @@
 import { readdirSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { FAULT_NAMES } from '../../sim/faults.js';
+import { ConfigError } from '../core/config-file.js';
 import type { Launch } from '../runtime/launch.js';
 import type { RunContext, RunService } from '../runtime/services.js';
 import type { RunEvent, TickRecord } from '../runtime/trial.js';
@@ -65,7 +66,12 @@ export class DashboardService implements RunService {
       token: this.config.token,
       log: ctx.log,
     });
-    await server.listen();
+    try {
+      await server.listen();
+    } catch (err) {
+      // The port or address the launch file (or --dashboard) names cannot be had: bad input, named.
+      throw new ConfigError(`${launch.source}: dashboard: ${(err as Error).message}`);
+    }
     this.current = server;
     const view = isLoopback(this.config.host) ? 'viewing open on this machine' : 'viewing needs the token';
     ctx.log(`dashboard: ${server.url(true)}  (${view}; controls need the token in that URL)`);
