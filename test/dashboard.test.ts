@@ -13,7 +13,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { runLaunch } from '../src/cli/run.js';
 import { ConfigError } from '../src/core/config-file.js';
+import { allowedHosts, Lockout, refuseRequest, tokenMatches } from '../src/dashboard/auth.js';
 import { dashboardFor } from '../src/dashboard/config.js';
+import { Refusals } from '../src/dashboard/refusals.js';
 import { MAX_IN_FLIGHT } from '../src/dashboard/client-stream.js';
 import { DashboardServer, type DashboardServerOptions } from '../src/dashboard/server.js';
 import { RunController } from '../src/runtime/control.js';
@@ -357,6 +359,55 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
     const refused = await c.control({ kind: 'estop' }, TOKEN);
     expect(refused.reason).toBe('replay: no controls');
     expect(s.stats().refused.replay).toBe(1);
+  });
+});
+
+describe('dashboard auth and refusal counting', () => {
+  it('tokens match only exactly, whatever their lengths', () => {
+    expect(tokenMatches(TOKEN, TOKEN)).toBe(true);
+    expect(tokenMatches(`${TOKEN}x`, TOKEN)).toBe(false);
+    expect(tokenMatches(TOKEN.slice(0, -1), TOKEN)).toBe(false);
+    expect(tokenMatches('', TOKEN)).toBe(false);
+  });
+
+  it('a lock-out starts at the limit within the window and ends after its time', () => {
+    let t = 0;
+    const l = new Lockout({ maxFailures: 3, windowMs: 1000, lockMs: 5000 }, () => t);
+    expect(l.fail('a')).toBe(false);
+    t = 1500; // the first failure has left the window
+    expect(l.fail('a')).toBe(false);
+    expect(l.fail('a')).toBe(false);
+    expect(l.lockedFor('a')).toBe(0);
+    expect(l.fail('a')).toBe(true);
+    expect(l.lockedFor('a')).toBe(5);
+    expect(l.lockedFor('b')).toBe(0);
+    t += 5001;
+    expect(l.lockedFor('a')).toBe(0);
+  });
+
+  it('Host and Origin: loopback names at the port, the page itself; anything on a wildcard address', () => {
+    const hosts = allowedHosts('127.0.0.1', 8765);
+    expect(refuseRequest({ host: 'localhost:8765' }, hosts)).toBeNull();
+    expect(refuseRequest({ host: '127.0.0.1:8765', origin: 'http://127.0.0.1:8765' }, hosts)).toBeNull();
+    expect(refuseRequest({ host: '127.0.0.1:8766' }, hosts)).toMatch(/not this dashboard/);
+    expect(refuseRequest({ host: 'attacker.example:8765' }, hosts)).toMatch(/Host 'attacker.example:8765'/);
+    expect(refuseRequest({ host: 'localhost:8765', origin: 'null' }, hosts)).toMatch(/Origin 'null'/);
+    expect(refuseRequest({}, hosts)).toBe('no Host header');
+    expect(allowedHosts('0.0.0.0', 8765)).toBeNull();
+  });
+
+  it('refusals are all counted but logged once per burst, with the count of those not logged', () => {
+    let t = 0;
+    const lines: string[] = [];
+    const r = new Refusals((l) => lines.push(l), 5000, () => t);
+    for (let k = 0; k < 10; k++) r.count('malformed', `m${k}`);
+    r.count('wrong-token', 'w');
+    expect(r.counts).toEqual({ malformed: 10, 'wrong-token': 1 });
+    expect(lines).toHaveLength(2);
+    t = 6000;
+    r.count('malformed', 'later');
+    expect(lines.at(-1)).toMatch(/later \(and 9 more since the last one logged\)/);
+    expect(r.total).toBe(12);
   });
 });
 
