@@ -359,6 +359,15 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
     const refused = await c.control({ kind: 'estop' }, TOKEN);
     expect(refused.reason).toBe('replay: no controls');
     expect(s.stats().refused.replay).toBe(1);
+    // A flag, then a seek back: the viewer is welcomed again with no flags or events.
+    const flag = { tick: 5, kind: 'flag' as const, robot: 'epuck-2', suspicion: 0.9, evidence: { belief: null, consistency: 0.9, cusum: 60, observers: 0 } };
+    s.tick(run.records[5]!, [flag]);
+    const f = await c.next((m) => m.type === 'frame' && m.tick === 5);
+    expect(f.events).toEqual([flag]);
+    const from = c.msgs.length;
+    s.reset();
+    const again = await c.next((m) => m.type === 'welcome', from);
+    expect(again).toMatchObject({ flags: {}, events: [] });
   });
 });
 

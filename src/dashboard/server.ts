@@ -151,8 +151,31 @@ export class DashboardServer implements FrameSource {
     this.flushQueued = true;
     setImmediate(() => {
       this.flushQueued = false;
-      for (const c of this.clients) if (c.viewing) c.stream.offer();
+      for (const c of this.clients) {
+        if (!c.viewing) continue;
+        // Outside the run's tick (no service guard here): one client's failure must not end the process.
+        try {
+          c.stream.offer();
+        } catch (err) {
+          this.log(`dashboard: client ${c.address} dropped: ${(err as Error).message}`);
+          c.ws.terminate();
+        }
+      }
     });
+  }
+
+  /**
+   * Forgets the run so far (a replay seeking back or starting over): flags, events, e-stop and pause state.
+   * Every viewer is welcomed again, which clears its trails and event log.
+   */
+  reset(): void {
+    this.latest = null;
+    this.bodies = {};
+    this.flags.clear();
+    this.recent.length = 0;
+    this.eStopped = null;
+    this.paused = false;
+    for (const c of this.clients) if (c.viewing) this.send(c, { type: 'welcome', ...this.welcome() });
   }
 
   /** FrameSource: the latest tick's frame body at one detail level, encoded at most once. */
