@@ -13,7 +13,9 @@ import { PROJECT_ROOT } from '../sim/config.js';
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 const required = process.env.SWARMGUARD_REQUIRE_SYSTEM_DEPS === '1';
 
-describe.skipIf(!CHROMIUM && !required)('dashboard page in headless Chromium (skipped: /usr/bin/chromium is not installed; scripts/system-deps.mjs installs it)', () => {
+const skip = !CHROMIUM && !required;
+
+describe.skipIf(skip)(`dashboard page in headless Chromium${skip ? ' (skipped: /usr/bin/chromium is not installed; scripts/system-deps.mjs installs it)' : ''}`, () => {
   let work: string;
   let browser: Browser;
   const abort = new AbortController();
