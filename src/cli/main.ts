@@ -104,6 +104,7 @@ program
   .argument('<launch>', 'launch file (YAML), e.g. launch/demo.yaml')
   .option('--quiet', 'no status table or progress bar; events as lines', false)
   .option('--no-console', 'do not read operator commands (inject, estop, release) from the terminal')
+  .option('--dashboard [port]', "serve the live dashboard (at the launch file's port, default 8765, or this one; 0: any free port)", integer('--dashboard', 0, 65535))
   .action(async (launch: string, opts: RunOptions) => {
     await runLaunch(launch, opts);
   });

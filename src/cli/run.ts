@@ -20,6 +20,7 @@ import { createLink } from '../runtime/link-factory.js';
 import type { LinkHealth, RobotLink } from '../runtime/link.js';
 import { Ros2Service } from '../links/ros2/service.js';
 import { MqttTelemetry } from '../links/mqtt/service.js';
+import { DashboardService } from '../dashboard/service.js';
 import { suspicionSvg } from '../runtime/suspicion-picture.js';
 import { outcomes, swarmTrial, type RobotOutcome, type RunEvent, type TickRecord, type TrialRun } from '../runtime/trial.js';
 import { RecorderService } from '../recording/service.js';
@@ -32,6 +33,8 @@ export interface RunOptions {
   console?: boolean;
   /** Ends the run early (as Ctrl-C does), e.g. from a test or an embedding program. */
   signal?: AbortSignal;
+  /** Serve the live dashboard (true: at the launch file's or the default port; a number: at that port; 0: any free one). */
+  dashboard?: boolean | number;
 }
 
 export interface RunSummary {
@@ -227,11 +230,11 @@ export function newRunDir(launch: Launch): string {
  */
 function servicesFor(launch: Launch, link: RobotLink, o: RunOptions): RunService[] {
   void link;
-  void o;
   const services: RunService[] = [];
   if (launch.link.kind === 'ros2') services.push(new Ros2Service());
   if (launch.link.kind === 'mqtt' || launch.mqtt) services.push(new MqttTelemetry());
   if (launch.record) services.push(new RecorderService());
+  services.push(...DashboardService.wanted(launch.dashboard, o.dashboard));
   return services;
 }
 

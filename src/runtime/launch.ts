@@ -15,6 +15,7 @@ import { DistributedSchema, type DistributedConfig } from '../distributed/config
 import { Epuck2BtLinkSchema, Epuck2WifiLinkSchema, resolveEpuck2Robots } from '../links/epuck2/config.js';
 import { BusSchema, MqttLinkSchema, resolveBus, type BusOptions } from '../links/mqtt/config.js';
 import { isTopicLevel } from '../links/mqtt/topics.js';
+import { DashboardSchema, type DashboardConfig } from '../dashboard/config.js';
 
 const ConsistencySchema = z
   .object({
@@ -89,6 +90,8 @@ export const LaunchSchema = z
     distributed: DistributedSchema.optional(),
     /** Record the run to <run folder>/run.mcap (src/recording); false turns the recorder off. */
     record: z.boolean().default(true),
+    /** The live web dashboard (src/dashboard): enabled, host, port, token. */
+    dashboard: DashboardSchema.optional(),
   })
   .strict();
 
@@ -119,6 +122,8 @@ export interface Launch {
   distributed: DistributedConfig | null;
   /** Whether the run is recorded to run.mcap. */
   record: boolean;
+  /** The launch file's dashboard block (undefined: none; `swarmguard run --dashboard` may still ask for one). */
+  dashboard: DashboardConfig | undefined;
 }
 
 /** Reads, validates and resolves a launch file; loads the injections' adversaries. Nothing runs yet. */
@@ -199,6 +204,7 @@ export async function loadLaunch(path: string): Promise<Launch> {
     outDir: resolve(base, file.out),
     distributed: file.distributed ?? null,
     record: file.record,
+    dashboard: file.dashboard,
   };
 }
 
