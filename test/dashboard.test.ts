@@ -6,7 +6,7 @@
 // `swarmguard run` with a `dashboard:` block serves it.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -108,6 +108,17 @@ function httpGet(port: number, path: string, host?: string): Promise<{ status: n
     });
     req.on('error', reject);
     req.end();
+  });
+}
+
+/** Sends raw bytes (a request no HTTP client library would build) and resolves with the status line. */
+function rawRequest(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let got = '';
+    const sock = connect(port, '127.0.0.1', () => sock.write(text));
+    sock.on('data', (d: Buffer) => (got += d.toString()));
+    sock.on('error', reject);
+    sock.on('close', () => resolve(got.split('\r\n')[0] ?? ''));
   });
 }
 
@@ -299,6 +310,18 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
     expect(page.status).toBe(200);
     expect(page.body).toMatch(/<canvas id="arena"/);
     expect(String(page.headers['content-security-policy'])).toMatch(/frame-ancestors 'none'/);
+  });
+
+  it('odd request targets (`//`, `/\\`, `constructor`, absolute URLs) get an HTTP error, and the server lives on', async () => {
+    const upgrade = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+    for (const target of ['//', '///', '/\\', '//:99999', 'constructor', '/__proto__', 'http://', 'http://127.0.0.1/ws?x']) {
+      for (const extra of ['', upgrade]) {
+        const status = await rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${extra}Connection: close\r\n\r\n`);
+        expect(status, `GET ${target} ${extra ? '(upgrade)' : ''}`).toMatch(/^HTTP\/1\.1 (400|404) /);
+      }
+    }
+    expect((await httpGet(port, '/')).status).toBe(200);
+    expect((await httpGet(port, '/dashboard.js?v=1')).status).toBe(200);
   });
 
   it('a client that does not keep up gets the latest frame when it catches up, never a backlog', async () => {

@@ -56,10 +56,11 @@ interface Client {
 }
 
 const PAGE_DIR = new URL('./page/', import.meta.url);
-const PAGES: Record<string, { file: string; type: string }> = {
-  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
-  '/dashboard.js': { file: 'dashboard.js', type: 'text/javascript; charset=utf-8' },
-};
+// A Map, not an object literal: a path such as `constructor` must not find an inherited member.
+const PAGES = new Map<string, { file: string; type: string }>([
+  ['/', { file: 'index.html', type: 'text/html; charset=utf-8' }],
+  ['/dashboard.js', { file: 'dashboard.js', type: 'text/javascript; charset=utf-8' }],
+]);
 const SECURITY_HEADERS = {
   'Content-Security-Policy': "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
   'X-Content-Type-Options': 'nosniff',
@@ -76,6 +77,16 @@ const DONE: Record<ControlAction['kind'], string> = {
   start: 'robots under their policies again',
   inject: 'injection scheduled from the next tick',
 };
+
+/**
+ * The request target's path, without its query. Not `new URL(target, base)`: that throws on targets such as
+ * `//` or `/\\`, and a throw in a request or upgrade handler would end the whole run.
+ */
+export function pathOf(target: string | undefined): string {
+  const t = target ?? '/';
+  const q = t.indexOf('?');
+  return q < 0 ? t : t.slice(0, q);
+}
 
 export class DashboardServer implements FrameSource {
   readonly token: string;
@@ -102,10 +113,28 @@ export class DashboardServer implements FrameSource {
     this.log = o.log ?? ((l) => console.log(l));
     this.refusals = new Refusals(this.log);
     this.lockout = new Lockout(o.lockout ?? DEFAULT_LOCKOUT);
-    for (const { file } of Object.values(PAGES)) this.pages.set(file, readFileSync(new URL(file, PAGE_DIR)));
-    this.http = createServer((req, res) => this.serveHttp(req, res));
+    for (const { file } of PAGES.values()) this.pages.set(file, readFileSync(new URL(file, PAGE_DIR)));
+    // Whatever a request holds, a throw here would end the run (these handlers are outside its guard).
+    this.http = createServer((req, res) => {
+      try {
+        this.serveHttp(req, res);
+      } catch (err) {
+        this.log(`dashboard: a request failed: ${(err as Error).message}`);
+        if (res.headersSent) res.destroy();
+        else res.writeHead(500, { 'Content-Type': 'text/plain' }).end('internal error\n');
+      }
+    });
     this.wss = new WebSocketServer({ noServer: true, maxPayload: 4096, perMessageDeflate: false });
-    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // Node leaves an upgrading socket without an error listener: a reset before ws takes it must not throw.
+      socket.on('error', () => socket.destroy());
+      try {
+        this.upgrade(req, socket, head);
+      } catch (err) {
+        this.log(`dashboard: a WebSocket upgrade failed: ${(err as Error).message}`);
+        socket.destroy();
+      }
+    });
   }
 
   private get host(): string {
@@ -241,7 +270,7 @@ export class DashboardServer implements FrameSource {
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('only GET\n');
       return;
     }
-    const page = PAGES[new URL(req.url ?? '/', 'http://x').pathname];
+    const page = PAGES.get(pathOf(req.url));
     if (!page) {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
       return;
@@ -256,7 +285,7 @@ export class DashboardServer implements FrameSource {
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${why}\n`);
       socket.destroy();
     };
-    if (new URL(req.url ?? '/', 'http://x').pathname !== '/ws') return refuse('404 Not Found', null, 'the telemetry stream is at /ws');
+    if (pathOf(req.url) !== '/ws') return refuse('404 Not Found', null, 'the telemetry stream is at /ws');
     const why = refuseRequest({ host: req.headers.host, origin: req.headers.origin }, this.hosts);
     if (why) return refuse('403 Forbidden', why.startsWith('Origin') ? 'bad-origin' : 'bad-host', why);
     if (this.clients.size >= (this.o.maxClients ?? 32)) return refuse('503 Service Unavailable', 'too-many-clients', `${this.clients.size} clients already watch`);
