@@ -294,6 +294,23 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
     expect(logs.some((l) => /refused \(malformed\)/.test(l))).toBe(true);
   });
 
+  it('a message over 4 KiB closes the connection and is counted; so does the 50th refused message of any kind', async () => {
+    const big = await open();
+    await big.next((m) => m.type === 'welcome');
+    const before = server.stats().refused.malformed ?? 0;
+    const closed = new Promise<number>((r) => big.ws.once('close', (code) => r(code)));
+    big.send(JSON.stringify({ type: 'hello', token: 'x'.repeat(5000) }));
+    expect([1006, 1009]).toContain(await closed);
+    expect(server.stats().refused.malformed).toBe(before + 1);
+    // Well-formed but refused (acks for frames never sent): each costs a reply, so there is a limit too.
+    const noisy = await open();
+    await noisy.next((m) => m.type === 'welcome');
+    const shut = new Promise<[number, string]>((r) => noisy.ws.once('close', (code, why) => r([code, why.toString()])));
+    for (let k = 0; k < 60; k++) noisy.send({ type: 'ack', seq: 1_000_000 + k });
+    expect(await shut).toEqual([1008, '50 messages refused']);
+    expect(noisy.msgs.filter((m) => m.type === 'error')).toHaveLength(50);
+  });
+
   it('a page from another origin, or a request under a foreign host name (DNS rebinding), is refused', async () => {
     const before = server.stats().refused;
     expect(await upgradeStatus(port, { Origin: 'http://evil.example' })).toBe(403);

@@ -52,7 +52,8 @@ interface Client {
   address: string;
   stream: ClientStream;
   viewing: boolean;
-  malformed: number;
+  /** Messages refused so far (every kind): each costs a reply, so a client gets a bounded number of them. */
+  refused: number;
 }
 
 const PAGE_DIR = new URL('./page/', import.meta.url);
@@ -68,8 +69,10 @@ const SECURITY_HEADERS = {
   'Cache-Control': 'no-store',
 };
 const RECENT_EVENTS = 50;
-/** A client that sends this many malformed messages is disconnected. */
-const MAX_MALFORMED = 50;
+/** A client whose messages have been refused this many times (malformed, wrong token, bad ack...) is disconnected. */
+const MAX_REFUSED = 50;
+/** A client that lets this much pile up unread in its socket (replies; frames stop at HIGH_WATER_BYTES) is dropped. */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
 const DONE: Record<ControlAction['kind'], string> = {
   estop: 'e-stop engaged: every robot stopped until released',
   release: 'e-stop released',
@@ -293,14 +296,26 @@ export class DashboardServer implements FrameSource {
   }
 
   private connected(ws: WebSocket, address: string): void {
-    const client: Client = { ws, address, stream: new ClientStream(ws, this), viewing: this.openView, malformed: 0 };
+    const client: Client = { ws, address, stream: new ClientStream(ws, this), viewing: this.openView, refused: 0 };
     this.clients.add(client);
-    ws.on('message', (data, isBinary) => this.message(client, data, isBinary));
+    ws.on('message', (data, isBinary) => {
+      // A throw in a ws listener would end the run: this client goes instead.
+      try {
+        this.message(client, data, isBinary);
+      } catch (err) {
+        this.log(`dashboard: client ${address} dropped: ${(err as Error).message}`);
+        ws.terminate();
+      }
+    });
     ws.on('close', () => {
       client.stream.close();
       this.clients.delete(client);
     });
-    ws.on('error', () => ws.terminate());
+    // ws reports what the client got wrong at the frame level (over maxPayload, invalid UTF-8, bad opcode...).
+    ws.on('error', (err) => {
+      this.refusals.count('malformed', `${address}: ${err.message}`);
+      ws.terminate();
+    });
     if (client.viewing) this.startViewing(client);
     else this.send(client, { type: 'auth-needed' });
   }
@@ -312,19 +327,25 @@ export class DashboardServer implements FrameSource {
   }
 
   private send(c: Client, msg: object): void {
-    if (c.ws.readyState === c.ws.OPEN) c.ws.send(JSON.stringify(msg));
+    if (c.ws.readyState !== c.ws.OPEN) return;
+    if (c.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.log(`dashboard: client ${c.address} dropped: it reads nothing (${c.ws.bufferedAmount} bytes waiting)`);
+      c.ws.terminate();
+      return;
+    }
+    c.ws.send(JSON.stringify(msg));
   }
 
   private refuse(c: Client, kind: RefusalKind, reason: string, id: number | null = null): void {
     this.refusals.count(kind, `${c.address}: ${reason}`);
     this.send(c, { type: 'error', id, reason });
+    if (++c.refused === MAX_REFUSED) c.ws.close(1008, `${MAX_REFUSED} messages refused`);
   }
 
   private message(c: Client, data: RawData, isBinary: boolean): void {
     const parsed = isBinary ? ({ ok: false, why: 'binary messages are not part of the protocol' } as const) : parseClientMessage(data.toString());
     if (!parsed.ok) {
       this.refuse(c, 'malformed', `malformed message: ${parsed.why}`);
-      if (++c.malformed >= MAX_MALFORMED) c.ws.close(1008, 'too many malformed messages');
       return;
     }
     const msg = parsed.msg;
