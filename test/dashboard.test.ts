@@ -459,6 +459,16 @@ describe('dashboard auth and refusal counting', () => {
     expect(lines.at(-1)).toMatch(/later \(and 9 more since the last one logged\)/);
     expect(r.total).toBe(12);
   });
+
+  it("a refusal's detail quotes the client, so control characters are escaped and its length capped in the log", () => {
+    const lines: string[] = [];
+    const r = new Refusals((l) => lines.push(l));
+    r.count('malformed', 'Unrecognized key: "x\n 12.0 s  E-STOP   forged\u001b[2J"');
+    r.count('bad-host', `Host '${'h'.repeat(5000)}'`);
+    expect(lines[0]).toBe('dashboard: refused (malformed): Unrecognized key: "x\\u000a 12.0 s  E-STOP   forged\\u001b[2J"');
+    expect(lines[1]!.length).toBeLessThan(400);
+    expect(lines[1]).toMatch(/\.\.\. \(\d+ characters\)$/);
+  });
 });
 
 describe('swarmguard run with a dashboard', () => {

@@ -15,6 +15,18 @@ export type RefusalKind =
   | 'too-many-clients'
   | 'not-found';
 
+/** Longest detail logged: a refusal's detail quotes the client (a zod message names its unknown keys). */
+const MAX_DETAIL = 300;
+
+/**
+ * The client's words made safe for a log line: control characters (newlines that would forge a log line,
+ * terminal escape sequences) escaped, and the length capped.
+ */
+function printable(text: string): string {
+  const safe = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return safe.length > MAX_DETAIL ? `${safe.slice(0, MAX_DETAIL)}... (${safe.length} characters)` : safe;
+}
+
 export class Refusals {
   readonly counts: Partial<Record<RefusalKind, number>> = {};
   private readonly burst = new Map<RefusalKind, { lastLog: number; unlogged: number }>();
@@ -35,7 +47,7 @@ export class Refusals {
     }
     const more = b?.unlogged ? ` (and ${b.unlogged} more since the last one logged)` : '';
     this.burst.set(kind, { lastLog: t, unlogged: 0 });
-    this.log(`dashboard: refused (${kind}): ${detail}${more}`);
+    this.log(`dashboard: refused (${kind}): ${printable(detail)}${more}`);
   }
 
   get total(): number {
