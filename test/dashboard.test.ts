@@ -373,6 +373,31 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
     expect(s.stats().refused).toMatchObject({ 'wrong-token': 3, 'locked-out': 1 });
   });
 
+  it("a lock-out cannot take the e-stop from an operator's page that has already shown the token", async () => {
+    const s = new DashboardServer(options({ lockout: { maxFailures: 3, windowMs: 60_000, lockMs: 60_000 } }));
+    extraServers.push(s);
+    const p = await s.listen();
+    const operator = await open({ port: p });
+    await operator.next((m) => m.type === 'welcome');
+    operator.send({ type: 'hello', token: TOKEN }); // what the page does on connecting, when it has the token
+    operator.send({ type: 'ack', seq: 1_000_000 }); // answered (refused) after the hello: the hello has been handled
+    await operator.next((m) => m.type === 'error' && /never sent/.test(m.reason));
+    // Someone else on the same address (any local process, on loopback) locks it out.
+    const attacker = await open({ port: p });
+    await attacker.next((m) => m.type === 'welcome');
+    for (let k = 0; k < 3; k++) await attacker.control({ kind: 'stop' }, `wrong-${k}`);
+    expect((await attacker.control({ kind: 'stop' }, TOKEN)).reason).toMatch(/locked out/);
+    const late = await open({ port: p }); // a page opened during the lock-out has not shown the token: refused
+    await late.next((m) => m.type === 'welcome');
+    expect((await late.control({ kind: 'estop' }, TOKEN)).reason).toMatch(/locked out/);
+    // The operator's page still has its e-stop (with the token: a wrong one is still refused).
+    expect((await operator.control({ kind: 'estop' }, 'not-the-token-at-all')).reason).toMatch(/wrong token/);
+    expect(await operator.control({ kind: 'estop', reason: 'despite the lock-out' }, TOKEN)).toMatchObject({ type: 'result' });
+    expect(control.state.eStopped).toMatch(/despite the lock-out/);
+    expect((await operator.control({ kind: 'release' }, TOKEN)).type).toBe('result');
+    expect(control.state.eStopped).toBeNull();
+  });
+
   it('beyond loopback, viewing needs the token too', async () => {
     const s = new DashboardServer(options({ host: '0.0.0.0' }));
     extraServers.push(s);

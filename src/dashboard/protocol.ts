@@ -31,7 +31,7 @@ const ActionSchema = z.discriminatedUnion('kind', [
 ]);
 
 export const ClientMessageSchema = z.discriminatedUnion('type', [
-  /** Viewing when it needs the token. */
+  /** The token, shown once per connection: to view when viewing needs it, and to be exempt from later lock-outs. */
   z.object({ type: z.literal('hello'), token: Token }).strict(),
   /** Frame `seq` has been drawn. */
   z.object({ type: z.literal('ack'), seq: z.number().int().min(0) }).strict(),

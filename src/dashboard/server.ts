@@ -52,6 +52,12 @@ interface Client {
   address: string;
   stream: ClientStream;
   viewing: boolean;
+  /**
+   * This connection has shown the token (a `hello` or a control that carried it): the lock-out no longer
+   * applies to it, so whoever keeps the address locked out with wrong tokens cannot keep an operator's open
+   * page from its e-stop.
+   */
+  proven: boolean;
   /** Messages refused so far (every kind): each costs a reply, so a client gets a bounded number of them. */
   refused: number;
 }
@@ -296,7 +302,7 @@ export class DashboardServer implements FrameSource {
   }
 
   private connected(ws: WebSocket, address: string): void {
-    const client: Client = { ws, address, stream: new ClientStream(ws, this), viewing: this.openView, refused: 0 };
+    const client: Client = { ws, address, stream: new ClientStream(ws, this), viewing: this.openView, proven: false, refused: 0 };
     this.clients.add(client);
     ws.on('message', (data, isBinary) => {
       // A throw in a ws listener would end the run: this client goes instead.
@@ -354,8 +360,9 @@ export class DashboardServer implements FrameSource {
         if (!c.stream.ack(msg.seq)) this.refuse(c, 'bad-ack', `ack for frame ${msg.seq}, which was never sent`);
         return;
       case 'hello':
-        if (c.viewing) return;
-        if (this.checkToken(c, msg.token, null)) this.startViewing(c);
+        // The page says hello whenever it has a token, to view (beyond loopback) and to be proven.
+        if (c.proven || !this.checkToken(c, msg.token, null)) return;
+        if (!c.viewing) this.startViewing(c);
         return;
       case 'control':
         void this.control(c, msg);
@@ -363,9 +370,12 @@ export class DashboardServer implements FrameSource {
     }
   }
 
-  /** The token check every protected message goes through: lock-out first, then a constant-time compare. */
+  /**
+   * The token check every protected message goes through: lock-out first (unless this connection has shown
+   * the token before), then a constant-time compare.
+   */
   private checkToken(c: Client, token: string | undefined, id: number | null): boolean {
-    const locked = this.lockout.lockedFor(c.address);
+    const locked = c.proven ? 0 : this.lockout.lockedFor(c.address);
     if (locked > 0) {
       this.refuse(c, 'locked-out', `locked out for ${locked} s after repeated wrong tokens`, id);
       return false;
@@ -379,6 +389,7 @@ export class DashboardServer implements FrameSource {
       this.refuse(c, 'wrong-token', locks ? `wrong token; locked out for ${this.lockout.lockedFor(c.address)} s` : 'wrong token', id);
       return false;
     }
+    c.proven = true;
     return true;
   }
 

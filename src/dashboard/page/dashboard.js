@@ -19,6 +19,11 @@ let unacked = 0;
 
 function connect() {
   ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
+  // With the token shown at once, this connection's controls keep working even if someone locks the
+  // address out with wrong tokens later (and beyond loopback it is what lets the page view).
+  ws.onopen = () => {
+    if (token.value) ws.send(JSON.stringify({ type: 'hello', token: token.value }));
+  };
   ws.onmessage = (m) => receive(JSON.parse(m.data));
   ws.onclose = () => {
     setState('disconnected: reconnecting...', true);
@@ -29,8 +34,7 @@ function connect() {
 function receive(msg) {
   switch (msg.type) {
     case 'auth-needed':
-      if (token.value) ws.send(JSON.stringify({ type: 'hello', token: token.value }));
-      else say('viewing this dashboard needs the token (open the URL printed at start-up)', 'error');
+      if (!token.value) say('viewing this dashboard needs the token (open the URL printed at start-up)', 'error');
       return;
     case 'welcome':
       welcome(msg);
