@@ -398,6 +398,36 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
     expect(control.state.eStopped).toBeNull();
   });
 
+  it('when full, the oldest connection without the token makes room; one that has shown it never does', async () => {
+    const s = new DashboardServer(options({ maxClients: 2 }));
+    extraServers.push(s);
+    const p = await s.listen();
+    const closed = (c: Client) => new Promise<[number, string]>((r) => c.ws.once('close', (code, why) => r([code, why.toString()])));
+    const squatter = await open({ port: p });
+    await squatter.next((m) => m.type === 'welcome');
+    const operator = await open({ port: p });
+    await operator.next((m) => m.type === 'welcome');
+    operator.send({ type: 'hello', token: TOKEN });
+    operator.send({ type: 'ack', seq: 1_000_000 }); // answered after the hello
+    await operator.next((m) => m.type === 'error');
+    const squatterGone = closed(squatter);
+    const second = await open({ port: p });
+    await second.next((m) => m.type === 'welcome');
+    expect(await squatterGone).toEqual([1013, 'the dashboard is full: dropped for a newer client']);
+    const secondGone = closed(second);
+    const third = await open({ port: p });
+    await third.next((m) => m.type === 'welcome');
+    await secondGone;
+    expect(operator.ws.readyState).toBe(WebSocket.OPEN);
+    // Every slot held by a connection that has shown the token: a newcomer is refused.
+    third.send({ type: 'hello', token: TOKEN });
+    third.send({ type: 'ack', seq: 1_000_000 });
+    await third.next((m) => m.type === 'error');
+    expect(await upgradeStatus(p, {})).toBe(503);
+    expect(s.stats().refused['too-many-clients']).toBe(3);
+    expect(s.stats().clients).toBe(2);
+  });
+
   it('beyond loopback, viewing needs the token too', async () => {
     const s = new DashboardServer(options({ host: '0.0.0.0' }));
     extraServers.push(s);

@@ -37,6 +37,7 @@ export interface DashboardServerOptions {
   token?: string;
   log?: (line: string) => void;
   lockout?: LockoutSettings;
+  /** Connections at once (default 32); when full, the oldest that has not shown the token makes room. */
   maxClients?: number;
 }
 
@@ -297,8 +298,22 @@ export class DashboardServer implements FrameSource {
     if (pathOf(req.url) !== '/ws') return refuse('404 Not Found', null, 'the telemetry stream is at /ws');
     const why = refuseRequest({ host: req.headers.host, origin: req.headers.origin }, this.hosts);
     if (why) return refuse('403 Forbidden', why.startsWith('Origin') ? 'bad-origin' : 'bad-host', why);
-    if (this.clients.size >= (this.o.maxClients ?? 32)) return refuse('503 Service Unavailable', 'too-many-clients', `${this.clients.size} clients already watch`);
+    if (this.clients.size >= (this.o.maxClients ?? 32) && !this.makeRoom()) return refuse('503 Service Unavailable', 'too-many-clients', `${this.clients.size} clients already watch, every one with the token`);
     this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, req.socket.remoteAddress ?? 'unknown'));
+  }
+
+  /**
+   * Full: the oldest connection that has not shown the token goes, so whoever holds every slot cannot keep
+   * the operator's page out (it shows the token on connecting, and then is never the one to go).
+   */
+  private makeRoom(): boolean {
+    const victim = [...this.clients].find((c) => !c.proven);
+    if (!victim) return false;
+    this.refusals.count('too-many-clients', `${victim.address}: dropped to make room for a newer client`);
+    this.clients.delete(victim);
+    victim.stream.close();
+    victim.ws.close(1013, 'the dashboard is full: dropped for a newer client');
+    return true;
   }
 
   private connected(ws: WebSocket, address: string): void {
