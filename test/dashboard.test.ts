@@ -4,7 +4,7 @@
 // reaches the run; foreign Origin and Host headers are refused; malformed messages are refused and counted;
 // a client that does not keep up gets the latest frame, never a backlog; a replay has no controls. Then
 // `swarmguard run` with a `dashboard:` block serves it.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import WebSocket from 'ws';
 import { runLaunch } from '../src/cli/run.js';
 import { ConfigError } from '../src/core/config-file.js';
 import { allowedHosts, Lockout, refuseRequest, tokenMatches } from '../src/dashboard/auth.js';
-import { dashboardFor } from '../src/dashboard/config.js';
+import { dashboardFor, DashboardSchema, resolveDashboard } from '../src/dashboard/config.js';
 import { Refusals } from '../src/dashboard/refusals.js';
 import { MAX_IN_FLIGHT } from '../src/dashboard/client-stream.js';
 import { DashboardServer, type DashboardServerOptions } from '../src/dashboard/server.js';
@@ -551,7 +551,12 @@ describe('swarmguard run with a dashboard', () => {
 
   it('a bad dashboard block is refused naming the key; --dashboard turns it on or moves the port', async () => {
     await expect(loadLaunch(writeLaunch({ port: 70000 }))).rejects.toThrow(/dashboard\.port/);
-    await expect(loadLaunch(writeLaunch({ token: 'short' }))).rejects.toThrow(/dashboard\.token: at least 16 characters/);
+    // The launch file is recorded with every run (run.mcap): a token is refused there, named from the environment.
+    await expect(loadLaunch(writeLaunch({ token: TOKEN }))).rejects.toThrow(/dashboard\.token: a token never goes in the launch file/);
+    await expect(loadLaunch(writeLaunch({ tokenEnv: 'not a name' }))).rejects.toThrow(/dashboard\.tokenEnv: an environment variable name/);
+    await expect(loadLaunch(writeLaunch({ tokenEnv: 'SWARMGUARD_TEST_UNSET_TOKEN' }))).rejects.toThrow(/dash-\w+\.yaml: dashboard\.tokenEnv: the environment variable SWARMGUARD_TEST_UNSET_TOKEN is not set/);
+    expect(() => resolveDashboard(DashboardSchema.parse({ tokenEnv: 'T' }), 'f.yaml: dashboard', { T: 'short' })).toThrow(/f\.yaml: dashboard\.tokenEnv: the token in T has 5 characters; it needs 16 to 256/);
+    expect(resolveDashboard(DashboardSchema.parse({ tokenEnv: 'T' }), 'f.yaml: dashboard', { T: TOKEN })).toEqual({ enabled: true, host: '127.0.0.1', port: 8765, token: TOKEN });
     await expect(loadLaunch(writeLaunch({ bind: 'x' }))).rejects.toThrow(/dashboard/);
     expect(dashboardFor(undefined, undefined)).toBeNull();
     expect(dashboardFor(undefined, true)).toMatchObject({ enabled: true, host: '127.0.0.1', port: 8765 });
@@ -572,10 +577,13 @@ describe('swarmguard run with a dashboard', () => {
     }
   }, 60_000);
 
-  it('serves the live run: the URL with its token is printed, frames stream, and the token e-stops the swarm', async () => {
+  it('serves the live run: the URL with its token (from dashboard.tokenEnv) is printed, frames stream, and the token e-stops the swarm', async () => {
     const abort = new AbortController();
     const lines: string[] = [];
-    const done = runLaunch(writeLaunch({ port: 0 }), { quiet: true, console: false, signal: abort.signal }, (l) => lines.push(l));
+    process.env.SWARMGUARD_TEST_DASHBOARD_TOKEN = TOKEN;
+    const file = writeLaunch({ port: 0, tokenEnv: 'SWARMGUARD_TEST_DASHBOARD_TOKEN' });
+    const done = runLaunch(file, { quiet: true, console: false, signal: abort.signal }, (l) => lines.push(l));
+    expect(readFileSync(file, 'utf8')).not.toContain(TOKEN);
     let c: Client | null = null;
     try {
       const end = Date.now() + 60_000;
@@ -583,6 +591,7 @@ describe('swarmguard run with a dashboard', () => {
       while (!(url = lines.join('\n').match(/dashboard: http:\/\/127\.0\.0\.1:(\d+)\/#token=([\w-]+)/)) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
       expect(url, lines.join('\n')).not.toBeNull();
       const [, portText, token] = url!;
+      expect(token).toBe(TOKEN);
       c = await Client.open(Number(portText));
       const welcome = await c.next((m) => m.type === 'welcome');
       expect(welcome.ids).toHaveLength(10);
@@ -591,6 +600,7 @@ describe('swarmguard run with a dashboard', () => {
       expect((await c.control({ kind: 'estop', reason: 'from the test' }, token!)).type).toBe('result');
       await c.next((m) => m.type === 'frame' && typeof m.eStopped === 'string' && m.tick > first.tick, 0, 30_000);
     } finally {
+      delete process.env.SWARMGUARD_TEST_DASHBOARD_TOKEN;
       c?.ws.terminate();
       abort.abort();
     }

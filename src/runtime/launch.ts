@@ -15,7 +15,7 @@ import { DistributedSchema, type DistributedConfig } from '../distributed/config
 import { Epuck2BtLinkSchema, Epuck2WifiLinkSchema, resolveEpuck2Robots } from '../links/epuck2/config.js';
 import { BusSchema, MqttLinkSchema, resolveBus, type BusOptions } from '../links/mqtt/config.js';
 import { isTopicLevel } from '../links/mqtt/topics.js';
-import { DashboardSchema, type DashboardConfig } from '../dashboard/config.js';
+import { DashboardSchema, resolveDashboard, type DashboardConfig } from '../dashboard/config.js';
 
 const ConsistencySchema = z
   .object({
@@ -90,7 +90,7 @@ export const LaunchSchema = z
     distributed: DistributedSchema.optional(),
     /** Record the run to <run folder>/run.mcap (src/recording); false turns the recorder off. */
     record: z.boolean().default(true),
-    /** The live web dashboard (src/dashboard): enabled, host, port, token. */
+    /** The live web dashboard (src/dashboard): enabled, host, port, tokenEnv. */
     dashboard: DashboardSchema.optional(),
   })
   .strict();
@@ -155,6 +155,8 @@ export async function loadLaunch(path: string): Promise<Launch> {
     if (file.link.kind === 'mqtt') resolveBus(file.link, base, `${path}: link`);
     if (file.mqtt) resolveBus(file.mqtt, base, `${path}: mqtt`);
   }
+  // The dashboard's token variable too (before any attack is loaded: nothing to release).
+  const dashboard = file.dashboard && resolveDashboard(file.dashboard, `${path}: dashboard`);
   if (file.injections.length > 0 && !file.trial) throw new ConfigError(`${path}: injections: refused outside trial mode (set trial: true)`);
   const monitor: MonitorSettings = {
     ...DEFAULT_MONITOR,
@@ -204,7 +206,7 @@ export async function loadLaunch(path: string): Promise<Launch> {
     outDir: resolve(base, file.out),
     distributed: file.distributed ?? null,
     record: file.record,
-    dashboard: file.dashboard,
+    dashboard,
   };
 }
 
