@@ -105,6 +105,11 @@ describe.skipIf(skip)(`dashboard page in headless Chromium${skip ? ' (skipped: /
     const page = await browser.newPage();
     await page.goto(url);
     await expect.poll(() => page.evaluate<boolean>(ROWS_READY), { timeout: 60_000 }).toBe(true);
+    // The token has left the address bar; the page (and a reload of it) still has it.
+    expect(page.url()).not.toMatch(/token/);
+    await page.reload();
+    await expect.poll(() => page.evaluate<boolean>(ROWS_READY), { timeout: 60_000 }).toBe(true);
+    expect(await page.inputValue('#token')).toBe(decodeURIComponent(url.replace(/^.*#token=/, '')));
     await expect.poll(() => page.isVisible('#inject-form')).toBe(true);
     await page.selectOption('#inject-robot', 'epuck-3');
     await page.selectOption('#inject-attack', 'eir-mappo-rendezvous@eir');

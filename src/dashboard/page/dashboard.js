@@ -6,7 +6,15 @@
 const TRAIL_POINTS = 120;
 const $ = (id) => document.getElementById(id);
 const token = $('token');
-token.value = new URLSearchParams(location.hash.slice(1)).get('token') || '';
+// The token leaves the address bar (screen shares, shoulder surfers, copied links) as soon as it is read;
+// this tab keeps it for reloads.
+const TOKEN_KEY = 'swarmguard-dashboard-token';
+const fromUrl = new URLSearchParams(location.hash.slice(1)).get('token');
+if (fromUrl) {
+  sessionStorage.setItem(TOKEN_KEY, fromUrl);
+  history.replaceState(null, '', location.pathname + location.search);
+}
+token.value = fromUrl || sessionStorage.getItem(TOKEN_KEY) || '';
 
 let ws = null;
 let info = null; // the welcome: ids, arena, radii, trial mode...
