@@ -16,7 +16,7 @@ import { ConfigError } from '../src/core/config-file.js';
 import { allowedHosts, Lockout, refuseRequest, tokenMatches } from '../src/dashboard/auth.js';
 import { dashboardFor, DashboardSchema, resolveDashboard } from '../src/dashboard/config.js';
 import { Refusals } from '../src/dashboard/refusals.js';
-import { MAX_IN_FLIGHT } from '../src/dashboard/client-stream.js';
+import { ClientStream, HIGH_WATER_BYTES, LITE_INTERVAL_MS, MAX_IN_FLIGHT, MAX_PENDING_EVENTS, RECOVER_MS } from '../src/dashboard/client-stream.js';
 import { DashboardServer, type DashboardServerOptions } from '../src/dashboard/server.js';
 import { RunController } from '../src/runtime/control.js';
 import { loadLaunch } from '../src/runtime/launch.js';
@@ -523,6 +523,90 @@ describe('dashboard auth and refusal counting', () => {
     expect(lines[0]).toBe('dashboard: refused (malformed): Unrecognized key: "x\\u000a 12.0 s  E-STOP   forged\\u001b[2J"');
     expect(lines[1]!.length).toBeLessThan(400);
     expect(lines[1]).toMatch(/\.\.\. \(\d+ characters\)$/);
+  });
+});
+
+describe('per-client flow control (ClientStream, a fake socket and clock)', () => {
+  function setup() {
+    const clock = { t: 0 };
+    const sent: Msg[] = [];
+    const socket = { bufferedAmount: 0, send: (d: string) => void sent.push(JSON.parse(d) as Msg) };
+    let tick = 0;
+    const source = { body: (detail: 'full' | 'lite') => `"detail":"${detail}","tick":${tick}` };
+    const stream = new ClientStream(socket, source, () => clock.t);
+    /** One tick 100 ms after the last (the timer for lite frames is not needed: ticks drive the sends). */
+    const next = () => {
+      tick++;
+      clock.t += 100;
+      stream.offer();
+    };
+    return { clock, sent, socket, stream, next, ackAll: () => stream.ack(sent.at(-1)!.seq as number) };
+  }
+
+  it('a client that keeps up gets every tick in full detail', () => {
+    const { sent, stream, next, ackAll } = setup();
+    for (let k = 0; k < 50; k++) {
+      next();
+      ackAll();
+    }
+    expect(sent.map((f) => f.tick)).toEqual(Array.from({ length: 50 }, (_, k) => k + 1));
+    expect(sent.every((f) => f.detail === 'full')).toBe(true);
+    expect(stream.stats).toMatchObject({ sent: 50, coalesced: 0, detail: 'full' });
+  });
+
+  it('a client held back on over a quarter of the ticks gets lite frames, spaced, then full ones after 10 s caught up', () => {
+    const { clock, sent, stream, next, ackAll } = setup();
+    // Acks only every 4th tick: held back on about half of them.
+    for (let k = 1; k <= 20; k++) {
+      next();
+      if (k % 4 === 0) ackAll();
+    }
+    expect(stream.stats.detail).toBe('lite');
+    expect(stream.stats.coalesced).toBeGreaterThan(0);
+    const lite = sent.filter((f) => f.detail === 'lite');
+    expect(lite.length).toBeGreaterThan(0);
+    // Every frame sent is the latest tick at the time (no backlog), and lite ones come at most every 200 ms.
+    for (let k = 1; k < sent.length; k++) expect(sent[k]!.tick).toBeGreaterThan(sent[k - 1]!.tick);
+    const at = new Map<number, number>(); // tick -> time it was offered (ticks are 100 ms apart from t=100)
+    for (const f of lite) at.set(f.seq as number, (f.tick as number) * 100);
+    const times = [...at.values()];
+    for (let k = 1; k < times.length; k++) expect(times[k]! - times[k - 1]!).toBeGreaterThanOrEqual(LITE_INTERVAL_MS);
+    // Keeping up again: still lite until RECOVER_MS have passed without being held back, then full.
+    const caughtUpAt = clock.t;
+    while (clock.t - caughtUpAt <= RECOVER_MS + 100) {
+      clock.t += LITE_INTERVAL_MS; // the lite interval passes, so each tick can be sent and acked at once
+      next();
+      ackAll();
+      if (clock.t - caughtUpAt < RECOVER_MS - 200) expect(stream.stats.detail).toBe('lite');
+    }
+    expect(stream.stats.detail).toBe('full');
+    expect(sent.at(-1)!.detail).toBe('full');
+    stream.close();
+  });
+
+  it("a full socket buffer holds frames back too; events are never coalesced, and the oldest beyond the limit are dropped and counted", () => {
+    const { sent, socket, stream, next } = setup();
+    socket.bufferedAmount = HIGH_WATER_BYTES;
+    stream.addEvents(['{"kind":"flag","n":0}']);
+    next();
+    stream.addEvents(['{"kind":"clear","n":1}']);
+    next();
+    expect(sent).toHaveLength(0);
+    socket.bufferedAmount = 0;
+    next();
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.events).toEqual([{ kind: 'flag', n: 0 }, { kind: 'clear', n: 1 }]);
+    expect(stream.stats.coalesced).toBe(2);
+    // Unacknowledged frames (MAX_IN_FLIGHT) hold the next one back; events pile up to the limit.
+    for (let k = 1; k < MAX_IN_FLIGHT; k++) next();
+    stream.addEvents(Array.from({ length: MAX_PENDING_EVENTS + 7 }, (_, k) => `{"n":${k}}`));
+    next();
+    expect(stream.stats.droppedEvents).toBe(7);
+    stream.ack(sent.at(-1)!.seq as number);
+    expect(sent.at(-1)!.events).toHaveLength(MAX_PENDING_EVENTS);
+    expect(sent.at(-1)!.events[0]).toEqual({ n: 7 });
+    // An ack for a frame never sent is refused.
+    expect(stream.ack(1000)).toBe(false);
   });
 });
 
