@@ -43,6 +43,11 @@ export function attackName(a: Attack): string {
   }
 }
 
+/** A built-in attack reference (`fault:<name>`, `obs-noise:<epsilon>`): no folder to load, no path to resolve. */
+export function isBuiltinAttack(ref: string): boolean {
+  return ref.startsWith('fault:') || ref.startsWith('obs-noise:');
+}
+
 /**
  * Parses an attack reference: `none`, `fault:<name>`, `obs-noise:<epsilon>`, or a folder (an adversary's,
  * or a policy folder that ships its training adversaries, one picked as `<folder>@<name>` when there are

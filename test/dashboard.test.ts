@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { runLaunch } from '../src/cli/run.js';
 import { ConfigError } from '../src/core/config-file.js';
+import { isLoopback } from '../src/core/net.js';
 import { allowedHosts, Lockout, refuseRequest, tokenMatches } from '../src/dashboard/auth.js';
 import { dashboardFor, DashboardSchema, resolveDashboard } from '../src/dashboard/config.js';
 import { Refusals } from '../src/dashboard/refusals.js';
@@ -499,6 +500,9 @@ describe('dashboard auth and refusal counting', () => {
     expect(refuseRequest({ host: 'localhost:8765', origin: 'null' }, hosts)).toMatch(/Origin 'null'/);
     expect(refuseRequest({}, hosts)).toBe('no Host header');
     expect(allowedHosts('0.0.0.0', 8765)).toBeNull();
+    // Viewing is open only on a loopback address: IP literals and localhost, never a name that looks like one.
+    expect(['127.0.0.1', '127.1.2.3', '::1', 'localhost'].filter(isLoopback)).toHaveLength(4);
+    expect(['0.0.0.0', '::', '192.168.1.5', '127.example.com', '127.0.0.1.example.com'].some(isLoopback)).toBe(false);
   });
 
   it('refusals are all counted but logged once per burst, with the count of those not logged', () => {

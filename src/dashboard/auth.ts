@@ -63,10 +63,6 @@ export class Lockout {
 
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
-}
-
 const isWildcard = (host: string) => host === '0.0.0.0' || host === '::';
 
 /**

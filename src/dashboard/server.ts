@@ -10,7 +10,9 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { ControlAction, RunController } from '../runtime/control.js';
 import type { RunEvent, TickRecord } from '../runtime/trial.js';
-import { allowedHosts, DEFAULT_LOCKOUT, isLoopback, Lockout, randomToken, refuseRequest, tokenMatches, type LockoutSettings } from './auth.js';
+import { isBuiltinAttack } from '../../sim/team-eval.js';
+import { isLoopback } from '../core/net.js';
+import { allowedHosts, DEFAULT_LOCKOUT, Lockout, randomToken, refuseRequest, tokenMatches, type LockoutSettings } from './auth.js';
 import { ClientStream, type FrameSource, type StreamStats } from './client-stream.js';
 import { frameBody, parseClientMessage, visibleEvent, type ClientMessage, type DashboardAction, type Detail, type Welcome } from './protocol.js';
 import { Refusals, type RefusalKind } from './refusals.js';
@@ -428,7 +430,7 @@ export class DashboardServer implements FrameSource {
     if (a.kind === 'estop') return { kind: 'estop', reason: a.reason || 'dashboard' };
     if (a.kind !== 'inject') return a;
     const offered = this.o.attacks ?? {};
-    const ref = Object.hasOwn(offered, a.attack) ? offered[a.attack]! : /^(fault|obs-noise):/.test(a.attack) ? a.attack : null;
+    const ref = Object.hasOwn(offered, a.attack) ? offered[a.attack]! : isBuiltinAttack(a.attack) ? a.attack : null;
     if (ref === null) return `unknown attack '${a.attack}' (offered: ${[...Object.keys(offered), 'fault:<name>', 'obs-noise:<eps>'].join(', ')})`;
     return { ...a, attack: ref };
   }

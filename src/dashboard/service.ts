@@ -4,12 +4,13 @@
 import { readdirSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { FAULT_NAMES } from '../../sim/faults.js';
+import { isBuiltinAttack } from '../../sim/team-eval.js';
 import { ConfigError } from '../core/config-file.js';
 import type { Launch } from '../runtime/launch.js';
 import type { RunContext, RunService } from '../runtime/services.js';
 import type { RunEvent, TickRecord } from '../runtime/trial.js';
 import { dashboardFor, type DashboardConfig } from './config.js';
-import { isLoopback } from './auth.js';
+import { isLoopback } from '../core/net.js';
 import { DashboardServer } from './server.js';
 
 /** Attack name shown on the page -> the reference RunController.apply loads. */
@@ -19,10 +20,11 @@ export function offeredAttacks(launch: Pick<Launch, 'source' | 'policyDir' | 'in
   const base = dirname(resolve(launch.source));
   // A policy folder that ships its training adversaries: one entry per adversary file.
   for (const f of readdirSync(launch.policyDir).filter((f) => /^adversary-.+\.onnx$/.test(f))) {
-    offered[`${basename(launch.policyDir)}@${f.slice('adversary-'.length, -'.onnx'.length)}`] = `${launch.policyDir}@${f.slice('adversary-'.length, -'.onnx'.length)}`;
+    const name = f.slice('adversary-'.length, -'.onnx'.length);
+    offered[`${basename(launch.policyDir)}@${name}`] = `${launch.policyDir}@${name}`;
   }
   for (const inj of launch.injections) {
-    if (/^(fault|obs-noise):/.test(inj.ref)) offered[inj.ref] = inj.ref;
+    if (isBuiltinAttack(inj.ref)) offered[inj.ref] = inj.ref;
     else offered[basename(inj.ref.replace(/\/+$/, ''))] = resolve(base, inj.ref);
   }
   for (const f of FAULT_NAMES) offered[`fault:${f}`] = `fault:${f}`;

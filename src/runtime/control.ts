@@ -5,7 +5,7 @@
 // loads, releasing them when the run ends.
 import { resolve } from 'node:path';
 import type { SimSettings } from '../../sim/config.js';
-import { loadAttack, type Attack } from '../../sim/team-eval.js';
+import { isBuiltinAttack, loadAttack, type Attack } from '../../sim/team-eval.js';
 import type { Injection, TrialRun } from './trial.js';
 
 export type ControlAction =
@@ -70,7 +70,7 @@ export class RunController {
     const ticks = Math.round(seconds / this.settings.controlPeriod);
     if (ticks < 1) throw new RangeError(`${seconds} s is shorter than one control tick (${this.settings.controlPeriod} s)`);
     if (ref === 'none') throw new RangeError("'none' compromises nothing");
-    const attack = await loadAttack(/^(fault|obs-noise):/.test(ref) ? ref : resolve(this.baseDir, ref), this.settings);
+    const attack = await loadAttack(isBuiltinAttack(ref) ? ref : resolve(this.baseDir, ref), this.settings);
     if (!this.open) {
       await release(attack); // the run ended while it loaded
       throw new RangeError('the run has ended');

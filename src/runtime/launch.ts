@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, loadYamlFile, parseWithSchema } from '../core/config-file.js';
 import { resolveSimConfig, type SimSettings } from '../../sim/config.js';
-import { loadAttack, type Attack } from '../../sim/team-eval.js';
+import { isBuiltinAttack, loadAttack, type Attack } from '../../sim/team-eval.js';
 import { DEFAULT_MONITOR, type MonitorSettings } from '../monitor/monitor.js';
 import { observationMismatch, readManifest } from '../policy/folder.js';
 import { DEFAULT_SAFETY, type SafetySettings } from './safety.js';
@@ -175,7 +175,7 @@ export async function loadLaunch(path: string): Promise<Launch> {
       if (inj.attack === 'none') throw new ConfigError(`${where}.attack: 'none' compromises nothing; leave the injection out`);
       const toTick = Math.min(ticks, fromTick + Math.round(inj.duration / settings.controlPeriod));
       if (toTick <= fromTick) throw new ConfigError(`${where}.duration: ${inj.duration} s is shorter than one control tick (${settings.controlPeriod} s)`);
-      const ref = /^(fault|obs-noise):/.test(inj.attack) ? inj.attack : resolve(base, inj.attack);
+      const ref = isBuiltinAttack(inj.attack) ? inj.attack : resolve(base, inj.attack);
       let attack: Attack;
       try {
         attack = await loadAttack(ref, settings);

@@ -6,6 +6,7 @@ import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { AclFile } from './acl.js';
 import { PasswordFile } from './passwd.js';
+import { isLoopback } from '../../core/net.js';
 
 export interface EmbeddedBrokerOptions {
   host: string;
@@ -14,10 +15,6 @@ export interface EmbeddedBrokerOptions {
   passwordFile?: string;
   aclFile?: string;
   log: (line: string) => void;
-}
-
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 export class EmbeddedBroker {
