@@ -277,6 +277,7 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
       '{"type":"control","token":"' + TOKEN + '","action":{"kind":"fly"}}',
       JSON.stringify({ type: 'control', token: TOKEN, action: { kind: 'inject', robot: 'epuck-1', attack: 'fault:spin', seconds: -1 } }),
       JSON.stringify({ type: 'control', token: TOKEN, action: { kind: 'estop' }, extra: 1 }),
+      JSON.stringify({ type: 'control', token: TOKEN, action: { kind: 'estop', reason: 'fine\n 12.0 s  RELEASE  forged' } }),
       JSON.stringify({ type: 'ack', seq: 'x' }),
       '[]',
     ];
@@ -491,6 +492,14 @@ describe('dashboard auth and refusal counting', () => {
     expect(l.lockedFor('a')).toBe(0);
   });
 
+  it('the lock-out remembers a bounded number of addresses, however many send wrong tokens at once', () => {
+    const l = new Lockout({ maxFailures: 3, windowMs: 60_000, lockMs: 60_000 }, () => 0);
+    for (let k = 0; k < 5000; k++) l.fail(`2001:db8::${k.toString(16)}`);
+    expect(l.size).toBeLessThanOrEqual(1000);
+    for (let k = 0; k < 3; k++) l.fail('192.0.2.1');
+    expect(l.lockedFor('192.0.2.1')).toBe(60); // the newest are kept
+  });
+
   it('Host and Origin: loopback names at the port, the page itself; anything on a wildcard address', () => {
     const hosts = allowedHosts('127.0.0.1', 8765);
     expect(refuseRequest({ host: 'localhost:8765' }, hosts)).toBeNull();
@@ -500,6 +509,10 @@ describe('dashboard auth and refusal counting', () => {
     expect(refuseRequest({ host: 'localhost:8765', origin: 'null' }, hosts)).toMatch(/Origin 'null'/);
     expect(refuseRequest({}, hosts)).toBe('no Host header');
     expect(allowedHosts('0.0.0.0', 8765)).toBeNull();
+    // On port 80 a browser sends no port in Host or Origin.
+    expect(refuseRequest({ host: 'localhost', origin: 'http://localhost' }, allowedHosts('127.0.0.1', 80))).toBeNull();
+    expect(refuseRequest({ host: 'localhost:80' }, allowedHosts('127.0.0.1', 80))).toBeNull();
+    expect(refuseRequest({ host: 'localhost' }, hosts)).toMatch(/not this dashboard/);
     // Viewing is open only on a loopback address: IP literals and localhost, never a name that looks like one.
     expect(['127.0.0.1', '127.1.2.3', '::1', 'localhost'].filter(isLoopback)).toHaveLength(4);
     expect(['0.0.0.0', '::', '192.168.1.5', '127.example.com', '127.0.0.1.example.com'].some(isLoopback)).toBe(false);

@@ -27,6 +27,9 @@ export interface LockoutSettings {
 
 export const DEFAULT_LOCKOUT: LockoutSettings = { maxFailures: 5, windowMs: 60_000, lockMs: 60_000 };
 
+/** Addresses remembered at most; beyond, the longest-known ones are forgotten first. */
+const MAX_ADDRESSES = 1000;
+
 /** Wrong-token counts per remote address; bounded (old entries are forgotten). */
 export class Lockout {
   private readonly failures = new Map<string, { times: number[]; lockedUntil: number }>();
@@ -46,7 +49,7 @@ export class Lockout {
   /** A wrong token from `address`; true when this failure locks it out. */
   fail(address: string): boolean {
     const t = this.now();
-    if (this.failures.size > 1000) this.forgetOld(t);
+    if (this.failures.size >= MAX_ADDRESSES) this.forgetOld(t);
     const f = this.failures.get(address) ?? { times: [], lockedUntil: 0 };
     f.times = [...f.times.filter((x) => t - x < this.settings.windowMs), t];
     this.failures.set(address, f);
@@ -58,6 +61,17 @@ export class Lockout {
 
   private forgetOld(t: number): void {
     for (const [a, f] of this.failures) if (f.lockedUntil < t && f.times.every((x) => t - x >= this.settings.windowMs)) this.failures.delete(a);
+    // Still full (wrong tokens from that many addresses within the window): the longest-known go, so that
+    // memory stays bounded whatever the number of addresses (an IPv6 client has plenty).
+    for (const a of this.failures.keys()) {
+      if (this.failures.size < MAX_ADDRESSES) break;
+      this.failures.delete(a);
+    }
+  }
+
+  /** Addresses remembered now (bounded). */
+  get size(): number {
+    return this.failures.size;
   }
 }
 
@@ -73,7 +87,8 @@ const isWildcard = (host: string) => host === '0.0.0.0' || host === '::';
 export function allowedHosts(bindHost: string, port: number): Set<string> | null {
   if (isWildcard(bindHost)) return null;
   const named = isIP(bindHost) === 6 ? `[${bindHost}]` : bindHost;
-  return new Set([...LOOPBACK_NAMES, named].map((h) => `${h}:${port}`.toLowerCase()));
+  // A browser leaves the port out of Host (and Origin) when it is HTTP's default.
+  return new Set([...LOOPBACK_NAMES, named].flatMap((h) => (port === 80 ? [h, `${h}:80`] : [`${h}:${port}`])).map((h) => h.toLowerCase()));
 }
 
 /** Why a request's Host or Origin is refused (null: accepted). No Origin: not from a browser page. */

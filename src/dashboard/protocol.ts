@@ -16,7 +16,8 @@ import type { Evidence } from '../monitor/monitor.js';
 const Token = z.string().max(256);
 
 const ActionSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('estop'), reason: z.string().max(200).optional() }).strict(),
+  // The reason is printed on the operator's terminal and recorded: no control characters.
+  z.object({ kind: z.literal('estop'), reason: z.string().max(200).regex(/^\P{Cc}*$/u, 'printable text only').optional() }).strict(),
   z.object({ kind: z.literal('release') }).strict(),
   z.object({ kind: z.literal('stop') }).strict(),
   z.object({ kind: z.literal('start') }).strict(),

@@ -12,8 +12,7 @@ export type RefusalKind =
   | 'bad-host'
   | 'bad-origin'
   | 'bad-ack'
-  | 'too-many-clients'
-  | 'not-found';
+  | 'too-many-clients';
 
 /** Longest detail logged: a refusal's detail quotes the client (a zod message names its unknown keys). */
 const MAX_DETAIL = 300;
