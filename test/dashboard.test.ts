@@ -430,8 +430,11 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
     expect(s.stats().clients).toBe(2);
   });
 
-  it('beyond loopback, viewing needs the token too', async () => {
-    const s = new DashboardServer(options({ host: '0.0.0.0' }));
+  it.each([
+    ['beyond loopback', { host: '0.0.0.0' }],
+    ["on loopback with viewing: 'token' (behind a reverse proxy)", { viewing: 'token' as const }],
+  ])('%s, viewing needs the token too', async (_, where) => {
+    const s = new DashboardServer(options(where));
     extraServers.push(s);
     const p = await s.listen();
     const c = await open({ port: p });
@@ -657,12 +660,13 @@ describe('swarmguard run with a dashboard', () => {
     await expect(loadLaunch(writeLaunch({ tokenEnv: 'not a name' }))).rejects.toThrow(/dashboard\.tokenEnv: an environment variable name/);
     await expect(loadLaunch(writeLaunch({ tokenEnv: 'SWARMGUARD_TEST_UNSET_TOKEN' }))).rejects.toThrow(/dash-\w+\.yaml: dashboard\.tokenEnv: the environment variable SWARMGUARD_TEST_UNSET_TOKEN is not set/);
     expect(() => resolveDashboard(DashboardSchema.parse({ tokenEnv: 'T' }), 'f.yaml: dashboard', { T: 'short' })).toThrow(/f\.yaml: dashboard\.tokenEnv: the token in T has 5 characters; it needs 16 to 256/);
-    expect(resolveDashboard(DashboardSchema.parse({ tokenEnv: 'T' }), 'f.yaml: dashboard', { T: TOKEN })).toEqual({ enabled: true, host: '127.0.0.1', port: 8765, token: TOKEN });
+    expect(resolveDashboard(DashboardSchema.parse({ tokenEnv: 'T' }), 'f.yaml: dashboard', { T: TOKEN })).toEqual({ enabled: true, host: '127.0.0.1', viewing: 'open', port: 8765, token: TOKEN });
     await expect(loadLaunch(writeLaunch({ bind: 'x' }))).rejects.toThrow(/dashboard/);
     expect(dashboardFor(undefined, undefined)).toBeNull();
     expect(dashboardFor(undefined, true)).toMatchObject({ enabled: true, host: '127.0.0.1', port: 8765 });
-    expect(dashboardFor({ enabled: false, host: '127.0.0.1', port: 9000 }, undefined)).toBeNull();
-    expect(dashboardFor({ enabled: false, host: '127.0.0.1', port: 9000 }, 0)).toMatchObject({ enabled: true, port: 0 });
+    expect(dashboardFor({ enabled: false, host: '127.0.0.1', viewing: 'open', port: 9000 }, undefined)).toBeNull();
+    expect(dashboardFor({ enabled: false, host: '127.0.0.1', viewing: 'open', port: 9000 }, 0)).toMatchObject({ enabled: true, port: 0 });
+    await expect(loadLaunch(writeLaunch({ viewing: 'anyone' }))).rejects.toThrow(/dashboard\.viewing/);
   });
 
   it('a dashboard port already in use stops the run before it starts, naming the launch file and the port', async () => {

@@ -12,6 +12,8 @@ export const DashboardSchema = z
     enabled: z.boolean().default(true),
     /** The address to listen on: loopback by default (viewing is then open, controls need the token). */
     host: z.string().min(1).default('127.0.0.1'),
+    /** open: watching needs no token on a loopback address (never beyond); token: it always does (behind a proxy). */
+    viewing: z.enum(['open', 'token']).default('open'),
     /** 0: any free port (printed at start-up). */
     port: z.number().int().min(0).max(65535).default(DEFAULT_DASHBOARD_PORT),
     /** The environment variable holding the operator's token; left out, a random one is made and printed at start-up. */
@@ -27,18 +29,19 @@ export type DashboardBlock = z.output<typeof DashboardSchema>;
 export interface DashboardConfig {
   enabled: boolean;
   host: string;
+  viewing: 'open' | 'token';
   port: number;
   token?: string;
 }
 
 /** The block with its token read from `tokenEnv` (`where` names the block in errors: `launch.yaml: dashboard`). */
 export function resolveDashboard(block: DashboardBlock, where: string, env: NodeJS.ProcessEnv = process.env): DashboardConfig {
-  const { enabled, host, port, tokenEnv } = block;
-  if (tokenEnv === undefined) return { enabled, host, port };
+  const { enabled, host, viewing, port, tokenEnv } = block;
+  if (tokenEnv === undefined) return { enabled, host, viewing, port };
   const token = env[tokenEnv];
   if (token === undefined || token === '') throw new ConfigError(`${where}.tokenEnv: the environment variable ${tokenEnv} is not set (it holds the dashboard's token)`);
   if (token.length < MIN_TOKEN || token.length > 256) throw new ConfigError(`${where}.tokenEnv: the token in ${tokenEnv} has ${token.length} characters; it needs ${MIN_TOKEN} to 256`);
-  return { enabled, host, port, token };
+  return { enabled, host, viewing, port, token };
 }
 
 /**

@@ -33,6 +33,12 @@ export interface DashboardServerOptions {
   /** Attack names the injection control offers -> the reference the controller loads (fault:/obs-noise: need none). */
   attacks?: Record<string, string>;
   host?: string;
+  /**
+   * 'open' (default): anyone who can reach a loopback address may watch without the token (never on any
+   * other address); 'token': watching always needs it (e.g. behind a reverse proxy, where every client
+   * comes from loopback).
+   */
+  viewing?: 'open' | 'token';
   /** 0: any free port. */
   port?: number;
   /** Left out: a random one (see `token`). */
@@ -176,9 +182,9 @@ export class DashboardServer implements FrameSource {
     return `http://${h}:${this.boundPort}/${withToken ? `#token=${encodeURIComponent(this.token)}` : ''}`;
   }
 
-  /** Viewing without the token: only when listening on loopback. */
-  private get openView(): boolean {
-    return isLoopback(this.host);
+  /** Viewing without the token: only when listening on loopback, and not turned off. */
+  get openView(): boolean {
+    return (this.o.viewing ?? 'open') === 'open' && isLoopback(this.host);
   }
 
   /** A tick's record and the events it produced. Cheap: the frame is encoded after the tick, once per detail. */

@@ -10,7 +10,6 @@ import type { Launch } from '../runtime/launch.js';
 import type { RunContext, RunService } from '../runtime/services.js';
 import type { RunEvent, TickRecord } from '../runtime/trial.js';
 import { dashboardFor, type DashboardConfig } from './config.js';
-import { isLoopback } from '../core/net.js';
 import { DashboardServer } from './server.js';
 
 /** Attack name shown on the page -> the reference RunController.apply loads. */
@@ -64,6 +63,7 @@ export class DashboardService implements RunService {
       controller: ctx.control,
       attacks: offeredAttacks(launch),
       host: this.config.host,
+      viewing: this.config.viewing,
       port: this.config.port,
       token: this.config.token,
       log: ctx.log,
@@ -75,7 +75,7 @@ export class DashboardService implements RunService {
       throw new ConfigError(`${launch.source}: dashboard: ${(err as Error).message}`);
     }
     this.current = server;
-    const view = isLoopback(this.config.host) ? 'viewing open on this machine' : 'viewing needs the token';
+    const view = server.openView ? 'viewing open on this machine' : 'viewing needs the token';
     ctx.log(`dashboard: ${server.url(true)}  (${view}; controls need the token in that URL)`);
   }
 
