@@ -300,8 +300,9 @@ export class DashboardServer implements FrameSource {
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const refuse = (status: string, kind: RefusalKind | null, why: string) => {
       if (kind) this.refusals.count(kind, `${req.socket.remoteAddress}: ${why}`);
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${why}\n`);
-      socket.destroy();
+      // Destroyed once the answer is written: destroying at once could drop it.
+      socket.once('finish', () => socket.destroy());
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\nX-Content-Type-Options: nosniff\r\n\r\n${why}\n`);
     };
     if (pathOf(req.url) !== '/ws') return refuse('404 Not Found', null, 'the telemetry stream is at /ws');
     const why = refuseRequest({ host: req.headers.host, origin: req.headers.origin }, this.hosts);
