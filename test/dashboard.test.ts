@@ -5,7 +5,7 @@
 // a client that does not keep up gets the latest frame, never a backlog; a replay has no controls. Then
 // `swarmguard run` with a `dashboard:` block serves it.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { request, type Server as HttpServer } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -341,6 +341,14 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
     }
     expect((await httpGet(port, '/')).status).toBe(200);
     expect((await httpGet(port, '/dashboard.js?v=1')).status).toBe(200);
+  });
+
+  it("a server error after start-up (accept() out of file descriptors) is logged, not thrown into the run", async () => {
+    // What net.Server emits when accept() fails; without a listener Node would throw it.
+    const http = (server as unknown as { http: HttpServer }).http;
+    http.emit('error', Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' }));
+    expect(logs.at(-1)).toBe('dashboard: server error: accept EMFILE');
+    expect((await httpGet(port, '/')).status).toBe(200);
   });
 
   it('a client that does not keep up gets the latest frame when it catches up, never a backlog', async () => {

@@ -167,6 +167,9 @@ export class DashboardServer implements FrameSource {
       this.http.once('error', fail);
       this.http.listen(this.o.port ?? 0, this.host, () => {
         this.http.off('error', fail);
+        // Later server errors (accept() out of file descriptors when flooded with connections) would be
+        // thrown without a listener, ending the run: logged instead, and the server goes on accepting.
+        this.http.on('error', (err) => this.log(`dashboard: server error: ${err.message}`));
         resolve();
       });
     });
