@@ -79,6 +79,17 @@ class Client {
     }
   }
 
+  /**
+   * Shows the token with `hello`, as the page does on connecting, and waits until the server has handled it
+   * (a successful hello has no reply: an ack for a frame never sent, refused after it, marks the point).
+   */
+  async showToken(token: string): Promise<void> {
+    const from = this.msgs.length;
+    this.send({ type: 'hello', token });
+    this.send({ type: 'ack', seq: 1_000_000 });
+    await this.next((m) => m.type === 'error' && /never sent/.test(m.reason), from);
+  }
+
   /** Sends a control and waits for its answer (result or error). */
   async control(action: unknown, token?: string): Promise<Msg> {
     const id = Math.floor(Math.random() * 1e9);
@@ -389,9 +400,7 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
     const p = await s.listen();
     const operator = await open({ port: p });
     await operator.next((m) => m.type === 'welcome');
-    operator.send({ type: 'hello', token: TOKEN }); // what the page does on connecting, when it has the token
-    operator.send({ type: 'ack', seq: 1_000_000 }); // answered (refused) after the hello: the hello has been handled
-    await operator.next((m) => m.type === 'error' && /never sent/.test(m.reason));
+    await operator.showToken(TOKEN); // what the page does on connecting, when it has the token
     // Someone else on the same address (any local process, on loopback) locks it out.
     const attacker = await open({ port: p });
     await attacker.next((m) => m.type === 'welcome');
@@ -417,9 +426,7 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
     await squatter.next((m) => m.type === 'welcome');
     const operator = await open({ port: p });
     await operator.next((m) => m.type === 'welcome');
-    operator.send({ type: 'hello', token: TOKEN });
-    operator.send({ type: 'ack', seq: 1_000_000 }); // answered after the hello
-    await operator.next((m) => m.type === 'error');
+    await operator.showToken(TOKEN);
     const squatterGone = closed(squatter);
     const second = await open({ port: p });
     await second.next((m) => m.type === 'welcome');
@@ -430,9 +437,7 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
     await secondGone;
     expect(operator.ws.readyState).toBe(WebSocket.OPEN);
     // Every slot held by a connection that has shown the token: a newcomer is refused.
-    third.send({ type: 'hello', token: TOKEN });
-    third.send({ type: 'ack', seq: 1_000_000 });
-    await third.next((m) => m.type === 'error');
+    await third.showToken(TOKEN);
     expect(await upgradeStatus(p, {})).toBe(503);
     expect(s.stats().refused['too-many-clients']).toBe(3);
     expect(s.stats().clients).toBe(2);
