@@ -427,6 +427,12 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
     const operator = await open({ port: p });
     await operator.next((m) => m.type === 'welcome');
     await operator.showToken(TOKEN);
+    // A handshake ws refuses (a bad key) costs no one their place.
+    const badKey = `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${p}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: bad\r\n\r\n`;
+    expect(await rawRequest(p, badKey)).toMatch(/^HTTP\/1\.1 400 /);
+    expect(s.stats().clients).toBe(2);
+    expect(s.stats().refused['too-many-clients']).toBeUndefined();
+    expect(squatter.ws.readyState).toBe(WebSocket.OPEN);
     const squatterGone = closed(squatter);
     const second = await open({ port: p });
     await second.next((m) => m.type === 'welcome');

@@ -310,8 +310,17 @@ export class DashboardServer implements FrameSource {
     if (pathOf(req.url) !== '/ws') return refuse('404 Not Found', null, 'the telemetry stream is at /ws');
     const why = refuseRequest({ host: req.headers.host, origin: req.headers.origin }, this.hosts);
     if (why) return refuse('403 Forbidden', why.startsWith('Origin') ? 'bad-origin' : 'bad-host', why);
-    if (this.clients.size >= (this.o.maxClients ?? 32) && !this.makeRoom()) return refuse('503 Service Unavailable', 'too-many-clients', `${this.clients.size} clients already watch, every one with the token`);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, req.socket.remoteAddress ?? 'unknown'));
+    const max = this.o.maxClients ?? 32;
+    if (this.clients.size >= max && !this.oldestUnproven()) return refuse('503 Service Unavailable', 'too-many-clients', `${this.clients.size} clients already watch, every one with the token`);
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.connected(ws, req.socket.remoteAddress ?? 'unknown');
+      // Room is made only for an upgrade that succeeded (a bad handshake must not cost anyone their place).
+      while (this.clients.size > max && this.makeRoom());
+    });
+  }
+
+  private oldestUnproven(): Client | undefined {
+    return [...this.clients].find((c) => !c.proven);
   }
 
   /**
@@ -319,7 +328,7 @@ export class DashboardServer implements FrameSource {
    * the operator's page out (it shows the token on connecting, and then is never the one to go).
    */
   private makeRoom(): boolean {
-    const victim = [...this.clients].find((c) => !c.proven);
+    const victim = this.oldestUnproven();
     if (!victim) return false;
     this.refusals.count('too-many-clients', `${victim.address}: dropped to make room for a newer client`);
     this.clients.delete(victim);
@@ -392,7 +401,11 @@ export class DashboardServer implements FrameSource {
         if (!c.viewing) this.startViewing(c);
         return;
       case 'control':
-        void this.control(c, msg);
+        // Asynchronous (an injection loads its attack): a rejection left unhandled would end the process.
+        this.control(c, msg).catch((err: unknown) => {
+          this.log(`dashboard: client ${c.address} dropped: ${(err as Error).message}`);
+          c.ws.terminate();
+        });
         return;
     }
   }
