@@ -324,6 +324,16 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
     expect(noisy.msgs.filter((m) => m.type === 'error')).toHaveLength(50);
   });
 
+  it('a client flooding the server with (even valid) messages is disconnected: it would be parsed on the run thread', async () => {
+    const flood = await open({ autoAck: false });
+    await flood.next((m) => m.type === 'welcome');
+    const shut = new Promise<[number, string]>((r) => flood.ws.once('close', (code, why) => r([code, why.toString()])));
+    for (let k = 0; k < 500; k++) flood.send({ type: 'ack', seq: 0 }); // valid: frame 0 is "drawn" already
+    expect(await shut).toEqual([1008, 'over 100 messages/s']);
+    expect(server.stats().refused['too-fast']).toBe(1);
+    expect(flood.msgs.filter((m) => m.type === 'error')).toEqual([]);
+  });
+
   it('a page from another origin, or a request under a foreign host name (DNS rebinding), is refused', async () => {
     const before = server.stats().refused;
     expect(await upgradeStatus(port, { Origin: 'http://evil.example' })).toBe(403);

@@ -12,7 +12,8 @@ export type RefusalKind =
   | 'bad-host'
   | 'bad-origin'
   | 'bad-ack'
-  | 'too-many-clients';
+  | 'too-many-clients'
+  | 'too-fast';
 
 /** Longest detail logged: a refusal's detail quotes the client (a zod message names its unknown keys). */
 const MAX_DETAIL = 300;

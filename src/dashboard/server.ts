@@ -69,6 +69,9 @@ interface Client {
   proven: boolean;
   /** Messages refused so far (every kind): each costs a reply, so a client gets a bounded number of them. */
   refused: number;
+  /** Messages in the current one-second window, and when it started (ms). */
+  received: number;
+  windowStart: number;
 }
 
 const PAGE_DIR = new URL('./page/', import.meta.url);
@@ -88,6 +91,11 @@ const RECENT_EVENTS = 50;
 const MAX_REFUSED = 50;
 /** A client that lets this much pile up unread in its socket (replies; frames stop at HIGH_WATER_BYTES) is dropped. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
+/**
+ * Messages one client may send per second. The page sends at most one ack per frame (10 Hz) and a control
+ * now and then; a flood would be parsed on the run's own thread, between its control ticks.
+ */
+const MAX_MESSAGES_PER_SECOND = 100;
 const DONE: Record<ControlAction['kind'], string> = {
   estop: 'e-stop engaged: every robot stopped until released',
   release: 'e-stop released',
@@ -338,7 +346,7 @@ export class DashboardServer implements FrameSource {
   }
 
   private connected(ws: WebSocket, address: string): void {
-    const client: Client = { ws, address, stream: new ClientStream(ws, this), viewing: this.openView, proven: false, refused: 0 };
+    const client: Client = { ws, address, stream: new ClientStream(ws, this), viewing: this.openView, proven: false, refused: 0, received: 0, windowStart: Date.now() };
     this.clients.add(client);
     ws.on('message', (data, isBinary) => {
       // A throw in a ws listener would end the run: this client goes instead.
@@ -385,6 +393,17 @@ export class DashboardServer implements FrameSource {
   }
 
   private message(c: Client, data: RawData, isBinary: boolean): void {
+    if (c.ws.readyState !== c.ws.OPEN) return; // closing: what is still in flight is not worth parsing
+    const now = Date.now();
+    if (now - c.windowStart >= 1000) {
+      c.windowStart = now;
+      c.received = 0;
+    }
+    if (++c.received > MAX_MESSAGES_PER_SECOND) {
+      this.refusals.count('too-fast', `${c.address}: over ${MAX_MESSAGES_PER_SECOND} messages in a second`);
+      c.ws.close(1008, `over ${MAX_MESSAGES_PER_SECOND} messages/s`);
+      return;
+    }
     const parsed = isBinary ? ({ ok: false, why: 'binary messages are not part of the protocol' } as const) : parseClientMessage(data.toString());
     if (!parsed.ok) {
       this.refuse(c, 'malformed', `malformed message: ${parsed.why}`);
