@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { runLaunch, type RunSummary } from '../src/cli/run.js';
 import { PROJECT_ROOT } from '../sim/config.js';
 
@@ -122,6 +123,38 @@ describe.skipIf(skip)(`dashboard page in headless Chromium${skip ? ' (skipped: /
     expect(await page.textContent(`${row} .evidence`)).toMatch(/consistency \d\.\d\d/);
     expect(await page.textContent('#events')).toMatch(/FLAG epuck-3/);
     expect(lines.some((l) => /INJECT\s+epuck-3/.test(l))).toBe(true);
+    await page.close();
+  }, 120_000);
+
+  // Last: it leaves this machine's address locked out for the rest of the run.
+  it("someone locking the address out with wrong tokens cannot take the e-stop from the operator's open page", async () => {
+    const page = await browser.newPage();
+    await page.goto(url);
+    await expect.poll(() => page.evaluate<boolean>(ROWS_READY), { timeout: 60_000 }).toBe(true);
+    // Another program on this machine sends wrong tokens until the address is locked out.
+    const port = Number(url.match(/:(\d+)\//)![1]);
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+    const replies: string[] = [];
+    ws.on('message', (d) => {
+      const m = JSON.parse(d.toString()) as { type: string; reason?: string };
+      if (m.type === 'error') replies.push(m.reason ?? '');
+    });
+    await new Promise((r) => ws.once('open', r));
+    for (let k = 0; k < 6; k++) ws.send(JSON.stringify({ type: 'control', id: k, token: `wrong-token-number-${k}`, action: { kind: 'stop' } }));
+    await expect.poll(() => replies.length, { timeout: 30_000 }).toBe(6);
+    expect(replies.at(-1)).toMatch(/locked out/);
+    ws.close();
+    // The page had shown its token on connecting: its e-stop and release still work.
+    await page.click('#estop');
+    await expect.poll(() => page.textContent('#message'), { timeout: 30_000 }).toMatch(/e-stop engaged/);
+    await expect.poll(() => page.textContent('#state'), { timeout: 30_000 }).toMatch(/E-STOPPED/);
+    await page.click('#release');
+    await expect.poll(() => page.textContent('#message'), { timeout: 30_000 }).toMatch(/e-stop released/);
+    // A page opened during the lock-out has shown nothing before it: refused.
+    const late = await browser.newPage();
+    await late.goto(url);
+    await expect.poll(() => late.textContent('#message'), { timeout: 30_000 }).toMatch(/refused: locked out/);
+    await late.close();
     await page.close();
   }, 120_000);
 });
