@@ -47,7 +47,7 @@ describe('calibration', () => {
   it('a recorded calibration drive of robots with perturbed wheels: every fitted parameter within 2% of the truth, latencies exact, written to the robots file', async () => {
     const { launch, nominal } = setup();
     const lines: string[] = [];
-    const result = await runCalibrate(undefined, { drive: launch, robots: nominal, write: true, quiet: true }, (l) => lines.push(l));
+    const result = await runCalibrate(undefined, { drive: launch, repeats: 4, robots: nominal, write: true, quiet: true }, (l) => lines.push(l));
     expect(result.fits.map((f) => f.id)).toEqual(Object.keys(TRUTH));
     for (const f of result.fits) {
       const t = TRUTH[f.id]!;
