@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { McapWriter } from '@mcap/core';
+import { McapStreamReader, McapWriter } from '@mcap/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runLaunch } from '../src/cli/run.js';
 import { OnnxTeam } from '../src/policy/team.js';
@@ -58,6 +58,18 @@ describe('MCAP recording', () => {
     const dir = tempDir();
     const { run, path, launch, files } = await recordedTrial(dir);
     expect(run.events.some((e) => e.kind === 'flag' && e.robot === 'epuck-2')).toBe(true);
+    // A valid MCAP stream from magic to footer, every chunk's CRC checked, a JSON Schema for every channel.
+    const stream = new McapStreamReader({ validateCrcs: true });
+    stream.append(readFileSync(path));
+    const kinds = new Map<string, number>();
+    for (let r; (r = stream.nextRecord()); ) {
+      kinds.set(r.type, (kinds.get(r.type) ?? 0) + 1);
+      if (r.type === 'Schema') expect(JSON.parse(new TextDecoder().decode(r.data)).title).toBe(r.name);
+    }
+    expect(stream.done()).toBe(true);
+    expect(kinds.get('Message')).toBeGreaterThan(7 * launch.ticks);
+    expect(kinds.get('Attachment')).toBe(2);
+    expect(kinds.get('Metadata')).toBe(3);
     const back = await readRecording(path);
     expect(back.records).toHaveLength(launch.ticks);
     // Every field of every tick, the true poses included (toEqual: NaN equals NaN, so unlocated robots too).
