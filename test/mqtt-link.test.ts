@@ -1,14 +1,19 @@
 // The MQTT link over the embedded broker, with the bus twin as the robots: a whole run, malformed payloads,
 // a robot whose poses stop, and the broker's logins and ACL.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runLaunch, type RunSummary } from '../src/cli/run.js';
+import { serveBusTwin } from '../src/cli/twin-serve.js';
+import { loadLaunch } from '../src/runtime/launch.js';
+import { createLink } from '../src/runtime/link-factory.js';
 import { EmbeddedBroker } from '../src/links/mqtt/broker.js';
 import { BusClient } from '../src/links/mqtt/client.js';
 import type { BusTwin } from '../src/links/mqtt/bus-twin.js';
 import { MqttLink } from '../src/links/mqtt/link.js';
 import { SwarmTopics, DEFAULT_QOS } from '../src/links/mqtt/topics.js';
-import { mqttLaunch, PASSWORDS, settings10, SHIPPED_ACL, startTwin, tempDir, until, writePasswordFile } from './helpers/mqtt.js';
+import { MAPPO, mqttLaunch, settings10, SHIPPED_ACL, startTwin, tempDir, until, writePasswordFile } from './helpers/mqtt.js';
 import { expectUnauthorisedCannotCommand } from './helpers/mqtt-auth.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -145,6 +150,55 @@ describe('MQTT link with the bus twin on the embedded broker', () => {
   });
 });
 
+describe('MQTT telemetry and twin-serve', () => {
+  it('a run over another link (sim) publishes its telemetry to the broker of its mqtt: block', async () => {
+    const b = await broker();
+    const T = new SwarmTopics('simbus');
+    const obs = await observer(b.url);
+    const suspicionFrom = new Set<string>();
+    const status: Record<string, unknown>[] = [];
+    await obs.subscribe(T.everyRobot('suspicion'), 'suspicion', 0, (topic) => suspicionFrom.add(T.parseRobot(topic)!.id));
+    await obs.subscribe(T.status('controller'), 'status', 1, (_t, m) => status.push(m));
+    const dir = tempDir('simbus');
+    const path = join(dir, 'launch.yaml');
+    writeFileSync(path, `name: simbus\nswarm: { robots: 10, noise: 'off' }\npolicy: ${MAPPO}\nduration: 120\nlink: { kind: sim, mode: live }\nmqtt: { broker: '${b.url}' }\nout: ${dir}\n`);
+    await runUntil(path, () => until('suspicion of every robot', () => suspicionFrom.size === 10));
+    await until('the controller offline', () => status.at(-1)?.state === 'offline');
+    expect(status[0]).toMatchObject({ v: 1, state: 'online', link: 'sim' });
+  });
+
+  it('twin-serve serves an mqtt launch file on its broker; the link the same file builds gets every robot', async () => {
+    const b = await broker();
+    const dir = tempDir('serve');
+    const path = mqttLaunch(dir, 'served', b.url);
+    const lines: string[] = [];
+    const twin = await serveBusTwin(path, {}, (l) => lines.push(l));
+    cleanup.push(() => twin.stop());
+    expect(lines.join('\n')).toMatch(/now: swarmguard run/);
+    const link = await createLink(await loadLaunch(path), () => undefined);
+    cleanup.push(() => link.stop());
+    expect(await link.ready!(20_000)).toEqual([]);
+    await expect(serveBusTwin(mqttLaunch(dir, 'twinned', b.url, '  twin: true\n'))).rejects.toThrow(/link\.twin/);
+  });
+});
+
+describe('the bus twin', () => {
+  it("stops a robot whose commands stop for commandTimeoutMs (its bridge's watchdog), and only that robot", async () => {
+    const b = await broker();
+    const twin = await twinOn(b.url, 'dog');
+    const c = await observer(b.url);
+    const T = new SwarmTopics('dog');
+    c.publish(T.robot(twin.ids[0]!, 'cmd'), { t: Date.now(), tick: 0, left: 0.3, right: 0.3 }, 0);
+    await until('the watchdog stop', () => twin.stats[0]!.watchdogStops === 1);
+    const at = twin.truePoses()[0]!;
+    const ticks = twin.live.stats.ticks;
+    await until('three more twin ticks', () => twin.live.stats.ticks >= ticks + 3);
+    const now = twin.truePoses()[0]!;
+    expect(Math.hypot(now.x - at.x, now.y - at.y)).toBeLessThan(1e-9);
+    expect(twin.stats.slice(1).every((s) => s.watchdogStops === 0 && s.commands === 0)).toBe(true);
+  });
+});
+
 describe('MQTT logins and ACL on the embedded broker', () => {
   it('an anonymous, a wrong-password and an ACL-forbidden client cannot command a robot; the controller can', async () => {
     const dir = tempDir('auth');
@@ -156,6 +210,5 @@ describe('MQTT logins and ACL on the embedded broker', () => {
 
   it('refuses to start without a password file on a non-loopback address', async () => {
     await expect(EmbeddedBroker.start({ host: '0.0.0.0', port: 0, log: () => undefined })).rejects.toThrow(/needs a password file/);
-    void PASSWORDS;
   });
 });
