@@ -78,7 +78,11 @@ export class EmbeddedBroker {
       },
       authorizeForward: (client, packet) => (!acl || acl.canRead(userOf.get(client), client.id, packet.topic) ? packet : null),
     });
-    const server = createServer(aedes.handle);
+    // Small messages go out at once (Nagle off), as the clients' do.
+    const server = createServer((socket) => {
+      socket.setNoDelay(true);
+      aedes.handle(socket);
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
