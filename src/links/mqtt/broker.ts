@@ -93,7 +93,8 @@ export class EmbeddedBroker {
       });
     } catch (err) {
       await new Promise<void>((r) => aedes.close(() => r()));
-      throw new Error(`the embedded MQTT broker cannot listen on ${o.host}:${o.port}: ${(err as Error).message}`);
+      const busy = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? ' (another broker, e.g. a mosquitto service, on that port? give another embedded.port, or use it: broker: mqtt://...)' : '';
+      throw new Error(`the embedded MQTT broker cannot listen on ${o.host}:${o.port}: ${(err as Error).message}${busy}`);
     }
     self = new EmbeddedBroker(aedes, server, o.host, (server.address() as AddressInfo).port);
     return self;
