@@ -11,7 +11,7 @@ import { createLink } from '../src/runtime/link-factory.js';
 import { EmbeddedBroker } from '../src/links/mqtt/broker.js';
 import { BusClient } from '../src/links/mqtt/client.js';
 import type { BusTwin } from '../src/links/mqtt/bus-twin.js';
-import { MqttLink } from '../src/links/mqtt/link.js';
+import { CLOCK_REBASE_AFTER, MqttLink } from '../src/links/mqtt/link.js';
 import { SwarmTopics, DEFAULT_QOS } from '../src/links/mqtt/topics.js';
 import { MAPPO, mqttLaunch, settings10, SHIPPED_ACL, startTwin, tempDir, until, writePasswordFile } from './helpers/mqtt.js';
 import { expectUnauthorisedCannotCommand } from './helpers/mqtt-auth.js';
@@ -110,6 +110,11 @@ describe('MQTT link with the bus twin on the embedded broker', () => {
     // Nothing was charged to the other robots, and none of them has a pose.
     for (const [i, o] of link.health().entries()) if (i !== 2) expect(Object.values(o.rejected).every((n) => n === 0) && o.exchanges === 0).toBe(true);
     expect(link.poses().filter((p) => p !== null)).toHaveLength(1);
+    // A sender whose clock went back (a restarted bridge): refused until CLOCK_REBASE_AFTER in a row, then taken.
+    for (let k = 1; k <= CLOCK_REBASE_AFTER; k++) await raw.publishAsync(topic, `{"v":1,"t":${k},"x":0.3,"y":0.3,"theta":${k}}`, { qos: 1 });
+    await until('the rebased pose', () => link.health()[2]!.exchanges === 3);
+    expect(link.health()[2]!.rejected['out-of-order']).toBe(1 + CLOCK_REBASE_AFTER - 1);
+    expect(link.poses()[2]!.theta).toBe(CLOCK_REBASE_AFTER);
   });
 
   it('a robot whose poses stop is stopped by the safety layer (stale-pose), and only it; it resumes when its poses come back', async () => {
