@@ -13,7 +13,7 @@ import { BusClient } from '../src/links/mqtt/client.js';
 import type { BusTwin } from '../src/links/mqtt/bus-twin.js';
 import { CLOCK_REBASE_AFTER, MqttLink } from '../src/links/mqtt/link.js';
 import { SwarmTopics, DEFAULT_QOS } from '../src/links/mqtt/topics.js';
-import { MAPPO, mqttLaunch, settings10, SHIPPED_ACL, startTwin, tempDir, until, writePasswordFile } from './helpers/mqtt.js';
+import { EIR, mqttLaunch, settings10, SHIPPED_ACL, startTwin, tempDir, until, writePasswordFile } from './helpers/mqtt.js';
 import { expectUnauthorisedCannotCommand } from './helpers/mqtt-auth.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -156,18 +156,32 @@ describe('MQTT link with the bus twin on the embedded broker', () => {
 });
 
 describe('MQTT telemetry and twin-serve', () => {
-  it('a run over another link (sim) publishes its telemetry to the broker of its mqtt: block', async () => {
+  it('a run over another link (sim) publishes beliefs, suspicion, events, alerts and its status to the broker of its mqtt: block', async () => {
     const b = await broker();
     const T = new SwarmTopics('simbus');
     const obs = await observer(b.url);
     const suspicionFrom = new Set<string>();
     const status: Record<string, unknown>[] = [];
+    const beliefs = new Map<string, Record<string, number>>();
     await obs.subscribe(T.everyRobot('suspicion'), 'suspicion', 0, (topic) => suspicionFrom.add(T.parseRobot(topic)!.id));
+    await obs.subscribe(T.everyRobot('belief'), 'belief', 0, (topic, m) => beliefs.set(T.parseRobot(topic)!.id, m.about));
     await obs.subscribe(T.status('controller'), 'status', 1, (_t, m) => status.push(m));
     const dir = tempDir('simbus');
     const path = join(dir, 'launch.yaml');
-    writeFileSync(path, `name: simbus\nswarm: { robots: 10, noise: 'off' }\npolicy: ${MAPPO}\nduration: 120\nlink: { kind: sim, mode: live }\nmqtt: { broker: '${b.url}' }\nout: ${dir}\n`);
-    await runUntil(path, () => until('suspicion of every robot', () => suspicionFrom.size === 10));
+    // A policy with a belief network: every robot's beliefs about the others go out too.
+    writeFileSync(path, `name: simbus\nswarm: { robots: 10, noise: 'off' }\npolicy: ${EIR}\nduration: 120\nlink: { kind: sim, mode: live }\nmqtt: { broker: '${b.url}' }\nout: ${dir}\ntrial: true\ninjections: [{ robot: epuck-3, at: 0.5, duration: 100, attack: 'fault:spin' }]\n`);
+    const events: string[] = [];
+    const alerts: { kind: string; robot: string; evidence: unknown }[] = [];
+    await obs.subscribe(T.events, 'events', 1, (_t, e) => events.push(`${e.kind}${'robot' in e ? ` ${String(e.robot)}` : ''}`));
+    await obs.subscribe(T.alerts, 'alerts', 1, (_t, a) => alerts.push(a));
+    await runUntil(path, () => until('beliefs, suspicion and a flag of epuck-3', () => suspicionFrom.size === 10 && beliefs.size === 10 && alerts.length > 0, 60_000));
+    expect(events).toContain('injection-start epuck-3');
+    expect(events).toContain('flag epuck-3');
+    expect(alerts[0]).toMatchObject({ kind: 'flag', robot: 'epuck-3', evidence: { observers: expect.any(Number) } });
+    for (const [id, about] of beliefs) {
+      expect(Object.keys(about).sort(), id).toEqual(settings10().robotIds.filter((o) => o !== id).sort());
+      for (const p of Object.values(about)) expect(p >= 0 && p <= 1).toBe(true);
+    }
     await until('the controller offline', () => status.at(-1)?.state === 'offline');
     expect(status[0]).toMatchObject({ v: 1, state: 'online', link: 'sim' });
   });
