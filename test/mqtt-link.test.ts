@@ -155,6 +155,28 @@ describe('MQTT link with the bus twin on the embedded broker', () => {
   });
 });
 
+describe('MQTT link across a broker restart', () => {
+  it('the link and the twin reconnect and resubscribe by themselves; poses and commands flow again', async () => {
+    const first = await EmbeddedBroker.start({ host: '127.0.0.1', port: 0, log: () => undefined });
+    const port = first.port;
+    const twin = await twinOn(first.url, 'restart');
+    const lines: string[] = [];
+    const link = await MqttLink.open({ swarm: 'restart', ids: twin.ids, bus: { embedded: null, url: first.url, qos: DEFAULT_QOS, connectTimeoutMs: 5000 }, log: (l) => lines.push(l) });
+    cleanup.push(() => link.stop());
+    const exchanges = () => link.health().map((h) => h.exchanges);
+    await until('poses from every robot', () => exchanges().every((n) => n > 0));
+    await first.close();
+    const before = exchanges();
+    const second = await EmbeddedBroker.start({ host: '127.0.0.1', port, log: () => undefined });
+    cleanup.push(() => second.close());
+    await until('poses from every robot again', () => exchanges().every((n, i) => n > before[i]! + 2));
+    const commands = twin.stats.map((s) => s.commands);
+    for (let i = 0; i < twin.ids.length; i++) link.send(i, 0.1, 0.1);
+    await until('a command at every twin robot', () => twin.stats.every((s, k) => s.commands > commands[k]!));
+    expect(lines.join('\n')).toMatch(/broker unreachable, reconnecting/);
+  });
+});
+
 describe('MQTT telemetry and twin-serve', () => {
   it('a run over another link (sim) publishes beliefs, suspicion, events, alerts and its status to the broker of its mqtt: block', async () => {
     const b = await broker();
