@@ -84,7 +84,8 @@ describe('MQTT link with the bus twin on the embedded broker', () => {
   it('refuses and counts a malformed pose (bad JSON, NaN, wrong version, wrong type, not an object, out of order); the next good one is taken', async () => {
     const b = await broker();
     const ids = settings10().robotIds;
-    const link = await MqttLink.open({ swarm: 'bad', ids, bus: { embedded: null, url: b.url, qos: DEFAULT_QOS, connectTimeoutMs: 5000 }, log: () => undefined });
+    const logged: string[] = [];
+    const link = await MqttLink.open({ swarm: 'bad', ids, bus: { embedded: null, url: b.url, qos: DEFAULT_QOS, connectTimeoutMs: 5000 }, log: (l) => logged.push(l) });
     cleanup.push(() => link.stop());
     const raw = await mqtt.connectAsync(b.url);
     cleanup.push(() => raw.endAsync());
@@ -110,6 +111,9 @@ describe('MQTT link with the bus twin on the embedded broker', () => {
     // Nothing was charged to the other robots, and none of them has a pose.
     for (const [i, o] of link.health().entries()) if (i !== 2) expect(Object.values(o.rejected).every((n) => n === 0) && o.exchanges === 0).toBe(true);
     expect(link.poses().filter((p) => p !== null)).toHaveLength(1);
+    // Logged once per burst: the first refusal, then one line summing the burst up when good poses come.
+    expect(logged.filter((l) => /refused a pose payload/.test(l))).toHaveLength(1);
+    expect(logged.find((l) => /good payloads again/.test(l))).toMatch(/after 2 bad-json, 2 wrong-version, 2 schema, 1 not-object/);
     // A sender whose clock went back (a restarted bridge): refused until CLOCK_REBASE_AFTER in a row, then taken.
     for (let k = 1; k <= CLOCK_REBASE_AFTER; k++) await raw.publishAsync(topic, `{"v":1,"t":${k},"x":0.3,"y":0.3,"theta":${k}}`, { qos: 1 });
     await until('the rebased pose', () => link.health()[2]!.exchanges === 3);
