@@ -9,6 +9,9 @@ import { compareWithTwin } from '../src/recording/compare.js';
 import { runCalibrationDrive } from '../src/recording/drive.js';
 import { readRecording } from '../src/recording/reader.js';
 import { DEFAULT_ROBOTS_FILE, PROJECT_ROOT } from '../sim/config.js';
+import { NO_NOISE } from '../sim/noise.js';
+import { RendezvousWorld } from '../sim/world.js';
+import { settings } from './helpers.js';
 
 const MAPPO = join(PROJECT_ROOT, 'policies', 'mappo-rendezvous');
 const dirs: string[] = [];
@@ -44,10 +47,23 @@ function setup(noise = '{ wheelRadiusSpread: 0, wheelDistanceSpread: 0, position
 }
 
 describe('calibration', () => {
+  it("the twin delays a robot's commands by its own latencyTicks (a robots file value), whatever the noise model draws", () => {
+    const base = settings({ robots: 2, noise: { ...NO_NOISE, latencyTicks: { min: 1, max: 1 } } });
+    const world = new RendezvousWorld({ ...base, robots: [{ ...base.robots[0]!, latencyTicks: 2 }, base.robots[1]!] }, { envs: 1, seed: 1, autoReset: false });
+    world.resetEnv(0, [{ x: 0.4, y: 0.4, heading: 0 }, { x: 1.6, y: 1.6, heading: 0 }]);
+    const moved: boolean[][] = [];
+    for (let t = 0; t < 3; t++) {
+      world.step([1, 1, 1, 1]);
+      moved.push([world.truth.x[0]! > 0.4, world.truth.x[1]! > 1.6]);
+    }
+    // Robot 0 (its own 2 ticks) starts on the third step, robot 1 (the noise model's 1 tick) on the second.
+    expect(moved).toEqual([[false, false], [false, true], [true, true]]);
+  });
+
   it('a recorded calibration drive of robots with perturbed wheels: every fitted parameter within 2% of the truth, latencies exact, written to the robots file', async () => {
     const { launch, nominal } = setup();
     const lines: string[] = [];
-    const result = await runCalibrate(undefined, { drive: launch, robots: nominal, write: true, quiet: true }, (l) => lines.push(l));
+    const result = await runCalibrate(undefined, { drive: launch, repeats: 4, robots: nominal, write: true, quiet: true }, (l) => lines.push(l));
     expect(result.fits.map((f) => f.id)).toEqual(Object.keys(TRUTH));
     for (const f of result.fits) {
       const t = TRUTH[f.id]!;

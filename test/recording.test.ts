@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { McapWriter } from '@mcap/core';
+import { McapStreamReader, McapWriter } from '@mcap/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runLaunch } from '../src/cli/run.js';
 import { OnnxTeam } from '../src/policy/team.js';
@@ -22,9 +22,9 @@ function tempDir(): string {
 }
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-function launchFile(dir: string, body: string): string {
+function launchFile(dir: string, body: string, mode: 'fast' | 'live' = 'fast'): string {
   const path = join(dir, 'launch.yaml');
-  writeFileSync(path, `swarm: { robots: 10, noise: default }\nlink: { kind: sim, mode: fast, seed: 3 }\npolicy: ${MAPPO}\nout: ${dir}\n${body}`);
+  writeFileSync(path, `swarm: { robots: 10, noise: default }\nlink: { kind: sim, mode: ${mode}, seed: 3 }\npolicy: ${MAPPO}\nout: ${dir}\n${body}`);
   return path;
 }
 
@@ -58,6 +58,18 @@ describe('MCAP recording', () => {
     const dir = tempDir();
     const { run, path, launch, files } = await recordedTrial(dir);
     expect(run.events.some((e) => e.kind === 'flag' && e.robot === 'epuck-2')).toBe(true);
+    // A valid MCAP stream from magic to footer, every chunk's CRC checked, a JSON Schema for every channel.
+    const stream = new McapStreamReader({ validateCrcs: true });
+    stream.append(readFileSync(path));
+    const kinds = new Map<string, number>();
+    for (let r; (r = stream.nextRecord()); ) {
+      kinds.set(r.type, (kinds.get(r.type) ?? 0) + 1);
+      if (r.type === 'Schema') expect(JSON.parse(new TextDecoder().decode(r.data)).title).toBe(r.name);
+    }
+    expect(stream.done()).toBe(true);
+    expect(kinds.get('Message')).toBeGreaterThan(7 * launch.ticks);
+    expect(kinds.get('Attachment')).toBe(2);
+    expect(kinds.get('Metadata')).toBe(3);
     const back = await readRecording(path);
     expect(back.records).toHaveLength(launch.ticks);
     // Every field of every tick, the true poses included (toEqual: NaN equals NaN, so unlocated robots too).
@@ -76,12 +88,18 @@ describe('MCAP recording', () => {
     expect(back.eventsAt.get(flag.tick)).toContainEqual(flag);
   });
 
-  it('swarmguard run records to run.mcap by default, and not with record: false', async () => {
+  it('swarmguard run records to run.mcap by default, fast and live, and not with record: false', async () => {
     const dir = tempDir();
     const on = await runLaunch(launchFile(dir, 'name: on\nduration: 1\n'), { quiet: true, console: false }, () => {});
     const rec = await readRecording(join(on.runDir, 'run.mcap'));
     expect(rec.records).toHaveLength(10);
     expect(rec.name).toBe('on');
+    // Live (paced by the scheduler): the link clock advances about one period per tick.
+    const live = await runLaunch(launchFile(dir, 'name: live\nduration: 1\n', 'live'), { quiet: true, console: false }, () => {});
+    const lr = await readRecording(join(live.runDir, 'run.mcap'));
+    expect(lr.mode).toBe('live');
+    expect(lr.records.length).toBe(live.ticks);
+    expect(lr.records.every((r, k) => k === 0 || r.timeMs > lr.records[k - 1]!.timeMs)).toBe(true);
     const off = await runLaunch(launchFile(dir, 'name: off\nduration: 1\nrecord: false\n'), { quiet: true, console: false }, () => {});
     expect(existsSync(join(off.runDir, 'run.mcap'))).toBe(false);
   });

@@ -8,7 +8,7 @@
 // most of the motion wins. Ticks where a robot touches (or nearly touches) another robot or a wall are left
 // out: contacts move robots whatever their wheels do. Tracked poses are used, as on real robots.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { isMap, parseDocument } from 'yaml';
 import { parseWithSchema } from '../core/config-file.js';
 import { wrapAngle } from '../core/kinematics.js';
 import { loadRobotsFile, RobotsFileSchema, type RobotParams } from '../core/robot-params.js';
@@ -156,6 +156,12 @@ export function writeRobotsFile(path: string, fits: readonly RobotFit[]): void {
     doc.setIn(['overrides', f.id, 'wheelRadius'], micro(f.wheelRadius));
     doc.setIn(['overrides', f.id, 'wheelDistance'], micro(f.wheelDistance));
     doc.setIn(['overrides', f.id, 'latencyTicks'], f.latencyTicks);
+  }
+  // Block style ('overrides: {}' is a flow map), one robot per block, as a person would write it.
+  const overrides = doc.get('overrides', true);
+  if (isMap(overrides)) {
+    overrides.flow = false;
+    for (const item of overrides.items) if (isMap(item.value)) item.value.flow = false;
   }
   const out = doc.toString();
   parseWithSchema(path, RobotsFileSchema, parseDocument(out).toJS());

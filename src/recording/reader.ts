@@ -15,9 +15,8 @@ export class RecordingError extends Error {
   override readonly name = 'RecordingError';
 }
 
-export interface RecordedRun extends Omit<RecordingHeader, 'policy'> {
+export interface RecordedRun extends RecordingHeader {
   path: string;
-  policy: RecordingHeader['policy'];
   startedAt: string;
   /** One per recorded tick, in order. */
   records: TickRecord[];

@@ -13,7 +13,7 @@ import { planRobots, Ros2LinkSchema } from '../links/ros2/config.js';
 import type { Injection } from './trial.js';
 import { DistributedSchema, type DistributedConfig } from '../distributed/config.js';
 import { Epuck2BtLinkSchema, Epuck2WifiLinkSchema, resolveEpuck2Robots } from '../links/epuck2/config.js';
-import { BusSchema, MqttLinkSchema, resolveBus, type BusOptions } from '../links/mqtt/config.js';
+import { BusSchema, checkMqttLink, MqttLinkSchema, resolveBus, type BusOptions } from '../links/mqtt/config.js';
 import { isTopicLevel } from '../links/mqtt/topics.js';
 import { DashboardSchema, resolveDashboard, type DashboardConfig } from '../dashboard/config.js';
 
@@ -151,8 +151,9 @@ export async function loadLaunch(path: string): Promise<Launch> {
   if (file.link.kind === 'mqtt' || file.mqtt) {
     const bad = settings.robotIds.find((id) => !isTopicLevel(id));
     if (bad !== undefined) throw new ConfigError(`${path}: swarm: robot id '${bad}' cannot be an MQTT topic level (letters, digits, _ . - only)`);
+    if (file.link.kind === 'mqtt' && file.mqtt) throw new ConfigError(`${path}: mqtt: the mqtt link publishes the telemetry on its own connection: leave the mqtt: block out`);
     // Password variables and file paths are checked before anything runs.
-    if (file.link.kind === 'mqtt') resolveBus(file.link, base, `${path}: link`);
+    if (file.link.kind === 'mqtt') checkMqttLink(file.link, base, `${path}: link`);
     if (file.mqtt) resolveBus(file.mqtt, base, `${path}: mqtt`);
   }
   // The dashboard's token variable too (before any attack is loaded: nothing to release).
