@@ -64,6 +64,9 @@ describe.skipIf(skip)(`dashboard page in headless Chromium${skip ? ' (skipped: /
 
   it('shows the 10 robots, drawn on the arena and moving', async () => {
     const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(url);
     await expect.poll(() => page.evaluate<boolean>(`${ROWS_READY} && /tick \\d+/.test(document.getElementById('clock').textContent)`), { timeout: 60_000 }).toBe(true);
     expect(await page.evaluate<string[]>("[...document.querySelectorAll('#robots tbody tr')].map((r) => r.dataset.robot)")).toEqual(Array.from({ length: 10 }, (_, i) => `epuck-${i}`));
@@ -79,6 +82,9 @@ describe.skipIf(skip)(`dashboard page in headless Chromium${skip ? ' (skipped: /
       return n;
     })()`);
     expect(coloured).toBeGreaterThan(100);
+    // The style sheet applies under the page's Content-Security-Policy, and nothing on the page was refused.
+    expect(await page.evaluate<string>("getComputedStyle(document.querySelector('header')).backgroundColor")).toBe('rgb(31, 41, 55)');
+    expect(errors).toEqual([]);
     await page.close();
   }, 120_000);
 
@@ -122,7 +128,7 @@ describe.skipIf(skip)(`dashboard page in headless Chromium${skip ? ' (skipped: /
     await expect.poll(() => page.textContent(`${row} .flag`), { timeout: 60_000 }).toBe('FLAGGED');
     expect(await page.textContent(`${row} .evidence`)).toMatch(/consistency \d\.\d\d/);
     expect(await page.textContent('#events')).toMatch(/FLAG epuck-3/);
-    expect(lines.some((l) => /INJECT\s+epuck-3/.test(l))).toBe(true);
+    expect(lines.some((l) => /INJECT\s+epuck-3/.test(l)), lines.join("\n")).toBe(true);
     await page.close();
   }, 120_000);
 

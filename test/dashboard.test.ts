@@ -350,6 +350,8 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
     expect(page.status).toBe(200);
     expect(page.body).toMatch(/<canvas id="arena"/);
     expect(String(page.headers['content-security-policy'])).toMatch(/frame-ancestors 'none'/);
+    expect(String(page.headers['content-security-policy'])).not.toMatch(/unsafe/);
+    expect((await httpGet(port, '/dashboard.css')).headers['content-type']).toBe('text/css; charset=utf-8');
   });
 
   it('odd request targets (`//`, `/\\`, `constructor`, absolute URLs) get an HTTP error, and the server lives on', async () => {
