@@ -34,11 +34,14 @@ type Msg = Record<string, any>;
 /** A WebSocket client that keeps every message; acks frames unless told not to. */
 class Client {
   readonly msgs: Msg[] = [];
+  /** The close code and reason, once the connection closes. */
+  readonly closed: Promise<[number, string]>;
   private waiters: (() => void)[] = [];
   constructor(
     readonly ws: WebSocket,
     private readonly autoAck: boolean,
   ) {
+    this.closed = new Promise((r) => ws.once('close', (code, why) => r([code, why.toString()])));
     ws.on('message', (d) => {
       const m = JSON.parse(d.toString()) as Msg;
       this.msgs.push(m);
@@ -311,25 +314,22 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
     const big = await open();
     await big.next((m) => m.type === 'welcome');
     const before = server.stats().refused.malformed ?? 0;
-    const closed = new Promise<number>((r) => big.ws.once('close', (code) => r(code)));
     big.send(JSON.stringify({ type: 'hello', token: 'x'.repeat(5000) }));
-    expect([1006, 1009]).toContain(await closed);
+    expect([1006, 1009]).toContain((await big.closed)[0]);
     expect(server.stats().refused.malformed).toBe(before + 1);
     // Well-formed but refused (acks for frames never sent): each costs a reply, so there is a limit too.
     const noisy = await open();
     await noisy.next((m) => m.type === 'welcome');
-    const shut = new Promise<[number, string]>((r) => noisy.ws.once('close', (code, why) => r([code, why.toString()])));
     for (let k = 0; k < 60; k++) noisy.send({ type: 'ack', seq: 1_000_000 + k });
-    expect(await shut).toEqual([1008, '50 messages refused']);
+    expect(await noisy.closed).toEqual([1008, '50 messages refused']);
     expect(noisy.msgs.filter((m) => m.type === 'error')).toHaveLength(50);
   });
 
   it('a client flooding the server with (even valid) messages is disconnected: it would be parsed on the run thread', async () => {
     const flood = await open({ autoAck: false });
     await flood.next((m) => m.type === 'welcome');
-    const shut = new Promise<[number, string]>((r) => flood.ws.once('close', (code, why) => r([code, why.toString()])));
     for (let k = 0; k < 500; k++) flood.send({ type: 'ack', seq: 0 }); // valid: frame 0 is "drawn" already
-    expect(await shut).toEqual([1008, 'over 100 messages/s']);
+    expect(await flood.closed).toEqual([1008, 'over 100 messages/s']);
     expect(server.stats().refused['too-fast']).toBe(1);
     expect(flood.msgs.filter((m) => m.type === 'error')).toEqual([]);
   });
@@ -433,7 +433,6 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
     const s = new DashboardServer(options({ maxClients: 2 }));
     extraServers.push(s);
     const p = await s.listen();
-    const closed = (c: Client) => new Promise<[number, string]>((r) => c.ws.once('close', (code, why) => r([code, why.toString()])));
     const squatter = await open({ port: p });
     await squatter.next((m) => m.type === 'welcome');
     const operator = await open({ port: p });
@@ -445,14 +444,12 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
     expect(s.stats().clients).toBe(2);
     expect(s.stats().refused['too-many-clients']).toBeUndefined();
     expect(squatter.ws.readyState).toBe(WebSocket.OPEN);
-    const squatterGone = closed(squatter);
     const second = await open({ port: p });
     await second.next((m) => m.type === 'welcome');
-    expect(await squatterGone).toEqual([1013, 'the dashboard is full: dropped for a newer client']);
-    const secondGone = closed(second);
+    expect(await squatter.closed).toEqual([1013, 'the dashboard is full: dropped for a newer client']);
     const third = await open({ port: p });
     await third.next((m) => m.type === 'welcome');
-    await secondGone;
+    await second.closed;
     expect(operator.ws.readyState).toBe(WebSocket.OPEN);
     // Every slot held by a connection that has shown the token: a newcomer is refused.
     await third.showToken(TOKEN);
