@@ -81,7 +81,12 @@ function welcome(w) {
   $('inject-attack').replaceChildren(...w.attacks.map((a) => new Option(a, a)));
   $('events').replaceChildren();
   for (const e of w.events) logEvent(e);
-  setState(w.eStopped ? `E-STOPPED: ${w.eStopped}` : w.paused ? 'stopped' : 'running', !!w.eStopped);
+  showRunState(w);
+}
+
+/** E-stopped, stopped or running, from a welcome or a frame. */
+function showRunState(s) {
+  setState(s.eStopped ? `E-STOPPED: ${s.eStopped}` : s.paused ? 'stopped' : 'running', !!s.eStopped);
 }
 
 function onFrame(f) {
@@ -116,10 +121,10 @@ function draw() {
   if (!f || !info) return;
   $('clock').textContent = `t = ${f.t.toFixed(1)} s (tick ${f.tick})`;
   $('detail').textContent = f.detail === 'lite' ? 'reduced detail (slow connection)' : '';
-  setState(f.eStopped ? `E-STOPPED: ${f.eStopped}` : f.paused ? 'stopped' : 'running', !!f.eStopped);
-  drawArena(f);
+  showRunState(f);
   const flagged = new Set(f.flagged);
   const compromised = new Set(f.compromised || []);
+  drawArena(f, flagged, compromised);
   const rows = $('robots').tBodies[0].rows;
   info.ids.forEach((id, i) => {
     const tr = rows[i];
@@ -144,7 +149,7 @@ function draw() {
   if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'ack', seq: unacked }));
 }
 
-function drawArena(f) {
+function drawArena(f, flagged, compromised) {
   const canvas = $('arena');
   const ctx = canvas.getContext('2d');
   const { width, height } = info.arena;
@@ -156,8 +161,6 @@ function drawArena(f) {
   ctx.strokeStyle = '#333';
   ctx.lineWidth = 2;
   ctx.strokeRect(px(0), py(height), width * scale, height * scale);
-  const flagged = new Set(f.flagged);
-  const compromised = new Set(f.compromised || []);
   info.ids.forEach((id, i) => {
     const s = (f.susp[i] ?? 0) / 1000;
     const t = trails[i];
