@@ -3,7 +3,6 @@
 // only when it has the run's controller (a replay has none). tick() only stores the record and queues the
 // events: encoding and sending happen after the control tick has returned, once per tick and detail level
 // however many clients watch.
-import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -14,6 +13,7 @@ import { isBuiltinAttack } from '../../sim/team-eval.js';
 import { isLoopback } from '../core/net.js';
 import { allowedHosts, DEFAULT_LOCKOUT, Lockout, randomToken, refuseRequest, tokenMatches, type LockoutSettings } from './auth.js';
 import { ClientStream, type FrameSource, type StreamStats } from './client-stream.js';
+import { Pages, pathOf } from './pages.js';
 import { frameBody, parseClientMessage, visibleEvent, type ClientMessage, type DashboardAction, type Detail, type Welcome } from './protocol.js';
 import { Refusals, type RefusalKind } from './refusals.js';
 
@@ -74,19 +74,6 @@ interface Client {
   windowStart: number;
 }
 
-const PAGE_DIR = new URL('./page/', import.meta.url);
-// A Map, not an object literal: a path such as `constructor` must not find an inherited member.
-const PAGES = new Map<string, { file: string; type: string }>([
-  ['/', { file: 'index.html', type: 'text/html; charset=utf-8' }],
-  ['/dashboard.js', { file: 'dashboard.js', type: 'text/javascript; charset=utf-8' }],
-  ['/dashboard.css', { file: 'dashboard.css', type: 'text/css; charset=utf-8' }],
-]);
-const SECURITY_HEADERS = {
-  'Content-Security-Policy': "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
-  'Cache-Control': 'no-store',
-};
 const RECENT_EVENTS = 50;
 /** A client whose messages have been refused this many times (malformed, wrong token, bad ack...) is disconnected. */
 const MAX_REFUSED = 50;
@@ -105,16 +92,6 @@ const DONE: Record<ControlAction['kind'], string> = {
   inject: 'injection scheduled from the next tick',
 };
 
-/**
- * The request target's path, without its query. Not `new URL(target, base)`: that throws on targets such as
- * `//` or `/\\`, and a throw in a request or upgrade handler would end the whole run.
- */
-export function pathOf(target: string | undefined): string {
-  const t = target ?? '/';
-  const q = t.indexOf('?');
-  return q < 0 ? t : t.slice(0, q);
-}
-
 export class DashboardServer implements FrameSource {
   readonly token: string;
   readonly refusals: Refusals;
@@ -122,7 +99,7 @@ export class DashboardServer implements FrameSource {
   private readonly wss: WebSocketServer;
   private readonly clients = new Set<Client>();
   private readonly lockout: Lockout;
-  private readonly pages = new Map<string, Buffer>();
+  private readonly pages = new Pages();
   private readonly log: (line: string) => void;
   private hosts: Set<string> | null = null;
   private boundPort: number | null = null;
@@ -140,7 +117,6 @@ export class DashboardServer implements FrameSource {
     this.log = o.log ?? ((l) => console.log(l));
     this.refusals = new Refusals(this.log);
     this.lockout = new Lockout(o.lockout ?? DEFAULT_LOCKOUT);
-    for (const { file } of PAGES.values()) this.pages.set(file, readFileSync(new URL(file, PAGE_DIR)));
     // Whatever a request holds, a throw here would end the run (these handlers are outside its guard).
     this.http = createServer((req, res) => {
       try {
@@ -296,22 +272,7 @@ export class DashboardServer implements FrameSource {
       res.writeHead(403, { 'Content-Type': 'text/plain' }).end(`${why}\n`);
       return;
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('only GET\n');
-      return;
-    }
-    const path = pathOf(req.url);
-    if (path === '/favicon.ico') {
-      res.writeHead(204, SECURITY_HEADERS).end(); // asked for by every browser: none, rather than a 404 in its console
-      return;
-    }
-    const page = PAGES.get(path);
-    if (!page) {
-      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
-      return;
-    }
-    res.writeHead(200, { 'Content-Type': page.type, ...SECURITY_HEADERS });
-    res.end(req.method === 'HEAD' ? undefined : this.pages.get(page.file));
+    this.pages.serve(req, res);
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
