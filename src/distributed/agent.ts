@@ -18,7 +18,7 @@ import { SwarmView } from '../runtime/swarm-view.js';
 import { compromisedCommand, groundTruth, type Injection, type RunEvent } from '../runtime/trial.js';
 import { agentUser } from './config.js';
 import { SwarmInbox, type TimeMode } from './inbox.js';
-import { followFeed, joinBus } from './participant.js';
+import { followFeed, joinBus, posesFlowing, type Participant } from './participant.js';
 import { TickPump } from './tick-pump.js';
 import { wallClock } from './wall-clock.js';
 
@@ -66,7 +66,7 @@ export class RobotAgent {
   }
 
   /** Subscribes to every robot's poses and commands, and to the feed's status (`onFeedGone` when it goes offline). */
-  async subscribe(onPose: () => void, onFeedGone: () => void): Promise<void> {
+  async subscribe(onPose: () => void, onFeedGone: (done: boolean) => void): Promise<void> {
     await followFeed(this.bus, this.topics, onFeedGone);
     await this.bus.subscribe(this.topics.everyRobot('pose'), 'pose', DEFAULT_QOS.pose, (topic, msg, receivedMs) => {
       const r = this.topics.parseRobot(topic);
@@ -155,13 +155,14 @@ export async function runAgent(path: string, o: AgentRunOptions): Promise<AgentS
   const log = o.log ?? ((l: string) => console.log(l));
   const launch = await loadLaunch(path);
   let team: OnnxTeam | null = null;
-  let bus: BusClient | null = null;
+  let participant: Participant | null = null;
   try {
     const robot = launch.settings.robotIds.indexOf(o.robot);
     if (robot < 0) throw new RangeError(`--robot: unknown robot id '${o.robot}' in ${path} (swarm ids: ${launch.settings.robotIds.join(', ')})`);
     team = await OnnxTeam.load(launch.policyDir, launch.settings.observation);
     const p = await joinBus(launch, { role: `agent/${o.robot}`, user: agentUser(o.robot), broker: o.broker, log, extra: { robot: o.robot } });
-    bus = p.bus;
+    participant = p;
+    const bus = p.bus;
     const agent = new RobotAgent(launch, robot, team, bus, p.topics, p.config.mode);
     const periodMs = launch.settings.controlPeriod * 1000;
     const N = launch.settings.robotIds.length;
@@ -175,8 +176,14 @@ export async function runAgent(path: string, o: AgentRunOptions): Promise<AgentS
       await pump.finished;
     } else {
       let feedGone = false;
-      await agent.subscribe(() => {}, () => (feedGone = true));
+      const start = posesFlowing(o.signal);
+      await agent.subscribe(
+        () => start.check(agent.inbox.posesAt(0).every((q) => q !== null)),
+        () => (feedGone = true),
+      );
       p.ready();
+      // Tick 0 is when every robot's pose has come: every process of the run counts its ticks from about then.
+      await start.flowing;
       log(`swarmguard agent ${o.robot}: ${launch.name}, live at ${1 / launch.settings.controlPeriod} Hz`);
       let k = 0;
       const scheduler = new ControlScheduler(periodMs, async () => {
@@ -197,7 +204,7 @@ export async function runAgent(path: string, o: AgentRunOptions): Promise<AgentS
     log(`swarmguard agent ${o.robot}: done after ${summary.ticks} ticks`);
     return summary;
   } finally {
-    await bus?.close();
+    await participant?.close();
     await team?.release();
     await releaseLaunch(launch);
   }

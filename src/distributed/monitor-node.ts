@@ -18,7 +18,7 @@ import { SwarmView } from '../runtime/swarm-view.js';
 import { outcomes, type RunEvent, type TickRecord } from '../runtime/trial.js';
 import { formatSummary, newRunDir, writeRunFolder, type RunSummary } from '../cli/run.js';
 import { SwarmInbox, type TimeMode } from './inbox.js';
-import { followFeed, joinBus } from './participant.js';
+import { followFeed, joinBus, posesFlowing, type Participant } from './participant.js';
 import { TickPump } from './tick-pump.js';
 import { wallClock } from './wall-clock.js';
 
@@ -81,7 +81,7 @@ export class MonitorNode {
     return this.inbox.posesHeard(k) === N && this.inbox.commandsHeard(k) >= live && (!this.team.usesBeliefs || this.inbox.beliefsHeard(k) >= live);
   }
 
-  async subscribe(onMessage: () => void, onFeedGone: () => void): Promise<void> {
+  async subscribe(onMessage: () => void, onFeedGone: (done: boolean) => void): Promise<void> {
     const t = this.topics;
     await this.bus.subscribe(t.everyRobot('pose'), 'pose', DEFAULT_QOS.pose, (topic, msg, receivedMs) => {
       const r = t.parseRobot(topic);
@@ -108,7 +108,8 @@ export class MonitorNode {
       const i = role?.startsWith('agent/') ? this.launch.settings.robotIds.indexOf(role.slice('agent/'.length)) : -1;
       if (i < 0) return;
       // Only an agent seen online in this run can go (a retained `offline` may be an earlier run's).
-      if (msg.state === 'offline' && this.agentSeen.has(i) && !this.agentGone.has(i)) {
+      // An agent that ended its run (`done`) has not gone missing.
+      if (msg.state === 'offline' && msg.done !== true && this.agentSeen.has(i) && !this.agentGone.has(i)) {
         this.agentGone.add(i);
         this.offline.push({ role: role!, tick: this.records.length });
       } else if (msg.state === 'online') {
@@ -204,11 +205,12 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
   const log = o.log ?? ((l: string) => console.log(l));
   const launch = await loadLaunch(path);
   let team: OnnxTeam | null = null;
-  let bus: BusClient | null = null;
+  let participant: Participant | null = null;
   try {
     team = await OnnxTeam.load(launch.policyDir, launch.settings.observation);
     const p = await joinBus(launch, { role: 'monitor', user: 'monitor', broker: o.broker, log });
-    bus = p.bus;
+    participant = p;
+    const bus = p.bus;
     const node = new MonitorNode(launch, team, bus, p.topics, p.config.mode);
     const periodMs = launch.settings.controlPeriod * 1000;
     let interrupted = false;
@@ -223,8 +225,18 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
       interrupted = pump.next < launch.ticks;
     } else {
       let feedGone = false;
-      await node.subscribe(() => {}, () => (feedGone = true));
+      let feedDone = false;
+      const start = posesFlowing(o.signal);
+      await node.subscribe(
+        () => start.check(node.inbox.posesAt(0).every((q) => q !== null)),
+        (done) => {
+          feedGone = true;
+          feedDone = done;
+        },
+      );
       p.ready();
+      // Tick 0 is when every robot's pose has come: every process of the run counts its ticks from about then.
+      await start.flowing;
       log(`swarmguard monitor: ${launch.name}, live at ${1 / launch.settings.controlPeriod} Hz`);
       let k = 0;
       const scheduler = new ControlScheduler(periodMs, async () => {
@@ -234,7 +246,8 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
       await new Promise<void>((resolve) => {
         const poll = setInterval(() => {
           if (k >= launch.ticks || feedGone || o.signal?.aborted) {
-            interrupted = k < launch.ticks;
+            // Live processes count their own ticks: a feed that ended its run ends the run, a tick short or not.
+            interrupted = k < launch.ticks && !feedDone;
             clearInterval(poll);
             resolve();
           }
@@ -252,7 +265,7 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
     if (node.ignoredEvents || bus.refusedTotal()) log(`swarmguard monitor: ${bus.refusedTotal()} payloads refused, ${node.ignoredEvents} events ignored`);
     return { ...summary, records, events, offline: node.offline };
   } finally {
-    await bus?.close();
+    await participant?.close();
     await team?.release();
     await releaseLaunch(launch);
   }

@@ -14,6 +14,8 @@ export interface Participant {
   config: DistributedConfig;
   /** Publishes the retained status `online` with `ready: true`. */
   ready(): void;
+  /** Leaves the bus: the retained status `offline` with `done: true` (the last will has no `done`: a crash). */
+  close(): Promise<void>;
 }
 
 /** The launch file's distributed block, refused with the file named if there is none. */
@@ -47,18 +49,33 @@ export async function joinBus(
       extra.ready = true;
       bus.publish(statusTopic, { ...extra, state: 'online', t: Date.now() }, 1, true);
     },
+    async close() {
+      extra.done = true;
+      await bus.close();
+    },
   };
 }
 
-/** Calls `gone` once when the feed, having been online, goes offline (it ended, or its last will). */
-export async function followFeed(bus: BusClient, topics: SwarmTopics, gone: () => void): Promise<void> {
+/**
+ * Calls `gone` once when the feed, having been online, goes offline: `done` true when it ended its run,
+ * false when the broker published its last will (it crashed or lost its connection).
+ */
+export async function followFeed(bus: BusClient, topics: SwarmTopics, gone: (done: boolean) => void): Promise<void> {
   let seen = false;
   let told = false;
   await bus.subscribe(topics.status('feed'), 'status', DEFAULT_QOS.status, (_t, msg) => {
     if (msg.state === 'online') seen = true;
     else if (seen && !told) {
       told = true;
-      gone();
+      gone(msg.done === true);
     }
   });
+}
+
+/** Live mode: resolves once every robot's pose has come (tick 0 of every process is about then), or on abort. */
+export function posesFlowing(signal?: AbortSignal): { check(all: boolean): void; flowing: Promise<unknown> } {
+  let resolveFlow: () => void = () => {};
+  const flow = new Promise<void>((resolve) => (resolveFlow = resolve));
+  const aborted = new Promise((resolve) => signal?.addEventListener('abort', resolve, { once: true }));
+  return { check: (all) => all && resolveFlow(), flowing: Promise.race([flow, aborted]) };
 }
