@@ -36,3 +36,22 @@ export function formatResult(res: LinkBenchResult, what = 'round trip'): string[
     `  highest control rate sustained: ${res.maxRateHz === null ? 'none of those tried' : `${res.maxRateHz} Hz`}${res.maxRateHz === RATES.at(-1) ? ' (the highest tried)' : ''}`,
   ];
 }
+
+export type RateTry = { ticks: number; sustained: boolean; why: string };
+
+/** Steps up through RATES, each held RATE_SECONDS; a failed rate gets a second try (shared machines stall). */
+export async function rateLadder(drive: (hz: number) => Promise<RateTry>): Promise<Pick<LinkBenchResult, 'maxRateHz' | 'rates'>> {
+  const rates: LinkBenchResult['rates'] = [];
+  let maxRateHz: number | null = null;
+  for (const hz of RATES) {
+    let got = await drive(hz);
+    if (!got.sustained) {
+      rates.push({ hz, ...got });
+      got = await drive(hz);
+    }
+    rates.push({ hz, ...got });
+    if (!got.sustained) break;
+    maxRateHz = hz;
+  }
+  return { maxRateHz, rates };
+}

@@ -19,6 +19,7 @@ import type { RobotLink } from '../../src/runtime/link.js';
 import { ControlScheduler } from '../../src/runtime/scheduler.js';
 import { formatResult, LATENCY_SECONDS, RATE_SECONDS, RATES, ROBOTS, quantile, type LinkBench, type LinkBenchResult } from './link-bench.js';
 import { ROS2_LINK_BENCH } from './ros2-link.js';
+import { MQTT_LINK_BENCHES } from './mqtt-link.js';
 
 /** A link under test: the link, its pooled latency samples, and how to tear everything down. */
 interface Rig {
@@ -144,6 +145,7 @@ export const LINK_BENCHES: LinkBench[] = [
     run: () => benchRig('epuck2-bt (sercom v2, PTY pair)', () => epuck2Rig('epuck2-bt')),
   },
   ROS2_LINK_BENCH,
+  ...MQTT_LINK_BENCHES,
 ];
 
 console.log(`bench:links: ${ROBOTS} robots per link against its protocol twin (own process); latency at 10 Hz for ${LATENCY_SECONDS} s, rates held ${RATE_SECONDS} s each`);

@@ -12,6 +12,7 @@ import { runAdversaryTraining, type TrainAdversaryOptions } from './train-advers
 import { evaluationTable, runEvaluation, type EvaluateOptions } from './evaluate.js';
 import { runLaunch, type RunOptions } from './run.js';
 import { runTwinServe, type TwinServeOptions } from './twin-serve.js';
+import { mqttPasswd, type MqttPasswdOptions } from './mqtt-passwd.js';
 import { monitorTable, runMonitorEvaluation, type MonitorEvalOptions } from './eval-monitor.js';
 import { addDistributedCommands } from './distributed.js';
 
@@ -105,12 +106,22 @@ program
 
 program
   .command('twin-serve')
-  .description("serve the launch file's swarm as simulated e-puck2 robots over its link's protocol (Wi-Fi TCP ports or sercom PTYs) for `swarmguard run`")
-  .argument('<launch>', 'launch file with an epuck2-wifi or epuck2-bt link, e.g. launch/demo-wifi.yaml')
+  .description("serve the launch file's swarm as simulated e-puck2 robots over its link's protocol (Wi-Fi TCP ports, sercom PTYs or the MQTT bus) for `swarmguard run`")
+  .argument('<launch>', 'launch file with an epuck2-wifi, epuck2-bt or mqtt link, e.g. launch/demo-wifi.yaml')
   .option('-d, --duration <s>', 'serve this long, s (default: until Ctrl-C)', nonNegative('--duration'))
   .option('-s, --seed <n>', "the twin's seed (default: the link's)", integer('--seed', 0, 2 ** 31 - 1))
   .action(async (launch: string, opts: TwinServeOptions) => {
     await runTwinServe(launch, opts);
+  });
+
+program
+  .command('mqtt-passwd')
+  .description("add or replace a user in a mosquitto-format password file (the embedded broker's and mosquitto's); the password is read from stdin or an environment variable, never the command line")
+  .argument('<file>', 'password file (created with mode 600 if missing)')
+  .argument('<user>', 'user name')
+  .option('--password-env <name>', 'read the password from this environment variable instead of stdin')
+  .action(async (file: string, user: string, opts: MqttPasswdOptions) => {
+    console.log(await mqttPasswd(file, user, opts));
   });
 
 program

@@ -19,6 +19,7 @@ import { SimLink } from '../runtime/sim-link.js';
 import { createLink } from '../runtime/link-factory.js';
 import type { LinkHealth, RobotLink } from '../runtime/link.js';
 import { Ros2Service } from '../links/ros2/service.js';
+import { MqttTelemetry } from '../links/mqtt/service.js';
 import { suspicionSvg } from '../runtime/suspicion-picture.js';
 import { outcomes, swarmTrial, type RobotOutcome, type RunEvent, type TickRecord, type TrialRun } from '../runtime/trial.js';
 
@@ -262,6 +263,7 @@ function servicesFor(launch: Launch, link: RobotLink, o: RunOptions): RunService
   void o;
   const services: RunService[] = [];
   if (launch.link.kind === 'ros2') services.push(new Ros2Service());
+  if (launch.link.kind === 'mqtt' || launch.mqtt) services.push(new MqttTelemetry());
   return services;
 }
 

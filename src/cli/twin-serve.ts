@@ -7,6 +7,8 @@ import { resolveSimConfig } from '../../sim/config.js';
 import { ProtocolTwin } from '../../sim/protocol-twin/twin.js';
 import { resolveEpuck2Robots } from '../links/epuck2/config.js';
 import { LaunchSchema } from '../runtime/launch.js';
+import { BusTwin } from '../links/mqtt/bus-twin.js';
+import { resolveBus, resolveCredentials } from '../links/mqtt/config.js';
 
 export interface TwinServeOptions {
   /** Serve this long, s (default: until Ctrl-C). */
@@ -17,7 +19,7 @@ export interface TwinServeOptions {
 export async function serveTwin(path: string, o: TwinServeOptions = {}, log: (line: string) => void = (l) => console.log(l)): Promise<ProtocolTwin> {
   const file = loadYamlFile(path, LaunchSchema);
   const link = file.link;
-  if (link.kind !== 'epuck2-wifi' && link.kind !== 'epuck2-bt') throw new ConfigError(`${path}: link.kind: twin-serve serves the e-puck2 links (epuck2-wifi, epuck2-bt), not '${link.kind}'`);
+  if (link.kind !== 'epuck2-wifi' && link.kind !== 'epuck2-bt') throw new ConfigError(`${path}: link.kind: twin-serve serves the e-puck2 links (epuck2-wifi, epuck2-bt) and mqtt, not '${link.kind}'`);
   if (link.twin) throw new ConfigError(`${path}: link.twin: this launch file starts its own twin (twin: true); twin-serve is for twin: false`);
   const settings = resolveSimConfig(file.swarm, `${path}: swarm`, dirname(resolve(path)));
   const robots = resolveEpuck2Robots(link, settings, path);
@@ -34,9 +36,43 @@ export async function serveTwin(path: string, o: TwinServeOptions = {}, log: (li
   return twin;
 }
 
+/**
+ * The bus twin for an mqtt launch file, on the link's broker: an external one (broker: mqtt://...) or the
+ * embedded broker of `swarmguard run` on the same file (started before or after this: the robots keep trying
+ * for a minute), logging in with link.twinCredentials.
+ */
+export async function serveBusTwin(path: string, o: TwinServeOptions = {}, log: (line: string) => void = (l) => console.log(l)): Promise<BusTwin> {
+  const file = loadYamlFile(path, LaunchSchema);
+  const link = file.link;
+  if (link.kind !== 'mqtt') throw new ConfigError(`${path}: link.kind: the bus twin serves the mqtt link, not '${link.kind}'`);
+  if (link.twin) throw new ConfigError(`${path}: link.twin: this launch file starts its own twin (twin: true); twin-serve is for twin: false`);
+  const base = dirname(resolve(path));
+  const settings = resolveSimConfig(file.swarm, `${path}: swarm`, base);
+  const bus = resolveBus(link, base, `${path}: link`);
+  if (bus.embedded && bus.embedded.port === 0) throw new ConfigError(`${path}: link.embedded.port: 0 (any free port) cannot be found by another process: give a port`);
+  const url = bus.url ?? `mqtt://${bus.embedded!.host}:${bus.embedded!.port}`;
+  log(`swarmguard twin-serve: ${settings.robotIds.length} simulated e-puck2 robots on the MQTT bus ${url} at ${1 / settings.controlPeriod} Hz (waiting for the broker${bus.embedded ? ': the embedded one starts with swarmguard run' : ''})`);
+  const twin = await BusTwin.start({
+    url,
+    swarm: file.name,
+    settings,
+    seed: o.seed ?? link.seed,
+    commandTimeoutMs: link.commandTimeoutMs,
+    qos: bus.qos,
+    ...resolveCredentials(link.twinCredentials, `${path}: link.twinCredentials`),
+    connectTimeoutMs: Math.max(60_000, bus.connectTimeoutMs),
+    waitForBroker: true,
+    log,
+  });
+  log(`  robots ${settings.robotIds.join(', ')} online under swarmguard/v1/${file.name}/`);
+  log(`now: swarmguard run ${path}   (Ctrl-C stops the twin)`);
+  return twin;
+}
+
 /** Serves until Ctrl-C / SIGTERM or the duration is over. */
 export async function runTwinServe(path: string, o: TwinServeOptions = {}): Promise<void> {
-  const twin = await serveTwin(path, o);
+  const kind = loadYamlFile(path, LaunchSchema).link.kind;
+  const twin: { stop(): Promise<void> } = kind === 'mqtt' ? await serveBusTwin(path, o) : await serveTwin(path, o);
   await new Promise<void>((done) => {
     const finish = () => {
       process.off('SIGINT', finish);

@@ -58,6 +58,8 @@ export async function startMosquitto(o: { passwordFile?: string; aclFile?: strin
     // Run as whoever runs the tests (as root it would switch to the mosquitto user, who cannot read the files).
     `user ${userInfo().username}`,
     'persistence false',
+    // mosquitto leaves Nagle on by default: small messages wait ~40 ms for the peer's delayed ACK.
+    'set_tcp_nodelay true',
     'log_dest stderr',
     'log_type error',
     'log_type warning',

@@ -78,7 +78,11 @@ export class EmbeddedBroker {
       },
       authorizeForward: (client, packet) => (!acl || acl.canRead(userOf.get(client), client.id, packet.topic) ? packet : null),
     });
-    const server = createServer(aedes.handle);
+    // Small messages go out at once (Nagle off), as the clients' do.
+    const server = createServer((socket) => {
+      socket.setNoDelay(true);
+      aedes.handle(socket);
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -89,7 +93,8 @@ export class EmbeddedBroker {
       });
     } catch (err) {
       await new Promise<void>((r) => aedes.close(() => r()));
-      throw new Error(`the embedded MQTT broker cannot listen on ${o.host}:${o.port}: ${(err as Error).message}`);
+      const busy = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? ' (another broker, e.g. a mosquitto service, on that port? give another embedded.port, or use it: broker: mqtt://...)' : '';
+      throw new Error(`the embedded MQTT broker cannot listen on ${o.host}:${o.port}: ${(err as Error).message}${busy}`);
     }
     self = new EmbeddedBroker(aedes, server, o.host, (server.address() as AddressInfo).port);
     return self;

@@ -28,6 +28,8 @@ export interface BusTwinOptions {
 export interface BusTwinRobotStats {
   /** Commands received (valid ones; refused ones are counted by each robot's client). */
   commands: number;
+  /** Of those, commands that turn a wheel. */
+  driving: number;
   /** Times the watchdog stopped the robot for want of commands. */
   watchdogStops: number;
   posesPublished: number;
@@ -51,7 +53,7 @@ export class BusTwin {
     this.live = new LiveTwin(o.settings, { seed: o.seed });
     this.topics = new SwarmTopics(o.swarm);
     const n = this.live.robotIds.length;
-    this.stats = Array.from({ length: n }, () => ({ commands: 0, watchdogStops: 0, posesPublished: 0 }));
+    this.stats = Array.from({ length: n }, () => ({ commands: 0, driving: 0, watchdogStops: 0, posesPublished: 0 }));
     this.silent = new Array<boolean>(n).fill(false);
     this.lastCmdAt = new Array<number>(n).fill(Number.NEGATIVE_INFINITY);
     this.lastTick = new Array<number | null>(n).fill(null);
@@ -81,6 +83,7 @@ export class BusTwin {
           t.lastTick[k] = msg.tick;
           t.moving[k] = msg.left !== 0 || msg.right !== 0;
           t.stats[k]!.commands++;
+          if (t.moving[k]) t.stats[k]!.driving++;
         });
       }
     } catch (err) {

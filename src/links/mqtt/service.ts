@@ -1,0 +1,102 @@
+// The run's MQTT telemetry (a RunService): per robot its neighbours' beliefs and the monitor's suspicion
+// every tick, every RunEvent on `.../events`, flags and clears on `.../alerts`, and the controller's retained
+// status with its last will. On the mqtt link it publishes on the link's own connection; for any other link
+// the launch file's `mqtt:` block names the broker (embedded: started here) and this service connects itself.
+import { dirname, resolve } from 'node:path';
+import type { RunContext, RunService } from '../../runtime/services.js';
+import type { RunEvent, TickRecord } from '../../runtime/trial.js';
+import type { EmbeddedBroker } from './broker.js';
+import type { BusClient } from './client.js';
+import { resolveBus } from './config.js';
+import type { MqttLink } from './link.js';
+import { SwarmTopics, type QosTable } from './topics.js';
+
+export class MqttTelemetry implements RunService {
+  readonly name = 'mqtt';
+  private bus: BusClient | null = null;
+  private topics: SwarmTopics | null = null;
+  private qos: QosTable | null = null;
+  /** What this service opened itself (not the link's): closed on stop. */
+  private own: { bus: BusClient; broker: EmbeddedBroker | null } | null = null;
+  private ctx: RunContext | null = null;
+
+  async start(ctx: RunContext): Promise<void> {
+    this.ctx = ctx;
+    const link = ctx.run.parts.link;
+    if (link.kind === 'mqtt') {
+      const own = link as MqttLink;
+      this.bus = own.bus;
+      this.topics = own.topics;
+      this.qos = own.qos;
+      return;
+    }
+    // The broker and client libraries load only for runs that publish (run.ts imports this module always).
+    const { EmbeddedBroker } = await import('./broker.js');
+    const { BusClient } = await import('./client.js');
+    const block = ctx.launch.mqtt;
+    if (!block) throw new Error(`the MQTT telemetry needs the mqtt link or an mqtt: block in ${ctx.launch.source}`);
+    const cfg = resolveBus(block, dirname(resolve(ctx.launch.source)), `${ctx.launch.source}: mqtt`);
+    this.topics = new SwarmTopics(ctx.launch.name);
+    this.qos = cfg.qos;
+    const broker = cfg.embedded ? await EmbeddedBroker.start({ ...cfg.embedded, log: ctx.log }) : null;
+    try {
+      this.bus = await BusClient.connect({
+        url: broker ? broker.url : cfg.url!,
+        who: 'mqtt telemetry',
+        clientId: `swarmguard-controller-${ctx.launch.name}-${process.pid}`,
+        username: cfg.username,
+        password: cfg.password,
+        status: { topic: this.topics.status('controller'), extra: { robots: ctx.run.parts.ids, link: link.kind } },
+        connectTimeoutMs: cfg.connectTimeoutMs,
+        log: ctx.log,
+      });
+    } catch (err) {
+      await broker?.close();
+      throw err;
+    }
+    this.own = { bus: this.bus, broker };
+    ctx.log(`mqtt: telemetry on ${broker ? broker.url : cfg.url} under ${this.topics.prefix}/`);
+  }
+
+  tick(record: TickRecord, events: readonly RunEvent[]): void {
+    const bus = this.bus;
+    if (!bus || !this.topics || !this.qos || !this.ctx) return;
+    const T = this.topics;
+    const { ids, team } = this.ctx.run.parts;
+    const N = ids.length;
+    const R = team.beliefsPerPair;
+    const beliefs = team.lastBeliefs;
+    for (const [i, id] of ids.entries()) {
+      bus.publish(
+        T.robot(id, 'suspicion'),
+        { tick: record.tick, belief: record.belief[i] ?? null, consistency: record.consistency[i], suspicion: record.suspicion[i], flagged: record.flagged[i] },
+        this.qos.suspicion,
+      );
+      // Robot i's belief that each other robot is compromised (the sum over the compromised types).
+      if (R > 0 && beliefs.length >= N * N * R) {
+        const about: Record<string, number> = {};
+        for (const [j, other] of ids.entries()) {
+          if (j === i) continue;
+          let p = 0;
+          for (let r = 0; r < R; r++) p += beliefs[(i * N + j) * R + r]!;
+          about[other] = Math.min(1, Math.max(0, p));
+        }
+        bus.publish(T.robot(id, 'belief'), { tick: record.tick, about }, this.qos.belief);
+      }
+    }
+    for (const e of events) {
+      bus.publish(T.events, e, this.qos.events);
+      if (e.kind === 'flag' || e.kind === 'clear') bus.publish(T.alerts, e, this.qos.alerts);
+    }
+  }
+
+  async stop(): Promise<void> {
+    const own = this.own;
+    this.own = null;
+    this.bus = null;
+    if (own) {
+      await own.bus.close();
+      await own.broker?.close();
+    }
+  }
+}

@@ -1,0 +1,214 @@
+// The MQTT link over the embedded broker, with the bus twin as the robots: a whole run, malformed payloads,
+// a robot whose poses stop, and the broker's logins and ACL.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runLaunch, type RunSummary } from '../src/cli/run.js';
+import { serveBusTwin } from '../src/cli/twin-serve.js';
+import { loadLaunch } from '../src/runtime/launch.js';
+import { createLink } from '../src/runtime/link-factory.js';
+import { EmbeddedBroker } from '../src/links/mqtt/broker.js';
+import { BusClient } from '../src/links/mqtt/client.js';
+import type { BusTwin } from '../src/links/mqtt/bus-twin.js';
+import { MqttLink } from '../src/links/mqtt/link.js';
+import { SwarmTopics, DEFAULT_QOS } from '../src/links/mqtt/topics.js';
+import { MAPPO, mqttLaunch, settings10, SHIPPED_ACL, startTwin, tempDir, until, writePasswordFile } from './helpers/mqtt.js';
+import { expectUnauthorisedCannotCommand } from './helpers/mqtt-auth.js';
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f().catch(() => undefined);
+});
+
+async function broker(o: { passwordFile?: string; aclFile?: string } = {}): Promise<EmbeddedBroker> {
+  const b = await EmbeddedBroker.start({ host: '127.0.0.1', port: 0, ...o, log: () => undefined });
+  cleanup.push(() => b.close());
+  return b;
+}
+
+async function twinOn(url: string, swarm: string, login = {}): Promise<BusTwin> {
+  const t = await startTwin(url, swarm, login);
+  cleanup.push(() => t.stop());
+  return t;
+}
+
+async function observer(url: string, login: { username?: string; password?: string } = {}): Promise<BusClient> {
+  const c = await BusClient.connect({ url, who: 'test observer', ...login, log: () => undefined });
+  cleanup.push(() => c.close());
+  return c;
+}
+
+/** Runs the launch file until `done()` resolves, then ends the run as Ctrl-C would. */
+async function runUntil(path: string, done: () => Promise<void>): Promise<{ sum: RunSummary; lines: string[] }> {
+  const ac = new AbortController();
+  const lines: string[] = [];
+  const running = runLaunch(path, { quiet: true, console: false, signal: ac.signal }, (l) => lines.push(l));
+  try {
+    await Promise.race([done(), running.then(() => Promise.reject(new Error(`the run ended first: ${lines.join('\n')}`)))]);
+  } finally {
+    ac.abort();
+  }
+  return { sum: await running, lines };
+}
+
+describe('MQTT link with the bus twin on the embedded broker', () => {
+  it('swarmguard run drives every robot over the bus and publishes telemetry and its retained status', async () => {
+    const b = await broker();
+    const twin = await twinOn(b.url, 'bus');
+    const T = new SwarmTopics('bus');
+    const obs = await observer(b.url);
+    const suspicionFrom = new Set<string>();
+    const statuses: string[] = [];
+    await obs.subscribe(T.everyRobot('suspicion'), 'suspicion', 0, (topic) => suspicionFrom.add(T.parseRobot(topic)!.id));
+    await obs.subscribe(T.status('controller'), 'status', 1, (_t, m) => statuses.push(m.state));
+    const start = twin.truePoses();
+    const dir = tempDir('run');
+    const { sum, lines } = await runUntil(mqttLaunch(dir, 'bus', b.url), () => until('every robot driven 20 times', () => twin.stats.every((s) => s.driving >= 20), 60_000));
+    expect(lines.join('\n')).toMatch(/10 robots on link mqtt/);
+    for (const [k, s] of twin.stats.entries()) expect(s.driving, twin.ids[k]).toBeGreaterThanOrEqual(20);
+    for (const h of sum.links!) {
+      expect(h.exchanges, h.id).toBeGreaterThan(0);
+      expect(Object.values(h.rejected).reduce((a, n) => a + n, 0), h.id).toBe(0);
+    }
+    // The twin echoes the tick of the last command in its poses: the link measured round trips for every robot.
+    for (const h of sum.links!) expect(Number.isFinite(h.latencyMs.p50), h.id).toBe(true);
+    expect(sum.stops['no-pose']).toBe(0);
+    expect([...suspicionFrom].sort()).toEqual([...twin.ids].sort());
+    await until('the controller offline', () => statuses.at(-1) === 'offline');
+    expect(statuses[0]).toBe('online');
+    // The robots obeyed: every one of them moved.
+    for (const [k, p] of twin.truePoses().entries()) expect(Math.hypot(p.x - start[k]!.x, p.y - start[k]!.y), twin.ids[k]).toBeGreaterThan(0.002);
+  });
+
+  it('refuses and counts a malformed pose (bad JSON, NaN, wrong version, wrong type, not an object, out of order); the next good one is taken', async () => {
+    const b = await broker();
+    const ids = settings10().robotIds;
+    const link = await MqttLink.open({ swarm: 'bad', ids, bus: { embedded: null, url: b.url, qos: DEFAULT_QOS, connectTimeoutMs: 5000 }, log: () => undefined });
+    cleanup.push(() => link.stop());
+    const raw = await mqtt.connectAsync(b.url);
+    cleanup.push(() => raw.endAsync());
+    const topic = new SwarmTopics('bad').robot('epuck-2', 'pose');
+    const bad = [
+      '{"v":1,"t":1,"x":0.5',
+      '{"v":1,"t":1,"x":NaN,"y":0.5,"theta":0}',
+      '{"v":2,"t":1,"x":0.5,"y":0.5,"theta":0}',
+      '{"t":1,"x":0.5,"y":0.5,"theta":0}',
+      '{"v":1,"t":1,"x":"0.5","y":0.5,"theta":0}',
+      '{"v":1,"t":1,"x":0.5,"y":0.5}',
+      '[1,2,3]',
+    ];
+    for (const p of bad) await raw.publishAsync(topic, p, { qos: 1 });
+    await raw.publishAsync(topic, '{"v":1,"t":100,"x":0.4,"y":0.6,"theta":1}', { qos: 1 });
+    await raw.publishAsync(topic, '{"v":1,"t":50,"x":0.1,"y":0.1,"theta":0}', { qos: 1 });
+    await raw.publishAsync(topic, '{"v":1,"t":101,"x":0.41,"y":0.61,"theta":1.1}', { qos: 1 });
+    await until('the last good pose', () => link.health()[2]!.exchanges === 2);
+    const h = link.health()[2]!;
+    expect(h.rejected).toMatchObject({ 'bad-json': 2, 'wrong-version': 2, schema: 2, 'not-object': 1, 'out-of-order': 1 });
+    const pose = link.poses()[2]!;
+    expect([pose.x, pose.y, pose.theta]).toEqual([0.41, 0.61, 1.1]);
+    // Nothing was charged to the other robots, and none of them has a pose.
+    for (const [i, o] of link.health().entries()) if (i !== 2) expect(Object.values(o.rejected).every((n) => n === 0) && o.exchanges === 0).toBe(true);
+    expect(link.poses().filter((p) => p !== null)).toHaveLength(1);
+  });
+
+  it('a robot whose poses stop is stopped by the safety layer (stale-pose), and only it; it resumes when its poses come back', async () => {
+    const b = await broker();
+    const twin = await twinOn(b.url, 'stale');
+    const T = new SwarmTopics('stale');
+    const obs = await observer(b.url);
+    const k = 3;
+    const id = twin.ids[k]!;
+    const stops: { robot: string; reason: string }[] = [];
+    await obs.subscribe(T.events, 'events', 1, (_t, e) => {
+      if (e.kind !== 'stop') return;
+      stops.push(e as unknown as { robot: string; reason: string });
+      if (phase === 'silent' && e.robot === id && e.reason === 'stale-pose') phase = 'stopped';
+    });
+    // silent: its poses withheld; stopped: the stale-pose stop seen (commands published after it are zero).
+    let phase: 'before' | 'silent' | 'stopped' | 'back' = 'before';
+    const drivingIn = { silent: new Map<string, number>(), back: 0 };
+    await obs.subscribe(T.everyRobot('cmd'), 'cmd', 0, (topic, m) => {
+      const who = T.parseRobot(topic)!.id;
+      const driving = m.left !== 0 || m.right !== 0;
+      if (phase === 'stopped' && driving) drivingIn.silent.set(who, (drivingIn.silent.get(who) ?? 0) + 1);
+      if (phase === 'back' && who === id && driving) drivingIn.back++;
+    });
+    const { lines } = await runUntil(mqttLaunch(tempDir('stale'), 'stale', b.url), async () => {
+      await until(`${id} driven`, () => twin.stats[k]!.driving >= 10, 60_000);
+      twin.setSilent(k, true);
+      phase = 'silent';
+      await until(`a stale-pose stop of ${id}`, () => phase === 'stopped');
+      await until('the others driven meanwhile', () => twin.ids.every((o) => o === id || (drivingIn.silent.get(o) ?? 0) >= 3));
+      twin.setSilent(k, false);
+      phase = 'back';
+      await until(`${id} driven again`, () => drivingIn.back >= 3);
+    });
+    expect(stops.filter((s) => s.reason === 'stale-pose').map((s) => s.robot)).toEqual([id]);
+    expect(drivingIn.silent.get(id) ?? 0).toBe(0);
+    expect(lines.join('\n')).toMatch(/stale-pose/);
+  });
+});
+
+describe('MQTT telemetry and twin-serve', () => {
+  it('a run over another link (sim) publishes its telemetry to the broker of its mqtt: block', async () => {
+    const b = await broker();
+    const T = new SwarmTopics('simbus');
+    const obs = await observer(b.url);
+    const suspicionFrom = new Set<string>();
+    const status: Record<string, unknown>[] = [];
+    await obs.subscribe(T.everyRobot('suspicion'), 'suspicion', 0, (topic) => suspicionFrom.add(T.parseRobot(topic)!.id));
+    await obs.subscribe(T.status('controller'), 'status', 1, (_t, m) => status.push(m));
+    const dir = tempDir('simbus');
+    const path = join(dir, 'launch.yaml');
+    writeFileSync(path, `name: simbus\nswarm: { robots: 10, noise: 'off' }\npolicy: ${MAPPO}\nduration: 120\nlink: { kind: sim, mode: live }\nmqtt: { broker: '${b.url}' }\nout: ${dir}\n`);
+    await runUntil(path, () => until('suspicion of every robot', () => suspicionFrom.size === 10));
+    await until('the controller offline', () => status.at(-1)?.state === 'offline');
+    expect(status[0]).toMatchObject({ v: 1, state: 'online', link: 'sim' });
+  });
+
+  it('twin-serve serves an mqtt launch file on its broker; the link the same file builds gets every robot', async () => {
+    const b = await broker();
+    const dir = tempDir('serve');
+    const path = mqttLaunch(dir, 'served', b.url);
+    const lines: string[] = [];
+    const twin = await serveBusTwin(path, {}, (l) => lines.push(l));
+    cleanup.push(() => twin.stop());
+    expect(lines.join('\n')).toMatch(/now: swarmguard run/);
+    const link = await createLink(await loadLaunch(path), () => undefined);
+    cleanup.push(() => link.stop());
+    expect(await link.ready!(20_000)).toEqual([]);
+    await expect(serveBusTwin(mqttLaunch(dir, 'twinned', b.url, '  twin: true\n'))).rejects.toThrow(/link\.twin/);
+  });
+});
+
+describe('the bus twin', () => {
+  it("stops a robot whose commands stop for commandTimeoutMs (its bridge's watchdog), and only that robot", async () => {
+    const b = await broker();
+    const twin = await twinOn(b.url, 'dog');
+    const c = await observer(b.url);
+    const T = new SwarmTopics('dog');
+    c.publish(T.robot(twin.ids[0]!, 'cmd'), { t: Date.now(), tick: 0, left: 0.3, right: 0.3 }, 0);
+    await until('the watchdog stop', () => twin.stats[0]!.watchdogStops === 1);
+    const at = twin.truePoses()[0]!;
+    const ticks = twin.live.stats.ticks;
+    await until('three more twin ticks', () => twin.live.stats.ticks >= ticks + 3);
+    const now = twin.truePoses()[0]!;
+    expect(Math.hypot(now.x - at.x, now.y - at.y)).toBeLessThan(1e-9);
+    expect(twin.stats.slice(1).every((s) => s.watchdogStops === 0 && s.commands === 0)).toBe(true);
+  });
+});
+
+describe('MQTT logins and ACL on the embedded broker', () => {
+  it('an anonymous, a wrong-password and an ACL-forbidden client cannot command a robot; the controller can', async () => {
+    const dir = tempDir('auth');
+    const b = await broker({ passwordFile: writePasswordFile(dir), aclFile: SHIPPED_ACL });
+    await expectUnauthorisedCannotCommand(b.url, (t) => cleanup.push(t));
+    expect(b.refused.login).toBeGreaterThanOrEqual(2);
+    expect(b.refused.publish + b.refused.subscribe).toBeGreaterThanOrEqual(1);
+  });
+
+  it('refuses to start without a password file on a non-loopback address', async () => {
+    await expect(EmbeddedBroker.start({ host: '0.0.0.0', port: 0, log: () => undefined })).rejects.toThrow(/needs a password file/);
+  });
+});
