@@ -201,7 +201,11 @@ export async function runAgent(path: string, o: AgentRunOptions): Promise<AgentS
       await scheduler.stop();
     }
     const summary = { robot: o.robot, ticks: agent.ticks, stops: { ...agent.stops }, ignored: { ...agent.inbox.ignored }, refused: bus.refusedTotal() };
-    log(`swarmguard agent ${o.robot}: done after ${summary.ticks} ticks`);
+    const ignored = Object.entries(summary.ignored).filter(([, n]) => n > 0);
+    log(
+      `swarmguard agent ${o.robot}: done after ${summary.ticks} ticks` +
+        `${summary.refused ? `; ${summary.refused} payloads refused` : ''}${ignored.length ? `; ignored ${ignored.map(([r, n]) => `${n} ${r}`).join(', ')}` : ''}`,
+    );
     return summary;
   } finally {
     await participant?.close();

@@ -33,6 +33,8 @@ export interface FeedSummary {
   /** The twin's true and tracked poses after the last step. */
   finalTruePoses: { x: number; y: number; theta: number }[];
   finalPoses: { x: number; y: number; theta: number }[];
+  /** Payloads refused by the bus client (not JSON, another version, failing the schema). */
+  refused: number;
   interrupted: boolean;
 }
 
@@ -150,10 +152,11 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
       watchdogStops,
       finalTruePoses: link.truePoses(),
       finalPoses: link.poses().map((q) => ({ x: q!.x, y: q!.y, theta: q!.theta })),
+      refused: bus.refusedTotal(),
       interrupted: ticks < launch.ticks,
     };
     const stopped = Object.entries(watchdogStops).filter(([, n]) => n > 0);
-    log(`swarmguard feed: ${ticks} ticks in ${(wallMs / 1000).toFixed(1)} s (${summary.ticksPerSecond.toFixed(1)} ticks/s); watchdog stops: ${stopped.length ? stopped.map(([id, n]) => `${id} ${n}`).join(', ') : 'none'}`);
+    log(`swarmguard feed: ${ticks} ticks in ${(wallMs / 1000).toFixed(1)} s (${summary.ticksPerSecond.toFixed(1)} ticks/s); watchdog stops: ${stopped.length ? stopped.map(([id, n]) => `${id} ${n}`).join(', ') : 'none'}${summary.refused ? `; ${summary.refused} payloads refused` : ''}`);
     return summary;
   } finally {
     await link?.stop();
