@@ -50,6 +50,21 @@ describe('SwarmInbox (lock-step)', () => {
     expect(box.ignored).toEqual({ 'no-tick': 1, late: 1, 'unknown-robot': 1 });
     expect(box.commandAt(1, 4)).toMatchObject({ left: 0.1, right: -0.1 });
   });
+
+  it("takes a crashed agent's robot as stopped from the first tick it sent no command for (the feed stops it)", () => {
+    const box = new SwarmInbox(ids, 'lockstep');
+    box.command('c', cmd(4, 0.5));
+    box.agentGone('c', true);
+    const out = new Float32Array(6);
+    box.commandsBefore(5, out); // tick 4's command came before it died
+    expect(out[4]).toBe(0.5);
+    box.commandsBefore(6, out); // none for tick 5
+    expect([out[4], out[5]]).toEqual([0, 0]);
+    box.agentGone('c', false);
+    box.command('c', cmd(6, 0.25));
+    box.commandsBefore(7, out);
+    expect(out[4]).toBe(0.25);
+  });
 });
 
 describe('SwarmInbox (live)', () => {

@@ -158,6 +158,10 @@ describe.skipIf(skip !== null)(`distributed run over mosquitto${skip ? ` (skippe
         expect(cmdTicks.get(id)!.size).toBe(60);
       }
       expect(lines.some((l) => l.includes(`[monitor] swarmguard monitor: agent/${victim} went offline`))).toBe(true);
+      // The others went on as before: the monitor flagged none of them.
+      const runs = readdirSync(join(dir, 'runs-dist-kill'));
+      const events = readFileSync(join(dir, 'runs-dist-kill', runs[0]!, 'events.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      expect(events.filter((e) => e.kind === 'flag' && e.robot !== victim)).toEqual([]);
     } finally {
       for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
       await observer.close();

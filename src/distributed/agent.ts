@@ -77,6 +77,14 @@ export class RobotAgent {
       const r = this.topics.parseRobot(topic);
       if (r) this.inbox.command(r.id, msg);
     });
+    // An agent that crashed (its last will, no `done`): its robot is stopped by the feed from then on.
+    const agents = `${this.topics.prefix}/status/agent/+`;
+    await this.bus.subscribe(agents, 'status', DEFAULT_QOS.status, (topic, msg) => {
+      const id = this.topics.parseStatus(topic)?.slice('agent/'.length);
+      if (!id || id === this.id) return;
+      if (msg.state === 'online') this.inbox.agentGone(id, false);
+      else if (msg.done !== true) this.inbox.agentGone(id, true);
+    });
   }
 
   /** Stops counted by the safety layer (robot-ticks per reason). */

@@ -35,6 +35,8 @@ export class SwarmInbox {
   /** Ticks below this are done: their messages are late. */
   private doneBelow = 0;
   readonly ignored: Record<IgnoredReason, number> = { 'unknown-robot': 0, 'no-tick': 0, late: 0 };
+  /** Robots whose agent is offline (its last will): the feed stops them, so their command is zero. */
+  private readonly agentOffline: boolean[];
 
   constructor(
     readonly ids: readonly string[],
@@ -42,6 +44,13 @@ export class SwarmInbox {
   ) {
     this.latestPoses = new Array<TimedPose | null>(ids.length).fill(null);
     this.commands = ids.map(() => []);
+    this.agentOffline = ids.map(() => false);
+  }
+
+  /** Robot id's agent went offline (true) or came back (false). */
+  agentGone(id: string, gone: boolean): void {
+    const i = this.ids.indexOf(id);
+    if (i >= 0) this.agentOffline[i] = gone;
   }
 
   private index(id: string): number {
@@ -136,6 +145,8 @@ export class SwarmInbox {
     this.commands.forEach((heard, i) => {
       let c: HeardCommand | undefined;
       for (const h of heard) if ((this.mode === 'live' || h.tick < limit) && (!c || h.tick >= c.tick)) c = h;
+      // Lock-step: an offline agent's robot got no command for the last tick, so the feed stopped it.
+      if (this.agentOffline[i] && (this.mode === 'live' || c?.tick !== limit - 1)) c = { tick: limit - 1, left: 0, right: 0, stopped: null };
       if (!c) return;
       out[2 * i] = c.left;
       out[2 * i + 1] = c.right;

@@ -111,10 +111,12 @@ export class MonitorNode {
       // An agent that ended its run (`done`) has not gone missing.
       if (msg.state === 'offline' && msg.done !== true && this.agentSeen.has(i) && !this.agentGone.has(i)) {
         this.agentGone.add(i);
+        this.inbox.agentGone(role!.slice('agent/'.length), true);
         this.offline.push({ role: role!, tick: this.records.length });
       } else if (msg.state === 'online') {
         this.agentSeen.add(i);
         this.agentGone.delete(i);
+        this.inbox.agentGone(role!.slice('agent/'.length), false);
       }
       onMessage();
     });
