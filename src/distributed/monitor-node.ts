@@ -6,7 +6,6 @@
 // the agents' events (injections: the ground truth; safety stops) and at the end prints the summary of
 // `swarmguard run` and writes a run folder.
 import { z } from 'zod';
-import { PAIR_DIM } from '../core/observation.js';
 import type { BusClient } from '../links/mqtt/client.js';
 import { DEFAULT_QOS, type SwarmTopics } from '../links/mqtt/topics.js';
 import { aggregateBeliefs, SwarmMonitor } from '../monitor/monitor.js';
@@ -47,7 +46,6 @@ export class MonitorNode {
   private readonly commands: Float32Array;
   private readonly stopped: (string | null)[];
   private readonly pairBeliefs: Float64Array;
-  private readonly pairs: Float32Array;
 
   constructor(
     private readonly launch: Launch,
@@ -68,7 +66,6 @@ export class MonitorNode {
     this.commands = new Float32Array(2 * N);
     this.stopped = new Array<string | null>(N).fill(null);
     this.pairBeliefs = new Float64Array(N * N);
-    this.pairs = new Float32Array(N * N * PAIR_DIM);
     team.setForgetAfter(launch.forgetAfterTicks);
     team.resetEnv(0);
   }
@@ -149,7 +146,6 @@ export class MonitorNode {
     // Tick k's commands as the robots were sent them: next tick's observations carry them.
     this.inbox.commandsBefore(k + 1, this.commands, this.stopped);
     this.view.sent(this.commands);
-    this.view.pairFeatures(0, this.pairs);
     this.records.push({
       tick: k,
       timeMs: nowMs,
