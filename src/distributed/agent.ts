@@ -13,14 +13,12 @@ import { DEFAULT_QOS, type SwarmTopics } from '../links/mqtt/topics.js';
 import { OnnxTeam } from '../policy/team.js';
 import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
 import { SafetyLayer, type StopReason } from '../runtime/safety.js';
-import { ControlScheduler } from '../runtime/scheduler.js';
 import { SwarmView } from '../runtime/swarm-view.js';
 import { compromisedCommand, groundTruth, type Injection, type RunEvent } from '../runtime/trial.js';
 import { agentUser } from './config.js';
 import { SwarmInbox, type TimeMode } from './inbox.js';
 import { followFeed, joinBus, posesFlowing, type Participant } from './participant.js';
-import { TickPump } from './tick-pump.js';
-import { wallClock } from './wall-clock.js';
+import { liveTicks, TickPump } from './tick-pump.js';
 
 export class RobotAgent {
   readonly view: SwarmView;
@@ -193,20 +191,13 @@ export async function runAgent(path: string, o: AgentRunOptions): Promise<AgentS
       // Tick 0 is when every robot's pose has come: every process of the run counts its ticks from about then.
       await start.flowing;
       log(`swarmguard agent ${o.robot}: ${launch.name}, live at ${1 / launch.settings.controlPeriod} Hz`);
-      let k = 0;
-      const scheduler = new ControlScheduler(periodMs, async () => {
-        if (k < launch.ticks) await agent.step(k++, wallClock.now());
-      }, wallClock, (err) => log(`swarmguard agent ${o.robot}: a tick failed: ${(err as Error).message}`));
-      scheduler.start();
-      await new Promise<void>((resolve) => {
-        const poll = setInterval(() => {
-          if (k >= launch.ticks || feedGone || o.signal?.aborted) {
-            clearInterval(poll);
-            resolve();
-          }
-        }, 50);
+      await liveTicks({
+        ticks: launch.ticks,
+        periodMs,
+        step: (k, now) => agent.step(k, now),
+        until: () => feedGone || o.signal?.aborted === true,
+        onError: (err) => log(`swarmguard agent ${o.robot}: a tick failed: ${(err as Error).message}`),
       });
-      await scheduler.stop();
     }
     const summary = { robot: o.robot, ticks: agent.ticks, stops: { ...agent.stops }, ignored: { ...agent.inbox.ignored }, refused: bus.refusedTotal() };
     const ignored = Object.entries(summary.ignored).filter(([, n]) => n > 0);

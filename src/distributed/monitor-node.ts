@@ -12,14 +12,12 @@ import { aggregateBeliefs, SwarmMonitor } from '../monitor/monitor.js';
 import { OnnxTeam } from '../policy/team.js';
 import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
 import { SafetyLayer, STOP_REASONS, type StopReason } from '../runtime/safety.js';
-import { ControlScheduler } from '../runtime/scheduler.js';
 import { SwarmView } from '../runtime/swarm-view.js';
 import { outcomes, type RunEvent, type TickRecord } from '../runtime/trial.js';
 import { formatSummary, newRunDir, writeRunFolder, type RunSummary } from '../cli/run.js';
 import { SwarmInbox, type TimeMode } from './inbox.js';
 import { followFeed, joinBus, posesFlowing, type Participant } from './participant.js';
-import { TickPump } from './tick-pump.js';
-import { wallClock } from './wall-clock.js';
+import { liveTicks, TickPump } from './tick-pump.js';
 
 /** The agents' events the monitor keeps (its own flags and clears it does not take back from the bus). */
 const AgentEventSchema = z.union([
@@ -236,22 +234,15 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
       // Tick 0 is when every robot's pose has come: every process of the run counts its ticks from about then.
       await start.flowing;
       log(`swarmguard monitor: ${launch.name}, live at ${1 / launch.settings.controlPeriod} Hz`);
-      let k = 0;
-      const scheduler = new ControlScheduler(periodMs, async () => {
-        if (k < launch.ticks) await node.step(k++, wallClock.now());
-      }, wallClock, (err) => log(`swarmguard monitor: a tick failed: ${(err as Error).message}`));
-      scheduler.start();
-      await new Promise<void>((resolve) => {
-        const poll = setInterval(() => {
-          if (k >= launch.ticks || feedGone || o.signal?.aborted) {
-            // Live processes count their own ticks: a feed that ended its run ends the run, a tick short or not.
-            interrupted = k < launch.ticks && !feedDone;
-            clearInterval(poll);
-            resolve();
-          }
-        }, 50);
+      const ran = await liveTicks({
+        ticks: launch.ticks,
+        periodMs,
+        step: (k, now) => node.step(k, now),
+        until: () => feedGone || o.signal?.aborted === true,
+        onError: (err) => log(`swarmguard monitor: a tick failed: ${(err as Error).message}`),
       });
-      await scheduler.stop();
+      // Live processes count their own ticks: a feed that ended its run ends the run, a tick short or not.
+      interrupted = ran < launch.ticks && !feedDone;
     }
     const { records, events } = node.finish();
     for (const off of node.offline) log(`swarmguard monitor: ${off.role} went offline at tick ${off.tick}`);
