@@ -66,6 +66,7 @@ describe.skipIf(skip !== null)(`distributed run over mosquitto${skip ? ` (skippe
     const path = writeLaunch('dist-repro', (l) => {
       l.duration = 12;
       l.injections = [{ ...l.injections[0], at: 3, duration: 6 }];
+      l.distributed.stepTimeoutMs = 30_000; // a loaded machine never makes the feed give up on a living agent
     });
     // The single-process fast trial of the same file (what `swarmguard run` does in fast mode).
     const launch = await loadLaunch(path);
