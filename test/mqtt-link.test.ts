@@ -11,9 +11,9 @@ import { createLink } from '../src/runtime/link-factory.js';
 import { EmbeddedBroker } from '../src/links/mqtt/broker.js';
 import { BusClient } from '../src/links/mqtt/client.js';
 import type { BusTwin } from '../src/links/mqtt/bus-twin.js';
-import { MqttLink } from '../src/links/mqtt/link.js';
+import { CLOCK_REBASE_AFTER, MqttLink } from '../src/links/mqtt/link.js';
 import { SwarmTopics, DEFAULT_QOS } from '../src/links/mqtt/topics.js';
-import { MAPPO, mqttLaunch, settings10, SHIPPED_ACL, startTwin, tempDir, until, writePasswordFile } from './helpers/mqtt.js';
+import { EIR, mqttLaunch, settings10, SHIPPED_ACL, startTwin, tempDir, until, writePasswordFile } from './helpers/mqtt.js';
 import { expectUnauthorisedCannotCommand } from './helpers/mqtt-auth.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -84,7 +84,8 @@ describe('MQTT link with the bus twin on the embedded broker', () => {
   it('refuses and counts a malformed pose (bad JSON, NaN, wrong version, wrong type, not an object, out of order); the next good one is taken', async () => {
     const b = await broker();
     const ids = settings10().robotIds;
-    const link = await MqttLink.open({ swarm: 'bad', ids, bus: { embedded: null, url: b.url, qos: DEFAULT_QOS, connectTimeoutMs: 5000 }, log: () => undefined });
+    const logged: string[] = [];
+    const link = await MqttLink.open({ swarm: 'bad', ids, bus: { embedded: null, url: b.url, qos: DEFAULT_QOS, connectTimeoutMs: 5000 }, log: (l) => logged.push(l) });
     cleanup.push(() => link.stop());
     const raw = await mqtt.connectAsync(b.url);
     cleanup.push(() => raw.endAsync());
@@ -110,6 +111,14 @@ describe('MQTT link with the bus twin on the embedded broker', () => {
     // Nothing was charged to the other robots, and none of them has a pose.
     for (const [i, o] of link.health().entries()) if (i !== 2) expect(Object.values(o.rejected).every((n) => n === 0) && o.exchanges === 0).toBe(true);
     expect(link.poses().filter((p) => p !== null)).toHaveLength(1);
+    // Logged once per burst: the first refusal, then one line summing the burst up when good poses come.
+    expect(logged.filter((l) => /refused a pose payload/.test(l))).toHaveLength(1);
+    expect(logged.find((l) => /good payloads again/.test(l))).toMatch(/after 2 bad-json, 2 wrong-version, 2 schema, 1 not-object/);
+    // A sender whose clock went back (a restarted bridge): refused until CLOCK_REBASE_AFTER in a row, then taken.
+    for (let k = 1; k <= CLOCK_REBASE_AFTER; k++) await raw.publishAsync(topic, `{"v":1,"t":${k},"x":0.3,"y":0.3,"theta":${k}}`, { qos: 1 });
+    await until('the rebased pose', () => link.health()[2]!.exchanges === 3);
+    expect(link.health()[2]!.rejected['out-of-order']).toBe(1 + CLOCK_REBASE_AFTER - 1);
+    expect(link.poses()[2]!.theta).toBe(CLOCK_REBASE_AFTER);
   });
 
   it('a robot whose poses stop is stopped by the safety layer (stale-pose), and only it; it resumes when its poses come back', async () => {
@@ -150,19 +159,55 @@ describe('MQTT link with the bus twin on the embedded broker', () => {
   });
 });
 
+describe('MQTT link across a broker restart', () => {
+  it('the link and the twin reconnect and resubscribe by themselves; poses and commands flow again', async () => {
+    const first = await EmbeddedBroker.start({ host: '127.0.0.1', port: 0, log: () => undefined });
+    const port = first.port;
+    const twin = await twinOn(first.url, 'restart');
+    const lines: string[] = [];
+    const link = await MqttLink.open({ swarm: 'restart', ids: twin.ids, bus: { embedded: null, url: first.url, qos: DEFAULT_QOS, connectTimeoutMs: 5000 }, log: (l) => lines.push(l) });
+    cleanup.push(() => link.stop());
+    const exchanges = () => link.health().map((h) => h.exchanges);
+    await until('poses from every robot', () => exchanges().every((n) => n > 0));
+    await first.close();
+    const before = exchanges();
+    const second = await EmbeddedBroker.start({ host: '127.0.0.1', port, log: () => undefined });
+    cleanup.push(() => second.close());
+    await until('poses from every robot again', () => exchanges().every((n, i) => n > before[i]! + 2));
+    const commands = twin.stats.map((s) => s.commands);
+    for (let i = 0; i < twin.ids.length; i++) link.send(i, 0.1, 0.1);
+    await until('a command at every twin robot', () => twin.stats.every((s, k) => s.commands > commands[k]!));
+    expect(lines.join('\n')).toMatch(/broker unreachable, reconnecting/);
+  });
+});
+
 describe('MQTT telemetry and twin-serve', () => {
-  it('a run over another link (sim) publishes its telemetry to the broker of its mqtt: block', async () => {
+  it('a run over another link (sim) publishes beliefs, suspicion, events, alerts and its status to the broker of its mqtt: block', async () => {
     const b = await broker();
     const T = new SwarmTopics('simbus');
     const obs = await observer(b.url);
     const suspicionFrom = new Set<string>();
     const status: Record<string, unknown>[] = [];
+    const beliefs = new Map<string, Record<string, number>>();
     await obs.subscribe(T.everyRobot('suspicion'), 'suspicion', 0, (topic) => suspicionFrom.add(T.parseRobot(topic)!.id));
+    await obs.subscribe(T.everyRobot('belief'), 'belief', 0, (topic, m) => beliefs.set(T.parseRobot(topic)!.id, m.about));
     await obs.subscribe(T.status('controller'), 'status', 1, (_t, m) => status.push(m));
     const dir = tempDir('simbus');
     const path = join(dir, 'launch.yaml');
-    writeFileSync(path, `name: simbus\nswarm: { robots: 10, noise: 'off' }\npolicy: ${MAPPO}\nduration: 120\nlink: { kind: sim, mode: live }\nmqtt: { broker: '${b.url}' }\nout: ${dir}\n`);
-    await runUntil(path, () => until('suspicion of every robot', () => suspicionFrom.size === 10));
+    // A policy with a belief network: every robot's beliefs about the others go out too.
+    writeFileSync(path, `name: simbus\nswarm: { robots: 10, noise: 'off' }\npolicy: ${EIR}\nduration: 120\nlink: { kind: sim, mode: live }\nmqtt: { broker: '${b.url}' }\nout: ${dir}\ntrial: true\ninjections: [{ robot: epuck-3, at: 0.5, duration: 100, attack: 'fault:spin' }]\n`);
+    const events: string[] = [];
+    const alerts: { kind: string; robot: string; evidence: unknown }[] = [];
+    await obs.subscribe(T.events, 'events', 1, (_t, e) => events.push(`${e.kind}${'robot' in e ? ` ${String(e.robot)}` : ''}`));
+    await obs.subscribe(T.alerts, 'alerts', 1, (_t, a) => alerts.push(a));
+    await runUntil(path, () => until('beliefs, suspicion and a flag of epuck-3', () => suspicionFrom.size === 10 && beliefs.size === 10 && alerts.length > 0, 60_000));
+    expect(events).toContain('injection-start epuck-3');
+    expect(events).toContain('flag epuck-3');
+    expect(alerts[0]).toMatchObject({ kind: 'flag', robot: 'epuck-3', evidence: { observers: expect.any(Number) } });
+    for (const [id, about] of beliefs) {
+      expect(Object.keys(about).sort(), id).toEqual(settings10().robotIds.filter((o) => o !== id).sort());
+      for (const p of Object.values(about)) expect(p >= 0 && p <= 1).toBe(true);
+    }
     await until('the controller offline', () => status.at(-1)?.state === 'offline');
     expect(status[0]).toMatchObject({ v: 1, state: 'online', link: 'sim' });
   });

@@ -178,6 +178,7 @@ describe('launch files with an mqtt link', () => {
     );
     await expect(loadLaunch(file('link: { kind: mqtt, embedded: { aclFile: acl } }\n'))).rejects.toThrow(/link\.embedded\.aclFile: an ACL needs logins/);
     await expect(loadLaunch(file('link: { kind: mqtt, embedded: { passwordFile: pw } }\n'))).rejects.toThrow(/link\.credentials: the embedded broker checks logins/);
+    await expect(loadLaunch(file('link: { kind: mqtt }\nmqtt: { broker: embedded }\n'))).rejects.toThrow(/: mqtt: the mqtt link publishes the telemetry on its own connection/);
     await expect(loadLaunch(file('mqtt: { broker: "mqtt://localhost:1883", credentials: { username: c, passwordEnv: SG_SURELY_UNSET_VAR } }\n'))).rejects.toThrow(/: mqtt\.credentials\.passwordEnv/);
   });
 

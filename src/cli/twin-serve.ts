@@ -7,7 +7,7 @@ import { resolveSimConfig } from '../../sim/config.js';
 import { ProtocolTwin } from '../../sim/protocol-twin/twin.js';
 import { resolveEpuck2Robots } from '../links/epuck2/config.js';
 import { LaunchSchema } from '../runtime/launch.js';
-import { BusTwin } from '../links/mqtt/bus-twin.js';
+import type { BusTwin } from '../links/mqtt/bus-twin.js';
 import { resolveBus, resolveCredentials } from '../links/mqtt/config.js';
 
 export interface TwinServeOptions {
@@ -51,6 +51,8 @@ export async function serveBusTwin(path: string, o: TwinServeOptions = {}, log: 
   const bus = resolveBus(link, base, `${path}: link`);
   if (bus.embedded && bus.embedded.port === 0) throw new ConfigError(`${path}: link.embedded.port: 0 (any free port) cannot be found by another process: give a port`);
   const url = bus.url ?? `mqtt://${bus.embedded!.host}:${bus.embedded!.port}`;
+  // The MQTT libraries load only for this command (main.ts imports this module for every command).
+  const { BusTwin } = await import('../links/mqtt/bus-twin.js');
   log(`swarmguard twin-serve: ${settings.robotIds.length} simulated e-puck2 robots on the MQTT bus ${url} at ${1 / settings.controlPeriod} Hz (waiting for the broker${bus.embedded ? ': the embedded one starts with swarmguard run' : ''})`);
   const twin = await BusTwin.start({
     url,

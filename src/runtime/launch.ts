@@ -142,6 +142,7 @@ export async function loadLaunch(path: string): Promise<Launch> {
   if (file.link.kind === 'mqtt' || file.mqtt) {
     const bad = settings.robotIds.find((id) => !isTopicLevel(id));
     if (bad !== undefined) throw new ConfigError(`${path}: swarm: robot id '${bad}' cannot be an MQTT topic level (letters, digits, _ . - only)`);
+    if (file.link.kind === 'mqtt' && file.mqtt) throw new ConfigError(`${path}: mqtt: the mqtt link publishes the telemetry on its own connection: leave the mqtt: block out`);
     // Password variables and file paths are checked before anything runs.
     if (file.link.kind === 'mqtt') resolveBus(file.link, base, `${path}: link`);
     if (file.mqtt) resolveBus(file.mqtt, base, `${path}: mqtt`);

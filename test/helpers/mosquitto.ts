@@ -74,14 +74,24 @@ export async function startMosquitto(o: { passwordFile?: string; aclFile?: strin
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  // A binary that cannot be spawned (not installed) emits 'error' and never 'exit'.
+  let gone = false;
+  const exited = new Promise<void>((r) => {
+    child.once('exit', () => r());
+    child.once('error', (err) => {
+      out += `cannot run ${MOSQUITTO}: ${err.message}`;
+      r();
+    });
+  }).then(() => {
+    gone = true;
+  });
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    if (!gone) child.kill('SIGTERM');
     await exited;
   };
   const end = Date.now() + 10_000;
   while (!(await accepting(port))) {
-    if (child.exitCode !== null || Date.now() > end) {
+    if (gone || Date.now() > end) {
       await stop();
       throw new Error(`mosquitto did not start on port ${port}: ${out}`);
     }

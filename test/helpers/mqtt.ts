@@ -9,6 +9,8 @@ import { DEFAULT_QOS } from '../../src/links/mqtt/topics.js';
 import { PROJECT_ROOT, resolveSimConfig } from '../../sim/config.js';
 
 export const MAPPO = join(PROJECT_ROOT, 'policies', 'mappo-rendezvous');
+/** A policy with a belief network. */
+export const EIR = join(PROJECT_ROOT, 'policies', 'eir-mappo-rendezvous');
 export const SHIPPED_ACL = join(PROJECT_ROOT, 'launch', 'mqtt', 'acl');
 export const PASSWORDS = { controller: 'c0ntroller-pw', twin: 'tw1n-pw', observer: 'obs-pw', 'epuck-1': 'r0bot-1-pw' } as const;
 

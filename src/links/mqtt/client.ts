@@ -87,6 +87,8 @@ export class BusClient {
       reconnectPeriod: o.reconnectMs ?? 1000,
       connectTimeout: o.connectTimeoutMs ?? 5000,
       keepalive: 10,
+      // Latest-wins streams (QoS 0: poses, commands) are dropped while disconnected, not replayed stale on reconnection.
+      queueQoSZero: false,
     };
     if (o.status) opts.will = { topic: o.status.topic, payload: Buffer.from(statusPayload('offline', o.status.extra)), qos: 1, retain: true };
     const client = mqtt.connect(o.url, opts);
@@ -124,11 +126,12 @@ export class BusClient {
     return bus;
   }
 
-  /** Publishes `body` with `v: 1` added. Fire and forget: a publish while disconnected is queued by the client. */
+  /** Publishes `body` with `v: 1` added. Fire and forget: while disconnected QoS 0 is dropped, QoS 1-2 queued. */
   publish(topic: string, body: object, qos: Qos, retain = false): void {
     if (this.closed) return;
     this.mqtt.publish(topic, encodePayload(body), { qos, retain }, (err) => {
-      if (err && !this.closed) this.problem(`publish ${topic}`, 'publish failed', err.message);
+      // While disconnected the 'broker' burst has said so already; one line per topic would only repeat it.
+      if (err && !this.closed && this.mqtt.connected) this.problem(`publish ${topic}`, 'publish failed', err.message);
     });
   }
 
@@ -184,11 +187,25 @@ export class BusClient {
   async close(): Promise<void> {
     if (this.closed) return;
     const s = this.o.status;
+    // A broker that has just gone away never acknowledges: neither step may wait for it for long.
     if (s && this.mqtt.connected) {
-      await this.mqtt.publishAsync(s.topic, statusPayload('offline', s.extra), { qos: 1, retain: true }).catch(() => {});
+      await within(CLOSE_WAIT_MS, this.mqtt.publishAsync(s.topic, statusPayload('offline', s.extra), { qos: 1, retain: true }));
     }
     this.closed = true;
-    await this.mqtt.endAsync().catch(() => {});
+    if (!(await within(CLOSE_WAIT_MS, this.mqtt.endAsync()))) await this.mqtt.endAsync(true).catch(() => {});
+  }
+}
+
+const CLOSE_WAIT_MS = 1000;
+
+/** Whether `p` settled successfully within `ms`. */
+async function within(ms: number, p: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true, () => false), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -6,7 +6,7 @@
 import { clampCommand } from '../../core/kinematics.js';
 import type { LinkHealth, RobotLink } from '../../runtime/link.js';
 import type { TimedPose } from '../../runtime/safety.js';
-import { LatencyWindow } from '../epuck2/stats.js';
+import { BurstLog, LatencyWindow } from '../epuck2/stats.js';
 import { EmbeddedBroker } from './broker.js';
 import { BusClient, emptyRefusals } from './client.js';
 import type { ResolvedBus } from './config.js';
@@ -17,11 +17,15 @@ import { SwarmTopics, type QosTable } from './topics.js';
 export const POSE_ORDER_REFUSAL = 'out-of-order';
 /** Commands remembered per robot to match the echo in its poses (latency). */
 const SENT_RING = 256;
+/** This many out-of-order poses in a row: the sender's clock went back (a restarted bridge); its poses are taken again. */
+export const CLOCK_REBASE_AFTER = 5;
 
 interface RobotState {
   pose: TimedPose | null;
-  /** Sender clock of the last accepted pose (out-of-order check). */
+  /** Sender clock of the last accepted pose (out-of-order check), and out-of-order poses in a row since. */
   lastT: number;
+  backwards: number;
+  log: BurstLog;
   proximity: readonly number[] | null;
   received: number;
   rejected: Record<string, number>;
@@ -73,9 +77,11 @@ export class MqttLink implements RobotLink {
     this.broker = p.broker;
     this.log = p.log;
     this.index = new Map(p.ids.map((id, i) => [id, i]));
-    this.robots = p.ids.map(() => ({
+    this.robots = p.ids.map((id) => ({
       pose: null,
       lastT: Number.NEGATIVE_INFINITY,
+      backwards: 0,
+      log: new BurstLog(`mqtt ${id}`, p.log),
       proximity: null,
       received: 0,
       rejected: { ...emptyRefusals(), [POSE_ORDER_REFUSAL]: 0 },
@@ -136,7 +142,11 @@ export class MqttLink implements RobotLink {
     await this.bus.subscribe(`${T.prefix}/status/robot/+`, 'status', this.qos.status, (topic, msg) => {
       const r = this.robotOf(topic);
       if (!r) return;
-      if (msg.state === 'online' && r.online === false) r.reconnects++;
+      if (msg.state === 'online' && r.online === false) {
+        r.reconnects++;
+        // A restarted robot or bridge may start its clock again.
+        r.lastT = Number.NEGATIVE_INFINITY;
+      }
       r.online = msg.state === 'online';
     });
   }
@@ -147,7 +157,8 @@ export class MqttLink implements RobotLink {
     if (a.truePoses) this.truePoses = () => a.truePoses!();
   }
 
-  private robotOf(topic: string): RobotState | null {
+  /** The index of the swarm robot a per-robot or robot status topic is about; null (logged once per id) if none. */
+  private indexOf(topic: string): number | null {
     const role = this.topics.parseStatus(topic);
     const parsed = this.topics.parseRobot(topic) ?? (role?.startsWith('robot/') ? { id: role.slice('robot/'.length) } : null);
     if (!parsed) return null;
@@ -158,16 +169,29 @@ export class MqttLink implements RobotLink {
       if (n === 1) this.log(`mqtt: ignoring ${topic}: '${parsed.id}' is not a robot of this swarm (${this.ids.join(', ')})`);
       return null;
     }
-    return this.robots[i]!;
+    return i;
+  }
+
+  private robotOf(topic: string): RobotState | null {
+    const i = this.indexOf(topic);
+    return i === null ? null : this.robots[i]!;
   }
 
   private onPoseMsg(topic: string, msg: PoseMsg): void {
-    const r = this.robotOf(topic);
-    if (!r) return;
+    const i = this.indexOf(topic);
+    if (i === null) return;
+    const r = this.robots[i]!;
     if (msg.t <= r.lastT) {
-      r.rejected[POSE_ORDER_REFUSAL]!++;
-      return;
+      r.backwards++;
+      if (r.backwards < CLOCK_REBASE_AFTER) {
+        r.rejected[POSE_ORDER_REFUSAL]!++;
+        r.log.problem(POSE_ORDER_REFUSAL, `refused a pose stamped t = ${msg.t}, not after the last one (${r.lastT})`);
+        return;
+      }
+      this.log(`mqtt ${this.ids[i]}: ${CLOCK_REBASE_AFTER} poses in a row from before its last one: its clock went back (restarted?); taking its poses again`);
     }
+    r.backwards = 0;
+    r.log.recovered('poses in order again');
     const now = this.now();
     r.lastT = msg.t;
     r.pose = { x: msg.x, y: msg.y, theta: msg.theta, stampMs: now };
@@ -178,7 +202,7 @@ export class MqttLink implements RobotLink {
       if (Number.isFinite(sent)) r.latency.add(now - sent);
       r.lastEcho = msg.tick;
     }
-    this.onPose?.(this.index.get(this.topics.parseRobot(topic)!.id)!);
+    this.onPose?.(i);
   }
 
   poses(): (TimedPose | null)[] {
