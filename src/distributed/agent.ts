@@ -75,13 +75,12 @@ export class RobotAgent {
       const r = this.topics.parseRobot(topic);
       if (r) this.inbox.command(r.id, msg);
     });
-    // An agent that crashed (its last will, no `done`): its robot is stopped by the feed from then on.
+    // An agent gone offline (crashed: its last will; or stopped): its robot is stopped by the feed from then on.
     const agents = `${this.topics.prefix}/status/agent/+`;
     await this.bus.subscribe(agents, 'status', DEFAULT_QOS.status, (topic, msg) => {
       const id = this.topics.parseStatus(topic)?.slice('agent/'.length);
       if (!id || id === this.id) return;
-      if (msg.state === 'online') this.inbox.agentGone(id, false);
-      else if (msg.done !== true) this.inbox.agentGone(id, true);
+      this.inbox.agentGone(id, msg.state === 'offline');
     });
   }
 

@@ -33,7 +33,7 @@ export class MonitorNode {
   readonly events: RunEvent[] = [];
   /** Events from the bus that are not an agent's injection or stop event (counted, not kept). */
   ignoredEvents = 0;
-  /** Agents whose status went offline, with the tick the monitor was at. */
+  /** Agents that went offline without ending their run (their last will), with the tick the monitor was at. */
   readonly offline: { role: string; tick: number }[] = [];
   /** Robots whose agent is offline now: their commands and beliefs are not waited for. */
   private readonly agentGone = new Set<number>();
@@ -102,16 +102,17 @@ export class MonitorNode {
       const role = t.parseStatus(topic);
       const i = role?.startsWith('agent/') ? this.launch.settings.robotIds.indexOf(role.slice('agent/'.length)) : -1;
       if (i < 0) return;
-      // Only an agent seen online in this run can go (a retained `offline` may be an earlier run's).
-      // An agent that ended its run (`done`) has not gone missing.
-      if (msg.state === 'offline' && msg.done !== true && this.agentSeen.has(i) && !this.agentGone.has(i)) {
+      const id = role!.slice('agent/'.length);
+      // Only an agent seen online in this run can go (a retained `offline` may be an earlier run's). Gone,
+      // its robot is stopped by the feed; only one that did not end its run (`done`) is reported.
+      if (msg.state === 'offline' && this.agentSeen.has(i) && !this.agentGone.has(i)) {
         this.agentGone.add(i);
-        this.inbox.agentGone(role!.slice('agent/'.length), true);
-        this.offline.push({ role: role!, tick: this.records.length });
+        this.inbox.agentGone(id, true);
+        if (msg.done !== true) this.offline.push({ role: role!, tick: this.records.length });
       } else if (msg.state === 'online') {
         this.agentSeen.add(i);
         this.agentGone.delete(i);
-        this.inbox.agentGone(role!.slice('agent/'.length), false);
+        this.inbox.agentGone(id, false);
       }
       onMessage();
     });

@@ -31,13 +31,19 @@ export async function joinBus(
   const config = distributedConfig(launch);
   const topics = new SwarmTopics(launch.name);
   const statusTopic = topics.status(o.role);
+  const url = o.broker ?? config.broker;
+  const login = credentials(config, o.user, launch.source);
+  // Whoever reaches an open broker can command the robots: say so when it is not this machine's.
+  if (!login.username && !/^[a-z]+:\/\/(localhost|127\.[0-9.]+|\[::1\])(:|\/|$)/.test(url)) {
+    o.log(`swarmguard ${o.role}: no login for ${url} (distributed.passwordEnv unset): only the broker's own rules keep others off the command topics`);
+  }
   // The status payload's extra fields are read whenever it is published: `ready` flips in place.
   const extra: Record<string, unknown> = { ...o.extra, ready: false };
   const bus = await BusClient.connect({
-    url: o.broker ?? config.broker,
+    url,
     who: `swarmguard ${o.role}`,
     clientId: `swarmguard-${launch.name}-${o.role.replace('/', '-')}`,
-    ...credentials(config, o.user, launch.source),
+    ...login,
     status: { topic: statusTopic, extra },
     log: o.log,
   });
