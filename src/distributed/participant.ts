@@ -3,6 +3,7 @@
 // subscribed to everything it needs (the feed starts tick 0 only when every participant is ready, so nobody
 // misses the first poses).
 import { ConfigError } from '../core/config-file.js';
+import { isLoopback } from '../links/mqtt/broker.js';
 import { BusClient } from '../links/mqtt/client.js';
 import { DEFAULT_QOS, SwarmTopics } from '../links/mqtt/topics.js';
 import type { Launch } from '../runtime/launch.js';
@@ -34,7 +35,7 @@ export async function joinBus(
   const url = o.broker ?? config.broker;
   const login = credentials(config, o.user, launch.source);
   // Whoever reaches an open broker can command the robots: say so when it is not this machine's.
-  if (!login.username && !/^[a-z]+:\/\/(localhost|127\.[0-9.]+|\[::1\])(:|\/|$)/.test(url)) {
+  if (!login.username && !isLoopback(new URL(url).hostname.replace(/^\[(.*)\]$/, '$1'))) {
     o.log(`swarmguard ${o.role}: no login for ${url} (distributed.passwordEnv unset): only the broker's own rules keep others off the command topics`);
   }
   // The status payload's extra fields are read whenever it is published: `ready` flips in place.
