@@ -280,7 +280,8 @@ export class RendezvousWorld {
       this.wheelGainL[g] = gain * (1 + rng.range(-nz.wheelRadiusSpread, nz.wheelRadiusSpread));
       this.wheelGainR[g] = gain * (1 + rng.range(-nz.wheelRadiusSpread, nz.wheelRadiusSpread));
       this.axle[g] = p.wheelDistance * (1 + rng.range(-nz.wheelDistanceSpread, nz.wheelDistanceSpread));
-      this.latency[g] = rng.int(nz.latencyTicks.min, nz.latencyTicks.max);
+      // A robot's calibrated latency replaces the noise model's draw.
+      this.latency[g] = p.latencyTicks ?? rng.int(nz.latencyTicks.min, nz.latencyTicks.max);
       this.truth.speed[g] = 0;
       this.truth.turnRate[g] = 0;
       this.truth.command[2 * g] = 0;

@@ -21,7 +21,7 @@ afterEach(async () => {
   open = null;
 });
 
-describe.skipIf(!socat)('e-puck2 Bluetooth sercom link against the protocol twin over PTY pairs (skipped: socat is not installed)', () => {
+describe.skipIf(!socat)(`e-puck2 Bluetooth sercom link against the protocol twin over PTY pairs${socat ? '' : ' (skipped: socat is not installed)'}`, () => {
   it('serves every tick of the shipped policy at 10 Hz for 10 robots; a silent robot is stopped alone and resumes', async () => {
     open = await twinAndLink(settings, 'sercom', { timeoutMs: 150, backoff: { initialMs: 50, maxMs: 400 } }, 'serial-run');
     const { link, twin } = open;

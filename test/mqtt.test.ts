@@ -182,6 +182,23 @@ describe('launch files with an mqtt link', () => {
     await expect(loadLaunch(file('mqtt: { broker: "mqtt://localhost:1883", credentials: { username: c, passwordEnv: SG_SURELY_UNSET_VAR } }\n'))).rejects.toThrow(/: mqtt\.credentials\.passwordEnv/);
   });
 
+  it('the shipped launch/mqtt/secure.yaml loads once its password variables are set, and names the one missing', async () => {
+    const path = join(PROJECT_ROOT, 'launch', 'mqtt', 'secure.yaml');
+    const saved = { ...process.env };
+    try {
+      delete process.env.SWARMGUARD_MQTT_PASSWORD;
+      delete process.env.SWARMGUARD_TWIN_PASSWORD;
+      await expect(loadLaunch(path)).rejects.toThrow(/link\.credentials\.passwordEnv: the environment variable SWARMGUARD_MQTT_PASSWORD is not set/);
+      process.env.SWARMGUARD_MQTT_PASSWORD = 'y';
+      await expect(loadLaunch(path)).rejects.toThrow(/link\.twinCredentials\.passwordEnv: the environment variable SWARMGUARD_TWIN_PASSWORD is not set/);
+      process.env.SWARMGUARD_TWIN_PASSWORD = 'x';
+      const l = await loadLaunch(path);
+      expect(l.link).toMatchObject({ kind: 'mqtt', embedded: { passwordFile: 'passwd', aclFile: 'acl' }, twinCredentials: { username: 'twin' } });
+    } finally {
+      process.env = saved;
+    }
+  });
+
   it('the shipped launch/mqtt-demo.yaml loads', async () => {
     const l = await loadLaunch(join(PROJECT_ROOT, 'launch', 'mqtt-demo.yaml'));
     expect(l.link).toMatchObject({ kind: 'mqtt', twin: true });

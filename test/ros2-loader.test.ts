@@ -89,7 +89,7 @@ describe('loading rclnodejs where ROS 2 is missing', () => {
     if (buildDir) expect(existsSync(buildDir)).toBe(before);
   });
 
-  it.skipIf(ros2Available())('swarmguard run of a ros2 launch file fails before any robot moves, naming what is missing (skipped: ROS 2 is available here)', async () => {
+  it.skipIf(ros2Available())(`swarmguard run of a ros2 launch file fails before any robot moves, naming what is missing${ros2Available() ? ' (skipped: ROS 2 is available here)' : ''}`, async () => {
     const launch = await loadLaunch(join(PROJECT_ROOT, 'launch/ros2-swarm.yaml'));
     const err = await createLink(launch, () => {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Ros2UnavailableError);

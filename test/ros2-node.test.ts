@@ -30,7 +30,7 @@ async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Pro
   }
 }
 
-describe.skipIf(!rosAvailable)('ROS 2 node (skipped: ROS 2 is not sourced; needs ROS_DISTRO and a built rclnodejs)', () => {
+describe.skipIf(!rosAvailable)(`ROS 2 node${rosAvailable ? '' : ' (skipped: ROS 2 is not sourced; needs ROS_DISTRO and a built rclnodejs)'}`, () => {
   const { dir, settings, team } = shippedMappo();
   const ids = settings.robotIds;
   // A namespace of its own per test process, so parallel runs on one ROS domain do not meet.

@@ -20,8 +20,11 @@ import { createLink } from '../runtime/link-factory.js';
 import type { LinkHealth, RobotLink } from '../runtime/link.js';
 import { Ros2Service } from '../links/ros2/service.js';
 import { MqttTelemetry } from '../links/mqtt/service.js';
+import { DashboardService } from '../dashboard/service.js';
 import { suspicionSvg } from '../runtime/suspicion-picture.js';
 import { outcomes, swarmTrial, type RobotOutcome, type RunEvent, type TickRecord, type TrialRun } from '../runtime/trial.js';
+import { RecorderService } from '../recording/service.js';
+import { describeEvent, robotRows, TerminalStatus } from '../runtime/status-text.js';
 
 export interface RunOptions {
   /** No status table or progress bar; events as lines. */
@@ -30,6 +33,8 @@ export interface RunOptions {
   console?: boolean;
   /** Ends the run early (as Ctrl-C does), e.g. from a test or an embedding program. */
   signal?: AbortSignal;
+  /** Serve the live dashboard (true: at the launch file's or the default port; a number: at that port; 0: any free one). */
+  dashboard?: boolean | number;
 }
 
 export interface RunSummary {
@@ -43,43 +48,18 @@ export interface RunSummary {
   interrupted: boolean;
 }
 
-function stamp(d = new Date()): string {
+/** A run folder's time stamp, e.g. 20260105-141503. */
+export function stamp(d = new Date()): string {
   return d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-}
-
-function describe(e: RunEvent, period: number): string {
-  const t = `${(e.tick * period).toFixed(1).padStart(6)} s`;
-  switch (e.kind) {
-    case 'injection-start':
-      return `${t}  INJECT   ${e.robot} compromised by ${e.attack}`;
-    case 'injection-end':
-      return `${t}  RESTORE  ${e.robot} back under its policy`;
-    case 'flag':
-      return `${t}  FLAG     ${e.robot} suspicion ${e.suspicion.toFixed(2)} (consistency ${e.evidence.consistency.toFixed(2)}${e.evidence.belief === null ? '' : `, belief ${e.evidence.belief.toFixed(2)} from ${e.evidence.observers} observers`})`;
-    case 'clear':
-      return `${t}  CLEAR    ${e.robot} suspicion ${e.suspicion.toFixed(2)}`;
-    case 'stop':
-      return `${t}  STOP     ${e.robot}: ${e.reason}`;
-    case 'e-stop':
-      return `${t}  E-STOP   ${e.reason}`;
-    case 'release':
-      return `${t}  RELEASE  e-stop released (${e.reason})`;
-    case 'pause':
-      return `${t}  STOP     every robot held (${e.reason})`;
-    case 'resume':
-      return `${t}  START    robots under their policies again (${e.reason})`;
-  }
 }
 
 /** The live table: one row per robot with its suspicion bar, flag, compromise and safety state. */
 function statusTable(run: TrialRun, launch: Launch): string[] {
   const rec = run.records.at(-1);
   const header = `swarmguard run ${launch.name}: ${(run.tick * launch.settings.controlPeriod).toFixed(1)} / ${(launch.ticks * launch.settings.controlPeriod).toFixed(0)} s`;
-  const rows = run.parts.ids.map((id, i) => {
-    const s = rec?.suspicion[i] ?? 0;
-    const bar = '#'.repeat(Math.round(10 * s)).padEnd(10, '.');
-    const inj = launch.injections.find((x) => rec?.compromised.includes(i) && x.robot === i);
-    return `  ${id.padEnd(10)} [${bar}] ${s.toFixed(2)}  ${rec?.flagged[i] ? 'FLAGGED' : '       '}  ${inj ? `compromised: ${attackName(inj.attack)}` : ''}`;
+  const rows = robotRows(run.parts.ids, rec, (i) => {
+    const inj = launch.injections.find((x) => x.robot === i);
+    return inj ? attackName(inj.attack) : null;
   });
   return [header, ...rows];
 }
@@ -107,24 +87,14 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
     if (o.signal?.aborted) interrupted = true;
     o.signal?.addEventListener('abort', onSigint, { once: true });
     const tty = !o.quiet && process.stderr.isTTY;
+    const terminal = new TerminalStatus(log, tty);
     let printedEvents = 0;
-    let tableLines = 0;
     const flushEvents = () => {
-      for (; printedEvents < run.events.length; printedEvents++) {
-        const line = describe(run.events[printedEvents]!, s.controlPeriod);
-        if (tty && tableLines > 0) {
-          process.stderr.write(`\x1b[${tableLines}A\x1b[0J`);
-          tableLines = 0;
-        }
-        log(line);
-      }
+      for (; printedEvents < run.events.length; printedEvents++) terminal.line(describeEvent(run.events[printedEvents]!, s.controlPeriod));
     };
     const redraw = () => {
       flushEvents();
-      if (!tty) return;
-      const lines = statusTable(run, launch);
-      process.stderr.write(`${tableLines > 0 ? `\x1b[${tableLines}A\x1b[0J` : ''}${lines.join('\n')}\n`);
-      tableLines = lines.length;
+      terminal.table(statusTable(run, launch));
     };
     let schedulerStats: SchedulerStats | null = null;
     const runDir = newRunDir(launch);
@@ -260,10 +230,11 @@ export function newRunDir(launch: Launch): string {
  */
 function servicesFor(launch: Launch, link: RobotLink, o: RunOptions): RunService[] {
   void link;
-  void o;
   const services: RunService[] = [];
   if (launch.link.kind === 'ros2') services.push(new Ros2Service());
   if (launch.link.kind === 'mqtt' || launch.mqtt) services.push(new MqttTelemetry());
+  if (launch.record) services.push(new RecorderService());
+  services.push(...DashboardService.wanted(launch.dashboard, o.dashboard));
   return services;
 }
 
@@ -293,6 +264,6 @@ export function formatSummary(sum: RunSummary, launch: Launch): string[] {
     const p99 = Math.max(...sum.links.map((h) => (Number.isFinite(h.latencyMs.p99) ? h.latencyMs.p99 : 0)));
     lines.push(`  link: ${total((h) => h.exchanges)} exchanges, worst robot p99 ${p99.toFixed(1)} ms, ${total((h) => h.timeouts)} timeouts, ${refused} refused replies, ${total((h) => h.reconnects)} reconnects`);
   }
-  lines.push(`  run folder: ${sum.runDir} (events.jsonl, summary.json, trajectory.svg, suspicion.svg)`);
+  lines.push(`  run folder: ${sum.runDir} (events.jsonl, summary.json, trajectory.svg, suspicion.svg${launch.record ? ', run.mcap' : ''})`);
   return lines;
 }

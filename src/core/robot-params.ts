@@ -14,6 +14,11 @@ export const RobotParamsSchema = z
     maxStepsPerSecond: z.number().positive(),
     /** Radius of the robot's body disc used for collisions, m. */
     bodyRadius: z.number().positive().max(0.5),
+    /**
+     * Command latency in whole control ticks (what `swarmguard calibrate` measures). Left out: the twin
+     * draws it per episode from its noise model's latencyTicks range.
+     */
+    latencyTicks: z.number().int().min(0).max(2).optional(),
   })
   .strict();
 

@@ -13,8 +13,9 @@ import { planRobots, Ros2LinkSchema } from '../links/ros2/config.js';
 import type { Injection } from './trial.js';
 import { DistributedSchema, type DistributedConfig } from '../distributed/config.js';
 import { Epuck2BtLinkSchema, Epuck2WifiLinkSchema, resolveEpuck2Robots } from '../links/epuck2/config.js';
-import { BusSchema, MqttLinkSchema, resolveBus, type BusOptions } from '../links/mqtt/config.js';
+import { BusSchema, checkMqttLink, MqttLinkSchema, resolveBus, type BusOptions } from '../links/mqtt/config.js';
 import { isTopicLevel } from '../links/mqtt/topics.js';
+import { DashboardSchema, type DashboardConfig } from '../dashboard/config.js';
 
 const ConsistencySchema = z
   .object({
@@ -87,6 +88,10 @@ export const LaunchSchema = z
     out: z.string().min(1).default('runs'),
     /** One process per robot over MQTT (`swarmguard distributed`): src/distributed/README.md. */
     distributed: DistributedSchema.optional(),
+    /** Record the run to <run folder>/run.mcap (src/recording); false turns the recorder off. */
+    record: z.boolean().default(true),
+    /** The live web dashboard (src/dashboard): enabled, host, port, token. */
+    dashboard: DashboardSchema.optional(),
   })
   .strict();
 
@@ -115,6 +120,10 @@ export interface Launch {
   outDir: string;
   /** The distributed run's settings, where the launch file has a `distributed:` block. */
   distributed: DistributedConfig | null;
+  /** Whether the run is recorded to run.mcap. */
+  record: boolean;
+  /** The launch file's dashboard block (undefined: none; `swarmguard run --dashboard` may still ask for one). */
+  dashboard: DashboardConfig | undefined;
 }
 
 /** Reads, validates and resolves a launch file; loads the injections' adversaries. Nothing runs yet. */
@@ -144,7 +153,7 @@ export async function loadLaunch(path: string): Promise<Launch> {
     if (bad !== undefined) throw new ConfigError(`${path}: swarm: robot id '${bad}' cannot be an MQTT topic level (letters, digits, _ . - only)`);
     if (file.link.kind === 'mqtt' && file.mqtt) throw new ConfigError(`${path}: mqtt: the mqtt link publishes the telemetry on its own connection: leave the mqtt: block out`);
     // Password variables and file paths are checked before anything runs.
-    if (file.link.kind === 'mqtt') resolveBus(file.link, base, `${path}: link`);
+    if (file.link.kind === 'mqtt') checkMqttLink(file.link, base, `${path}: link`);
     if (file.mqtt) resolveBus(file.mqtt, base, `${path}: mqtt`);
   }
   if (file.injections.length > 0 && !file.trial) throw new ConfigError(`${path}: injections: refused outside trial mode (set trial: true)`);
@@ -195,6 +204,8 @@ export async function loadLaunch(path: string): Promise<Launch> {
     injections,
     outDir: resolve(base, file.out),
     distributed: file.distributed ?? null,
+    record: file.record,
+    dashboard: file.dashboard,
   };
 }
 

@@ -39,8 +39,13 @@ export class RunServices {
         this.active.push(s);
       } catch (err) {
         // A service that cannot start leaves nothing half-running: the ones already started are stopped.
+        // The error keeps its class (a ConfigError is reported as bad input), its message names the service.
         await this.stop();
-        throw new Error(`${s.name}: ${(err as Error).message}`);
+        if (err instanceof Error) {
+          err.message = `${s.name}: ${err.message}`;
+          throw err;
+        }
+        throw new Error(`${s.name}: ${String(err)}`);
       }
     }
   }

@@ -100,3 +100,13 @@ export function resolveBus(o: BusOptions, base: string, where: string, env: Node
     connectTimeoutMs: o.connectTimeoutMs,
   };
 }
+
+/** Everything of an mqtt link that can be checked before anything runs (files' paths, password variables, the twin's login). */
+export function checkMqttLink(o: MqttLinkOptions, base: string, where: string, env: NodeJS.ProcessEnv = process.env): ResolvedBus {
+  const bus = resolveBus(o, base, where, env);
+  if (o.twin) {
+    if (bus.embedded?.passwordFile && !o.twinCredentials) throw new ConfigError(`${where}.twinCredentials: the embedded broker checks logins: give the twin's username and passwordEnv`);
+    resolveCredentials(o.twinCredentials, `${where}.twinCredentials`, env);
+  }
+  return bus;
+}

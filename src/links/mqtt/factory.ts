@@ -3,14 +3,13 @@
 import { dirname, resolve } from 'node:path';
 import type { SimSettings } from '../../../sim/config.js';
 import { BusTwin } from './bus-twin.js';
-import { resolveBus, resolveCredentials, type MqttLinkOptions } from './config.js';
+import { checkMqttLink, resolveCredentials, type MqttLinkOptions } from './config.js';
 import { MqttLink } from './link.js';
 
 export async function createMqttLink(cfg: MqttLinkOptions, swarm: string, settings: SimSettings, source: string, log: (line: string) => void): Promise<MqttLink> {
   const where = `${source}: link`;
-  const bus = resolveBus(cfg, dirname(resolve(source)), where);
+  const bus = checkMqttLink(cfg, dirname(resolve(source)), where);
   const twinLogin = cfg.twin ? resolveCredentials(cfg.twinCredentials, `${where}.twinCredentials`) : {};
-  if (cfg.twin && bus.embedded?.passwordFile && !cfg.twinCredentials) throw new Error(`${where}.twinCredentials: the embedded broker checks logins: give the twin's username and passwordEnv`);
   const link = await MqttLink.open({ swarm, ids: settings.robotIds, bus, log });
   if (cfg.twin) {
     try {

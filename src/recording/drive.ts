@@ -1,0 +1,177 @@
+// The calibration drive (`swarmguard calibrate --drive <launch.yaml>`): every robot of the launch file's
+// swarm, over its link, drives a fixed script that excites what calibrate fits — straight runs forward and
+// back (wheel radius), turns on the spot both ways (wheel distance), arcs, and pauses between them (the
+// starts and stops show the latency) — through the safety layer, and the run is recorded like any other
+// (kind 'calibration-drive'). Each move is undone by the next, so robots end near where they started.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stamp } from '../cli/run.js';
+import { loadLaunch, releaseLaunch } from '../runtime/launch.js';
+import { createLink } from '../runtime/link-factory.js';
+import { SafetyLayer, type StopReason } from '../runtime/safety.js';
+import { ControlScheduler } from '../runtime/scheduler.js';
+import { SimLink } from '../runtime/sim-link.js';
+import { describeEvent } from '../runtime/status-text.js';
+import type { RunEvent, TickRecord } from '../runtime/trial.js';
+import { recordedSettings, RECORDING_FILE } from './service.js';
+import { McapRunWriter } from './writer.js';
+
+/** One step of the script: both wheels' normalised commands for `seconds`. */
+export interface DriveSegment {
+  seconds: number;
+  left: number;
+  right: number;
+  what: string;
+}
+
+function moves(speed: number): DriveSegment[] {
+  const pause: DriveSegment = { seconds: 0.5, left: 0, right: 0, what: 'pause' };
+  return [
+    { seconds: 1.5, left: speed, right: speed, what: 'forward' }, pause,
+    { seconds: 1.5, left: -speed, right: -speed, what: 'back' }, pause,
+    { seconds: 2, left: -speed, right: speed, what: 'turn left on the spot' }, pause,
+    { seconds: 2, left: speed, right: -speed, what: 'turn right on the spot' }, pause,
+    { seconds: 1.5, left: 0.3 * speed, right: speed, what: 'arc left' }, pause,
+    { seconds: 1.5, left: -0.3 * speed, right: -speed, what: 'arc left, backwards' }, pause,
+  ];
+}
+
+/**
+ * Still for 1 s, then `repeats` times the moves at half and at 90% speed (26 s each time; more runs average
+ * the tracker's noise down). Never full speed: a wheel at its clamp cannot go faster, so its noise only
+ * ever slows it and the radius would come out low.
+ */
+export function calibrationDrive(repeats = 4): DriveSegment[] {
+  if (!(Number.isInteger(repeats) && repeats >= 1)) throw new RangeError(`calibration drive: repeats must be an integer >= 1, got ${repeats}`);
+  return [{ seconds: 1, left: 0, right: 0, what: 'still' }, ...Array.from({ length: repeats }, () => [...moves(0.5), ...moves(0.9)]).flat()];
+}
+
+/** The script as one command per control tick. */
+export function driveTicks(script: readonly DriveSegment[], controlPeriod: number): DriveSegment[] {
+  return script.flatMap((seg) => new Array<DriveSegment>(Math.round(seg.seconds / controlPeriod)).fill(seg));
+}
+
+export interface DriveOptions {
+  quiet?: boolean;
+  signal?: AbortSignal;
+  /** The script (default: calibrationDrive(repeats)). */
+  script?: readonly DriveSegment[];
+  repeats?: number;
+}
+
+export interface DriveResult {
+  recording: string;
+  ticks: number;
+  interrupted: boolean;
+}
+
+export async function runCalibrationDrive(launchPath: string, o: DriveOptions = {}, log: (line: string) => void = (l) => console.log(l)): Promise<DriveResult> {
+  const launch = await loadLaunch(launchPath);
+  try {
+    const s = launch.settings;
+    if (launch.injections.length) log(`calibration drive: the launch file's ${launch.injections.length} injection(s) are not used`);
+    const steps = driveTicks(o.script ?? calibrationDrive(o.repeats), s.controlPeriod);
+    const N = s.robotIds.length;
+    const link = await createLink(launch, log);
+    const safety = new SafetyLayer(s.robots, { width: s.arenaWidth, height: s.arenaHeight }, launch.safety);
+    if (link.proximity) safety.useProximity((i) => link.proximity!(i));
+    const runDir = join(launch.outDir, `${launch.name}-drive-${stamp()}`);
+    mkdirSync(runDir, { recursive: true });
+    const writer = await McapRunWriter.open(join(runDir, RECORDING_FILE), {
+      kind: 'calibration-drive',
+      name: `${launch.name}-drive`,
+      robotIds: s.robotIds,
+      controlPeriod: s.controlPeriod,
+      linkKind: launch.link.kind,
+      mode: launch.mode,
+      trial: false,
+      source: launch.source,
+      launchText: readFileSync(launch.source, 'utf8'),
+      settings: { ...recordedSettings(launch), injections: [], ticks: steps.length },
+      policy: { name: 'calibration-drive', dir: '', files: {} },
+    });
+    log(`calibration drive: ${N} robots on ${link.kind === 'sim' ? `the twin (${launch.mode})` : `link ${link.kind}`}, ${(steps.length * s.controlPeriod).toFixed(0)} s of straight runs, turns on the spot and arcs; recording ${writer.path}`);
+    let interrupted = o.signal?.aborted ?? false;
+    const onStop = () => {
+      interrupted = true;
+    };
+    process.on('SIGINT', onStop);
+    o.signal?.addEventListener('abort', onStop, { once: true });
+    const lastStop = new Array<StopReason | null>(N).fill(null);
+    let tick = 0;
+    let current = '';
+    const step = () => {
+      const now = link.now();
+      const timed = link.poses();
+      const seg = steps[tick]!;
+      if (seg.what !== current && !o.quiet) log(`  ${(tick * s.controlPeriod).toFixed(1).padStart(5)} s  ${(current = seg.what)}`);
+      const commands: number[] = [];
+      const stopped: (StopReason | null)[] = [];
+      const events: RunEvent[] = [];
+      for (let i = 0; i < N; i++) {
+        const c = safety.filter(i, seg.left, seg.right, timed[i] ?? null, now);
+        // Float32, as the runtime's commands are (and the recording keeps them): what is sent is what is recorded.
+        const [left, right] = [Math.fround(c.left), Math.fround(c.right)];
+        link.send(i, left, right);
+        commands.push(left, right);
+        stopped.push(c.stopped);
+        if (c.stopped !== lastStop[i] && c.stopped !== null) events.push({ tick, kind: 'stop', robot: s.robotIds[i]!, reason: c.stopped });
+        lastStop[i] = c.stopped;
+      }
+      const record: TickRecord = {
+        tick,
+        timeMs: now,
+        poses: timed.map((p) => (p && [p.x, p.y, p.theta].every(Number.isFinite) ? { x: p.x, y: p.y, theta: p.theta } : { x: Number.NaN, y: Number.NaN, theta: Number.NaN })),
+        truePoses: link.truePoses?.() ?? null,
+        intended: Array.from({ length: 2 * N }, (_, k) => Math.fround(k % 2 ? seg.right : seg.left)),
+        commands,
+        stopped,
+        belief: new Array<null>(N).fill(null),
+        consistency: new Array<number>(N).fill(0),
+        suspicion: new Array<number>(N).fill(0),
+        flagged: new Array<boolean>(N).fill(false),
+        compromised: [],
+      };
+      writer.tick(record, events);
+      for (const e of events) log(describeEvent(e, s.controlPeriod));
+      tick++;
+    };
+    try {
+      if (launch.mode === 'fast' && link instanceof SimLink) {
+        while (tick < steps.length && !interrupted) {
+          step();
+          link.advance();
+          if (tick % 50 === 0) await new Promise((r) => setImmediate(r));
+        }
+      } else {
+        link.start();
+        const silent = (await link.ready?.(5000)) ?? [];
+        if (silent.length) log(`calibration drive: no pose yet from ${silent.join(', ')}: they stay stopped until they report`);
+        const scheduler = new ControlScheduler(
+          s.controlPeriod * 1000,
+          () => {
+            if (tick < steps.length && !interrupted) step();
+          },
+          undefined,
+          (err) => {
+            interrupted = true;
+            log(`calibration drive: a tick failed, stopping: ${(err as Error).message}`);
+          },
+        );
+        scheduler.start();
+        while (tick < steps.length && !interrupted) await new Promise((r) => setTimeout(r, 50));
+        await scheduler.stop();
+      }
+    } finally {
+      // Robots stand still however the drive ends.
+      for (let i = 0; i < N; i++) link.send(i, 0, 0);
+      process.off('SIGINT', onStop);
+      o.signal?.removeEventListener('abort', onStop);
+      await writer.close();
+      await link.stop();
+    }
+    return { recording: writer.path, ticks: tick, interrupted };
+  } finally {
+    await releaseLaunch(launch);
+  }
+}

@@ -1,0 +1,100 @@
+// Plays a recording back into sinks at any speed: every tick's record and the events reported with it, in
+// order, paced by the recorded link clock divided by the speed (drift-free: tick k is due at
+// start + (t_k - t_0) / speed). A sink receives exactly what a run service receives from a live run
+// (RunService.tick), so anything that shows a live run can show a replayed one.
+import type { RunEvent, TickRecord } from '../runtime/trial.js';
+import { describeEvent, robotRows, TerminalStatus } from '../runtime/status-text.js';
+import type { RecordedRun } from './reader.js';
+
+/** What a replay sink is told before the first tick: the recorded run (settings, ids, policy, launch text). */
+export type ReplayInfo = Omit<RecordedRun, 'records' | 'events' | 'eventsAt'>;
+
+export interface ReplaySink {
+  readonly name: string;
+  start?(info: ReplayInfo): void | Promise<void>;
+  /** One recorded tick and the events reported with it, as RunService.tick gets them in a live run. */
+  tick(record: TickRecord, events: readonly RunEvent[]): void;
+  stop?(): void | Promise<void>;
+}
+
+export interface ReplayOptions {
+  /** Playback speed: 1 = as recorded, 10 = ten times faster; Infinity = as fast as possible. */
+  speed: number;
+  /** Ends the playback early. */
+  signal?: AbortSignal;
+  /** Injectable for tests: the clock (ms) and the wait. */
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface ReplayResult {
+  ticks: number;
+  events: number;
+  interrupted: boolean;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function replay(run: RecordedRun, sinks: readonly ReplaySink[], o: ReplayOptions): Promise<ReplayResult> {
+  if (!(o.speed > 0)) throw new RangeError(`replay speed must be > 0, got ${o.speed}`);
+  const now = o.now ?? (() => performance.now());
+  const sleep = o.sleep ?? defaultSleep;
+  const { records, eventsAt, events: _all, ...info } = run;
+  void _all;
+  const started: ReplaySink[] = [];
+  let ticks = 0;
+  let events = 0;
+  try {
+    for (const s of sinks) {
+      await s.start?.(info);
+      started.push(s);
+    }
+    const t0 = records[0]?.timeMs ?? 0;
+    const wall0 = now();
+    for (const rec of records) {
+      if (o.signal?.aborted) break;
+      if (Number.isFinite(o.speed)) {
+        const wait = wall0 + (rec.timeMs - t0) / o.speed - now();
+        if (wait > 0) await sleep(wait);
+        if (o.signal?.aborted) break;
+      }
+      const evs = eventsAt.get(rec.tick) ?? [];
+      for (const s of started) s.tick(rec, evs);
+      ticks++;
+      events += evs.length;
+    }
+  } finally {
+    for (const s of started.reverse()) await s.stop?.();
+  }
+  return { ticks, events, interrupted: ticks < records.length };
+}
+
+/** The terminal: event lines as they come, the status table redrawn (every `every` ticks) on a terminal. */
+export class TerminalSink implements ReplaySink {
+  readonly name = 'terminal';
+  private status: TerminalStatus;
+  private info: ReplayInfo | null = null;
+  /** Robot index -> attack name, from the injection events seen so far. */
+  private readonly attacks = new Map<number, string>();
+
+  constructor(log: (line: string) => void, tty: boolean, private readonly every = 5) {
+    this.status = new TerminalStatus(log, tty);
+  }
+
+  start(info: ReplayInfo): void {
+    this.info = info;
+    this.status.line(`swarmguard replay ${info.name}: ${info.robotIds.length} robots, recorded ${info.startedAt} (${info.kind}, link ${info.linkKind}, policy ${info.policy.name || '-'})`);
+  }
+
+  tick(record: TickRecord, events: readonly RunEvent[]): void {
+    const info = this.info!;
+    for (const e of events) {
+      if (e.kind === 'injection-start') this.attacks.set(info.robotIds.indexOf(e.robot), e.attack);
+      this.status.line(describeEvent(e, info.controlPeriod));
+    }
+    if (record.tick % this.every !== 0) return;
+    const p = info.controlPeriod;
+    const header = `swarmguard replay ${info.name}: ${(record.tick * p).toFixed(1)} / ${(info.settings.ticks * p).toFixed(0)} s`;
+    this.status.table([header, ...robotRows(info.robotIds, record, (i) => this.attacks.get(i) ?? null)]);
+  }
+}

@@ -1,0 +1,59 @@
+// The recorder as a run service: every run writes <run folder>/run.mcap unless its launch file says
+// `record: false`. One line in servicesFor (src/cli/run.ts) plugs it in.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Launch } from '../runtime/launch.js';
+import type { RunContext, RunService } from '../runtime/services.js';
+import type { RunEvent, TickRecord } from '../runtime/trial.js';
+import { McapRunWriter, type RecordedSettings } from './writer.js';
+
+export const RECORDING_FILE = 'run.mcap';
+
+/** The launch file resolved, as the recording's settings attachment holds it. */
+export function recordedSettings(launch: Launch): RecordedSettings {
+  const ids = launch.settings.robotIds;
+  return {
+    swarm: launch.settings,
+    safety: launch.safety,
+    monitor: launch.monitor,
+    injections: launch.injections.map((i) => ({ robot: ids[i.robot]!, fromTick: i.fromTick, toTick: i.toTick, attack: i.ref })),
+    ticks: launch.ticks,
+    seed: launch.seed,
+    link: launch.link,
+  };
+}
+
+export class RecorderService implements RunService {
+  readonly name = 'recorder';
+  private writer: McapRunWriter | null = null;
+
+  /** The file being written (null before start). */
+  get path(): string | null {
+    return this.writer?.path ?? null;
+  }
+
+  async start(ctx: RunContext): Promise<void> {
+    const { launch } = ctx;
+    this.writer = await McapRunWriter.open(join(ctx.runDir, RECORDING_FILE), {
+      kind: 'run',
+      name: launch.name,
+      robotIds: launch.settings.robotIds,
+      controlPeriod: launch.settings.controlPeriod,
+      linkKind: launch.link.kind,
+      mode: launch.mode,
+      trial: launch.trial,
+      source: launch.source,
+      launchText: readFileSync(launch.source, 'utf8'),
+      settings: recordedSettings(launch),
+      policy: ctx.policy,
+    });
+  }
+
+  tick(record: TickRecord, events: readonly RunEvent[]): void {
+    this.writer?.tick(record, events);
+  }
+
+  async stop(): Promise<void> {
+    await this.writer?.close();
+  }
+}

@@ -1,0 +1,70 @@
+// What a run shows on the terminal, live or replayed: one line per event (also the recording's log channel)
+// and the status table of every robot's suspicion and flag.
+import type { RunEvent, TickRecord } from './trial.js';
+
+/** The event as a line: time since the start, what happened, to whom. */
+export function describeEvent(e: RunEvent, period: number): string {
+  const t = `${(e.tick * period).toFixed(1).padStart(6)} s`;
+  switch (e.kind) {
+    case 'injection-start':
+      return `${t}  INJECT   ${e.robot} compromised by ${e.attack}`;
+    case 'injection-end':
+      return `${t}  RESTORE  ${e.robot} back under its policy`;
+    case 'flag':
+      return `${t}  FLAG     ${e.robot} suspicion ${e.suspicion.toFixed(2)} (consistency ${e.evidence.consistency.toFixed(2)}${e.evidence.belief === null ? '' : `, belief ${e.evidence.belief.toFixed(2)} from ${e.evidence.observers} observers`})`;
+    case 'clear':
+      return `${t}  CLEAR    ${e.robot} suspicion ${e.suspicion.toFixed(2)}`;
+    case 'stop':
+      return `${t}  STOP     ${e.robot}: ${e.reason}`;
+    case 'e-stop':
+      return `${t}  E-STOP   ${e.reason}`;
+    case 'release':
+      return `${t}  RELEASE  e-stop released (${e.reason})`;
+    case 'pause':
+      return `${t}  STOP     every robot held (${e.reason})`;
+    case 'resume':
+      return `${t}  START    robots under their policies again (${e.reason})`;
+  }
+}
+
+/** One row per robot: its suspicion bar, flag, and the attack compromising it (null: none). */
+export function robotRows(ids: readonly string[], rec: TickRecord | undefined, compromisedBy: (i: number) => string | null): string[] {
+  return ids.map((id, i) => {
+    const s = rec?.suspicion[i] ?? 0;
+    const bar = '#'.repeat(Math.round(10 * s)).padEnd(10, '.');
+    const attack = rec?.compromised.includes(i) ? compromisedBy(i) : null;
+    return `  ${id.padEnd(10)} [${bar}] ${s.toFixed(2)}  ${rec?.flagged[i] ? 'FLAGGED' : '       '}  ${attack ? `compromised: ${attack}` : ''}`;
+  });
+}
+
+/**
+ * A status table redrawn in place on a terminal, with event lines printed above it (the table is erased
+ * first so lines never interleave with it). Without a terminal only the lines are printed.
+ */
+export class TerminalStatus {
+  private tableLines = 0;
+
+  constructor(
+    private readonly log: (line: string) => void,
+    /** Whether to draw the table (stderr is a terminal and the caller is not quiet). */
+    private readonly tty: boolean,
+    private readonly out: NodeJS.WritableStream = process.stderr,
+  ) {}
+
+  line(text: string): void {
+    this.erase();
+    this.log(text);
+  }
+
+  table(lines: readonly string[]): void {
+    if (!this.tty) return;
+    this.erase();
+    this.out.write(`${lines.join('\n')}\n`);
+    this.tableLines = lines.length;
+  }
+
+  private erase(): void {
+    if (this.tty && this.tableLines > 0) this.out.write(`\x1b[${this.tableLines}A\x1b[0J`);
+    this.tableLines = 0;
+  }
+}

@@ -1,0 +1,496 @@
+// The dashboard's protocol against a real run of the shipped MAPPO policy on the twin (sim link, fast mode,
+// stepped by hand): frames carry every robot; controls need the token (missing, wrong, locked out: refused,
+// answered with the reason, counted, nothing changes); with it an e-stop stops the robots and an injection
+// reaches the run; foreign Origin and Host headers are refused; malformed messages are refused and counted;
+// a client that does not keep up gets the latest frame, never a backlog; a replay has no controls. Then
+// `swarmguard run` with a `dashboard:` block serves it.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { runLaunch } from '../src/cli/run.js';
+import { ConfigError } from '../src/core/config-file.js';
+import { allowedHosts, Lockout, refuseRequest, tokenMatches } from '../src/dashboard/auth.js';
+import { dashboardFor } from '../src/dashboard/config.js';
+import { Refusals } from '../src/dashboard/refusals.js';
+import { MAX_IN_FLIGHT } from '../src/dashboard/client-stream.js';
+import { DashboardServer, type DashboardServerOptions } from '../src/dashboard/server.js';
+import { RunController } from '../src/runtime/control.js';
+import { loadLaunch } from '../src/runtime/launch.js';
+import { SimLink } from '../src/runtime/sim-link.js';
+import { swarmTrial, type TrialRun } from '../src/runtime/trial.js';
+import { PROJECT_ROOT } from '../sim/config.js';
+import { shippedMappo } from './helpers.js';
+
+const TOKEN = 'test-token-0123456789abcdef';
+
+// Messages as the test reads them: loosely typed on purpose, the test checks their shape itself.
+type Msg = Record<string, any>;
+
+/** A WebSocket client that keeps every message; acks frames unless told not to. */
+class Client {
+  readonly msgs: Msg[] = [];
+  private waiters: (() => void)[] = [];
+  constructor(
+    readonly ws: WebSocket,
+    private readonly autoAck: boolean,
+  ) {
+    ws.on('message', (d) => {
+      const m = JSON.parse(d.toString()) as Msg;
+      this.msgs.push(m);
+      if (m.type === 'frame' && this.autoAck) this.send({ type: 'ack', seq: m.seq });
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  static async open(port: number, o: { autoAck?: boolean; headers?: Record<string, string> } = {}): Promise<Client> {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: o.headers });
+    const c = new Client(ws, o.autoAck ?? true);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return c;
+  }
+
+  send(m: unknown): void {
+    this.ws.send(typeof m === 'string' ? m : JSON.stringify(m));
+  }
+
+  frames(): Msg[] {
+    return this.msgs.filter((m) => m.type === 'frame');
+  }
+
+  /** The first message (from index `from`) that satisfies `pred`. */
+  async next(pred: (m: Msg) => boolean, from = 0, timeoutMs = 20_000): Promise<Msg> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.msgs.slice(from).find(pred);
+      if (hit) return hit;
+      if (Date.now() > end) throw new Error(`no such message; got ${JSON.stringify(this.msgs.slice(-3))}`);
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 200);
+      });
+    }
+  }
+
+  /** Sends a control and waits for its answer (result or error). */
+  async control(action: unknown, token?: string): Promise<Msg> {
+    const id = Math.floor(Math.random() * 1e9);
+    this.send({ type: 'control', id, action, ...(token === undefined ? {} : { token }) });
+    return this.next((m) => m.id === id);
+  }
+}
+
+/** Whether a WebSocket upgrade with these headers is refused, and with which HTTP status. */
+function upgradeStatus(port: number, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers });
+    ws.once('open', () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    ws.once('error', (err) => (err.message.includes('Unexpected server response') ? undefined : reject(err)));
+  });
+}
+
+function httpGet(port: number, path: string, host?: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers: host ? { Host: host } : {} }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand)', () => {
+  const { settings, team } = shippedMappo();
+  let link: SimLink;
+  let run: TrialRun;
+  let control: RunController;
+  let server: DashboardServer;
+  let port: number;
+  const logs: string[] = [];
+  const clients: Client[] = [];
+  const extraServers: DashboardServer[] = [];
+
+  const options = (o: Partial<DashboardServerOptions> = {}): DashboardServerOptions => ({
+    title: 'test',
+    arena: { width: settings.arenaWidth, height: settings.arenaHeight },
+    ids: settings.robotIds,
+    bodyRadius: settings.robots.map((r) => r.bodyRadius),
+    controlPeriod: settings.controlPeriod,
+    trialMode: true,
+    flagAt: 0.8,
+    clearAt: 0.3,
+    controller: control,
+    attacks: { 'fault:spin': 'fault:spin' },
+    port: 0,
+    token: TOKEN,
+    log: (l) => logs.push(l),
+    ...o,
+  });
+
+  async function open(o: { autoAck?: boolean; headers?: Record<string, string>; port?: number } = {}): Promise<Client> {
+    const c = await Client.open(o.port ?? port, o);
+    clients.push(c);
+    return c;
+  }
+
+  let reported = 0;
+  /** n control ticks, each told to the server(s) with the events since the last one, as the run's service is. */
+  async function step(n: number, servers: DashboardServer[] = [server]): Promise<void> {
+    for (let k = 0; k < n; k++) {
+      await run.step();
+      link.advance();
+      for (const s of servers) s.tick(run.records.at(-1)!, run.events.slice(reported));
+      reported = run.events.length;
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  beforeAll(async () => {
+    link = new SimLink(settings, 'fast', 5);
+    run = swarmTrial(settings, team(), link, { trialMode: true, injections: [], seed: 1 });
+    control = new RunController(run, settings);
+    server = new DashboardServer(options());
+    port = await server.listen();
+  });
+
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.ws.terminate();
+  });
+
+  afterAll(async () => {
+    await control?.close();
+    await server?.close();
+    await Promise.all(extraServers.map((s) => s.close()));
+  });
+
+  it('welcomes a viewer with the swarm, then streams frames carrying every robot as the run moves', async () => {
+    const c = await open();
+    const welcome = await c.next((m) => m.type === 'welcome');
+    expect(welcome.ids).toEqual(settings.robotIds);
+    expect(welcome.arena).toEqual({ width: settings.arenaWidth, height: settings.arenaHeight });
+    expect(welcome.mode).toBe('live');
+    expect(welcome.attacks).toEqual(['fault:spin']);
+    await step(5);
+    const last = run.records.at(-1)!;
+    const f = await c.next((m) => m.type === 'frame' && m.tick === last.tick);
+    expect(f.poses).toHaveLength(3 * settings.robotIds.length);
+    last.truePoses!.forEach((p, i) => {
+      expect(f.poses[3 * i]).toBe(Math.round(p.x * 1000));
+      expect(f.poses[3 * i + 1]).toBe(Math.round(p.y * 1000));
+    });
+    expect(f.susp).toHaveLength(settings.robotIds.length);
+    expect(f.detail).toBe('full');
+    await step(20);
+    const later = await c.next((m) => m.type === 'frame' && m.tick === run.records.at(-1)!.tick);
+    expect(later.poses).not.toEqual(f.poses);
+  });
+
+  it('controls without the token or with a wrong one are refused with the reason, counted, and change nothing', async () => {
+    const c = await open();
+    await c.next((m) => m.type === 'welcome');
+    const before = { ...server.stats().refused };
+    const none = await c.control({ kind: 'estop' });
+    expect(none).toMatchObject({ type: 'error' });
+    expect(none.reason).toMatch(/needs the token/);
+    const wrong = await c.control({ kind: 'estop' }, 'not-the-token-at-all');
+    expect(wrong.reason).toMatch(/wrong token/);
+    const stopped = await c.control({ kind: 'stop' }, '');
+    expect(stopped.reason).toMatch(/needs the token/);
+    expect(server.stats().refused['no-token']).toBe((before['no-token'] ?? 0) + 2);
+    expect(server.stats().refused['wrong-token']).toBe((before['wrong-token'] ?? 0) + 1);
+    expect(control.state).toMatchObject({ eStopped: null, paused: false });
+    await step(3);
+    expect(run.records.at(-1)!.stopped.every((s) => s === null)).toBe(true);
+    expect(run.events.filter((e) => e.kind === 'e-stop' || e.kind === 'pause')).toEqual([]);
+  });
+
+  it('with the token an e-stop stops every robot (and the frames say so); release lets them go', async () => {
+    const c = await open();
+    await c.next((m) => m.type === 'welcome');
+    const ok = await c.control({ kind: 'estop', reason: 'test' }, TOKEN);
+    expect(ok).toMatchObject({ type: 'result' });
+    expect(control.state.eStopped).toMatch(/test \(dashboard\)/);
+    await step(2);
+    const rec = run.records.at(-1)!;
+    expect(rec.stopped.every((s) => s === 'e-stop')).toBe(true);
+    expect(rec.commands.every((u) => u === 0)).toBe(true);
+    const f = await c.next((m) => m.type === 'frame' && m.tick === rec.tick);
+    expect(f.eStopped).toMatch(/test/);
+    expect(f.stopped).toHaveLength(settings.robotIds.length);
+    expect((await c.control({ kind: 'release' }, TOKEN)).type).toBe('result');
+    expect(control.state.eStopped).toBeNull();
+    await step(2);
+    expect(run.records.at(-1)!.stopped.every((s) => s === null)).toBe(true);
+  });
+
+  it('with the token an injection reaches the run, and the frames show its ground truth (trial mode)', async () => {
+    const c = await open();
+    await c.next((m) => m.type === 'welcome');
+    const ok = await c.control({ kind: 'inject', robot: 'epuck-3', attack: 'fault:spin', seconds: 1 }, TOKEN);
+    expect(ok).toMatchObject({ type: 'result' });
+    await step(2);
+    expect(run.events).toContainEqual(expect.objectContaining({ kind: 'injection-start', robot: 'epuck-3', attack: 'fault:spin' }));
+    const f = await c.next((m) => m.type === 'frame' && m.tick === run.records.at(-1)!.tick);
+    expect(f.compromised).toEqual([3]);
+    expect(c.frames().flatMap((x) => x.events)).toContainEqual(expect.objectContaining({ kind: 'injection-start', robot: 'epuck-3' }));
+    // Refused by the run itself: an unknown robot, named.
+    const bad = await c.control({ kind: 'inject', robot: 'epuck-99', attack: 'fault:spin', seconds: 1 }, TOKEN);
+    expect(bad.reason).toMatch(/unknown robot id 'epuck-99'/);
+    // An attack that is not offered never reaches the controller (no file is opened for it).
+    const file = await c.control({ kind: 'inject', robot: 'epuck-3', attack: '/etc', seconds: 1 }, TOKEN);
+    expect(file.reason).toMatch(/unknown attack '\/etc'/);
+    expect(server.stats().refused['unknown-attack']).toBeGreaterThanOrEqual(1);
+    await step(12); // the injection ends
+  });
+
+  it('malformed messages are refused, answered with what is wrong, and counted; nothing changes', async () => {
+    const c = await open();
+    await c.next((m) => m.type === 'welcome');
+    const before = server.stats().refused.malformed ?? 0;
+    const events = run.events.length;
+    const bad = [
+      'not json',
+      '{"type":"control","token":"' + TOKEN + '","action":{"kind":"fly"}}',
+      JSON.stringify({ type: 'control', token: TOKEN, action: { kind: 'inject', robot: 'epuck-1', attack: 'fault:spin', seconds: -1 } }),
+      JSON.stringify({ type: 'control', token: TOKEN, action: { kind: 'estop' }, extra: 1 }),
+      JSON.stringify({ type: 'ack', seq: 'x' }),
+      '[]',
+    ];
+    const from = c.msgs.length;
+    for (const m of bad) c.send(m);
+    c.ws.send(Buffer.from([1, 2, 3]), { binary: true });
+    await c.next((m) => m.type === 'error' && /binary/.test(m.reason), from);
+    const errors = c.msgs.slice(from).filter((m) => m.type === 'error');
+    expect(errors).toHaveLength(bad.length + 1);
+    expect(errors[0]!.reason).toMatch(/not JSON/);
+    expect(errors[1]!.reason).toMatch(/action/);
+    expect(errors[2]!.reason).toMatch(/action\.seconds/);
+    expect(server.stats().refused.malformed).toBe(before + bad.length + 1);
+    expect(control.state).toMatchObject({ eStopped: null, paused: false });
+    expect(run.events.length).toBe(events);
+    expect(logs.some((l) => /refused \(malformed\)/.test(l))).toBe(true);
+  });
+
+  it('a page from another origin, or a request under a foreign host name (DNS rebinding), is refused', async () => {
+    const before = server.stats().refused;
+    expect(await upgradeStatus(port, { Origin: 'http://evil.example' })).toBe(403);
+    expect(await upgradeStatus(port, { Origin: `http://localhost:${port + 1}` })).toBe(403);
+    expect(await upgradeStatus(port, { Host: `evil.example:${port}` })).toBe(403);
+    expect((await httpGet(port, '/', `evil.example:${port}`)).status).toBe(403);
+    const after = server.stats().refused;
+    expect(after['bad-origin']).toBe((before['bad-origin'] ?? 0) + 2);
+    expect(after['bad-host']).toBe((before['bad-host'] ?? 0) + 2);
+    // The dashboard's own page, and a client that is no page at all, are let in.
+    expect(await upgradeStatus(port, { Origin: `http://127.0.0.1:${port}` })).toBe(101);
+    expect(await upgradeStatus(port, {})).toBe(101);
+    const page = await httpGet(port, '/');
+    expect(page.status).toBe(200);
+    expect(page.body).toMatch(/<canvas id="arena"/);
+    expect(String(page.headers['content-security-policy'])).toMatch(/frame-ancestors 'none'/);
+  });
+
+  it('a client that does not keep up gets the latest frame when it catches up, never a backlog', async () => {
+    const c = await open({ autoAck: false });
+    await c.next((m) => m.type === 'welcome');
+    await step(15);
+    await c.next((m) => m.type === 'frame' && m.seq === MAX_IN_FLIGHT);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(c.frames()).toHaveLength(MAX_IN_FLIGHT);
+    c.send({ type: 'ack', seq: MAX_IN_FLIGHT });
+    const caughtUp = await c.next((m) => m.type === 'frame' && m.seq === MAX_IN_FLIGHT + 1);
+    expect(caughtUp.tick).toBe(run.records.at(-1)!.tick);
+    const mine = server.stats().streams.find((s) => s.sent === MAX_IN_FLIGHT + 1);
+    expect(mine!.coalesced).toBeGreaterThan(0);
+    // An ack for a frame never sent is refused and counted.
+    const before = server.stats().refused['bad-ack'] ?? 0;
+    c.send({ type: 'ack', seq: 1000 });
+    await c.next((m) => m.type === 'error' && /never sent/.test(m.reason));
+    expect(server.stats().refused['bad-ack']).toBe(before + 1);
+  });
+
+  it('repeated wrong tokens lock the address out, even for the right token', async () => {
+    const s = new DashboardServer(options({ lockout: { maxFailures: 3, windowMs: 60_000, lockMs: 60_000 } }));
+    extraServers.push(s);
+    const p = await s.listen();
+    const c = await open({ port: p });
+    await c.next((m) => m.type === 'welcome');
+    for (let k = 0; k < 3; k++) expect((await c.control({ kind: 'estop' }, `wrong-${k}`)).reason).toMatch(/wrong token/);
+    const locked = await c.control({ kind: 'estop' }, TOKEN);
+    expect(locked.reason).toMatch(/locked out for \d+ s/);
+    expect(control.state.eStopped).toBeNull();
+    expect(s.stats().refused).toMatchObject({ 'wrong-token': 3, 'locked-out': 1 });
+  });
+
+  it('beyond loopback, viewing needs the token too', async () => {
+    const s = new DashboardServer(options({ host: '0.0.0.0' }));
+    extraServers.push(s);
+    const p = await s.listen();
+    const c = await open({ port: p });
+    await c.next((m) => m.type === 'auth-needed');
+    await step(2, [server, s]);
+    c.send({ type: 'hello', token: 'nope-nope-nope-nope' });
+    expect((await c.next((m) => m.type === 'error')).reason).toMatch(/wrong token/);
+    expect(c.msgs.some((m) => m.type === 'frame' || m.type === 'welcome')).toBe(false);
+    c.send({ type: 'hello', token: TOKEN });
+    await c.next((m) => m.type === 'welcome');
+    await c.next((m) => m.type === 'frame');
+  });
+
+  it('a replay (no controller) streams frames and refuses every control with "replay: no controls"', async () => {
+    const s = new DashboardServer(options({ controller: null }));
+    extraServers.push(s);
+    const p = await s.listen();
+    const c = await open({ port: p });
+    const welcome = await c.next((m) => m.type === 'welcome');
+    expect(welcome).toMatchObject({ mode: 'replay', attacks: [] });
+    for (const r of run.records.slice(0, 5)) s.tick(r, []);
+    await c.next((m) => m.type === 'frame' && m.tick === 4);
+    const refused = await c.control({ kind: 'estop' }, TOKEN);
+    expect(refused.reason).toBe('replay: no controls');
+    expect(s.stats().refused.replay).toBe(1);
+    // A flag, then a seek back: the viewer is welcomed again with no flags or events.
+    const flag = { tick: 5, kind: 'flag' as const, robot: 'epuck-2', suspicion: 0.9, evidence: { belief: null, consistency: 0.9, cusum: 60, observers: 0 } };
+    s.tick(run.records[5]!, [flag]);
+    const f = await c.next((m) => m.type === 'frame' && m.tick === 5);
+    expect(f.events).toEqual([flag]);
+    const from = c.msgs.length;
+    s.reset();
+    const again = await c.next((m) => m.type === 'welcome', from);
+    expect(again).toMatchObject({ flags: {}, events: [] });
+  });
+});
+
+describe('dashboard auth and refusal counting', () => {
+  it('tokens match only exactly, whatever their lengths', () => {
+    expect(tokenMatches(TOKEN, TOKEN)).toBe(true);
+    expect(tokenMatches(`${TOKEN}x`, TOKEN)).toBe(false);
+    expect(tokenMatches(TOKEN.slice(0, -1), TOKEN)).toBe(false);
+    expect(tokenMatches('', TOKEN)).toBe(false);
+  });
+
+  it('a lock-out starts at the limit within the window and ends after its time', () => {
+    let t = 0;
+    const l = new Lockout({ maxFailures: 3, windowMs: 1000, lockMs: 5000 }, () => t);
+    expect(l.fail('a')).toBe(false);
+    t = 1500; // the first failure has left the window
+    expect(l.fail('a')).toBe(false);
+    expect(l.fail('a')).toBe(false);
+    expect(l.lockedFor('a')).toBe(0);
+    expect(l.fail('a')).toBe(true);
+    expect(l.lockedFor('a')).toBe(5);
+    expect(l.lockedFor('b')).toBe(0);
+    t += 5001;
+    expect(l.lockedFor('a')).toBe(0);
+  });
+
+  it('Host and Origin: loopback names at the port, the page itself; anything on a wildcard address', () => {
+    const hosts = allowedHosts('127.0.0.1', 8765);
+    expect(refuseRequest({ host: 'localhost:8765' }, hosts)).toBeNull();
+    expect(refuseRequest({ host: '127.0.0.1:8765', origin: 'http://127.0.0.1:8765' }, hosts)).toBeNull();
+    expect(refuseRequest({ host: '127.0.0.1:8766' }, hosts)).toMatch(/not this dashboard/);
+    expect(refuseRequest({ host: 'attacker.example:8765' }, hosts)).toMatch(/Host 'attacker.example:8765'/);
+    expect(refuseRequest({ host: 'localhost:8765', origin: 'null' }, hosts)).toMatch(/Origin 'null'/);
+    expect(refuseRequest({}, hosts)).toBe('no Host header');
+    expect(allowedHosts('0.0.0.0', 8765)).toBeNull();
+  });
+
+  it('refusals are all counted but logged once per burst, with the count of those not logged', () => {
+    let t = 0;
+    const lines: string[] = [];
+    const r = new Refusals((l) => lines.push(l), 5000, () => t);
+    for (let k = 0; k < 10; k++) r.count('malformed', `m${k}`);
+    r.count('wrong-token', 'w');
+    expect(r.counts).toEqual({ malformed: 10, 'wrong-token': 1 });
+    expect(lines).toHaveLength(2);
+    t = 6000;
+    r.count('malformed', 'later');
+    expect(lines.at(-1)).toMatch(/later \(and 9 more since the last one logged\)/);
+    expect(r.total).toBe(12);
+  });
+});
+
+describe('swarmguard run with a dashboard', () => {
+  let work: string;
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'sg-dash-'));
+  });
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  function writeLaunch(dashboard: unknown): string {
+    const file = join(work, `dash-${Math.random().toString(36).slice(2)}.yaml`);
+    const launch = {
+      name: 'dash',
+      swarm: { robots: 10, noise: 'default' },
+      link: { kind: 'sim', mode: 'live', seed: 3 },
+      policy: join(PROJECT_ROOT, 'policies/eir-mappo-rendezvous'),
+      duration: 120,
+      trial: true,
+      out: work,
+      dashboard,
+    };
+    writeFileSync(file, JSON.stringify(launch));
+    return file;
+  }
+
+  it('a bad dashboard block is refused naming the key; --dashboard turns it on or moves the port', async () => {
+    await expect(loadLaunch(writeLaunch({ port: 70000 }))).rejects.toThrow(/dashboard\.port/);
+    await expect(loadLaunch(writeLaunch({ token: 'short' }))).rejects.toThrow(/dashboard\.token: at least 16 characters/);
+    await expect(loadLaunch(writeLaunch({ bind: 'x' }))).rejects.toThrow(/dashboard/);
+    expect(dashboardFor(undefined, undefined)).toBeNull();
+    expect(dashboardFor(undefined, true)).toMatchObject({ enabled: true, host: '127.0.0.1', port: 8765 });
+    expect(dashboardFor({ enabled: false, host: '127.0.0.1', port: 9000 }, undefined)).toBeNull();
+    expect(dashboardFor({ enabled: false, host: '127.0.0.1', port: 9000 }, 0)).toMatchObject({ enabled: true, port: 0 });
+  });
+
+  it('a dashboard port already in use stops the run before it starts, naming the launch file and the port', async () => {
+    const blocker = createNetServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    try {
+      const taken = (blocker.address() as AddressInfo).port;
+      const err = await runLaunch(writeLaunch({ port: taken }), { quiet: true, console: false }, () => undefined).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toMatch(new RegExp(`dash-\\w+\\.yaml: dashboard: port ${taken} on 127\\.0\\.0\\.1 is in use`));
+    } finally {
+      blocker.close();
+    }
+  }, 60_000);
+
+  it('serves the live run: the URL with its token is printed, frames stream, and the token e-stops the swarm', async () => {
+    const abort = new AbortController();
+    const lines: string[] = [];
+    const done = runLaunch(writeLaunch({ port: 0 }), { quiet: true, console: false, signal: abort.signal }, (l) => lines.push(l));
+    let c: Client | null = null;
+    try {
+      const end = Date.now() + 60_000;
+      let url: RegExpMatchArray | null = null;
+      while (!(url = lines.join('\n').match(/dashboard: http:\/\/127\.0\.0\.1:(\d+)\/#token=([\w-]+)/)) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      expect(url, lines.join('\n')).not.toBeNull();
+      const [, portText, token] = url!;
+      c = await Client.open(Number(portText));
+      const welcome = await c.next((m) => m.type === 'welcome');
+      expect(welcome.ids).toHaveLength(10);
+      expect(welcome.attacks).toContain('eir-mappo-rendezvous@eir');
+      const first = await c.next((m) => m.type === 'frame' && m.tick >= 5, 0, 60_000);
+      expect((await c.control({ kind: 'estop', reason: 'from the test' }, token!)).type).toBe('result');
+      await c.next((m) => m.type === 'frame' && typeof m.eStopped === 'string' && m.tick > first.tick, 0, 30_000);
+    } finally {
+      c?.ws.terminate();
+      abort.abort();
+    }
+    const summary = await done;
+    expect(summary.interrupted).toBe(true);
+    expect(lines.some((l) => /E-STOP\s+from the test \(dashboard\)/.test(l))).toBe(true);
+  }, 120_000);
+});
