@@ -34,6 +34,8 @@ export class RobotAgent {
   private readonly pairs: Float32Array;
   /** The injections of this agent's robot (trial mode), which it runs itself. */
   readonly plan: Injection[];
+  /** Every robot's injections (trial mode): their draws from the run's random stream are made here too. */
+  private readonly injections: Injection[];
   private readonly started = new Set<Injection>();
   private lastStop: StopReason | null = null;
 
@@ -52,12 +54,14 @@ export class RobotAgent {
     this.view = new SwarmView({ ...spec, id: spec.spec }, N, s.controlPeriod);
     this.inbox = new SwarmInbox(s.robotIds, mode);
     this.safety = new SafetyLayer(s.robots, { width: s.arenaWidth, height: s.arenaHeight }, launch.safety);
-    // The run's one seeded stream, as in the single-process run (faults and observation noise draw from it).
+    // The run's one seeded stream, as in the single-process run (faults and observation noise draw from it;
+    // every agent keeps its copy in step by making the other robots' draws too, see step()).
     this.rng = makeStreams(launch.seed, 1)[0]!;
     this.intended = new Float32Array(2 * N);
     this.commands = new Float32Array(2 * N);
     this.pairs = new Float32Array(N * N * PAIR_DIM);
-    this.plan = launch.trial ? launch.injections.filter((inj) => inj.robot === robot) : [];
+    this.injections = launch.trial ? launch.injections : [];
+    this.plan = this.injections.filter((inj) => inj.robot === robot);
     team.host([robot], N);
     team.setForgetAfter(launch.forgetAfterTicks);
     team.resetEnv(0);
@@ -100,10 +104,13 @@ export class RobotAgent {
     this.view.update(this.view.usable(timed));
     await this.team.act(this.view, this.intended);
     const command = this.intended.slice(2 * i, 2 * i + 2);
-    const inj = this.plan.find((p) => k >= p.fromTick && k < p.toTick);
-    if (inj) {
+    // Every injection active now, in the launch file's order as the single-process run takes them: this
+    // robot's is run; the others' only make their draws from the run's one random stream (ours is a copy).
+    for (const inj of this.injections) {
+      if (!(k >= inj.fromTick && k < inj.toTick)) continue;
+      const mine = inj.robot === i;
       const out = new Float32Array(2);
-      if (await compromisedCommand(inj, k, { view: this.view, intended: this.intended, team: this.team, rng: this.rng }, out)) command.set(out);
+      if (await compromisedCommand(inj, k, { view: this.view, intended: this.intended, team: this.team, rng: this.rng }, out, !mine)) command.set(out);
     }
     const safe = this.safety.filter(i, command[0]!, command[1]!, timed[i] ?? null, nowMs);
     if (safe.stopped !== this.lastStop && safe.stopped !== null) events.push({ tick: k, kind: 'stop', robot: this.id, reason: safe.stopped });

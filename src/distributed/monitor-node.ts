@@ -174,7 +174,16 @@ export class MonitorNode {
   /** The run's events in tick order, and every record's compromised robots from the agents' ground truth. */
   finish(): { records: TickRecord[]; events: RunEvent[] } {
     const ids = this.launch.settings.robotIds;
-    const events = [...this.events].sort((a, b) => a.tick - b.tick);
+    // Within a tick, the single-process run's order: the ground truth in the launch file's order, then safety
+    // stops, then flags and clears, by robot (agents' events arrive in whatever order the agents ran).
+    const rank = (e: RunEvent): number => {
+      if (e.kind === 'injection-start' || e.kind === 'injection-end') {
+        return this.launch.injections.findIndex((inj) => ids[inj.robot] === e.robot && (e.kind === 'injection-start' ? inj.fromTick : inj.toTick) === e.tick);
+      }
+      const robot = 'robot' in e ? ids.indexOf(e.robot) : 0;
+      return (e.kind === 'stop' ? 1 : 2) * 1e6 + robot;
+    };
+    const events = [...this.events].sort((a, b) => a.tick - b.tick || rank(a) - rank(b));
     for (const e of events) {
       if (e.kind !== 'injection-start') continue;
       const end = events.find((x) => x.kind === 'injection-end' && x.robot === e.robot && x.tick > e.tick)?.tick ?? Infinity;
