@@ -171,6 +171,16 @@ export class MonitorNode {
     this.inbox.done(k);
   }
 
+  /**
+   * Resolves once every agent seen in this run has left (its `offline` status is published after all its
+   * events, on the same connection), or after timeoutMs: events of the last ticks are still on their way
+   * when the last tick has run (QoS 1 may queue behind QoS 0).
+   */
+  async agentsLeft(timeoutMs: number): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end && [...this.agentSeen].some((i) => !this.agentGone.has(i))) await new Promise((r) => setTimeout(r, 20));
+  }
+
   /** The run's events in tick order, and every record's compromised robots from the agents' ground truth. */
   finish(): { records: TickRecord[]; events: RunEvent[] } {
     const ids = this.launch.settings.robotIds;
@@ -254,6 +264,7 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
       // Live processes count their own ticks: a feed that ended its run ends the run, a tick short or not.
       interrupted = ran < launch.ticks && !feedDone;
     }
+    if (!o.signal?.aborted) await node.agentsLeft(5000);
     const { records, events } = node.finish();
     for (const off of node.offline) log(`swarmguard monitor: ${off.role} went offline at tick ${off.tick}`);
     const stops = Object.fromEntries(STOP_REASONS.map((r) => [r, 0])) as Record<string, number>;
