@@ -1,6 +1,6 @@
 // The distributed runtime end to end: 10 agent processes, the pose feed and the monitor, each its own
 // `swarmguard` process, over Debian's mosquitto on loopback (logins + the run's ACL). In lock-step they
-// reproduce the single-process fast trial of the same launch file exactly (OnnxTeam hosting one robot is
+// reproduce the single-process fast trial of the same launch file exactly, three injections included (OnnxTeam hosting one robot is
 // bit-identical to the batched run: test/distributed-team.test.ts); a killed agent goes offline (last
 // will) and the feed's command watchdog stops its robot while the others go on.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -62,10 +62,17 @@ describe.skipIf(skip !== null)(`distributed run over mosquitto${skip ? ` (skippe
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('10 agent processes + feed + monitor in lock-step reproduce the single-process trial: same events, flags, detection ticks, final poses (bit for bit)', async () => {
+  it('10 agent processes + feed + monitor in lock-step reproduce the single-process trial with three injections: same events, flags, detection ticks, final poses (bit for bit)', async () => {
     const path = writeLaunch('dist-repro', (l) => {
       l.duration = 12;
-      l.injections = [{ ...l.injections[0], at: 3, duration: 6 }];
+      // A trained adversary, and two attacks drawing from the run's one random stream (each agent keeps its
+      // copy in step by making the other robots' draws).
+      l.injections = [
+        { robot: 'epuck-1', at: 2, duration: 4, attack: 'fault:random' },
+        { robot: 'epuck-6', at: 3, duration: 5, attack: 'obs-noise:0.5' },
+        { ...l.injections[0], at: 3, duration: 6 },
+      ];
+      l.distributed.stepTimeoutMs = 30_000; // a loaded machine never makes the feed give up on a living agent
     });
     // The single-process fast trial of the same file (what `swarmguard run` does in fast mode).
     const launch = await loadLaunch(path);
@@ -106,7 +113,10 @@ describe.skipIf(skip !== null)(`distributed run over mosquitto${skip ? ` (skippe
     expect(Object.values(feed.watchdogStops).every((n) => n === 0)).toBe(true);
     expect(feed.finalTruePoses).toEqual(single.truePoses);
     expect(feed.finalPoses).toEqual(single.poses);
-    expect(lines.some((l) => l.includes('[monitor]   detected 1 of 1 compromised robot(s); 0 false flag(s)'))).toBe(true);
+    const compromised = single.outcomes.filter((o) => o.compromisedTicks > 0);
+    expect(compromised).toHaveLength(3);
+    const detected = compromised.filter((o) => o.detectionDelayTicks !== null).length;
+    expect(lines.some((l) => l.includes(`[monitor]   detected ${detected} of 3 compromised robot(s); 0 false flag(s)`))).toBe(true);
   }, 600_000);
 
   it('an agent killed mid-trial goes offline (its last will) and its robot is stopped by the command watchdog; every other robot is commanded every tick', async () => {
@@ -158,6 +168,10 @@ describe.skipIf(skip !== null)(`distributed run over mosquitto${skip ? ` (skippe
         expect(cmdTicks.get(id)!.size).toBe(60);
       }
       expect(lines.some((l) => l.includes(`[monitor] swarmguard monitor: agent/${victim} went offline`))).toBe(true);
+      // The others went on as before: the monitor flagged none of them.
+      const runs = readdirSync(join(dir, 'runs-dist-kill'));
+      const events = readFileSync(join(dir, 'runs-dist-kill', runs[0]!, 'events.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      expect(events.filter((e) => e.kind === 'flag' && e.robot !== victim)).toEqual([]);
     } finally {
       for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
       await observer.close();

@@ -13,14 +13,12 @@ import { DEFAULT_QOS, type SwarmTopics } from '../links/mqtt/topics.js';
 import { OnnxTeam } from '../policy/team.js';
 import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
 import { SafetyLayer, type StopReason } from '../runtime/safety.js';
-import { ControlScheduler } from '../runtime/scheduler.js';
 import { SwarmView } from '../runtime/swarm-view.js';
 import { compromisedCommand, groundTruth, type Injection, type RunEvent } from '../runtime/trial.js';
 import { agentUser } from './config.js';
 import { SwarmInbox, type TimeMode } from './inbox.js';
-import { followFeed, joinBus } from './participant.js';
-import { TickPump } from './tick-pump.js';
-import { wallClock } from './wall-clock.js';
+import { followFeed, joinBus, posesFlowing, type Participant } from './participant.js';
+import { liveTicks, TickPump } from './tick-pump.js';
 
 export class RobotAgent {
   readonly view: SwarmView;
@@ -36,6 +34,8 @@ export class RobotAgent {
   private readonly pairs: Float32Array;
   /** The injections of this agent's robot (trial mode), which it runs itself. */
   readonly plan: Injection[];
+  /** Every robot's injections (trial mode): their draws from the run's random stream are made here too. */
+  private readonly injections: Injection[];
   private readonly started = new Set<Injection>();
   private lastStop: StopReason | null = null;
 
@@ -54,19 +54,21 @@ export class RobotAgent {
     this.view = new SwarmView({ ...spec, id: spec.spec }, N, s.controlPeriod);
     this.inbox = new SwarmInbox(s.robotIds, mode);
     this.safety = new SafetyLayer(s.robots, { width: s.arenaWidth, height: s.arenaHeight }, launch.safety);
-    // The run's one seeded stream, as in the single-process run (faults and observation noise draw from it).
+    // The run's one seeded stream, as in the single-process run (faults and observation noise draw from it;
+    // every agent keeps its copy in step by making the other robots' draws too, see step()).
     this.rng = makeStreams(launch.seed, 1)[0]!;
     this.intended = new Float32Array(2 * N);
     this.commands = new Float32Array(2 * N);
     this.pairs = new Float32Array(N * N * PAIR_DIM);
-    this.plan = launch.trial ? launch.injections.filter((inj) => inj.robot === robot) : [];
+    this.injections = launch.trial ? launch.injections : [];
+    this.plan = this.injections.filter((inj) => inj.robot === robot);
     team.host([robot], N);
     team.setForgetAfter(launch.forgetAfterTicks);
     team.resetEnv(0);
   }
 
   /** Subscribes to every robot's poses and commands, and to the feed's status (`onFeedGone` when it goes offline). */
-  async subscribe(onPose: () => void, onFeedGone: () => void): Promise<void> {
+  async subscribe(onPose: () => void, onFeedGone: (done: boolean) => void): Promise<void> {
     await followFeed(this.bus, this.topics, onFeedGone);
     await this.bus.subscribe(this.topics.everyRobot('pose'), 'pose', DEFAULT_QOS.pose, (topic, msg, receivedMs) => {
       const r = this.topics.parseRobot(topic);
@@ -76,6 +78,13 @@ export class RobotAgent {
     await this.bus.subscribe(this.topics.everyRobot('cmd'), 'cmd', DEFAULT_QOS.cmd, (topic, msg) => {
       const r = this.topics.parseRobot(topic);
       if (r) this.inbox.command(r.id, msg);
+    });
+    // An agent gone offline (crashed: its last will; or stopped): its robot is stopped by the feed from then on.
+    const agents = `${this.topics.prefix}/status/agent/+`;
+    await this.bus.subscribe(agents, 'status', DEFAULT_QOS.status, (topic, msg) => {
+      const id = this.topics.parseStatus(topic)?.slice('agent/'.length);
+      if (!id || id === this.id) return;
+      this.inbox.agentGone(id, msg.state === 'offline');
     });
   }
 
@@ -95,10 +104,13 @@ export class RobotAgent {
     this.view.update(this.view.usable(timed));
     await this.team.act(this.view, this.intended);
     const command = this.intended.slice(2 * i, 2 * i + 2);
-    const inj = this.plan.find((p) => k >= p.fromTick && k < p.toTick);
-    if (inj) {
+    // Every injection active now, in the launch file's order as the single-process run takes them: this
+    // robot's is run; the others' only make their draws from the run's one random stream (ours is a copy).
+    for (const inj of this.injections) {
+      if (!(k >= inj.fromTick && k < inj.toTick)) continue;
+      const mine = inj.robot === i;
       const out = new Float32Array(2);
-      if (await compromisedCommand(inj, k, { view: this.view, intended: this.intended, team: this.team, rng: this.rng }, out)) command.set(out);
+      if (await compromisedCommand(inj, k, { view: this.view, intended: this.intended, team: this.team, rng: this.rng }, out, !mine)) command.set(out);
     }
     const safe = this.safety.filter(i, command[0]!, command[1]!, timed[i] ?? null, nowMs);
     if (safe.stopped !== this.lastStop && safe.stopped !== null) events.push({ tick: k, kind: 'stop', robot: this.id, reason: safe.stopped });
@@ -155,13 +167,14 @@ export async function runAgent(path: string, o: AgentRunOptions): Promise<AgentS
   const log = o.log ?? ((l: string) => console.log(l));
   const launch = await loadLaunch(path);
   let team: OnnxTeam | null = null;
-  let bus: BusClient | null = null;
+  let participant: Participant | null = null;
   try {
     const robot = launch.settings.robotIds.indexOf(o.robot);
     if (robot < 0) throw new RangeError(`--robot: unknown robot id '${o.robot}' in ${path} (swarm ids: ${launch.settings.robotIds.join(', ')})`);
     team = await OnnxTeam.load(launch.policyDir, launch.settings.observation);
     const p = await joinBus(launch, { role: `agent/${o.robot}`, user: agentUser(o.robot), broker: o.broker, log, extra: { robot: o.robot } });
-    bus = p.bus;
+    participant = p;
+    const bus = p.bus;
     const agent = new RobotAgent(launch, robot, team, bus, p.topics, p.config.mode);
     const periodMs = launch.settings.controlPeriod * 1000;
     const N = launch.settings.robotIds.length;
@@ -175,29 +188,32 @@ export async function runAgent(path: string, o: AgentRunOptions): Promise<AgentS
       await pump.finished;
     } else {
       let feedGone = false;
-      await agent.subscribe(() => {}, () => (feedGone = true));
+      const start = posesFlowing(o.signal);
+      await agent.subscribe(
+        () => start.check(agent.inbox.posesAt(0).every((q) => q !== null)),
+        () => (feedGone = true),
+      );
       p.ready();
+      // Tick 0 is when every robot's pose has come: every process of the run counts its ticks from about then.
+      await start.flowing;
       log(`swarmguard agent ${o.robot}: ${launch.name}, live at ${1 / launch.settings.controlPeriod} Hz`);
-      let k = 0;
-      const scheduler = new ControlScheduler(periodMs, async () => {
-        if (k < launch.ticks) await agent.step(k++, wallClock.now());
-      }, wallClock, (err) => log(`swarmguard agent ${o.robot}: a tick failed: ${(err as Error).message}`));
-      scheduler.start();
-      await new Promise<void>((resolve) => {
-        const poll = setInterval(() => {
-          if (k >= launch.ticks || feedGone || o.signal?.aborted) {
-            clearInterval(poll);
-            resolve();
-          }
-        }, 50);
+      await liveTicks({
+        ticks: launch.ticks,
+        periodMs,
+        step: (k, now) => agent.step(k, now),
+        until: () => feedGone || o.signal?.aborted === true,
+        onError: (err) => log(`swarmguard agent ${o.robot}: a tick failed: ${(err as Error).message}`),
       });
-      await scheduler.stop();
     }
     const summary = { robot: o.robot, ticks: agent.ticks, stops: { ...agent.stops }, ignored: { ...agent.inbox.ignored }, refused: bus.refusedTotal() };
-    log(`swarmguard agent ${o.robot}: done after ${summary.ticks} ticks`);
+    const ignored = Object.entries(summary.ignored).filter(([, n]) => n > 0);
+    log(
+      `swarmguard agent ${o.robot}: done after ${summary.ticks} ticks` +
+        `${summary.refused ? `; ${summary.refused} payloads refused` : ''}${ignored.length ? `; ignored ${ignored.map(([r, n]) => `${n} ${r}`).join(', ')}` : ''}`,
+    );
     return summary;
   } finally {
-    await bus?.close();
+    await participant?.close();
     await team?.release();
     await releaseLaunch(launch);
   }

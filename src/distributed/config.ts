@@ -59,6 +59,7 @@ export function distributedAcl(swarm: string, ids: readonly string[]): string {
       `topic write ${t.events}`,
       `topic readwrite ${t.status(`agent/${id}`)}`,
       `topic read ${t.status('feed')}`,
+      `topic read ${t.prefix}/status/agent/+`,
     );
   }
   lines.push(

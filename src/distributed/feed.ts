@@ -10,12 +10,11 @@
 // It starts once every agent and the monitor have said they are ready (retained status, `ready: true`).
 import { ConfigError } from '../core/config-file.js';
 import { BurstLog } from '../links/epuck2/stats.js';
-import type { BusClient } from '../links/mqtt/client.js';
 import { DEFAULT_QOS } from '../links/mqtt/topics.js';
 import { loadLaunch, releaseLaunch } from '../runtime/launch.js';
 import { SimLink } from '../runtime/sim-link.js';
 import { SwarmInbox } from './inbox.js';
-import { joinBus } from './participant.js';
+import { joinBus, type Participant } from './participant.js';
 
 export interface FeedOptions {
   broker?: string;
@@ -34,18 +33,21 @@ export interface FeedSummary {
   /** The twin's true and tracked poses after the last step. */
   finalTruePoses: { x: number; y: number; theta: number }[];
   finalPoses: { x: number; y: number; theta: number }[];
+  /** Payloads refused by the bus client (not JSON, another version, failing the schema). */
+  refused: number;
   interrupted: boolean;
 }
 
 export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSummary> {
   const log = o.log ?? ((l: string) => console.log(l));
   const launch = await loadLaunch(path);
-  let bus: BusClient | null = null;
+  let participant: Participant | null = null;
   let link: SimLink | null = null;
   try {
     if (launch.link.kind !== 'sim') throw new ConfigError(`${path}: link.kind: the feed is the simulator twin (kind sim); with real robots their tracker publishes the poses`);
     const p = await joinBus(launch, { role: 'feed', user: 'feed', broker: o.broker, log });
-    bus = p.bus;
+    participant = p;
+    const bus = p.bus;
     const cfg = p.config;
     const ids = launch.settings.robotIds;
     const N = ids.length;
@@ -107,7 +109,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
     if (cfg.mode === 'lockstep') {
       for (let k = 0; k < launch.ticks && !o.signal?.aborted; k++) {
         link.poses().forEach((pose, i) => {
-          if (pose) bus!.publish(p.topics.robot(ids[i]!, 'pose'), { t: pose.stampMs, x: pose.x, y: pose.y, theta: pose.theta, tick: k }, DEFAULT_QOS.pose);
+          if (pose) bus.publish(p.topics.robot(ids[i]!, 'pose'), { t: pose.stampMs, x: pose.x, y: pose.y, theta: pose.theta, tick: k }, DEFAULT_QOS.pose);
         });
         const waited = (i: number) => inbox.commandAt(i, k) !== null || offline.has(`agent/${ids[i]}`);
         await waitFor(() => ids.every((_, i) => waited(i)), cfg.stepTimeoutMs);
@@ -130,13 +132,12 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
         const now = Date.now();
         ticks++;
         link!.poses().forEach((pose, i) => {
-          if (now - lastCommandMs[i]! > cfg.commandTimeoutMs) {
-            if (Number.isFinite(lastCommandMs[i]!) || ticks * periodMs > cfg.commandTimeoutMs) {
-              link!.send(i, 0, 0);
-              watchdogStops[ids[i]!]!++;
-            }
+          // A robot never commanded stands still already; one whose commands stopped is stopped.
+          if (Number.isFinite(lastCommandMs[i]!) && now - lastCommandMs[i]! > cfg.commandTimeoutMs) {
+            link!.send(i, 0, 0);
+            watchdogStops[ids[i]!]!++;
           }
-          if (pose) bus!.publish(p.topics.robot(ids[i]!, 'pose'), { t: now, x: pose.x, y: pose.y, theta: pose.theta }, DEFAULT_QOS.pose);
+          if (pose) bus.publish(p.topics.robot(ids[i]!, 'pose'), { t: now, x: pose.x, y: pose.y, theta: pose.theta }, DEFAULT_QOS.pose);
         });
       });
       link.start();
@@ -151,14 +152,15 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
       watchdogStops,
       finalTruePoses: link.truePoses(),
       finalPoses: link.poses().map((q) => ({ x: q!.x, y: q!.y, theta: q!.theta })),
+      refused: bus.refusedTotal(),
       interrupted: ticks < launch.ticks,
     };
     const stopped = Object.entries(watchdogStops).filter(([, n]) => n > 0);
-    log(`swarmguard feed: ${ticks} ticks in ${(wallMs / 1000).toFixed(1)} s (${summary.ticksPerSecond.toFixed(1)} ticks/s); watchdog stops: ${stopped.length ? stopped.map(([id, n]) => `${id} ${n}`).join(', ') : 'none'}`);
+    log(`swarmguard feed: ${ticks} ticks in ${(wallMs / 1000).toFixed(1)} s (${summary.ticksPerSecond.toFixed(1)} ticks/s); watchdog stops: ${stopped.length ? stopped.map(([id, n]) => `${id} ${n}`).join(', ') : 'none'}${summary.refused ? `; ${summary.refused} payloads refused` : ''}`);
     return summary;
   } finally {
     await link?.stop();
-    await bus?.close();
+    await participant?.close();
     await releaseLaunch(launch);
   }
 }

@@ -1,8 +1,8 @@
 // What one process of a distributed run has heard from the bus about the swarm: every robot's poses and
 // commands (and, for the monitor, beliefs). Lock-step: kept per tick (the feed stamps poses with `tick`, the
 // agents their commands), so a process uses exactly tick k's poses and tick k-1's commands however the
-// messages of different senders interleave. Live: the latest of each, poses stamped on arrival with this
-// process's clock (the sender's clock is not this one).
+// messages of different senders interleave. Live: the latest of each, poses stamped with the sender's stamp
+// moved onto this process's clock (see pose()).
 import type { BeliefMsg, CmdMsg, PoseMsg } from '../links/mqtt/schemas.js';
 import type { TimedPose } from '../runtime/safety.js';
 
@@ -26,11 +26,17 @@ export class SwarmInbox {
   private readonly commands: HeardCommand[][];
   private readonly beliefs = new Map<number, Map<number, BeliefMsg['about']>>();
   private readonly latestBeliefs = new Map<number, BeliefMsg['about']>();
+  /** Live: the smallest (arrival time - sender stamp) seen, ms. */
+  private senderOffsetMs = Infinity;
   /** The highest tick any pose was heard for (-1: none yet). */
   newestPoseTick = -1;
+  /** Poses heard (either mode). */
+  posesReceived = 0;
   /** Ticks below this are done: their messages are late. */
   private doneBelow = 0;
   readonly ignored: Record<IgnoredReason, number> = { 'unknown-robot': 0, 'no-tick': 0, late: 0 };
+  /** Robots whose agent is offline (its last will): the feed stops them, so their command is zero. */
+  private readonly agentOffline: boolean[];
 
   constructor(
     readonly ids: readonly string[],
@@ -38,6 +44,13 @@ export class SwarmInbox {
   ) {
     this.latestPoses = new Array<TimedPose | null>(ids.length).fill(null);
     this.commands = ids.map(() => []);
+    this.agentOffline = ids.map(() => false);
+  }
+
+  /** Robot id's agent went offline (true) or came back (false). */
+  agentGone(id: string, gone: boolean): void {
+    const i = this.ids.indexOf(id);
+    if (i >= 0) this.agentOffline[i] = gone;
   }
 
   private index(id: string): number {
@@ -50,8 +63,13 @@ export class SwarmInbox {
   pose(id: string, msg: PoseMsg, receivedMs: number): void {
     const i = this.index(id);
     if (i < 0) return;
+    this.posesReceived++;
     if (this.mode === 'live') {
-      this.latestPoses[i] = { x: msg.x, y: msg.y, theta: msg.theta, stampMs: receivedMs };
+      // The sender's stamps keep the true spacing of the measurements (arrival times bunch up when this
+      // process is busy, and speeds from them would be wild); they are moved onto this clock by the smallest
+      // arrival delay seen (clock offset plus the fastest delivery), so a pose's age is how late it is beyond that.
+      this.senderOffsetMs = Math.min(this.senderOffsetMs, receivedMs - msg.t);
+      this.latestPoses[i] = { x: msg.x, y: msg.y, theta: msg.theta, stampMs: msg.t + this.senderOffsetMs };
       return;
     }
     if (msg.tick === undefined) {
@@ -127,6 +145,8 @@ export class SwarmInbox {
     this.commands.forEach((heard, i) => {
       let c: HeardCommand | undefined;
       for (const h of heard) if ((this.mode === 'live' || h.tick < limit) && (!c || h.tick >= c.tick)) c = h;
+      // Lock-step: an offline agent's robot got no command for the last tick, so the feed stopped it.
+      if (this.agentOffline[i] && (this.mode === 'live' || c?.tick !== limit - 1)) c = { tick: limit - 1, left: 0, right: 0, stopped: null };
       if (!c) return;
       out[2 * i] = c.left;
       out[2 * i + 1] = c.right;

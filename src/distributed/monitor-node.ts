@@ -6,21 +6,18 @@
 // the agents' events (injections: the ground truth; safety stops) and at the end prints the summary of
 // `swarmguard run` and writes a run folder.
 import { z } from 'zod';
-import { PAIR_DIM } from '../core/observation.js';
 import type { BusClient } from '../links/mqtt/client.js';
 import { DEFAULT_QOS, type SwarmTopics } from '../links/mqtt/topics.js';
 import { aggregateBeliefs, SwarmMonitor } from '../monitor/monitor.js';
 import { OnnxTeam } from '../policy/team.js';
 import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
 import { SafetyLayer, STOP_REASONS, type StopReason } from '../runtime/safety.js';
-import { ControlScheduler } from '../runtime/scheduler.js';
 import { SwarmView } from '../runtime/swarm-view.js';
 import { outcomes, type RunEvent, type TickRecord } from '../runtime/trial.js';
 import { formatSummary, newRunDir, writeRunFolder, type RunSummary } from '../cli/run.js';
 import { SwarmInbox, type TimeMode } from './inbox.js';
-import { followFeed, joinBus } from './participant.js';
-import { TickPump } from './tick-pump.js';
-import { wallClock } from './wall-clock.js';
+import { followFeed, joinBus, posesFlowing, type Participant } from './participant.js';
+import { liveTicks, TickPump } from './tick-pump.js';
 
 /** The agents' events the monitor keeps (its own flags and clears it does not take back from the bus). */
 const AgentEventSchema = z.union([
@@ -36,7 +33,7 @@ export class MonitorNode {
   readonly events: RunEvent[] = [];
   /** Events from the bus that are not an agent's injection or stop event (counted, not kept). */
   ignoredEvents = 0;
-  /** Agents whose status went offline, with the tick the monitor was at. */
+  /** Agents that went offline without ending their run (their last will), with the tick the monitor was at. */
   readonly offline: { role: string; tick: number }[] = [];
   /** Robots whose agent is offline now: their commands and beliefs are not waited for. */
   private readonly agentGone = new Set<number>();
@@ -47,7 +44,6 @@ export class MonitorNode {
   private readonly commands: Float32Array;
   private readonly stopped: (string | null)[];
   private readonly pairBeliefs: Float64Array;
-  private readonly pairs: Float32Array;
 
   constructor(
     private readonly launch: Launch,
@@ -68,7 +64,6 @@ export class MonitorNode {
     this.commands = new Float32Array(2 * N);
     this.stopped = new Array<string | null>(N).fill(null);
     this.pairBeliefs = new Float64Array(N * N);
-    this.pairs = new Float32Array(N * N * PAIR_DIM);
     team.setForgetAfter(launch.forgetAfterTicks);
     team.resetEnv(0);
   }
@@ -81,7 +76,7 @@ export class MonitorNode {
     return this.inbox.posesHeard(k) === N && this.inbox.commandsHeard(k) >= live && (!this.team.usesBeliefs || this.inbox.beliefsHeard(k) >= live);
   }
 
-  async subscribe(onMessage: () => void, onFeedGone: () => void): Promise<void> {
+  async subscribe(onMessage: () => void, onFeedGone: (done: boolean) => void): Promise<void> {
     const t = this.topics;
     await this.bus.subscribe(t.everyRobot('pose'), 'pose', DEFAULT_QOS.pose, (topic, msg, receivedMs) => {
       const r = t.parseRobot(topic);
@@ -107,13 +102,17 @@ export class MonitorNode {
       const role = t.parseStatus(topic);
       const i = role?.startsWith('agent/') ? this.launch.settings.robotIds.indexOf(role.slice('agent/'.length)) : -1;
       if (i < 0) return;
-      // Only an agent seen online in this run can go (a retained `offline` may be an earlier run's).
+      const id = role!.slice('agent/'.length);
+      // Only an agent seen online in this run can go (a retained `offline` may be an earlier run's). Gone,
+      // its robot is stopped by the feed; only one that did not end its run (`done`) is reported.
       if (msg.state === 'offline' && this.agentSeen.has(i) && !this.agentGone.has(i)) {
         this.agentGone.add(i);
-        this.offline.push({ role: role!, tick: this.records.length });
+        this.inbox.agentGone(id, true);
+        if (msg.done !== true) this.offline.push({ role: role!, tick: this.records.length });
       } else if (msg.state === 'online') {
         this.agentSeen.add(i);
         this.agentGone.delete(i);
+        this.inbox.agentGone(id, false);
       }
       onMessage();
     });
@@ -146,7 +145,6 @@ export class MonitorNode {
     // Tick k's commands as the robots were sent them: next tick's observations carry them.
     this.inbox.commandsBefore(k + 1, this.commands, this.stopped);
     this.view.sent(this.commands);
-    this.view.pairFeatures(0, this.pairs);
     this.records.push({
       tick: k,
       timeMs: nowMs,
@@ -173,10 +171,29 @@ export class MonitorNode {
     this.inbox.done(k);
   }
 
+  /**
+   * Resolves once every agent seen in this run has left (its `offline` status is published after all its
+   * events, on the same connection), or after timeoutMs: events of the last ticks are still on their way
+   * when the last tick has run (QoS 1 may queue behind QoS 0).
+   */
+  async agentsLeft(timeoutMs: number): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end && [...this.agentSeen].some((i) => !this.agentGone.has(i))) await new Promise((r) => setTimeout(r, 20));
+  }
+
   /** The run's events in tick order, and every record's compromised robots from the agents' ground truth. */
   finish(): { records: TickRecord[]; events: RunEvent[] } {
     const ids = this.launch.settings.robotIds;
-    const events = [...this.events].sort((a, b) => a.tick - b.tick);
+    // Within a tick, the single-process run's order: the ground truth in the launch file's order, then safety
+    // stops, then flags and clears, by robot (agents' events arrive in whatever order the agents ran).
+    const rank = (e: RunEvent): number => {
+      if (e.kind === 'injection-start' || e.kind === 'injection-end') {
+        return this.launch.injections.findIndex((inj) => ids[inj.robot] === e.robot && (e.kind === 'injection-start' ? inj.fromTick : inj.toTick) === e.tick);
+      }
+      const robot = 'robot' in e ? ids.indexOf(e.robot) : 0;
+      return (e.kind === 'stop' ? 1 : 2) * 1e6 + robot;
+    };
+    const events = [...this.events].sort((a, b) => a.tick - b.tick || rank(a) - rank(b));
     for (const e of events) {
       if (e.kind !== 'injection-start') continue;
       const end = events.find((x) => x.kind === 'injection-end' && x.robot === e.robot && x.tick > e.tick)?.tick ?? Infinity;
@@ -204,11 +221,12 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
   const log = o.log ?? ((l: string) => console.log(l));
   const launch = await loadLaunch(path);
   let team: OnnxTeam | null = null;
-  let bus: BusClient | null = null;
+  let participant: Participant | null = null;
   try {
     team = await OnnxTeam.load(launch.policyDir, launch.settings.observation);
     const p = await joinBus(launch, { role: 'monitor', user: 'monitor', broker: o.broker, log });
-    bus = p.bus;
+    participant = p;
+    const bus = p.bus;
     const node = new MonitorNode(launch, team, bus, p.topics, p.config.mode);
     const periodMs = launch.settings.controlPeriod * 1000;
     let interrupted = false;
@@ -223,25 +241,30 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
       interrupted = pump.next < launch.ticks;
     } else {
       let feedGone = false;
-      await node.subscribe(() => {}, () => (feedGone = true));
+      let feedDone = false;
+      const start = posesFlowing(o.signal);
+      await node.subscribe(
+        () => start.check(node.inbox.posesAt(0).every((q) => q !== null)),
+        (done) => {
+          feedGone = true;
+          feedDone = done;
+        },
+      );
       p.ready();
+      // Tick 0 is when every robot's pose has come: every process of the run counts its ticks from about then.
+      await start.flowing;
       log(`swarmguard monitor: ${launch.name}, live at ${1 / launch.settings.controlPeriod} Hz`);
-      let k = 0;
-      const scheduler = new ControlScheduler(periodMs, async () => {
-        if (k < launch.ticks) await node.step(k++, wallClock.now());
-      }, wallClock, (err) => log(`swarmguard monitor: a tick failed: ${(err as Error).message}`));
-      scheduler.start();
-      await new Promise<void>((resolve) => {
-        const poll = setInterval(() => {
-          if (k >= launch.ticks || feedGone || o.signal?.aborted) {
-            interrupted = k < launch.ticks;
-            clearInterval(poll);
-            resolve();
-          }
-        }, 50);
+      const ran = await liveTicks({
+        ticks: launch.ticks,
+        periodMs,
+        step: (k, now) => node.step(k, now),
+        until: () => feedGone || o.signal?.aborted === true,
+        onError: (err) => log(`swarmguard monitor: a tick failed: ${(err as Error).message}`),
       });
-      await scheduler.stop();
+      // Live processes count their own ticks: a feed that ended its run ends the run, a tick short or not.
+      interrupted = ran < launch.ticks && !feedDone;
     }
+    if (!o.signal?.aborted) await node.agentsLeft(5000);
     const { records, events } = node.finish();
     for (const off of node.offline) log(`swarmguard monitor: ${off.role} went offline at tick ${off.tick}`);
     const stops = Object.fromEntries(STOP_REASONS.map((r) => [r, 0])) as Record<string, number>;
@@ -252,7 +275,7 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
     if (node.ignoredEvents || bus.refusedTotal()) log(`swarmguard monitor: ${bus.refusedTotal()} payloads refused, ${node.ignoredEvents} events ignored`);
     return { ...summary, records, events, offline: node.offline };
   } finally {
-    await bus?.close();
+    await participant?.close();
     await team?.release();
     await releaseLaunch(launch);
   }

@@ -1,5 +1,16 @@
-// Lock-step ticking of one process: tick k runs once everything it needs has come (ready(k)), ticks run
-// one at a time and in order, and `finished` resolves after the last one (or rejects with a tick's error).
+// How one process of a distributed run ticks. Lock-step (TickPump): tick k runs once everything it needs
+// has come (ready(k)), ticks run one at a time and in order, and `finished` resolves after the last one (or
+// rejects with a tick's error). Live (liveTicks): at the control period on the wall clock.
+import type { LiveClock } from '../../sim/live.js';
+import { ControlScheduler } from '../runtime/scheduler.js';
+
+/** The live processes' clock: wall time (Date.now), the clock the bus client stamps arrivals with. */
+export const wallClock: LiveClock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
 export class TickPump {
   next = 0;
   private busy = false;
@@ -48,4 +59,31 @@ export class TickPump {
     this.stopped = true;
     this.settle.resolve();
   }
+}
+
+/**
+ * Live ticking of one process: `step(k, nowMs)` at the control period on the wall clock (the control
+ * scheduler: drift-free, overruns skip ticks) until `ticks` have run or `until()` says so; the ticks run.
+ */
+export async function liveTicks(o: { ticks: number; periodMs: number; step: (k: number, nowMs: number) => Promise<void>; until: () => boolean; onError: (err: unknown) => void }): Promise<number> {
+  let k = 0;
+  const scheduler = new ControlScheduler(
+    o.periodMs,
+    async () => {
+      if (k < o.ticks && !o.until()) await o.step(k++, wallClock.now());
+    },
+    wallClock,
+    o.onError,
+  );
+  scheduler.start();
+  await new Promise<void>((resolve) => {
+    const poll = setInterval(() => {
+      if (k >= o.ticks || o.until()) {
+        clearInterval(poll);
+        resolve();
+      }
+    }, 50);
+  });
+  await scheduler.stop();
+  return k;
 }

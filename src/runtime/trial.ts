@@ -228,17 +228,22 @@ export function groundTruth(plan: readonly Injection[], started: Set<Injection>,
  * The command of a compromised robot at tick t into out (left, right): a trained adversary or a fault drives
  * it, or it runs its own policy on noisy sensing (the team's actor with the beliefs of its last act()).
  * `intended` is what the policy commanded every robot (robot i's at 2i); false if the attack changes nothing.
+ * `elsewhere`: the robot is driven by another process (distributed runtime); only the draws its attack makes
+ * from the run's random stream are made, so that this process's copy of the stream stays in step, and
+ * nothing is computed (false is returned).
  */
 export async function compromisedCommand(
   inj: Injection,
   t: number,
   at: { view: SwarmView; intended: Float32Array; team: OnnxTeam; rng: RandomStream },
   out: Float32Array,
+  elsewhere = false,
 ): Promise<boolean> {
   const g = inj.robot;
   const a = inj.attack;
   const { view, intended, rng } = at;
   if (a.kind === 'adversary') {
+    if (elsewhere) return false; // a trained adversary draws nothing
     await a.adversary.act(view.obs, [g], out);
   } else if (a.kind === 'fault') {
     const o64 = new Float64Array(2);
@@ -246,11 +251,13 @@ export async function compromisedCommand(
       { env: 0, robot: g, step: t, observation: view.obs, obsOffset: g * view.observer.size, proposedLeft: intended[2 * g]!, proposedRight: intended[2 * g + 1]!, rng },
       o64,
     );
+    if (elsewhere) return false;
     out.set(o64);
   } else if (a.kind === 'observation-noise') {
     // The robot runs its own policy on what its corrupted sensing gives it.
     const noisy = view.obs.slice();
     perturbObservation(noisy, g * view.observer.size, view.observer.layout, a.epsilon, rng);
+    if (elsewhere) return false;
     await at.team.actorOnly(noisy, [g], out);
   } else return false;
   return true;

@@ -119,7 +119,8 @@ export class BusClient {
       client.on('error', onError);
     });
     // Later errors (a dropped connection) are retried by the client; they are logged, never thrown.
-    client.on('error', (err) => bus.problem('broker', 'connection', err.message));
+    // After close() only the end of the connection is left: a late acknowledgement failing is no problem.
+    client.on('error', (err) => bus.closed || bus.problem('broker', 'connection', err.message));
     client.on('offline', () => bus.problem('broker', 'connection', 'broker unreachable, reconnecting'));
     client.on('connect', () => bus.bursts.get('broker')?.recovered('connected again'));
     return bus;

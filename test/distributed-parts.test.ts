@@ -1,0 +1,157 @@
+// The distributed runtime's parts without separate processes: the inbox keeping every tick's messages apart,
+// the launch file's distributed block, bad input to an agent (refused and counted, the agent goes on).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAgent } from '../src/distributed/agent.js';
+import { distributedAcl } from '../src/distributed/config.js';
+import { SwarmInbox } from '../src/distributed/inbox.js';
+import { EmbeddedBroker } from '../src/links/mqtt/broker.js';
+import { BusClient } from '../src/links/mqtt/client.js';
+import { AclFile } from '../src/links/mqtt/acl.js';
+import { SwarmTopics } from '../src/links/mqtt/topics.js';
+import { loadLaunch } from '../src/runtime/launch.js';
+import { PROJECT_ROOT } from '../sim/config.js';
+
+const ids = ['a', 'b', 'c'];
+const pose = (t: number, tick?: number) => ({ v: 1 as const, t, x: 1, y: 2, theta: 0.5, ...(tick === undefined ? {} : { tick }) });
+const cmd = (tick: number, left: number) => ({ v: 1 as const, t: 0, tick, left, right: -left });
+
+describe('SwarmInbox (lock-step)', () => {
+  it("keeps each tick's poses apart and uses exactly tick k-1's commands at tick k, whatever arrives early", () => {
+    const box = new SwarmInbox(ids, 'lockstep');
+    box.pose('a', pose(100, 1), 0); // tick 1 before tick 0
+    box.pose('a', pose(0, 0), 0);
+    box.pose('b', pose(0, 0), 0);
+    expect(box.posesHeard(0)).toBe(2);
+    expect(box.posesHeard(1)).toBe(1);
+    expect(box.newestPoseTick).toBe(1);
+    expect(box.posesAt(0).map((p) => p?.stampMs ?? null)).toEqual([0, 0, null]);
+    box.command('a', cmd(0, 0.5));
+    box.command('a', cmd(1, 0.9)); // robot a's agent is a tick ahead
+    box.command('b', cmd(0, 0.25));
+    const out = new Float32Array(6);
+    box.commandsBefore(1, out);
+    expect(Array.from(out)).toEqual([0.5, -0.5, 0.25, -0.25, 0, 0]);
+    expect(box.commandAt(0, 1)).toMatchObject({ left: 0.9, right: -0.9 });
+    expect(box.commandsHeard(0)).toBe(2);
+  });
+
+  it('counts and drops a pose without a tick, a late pose and an unknown robot; a repeated command is taken once', () => {
+    const box = new SwarmInbox(ids, 'lockstep');
+    box.pose('a', pose(0), 0);
+    box.done(3);
+    box.pose('a', pose(0, 2), 0);
+    box.pose('zz', pose(0, 5), 0);
+    box.command('b', cmd(4, 0.1));
+    box.command('b', cmd(4, 0.7));
+    expect(box.ignored).toEqual({ 'no-tick': 1, late: 1, 'unknown-robot': 1 });
+    expect(box.commandAt(1, 4)).toMatchObject({ left: 0.1, right: -0.1 });
+  });
+
+  it("takes a crashed agent's robot as stopped from the first tick it sent no command for (the feed stops it)", () => {
+    const box = new SwarmInbox(ids, 'lockstep');
+    box.command('c', cmd(4, 0.5));
+    box.agentGone('c', true);
+    const out = new Float32Array(6);
+    box.commandsBefore(5, out); // tick 4's command came before it died
+    expect(out[4]).toBe(0.5);
+    box.commandsBefore(6, out); // none for tick 5
+    expect([out[4], out[5]]).toEqual([0, 0]);
+    box.agentGone('c', false);
+    box.command('c', cmd(6, 0.25));
+    box.commandsBefore(7, out);
+    expect(out[4]).toBe(0.25);
+  });
+});
+
+describe('SwarmInbox (live)', () => {
+  it("stamps poses with the sender's spacing, moved onto this clock by the smallest arrival delay", () => {
+    const box = new SwarmInbox(ids, 'live');
+    box.pose('a', pose(1000), 5030); // delay 4030 (offset + latency)
+    box.pose('a', pose(1100), 5105); // delay 4005: the smallest so far
+    expect(box.posesAt(0)[0]!.stampMs).toBe(1100 + 4005);
+    box.pose('a', pose(1200), 5400); // arrived late (bunched): its stamp keeps the 100 ms spacing
+    expect(box.posesAt(0)[0]!.stampMs).toBe(1200 + 4005);
+  });
+});
+
+describe('launch files and agents: bad input', () => {
+  let dir: string;
+  let broker: EmbeddedBroker;
+  const launchWith = (distributed: unknown, name = 'parts') => {
+    const l = parse(readFileSync(join(PROJECT_ROOT, 'launch/distributed-demo.yaml'), 'utf8')) as Record<string, any>;
+    l.name = name;
+    l.policy = join(PROJECT_ROOT, 'policies/eir-mappo-rendezvous');
+    l.injections = [];
+    l.trial = false;
+    l.out = join(dir, 'runs');
+    if (distributed === undefined) delete l.distributed;
+    else l.distributed = distributed;
+    const path = join(dir, `${name}-${Math.random().toString(16).slice(2)}.yaml`);
+    writeFileSync(path, stringify(l));
+    return path;
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'swarmguard-distributed-parts-'));
+    broker = await EmbeddedBroker.start({ host: '127.0.0.1', port: 0, log: () => {} });
+  });
+  afterAll(async () => {
+    await broker?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the shipped demo loads; a bad key, a bad mode, a missing block, an unset password variable and an unknown robot are named', async () => {
+    const demo = await loadLaunch(join(PROJECT_ROOT, 'launch/distributed-demo.yaml'));
+    expect(demo.distributed).toMatchObject({ mode: 'lockstep', passwordEnv: 'SWARMGUARD_MQTT_PASSWORD' });
+    await expect(loadLaunch(launchWith({ mode: 'sometimes' }))).rejects.toThrow(/distributed\.mode/);
+    await expect(loadLaunch(launchWith({ brokr: 'mqtt://x:1' }))).rejects.toThrow(/distributed: Unrecognized key.*brokr/);
+    await expect(runAgent(launchWith(undefined), { robot: 'epuck-0', log: () => {} })).rejects.toThrow(/distributed: missing/);
+    await expect(runAgent(launchWith({ passwordEnv: 'SWARMGUARD_TEST_UNSET_VARIABLE' }), { robot: 'epuck-0', log: () => {} })).rejects.toThrow(
+      /distributed\.passwordEnv: the environment variable SWARMGUARD_TEST_UNSET_VARIABLE is not set/,
+    );
+    await expect(runAgent(launchWith({}), { robot: 'epuck-42', log: () => {} })).rejects.toThrow(/--robot: unknown robot id 'epuck-42'/);
+  });
+
+  it("the ACL lets an agent write only its own robot's command and belief", () => {
+    const acl = AclFile.parse(distributedAcl('demo', ['epuck-0', 'epuck-1']), 'acl');
+    const t = new SwarmTopics('demo');
+    expect(acl.canPublish('agent-epuck-0', 'c', t.robot('epuck-0', 'cmd'))).toBe(true);
+    expect(acl.canPublish('agent-epuck-0', 'c', t.robot('epuck-1', 'cmd'))).toBe(false);
+    expect(acl.canPublish('agent-epuck-0', 'c', t.robot('epuck-0', 'pose'))).toBe(false);
+    expect(acl.canPublish('feed', 'c', t.robot('epuck-0', 'cmd'))).toBe(false);
+    expect(acl.canPublish('monitor', 'c', t.robot('epuck-0', 'cmd'))).toBe(false);
+    expect(acl.canRead('agent-epuck-1', 'c', t.robot('epuck-0', 'pose'))).toBe(true);
+  });
+
+  it('an agent refuses and counts malformed poses, ignores an unknown robot, and goes on', async () => {
+    const path = launchWith({ broker: broker.url }, 'bad-input');
+    const topics = new SwarmTopics('bad-input');
+    const probe = await BusClient.connect({ url: broker.url, who: 'probe', log: () => {} });
+    const ready = new Promise<void>((resolve) =>
+      void probe.subscribe(topics.status('agent/epuck-0'), 'status', 1, (_t, msg) => msg.ready === true && resolve()),
+    );
+    const commands: number[] = [];
+    await probe.subscribe(topics.robot('epuck-0', 'cmd'), 'cmd', 0, (_t, msg) => commands.push(msg.tick));
+    const ac = new AbortController();
+    const lines: string[] = [];
+    const agent = runAgent(path, { robot: 'epuck-0', signal: ac.signal, log: (l) => lines.push(l) });
+    await ready;
+    const bad = ['{not json', JSON.stringify({ v: 2, t: 0, x: 0, y: 0, theta: 0, tick: 0 }), JSON.stringify({ v: 1, t: 0, x: 'far', y: 0, theta: 0, tick: 0 })];
+    for (const b of bad) probe.mqtt.publish(topics.robot('epuck-1', 'pose'), b);
+    probe.publish(topics.robot('epuck-99', 'pose'), { t: 0, x: 0, y: 0, theta: 0, tick: 0 }, 0);
+    // Then a good tick 0 for every robot: the agent runs it and commands its robot.
+    for (let i = 0; i < 10; i++) probe.publish(topics.robot(`epuck-${i}`, 'pose'), { t: 0, x: 0.2 + 0.15 * i, y: 1, theta: 0, tick: 0 }, 0);
+    while (commands.length === 0) await new Promise((r) => setTimeout(r, 20));
+    ac.abort();
+    const summary = await agent;
+    expect(commands).toEqual([0]);
+    expect(summary.refused).toBe(3);
+    expect(summary.ignored['unknown-robot']).toBe(1);
+    expect(lines.some((l) => /refused a pose payload/.test(l))).toBe(true);
+    await probe.close();
+  }, 120_000);
+});
