@@ -3,7 +3,7 @@
 // subscribed to everything it needs (the feed starts tick 0 only when every participant is ready, so nobody
 // misses the first poses).
 import { ConfigError } from '../core/config-file.js';
-import { isLoopback } from '../links/mqtt/broker.js';
+import { isLoopback } from '../core/net.js';
 import { BusClient } from '../links/mqtt/client.js';
 import { DEFAULT_QOS, SwarmTopics } from '../links/mqtt/topics.js';
 import type { Launch } from '../runtime/launch.js';
