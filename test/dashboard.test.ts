@@ -332,6 +332,13 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
     expect(await flood.closed).toEqual([1008, 'over 100 messages/s']);
     expect(server.stats().refused['too-fast']).toBe(1);
     expect(flood.msgs.filter((m) => m.type === 'error')).toEqual([]);
+    // Pings count too (ws answers each with a pong): 30 of them and 80 acks are over the limit, either alone is not.
+    const pinger = await open({ autoAck: false });
+    await pinger.next((m) => m.type === 'welcome');
+    for (let k = 0; k < 30; k++) pinger.ws.ping();
+    for (let k = 0; k < 80; k++) pinger.send({ type: 'ack', seq: 0 });
+    expect(await pinger.closed).toEqual([1008, 'over 100 messages/s']);
+    expect(server.stats().refused['too-fast']).toBe(2);
   });
 
   it('a page from another origin, or a request under a foreign host name (DNS rebinding), is refused', async () => {

@@ -324,6 +324,8 @@ export class DashboardServer implements FrameSource {
         ws.terminate();
       }
     });
+    // ws answers every ping with a pong: a flood of them costs replies as messages do.
+    ws.on('ping', () => this.withinRate(client));
     ws.on('close', () => {
       client.stream.close();
       this.clients.delete(client);
@@ -359,18 +361,22 @@ export class DashboardServer implements FrameSource {
     if (++c.refused === MAX_REFUSED) c.ws.close(1008, `${MAX_REFUSED} messages refused`);
   }
 
-  private message(c: Client, data: RawData, isBinary: boolean): void {
-    if (c.ws.readyState !== c.ws.OPEN) return; // closing: what is still in flight is not worth parsing
+  /** One more message (or ping) from `c`; false, and the client closed, when it has sent too many this second. */
+  private withinRate(c: Client): boolean {
+    if (c.ws.readyState !== c.ws.OPEN) return false; // closing: what is still in flight is not worth handling
     const now = Date.now();
     if (now - c.windowStart >= 1000) {
       c.windowStart = now;
       c.received = 0;
     }
-    if (++c.received > MAX_MESSAGES_PER_SECOND) {
-      this.refusals.count('too-fast', `${c.address}: over ${MAX_MESSAGES_PER_SECOND} messages in a second`);
-      c.ws.close(1008, `over ${MAX_MESSAGES_PER_SECOND} messages/s`);
-      return;
-    }
+    if (++c.received <= MAX_MESSAGES_PER_SECOND) return true;
+    this.refusals.count('too-fast', `${c.address}: over ${MAX_MESSAGES_PER_SECOND} messages in a second`);
+    c.ws.close(1008, `over ${MAX_MESSAGES_PER_SECOND} messages/s`);
+    return false;
+  }
+
+  private message(c: Client, data: RawData, isBinary: boolean): void {
+    if (!this.withinRate(c)) return;
     const parsed = isBinary ? ({ ok: false, why: 'binary messages are not part of the protocol' } as const) : parseClientMessage(data.toString());
     if (!parsed.ok) {
       this.refuse(c, 'malformed', `malformed message: ${parsed.why}`);
