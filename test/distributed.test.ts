@@ -3,6 +3,7 @@
 // reproduce the single-process fast trial of the same launch file exactly, three injections included (OnnxTeam hosting one robot is
 // bit-identical to the batched run: test/distributed-team.test.ts); a killed agent goes offline (last
 // will) and the feed's command watchdog stops its robot while the others go on.
+import { readRecording } from '../src/recording/reader.js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,7 +87,7 @@ describe.skipIf(skip !== null)(`distributed run over mosquitto${skip ? ` (skippe
         await run.step();
         link.advance();
       }
-      single = { events: run.events, outcomes: outcomes(run), truePoses: link.truePoses(), poses: link.poses().map((p) => ({ x: p!.x, y: p!.y, theta: p!.theta })) };
+      single = { events: run.events, flagged: run.records.map((r) => r.flagged), outcomes: outcomes(run), truePoses: link.truePoses(), poses: link.poses().map((p) => ({ x: p!.x, y: p!.y, theta: p!.theta })) };
     } finally {
       await team.release();
       await releaseLaunch(launch);
@@ -108,6 +109,10 @@ describe.skipIf(skip !== null)(`distributed run over mosquitto${skip ? ` (skippe
     const summary = JSON.parse(readFileSync(join(folder, 'summary.json'), 'utf8'));
     expect(summary.outcomes).toEqual(single.outcomes);
     expect(summary.ticks).toBe(120);
+    // The monitor records the distributed run too: its flags tick by tick and its events, as the single run's.
+    const recording = await readRecording(join(folder, 'run.mcap'));
+    expect(recording.records.map((r) => r.flagged)).toEqual(single.flagged);
+    expect(recording.events).toEqual(JSON.parse(JSON.stringify(single.events)));
     const feed = JSON.parse(readFileSync(feedOut, 'utf8')) as FeedSummary;
     expect(feed.ticks).toBe(120);
     expect(Object.values(feed.watchdogStops).every((n) => n === 0)).toBe(true);

@@ -36,7 +36,7 @@ async function recordedTrial(dir: string) {
     const link = new SimLink(launch.settings, 'fast', launch.seed);
     const run = swarmTrial(launch.settings, team, link, { safety: launch.safety, monitor: launch.monitor, trialMode: true, injections: launch.injections, seed: launch.seed });
     const recorder = new RecorderService();
-    const files = Object.fromEntries(Object.entries(team.policy.manifest.files).map(([f, m]) => [f, m.sha256]));
+    const files = team.fileHashes;
     await recorder.start({ launch, run, control: new RunController(run, launch.settings), policy: { name: team.name, dir: launch.policyDir, files }, runDir: dir, log: () => {} });
     let reported = 0;
     while (run.tick < launch.ticks) {

@@ -55,3 +55,23 @@ export async function rateLadder(drive: (hz: number) => Promise<RateTry>): Promi
   }
   return { maxRateHz, rates };
 }
+
+/** What a bench rig offers the shared latency loop: whether robot i awaits its answer, a pose for it, the samples. */
+export interface LockstepRig {
+  pending: readonly unknown[];
+  samples: number[];
+}
+
+/**
+ * Round-trip latency at the deployed 10 Hz, lock-step per robot (a robot's next pose only after the answer to
+ * its last came back), for LATENCY_SECONDS.
+ */
+export async function lockstepLatency<R extends LockstepRig>(r: R, publishPose: (r: R, i: number) => void): Promise<LinkBenchResult['latencyMs']> {
+  const end = performance.now() + LATENCY_SECONDS * 1000;
+  while (performance.now() < end) {
+    for (let i = 0; i < ROBOTS; i++) if (r.pending[i] === null) publishPose(r, i);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  const xs = r.samples;
+  return { p50: quantile(xs, 0.5), p99: quantile(xs, 0.99), max: Math.max(...xs), samples: xs.length };
+}

@@ -20,7 +20,7 @@ import { encodePayload } from '../../src/links/mqtt/schemas.js';
 import { DEFAULT_QOS, SwarmTopics } from '../../src/links/mqtt/topics.js';
 import { ControlScheduler } from '../../src/runtime/scheduler.js';
 import { mosquittoMissing, startMosquitto } from '../../test/helpers/mosquitto.js';
-import { formatResult, LATENCY_SECONDS, RATE_SECONDS, ROBOTS, quantile, rateLadder, type LinkBench, type LinkBenchResult, type RateTry } from './link-bench.js';
+import { formatResult, lockstepLatency, RATE_SECONDS, ROBOTS, rateLadder, type LinkBench, type LinkBenchResult, type RateTry } from './link-bench.js';
 
 const PW = { controller: 'bench-controller', twin: 'bench-twin' };
 const ACL = join(PROJECT_ROOT, 'launch', 'mqtt', 'acl');
@@ -121,14 +121,7 @@ async function run(kind: BrokerKind, name: string): Promise<LinkBenchResult> {
   let r = await rig(kind);
   let latencyMs: LinkBenchResult['latencyMs'];
   try {
-    // Lock-step per robot at the deployed 10 Hz: a robot's next pose only after its command came back.
-    const end = performance.now() + LATENCY_SECONDS * 1000;
-    while (performance.now() < end) {
-      for (let i = 0; i < ROBOTS; i++) if (r.pending[i] === null) publishPose(r, i);
-      await new Promise((res) => setTimeout(res, 100));
-    }
-    const xs = r.samples;
-    latencyMs = { p50: quantile(xs, 0.5), p99: quantile(xs, 0.99), max: Math.max(...xs), samples: xs.length };
+    latencyMs = await lockstepLatency(r, publishPose);
   } finally {
     await r.stop();
   }

@@ -17,7 +17,7 @@ import { acquireRos, releaseRos, ros2Availability, systemProbe } from '../../src
 import { msToTime, quaternionFromYaw } from '../../src/links/ros2/messages.js';
 import { namespaceForId } from '../../src/links/ros2/names.js';
 import { ControlScheduler } from '../../src/runtime/scheduler.js';
-import { formatResult, LATENCY_SECONDS, RATE_SECONDS, RATES, ROBOTS, quantile, type LinkBench, type LinkBenchResult } from './link-bench.js';
+import { formatResult, lockstepLatency, RATE_SECONDS, rateLadder, ROBOTS, type LinkBench, type LinkBenchResult } from './link-bench.js';
 
 interface Rig {
   link: Ros2Link;
@@ -113,35 +113,16 @@ async function run(): Promise<LinkBenchResult> {
   let r = await rig();
   let latencyMs: LinkBenchResult['latencyMs'];
   try {
-    // Lock-step per robot at the deployed 10 Hz: a robot's next pose only after its Twist came back.
-    const end = performance.now() + LATENCY_SECONDS * 1000;
-    while (performance.now() < end) {
-      for (let i = 0; i < ROBOTS; i++) if (r.pending[i] === null) publishPose(r, i);
-      await new Promise((res) => setTimeout(res, 100));
-    }
-    const xs = r.samples;
-    latencyMs = { p50: quantile(xs, 0.5), p99: quantile(xs, 0.99), max: Math.max(...xs), samples: xs.length };
+    latencyMs = await lockstepLatency(r, publishPose);
   } finally {
     await r.stop();
   }
-  const rates: LinkBenchResult['rates'] = [];
-  let maxRateHz: number | null = null;
   r = await rig();
   try {
-    for (const hz of RATES) {
-      let got = await drive(r, hz, RATE_SECONDS);
-      if (!got.sustained) {
-        rates.push({ hz, ...got });
-        got = await drive(r, hz, RATE_SECONDS);
-      }
-      rates.push({ hz, ...got });
-      if (!got.sustained) break;
-      maxRateHz = hz;
-    }
+    return { link: name, latencyMs, ...(await rateLadder((hz) => drive(r, hz, RATE_SECONDS))) };
   } finally {
     await r.stop();
   }
-  return { link: name, latencyMs, maxRateHz, rates };
 }
 
 /** The entry for LINK_BENCHES. */

@@ -3,7 +3,7 @@
 // in the terminal; fast mode runs as fast as possible with a progress bar. At the end (or on Ctrl-C) it
 // prints a summary comparing the monitor's flags with the ground truth of the injections and writes the run
 // folder: events.jsonl, summary.json, trajectory.svg and suspicion.svg.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { SingleBar } from 'cli-progress';
@@ -110,7 +110,7 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
       reported = run.events.length;
     };
     try {
-      await services.start(servicesFor(launch, link, o), { launch, run, control, policy: { name: team.name, dir: launch.policyDir, files: Object.fromEntries(Object.entries(team.policy.manifest.files).map(([f, m]) => [f, m.sha256])) }, runDir, log });
+      await services.start(servicesFor(launch, link, o), { launch, run, control, policy: { name: team.name, dir: launch.policyDir, files: team.fileHashes }, runDir, log });
       if (launch.mode === 'fast') {
         const bar = o.quiet ? null : new SingleBar({ format: ' {bar} {value}/{total} ticks | ETA {eta_formatted}', stream: process.stderr, hideCursor: true });
         bar?.start(launch.ticks, 0);
@@ -264,6 +264,6 @@ export function formatSummary(sum: RunSummary, launch: Launch): string[] {
     const p99 = Math.max(...sum.links.map((h) => (Number.isFinite(h.latencyMs.p99) ? h.latencyMs.p99 : 0)));
     lines.push(`  link: ${total((h) => h.exchanges)} exchanges, worst robot p99 ${p99.toFixed(1)} ms, ${total((h) => h.timeouts)} timeouts, ${refused} refused replies, ${total((h) => h.reconnects)} reconnects`);
   }
-  lines.push(`  run folder: ${sum.runDir} (events.jsonl, summary.json, trajectory.svg, suspicion.svg${launch.record ? ', run.mcap' : ''})`);
+  lines.push(`  run folder: ${sum.runDir} (${existsSync(sum.runDir) ? readdirSync(sum.runDir).sort().join(', ') : 'not written'})`);
   return lines;
 }

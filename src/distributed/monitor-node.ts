@@ -10,6 +10,7 @@ import type { BusClient } from '../links/mqtt/client.js';
 import { DEFAULT_QOS, type SwarmTopics } from '../links/mqtt/topics.js';
 import { aggregateBeliefs, SwarmMonitor } from '../monitor/monitor.js';
 import { OnnxTeam } from '../policy/team.js';
+import { recordFinishedRun } from '../recording/service.js';
 import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
 import { SafetyLayer, STOP_REASONS, type StopReason } from '../runtime/safety.js';
 import { SwarmView } from '../runtime/swarm-view.js';
@@ -271,6 +272,7 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
     for (const r of records) for (const s of r.stopped) if (s) stops[s]!++;
     const summary: RunSummary = { runDir: newRunDir(launch), ticks: records.length, outcomes: outcomes({ parts: { ids: launch.settings.robotIds }, records, events }), stops, scheduler: null, links: null, interrupted };
     writeRunFolder(summary, launch, team.name, records, events);
+    if (launch.record) await recordFinishedRun(summary.runDir, launch, { name: team.name, dir: launch.policyDir, files: team.fileHashes }, records, events);
     for (const line of formatSummary(summary, launch)) log(line);
     if (node.ignoredEvents || bus.refusedTotal()) log(`swarmguard monitor: ${bus.refusedTotal()} payloads refused, ${node.ignoredEvents} events ignored`);
     return { ...summary, records, events, offline: node.offline };

@@ -31,6 +31,10 @@ export interface TeamController {
 
 export class OnnxTeam implements TeamController {
   readonly name: string;
+  /** The policy folder's files and their sha256, from its manifest (what a run records it ran). */
+  get fileHashes(): Record<string, string> {
+    return Object.fromEntries(Object.entries(this.policy.manifest.files).map(([f, m]) => [f, m.sha256]));
+  }
   readonly usesBeliefs: boolean;
   /** Belief values per pair (the manifest's non-benign types). */
   readonly beliefsPerPair: number;

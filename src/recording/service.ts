@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Launch } from '../runtime/launch.js';
 import type { RunContext, RunService } from '../runtime/services.js';
 import type { RunEvent, TickRecord } from '../runtime/trial.js';
-import { McapRunWriter, type RecordedSettings } from './writer.js';
+import { McapRunWriter, type RecordedSettings, type RecordingHeader } from './writer.js';
 
 export const RECORDING_FILE = 'run.mcap';
 
@@ -23,6 +23,34 @@ export function recordedSettings(launch: Launch): RecordedSettings {
   };
 }
 
+function runHeader(launch: Launch, policy: RunContext['policy']): RecordingHeader {
+  return {
+    kind: 'run',
+    name: launch.name,
+    robotIds: launch.settings.robotIds,
+    controlPeriod: launch.settings.controlPeriod,
+    linkKind: launch.link.kind,
+    mode: launch.mode,
+    trial: launch.trial,
+    source: launch.source,
+    launchText: readFileSync(launch.source, 'utf8'),
+    settings: recordedSettings(launch),
+    policy,
+  };
+}
+
+/**
+ * Records a run that was assembled after the fact (the distributed monitor gathers its ticks from the bus):
+ * every event reported with the record of its own tick, those after the last record with the last one.
+ */
+export async function recordFinishedRun(runDir: string, launch: Launch, policy: RunContext['policy'], records: readonly TickRecord[], events: readonly RunEvent[]): Promise<string> {
+  const writer = await McapRunWriter.open(join(runDir, RECORDING_FILE), runHeader(launch, policy));
+  const last = records.at(-1)?.tick ?? -1;
+  for (const r of records) writer.tick(r, events.filter((e) => e.tick === r.tick || (r.tick === last && e.tick > last)));
+  await writer.close();
+  return writer.path;
+}
+
 export class RecorderService implements RunService {
   readonly name = 'recorder';
   private writer: McapRunWriter | null = null;
@@ -33,20 +61,7 @@ export class RecorderService implements RunService {
   }
 
   async start(ctx: RunContext): Promise<void> {
-    const { launch } = ctx;
-    this.writer = await McapRunWriter.open(join(ctx.runDir, RECORDING_FILE), {
-      kind: 'run',
-      name: launch.name,
-      robotIds: launch.settings.robotIds,
-      controlPeriod: launch.settings.controlPeriod,
-      linkKind: launch.link.kind,
-      mode: launch.mode,
-      trial: launch.trial,
-      source: launch.source,
-      launchText: readFileSync(launch.source, 'utf8'),
-      settings: recordedSettings(launch),
-      policy: ctx.policy,
-    });
+    this.writer = await McapRunWriter.open(join(ctx.runDir, RECORDING_FILE), runHeader(ctx.launch, ctx.policy));
   }
 
   tick(record: TickRecord, events: readonly RunEvent[]): void {
