@@ -1,9 +1,12 @@
 // Loading YAML configuration files against a zod schema, with errors that name the file and the key.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** A configuration that cannot be used: the message names the source and the offending key. */
+/** A key naming an environment variable (passwords and tokens never sit in a launch file, which runs record). */
+export const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }

@@ -2,7 +2,7 @@
 // live dashboard, on which address and port, and the token its controls need.
 import { z } from 'zod';
 import { ConfigError } from '../core/config-file.js';
-import { envName } from '../links/mqtt/config.js';
+import { envName } from '../core/config-file.js';
 
 export const DEFAULT_DASHBOARD_PORT = 8765;
 const MIN_TOKEN = 16;

@@ -3,7 +3,7 @@
 // monitor, injections) is the very file `swarmguard run` uses, so a distributed trial and a single-process
 // trial of the same file can be compared.
 import { z } from 'zod';
-import { ConfigError } from '../core/config-file.js';
+import { ConfigError, envName } from '../core/config-file.js';
 import { SwarmTopics } from '../links/mqtt/topics.js';
 
 export const DistributedSchema = z
@@ -23,7 +23,7 @@ export const DistributedSchema = z
     /** The feed waits this long for every agent and the monitor to be subscribed before tick 0, ms. */
     startTimeoutMs: z.number().int().positive().default(120_000),
     /** The environment variable holding the broker password (user names are the roles: agent-<id>, monitor, feed); absent: no login. */
-    passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
+    passwordEnv: envName.optional(),
   })
   .strict();
 

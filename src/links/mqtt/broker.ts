@@ -8,9 +8,6 @@ import { AclFile } from './acl.js';
 import { PasswordFile } from './passwd.js';
 import { isLoopback } from '../../core/net.js';
 
-// Re-exported for modules that imported it from here before it moved to src/core/net.ts.
-export { isLoopback };
-
 export interface EmbeddedBrokerOptions {
   host: string;
   /** 0: any free port. */

@@ -3,12 +3,11 @@
 // names the environment variable that holds them.
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError } from '../../core/config-file.js';
+import { ConfigError, envName } from '../../core/config-file.js';
 import { DEFAULT_QOS, type QosTable } from './topics.js';
 
 const qos = z.union([z.literal(0), z.literal(1), z.literal(2)]);
 /** An environment variable's name (secrets never go in a launch file: it names the variable that holds them). */
-export const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
 
 const EmbeddedSchema = z
   .object({
