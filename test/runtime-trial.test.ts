@@ -156,6 +156,29 @@ describe('run controller (console, dashboard, ROS 2 and MQTT all go through it)'
   });
 });
 
+describe('run controller: trained adversaries', () => {
+  it('loads an adversary once per reference however often it is injected, makes faults fresh each time, and releases the adversary when the run ends', async () => {
+    const r = run([]);
+    const control = new RunController(r.trial, settings, PROJECT_ROOT);
+    const ref = 'policies/attacks/posthoc-vs-mappo-rendezvous';
+    const [a, b] = await Promise.all([
+      control.apply({ kind: 'inject', robot: 'epuck-1', attack: ref, seconds: 1 }, 'test'),
+      control.apply({ kind: 'inject', robot: 'epuck-2', attack: ref, seconds: 1 }, 'test'),
+    ]);
+    expect(a!.attack.kind).toBe('adversary');
+    expect(b!.attack).toBe(a!.attack);
+    const [f, g] = [await control.apply({ kind: 'inject', robot: 'epuck-3', attack: 'fault:stuck', seconds: 1 }, 'test'), await control.apply({ kind: 'inject', robot: 'epuck-4', attack: 'fault:stuck', seconds: 1 }, 'test')];
+    expect(g!.attack).not.toBe(f!.attack);
+    await r.ticks(3);
+    // Both victims drove under the one adversary.
+    expect(r.trial.records.at(-1)!.compromised).toEqual([1, 2, 3, 4]);
+    await control.close();
+    // Released: its session refuses to run.
+    const adv = a!.attack.kind === 'adversary' ? a!.attack.adversary : null;
+    await expect(adv!.act(r.trial.view.obs, [0], new Float32Array(2))).rejects.toThrow();
+  });
+});
+
 describe('operator console', () => {
   it('parses inject, estop, release and help, and says what is wrong with a bad line', () => {
     expect(parseConsoleCommand('inject epuck-3 fault:spin 4')).toEqual({ kind: 'inject', robot: 'epuck-3', attack: 'fault:spin', seconds: 4 });

@@ -22,7 +22,7 @@ export interface ControlState {
 }
 
 export class RunController {
-  private readonly loaded: Attack[] = [];
+  private readonly adversaries = new Map<string, Promise<Attack>>();
   private open = true;
 
   constructor(
@@ -70,19 +70,33 @@ export class RunController {
     const ticks = Math.round(seconds / this.settings.controlPeriod);
     if (ticks < 1) throw new RangeError(`${seconds} s is shorter than one control tick (${this.settings.controlPeriod} s)`);
     if (ref === 'none') throw new RangeError("'none' compromises nothing");
-    const attack = await loadAttack(isBuiltinAttack(ref) ? ref : resolve(this.baseDir, ref), this.settings);
-    if (!this.open) {
-      await release(attack); // the run ended while it loaded
-      throw new RangeError('the run has ended');
-    }
-    this.loaded.push(attack);
+    const attack = isBuiltinAttack(ref) ? await loadAttack(ref, this.settings) : await this.adversary(resolve(this.baseDir, ref));
+    if (!this.open) throw new RangeError('the run has ended');
     return this.run.inject(robot, attack, ticks);
   }
 
-  /** The run is over: no more actions; the attacks loaded here are released. */
+  /**
+   * A trained adversary, loaded once per reference for the whole run: adversaries are stateless (a command
+   * from the victim's observation), so repeated injections share one onnxruntime session instead of each
+   * holding its own until the run ends. Faults keep per-victim state and are made fresh every time.
+   */
+  private adversary(path: string): Promise<Attack> {
+    let loading = this.adversaries.get(path);
+    if (!loading) {
+      loading = loadAttack(path, this.settings);
+      this.adversaries.set(path, loading);
+      // A reference that fails to load is not remembered: the next try reads it again (a file fixed meanwhile).
+      loading.catch(() => this.adversaries.delete(path));
+    }
+    return loading;
+  }
+
+  /** The run is over: no more actions; the adversaries loaded here are released. */
   async close(): Promise<void> {
     this.open = false;
-    await Promise.all(this.loaded.splice(0).map(release));
+    const loaded = await Promise.allSettled([...this.adversaries.values()]);
+    this.adversaries.clear();
+    await Promise.all(loaded.map((r) => (r.status === 'fulfilled' ? release(r.value) : undefined)));
   }
 }
 
