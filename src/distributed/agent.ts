@@ -25,7 +25,7 @@ export class RobotAgent {
   readonly inbox: SwarmInbox;
   readonly events: RunEvent[] = [];
   readonly id: string;
-  /** Ticks run, and the ones where the robot's command was zeroed by its safety layer. */
+  /** Ticks run. */
   ticks = 0;
   private readonly safety: SafetyLayer;
   private readonly rng: RandomStream;

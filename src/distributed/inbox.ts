@@ -30,8 +30,6 @@ export class SwarmInbox {
   private senderOffsetMs = Infinity;
   /** The highest tick any pose was heard for (-1: none yet). */
   newestPoseTick = -1;
-  /** Poses heard (either mode). */
-  posesReceived = 0;
   /** Ticks below this are done: their messages are late. */
   private doneBelow = 0;
   readonly ignored: Record<IgnoredReason, number> = { 'unknown-robot': 0, 'no-tick': 0, late: 0 };
@@ -63,7 +61,6 @@ export class SwarmInbox {
   pose(id: string, msg: PoseMsg, receivedMs: number): void {
     const i = this.index(id);
     if (i < 0) return;
-    this.posesReceived++;
     if (this.mode === 'live') {
       // The sender's stamps keep the true spacing of the measurements (arrival times bunch up when this
       // process is busy, and speeds from them would be wild); they are moved onto this clock by the smallest

@@ -32,7 +32,6 @@ export interface BusTwinRobotStats {
   driving: number;
   /** Times the watchdog stopped the robot for want of commands. */
   watchdogStops: number;
-  posesPublished: number;
 }
 
 /** Wall-clock ms with sub-ms resolution, strictly increasing within a process (pose `t`). */
@@ -53,7 +52,7 @@ export class BusTwin {
     this.live = new LiveTwin(o.settings, { seed: o.seed });
     this.topics = new SwarmTopics(o.swarm);
     const n = this.live.robotIds.length;
-    this.stats = Array.from({ length: n }, () => ({ commands: 0, driving: 0, watchdogStops: 0, posesPublished: 0 }));
+    this.stats = Array.from({ length: n }, () => ({ commands: 0, driving: 0, watchdogStops: 0 }));
     this.silent = new Array<boolean>(n).fill(false);
     this.lastCmdAt = new Array<number>(n).fill(Number.NEGATIVE_INFINITY);
     this.lastTick = new Array<number | null>(n).fill(null);
@@ -125,7 +124,6 @@ export class BusTwin {
       const tick = this.lastTick[k];
       c.publish(this.topics.robot(id, 'pose'), { t: wallMs(), x: p.x, y: p.y, theta: p.heading, ...(tick === null ? {} : { tick }) }, this.o.qos.pose);
       c.publish(this.topics.robot(id, 'proximity'), { t: wallMs(), ps: proximityReadings(w.truth, k, this.ids.length, this.radius, arena) }, this.o.qos.proximity);
-      this.stats[k]!.posesPublished++;
     }
   }
 

@@ -56,8 +56,7 @@ export function emptyRefusals(): RefusalCounts {
 
 export class BusClient {
   private readonly subs: Subscription[] = [];
-  /** Payloads accepted and refused per kind (refused by reason). */
-  readonly accepted = new Map<PayloadKind, number>();
+  /** Payloads refused per kind, by reason. */
   readonly refused = new Map<PayloadKind, RefusalCounts>();
   /** Told of every refusal (the link counts them per robot). */
   onRefused: ((topic: string, kind: PayloadKind, reason: RefusalReason) => void) | null = null;
@@ -166,7 +165,6 @@ export class BusClient {
         this.onRefused?.(topic, s.kind, d.reason);
         continue;
       }
-      this.accepted.set(s.kind, (this.accepted.get(s.kind) ?? 0) + 1);
       this.bursts.get(topic)?.recovered('good payloads again');
       s.handler(topic, d.msg, receivedMs);
     }

@@ -7,7 +7,6 @@ import { ConfigError, envName } from '../../core/config-file.js';
 import { DEFAULT_QOS, type QosTable } from './topics.js';
 
 const qos = z.union([z.literal(0), z.literal(1), z.literal(2)]);
-/** An environment variable's name (secrets never go in a launch file: it names the variable that holds them). */
 
 const EmbeddedSchema = z
   .object({

@@ -7,7 +7,7 @@ import { ConfigError } from '../../core/config-file.js';
 
 /** mosquitto_passwd's salt length; more iterations than its default 101 (mosquitto reads the count from the entry). */
 const SALT_BYTES = 12;
-export const PBKDF2_ITERATIONS = 1000;
+const PBKDF2_ITERATIONS = 1000;
 const HASH_BYTES = 64;
 
 type Entry = { kind: 'pbkdf2'; iterations: number; salt: Buffer; hash: Buffer } | { kind: 'sha512'; salt: Buffer; hash: Buffer };

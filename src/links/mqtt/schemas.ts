@@ -37,13 +37,8 @@ export const AlertSchema = z.looseObject({
 export const StatusSchema = z.looseObject({ v: z.literal(1), state: z.enum(['online', 'offline']), t: time });
 
 export type PoseMsg = z.output<typeof PoseSchema>;
-export type ProximityMsg = z.output<typeof ProximitySchema>;
 export type CmdMsg = z.output<typeof CmdSchema>;
 export type BeliefMsg = z.output<typeof BeliefSchema>;
-export type SuspicionMsg = z.output<typeof SuspicionSchema>;
-export type EventMsg = z.output<typeof EventSchema>;
-export type AlertMsg = z.output<typeof AlertSchema>;
-export type StatusMsg = z.output<typeof StatusSchema>;
 
 export const SCHEMAS = {
   pose: PoseSchema,
