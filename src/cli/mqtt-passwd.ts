@@ -4,6 +4,7 @@
 // (argv is visible to every user of the machine in `ps`).
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { ConfigError } from '../core/config-file.js';
+import { passwordFromEnv } from '../links/mqtt/config.js';
 import { PasswordFile, withEntry } from '../links/mqtt/passwd.js';
 
 export interface MqttPasswdOptions {
@@ -21,15 +22,8 @@ async function firstLineOfStdin(): Promise<string> {
 
 /** Writes the entry; returns what was done, for the caller to print. */
 export async function mqttPasswd(file: string, user: string, o: MqttPasswdOptions, env: NodeJS.ProcessEnv = process.env, readPassword = firstLineOfStdin): Promise<string> {
-  let password: string;
-  if (o.passwordEnv) {
-    const v = env[o.passwordEnv];
-    if (v === undefined || v === '') throw new ConfigError(`--password-env: the environment variable ${o.passwordEnv} is not set`);
-    password = v;
-  } else {
-    password = await readPassword();
-    if (password === '') throw new ConfigError('no password on stdin (give it on the first line, or use --password-env NAME)');
-  }
+  const password = o.passwordEnv ? passwordFromEnv(o.passwordEnv, '--password-env', env) : await readPassword();
+  if (password === '') throw new ConfigError('no password on stdin (give it on the first line, or use --password-env NAME)');
   const before = existsSync(file) ? readFileSync(file, 'utf8') : '';
   // A file we cannot read back is not ours to rewrite.
   const existing = before ? PasswordFile.parse(before, file) : null;

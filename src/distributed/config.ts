@@ -3,7 +3,8 @@
 // monitor, injections) is the very file `swarmguard run` uses, so a distributed trial and a single-process
 // trial of the same file can be compared.
 import { z } from 'zod';
-import { ConfigError, envName } from '../core/config-file.js';
+import { envName } from '../core/config-file.js';
+import { passwordFromEnv } from '../links/mqtt/config.js';
 import { SwarmTopics } from '../links/mqtt/topics.js';
 
 export const DistributedSchema = z
@@ -32,9 +33,7 @@ export type DistributedConfig = z.output<typeof DistributedSchema>;
 /** The broker login of one role (`agent-epuck-3`, `monitor`, `feed`); the password comes from the environment. */
 export function credentials(cfg: DistributedConfig, user: string, source: string, env: NodeJS.ProcessEnv = process.env): { username?: string; password?: string } {
   if (!cfg.passwordEnv) return {};
-  const password = env[cfg.passwordEnv];
-  if (password === undefined || password === '') throw new ConfigError(`${source}: distributed.passwordEnv: the environment variable ${cfg.passwordEnv} is not set`);
-  return { username: user, password };
+  return { username: user, password: passwordFromEnv(cfg.passwordEnv, `${source}: distributed.passwordEnv`, env) };
 }
 
 export const agentUser = (id: string): string => `agent-${id}`;

@@ -70,11 +70,16 @@ export interface ResolvedBus {
   connectTimeoutMs: number;
 }
 
+/** The password in the environment variable `name`; refused naming `key` (the file and key that name the variable) if unset or empty. */
+export function passwordFromEnv(name: string, key: string, env: NodeJS.ProcessEnv = process.env, holder?: string): string {
+  const password = env[name];
+  if (password === undefined || password === '') throw new ConfigError(`${key}: the environment variable ${name} is not set${holder ? ` (it holds ${holder}'s MQTT password)` : ''}`);
+  return password;
+}
+
 export function resolveCredentials(c: { username: string; passwordEnv: string } | undefined, where: string, env: NodeJS.ProcessEnv = process.env): { username?: string; password?: string } {
   if (!c) return {};
-  const password = env[c.passwordEnv];
-  if (password === undefined || password === '') throw new ConfigError(`${where}.passwordEnv: the environment variable ${c.passwordEnv} is not set (it holds ${c.username}'s MQTT password)`);
-  return { username: c.username, password };
+  return { username: c.username, password: passwordFromEnv(c.passwordEnv, `${where}.passwordEnv`, env, c.username) };
 }
 
 /** Resolves a bus section (`where` names it in errors: `launch.yaml: link`); `base` is the launch file's folder. */
