@@ -4,11 +4,10 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mqttPasswd } from '../src/cli/mqtt-passwd.js';
-import { AclFile, aclCovers } from '../src/links/mqtt/acl.js';
-import { topicMatches } from '../src/links/mqtt/client.js';
+import { AclFile } from '../src/links/mqtt/acl.js';
 import { decodePayload, MAX_PAYLOAD_BYTES } from '../src/links/mqtt/schemas.js';
 import { PasswordFile, passwordEntry, withEntry } from '../src/links/mqtt/passwd.js';
-import { SwarmTopics } from '../src/links/mqtt/topics.js';
+import { filterCovers, SwarmTopics } from '../src/links/mqtt/topics.js';
 import { loadLaunch } from '../src/runtime/launch.js';
 import { PROJECT_ROOT } from '../sim/config.js';
 import { MAPPO, SHIPPED_ACL, tempDir } from './helpers/mqtt.js';
@@ -26,9 +25,9 @@ describe('MQTT topics', () => {
     expect(T.parseStatus('swarmguard/v1/demo/status/robot/epuck-1')).toBe('robot/epuck-1');
     expect(() => T.robot('a/b', 'pose')).toThrow(/robot id 'a\/b'/);
     expect(() => new SwarmTopics('#')).toThrow(/swarm name/);
-    expect(topicMatches('a/+/c', 'a/b/c')).toBe(true);
-    expect(topicMatches('a/#', 'a/b/c')).toBe(true);
-    expect(topicMatches('a/+', 'a/b/c')).toBe(false);
+    expect(filterCovers('a/+/c', 'a/b/c')).toBe(true);
+    expect(filterCovers('a/#', 'a/b/c')).toBe(true);
+    expect(filterCovers('a/+', 'a/b/c')).toBe(false);
   });
 });
 
@@ -132,10 +131,10 @@ describe('mosquitto ACL files', () => {
   });
 
   it('allows a subscription only if a rule covers the whole filter', () => {
-    expect(aclCovers('a/+/pose', 'a/+/pose')).toBe(true);
-    expect(aclCovers('a/+/pose', 'a/#')).toBe(false);
-    expect(aclCovers('a/#', 'a/+/pose')).toBe(true);
-    expect(aclCovers('a/b', 'a/+')).toBe(false);
+    expect(filterCovers('a/+/pose', 'a/+/pose')).toBe(true);
+    expect(filterCovers('a/+/pose', 'a/#')).toBe(false);
+    expect(filterCovers('a/#', 'a/+/pose')).toBe(true);
+    expect(filterCovers('a/b', 'a/+')).toBe(false);
     expect(acl.canSubscribe('bob', 'c2', '#')).toBe(false);
   });
 

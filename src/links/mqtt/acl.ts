@@ -7,6 +7,7 @@
 // if an ACL topic covers the whole filter (a `+` rule does not grant `#`).
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../core/config-file.js';
+import { filterCovers } from './topics.js';
 
 type Access = 'read' | 'write' | 'readwrite' | 'deny';
 interface Rule {
@@ -15,20 +16,6 @@ interface Rule {
 }
 
 const ACCESS = new Set<Access>(['read', 'write', 'readwrite', 'deny']);
-
-/** Whether filter `acl` (may hold + and #) matches the concrete topic or the subscription filter `sub`. */
-export function aclCovers(acl: string, sub: string): boolean {
-  const a = acl.split('/');
-  const s = sub.split('/');
-  for (let k = 0; k < a.length; k++) {
-    if (a[k] === '#') return true;
-    if (k >= s.length) return false;
-    if (s[k] === '#') return false;
-    if (a[k] === '+') continue;
-    if (a[k] !== s[k]) return false;
-  }
-  return a.length === s.length;
-}
 
 export class AclFile {
   private constructor(
@@ -87,7 +74,7 @@ export class AclFile {
   }
 
   private allowed(user: string | undefined, clientId: string, topic: string, want: 'read' | 'write'): boolean {
-    const matching = this.rules(user, clientId).filter((r) => aclCovers(r.topic, topic));
+    const matching = this.rules(user, clientId).filter((r) => filterCovers(r.topic, topic));
     if (matching.some((r) => r.access === 'deny')) return false;
     return matching.some((r) => r.access === 'readwrite' || r.access === want);
   }

@@ -5,7 +5,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { BurstLog } from '../epuck2/stats.js';
 import { decodePayload, encodePayload, REFUSAL_REASONS, type Payload, type PayloadKind, type RefusalReason } from './schemas.js';
-import type { Qos } from './topics.js';
+import { filterCovers, type Qos } from './topics.js';
 
 export interface BusClientOptions {
   /** mqtt://host:port (mqtts:// and ws:// work as the mqtt package supports them). */
@@ -34,18 +34,6 @@ interface Subscription {
   filter: string;
   kind: PayloadKind;
   handler: Handler<PayloadKind>;
-}
-
-/** Whether an MQTT topic filter (`+` one level, `#` the rest) matches a topic. */
-export function topicMatches(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let k = 0; k < f.length; k++) {
-    if (f[k] === '#') return true;
-    if (k >= t.length) return false;
-    if (f[k] !== '+' && f[k] !== t[k]) return false;
-  }
-  return f.length === t.length;
 }
 
 export type RefusalCounts = Record<RefusalReason, number>;
@@ -155,7 +143,7 @@ export class BusClient {
   private deliver(topic: string, payload: Buffer): void {
     const receivedMs = Date.now();
     for (const s of this.subs) {
-      if (!topicMatches(s.filter, topic)) continue;
+      if (!filterCovers(s.filter, topic)) continue;
       const d = decodePayload(s.kind, payload);
       if (!d.ok) {
         let c = this.refused.get(s.kind);

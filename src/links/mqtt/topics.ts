@@ -18,6 +18,21 @@ function level(what: string, s: string): string {
   return s;
 }
 
+/**
+ * Whether the MQTT filter `filter` (`+` one level, `#` the rest) matches `topic`, or, when `topic` is itself a
+ * filter, covers all of it (`a/+/pose` does not cover `a/#`: the ACL's rule for subscriptions).
+ */
+export function filterCovers(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let k = 0; k < f.length; k++) {
+    if (f[k] === '#') return true;
+    if (k >= t.length || t[k] === '#') return false;
+    if (f[k] !== '+' && f[k] !== t[k]) return false;
+  }
+  return f.length === t.length;
+}
+
 /** Every topic of one swarm. */
 export class SwarmTopics {
   readonly prefix: string;
