@@ -37,7 +37,7 @@ interface RobotState {
   reconnects: number;
 }
 
-export interface MqttLinkParts {
+interface MqttLinkParts {
   swarm: string;
   ids: readonly string[];
   bus: BusClient;
@@ -51,6 +51,31 @@ export interface Attached {
   stop(): Promise<void>;
   /** Ground truth when the bus twin runs in this process (pictures only). */
   truePoses?: () => { x: number; y: number; theta: number }[];
+}
+
+/**
+ * The controller's participant on the bus (its retained status and last will), after starting the embedded
+ * broker if the bus is the embedded one (closed again if the connection fails). The link's and, for other
+ * links, the telemetry service's.
+ */
+export async function connectController(o: { swarm: string; bus: ResolvedBus; who: string; statusExtra: Record<string, unknown>; log: (line: string) => void }): Promise<{ bus: BusClient; broker: EmbeddedBroker | null }> {
+  const broker = o.bus.embedded ? await EmbeddedBroker.start({ ...o.bus.embedded, log: o.log }) : null;
+  try {
+    const bus = await BusClient.connect({
+      url: broker ? broker.url : o.bus.url!,
+      who: o.who,
+      clientId: `swarmguard-controller-${o.swarm}-${process.pid}`,
+      username: o.bus.username,
+      password: o.bus.password,
+      status: { topic: new SwarmTopics(o.swarm).status('controller'), extra: o.statusExtra },
+      connectTimeoutMs: o.bus.connectTimeoutMs,
+      log: o.log,
+    });
+    return { bus, broker };
+  } catch (err) {
+    await broker?.close();
+    throw err;
+  }
 }
 
 export class MqttLink implements RobotLink {
@@ -69,7 +94,7 @@ export class MqttLink implements RobotLink {
   private readonly log: (line: string) => void;
   private attached: Attached | null = null;
 
-  constructor(p: MqttLinkParts) {
+  private constructor(p: MqttLinkParts) {
     this.ids = p.ids;
     this.topics = new SwarmTopics(p.swarm);
     this.bus = p.bus;
@@ -92,7 +117,6 @@ export class MqttLink implements RobotLink {
       lastEcho: -1,
       reconnects: 0,
     }));
-    p.ids.forEach((id) => this.topics.robot(id, 'cmd')); // every id must be a topic level
     this.bus.onRefused = (topic, kind, reason) => {
       if (kind !== 'pose' && kind !== 'proximity') return;
       const r = this.robotOf(topic);
@@ -102,25 +126,10 @@ export class MqttLink implements RobotLink {
 
   /** Starts the embedded broker if asked for, connects as the controller and subscribes to the robots' topics. */
   static async open(o: { swarm: string; ids: readonly string[]; bus: ResolvedBus; log: (line: string) => void }): Promise<MqttLink> {
+    // Every id must be a topic level: checked before anything starts.
     const topics = new SwarmTopics(o.swarm);
     o.ids.forEach((id) => topics.robot(id, 'pose'));
-    const broker = o.bus.embedded ? await EmbeddedBroker.start({ ...o.bus.embedded, log: o.log }) : null;
-    let bus: BusClient;
-    try {
-      bus = await BusClient.connect({
-        url: broker ? broker.url : o.bus.url!,
-        who: 'mqtt controller',
-        clientId: `swarmguard-controller-${o.swarm}-${process.pid}`,
-        username: o.bus.username,
-        password: o.bus.password,
-        status: { topic: topics.status('controller'), extra: { robots: o.ids } },
-        connectTimeoutMs: o.bus.connectTimeoutMs,
-        log: o.log,
-      });
-    } catch (err) {
-      await broker?.close();
-      throw err;
-    }
+    const { bus, broker } = await connectController({ swarm: o.swarm, bus: o.bus, who: 'mqtt controller', statusExtra: { robots: o.ids }, log: o.log });
     const link = new MqttLink({ swarm: o.swarm, ids: o.ids, bus, qos: o.bus.qos, broker, log: o.log });
     try {
       await link.subscribe();

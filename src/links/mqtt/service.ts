@@ -31,30 +31,15 @@ export class MqttTelemetry implements RunService {
       return;
     }
     // The broker and client libraries load only for runs that publish (run.ts imports this module always).
-    const { EmbeddedBroker } = await import('./broker.js');
-    const { BusClient } = await import('./client.js');
+    const { connectController } = await import('./link.js');
     const block = ctx.launch.mqtt;
     if (!block) throw new Error(`the MQTT telemetry needs the mqtt link or an mqtt: block in ${ctx.launch.source}`);
     const cfg = resolveBus(block, dirname(resolve(ctx.launch.source)), `${ctx.launch.source}: mqtt`);
     this.topics = new SwarmTopics(ctx.launch.name);
     this.qos = cfg.qos;
-    const broker = cfg.embedded ? await EmbeddedBroker.start({ ...cfg.embedded, log: ctx.log }) : null;
-    try {
-      this.bus = await BusClient.connect({
-        url: broker ? broker.url : cfg.url!,
-        who: 'mqtt telemetry',
-        clientId: `swarmguard-controller-${ctx.launch.name}-${process.pid}`,
-        username: cfg.username,
-        password: cfg.password,
-        status: { topic: this.topics.status('controller'), extra: { robots: ctx.run.parts.ids, link: link.kind } },
-        connectTimeoutMs: cfg.connectTimeoutMs,
-        log: ctx.log,
-      });
-    } catch (err) {
-      await broker?.close();
-      throw err;
-    }
-    this.own = { bus: this.bus, broker };
+    const { bus, broker } = await connectController({ swarm: ctx.launch.name, bus: cfg, who: 'mqtt telemetry', statusExtra: { robots: ctx.run.parts.ids, link: link.kind }, log: ctx.log });
+    this.bus = bus;
+    this.own = { bus, broker };
     ctx.log(`mqtt: telemetry on ${broker ? broker.url : cfg.url} under ${this.topics.prefix}/`);
   }
 
