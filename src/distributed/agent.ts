@@ -9,6 +9,7 @@ import { makeStreams, type RandomStream } from '../core/random.js';
 import { PAIR_DIM } from '../core/observation.js';
 import type { BusClient } from '../links/mqtt/client.js';
 import type { CmdMsg } from '../links/mqtt/schemas.js';
+import { beliefAbout } from '../links/mqtt/service.js';
 import { DEFAULT_QOS, type SwarmTopics } from '../links/mqtt/topics.js';
 import { OnnxTeam } from '../policy/team.js';
 import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
@@ -127,21 +128,10 @@ export class RobotAgent {
     this.ticks++;
   }
 
-  /** P(j compromised) for every neighbour j in range: the sum over the belief's adversary types. */
+  /** P(j compromised) for every neighbour j in range. */
   private publishBelief(k: number): void {
-    const N = this.launch.settings.robotIds.length;
-    const R = this.team.beliefsPerPair;
-    const b = this.team.lastBeliefs;
     this.view.pairFeatures(0, this.pairs);
-    const about: Record<string, number> = {};
-    for (let j = 0; j < N; j++) {
-      if (j === this.robot || !this.view.inRange(this.pairs, this.robot, j)) continue;
-      // Summed as the monitor's aggregation sums it (float64, types in order), so the monitor's mean is the same.
-      let p = 0;
-      for (let r = 0; r < R; r++) p += b[(this.robot * N + j) * R + r]!;
-      // Float32 softmax outputs can sum a hair above 1; the contract says a probability.
-      about[this.launch.settings.robotIds[j]!] = Math.min(1, p);
-    }
+    const about = beliefAbout(this.team.lastBeliefs, this.team.beliefsPerPair, this.launch.settings.robotIds, this.robot, (j) => this.view.inRange(this.pairs, this.robot, j));
     this.bus.publish(this.topics.robot(this.id, 'belief'), { tick: k, about }, DEFAULT_QOS.belief);
   }
 }

@@ -11,6 +11,23 @@ import { resolveBus } from './config.js';
 import type { MqttLink } from './link.js';
 import { SwarmTopics, type QosTable } from './topics.js';
 
+/**
+ * The `about` of observer i's belief payload: P(j compromised) for every other robot j with `include(j)`, the
+ * sum over the compromised types in order (as the monitor's aggregateBeliefs sums it, so a mean over the
+ * published values is the monitor's), clipped to [0, 1] (float32 softmax outputs can sum a hair above 1).
+ */
+export function beliefAbout(beliefs: Float32Array, R: number, ids: readonly string[], i: number, include: (j: number) => boolean = () => true): Record<string, number> {
+  const N = ids.length;
+  const about: Record<string, number> = {};
+  for (let j = 0; j < N; j++) {
+    if (j === i || !include(j)) continue;
+    let p = 0;
+    for (let r = 0; r < R; r++) p += beliefs[(i * N + j) * R + r]!;
+    about[ids[j]!] = Math.min(1, Math.max(0, p));
+  }
+  return about;
+}
+
 export class MqttTelemetry implements RunService {
   readonly name = 'mqtt';
   private bus: BusClient | null = null;
@@ -57,17 +74,8 @@ export class MqttTelemetry implements RunService {
         { tick: record.tick, belief: record.belief[i] ?? null, consistency: record.consistency[i], suspicion: record.suspicion[i], flagged: record.flagged[i] },
         this.qos.suspicion,
       );
-      // Robot i's belief that each other robot is compromised (the sum over the compromised types).
-      if (R > 0 && beliefs.length >= N * N * R) {
-        const about: Record<string, number> = {};
-        for (const [j, other] of ids.entries()) {
-          if (j === i) continue;
-          let p = 0;
-          for (let r = 0; r < R; r++) p += beliefs[(i * N + j) * R + r]!;
-          about[other] = Math.min(1, Math.max(0, p));
-        }
-        bus.publish(T.robot(id, 'belief'), { tick: record.tick, about }, this.qos.belief);
-      }
+      // Robot i's belief that each other robot is compromised.
+      if (R > 0 && beliefs.length >= N * N * R) bus.publish(T.robot(id, 'belief'), { tick: record.tick, about: beliefAbout(beliefs, R, ids, i) }, this.qos.belief);
     }
     for (const e of events) {
       bus.publish(T.events, e, this.qos.events);
