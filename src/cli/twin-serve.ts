@@ -8,7 +8,7 @@ import { ProtocolTwin } from '../../sim/protocol-twin/twin.js';
 import { resolveEpuck2Robots } from '../links/epuck2/config.js';
 import { LaunchSchema } from '../runtime/launch.js';
 import type { BusTwin } from '../links/mqtt/bus-twin.js';
-import { resolveBus, resolveCredentials } from '../links/mqtt/config.js';
+import { brokerUrl, resolveBus, resolveCredentials } from '../links/mqtt/config.js';
 
 export interface TwinServeOptions {
   /** Serve this long, s (default: until Ctrl-C). */
@@ -50,7 +50,7 @@ export async function serveBusTwin(path: string, o: TwinServeOptions = {}, log: 
   const settings = resolveSimConfig(file.swarm, `${path}: swarm`, base);
   const bus = resolveBus(link, base, `${path}: link`);
   if (bus.embedded && bus.embedded.port === 0) throw new ConfigError(`${path}: link.embedded.port: 0 (any free port) cannot be found by another process: give a port`);
-  const url = bus.url ?? `mqtt://${bus.embedded!.host}:${bus.embedded!.port}`;
+  const url = bus.url ?? brokerUrl(bus.embedded!.host, bus.embedded!.port);
   // The MQTT libraries load only for this command (main.ts imports this module for every command).
   const { BusTwin } = await import('../links/mqtt/bus-twin.js');
   log(`swarmguard twin-serve: ${settings.robotIds.length} simulated e-puck2 robots on the MQTT bus ${url} at ${1 / settings.controlPeriod} Hz (waiting for the broker${bus.embedded ? ': the embedded one starts with swarmguard run' : ''})`);
@@ -66,7 +66,7 @@ export async function serveBusTwin(path: string, o: TwinServeOptions = {}, log: 
     waitForBroker: true,
     log,
   });
-  log(`  robots ${settings.robotIds.join(', ')} online under swarmguard/v1/${file.name}/`);
+  log(`  robots ${settings.robotIds.join(', ')} online under ${twin.topics.prefix}/`);
   log(`now: swarmguard run ${path}   (Ctrl-C stops the twin)`);
   return twin;
 }

@@ -5,6 +5,7 @@
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { AclFile } from './acl.js';
+import { brokerUrl } from './config.js';
 import { PasswordFile } from './passwd.js';
 import { isLoopback } from '../../core/net.js';
 
@@ -29,7 +30,7 @@ export class EmbeddedBroker {
   ) {}
 
   get url(): string {
-    return `mqtt://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
+    return brokerUrl(this.host, this.port);
   }
 
   static async start(o: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {

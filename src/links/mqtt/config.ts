@@ -59,6 +59,11 @@ export const MqttLinkSchema = BusSchema.extend({
 export type BusOptions = z.output<typeof BusSchema>;
 export type MqttLinkOptions = z.output<typeof MqttLinkSchema>;
 
+/** The URL of a broker listening on host:port (an IPv6 address in brackets). */
+export function brokerUrl(host: string, port: number): string {
+  return `mqtt://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 /** Where to reach the broker and how to log in, resolved against the launch file and the environment. */
 export interface ResolvedBus {
   embedded: { host: string; port: number; passwordFile?: string; aclFile?: string } | null;
