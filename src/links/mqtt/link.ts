@@ -168,14 +168,16 @@ export class MqttLink implements RobotLink {
 
   /** The index of the swarm robot a per-robot or robot status topic is about; null (logged once per id) if none. */
   private indexOf(topic: string): number | null {
-    const role = this.topics.parseStatus(topic);
-    const parsed = this.topics.parseRobot(topic) ?? (role?.startsWith('robot/') ? { id: role.slice('robot/'.length) } : null);
-    if (!parsed) return null;
-    const i = this.index.get(parsed.id);
+    // Every pose comes through here: a status topic is parsed only when the topic is not a per-robot one.
+    const robot = this.topics.parseRobot(topic);
+    const role = robot ? null : this.topics.parseStatus(topic);
+    const id = robot ? robot.id : role?.startsWith('robot/') ? role.slice('robot/'.length) : null;
+    if (id === null) return null;
+    const i = this.index.get(id);
     if (i === undefined) {
-      const n = (this.unknownRobots.get(parsed.id) ?? 0) + 1;
-      this.unknownRobots.set(parsed.id, n);
-      if (n === 1) this.log(`mqtt: ignoring ${topic}: '${parsed.id}' is not a robot of this swarm (${this.ids.join(', ')})`);
+      const n = (this.unknownRobots.get(id) ?? 0) + 1;
+      this.unknownRobots.set(id, n);
+      if (n === 1) this.log(`mqtt: ignoring ${topic}: '${id}' is not a robot of this swarm (${this.ids.join(', ')})`);
       return null;
     }
     return i;
