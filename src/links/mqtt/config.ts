@@ -110,12 +110,10 @@ export function resolveBus(o: BusOptions, base: string, where: string, env: Node
   };
 }
 
-/** Everything of an mqtt link that can be checked before anything runs (files' paths, password variables, the twin's login). */
-export function checkMqttLink(o: MqttLinkOptions, base: string, where: string, env: NodeJS.ProcessEnv = process.env): ResolvedBus {
+/** Everything of an mqtt link that can be checked before anything runs (files' paths, password variables, the in-process twin's login), resolved. */
+export function checkMqttLink(o: MqttLinkOptions, base: string, where: string, env: NodeJS.ProcessEnv = process.env): { bus: ResolvedBus; twinLogin: { username?: string; password?: string } } {
   const bus = resolveBus(o, base, where, env);
-  if (o.twin) {
-    if (bus.embedded?.passwordFile && !o.twinCredentials) throw new ConfigError(`${where}.twinCredentials: the embedded broker checks logins: give the twin's username and passwordEnv`);
-    resolveCredentials(o.twinCredentials, `${where}.twinCredentials`, env);
-  }
-  return bus;
+  if (!o.twin) return { bus, twinLogin: {} };
+  if (bus.embedded?.passwordFile && !o.twinCredentials) throw new ConfigError(`${where}.twinCredentials: the embedded broker checks logins: give the twin's username and passwordEnv`);
+  return { bus, twinLogin: resolveCredentials(o.twinCredentials, `${where}.twinCredentials`, env) };
 }

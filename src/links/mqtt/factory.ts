@@ -3,13 +3,11 @@
 import { dirname, resolve } from 'node:path';
 import type { SimSettings } from '../../../sim/config.js';
 import { BusTwin } from './bus-twin.js';
-import { checkMqttLink, resolveCredentials, type MqttLinkOptions } from './config.js';
+import { checkMqttLink, type MqttLinkOptions } from './config.js';
 import { MqttLink } from './link.js';
 
 export async function createMqttLink(cfg: MqttLinkOptions, swarm: string, settings: SimSettings, source: string, log: (line: string) => void): Promise<MqttLink> {
-  const where = `${source}: link`;
-  const bus = checkMqttLink(cfg, dirname(resolve(source)), where);
-  const twinLogin = cfg.twin ? resolveCredentials(cfg.twinCredentials, `${where}.twinCredentials`) : {};
+  const { bus, twinLogin } = checkMqttLink(cfg, dirname(resolve(source)), `${source}: link`);
   const link = await MqttLink.open({ swarm, ids: settings.robotIds, bus, log });
   if (cfg.twin) {
     try {
