@@ -67,23 +67,20 @@ export class TickPump {
  */
 export async function liveTicks(o: { ticks: number; periodMs: number; step: (k: number, nowMs: number) => Promise<void>; until: () => boolean; onError: (err: unknown) => void }): Promise<number> {
   let k = 0;
+  let finish: () => void = () => {};
+  const finished = new Promise<void>((resolve) => (finish = resolve));
   const scheduler = new ControlScheduler(
     o.periodMs,
     async () => {
-      if (k < o.ticks && !o.until()) await o.step(k++, wallClock.now());
+      // The due time after the last tick (or the first once until() holds) ends the run.
+      if (k >= o.ticks || o.until()) return finish();
+      await o.step(k++, wallClock.now());
     },
     wallClock,
     o.onError,
   );
   scheduler.start();
-  await new Promise<void>((resolve) => {
-    const poll = setInterval(() => {
-      if (k >= o.ticks || o.until()) {
-        clearInterval(poll);
-        resolve();
-      }
-    }, 50);
-  });
+  await finished;
   await scheduler.stop();
   return k;
 }
