@@ -17,7 +17,7 @@ import { PROJECT_ROOT, resolveSimConfig } from '../config.js';
 import { MqttLink } from '../../src/links/mqtt/link.js';
 import { passwordEntry } from '../../src/links/mqtt/passwd.js';
 import { encodePayload } from '../../src/links/mqtt/schemas.js';
-import { DEFAULT_QOS, SwarmTopics } from '../../src/links/mqtt/topics.js';
+import { DEFAULT_QOS } from '../../src/links/mqtt/topics.js';
 import { ControlScheduler } from '../../src/runtime/scheduler.js';
 import { mosquittoMissing, startMosquitto } from '../../test/helpers/mosquitto.js';
 import { formatResult, lockstepLatency, RATE_SECONDS, ROBOTS, rateLadder, type LinkBench, type LinkBenchResult, type RateTry } from './link-bench.js';
@@ -46,7 +46,6 @@ function passwordFile(): string {
 async function rig(kind: BrokerKind): Promise<Rig> {
   const settings = resolveSimConfig({ robots: ROBOTS, noise: 'off' });
   const ids = settings.robotIds;
-  const T = new SwarmTopics('bench');
   const files = { passwordFile: passwordFile(), aclFile: ACL };
   const mosq = kind === 'mosquitto' ? await startMosquitto(files) : null;
   const bus = {
@@ -71,9 +70,9 @@ async function rig(kind: BrokerKind): Promise<Rig> {
       await mosq?.stop();
     },
   };
-  await tester.subscribeAsync(T.everyRobot('cmd'), { qos: 0 });
+  await tester.subscribeAsync(link.topics.everyRobot('cmd'), { qos: 0 });
   tester.on('message', (topic) => {
-    const i = ids.indexOf(T.parseRobot(topic)?.id ?? '');
+    const i = ids.indexOf(link.topics.parseRobot(topic)?.id ?? '');
     if (i < 0) return;
     r.cmds++;
     const t0 = r.pending[i];
@@ -87,12 +86,10 @@ async function rig(kind: BrokerKind): Promise<Rig> {
   return r;
 }
 
-const poseTopics = new SwarmTopics('bench');
-
 function publishPose(r: Rig, i: number): void {
   r.pending[i] = performance.now();
   const id = r.link.ids[i]!;
-  r.tester.publish(poseTopics.robot(id, 'pose'), encodePayload({ t: performance.timeOrigin + performance.now(), x: 0.2 + 0.16 * i, y: 1, theta: 1.57 }), { qos: 0 });
+  r.tester.publish(r.link.topics.robot(id, 'pose'), encodePayload({ t: performance.timeOrigin + performance.now(), x: 0.2 + 0.16 * i, y: 1, theta: 1.57 }), { qos: 0 });
 }
 
 async function drive(r: Rig, hz: number, seconds: number): Promise<RateTry> {
