@@ -7,6 +7,7 @@
 // `swarmguard run` and writes a run folder.
 import { z } from 'zod';
 import type { BusClient } from '../links/mqtt/client.js';
+import { publishVerdicts } from '../links/mqtt/service.js';
 import { DEFAULT_QOS, type SwarmTopics } from '../links/mqtt/topics.js';
 import { aggregateBeliefs, SwarmMonitor } from '../monitor/monitor.js';
 import { OnnxTeam } from '../policy/team.js';
@@ -160,15 +161,8 @@ export class MonitorNode {
       flagged: [...this.monitor.flagged],
       compromised: [],
     });
-    const rec = this.records.at(-1)!;
-    ids.forEach((id, j) =>
-      this.bus.publish(this.topics.robot(id, 'suspicion'), { tick: k, belief: rec.belief[j], consistency: rec.consistency[j], suspicion: rec.suspicion[j], flagged: rec.flagged[j] }, DEFAULT_QOS.suspicion),
-    );
-    for (const a of alerts) {
-      this.events.push(a);
-      this.bus.publish(this.topics.alerts, a, DEFAULT_QOS.alerts);
-      this.bus.publish(this.topics.events, a, DEFAULT_QOS.events);
-    }
+    this.events.push(...alerts);
+    publishVerdicts(this.bus, this.topics, DEFAULT_QOS, ids, this.records.at(-1)!, alerts);
     this.inbox.done(k);
   }
 

@@ -28,6 +28,24 @@ export function beliefAbout(beliefs: Float32Array, R: number, ids: readonly stri
   return about;
 }
 
+/**
+ * What the monitor concluded at one tick: every robot's suspicion, and the events (every one on `.../events`,
+ * flags and clears on `.../alerts` too). The telemetry service's and the distributed monitor's.
+ */
+export function publishVerdicts(bus: BusClient, T: SwarmTopics, qos: QosTable, ids: readonly string[], record: TickRecord, events: readonly RunEvent[]): void {
+  for (const [i, id] of ids.entries()) {
+    bus.publish(
+      T.robot(id, 'suspicion'),
+      { tick: record.tick, belief: record.belief[i] ?? null, consistency: record.consistency[i], suspicion: record.suspicion[i], flagged: record.flagged[i] },
+      qos.suspicion,
+    );
+  }
+  for (const e of events) {
+    bus.publish(T.events, e, qos.events);
+    if (e.kind === 'flag' || e.kind === 'clear') bus.publish(T.alerts, e, qos.alerts);
+  }
+}
+
 export class MqttTelemetry implements RunService {
   readonly name = 'mqtt';
   private bus: BusClient | null = null;
@@ -68,19 +86,11 @@ export class MqttTelemetry implements RunService {
     const N = ids.length;
     const R = team.beliefsPerPair;
     const beliefs = team.lastBeliefs;
-    for (const [i, id] of ids.entries()) {
-      bus.publish(
-        T.robot(id, 'suspicion'),
-        { tick: record.tick, belief: record.belief[i] ?? null, consistency: record.consistency[i], suspicion: record.suspicion[i], flagged: record.flagged[i] },
-        this.qos.suspicion,
-      );
-      // Robot i's belief that each other robot is compromised.
-      if (R > 0 && beliefs.length >= N * N * R) bus.publish(T.robot(id, 'belief'), { tick: record.tick, about: beliefAbout(beliefs, R, ids, i) }, this.qos.belief);
+    // Robot i's belief that each other robot is compromised.
+    if (R > 0 && beliefs.length >= N * N * R) {
+      for (const [i, id] of ids.entries()) bus.publish(T.robot(id, 'belief'), { tick: record.tick, about: beliefAbout(beliefs, R, ids, i) }, this.qos.belief);
     }
-    for (const e of events) {
-      bus.publish(T.events, e, this.qos.events);
-      if (e.kind === 'flag' || e.kind === 'clear') bus.publish(T.alerts, e, this.qos.alerts);
-    }
+    publishVerdicts(bus, T, this.qos, ids, record, events);
   }
 
   async stop(): Promise<void> {
