@@ -16,7 +16,7 @@ interface HeardCommand {
 }
 
 /** Why a message was not used (counted; the sender is not trusted to be well behaved). */
-export const IGNORED_REASONS = ['unknown-robot', 'no-tick', 'late'] as const;
+const IGNORED_REASONS = ['unknown-robot', 'no-tick', 'late'] as const;
 export type IgnoredReason = (typeof IGNORED_REASONS)[number];
 
 export class SwarmInbox {
@@ -32,7 +32,7 @@ export class SwarmInbox {
   newestPoseTick = -1;
   /** Ticks below this are done: their messages are late. */
   private doneBelow = 0;
-  readonly ignored: Record<IgnoredReason, number> = { 'unknown-robot': 0, 'no-tick': 0, late: 0 };
+  readonly ignored = Object.fromEntries(IGNORED_REASONS.map((r) => [r, 0])) as Record<IgnoredReason, number>;
   /** Robots whose agent is offline (its last will): the feed stops them, so their command is zero. */
   private readonly agentOffline: boolean[];
 
