@@ -48,21 +48,16 @@ export function publishVerdicts(bus: BusClient, T: SwarmTopics, qos: QosTable, i
 
 export class MqttTelemetry implements RunService {
   readonly name = 'mqtt';
-  private bus: BusClient | null = null;
-  private topics: SwarmTopics | null = null;
-  private qos: QosTable | null = null;
+  /** Where the ticks go, from start() until stop(). */
+  private out: { bus: BusClient; topics: SwarmTopics; qos: QosTable; parts: RunContext['run']['parts'] } | null = null;
   /** What this service opened itself (not the link's): closed on stop. */
   private own: { bus: BusClient; broker: EmbeddedBroker | null } | null = null;
-  private ctx: RunContext | null = null;
 
   async start(ctx: RunContext): Promise<void> {
-    this.ctx = ctx;
-    const link = ctx.run.parts.link;
-    if (link.kind === 'mqtt') {
-      const own = link as MqttLink;
-      this.bus = own.bus;
-      this.topics = own.topics;
-      this.qos = own.qos;
+    const { parts } = ctx.run;
+    if (parts.link.kind === 'mqtt') {
+      const link = parts.link as MqttLink;
+      this.out = { bus: link.bus, topics: link.topics, qos: link.qos, parts };
       return;
     }
     // The broker and client libraries load only for runs that publish (run.ts imports this module always).
@@ -70,33 +65,31 @@ export class MqttTelemetry implements RunService {
     const block = ctx.launch.mqtt;
     if (!block) throw new Error(`the MQTT telemetry needs the mqtt link or an mqtt: block in ${ctx.launch.source}`);
     const cfg = resolveBus(block, dirname(resolve(ctx.launch.source)), `${ctx.launch.source}: mqtt`);
-    this.topics = new SwarmTopics(ctx.launch.name);
-    this.qos = cfg.qos;
-    const { bus, broker } = await connectController({ swarm: ctx.launch.name, bus: cfg, who: 'mqtt telemetry', statusExtra: { robots: ctx.run.parts.ids, link: link.kind }, log: ctx.log });
-    this.bus = bus;
+    const topics = new SwarmTopics(ctx.launch.name);
+    const { bus, broker } = await connectController({ swarm: ctx.launch.name, bus: cfg, who: 'mqtt telemetry', statusExtra: { robots: parts.ids, link: parts.link.kind }, log: ctx.log });
+    this.out = { bus, topics, qos: cfg.qos, parts };
     this.own = { bus, broker };
-    ctx.log(`mqtt: telemetry on ${broker ? broker.url : cfg.url} under ${this.topics.prefix}/`);
+    ctx.log(`mqtt: telemetry on ${broker ? broker.url : cfg.url} under ${topics.prefix}/`);
   }
 
   tick(record: TickRecord, events: readonly RunEvent[]): void {
-    const bus = this.bus;
-    if (!bus || !this.topics || !this.qos || !this.ctx) return;
-    const T = this.topics;
-    const { ids, team } = this.ctx.run.parts;
+    if (!this.out) return;
+    const { bus, topics: T, qos, parts } = this.out;
+    const { ids, team } = parts;
     const N = ids.length;
     const R = team.beliefsPerPair;
     const beliefs = team.lastBeliefs;
     // Robot i's belief that each other robot is compromised.
     if (R > 0 && beliefs.length >= N * N * R) {
-      for (const [i, id] of ids.entries()) bus.publish(T.robot(id, 'belief'), { tick: record.tick, about: beliefAbout(beliefs, R, ids, i) }, this.qos.belief);
+      for (const [i, id] of ids.entries()) bus.publish(T.robot(id, 'belief'), { tick: record.tick, about: beliefAbout(beliefs, R, ids, i) }, qos.belief);
     }
-    publishVerdicts(bus, T, this.qos, ids, record, events);
+    publishVerdicts(bus, T, qos, ids, record, events);
   }
 
   async stop(): Promise<void> {
     const own = this.own;
     this.own = null;
-    this.bus = null;
+    this.out = null;
     if (own) {
       await own.bus.close();
       await own.broker?.close();
