@@ -10,7 +10,7 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { isMap, parseDocument } from 'yaml';
 import { parseWithSchema } from '../core/config-file.js';
-import { wrapAngle } from '../core/kinematics.js';
+import { estimateTwist } from '../core/kinematics.js';
 import { loadRobotsFile, RobotsFileSchema, type RobotParams } from '../core/robot-params.js';
 import { MAX_LATENCY_TICKS } from '../../sim/noise.js';
 import { RecordingError, type RecordedRun } from './reader.js';
@@ -62,9 +62,9 @@ function samples(run: RecordedRun, i: number): Sample[] {
     if (!clear(k) || !clear(k + 1)) continue;
     const a = run.records[k]!.poses[i]!;
     const b = run.records[k + 1]!.poses[i]!;
-    const dth = wrapAngle(b.theta - a.theta);
-    const mid = a.theta + dth / 2;
-    out.push({ s: (b.x - a.x) * Math.cos(mid) + (b.y - a.y) * Math.sin(mid), dth, k });
+    // Over one tick (dt = 1): the advance along the mean heading and the turn, as the tracker sees them.
+    const { linear, angular } = estimateTwist(a.x, a.y, a.theta, b.x, b.y, b.theta, 1);
+    out.push({ s: linear, dth: angular, k });
   }
   return out;
 }
