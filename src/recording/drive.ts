@@ -3,17 +3,16 @@
 // back (wheel radius), turns on the spot both ways (wheel distance), arcs, and pauses between them (the
 // starts and stops show the latency) — through the safety layer, and the run is recorded like any other
 // (kind 'calibration-drive'). Each move is undone by the next, so robots end near where they started.
-import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stamp } from '../cli/run.js';
 import { loadLaunch, releaseLaunch } from '../runtime/launch.js';
+import { newRunDir } from '../runtime/run-folder.js';
 import { createLink } from '../runtime/link-factory.js';
 import { SafetyLayer, type StopReason } from '../runtime/safety.js';
 import { ControlScheduler } from '../runtime/scheduler.js';
 import { SimLink } from '../runtime/sim-link.js';
 import { describeEvent } from '../runtime/status-text.js';
 import type { RunEvent, TickRecord } from '../runtime/trial.js';
-import { recordedSettings, RECORDING_FILE } from './service.js';
+import { RECORDING_FILE, runHeader } from './service.js';
 import { McapRunWriter } from './writer.js';
 
 /** One step of the script: both wheels' normalised commands for `seconds`. */
@@ -75,20 +74,13 @@ export async function runCalibrationDrive(launchPath: string, o: DriveOptions = 
     const link = await createLink(launch, log);
     const safety = new SafetyLayer(s.robots, { width: s.arenaWidth, height: s.arenaHeight }, launch.safety);
     if (link.proximity) safety.useProximity((i) => link.proximity!(i));
-    const runDir = join(launch.outDir, `${launch.name}-drive-${stamp()}`);
-    mkdirSync(runDir, { recursive: true });
-    const writer = await McapRunWriter.open(join(runDir, RECORDING_FILE), {
+    const header = runHeader(launch, { name: 'calibration-drive', dir: '', files: {} });
+    const writer = await McapRunWriter.open(join(newRunDir(launch, 'drive'), RECORDING_FILE), {
+      ...header,
       kind: 'calibration-drive',
       name: `${launch.name}-drive`,
-      robotIds: s.robotIds,
-      controlPeriod: s.controlPeriod,
-      linkKind: launch.link.kind,
-      mode: launch.mode,
       trial: false,
-      source: launch.source,
-      launchText: readFileSync(launch.source, 'utf8'),
-      settings: { ...recordedSettings(launch), injections: [], ticks: steps.length },
-      policy: { name: 'calibration-drive', dir: '', files: {} },
+      settings: { ...header.settings, injections: [], ticks: steps.length },
     });
     log(`calibration drive: ${N} robots on ${link.kind === 'sim' ? `the twin (${launch.mode})` : `link ${link.kind}`}, ${(steps.length * s.controlPeriod).toFixed(0)} s of straight runs, turns on the spot and arcs; recording ${writer.path}`);
     let interrupted = o.signal?.aborted ?? false;

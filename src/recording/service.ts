@@ -23,7 +23,8 @@ export function recordedSettings(launch: Launch): RecordedSettings {
   };
 }
 
-function runHeader(launch: Launch, policy: RunContext['policy']): RecordingHeader {
+/** The recording's header of a run of a launch file. */
+export function runHeader(launch: Launch, policy: RunContext['policy']): RecordingHeader {
   return {
     kind: 'run',
     name: launch.name,
