@@ -14,7 +14,6 @@ import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
 import { ControlScheduler, type SchedulerStats } from '../runtime/scheduler.js';
 import { SimLink } from '../runtime/sim-link.js';
 import { createLink } from '../runtime/link-factory.js';
-import type { RobotLink } from '../runtime/link.js';
 import { Ros2Service } from '../links/ros2/service.js';
 import { MqttTelemetry } from '../links/mqtt/service.js';
 import { DashboardService } from '../dashboard/service.js';
@@ -93,7 +92,7 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
       reported = run.events.length;
     };
     try {
-      await services.start(servicesFor(launch, link, o), { launch, run, control, policy: { name: team.name, dir: launch.policyDir, files: team.fileHashes }, runDir, log });
+      await services.start(servicesFor(launch, o), { launch, run, control, policy: { name: team.name, dir: launch.policyDir, files: team.fileHashes }, runDir, log });
       if (launch.mode === 'fast') {
         const bar = o.quiet ? null : new SingleBar({ format: ' {bar} {value}/{total} ticks | ETA {eta_formatted}', stream: process.stderr, hideCursor: true });
         bar?.start(launch.ticks, 0);
@@ -173,8 +172,7 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
  * The services a launch file asks for (dashboard, recording, ROS 2 and MQTT telemetry), one line each, in
  * the order they start (and the reverse of the order their ticks matter in: none depends on another).
  */
-function servicesFor(launch: Launch, link: RobotLink, o: RunOptions): RunService[] {
-  void link;
+function servicesFor(launch: Launch, o: RunOptions): RunService[] {
   const services: RunService[] = [];
   if (launch.link.kind === 'ros2') services.push(new Ros2Service());
   if (launch.link.kind === 'mqtt' || launch.mqtt) services.push(new MqttTelemetry());
