@@ -70,7 +70,7 @@ function samples(run: RecordedRun, i: number): Sample[] {
 }
 
 /** Least-squares fit of one robot (index i) of a recording. */
-export function fitRobot(run: RecordedRun, i: number): RobotFit {
+function fitRobot(run: RecordedRun, i: number): RobotFit {
   const id = run.robotIds[i]!;
   const p = run.settings.swarm.robots[i]!;
   const dt = run.controlPeriod;

@@ -41,7 +41,7 @@ export interface Comparison {
 }
 
 /** The recording's swarm with the twin's noise off and, if given, other robot parameters. */
-export function twinSettings(run: RecordedRun, robots?: readonly RobotParams[]): SimSettings {
+function twinSettings(run: RecordedRun, robots?: readonly RobotParams[]): SimSettings {
   const swarm = run.settings.swarm;
   return { ...swarm, robots: robots ?? swarm.robots, noise: NO_NOISE, episodeSteps: Math.max(swarm.episodeSteps, run.records.length + 1) };
 }

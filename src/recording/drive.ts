@@ -40,13 +40,13 @@ function moves(speed: number): DriveSegment[] {
  * the tracker's noise down). Never full speed: a wheel at its clamp cannot go faster, so its noise only
  * ever slows it and the radius would come out low.
  */
-export function calibrationDrive(repeats = 4): DriveSegment[] {
+function calibrationDrive(repeats = 4): DriveSegment[] {
   if (!(Number.isInteger(repeats) && repeats >= 1)) throw new RangeError(`calibration drive: repeats must be an integer >= 1, got ${repeats}`);
   return [{ seconds: 1, left: 0, right: 0, what: 'still' }, ...Array.from({ length: repeats }, () => [...moves(0.5), ...moves(0.9)]).flat()];
 }
 
 /** The script as one command per control tick. */
-export function driveTicks(script: readonly DriveSegment[], controlPeriod: number): DriveSegment[] {
+function driveTicks(script: readonly DriveSegment[], controlPeriod: number): DriveSegment[] {
   return script.flatMap((seg) => new Array<DriveSegment>(Math.round(seg.seconds / controlPeriod)).fill(seg));
 }
 
