@@ -43,6 +43,9 @@ const SettingsCheck = z.looseObject({
   ticks: z.number().int().min(0),
 });
 
+/** Every tick needs a message on each of these channels: a field each sets, and the channel. */
+const TICK_CHANNELS = [['poses', 'poses'], ['intended', 'commands'], ['stopped', 'safety'], ['suspicion', 'monitor']] as const satisfies readonly (readonly [keyof TickRecord, ChannelRole])[];
+
 class FileReadable implements IReadable {
   constructor(private readonly handle: import('node:fs/promises').FileHandle, private readonly length: number) {}
   async size(): Promise<bigint> {
@@ -205,9 +208,7 @@ async function decode(reader: McapIndexedReader, path: string, bytes: number, fa
   const records: TickRecord[] = [];
   for (const t of [...ticks.keys()].sort((a, b) => a - b)) {
     const r = ticks.get(t)!;
-    for (const key of ['poses', 'intended', 'stopped', 'suspicion'] as const) {
-      if (r[key] === undefined) fail(`tick ${t} has no ${key === 'poses' ? CHANNELS.poses.topic : key === 'intended' ? CHANNELS.commands.topic : key === 'stopped' ? CHANNELS.safety.topic : CHANNELS.monitor.topic} message`);
-    }
+    for (const [key, role] of TICK_CHANNELS) if (r[key] === undefined) fail(`tick ${t} has no ${CHANNELS[role].topic} message`);
     records.push({ truePoses: null, ...r } as TickRecord);
   }
   records.forEach((r, k) => {
