@@ -40,6 +40,12 @@ export interface Comparison {
   meanPosition: number;
 }
 
+/** Mean of the finite values (NaN: none). */
+const finiteMean = (xs: readonly number[]) => {
+  const f = xs.filter(Number.isFinite);
+  return f.length ? f.reduce((a, b) => a + b, 0) / f.length : Number.NaN;
+};
+
 /** The recording's swarm with the twin's noise off and, if given, other robot parameters. */
 function twinSettings(run: RecordedRun, robots?: readonly RobotParams[]): SimSettings {
   const swarm = run.settings.swarm;
@@ -80,15 +86,13 @@ export function compareWithTwin(run: RecordedRun, o: { robots?: readonly RobotPa
     const finite = (xs: number[]) => xs.filter(Number.isFinite);
     const pos = finite(positionError[k]!);
     const hd = finite(headingError[k]!);
-    const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
     return {
       t: k * run.controlPeriod,
       position: known(positionError[k]!),
       heading: known(headingError[k]!),
-      swarm: { meanPosition: mean(pos), maxPosition: Math.max(...pos), meanHeading: mean(hd), maxHeading: Math.max(...hd) },
+      swarm: { meanPosition: finiteMean(pos), maxPosition: Math.max(...pos), meanHeading: finiteMean(hd), maxHeading: Math.max(...hd) },
     };
   };
-  const everyError = positionError.flat().filter(Number.isFinite);
   const marks = [...new Set([Math.round(1 / run.controlPeriod), Math.round(5 / run.controlPeriod)].filter((k) => k < T - 1).concat(T - 1))];
   return {
     recording: run.path,
@@ -101,10 +105,10 @@ export function compareWithTwin(run: RecordedRun, o: { robots?: readonly RobotPa
     headingError,
     checkpoints: marks.map(at),
     perRobot: ids.map((id, i) => {
-      const e = positionError.map((row) => row[i]!).filter(Number.isFinite);
-      return { id, meanPosition: e.reduce((a, b) => a + b, 0) / e.length, maxPosition: Math.max(...e) };
+      const e = positionError.map((row) => row[i]!);
+      return { id, meanPosition: finiteMean(e), maxPosition: Math.max(...e.filter(Number.isFinite)) };
     }),
-    meanPosition: everyError.reduce((a, b) => a + b, 0) / everyError.length,
+    meanPosition: finiteMean(positionError.flat()),
   };
 }
 
@@ -143,10 +147,7 @@ const PAD = { left: 56, right: 150, top: 36, bottom: 36 };
 export function comparisonSvg(c: Comparison, title: string): string {
   const n = c.robotIds.length;
   const T = c.positionError.length;
-  const mean = c.positionError.map((row) => {
-    const f = row.filter(Number.isFinite);
-    return f.reduce((a, b) => a + b, 0) / Math.max(1, f.length);
-  });
+  const mean = c.positionError.map((row) => finiteMean(row) || 0);
   const top = Math.max(0.01, ...c.positionError.flat().filter(Number.isFinite));
   const px = (k: number) => PAD.left + (k / Math.max(1, T - 1)) * (W - PAD.left - PAD.right);
   const py = (e: number) => PAD.top + (1 - e / top) * (H - PAD.top - PAD.bottom);
