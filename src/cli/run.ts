@@ -144,9 +144,7 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
             log(`swarmguard run: a control tick failed, stopping: ${(err as Error).message}`);
           },
         );
-        scheduler.start();
-        while (run.tick < launch.ticks && !interrupted) await new Promise((r) => setTimeout(r, 50));
-        await scheduler.stop();
+        await scheduler.runUntil(() => run.tick >= launch.ticks || interrupted);
         schedulerStats = scheduler.stats;
         redraw();
       }

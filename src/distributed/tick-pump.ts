@@ -75,15 +75,6 @@ export async function liveTicks(o: { ticks: number; periodMs: number; step: (k: 
     wallClock,
     o.onError,
   );
-  scheduler.start();
-  await new Promise<void>((resolve) => {
-    const poll = setInterval(() => {
-      if (k >= o.ticks || o.until()) {
-        clearInterval(poll);
-        resolve();
-      }
-    }, 50);
-  });
-  await scheduler.stop();
+  await scheduler.runUntil(() => k >= o.ticks || o.until());
   return k;
 }

@@ -150,9 +150,7 @@ export async function runCalibrationDrive(launchPath: string, o: DriveOptions = 
             log(`calibration drive: a tick failed, stopping: ${(err as Error).message}`);
           },
         );
-        scheduler.start();
-        while (tick < steps.length && !interrupted) await new Promise((r) => setTimeout(r, 50));
-        await scheduler.stop();
+        await scheduler.runUntil(() => tick >= steps.length || interrupted);
       }
     } finally {
       // Robots stand still however the drive ends.
