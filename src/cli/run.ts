@@ -5,7 +5,6 @@
 // folder: events.jsonl, summary.json, trajectory.svg and suspicion.svg.
 import { createInterface } from 'node:readline';
 import { SingleBar } from 'cli-progress';
-import { attackName } from '../../sim/team-eval.js';
 import { CONSOLE_HELP, parseConsoleCommand } from '../runtime/console.js';
 import { RunController } from '../runtime/control.js';
 import { RunServices, type RunService } from '../runtime/services.js';
@@ -17,10 +16,10 @@ import { createLink } from '../runtime/link-factory.js';
 import { Ros2Service } from '../links/ros2/service.js';
 import { MqttTelemetry } from '../links/mqtt/service.js';
 import { DashboardService } from '../dashboard/service.js';
-import { outcomes, swarmTrial, type TrialRun } from '../runtime/trial.js';
+import { outcomes, swarmTrial } from '../runtime/trial.js';
 import { formatSummary, newRunDir, writeRunFolder, type RunSummary } from '../runtime/run-folder.js';
 import { RecorderService } from '../recording/service.js';
-import { describeEvent, robotRows, TerminalStatus } from '../runtime/status-text.js';
+import { TerminalStatus } from '../runtime/status-text.js';
 
 export interface RunOptions {
   /** No status table or progress bar; events as lines. */
@@ -34,17 +33,6 @@ export interface RunOptions {
 }
 
 export type { RunSummary };
-
-/** The live table: one row per robot with its suspicion bar, flag, compromise and safety state. */
-function statusTable(run: TrialRun, launch: Launch): string[] {
-  const rec = run.records.at(-1);
-  const header = `swarmguard run ${launch.name}: ${(run.tick * launch.settings.controlPeriod).toFixed(1)} / ${(launch.ticks * launch.settings.controlPeriod).toFixed(0)} s`;
-  const rows = robotRows(run.parts.ids, rec, (i) => {
-    const inj = launch.injections.find((x) => x.robot === i);
-    return inj ? attackName(inj.attack) : null;
-  });
-  return [header, ...rows];
-}
 
 export async function runLaunch(path: string, o: RunOptions = {}, log: (line: string) => void = (l) => console.log(l)): Promise<RunSummary> {
   const launch = await loadLaunch(path);
@@ -69,14 +57,15 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
     if (o.signal?.aborted) interrupted = true;
     o.signal?.addEventListener('abort', onSigint, { once: true });
     const tty = !o.quiet && process.stderr.isTTY;
-    const terminal = new TerminalStatus(log, tty);
+    const terminal = new TerminalStatus(log, tty, s.robotIds, s.controlPeriod);
     let printedEvents = 0;
     const flushEvents = () => {
-      for (; printedEvents < run.events.length; printedEvents++) terminal.line(describeEvent(run.events[printedEvents]!, s.controlPeriod));
+      for (; printedEvents < run.events.length; printedEvents++) terminal.event(run.events[printedEvents]!);
     };
+    // The live table: one row per robot with its suspicion bar, flag and the attack compromising it.
     const redraw = () => {
       flushEvents();
-      terminal.table(statusTable(run, launch));
+      terminal.table(`swarmguard run ${launch.name}: ${(run.tick * s.controlPeriod).toFixed(1)} / ${(launch.ticks * s.controlPeriod).toFixed(0)} s`, run.records.at(-1));
     };
     let schedulerStats: SchedulerStats | null = null;
     const runDir = newRunDir(launch);
