@@ -20,6 +20,7 @@ import { outcomes, swarmTrial } from '../runtime/trial.js';
 import { formatSummary, newRunDir, writeRunFolder, type RunSummary } from '../runtime/run-folder.js';
 import { RecorderService } from '../recording/service.js';
 import { TerminalStatus } from '../runtime/status-text.js';
+import { Interruption } from '../runtime/interruption.js';
 
 export interface RunOptions {
   /** No status table or progress bar; events as lines. */
@@ -49,13 +50,7 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
         `${team.usesBeliefs ? ' with its belief network' : ''}, ${launch.ticks * s.controlPeriod} s at ${1 / s.controlPeriod} Hz` +
         `${launch.trial ? `, trial with ${launch.injections.length} injection(s)` : ''}`,
     );
-    let interrupted = false;
-    const onSigint = () => {
-      interrupted = true;
-    };
-    process.on('SIGINT', onSigint);
-    if (o.signal?.aborted) interrupted = true;
-    o.signal?.addEventListener('abort', onSigint, { once: true });
+    const stop = new Interruption(o.signal);
     const tty = !o.quiet && process.stderr.isTTY;
     const terminal = new TerminalStatus(log, tty, s.robotIds, s.controlPeriod);
     let printedEvents = 0;
@@ -85,7 +80,7 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
       if (launch.mode === 'fast') {
         const bar = o.quiet ? null : new SingleBar({ format: ' {bar} {value}/{total} ticks | ETA {eta_formatted}', stream: process.stderr, hideCursor: true });
         bar?.start(launch.ticks, 0);
-        while (run.tick < launch.ticks && !interrupted) {
+        while (run.tick < launch.ticks && !stop.interrupted) {
           await run.step();
           afterTick();
           // Fast mode is the sim link's only (the launch file allows it for no other kind).
@@ -121,7 +116,7 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
         const scheduler = new ControlScheduler(
           s.controlPeriod * 1000,
           async () => {
-            if (run.tick >= launch.ticks || interrupted) return;
+            if (run.tick >= launch.ticks || stop.interrupted) return;
             await run.step();
             afterTick();
             if (run.tick % 5 === 0) redraw();
@@ -129,11 +124,11 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
           },
           undefined,
           (err) => {
-            interrupted = true;
+            stop.interrupt();
             log(`swarmguard run: a control tick failed, stopping: ${(err as Error).message}`);
           },
         );
-        await scheduler.runUntil(() => run.tick >= launch.ticks || interrupted);
+        await scheduler.runUntil(() => run.tick >= launch.ticks || stop.interrupted);
         schedulerStats = scheduler.stats;
         redraw();
       }
@@ -141,11 +136,10 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
       rl?.close();
       await control.close();
       await services.stop();
-      process.off('SIGINT', onSigint);
-      o.signal?.removeEventListener('abort', onSigint);
+      stop.dispose();
       await link.stop();
     }
-    const summary: RunSummary = { runDir, ticks: run.tick, outcomes: outcomes(run), stops: { ...run.parts.safety.stops }, scheduler: schedulerStats, links: link.health?.() ?? null, interrupted };
+    const summary: RunSummary = { runDir, ticks: run.tick, outcomes: outcomes(run), stops: { ...run.parts.safety.stops }, scheduler: schedulerStats, links: link.health?.() ?? null, interrupted: stop.interrupted };
     writeRunFolder(summary, launch, team.name, run.records, run.events);
     for (const line of formatSummary(summary, launch)) log(line);
     return summary;

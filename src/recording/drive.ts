@@ -5,6 +5,7 @@
 // (kind 'calibration-drive'). Each move is undone by the next, so robots end near where they started.
 import { join } from 'node:path';
 import { loadLaunch, releaseLaunch } from '../runtime/launch.js';
+import { Interruption } from '../runtime/interruption.js';
 import { newRunDir } from '../runtime/run-folder.js';
 import { createLink } from '../runtime/link-factory.js';
 import { SafetyLayer, type StopReason } from '../runtime/safety.js';
@@ -83,12 +84,7 @@ export async function runCalibrationDrive(launchPath: string, o: DriveOptions = 
       settings: { ...header.settings, injections: [], ticks: steps.length },
     });
     log(`calibration drive: ${N} robots on ${link.kind === 'sim' ? `the twin (${launch.mode})` : `link ${link.kind}`}, ${(steps.length * s.controlPeriod).toFixed(0)} s of straight runs, turns on the spot and arcs; recording ${writer.path}`);
-    let interrupted = o.signal?.aborted ?? false;
-    const onStop = () => {
-      interrupted = true;
-    };
-    process.on('SIGINT', onStop);
-    o.signal?.addEventListener('abort', onStop, { once: true });
+    const stop = new Interruption(o.signal);
     const lastStop = new Array<StopReason | null>(N).fill(null);
     let tick = 0;
     let current = '';
@@ -130,7 +126,7 @@ export async function runCalibrationDrive(launchPath: string, o: DriveOptions = 
     };
     try {
       if (launch.mode === 'fast' && link instanceof SimLink) {
-        while (tick < steps.length && !interrupted) {
+        while (tick < steps.length && !stop.interrupted) {
           step();
           link.advance();
           if (tick % 50 === 0) await new Promise((r) => setImmediate(r));
@@ -142,25 +138,24 @@ export async function runCalibrationDrive(launchPath: string, o: DriveOptions = 
         const scheduler = new ControlScheduler(
           s.controlPeriod * 1000,
           () => {
-            if (tick < steps.length && !interrupted) step();
+            if (tick < steps.length && !stop.interrupted) step();
           },
           undefined,
           (err) => {
-            interrupted = true;
+            stop.interrupt();
             log(`calibration drive: a tick failed, stopping: ${(err as Error).message}`);
           },
         );
-        await scheduler.runUntil(() => tick >= steps.length || interrupted);
+        await scheduler.runUntil(() => tick >= steps.length || stop.interrupted);
       }
     } finally {
       // Robots stand still however the drive ends.
       for (let i = 0; i < N; i++) link.send(i, 0, 0);
-      process.off('SIGINT', onStop);
-      o.signal?.removeEventListener('abort', onStop);
+      stop.dispose();
       await writer.close();
       await link.stop();
     }
-    return { recording: writer.path, ticks: tick, interrupted };
+    return { recording: writer.path, ticks: tick, interrupted: stop.interrupted };
   } finally {
     await releaseLaunch(launch);
   }
