@@ -11,8 +11,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { isMap, parseDocument } from 'yaml';
 import { parseWithSchema } from '../core/config-file.js';
 import { estimateTwist } from '../core/kinematics.js';
-import { loadRobotsFile, RobotsFileSchema, type RobotParams } from '../core/robot-params.js';
-import { MAX_LATENCY_TICKS } from '../../sim/noise.js';
+import { loadRobotsFile, MAX_LATENCY_TICKS, RobotsFileSchema, type RobotParams } from '../core/robot-params.js';
 import { RecordingError, type RecordedRun } from './reader.js';
 
 /** Gap (m) under which a robot counts as touching another robot or a wall for the fit. */
