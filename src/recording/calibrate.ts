@@ -16,7 +16,9 @@ import { RecordingError, type RecordedRun } from './reader.js';
 
 /** Gap (m) under which a robot counts as touching another robot or a wall for the fit. */
 const CONTACT_GAP = 0.01;
-/** Commands below this (normalised) carry no information on a parameter. */
+/** A tick drives straight (turns) when the wheels' sum (difference) is above this, normalised. */
+const MOVING = 0.2;
+/** Ticks of each kind of motion a fit needs: fewer carry too little information on a parameter. */
 const MIN_EXCITATION_TICKS = 20;
 
 export interface RobotFit {
@@ -90,8 +92,8 @@ function fitRobot(run: RecordedRun, i: number): RobotFit {
       rows.push({ x, z, s: m.s, dth: m.dth });
       sxx += x * x; sxs += x * m.s; sss += m.s * m.s;
       szz += z * z; szt += z * m.dth; stt += m.dth * m.dth;
-      if (Math.abs(left + right) > 0.2) movingX++;
-      if (Math.abs(right - left) > 0.2) movingZ++;
+      if (Math.abs(left + right) > MOVING) movingX++;
+      if (Math.abs(right - left) > MOVING) movingZ++;
       n++;
     }
     if (movingX < MIN_EXCITATION_TICKS || movingZ < MIN_EXCITATION_TICKS) {
