@@ -39,8 +39,7 @@ export async function replay(run: RecordedRun, sinks: readonly ReplaySink[], o: 
   if (!(o.speed > 0)) throw new RangeError(`replay speed must be > 0, got ${o.speed}`);
   const now = o.now ?? (() => performance.now());
   const sleep = o.sleep ?? defaultSleep;
-  const { records, eventsAt, events: _all, ...info } = run;
-  void _all;
+  const { records, eventsAt, events: _events, ...info } = run;
   const started: ReplaySink[] = [];
   let ticks = 0;
   let events = 0;
