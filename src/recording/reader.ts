@@ -26,7 +26,6 @@ export interface RecordedRun extends RecordingHeader {
   eventsAt: Map<number, RunEvent[]>;
   /** The closing record is there (false: the recorder was dropped before the run ended). */
   closed: boolean;
-  bytes: number;
 }
 
 /** What compare and calibrate need of the swarm; the rest of the settings is carried through unchecked. */
@@ -84,13 +83,13 @@ export async function readRecording(path: string): Promise<RecordedRun> {
     } catch (err) {
       return fail(`not a complete MCAP file (truncated, or the recording was not closed): ${(err as Error).message}`);
     }
-    return await decode(reader, path, size, fail);
+    return await decode(reader, path, fail);
   } finally {
     await handle.close();
   }
 }
 
-async function decode(reader: McapIndexedReader, path: string, bytes: number, fail: (what: string) => never): Promise<RecordedRun> {
+async function decode(reader: McapIndexedReader, path: string, fail: (what: string) => never): Promise<RecordedRun> {
   const meta = new Map<string, Map<string, string>>();
   for await (const m of reader.readMetadata()) meta.set(m.name, m.metadata);
   const run = meta.get(METADATA_NAMES.run) ?? fail(`no '${METADATA_NAMES.run}' metadata: not a swarmguard recording`);
@@ -240,6 +239,5 @@ async function decode(reader: McapIndexedReader, path: string, bytes: number, fa
     events,
     eventsAt,
     closed: meta.has(METADATA_NAMES.end),
-    bytes,
   };
 }
