@@ -61,11 +61,10 @@ export async function runCalibrate(recording: string | undefined, o: CalibrateOp
   log(`twin driven by the recorded commands, mean position error over the run: ${(100 * before).toFixed(1)} cm with the recorded parameters, ${(100 * after).toFixed(1)} cm with the fitted ones`);
   const json = join(dirname(path), `${basename(path, '.mcap')}-calibration.json`);
   writeFileSync(json, `${JSON.stringify({ recording: path, fits, errorBeforeM: before, errorAfterM: after }, null, 1)}\n`);
-  let wrote: string | null = null;
+  const robotsFile = o.robots ?? recordedRobotsFile(run);
   if (o.write) {
-    wrote = o.robots ?? recordedRobotsFile(run);
-    writeRobotsFile(wrote, fits);
-    log(`written: ${json}; robots file ${wrote} (overrides for ${fits.map((f) => f.id).join(', ')})`);
-  } else log(`written: ${json}; --write puts the fitted values into ${o.robots ?? recordedRobotsFile(run)}`);
-  return { recording: path, fits, errorBefore: before, errorAfter: after, wrote };
+    writeRobotsFile(robotsFile, fits);
+    log(`written: ${json}; robots file ${robotsFile} (overrides for ${fits.map((f) => f.id).join(', ')})`);
+  } else log(`written: ${json}; --write puts the fitted values into ${robotsFile}`);
+  return { recording: path, fits, errorBefore: before, errorAfter: after, wrote: o.write ? robotsFile : null };
 }
