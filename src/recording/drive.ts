@@ -8,11 +8,11 @@ import { loadLaunch, releaseLaunch } from '../runtime/launch.js';
 import { Interruption } from '../runtime/interruption.js';
 import { newRunDir } from '../runtime/run-folder.js';
 import { createLink } from '../runtime/link-factory.js';
-import { SafetyLayer, type StopReason } from '../runtime/safety.js';
+import type { StopReason } from '../runtime/safety.js';
 import { ControlScheduler } from '../runtime/scheduler.js';
 import { SimLink } from '../runtime/sim-link.js';
 import { describeEvent } from '../runtime/status-text.js';
-import type { RunEvent, TickRecord } from '../runtime/trial.js';
+import { swarmSafety, type RunEvent, type TickRecord } from '../runtime/trial.js';
 import { RECORDING_FILE, runHeader } from './service.js';
 import { McapRunWriter } from './writer.js';
 
@@ -73,8 +73,7 @@ export async function runCalibrationDrive(launchPath: string, o: DriveOptions = 
     const steps = driveTicks(o.script ?? calibrationDrive(o.repeats), s.controlPeriod);
     const N = s.robotIds.length;
     const link = await createLink(launch, log);
-    const safety = new SafetyLayer(s.robots, { width: s.arenaWidth, height: s.arenaHeight }, launch.safety);
-    if (link.proximity) safety.useProximity((i) => link.proximity!(i));
+    const safety = swarmSafety(s, launch.safety, link);
     const header = runHeader(launch, { name: 'calibration-drive', dir: '', files: {} });
     const writer = await McapRunWriter.open(join(newRunDir(launch, 'drive'), RECORDING_FILE), {
       ...header,
