@@ -97,6 +97,11 @@ function resolveNoise(noise: z.output<typeof SimConfigSchema>['noise']): NoiseMo
   return parseWithSchema('noise', NoiseSchema, merged);
 }
 
+/** The robots file a configuration's `robotsFile` names (relative to baseDir), else the default one. */
+export function robotsFilePath(robotsFile: string | undefined, baseDir: string): string {
+  return robotsFile ? resolve(baseDir, robotsFile) : DEFAULT_ROBOTS_FILE;
+}
+
 /**
  * Validates a configuration (any keys left out take their defaults) and resolves robot parameters.
  * `source` names the config in error messages; `baseDir` resolves a relative robotsFile.
@@ -108,7 +113,7 @@ export function resolveSimConfig(partial: unknown = {}, source = 'sim config', b
   const merged = mergeOver(DEFAULT_SIM_CONFIG as unknown as Record<string, unknown>, partial as Record<string, unknown>);
   const cfg = parseWithSchema(source, SimConfigSchema, merged);
   const robotIds = typeof cfg.robots === 'number' ? defaultRobotIds(cfg.robots) : cfg.robots;
-  const robotsPath = cfg.robotsFile ? resolve(baseDir, cfg.robotsFile) : DEFAULT_ROBOTS_FILE;
+  const robotsPath = robotsFilePath(cfg.robotsFile, baseDir);
   const robotsFile = loadRobotsFile(robotsPath);
   const robots = resolveRobotParams(robotsFile, robotIds, robotsPath);
   const maxRadius = Math.max(...robots.map((r) => r.bodyRadius));

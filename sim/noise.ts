@@ -1,5 +1,6 @@
 // The sim2real noise model: every knob that makes the twin imperfect in the way a real arena is, in one place.
 import { z } from 'zod';
+import { MAX_LATENCY_TICKS } from '../src/core/robot-params.js';
 
 export const NoiseSchema = z
   .object({
@@ -11,7 +12,7 @@ export const NoiseSchema = z
     actuatorNoise: z.number().min(0).max(1),
     /** Command latency in whole control ticks, drawn uniformly per robot per episode from [min, max]. */
     latencyTicks: z
-      .object({ min: z.number().int().min(0).max(2), max: z.number().int().min(0).max(2) })
+      .object({ min: z.number().int().min(0).max(MAX_LATENCY_TICKS), max: z.number().int().min(0).max(MAX_LATENCY_TICKS) })
       .strict()
       .refine((l) => l.min <= l.max, { message: 'min must not exceed max' }),
     /** Std of the tracker's position error (m) and heading error (rad), fresh every tick. */
@@ -45,6 +46,3 @@ export const NO_NOISE: NoiseModel = Object.freeze({
   headingNoise: 0,
   dropProbability: 0,
 });
-
-/** Largest latency the twin's delay line must hold. */
-export const MAX_LATENCY_TICKS = 2;

@@ -22,12 +22,12 @@ const PX_PER_M = 300;
 const MARGIN = 20;
 const FOOTER = 90;
 
-function escapeXml(s: string): string {
+export function escapeXml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** A distinct colour per robot index. */
-function robotColour(k: number, n: number): string {
+export function robotColour(k: number, n: number): string {
   return `hsl(${Math.round((360 * k) / n)}, 55%, 45%)`;
 }
 

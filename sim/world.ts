@@ -10,9 +10,8 @@ import { RendezvousObserver, globalStateSize, PAIR_DIM, perturbObservation, type
 import { makeStreams, type RandomStream } from '../src/core/random.js';
 import { isGathered, meanPairwiseDistance, rendezvousReward, type RendezvousMetrics } from '../src/core/rendezvous.js';
 import { ConfigError } from '../src/core/config-file.js';
-import { maxWheelSpeed } from '../src/core/robot-params.js';
+import { MAX_LATENCY_TICKS, maxWheelSpeed } from '../src/core/robot-params.js';
 import type { SimSettings } from './config.js';
-import { MAX_LATENCY_TICKS } from './noise.js';
 import type { ActionOverride, OverrideContext } from './override.js';
 import { ContactSolver, detectContacts, hasOverlap, type DiscBodies } from './physics.js';
 

@@ -11,7 +11,7 @@ import { loadLaunch, releaseLaunch } from '../../src/runtime/launch.js';
 import { SimLink } from '../../src/runtime/sim-link.js';
 import { swarmTrial, type RunEvent, type TickRecord } from '../../src/runtime/trial.js';
 import { readRecording } from '../../src/recording/reader.js';
-import { recordedSettings } from '../../src/recording/service.js';
+import { runHeader } from '../../src/recording/service.js';
 import { McapRunWriter, type RecordingHeader } from '../../src/recording/writer.js';
 import { PROJECT_ROOT } from '../config.js';
 
@@ -42,6 +42,7 @@ try {
   }
   await team.release();
   const period = launch.settings.controlPeriod;
+  const base = runHeader(launch, { name: team.name, dir: policy, files: team.fileHashes });
   console.log(`recording ${ticks.length} ticks (${ticks.length * period} s, ${run.events.length} events) of a trial; ${REPEATS} repeats, min / median / max\n`);
   console.log('robots | record, µs per tick        | file, bytes per tick | bytes per robot-second | read back, µs per tick');
   console.log('------ | -------------------------- | -------------------- | ---------------------- | ----------------------');
@@ -64,11 +65,7 @@ try {
       },
       events,
     }));
-    const header: RecordingHeader = {
-      kind: 'run', name: 'bench', robotIds: ids, controlPeriod: period, linkKind: 'sim', mode: 'fast', trial: true, source: launchPath, launchText: '',
-      settings: { ...recordedSettings(launch), swarm: { ...launch.settings, robotIds: ids, robots: widen(launch.settings.robots) } },
-      policy: { name: team.name, dir: policy, files: {} },
-    };
+    const header: RecordingHeader = { ...base, robotIds: ids, settings: { ...base.settings, swarm: { ...launch.settings, robotIds: ids, robots: widen(launch.settings.robots) } } };
     const write: number[] = [];
     const read: number[] = [];
     let bytes = 0;

@@ -4,9 +4,9 @@
 // `swarmguard calibrate --drive <launch.yaml> [--write]` first records the calibration drive on the launch
 // file's robots (src/recording/drive.ts), then calibrates on it.
 import { writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULT_ROBOTS_FILE } from '../../sim/config.js';
+import { robotsFilePath } from '../../sim/config.js';
 import { calibrate, calibrationTable, fittedParams, writeRobotsFile, type RobotFit } from '../recording/calibrate.js';
 import { compareWithTwin } from '../recording/compare.js';
 import { readRecording, RecordingError, type RecordedRun } from '../recording/reader.js';
@@ -34,14 +34,13 @@ export interface CalibrateResult {
 
 /** The robots file the recorded launch file used (its swarm.robotsFile), else the default one. */
 function recordedRobotsFile(run: RecordedRun): string {
+  let file: unknown;
   try {
-    const launch = parseYaml(run.launchText) as { swarm?: { robotsFile?: unknown } } | null;
-    const file = launch?.swarm?.robotsFile;
-    if (typeof file === 'string') return resolve(dirname(run.source), file);
+    file = (parseYaml(run.launchText) as { swarm?: { robotsFile?: unknown } } | null)?.swarm?.robotsFile;
   } catch {
     // An unreadable launch text: the default file.
   }
-  return DEFAULT_ROBOTS_FILE;
+  return robotsFilePath(typeof file === 'string' ? file : undefined, dirname(run.source));
 }
 
 export async function runCalibrate(recording: string | undefined, o: CalibrateOptions, log: (line: string) => void = (l) => console.log(l)): Promise<CalibrateResult> {
@@ -62,11 +61,10 @@ export async function runCalibrate(recording: string | undefined, o: CalibrateOp
   log(`twin driven by the recorded commands, mean position error over the run: ${(100 * before).toFixed(1)} cm with the recorded parameters, ${(100 * after).toFixed(1)} cm with the fitted ones`);
   const json = join(dirname(path), `${basename(path, '.mcap')}-calibration.json`);
   writeFileSync(json, `${JSON.stringify({ recording: path, fits, errorBeforeM: before, errorAfterM: after }, null, 1)}\n`);
-  let wrote: string | null = null;
+  const robotsFile = o.robots ?? recordedRobotsFile(run);
   if (o.write) {
-    wrote = o.robots ?? recordedRobotsFile(run);
-    writeRobotsFile(wrote, fits);
-    log(`written: ${json}; robots file ${wrote} (overrides for ${fits.map((f) => f.id).join(', ')})`);
-  } else log(`written: ${json}; --write puts the fitted values into ${o.robots ?? recordedRobotsFile(run)}`);
-  return { recording: path, fits, errorBefore: before, errorAfter: after, wrote };
+    writeRobotsFile(robotsFile, fits);
+    log(`written: ${json}; robots file ${robotsFile} (overrides for ${fits.map((f) => f.id).join(', ')})`);
+  } else log(`written: ${json}; --write puts the fitted values into ${robotsFile}`);
+  return { recording: path, fits, errorBefore: before, errorAfter: after, wrote: o.write ? robotsFile : null };
 }

@@ -4,6 +4,7 @@
 import { DEFAULT_DASHBOARD_PORT } from '../dashboard/config.js';
 import { DashboardReplaySink } from '../dashboard/replay-sink.js';
 import { readRecording } from '../recording/reader.js';
+import { Interruption } from '../runtime/interruption.js';
 import { replay, TerminalSink, type ReplayResult, type ReplaySink } from '../recording/replay.js';
 
 export interface ReplayCliOptions {
@@ -19,22 +20,17 @@ export interface ReplayCliOptions {
 
 export async function runReplay(path: string, o: ReplayCliOptions, log: (line: string) => void = (l) => console.log(l), extraSinks: ReplaySink[] = []): Promise<ReplayResult> {
   const run = await readRecording(path);
-  const controller = new AbortController();
-  const onSigint = () => controller.abort();
-  process.on('SIGINT', onSigint);
-  o.signal?.addEventListener('abort', onSigint, { once: true });
-  if (o.signal?.aborted) controller.abort();
+  const stop = new Interruption(o.signal);
   try {
     const sinks: ReplaySink[] = [new TerminalSink(log, !o.quiet && process.stderr.isTTY), ...extraSinks];
     if (o.dashboard !== undefined && o.dashboard !== false) {
       const port = typeof o.dashboard === 'number' ? o.dashboard : DEFAULT_DASHBOARD_PORT;
-      sinks.push(new DashboardReplaySink({ port, waitForViewer: o.wait ?? true, signal: controller.signal, log }));
+      sinks.push(new DashboardReplaySink({ port, waitForViewer: o.wait ?? true, signal: stop.signal, log }));
     }
-    const result = await replay(run, sinks, { speed: o.speed, signal: controller.signal });
+    const result = await replay(run, sinks, { speed: o.speed, signal: stop.signal });
     log(`replayed ${result.ticks} of ${run.records.length} ticks (${(result.ticks * run.controlPeriod).toFixed(1)} s), ${result.events} events${result.interrupted ? ', interrupted' : ''}`);
     return result;
   } finally {
-    process.off('SIGINT', onSigint);
-    o.signal?.removeEventListener('abort', onSigint);
+    stop.dispose();
   }
 }

@@ -3,28 +3,24 @@
 // in the terminal; fast mode runs as fast as possible with a progress bar. At the end (or on Ctrl-C) it
 // prints a summary comparing the monitor's flags with the ground truth of the injections and writes the run
 // folder: events.jsonl, summary.json, trajectory.svg and suspicion.svg.
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { SingleBar } from 'cli-progress';
-import { attackName } from '../../sim/team-eval.js';
 import { CONSOLE_HELP, parseConsoleCommand } from '../runtime/console.js';
 import { RunController } from '../runtime/control.js';
 import { RunServices, type RunService } from '../runtime/services.js';
-import { trajectorySvg } from '../../sim/picture.js';
 import { OnnxTeam } from '../policy/team.js';
 import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
 import { ControlScheduler, type SchedulerStats } from '../runtime/scheduler.js';
 import { SimLink } from '../runtime/sim-link.js';
 import { createLink } from '../runtime/link-factory.js';
-import type { LinkHealth, RobotLink } from '../runtime/link.js';
 import { Ros2Service } from '../links/ros2/service.js';
 import { MqttTelemetry } from '../links/mqtt/service.js';
 import { DashboardService } from '../dashboard/service.js';
-import { suspicionSvg } from '../runtime/suspicion-picture.js';
-import { outcomes, swarmTrial, type RobotOutcome, type RunEvent, type TickRecord, type TrialRun } from '../runtime/trial.js';
+import { outcomes, swarmTrial } from '../runtime/trial.js';
+import { formatSummary, newRunDir, writeRunFolder, type RunSummary } from '../runtime/run-folder.js';
 import { RecorderService } from '../recording/service.js';
-import { describeEvent, robotRows, TerminalStatus } from '../runtime/status-text.js';
+import { TerminalStatus } from '../runtime/status-text.js';
+import { Interruption } from '../runtime/interruption.js';
 
 export interface RunOptions {
   /** No status table or progress bar; events as lines. */
@@ -37,32 +33,7 @@ export interface RunOptions {
   dashboard?: boolean | number;
 }
 
-export interface RunSummary {
-  runDir: string;
-  ticks: number;
-  outcomes: RobotOutcome[];
-  stops: Record<string, number>;
-  scheduler: SchedulerStats | null;
-  /** Per-robot link statistics, where the link keeps them. */
-  links: LinkHealth[] | null;
-  interrupted: boolean;
-}
-
-/** A run folder's time stamp, e.g. 20260105-141503. */
-export function stamp(d = new Date()): string {
-  return d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-}
-
-/** The live table: one row per robot with its suspicion bar, flag, compromise and safety state. */
-function statusTable(run: TrialRun, launch: Launch): string[] {
-  const rec = run.records.at(-1);
-  const header = `swarmguard run ${launch.name}: ${(run.tick * launch.settings.controlPeriod).toFixed(1)} / ${(launch.ticks * launch.settings.controlPeriod).toFixed(0)} s`;
-  const rows = robotRows(run.parts.ids, rec, (i) => {
-    const inj = launch.injections.find((x) => x.robot === i);
-    return inj ? attackName(inj.attack) : null;
-  });
-  return [header, ...rows];
-}
+export type { RunSummary };
 
 export async function runLaunch(path: string, o: RunOptions = {}, log: (line: string) => void = (l) => console.log(l)): Promise<RunSummary> {
   const launch = await loadLaunch(path);
@@ -79,22 +50,17 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
         `${team.usesBeliefs ? ' with its belief network' : ''}, ${launch.ticks * s.controlPeriod} s at ${1 / s.controlPeriod} Hz` +
         `${launch.trial ? `, trial with ${launch.injections.length} injection(s)` : ''}`,
     );
-    let interrupted = false;
-    const onSigint = () => {
-      interrupted = true;
-    };
-    process.on('SIGINT', onSigint);
-    if (o.signal?.aborted) interrupted = true;
-    o.signal?.addEventListener('abort', onSigint, { once: true });
+    const stop = new Interruption(o.signal);
     const tty = !o.quiet && process.stderr.isTTY;
-    const terminal = new TerminalStatus(log, tty);
+    const terminal = new TerminalStatus(log, tty, s.robotIds, s.controlPeriod);
     let printedEvents = 0;
     const flushEvents = () => {
-      for (; printedEvents < run.events.length; printedEvents++) terminal.line(describeEvent(run.events[printedEvents]!, s.controlPeriod));
+      for (; printedEvents < run.events.length; printedEvents++) terminal.event(run.events[printedEvents]!);
     };
+    // The live table: one row per robot with its suspicion bar, flag and the attack compromising it.
     const redraw = () => {
       flushEvents();
-      terminal.table(statusTable(run, launch));
+      terminal.table(`swarmguard run ${launch.name}: ${(run.tick * s.controlPeriod).toFixed(1)} / ${(launch.ticks * s.controlPeriod).toFixed(0)} s`, run.records.at(-1));
     };
     let schedulerStats: SchedulerStats | null = null;
     const runDir = newRunDir(launch);
@@ -110,11 +76,11 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
       reported = run.events.length;
     };
     try {
-      await services.start(servicesFor(launch, link, o), { launch, run, control, policy: { name: team.name, dir: launch.policyDir, files: team.fileHashes }, runDir, log });
+      await services.start(servicesFor(launch, o), { launch, run, control, policy: { name: team.name, dir: launch.policyDir, files: team.fileHashes }, runDir, log });
       if (launch.mode === 'fast') {
         const bar = o.quiet ? null : new SingleBar({ format: ' {bar} {value}/{total} ticks | ETA {eta_formatted}', stream: process.stderr, hideCursor: true });
         bar?.start(launch.ticks, 0);
-        while (run.tick < launch.ticks && !interrupted) {
+        while (run.tick < launch.ticks && !stop.interrupted) {
           await run.step();
           afterTick();
           // Fast mode is the sim link's only (the launch file allows it for no other kind).
@@ -150,7 +116,7 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
         const scheduler = new ControlScheduler(
           s.controlPeriod * 1000,
           async () => {
-            if (run.tick >= launch.ticks || interrupted) return;
+            if (run.tick >= launch.ticks || stop.interrupted) return;
             await run.step();
             afterTick();
             if (run.tick % 5 === 0) redraw();
@@ -158,13 +124,11 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
           },
           undefined,
           (err) => {
-            interrupted = true;
+            stop.interrupt();
             log(`swarmguard run: a control tick failed, stopping: ${(err as Error).message}`);
           },
         );
-        scheduler.start();
-        while (run.tick < launch.ticks && !interrupted) await new Promise((r) => setTimeout(r, 50));
-        await scheduler.stop();
+        await scheduler.runUntil(() => run.tick >= launch.ticks || stop.interrupted);
         schedulerStats = scheduler.stats;
         redraw();
       }
@@ -172,11 +136,10 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
       rl?.close();
       await control.close();
       await services.stop();
-      process.off('SIGINT', onSigint);
-      o.signal?.removeEventListener('abort', onSigint);
+      stop.dispose();
       await link.stop();
     }
-    const summary: RunSummary = { runDir, ticks: run.tick, outcomes: outcomes(run), stops: { ...run.parts.safety.stops }, scheduler: schedulerStats, links: link.health?.() ?? null, interrupted };
+    const summary: RunSummary = { runDir, ticks: run.tick, outcomes: outcomes(run), stops: { ...run.parts.safety.stops }, scheduler: schedulerStats, links: link.health?.() ?? null, interrupted: stop.interrupted };
     writeRunFolder(summary, launch, team.name, run.records, run.events);
     for (const line of formatSummary(summary, launch)) log(line);
     return summary;
@@ -186,84 +149,15 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
   }
 }
 
-/** Everything a run produced, in its folder: events.jsonl, trajectory.svg, suspicion.svg, summary.json. */
-export function writeRunFolder(summary: RunSummary, launch: Launch, policyName: string, records: readonly TickRecord[], events: readonly RunEvent[]): void {
-  const s = launch.settings;
-  const runDir = summary.runDir;
-  writeFileSync(join(runDir, 'events.jsonl'), events.map((e) => JSON.stringify(e)).join('\n') + (events.length ? '\n' : ''));
-  const N = s.robotIds.length;
-  const traj = new Float64Array(records.length * N * 3);
-  records.forEach((r, t) => (r.truePoses ?? r.poses).forEach((p, i) => traj.set([p.x, p.y, p.theta], (t * N + i) * 3)));
-  const victims = [...new Set(launch.injections.map((i) => i.robot))];
-  writeFileSync(
-    join(runDir, 'trajectory.svg'),
-    trajectorySvg({
-      arenaWidth: s.arenaWidth,
-      arenaHeight: s.arenaHeight,
-      robotIds: s.robotIds,
-      bodyRadius: s.robots.map((r) => r.bodyRadius),
-      trajectory: traj,
-      steps: records.length,
-      victim: victims.length === 1 ? victims[0]! : -1,
-      victimLabel: launch.injections.map((i) => `${s.robotIds[i.robot]}: ${attackName(i.attack)}`).join(', ') || undefined,
-      title: `${launch.name}: ${policyName}`,
-      gatherDiameter: s.gatherDiameter,
-    }),
-  );
-  writeFileSync(
-    join(runDir, 'suspicion.svg'),
-    suspicionSvg({ title: `${launch.name}: monitor suspicion per robot`, ids: s.robotIds, records, events, controlPeriod: s.controlPeriod, flagAt: launch.monitor.flagAt, clearAt: launch.monitor.clearAt }),
-  );
-  writeFileSync(join(runDir, 'summary.json'), `${JSON.stringify({ launch: launch.source, policy: policyName, ...summary }, null, 2)}\n`);
-}
-
-/** A run folder's path: `<out>/<name>-<time>` (created). */
-export function newRunDir(launch: Launch): string {
-  const runDir = join(launch.outDir, `${launch.name}-${stamp()}`);
-  mkdirSync(runDir, { recursive: true });
-  return runDir;
-}
-
 /**
  * The services a launch file asks for (dashboard, recording, ROS 2 and MQTT telemetry), one line each, in
  * the order they start (and the reverse of the order their ticks matter in: none depends on another).
  */
-function servicesFor(launch: Launch, link: RobotLink, o: RunOptions): RunService[] {
-  void link;
+function servicesFor(launch: Launch, o: RunOptions): RunService[] {
   const services: RunService[] = [];
   if (launch.link.kind === 'ros2') services.push(new Ros2Service());
   if (launch.link.kind === 'mqtt' || launch.mqtt) services.push(new MqttTelemetry());
   if (launch.record) services.push(new RecorderService());
   services.push(...DashboardService.wanted(launch.dashboard, o.dashboard));
   return services;
-}
-
-/** The final summary: flags against the ground truth, safety stops, scheduler health, where the files are. */
-export function formatSummary(sum: RunSummary, launch: Launch): string[] {
-  const p = launch.settings.controlPeriod;
-  const lines = [`\nsummary (${(sum.ticks * p).toFixed(1)} s${sum.interrupted ? ', interrupted' : ''}):`];
-  for (const o of sum.outcomes) {
-    if (o.compromisedTicks === 0 && o.falseFlags === 0) continue;
-    const what = o.compromisedTicks > 0 ? `compromised for ${(o.compromisedTicks * p).toFixed(1)} s` : 'never compromised';
-    const caught = o.compromisedTicks === 0 ? '' : o.detectionDelayTicks === null ? ', NOT flagged' : `, flagged after ${(o.detectionDelayTicks * p).toFixed(1)} s`;
-    lines.push(`  ${o.robot.padEnd(10)} ${what}${caught}${o.falseFlags ? `, ${o.falseFlags} false flag(s)` : ''}`);
-  }
-  const compromised = sum.outcomes.filter((o) => o.compromisedTicks > 0);
-  const detected = compromised.filter((o) => o.detectionDelayTicks !== null).length;
-  const falseFlags = sum.outcomes.reduce((s, o) => s + o.falseFlags, 0);
-  lines.push(`  detected ${detected} of ${compromised.length} compromised robot(s); ${falseFlags} false flag(s)`);
-  const stops = Object.entries(sum.stops).filter(([, n]) => n > 0);
-  lines.push(`  safety stops (robot-ticks): ${stops.length ? stops.map(([r, n]) => `${r} ${n}`).join(', ') : 'none'}`);
-  if (sum.scheduler) {
-    const sc = sum.scheduler;
-    lines.push(`  control ticks: ${sc.ticks}, latency mean ${sc.latencyMs.mean.toFixed(1)} ms / max ${sc.latencyMs.max.toFixed(1)} ms, jitter max ${sc.jitterMs.max.toFixed(1)} ms, overruns ${sc.overruns}, skipped ${sc.skippedTicks}`);
-  }
-  if (sum.links) {
-    const total = (f: (h: LinkHealth) => number) => sum.links!.reduce((a, h) => a + f(h), 0);
-    const refused = total((h) => Object.values(h.rejected).reduce((a, n) => a + n, 0));
-    const p99 = Math.max(...sum.links.map((h) => (Number.isFinite(h.latencyMs.p99) ? h.latencyMs.p99 : 0)));
-    lines.push(`  link: ${total((h) => h.exchanges)} exchanges, worst robot p99 ${p99.toFixed(1)} ms, ${total((h) => h.timeouts)} timeouts, ${refused} refused replies, ${total((h) => h.reconnects)} reconnects`);
-  }
-  lines.push(`  run folder: ${sum.runDir} (${existsSync(sum.runDir) ? readdirSync(sum.runDir).sort().join(', ') : 'not written'})`);
-  return lines;
 }

@@ -3,10 +3,10 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
-/** A configuration that cannot be used: the message names the source and the offending key. */
 /** A key naming an environment variable (passwords and tokens never sit in a launch file, which runs record). */
 export const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
 
+/** A configuration that cannot be used: the message names the source and the offending key. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }

@@ -2,6 +2,9 @@
 import { z } from 'zod';
 import { ConfigError, loadYamlFile } from './config-file.js';
 
+/** Largest command latency, in whole control ticks, a robot may have (the twin's delay line holds this many). */
+export const MAX_LATENCY_TICKS = 2;
+
 export const RobotParamsSchema = z
   .object({
     /** Wheel radius, m. */
@@ -18,7 +21,7 @@ export const RobotParamsSchema = z
      * Command latency in whole control ticks (what `swarmguard calibrate` measures). Left out: the twin
      * draws it per episode from its noise model's latencyTicks range.
      */
-    latencyTicks: z.number().int().min(0).max(2).optional(),
+    latencyTicks: z.number().int().min(0).max(MAX_LATENCY_TICKS).optional(),
   })
   .strict();
 

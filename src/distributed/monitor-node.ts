@@ -16,7 +16,7 @@ import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
 import { SafetyLayer, STOP_REASONS, type StopReason } from '../runtime/safety.js';
 import { SwarmView } from '../runtime/swarm-view.js';
 import { outcomes, type RunEvent, type TickRecord } from '../runtime/trial.js';
-import { formatSummary, newRunDir, writeRunFolder, type RunSummary } from '../cli/run.js';
+import { formatSummary, newRunDir, writeRunFolder, type RunSummary } from '../runtime/run-folder.js';
 import { SwarmInbox, type TimeMode } from './inbox.js';
 import { followFeed, joinBus, posesFlowing, type Participant } from './participant.js';
 import { liveTicks, TickPump } from './tick-pump.js';

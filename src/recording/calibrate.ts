@@ -10,14 +10,15 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { isMap, parseDocument } from 'yaml';
 import { parseWithSchema } from '../core/config-file.js';
-import { wrapAngle } from '../core/kinematics.js';
-import { loadRobotsFile, RobotsFileSchema, type RobotParams } from '../core/robot-params.js';
-import { MAX_LATENCY_TICKS } from '../../sim/noise.js';
+import { estimateTwist } from '../core/kinematics.js';
+import { loadRobotsFile, MAX_LATENCY_TICKS, RobotsFileSchema, type RobotParams } from '../core/robot-params.js';
 import { RecordingError, type RecordedRun } from './reader.js';
 
 /** Gap (m) under which a robot counts as touching another robot or a wall for the fit. */
 const CONTACT_GAP = 0.01;
-/** Commands below this (normalised) carry no information on a parameter. */
+/** A tick drives straight (turns) when the wheels' sum (difference) is above this, normalised. */
+const MOVING = 0.2;
+/** Ticks of each kind of motion a fit needs: fewer carry too little information on a parameter. */
 const MIN_EXCITATION_TICKS = 20;
 
 export interface RobotFit {
@@ -62,15 +63,15 @@ function samples(run: RecordedRun, i: number): Sample[] {
     if (!clear(k) || !clear(k + 1)) continue;
     const a = run.records[k]!.poses[i]!;
     const b = run.records[k + 1]!.poses[i]!;
-    const dth = wrapAngle(b.theta - a.theta);
-    const mid = a.theta + dth / 2;
-    out.push({ s: (b.x - a.x) * Math.cos(mid) + (b.y - a.y) * Math.sin(mid), dth, k });
+    // Over one tick (dt = 1): the advance along the mean heading and the turn, as the tracker sees them.
+    const { linear, angular } = estimateTwist(a.x, a.y, a.theta, b.x, b.y, b.theta, 1);
+    out.push({ s: linear, dth: angular, k });
   }
   return out;
 }
 
 /** Least-squares fit of one robot (index i) of a recording. */
-export function fitRobot(run: RecordedRun, i: number): RobotFit {
+function fitRobot(run: RecordedRun, i: number): RobotFit {
   const id = run.robotIds[i]!;
   const p = run.settings.swarm.robots[i]!;
   const dt = run.controlPeriod;
@@ -91,8 +92,8 @@ export function fitRobot(run: RecordedRun, i: number): RobotFit {
       rows.push({ x, z, s: m.s, dth: m.dth });
       sxx += x * x; sxs += x * m.s; sss += m.s * m.s;
       szz += z * z; szt += z * m.dth; stt += m.dth * m.dth;
-      if (Math.abs(left + right) > 0.2) movingX++;
-      if (Math.abs(right - left) > 0.2) movingZ++;
+      if (Math.abs(left + right) > MOVING) movingX++;
+      if (Math.abs(right - left) > MOVING) movingZ++;
       n++;
     }
     if (movingX < MIN_EXCITATION_TICKS || movingZ < MIN_EXCITATION_TICKS) {

@@ -5,6 +5,7 @@
 import type { Pose } from '../../sim/world.js';
 import { RendezvousWorld } from '../../sim/world.js';
 import { NO_NOISE } from '../../sim/noise.js';
+import { escapeXml, robotColour } from '../../sim/picture.js';
 import type { SimSettings } from '../../sim/config.js';
 import { wrapAngle } from '../core/kinematics.js';
 import type { RobotParams } from '../core/robot-params.js';
@@ -40,8 +41,14 @@ export interface Comparison {
   meanPosition: number;
 }
 
+/** Mean of the finite values (NaN: none). */
+const finiteMean = (xs: readonly number[]) => {
+  const f = xs.filter(Number.isFinite);
+  return f.length ? f.reduce((a, b) => a + b, 0) / f.length : Number.NaN;
+};
+
 /** The recording's swarm with the twin's noise off and, if given, other robot parameters. */
-export function twinSettings(run: RecordedRun, robots?: readonly RobotParams[]): SimSettings {
+function twinSettings(run: RecordedRun, robots?: readonly RobotParams[]): SimSettings {
   const swarm = run.settings.swarm;
   return { ...swarm, robots: robots ?? swarm.robots, noise: NO_NOISE, episodeSteps: Math.max(swarm.episodeSteps, run.records.length + 1) };
 }
@@ -80,15 +87,13 @@ export function compareWithTwin(run: RecordedRun, o: { robots?: readonly RobotPa
     const finite = (xs: number[]) => xs.filter(Number.isFinite);
     const pos = finite(positionError[k]!);
     const hd = finite(headingError[k]!);
-    const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
     return {
       t: k * run.controlPeriod,
       position: known(positionError[k]!),
       heading: known(headingError[k]!),
-      swarm: { meanPosition: mean(pos), maxPosition: Math.max(...pos), meanHeading: mean(hd), maxHeading: Math.max(...hd) },
+      swarm: { meanPosition: finiteMean(pos), maxPosition: Math.max(...pos), meanHeading: finiteMean(hd), maxHeading: Math.max(...hd) },
     };
   };
-  const everyError = positionError.flat().filter(Number.isFinite);
   const marks = [...new Set([Math.round(1 / run.controlPeriod), Math.round(5 / run.controlPeriod)].filter((k) => k < T - 1).concat(T - 1))];
   return {
     recording: run.path,
@@ -101,10 +106,10 @@ export function compareWithTwin(run: RecordedRun, o: { robots?: readonly RobotPa
     headingError,
     checkpoints: marks.map(at),
     perRobot: ids.map((id, i) => {
-      const e = positionError.map((row) => row[i]!).filter(Number.isFinite);
-      return { id, meanPosition: e.reduce((a, b) => a + b, 0) / e.length, maxPosition: Math.max(...e) };
+      const e = positionError.map((row) => row[i]!);
+      return { id, meanPosition: finiteMean(e), maxPosition: Math.max(...e.filter(Number.isFinite)) };
     }),
-    meanPosition: everyError.reduce((a, b) => a + b, 0) / everyError.length,
+    meanPosition: finiteMean(positionError.flat()),
   };
 }
 
@@ -143,21 +148,17 @@ const PAD = { left: 56, right: 150, top: 36, bottom: 36 };
 export function comparisonSvg(c: Comparison, title: string): string {
   const n = c.robotIds.length;
   const T = c.positionError.length;
-  const mean = c.positionError.map((row) => {
-    const f = row.filter(Number.isFinite);
-    return f.reduce((a, b) => a + b, 0) / Math.max(1, f.length);
-  });
+  const mean = c.positionError.map((row) => finiteMean(row) || 0);
   const top = Math.max(0.01, ...c.positionError.flat().filter(Number.isFinite));
   const px = (k: number) => PAD.left + (k / Math.max(1, T - 1)) * (W - PAD.left - PAD.right);
   const py = (e: number) => PAD.top + (1 - e / top) * (H - PAD.top - PAD.bottom);
-  const colour = (k: number) => `hsl(${Math.round((360 * k) / n)}, 55%, 45%)`;
-  const esc = (s: string) => s.replace(/[&<>"]/g, '');
+  const colour = (k: number) => robotColour(k, n);
   const line = (ys: number[], stroke: string, width: number) =>
     `<polyline points="${ys.map((y, k) => (Number.isFinite(y) ? `${px(k).toFixed(1)},${py(y).toFixed(1)}` : '')).filter(Boolean).join(' ')}" fill="none" stroke="${stroke}" stroke-width="${width}"/>`;
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${PAD.left}" y="20" font-size="13" font-weight="bold">${esc(title)}</text>`,
+    `<text x="${PAD.left}" y="20" font-size="13" font-weight="bold">${escapeXml(title)}</text>`,
     `<rect x="${PAD.left}" y="${PAD.top}" width="${W - PAD.left - PAD.right}" height="${H - PAD.top - PAD.bottom}" fill="none" stroke="#999"/>`,
   ];
   for (const f of [0, 0.5, 1]) out.push(`<text x="${PAD.left - 6}" y="${py(f * top) + 4}" text-anchor="end">${(100 * f * top).toFixed(1)} cm</text>`);
@@ -166,7 +167,7 @@ export function comparisonSvg(c: Comparison, title: string): string {
   for (let s = 0; s <= seconds + 1e-9; s += step) out.push(`<text x="${px(s / c.controlPeriod).toFixed(1)}" y="${H - PAD.bottom + 14}" text-anchor="middle">${s} s</text>`);
   c.robotIds.forEach((id, i) => {
     out.push(line(c.positionError.map((row) => row[i]!), colour(i), 1.2));
-    out.push(`<text x="${W - PAD.right + 4}" y="${PAD.top + 26 + 13 * i}" fill="${colour(i)}">${esc(id)}</text>`);
+    out.push(`<text x="${W - PAD.right + 4}" y="${PAD.top + 26 + 13 * i}" fill="${colour(i)}">${escapeXml(id)}</text>`);
   });
   out.push(line(mean, '#000', 2.5), `<text x="${W - PAD.right + 4}" y="${PAD.top + 10}" font-weight="bold">swarm mean</text>`, '</svg>');
   return out.join('\n');

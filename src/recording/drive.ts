@@ -3,17 +3,17 @@
 // back (wheel radius), turns on the spot both ways (wheel distance), arcs, and pauses between them (the
 // starts and stops show the latency) — through the safety layer, and the run is recorded like any other
 // (kind 'calibration-drive'). Each move is undone by the next, so robots end near where they started.
-import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stamp } from '../cli/run.js';
 import { loadLaunch, releaseLaunch } from '../runtime/launch.js';
+import { Interruption } from '../runtime/interruption.js';
+import { newRunDir } from '../runtime/run-folder.js';
 import { createLink } from '../runtime/link-factory.js';
-import { SafetyLayer, type StopReason } from '../runtime/safety.js';
+import type { StopReason } from '../runtime/safety.js';
 import { ControlScheduler } from '../runtime/scheduler.js';
 import { SimLink } from '../runtime/sim-link.js';
 import { describeEvent } from '../runtime/status-text.js';
-import type { RunEvent, TickRecord } from '../runtime/trial.js';
-import { recordedSettings, RECORDING_FILE } from './service.js';
+import { swarmSafety, type RunEvent, type TickRecord } from '../runtime/trial.js';
+import { RECORDING_FILE, runHeader } from './service.js';
 import { McapRunWriter } from './writer.js';
 
 /** One step of the script: both wheels' normalised commands for `seconds`. */
@@ -41,13 +41,13 @@ function moves(speed: number): DriveSegment[] {
  * the tracker's noise down). Never full speed: a wheel at its clamp cannot go faster, so its noise only
  * ever slows it and the radius would come out low.
  */
-export function calibrationDrive(repeats = 4): DriveSegment[] {
+function calibrationDrive(repeats = 4): DriveSegment[] {
   if (!(Number.isInteger(repeats) && repeats >= 1)) throw new RangeError(`calibration drive: repeats must be an integer >= 1, got ${repeats}`);
   return [{ seconds: 1, left: 0, right: 0, what: 'still' }, ...Array.from({ length: repeats }, () => [...moves(0.5), ...moves(0.9)]).flat()];
 }
 
 /** The script as one command per control tick. */
-export function driveTicks(script: readonly DriveSegment[], controlPeriod: number): DriveSegment[] {
+function driveTicks(script: readonly DriveSegment[], controlPeriod: number): DriveSegment[] {
   return script.flatMap((seg) => new Array<DriveSegment>(Math.round(seg.seconds / controlPeriod)).fill(seg));
 }
 
@@ -73,30 +73,17 @@ export async function runCalibrationDrive(launchPath: string, o: DriveOptions = 
     const steps = driveTicks(o.script ?? calibrationDrive(o.repeats), s.controlPeriod);
     const N = s.robotIds.length;
     const link = await createLink(launch, log);
-    const safety = new SafetyLayer(s.robots, { width: s.arenaWidth, height: s.arenaHeight }, launch.safety);
-    if (link.proximity) safety.useProximity((i) => link.proximity!(i));
-    const runDir = join(launch.outDir, `${launch.name}-drive-${stamp()}`);
-    mkdirSync(runDir, { recursive: true });
-    const writer = await McapRunWriter.open(join(runDir, RECORDING_FILE), {
+    const safety = swarmSafety(s, launch.safety, link);
+    const header = runHeader(launch, { name: 'calibration-drive', dir: '', files: {} });
+    const writer = await McapRunWriter.open(join(newRunDir(launch, 'drive'), RECORDING_FILE), {
+      ...header,
       kind: 'calibration-drive',
       name: `${launch.name}-drive`,
-      robotIds: s.robotIds,
-      controlPeriod: s.controlPeriod,
-      linkKind: launch.link.kind,
-      mode: launch.mode,
       trial: false,
-      source: launch.source,
-      launchText: readFileSync(launch.source, 'utf8'),
-      settings: { ...recordedSettings(launch), injections: [], ticks: steps.length },
-      policy: { name: 'calibration-drive', dir: '', files: {} },
+      settings: { ...header.settings, injections: [], ticks: steps.length },
     });
     log(`calibration drive: ${N} robots on ${link.kind === 'sim' ? `the twin (${launch.mode})` : `link ${link.kind}`}, ${(steps.length * s.controlPeriod).toFixed(0)} s of straight runs, turns on the spot and arcs; recording ${writer.path}`);
-    let interrupted = o.signal?.aborted ?? false;
-    const onStop = () => {
-      interrupted = true;
-    };
-    process.on('SIGINT', onStop);
-    o.signal?.addEventListener('abort', onStop, { once: true });
+    const stop = new Interruption(o.signal);
     const lastStop = new Array<StopReason | null>(N).fill(null);
     let tick = 0;
     let current = '';
@@ -138,7 +125,7 @@ export async function runCalibrationDrive(launchPath: string, o: DriveOptions = 
     };
     try {
       if (launch.mode === 'fast' && link instanceof SimLink) {
-        while (tick < steps.length && !interrupted) {
+        while (tick < steps.length && !stop.interrupted) {
           step();
           link.advance();
           if (tick % 50 === 0) await new Promise((r) => setImmediate(r));
@@ -150,27 +137,24 @@ export async function runCalibrationDrive(launchPath: string, o: DriveOptions = 
         const scheduler = new ControlScheduler(
           s.controlPeriod * 1000,
           () => {
-            if (tick < steps.length && !interrupted) step();
+            if (tick < steps.length && !stop.interrupted) step();
           },
           undefined,
           (err) => {
-            interrupted = true;
+            stop.interrupt();
             log(`calibration drive: a tick failed, stopping: ${(err as Error).message}`);
           },
         );
-        scheduler.start();
-        while (tick < steps.length && !interrupted) await new Promise((r) => setTimeout(r, 50));
-        await scheduler.stop();
+        await scheduler.runUntil(() => tick >= steps.length || stop.interrupted);
       }
     } finally {
       // Robots stand still however the drive ends.
       for (let i = 0; i < N; i++) link.send(i, 0, 0);
-      process.off('SIGINT', onStop);
-      o.signal?.removeEventListener('abort', onStop);
+      stop.dispose();
       await writer.close();
       await link.stop();
     }
-    return { recording: writer.path, ticks: tick, interrupted };
+    return { recording: writer.path, ticks: tick, interrupted: stop.interrupted };
   } finally {
     await releaseLaunch(launch);
   }

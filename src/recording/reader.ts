@@ -26,7 +26,6 @@ export interface RecordedRun extends RecordingHeader {
   eventsAt: Map<number, RunEvent[]>;
   /** The closing record is there (false: the recorder was dropped before the run ended). */
   closed: boolean;
-  bytes: number;
 }
 
 /** What compare and calibrate need of the swarm; the rest of the settings is carried through unchecked. */
@@ -42,6 +41,9 @@ const SettingsCheck = z.looseObject({
   }),
   ticks: z.number().int().min(0),
 });
+
+/** Every tick needs a message on each of these channels: a field each sets, and the channel. */
+const TICK_CHANNELS = [['poses', 'poses'], ['intended', 'commands'], ['stopped', 'safety'], ['suspicion', 'monitor']] as const satisfies readonly (readonly [keyof TickRecord, ChannelRole])[];
 
 class FileReadable implements IReadable {
   constructor(private readonly handle: import('node:fs/promises').FileHandle, private readonly length: number) {}
@@ -81,13 +83,13 @@ export async function readRecording(path: string): Promise<RecordedRun> {
     } catch (err) {
       return fail(`not a complete MCAP file (truncated, or the recording was not closed): ${(err as Error).message}`);
     }
-    return await decode(reader, path, size, fail);
+    return await decode(reader, path, fail);
   } finally {
     await handle.close();
   }
 }
 
-async function decode(reader: McapIndexedReader, path: string, bytes: number, fail: (what: string) => never): Promise<RecordedRun> {
+async function decode(reader: McapIndexedReader, path: string, fail: (what: string) => never): Promise<RecordedRun> {
   const meta = new Map<string, Map<string, string>>();
   for await (const m of reader.readMetadata()) meta.set(m.name, m.metadata);
   const run = meta.get(METADATA_NAMES.run) ?? fail(`no '${METADATA_NAMES.run}' metadata: not a swarmguard recording`);
@@ -205,9 +207,7 @@ async function decode(reader: McapIndexedReader, path: string, bytes: number, fa
   const records: TickRecord[] = [];
   for (const t of [...ticks.keys()].sort((a, b) => a - b)) {
     const r = ticks.get(t)!;
-    for (const key of ['poses', 'intended', 'stopped', 'suspicion'] as const) {
-      if (r[key] === undefined) fail(`tick ${t} has no ${key === 'poses' ? CHANNELS.poses.topic : key === 'intended' ? CHANNELS.commands.topic : key === 'stopped' ? CHANNELS.safety.topic : CHANNELS.monitor.topic} message`);
-    }
+    for (const [key, role] of TICK_CHANNELS) if (r[key] === undefined) fail(`tick ${t} has no ${CHANNELS[role].topic} message`);
     records.push({ truePoses: null, ...r } as TickRecord);
   }
   records.forEach((r, k) => {
@@ -239,6 +239,5 @@ async function decode(reader: McapIndexedReader, path: string, bytes: number, fa
     events,
     eventsAt,
     closed: meta.has(METADATA_NAMES.end),
-    bytes,
   };
 }

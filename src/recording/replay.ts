@@ -3,7 +3,7 @@
 // start + (t_k - t_0) / speed). A sink receives exactly what a run service receives from a live run
 // (RunService.tick), so anything that shows a live run can show a replayed one.
 import type { RunEvent, TickRecord } from '../runtime/trial.js';
-import { describeEvent, robotRows, TerminalStatus } from '../runtime/status-text.js';
+import { TerminalStatus } from '../runtime/status-text.js';
 import type { RecordedRun } from './reader.js';
 
 /** What a replay sink is told before the first tick: the recorded run (settings, ids, policy, launch text). */
@@ -39,8 +39,7 @@ export async function replay(run: RecordedRun, sinks: readonly ReplaySink[], o: 
   if (!(o.speed > 0)) throw new RangeError(`replay speed must be > 0, got ${o.speed}`);
   const now = o.now ?? (() => performance.now());
   const sleep = o.sleep ?? defaultSleep;
-  const { records, eventsAt, events: _all, ...info } = run;
-  void _all;
+  const { records, eventsAt, events: _events, ...info } = run;
   const started: ReplaySink[] = [];
   let ticks = 0;
   let events = 0;
@@ -72,29 +71,27 @@ export async function replay(run: RecordedRun, sinks: readonly ReplaySink[], o: 
 /** The terminal: event lines as they come, the status table redrawn (every `every` ticks) on a terminal. */
 export class TerminalSink implements ReplaySink {
   readonly name = 'terminal';
-  private status: TerminalStatus;
+  private status: TerminalStatus | null = null;
   private info: ReplayInfo | null = null;
-  /** Robot index -> attack name, from the injection events seen so far. */
-  private readonly attacks = new Map<number, string>();
 
-  constructor(log: (line: string) => void, tty: boolean, private readonly every = 5) {
-    this.status = new TerminalStatus(log, tty);
-  }
+  constructor(
+    private readonly log: (line: string) => void,
+    private readonly tty: boolean,
+    private readonly every = 5,
+  ) {}
 
   start(info: ReplayInfo): void {
     this.info = info;
+    this.status = new TerminalStatus(this.log, this.tty, info.robotIds, info.controlPeriod);
     this.status.line(`swarmguard replay ${info.name}: ${info.robotIds.length} robots, recorded ${info.startedAt} (${info.kind}, link ${info.linkKind}, policy ${info.policy.name || '-'})`);
   }
 
   tick(record: TickRecord, events: readonly RunEvent[]): void {
     const info = this.info!;
-    for (const e of events) {
-      if (e.kind === 'injection-start') this.attacks.set(info.robotIds.indexOf(e.robot), e.attack);
-      this.status.line(describeEvent(e, info.controlPeriod));
-    }
+    const status = this.status!;
+    for (const e of events) status.event(e);
     if (record.tick % this.every !== 0) return;
     const p = info.controlPeriod;
-    const header = `swarmguard replay ${info.name}: ${(record.tick * p).toFixed(1)} / ${(info.settings.ticks * p).toFixed(0)} s`;
-    this.status.table([header, ...robotRows(info.robotIds, record, (i) => this.attacks.get(i) ?? null)]);
+    status.table(`swarmguard replay ${info.name}: ${(record.tick * p).toFixed(1)} / ${(info.settings.ticks * p).toFixed(0)} s`, record);
   }
 }

@@ -14,7 +14,7 @@ const coordinate = z.number().nullable();
 
 const RobotPose = z.object({ id: z.string(), x: coordinate, y: coordinate, theta: coordinate }).strict();
 
-export const PosesMessage = z
+const PosesMessage = z
   .object({
     tick: z.number().int().min(0),
     /** The link's clock when the tick started, ms. */
@@ -23,7 +23,7 @@ export const PosesMessage = z
   })
   .strict();
 
-export const CommandsMessage = z
+const CommandsMessage = z
   .object({
     tick: z.number().int().min(0),
     /** Normalised wheel commands (float32, in their shortest decimal form): what the policy intended, and what was sent after injection and safety. */
@@ -31,7 +31,7 @@ export const CommandsMessage = z
   })
   .strict();
 
-export const SafetyMessage = z
+const SafetyMessage = z
   .object({
     tick: z.number().int().min(0),
     /** The robots the safety layer stopped this tick, and why (every other robot's command passed). */
@@ -39,7 +39,7 @@ export const SafetyMessage = z
   })
   .strict();
 
-export const MonitorMessage = z
+const MonitorMessage = z
   .object({
     tick: z.number().int().min(0),
     robots: z.array(
@@ -59,7 +59,7 @@ export const MonitorMessage = z
   })
   .strict();
 
-export const TimingMessage = z
+const TimingMessage = z
   .object({
     tick: z.number().int().min(0),
     timeMs: z.number(),
@@ -70,7 +70,7 @@ export const TimingMessage = z
   .strict();
 
 /** A run event (injection start/end = ground truth, flag, clear, stop, e-stop, release, pause, resume) as the runtime made it. */
-export const EventMessage = z
+const EventMessage = z
   .object({
     /** The tick whose record the event was reported with (an event made between ticks carries the next tick). */
     reportedAtTick: z.number().int().min(0),
@@ -85,16 +85,16 @@ const Vector3 = z.object({ x: z.number(), y: z.number(), z: z.number() }).strict
 const Quaternion = z.object({ x: z.number(), y: z.number(), z: z.number(), w: z.number() }).strict();
 
 /** foxglove.PosesInFrame: every robot's pose (true where known) as an arrow in the 3D panel, frame "arena". */
-export const FoxglovePosesInFrame = z
+const FoxglovePosesInFrame = z
   .object({ timestamp: Time, frame_id: z.string(), poses: z.array(z.object({ position: Vector3, orientation: Quaternion }).strict()) })
   .strict();
 
 /** foxglove.Log: the events as text lines for the log panel (level 2 = INFO, 3 = WARNING). */
-export const FoxgloveLog = z
+const FoxgloveLog = z
   .object({ timestamp: Time, level: z.number().int().min(0).max(5), message: z.string(), name: z.string(), file: z.string(), line: z.number().int().min(0) })
   .strict();
 
-export interface ChannelSpec {
+interface ChannelSpec {
   topic: string;
   schemaName: string;
   schema: z.ZodType;

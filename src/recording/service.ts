@@ -23,7 +23,8 @@ export function recordedSettings(launch: Launch): RecordedSettings {
   };
 }
 
-function runHeader(launch: Launch, policy: RunContext['policy']): RecordingHeader {
+/** The recording's header of a run of a launch file. */
+export function runHeader(launch: Launch, policy: RunContext['policy']): RecordingHeader {
   return {
     kind: 'run',
     name: launch.name,
@@ -46,7 +47,13 @@ function runHeader(launch: Launch, policy: RunContext['policy']): RecordingHeade
 export async function recordFinishedRun(runDir: string, launch: Launch, policy: RunContext['policy'], records: readonly TickRecord[], events: readonly RunEvent[]): Promise<string> {
   const writer = await McapRunWriter.open(join(runDir, RECORDING_FILE), runHeader(launch, policy));
   const last = records.at(-1)?.tick ?? -1;
-  for (const r of records) writer.tick(r, events.filter((e) => e.tick === r.tick || (r.tick === last && e.tick > last)));
+  const reportedAt = new Map<number, RunEvent[]>();
+  for (const e of events) {
+    const t = Math.min(e.tick, last);
+    if (reportedAt.has(t)) reportedAt.get(t)!.push(e);
+    else reportedAt.set(t, [e]);
+  }
+  for (const r of records) writer.tick(r, reportedAt.get(r.tick) ?? []);
   await writer.close();
   return writer.path;
 }

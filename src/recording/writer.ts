@@ -39,10 +39,7 @@ export interface RecordedSettings {
   link: unknown;
 }
 
-const RUN_METADATA = 'swarmguard.run';
-const POLICY_METADATA = 'swarmguard.policy';
-const END_METADATA = 'swarmguard.end';
-export const METADATA_NAMES = { run: RUN_METADATA, policy: POLICY_METADATA, end: END_METADATA } as const;
+export const METADATA_NAMES = { run: 'swarmguard.run', policy: 'swarmguard.policy', end: 'swarmguard.end' } as const;
 export const ATTACHMENT_NAMES = { launch: 'launch.yaml', settings: 'settings.json' } as const;
 
 /** Chunks are written when this full: what a crash can lose at most. */
@@ -71,7 +68,7 @@ const coord = (v: number) => (Number.isFinite(v) ? v : null);
  * Wheel commands are float32 in the runtime: written as the shortest decimal that reads back (through
  * Math.fround) as the same float32, about half the digits of the double it widens to.
  */
-export function shortestFloat32(v: number): number {
+function shortestFloat32(v: number): number {
   const f = Math.fround(v);
   if (!Number.isFinite(f)) return f;
   for (let p = 1; p < 9; p++) {
@@ -143,7 +140,7 @@ export class McapRunWriter {
     }
     const now = BigInt(this.startEpochMs) * 1_000_000n;
     await this.mcap.addMetadata({
-      name: RUN_METADATA,
+      name: METADATA_NAMES.run,
       metadata: new Map([
         ['format', RECORDING_FORMAT],
         ['kind', h.kind],
@@ -158,7 +155,7 @@ export class McapRunWriter {
       ]),
     });
     await this.mcap.addMetadata({
-      name: POLICY_METADATA,
+      name: METADATA_NAMES.policy,
       metadata: new Map([['name', h.policy.name], ['dir', h.policy.dir], ...Object.entries(h.policy.files).map(([f, sha]) => [`sha256:${f}`, sha] as [string, string])]),
     });
     await this.mcap.addAttachment({ name: ATTACHMENT_NAMES.launch, logTime: now, createTime: now, mediaType: 'application/yaml', data: encoder.encode(h.launchText) });
@@ -227,7 +224,7 @@ export class McapRunWriter {
     if (this.closed) return;
     this.closed = true;
     this.enqueue(async () => {
-      await this.mcap.addMetadata({ name: END_METADATA, metadata: new Map([['ticks', String(this.ticks)], ['events', String(this.eventCount)], ['endedAt', new Date().toISOString()]]) });
+      await this.mcap.addMetadata({ name: METADATA_NAMES.end, metadata: new Map([['ticks', String(this.ticks)], ['events', String(this.eventCount)], ['endedAt', new Date().toISOString()]]) });
       await this.mcap.end();
     });
     try {

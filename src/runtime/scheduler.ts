@@ -63,6 +63,16 @@ export class ControlScheduler {
     await this.active;
   }
 
+  /**
+   * Ticks until done() says so (checked every pollMs), then stops. A tick may still start between done()
+   * becoming true and the check, so onTick tests it too.
+   */
+  async runUntil(done: () => boolean, pollMs = 50): Promise<void> {
+    this.start();
+    while (!done()) await new Promise((r) => setTimeout(r, pollMs));
+    await this.stop();
+  }
+
   get stats(): SchedulerStats {
     const c = this.counts;
     const n = Math.max(c.ticks, 1);

@@ -28,7 +28,7 @@ export function describeEvent(e: RunEvent, period: number): string {
 }
 
 /** One row per robot: its suspicion bar, flag, and the attack compromising it (null: none). */
-export function robotRows(ids: readonly string[], rec: TickRecord | undefined, compromisedBy: (i: number) => string | null): string[] {
+function robotRows(ids: readonly string[], rec: TickRecord | undefined, compromisedBy: (i: number) => string | null): string[] {
   return ids.map((id, i) => {
     const s = rec?.suspicion[i] ?? 0;
     const bar = '#'.repeat(Math.round(10 * s)).padEnd(10, '.');
@@ -38,16 +38,20 @@ export function robotRows(ids: readonly string[], rec: TickRecord | undefined, c
 }
 
 /**
- * A status table redrawn in place on a terminal, with event lines printed above it (the table is erased
- * first so lines never interleave with it). Without a terminal only the lines are printed.
+ * A run on the terminal, live or replayed: event lines, and a status table of every robot redrawn in place
+ * below them (erased first so lines never interleave with it). Without a terminal only the lines are printed.
  */
 export class TerminalStatus {
   private tableLines = 0;
+  /** The attack compromising each robot, from the injection events shown (robot index -> attack). */
+  private readonly attacks = new Map<number, string>();
 
   constructor(
     private readonly log: (line: string) => void,
     /** Whether to draw the table (stderr is a terminal and the caller is not quiet). */
     private readonly tty: boolean,
+    private readonly ids: readonly string[],
+    private readonly controlPeriod: number,
     private readonly out: NodeJS.WritableStream = process.stderr,
   ) {}
 
@@ -56,9 +60,16 @@ export class TerminalStatus {
     this.log(text);
   }
 
-  table(lines: readonly string[]): void {
+  event(e: RunEvent): void {
+    if (e.kind === 'injection-start') this.attacks.set(this.ids.indexOf(e.robot), e.attack);
+    this.line(describeEvent(e, this.controlPeriod));
+  }
+
+  /** The table: the header line, then every robot's row at this record. */
+  table(header: string, rec: TickRecord | undefined): void {
     if (!this.tty) return;
     this.erase();
+    const lines = [header, ...robotRows(this.ids, rec, (i) => this.attacks.get(i) ?? null)];
     this.out.write(`${lines.join('\n')}\n`);
     this.tableLines = lines.length;
   }

@@ -295,6 +295,14 @@ export function outcomes(run: { parts: { ids: readonly string[] }; records: read
   });
 }
 
+/** The safety layer of the swarm the twin's settings describe, over `link`. */
+export function swarmSafety(settings: SimSettings, safety: SafetySettings, link: RobotLink): SafetyLayer {
+  const layer = new SafetyLayer(settings.robots, { width: settings.arenaWidth, height: settings.arenaHeight }, safety);
+  // A link that reports IR proximity (the e-puck2 links) lets the safety layer refuse driving into obstacles.
+  if (link.proximity) layer.useProximity((i) => link.proximity!(i));
+  return layer;
+}
+
 /** A run of the swarm the twin's settings describe (robots, arena, control period) over `link`. */
 export function swarmTrial(
   settings: SimSettings,
@@ -302,9 +310,7 @@ export function swarmTrial(
   link: RobotLink,
   o: { safety?: SafetySettings; monitor?: MonitorSettings; trialMode: boolean; injections: Injection[]; seed: number },
 ): TrialRun {
-  const safety = new SafetyLayer(settings.robots, { width: settings.arenaWidth, height: settings.arenaHeight }, o.safety ?? DEFAULT_SAFETY);
-  // A link that reports IR proximity (the e-puck2 links) lets the safety layer refuse driving into obstacles.
-  if (link.proximity) safety.useProximity((i) => link.proximity!(i));
+  const safety = swarmSafety(settings, o.safety ?? DEFAULT_SAFETY, link);
   return new TrialRun({
     ids: settings.robotIds,
     robots: settings.robots,
