@@ -3,8 +3,7 @@
 // from an environment variable (--password-env) or the first line of stdin, never from the command line
 // (argv is visible to every user of the machine in `ps`).
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { ConfigError } from '../core/config-file.js';
-import { passwordFromEnv } from '../links/mqtt/config.js';
+import { ConfigError, secretFromEnv } from '../core/config-file.js';
 import { PasswordFile, withEntry } from '../links/mqtt/passwd.js';
 
 export interface MqttPasswdOptions {
@@ -22,7 +21,7 @@ async function firstLineOfStdin(): Promise<string> {
 
 /** Writes the entry; returns what was done, for the caller to print. */
 export async function mqttPasswd(file: string, user: string, o: MqttPasswdOptions, env: NodeJS.ProcessEnv = process.env, readPassword = firstLineOfStdin): Promise<string> {
-  const password = o.passwordEnv ? passwordFromEnv(o.passwordEnv, '--password-env', env) : await readPassword();
+  const password = o.passwordEnv ? secretFromEnv(o.passwordEnv, '--password-env', `${user}'s new password`, env) : await readPassword();
   if (password === '') throw new ConfigError('no password on stdin (give it on the first line, or use --password-env NAME)');
   const before = existsSync(file) ? readFileSync(file, 'utf8') : '';
   // A file we cannot read back is not ours to rewrite.

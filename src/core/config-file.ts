@@ -7,6 +7,16 @@ import { z } from 'zod';
 export const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
 
 /** A configuration that cannot be used: the message names the source and the offending key. */
+/**
+ * A secret (password, token) from the environment variable a config key names; refused naming the key and
+ * what the variable holds when it is unset or empty.
+ */
+export function secretFromEnv(name: string, key: string, holds: string, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[name];
+  if (value === undefined || value === '') throw new ConfigError(`${key}: the environment variable ${name} is not set (it holds ${holds})`);
+  return value;
+}
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }

@@ -1,8 +1,7 @@
 // The launch file's `dashboard:` block and `swarmguard run --dashboard [port]`: whether the run serves the
 // live dashboard, on which address and port, and the token its controls need.
 import { z } from 'zod';
-import { ConfigError } from '../core/config-file.js';
-import { envName } from '../core/config-file.js';
+import { ConfigError, envName, secretFromEnv } from '../core/config-file.js';
 
 export const DEFAULT_DASHBOARD_PORT = 8765;
 const MIN_TOKEN = 16;
@@ -38,8 +37,7 @@ export interface DashboardConfig {
 export function resolveDashboard(block: DashboardBlock, where: string, env: NodeJS.ProcessEnv = process.env): DashboardConfig {
   const { enabled, host, viewing, port, tokenEnv } = block;
   if (tokenEnv === undefined) return { enabled, host, viewing, port };
-  const token = env[tokenEnv];
-  if (token === undefined || token === '') throw new ConfigError(`${where}.tokenEnv: the environment variable ${tokenEnv} is not set (it holds the dashboard's token)`);
+  const token = secretFromEnv(tokenEnv, `${where}.tokenEnv`, "the dashboard's token", env);
   if (token.length < MIN_TOKEN || token.length > 256) throw new ConfigError(`${where}.tokenEnv: the token in ${tokenEnv} has ${token.length} characters; it needs ${MIN_TOKEN} to 256`);
   return { enabled, host, viewing, port, token };
 }

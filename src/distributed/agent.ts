@@ -13,9 +13,9 @@ import { beliefAbout } from '../links/mqtt/service.js';
 import { DEFAULT_QOS, type SwarmTopics } from '../links/mqtt/topics.js';
 import { OnnxTeam } from '../policy/team.js';
 import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
-import { SafetyLayer, type StopReason } from '../runtime/safety.js';
+import type { SafetyLayer, StopReason } from '../runtime/safety.js';
 import { SwarmView } from '../runtime/swarm-view.js';
-import { compromisedCommand, groundTruth, type Injection, type RunEvent } from '../runtime/trial.js';
+import { compromisedCommand, groundTruth, swarmSafety, type Injection, type RunEvent } from '../runtime/trial.js';
 import { agentUser } from './config.js';
 import { SwarmInbox, type TimeMode } from './inbox.js';
 import { followFeed, joinBus, posesFlowing, type Participant } from './participant.js';
@@ -51,10 +51,9 @@ export class RobotAgent {
     const s = launch.settings;
     const N = s.robotIds.length;
     this.id = s.robotIds[robot]!;
-    const spec = team.policy.manifest.observation;
-    this.view = new SwarmView({ ...spec, id: spec.spec }, N, s.controlPeriod);
+    this.view = SwarmView.forPolicy(team, N, s.controlPeriod);
     this.inbox = new SwarmInbox(s.robotIds, mode);
-    this.safety = new SafetyLayer(s.robots, { width: s.arenaWidth, height: s.arenaHeight }, launch.safety);
+    this.safety = swarmSafety(s, launch.safety);
     // The run's one seeded stream, as in the single-process run (faults and observation noise draw from it;
     // every agent keeps its copy in step by making the other robots' draws too, see step()).
     this.rng = makeStreams(launch.seed, 1)[0]!;

@@ -3,8 +3,8 @@
 // monitor, injections) is the very file `swarmguard run` uses, so a distributed trial and a single-process
 // trial of the same file can be compared.
 import { z } from 'zod';
-import { envName } from '../core/config-file.js';
-import { passwordFromEnv } from '../links/mqtt/config.js';
+import { envName, secretFromEnv } from '../core/config-file.js';
+
 import { SwarmTopics } from '../links/mqtt/topics.js';
 
 export const DistributedSchema = z
@@ -33,7 +33,7 @@ export type DistributedConfig = z.output<typeof DistributedSchema>;
 /** The broker login of one role (`agent-epuck-3`, `monitor`, `feed`); the password comes from the environment. */
 export function credentials(cfg: DistributedConfig, user: string, source: string, env: NodeJS.ProcessEnv = process.env): { username?: string; password?: string } {
   if (!cfg.passwordEnv) return {};
-  return { username: user, password: passwordFromEnv(cfg.passwordEnv, `${source}: distributed.passwordEnv`, env) };
+  return { username: user, password: secretFromEnv(cfg.passwordEnv, `${source}: distributed.passwordEnv`, `${user}'s MQTT password`, env) };
 }
 
 export const agentUser = (id: string): string => `agent-${id}`;

@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { EmbeddedBroker } from '../links/mqtt/broker.js';
-import { passwordFromEnv } from '../links/mqtt/config.js';
+import { secretFromEnv } from '../core/config-file.js';
 import { passwordEntry } from '../links/mqtt/passwd.js';
 import { loadLaunch, releaseLaunch } from '../runtime/launch.js';
 import { agentUser, distributedAcl } from './config.js';
@@ -57,7 +57,7 @@ export async function runDistributed(path: string, o: DistributedOptions = {}): 
     if (o.embedded) {
       let files = {};
       if (cfg.passwordEnv) {
-        const password = passwordFromEnv(cfg.passwordEnv, `${path}: distributed.passwordEnv`);
+        const password = secretFromEnv(cfg.passwordEnv, `${path}: distributed.passwordEnv`, 'the MQTT password of the run\'s processes');
         dir = mkdtempSync(join(tmpdir(), 'swarmguard-distributed-'));
         const users = [...ids.map(agentUser), 'monitor', 'feed'];
         writeFileSync(join(dir, 'passwd'), users.map((u) => passwordEntry(u, password)).join('\n') + '\n', { mode: 0o600 });

@@ -13,9 +13,9 @@ import { aggregateBeliefs, SwarmMonitor } from '../monitor/monitor.js';
 import { OnnxTeam } from '../policy/team.js';
 import { recordFinishedRun } from '../recording/service.js';
 import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
-import { SafetyLayer, STOP_REASONS, type StopReason } from '../runtime/safety.js';
+import { STOP_REASONS, type SafetyLayer, type StopReason } from '../runtime/safety.js';
 import { SwarmView } from '../runtime/swarm-view.js';
-import { outcomes, type RunEvent, type TickRecord } from '../runtime/trial.js';
+import { outcomes, swarmSafety, type RunEvent, type TickRecord } from '../runtime/trial.js';
 import { formatSummary, newRunDir, writeRunFolder, type RunSummary } from '../runtime/run-folder.js';
 import { SwarmInbox, type TimeMode } from './inbox.js';
 import { followFeed, joinBus, posesFlowing, type Participant } from './participant.js';
@@ -56,11 +56,10 @@ export class MonitorNode {
   ) {
     const s = launch.settings;
     const N = s.robotIds.length;
-    const spec = team.policy.manifest.observation;
-    this.view = new SwarmView({ ...spec, id: spec.spec }, N, s.controlPeriod);
+    this.view = SwarmView.forPolicy(team, N, s.controlPeriod);
     this.inbox = new SwarmInbox(s.robotIds, mode);
     this.monitor = new SwarmMonitor(s.robotIds, s.robots, launch.monitor);
-    this.safety = new SafetyLayer(s.robots, { width: s.arenaWidth, height: s.arenaHeight }, launch.safety);
+    this.safety = swarmSafety(s, launch.safety);
     this.intended = new Float32Array(2 * N);
     this.expected = new Float32Array(2 * N);
     this.commands = new Float32Array(2 * N);

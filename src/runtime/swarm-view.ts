@@ -4,7 +4,7 @@
 // columns hold what was last sent to each robot.
 import { estimateTwist, type Twist, type TrackedPose } from '../core/kinematics.js';
 import { PAIR_DIM, RendezvousObserver, type ObservationSpec, type SwarmFrame } from '../core/observation.js';
-import type { TeamView } from '../policy/team.js';
+import type { OnnxTeam, TeamView } from '../policy/team.js';
 
 /** Where a robot never located stands in the observations: beyond any robot's sensing range. */
 const UNLOCATED = 1e6;
@@ -19,6 +19,12 @@ export class SwarmView implements TeamView {
   private readonly previous: (TrackedPose | null)[];
   /** Per robot: the motion measured this tick, or null where there was no new measurement. */
   readonly motion: (Twist | null)[];
+
+  /** The view a deployed policy observes through: its manifest's observation spec, `robots` robots, tick `dt` s. */
+  static forPolicy(team: OnnxTeam, robots: number, dt: number): SwarmView {
+    const spec = team.policy.manifest.observation;
+    return new SwarmView({ ...spec, id: spec.spec }, robots, dt);
+  }
 
   constructor(spec: ObservationSpec, robots: number, private readonly dt: number) {
     this.robots = robots;

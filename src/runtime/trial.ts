@@ -89,8 +89,7 @@ export class TrialRun {
     for (const inj of parts.injections) {
       if (!(inj.robot >= 0 && inj.robot < N)) throw new RangeError(`injection for unknown robot index ${inj.robot}`);
     }
-    const spec = parts.team.policy.manifest.observation;
-    this.view = new SwarmView({ ...spec, id: spec.spec }, N, parts.controlPeriod);
+    this.view = SwarmView.forPolicy(parts.team, N, parts.controlPeriod);
     this.rng = makeStreams(parts.seed, 1)[0]!;
     this.intended = new Float32Array(2 * N);
     this.expected = new Float32Array(2 * N);
@@ -295,11 +294,11 @@ export function outcomes(run: { parts: { ids: readonly string[] }; records: read
   });
 }
 
-/** The safety layer of the swarm the twin's settings describe, over `link`. */
-export function swarmSafety(settings: SimSettings, safety: SafetySettings, link: RobotLink): SafetyLayer {
+/** The safety layer of the swarm the twin's settings describe, over `link` (none: a process fed by the bus). */
+export function swarmSafety(settings: SimSettings, safety: SafetySettings, link?: RobotLink): SafetyLayer {
   const layer = new SafetyLayer(settings.robots, { width: settings.arenaWidth, height: settings.arenaHeight }, safety);
   // A link that reports IR proximity (the e-puck2 links) lets the safety layer refuse driving into obstacles.
-  if (link.proximity) layer.useProximity((i) => link.proximity!(i));
+  if (link?.proximity) layer.useProximity((i) => link.proximity!(i));
   return layer;
 }
 

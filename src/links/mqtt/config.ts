@@ -3,7 +3,7 @@
 // names the environment variable that holds them.
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, envName } from '../../core/config-file.js';
+import { ConfigError, envName, secretFromEnv } from '../../core/config-file.js';
 import { DEFAULT_QOS, type QosTable } from './topics.js';
 
 const qos = z.union([z.literal(0), z.literal(1), z.literal(2)]);
@@ -76,15 +76,9 @@ export interface ResolvedBus {
 }
 
 /** The password in the environment variable `name`; refused naming `key` (the file and key that name the variable) if unset or empty. */
-export function passwordFromEnv(name: string, key: string, env: NodeJS.ProcessEnv = process.env, holder?: string): string {
-  const password = env[name];
-  if (password === undefined || password === '') throw new ConfigError(`${key}: the environment variable ${name} is not set${holder ? ` (it holds ${holder}'s MQTT password)` : ''}`);
-  return password;
-}
-
 export function resolveCredentials(c: { username: string; passwordEnv: string } | undefined, where: string, env: NodeJS.ProcessEnv = process.env): { username?: string; password?: string } {
   if (!c) return {};
-  return { username: c.username, password: passwordFromEnv(c.passwordEnv, `${where}.passwordEnv`, env, c.username) };
+  return { username: c.username, password: secretFromEnv(c.passwordEnv, `${where}.passwordEnv`, `${c.username}'s MQTT password`, env) };
 }
 
 /** Resolves a bus section (`where` names it in errors: `launch.yaml: link`); `base` is the launch file's folder. */
