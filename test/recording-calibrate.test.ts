@@ -1,4 +1,5 @@
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -97,6 +98,26 @@ describe('calibration', () => {
     const still = await runCalibrationDrive(launch, { quiet: true, script: [{ seconds: 5, left: 0, right: 0, what: 'still' }] }, () => {});
     const run = await readRecording(still.recording);
     expect(() => calibrate(run)).toThrow(new RegExp(`${still.recording.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: robot epuck-0 drove straight in 0 and turned in 0 usable ticks`));
+  });
+
+  it('a drive whose recording cannot be created stops the link it opened (the in-process twin closes its ports)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swarmguard-cal-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'not-a-folder'), '');
+    const base = 40000 + Math.floor(Math.random() * 20000);
+    const launch = join(dir, 'wifi.yaml');
+    writeFileSync(
+      launch,
+      `name: w\nswarm: { robots: 2 }\npolicy: ${MAPPO}\nduration: 5\nout: ${join(dir, 'not-a-folder', 'runs')}\n` +
+        `link:\n  kind: epuck2-wifi\n  twin: true\n  robots:\n    epuck-0: { port: ${base}, start: { x: 0.8, y: 1.0, theta: 0 } }\n    epuck-1: { port: ${base + 1}, start: { x: 1.2, y: 1.0, theta: 3.1 } }\n`,
+    );
+    await expect(runCalibrationDrive(launch, { quiet: true }, () => {})).rejects.toThrow(/not-a-folder/);
+    const refused = await new Promise<boolean>((resolve) => {
+      const sock = connect(base, '127.0.0.1');
+      sock.once('connect', () => (sock.destroy(), resolve(false)));
+      sock.once('error', () => resolve(true));
+    });
+    expect(refused).toBe(true);
   });
 
   it('refuses a robots file that is not valid instead of overwriting it', async () => {

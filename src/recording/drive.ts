@@ -75,13 +75,19 @@ export async function runCalibrationDrive(launchPath: string, o: DriveOptions = 
     const link = await createLink(launch, log);
     const safety = swarmSafety(s, launch.safety, link);
     const header = runHeader(launch, { name: 'calibration-drive', dir: '', files: {} });
-    const writer = await McapRunWriter.open(join(newRunDir(launch, 'drive'), RECORDING_FILE), {
-      ...header,
-      kind: 'calibration-drive',
-      name: `${launch.name}-drive`,
-      trial: false,
-      settings: { ...header.settings, injections: [], ticks: steps.length },
-    });
+    let writer: McapRunWriter;
+    try {
+      writer = await McapRunWriter.open(join(newRunDir(launch, 'drive'), RECORDING_FILE), {
+        ...header,
+        kind: 'calibration-drive',
+        name: `${launch.name}-drive`,
+        trial: false,
+        settings: { ...header.settings, injections: [], ticks: steps.length },
+      });
+    } catch (err) {
+      await link.stop(); // nothing half-started: the link's sockets, ports or twin go with the refusal
+      throw err;
+    }
     log(`calibration drive: ${N} robots on ${link.kind === 'sim' ? `the twin (${launch.mode})` : `link ${link.kind}`}, ${(steps.length * s.controlPeriod).toFixed(0)} s of straight runs, turns on the spot and arcs; recording ${writer.path}`);
     const stop = new Interruption(o.signal);
     const lastStop = new Array<StopReason | null>(N).fill(null);
