@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { runLaunch } from '../src/cli/run.js';
 import { serveTwin } from '../src/cli/twin-serve.js';
@@ -56,6 +57,20 @@ describe('launch files with e-puck2 links', () => {
     expect(sum.stops['stale-pose']).toBe(0);
     expect(lines.join('\n')).toMatch(/10 robots on link epuck2-wifi/);
     expect(lines.join('\n')).toMatch(/link: \d+ exchanges/);
+  });
+
+  it('a run whose folder cannot be created refuses to start and stops the link it opened (the in-process twin closes its ports)', async () => {
+    const base = 40000 + Math.floor(Math.random() * 20000);
+    const path = launchFile('');
+    writeFileSync(join(path, '..', 'blocked'), ''); // a file where the run folders would go
+    writeFileSync(path, `${body('epuck2-wifi', (k) => `port: ${base + k}`, '  twin: true\n')}name: no-folder\nout: ${join(path, '..', 'blocked', 'runs')}\n`);
+    await expect(runLaunch(path, { quiet: true, console: false }, () => {})).rejects.toThrow(/blocked/);
+    const refused = await new Promise<boolean>((resolve) => {
+      const sock = connect(base, '127.0.0.1');
+      sock.once('connect', () => (sock.destroy(), resolve(false)));
+      sock.once('error', () => resolve(true));
+    });
+    expect(refused).toBe(true);
   });
 
   it('twin-serve serves a launch file\'s sercom robots on PTYs that the link the same file builds connects to', async () => {

@@ -16,7 +16,7 @@ import { createLink } from '../runtime/link-factory.js';
 import { Ros2Service } from '../links/ros2/service.js';
 import { MqttTelemetry } from '../links/mqtt/service.js';
 import { DashboardService } from '../dashboard/service.js';
-import { outcomes, swarmTrial } from '../runtime/trial.js';
+import { outcomes, swarmTrial, type TrialRun } from '../runtime/trial.js';
 import { formatSummary, newRunDir, writeRunFolder, type RunSummary } from '../runtime/run-folder.js';
 import { RecorderService } from '../recording/service.js';
 import { TerminalStatus } from '../runtime/status-text.js';
@@ -43,7 +43,15 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
     team.setForgetAfter(launch.forgetAfterTicks);
     const s = launch.settings;
     const link = await createLink(launch, log);
-    const run = swarmTrial(s, team, link, { safety: launch.safety, monitor: launch.monitor, trialMode: launch.trial, injections: launch.injections, seed: launch.seed });
+    let run: TrialRun;
+    let runDir: string;
+    try {
+      run = swarmTrial(s, team, link, { safety: launch.safety, monitor: launch.monitor, trialMode: launch.trial, injections: launch.injections, seed: launch.seed });
+      runDir = newRunDir(launch);
+    } catch (err) {
+      await link.stop(); // nothing half-started: the link's connections go with the refusal
+      throw err;
+    }
     // A link that reads the robots' IR sensors lets the safety layer refuse driving into obstacles.
     log(
       `swarmguard run ${launch.name}: ${s.robotIds.length} robots on ${link.kind === 'sim' ? `the twin (${launch.mode})` : `link ${link.kind}`}, policy ${team.name}` +
@@ -63,7 +71,6 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
       terminal.table(`swarmguard run ${launch.name}: ${(run.tick * s.controlPeriod).toFixed(1)} / ${(launch.ticks * s.controlPeriod).toFixed(0)} s`, run.records.at(-1));
     };
     let schedulerStats: SchedulerStats | null = null;
-    const runDir = newRunDir(launch);
     // Operator actions (console, dashboard, ROS 2, MQTT) go through one controller; its attacks are
     // released, stdin let go and every service stopped, however the run ends.
     const control = new RunController(run, s);
