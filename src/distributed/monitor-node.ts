@@ -15,7 +15,7 @@ import { recordFinishedRun } from '../recording/service.js';
 import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
 import { STOP_REASONS, type SafetyLayer, type StopReason } from '../runtime/safety.js';
 import { SwarmView } from '../runtime/swarm-view.js';
-import { outcomes, swarmSafety, type RunEvent, type TickRecord } from '../runtime/trial.js';
+import { expectedCommands, monitorView, outcomes, swarmSafety, type RunEvent, type TickRecord } from '../runtime/trial.js';
 import { formatSummary, newRunDir, writeRunFolder, type RunSummary } from '../runtime/run-folder.js';
 import { SwarmInbox, type TimeMode } from './inbox.js';
 import { followFeed, joinBus, posesFlowing, type Participant } from './participant.js';
@@ -129,11 +129,7 @@ export class MonitorNode {
     this.view.update(poses);
     // What each robot's policy intends from its own observation (the whole team, batched, as deployed).
     await this.team.act(this.view, this.intended);
-    for (let i = 0; i < N; i++) {
-      const c = this.safety.check(i, this.intended[2 * i]!, this.intended[2 * i + 1]!, timed[i] ?? null, nowMs);
-      this.expected[2 * i] = c.left;
-      this.expected[2 * i + 1] = c.right;
-    }
+    expectedCommands(this.safety, this.intended, timed, nowMs, this.expected);
     // Beliefs as the agents published them: observer i counts for j if j was in i's range (in i's message).
     let beliefs = null;
     if (this.team.usesBeliefs) {
@@ -149,15 +145,11 @@ export class MonitorNode {
     this.records.push({
       tick: k,
       timeMs: nowMs,
-      poses: poses.map(({ x, y, theta }, i) => (this.view.located(i) ? { x, y, theta } : { x: Number.NaN, y: Number.NaN, theta: Number.NaN })),
       truePoses: null,
       intended: Array.from(this.intended),
       commands: Array.from(this.commands),
       stopped: this.stopped.map((s) => (s !== null && (STOP_REASONS as readonly string[]).includes(s) ? (s as StopReason) : null)),
-      belief: ids.map((_, j) => (beliefs && beliefs.observers[j]! > 0 ? beliefs.value[j]! : null)),
-      consistency: Array.from(this.monitor.consistencySignal),
-      suspicion: Array.from(this.monitor.suspicion),
-      flagged: [...this.monitor.flagged],
+      ...monitorView(this.view, poses, beliefs, this.monitor),
       compromised: [],
     });
     this.events.push(...alerts);

@@ -13,7 +13,7 @@ import { aggregateBeliefs, DEFAULT_MONITOR, SwarmMonitor, type MonitorAlert, typ
 import type { SimSettings } from '../../sim/config.js';
 import type { OnnxTeam } from '../policy/team.js';
 import type { RobotLink } from './link.js';
-import { DEFAULT_SAFETY, SafetyLayer, type SafetySettings, type StopReason } from './safety.js';
+import { DEFAULT_SAFETY, SafetyLayer, type SafetySettings, type StopReason, type TimedPose } from './safety.js';
 import { SwarmView } from './swarm-view.js';
 
 /** An injection resolved against the swarm: robot index, the ticks it is active in [from, to), the attack. */
@@ -120,13 +120,7 @@ export class TrialRun {
     // The policy of every robot from its own (clean) observation: what the monitor expects of it.
     await team.act(this.view, this.intended);
     this.commands.set(this.intended);
-    // What a benign robot would execute: its policy's command through the safety layer (the monitor's
-    // expectation; a robot the safety layer stops is not suspicious for standing still).
-    for (let i = 0; i < N; i++) {
-      const c = safety.check(i, this.intended[2 * i]!, this.intended[2 * i + 1]!, timed[i] ?? null, now);
-      this.expected[2 * i] = c.left;
-      this.expected[2 * i + 1] = c.right;
-    }
+    expectedCommands(safety, this.intended, timed, now, this.expected);
     const active = this.active(t);
     for (const inj of active) await this.compromise(inj, t);
     for (let i = 0; i < N; i++) {
@@ -148,16 +142,11 @@ export class TrialRun {
     this.records.push({
       tick: t,
       timeMs: now,
-      // A robot not located yet has no pose to record (NaN; null in JSON).
-      poses: poses.map(({ x, y, theta }, i) => (this.view.located(i) ? { x, y, theta } : { x: Number.NaN, y: Number.NaN, theta: Number.NaN })),
       truePoses: link.truePoses?.() ?? null,
       intended: Array.from(this.intended),
       commands: Array.from(this.commands),
       stopped: [...this.lastStop],
-      belief: ids.map((_, j) => (beliefs && beliefs.observers[j]! > 0 ? beliefs.value[j]! : null)),
-      consistency: Array.from(monitor.consistencySignal),
-      suspicion: Array.from(monitor.suspicion),
-      flagged: [...monitor.flagged],
+      ...monitorView(this.view, poses, beliefs, monitor),
       compromised: active.map((a) => a.robot),
     });
     this.tick++;
@@ -292,6 +281,34 @@ export function outcomes(run: { parts: { ids: readonly string[] }; records: read
       falseFlags: flags.filter((f) => !compromisedAt(f.tick)).length,
     };
   });
+}
+
+/**
+ * What a benign robot would execute: its policy's command through the safety layer (the monitor's
+ * expectation; a robot the safety layer stops is not suspicious for standing still). Written into `out`.
+ */
+export function expectedCommands(safety: SafetyLayer, intended: Float32Array, timed: readonly (TimedPose | null)[], nowMs: number, out: Float32Array): void {
+  for (let i = 0; i < timed.length; i++) {
+    const c = safety.check(i, intended[2 * i]!, intended[2 * i + 1]!, timed[i] ?? null, nowMs);
+    out[2 * i] = c.left;
+    out[2 * i + 1] = c.right;
+  }
+}
+
+/** A tick record's poses and monitor signals (a robot not located yet has no pose: NaN, null in JSON). */
+export function monitorView(
+  view: SwarmView,
+  poses: readonly { x: number; y: number; theta: number }[],
+  beliefs: { value: ArrayLike<number>; observers: ArrayLike<number> } | null,
+  monitor: SwarmMonitor,
+): Pick<TickRecord, 'poses' | 'belief' | 'consistency' | 'suspicion' | 'flagged'> {
+  return {
+    poses: poses.map(({ x, y, theta }, i) => (view.located(i) ? { x, y, theta } : { x: Number.NaN, y: Number.NaN, theta: Number.NaN })),
+    belief: poses.map((_, j) => (beliefs && beliefs.observers[j]! > 0 ? beliefs.value[j]! : null)),
+    consistency: Array.from(monitor.consistencySignal),
+    suspicion: Array.from(monitor.suspicion),
+    flagged: [...monitor.flagged],
+  };
 }
 
 /** The safety layer of the swarm the twin's settings describe, over `link` (none: a process fed by the bus). */
