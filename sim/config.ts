@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, loadYamlFile, parseWithSchema } from '../src/core/config-file.js';
 import { speedLimits } from '../src/core/kinematics.js';
-import { OBSERVATION_SPEC_ID, type ObservationSpec } from '../src/core/observation.js';
+import { GLOBAL_SPEC_ID, LOCAL_SPEC_ID, type ObservationSpec } from '../src/core/observation.js';
 import { DEFAULT_REWARD_WEIGHTS, type RewardWeights } from '../src/core/rendezvous.js';
 import {
   defaultRobotIds,
@@ -36,8 +36,20 @@ export const SimConfigSchema = z
     controlPeriod: z.number().positive().max(1),
     subSteps: z.number().int().min(1).max(100),
     episodeSteps: z.number().int().min(1),
+    /**
+     * Observation variant: `global` (rendezvous-v1: everyone within commRadius, own position over the arena)
+     * or `local` (rendezvous-local-v1: the maxNeighbours nearest within commRadius, walls as local features;
+     * independent of the arena's size and of N).
+     */
+    observation: z.enum(['global', 'local']),
+    /** Sensing radius, m: robots farther apart do not observe each other (the unit of relative distances). */
     commRadius: z.number().positive(),
     maxNeighbours: z.number().int().min(1).max(MAX_ROBOTS),
+    /**
+     * Where robots start: `arena` (uniform over the whole arena) or `{ square: side }` (uniform in a square of
+     * that side, m, placed uniformly at random inside the arena: a swarm dropped in one area).
+     */
+    spawn: z.union([z.literal('arena'), z.object({ square: z.number().positive() }).strict()]),
     /** All robots inside a circle of this diameter around their centroid counts as gathered. */
     gatherDiameter: z.number().positive(),
     noise: z.union([z.enum(['default', 'off']), NoiseSchema.partial()]),
@@ -55,8 +67,10 @@ export const DEFAULT_SIM_CONFIG = {
   controlPeriod: 0.1,
   subSteps: 10,
   episodeSteps: 300,
+  observation: 'global',
   commRadius: 1.5,
   maxNeighbours: 9,
+  spawn: 'arena',
   gatherDiameter: 0.3,
   noise: 'default',
   reward: { ...DEFAULT_REWARD_WEIGHTS },
@@ -71,6 +85,8 @@ export interface SimSettings {
   readonly controlPeriod: number;
   readonly subSteps: number;
   readonly episodeSteps: number;
+  /** Side of the square robots start in (m), or null for the whole arena. */
+  readonly spawnSquare: number | null;
   readonly gatherDiameter: number;
   readonly noise: NoiseModel;
   readonly reward: RewardWeights;
@@ -123,6 +139,10 @@ export function resolveSimConfig(partial: unknown = {}, source = 'sim config', b
   if (discArea > 0.5 * width * height || 2 * maxRadius >= Math.min(width, height)) {
     throw new ConfigError(`${source}: arena: ${width} m x ${height} m is too small for ${robots.length} robots`);
   }
+  const spawnSquare = cfg.spawn === 'arena' ? null : cfg.spawn.square;
+  if (spawnSquare !== null && spawnSquare > Math.min(width, height)) {
+    throw new ConfigError(`${source}: spawn.square: ${spawnSquare} m does not fit in the ${width} m x ${height} m arena`);
+  }
   // Normalisers come from the nominal robot so every robot's features share one scale.
   const limits = speedLimits(robotsFile.defaults);
   return {
@@ -133,11 +153,12 @@ export function resolveSimConfig(partial: unknown = {}, source = 'sim config', b
     controlPeriod: cfg.controlPeriod,
     subSteps: cfg.subSteps,
     episodeSteps: cfg.episodeSteps,
+    spawnSquare,
     gatherDiameter: cfg.gatherDiameter,
     noise: resolveNoise(cfg.noise),
     reward: cfg.reward,
     observation: {
-      id: OBSERVATION_SPEC_ID,
+      id: cfg.observation === 'local' ? LOCAL_SPEC_ID : GLOBAL_SPEC_ID,
       maxNeighbours: cfg.maxNeighbours,
       commRadius: cfg.commRadius,
       arenaWidth: width,

@@ -76,7 +76,7 @@ export class RendezvousWorld {
   private readonly stepsPerTick: Float64Array;
   /** Robot index (within its environment) behind each neighbour row of `obs`, -1 for empty rows: robot g at g * K. */
   readonly rowIds: Int32Array;
-  /** Reward of the last step, per environment. */
+  /** Reward of the last step per environment: the team's, over the uncompromised robots (the victim left out). */
   readonly rewards: Float64Array;
   /** 1 where the last step ended the environment's episode. */
   readonly dones: Uint8Array;
@@ -369,10 +369,13 @@ export class RendezvousWorld {
       this.prevWallContact[k] = wc[base + k];
     }
     detectContacts(this.bodies, base, N, CONTACT_MARGIN, rc, wc);
+    const victim = this.victim[e];
     let touching = 0;
+    let victimTouching = 0;
     for (let k = 0; k < N; k++) {
       const g = base + k;
-      touching += rc[g];
+      if (k === victim) victimTouching = rc[g];
+      else touching += rc[g];
       if (rc[g] && !this.prevRobotContact[k]) this.collisionOnsets[e]++;
       if (wc[g] && !this.prevWallContact[k]) this.wallOnsets[e]++;
     }
@@ -389,10 +392,11 @@ export class RendezvousWorld {
     }
 
     const diag = Math.hypot(s.arenaWidth, s.arenaHeight);
-    const r = rendezvousReward(this.truth.x, this.truth.y, cmd, base, N, diag, touching, s.reward);
-    const victim = this.victim[e];
+    // The defenders' reward scores the uncompromised robots (the threat model); the episode return keeps the
+    // papers' protocol, every robot (the victim too) in the team, so published numbers stay comparable.
+    const r = rendezvousReward(this.truth.x, this.truth.y, cmd, base, N, diag, touching, s.reward, victim);
     this.rewards[e] = r;
-    this.episodeReturn[e] += r;
+    this.episodeReturn[e] += victim < 0 ? r : rendezvousReward(this.truth.x, this.truth.y, cmd, base, N, diag, touching + victimTouching, s.reward);
     const t = ++this.stepCount[e];
     if (this.gatherStep[e] < 0 && isGathered(this.truth.x, this.truth.y, base, N, s.gatherDiameter / 2, victim)) {
       this.gatherStep[e] = t;
@@ -641,14 +645,20 @@ export class RendezvousWorld {
   private scatterRobots(e: number, rng: RandomStream): void {
     const N = this.robots;
     const base = e * N;
-    const { arenaWidth: W, arenaHeight: H } = this.settings;
+    const { arenaWidth: W, arenaHeight: H, spawnSquare } = this.settings;
     const radius = this.bodies.radius;
+    // The spawn region: the arena, or a square of side spawnSquare placed at random inside it.
+    const side = spawnSquare ?? 0;
+    const left = spawnSquare === null ? 0 : rng.range(0, W - side);
+    const bottom = spawnSquare === null ? 0 : rng.range(0, H - side);
+    const right = spawnSquare === null ? W : left + side;
+    const top = spawnSquare === null ? H : bottom + side;
     for (let k = 0; k < N; k++) {
       const r = radius[k] + SPAWN_CLEARANCE;
       let tries = 0;
       for (;;) {
-        const px = rng.range(r, W - r);
-        const py = rng.range(r, H - r);
+        const px = rng.range(Math.max(r, left), Math.min(W - r, right));
+        const py = rng.range(Math.max(r, bottom), Math.min(H - r, top));
         let free = true;
         for (let j = 0; j < k && free; j++) {
           const dx = px - this.truth.x[base + j];
@@ -664,7 +674,8 @@ export class RendezvousWorld {
         }
         if (++tries > 100_000) {
           throw new ConfigError(
-            `arena: cannot scatter ${N} robots with ${SPAWN_CLEARANCE} m clearance in ${W} m x ${H} m; use a larger arena or fewer robots`,
+            `${spawnSquare === null ? 'arena' : 'spawn.square'}: cannot scatter ${N} robots with ${SPAWN_CLEARANCE} m clearance in ` +
+              `${spawnSquare === null ? `${W} m x ${H} m` : `a ${side} m square`}; use a larger ${spawnSquare === null ? 'arena' : 'square'} or fewer robots`,
           );
         }
       }

@@ -28,6 +28,12 @@ export const EirSettingsSchema = z
     adversaryEpochs: z.number().int().min(1).max(100),
     /** Teacher forcing decays linearly from 1 to 0 over this fraction of training. */
     teacherForcingUntil: z.number().positive().max(1),
+    /**
+     * The known-type oracle: the actor reads the true type throughout (teacher forcing held at 1), in
+     * training and wherever it is evaluated. An upper bound on what a belief can give (the headroom check);
+     * it cannot be deployed, since no real swarm knows which robot is compromised.
+     */
+    oracle: z.boolean(),
   })
   .strict();
 
@@ -42,6 +48,7 @@ export const DEFAULT_EIR: EirSettings = {
   adversaryLr: 1e-3,
   adversaryEpochs: 10,
   teacherForcingUntil: 0.5,
+  oracle: false,
 };
 
 /** MIR2's own settings (the `mir2` block of a training config; only with algo mir2). */

@@ -240,6 +240,7 @@ export class EirMappoTrainer {
 
   /** Probability of feeding the true type instead of the belief at the current point of training. */
   teacherForcing(): number {
+    if (this.eir.oracle) return 1;
     const progress = this.envSteps / this.config.totalEnvSteps;
     return Math.max(0, 1 - progress / this.eir.teacherForcingUntil);
   }
@@ -679,8 +680,10 @@ export class EirMappoTrainer {
         for (let k = 0; k < K; k++) {
           const j = world.rowIds[g * K + k]!;
           const pair = (e * N + i) * N + j;
-          if (j < 0) rows.fill(0, (g * K + k) * R, (g * K + k + 1) * R);
-          else rows.set(belief.subarray(pair * R, (pair + 1) * R), (g * K + k) * R);
+          if (j < 0 || this.eir.oracle) rows.fill(0, (g * K + k) * R, (g * K + k + 1) * R);
+          // The oracle reads the true type: this episode's attack type on the victim's rows.
+          if (j >= 0 && this.eir.oracle && j === world.victim[e]) rows[(g * K + k) * R + attack - 1] = 1;
+          else if (j >= 0 && !this.eir.oracle) rows.set(belief.subarray(pair * R, (pair + 1) * R), (g * K + k) * R);
         }
       }
       actions.set(this.forward(this.actor, this.actorShape, world.obs, episodes * N, rows));

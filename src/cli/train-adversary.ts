@@ -6,7 +6,6 @@ import { SingleBar } from 'cli-progress';
 import { z } from 'zod';
 import { ADVERSARY_FORMAT, AdversaryManifestSchema, type AdversaryManifest } from '../core/adversary-manifest.js';
 import { loadYamlFile } from '../core/config-file.js';
-import { OBSERVATION_SPEC_ID } from '../core/observation.js';
 import { OnnxAdversary } from '../policy/adversary.js';
 import { PolicyFolderError, readManifest, sha256, writeFolderAtomically } from '../policy/folder.js';
 import { OnnxTeam } from '../policy/team.js';
@@ -70,7 +69,7 @@ export async function runAdversaryTraining(o: TrainAdversaryOptions, log: (line:
       bar?.stop();
     }
     const wallSeconds = +wall().toFixed(1);
-    const model = trainer.exportModel(`${name}: posthoc adversary against ${targetName}, observation ${OBSERVATION_SPEC_ID}`);
+    const model = trainer.exportModel(`${name}: posthoc adversary against ${targetName}, observation ${settings.observation.id}`);
     log(`evaluating ${targetName} on ${config.finalEvalEpisodes} held-out episodes, benign and attacked`);
     const envNoise = (targetManifest.training.config.env as { noise?: unknown }).noise;
     const noise = typeof envNoise === 'string' ? envNoise : 'custom';
@@ -83,7 +82,7 @@ export async function runAdversaryTraining(o: TrainAdversaryOptions, log: (line:
       name,
       kind: 'posthoc',
       target: { policy: targetName, actorSha256: targetManifest.files['actor.onnx']!.sha256 },
-      observation: { ...targetManifest.observation, spec: OBSERVATION_SPEC_ID, size: trainer.world.obsSize },
+      observation: { ...targetManifest.observation, spec: settings.observation.id, size: trainer.world.obsSize },
       action: { kind: 'normalised-wheel-commands', deployed: 'mean', logStd: Array.from(trainer.actor.logStd.dataSync()) },
       files: { 'adversary.onnx': { sha256: sha256(model.bytes), inputs: model.inputs, outputs: model.outputs } },
       training: {

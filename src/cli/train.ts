@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { z } from 'zod';
 import { ConfigError, loadYamlFile } from '../core/config-file.js';
-import { OBSERVATION_SPEC_ID, observationLayout } from '../core/observation.js';
+import { observationLayout } from '../core/observation.js';
 import type { PolicyManifest } from '../core/policy-manifest.js';
 import { loadPolicyFolder, writePolicyFolder, PolicyFolderError } from '../policy/folder.js';
 import { resolveSimConfig, PROJECT_ROOT } from '../../sim/config.js';
@@ -167,7 +167,7 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
     algorithm: config.algo,
     environment: { id: 'rendezvous', version: 1, robots: settings.robots.length },
     observation: {
-      spec: OBSERVATION_SPEC_ID,
+      spec: settings.observation.id,
       size: obsSize,
       maxNeighbours: settings.observation.maxNeighbours,
       commRadius: settings.observation.commRadius,
@@ -203,7 +203,7 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
   const written = writePolicyFolder(
     policyDir,
     manifest,
-    trainer.exportModels(`${name}: ${config.algo}, observation ${OBSERVATION_SPEC_ID}`),
+    trainer.exportModels(`${name}: ${config.algo}, observation ${settings.observation.id}`),
     {
       'curve.csv': curveCsv(curve),
       'curve.svg': curveSvg(curve, `${name} (${config.algo})`),

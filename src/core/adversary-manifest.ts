@@ -1,8 +1,7 @@
 // The manifest of a trained adversary's folder (adversary.onnx + manifest.json): which team it was trained
 // against, what it observes, how it was trained and how much it hurts that team.
 import { z } from 'zod';
-import { OBSERVATION_SPEC_ID } from './observation.js';
-import { MetricsSchema, ModelFileSchema } from './policy-manifest.js';
+import { MetricsSchema, ModelFileSchema, ObservationRecordSchema } from './policy-manifest.js';
 
 export const ADVERSARY_FORMAT = 'swarmguard-adversary/1';
 
@@ -15,18 +14,7 @@ export const AdversaryManifestSchema = z
     /** The frozen team: its folder name and the sha256 of its actor. */
     target: z.object({ policy: z.string().min(1), actorSha256: z.string().regex(/^[0-9a-f]{64}$/) }).strict(),
     /** It drives one robot from that robot's own observation (the observation spec and its parameters below). */
-    observation: z
-      .object({
-        spec: z.literal(OBSERVATION_SPEC_ID),
-        size: z.number().int().positive(),
-        maxNeighbours: z.number().int().positive(),
-        commRadius: z.number().positive(),
-        arenaWidth: z.number().positive(),
-        arenaHeight: z.number().positive(),
-        maxSpeed: z.number().positive(),
-        maxTurnRate: z.number().positive(),
-      })
-      .strict(),
+    observation: ObservationRecordSchema,
     action: z.object({ kind: z.literal('normalised-wheel-commands'), deployed: z.literal('mean'), logStd: z.array(z.number()).length(2) }).strict(),
     files: z.object({ 'adversary.onnx': ModelFileSchema }).strict(),
     training: z

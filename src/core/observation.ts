@@ -1,12 +1,26 @@
-// Observation spec `rendezvous-v1`: what robot i may know (its own command and tracked pose, and for each
-// robot within the communication radius that robot's relative position, heading and motion), the
-// per-(observer, neighbour) features the belief network reads, and the global state for a centralised
-// critic. The simulator twin and the runtime both build observations with this module only.
+// Observation specs: what robot i may know (its own command and, for each robot it observes, that robot's
+// relative position, heading and motion), the per-(observer, neighbour) features the belief network reads,
+// and the global state for a centralised critic. The simulator twin and the runtime both build
+// observations with this module only. Two variants share one layout:
+// - `rendezvous-v1` (global): every robot within the sensing radius (1.5 m in a 2 m arena: nearly all),
+//   plus the robot's own position normalised over the arena and its heading.
+// - `rendezvous-local-v1` (local): only the `maxNeighbours` nearest robots within the sensing radius, and
+//   the walls as local features; nothing depends on the arena's size or on N, so a policy trained on 10-20
+//   robots runs unchanged on a larger swarm in a larger arena.
 
-export const OBSERVATION_SPEC_ID = 'rendezvous-v1';
+export const GLOBAL_SPEC_ID = 'rendezvous-v1';
+export const LOCAL_SPEC_ID = 'rendezvous-local-v1';
+export const OBSERVATION_SPEC_IDS = [GLOBAL_SPEC_ID, LOCAL_SPEC_ID] as const;
+export type ObservationSpecId = (typeof OBSERVATION_SPEC_IDS)[number];
 
-/** Own features, in order. Positions are normalised to [-1, 1] over the arena. */
+/** Own features of the global variant, in order. Positions are normalised to [-1, 1] over the arena. */
 export const OWN_FEATURES = ['commandLeft', 'commandRight', 'positionX', 'positionY', 'cosHeading', 'sinHeading'] as const;
+/**
+ * Own features of the local variant: for the nearer vertical wall and the nearer horizontal wall, the unit
+ * direction toward it in the robot's frame scaled by its proximity max(0, 1 - d / commRadius) (d from the
+ * robot's centre): zero while the wall is out of range, continuous as it comes into range.
+ */
+export const LOCAL_OWN_FEATURES = ['commandLeft', 'commandRight', 'verticalWallForward', 'verticalWallLeft', 'horizontalWallForward', 'horizontalWallLeft'] as const;
 /** Features of one neighbour row, in robot i's frame (bearing CCW positive, REP-103). */
 export const NEIGHBOUR_FEATURES = [
   'distance', // d_ij / commRadius
@@ -28,6 +42,7 @@ export const STATE_FEATURES = [
   'positionX', 'positionY', 'cosHeading', 'sinHeading', 'speed', 'turnRate', 'commandLeft', 'commandRight',
 ] as const;
 
+/** Both variants have the same own-feature count, so one actor architecture serves both. */
 export const OWN_DIM = OWN_FEATURES.length;
 export const ROW_DIM = NEIGHBOUR_FEATURES.length;
 export const PAIR_DIM = PAIR_FEATURES.length;
@@ -37,10 +52,13 @@ export const STATE_DIM_PER_ROBOT = STATE_FEATURES.length;
 const RANK_SORT_LIMIT = 16;
 
 export interface ObservationSpec {
-  readonly id: typeof OBSERVATION_SPEC_ID;
-  /** Capacity of the neighbour table; when more robots are in range the nearest are kept. */
+  readonly id: ObservationSpecId;
+  /**
+   * Capacity of the neighbour table; when more robots are in range the nearest are kept. In the local
+   * variant only these robots are observed at all (belief features and centroid included).
+   */
   readonly maxNeighbours: number;
-  /** Robots farther than this (m) are not observed. */
+  /** Sensing radius (m): robots farther than this are not observed; the unit of every relative distance. */
   readonly commRadius: number;
   readonly arenaWidth: number;
   readonly arenaHeight: number;
@@ -96,6 +114,8 @@ export class RendezvousObserver {
   private pairUY: Float64Array;
   private candIdx: Int32Array;
   private candDist: Float64Array;
+  /** Local variant: 1 where robot j fills one of observer i's rows (i * n + j) in the environment observed last. */
+  private kept: Uint8Array;
   private readonly nearIdx: Int32Array;
   private readonly nearDist: Float64Array;
   private readonly r2: number;
@@ -105,6 +125,7 @@ export class RendezvousObserver {
       throw new RangeError(`maxNeighbours must be a positive integer, got ${spec.maxNeighbours}`);
     }
     if (!(spec.commRadius > 0)) throw new RangeError(`commRadius must be positive, got ${spec.commRadius}`);
+    if (!(OBSERVATION_SPEC_IDS as readonly string[]).includes(spec.id)) throw new RangeError(`unknown observation spec '${spec.id}'`);
     this.layout = observationLayout(spec);
     this.r2 = spec.commRadius * spec.commRadius;
     this.nearIdx = new Int32Array(spec.maxNeighbours);
@@ -119,6 +140,7 @@ export class RendezvousObserver {
     this.pairUY = this.cos;
     this.candIdx = this.visCount;
     this.candDist = this.cos;
+    this.kept = new Uint8Array(0);
   }
 
   get size(): number {
@@ -137,6 +159,7 @@ export class RendezvousObserver {
     this.pairUY = new Float64Array(n * n);
     this.candIdx = new Int32Array(n);
     this.candDist = new Float64Array(n);
+    this.kept = new Uint8Array(n * n);
   }
 
   /**
@@ -169,6 +192,8 @@ export class RendezvousObserver {
     const near = this.nearDist;
     const candIdx = this.candIdx;
     const candDist = this.candDist;
+    const local = spec.id === LOCAL_SPEC_ID;
+    const kept = this.kept;
 
     // Each pair once: distance and unit direction i -> j; robots beyond the radius are marked unreachable.
     // Coincident robots (d = 0) have no bearing: they are reported straight ahead.
@@ -207,6 +232,7 @@ export class RendezvousObserver {
       }
     }
 
+    if (local) kept.fill(0, 0, n * n);
     for (let i = 0; i < n; i++) {
       const gi = base + i;
       const o = off + i * size;
@@ -216,10 +242,14 @@ export class RendezvousObserver {
       const si = sin[i];
       out[o] = command[2 * gi];
       out[o + 1] = command[2 * gi + 1];
-      out[o + 2] = xi * sx - 1;
-      out[o + 3] = yi * sy - 1;
-      out[o + 4] = ci;
-      out[o + 5] = si;
+      if (local) {
+        writeWallFeatures(xi, yi, ci, si, spec, out, o + 2);
+      } else {
+        out[o + 2] = xi * sx - 1;
+        out[o + 3] = yi * sy - 1;
+        out[o + 4] = ci;
+        out[o + 5] = si;
+      }
 
       // Everyone in range, in index order.
       let seen = 0;
@@ -265,9 +295,21 @@ export class RendezvousObserver {
           idx[p] = candIdx[a];
         }
       }
+      if (local) {
+        // The local robot observes only its kept rows: its centroid and belief pairs are over them.
+        sumX = xi;
+        sumY = yi;
+        for (let k = 0; k < count; k++) {
+          sumX += x[base + idx[k]];
+          sumY += y[base + idx[k]];
+          kept[rowD + idx[k]] = 1;
+        }
+        this.visCount[i] = count + 1;
+      } else {
+        this.visCount[i] = visible;
+      }
       this.visSumX[i] = sumX;
       this.visSumY[i] = sumY;
-      this.visCount[i] = visible;
 
       const rows = o + rowsOffset;
       const mask = o + maskOffset;
@@ -312,6 +354,7 @@ export class RendezvousObserver {
   pairFeaturesAll(frame: SwarmFrame, base: number, n: number, out: Float32Array, off: number): void {
     const { x, y, speed, turnRate } = frame;
     const spec = this.spec;
+    const local = spec.id === LOCAL_SPEC_ID;
     for (let i = 0; i < n; i++) {
       const gi = base + i;
       const xi = x[gi];
@@ -324,7 +367,8 @@ export class RendezvousObserver {
         const dx = x[gj] - xi;
         const dy = y[gj] - yi;
         const d2 = dx * dx + dy * dy;
-        if (j === i || d2 > this.r2) {
+        const observed = local ? this.kept[i * n + j] === 1 : j !== i && d2 <= this.r2;
+        if (!observed) {
           out.fill(0, p, p + PAIR_DIM);
           continue;
         }
@@ -368,6 +412,32 @@ export class RendezvousObserver {
     }
     out[off + n * STATE_DIM_PER_ROBOT] = timeFraction;
   }
+}
+
+/** The own features' names of a variant (the same count in both). */
+export function ownFeatureNames(id: ObservationSpecId): readonly string[] {
+  return id === LOCAL_SPEC_ID ? LOCAL_OWN_FEATURES : OWN_FEATURES;
+}
+
+/**
+ * The local variant's wall features at out[o..o+4): for the nearer of the two vertical walls (x = 0, x = W)
+ * and the nearer of the two horizontal ones, the robot-frame unit vector toward the wall times its
+ * proximity max(0, 1 - d / commRadius).
+ */
+function writeWallFeatures(xi: number, yi: number, ci: number, si: number, spec: ObservationSpec, out: Float32Array, o: number): void {
+  const r = spec.commRadius;
+  // Vertical wall: world direction (-1, 0) toward x = 0 or (1, 0) toward x = W.
+  const toRight = spec.arenaWidth - xi < xi;
+  const dx = toRight ? spec.arenaWidth - xi : xi;
+  const px = Math.max(0, 1 - dx / r) * (toRight ? 1 : -1);
+  out[o] = px * ci;
+  out[o + 1] = -px * si;
+  // Horizontal wall: world direction (0, -1) toward y = 0 or (0, 1) toward y = H.
+  const toTop = spec.arenaHeight - yi < yi;
+  const dy = toTop ? spec.arenaHeight - yi : yi;
+  const py = Math.max(0, 1 - dy / r) * (toTop ? 1 : -1);
+  out[o + 2] = py * si;
+  out[o + 3] = py * ci;
 }
 
 /**

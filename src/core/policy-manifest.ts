@@ -1,7 +1,7 @@
 // The manifest of a policy folder (policies/<name>/manifest.json): what the runtime needs to load and
 // check a trained policy before anything starts, and where it came from.
 import { z } from 'zod';
-import { OBSERVATION_SPEC_ID } from './observation.js';
+import { OBSERVATION_SPEC_IDS } from './observation.js';
 
 export const MANIFEST_FORMAT = 'swarmguard-policy/1';
 
@@ -21,6 +21,24 @@ export const ModelFileSchema = z
     sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a hex sha256'),
     inputs: z.array(TensorSpecSchema).min(1),
     outputs: z.array(TensorSpecSchema).min(1),
+  })
+  .strict();
+
+/**
+ * The observation a trained network reads (policy and adversary manifests record it): the spec id names the
+ * variant (global or local), the rest its parameters. The local variant's arena size is where it was
+ * trained, not a requirement.
+ */
+export const ObservationRecordSchema = z
+  .object({
+    spec: z.enum(OBSERVATION_SPEC_IDS),
+    size: z.number().int().positive(),
+    maxNeighbours: z.number().int().positive(),
+    commRadius: z.number().positive(),
+    arenaWidth: z.number().positive(),
+    arenaHeight: z.number().positive(),
+    maxSpeed: z.number().positive(),
+    maxTurnRate: z.number().positive(),
   })
   .strict();
 
@@ -47,18 +65,7 @@ export const PolicyManifestSchema = z
     environment: z
       .object({ id: z.literal('rendezvous'), version: z.literal(1), robots: z.number().int().min(2) })
       .strict(),
-    observation: z
-      .object({
-        spec: z.literal(OBSERVATION_SPEC_ID),
-        size: z.number().int().positive(),
-        maxNeighbours: z.number().int().positive(),
-        commRadius: z.number().positive(),
-        arenaWidth: z.number().positive(),
-        arenaHeight: z.number().positive(),
-        maxSpeed: z.number().positive(),
-        maxTurnRate: z.number().positive(),
-      })
-      .strict(),
+    observation: ObservationRecordSchema,
     action: z
       .object({
         kind: z.literal('normalised-wheel-commands'),
@@ -93,3 +100,9 @@ export const PolicyManifestSchema = z
 
 export type PolicyManifest = z.output<typeof PolicyManifestSchema>;
 export type EvaluationMetrics = z.output<typeof MetricsSchema>;
+
+/** True for a policy trained as a known-type oracle (eir.oracle in its training config): never deployable. */
+export function isOracle(m: PolicyManifest): boolean {
+  const eir = m.training.config.eir as { oracle?: unknown } | undefined;
+  return eir?.oracle === true;
+}

@@ -33,11 +33,12 @@ export function meanPairwiseDistance(x: Float64Array, y: Float64Array, base: num
 }
 
 /**
- * Shared team reward for one control step:
- *   -mean_pairs(min(d_ij, d_c)) / d_c - actionPenalty * mean(u^2) - collisionPenalty * touchingFraction
- * with d_c the arena diagonal, u the normalised wheel commands sent this step (all robots, both wheels).
- * Under attack it stays the same function of what was executed, the compromised robot included (the
- * threat model of docs/algorithms.md): an adversary costs the team through its own motion too.
+ * Shared team reward for one control step, over the team (every robot but `skip`, the compromised one):
+ *   -mean_team_pairs(min(d_ij, d_c)) / d_c - actionPenalty * mean_team(u^2) - collisionPenalty * touchingFraction
+ * with d_c the arena diagonal, u the normalised wheel commands sent this step, touchingRobots the team robots
+ * touching another robot. Under attack the defenders are scored on the uncompromised robots' outcome (as
+ * BATPAL's value of the non-adversarial agents): a victim that only drives away costs them nothing, so the
+ * adversary (rewarded with the negation) must disperse or split the others to score.
  */
 export function rendezvousReward(
   x: Float64Array,
@@ -48,11 +49,18 @@ export function rendezvousReward(
   arenaDiagonal: number,
   touchingRobots: number,
   w: RewardWeights,
+  skip = -1,
 ): number {
-  const meanDist = meanPairwiseDistance(x, y, base, n, arenaDiagonal);
+  const meanDist = meanPairwiseDistance(x, y, base, n, arenaDiagonal, skip);
   let u2 = 0;
-  for (let k = 2 * base, end = 2 * (base + n); k < end; k++) u2 += command[k] * command[k];
-  return -meanDist / arenaDiagonal - (w.actionPenalty * u2) / (2 * n) - (w.collisionPenalty * touchingRobots) / n;
+  for (let k = 0; k < n; k++) {
+    if (k === skip) continue;
+    const c = 2 * (base + k);
+    u2 += command[c] * command[c];
+    u2 += command[c + 1] * command[c + 1];
+  }
+  const team = skip >= 0 && skip < n ? n - 1 : n;
+  return -meanDist / arenaDiagonal - (w.actionPenalty * u2) / (2 * team) - (w.collisionPenalty * touchingRobots) / team;
 }
 
 /** True when every team robot's centre (all but `skip`) lies within `radius` of the team's centroid. */

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ConfigError, describeIssues } from '../core/config-file.js';
-import { observationLayout, type ObservationSpec } from '../core/observation.js';
+import { LOCAL_SPEC_ID, observationLayout, type ObservationSpec, type ObservationSpecId } from '../core/observation.js';
 import { PolicyManifestSchema, type PolicyManifest, type TensorSpec } from '../core/policy-manifest.js';
 
 export class PolicyFolderError extends Error {
@@ -61,12 +61,23 @@ export function writeFolderAtomically(dir: string, files: Record<string, string 
   rmSync(old, { recursive: true, force: true });
 }
 
-/** The observation parameters a trained network was built for (policy and adversary manifests record them). */
-export type ObservationRecord = Pick<ObservationSpec, 'maxNeighbours' | 'commRadius' | 'arenaWidth' | 'arenaHeight' | 'maxSpeed' | 'maxTurnRate'>;
+/** The observation a trained network was built for (policy and adversary manifests record it). */
+export type ObservationRecord = Pick<ObservationSpec, 'maxNeighbours' | 'commRadius' | 'arenaWidth' | 'arenaHeight' | 'maxSpeed' | 'maxTurnRate'> & {
+  readonly spec: ObservationSpecId;
+};
 
-/** The first parameter a network's recorded observation differs from the twin's in, as a message; null if none. */
+/**
+ * The first way a network's recorded observation differs from the swarm's, as a message; null if none. The
+ * variant must match; the local variant does not depend on the arena, so only the global one checks it.
+ */
 export function observationMismatch(recorded: ObservationRecord, spec: ObservationSpec): string | null {
-  for (const key of ['maxNeighbours', 'commRadius', 'arenaWidth', 'arenaHeight', 'maxSpeed', 'maxTurnRate'] as const) {
+  if (recorded.spec !== spec.id) {
+    return `manifest observation.spec is '${recorded.spec}' but the swarm uses '${spec.id}' (set the swarm's observation: ${recorded.spec === LOCAL_SPEC_ID ? 'local' : 'global'})`;
+  }
+  const keys = spec.id === LOCAL_SPEC_ID
+    ? (['maxNeighbours', 'commRadius', 'maxSpeed', 'maxTurnRate'] as const)
+    : (['maxNeighbours', 'commRadius', 'arenaWidth', 'arenaHeight', 'maxSpeed', 'maxTurnRate'] as const);
+  for (const key of keys) {
     if (Math.abs(recorded[key] - spec[key]) > 1e-9) return `manifest observation.${key} is ${recorded[key]} but the twin uses ${spec[key]}`;
   }
   return null;

@@ -5,6 +5,7 @@
 // manifest's beliefTypes (R = 1 for a yes/no belief); their sum is P(compromised). All robots of all environments go through one call per network per tick.
 import * as ort from 'onnxruntime-node';
 import { PAIR_DIM, type ObservationSpec } from '../core/observation.js';
+import { isOracle } from '../core/policy-manifest.js';
 import { loadPolicyFolder, observationMismatch, PolicyFolderError, type LoadedPolicy } from './folder.js';
 
 /** What the team reads from a batch of environments each tick (the twin's RendezvousWorld is one). */
@@ -17,6 +18,8 @@ export interface TeamView {
   readonly rowIds: Int32Array;
   /** Belief features of every ordered pair (i, j) of environment e: pair (i, j) at (i * robots + j) * PAIR_DIM. */
   pairFeatures(e: number, out: Float32Array): void;
+  /** The compromised robot of each environment (-1: none): ground truth, read only by a known-type oracle team. */
+  readonly victim?: Int32Array;
 }
 
 /** Whatever drives a whole team in batched episodes: a trained policy, or a reference controller. */
@@ -36,6 +39,11 @@ export class OnnxTeam implements TeamController {
     return Object.fromEntries(Object.entries(this.policy.manifest.files).map(([f, m]) => [f, m.sha256]));
   }
   readonly usesBeliefs: boolean;
+  /**
+   * A known-type oracle (trained with eir.oracle): its actor reads the true type instead of the belief, so it
+   * runs only where the truth is known (the twin's evaluations), never on a deployed swarm.
+   */
+  readonly oracle: boolean;
   /** Belief values per pair (the manifest's non-benign types). */
   readonly beliefsPerPair: number;
   private readonly actor: ort.InferenceSession;
@@ -63,6 +71,7 @@ export class OnnxTeam implements TeamController {
     this.beliefsPerPair = Math.max(0, m.beliefTypes.length - 1);
     this.belief = this.usesBeliefs ? policy.sessions['belief.onnx']! : null;
     this.beliefHidden = m.hiddenSizes.belief ?? 0;
+    this.oracle = isOracle(m);
   }
 
   /** Loads a policy folder and checks that it observes the world as `spec` describes. */
@@ -181,6 +190,8 @@ export class OnnxTeam implements TeamController {
       obs = this.hostedObs;
     }
     const feeds: Record<string, ort.Tensor> = { obs: new ort.Tensor('float32', obs, [robots, size]) };
+    const oracleVictims = view.victim;
+    if (this.oracle && !oracleVictims) throw new RangeError(`${this.name} is a known-type oracle: it runs only where the compromised robot is known (the twin)`);
     if (this.usesBeliefs) {
       const beliefs = await this.updateBeliefs(view);
       const K = m.observation.maxNeighbours;
@@ -191,7 +202,10 @@ export class OnnxTeam implements TeamController {
           const j = view.rowIds[g * K + k]!;
           const row = (g * K + k) * R;
           if (j < 0 || (this.hosted && !this.hosted[g])) this.rows.fill(0, row, row + R);
-          else this.rows.set(beliefs.subarray((g * N + j) * R, (g * N + j + 1) * R), row);
+          else if (this.oracle) {
+            // The true type (a yes/no belief: R = 1) in place of the belief network's.
+            this.rows[row] = j === oracleVictims![Math.floor(g / N)] ? 1 : 0;
+          } else this.rows.set(beliefs.subarray((g * N + j) * R, (g * N + j + 1) * R), row);
         }
       }
       feeds.beliefs = new ort.Tensor('float32', this.rows, [robots, K * R]);

@@ -7,6 +7,7 @@ import { ConfigError, loadYamlFile, parseWithSchema } from '../core/config-file.
 import { resolveSimConfig, type SimSettings } from '../../sim/config.js';
 import { isBuiltinAttack, loadAttack, type Attack } from '../../sim/team-eval.js';
 import { DEFAULT_MONITOR, type MonitorSettings } from '../monitor/monitor.js';
+import { isOracle } from '../core/policy-manifest.js';
 import { observationMismatch, readManifest } from '../policy/folder.js';
 import { DEFAULT_SAFETY, type SafetySettings } from './safety.js';
 import { planRobots, Ros2LinkSchema } from '../links/ros2/config.js';
@@ -139,6 +140,7 @@ export async function loadLaunch(path: string): Promise<Launch> {
   } catch (err) {
     throw new ConfigError(`${path}: policy: ${(err as Error).message}`);
   }
+  if (isOracle(manifest)) throw new ConfigError(`${path}: policy ${file.policy} is a known-type oracle (it reads which robot is compromised): an evaluation yardstick, not deployable`);
   const mismatch = observationMismatch(manifest.observation, settings.observation);
   if (mismatch) throw new ConfigError(`${path}: policy ${file.policy} does not fit this swarm: ${mismatch}`);
   if (Math.abs(manifest.controlPeriod - settings.controlPeriod) > 1e-9) {
