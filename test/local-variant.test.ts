@@ -96,7 +96,7 @@ describe('local observation variant rendezvous-local-v1', () => {
 
   it('refuses a policy of the other variant, and takes a local policy into a larger arena', () => {
     const local = settings({ ...LOCAL, robots: 10 });
-    const record = { spec: LOCAL_SPEC_ID, ...local.observation };
+    const record = { ...local.observation, spec: LOCAL_SPEC_ID } as const;
     expect(observationMismatch(record, settings({ robots: 10, maxNeighbours: 4, commRadius: 1.0 }).observation)).toMatch(/observation\.spec is 'rendezvous-local-v1' but the swarm uses 'rendezvous-v1'/);
     expect(observationMismatch(record, settings({ ...LOCAL, robots: 200, arena: { width: 20, height: 20 } }).observation)).toBeNull();
     expect(observationMismatch(record, settings({ ...LOCAL, robots: 10, commRadius: 0.8 }).observation)).toMatch(/commRadius/);

@@ -85,6 +85,23 @@ export interface TrainerState {
   optimizers: Record<string, tf.Optimizer>;
 }
 
+/**
+ * A hash of every network's weights (networks by name, weights by path, float32 bytes): equal for two runs
+ * exactly when they computed the same numbers. The training command records it after the first few
+ * iterations so a test can tell whether today's code still trains the way a shipped policy was trained.
+ */
+export function weightsFingerprint(networks: TrainerState['networks']): string {
+  const hash = createHash('sha256');
+  for (const name of Object.keys(networks).sort()) {
+    for (const [path, v] of [...networks[name]!].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
+      hash.update(`${name}/${path}:${v.shape.join('x')};`);
+      const data = v.dataSync() as Float32Array;
+      hash.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    }
+  }
+  return hash.digest('hex');
+}
+
 export async function buildCheckpoint(state: TrainerState, wallSeconds: number, curve: Checkpoint['curve']): Promise<Checkpoint> {
   const networks: Checkpoint['networks'] = {};
   for (const [name, ws] of Object.entries(state.networks)) networks[name] = Object.fromEntries(ws.map(([k, v]) => [k, saveTensor(v)]));

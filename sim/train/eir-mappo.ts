@@ -37,7 +37,7 @@ import {
   type CriticParams,
 } from './networks.js';
 import { clipByGlobalNorm, ppoPolicyStep, sampleGaussian, valueStep } from './ppo.js';
-import { buildCheckpoint, restoreCheckpoint, type Checkpoint, type TrainerState } from './checkpoint.js';
+import { buildCheckpoint, restoreCheckpoint, weightsFingerprint, type Checkpoint, type TrainerState } from './checkpoint.js';
 import { summariseEpisodes, type EvalResult } from '../evaluation.js';
 import { criticEstimates, rolloutEpisodes, runIdentity, setLearningRate } from './mappo.js';
 import { actorToOnnx } from './onnx/export-actor.js';
@@ -571,6 +571,11 @@ export class EirMappoTrainer {
   /** Checkpoint key of adversary type k (EIR's single adversary keeps the plain 'adversary'). */
   private adversaryKey(type: number): string {
     return this.types === 1 ? 'adversary' : `adversary-${this.adversaryName(type)}`;
+  }
+
+  /** Hash of every network's weights now (see weightsFingerprint). */
+  fingerprint(): string {
+    return weightsFingerprint(this.state().networks);
   }
 
   protected state(): TrainerState {

@@ -8,7 +8,7 @@ import type { RendezvousMetrics } from '../../src/core/rendezvous.js';
 import type { SimSettings } from '../config.js';
 import { RendezvousWorld } from '../world.js';
 import { RolloutBuffer, ValueNormalizer } from './buffer.js';
-import { buildCheckpoint, restoreCheckpoint, type Checkpoint, type TrainerState } from './checkpoint.js';
+import { buildCheckpoint, restoreCheckpoint, weightsFingerprint, type Checkpoint, type TrainerState } from './checkpoint.js';
 import type { ModelFile } from '../../src/policy/folder.js';
 import { actorToOnnx } from './onnx/export-actor.js';
 import { checkDecisionTicks, type TrainConfig } from './config.js';
@@ -319,6 +319,11 @@ export class MappoTrainer {
       networks: { actor: actorWeights(this.actor), critic: criticWeights(this.critic) },
       optimizers: { actor: this.actorOpt, critic: this.criticOpt },
     };
+  }
+
+  /** Hash of every network's weights now (see weightsFingerprint). */
+  fingerprint(): string {
+    return weightsFingerprint(this.state().networks);
   }
 
   /** Everything needed to continue this run later. */

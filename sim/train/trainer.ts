@@ -31,6 +31,8 @@ export interface Trainer {
   checkpoint(wallSeconds: number, curve: Checkpoint['curve']): Promise<Checkpoint>;
   restore(ck: Checkpoint, source: string): Promise<void>;
   exportModels(doc: string): Record<string, ModelFile>;
+  /** Hash of every network's weights now: recorded after the first FINGERPRINT_ITERATIONS iterations. */
+  fingerprint(): string;
   readonly beliefTypes: string[];
   readonly hiddenSizes: Record<string, number>;
   /** Further learning-curve columns measured at each periodic evaluation (BATPAL: each adversary's severity). */
@@ -38,6 +40,13 @@ export interface Trainer {
   /** Further files for the policy folder (BATPAL: severity.json). */
   extraFiles?(episodes: number, seed: number): Record<string, string>;
 }
+
+/**
+ * Iterations after which the training command records the weights' fingerprint in the manifest: enough for
+ * every part of an update (rollout, belief, adversaries, critic) to have changed the weights, few enough
+ * for a test to rerun them in seconds.
+ */
+export const FINGERPRINT_ITERATIONS = 3;
 
 export function createTrainer(config: TrainConfig, settings: SimSettings): Trainer {
   switch (config.algo) {

@@ -1,6 +1,6 @@
 // `swarmguard train` (npm run train): trains a policy on the twin and writes its policy folder.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { z } from 'zod';
@@ -12,9 +12,9 @@ import { resolveSimConfig, PROJECT_ROOT } from '../../sim/config.js';
 import { readCheckpoint, writeCheckpoint } from '../../sim/train/checkpoint.js';
 import { checkDecisionTicks, resolveTrainConfig, type TrainConfig } from '../../sim/train/config.js';
 import { CURVE_COLUMNS, curveCsv, curveSvg, type CurveRow } from '../../sim/train/curves.js';
-import { evaluationMetrics } from '../../sim/evaluation.js';
+import { evaluationMetrics, type EvalResult } from '../../sim/evaluation.js';
 import { initBackend } from '../../sim/train/tf.js';
-import { createTrainer } from '../../sim/train/trainer.js';
+import { createTrainer, FINGERPRINT_ITERATIONS, type Trainer, type TrainerStats } from '../../sim/train/trainer.js';
 
 export interface TrainOptions {
   algo?: string;
@@ -58,6 +58,29 @@ export function trainConfigFrom(o: TrainOptions): { config: TrainConfig; source:
   return { config: resolveTrainConfig(partial, source), source };
 }
 
+/** One iteration as the training command runs it: rollout and update, then the periodic evaluation when due. */
+export function trainingIteration(trainer: Trainer, config: TrainConfig): { stats: TrainerStats; evaluation: EvalResult | null; columns: Record<string, number> | undefined } {
+  const stats = trainer.iterate();
+  if (stats.iteration % config.eval.every !== 0) return { stats, evaluation: null, columns: undefined };
+  const evaluation = trainer.evaluate(config.eval.episodes, config.eval.seed);
+  return { stats, evaluation, columns: trainer.evaluationColumns?.(config.eval.episodes, config.eval.seed) };
+}
+
+/**
+ * Reruns the first iterations of the run a manifest records (its configuration, at today's code) and
+ * returns the weights' fingerprint then, to compare with the manifest's. The backend is the recorded one.
+ */
+export async function rerunFingerprint(m: PolicyManifest): Promise<{ iterations: number; sha256: string } | null> {
+  const recorded = m.training.fingerprint;
+  if (!recorded) return null;
+  const config = resolveTrainConfig(m.training.config, `${m.name}: manifest training.config`);
+  const settings = resolveSimConfig(config.env, `${m.name}: manifest training.config.env`, PROJECT_ROOT);
+  await initBackend(config.backend);
+  const trainer = createTrainer(config, settings);
+  while (trainer.iteration < recorded.iterations) trainingIteration(trainer, config);
+  return { iterations: recorded.iterations, sha256: trainer.fingerprint() };
+}
+
 export async function runTraining(o: TrainOptions, log: (line: string) => void = (l) => console.log(l)): Promise<TrainResult> {
   const { config, source } = trainConfigFrom(o);
   const settings = resolveSimConfig(config.env, `${source}: env`, o.config ? dirname(resolve(o.config)) : process.cwd());
@@ -96,6 +119,12 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
   }
   log(`training ${name}: ${config.algo}, ${settings.robots.length} robots, seed ${config.seed}, ${config.totalEnvSteps} env steps, backend ${backend}`);
 
+  // The weights' fingerprint after the first iterations (kept in the run folder, so a resumed run has it too).
+  const fingerprintPath = join(runDir, 'fingerprint.json');
+  let fingerprint: { iterations: number; sha256: string } | undefined;
+  if (previous && existsSync(fingerprintPath)) fingerprint = JSON.parse(readFileSync(fingerprintPath, 'utf8')) as typeof fingerprint;
+  else if (!previous) rmSync(fingerprintPath, { force: true });
+
   const started = performance.now();
   const wall = () => wallBefore + (performance.now() - started) / 1000;
   const saveProgress = async () => {
@@ -126,14 +155,17 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
       // Training is synchronous: yield to the event loop once per iteration so Ctrl-C is heard.
       await new Promise((r) => setImmediate(r));
       if (stopRequested) break;
-      const st = trainer.iterate();
+      const { stats: st, evaluation: ev, columns } = trainingIteration(trainer, config);
+      if (st.iteration === FINGERPRINT_ITERATIONS) {
+        fingerprint = { iterations: FINGERPRINT_ITERATIONS, sha256: trainer.fingerprint() };
+        writeFileSync(fingerprintPath, `${JSON.stringify(fingerprint)}\n`);
+      }
       const row: CurveRow = { wallSeconds: +wall().toFixed(1), evalReturn: null, evalGatherRate: null };
       for (const column of CURVE_COLUMNS) if (column in st) row[column] = st[column] ?? null;
-      if (st.iteration % config.eval.every === 0) {
-        const ev = trainer.evaluate(config.eval.episodes, config.eval.seed);
+      if (ev) {
         row.evalReturn = ev.meanReturn;
         row.evalGatherRate = ev.gatherRate;
-        Object.assign(row, trainer.evaluationColumns?.(config.eval.episodes, config.eval.seed));
+        Object.assign(row, columns);
         lastEvalGather = `${(100 * ev.gatherRate).toFixed(0)}%`;
         if (o.quiet) log(`iteration ${st.iteration}: ${st.envSteps} env steps, eval return ${ev.meanReturn.toFixed(2)}, gathered ${lastEvalGather}`);
       }
@@ -192,6 +224,7 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
       commit,
       backend,
       config: config as unknown as Record<string, unknown>,
+      ...(fingerprint ? { fingerprint } : {}),
     },
     evaluation: {
       benign: evaluationMetrics(final, finalSeed, noiseName),

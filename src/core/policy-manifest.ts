@@ -92,6 +92,12 @@ export const PolicyManifestSchema = z
         commit: z.string(),
         backend: z.string(),
         config: z.record(z.string(), z.unknown()),
+        /**
+         * sha256 of every network's weights after the first `iterations` training iterations of this command:
+         * a rerun of that prefix at another commit tells whether the code still trains the same way.
+         * (Absent in manifests written before it was recorded.)
+         */
+        fingerprint: z.object({ iterations: z.number().int().positive(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).strict().optional(),
       })
       .strict(),
     evaluation: z.object({ benign: MetricsSchema }).catchall(MetricsSchema),
