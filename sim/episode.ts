@@ -2,7 +2,7 @@
 import { observationLayout } from '../src/core/observation.js';
 import type { RendezvousMetrics } from '../src/core/rendezvous.js';
 import type { SimSettings } from './config.js';
-import { ConsensusController, RandomController, type Controller, type ControllerName } from './controllers.js';
+import { ConsensusController, RandomController, WmsrController, type Controller, type ControllerName } from './controllers.js';
 import { RendezvousWorld, type VictimSetup } from './world.js';
 
 export interface EpisodeResult {
@@ -15,10 +15,17 @@ export interface EpisodeResult {
   victim: number;
 }
 
-export function makeController(name: ControllerName, settings: SimSettings, seed: number): Controller {
+export interface ControllerTuning {
+  /** W-MSR's F, the extreme values discarded on each side per coordinate (default DEFAULT_WMSR_F). */
+  wmsrF?: number;
+}
+
+export function makeController(name: ControllerName, settings: SimSettings, seed: number, tuning: ControllerTuning = {}): Controller {
   switch (name) {
     case 'consensus':
       return new ConsensusController(settings.observation, observationLayout(settings.observation), settings.robots[0]!);
+    case 'wmsr':
+      return new WmsrController(settings.observation, observationLayout(settings.observation), settings.robots[0]!, tuning.wmsrF);
     case 'random':
       return new RandomController(seed);
   }

@@ -12,7 +12,7 @@ import { FAULT_NAMES, faultByName, type FaultName } from './faults.js';
 import { CommandOverride } from './override.js';
 import { RendezvousWorld } from './world.js';
 
-/** A reference controller (consensus, random wheels) driving the team, for comparison columns. */
+/** A reference controller (consensus, W-MSR, random wheels) driving the team, for comparison columns. */
 export function controllerTeam(name: ControllerName, settings: SimSettings, seed: number): TeamController {
   const controller = makeController(name, settings, seed);
   return {

@@ -29,7 +29,7 @@ export const MatrixFileSchema = z
   .strict();
 
 export interface EvaluateOptions {
-  /** Policy folders, or the reference controllers 'consensus' and 'random'. */
+  /** Policy folders, or the reference controllers 'consensus', 'wmsr' and 'random'. */
   policy: string[];
   /** Attack references (see loadAttack): none, fault:<name>, obs-noise:<eps>, an adversary or policy folder. */
   attack: string[];

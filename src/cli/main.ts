@@ -1,7 +1,7 @@
 // The swarmguard command line.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../core/config-file.js';
-import { CONTROLLER_NAMES } from '../../sim/controllers.js';
+import { CONTROLLER_NAMES, DEFAULT_WMSR_F } from '../../sim/controllers.js';
 import { FAULT_NAMES } from '../../sim/faults.js';
 import { InvalidCommandError } from '../../sim/world.js';
 import { PolicyFolderError } from '../policy/folder.js';
@@ -53,6 +53,7 @@ program
   .command('trial')
   .description('run one seeded rendezvous episode on the simulator twin, print its metrics and draw the trajectories')
   .addOption(new Option('-c, --controller <name>', 'reference controller driving every robot').choices(CONTROLLER_NAMES).default('consensus'))
+  .option('--wmsr-f <F>', `wmsr: extreme neighbour values discarded on each side of its own, per coordinate (default ${DEFAULT_WMSR_F})`, integer('--wmsr-f', 0, 1000))
   .option('-p, --policy <dir>', 'a trained policy folder (e.g. policies/mappo-rendezvous) driving every robot instead')
   .option('-s, --seed <n>', 'episode seed', integer('--seed', 0, 2 ** 31 - 1), 1)
   .option('-n, --robots <n>', 'number of robots (overrides the config)', integer('--robots', 2, 1000))
@@ -193,7 +194,7 @@ program
   .alias('evaluate')
   .description('deployed policies under attacks on the same seeded episodes: normalised returns with 95% intervals, JSON, markdown and heatmap')
   .option('--config <file>', 'a matrix YAML (policy, attack, episodes, seed, reference, out, jobs); flags given win')
-  .option('-p, --policy <dir>', "a policy folder, or 'consensus' / 'random' (repeat for several)", collect, [])
+  .option('-p, --policy <dir>', "a policy folder, or 'consensus' / 'wmsr' / 'random' (repeat for several)", collect, [])
   .option('-a, --attack <ref>', 'none, fault:<random|stuck|dead-wheel|spin>, obs-noise:<eps>, an adversary folder, or a policy folder shipping adversaries (<dir>@<name> picks one) (repeat)', collect, [])
   .option('-e, --episodes <n>', 'episodes per cell (default 100)', integer('--episodes', 1, 100_000))
   .option('-s, --seed <n>', 'seed of the episodes (default 3000000)', integer('--seed', 0, 2 ** 31 - 1))

@@ -4,7 +4,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { resolveSimConfig, type SimSettings } from '../../sim/config.js';
 import { loadYamlFile } from '../core/config-file.js';
-import { CONTROLLER_NAMES, type ControllerName } from '../../sim/controllers.js';
+import { CONTROLLER_NAMES, DEFAULT_WMSR_F, type ControllerName } from '../../sim/controllers.js';
 import { makeController, runEpisode, runEpisodeAsync } from '../../sim/episode.js';
 import { OnnxTeam } from '../policy/team.js';
 import { faultByName } from '../../sim/faults.js';
@@ -14,6 +14,8 @@ import type { RendezvousMetrics } from '../core/rendezvous.js';
 
 export interface TrialOptions {
   controller: ControllerName;
+  /** W-MSR's F (the `wmsr` controller only): extreme values discarded on each side per coordinate. */
+  wmsrF?: number;
   /** A policy folder whose ONNX actor drives every robot instead of a reference controller. */
   policy?: string;
   seed: number;
@@ -59,6 +61,11 @@ function resolveVictim(o: TrialOptions, settings: SimSettings): VictimSetup | un
   };
 }
 
+/** The reference controller with its parameter, for the printout and the picture's title. */
+function controllerLabel(o: TrialOptions): string {
+  return o.controller === 'wmsr' ? `wmsr (F = ${o.wmsrF ?? DEFAULT_WMSR_F})` : o.controller;
+}
+
 /** Who drives the robots, for titles and file names. */
 function driverName(o: TrialOptions): string {
   return o.policy ? basename(resolve(o.policy)) : o.controller;
@@ -68,6 +75,7 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
   if (!(CONTROLLER_NAMES as readonly string[]).includes(o.controller)) {
     throw new RangeError(`unknown controller '${o.controller}' (known: ${CONTROLLER_NAMES.join(', ')})`);
   }
+  if (o.wmsrF !== undefined && (o.policy || o.controller !== 'wmsr')) throw new RangeError('--wmsr-f needs --controller wmsr (and no --policy)');
   const settings = settingsFor(o);
   const victim = resolveVictim(o, settings);
   let result;
@@ -79,7 +87,7 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
       await team.release();
     }
   } else {
-    result = runEpisode(settings, o.seed, makeController(o.controller, settings, o.seed), victim);
+    result = runEpisode(settings, o.seed, makeController(o.controller, settings, o.seed, { wmsrF: o.wmsrF }), victim);
   }
   const victimId = result.victim >= 0 ? settings.robotIds[result.victim]! : null;
   const attackLabel = [o.fault ? `fault: ${o.fault}` : '', o.observationNoise ? `observation noise ${o.observationNoise}` : '']
@@ -100,7 +108,7 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
       steps: result.steps,
       victim: result.victim,
       victimLabel: attackLabel,
-      title: `${o.policy ? `policy ${driverName(o)}` : `${o.controller} controller`} · ${settings.robotIds.length} robots · seed ${o.seed} · noise ${
+      title: `${o.policy ? `policy ${driverName(o)}` : `${controllerLabel(o)} controller`} · ${settings.robotIds.length} robots · seed ${o.seed} · noise ${
         settings.noise.positionNoise > 0 ? 'on' : 'off'
       }`,
       metrics: result.metrics,
@@ -113,7 +121,7 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
 export function formatTrial(o: TrialOptions, r: TrialResult): string {
   const m = r.metrics;
   const rows: [string, string][] = [
-    [o.policy ? 'policy' : 'controller', o.policy ? resolve(o.policy) : o.controller],
+    [o.policy ? 'policy' : 'controller', o.policy ? resolve(o.policy) : controllerLabel(o)],
     ['seed', String(o.seed)],
     ['attacked robot', r.victim ? `${r.victim} (${[o.fault, o.observationNoise ? `obs noise ${o.observationNoise}` : ''].filter(Boolean).join(', ')})` : 'none'],
     ['episode return', m.episodeReturn.toFixed(3)],
