@@ -101,8 +101,8 @@ export function trajectorySvg(p: TrajectoryPicture): string {
   if (p.metrics) {
     const m = p.metrics;
     lines.push(
-      `return ${m.episodeReturn.toFixed(2)} · final mean pairwise distance ${m.finalMeanPairwiseDistance.toFixed(3)} m`,
-      `gathered: ${m.timeToGather === null ? 'never' : `after ${m.timeToGather.toFixed(1)} s`} · ` +
+      `return ${m.episodeReturn.toFixed(2)} · final spread ${m.finalMeanPairwiseDistance.toFixed(3)} m · largest cluster ${(100 * m.largestClusterFraction).toFixed(0)}%`,
+      `gathered at end: ${m.gatheredAtEnd ? 'yes' : 'no'} · first gathered: ${m.timeToGather === null ? 'never' : `after ${m.timeToGather.toFixed(1)} s`} · ` +
         `collisions ${m.collisionsPerRobotMinute.toFixed(2)} per robot-minute`,
     );
   }

@@ -1,6 +1,7 @@
 // Seeded evaluation episodes of a deployed (ONNX) team on the twin, benign or with one robot per episode
 // compromised: the protocol every robustness number in this project uses. In attacked episodes robot
-// e mod N of episode e is the victim.
+// e mod N of episode e is the victim; in benign ones the same robot is left out of the outcome metrics (not
+// attacked), so benign and attacked results score the same robots.
 import { existsSync } from 'node:fs';
 import { OnnxAdversary } from '../src/policy/adversary.js';
 import type { TeamController } from '../src/policy/team.js';
@@ -84,6 +85,7 @@ export async function evaluateTeam(settings: SimSettings, team: TeamController, 
   const attack = o.attack ?? { kind: 'none' };
   const override = new CommandOverride(o.episodes);
   const victimRows: number[] = [];
+  for (let e = 0; e < o.episodes; e++) world.setScoredOut(e, e % N);
   for (let e = 0; e < o.episodes && attack.kind !== 'none'; e++) {
     const robot = e % N;
     if (attack.kind === 'adversary') world.setVictim(e, { robot, override });

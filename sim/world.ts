@@ -8,7 +8,7 @@
 import { bodyAngular, bodyLinear, clampCommand, estimateTwist, wrapAngle } from '../src/core/kinematics.js';
 import { RendezvousObserver, globalStateSize, PAIR_DIM, perturbObservation, type SwarmFrame } from '../src/core/observation.js';
 import { makeStreams, type RandomStream } from '../src/core/random.js';
-import { isGathered, meanPairwiseDistance, rendezvousReward, type RendezvousMetrics } from '../src/core/rendezvous.js';
+import { isGathered, rendezvousOutcome, rendezvousReward, type RendezvousMetrics } from '../src/core/rendezvous.js';
 import { ConfigError } from '../src/core/config-file.js';
 import { MAX_LATENCY_TICKS, maxWheelSpeed } from '../src/core/robot-params.js';
 import type { SimSettings } from './config.js';
@@ -84,6 +84,11 @@ export class RendezvousWorld {
   readonly stepCount: Int32Array;
   /** Victim robot index per environment, -1 for none. */
   readonly victim: Int32Array;
+  /**
+   * Robot left out of the metrics without being attacked, per environment, -1 for none (see setScoredOut).
+   * A victim is always left out; this one counts only in an environment without a victim.
+   */
+  readonly scoredOut: Int32Array;
 
   private readonly autoReset: boolean;
   private readonly onEpisodeEnd: WorldOptions['onEpisodeEnd'];
@@ -161,6 +166,7 @@ export class RendezvousWorld {
     this.dones = new Uint8Array(E);
     this.stepCount = new Int32Array(E);
     this.victim = new Int32Array(E).fill(-1);
+    this.scoredOut = new Int32Array(E).fill(-1);
     this.overrides = new Array<ActionOverride | null>(E).fill(null);
     this.obsNoise = new Float64Array(E);
 
@@ -249,11 +255,27 @@ export class RendezvousWorld {
     this.remeasureStart(e);
   }
 
-  /** A victim set or cleared before the episode's first step changes who the team is from the start. */
+  /**
+   * Leaves robot `robot` of environment e out of the metrics (gathering, spread, clusters) without attacking
+   * it, or scores every robot again with null: benign episodes are then scored over the same robots as
+   * attacked ones. The reward, observations and commands are untouched.
+   */
+  setScoredOut(e: number, robot: number | string | null): void {
+    this.checkEnv(e);
+    this.scoredOut[e] = robot === null ? -1 : this.robotIndex(robot);
+    this.remeasureStart(e);
+  }
+
+  /** The robot environment e's metrics leave out: its victim, else its scored-out robot, else none (-1). */
+  private unscored(e: number): number {
+    return this.victim[e] >= 0 ? this.victim[e] : this.scoredOut[e];
+  }
+
+  /** A victim or scored-out robot set or cleared before the episode's first step changes who the team is from the start. */
   private remeasureStart(e: number): void {
     if (this.stepCount[e] !== 0) return;
     const s = this.settings;
-    this.gatherStep[e] = isGathered(this.truth.x, this.truth.y, e * this.robots, this.robots, s.gatherDiameter / 2, this.victim[e]) ? 0 : -1;
+    this.gatherStep[e] = isGathered(this.truth.x, this.truth.y, e * this.robots, this.robots, s.gatherDiameter / 2, this.unscored(e)) ? 0 : -1;
   }
 
   /** Resets every environment to a fresh episode. */
@@ -300,7 +322,7 @@ export class RendezvousWorld {
     this.collisionOnsets[e] = 0;
     this.wallOnsets[e] = 0;
     this.onEpisodeStart?.(e);
-    this.gatherStep[e] = isGathered(this.truth.x, this.truth.y, base, N, s.gatherDiameter / 2, this.victim[e]) ? 0 : -1;
+    this.gatherStep[e] = isGathered(this.truth.x, this.truth.y, base, N, s.gatherDiameter / 2, this.unscored(e)) ? 0 : -1;
     this.observeEnv(e);
   }
 
@@ -398,7 +420,7 @@ export class RendezvousWorld {
     this.rewards[e] = r;
     this.episodeReturn[e] += victim < 0 ? r : rendezvousReward(this.truth.x, this.truth.y, cmd, base, N, diag, touching + victimTouching, s.reward);
     const t = ++this.stepCount[e];
-    if (this.gatherStep[e] < 0 && isGathered(this.truth.x, this.truth.y, base, N, s.gatherDiameter / 2, victim)) {
+    if (this.gatherStep[e] < 0 && isGathered(this.truth.x, this.truth.y, base, N, s.gatherDiameter / 2, this.unscored(e))) {
       this.gatherStep[e] = t;
     }
     const done = t >= s.episodeSteps;
@@ -413,7 +435,7 @@ export class RendezvousWorld {
     this.observeEnv(e);
   }
 
-  /** Metrics of environment e's episode so far. */
+  /** Metrics of environment e's episode so far; the outcome fields are over the scored robots as they stand now. */
   metrics(e: number): RendezvousMetrics {
     this.checkEnv(e);
     const N = this.robots;
@@ -422,7 +444,7 @@ export class RendezvousWorld {
     return {
       episodeReturn: this.episodeReturn[e],
       steps: t,
-      finalMeanPairwiseDistance: meanPairwiseDistance(this.truth.x, this.truth.y, e * N, N, Infinity, this.victim[e]),
+      ...rendezvousOutcome(this.truth.x, this.truth.y, e * N, N, this.settings.gatherDiameter, this.unscored(e)),
       timeToGather: this.gatherStep[e] >= 0 ? this.gatherStep[e] * this.settings.controlPeriod : null,
       collisionsPerRobotMinute: robotMinutes > 0 ? this.collisionOnsets[e] / robotMinutes : 0,
       wallHitsPerRobotMinute: robotMinutes > 0 ? this.wallOnsets[e] / robotMinutes : 0,

@@ -35,7 +35,7 @@ describe('monitor evaluation', () => {
 
   it('runs seeded batch trials and writes the table, JSON and ROC picture', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'swarmguard-mon-')), 'monitor');
-    const results = await runMonitorEvaluation(
+    const { detectors: results, rendezvous } = await runMonitorEvaluation(
       { policy: join(PROJECT_ROOT, 'policies', 'mappo-rendezvous'), attack: ['none', 'fault:spin'], episodes: 1, seed: 9, at: 2, duration: 3, length: 8, out, quiet: true },
       () => {},
     );
@@ -44,6 +44,18 @@ describe('monitor evaluation', () => {
     expect(results.find((r) => r.attack === 'none' && r.detector === 'fused')!.falseAlarmsPerRobotHour).toBe(0);
     expect(readFileSync(`${out}.md`, 'utf8')).toContain('| fault:spin | consistency | 100% |');
     expect(readFileSync(`${out}-roc.svg`, 'utf8')).toContain('<polyline');
-    expect(JSON.parse(readFileSync(`${out}.json`, 'utf8')).roc.fused).toHaveLength(19);
+    const json = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
+    expect(json.roc.fused).toHaveLength(19);
+    // The uncompromised robots' outcome per attack (robot e mod N left out in benign episodes too).
+    expect(rendezvous.map((r) => r.attack)).toEqual(['none', 'fault:spin']);
+    for (const r of rendezvous) {
+      expect(r.episodes).toBe(1);
+      expect([0, 1]).toContain(r.gatheredAtEndRate);
+      expect(r.gatheredAtEndCi95[0]).toBeLessThanOrEqual(r.gatheredAtEndRate);
+      expect(r.meanLargestClusterFraction).toBeGreaterThan(0);
+      expect(r.meanLargestClusterFraction).toBeLessThanOrEqual(1);
+    }
+    expect(json.rendezvous).toEqual(rendezvous);
+    expect(readFileSync(`${out}.md`, 'utf8')).toMatch(/\| fault:spin \| 1 \| (0|100)% \[/);
   });
 });

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { evaluationTable, normalise, runEvaluation } from '../src/cli/evaluate.js';
+import { normalise, outcomeTable, runEvaluation, teamReturnTable } from '../src/cli/evaluate.js';
 import { PROJECT_ROOT } from '../sim/config.js';
 
 const MAPPO = join(PROJECT_ROOT, 'policies', 'mappo-rendezvous');
@@ -25,7 +25,7 @@ describe('eval', () => {
     expect(cells[1]!.result.meanReturn).not.toBe(cells[0]!.result.meanReturn);
   }, 120_000);
 
-  it('normalises against random wheels (0) and the reference policy unattacked (1), and writes table, heatmap and JSON', async () => {
+  it('normalises against random wheels (0) and the reference policy unattacked (1), and writes tables, heatmap and JSON', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'swarmguard-eval-')), 'EVALUATION');
     const ev = await runEvaluation({ ...base, policy: [MAPPO, 'consensus'], attack: ['none', 'fault:stuck'], episodes: 3, seed: 5, out }, quiet);
     // The random controller's benign cell is measured for the normalisation even when not asked for.
@@ -36,13 +36,33 @@ describe('eval', () => {
     expect(ev.normalisation.vRandom).toBeLessThan(mappoBenign);
     expect(normalise(mappoBenign, ev.normalisation)).toBeCloseTo(1, 12);
     expect(normalise(ev.normalisation.vRandom, ev.normalisation)).toBeCloseTo(0, 12);
-    const table = evaluationTable(ev);
-    expect(table.split('\n')).toHaveLength(2 + 2 + 1); // header, rule, two attacks, mean over attacks
-    expect(table).toContain('| fault:stuck |');
-    expect(table).toMatch(/\| none \| 1\.00 \[/);
-    expect(readFileSync(`${out}.md`, 'utf8')).toContain('V_random');
-    expect(readFileSync(`${out}.svg`, 'utf8')).toContain('<svg');
-    expect(JSON.parse(readFileSync(`${out}.json`, 'utf8')).cells).toHaveLength(4);
+    const returns = teamReturnTable(ev);
+    expect(returns.split('\n')).toHaveLength(2 + 2 + 1); // header, rule, two attacks, mean over attacks
+    expect(returns).toContain('| fault:stuck |');
+    expect(returns).toMatch(/\| none \| 1\.00 \[/);
+    // The headline: the uncompromised robots at the end, gathered % [interval] · spread · largest cluster.
+    const outcome = outcomeTable(ev);
+    expect(outcome.split('\n')).toHaveLength(2 + 2 + 1);
+    const r = ev.cells[0]!.result;
+    const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+    expect(outcome).toContain(
+      `| none | ${pct(r.gatheredAtEndRate)} [${pct(r.gatheredAtEndCi95[0])}, ${pct(r.gatheredAtEndCi95[1])}] · ${r.meanFinalDistance.toFixed(2)} m · ${r.meanLargestClusterFraction.toFixed(2)} |`,
+    );
+    const md = readFileSync(`${out}.md`, 'utf8');
+    expect(md.indexOf('## Uncompromised robots at the end')).toBeLessThan(md.indexOf("## Team return (papers' protocol)"));
+    expect(md).toContain(outcome);
+    expect(md).toContain(returns);
+    expect(md).toContain('V_random');
+    expect(readFileSync(`${out}.svg`, 'utf8')).toContain('gathered at end');
+    const json = JSON.parse(readFileSync(`${out}.json`, 'utf8')) as { cells: { result: Record<string, unknown> }[] };
+    expect(json.cells).toHaveLength(4);
+    for (const c of json.cells) {
+      expect(c.result).toHaveProperty('gatheredAtEndRate');
+      expect(c.result).toHaveProperty('gatheredAtEndCi95');
+      expect(c.result).toHaveProperty('meanLargestClusterFraction');
+      expect(c.result).toHaveProperty('meanFinalDistance');
+      expect(c.result).toHaveProperty('meanReturn');
+    }
   });
 
   it('puts the reference controllers in columns next to the trained policies; their cells do not depend on the others', async () => {

@@ -32,6 +32,12 @@ describe('launch files', () => {
     const events = readFileSync(join(sum.runDir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(events[0]).toEqual({ tick: 30, kind: 'injection-start', robot: 'epuck-4', attack: 'posthoc-vs-mappo-rendezvous' });
     expect(lines.join('\n')).toContain('detected 1 of 1 compromised robot(s); 0 false flag(s)');
+    // The rendezvous outcome of the robots never injected: all but epuck-4.
+    const summary = JSON.parse(readFileSync(join(sum.runDir, 'summary.json'), 'utf8'));
+    expect(summary.uncompromised.robots).toHaveLength(9);
+    expect(summary.uncompromised.robots).not.toContain('epuck-4');
+    expect(summary.uncompromised).toMatchObject({ gatheredAtEnd: expect.any(Boolean), largestClusterFraction: expect.any(Number), finalMeanPairwiseDistance: expect.any(Number) });
+    expect(lines.join('\n')).toMatch(/uncompromised robots \(9 of 10\): (NOT )?gathered at end \(0\.3 m circle\), final spread/);
   });
 
   it('rejects a bad key, an unknown robot, injections outside trial mode, a policy that does not fit the swarm', async () => {

@@ -3,16 +3,23 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runTrial } from '../src/cli/trial.js';
+import { formatTrial, runTrial } from '../src/cli/trial.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'swarmguard-trial-'));
 
 describe('swarmguard trial', () => {
   it('runs a seeded episode with a fault and draws the attacked robot', async () => {
     const out = join(dir, 'spin.svg');
-    const r = await runTrial({ controller: 'consensus', seed: 3, fault: 'spin', victim: 'epuck-4', out, json: false });
+    const o = { controller: 'consensus', seed: 3, fault: 'spin', victim: 'epuck-4', out, json: false } as const;
+    const r = await runTrial(o);
     expect(r.victim).toBe('epuck-4');
     expect(r.metrics.steps).toBe(300);
+    // The outcome is over the uncompromised robots; the papers' team return has its own row.
+    const text = formatTrial(o, r);
+    expect(text).toContain('the uncompromised ones (all but epuck-4)');
+    expect(text).toMatch(/gathered at end \(0\.3 m circle\)\s+(yes|no)/);
+    expect(text).toMatch(/largest-cluster fraction\s+[01]\.\d\d/);
+    expect(text).toMatch(/team return \(papers' protocol\)\s+-\d/);
     const svg = readFileSync(out, 'utf8');
     expect(svg).toContain('epuck-4 (attacked)');
     expect(svg).toContain('fault: spin');
@@ -31,7 +38,14 @@ describe('swarmguard trial', () => {
     const json = execFileSync('node', [bin, 'trial', '--robots', '4', '--seed', '2', '--json', '-o', join(dir, 'c.svg')], {
       encoding: 'utf8',
     });
-    expect(JSON.parse(json)).toMatchObject({ steps: 300, victim: null });
+    const metrics = JSON.parse(json);
+    expect(metrics).toMatchObject({ steps: 300, victim: null });
+    expect(typeof metrics.gatheredAtEnd).toBe('boolean');
+    expect(metrics.largestClusterFraction).toBeGreaterThan(0);
+    expect(metrics.largestClusterFraction).toBeLessThanOrEqual(1);
+    expect(metrics.finalMeanPairwiseDistance).toBeGreaterThan(0);
+    expect(metrics).toHaveProperty('timeToGather');
+    expect(metrics).toHaveProperty('episodeReturn');
     let stderr = '';
     try {
       execFileSync('node', [bin, 'trial', '--fault', 'stuck', '--victim', 'epuck-99', '-o', join(dir, 'd.svg')], {

@@ -3,15 +3,20 @@
 // from `at` for `duration` seconds; benign episodes ('none') only count false alarms. For each detector
 // (belief, consistency, fused) it reports the detection rate, the mean time to detect and the false alarms
 // per robot-hour at the configured thresholds, and draws a ROC picture by sweeping the flag threshold.
+// Per attack it also reports how the uncompromised robots (all but robot e mod N, in benign episodes too)
+// did at rendezvous by the end of the episode.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { resolveSimConfig } from '../../sim/config.js';
+import { summariseOutcomes, type OutcomeSummary } from '../../sim/evaluation.js';
+import type { RendezvousOutcome } from '../core/rendezvous.js';
 import { attackName, loadAttack, type Attack } from '../../sim/team-eval.js';
 import { DEFAULT_MONITOR, Hysteresis, type MonitorSettings } from '../monitor/monitor.js';
 import { readManifest } from '../policy/folder.js';
 import { OnnxTeam } from '../policy/team.js';
 import { SimLink } from '../runtime/sim-link.js';
+import { scoredOutcome } from '../runtime/team-outcome.js';
 import { swarmTrial } from '../runtime/trial.js';
 
 export const DETECTORS = ['belief', 'consistency', 'fused'] as const;
@@ -51,6 +56,12 @@ export interface DetectorResult {
   falseAlarmsPerRobotHour: number;
 }
 
+/** The uncompromised robots' outcome at the end of an attack's episodes. */
+export interface AttackOutcome extends OutcomeSummary {
+  attack: string;
+  episodes: number;
+}
+
 /** Flags of every robot under a detector's signal with the given thresholds: flags raised, [tick, robot]. */
 function flagsOf(ep: EpisodeSignals, d: Detector, s: Pick<MonitorSettings, 'flagAt' | 'clearAt' | 'flagTicks' | 'clearTicks'>): [number, number][] {
   const h = new Hysteresis(ep.robots, s);
@@ -88,7 +99,14 @@ export function score(eps: EpisodeSignals[], d: Detector, s: Pick<MonitorSetting
   };
 }
 
-export async function runMonitorEvaluation(o: MonitorEvalOptions, log: (line: string) => void = (l) => console.error(l)): Promise<DetectorResult[]> {
+export interface MonitorEvaluation {
+  /** Per attack (and all attacks pooled) and detector. */
+  detectors: DetectorResult[];
+  /** Per attack: the uncompromised robots at the end of the episodes. */
+  rendezvous: AttackOutcome[];
+}
+
+export async function runMonitorEvaluation(o: MonitorEvalOptions, log: (line: string) => void = (l) => console.error(l)): Promise<MonitorEvaluation> {
   const policyDir = resolve(o.policy);
   const manifest = readManifest(policyDir);
   const settings = resolveSimConfig({ ...(manifest.training.config.env as Record<string, unknown>) });
@@ -105,6 +123,7 @@ export async function runMonitorEvaluation(o: MonitorEvalOptions, log: (line: st
     for (const a of o.attack) attacks.push(await loadAttack(a, settings));
     const N = settings.robotIds.length;
     const all: EpisodeSignals[] = [];
+    const endings = new Map<string, RendezvousOutcome[]>();
     const bar = o.quiet ? null : new SingleBar({ format: ' {bar} {value}/{total} episodes | ETA {eta_formatted} | {attack}', stream: process.stderr, hideCursor: true });
     bar?.start(attacks.length * o.episodes, 0, { attack: '' });
     for (const attack of attacks) {
@@ -124,10 +143,14 @@ export async function runMonitorEvaluation(o: MonitorEvalOptions, log: (line: st
           }
         }
         all.push({ attack: attackName(attack), victim, fromTick, toTick, signals, ticks, robots: N });
+        // Robot e mod N left out whether attacked or not: every attack's row scores the same robots.
+        const ending = scoredOutcome(run.records, settings.robotIds, settings, new Set([e % N]));
+        if (ending) endings.set(attackName(attack), [...(endings.get(attackName(attack)) ?? []), ending]);
         bar?.increment(1, { attack: attackName(attack) });
       }
     }
     bar?.stop();
+    const rendezvous: AttackOutcome[] = [...endings].map(([attack, os]) => ({ attack, episodes: os.length, ...summariseOutcomes(os) }));
     const results: DetectorResult[] = [];
     const names = [...new Set(all.map((x) => x.attack))];
     for (const attack of [...names, 'all attacks']) {
@@ -140,11 +163,11 @@ export async function runMonitorEvaluation(o: MonitorEvalOptions, log: (line: st
       DETECTORS.map((d) => [d, thresholds.map((th) => ({ threshold: th, ...score(all, d, { ...DEFAULT_MONITOR, flagAt: th, clearAt: th * (DEFAULT_MONITOR.clearAt / DEFAULT_MONITOR.flagAt) }, period) }))]),
     );
     mkdirSync(resolve(o.out, '..'), { recursive: true });
-    writeFileSync(`${o.out}.json`, `${JSON.stringify({ policy: basename(policyDir), episodes: o.episodes, seed: o.seed, at: o.at, duration: o.duration, length: o.length, monitor: DEFAULT_MONITOR, results, roc }, null, 2)}\n`);
-    writeFileSync(`${o.out}.md`, monitorMarkdown(results, o, basename(policyDir)));
+    writeFileSync(`${o.out}.json`, `${JSON.stringify({ policy: basename(policyDir), episodes: o.episodes, seed: o.seed, at: o.at, duration: o.duration, length: o.length, monitor: DEFAULT_MONITOR, results, rendezvous, roc }, null, 2)}\n`);
+    writeFileSync(`${o.out}.md`, monitorMarkdown(results, rendezvous, o, basename(policyDir)));
     writeFileSync(`${o.out}-roc.svg`, rocSvg(roc as Record<Detector, RocPoint[]>, basename(policyDir)));
     log(`wrote ${o.out}.md, ${o.out}.json, ${o.out}-roc.svg`);
-    return results;
+    return { detectors: results, rendezvous };
   } finally {
     await team.release();
     await Promise.all(attacks.map((a) => (a.kind === 'adversary' ? a.adversary.release() : undefined)));
@@ -161,7 +184,17 @@ export function monitorTable(results: DetectorResult[]): string {
   return lines.join('\n');
 }
 
-function monitorMarkdown(results: DetectorResult[], o: MonitorEvalOptions, policy: string): string {
+/** Per attack: the uncompromised robots gathered at end [95% Wilson interval], final spread, largest-cluster fraction. */
+export function rendezvousTable(rows: AttackOutcome[]): string {
+  const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+  const lines = ['| attack | episodes | gathered at end [95% interval] | final spread | largest-cluster fraction |', '|---|---|---|---|---|'];
+  for (const r of rows) {
+    lines.push(`| ${r.attack} | ${r.episodes} | ${pct(r.gatheredAtEndRate)} [${pct(r.gatheredAtEndCi95[0])}, ${pct(r.gatheredAtEndCi95[1])}] | ${r.meanFinalDistance.toFixed(2)} m | ${r.meanLargestClusterFraction.toFixed(2)} |`);
+  }
+  return lines.join('\n');
+}
+
+function monitorMarkdown(results: DetectorResult[], rendezvous: AttackOutcome[], o: MonitorEvalOptions, policy: string): string {
   const m = DEFAULT_MONITOR;
   return [
     `# Monitor evaluation: ${policy}`,
@@ -173,6 +206,13 @@ function monitorMarkdown(results: DetectorResult[], o: MonitorEvalOptions, polic
     `Reproduce: \`npm run eval:monitor -- ${process.argv.slice(3).join(' ')}\``,
     '',
     monitorTable(results),
+    '',
+    '## Uncompromised robots at the end of the episode',
+    '',
+    'All robots but robot e mod N (in benign episodes too, left out but not attacked, so that every row scores the same robots), at the last tick:',
+    'gathered at end = all inside the gather circle around their centroid; final spread = their mean pairwise distance; largest-cluster fraction = their share in the largest cluster (robots linked within half the gather diameter).',
+    '',
+    rendezvousTable(rendezvous),
     '',
     `![ROC](${basename(o.out)}-roc.svg)`,
     '',

@@ -1,8 +1,10 @@
 // `swarmguard eval` (npm run eval): deployed (ONNX) policies and reference controllers against attacks on
-// the same seeded twin episodes. Every result goes to JSON; the matrix is also written as a markdown table
-// (rows attacks, columns policies) of normalised returns (V - V_random) / (V_max - V_random) with 95%
-// intervals and the rendezvous metrics, and as a heatmap picture. V_random is the random controller's and
-// V_max the reference policy's benign return on the same episodes (both measured in the run).
+// the same seeded twin episodes. Every result goes to JSON; the matrix is also written as markdown tables
+// (rows attacks, columns policies): the headline, the uncompromised robots' outcome at the end (gathered at
+// end with a 95% interval, final spread, largest-cluster fraction), then the team return of the papers'
+// protocol normalised as (V - V_random) / (V_max - V_random) with 95% intervals; and as a heatmap of the
+// headline. V_random is the random controller's and V_max the reference policy's benign return on the same
+// episodes (both measured in the run).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
@@ -200,27 +202,49 @@ function pct(x: number): string {
   return `${(100 * x).toFixed(0)}%`;
 }
 
-/** Rows: attacks; columns: policies; cells: normalised return [95% interval], gathered %, final mean distance. */
-export function evaluationTable(ev: Evaluation): string {
+/**
+ * A markdown table, rows attacks and columns policies, each cell `cell(result)`, with a last row of
+ * `headline(result)` averaged over the attacks other than none (one number per policy for "robust on average").
+ */
+function matrixTable(ev: Evaluation, cell: (r: EvalResult) => string, headline: (r: EvalResult) => number, format: (mean: number) => string): string {
   const policies = [...new Set(ev.cells.map((c) => c.policy))];
   const attacks = [...new Set(ev.cells.map((c) => c.attack))];
-  const n = ev.normalisation;
+  const result = (p: string, a: string) => ev.cells.find((c) => c.policy === p && c.attack === a)!.result;
   const lines = [`| attack | ${policies.join(' | ')} |`, `|---|${policies.map(() => '---').join('|')}|`];
-  for (const a of attacks) {
-    const row = policies.map((p) => {
-      const r = ev.cells.find((c) => c.policy === p && c.attack === a)!.result;
-      const [lo, hi] = r.returnCi95.map((v) => normalise(v, n));
-      return `${normalise(r.meanReturn, n).toFixed(2)} [${lo!.toFixed(2)}, ${hi!.toFixed(2)}] · ${pct(r.gatherRate)} · ${r.meanFinalDistance.toFixed(2)} m`;
-    });
-    lines.push(`| ${a} | ${row.join(' | ')} |`);
-  }
-  // Column means over the attacks other than none: one number per policy for "robust on average".
+  for (const a of attacks) lines.push(`| ${a} | ${policies.map((p) => cell(result(p, a))).join(' | ')} |`);
   const attacked = attacks.filter((a) => a !== 'none');
   if (attacked.length > 0) {
-    const means = policies.map((p) => attacked.reduce((s, a) => s + normalise(ev.cells.find((c) => c.policy === p && c.attack === a)!.result.meanReturn, n), 0) / attacked.length);
-    lines.push(`| **mean over attacks** | ${means.map((m) => `**${m.toFixed(2)}**`).join(' | ')} |`);
+    const means = policies.map((p) => attacked.reduce((s, a) => s + headline(result(p, a)), 0) / attacked.length);
+    lines.push(`| **mean over attacks** | ${means.map((m) => `**${format(m)}**`).join(' | ')} |`);
   }
   return lines.join('\n');
+}
+
+/**
+ * The headline table, the uncompromised robots at the end of the episodes: gathered at end [95% Wilson
+ * interval] · final spread · largest-cluster fraction.
+ */
+export function outcomeTable(ev: Evaluation): string {
+  return matrixTable(
+    ev,
+    (r) => `${pct(r.gatheredAtEndRate)} [${pct(r.gatheredAtEndCi95[0])}, ${pct(r.gatheredAtEndCi95[1])}] · ${r.meanFinalDistance.toFixed(2)} m · ${r.meanLargestClusterFraction.toFixed(2)}`,
+    (r) => r.gatheredAtEndRate,
+    pct,
+  );
+}
+
+/** The team return of the papers' protocol: normalised return [95% interval] · ever gathered. */
+export function teamReturnTable(ev: Evaluation): string {
+  const n = ev.normalisation;
+  return matrixTable(
+    ev,
+    (r) => {
+      const [lo, hi] = r.returnCi95.map((v) => normalise(v, n));
+      return `${normalise(r.meanReturn, n).toFixed(2)} [${lo!.toFixed(2)}, ${hi!.toFixed(2)}] · ${pct(r.gatherRate)}`;
+    },
+    (r) => normalise(r.meanReturn, n),
+    (m) => m.toFixed(2),
+  );
 }
 
 /** The table with what it measures and how to reproduce it. */
@@ -231,19 +255,30 @@ export function evaluationMarkdown(ev: Evaluation, o: EvaluateOptions): string {
     '# Evaluation matrix',
     '',
     `${ev.episodes} seeded episodes per cell (seed ${ev.seed}), the same episodes in every cell; the victim of episode e is robot e mod N.`,
-    `Cells: normalised return (V - V_random) / (V_max - V_random) [95% interval] · episodes in which the uncompromised robots gathered inside the gather circle · their final mean pairwise distance.`,
-    `V_random = ${n.vRandom.toFixed(2)} (random wheels, benign), V_max = ${n.vMax.toFixed(2)} (${n.reference}, benign). 1 = the reference team unattacked, 0 = no better than random wheels.`,
+    'The uncompromised robots are all robots but robot e mod N, in benign episodes too (left out, not attacked), so every row scores the same robots.',
     '',
     `Reproduce: \`${command}\``,
     '',
-    evaluationTable(ev),
+    '## Uncompromised robots at the end of the episode',
+    '',
+    'Cells: gathered at end, the episodes whose uncompromised robots all lie inside the gather circle around their centroid at the last step [95% Wilson interval] ·',
+    'final spread, their mean pairwise distance at the end · largest-cluster fraction, the share of them in the largest cluster at the end (robots linked within half the gather diameter).',
+    '',
+    outcomeTable(ev),
     '',
     `![heatmap](${basename(o.out ?? 'evaluation')}.svg)`,
+    '',
+    "## Team return (papers' protocol)",
+    '',
+    'Cells: normalised team return (V - V_random) / (V_max - V_random) [95% interval] · ever gathered, the episodes whose uncompromised robots were inside the gather circle at some step.',
+    `V_random = ${n.vRandom.toFixed(2)} (random wheels, benign), V_max = ${n.vMax.toFixed(2)} (${n.reference}, benign). 1 = the reference team unattacked, 0 = no better than random wheels.`,
+    '',
+    teamReturnTable(ev),
     '',
   ].join('\n');
 }
 
-/** Heatmap of normalised returns: red at 0 (random), green at 1 (reference, benign). */
+/** Heatmap of the headline, the uncompromised robots gathered at end: red at 0%, green at 100%. */
 export function evaluationHeatmap(ev: Evaluation): string {
   const policies = [...new Set(ev.cells.map((c) => c.policy))];
   const attacks = [...new Set(ev.cells.map((c) => c.attack))];
@@ -261,15 +296,15 @@ export function evaluationHeatmap(ev: Evaluation): string {
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${left + cw * policies.length + 20}" height="${top + ch * attacks.length + 20}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="10" y="22" font-size="14" font-weight="bold">Normalised return (V - V_random) / (V_max - V_random), ${ev.episodes} episodes per cell</text>`,
+    `<text x="10" y="22" font-size="14" font-weight="bold">Uncompromised robots gathered at end, ${ev.episodes} episodes per cell</text>`,
   ];
   policies.forEach((p, j) => out.push(`<text x="${left + j * cw + cw / 2}" y="${top - 10}" text-anchor="middle" font-weight="bold">${esc(p)}</text>`));
   attacks.forEach((a, i) => {
     out.push(`<text x="${left - 8}" y="${top + i * ch + ch / 2 + 4}" text-anchor="end">${esc(a)}</text>`);
     policies.forEach((p, j) => {
-      const v = normalise(ev.cells.find((c) => c.policy === p && c.attack === a)!.result.meanReturn, ev.normalisation);
+      const v = ev.cells.find((c) => c.policy === p && c.attack === a)!.result.gatheredAtEndRate;
       out.push(`<rect x="${left + j * cw}" y="${top + i * ch}" width="${cw - 2}" height="${ch - 2}" fill="${colour(v)}"/>`);
-      out.push(`<text x="${left + j * cw + cw / 2}" y="${top + i * ch + ch / 2 + 4}" text-anchor="middle" fill="white">${v.toFixed(2)}</text>`);
+      out.push(`<text x="${left + j * cw + cw / 2}" y="${top + i * ch + ch / 2 + 4}" text-anchor="middle" fill="white">${pct(v)}</text>`);
     });
   });
   out.push('</svg>');

@@ -9,7 +9,7 @@ import { ALGORITHMS } from '../../sim/train/config.js';
 import { formatTrial, runTrial, type TrialOptions } from './trial.js';
 import { runTraining, type TrainOptions } from './train.js';
 import { runAdversaryTraining, type TrainAdversaryOptions } from './train-adversary.js';
-import { evaluationTable, runEvaluation, type EvaluateOptions } from './evaluate.js';
+import { outcomeTable, runEvaluation, teamReturnTable, type EvaluateOptions } from './evaluate.js';
 import { runLaunch, type RunOptions } from './run.js';
 import { runTwinServe, type TwinServeOptions } from './twin-serve.js';
 import { mqttPasswd, type MqttPasswdOptions } from './mqtt-passwd.js';
@@ -18,7 +18,7 @@ import { DEFAULT_DASHBOARD_PORT } from '../dashboard/config.js';
 import { runCompare, type CompareOptions } from './compare.js';
 import { runCalibrate, type CalibrateOptions } from './calibrate.js';
 import { RecordingError } from '../recording/reader.js';
-import { monitorTable, runMonitorEvaluation, type MonitorEvalOptions } from './eval-monitor.js';
+import { monitorTable, rendezvousTable, runMonitorEvaluation, type MonitorEvalOptions } from './eval-monitor.js';
 import { addDistributedCommands } from './distributed.js';
 
 /** Repeatable option: every occurrence appended. */
@@ -174,7 +174,7 @@ program
 
 program
   .command('eval-monitor')
-  .description("the monitor's detection rate, time to detect and false alarms per robot-hour per attack and detector, over seeded batch trials; ROC picture")
+  .description("the monitor's detection rate, time to detect and false alarms per robot-hour per attack and detector, and the uncompromised robots' outcome per attack, over seeded batch trials; ROC picture")
   .option('-p, --policy <dir>', 'the deployed policy folder', 'policies/eir-mappo-rendezvous')
   .option('-a, --attack <ref>', 'none, fault:<name>, obs-noise:<eps>, an adversary or policy folder (<dir>@<name>) (repeat)', collect, [])
   .option('-e, --episodes <n>', 'episodes per attack', integer('--episodes', 1, 10_000), 10)
@@ -186,13 +186,14 @@ program
   .option('--quiet', 'no progress bar', false)
   .action(async (opts: MonitorEvalOptions) => {
     const attacks = opts.attack.length ? opts.attack : ['none', 'fault:spin', 'fault:stuck', 'fault:random', 'fault:dead-wheel', 'obs-noise:0.5', opts.policy];
-    console.log(monitorTable(await runMonitorEvaluation({ ...opts, attack: attacks })));
+    const ev = await runMonitorEvaluation({ ...opts, attack: attacks });
+    console.log(`${monitorTable(ev.detectors)}\n\nuncompromised robots at the end of the episode:\n${rendezvousTable(ev.rendezvous)}`);
   });
 
 program
   .command('eval')
   .alias('evaluate')
-  .description('deployed policies under attacks on the same seeded episodes: normalised returns with 95% intervals, JSON, markdown and heatmap')
+  .description("deployed policies under attacks on the same seeded episodes: the uncompromised robots' outcome at the end (gathered, spread, largest cluster) and the team return (papers' protocol), with 95% intervals; JSON, markdown and heatmap")
   .option('--config <file>', 'a matrix YAML (policy, attack, episodes, seed, reference, out, jobs); flags given win')
   .option('-p, --policy <dir>', "a policy folder, or 'consensus' / 'wmsr' / 'random' (repeat for several)", collect, [])
   .option('-a, --attack <ref>', 'none, fault:<random|stuck|dead-wheel|spin>, obs-noise:<eps>, an adversary folder, or a policy folder shipping adversaries (<dir>@<name> picks one) (repeat)', collect, [])
@@ -204,7 +205,9 @@ program
   .option('-j, --jobs <n>', 'policies evaluated at once (default 2)', integer('--jobs', 1, 16))
   .option('--quiet', 'no progress bar; a line per cell', false)
   .action(async (opts: EvaluateOptions) => {
-    console.log(evaluationTable(await runEvaluation(opts)));
+    const ev = await runEvaluation(opts);
+    console.log(`uncompromised robots at the end: gathered at end [95% interval] · final spread · largest-cluster fraction\n${outcomeTable(ev)}\n`);
+    console.log(`team return (papers' protocol): normalised return [95% interval] · ever gathered\n${teamReturnTable(ev)}`);
   });
 
 addDistributedCommands(program);

@@ -18,6 +18,7 @@ import { MqttTelemetry } from '../links/mqtt/service.js';
 import { DashboardService } from '../dashboard/service.js';
 import { outcomes, swarmTrial, type TrialRun } from '../runtime/trial.js';
 import { formatSummary, newRunDir, writeRunFolder, type RunSummary } from '../runtime/run-folder.js';
+import { uncompromisedOutcome } from '../runtime/team-outcome.js';
 import { RecorderService } from '../recording/service.js';
 import { TerminalStatus } from '../runtime/status-text.js';
 import { Interruption } from '../runtime/interruption.js';
@@ -146,7 +147,8 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
       stop.dispose();
       await link.stop();
     }
-    const summary: RunSummary = { runDir, ticks: run.tick, outcomes: outcomes(run), stops: { ...run.parts.safety.stops }, scheduler: schedulerStats, links: link.health?.() ?? null, interrupted: stop.interrupted };
+    const uncompromised = uncompromisedOutcome(run.records, s.robotIds, s);
+    const summary: RunSummary = { runDir, ticks: run.tick, outcomes: outcomes(run), uncompromised, stops: { ...run.parts.safety.stops }, scheduler: schedulerStats, links: link.health?.() ?? null, interrupted: stop.interrupted };
     writeRunFolder(summary, launch, team.name, run.records, run.events);
     for (const line of formatSummary(summary, launch)) log(line);
     return summary;

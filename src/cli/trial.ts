@@ -30,9 +30,12 @@ export interface TrialOptions {
 }
 
 export interface TrialResult {
+  /** Outcome fields and time to gather are over the uncompromised robots (all but the victim). */
   metrics: RendezvousMetrics;
   picture: string;
   victim: string | null;
+  /** Diameter of the gather circle, m. */
+  gatherDiameter: number;
 }
 
 function settingsFor(o: TrialOptions): SimSettings {
@@ -115,18 +118,22 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
       gatherDiameter: settings.gatherDiameter,
     }),
   );
-  return { metrics: result.metrics, picture, victim: victimId };
+  return { metrics: result.metrics, picture, victim: victimId, gatherDiameter: settings.gatherDiameter };
 }
 
 export function formatTrial(o: TrialOptions, r: TrialResult): string {
   const m = r.metrics;
+  const circle = `${r.gatherDiameter} m`;
   const rows: [string, string][] = [
     [o.policy ? 'policy' : 'controller', o.policy ? resolve(o.policy) : controllerLabel(o)],
     ['seed', String(o.seed)],
     ['attacked robot', r.victim ? `${r.victim} (${[o.fault, o.observationNoise ? `obs noise ${o.observationNoise}` : ''].filter(Boolean).join(', ')})` : 'none'],
-    ['episode return', m.episodeReturn.toFixed(3)],
-    ['final mean pairwise distance', `${m.finalMeanPairwiseDistance.toFixed(3)} m`],
-    ['time to gather (0.3 m circle)', m.timeToGather === null ? 'never' : `${m.timeToGather.toFixed(1)} s`],
+    ["team return (papers' protocol)", m.episodeReturn.toFixed(3)],
+    ['scored robots', r.victim ? `the uncompromised ones (all but ${r.victim})` : 'all'],
+    [`gathered at end (${circle} circle)`, m.gatheredAtEnd ? 'yes' : 'no'],
+    ['final spread (mean pairwise distance)', `${m.finalMeanPairwiseDistance.toFixed(3)} m`],
+    ['largest-cluster fraction', m.largestClusterFraction.toFixed(2)],
+    [`time to gather (${circle} circle)`, m.timeToGather === null ? 'never' : `${m.timeToGather.toFixed(1)} s`],
     ['collisions per robot-minute', m.collisionsPerRobotMinute.toFixed(2)],
     ['wall hits per robot-minute', m.wallHitsPerRobotMinute.toFixed(2)],
     ['steps', `${m.steps}`],

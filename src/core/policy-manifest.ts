@@ -50,8 +50,13 @@ export const MetricsSchema = z
     meanReturn: z.number(),
     /** 95% interval of the mean return over the episodes (absent in manifests written before it was recorded). */
     returnCi95: z.tuple([z.number(), z.number()]).optional(),
+    /** Episodes in which the scored robots were ever inside the gather circle. */
     gatherRate: z.number().min(0).max(1),
+    // The outcome at the end over the scored (uncompromised) robots; absent in manifests written before it was recorded.
+    gatheredAtEndRate: z.number().min(0).max(1).optional(),
+    gatheredAtEndCi95: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]).optional(),
     meanFinalDistance: z.number().min(0),
+    meanLargestClusterFraction: z.number().min(0).max(1).optional(),
     meanTimeToGather: z.number().nullable(),
     collisionsPerRobotMinute: z.number().min(0),
   })

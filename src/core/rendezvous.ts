@@ -86,14 +86,71 @@ export function isGathered(x: Float64Array, y: Float64Array, base: number, n: nu
   return true;
 }
 
-/** The metrics reported for every rendezvous episode. */
-export interface RendezvousMetrics {
-  /** Sum of the shared reward over the episode. */
+/**
+ * Fraction of the team (all but `skip`) in its largest cluster. Clusters are single-linkage: two robots are
+ * linked when their centres are within `linkDistance`, and a cluster is every robot reachable through links.
+ */
+export function largestClusterFraction(x: Float64Array, y: Float64Array, base: number, n: number, linkDistance: number, skip = -1): number {
+  // Union-find over the team's robots; called once per episode, so plain arrays are fine.
+  const parent = Array.from({ length: n }, (_, k) => k);
+  const root = (k: number): number => {
+    while (parent[k] !== k) k = parent[k] = parent[parent[k]!]!;
+    return k;
+  };
+  const l2 = linkDistance * linkDistance;
+  for (let i = 0; i < n; i++) {
+    if (i === skip) continue;
+    for (let j = i + 1; j < n; j++) {
+      if (j === skip) continue;
+      const dx = x[base + j] - x[base + i];
+      const dy = y[base + j] - y[base + i];
+      if (dx * dx + dy * dy <= l2) parent[root(i)] = root(j);
+    }
+  }
+  const size = new Array<number>(n).fill(0);
+  let team = 0;
+  let largest = 0;
+  for (let k = 0; k < n; k++) {
+    if (k === skip) continue;
+    team++;
+    largest = Math.max(largest, ++size[root(k)]!);
+  }
+  return team === 0 ? 0 : largest / team;
+}
+
+/** Where the team (the robots that are scored) stands at one instant, usually the episode's last step. */
+export interface RendezvousOutcome {
+  /** Every team robot's centre inside the gather circle (diameter gatherDiameter) around the team's centroid. */
+  gatheredAtEnd: boolean;
+  /** Mean pairwise distance of the team, m (the final spread). */
+  finalMeanPairwiseDistance: number;
+  /** Fraction of the team in its largest cluster, robots linked within gatherDiameter / 2. */
+  largestClusterFraction: number;
+}
+
+/**
+ * The team's outcome (all robots but `skip`) from their positions. Cluster links use half the gather
+ * diameter: robots packed as densely as a gathered swarm (each within a gather radius of a neighbour) form
+ * one cluster, while a team split into groups that each gathered apart does not.
+ */
+export function rendezvousOutcome(x: Float64Array, y: Float64Array, base: number, n: number, gatherDiameter: number, skip = -1): RendezvousOutcome {
+  return {
+    gatheredAtEnd: isGathered(x, y, base, n, gatherDiameter / 2, skip),
+    finalMeanPairwiseDistance: meanPairwiseDistance(x, y, base, n, Infinity, skip),
+    largestClusterFraction: largestClusterFraction(x, y, base, n, gatherDiameter / 2, skip),
+  };
+}
+
+/**
+ * The metrics reported for every rendezvous episode. The outcome fields and the time to gather are over
+ * the scored robots (the team: all but a victim, or a robot left out for comparison, see sim/world.ts);
+ * the return is the papers' team return, the shared reward summed, whoever is scored.
+ */
+export interface RendezvousMetrics extends RendezvousOutcome {
+  /** Sum of the shared reward over the episode (the papers' team return). */
   episodeReturn: number;
   steps: number;
-  /** Mean pairwise distance at the last step, m. */
-  finalMeanPairwiseDistance: number;
-  /** Seconds until all robots were first inside the gather circle, or null if never. */
+  /** Seconds until the team was first inside the gather circle ("ever gathered"), or null if never. */
   timeToGather: number | null;
   /** Robot-robot contact onsets per robot per minute. */
   collisionsPerRobotMinute: number;

@@ -17,6 +17,7 @@ import { STOP_REASONS, type SafetyLayer, type StopReason } from '../runtime/safe
 import { SwarmView } from '../runtime/swarm-view.js';
 import { expectedCommands, monitorView, outcomes, swarmSafety, type RunEvent, type TickRecord } from '../runtime/trial.js';
 import { formatSummary, newRunDir, writeRunFolder, type RunSummary } from '../runtime/run-folder.js';
+import { uncompromisedOutcome } from '../runtime/team-outcome.js';
 import { SwarmInbox, type TimeMode } from './inbox.js';
 import { followFeed, joinBus, posesFlowing, type Participant } from './participant.js';
 import { liveTicks, TickPump } from './tick-pump.js';
@@ -255,7 +256,8 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
     for (const off of node.offline) log(`swarmguard monitor: ${off.role} went offline at tick ${off.tick}`);
     const stops = Object.fromEntries(STOP_REASONS.map((r) => [r, 0])) as Record<string, number>;
     for (const r of records) for (const s of r.stopped) if (s) stops[s]!++;
-    const summary: RunSummary = { runDir: newRunDir(launch), ticks: records.length, outcomes: outcomes({ parts: { ids: launch.settings.robotIds }, records, events }), stops, scheduler: null, links: null, interrupted };
+    const uncompromised = uncompromisedOutcome(records, launch.settings.robotIds, launch.settings);
+    const summary: RunSummary = { runDir: newRunDir(launch), ticks: records.length, outcomes: outcomes({ parts: { ids: launch.settings.robotIds }, records, events }), uncompromised, stops, scheduler: null, links: null, interrupted };
     writeRunFolder(summary, launch, team.name, records, events);
     if (launch.record) await recordFinishedRun(summary.runDir, launch, { name: team.name, dir: launch.policyDir, files: team.fileHashes }, records, events);
     for (const line of formatSummary(summary, launch)) log(line);

@@ -9,12 +9,15 @@ import type { Launch } from './launch.js';
 import type { LinkHealth } from './link.js';
 import type { SchedulerStats } from './scheduler.js';
 import { suspicionSvg } from './suspicion-picture.js';
+import { formatTeamOutcome, type TeamOutcome } from './team-outcome.js';
 import type { RobotOutcome, RunEvent, TickRecord } from './trial.js';
 
 export interface RunSummary {
   runDir: string;
   ticks: number;
   outcomes: RobotOutcome[];
+  /** The rendezvous outcome of the robots never injected during the run, at its end (uncompromisedOutcome). */
+  uncompromised: TeamOutcome | null;
   stops: Record<string, number>;
   scheduler: SchedulerStats | null;
   /** Per-robot link statistics, where the link keeps them. */
@@ -79,6 +82,8 @@ export function formatSummary(sum: RunSummary, launch: Launch): string[] {
   const detected = compromised.filter((o) => o.detectionDelayTicks !== null).length;
   const falseFlags = sum.outcomes.reduce((s, o) => s + o.falseFlags, 0);
   lines.push(`  detected ${detected} of ${compromised.length} compromised robot(s); ${falseFlags} false flag(s)`);
+  const scored = sum.uncompromised ? ` (${sum.uncompromised.robots.length} of ${sum.outcomes.length})` : '';
+  lines.push(`  uncompromised robots${scored}: ${formatTeamOutcome(sum.uncompromised, launch.settings.gatherDiameter)}`);
   const stops = Object.entries(sum.stops).filter(([, n]) => n > 0);
   lines.push(`  safety stops (robot-ticks): ${stops.length ? stops.map(([r, n]) => `${r} ${n}`).join(', ') : 'none'}`);
   if (sum.scheduler) {
