@@ -16,15 +16,28 @@ export const DEFAULT_REWARD_WEIGHTS: RewardWeights = { actionPenalty: 0.001, col
  */
 export type LeftOut = number | readonly number[];
 
-/** Whether robot k is left out. */
-function leftOutTest(skip: LeftOut): (k: number) => boolean {
-  return typeof skip === 'number' ? (k) => k === skip : (k) => skip.includes(k);
+/** The single robot `skip` leaves out (-1 for none or for a list). */
+function oneLeftOut(skip: LeftOut): number {
+  return typeof skip === 'number' ? skip : -1;
+}
+
+/** The list `skip` leaves out, null for a single robot. */
+function manyLeftOut(skip: LeftOut): readonly number[] | null {
+  return typeof skip === 'number' ? null : skip;
+}
+
+/**
+ * Whether robot k is left out, from oneLeftOut and manyLeftOut: the pair loops run it N^2 / 2 times per step,
+ * so the common single-robot case stays one compare (no closure, no set).
+ */
+function isLeftOut(k: number, one: number, many: readonly number[] | null): boolean {
+  return k === one || (many !== null && many.includes(k));
 }
 
 /** Robots 0..n-1 not left out. */
-function teamSize(n: number, isOut: (k: number) => boolean): number {
+function teamSize(n: number, one: number, many: readonly number[] | null): number {
   let m = 0;
-  for (let k = 0; k < n; k++) if (!isOut(k)) m++;
+  for (let k = 0; k < n; k++) if (!isLeftOut(k, one, many)) m++;
   return m;
 }
 
@@ -33,21 +46,22 @@ function teamSize(n: number, isOut: (k: number) => boolean): number {
  * out the robots `skip` names (a compromised robot is not part of the team whose rendezvous is measured).
  */
 export function meanPairwiseDistance(x: Float64Array, y: Float64Array, base: number, n: number, cap = Infinity, skip: LeftOut = -1): number {
-  const isOut = leftOutTest(skip);
+  const one = oneLeftOut(skip);
+  const many = manyLeftOut(skip);
   let sum = 0;
   for (let i = 0; i < n; i++) {
-    if (isOut(i)) continue;
+    if (isLeftOut(i, one, many)) continue;
     const xi = x[base + i];
     const yi = y[base + i];
     for (let j = i + 1; j < n; j++) {
-      if (isOut(j)) continue;
+      if (isLeftOut(j, one, many)) continue;
       const dx = x[base + j] - xi;
       const dy = y[base + j] - yi;
       const d = Math.sqrt(dx * dx + dy * dy);
       sum += d < cap ? d : cap;
     }
   }
-  const m = teamSize(n, isOut);
+  const m = teamSize(n, one, many);
   return m < 2 ? 0 : (2 * sum) / (m * (m - 1));
 }
 
@@ -71,26 +85,28 @@ export function rendezvousReward(
   skip: LeftOut = -1,
 ): number {
   const meanDist = meanPairwiseDistance(x, y, base, n, arenaDiagonal, skip);
-  const isOut = leftOutTest(skip);
+  const one = oneLeftOut(skip);
+  const many = manyLeftOut(skip);
   let u2 = 0;
   for (let k = 0; k < n; k++) {
-    if (isOut(k)) continue;
+    if (isLeftOut(k, one, many)) continue;
     const c = 2 * (base + k);
     u2 += command[c] * command[c];
     u2 += command[c + 1] * command[c + 1];
   }
-  const team = teamSize(n, isOut);
+  const team = teamSize(n, one, many);
   return -meanDist / arenaDiagonal - (w.actionPenalty * u2) / (2 * team) - (w.collisionPenalty * touchingRobots) / team;
 }
 
 /** True when every team robot's centre (all but those `skip` names) lies within `radius` of the team's centroid. */
 export function isGathered(x: Float64Array, y: Float64Array, base: number, n: number, radius: number, skip: LeftOut = -1): boolean {
-  const isOut = leftOutTest(skip);
+  const one = oneLeftOut(skip);
+  const many = manyLeftOut(skip);
   let cx = 0;
   let cy = 0;
   let m = 0;
   for (let k = 0; k < n; k++) {
-    if (isOut(k)) continue;
+    if (isLeftOut(k, one, many)) continue;
     cx += x[base + k];
     cy += y[base + k];
     m++;
@@ -99,7 +115,7 @@ export function isGathered(x: Float64Array, y: Float64Array, base: number, n: nu
   cy /= m;
   const r2 = radius * radius;
   for (let k = 0; k < n; k++) {
-    if (isOut(k)) continue;
+    if (isLeftOut(k, one, many)) continue;
     const dx = x[base + k] - cx;
     const dy = y[base + k] - cy;
     if (dx * dx + dy * dy > r2) return false;
@@ -112,7 +128,8 @@ export function isGathered(x: Float64Array, y: Float64Array, base: number, n: nu
  * linked when their centres are within `linkDistance`, and a cluster is every robot reachable through links.
  */
 export function largestClusterFraction(x: Float64Array, y: Float64Array, base: number, n: number, linkDistance: number, skip: LeftOut = -1): number {
-  const isOut = leftOutTest(skip);
+  const one = oneLeftOut(skip);
+  const many = manyLeftOut(skip);
   // Union-find over the team's robots; called once per episode, so plain arrays are fine.
   const parent = Array.from({ length: n }, (_, k) => k);
   const root = (k: number): number => {
@@ -121,9 +138,9 @@ export function largestClusterFraction(x: Float64Array, y: Float64Array, base: n
   };
   const l2 = linkDistance * linkDistance;
   for (let i = 0; i < n; i++) {
-    if (isOut(i)) continue;
+    if (isLeftOut(i, one, many)) continue;
     for (let j = i + 1; j < n; j++) {
-      if (isOut(j)) continue;
+      if (isLeftOut(j, one, many)) continue;
       const dx = x[base + j] - x[base + i];
       const dy = y[base + j] - y[base + i];
       if (dx * dx + dy * dy <= l2) parent[root(i)] = root(j);
@@ -133,7 +150,7 @@ export function largestClusterFraction(x: Float64Array, y: Float64Array, base: n
   let team = 0;
   let largest = 0;
   for (let k = 0; k < n; k++) {
-    if (isOut(k)) continue;
+    if (isLeftOut(k, one, many)) continue;
     team++;
     largest = Math.max(largest, ++size[root(k)]!);
   }
