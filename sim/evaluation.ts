@@ -38,6 +38,53 @@ export function meanCi95(xs: readonly number[]): { mean: number; ci: [number, nu
 }
 
 /**
+ * P(|T| <= t) for Student's t with an integer number of degrees of freedom, in closed form (Abramowitz and
+ * Stegun 26.7.3-4, theta = atan(t / sqrt(dof))): a finite sum of powers of cos(theta).
+ */
+function studentTCentralProbability(t: number, dof: number): number {
+  const theta = Math.atan(t / Math.sqrt(dof));
+  const c2 = Math.cos(theta) ** 2;
+  if (dof % 2 === 0) {
+    let term = 1;
+    let sum = 1;
+    for (let k = 2; k <= dof - 2; k += 2) sum += term *= ((k - 1) / k) * c2;
+    return Math.sin(theta) * sum;
+  }
+  let term = Math.cos(theta);
+  let sum = dof > 1 ? term : 0;
+  for (let k = 3; k <= dof - 2; k += 2) sum += term *= ((k - 1) / k) * c2;
+  return (2 / Math.PI) * (theta + Math.sin(theta) * sum);
+}
+
+/** The two-sided 95% critical value of Student's t with `dof` degrees of freedom (12.71 at 1, 2.26 at 9, 1.98 at 99). */
+export function studentT95(dof: number): number {
+  if (!(Number.isInteger(dof) && dof >= 1)) throw new RangeError(`degrees of freedom must be an integer >= 1, got ${dof}`);
+  // P(|T| <= t) grows with t: bisect for 0.95.
+  let lo = 0;
+  let hi = 100;
+  for (let i = 0; i < 200 && hi - lo > 1e-12; i++) {
+    const mid = (lo + hi) / 2;
+    if (studentTCentralProbability(mid, dof) < 0.95) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/**
+ * Mean and 95% t-interval (n - 1 degrees of freedom) of a sample: mean +- t * s / sqrt(n), for small samples
+ * such as one number per training seed. No interval (null) below two values.
+ */
+export function meanTCi95(xs: readonly number[]): { mean: number; ci: [number, number] | null } {
+  const n = xs.length;
+  if (n === 0) throw new RangeError('the mean of no values');
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  if (n < 2) return { mean, ci: null };
+  const variance = xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1);
+  const half = studentT95(n - 1) * Math.sqrt(variance / n);
+  return { mean, ci: [mean - half, mean + half] };
+}
+
+/**
  * 95% Wilson score interval of a proportion (successes of n trials): unlike mean +- 1.96 standard errors it
  * stays inside [0, 1] and is not zero-width when every episode (or none) succeeded.
  */

@@ -7,6 +7,8 @@ export interface OverrideContext {
   /** Environment index and the victim's robot index within it. */
   env: number;
   robot: number;
+  /** The victim's place among its environment's victims (0 for the first; see RendezvousWorld.setVictims). */
+  victimSlot: number;
   /** Control step within the episode. */
   step: number;
   /** The victim's observation (rendezvous-v1) at observation[obsOffset .. obsOffset + size). */
@@ -42,19 +44,28 @@ export function overrideFromFunction(
 }
 
 /**
- * The victim's command per environment, written in before each step by whoever computes it in a batch
- * (a trained adversary for all environments at once): environment e's command at 2e, 2e + 1.
+ * The victims' commands, written in before each step by whoever computes them in a batch (a trained
+ * adversary for all environments at once): with V victims per environment, victim slot v of environment e
+ * at 2 (e V + v), 2 (e V + v) + 1 (one victim: environment e's command at 2e, 2e + 1).
  */
 export class CommandOverride implements ActionOverride {
   readonly name = 'adversary';
   readonly commands: Float32Array;
 
-  constructor(envs: number) {
-    this.commands = new Float32Array(2 * envs);
+  constructor(
+    envs: number,
+    readonly victimsPerEnv = 1,
+  ) {
+    if (!(Number.isInteger(victimsPerEnv) && victimsPerEnv >= 1)) throw new RangeError(`victims per environment must be an integer >= 1, got ${victimsPerEnv}`);
+    this.commands = new Float32Array(2 * envs * victimsPerEnv);
   }
 
-  act(ctx: { env: number }, out: Float64Array): void {
-    out[0] = this.commands[2 * ctx.env]!;
-    out[1] = this.commands[2 * ctx.env + 1]!;
+  act(ctx: { env: number; victimSlot: number }, out: Float64Array): void {
+    if (ctx.victimSlot >= this.victimsPerEnv) {
+      throw new RangeError(`this adversary override holds ${this.victimsPerEnv} command(s) per environment; env ${ctx.env} has a victim in slot ${ctx.victimSlot}`);
+    }
+    const at = 2 * (ctx.env * this.victimsPerEnv + ctx.victimSlot);
+    out[0] = this.commands[at]!;
+    out[1] = this.commands[at + 1]!;
   }
 }

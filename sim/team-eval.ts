@@ -1,9 +1,11 @@
-// Seeded evaluation episodes of a deployed (ONNX) team on the twin, benign or with one robot per episode
-// compromised: the protocol every robustness number in this project uses. In attacked episodes robot
-// e mod N of episode e is the victim; in benign ones the same robot is left out of the outcome metrics (not
-// attacked), so benign and attacked results score the same robots.
+// Seeded evaluation episodes of a deployed (ONNX) team on the twin, benign or with robots compromised: the
+// protocol every robustness number in this project uses. With one victim per episode robot e mod N of
+// episode e is the victim; with k victims, robots (e + floor(i N / k)) mod N for i < k (two: e mod N and
+// (e + floor(N / 2)) mod N). In benign episodes the same robots are left out of the outcome metrics (not
+// attacked), so benign and attacked results with as many victims score the same robots.
 import { existsSync } from 'node:fs';
 import { OnnxAdversary } from '../src/policy/adversary.js';
+import type { RendezvousMetrics } from '../src/core/rendezvous.js';
 import type { TeamController } from '../src/policy/team.js';
 import type { SimSettings } from './config.js';
 import type { ControllerName } from './controllers.js';
@@ -49,6 +51,47 @@ export function isBuiltinAttack(ref: string): boolean {
   return ref.startsWith('fault:') || ref.startsWith('obs-noise:');
 }
 
+/** An attack on `victims` robots per episode, each victim compromised the same way: a row of the evaluation matrix. */
+export interface AttackRow {
+  attack: Attack;
+  victims: number;
+}
+
+/** `none`, `fault:spin`, ...; with several victims prefixed `<k>x:` (`2x:fault:spin`). */
+export function attackRowName(row: AttackRow): string {
+  return row.victims === 1 ? attackName(row.attack) : `${row.victims}x:${attackName(row.attack)}`;
+}
+
+/**
+ * The victims of episode e of a swarm of N, spread evenly over the robot indices: (e + floor(i N / k)) mod N
+ * for i < k. One victim: robot e mod N; two: e mod N and (e + floor(N / 2)) mod N.
+ */
+export function episodeVictims(e: number, robots: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => (e + Math.floor((i * robots) / count)) % robots);
+}
+
+/** Victims per episode such that at least two robots stay scored: from 1 to N - 2 (throws naming `what`). */
+export function checkVictimCount(count: number, robots: number, what: string): void {
+  if (!(Number.isInteger(count) && count >= 1 && count <= robots - 2)) {
+    throw new RangeError(`${what}: ${count} victims per episode in a swarm of ${robots} robots; from 1 to ${robots - 2} (at least two robots stay uncompromised)`);
+  }
+}
+
+/**
+ * Parses a matrix row: an attack reference (see loadAttack) on one victim per episode, or `<k>x:<attack>`
+ * on k victims per episode (k >= 2, at least two robots stay uncompromised), each driven by the attack from
+ * its own observation: `2x:fault:spin`, `2x:policies/attacks/posthoc-vs-mappo-rendezvous`, `2x:none` (the
+ * benign row scoring the same robots).
+ */
+export async function loadAttackRow(ref: string, settings: SimSettings): Promise<AttackRow> {
+  const multi = /^(\d+)x:(.*)$/.exec(ref);
+  if (!multi || existsSync(ref)) return { attack: await loadAttack(ref, settings), victims: 1 };
+  const victims = Number(multi[1]);
+  if (victims < 2) throw new RangeError(`attack '${ref}': the '<k>x:' prefix is for k >= 2 victims; write '${multi[2]}' for one`);
+  checkVictimCount(victims, settings.robots.length, `attack '${ref}'`);
+  return { attack: await loadAttack(multi[2]!, settings), victims };
+}
+
 /**
  * Parses an attack reference: `none`, `fault:<name>`, `obs-noise:<epsilon>`, or a folder (an adversary's,
  * or a policy folder that ships its training adversaries, one picked as `<folder>@<name>` when there are
@@ -76,22 +119,36 @@ export interface TeamEvalOptions {
   seed: number;
   /** Benign without. */
   attack?: Attack;
+  /**
+   * Compromised robots per episode (default 1; see episodeVictims), each attacked the same way. Benign
+   * episodes leave as many robots out of the metrics.
+   */
+  victims?: number;
 }
 
-/** All episodes side by side, every tick one batched call per network, as the runtime runs them. */
-export async function evaluateTeam(settings: SimSettings, team: TeamController, o: TeamEvalOptions): Promise<EvalResult> {
+/** Every episode's metrics; all episodes side by side, every tick one batched call per network, as the runtime runs them. */
+export async function evaluateTeamEpisodes(settings: SimSettings, team: TeamController, o: TeamEvalOptions): Promise<RendezvousMetrics[]> {
   const world = new RendezvousWorld(settings, { envs: o.episodes, seed: o.seed, autoReset: false });
   const N = world.robots;
   const attack = o.attack ?? { kind: 'none' };
-  const override = new CommandOverride(o.episodes);
+  const victims = o.victims ?? 1;
+  if (victims !== 1) checkVictimCount(victims, N, 'evaluation');
+  // One adversary command per victim: slot i of episode e at victim row e * victims + i (the adversary's batch order).
+  const override = new CommandOverride(o.episodes, victims);
   const victimRows: number[] = [];
-  for (let e = 0; e < o.episodes; e++) world.setScoredOut(e, e % N);
-  for (let e = 0; e < o.episodes && attack.kind !== 'none'; e++) {
-    const robot = e % N;
-    if (attack.kind === 'adversary') world.setVictim(e, { robot, override });
-    else if (attack.kind === 'fault') world.setVictim(e, { robot, override: faultByName(attack.fault) });
-    else world.setVictim(e, { robot, observationNoise: attack.epsilon });
-    victimRows.push(e * N + robot);
+  for (let e = 0; e < o.episodes; e++) {
+    const robots = episodeVictims(e, N, victims);
+    world.setScoredOut(e, robots);
+    if (attack.kind === 'none') continue;
+    world.setVictims(
+      e,
+      robots.map((robot) => {
+        if (attack.kind === 'adversary') return { robot, override };
+        if (attack.kind === 'fault') return { robot, override: faultByName(attack.fault) };
+        return { robot, observationNoise: attack.epsilon };
+      }),
+    );
+    for (const robot of robots) victimRows.push(e * N + robot);
   }
   const actions = new Float32Array(2 * o.episodes * N);
   for (let e = 0; e < o.episodes; e++) team.resetEnv(e);
@@ -100,5 +157,10 @@ export async function evaluateTeam(settings: SimSettings, team: TeamController, 
     if (attack.kind === 'adversary') await attack.adversary.act(world.obs, victimRows, override.commands);
     world.step(actions);
   }
-  return summariseEpisodes(Array.from({ length: o.episodes }, (_, e) => world.metrics(e)));
+  return Array.from({ length: o.episodes }, (_, e) => world.metrics(e));
+}
+
+/** The episodes of evaluateTeamEpisodes, summarised. */
+export async function evaluateTeam(settings: SimSettings, team: TeamController, o: TeamEvalOptions): Promise<EvalResult> {
+  return summariseEpisodes(await evaluateTeamEpisodes(settings, team, o));
 }

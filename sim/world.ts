@@ -1,14 +1,14 @@
 // The vectorised e-puck2 rendezvous twin: E environments x N robots stepped together in flat typed arrays.
 //
 // One control step (world.step):
-//   commands checked (non-finite -> error, nothing applied) -> victim override -> clamp
+//   commands checked (non-finite -> error, nothing applied) -> clamp -> victims' overrides
 //   -> latency delay line -> dropped commands -> actuator noise -> wheel speeds (per-episode wheel offsets)
 //   -> sub-steps of Euler motion with disc/wall contact resolution
 //   -> tracker poses with noise -> tracked speed/turn rate -> reward, metrics -> observations.
 import { bodyAngular, bodyLinear, clampCommand, estimateTwist, wrapAngle } from '../src/core/kinematics.js';
 import { RendezvousObserver, globalStateSize, PAIR_DIM, perturbObservation, type SwarmFrame } from '../src/core/observation.js';
 import { makeStreams, type RandomStream } from '../src/core/random.js';
-import { isGathered, rendezvousOutcome, rendezvousReward, type RendezvousMetrics } from '../src/core/rendezvous.js';
+import { isGathered, rendezvousOutcome, rendezvousReward, type LeftOut, type RendezvousMetrics } from '../src/core/rendezvous.js';
 import { ConfigError } from '../src/core/config-file.js';
 import { MAX_LATENCY_TICKS, maxWheelSpeed } from '../src/core/robot-params.js';
 import type { SimSettings } from './config.js';
@@ -32,7 +32,7 @@ export interface Pose {
   heading: number;
 }
 
-/** An attack on one robot of one environment. */
+/** An attack on one robot of one environment (an environment may have several victims, see setVictims). */
 export interface VictimSetup {
   /** Robot index or id. */
   robot: number | string;
@@ -40,6 +40,18 @@ export interface VictimSetup {
   override?: ActionOverride;
   /** Bounded uniform noise U(-eps, eps) added to every feature of the victim's observation (features are ~unit scale). */
   observationNoise?: number;
+}
+
+/** A victim as the world keeps it: robot index, override, observation noise bound. */
+interface VictimAttack {
+  robot: number;
+  override: ActionOverride | null;
+  observationNoise: number;
+}
+
+/** Robots as the core measures take them: one index (-1 for none) while there is at most one, else the list. */
+function asLeftOut(robots: readonly number[]): LeftOut {
+  return robots.length <= 1 ? (robots[0] ?? -1) : robots;
 }
 
 export interface WorldOptions {
@@ -82,20 +94,25 @@ export class RendezvousWorld {
   readonly dones: Uint8Array;
   /** Control steps taken in the current episode, per environment. */
   readonly stepCount: Int32Array;
-  /** Victim robot index per environment, -1 for none. */
+  /** The (first) victim robot index per environment, -1 for none; victimsOf(e) lists them all. */
   readonly victim: Int32Array;
-  /**
-   * Robot left out of the metrics without being attacked, per environment, -1 for none (see setScoredOut).
-   * A victim is always left out; this one counts only in an environment without a victim.
-   */
-  readonly scoredOut: Int32Array;
+  /** 1 for every victim robot: robot g at g. */
+  readonly compromised: Uint8Array;
 
   private readonly autoReset: boolean;
   private readonly onEpisodeEnd: WorldOptions['onEpisodeEnd'];
   private readonly onEpisodeStart: WorldOptions['onEpisodeStart'];
   private readonly rng: RandomStream[];
-  private readonly overrides: (ActionOverride | null)[];
-  private readonly obsNoise: Float64Array;
+  /** Per environment: its victims in slot order (empty: none). */
+  private readonly attacks: VictimAttack[][];
+  /**
+   * Per environment: robots left out of the metrics without being attacked (see setScoredOut). Victims are
+   * always left out; these count only in an environment without a victim.
+   */
+  private readonly scoredOutRobots: number[][];
+  /** Per environment: the robots the reward leaves out (the victims) and those the metrics leave out. */
+  private readonly rewardLeftOut: LeftOut[];
+  private readonly metricsLeftOut: LeftOut[];
 
   private readonly bodies: DiscBodies;
   /** Per robot: ground speed (m/s) per unit command of each wheel, and wheel distance, with this episode's offsets. */
@@ -166,9 +183,11 @@ export class RendezvousWorld {
     this.dones = new Uint8Array(E);
     this.stepCount = new Int32Array(E);
     this.victim = new Int32Array(E).fill(-1);
-    this.scoredOut = new Int32Array(E).fill(-1);
-    this.overrides = new Array<ActionOverride | null>(E).fill(null);
-    this.obsNoise = new Float64Array(E);
+    this.compromised = new Uint8Array(G);
+    this.attacks = Array.from({ length: E }, () => []);
+    this.scoredOutRobots = Array.from({ length: E }, () => []);
+    this.rewardLeftOut = new Array<LeftOut>(E).fill(-1);
+    this.metricsLeftOut = new Array<LeftOut>(E).fill(-1);
 
     this.bodies = {
       x: this.truth.x,
@@ -209,6 +228,7 @@ export class RendezvousWorld {
     this.ctx = {
       env: 0,
       robot: 0,
+      victimSlot: 0,
       step: 0,
       observation: this.obs,
       obsOffset: 0,
@@ -236,46 +256,77 @@ export class RendezvousWorld {
     return k;
   }
 
-  /** Attacks one robot of environment e (replacing any earlier attack there), or clears it with null. */
+  /** Attacks one robot of environment e (replacing any earlier attack there), or clears every attack with null. */
   setVictim(e: number, setup: VictimSetup | null): void {
-    this.checkEnv(e);
-    if (setup === null) {
-      this.victim[e] = -1;
-      this.overrides[e] = null;
-      this.obsNoise[e] = 0;
-      this.remeasureStart(e);
-      return;
-    }
-    const k = this.robotIndex(setup.robot);
-    const eps = setup.observationNoise ?? 0;
-    if (!(eps >= 0 && Number.isFinite(eps))) throw new RangeError(`observationNoise must be a finite number >= 0, got ${eps}`);
-    this.victim[e] = k;
-    this.overrides[e] = setup.override ?? null;
-    this.obsNoise[e] = eps;
-    this.remeasureStart(e);
+    this.setVictims(e, setup === null ? [] : [setup]);
   }
 
   /**
-   * Leaves robot `robot` of environment e out of the metrics (gathering, spread, clusters) without attacking
-   * it, or scores every robot again with null: benign episodes are then scored over the same robots as
-   * attacked ones. The reward, observations and commands are untouched.
+   * Attacks several robots of environment e at once (replacing any earlier attack there; an empty list
+   * clears them). Each victim has its own override and observation noise; the first is `victim[e]` and
+   * victim slot 0 of an override, the next slot 1, and so on. The reward and the metrics leave every
+   * victim out; at least one robot must stay uncompromised.
    */
-  setScoredOut(e: number, robot: number | string | null): void {
+  setVictims(e: number, setups: readonly VictimSetup[]): void {
     this.checkEnv(e);
-    this.scoredOut[e] = robot === null ? -1 : this.robotIndex(robot);
-    this.remeasureStart(e);
+    const attacks = setups.map((setup): VictimAttack => {
+      const robot = this.robotIndex(setup.robot);
+      const eps = setup.observationNoise ?? 0;
+      if (!(eps >= 0 && Number.isFinite(eps))) throw new RangeError(`observationNoise must be a finite number >= 0, got ${eps}`);
+      return { robot, override: setup.override ?? null, observationNoise: eps };
+    });
+    const robots = attacks.map((a) => a.robot);
+    this.checkDistinct(e, robots, 'victim');
+    if (robots.length >= this.robots) throw new RangeError(`env ${e}: ${robots.length} victims leave no uncompromised robot in a swarm of ${this.robots}`);
+    const base = e * this.robots;
+    this.compromised.fill(0, base, base + this.robots);
+    for (const k of robots) this.compromised[base + k] = 1;
+    this.attacks[e] = attacks;
+    this.victim[e] = robots[0] ?? -1;
+    this.rewardLeftOut[e] = asLeftOut(robots);
+    this.updateScored(e);
   }
 
-  /** The robot environment e's metrics leave out: its victim, else its scored-out robot, else none (-1). */
-  private unscored(e: number): number {
-    return this.victim[e] >= 0 ? this.victim[e] : this.scoredOut[e];
+  /** The victims of environment e in slot order (empty: none). */
+  victimsOf(e: number): readonly number[] {
+    this.checkEnv(e);
+    return this.attacks[e]!.map((a) => a.robot);
   }
 
-  /** A victim or scored-out robot set or cleared before the episode's first step changes who the team is from the start. */
-  private remeasureStart(e: number): void {
+  /**
+   * Leaves robots of environment e out of the metrics (gathering, spread, clusters) without attacking them
+   * (one robot or a list), or scores every robot again with null: benign episodes are then scored over the
+   * same robots as attacked ones. The reward, observations and commands are untouched.
+   */
+  setScoredOut(e: number, robots: number | string | readonly (number | string)[] | null): void {
+    this.checkEnv(e);
+    const list = robots === null ? [] : (Array.isArray(robots) ? robots : [robots]).map((r: number | string) => this.robotIndex(r));
+    this.checkDistinct(e, list, 'scored-out robot');
+    if (list.length >= this.robots) throw new RangeError(`env ${e}: leaving ${list.length} robots out scores none of a swarm of ${this.robots}`);
+    this.scoredOutRobots[e] = list;
+    this.updateScored(e);
+  }
+
+  /** The robots environment e's metrics leave out while it has no victim (empty: none). */
+  scoredOutOf(e: number): readonly number[] {
+    this.checkEnv(e);
+    return this.scoredOutRobots[e]!;
+  }
+
+  private checkDistinct(e: number, robots: readonly number[], what: string): void {
+    const twice = robots.find((k, i) => robots.indexOf(k) !== i);
+    if (twice !== undefined) throw new RangeError(`env ${e}: robot '${this.robotIds[twice]}' is named twice as a ${what}`);
+  }
+
+  /**
+   * Who the metrics leave out: the victims, else the scored-out robots. Set before the episode's first
+   * step, it changes who the team is from the start.
+   */
+  private updateScored(e: number): void {
+    this.metricsLeftOut[e] = this.attacks[e]!.length > 0 ? this.rewardLeftOut[e]! : asLeftOut(this.scoredOutRobots[e]!);
     if (this.stepCount[e] !== 0) return;
     const s = this.settings;
-    this.gatherStep[e] = isGathered(this.truth.x, this.truth.y, e * this.robots, this.robots, s.gatherDiameter / 2, this.unscored(e)) ? 0 : -1;
+    this.gatherStep[e] = isGathered(this.truth.x, this.truth.y, e * this.robots, this.robots, s.gatherDiameter / 2, this.metricsLeftOut[e]) ? 0 : -1;
   }
 
   /** Resets every environment to a fresh episode. */
@@ -322,7 +373,7 @@ export class RendezvousWorld {
     this.collisionOnsets[e] = 0;
     this.wallOnsets[e] = 0;
     this.onEpisodeStart?.(e);
-    this.gatherStep[e] = isGathered(this.truth.x, this.truth.y, base, N, s.gatherDiameter / 2, this.unscored(e)) ? 0 : -1;
+    this.gatherStep[e] = isGathered(this.truth.x, this.truth.y, base, N, s.gatherDiameter / 2, this.metricsLeftOut[e]) ? 0 : -1;
     this.observeEnv(e);
   }
 
@@ -345,7 +396,7 @@ export class RendezvousWorld {
         );
       }
     }
-    // Commands of every environment first (clamp, then the victim's override, which may reject its own
+    // Commands of every environment first (clamp, then the victims' overrides, which may reject their own
     // output): an error leaves every environment as it was.
     const before = this.commandBackup;
     before.set(this.truth.command);
@@ -358,7 +409,7 @@ export class RendezvousWorld {
     for (let e = 0; e < E; e++) this.stepEnv(e);
   }
 
-  /** The commands robots of environment e are sent this step: clamped, the victim's replaced by its override. */
+  /** The commands robots of environment e are sent this step: clamped, each victim's replaced by its override. */
   private setCommands(e: number, actions: ArrayLike<number>): void {
     const N = this.robots;
     const base = e * N;
@@ -368,9 +419,11 @@ export class RendezvousWorld {
       cmd[2 * g] = clampCommand(actions[2 * g]);
       cmd[2 * g + 1] = clampCommand(actions[2 * g + 1]);
     }
-    const v = this.victim[e];
-    const override = this.overrides[e];
-    if (v >= 0 && override) this.applyOverride(e, v, override, this.rng[e]!);
+    const attacks = this.attacks[e]!;
+    for (let slot = 0; slot < attacks.length; slot++) {
+      const a = attacks[slot]!;
+      if (a.override) this.applyOverride(e, a.robot, slot, a.override, this.rng[e]!);
+    }
   }
 
   private stepEnv(e: number): void {
@@ -391,12 +444,11 @@ export class RendezvousWorld {
       this.prevWallContact[k] = wc[base + k];
     }
     detectContacts(this.bodies, base, N, CONTACT_MARGIN, rc, wc);
-    const victim = this.victim[e];
     let touching = 0;
     let victimTouching = 0;
     for (let k = 0; k < N; k++) {
       const g = base + k;
-      if (k === victim) victimTouching = rc[g];
+      if (this.compromised[g]) victimTouching += rc[g];
       else touching += rc[g];
       if (rc[g] && !this.prevRobotContact[k]) this.collisionOnsets[e]++;
       if (wc[g] && !this.prevWallContact[k]) this.wallOnsets[e]++;
@@ -415,12 +467,12 @@ export class RendezvousWorld {
 
     const diag = Math.hypot(s.arenaWidth, s.arenaHeight);
     // The defenders' reward scores the uncompromised robots (the threat model); the episode return keeps the
-    // papers' protocol, every robot (the victim too) in the team, so published numbers stay comparable.
-    const r = rendezvousReward(this.truth.x, this.truth.y, cmd, base, N, diag, touching, s.reward, victim);
+    // papers' protocol, every robot (the victims too) in the team, so published numbers stay comparable.
+    const r = rendezvousReward(this.truth.x, this.truth.y, cmd, base, N, diag, touching, s.reward, this.rewardLeftOut[e]);
     this.rewards[e] = r;
-    this.episodeReturn[e] += victim < 0 ? r : rendezvousReward(this.truth.x, this.truth.y, cmd, base, N, diag, touching + victimTouching, s.reward);
+    this.episodeReturn[e] += this.attacks[e]!.length === 0 ? r : rendezvousReward(this.truth.x, this.truth.y, cmd, base, N, diag, touching + victimTouching, s.reward);
     const t = ++this.stepCount[e];
-    if (this.gatherStep[e] < 0 && isGathered(this.truth.x, this.truth.y, base, N, s.gatherDiameter / 2, this.unscored(e))) {
+    if (this.gatherStep[e] < 0 && isGathered(this.truth.x, this.truth.y, base, N, s.gatherDiameter / 2, this.metricsLeftOut[e])) {
       this.gatherStep[e] = t;
     }
     const done = t >= s.episodeSteps;
@@ -444,7 +496,7 @@ export class RendezvousWorld {
     return {
       episodeReturn: this.episodeReturn[e],
       steps: t,
-      ...rendezvousOutcome(this.truth.x, this.truth.y, e * N, N, this.settings.gatherDiameter, this.unscored(e)),
+      ...rendezvousOutcome(this.truth.x, this.truth.y, e * N, N, this.settings.gatherDiameter, this.metricsLeftOut[e]),
       timeToGather: this.gatherStep[e] >= 0 ? this.gatherStep[e] * this.settings.controlPeriod : null,
       collisionsPerRobotMinute: robotMinutes > 0 ? this.collisionOnsets[e] / robotMinutes : 0,
       wallHitsPerRobotMinute: robotMinutes > 0 ? this.wallOnsets[e] / robotMinutes : 0,
@@ -485,12 +537,13 @@ export class RendezvousWorld {
     if (!Number.isInteger(e) || e < 0 || e >= this.envs) throw new RangeError(`unknown env ${e} (world has ${this.envs})`);
   }
 
-  private applyOverride(e: number, v: number, override: ActionOverride, rng: RandomStream): void {
+  private applyOverride(e: number, v: number, slot: number, override: ActionOverride, rng: RandomStream): void {
     const g = e * this.robots + v;
     const cmd = this.truth.command;
     const ctx = this.ctx;
     ctx.env = e;
     ctx.robot = v;
+    ctx.victimSlot = slot;
     ctx.step = this.stepCount[e];
     ctx.obsOffset = g * this.obsSize;
     ctx.proposedLeft = cmd[2 * g];
@@ -659,9 +712,9 @@ export class RendezvousWorld {
     const N = this.robots;
     const base = e * N;
     this.observer.observeAll(this.tracked, base, N, this.obs, base * this.obsSize, this.rowIds, base * this.settings.observation.maxNeighbours);
-    const eps = this.obsNoise[e];
-    const v = this.victim[e];
-    if (v >= 0 && eps > 0) perturbObservation(this.obs, (base + v) * this.obsSize, this.observer.layout, eps, this.rng[e]!);
+    for (const a of this.attacks[e]!) {
+      if (a.observationNoise > 0) perturbObservation(this.obs, (base + a.robot) * this.obsSize, this.observer.layout, a.observationNoise, this.rng[e]!);
+    }
   }
 
   private scatterRobots(e: number, rng: RandomStream): void {

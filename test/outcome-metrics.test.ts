@@ -108,7 +108,7 @@ describe('outcome metrics at the end of an episode', () => {
     const w = world as RendezvousWorld | null;
     if (!w) throw new Error('the team was not shown the world');
     expect(Array.from(w.victim)).toEqual(new Array(episodes).fill(-1));
-    expect(Array.from(w.scoredOut)).toEqual([0, 1, 2, 3, 0, 1]);
+    expect(Array.from({ length: episodes }, (_, e) => w.scoredOutOf(e))).toEqual([[0], [1], [2], [3], [0], [1]]);
     const spread = (skip: (e: number) => number) =>
       Array.from({ length: episodes }, (_, e) => meanPairwiseDistance(w.truth.x, w.truth.y, e * 4, 4, Infinity, skip(e))).reduce((a, b) => a + b, 0) / episodes;
     expect(benign.meanFinalDistance).toBeCloseTo(spread((e) => e % 4), 12);

@@ -9,7 +9,7 @@ import { ALGORITHMS } from '../../sim/train/config.js';
 import { formatTrial, runTrial, type TrialOptions } from './trial.js';
 import { runTraining, type TrainOptions } from './train.js';
 import { runAdversaryTraining, type TrainAdversaryOptions } from './train-adversary.js';
-import { outcomeTable, runEvaluation, teamReturnTable, type EvaluateOptions } from './evaluate.js';
+import { outcomeTable, pairedTable, runEvaluation, teamReturnTable, type EvaluateOptions } from './evaluate.js';
 import { runLaunch, type RunOptions } from './run.js';
 import { runTwinServe, type TwinServeOptions } from './twin-serve.js';
 import { mqttPasswd, type MqttPasswdOptions } from './mqtt-passwd.js';
@@ -195,11 +195,11 @@ program
   .alias('evaluate')
   .description("deployed policies under attacks on the same seeded episodes: the uncompromised robots' outcome at the end (gathered, spread, largest cluster) and the team return (papers' protocol), with 95% intervals; JSON, markdown and heatmap")
   .option('--config <file>', 'a matrix YAML (policy, attack, episodes, seed, reference, out, jobs); flags given win')
-  .option('-p, --policy <dir>', "a policy folder, or 'consensus' / 'wmsr' / 'random' (repeat for several)", collect, [])
-  .option('-a, --attack <ref>', 'none, fault:<random|stuck|dead-wheel|spin>, obs-noise:<eps>, an adversary folder, or a policy folder shipping adversaries (<dir>@<name> picks one) (repeat)', collect, [])
+  .option('-p, --policy <dir>', "a policy folder, 'consensus' / 'wmsr' / 'random', or a method trained with several seeds as <method>=<dir>,<dir>,... (repeat for several)", collect, [])
+  .option('-a, --attack <ref>', 'none, fault:<random|stuck|dead-wheel|spin>, obs-noise:<eps>, an adversary folder, or a policy folder shipping adversaries (<dir>@<name> picks one); 2x:<ref> compromises two robots per episode (repeat)', collect, [])
   .option('-e, --episodes <n>', 'episodes per cell (default 100)', integer('--episodes', 1, 100_000))
   .option('-s, --seed <n>', 'seed of the episodes (default 3000000)', integer('--seed', 0, 2 ** 31 - 1))
-  .option('--reference <dir>', 'the policy whose benign return is V_max (default: the first MAPPO policy)')
+  .option('--reference <dir>', 'the column whose benign return is V_max and against which paired differences are taken: a policy folder or a method (default: the first MAPPO column)')
   .option('-o, --out <path>', 'write <path>.md, <path>.svg and <path>.json (e.g. policies/EVALUATION)')
   .option('--json <file>', 'also write every result as JSON to this file')
   .option('-j, --jobs <n>', 'policies evaluated at once (default 2)', integer('--jobs', 1, 16))
@@ -207,6 +207,7 @@ program
   .action(async (opts: EvaluateOptions) => {
     const ev = await runEvaluation(opts);
     console.log(`uncompromised robots at the end: gathered at end [95% interval] · final spread · largest-cluster fraction\n${outcomeTable(ev)}\n`);
+    console.log(`gathered at end minus ${ev.normalisation.reference}'s on the same episodes [95% interval]\n${pairedTable(ev)}\n`);
     console.log(`team return (papers' protocol): normalised return [95% interval] · ever gathered\n${teamReturnTable(ev)}`);
   });
 

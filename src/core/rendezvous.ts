@@ -11,29 +11,62 @@ export interface RewardWeights {
 export const DEFAULT_REWARD_WEIGHTS: RewardWeights = { actionPenalty: 0.001, collisionPenalty: 0.01 };
 
 /**
- * Mean distance over all unordered pairs of robots base..base+n-1, each distance capped at `cap`, leaving
- * out robot `skip` (a compromised robot is not part of the team whose rendezvous is measured).
+ * Robots left out of the team a measure is over (compromised ones, or robots left out for comparison): one
+ * robot index (-1 for none) or a list of them.
  */
-export function meanPairwiseDistance(x: Float64Array, y: Float64Array, base: number, n: number, cap = Infinity, skip = -1): number {
+export type LeftOut = number | readonly number[];
+
+/** The single robot `skip` leaves out (-1 for none or for a list). */
+function oneLeftOut(skip: LeftOut): number {
+  return typeof skip === 'number' ? skip : -1;
+}
+
+/** The list `skip` leaves out, null for a single robot. */
+function manyLeftOut(skip: LeftOut): readonly number[] | null {
+  return typeof skip === 'number' ? null : skip;
+}
+
+/**
+ * Whether robot k is left out, from oneLeftOut and manyLeftOut: the pair loops run it N^2 / 2 times per step,
+ * so the common single-robot case stays one compare (no closure, no set).
+ */
+function isLeftOut(k: number, one: number, many: readonly number[] | null): boolean {
+  return k === one || (many !== null && many.includes(k));
+}
+
+/** Robots 0..n-1 not left out. */
+function teamSize(n: number, one: number, many: readonly number[] | null): number {
+  let m = 0;
+  for (let k = 0; k < n; k++) if (!isLeftOut(k, one, many)) m++;
+  return m;
+}
+
+/**
+ * Mean distance over all unordered pairs of robots base..base+n-1, each distance capped at `cap`, leaving
+ * out the robots `skip` names (a compromised robot is not part of the team whose rendezvous is measured).
+ */
+export function meanPairwiseDistance(x: Float64Array, y: Float64Array, base: number, n: number, cap = Infinity, skip: LeftOut = -1): number {
+  const one = oneLeftOut(skip);
+  const many = manyLeftOut(skip);
   let sum = 0;
   for (let i = 0; i < n; i++) {
-    if (i === skip) continue;
+    if (isLeftOut(i, one, many)) continue;
     const xi = x[base + i];
     const yi = y[base + i];
     for (let j = i + 1; j < n; j++) {
-      if (j === skip) continue;
+      if (isLeftOut(j, one, many)) continue;
       const dx = x[base + j] - xi;
       const dy = y[base + j] - yi;
       const d = Math.sqrt(dx * dx + dy * dy);
       sum += d < cap ? d : cap;
     }
   }
-  const m = skip >= 0 && skip < n ? n - 1 : n;
+  const m = teamSize(n, one, many);
   return m < 2 ? 0 : (2 * sum) / (m * (m - 1));
 }
 
 /**
- * Shared team reward for one control step, over the team (every robot but `skip`, the compromised one):
+ * Shared team reward for one control step, over the team (every robot but those `skip` names, the compromised ones):
  *   -mean_team_pairs(min(d_ij, d_c)) / d_c - actionPenalty * mean_team(u^2) - collisionPenalty * touchingFraction
  * with d_c the arena diagonal, u the normalised wheel commands sent this step, touchingRobots the team robots
  * touching another robot. Under attack the defenders are scored on the uncompromised robots' outcome (as
@@ -49,27 +82,31 @@ export function rendezvousReward(
   arenaDiagonal: number,
   touchingRobots: number,
   w: RewardWeights,
-  skip = -1,
+  skip: LeftOut = -1,
 ): number {
   const meanDist = meanPairwiseDistance(x, y, base, n, arenaDiagonal, skip);
+  const one = oneLeftOut(skip);
+  const many = manyLeftOut(skip);
   let u2 = 0;
   for (let k = 0; k < n; k++) {
-    if (k === skip) continue;
+    if (isLeftOut(k, one, many)) continue;
     const c = 2 * (base + k);
     u2 += command[c] * command[c];
     u2 += command[c + 1] * command[c + 1];
   }
-  const team = skip >= 0 && skip < n ? n - 1 : n;
+  const team = teamSize(n, one, many);
   return -meanDist / arenaDiagonal - (w.actionPenalty * u2) / (2 * team) - (w.collisionPenalty * touchingRobots) / team;
 }
 
-/** True when every team robot's centre (all but `skip`) lies within `radius` of the team's centroid. */
-export function isGathered(x: Float64Array, y: Float64Array, base: number, n: number, radius: number, skip = -1): boolean {
+/** True when every team robot's centre (all but those `skip` names) lies within `radius` of the team's centroid. */
+export function isGathered(x: Float64Array, y: Float64Array, base: number, n: number, radius: number, skip: LeftOut = -1): boolean {
+  const one = oneLeftOut(skip);
+  const many = manyLeftOut(skip);
   let cx = 0;
   let cy = 0;
   let m = 0;
   for (let k = 0; k < n; k++) {
-    if (k === skip) continue;
+    if (isLeftOut(k, one, many)) continue;
     cx += x[base + k];
     cy += y[base + k];
     m++;
@@ -78,7 +115,7 @@ export function isGathered(x: Float64Array, y: Float64Array, base: number, n: nu
   cy /= m;
   const r2 = radius * radius;
   for (let k = 0; k < n; k++) {
-    if (k === skip) continue;
+    if (isLeftOut(k, one, many)) continue;
     const dx = x[base + k] - cx;
     const dy = y[base + k] - cy;
     if (dx * dx + dy * dy > r2) return false;
@@ -87,10 +124,12 @@ export function isGathered(x: Float64Array, y: Float64Array, base: number, n: nu
 }
 
 /**
- * Fraction of the team (all but `skip`) in its largest cluster. Clusters are single-linkage: two robots are
+ * Fraction of the team (all but those `skip` names) in its largest cluster. Clusters are single-linkage: two robots are
  * linked when their centres are within `linkDistance`, and a cluster is every robot reachable through links.
  */
-export function largestClusterFraction(x: Float64Array, y: Float64Array, base: number, n: number, linkDistance: number, skip = -1): number {
+export function largestClusterFraction(x: Float64Array, y: Float64Array, base: number, n: number, linkDistance: number, skip: LeftOut = -1): number {
+  const one = oneLeftOut(skip);
+  const many = manyLeftOut(skip);
   // Union-find over the team's robots; called once per episode, so plain arrays are fine.
   const parent = Array.from({ length: n }, (_, k) => k);
   const root = (k: number): number => {
@@ -99,9 +138,9 @@ export function largestClusterFraction(x: Float64Array, y: Float64Array, base: n
   };
   const l2 = linkDistance * linkDistance;
   for (let i = 0; i < n; i++) {
-    if (i === skip) continue;
+    if (isLeftOut(i, one, many)) continue;
     for (let j = i + 1; j < n; j++) {
-      if (j === skip) continue;
+      if (isLeftOut(j, one, many)) continue;
       const dx = x[base + j] - x[base + i];
       const dy = y[base + j] - y[base + i];
       if (dx * dx + dy * dy <= l2) parent[root(i)] = root(j);
@@ -111,7 +150,7 @@ export function largestClusterFraction(x: Float64Array, y: Float64Array, base: n
   let team = 0;
   let largest = 0;
   for (let k = 0; k < n; k++) {
-    if (k === skip) continue;
+    if (isLeftOut(k, one, many)) continue;
     team++;
     largest = Math.max(largest, ++size[root(k)]!);
   }
@@ -129,11 +168,11 @@ export interface RendezvousOutcome {
 }
 
 /**
- * The team's outcome (all robots but `skip`) from their positions. Cluster links use half the gather
+ * The team's outcome (all robots but those `skip` names) from their positions. Cluster links use half the gather
  * diameter: robots packed as densely as a gathered swarm (each within a gather radius of a neighbour) form
  * one cluster, while a team split into groups that each gathered apart does not.
  */
-export function rendezvousOutcome(x: Float64Array, y: Float64Array, base: number, n: number, gatherDiameter: number, skip = -1): RendezvousOutcome {
+export function rendezvousOutcome(x: Float64Array, y: Float64Array, base: number, n: number, gatherDiameter: number, skip: LeftOut = -1): RendezvousOutcome {
   return {
     gatheredAtEnd: isGathered(x, y, base, n, gatherDiameter / 2, skip),
     finalMeanPairwiseDistance: meanPairwiseDistance(x, y, base, n, Infinity, skip),
@@ -143,7 +182,7 @@ export function rendezvousOutcome(x: Float64Array, y: Float64Array, base: number
 
 /**
  * The metrics reported for every rendezvous episode. The outcome fields and the time to gather are over
- * the scored robots (the team: all but a victim, or a robot left out for comparison, see sim/world.ts);
+ * the scored robots (the team: all but the victims, or robots left out for comparison, see sim/world.ts);
  * the return is the papers' team return, the shared reward summed, whoever is scored.
  */
 export interface RendezvousMetrics extends RendezvousOutcome {

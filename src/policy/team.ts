@@ -18,8 +18,8 @@ export interface TeamView {
   readonly rowIds: Int32Array;
   /** Belief features of every ordered pair (i, j) of environment e: pair (i, j) at (i * robots + j) * PAIR_DIM. */
   pairFeatures(e: number, out: Float32Array): void;
-  /** The compromised robot of each environment (-1: none): ground truth, read only by a known-type oracle team. */
-  readonly victim?: Int32Array;
+  /** 1 for every compromised robot (robot g at g): ground truth, read only by a known-type oracle team. */
+  readonly compromised?: Uint8Array;
 }
 
 /** Whatever drives a whole team in batched episodes: a trained policy, or a reference controller. */
@@ -190,8 +190,8 @@ export class OnnxTeam implements TeamController {
       obs = this.hostedObs;
     }
     const feeds: Record<string, ort.Tensor> = { obs: new ort.Tensor('float32', obs, [robots, size]) };
-    const oracleVictims = view.victim;
-    if (this.oracle && !oracleVictims) throw new RangeError(`${this.name} is a known-type oracle: it runs only where the compromised robot is known (the twin)`);
+    const oracleTruth = view.compromised;
+    if (this.oracle && !oracleTruth) throw new RangeError(`${this.name} is a known-type oracle: it runs only where the compromised robot is known (the twin)`);
     if (this.usesBeliefs) {
       const beliefs = await this.updateBeliefs(view);
       const K = m.observation.maxNeighbours;
@@ -204,7 +204,7 @@ export class OnnxTeam implements TeamController {
           if (j < 0 || (this.hosted && !this.hosted[g])) this.rows.fill(0, row, row + R);
           else if (this.oracle) {
             // The true type (a yes/no belief: R = 1) in place of the belief network's.
-            this.rows[row] = j === oracleVictims![Math.floor(g / N)] ? 1 : 0;
+            this.rows[row] = oracleTruth![g - (g % N) + j]!;
           } else this.rows.set(beliefs.subarray((g * N + j) * R, (g * N + j + 1) * R), row);
         }
       }

@@ -236,7 +236,7 @@ export async function compromisedCommand(
   } else if (a.kind === 'fault') {
     const o64 = new Float64Array(2);
     faultByName(a.fault).act(
-      { env: 0, robot: g, step: t, observation: view.obs, obsOffset: g * view.observer.size, proposedLeft: intended[2 * g]!, proposedRight: intended[2 * g + 1]!, rng },
+      { env: 0, robot: g, victimSlot: 0, step: t, observation: view.obs, obsOffset: g * view.observer.size, proposedLeft: intended[2 * g]!, proposedRight: intended[2 * g + 1]!, rng },
       o64,
     );
     if (elsewhere) return false;
