@@ -132,6 +132,8 @@ export class RendezvousWorld {
 
   // Episode accumulators per environment.
   private readonly episodeReturn: Float64Array;
+  /** Sum of `rewards` (the defenders' reward, compromised robots left out) over the episode. */
+  private readonly defenderReturn: Float64Array;
   private readonly gatherStep: Int32Array;
   private readonly collisionOnsets: Float64Array;
   private readonly wallOnsets: Float64Array;
@@ -210,6 +212,7 @@ export class RendezvousWorld {
     this.prevTrackedY = new Float64Array(G);
     this.prevTrackedHeading = new Float64Array(G);
     this.episodeReturn = new Float64Array(E);
+    this.defenderReturn = new Float64Array(E);
     this.gatherStep = new Int32Array(E);
     this.collisionOnsets = new Float64Array(E);
     this.wallOnsets = new Float64Array(E);
@@ -370,6 +373,7 @@ export class RendezvousWorld {
     detectContacts(this.bodies, base, N, CONTACT_MARGIN, this.robotContact, this.wallContact);
     this.stepCount[e] = 0;
     this.episodeReturn[e] = 0;
+    this.defenderReturn[e] = 0;
     this.collisionOnsets[e] = 0;
     this.wallOnsets[e] = 0;
     this.onEpisodeStart?.(e);
@@ -470,6 +474,7 @@ export class RendezvousWorld {
     // papers' protocol, every robot (the victims too) in the team, so published numbers stay comparable.
     const r = rendezvousReward(this.truth.x, this.truth.y, cmd, base, N, diag, touching, s.reward, this.rewardLeftOut[e]);
     this.rewards[e] = r;
+    this.defenderReturn[e] += r;
     this.episodeReturn[e] += this.attacks[e]!.length === 0 ? r : rendezvousReward(this.truth.x, this.truth.y, cmd, base, N, diag, touching + victimTouching, s.reward);
     const t = ++this.stepCount[e];
     if (this.gatherStep[e] < 0 && isGathered(this.truth.x, this.truth.y, base, N, s.gatherDiameter / 2, this.metricsLeftOut[e])) {
@@ -495,6 +500,7 @@ export class RendezvousWorld {
     const robotMinutes = (N * t * this.settings.controlPeriod) / 60;
     return {
       episodeReturn: this.episodeReturn[e],
+      defenderReturn: this.defenderReturn[e],
       steps: t,
       ...rendezvousOutcome(this.truth.x, this.truth.y, e * N, N, this.settings.gatherDiameter, this.metricsLeftOut[e]),
       timeToGather: this.gatherStep[e] >= 0 ? this.gatherStep[e] * this.settings.controlPeriod : null,

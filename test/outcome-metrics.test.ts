@@ -126,7 +126,7 @@ describe('outcome metrics at the end of an episode', () => {
     expect(wilsonCi95(5, 10)[0]).toBeCloseTo(0.2366, 4);
     expect(wilsonCi95(5, 10)[1]).toBeCloseTo(0.7634, 4);
     const episode = (gatheredAtEnd: boolean, largestClusterFraction: number) => ({
-      episodeReturn: -1, steps: 10, finalMeanPairwiseDistance: 0.2, timeToGather: 1, collisionsPerRobotMinute: 0, wallHitsPerRobotMinute: 0, gatheredAtEnd, largestClusterFraction,
+      episodeReturn: -1, defenderReturn: -1, steps: 10, finalMeanPairwiseDistance: 0.2, timeToGather: 1, collisionsPerRobotMinute: 0, wallHitsPerRobotMinute: 0, gatheredAtEnd, largestClusterFraction,
     });
     const ev = summariseEpisodes([episode(true, 1), episode(false, 0.5), episode(true, 1), episode(true, 0.9)]);
     // Ever gathered in all four, at the end in three.

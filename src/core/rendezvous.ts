@@ -188,6 +188,11 @@ export function rendezvousOutcome(x: Float64Array, y: Float64Array, base: number
 export interface RendezvousMetrics extends RendezvousOutcome {
   /** Sum of the shared reward over the episode (the papers' team return). */
   episodeReturn: number;
+  /**
+   * Sum of the defenders' reward (the team without its compromised robots, what training optimises and a
+   * posthoc adversary's reward negates); equal to episodeReturn when nobody is compromised.
+   */
+  defenderReturn: number;
   steps: number;
   /** Seconds until the team was first inside the gather circle ("ever gathered"), or null if never. */
   timeToGather: number | null;
