@@ -4,6 +4,17 @@ import type { RandomStream } from '../../src/core/random.js';
 import { gaussianEntropy, gaussianLogProb } from './networks.js';
 import { tf } from './tf.js';
 
+/**
+ * Sample positions [start, end) of minibatch `j` of `parts` over `n` samples: balanced ranges, so every
+ * minibatch of an epoch is used. With fewer samples than minibatches, minibatch j is the single sample
+ * j mod n, so the number of optimiser steps per epoch is always `parts`.
+ */
+export function minibatchRange(n: number, parts: number, j: number): [number, number] {
+  if (n <= 0) throw new RangeError('minibatchRange: no samples');
+  if (n < parts) return [j % n, (j % n) + 1];
+  return [Math.floor((j * n) / parts), Math.floor(((j + 1) * n) / parts)];
+}
+
 /** Global-norm gradient clipping (tfjs has no built-in). */
 export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): { name: string; tensor: tf.Tensor }[] {
   const norms = Object.values(grads).map((g) => tf.sum(tf.square(g)));
