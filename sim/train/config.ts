@@ -66,15 +66,27 @@ export const DEFAULT_EIR: EirSettings = {
   teacherForcingUntil: 0.5,
 };
 
-/** MIR2's own settings (the `mir2` block of a training config; only with algo mir2). */
+/**
+ * MIR2's own settings (the `mir2` block of a training config; only with algo mir2). Its objective also keeps
+ * the policy entropy term: the top-level `entropyCoef` (0.01 by default with algo mir2, and it must be > 0).
+ */
 export const Mir2SettingsSchema = z
   .object({
-    /** Weight of the CLUB estimate of I(state; joint action) at the mean joint actions, added to the actor's PPO loss. */
+    /**
+     * Weight of the regulariser: every decision's reward is lowered by lambda x the sum over robots of the
+     * CLUB estimate of I(h_i; a_i), robot i's history and action (paper 004: r_t - lambda I(h_t; a_t)).
+     */
     lambda: z.number().min(0),
-    /** Hidden units of the variational network q(joint action | state). */
+    /**
+     * Decisions in a robot's history h_i: its own last `history` observations and the `history - 1` commands
+     * it sampled between them (zeros before its episode's start). 1 = the current observation only.
+     */
+    history: z.number().int().min(1).max(32),
+    /** Hidden units of the variational network q(a_i | h_i). */
     clubHidden: z.number().int().min(2).max(1024),
+    /** Adam learning rate of q. */
     clubLr: z.number().positive(),
-    /** Full-batch maximum-likelihood steps of q per iteration, on that iteration's rollout. */
+    /** Full-batch maximum-likelihood steps of q per iteration, on that iteration's rollout (before the penalty is computed). */
     clubSteps: z.number().int().min(1).max(1000),
   })
   .strict();
@@ -141,7 +153,10 @@ export const DEFAULT_BATPAL: BatpalSettings = {
   adversaryMinibatches: 4,
 };
 
-export const DEFAULT_MIR2: Mir2Settings = { lambda: 0.005, clubHidden: 64, clubLr: 1e-3, clubSteps: 5 };
+export const DEFAULT_MIR2: Mir2Settings = { lambda: 5e-4, history: 4, clubHidden: 64, clubLr: 1e-3, clubSteps: 5 };
+
+/** MIR2's entropy weight when the config does not set `entropyCoef` (the papers' code: 0.01). */
+export const DEFAULT_MIR2_ENTROPY = 0.01;
 
 export const TrainConfigSchema = z
   .object({
@@ -183,7 +198,10 @@ export const TrainConfigSchema = z
     minibatches: z.number().int().min(1).max(1024),
     /** PPO's clip range of the probability ratio (defenders and adversaries). */
     clip: z.number().positive().max(1),
-    /** Weight of the policy entropy bonus in the actors' PPO loss (defenders and adversaries). */
+    /**
+     * Weight of the policy entropy bonus in the actors' PPO loss (defenders and adversaries). Default 0, but
+     * 0.01 with algo mir2, whose objective keeps the entropy term (it must be > 0 there).
+     */
     entropyCoef: z.number().min(0),
     /** Global-norm gradient clipping of every network. */
     maxGradNorm: z.number().positive(),
@@ -263,9 +281,14 @@ export function resolveTrainConfig(partial: Record<string, unknown>, source: str
   else if (partial.eir !== undefined) throw new ConfigError(`${source}: eir: only used with algo eir-mappo (algo is ${String(merged.algo)})`);
   if (merged.algo === 'mir2') merged.mir2 = { ...DEFAULT_MIR2, ...(partial.mir2 as object | undefined) };
   else if (partial.mir2 !== undefined) throw new ConfigError(`${source}: mir2: only used with algo mir2 (algo is ${String(merged.algo)})`);
+  // MIR2's objective keeps the entropy term: its own default weight when the config gives none.
+  if (merged.algo === 'mir2' && partial.entropyCoef === undefined) merged.entropyCoef = DEFAULT_MIR2_ENTROPY;
   if (merged.algo === 'batpal') merged.batpal = { ...DEFAULT_BATPAL, ...(partial.batpal as object | undefined) };
   else if (partial.batpal !== undefined) throw new ConfigError(`${source}: batpal: only used with algo batpal (algo is ${String(merged.algo)})`);
   const config = parseWithSchema(source, TrainConfigSchema, merged);
+  if (config.algo === 'mir2' && !(config.entropyCoef > 0)) {
+    throw new ConfigError(`${source}: entropyCoef: must be > 0 with algo mir2 (MIR2's objective keeps the policy entropy term, paper 004 Eq. 7-9)`);
+  }
   const b = config.batpal;
   // EC-PPO needs room inside every band: each is 1/K of the range wide.
   if (b && !(b.margin < 1 / (2 * b.severities))) {

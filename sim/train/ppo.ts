@@ -62,8 +62,6 @@ export function ppoPolicyStep(
   optimizer: tf.Optimizer,
   batch: PolicyMinibatch,
   c: PolicyStepSettings,
-  /** A term added to the loss inside the same gradient step (e.g. MIR2's regulariser); built in the tape. */
-  extraLoss?: () => tf.Scalar,
 ): PolicyStepStats {
   const M = batch.size;
   const stats = tf.tidy(() => {
@@ -81,8 +79,7 @@ export function ppoPolicyStep(
       const surr2 = tf.mul(tf.clipByValue(ratio, 1 - c.clip, 1 + c.clip), advT);
       const pg = tf.neg(tf.div(tf.sum(tf.mul(tf.minimum(surr1, surr2), maskT)), maskSum));
       const ent = gaussianEntropy(logStd as tf.Tensor1D);
-      const loss = tf.sub(pg, tf.mul(c.entropyCoef, ent)) as tf.Scalar;
-      return extraLoss ? (tf.add(loss, extraLoss()) as tf.Scalar) : loss;
+      return tf.sub(pg, tf.mul(c.entropyCoef, ent)) as tf.Scalar;
     }, variables);
     optimizer.applyGradients(clipByGlobalNorm(grads, c.maxGradNorm));
     const ratio = ratioOut as unknown as tf.Tensor1D;
