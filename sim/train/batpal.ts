@@ -40,11 +40,11 @@ import { ecPpoLoss, severity, valueBand, type ValueRange } from './ec-ppo.js';
 import { EirMappoTrainer, shuffled, writeTypedState, type AttackSamples, type EirIterationStats } from './eir-mappo.js';
 import { criticEstimates, setLearningRate } from './mappo.js';
 import {
-  actorMean, actorVariables, createCritic, criticValue, criticVariables, criticWeights,
+  actorMean, actorVariables, createCritic, criticWeights,
   type ActorParams, type ActorShape, type CriticParams,
 } from './networks.js';
 import { actorFromOnnx } from './onnx/import-actor.js';
-import { clipByGlobalNorm, minibatchRange, sampleGaussian, valueStep } from './ppo.js';
+import { clipByGlobalNorm, fitCritic, minibatchRange, sampleGaussian } from './ppo.js';
 import { tf } from './tf.js';
 
 /** The frozen reference team and the value range it defines. */
@@ -254,29 +254,14 @@ export class BatpalTrainer extends EirMappoTrainer {
   private fitReferenceCritic(): number {
     const c = this.config;
     const b = this.referenceBuffer;
-    const n = b.shape.steps * b.shape.envs;
-    const CI = this.criticInputSize;
     if (c.lrDecay) setLearningRate(this.referenceCriticOpt, c.criticLr * Math.max(0, 1 - this.envSteps / c.totalEnvSteps));
     this.referenceNorm.update(b.returns);
-    const vars = criticVariables(this.referenceCritic);
-    const inputs = new Float32Array(Math.ceil(n / c.minibatches) * CI);
-    const targets = new Float32Array(Math.ceil(n / c.minibatches));
-    let loss = 0;
-    const epochs = this.batpal.referenceCriticEpochs;
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      const order = this.batpalRng.permutation(n);
-      for (let j = 0; j < c.minibatches; j++) {
-        const [start, stop] = minibatchRange(n, c.minibatches, j);
-        const C = stop - start;
-        for (let q = 0; q < C; q++) {
-          const s = order[start + q]!;
-          inputs.set(b.states.subarray(s * CI, (s + 1) * CI), q * CI);
-          targets[q] = this.referenceNorm.normalize(b.returns[s]!);
-        }
-        loss += valueStep(() => criticValue(this.referenceCritic, tf.tensor2d(inputs.subarray(0, C * CI), [C, CI])), targets, C, vars, this.referenceCriticOpt, c.huberDelta, c.maxGradNorm);
-      }
-    }
-    return loss / (epochs * c.minibatches);
+    return fitCritic(
+      this.referenceCritic, this.referenceCriticOpt,
+      { inputs: b.states, inputSize: this.criticInputSize, targets: Float32Array.from(b.returns, (r) => this.referenceNorm.normalize(r)), count: b.shape.steps * b.shape.envs },
+      { epochs: this.batpal.referenceCriticEpochs, minibatches: c.minibatches, huberDelta: c.huberDelta, maxGradNorm: c.maxGradNorm },
+      this.batpalRng,
+    );
   }
 
   /**

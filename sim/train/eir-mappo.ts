@@ -41,14 +41,12 @@ import {
   createActor,
   rowBeliefCount,
   createCritic,
-  criticValue,
-  criticVariables,
   criticWeights,
   type ActorParams,
   type ActorShape,
   type CriticParams,
 } from './networks.js';
-import { clipByGlobalNorm, minibatchRange, ppoPolicyStep, sampleGaussian, valueStep } from './ppo.js';
+import { clipByGlobalNorm, fitCritic, minibatchRange, ppoPolicyStep, sampleGaussian } from './ppo.js';
 import { buildCheckpoint, restoreCheckpoint, type Checkpoint, type TrainerState } from './checkpoint.js';
 import { summariseEpisodes, type EvalResult } from '../evaluation.js';
 import { criticEstimates, rolloutEpisodes, runIdentity, setLearningRate } from './mappo.js';
@@ -522,34 +520,16 @@ export class EirMappoTrainer {
     }
 
     // The type-aware critic on all environment samples, every iteration: ppoEpochs x minibatches steps.
-    const CI = this.criticInputSize;
-    const criticVars = criticVariables(this.critic);
-    let valueLoss = 0;
-    let vBatches = 0;
-    const cmb = Math.ceil((T * E) / c.minibatches);
-    const stBuf = new Float32Array(cmb * CI);
-    const tgBuf = new Float32Array(cmb);
-    for (let epoch = 0; epoch < c.ppoEpochs; epoch++) {
-      const order = this.rng.permutation(T * E);
-      for (let j = 0; j < c.minibatches; j++) {
-        const [start, stop] = minibatchRange(T * E, c.minibatches, j);
-        const C = stop - start;
-        for (let q = 0; q < C; q++) {
-          const s = order[start + q]!;
-          stBuf.set(this.criticStates.subarray(s * CI, (s + 1) * CI), q * CI);
-          tgBuf[q] = this.valueNorm.normalize(b.returns[s]!);
-        }
-        valueLoss += valueStep(
-          () => criticValue(this.critic, tf.tensor2d(stBuf.subarray(0, C * CI), [C, CI])),
-          tgBuf, C, criticVars, this.criticOpt, c.huberDelta, c.maxGradNorm,
-        );
-        vBatches++;
-      }
-    }
+    const valueLoss = fitCritic(
+      this.critic, this.criticOpt,
+      { inputs: this.criticStates, inputSize: this.criticInputSize, targets: Float32Array.from(b.returns, (r) => this.valueNorm.normalize(r)), count: T * E },
+      { epochs: c.ppoEpochs, minibatches: c.minibatches, huberDelta: c.huberDelta, maxGradNorm: c.maxGradNorm },
+      this.rng,
+    );
 
     // Adversaries before the belief: the order the random stream has always been drawn in.
     const adversaryLoss = this.updateAdversaries();
-    return { policyLoss, valueLoss: valueLoss / vBatches, beliefLoss: this.updateBelief(), adversaryLoss };
+    return { policyLoss, valueLoss, beliefLoss: this.updateBelief(), adversaryLoss };
   }
 
   /**

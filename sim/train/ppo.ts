@@ -1,7 +1,7 @@
 // The PPO update steps shared by every algorithm on the MAPPO core: one clipped policy-gradient step for
 // a Gaussian policy over a minibatch (defenders and adversaries alike), one Huber value step for a critic.
 import type { RandomStream } from '../../src/core/random.js';
-import { gaussianEntropy, gaussianLogProb } from './networks.js';
+import { criticValue, criticVariables, gaussianEntropy, gaussianLogProb, type CriticParams } from './networks.js';
 import { tf } from './tf.js';
 
 /**
@@ -141,4 +141,38 @@ export function sampleGaussian(
     actions[2 * a + 1] = mean[2 * a + 1]! + std1 * z1;
     logProbs[a] = base - 0.5 * (z0 * z0 + z1 * z1);
   }
+}
+
+/**
+ * `epochs` passes of `minibatches` Huber steps (minibatchRange) of a critic towards normalised targets:
+ * sample i has input inputs[i * inputSize ...] and target targets[i]. The order of each epoch is drawn
+ * from `rng`. Returns the mean loss. (The robust trainers' critics; MAPPO keeps its own interleaved loop.)
+ */
+export function fitCritic(
+  critic: CriticParams,
+  optimizer: tf.Optimizer,
+  data: { inputs: Float32Array; inputSize: number; targets: Float32Array; count: number },
+  c: { epochs: number; minibatches: number; huberDelta: number; maxGradNorm: number },
+  rng: RandomStream,
+): number {
+  const { inputs, inputSize: D, targets, count: n } = data;
+  const vars = criticVariables(critic);
+  const size = Math.ceil(n / c.minibatches) + 1;
+  const inBuf = new Float32Array(size * D);
+  const tgBuf = new Float32Array(size);
+  let loss = 0;
+  for (let epoch = 0; epoch < c.epochs; epoch++) {
+    const order = rng.permutation(n);
+    for (let j = 0; j < c.minibatches; j++) {
+      const [start, stop] = minibatchRange(n, c.minibatches, j);
+      const C = stop - start;
+      for (let q = 0; q < C; q++) {
+        const s = order[start + q]!;
+        inBuf.set(inputs.subarray(s * D, (s + 1) * D), q * D);
+        tgBuf[q] = targets[s]!;
+      }
+      loss += valueStep(() => criticValue(critic, tf.tensor2d(inBuf.subarray(0, C * D), [C, D])), tgBuf, C, vars, optimizer, c.huberDelta, c.maxGradNorm);
+    }
+  }
+  return loss / (c.epochs * c.minibatches);
 }
