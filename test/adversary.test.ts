@@ -48,7 +48,7 @@ describe('posthoc adversary against a frozen team', () => {
     }
   });
 
-  it('earns exactly what the team loses', async () => {
+  it('earns exactly what the defenders (the victim left out) lose', async () => {
     const config = resolveAdversaryConfig({ envs: 3, rolloutSteps: 4, decisionTicks: 5, hidden: 16, minibatches: 2 }, 'test');
     const trainer = new PosthocAdversaryTrainer(config, settings, team);
     const st = await trainer.iterate(); // 4 decisions x 5 ticks: exactly one 20-step episode per environment
@@ -56,8 +56,10 @@ describe('posthoc adversary against a frozen team', () => {
     const b = trainer.buffer;
     let total = 0;
     for (let i = 0; i < 12; i++) total += b.rewards[i]!;
-    expect(total / 3).toBeCloseTo(-st.meanReturn!, 3);
-    expect(st.meanReturn!).toBeLessThan(0);
+    expect(total / 3).toBeCloseTo(-st.meanDefenderReturn!, 3);
+    expect(st.meanDefenderReturn!).toBeLessThan(0);
+    // The papers' return also counts the victim's own distances: a different number.
+    expect(Math.abs(st.meanReturn! - st.meanDefenderReturn!)).toBeGreaterThan(1e-3);
   });
 
   it('with stealth beta, also pays beta times the squared distance from the deployed command (DYN adversaries)', async () => {

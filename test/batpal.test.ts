@@ -1,16 +1,17 @@
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { runTraining } from '../src/cli/train.js';
 import { runAdversaryTraining } from '../src/cli/train-adversary.js';
 import { OnnxAdversary } from '../src/policy/adversary.js';
 import { resolveSimConfig } from '../sim/config.js';
 import { BatpalTrainer, loadReference } from '../sim/train/batpal.js';
 import { resolveTrainConfig } from '../sim/train/config.js';
+import { severity } from '../sim/train/ec-ppo.js';
 import { actorWeights } from '../sim/train/networks.js';
+import { initBackend, tf } from '../sim/train/tf.js';
 import { expectDeployedMatchesTraining } from './helpers.js';
-import { initBackend } from '../sim/train/tf.js';
 
 // A small twin (short episodes, noise off) with its own pi_0 and worst-case adversary, both trained by the
 // project's commands in a few seconds: V_max / V_min must come from pi_0's own twin.
@@ -101,6 +102,79 @@ describe('BATPAL', () => {
     expect(snapshot(actorWeights(t.reference.actor))).toEqual(reference);
     // The MDP1 rollout plus referenceEnvs whole episodes of MDP0.
     expect(t.envSteps).toBe(6 * 4 * 5 + 3 * 20);
+  });
+
+  it("the severity trained in an iteration takes K times the defenders' optimiser steps (counted): as many per severity", () => {
+    const t = trainer();
+    const k = t.trainedType;
+    const opts = t as unknown as { actorOpt: tf.Optimizer; adversaryOpts: tf.Optimizer[] };
+    const defenders = vi.spyOn(opts.actorOpt, 'applyGradients');
+    const adversaries = opts.adversaryOpts.map((o) => vi.spyOn(o, 'applyGradients'));
+    t.iterate();
+    expect(defenders.mock.calls.length).toBe(5 * 4);
+    expect(adversaries.map((a) => a.mock.calls.length)).toEqual([1, 2, 3, 4].map((j) => (j === k ? 4 * 5 * 4 : 0)));
+    expect(() => resolveTrainConfig({ algo: 'batpal', batpal: { adversaryEpochs: 10 } }, 'cfg')).toThrow(/cfg: batpal\.adversaryEpochs: .* at least severities x ppoEpochs x minibatches = 4 x 5 x 4 = 80/);
+  });
+
+  it('V0 is the reference critic averaged over start states; the critic sees victim and severity, and tracks the Monte Carlo value of pi_0 against a frozen adversary', () => {
+    const t = trainer({ batpal: batpalBlock({ referenceEnvs: 32, v0StartStates: 64 }) });
+    const N = t.world.robots;
+    // V0 is read from the critic: with a constant output c it is exactly c in return units.
+    const saved = [Array.from(t.referenceCritic.value.w.dataSync()), Array.from(t.referenceCritic.value.b.dataSync())];
+    t.referenceCritic.value.w.assign(tf.zerosLike(t.referenceCritic.value.w));
+    t.referenceCritic.value.b.assign(tf.tensor1d([0.7]));
+    expect(t.estimateV0(2)).toBeCloseTo(t.referenceNorm.denormalize(0.7), 5);
+    t.referenceCritic.value.w.assign(tf.tensor(saved[0]!, t.referenceCritic.value.w.shape));
+    t.referenceCritic.value.b.assign(tf.tensor1d(saved[1]!));
+    // It is type-aware: another severity is another value.
+    expect(t.estimateV0(1)).not.toBeCloseTo(t.estimateV0(2), 6);
+    expect(t.referenceCritic.hidden1.w.shape[0]).toBe(t.world.stateSize + N + 4);
+
+    // Frozen pi_0 and adversary 1: the critic, fitted on MDP0 rollouts alone, converges to the value a large
+    // Monte Carlo sample gives (fresh start states each rollout, as across iterations); when the adversary
+    // changes, it follows.
+    const band = (t.reference.range.vMax - t.reference.range.vMin) / 4;
+    const track = (rollouts: number) => {
+      let mc = 0;
+      const v0: number[] = [];
+      const each: number[] = [];
+      for (let r = 0; r < rollouts; r++) {
+        const ref = t.referenceRollout(1);
+        t.iteration++;
+        expect(ref.v0).toBe(t.estimateV0(1));
+        mc += ref.monteCarlo;
+        v0.push(ref.v0);
+        each.push(ref.monteCarlo);
+      }
+      mc /= rollouts;
+      const meanError = (xs: number[]) => xs.reduce((s, v) => s + Math.abs(v - mc), 0) / xs.length;
+      // last: the critic's V0 over the last 10 rollouts; single: one rollout's own Monte Carlo mean (the old V0).
+      return { first: Math.abs(v0[0]! - mc), last: meanError(v0.slice(-10)), single: meanError(each), mc };
+    };
+    const before = track(25);
+    expect(before.last).toBeLessThan(0.4 * band);
+    expect(before.last).toBeLessThan(before.first);
+    // Another adversary 1: the victim now drives its wheels at fixed commands.
+    t.adversaries[0]!.mean.w.assign(tf.zerosLike(t.adversaries[0]!.mean.w));
+    t.adversaries[0]!.mean.b.assign(tf.tensor1d([1, 0.6]));
+    const after = track(25);
+    expect(after.last).toBeLessThan(0.4 * band);
+    // In training, the iteration's severity is V0's.
+    const st = t.iterate();
+    expect(st.referenceSeverity).toBeCloseTo(severity(t.estimateV0(st.adversaryType), t.reference.range), 10);
+  });
+
+  it('checkpoints the reference critic and its value normalisation: a restored run has the same V0', async () => {
+    const t = trainer();
+    t.iterate();
+    const ck = await t.checkpoint(0, []);
+    expect(Object.keys(ck.valueNorms ?? {})).toEqual(['reference']);
+    const again = trainer();
+    expect(again.estimateV0(2)).not.toBe(t.estimateV0(2));
+    await again.restore(ck, 'checkpoint');
+    for (let k = 1; k <= 4; k++) expect(again.estimateV0(k)).toBe(t.estimateV0(k));
+    delete ck.valueNorms;
+    await expect(trainer().restore(ck, 'checkpoint')).rejects.toThrow(/missing value normalisation 'reference'/);
   });
 
   it('refuses a worst-case adversary trained against another actor than pi_0, a pi_0 from another twin, a margin wider than half a band', () => {

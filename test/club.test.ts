@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeStreams } from '../src/core/random.js';
-import { clubEstimate, clubFitLoss, clubVariables, createClub, shuffledOrder } from '../sim/train/club.js';
+import { clubEstimate, clubFitLoss, clubFullTerms, clubTerms, clubVariables, createClub, shuffledOrder } from '../sim/train/club.js';
 import { initBackend, tf } from '../sim/train/tf.js';
 
 beforeAll(async () => {
@@ -49,5 +49,50 @@ describe('CLUB mutual-information estimator', () => {
       return { s, a };
     }, 4, 2);
     expect(est).toBeGreaterThan(1);
+  });
+
+  it('the full estimator (every mismatched pair, closed form) equals the mean over all pairings of the sampled one', () => {
+    const n = 12;
+    const club = createClub(3, 2, 8, 5);
+    // Give q some spread of means and variances.
+    club.mean.w.assign(tf.mul(club.mean.w, 100));
+    club.logVar.w.assign(tf.mul(club.logVar.w, 50));
+    const x = tf.tensor2d(gaussians(3, n * 3), [n, 3]);
+    const a = tf.tensor2d(gaussians(4, n * 2), [n, 2]);
+    const full = Array.from(clubFullTerms(club, x, a).dataSync());
+    // Brute force: log q(a_i | x_i) - mean_j log q(a_i | x_j), from the sampled terms of every cyclic shift.
+    const shifts = Array.from({ length: n }, (_, k) => Array.from(clubTerms(club, x, a, Int32Array.from({ length: n }, (_, i) => (i + k) % n)).dataSync()));
+    for (let i = 0; i < n; i++) {
+      const brute = shifts.reduce((s, terms) => s + terms[i]!, 0) / n;
+      expect(full[i]).toBeCloseTo(brute, 4);
+    }
+  });
+
+  it('is larger when the actions depend on an older part of the history than when they are independent of it', () => {
+    // x = (h_t, h_t-1) stacked; the action follows h_t-1 only, or nothing.
+    const full = (dependent: boolean) => {
+      const club = createClub(4, 2, 32, 3);
+      const opt = tf.train.adam(0.01);
+      const sample = (seed: number, n: number) => {
+        const x = gaussians(seed, n * 4);
+        const noise = gaussians(seed + 100, n * 2);
+        const a = Float32Array.from({ length: n * 2 }, (_, k) => (dependent ? 0.9 * x[4 * Math.floor(k / 2) + 2 + (k % 2)]! : 0) + 0.3 * noise[k]!);
+        return { x: tf.tensor2d(x, [n, 4]), a: tf.tensor2d(a, [n, 2]) };
+      };
+      const train = sample(1, 2048);
+      for (let it = 0; it < 150; it++) {
+        tf.tidy(() => {
+          const { grads } = tf.variableGrads(() => clubFitLoss(club, train.x, train.a), clubVariables(club));
+          opt.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
+        });
+      }
+      const test = sample(2, 2048);
+      return tf.tidy(() => tf.mean(clubFullTerms(club, test.x, test.a)).dataSync()[0]!);
+    };
+    const independent = full(false);
+    const dependent = full(true);
+    expect(Math.abs(independent)).toBeLessThan(0.1);
+    // I = 2 x 0.5 log(1 + 0.81 / 0.09) ~ 2.3 nats.
+    expect(dependent).toBeGreaterThan(1.5);
   });
 });

@@ -1,13 +1,14 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { runTraining } from '../src/cli/train.js';
 import { loadPolicyFolder } from '../src/policy/folder.js';
 import { clampCommand } from '../src/core/kinematics.js';
 import { resolveSimConfig } from '../sim/config.js';
 import { resolveTrainConfig } from '../sim/train/config.js';
-import { EirMappoTrainer } from '../sim/train/eir-mappo.js';
+import { EirMappoTrainer, typedStateSize, writeTypedState } from '../sim/train/eir-mappo.js';
+import { MappoTrainer } from '../sim/train/mappo.js';
 import { actorVariables, createActor } from '../sim/train/networks.js';
 import { ppoPolicyStep } from '../sim/train/ppo.js';
 import { expectDeployedMatchesTraining } from './helpers.js';
@@ -91,6 +92,60 @@ describe('EIR-MAPPO', () => {
     for (const k of ['policyLoss', 'valueLoss', 'beliefLoss', 'adversaryLoss'] as const) expect(Number.isFinite(first[k])).toBe(true);
     t.iterate();
     expect(t.teacherForcing()).toBe(0); // half of training done
+  });
+
+  it('the adversary takes more optimiser steps per iteration than the defenders (counted), and only it steps between adversary intervals', () => {
+    const t = trainer({ algo: 'eir-mappo', rolloutSteps: 4, decisionTicks: 5, eir: { adversaryInterval: 2 } });
+    type Opts = { actorOpt: tf.Optimizer; criticOpt: tf.Optimizer };
+    const { actorOpt, criticOpt } = t as unknown as Opts;
+    const defenders = vi.spyOn(actorOpt, 'applyGradients');
+    const critic = vi.spyOn(criticOpt, 'applyGradients');
+    const adversary = vi.spyOn((t as unknown as { adversaryOpts: tf.Optimizer[] }).adversaryOpts[0]!, 'applyGradients');
+    const counts: number[][] = [];
+    for (let k = 0; k < 2; k++) {
+      defenders.mockClear();
+      critic.mockClear();
+      adversary.mockClear();
+      const st = t.iterate();
+      counts.push([defenders.mock.calls.length, adversary.mock.calls.length, critic.mock.calls.length]);
+      expect(st.policyLoss === null).toBe(k === 1);
+    }
+    // Defaults: defenders 5 epochs x 4 minibatches, adversary 10 epochs x 4 minibatches, critic as the defenders.
+    expect(counts[0]).toEqual([20, 40, 20]);
+    // adversaryInterval 2: the next iteration updates the adversary and the critic, not the defenders.
+    expect(counts[1]).toEqual([0, 40, 20]);
+    // Settings where the adversary would not be faster are refused, naming the key.
+    expect(() => resolveTrainConfig({ algo: 'eir-mappo', eir: { adversaryEpochs: 5 } }, 'cfg')).toThrow(/cfg: eir\.adversaryEpochs: .* must exceed .* 20/);
+    expect(() => resolveTrainConfig({ algo: 'eir-mappo', ppoEpochs: 10 }, 'cfg')).toThrow(/eir\.adversaryEpochs/);
+    expect(() => resolveTrainConfig({ algo: 'eir-mappo', eir: { adversaryMinibatches: 0 } }, 'cfg')).toThrow(/eir\.adversaryMinibatches/);
+  });
+
+  it("the critic sees the true type: its input differs between an attacked and a benign episode with the same state (MAPPO's does not read one)", () => {
+    const t = trainer({ envs: 12 });
+    t.collect();
+    const N = t.world.robots;
+    const S = t.world.stateSize;
+    const CI = t.criticInputSize;
+    expect(CI).toBe(typedStateSize(S, N, 1));
+    const e = Array.from({ length: 12 }, (_, k) => k).find((k) => t.victims[k]! >= 0)!;
+    const v = t.victims[e]!;
+    const row = t.criticStates.subarray(e * CI, (e + 1) * CI);
+    expect(Array.from(row.subarray(0, S))).toEqual(Array.from(t.buffer.states.subarray(e * S, (e + 1) * S)));
+    expect(Array.from(row.subarray(S))).toEqual([...Array.from({ length: N }, (_, i) => (i === v ? 1 : 0)), 1]);
+    // The same state in a benign episode, and with another victim.
+    const benign = new Float32Array(CI);
+    writeTypedState(benign, 0, t.buffer.states, e * S, S, N, 1, -1, 0);
+    const other = new Float32Array(CI);
+    writeTypedState(other, 0, t.buffer.states, e * S, S, N, 1, (v + 1) % N, 1);
+    expect(Array.from(benign.subarray(S))).toEqual(new Array(N + 1).fill(0));
+    const values = t.criticValues(Float32Array.from([...row, ...benign, ...other]), 3);
+    expect(values[0]).not.toBeCloseTo(values[1]!, 6);
+    expect(values[0]).not.toBeCloseTo(values[2]!, 6);
+    // MAPPO's critic reads the global state alone.
+    const config = resolveTrainConfig({ envs: 4, rolloutSteps: 1, decisionTicks: 1, hidden: 16, env: { robots: 4, noise: 'off', episodeSteps: 20 } }, 'test');
+    const mappo = new MappoTrainer(config, resolveSimConfig(config.env));
+    expect(mappo.critic.hidden1.w.shape[0]).toBe(S);
+    expect(t.critic.hidden1.w.shape[0]).toBe(S + N + 1);
   });
 
   it('trains through the command into a policy folder with actor, belief and adversary models', async () => {

@@ -71,8 +71,10 @@ export interface AdversaryIterationStats {
   iteration: number;
   envSteps: number;
   episodes: number;
-  /** The team's mean return over the episodes that ended (the adversary pushes it down). */
+  /** The papers' team return (the victim included) over the episodes that ended. */
   meanReturn: number | null;
+  /** The defenders' mean return (the victim left out) over those episodes: what the adversary pushes down. */
+  meanDefenderReturn: number | null;
   gatherRate: number | null;
   policyLoss: number;
   valueLoss: number;
@@ -268,7 +270,9 @@ export class PosthocAdversaryTrainer {
     }
     const losses = this.update();
     this.iteration++;
-    return { iteration: this.iteration, envSteps: this.envSteps, ...rolloutEpisodes(this.finished), ...losses, deviation: this.deviationSum / Math.max(1, this.deviationCount) };
+    const done = this.finished;
+    const meanDefenderReturn = done.length ? done.reduce((sum, m) => sum + m.defenderReturn, 0) / done.length : null;
+    return { iteration: this.iteration, envSteps: this.envSteps, ...rolloutEpisodes(done), meanDefenderReturn, ...losses, deviation: this.deviationSum / Math.max(1, this.deviationCount) };
   }
 
   /** adversary.onnx: the victim's observation in, the mean command out. */

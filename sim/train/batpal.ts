@@ -7,12 +7,22 @@
 //   1. one severity k* is drawn uniformly (the paper's prior); half of the attacked rollout episodes play
 //      it, the rest draw their severity uniformly, so the belief and the defenders see every type;
 //   2. the MDP1 rollout: the robust team with its per-pair belief over {benign, 1..K};
-//   3. the MDP0 rollout: `referenceEnvs` whole episodes of frozen pi_0 with adversary k* on one robot. V0 is
-//      their mean return (Monte Carlo: every such episode is whole and plays k* throughout); the team's
-//      advantages there are each episode's undiscounted return-to-go minus the mean of the other episodes'
-//      at the same step (a leave-one-out baseline, valid because the episodes are aligned in time);
-//   4. the defenders, critic and belief update as in EIR-MAPPO; only adversary k* updates, by EC-PPO
-//      (ec-ppo.ts) for adversaryEpochs full-batch steps: the faster timescale.
+//   3. the MDP0 rollout: `referenceEnvs` whole episodes of frozen pi_0 with adversary k* on one robot. They
+//      train the reference critic V_0(s, victim, severity) (the paper's phi(0)): the undiscounted value of
+//      pi_0's team against each severity, in the units of V_max and V_min (undiscounted returns-to-go as
+//      targets, referenceCriticEpochs x minibatches steps: the episode has a fixed length and the state
+//      carries its time fraction). V0 = the mean of V_0 over `v0StartStates` fixed start states, each with
+//      every robot as the victim in turn: E_{s0}[V_0(s0)], the paper's critic-based estimate of the value at
+//      the start states (its Monte Carlo sampling error gone, what is left is the critic's, which averages
+//      over every MDP0 episode the severity has played). The team's advantages in MDP0 come from the same
+//      critic by GAE(1, gaeLambda);
+//   4. the defenders, the type-aware critic and the belief update as in EIR-MAPPO; only adversary k*
+//      updates, by EC-PPO (ec-ppo.ts).
+// Optimiser steps per iteration (the two timescales, Eq. 16-17 with alpha >= beta): severity k*
+// adversaryEpochs x adversaryMinibatches (defaults 20 x 4 = 80); the defenders' actor ppoEpochs x
+// minibatches (5 x 4 = 20; every adversaryInterval-th iteration); the critic 20; the reference critic
+// referenceCriticEpochs x minibatches (20 x 4 = 80); the belief beliefChunksPerIteration. A severity is trained one iteration in K (uniform draw), so on
+// average it gets 80 / K = 20 steps per iteration, as many as the defenders (config.ts checks this).
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { readAdversaryManifest } from '../../src/policy/adversary.js';
@@ -23,12 +33,18 @@ import { PROJECT_ROOT, resolveSimConfig, type SimSettings } from '../config.js';
 import { summariseEpisodes, type EvalResult } from '../evaluation.js';
 import { CommandOverride } from '../override.js';
 import { RendezvousWorld } from '../world.js';
+import { RolloutBuffer, ValueNormalizer } from './buffer.js';
+import type { TrainerState } from './checkpoint.js';
 import { DEFAULT_BATPAL, type BatpalSettings, type TrainConfig } from './config.js';
 import { ecPpoLoss, severity, valueBand, type ValueRange } from './ec-ppo.js';
-import { EirMappoTrainer, type AttackSamples, type EirIterationStats } from './eir-mappo.js';
-import { actorMean, actorVariables, type ActorParams, type ActorShape } from './networks.js';
+import { EirMappoTrainer, shuffled, writeTypedState, type AttackSamples, type EirIterationStats } from './eir-mappo.js';
+import { criticEstimates, setLearningRate } from './mappo.js';
+import {
+  actorMean, actorVariables, createCritic, criticWeights,
+  type ActorParams, type ActorShape, type CriticParams,
+} from './networks.js';
 import { actorFromOnnx } from './onnx/import-actor.js';
-import { clipByGlobalNorm, sampleGaussian } from './ppo.js';
+import { clipByGlobalNorm, fitCritic, minibatchRange, sampleGaussian } from './ppo.js';
 import { tf } from './tf.js';
 
 /** The frozen reference team and the value range it defines. */
@@ -75,16 +91,24 @@ export function loadReference(s: BatpalSettings, settings: SimSettings): Referen
 }
 
 /** What the MDP0 rollout of one iteration yields for adversary k*. */
-interface ReferenceRollout {
-  /** Mean return of pi_0 over the whole MDP0 episodes. */
+export interface ReferenceRollout {
+  /** V0: the reference critic's mean value at the start states, fitted on this rollout too. */
   v0: number;
+  /** The rollout's own Monte Carlo mean return (logged beside V0, not used). */
+  monteCarlo: number;
+  /** k*'s samples, with the team's advantages in MDP0 (GAE(1, gaeLambda) on the reference critic, return units). */
   samples: AttackSamples;
+  /** Mean Huber loss of the reference critic's fit. */
+  criticLoss: number;
 }
 
 export type BatpalIterationStats = EirIterationStats & {
   adversaryType: number;
-  /** k*'s severity against pi_0 measured by this iteration's MDP0 episodes, and whether V0 was inside its band. */
+  /** k*'s severity against pi_0 from V0 (the reference critic), and whether V0 was inside its band. */
   referenceSeverity: number;
+  /** The same from the MDP0 episodes' Monte Carlo mean (a check on the critic; not used by EC-PPO). */
+  referenceSeverityMc: number;
+  referenceValueLoss: number;
   insideBand: number | null;
 };
 
@@ -96,6 +120,14 @@ export class BatpalTrainer extends EirMappoTrainer {
   trainedType = 1;
   private nextType = 1;
   private lastReference: ReferenceRollout | null = null;
+  /** The reference critic V_0(s, victim, severity) of MDP0 (the paper's phi(0)), its value normalisation and optimiser. */
+  readonly referenceCritic: CriticParams;
+  readonly referenceNorm = new ValueNormalizer();
+  private readonly referenceCriticOpt: tf.Optimizer;
+  /** MDP0's rollout storage: states are the reference critic's typed inputs. */
+  private readonly referenceBuffer: RolloutBuffer;
+  /** The fixed start states at which V0 averages the reference critic, v0StartStates x stateSize. */
+  private readonly startStates: Float32Array;
   private readonly referenceCache = new Map<string, EvalResult>();
   /** Whether the last EC-PPO update found V0 inside its band (null: no update this iteration). */
   private lastInside: boolean | null = null;
@@ -108,6 +140,14 @@ export class BatpalTrainer extends EirMappoTrainer {
     this.batpalRng = makeStreams(deriveSeed(config.seed, BATPAL_PURPOSE), 1)[0]!;
     this.trainedType = this.nextType = this.batpalRng.int(1, this.types);
     this.redrawTypes();
+    const N = this.world.robots;
+    this.referenceCritic = createCritic(this.criticInputSize, config.hidden, config.seed + 4);
+    this.referenceCriticOpt = tf.train.adam(config.criticLr, 0.9, 0.999, config.adamEpsilon);
+    const steps = settings.episodeSteps / config.decisionTicks;
+    this.referenceBuffer = new RolloutBuffer({ steps, envs: batpal.referenceEnvs, robots: N, obsSize: 0, stateSize: this.criticInputSize });
+    const starts = new RendezvousWorld(settings, { envs: batpal.v0StartStates, seed: deriveSeed(config.seed + 104_729, BATPAL_PURPOSE), autoReset: false });
+    this.startStates = new Float32Array(batpal.v0StartStates * starts.stateSize);
+    starts.globalStates(this.startStates);
   }
 
   /**
@@ -148,14 +188,18 @@ export class BatpalTrainer extends EirMappoTrainer {
     this.lastReference = this.referenceRollout(this.trainedType);
   }
 
-  /** MDP0: whole episodes of frozen pi_0 with adversary `type` driving one robot (sampled actions). */
-  private referenceRollout(type: number): ReferenceRollout {
+  /**
+   * MDP0: whole episodes of frozen pi_0 with adversary `type` driving one uniformly drawn robot (sampled
+   * actions), then the reference critic's fit on them and V0 from it.
+   */
+  referenceRollout(type: number): ReferenceRollout {
     const M = this.batpal.referenceEnvs;
     const ticks = this.config.decisionTicks;
     const steps = this.settings.episodeSteps / ticks;
     const world = new RendezvousWorld(this.settings, { envs: M, seed: deriveSeed(this.config.seed + 7919 * this.iteration, BATPAL_PURPOSE), autoReset: false });
     const N = world.robots;
     const size = world.obsSize;
+    const CI = this.criticInputSize;
     const override = new CommandOverride(M);
     const victims = Array.from({ length: M }, () => this.batpalRng.int(0, N - 1));
     victims.forEach((robot, e) => world.setVictim(e, { robot, override }));
@@ -168,9 +212,15 @@ export class BatpalTrainer extends EirMappoTrainer {
       oldLogProbs: new Float32Array(steps * M),
       advantages: new Float32Array(steps * M),
     };
-    const rewards = new Float64Array(steps * M);
+    const b = this.referenceBuffer;
+    b.rewards.fill(0);
+    b.dones.fill(0);
+    const state = new Float32Array(M * world.stateSize);
     const victimObs = new Float32Array(M * size);
     for (let t = 0; t < steps; t++) {
+      world.globalStates(state);
+      victims.forEach((v, e) => writeTypedState(b.states, (t * M + e) * CI, state, e * world.stateSize, world.stateSize, N, this.types, v, type));
+      b.values.set(criticEstimates(this.referenceCritic, this.referenceNorm, b.states.subarray(t * M * CI, (t + 1) * M * CI), M, CI), t * M);
       victims.forEach((v, e) => victimObs.set(world.obs.subarray((e * N + v) * size, (e * N + v + 1) * size), e * size));
       const mean = this.forward(adversary, this.adversaryShape, victimObs, M);
       const act = samples.actions.subarray(t * M * 2, (t + 1) * M * 2);
@@ -180,27 +230,64 @@ export class BatpalTrainer extends EirMappoTrainer {
       // pi_0 acts every tick, as deployed and as V_max / V_min were measured; the adversary's command is held.
       for (let tick = 0; tick < ticks; tick++) {
         world.step(this.forward(this.reference.actor, this.reference.shape, world.obs, M * N));
-        for (let e = 0; e < M; e++) rewards[t * M + e] += world.rewards[e]!;
+        for (let e = 0; e < M; e++) b.rewards[t * M + e] += world.rewards[e]!;
       }
     }
+    // Every episode ends with the rollout: a true terminal (the time fraction is in the state).
+    b.dones.fill(1, (steps - 1) * M, steps * M);
+    b.values.fill(0, steps * M, (steps + 1) * M);
     this.envSteps += M * this.settings.episodeSteps;
-    // Returns-to-go, then the leave-one-out baseline across the aligned episodes.
-    const togo = new Float64Array(steps * M);
-    for (let e = 0; e < M; e++) {
-      let g = 0;
-      for (let t = steps - 1; t >= 0; t--) togo[t * M + e] = g += rewards[t * M + e]!;
-    }
-    for (let t = 0; t < steps; t++) {
-      let sum = 0;
-      for (let e = 0; e < M; e++) sum += togo[t * M + e]!;
-      for (let e = 0; e < M; e++) samples.advantages[t * M + e] = togo[t * M + e]! - (sum - togo[t * M + e]!) / (M - 1);
-    }
-    let v0 = 0;
-    for (let e = 0; e < M; e++) v0 += togo[e]!;
-    return { v0: v0 / M, samples };
+    // Undiscounted, like V_max and V_min: the band is in episode-return units. The critic's targets are
+    // the returns-to-go themselves (lambda = 1: V0 is read at the start states, the far end of the
+    // bootstrap chain, where TD targets would lean most on the critic's own lagging values); the policy
+    // gradient's advantages are GAE(1, gaeLambda).
+    b.computeAdvantages(1, this.config.gaeLambda);
+    samples.advantages.set(b.advantages);
+    b.computeAdvantages(1, 1);
+    let monteCarlo = 0;
+    for (let s = 0; s < steps * M; s++) monteCarlo += b.rewards[s]!;
+    const criticLoss = this.fitReferenceCritic();
+    return { v0: this.estimateV0(type), monteCarlo: monteCarlo / M, samples, criticLoss };
   }
 
-  /** EC-PPO for the severity trained this iteration; the other adversaries wait for their turn. */
+  /** referenceCriticEpochs x minibatches Huber steps of the reference critic towards the MDP0 rollout's returns-to-go. */
+  private fitReferenceCritic(): number {
+    const c = this.config;
+    const b = this.referenceBuffer;
+    if (c.lrDecay) setLearningRate(this.referenceCriticOpt, c.criticLr * Math.max(0, 1 - this.envSteps / c.totalEnvSteps));
+    this.referenceNorm.update(b.returns);
+    return fitCritic(
+      this.referenceCritic, this.referenceCriticOpt,
+      { inputs: b.states, inputSize: this.criticInputSize, targets: Float32Array.from(b.returns, (r) => this.referenceNorm.normalize(r)), count: b.shape.steps * b.shape.envs },
+      { epochs: this.batpal.referenceCriticEpochs, minibatches: c.minibatches, huberDelta: c.huberDelta, maxGradNorm: c.maxGradNorm },
+      this.batpalRng,
+    );
+  }
+
+  /**
+   * V0 of severity `type`: the reference critic's value (return units) averaged over the fixed start states,
+   * each with every robot as the victim in turn (the victim is uniform in MDP0).
+   */
+  estimateV0(type: number): number {
+    const N = this.world.robots;
+    const S = this.batpal.v0StartStates;
+    const stateSize = this.world.stateSize;
+    const CI = this.criticInputSize;
+    const inputs = new Float32Array(S * N * CI);
+    for (let s = 0; s < S; s++) {
+      for (let v = 0; v < N; v++) writeTypedState(inputs, (s * N + v) * CI, this.startStates, s * stateSize, stateSize, N, this.types, v, type);
+    }
+    const values = criticEstimates(this.referenceCritic, this.referenceNorm, inputs, S * N, CI);
+    let sum = 0;
+    for (const v of values) sum += v;
+    return sum / values.length;
+  }
+
+  /**
+   * EC-PPO for the severity trained this iteration; the other adversaries wait for their turn.
+   * adversaryEpochs x adversaryMinibatches optimiser steps, each on one minibatch of k*'s MDP1 samples and
+   * one of its MDP0 samples.
+   */
   protected override updateAdversaries(): number {
     const k = this.trainedType;
     const mdp1 = this.attackSamples(k);
@@ -216,42 +303,66 @@ export class BatpalTrainer extends EirMappoTrainer {
       lambda: this.batpal.barrierWeight,
       margin: this.batpal.margin * (this.reference.range.vMax - this.reference.range.vMin),
     };
+    const parts = this.eir.adversaryMinibatches;
     let total = 0;
     for (let epoch = 0; epoch < this.eir.adversaryEpochs; epoch++) {
-      total += tf.tidy(() => {
-        const batch = {
-          actions1: tf.tensor2d(mdp1.actions, [mdp1.size, 2]),
-          oldLogProbs1: tf.tensor1d(mdp1.oldLogProbs),
-          advantages1: tf.tensor1d(mdp1.advantages),
-          actions0: tf.tensor2d(mdp0.samples.actions, [mdp0.samples.size, 2]),
-          oldLogProbs0: tf.tensor1d(mdp0.samples.oldLogProbs),
-          teamAdvantages0: tf.tensor1d(mdp0.samples.advantages),
-        };
-        let inside = true;
-        const { value, grads } = tf.variableGrads(() => {
-          const terms = ecPpoLoss(
-            actorMean(adversary, this.adversaryShape, tf.tensor2d(mdp1.obs, [mdp1.size, obsSize])),
-            actorMean(adversary, this.adversaryShape, tf.tensor2d(mdp0.samples.obs, [mdp0.samples.size, obsSize])),
-            adversary.logStd as unknown as tf.Tensor1D,
-            batch, mdp0.v0, band, settings,
-          );
-          inside = terms.inside;
-          return terms.loss;
-        }, vars);
-        this.adversaryOpts[k - 1]!.applyGradients(clipByGlobalNorm(grads, this.config.maxGradNorm));
-        this.lastInside = inside;
-        return value.dataSync()[0]!;
-      });
+      const one = shuffled(mdp1, this.rng.permutation(mdp1.size), obsSize);
+      const zero = shuffled(mdp0.samples, this.rng.permutation(mdp0.samples.size), obsSize);
+      for (let j = 0; j < parts; j++) {
+        const [a1, b1] = minibatchRange(one.size, parts, j);
+        const [a0, b0] = minibatchRange(zero.size, parts, j);
+        total += tf.tidy(() => {
+          const batch = {
+            actions1: tf.tensor2d(one.actions.subarray(2 * a1, 2 * b1), [b1 - a1, 2]),
+            oldLogProbs1: tf.tensor1d(one.oldLogProbs.subarray(a1, b1)),
+            advantages1: tf.tensor1d(one.advantages.subarray(a1, b1)),
+            actions0: tf.tensor2d(zero.actions.subarray(2 * a0, 2 * b0), [b0 - a0, 2]),
+            oldLogProbs0: tf.tensor1d(zero.oldLogProbs.subarray(a0, b0)),
+            teamAdvantages0: tf.tensor1d(zero.advantages.subarray(a0, b0)),
+          };
+          let inside = true;
+          const { value, grads } = tf.variableGrads(() => {
+            const terms = ecPpoLoss(
+              actorMean(adversary, this.adversaryShape, tf.tensor2d(one.obs.subarray(a1 * obsSize, b1 * obsSize), [b1 - a1, obsSize])),
+              actorMean(adversary, this.adversaryShape, tf.tensor2d(zero.obs.subarray(a0 * obsSize, b0 * obsSize), [b0 - a0, obsSize])),
+              adversary.logStd as unknown as tf.Tensor1D,
+              batch, mdp0.v0, band, settings,
+            );
+            inside = terms.inside;
+            return terms.loss;
+          }, vars);
+          this.adversaryOpts[k - 1]!.applyGradients(clipByGlobalNorm(grads, this.config.maxGradNorm));
+          this.lastInside = inside;
+          return value.dataSync()[0]!;
+        });
+      }
     }
-    return total / this.eir.adversaryEpochs;
+    return total / (this.eir.adversaryEpochs * parts);
+  }
+
+  protected override state(): TrainerState {
+    const base = super.state();
+    return {
+      ...base,
+      networks: { ...base.networks, 'reference-critic': criticWeights(this.referenceCritic) },
+      optimizers: { ...base.optimizers, 'reference-critic': this.referenceCriticOpt },
+      valueNorms: { reference: this.referenceNorm },
+    };
   }
 
   override iterate(): BatpalIterationStats {
     const k = this.trainedType;
     const stats = super.iterate();
-    const v0 = this.lastReference?.v0 ?? Number.NaN;
+    const ref = this.lastReference;
     this.trainedType = this.nextType;
-    return { ...stats, adversaryType: k, referenceSeverity: severity(v0, this.reference.range), insideBand: this.lastInside === null ? null : this.lastInside ? 1 : 0 };
+    return {
+      ...stats,
+      adversaryType: k,
+      referenceSeverity: severity(ref?.v0 ?? Number.NaN, this.reference.range),
+      referenceSeverityMc: severity(ref?.monteCarlo ?? Number.NaN, this.reference.range),
+      referenceValueLoss: ref?.criticLoss ?? Number.NaN,
+      insideBand: this.lastInside === null ? null : this.lastInside ? 1 : 0,
+    };
   }
 
   /** Deterministic episodes of pi_0 with adversary `type`'s mean command on robot e mod N. */

@@ -22,6 +22,8 @@ export interface Checkpoint {
   envSteps: number;
   wallSeconds: number;
   valueNorm: { mean: number; meanSq: number; debias: number };
+  /** Further value normalisations by name (BATPAL's reference critic); absent when a trainer has none. */
+  valueNorms?: Record<string, { mean: number; meanSq: number; debias: number }>;
   networks: Record<string, Record<string, SavedTensor>>;
   optimizers: Record<string, SavedTensor[]>;
   /** Learning-curve rows so far (see curves.ts). */
@@ -81,6 +83,8 @@ export interface TrainerState {
   iteration: number;
   envSteps: number;
   valueNorm: ValueNormalizer;
+  /** Further value normalisations by name (BATPAL's reference critic). */
+  valueNorms?: Record<string, ValueNormalizer>;
   networks: Record<string, [string, tf.Variable][]>;
   optimizers: Record<string, tf.Optimizer>;
 }
@@ -115,6 +119,7 @@ export async function buildCheckpoint(state: TrainerState, wallSeconds: number, 
     envSteps: state.envSteps,
     wallSeconds,
     valueNorm: state.valueNorm.toJSON(),
+    ...(state.valueNorms ? { valueNorms: Object.fromEntries(Object.entries(state.valueNorms).map(([k, n]) => [k, n.toJSON()])) } : {}),
     networks,
     optimizers,
     curve,
@@ -136,4 +141,9 @@ export async function restoreCheckpoint(ck: Checkpoint, source: string, state: T
     tf.dispose(weights.map((w) => w.tensor));
   }
   state.valueNorm.restore(ck.valueNorm);
+  for (const [name, norm] of Object.entries(state.valueNorms ?? {})) {
+    const saved = ck.valueNorms?.[name];
+    if (!saved) throw new Error(`${source}: missing value normalisation '${name}'`);
+    norm.restore(saved);
+  }
 }

@@ -1,8 +1,10 @@
 // CLUB, the contrastive log-ratio upper bound of mutual information (Cheng et al., ICML 2020), as MIR2
-// uses it for I(state; joint action): a variational Gaussian q(a | s) = N(mu(s), diag exp(logvar(s)))
-// fitted by maximum likelihood on (s, a) samples, and
-//   CLUB = E_(s,a) [log q(a | s)] - E_s E_a' [log q(a' | s)]
-// with a' drawn independently of s (here: the batch's pairs re-matched in a shuffled order, CLUB-sample).
+// uses it for I(h; a) (a robot's history and its action): a variational Gaussian
+// q(a | x) = N(mu(x), diag exp(logvar(x))) fitted by maximum likelihood on (x, a) samples, and
+//   CLUB = E_(x,a) [log q(a | x)] - E_x E_a' [log q(a' | x)]
+// with a' drawn independently of x. Two estimators over a batch: clubEstimate re-matches the pairs in one
+// shuffled order (CLUB-sample); clubFullTerms averages over every x_j of the batch (the paper's CLUB), in
+// closed form for a diagonal Gaussian.
 import type { RandomStream } from '../../src/core/random.js';
 import { applyDense, dense, type DenseParams } from './networks.js';
 import { tf } from './tf.js';
@@ -60,6 +62,25 @@ export function clubTerms(p: ClubParams, states: tf.Tensor2D, actions: tf.Tensor
   const own = moments(p, states);
   const other = moments(p, tf.gather(states, tf.tensor1d(perm, 'int32')) as tf.Tensor2D);
   return tf.sub(logLikelihood(own.mu, own.logVar, actions), logLikelihood(other.mu, other.logVar, actions)) as tf.Tensor1D;
+}
+
+/**
+ * Per-sample CLUB terms over all pairs of the batch: log q(a_i | x_i) - (1/n) sum_j log q(a_i | x_j). Their
+ * mean is the original CLUB estimate (Cheng et al. 2020, Eq. 5). For a diagonal Gaussian the inner mean is
+ *   -1/2 sum_d [ a_id^2 m1_d - 2 a_id m2_d + m3_d + m4_d ],
+ *   m1 = mean_j e^-v_j,  m2 = mean_j mu_j e^-v_j,  m3 = mean_j mu_j^2 e^-v_j,  m4 = mean_j v_j
+ * (v the log-variance), so the n^2 pairs cost O(n).
+ */
+export function clubFullTerms(p: ClubParams, inputs: tf.Tensor2D, actions: tf.Tensor2D): tf.Tensor1D {
+  const { mu, logVar } = moments(p, inputs);
+  const own = logLikelihood(mu, logVar, actions);
+  const precision = tf.exp(tf.neg(logVar));
+  const m1 = tf.mean(precision, 0);
+  const m2 = tf.mean(tf.mul(mu, precision), 0);
+  const m3 = tf.mean(tf.mul(tf.square(mu), precision), 0);
+  const m4 = tf.mean(logVar, 0);
+  const marginal = tf.mul(-0.5, tf.sum(tf.add(tf.sub(tf.mul(tf.square(actions), m1), tf.mul(tf.mul(actions, m2), 2)), tf.add(m3, m4)), 1));
+  return tf.sub(own, marginal) as tf.Tensor1D;
 }
 
 /** q's weights by path, in a fixed order (checkpoints). */

@@ -13,7 +13,9 @@ export const EirSettingsSchema = z
   .object({
     /** Probability that an episode has no adversary (nature's prior). */
     benignProbability: z.number().min(0).max(1),
+    /** Hidden units of the belief GRU (one per (observer, neighbour) pair, shared weights). */
     beliefHidden: z.number().int().min(2).max(512),
+    /** Adam learning rate of the belief network. */
     beliefLr: z.number().positive(),
     /** Ticks per truncated back-propagation chunk of the belief GRU. */
     beliefChunk: z.number().int().min(1).max(1000),
@@ -23,9 +25,26 @@ export const EirSettingsSchema = z
      * the update together.
      */
     beliefChunksPerIteration: z.number().int().min(1),
+    /** Adam learning rate of the adversary (of each severity's in BATPAL). */
     adversaryLr: z.number().positive(),
-    /** PPO epochs of the adversary per iteration (defenders use ppoEpochs): the faster timescale. */
-    adversaryEpochs: z.number().int().min(1).max(100),
+    /**
+     * PPO epochs of the adversary per iteration over its samples of the rollout (the attacked episodes).
+     * With `adversaryMinibatches` and `adversaryInterval` it sets the two timescales: the adversary takes
+     * adversaryEpochs x adversaryMinibatches optimiser steps every iteration, the defenders' actor
+     * ppoEpochs x minibatches steps every adversaryInterval-th iteration. The adversary must take more
+     * steps per defender update (EIR-MAPPO) or, in BATPAL, where one of K severities is trained per
+     * iteration, at least K times the defenders' steps (checked; errors name this key).
+     */
+    adversaryEpochs: z.number().int().min(1).max(200),
+    /** Minibatches per adversary epoch (each at least one sample; BATPAL: of MDP1 and of MDP0 samples alike). */
+    adversaryMinibatches: z.number().int().min(1).max(1024),
+    /**
+     * The paper's "adversary interval" (EIR-MAPPO, Algorithm 1): the defenders' actor is updated on every
+     * adversaryInterval-th iteration only, the adversary on every iteration, the critic and the belief on
+     * every iteration (the critic on the fastest timescale, as the paper's convergence argument assumes).
+     * 1 = every iteration, the faster timescale then coming from the adversary's extra optimiser steps.
+     */
+    adversaryInterval: z.number().int().min(1).max(100),
     /** Teacher forcing decays linearly from 1 to 0 over this fraction of training. */
     teacherForcingUntil: z.number().positive().max(1),
     /**
@@ -46,20 +65,35 @@ export const DEFAULT_EIR: EirSettings = {
   beliefChunk: 10,
   beliefChunksPerIteration: 10,
   adversaryLr: 1e-3,
+  // 10 x 4 = 40 adversary optimiser steps per iteration against the defenders' 5 x 4 = 20.
   adversaryEpochs: 10,
+  adversaryMinibatches: 4,
+  adversaryInterval: 1,
   teacherForcingUntil: 0.5,
   oracle: false,
 };
 
-/** MIR2's own settings (the `mir2` block of a training config; only with algo mir2). */
+/**
+ * MIR2's own settings (the `mir2` block of a training config; only with algo mir2). Its objective also keeps
+ * the policy entropy term: the top-level `entropyCoef` (0.01 by default with algo mir2, and it must be > 0).
+ */
 export const Mir2SettingsSchema = z
   .object({
-    /** Weight of the CLUB estimate of I(state; joint action) at the mean joint actions, added to the actor's PPO loss. */
+    /**
+     * Weight of the regulariser: every decision's reward is lowered by lambda x the sum over robots of the
+     * CLUB estimate of I(h_i; a_i), robot i's history and action (paper 004: r_t - lambda I(h_t; a_t)).
+     */
     lambda: z.number().min(0),
-    /** Hidden units of the variational network q(joint action | state). */
+    /**
+     * Decisions in a robot's history h_i: its own last `history` observations and the `history - 1` commands
+     * it sampled between them (zeros before its episode's start). 1 = the current observation only.
+     */
+    history: z.number().int().min(1).max(32),
+    /** Hidden units of the variational network q(a_i | h_i). */
     clubHidden: z.number().int().min(2).max(1024),
+    /** Adam learning rate of q. */
     clubLr: z.number().positive(),
-    /** Full-batch maximum-likelihood steps of q per iteration, on that iteration's rollout. */
+    /** Full-batch maximum-likelihood steps of q per iteration, on that iteration's rollout (before the penalty is computed). */
     clubSteps: z.number().int().min(1).max(1000),
   })
   .strict();
@@ -84,8 +118,23 @@ export const BatpalSettingsSchema = EirSettingsSchema.extend({
   barrierWeight: z.number().positive(),
   /** Margin inside each band's edges, as a fraction of V_max - V_min (1e-3 in the paper's code). */
   margin: z.number().min(0).max(0.1),
-  /** Environments of the second rollout group, where frozen pi_0 plays the trained adversary (MDP0). */
+  /**
+   * Whole episodes per iteration of the second rollout group, where frozen pi_0 plays the severity trained
+   * this iteration (MDP0). Their steps train the reference critic (the value of pi_0 against each severity,
+   * which gives V0) and give EC-PPO's MDP0 policy gradient.
+   */
   referenceEnvs: z.number().int().min(2).max(1024),
+  /**
+   * Start states at which the reference critic is averaged for V0 = E_{s0}[V_0(s0, victim, severity)]: drawn
+   * once from the run's seed, each with every robot as the victim in turn. Free of rollouts, so many.
+   */
+  v0StartStates: z.number().int().min(1).max(100_000),
+  /**
+   * Epochs of the reference critic over each MDP0 rollout (`minibatches` Huber steps each). More than the
+   * critic's ppoEpochs: V0 is read from it, at the start states where its values are the most extreme, and
+   * each severity's data comes one iteration in K.
+   */
+  referenceCriticEpochs: z.number().int().min(1).max(200),
   /** Share of the attacked episodes that play the severity trained this iteration (the rest draw one uniformly). */
   trainedShare: z.number().min(0).max(1),
 }).strict();
@@ -102,13 +151,23 @@ export const DEFAULT_BATPAL: BatpalSettings = {
   barrierWeight: 0.2,
   margin: 1e-3,
   referenceEnvs: 16,
+  v0StartStates: 256,
+  referenceCriticEpochs: 20,
   trainedShare: 0.5,
+  // One of K = 4 severities is trained per iteration: 20 x 4 = 80 EC-PPO steps for it, K = 4 times the
+  // defenders' 5 x 4 = 20, so each severity gets as many steps as the defenders over the K iterations.
+  adversaryEpochs: 20,
+  adversaryMinibatches: 4,
 };
 
-export const DEFAULT_MIR2: Mir2Settings = { lambda: 0.005, clubHidden: 64, clubLr: 1e-3, clubSteps: 5 };
+export const DEFAULT_MIR2: Mir2Settings = { lambda: 5e-4, history: 4, clubHidden: 64, clubLr: 1e-3, clubSteps: 5 };
+
+/** MIR2's entropy weight when the config does not set `entropyCoef` (the papers' code: 0.01). */
+export const DEFAULT_MIR2_ENTROPY = 0.01;
 
 export const TrainConfigSchema = z
   .object({
+    /** The algorithm: mappo, eir-mappo, mir2 or batpal. */
     algo: z.enum(ALGORITHMS),
     /** Seed of the networks' initialisation, the rollout environments and the action sampling. */
     seed: z.number().int().min(0).max(2 ** 31 - 1),
@@ -126,21 +185,36 @@ export const TrainConfigSchema = z
      * command for a few ticks makes each decision count. The episode length must be a multiple of it.
      */
     decisionTicks: z.number().int().min(1).max(50),
+    /** Hidden units of the actor's and critics' layers (and of the adversaries'). */
     hidden: z.number().int().min(4).max(1024),
+    /** Adam learning rate of the defenders' actor. */
     actorLr: z.number().positive(),
+    /** Adam learning rate of the critic (and of BATPAL's reference critic). */
     criticLr: z.number().positive(),
     /** Decay both learning rates linearly to zero over totalEnvSteps (as the MAPPO code's option). */
     lrDecay: z.boolean(),
+    /** Adam's epsilon for every optimiser. */
     adamEpsilon: z.number().positive(),
+    /** Discount factor of the team return (BATPAL's reference critic uses 1: V_max and V_min are undiscounted). */
     gamma: z.number().min(0).max(1),
+    /** GAE's lambda (also the TD(lambda) of BATPAL's reference critic). */
     gaeLambda: z.number().min(0).max(1),
+    /** PPO epochs of the defenders' actor and of the critics per update. */
     ppoEpochs: z.number().int().min(1).max(100),
     /** Minibatches per epoch (agent samples for the actor, environment samples for the critic). */
     minibatches: z.number().int().min(1).max(1024),
+    /** PPO's clip range of the probability ratio (defenders and adversaries). */
     clip: z.number().positive().max(1),
+    /**
+     * Weight of the policy entropy bonus in the actors' PPO loss (defenders and adversaries). Default 0, but
+     * 0.01 with algo mir2, whose objective keeps the entropy term (it must be > 0 there).
+     */
     entropyCoef: z.number().min(0),
+    /** Global-norm gradient clipping of every network. */
     maxGradNorm: z.number().positive(),
+    /** Huber delta of the value losses (on normalised targets). */
     huberDelta: z.number().positive(),
+    /** Initial log standard deviation of the Gaussian policies (trainable, state-independent). */
     initialLogStd: z.number().min(-5).max(1),
     /** Held-out evaluation: every `every` iterations, `episodes` deterministic episodes from seed `seed`. */
     eval: z
@@ -154,6 +228,7 @@ export const TrainConfigSchema = z
     finalEvalEpisodes: z.number().int().min(1).max(10_000),
     /** Write a checkpoint every this many iterations (and on Ctrl-C). */
     checkpointEvery: z.number().int().min(1),
+    /** TensorFlow.js backend: wasm (SIMD), or the pure-JS cpu one. */
     backend: z.enum(['wasm', 'cpu']),
     /** EIR-MAPPO settings (filled with DEFAULT_EIR for algo eir-mappo; refused for other algorithms). */
     eir: EirSettingsSchema.optional(),
@@ -213,15 +288,59 @@ export function resolveTrainConfig(partial: Record<string, unknown>, source: str
   else if (partial.eir !== undefined) throw new ConfigError(`${source}: eir: only used with algo eir-mappo (algo is ${String(merged.algo)})`);
   if (merged.algo === 'mir2') merged.mir2 = { ...DEFAULT_MIR2, ...(partial.mir2 as object | undefined) };
   else if (partial.mir2 !== undefined) throw new ConfigError(`${source}: mir2: only used with algo mir2 (algo is ${String(merged.algo)})`);
+  // MIR2's objective keeps the entropy term: its own default weight when the config gives none.
+  if (merged.algo === 'mir2' && partial.entropyCoef === undefined) merged.entropyCoef = DEFAULT_MIR2_ENTROPY;
   if (merged.algo === 'batpal') merged.batpal = { ...DEFAULT_BATPAL, ...(partial.batpal as object | undefined) };
   else if (partial.batpal !== undefined) throw new ConfigError(`${source}: batpal: only used with algo batpal (algo is ${String(merged.algo)})`);
   const config = parseWithSchema(source, TrainConfigSchema, merged);
+  if (config.algo === 'mir2' && !(config.entropyCoef > 0)) {
+    throw new ConfigError(`${source}: entropyCoef: must be > 0 with algo mir2 (MIR2's objective keeps the policy entropy term, paper 004 Eq. 7-9)`);
+  }
   const b = config.batpal;
   // EC-PPO needs room inside every band: each is 1/K of the range wide.
   if (b && !(b.margin < 1 / (2 * b.severities))) {
     throw new ConfigError(`${source}: batpal.margin: ${b.margin} must be below half a band, 1 / (2 x severities) = ${1 / (2 * b.severities)}`);
   }
+  checkTimescales(config, source);
   return config;
+}
+
+/** Optimiser steps per iteration of the defenders' actor (the critic takes as many) when it is updated. */
+export function defenderStepsPerUpdate(config: TrainConfig): number {
+  return config.ppoEpochs * config.minibatches;
+}
+
+/** Optimiser steps per iteration of the adversary trained in that iteration (EIR's one, BATPAL's drawn severity). */
+export function adversaryStepsPerIteration(s: EirSettings): number {
+  return s.adversaryEpochs * s.adversaryMinibatches;
+}
+
+/**
+ * The two timescales (EIR-MAPPO Theorem 3.1, BATPAL Eq. 16-17: the adversary faster). Per defender update
+ * (every adversaryInterval iterations) the adversary takes adversaryInterval x adversaryEpochs x
+ * adversaryMinibatches steps; in BATPAL one of K severities is trained per iteration, so each severity gets
+ * 1/K of them on average. EIR: they must exceed the defenders' ppoEpochs x minibatches; BATPAL: each
+ * severity's share must be at least the defenders' steps.
+ */
+function checkTimescales(config: TrainConfig, source: string): void {
+  const robust = config.batpal ?? config.eir;
+  if (!robust) return;
+  const block = config.batpal ? 'batpal' : 'eir';
+  const adversary = robust.adversaryInterval * adversaryStepsPerIteration(robust);
+  const defenders = defenderStepsPerUpdate(config);
+  const what = `adversaryInterval x adversaryEpochs x adversaryMinibatches = ${robust.adversaryInterval} x ${robust.adversaryEpochs} x ${robust.adversaryMinibatches} = ${adversary} adversary optimiser steps per defender update`;
+  if (config.batpal) {
+    const K = config.batpal.severities;
+    if (adversary < K * defenders) {
+      throw new ConfigError(
+        `${source}: ${block}.adversaryEpochs: ${what} must be at least severities x ppoEpochs x minibatches = ${K} x ${config.ppoEpochs} x ${config.minibatches} = ${K * defenders} (one severity of ${K} is trained per iteration, each on the faster timescale)`,
+      );
+    }
+  } else if (adversary <= defenders) {
+    throw new ConfigError(
+      `${source}: ${block}.adversaryEpochs: ${what} must exceed the defenders' ppoEpochs x minibatches = ${config.ppoEpochs} x ${config.minibatches} = ${defenders} (the adversary learns on the faster timescale)`,
+    );
+  }
 }
 
 /** Held commands must not straddle an episode end: decisionTicks has to divide the episode length. */

@@ -5,10 +5,18 @@
 // K bands: type k owns eta in ((k - 1) / K, k / K], i.e. V0 in [l_k, h_k) with
 //   l_k = V_max - (k / K) (V_max - V_min),  h_k = V_max - ((k - 1) / K) (V_max - V_min).
 // Adversary k minimises the team's value V1 against the robust team (MDP1) subject to l_k <= V0 <= h_k,
-// via the log barrier  V1 - lambda log(V0 - l) - lambda log(h - V0). EC-PPO's gradient:
+// via the log barrier  V1 - lambda log(V0 - l) - lambda log(h - V0). EC-PPO's gradient (Eq. 14):
 //   inside [l + zeta, h - zeta]:  grad PPO_1 - lambda (1 / (V0 - l) - 1 / (h - V0)) grad V0
 //   otherwise:                    sign(V0 - (l + h) / 2) grad V0        (only recentring)
 // where grad V0 is the policy gradient of MDP0's team value, estimated from the MDP0 rollouts.
+//
+// Both terms are PPO-clipped surrogates: the attack term as Eq. 14's grad PPO_1; the MDP0 term, with
+// weight w (-lambda (...) inside, -sign(...) outside), as the clipped surrogate of w x the team's MDP0
+// advantage. At the rollout's policy (ratio 1) its gradient is exactly Eq. 14's w-weighted grad V0; on
+// further steps over the same samples it stops once the ratio leaves [1 - clip, 1 + clip], as the attack
+// term does. Unclipped, the importance-weighted MDP0 surrogate keeps pushing over the many optimiser steps
+// the faster timescale gives the adversary per iteration (the paper's ablation: without clipping the
+// adversaries leave their bands).
 import { gaussianLogProb } from './networks.js';
 import { tf } from './tf.js';
 
@@ -68,8 +76,10 @@ export interface EcPpoTerms {
   inside: boolean;
   /** PPO-clip attack loss on MDP1 (minimising it lowers the robust team's value). */
   attack: tf.Scalar;
-  /** Surrogate of V0: mean ratio0 * teamAdvantage0; its gradient estimates grad V0. */
+  /** Surrogate of V0: mean ratio0 * teamAdvantage0; its gradient at ratio 1 estimates grad V0. */
   v0Surrogate: tf.Scalar;
+  /** Weight w of V0's gradient in the step: -lambda (1/(V0 - l) - 1/(h - V0)) inside, -sign(V0 - centre) outside. */
+  v0Weight: number;
 }
 
 /**
@@ -98,8 +108,10 @@ export function ecPpoLoss(
   const ratio0 = tf.exp(tf.sub(gaussianLogProb(means0, logStd, batch.actions0), batch.oldLogProbs0));
   const v0Surrogate = tf.mean(tf.mul(ratio0, batch.teamAdvantages0)) as tf.Scalar;
   const inside = v0 >= band.l + s.margin && v0 <= band.h - s.margin;
-  const loss = inside
-    ? (tf.sub(attack, tf.mul(s.lambda * (1 / (v0 - band.l) - 1 / (band.h - v0)), v0Surrogate)) as tf.Scalar)
-    : (tf.mul(Math.sign(v0 - 0.5 * (band.l + band.h)), v0Surrogate) as tf.Scalar);
-  return { loss, inside, attack, v0Surrogate };
+  // Minimising the loss raises w x V0: inside, the barrier's pull away from the nearer edge; outside, toward the centre.
+  const v0Weight = inside ? s.lambda * (1 / (v0 - band.l) - 1 / (band.h - v0)) : -Math.sign(v0 - 0.5 * (band.l + band.h));
+  const weighted = tf.mul(batch.teamAdvantages0, v0Weight);
+  const v0Term = tf.neg(tf.mean(tf.minimum(tf.mul(ratio0, weighted), tf.mul(tf.clipByValue(ratio0, 1 - s.clip, 1 + s.clip), weighted)))) as tf.Scalar;
+  const loss = inside ? (tf.add(attack, v0Term) as tf.Scalar) : v0Term;
+  return { loss, inside, attack, v0Surrogate, v0Weight };
 }

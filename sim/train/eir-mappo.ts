@@ -6,9 +6,21 @@
 // features updated every control tick, trained with binary cross-entropy against the true type. The actor
 // reads its neighbours' beliefs, one per neighbour row; early in training the true type is fed instead of
 // the belief with a probability that decays to zero over the first half (teacher forcing, as in the
-// public code). The adversary is trained with PPO on the negated team advantage, with more epochs per
-// iteration than the defenders (the faster timescale). The victim's own transitions are masked out of
-// the defenders' loss.
+// public code). The adversary is trained with PPO on the negated team advantage. The victim's own
+// transitions are masked out of the defenders' loss.
+//
+// Two timescales (the paper's Theorem 3.1 and Algorithm 1: the adversary faster, the defenders
+// quasi-static). Optimiser steps per iteration, counted exactly:
+//   adversary (each trained type)  eir.adversaryEpochs x eir.adversaryMinibatches   (defaults 10 x 4 = 40)
+//   defenders' actor               ppoEpochs x minibatches = 5 x 4 = 20, on every eir.adversaryInterval-th
+//                                  iteration only (the paper's "adversary interval"; default 1)
+//   critic                         ppoEpochs x minibatches = 20, every iteration
+//   belief                         eir.beliefChunksPerIteration (10), every iteration
+// config.ts refuses settings where the adversary does not take more steps per defender update.
+//
+// Type-aware critic: the paper's critic sees the true type during training (Algorithm 1 conditions
+// A(s, a, b) on the type drawn for the rollout), so ours reads [global state | victim one-hot (N) | type
+// one-hot (R)], zeros in the last N + R for a benign episode. The actors never see it.
 //
 // The same machinery carries several adversary types (BATPAL's severities, batpal.ts): each attacked
 // episode draws a type, its victim is driven by that type's adversary, and the belief tells the types
@@ -29,14 +41,12 @@ import {
   createActor,
   rowBeliefCount,
   createCritic,
-  criticValue,
-  criticVariables,
   criticWeights,
   type ActorParams,
   type ActorShape,
   type CriticParams,
 } from './networks.js';
-import { clipByGlobalNorm, ppoPolicyStep, sampleGaussian, valueStep } from './ppo.js';
+import { clipByGlobalNorm, fitCritic, minibatchRange, ppoPolicyStep, sampleGaussian } from './ppo.js';
 import { buildCheckpoint, restoreCheckpoint, weightsFingerprint, type Checkpoint, type TrainerState } from './checkpoint.js';
 import { summariseEpisodes, type EvalResult } from '../evaluation.js';
 import { criticEstimates, rolloutEpisodes, runIdentity, setLearningRate } from './mappo.js';
@@ -52,7 +62,8 @@ export type EirIterationStats = {
   episodes: number;
   meanReturn: number | null;
   gatherRate: number | null;
-  policyLoss: number;
+  /** null on an iteration where the defenders' actor is not updated (adversaryInterval > 1). */
+  policyLoss: number | null;
   valueLoss: number;
   beliefLoss: number;
   adversaryLoss: number;
@@ -84,6 +95,28 @@ export function shuffled(x: AttackSamples, order: ArrayLike<number>, obsSize: nu
   return out;
 }
 
+/** Inputs of the type-aware critic: the global state, then the victim one-hot (N) and the type one-hot (R). */
+export function typedStateSize(stateSize: number, robots: number, types: number): number {
+  return stateSize + robots + types;
+}
+
+/**
+ * Writes one type-aware critic input at out[offset]: `state` (stateSize values from stateOffset), a one-hot
+ * of the victim robot and a one-hot of its adversary type 1..R (for EIR, R = 1: "attacked"); a benign
+ * episode (victim -1, type 0) leaves both zero.
+ */
+export function writeTypedState(
+  out: Float32Array, offset: number, state: Float32Array, stateOffset: number, stateSize: number,
+  robots: number, types: number, victim: number, type: number,
+): void {
+  out.set(state.subarray(stateOffset, stateOffset + stateSize), offset);
+  out.fill(0, offset + stateSize, offset + stateSize + robots + types);
+  if (victim < 0) return;
+  if (victim >= robots || type < 1 || type > types) throw new RangeError(`victim ${victim} of type ${type} (robots 0..${robots - 1}, types 1..${types})`);
+  out[offset + stateSize + victim] = 1;
+  out[offset + stateSize + robots + type - 1] = 1;
+}
+
 /** Mean and standard deviation (plus 1e-8) of the non-null values pick(0..count-1). */
 export function meanStd(pick: (i: number) => number | null, count: number): { mean: number; std: number } {
   let s = 0;
@@ -109,7 +142,9 @@ export class EirMappoTrainer {
   readonly types: number;
   readonly actor: ActorParams;
   readonly adversaries: ActorParams[];
+  /** The type-aware critic, on criticInputSize = typedStateSize(stateSize, N, R) inputs. */
   readonly critic: CriticParams;
+  readonly criticInputSize: number;
   readonly belief: BeliefParams;
   readonly valueNorm = new ValueNormalizer();
   world: RendezvousWorld;
@@ -123,6 +158,8 @@ export class EirMappoTrainer {
   protected readonly adversaryOpts: tf.Optimizer[];
   protected rng: RandomStream;
   readonly buffer: RolloutBuffer;
+  /** Per decision step and environment: the critic's input (global state with the true type). */
+  readonly criticStates: Float32Array;
   private readonly finished: RendezvousMetrics[] = [];
   /** Per decision step and agent: the R beliefs (or forced true type) of each neighbour row the actor read. */
   readonly rowBeliefs: Float32Array;
@@ -167,13 +204,15 @@ export class EirMappoTrainer {
     this.actor = createActor(this.actorShape, config.seed, config.initialLogStd);
     // EIR's single adversary keeps seed + 2; further types follow at distinct seeds.
     this.adversaries = Array.from({ length: types }, (_, k) => createActor(this.adversaryShape, k === 0 ? config.seed + 2 : config.seed + 100 + k, config.initialLogStd));
-    this.critic = createCritic(this.world.stateSize, config.hidden, config.seed + 1);
+    this.criticInputSize = typedStateSize(this.world.stateSize, N, types);
+    this.critic = createCritic(this.criticInputSize, config.hidden, config.seed + 1);
     this.belief = createBelief(this.beliefShape, config.seed + 3);
     this.actorOpt = tf.train.adam(config.actorLr, 0.9, 0.999, config.adamEpsilon);
     this.criticOpt = tf.train.adam(config.criticLr, 0.9, 0.999, config.adamEpsilon);
     this.beliefOpt = tf.train.adam(eir.beliefLr, 0.9, 0.999, config.adamEpsilon);
     this.adversaryOpts = this.adversaries.map(() => tf.train.adam(eir.adversaryLr, 0.9, 0.999, config.adamEpsilon));
     this.buffer = new RolloutBuffer({ steps: T, envs: E, robots: N, obsSize: this.world.obsSize, stateSize: this.world.stateSize });
+    this.criticStates = new Float32Array(T * E * this.criticInputSize);
     this.rowBeliefs = new Float32Array(T * E * N * K * types);
     this.victims = new Int32Array(T * E);
     this.stepTypes = new Int32Array(T * E);
@@ -329,8 +368,18 @@ export class EirMappoTrainer {
     return out;
   }
 
-  private criticValues(states: Float32Array, count: number): Float32Array {
-    return criticEstimates(this.critic, this.valueNorm, states, count, this.world.stateSize);
+  /** Value estimates in return units for `count` type-aware critic inputs. */
+  criticValues(inputs: Float32Array, count: number): Float32Array {
+    return criticEstimates(this.critic, this.valueNorm, inputs, count, this.criticInputSize);
+  }
+
+  /** The critic's inputs for every environment now: the global states with each episode's true type. */
+  private typedStates(state: Float32Array, out: Float32Array): void {
+    const w = this.world;
+    for (let e = 0; e < w.envs; e++) {
+      const v = w.victim[e]!;
+      writeTypedState(out, e * this.criticInputSize, state, e * w.stateSize, w.stateSize, w.robots, this.types, v, v < 0 ? 0 : this.envTypes[e]!);
+    }
   }
 
   /** One iteration of experience: defenders, adversaries and beliefs all act. */
@@ -348,12 +397,15 @@ export class EirMappoTrainer {
     const actions = new Float32Array(2 * A);
     const stepLogp = new Float32Array(A);
     const state = new Float32Array(E * w.stateSize);
+    const typed = new Float32Array(E * this.criticInputSize);
     const victimObs = new Float32Array(E * size);
     for (let t = 0; t < T; t++) {
       b.obs.set(w.obs, t * A * size);
       w.globalStates(state);
       b.states.set(state, t * E * w.stateSize);
-      b.values.set(this.criticValues(state, E), t * E);
+      this.typedStates(state, typed);
+      this.criticStates.set(typed, t * E * this.criticInputSize);
+      b.values.set(this.criticValues(typed, E), t * E);
       this.fillRowBeliefs(t, forcing);
       const mean = this.forward(this.actor, this.actorShape, w.obs, A, this.rowBeliefs.subarray(t * A * KR, (t + 1) * A * KR));
       sampleGaussian(this.rng, mean, actLogStd, actions, stepLogp, A);
@@ -405,87 +457,86 @@ export class EirMappoTrainer {
       }
     }
     w.globalStates(state);
-    b.values.set(this.criticValues(state, E), T * E);
+    this.typedStates(state, typed);
+    b.values.set(this.criticValues(typed, E), T * E);
     this.envSteps += T * E * ticks;
   }
 
-  /** Defenders, critic, adversary and belief updates from the last rollout. */
+  /** Whether the defenders' actor is updated this iteration: every adversaryInterval-th iteration. */
+  defendersUpdateNow(): boolean {
+    return this.iteration % this.eir.adversaryInterval === 0;
+  }
+
+  /** Defenders (on their iterations), critic, adversary and belief updates from the last rollout. */
   update(): Pick<EirIterationStats, 'policyLoss' | 'valueLoss' | 'beliefLoss' | 'adversaryLoss'> {
     const c = this.config;
     const b = this.buffer;
-    const { steps: T, envs: E, robots: N, obsSize, stateSize } = b.shape;
+    const { steps: T, envs: E, robots: N, obsSize } = b.shape;
     const A = E * N;
     const K = this.actorShape.maxNeighbours * this.types;
     b.computeAdvantages(c.gamma, c.gaeLambda);
     this.valueNorm.update(b.returns);
     const teamAdv = (s: number) => b.advantages[Math.floor(s / A) * E + Math.floor((s % A) / N)]!;
-    const defStats = meanStd((s) => (b.lossMask[s] ? teamAdv(s) : null), T * A);
 
-    // Defenders: masked PPO on the team advantage, the actor reading the row beliefs it acted on.
-    const actorVars = actorVariables(this.actor);
-    const mb = Math.ceil((T * A) / c.minibatches);
-    const obsBuf = new Float32Array(mb * obsSize);
-    const rowBuf = new Float32Array(mb * K);
-    const actBuf = new Float32Array(mb * 2);
-    const oldBuf = new Float32Array(mb);
-    const advBuf = new Float32Array(mb);
-    const maskBuf = new Float32Array(mb);
-    let policyLoss = 0;
-    let batches = 0;
-    for (let epoch = 0; epoch < c.ppoEpochs; epoch++) {
-      const order = this.rng.permutation(T * A);
-      for (let start = 0; start < T * A; start += mb) {
-        const M = Math.min(mb, T * A - start);
-        for (let q = 0; q < M; q++) {
-          const s = order[start + q]!;
-          obsBuf.set(b.obs.subarray(s * obsSize, (s + 1) * obsSize), q * obsSize);
-          rowBuf.set(this.rowBeliefs.subarray(s * K, (s + 1) * K), q * K);
-          actBuf[2 * q] = b.actions[2 * s]!;
-          actBuf[2 * q + 1] = b.actions[2 * s + 1]!;
-          oldBuf[q] = b.logProbs[s]!;
-          advBuf[q] = (teamAdv(s) - defStats.mean) / defStats.std;
-          maskBuf[q] = b.lossMask[s]!;
+    // Defenders: masked PPO on the team advantage, the actor reading the row beliefs it acted on;
+    // ppoEpochs x minibatches optimiser steps, on every adversaryInterval-th iteration.
+    let policyLoss: number | null = null;
+    if (this.defendersUpdateNow()) {
+      const defStats = meanStd((s) => (b.lossMask[s] ? teamAdv(s) : null), T * A);
+      const actorVars = actorVariables(this.actor);
+      const mb = Math.ceil((T * A) / c.minibatches);
+      const obsBuf = new Float32Array(mb * obsSize);
+      const rowBuf = new Float32Array(mb * K);
+      const actBuf = new Float32Array(mb * 2);
+      const oldBuf = new Float32Array(mb);
+      const advBuf = new Float32Array(mb);
+      const maskBuf = new Float32Array(mb);
+      let total = 0;
+      let batches = 0;
+      for (let epoch = 0; epoch < c.ppoEpochs; epoch++) {
+        const order = this.rng.permutation(T * A);
+        for (let j = 0; j < c.minibatches; j++) {
+          const [start, stop] = minibatchRange(T * A, c.minibatches, j);
+          const M = stop - start;
+          for (let q = 0; q < M; q++) {
+            const s = order[start + q]!;
+            obsBuf.set(b.obs.subarray(s * obsSize, (s + 1) * obsSize), q * obsSize);
+            rowBuf.set(this.rowBeliefs.subarray(s * K, (s + 1) * K), q * K);
+            actBuf[2 * q] = b.actions[2 * s]!;
+            actBuf[2 * q + 1] = b.actions[2 * s + 1]!;
+            oldBuf[q] = b.logProbs[s]!;
+            advBuf[q] = (teamAdv(s) - defStats.mean) / defStats.std;
+            maskBuf[q] = b.lossMask[s]!;
+          }
+          const st = ppoPolicyStep(
+            () => actorMean(this.actor, this.actorShape, tf.tensor2d(obsBuf.subarray(0, M * obsSize), [M, obsSize]), tf.tensor2d(rowBuf.subarray(0, M * K), [M, K])),
+            this.actor.logStd, actorVars, this.actorOpt,
+            { actions: actBuf, oldLogProbs: oldBuf, advantages: advBuf, mask: maskBuf, size: M }, c,
+          );
+          total += st.loss;
+          batches++;
         }
-        const st = ppoPolicyStep(
-          () => actorMean(this.actor, this.actorShape, tf.tensor2d(obsBuf.subarray(0, M * obsSize), [M, obsSize]), tf.tensor2d(rowBuf.subarray(0, M * K), [M, K])),
-          this.actor.logStd, actorVars, this.actorOpt,
-          { actions: actBuf, oldLogProbs: oldBuf, advantages: advBuf, mask: maskBuf, size: M }, c,
-        );
-        policyLoss += st.loss;
-        batches++;
       }
+      policyLoss = total / batches;
     }
 
-    // Critic on all environment samples.
-    const criticVars = criticVariables(this.critic);
-    let valueLoss = 0;
-    let vBatches = 0;
-    const cmb = Math.ceil((T * E) / c.minibatches);
-    const stBuf = new Float32Array(cmb * stateSize);
-    const tgBuf = new Float32Array(cmb);
-    for (let epoch = 0; epoch < c.ppoEpochs; epoch++) {
-      const order = this.rng.permutation(T * E);
-      for (let start = 0; start < T * E; start += cmb) {
-        const C = Math.min(cmb, T * E - start);
-        for (let q = 0; q < C; q++) {
-          const s = order[start + q]!;
-          stBuf.set(b.states.subarray(s * stateSize, (s + 1) * stateSize), q * stateSize);
-          tgBuf[q] = this.valueNorm.normalize(b.returns[s]!);
-        }
-        valueLoss += valueStep(
-          () => criticValue(this.critic, tf.tensor2d(stBuf.subarray(0, C * stateSize), [C, stateSize])),
-          tgBuf, C, criticVars, this.criticOpt, c.huberDelta, c.maxGradNorm,
-        );
-        vBatches++;
-      }
-    }
+    // The type-aware critic on all environment samples, every iteration: ppoEpochs x minibatches steps.
+    const valueLoss = fitCritic(
+      this.critic, this.criticOpt,
+      { inputs: this.criticStates, inputSize: this.criticInputSize, targets: Float32Array.from(b.returns, (r) => this.valueNorm.normalize(r)), count: T * E },
+      { epochs: c.ppoEpochs, minibatches: c.minibatches, huberDelta: c.huberDelta, maxGradNorm: c.maxGradNorm },
+      this.rng,
+    );
 
     // Adversaries before the belief: the order the random stream has always been drawn in.
     const adversaryLoss = this.updateAdversaries();
-    return { policyLoss: policyLoss / batches, valueLoss: valueLoss / vBatches, beliefLoss: this.updateBelief(), adversaryLoss };
+    return { policyLoss, valueLoss, beliefLoss: this.updateBelief(), adversaryLoss };
   }
 
-  /** EIR: the adversary learns by PPO on the negated team advantage, over the attacked samples, more epochs. */
+  /**
+   * EIR: the adversary learns by PPO on the negated team advantage over the attacked samples,
+   * adversaryEpochs x adversaryMinibatches optimiser steps every iteration (the faster timescale).
+   */
   protected updateAdversaries(): number {
     const attack = this.attackSamples(1);
     if (!attack) return 0;
@@ -493,16 +544,25 @@ export class EirMappoTrainer {
     const n = attack.size;
     const vars = actorVariables(adversary);
     const obsSize = this.world.obsSize;
+    const parts = this.eir.adversaryMinibatches;
     let loss = 0;
     for (let epoch = 0; epoch < this.eir.adversaryEpochs; epoch++) {
       const batch = shuffled(attack, this.rng.permutation(n), obsSize);
-      loss += ppoPolicyStep(
-        () => actorMean(adversary, this.adversaryShape, tf.tensor2d(batch.obs, [n, obsSize])),
-        adversary.logStd, vars, this.adversaryOpts[0]!,
-        { actions: batch.actions, oldLogProbs: batch.oldLogProbs, advantages: batch.advantages, mask: new Float32Array(n).fill(1), size: n }, this.config,
-      ).loss;
+      for (let j = 0; j < parts; j++) {
+        const [start, stop] = minibatchRange(n, parts, j);
+        const M = stop - start;
+        loss += ppoPolicyStep(
+          () => actorMean(adversary, this.adversaryShape, tf.tensor2d(batch.obs.subarray(start * obsSize, stop * obsSize), [M, obsSize])),
+          adversary.logStd, vars, this.adversaryOpts[0]!,
+          {
+            actions: batch.actions.subarray(2 * start, 2 * stop), oldLogProbs: batch.oldLogProbs.subarray(start, stop),
+            advantages: batch.advantages.subarray(start, stop), mask: new Float32Array(M).fill(1), size: M,
+          },
+          this.config,
+        ).loss;
+      }
     }
-    return loss / this.eir.adversaryEpochs;
+    return loss / (this.eir.adversaryEpochs * parts);
   }
 
   /**

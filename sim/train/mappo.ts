@@ -44,7 +44,7 @@ export type IterationStats = {
   clipFraction: number;
   rolloutMs: number;
   updateMs: number;
-  /** MIR2: mean CLUB estimate of I(state; joint action) on the rollout. */
+  /** MIR2: mean CLUB estimate of I(h_i; a_i) per robot and decision on the rollout (nats). */
   club?: number;
 };
 
@@ -74,7 +74,7 @@ export class MappoTrainer {
   protected readonly actorOpt: tf.AdamOptimizer;
   private readonly criticOpt: tf.AdamOptimizer;
   private world: RendezvousWorld;
-  protected readonly buffer: RolloutBuffer;
+  readonly buffer: RolloutBuffer;
   protected sampler: RandomStream;
   private readonly finished: RendezvousMetrics[] = [];
 
@@ -245,7 +245,6 @@ export class MappoTrainer {
           this.actorOpt,
           { actions: actBuf, oldLogProbs: oldLogp, advantages: advBuf, mask: maskBuf, size: M },
           c,
-          this.policyRegulariser(),
         );
 
         // Critic minibatch.
@@ -349,11 +348,6 @@ export class MappoTrainer {
         outputs: [{ name: 'action', shape: ['batch', 2], dtype: 'float32' }],
       },
     };
-  }
-
-  /** A term added to every PPO actor step's loss; none for plain MAPPO (MIR2 adds its CLUB term). */
-  protected policyRegulariser(): (() => tf.Scalar) | undefined {
-    return undefined;
   }
 
   /** No belief network and no training adversary: nothing but the benign evaluation goes into the manifest. */

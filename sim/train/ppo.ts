@@ -1,8 +1,19 @@
 // The PPO update steps shared by every algorithm on the MAPPO core: one clipped policy-gradient step for
 // a Gaussian policy over a minibatch (defenders and adversaries alike), one Huber value step for a critic.
 import type { RandomStream } from '../../src/core/random.js';
-import { gaussianEntropy, gaussianLogProb } from './networks.js';
+import { criticValue, criticVariables, gaussianEntropy, gaussianLogProb, type CriticParams } from './networks.js';
 import { tf } from './tf.js';
+
+/**
+ * Sample positions [start, end) of minibatch `j` of `parts` over `n` samples: balanced ranges, so every
+ * minibatch of an epoch is used. With fewer samples than minibatches, minibatch j is the single sample
+ * j mod n, so the number of optimiser steps per epoch is always `parts`.
+ */
+export function minibatchRange(n: number, parts: number, j: number): [number, number] {
+  if (n <= 0) throw new RangeError('minibatchRange: no samples');
+  if (n < parts) return [j % n, (j % n) + 1];
+  return [Math.floor((j * n) / parts), Math.floor(((j + 1) * n) / parts)];
+}
 
 /** Global-norm gradient clipping (tfjs has no built-in). */
 export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): { name: string; tensor: tf.Tensor }[] {
@@ -51,8 +62,6 @@ export function ppoPolicyStep(
   optimizer: tf.Optimizer,
   batch: PolicyMinibatch,
   c: PolicyStepSettings,
-  /** A term added to the loss inside the same gradient step (e.g. MIR2's regulariser); built in the tape. */
-  extraLoss?: () => tf.Scalar,
 ): PolicyStepStats {
   const M = batch.size;
   const stats = tf.tidy(() => {
@@ -70,8 +79,7 @@ export function ppoPolicyStep(
       const surr2 = tf.mul(tf.clipByValue(ratio, 1 - c.clip, 1 + c.clip), advT);
       const pg = tf.neg(tf.div(tf.sum(tf.mul(tf.minimum(surr1, surr2), maskT)), maskSum));
       const ent = gaussianEntropy(logStd as tf.Tensor1D);
-      const loss = tf.sub(pg, tf.mul(c.entropyCoef, ent)) as tf.Scalar;
-      return extraLoss ? (tf.add(loss, extraLoss()) as tf.Scalar) : loss;
+      return tf.sub(pg, tf.mul(c.entropyCoef, ent)) as tf.Scalar;
     }, variables);
     optimizer.applyGradients(clipByGlobalNorm(grads, c.maxGradNorm));
     const ratio = ratioOut as unknown as tf.Tensor1D;
@@ -133,4 +141,38 @@ export function sampleGaussian(
     actions[2 * a + 1] = mean[2 * a + 1]! + std1 * z1;
     logProbs[a] = base - 0.5 * (z0 * z0 + z1 * z1);
   }
+}
+
+/**
+ * `epochs` passes of `minibatches` Huber steps (minibatchRange) of a critic towards normalised targets:
+ * sample i has input inputs[i * inputSize ...] and target targets[i]. The order of each epoch is drawn
+ * from `rng`. Returns the mean loss. (The robust trainers' critics; MAPPO keeps its own interleaved loop.)
+ */
+export function fitCritic(
+  critic: CriticParams,
+  optimizer: tf.Optimizer,
+  data: { inputs: Float32Array; inputSize: number; targets: Float32Array; count: number },
+  c: { epochs: number; minibatches: number; huberDelta: number; maxGradNorm: number },
+  rng: RandomStream,
+): number {
+  const { inputs, inputSize: D, targets, count: n } = data;
+  const vars = criticVariables(critic);
+  const size = Math.ceil(n / c.minibatches) + 1;
+  const inBuf = new Float32Array(size * D);
+  const tgBuf = new Float32Array(size);
+  let loss = 0;
+  for (let epoch = 0; epoch < c.epochs; epoch++) {
+    const order = rng.permutation(n);
+    for (let j = 0; j < c.minibatches; j++) {
+      const [start, stop] = minibatchRange(n, c.minibatches, j);
+      const C = stop - start;
+      for (let q = 0; q < C; q++) {
+        const s = order[start + q]!;
+        inBuf.set(inputs.subarray(s * D, (s + 1) * D), q * D);
+        tgBuf[q] = targets[s]!;
+      }
+      loss += valueStep(() => criticValue(critic, tf.tensor2d(inBuf.subarray(0, C * D), [C, D])), tgBuf, C, vars, optimizer, c.huberDelta, c.maxGradNorm);
+    }
+  }
+  return loss / (c.epochs * c.minibatches);
 }

@@ -53,17 +53,17 @@ export async function runAdversaryTraining(o: TrainAdversaryOptions, log: (line:
     log(`training ${name} against ${targetName} (${targetManifest.algorithm}): seed ${config.seed}, ${config.totalEnvSteps} env steps`);
     const started = performance.now();
     const wall = () => (performance.now() - started) / 1000;
-    const curve: string[] = ['iteration,envSteps,wallSeconds,episodes,teamReturn,teamGatherRate,policyLoss,valueLoss,deviation'];
+    const curve: string[] = ['iteration,envSteps,wallSeconds,episodes,teamReturn,defenderReturn,teamGatherRate,policyLoss,valueLoss,deviation'];
     const bar = o.quiet
       ? null
-      : new SingleBar({ format: ' {bar} {percentage}% | ETA {eta_formatted} | {value}/{total} env steps | team return {ret}', stream: process.stderr, hideCursor: true, etaBuffer: 20 });
+      : new SingleBar({ format: ' {bar} {percentage}% | ETA {eta_formatted} | {value}/{total} env steps | defenders\' return {ret}', stream: process.stderr, hideCursor: true, etaBuffer: 20 });
     bar?.start(config.totalEnvSteps, 0, { ret: '-' });
     try {
       while (trainer.envSteps < config.totalEnvSteps) {
         const st = await trainer.iterate();
-        curve.push([st.iteration, st.envSteps, wall().toFixed(1), st.episodes, st.meanReturn ?? '', st.gatherRate ?? '', st.policyLoss, st.valueLoss, st.deviation].join(','));
-        bar?.update(Math.min(st.envSteps, config.totalEnvSteps), { ret: st.meanReturn === null ? '-' : st.meanReturn.toFixed(1) });
-        if (o.quiet && st.iteration % 20 === 0) log(`iteration ${st.iteration}: ${st.envSteps} env steps, team return ${st.meanReturn?.toFixed(2) ?? '-'}`);
+        curve.push([st.iteration, st.envSteps, wall().toFixed(1), st.episodes, st.meanReturn ?? '', st.meanDefenderReturn ?? '', st.gatherRate ?? '', st.policyLoss, st.valueLoss, st.deviation].join(','));
+        bar?.update(Math.min(st.envSteps, config.totalEnvSteps), { ret: st.meanDefenderReturn === null ? '-' : st.meanDefenderReturn.toFixed(1) });
+        if (o.quiet && st.iteration % 20 === 0) log(`iteration ${st.iteration}: ${st.envSteps} env steps, defenders' return ${st.meanDefenderReturn?.toFixed(2) ?? '-'}`);
       }
     } finally {
       bar?.stop();
