@@ -4,7 +4,7 @@
 // (e + floor(N / 2)) mod N). In benign episodes the same robots are left out of the outcome metrics (not
 // attacked), so benign and attacked results with as many victims score the same robots.
 import { existsSync } from 'node:fs';
-import { OnnxAdversary } from '../src/policy/adversary.js';
+import { OnnxAdversary, type AdversaryController } from '../src/policy/adversary.js';
 import type { RendezvousMetrics } from '../src/core/rendezvous.js';
 import type { TeamController } from '../src/policy/team.js';
 import type { SimSettings } from './config.js';
@@ -26,10 +26,10 @@ export function controllerTeam(name: ControllerName, settings: SimSettings, seed
   };
 }
 
-/** What compromises the victim. */
+/** What compromises the victim. An adversary is a loaded ONNX one or a trainer's own (tfjs) network. */
 export type Attack =
   | { kind: 'none' }
-  | { kind: 'adversary'; adversary: OnnxAdversary }
+  | { kind: 'adversary'; adversary: AdversaryController }
   | { kind: 'fault'; fault: FaultName }
   | { kind: 'observation-noise'; epsilon: number };
 

@@ -6,8 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadPolicyFolder } from '../src/policy/folder.js';
 import { runTraining } from '../src/cli/train.js';
 import { resolveSimConfig } from '../sim/config.js';
-import { RandomController } from '../sim/controllers.js';
-import { evaluatePolicy } from '../sim/train/mappo.js';
+import { controllerTeam, evaluateTeam } from '../sim/team-eval.js';
 import { initBackend } from '../sim/train/tf.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'swarmguard-train-'));
@@ -37,8 +36,8 @@ describe('training command', () => {
     const { manifest, policyDir } = await runTraining({ overrides: TINY, out, runDir: join(dir, 'run-tiny'), quiet: true }, quiet);
     const ev = manifest.evaluation.benign;
     const settings = resolveSimConfig(TINY.env);
-    const random = new RandomController(5);
-    const baseline = evaluatePolicy(settings, 30, ev.seed, (_o, robots, a) => random.act(_o, robots, a));
+    // The same episodes through the same loop (robot e mod N of episode e left out of the outcome, as in the manifest's).
+    const baseline = await evaluateTeam(settings, controllerTeam('random', settings, 5), { episodes: 30, seed: ev.seed });
     // Random wheels leave the robots about where they started; the trained team closes in.
     expect(ev.meanReturn).toBeGreaterThan(baseline.meanReturn + 5);
     expect(ev.meanFinalDistance).toBeLessThan(0.75 * baseline.meanFinalDistance);

@@ -30,8 +30,9 @@ import { observationMismatch, readManifest, sha256 } from '../../src/policy/fold
 import { BATPAL_PURPOSE, deriveSeed, makeStreams, type RandomStream } from '../../src/core/random.js';
 import { ConfigError } from '../../src/core/config-file.js';
 import { PROJECT_ROOT, resolveSimConfig, type SimSettings } from '../config.js';
-import { summariseEpisodes, type EvalResult } from '../evaluation.js';
+import type { EvalResult } from '../evaluation.js';
 import { CommandOverride } from '../override.js';
+import { evaluateTeam } from '../team-eval.js';
 import { RendezvousWorld } from '../world.js';
 import { RolloutBuffer, ValueNormalizer } from './buffer.js';
 import type { TrainerState } from './checkpoint.js';
@@ -40,11 +41,12 @@ import { ecPpoLoss, severity, valueBand, type ValueRange } from './ec-ppo.js';
 import { EirMappoTrainer, shuffled, writeTypedState, type AttackSamples, type EirIterationStats } from './eir-mappo.js';
 import { criticEstimates, setLearningRate } from './mappo.js';
 import {
-  actorMean, actorVariables, createCritic, criticWeights,
+  actorMean, actorMeans, actorVariables, createCritic, criticWeights,
   type ActorParams, type ActorShape, type CriticParams,
 } from './networks.js';
 import { actorFromOnnx } from './onnx/import-actor.js';
 import { clipByGlobalNorm, fitCritic, minibatchRange, sampleGaussian } from './ppo.js';
+import { TfjsTeam } from './tfjs-policy.js';
 import { tf } from './tf.js';
 
 /** The frozen reference team and the value range it defines. */
@@ -128,7 +130,7 @@ export class BatpalTrainer extends EirMappoTrainer {
   private readonly referenceBuffer: RolloutBuffer;
   /** The fixed start states at which V0 averages the reference critic, v0StartStates x stateSize. */
   private readonly startStates: Float32Array;
-  private readonly referenceCache = new Map<string, EvalResult>();
+  private readonly referenceCache = new Map<string, Promise<EvalResult>>();
   /** Whether the last EC-PPO update found V0 inside its band (null: no update this iteration). */
   private lastInside: boolean | null = null;
 
@@ -163,7 +165,7 @@ export class BatpalTrainer extends EirMappoTrainer {
   }
 
   /** A resumed run: fresh severity draws and MDP0 episodes too, from the iteration's own seed. */
-  protected override reseedFor(iteration: number): void {
+  override reseedFor(iteration: number): void {
     this.batpalRng = makeStreams(deriveSeed((this.config.seed + 7919 * iteration) % 2 ** 31, BATPAL_PURPOSE), 1)[0]!;
     this.trainedType = this.nextType = this.batpalRng.int(1, this.types);
     super.reseedFor(iteration);
@@ -222,14 +224,14 @@ export class BatpalTrainer extends EirMappoTrainer {
       victims.forEach((v, e) => writeTypedState(b.states, (t * M + e) * CI, state, e * world.stateSize, world.stateSize, N, this.types, v, type));
       b.values.set(criticEstimates(this.referenceCritic, this.referenceNorm, b.states.subarray(t * M * CI, (t + 1) * M * CI), M, CI), t * M);
       victims.forEach((v, e) => victimObs.set(world.obs.subarray((e * N + v) * size, (e * N + v + 1) * size), e * size));
-      const mean = this.forward(adversary, this.adversaryShape, victimObs, M);
+      const mean = actorMeans(adversary, this.adversaryShape, victimObs, size, M);
       const act = samples.actions.subarray(t * M * 2, (t + 1) * M * 2);
       sampleGaussian(this.batpalRng, mean, logStd, act, samples.oldLogProbs.subarray(t * M, (t + 1) * M), M);
       samples.obs.set(victimObs, t * M * size);
       override.commands.set(act);
       // pi_0 acts every tick, as deployed and as V_max / V_min were measured; the adversary's command is held.
       for (let tick = 0; tick < ticks; tick++) {
-        world.step(this.forward(this.reference.actor, this.reference.shape, world.obs, M * N));
+        world.step(actorMeans(this.reference.actor, this.reference.shape, world.obs, size, M * N));
         for (let e = 0; e < M; e++) b.rewards[t * M + e] += world.rewards[e]!;
       }
     }
@@ -365,25 +367,18 @@ export class BatpalTrainer extends EirMappoTrainer {
     };
   }
 
-  /** Deterministic episodes of pi_0 with adversary `type`'s mean command on robot e mod N. */
-  evaluateReference(type: number, episodes: number, seed: number): EvalResult {
-    const world = new RendezvousWorld(this.settings, { envs: episodes, seed, autoReset: false });
-    const N = world.robots;
-    const size = world.obsSize;
-    const override = new CommandOverride(episodes);
-    for (let e = 0; e < episodes; e++) world.setVictim(e, { robot: e % N, override });
-    const victimObs = new Float32Array(episodes * size);
-    for (let t = 0; t < this.settings.episodeSteps; t++) {
-      const team = this.forward(this.reference.actor, this.reference.shape, world.obs, episodes * N);
-      for (let e = 0; e < episodes; e++) victimObs.set(world.obs.subarray((e * N + (e % N)) * size, (e * N + (e % N) + 1) * size), e * size);
-      override.commands.set(this.forward(this.adversaries[type - 1]!, this.adversaryShape, victimObs, episodes));
-      world.step(team);
-    }
-    return summariseEpisodes(Array.from({ length: episodes }, (_, e) => world.metrics(e)));
+  /** pi_0 as the evaluation loop runs it: the frozen reference actor's mean command every tick. */
+  referenceTeam(): TfjsTeam {
+    return new TfjsTeam({ name: 'reference', actor: this.reference.actor, shape: this.reference.shape, obsSize: this.world.obsSize });
+  }
+
+  /** Deterministic episodes of pi_0 with adversary `type`'s mean command on robot e mod N (evaluateTeam). */
+  evaluateReference(type: number, episodes: number, seed: number): Promise<EvalResult> {
+    return evaluateTeam(this.settings, this.referenceTeam(), { episodes, seed, attack: { kind: 'adversary', adversary: this.adversary(type) } });
   }
 
   /** evaluateReference, remembered for the current weights (the final evaluations and severity.json share it). */
-  private referenceResult(type: number, episodes: number, seed: number): EvalResult {
+  private referenceResult(type: number, episodes: number, seed: number): Promise<EvalResult> {
     const key = `${this.iteration}/${type}/${episodes}/${seed}`;
     let ev = this.referenceCache.get(key);
     if (!ev) {
@@ -394,25 +389,25 @@ export class BatpalTrainer extends EirMappoTrainer {
   }
 
   /** Every adversary's severity against pi_0 on held-out episodes: the paper's Figure 4, one column each. */
-  evaluationColumns(episodes: number, seed: number): Record<string, number> {
-    return Object.fromEntries(
-      this.adversaries.map((_, k) => [`severity${k + 1}`, severity(this.evaluateReference(k + 1, episodes, seed).meanReturn, this.reference.range)]),
-    );
+  async evaluationColumns(episodes: number, seed: number): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (let k = 1; k <= this.types; k++) out[`severity${k}`] = severity((await this.evaluateReference(k, episodes, seed)).meanReturn, this.reference.range);
+    return out;
   }
 
   /** The robust team under each severity adversary, and pi_0 under each (its measured severity). */
-  override extraEvaluations(episodes: number, seed: number): Record<string, EvalResult> {
-    const out = super.extraEvaluations(episodes, seed);
-    for (let k = 1; k <= this.types; k++) out[`${this.adversaryName(k)}-vs-reference`] = this.referenceResult(k, episodes, seed);
+  override async extraEvaluations(episodes: number, seed: number): Promise<Record<string, EvalResult>> {
+    const out = await super.extraEvaluations(episodes, seed);
+    for (let k = 1; k <= this.types; k++) out[`${this.adversaryName(k)}-vs-reference`] = await this.referenceResult(k, episodes, seed);
     return out;
   }
 
   /** severity.json: V_max, V_min, each band and each adversary's final measured severity against pi_0. */
-  extraFiles(episodes: number, seed: number): Record<string, string> {
+  async extraFiles(episodes: number, seed: number): Promise<Record<string, string>> {
     const { vMax, vMin } = this.reference.range;
-    const types = Array.from({ length: this.types }, (_, i) => {
+    const results = await Promise.all(Array.from({ length: this.types }, (_, i) => this.referenceResult(i + 1, episodes, seed)));
+    const types = results.map((ev, i) => {
       const k = i + 1;
-      const ev = this.referenceResult(k, episodes, seed);
       const eta = severity(ev.meanReturn, this.reference.range);
       return {
         type: this.adversaryName(k),

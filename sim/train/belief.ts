@@ -58,6 +58,21 @@ export function beliefStep(p: BeliefParams, shape: BeliefShape, features: tf.Ten
   return { belief: beliefProbabilities(shape, step.logits), h: step.h };
 }
 
+/**
+ * beliefStep on plain arrays for `pairs` pairs (features [pairs, PAIR_DIM], h [pairs, H]): writes the R
+ * beliefs of each pair into `beliefs` and returns the next state. The rollouts and TfjsTeam both step with it.
+ */
+export function beliefStepArrays(p: BeliefParams, shape: BeliefShape, features: Float32Array, h: Float32Array, pairs: number, beliefs: Float32Array): Float32Array<ArrayBuffer> {
+  const out = tf.tidy(() => {
+    const step = beliefStep(p, shape, tf.tensor2d(features, [pairs, PAIR_DIM]), tf.tensor2d(h, [pairs, shape.hidden]));
+    return [step.belief, step.h];
+  });
+  beliefs.set(out[0]!.dataSync());
+  const next = Float32Array.from(out[1]!.dataSync());
+  tf.dispose(out);
+  return next;
+}
+
 /** P(compromised with type k), k = 1..R, [B, R], from the head's logits. */
 function beliefProbabilities(shape: BeliefShape, logits: tf.Tensor2D): tf.Tensor2D {
   const R = beliefTypeCount(shape);

@@ -1,4 +1,4 @@
-// EIR-MAPPO (Li et al., ICLR 2024) on the MAPPO core.
+// EIR-MAPPO (Li et al., ICLR 2024), extending the MAPPO core (mappo.ts): this class is EIR's delta.
 //
 // Each episode nature draws a type: benign (probability 0.5) or one victim robot chosen uniformly, whose
 // commands come from a separately parameterised adversary (it sees the victim's observation). Defenders
@@ -26,51 +26,31 @@
 // episode draws a type, its victim is driven by that type's adversary, and the belief tells the types
 // apart (softmax over benign and the R types; the actor reads R beliefs per neighbour row).
 import { PAIR_DIM } from '../../src/core/observation.js';
-import { deriveSeed, makeStreams, SAMPLER_PURPOSE, type RandomStream } from '../../src/core/random.js';
-import type { RendezvousMetrics } from '../../src/core/rendezvous.js';
-import type { SimSettings } from '../config.js';
-import { CommandOverride } from '../override.js';
-import { RendezvousWorld } from '../world.js';
-import { beliefSequenceLoss, beliefStep, beliefWeights, createBelief, type BeliefParams, type BeliefShape } from './belief.js';
-import { RolloutBuffer, ValueNormalizer } from './buffer.js';
-import { checkDecisionTicks, DEFAULT_EIR, type EirSettings, type TrainConfig } from './config.js';
-import {
-  actorMean,
-  actorVariables,
-  actorWeights,
-  createActor,
-  rowBeliefCount,
-  createCritic,
-  criticWeights,
-  type ActorParams,
-  type ActorShape,
-  type CriticParams,
-} from './networks.js';
-import { clipByGlobalNorm, fitCritic, minibatchRange, ppoPolicyStep, sampleGaussian } from './ppo.js';
-import { buildCheckpoint, restoreCheckpoint, weightsFingerprint, type Checkpoint, type TrainerState } from './checkpoint.js';
-import { summariseEpisodes, type EvalResult } from '../evaluation.js';
-import { criticEstimates, rolloutEpisodes, runIdentity, setLearningRate } from './mappo.js';
-import { actorToOnnx } from './onnx/export-actor.js';
-import { beliefToOnnx } from './onnx/export-belief.js';
 import type { ModelFile } from '../../src/policy/folder.js';
+import type { SimSettings } from '../config.js';
+import type { EvalResult } from '../evaluation.js';
+import { CommandOverride } from '../override.js';
+import { evaluateTeam } from '../team-eval.js';
+import { beliefWeights, createBelief, type BeliefParams, type BeliefShape } from './belief.js';
+import { BeliefRollout } from './belief-rollout.js';
+import type { TrainerState } from './checkpoint.js';
+import { DEFAULT_EIR, type EirSettings, type TrainConfig } from './config.js';
+import { MappoTrainer, type CoreLosses, type IterationStats, type MinibatchOrders } from './mappo.js';
+import { actorMean, actorMeans, actorVariables, actorWeights, createActor, type ActorParams, type ActorShape } from './networks.js';
+import { beliefToOnnx } from './onnx/export-belief.js';
+import { actorToOnnx } from './onnx/export-actor.js';
+import { minibatchRange, ppoPolicyStep, sampleGaussian } from './ppo.js';
+import { TfjsAdversary, TfjsTeam } from './tfjs-policy.js';
 import { tf } from './tf.js';
 
-
-export type EirIterationStats = {
-  iteration: number;
-  envSteps: number;
-  episodes: number;
-  meanReturn: number | null;
-  gatherRate: number | null;
-  /** null on an iteration where the defenders' actor is not updated (adversaryInterval > 1). */
-  policyLoss: number | null;
-  valueLoss: number;
+/** What EIR's update adds to the core's losses. */
+export type EirLosses = {
   beliefLoss: number;
   adversaryLoss: number;
-  teacherForcing: number;
-  rolloutMs: number;
-  updateMs: number;
 };
+
+/** The core's statistics (policyLoss and co. null on an iteration where the defenders' actor is not updated), plus EIR's. */
+export type EirIterationStats = IterationStats & EirLosses & { teacherForcing: number };
 
 /** An adversary's samples from a rollout, sample q's observation at q * obsSize. */
 export interface AttackSamples {
@@ -133,36 +113,18 @@ export function meanStd(pick: (i: number) => number | null, count: number): { me
   return { mean, std: Math.sqrt(Math.max(s2 / Math.max(n, 1) - mean * mean, 0)) + 1e-8 };
 }
 
-export class EirMappoTrainer {
-  readonly actorShape: ActorShape;
+export class EirMappoTrainer extends MappoTrainer {
   readonly adversaryShape: ActorShape;
   readonly beliefShape: BeliefShape;
   readonly eir: EirSettings;
   /** Adversary types R (1 for EIR-MAPPO); type k (1..R) is driven by adversaries[k - 1]. */
   readonly types: number;
-  readonly actor: ActorParams;
   readonly adversaries: ActorParams[];
-  /** The type-aware critic, on criticInputSize = typedStateSize(stateSize, N, R) inputs. */
-  readonly critic: CriticParams;
-  readonly criticInputSize: number;
   readonly belief: BeliefParams;
-  readonly valueNorm = new ValueNormalizer();
-  world: RendezvousWorld;
   readonly override: CommandOverride;
-  iteration = 0;
-  envSteps = 0;
 
-  private readonly actorOpt: tf.Optimizer;
-  private readonly criticOpt: tf.Optimizer;
   private readonly beliefOpt: tf.Optimizer;
   protected readonly adversaryOpts: tf.Optimizer[];
-  protected rng: RandomStream;
-  readonly buffer: RolloutBuffer;
-  /** Per decision step and environment: the critic's input (global state with the true type). */
-  readonly criticStates: Float32Array;
-  private readonly finished: RendezvousMetrics[] = [];
-  /** Per decision step and agent: the R beliefs (or forced true type) of each neighbour row the actor read. */
-  readonly rowBeliefs: Float32Array;
   /** Per decision step and environment: the victim (-1 benign), its type (0 benign, 1..R), and the adversary's samples. */
   readonly victims: Int32Array;
   readonly stepTypes: Int32Array;
@@ -171,89 +133,52 @@ export class EirMappoTrainer {
   protected readonly advLogProbs: Float32Array;
   /** Adversary type of each environment's current episode (0 benign). */
   private readonly envTypes: Int32Array;
-  /** Per tick: pair features, true types and loss masks of every (env, i, j) pair. */
-  private readonly pairFeatures: Float32Array;
-  private readonly pairLabels: Float32Array;
-  private readonly pairMasks: Float32Array;
-  /** Per tick and pair: 1 if the pair's environment started a new episode just before this tick's belief step. */
-  private readonly pairResets: Float32Array;
-  /** Belief state of every pair now, and at the start of each chunk of ticks. */
-  private beliefState: Float32Array;
-  private readonly chunkStates: Float32Array[];
-  private readonly latestBelief: Float32Array;
-  private readonly pairScratch: Float32Array;
+  /** Every pair's belief over the rollout, and what it is trained on. */
+  private readonly beliefs: BeliefRollout;
+  /** The type-aware critic's inputs of every environment now. */
+  private readonly typedScratch: Float32Array;
 
-  constructor(
-    readonly config: TrainConfig,
-    readonly settings: SimSettings,
-    robust: EirSettings = config.eir ?? DEFAULT_EIR,
-    types = 1,
-  ) {
+  constructor(config: TrainConfig, settings: SimSettings, robust: EirSettings = config.eir ?? DEFAULT_EIR, types = 1) {
+    // The actor reads R beliefs per neighbour row; the critic the victim one-hot (N) and the type one-hot (R).
+    super(config, settings, { beliefsPerRow: types, criticExtraInputs: settings.robots.length + types });
     const eir = (this.eir = robust);
     this.types = types;
-    checkDecisionTicks(config, settings);
     const K = settings.observation.maxNeighbours;
     const { envs: E, rolloutSteps: T, decisionTicks: k } = config;
-    this.rng = makeStreams(deriveSeed(config.seed, SAMPLER_PURPOSE), 1)[0]!;
-    this.override = new CommandOverride(E);
-    this.world = this.makeWorld(config.seed);
     const N = this.world.robots;
-    this.actorShape = { maxNeighbours: K, hidden: config.hidden, beliefInputs: true, beliefsPerRow: types };
+    this.override = new CommandOverride(E);
     this.adversaryShape = { maxNeighbours: K, hidden: config.hidden };
     this.beliefShape = { hidden: eir.beliefHidden, types };
-    this.actor = createActor(this.actorShape, config.seed, config.initialLogStd);
     // EIR's single adversary keeps seed + 2; further types follow at distinct seeds.
     this.adversaries = Array.from({ length: types }, (_, k) => createActor(this.adversaryShape, k === 0 ? config.seed + 2 : config.seed + 100 + k, config.initialLogStd));
-    this.criticInputSize = typedStateSize(this.world.stateSize, N, types);
-    this.critic = createCritic(this.criticInputSize, config.hidden, config.seed + 1);
     this.belief = createBelief(this.beliefShape, config.seed + 3);
-    this.actorOpt = tf.train.adam(config.actorLr, 0.9, 0.999, config.adamEpsilon);
-    this.criticOpt = tf.train.adam(config.criticLr, 0.9, 0.999, config.adamEpsilon);
     this.beliefOpt = tf.train.adam(eir.beliefLr, 0.9, 0.999, config.adamEpsilon);
     this.adversaryOpts = this.adversaries.map(() => tf.train.adam(eir.adversaryLr, 0.9, 0.999, config.adamEpsilon));
-    this.buffer = new RolloutBuffer({ steps: T, envs: E, robots: N, obsSize: this.world.obsSize, stateSize: this.world.stateSize });
-    this.criticStates = new Float32Array(T * E * this.criticInputSize);
-    this.rowBeliefs = new Float32Array(T * E * N * K * types);
     this.victims = new Int32Array(T * E);
     this.stepTypes = new Int32Array(T * E);
     this.envTypes = new Int32Array(E);
     this.advObs = new Float32Array(T * E * this.world.obsSize);
     this.advActions = new Float32Array(T * E * 2);
     this.advLogProbs = new Float32Array(T * E);
-    const pairs = E * N * N;
-    const ticks = T * k;
-    this.pairFeatures = new Float32Array(ticks * pairs * PAIR_DIM);
-    this.pairLabels = new Float32Array(ticks * pairs);
-    this.pairMasks = new Float32Array(ticks * pairs);
-    this.pairResets = new Float32Array(ticks * pairs);
-    this.beliefState = new Float32Array(pairs * eir.beliefHidden);
-    this.chunkStates = Array.from({ length: Math.ceil(ticks / eir.beliefChunk) }, () => new Float32Array(pairs * eir.beliefHidden));
-    this.latestBelief = new Float32Array(pairs * types);
-    this.pairScratch = new Float32Array(N * N * PAIR_DIM);
-    // The constructor's resets drew types before the override existed; draw them again now.
-    for (let e = 0; e < E; e++) this.drawType(e);
+    this.beliefs = new BeliefRollout(this.belief, this.beliefShape, { envs: E, robots: N, ticks: T * k, chunk: eir.beliefChunk });
+    this.typedScratch = new Float32Array(E * this.criticInputSize);
+    // The world's first episodes started before this class was set up: draw their types now.
+    this.redrawTypes();
   }
 
-  private makeWorld(seed: number): RendezvousWorld {
-    return new RendezvousWorld(this.settings, {
-      envs: this.config.envs,
-      seed,
-      onEpisodeEnd: (_e, m) => this.finished.push(m),
-      onEpisodeStart: (e) => this.drawType(e),
-    });
+  protected override episodeStarted(e: number): void {
+    this.drawType(e);
   }
 
   /** Fresh episodes, types and sampling for a resumed run (it does not replay the first iterations). */
-  protected reseedFor(iteration: number): void {
-    const seed = (this.config.seed + 7919 * iteration) % 2 ** 31;
-    this.rng = makeStreams(deriveSeed(seed, SAMPLER_PURPOSE), 1)[0]!;
-    this.world = this.makeWorld(seed);
-    for (let e = 0; e < this.config.envs; e++) this.drawType(e);
+  override reseedFor(iteration: number): void {
+    super.reseedFor(iteration);
+    this.redrawTypes();
   }
 
   /** Nature's draw at an episode start: benign, or a uniformly chosen victim driven by an adversary type. */
   private drawType(e: number): void {
-    if (!this.world || !this.beliefState) return; // the world's constructor resets before set-up ends; drawn again after
+    if (!this.world || !this.beliefs) return; // the world's constructor resets before set-up ends; drawn again after
     const N = this.world.robots;
     if (this.rng.uniform() < this.eir.benignProbability) {
       this.world.setVictim(e, null);
@@ -262,9 +187,7 @@ export class EirMappoTrainer {
       this.world.setVictim(e, { robot: this.rng.int(0, N - 1), override: this.override });
       this.envTypes[e] = this.drawAttackType();
     }
-    // A new episode starts from fresh beliefs.
-    this.beliefState.fill(0, e * N * N * this.eir.beliefHidden, (e + 1) * N * N * this.eir.beliefHidden);
-    this.latestBelief.fill(0, e * N * N * this.types, (e + 1) * N * N * this.types);
+    this.beliefs.resetEnv(e);
   }
 
   /** Draws every environment's type again (a subclass whose draw needs its own set-up calls this after it). */
@@ -284,54 +207,14 @@ export class EirMappoTrainer {
     return Math.max(0, 1 - progress / this.eir.teacherForcingUntil);
   }
 
-  /** Pair features of every environment for the current tick, the true types and the loss masks. */
-  private observePairs(tick: number): void {
-    const w = this.world;
-    const N = w.robots;
-    const pairs = w.envs * N * N;
-    const f = this.pairFeatures.subarray(tick * pairs * PAIR_DIM, (tick + 1) * pairs * PAIR_DIM);
-    const scratch = this.pairScratch;
-    for (let e = 0; e < w.envs; e++) {
-      w.pairFeatures(e, scratch);
-      f.set(scratch, e * N * N * PAIR_DIM);
-      this.pairResets.fill(w.dones[e]!, tick * pairs + e * N * N, tick * pairs + (e + 1) * N * N);
-      const v = w.victim[e]!;
-      const type = this.envTypes[e]!;
-      for (let i = 0; i < N; i++) {
-        for (let j = 0; j < N; j++) {
-          const p = (e * N + i) * N + j;
-          this.pairLabels[tick * pairs + p] = j === v ? type : 0;
-          // A pair counts when j is in i's range and i is a defender.
-          this.pairMasks[tick * pairs + p] = scratch[(i * N + j) * PAIR_DIM] === 1 && i !== v ? 1 : 0;
-        }
-      }
-    }
+  /** After every rollout tick: the pairs observed and every pair's belief advanced by one tick. */
+  protected override afterTick(tick: number): void {
+    this.beliefs.observe(this.world, this.envTypes, tick);
   }
 
-  /** Advances every pair's belief by one tick. */
-  private updateBeliefs(tick: number): void {
-    const N = this.world.robots;
-    const pairs = this.world.envs * N * N;
-    if (tick % this.eir.beliefChunk === 0) this.chunkStates[tick / this.eir.beliefChunk]!.set(this.beliefState);
-    const f = this.pairFeatures.subarray(tick * pairs * PAIR_DIM, (tick + 1) * pairs * PAIR_DIM);
-    this.beliefState = this.stepBeliefs(f, this.beliefState, pairs, this.latestBelief);
-  }
-
-  /** One belief-GRU step for `pairs` pairs on the JS side: writes beliefs into `beliefs`, returns the new state. */
-  private stepBeliefs(features: Float32Array, h: Float32Array, pairs: number, beliefs: Float32Array): Float32Array<ArrayBuffer> {
-    const H = this.eir.beliefHidden;
-    const out = tf.tidy(() => {
-      const step = beliefStep(this.belief, this.beliefShape, tf.tensor2d(features, [pairs, PAIR_DIM]), tf.tensor2d(h, [pairs, H]));
-      return [step.belief, step.h];
-    });
-    beliefs.set(out[0]!.dataSync());
-    const next = Float32Array.from(out[1]!.dataSync());
-    tf.dispose(out);
-    return next;
-  }
-
-  /** Row beliefs for every agent from the latest beliefs, or the true type (one-hot) under teacher forcing. */
-  private fillRowBeliefs(t: number, forcing: number): void {
+  /** Row beliefs of decision t for every agent from the latest beliefs, or the true type (one-hot) under teacher forcing. */
+  protected override decisionRowBeliefs(t: number): Float32Array {
+    const forcing = this.teacherForcing();
     const w = this.world;
     const N = w.robots;
     const K = this.actorShape.maxNeighbours;
@@ -351,186 +234,84 @@ export class EirMappoTrainer {
           const row = (g * K + k) * R;
           if (forced) {
             if (j === v) out[row + type - 1] = 1;
-          } else out.set(this.latestBelief.subarray(((e * N + i) * N + j) * R, ((e * N + i) * N + j + 1) * R), row);
+          } else out.set(this.beliefs.latest.subarray(((e * N + i) * N + j) * R, ((e * N + i) * N + j + 1) * R), row);
         }
       }
     }
-  }
-
-  protected forward(params: ActorParams, shape: ActorShape, obs: Float32Array, rows: number, beliefs?: Float32Array): Float32Array {
-    const size = this.world.obsSize;
-    const KR = shape.maxNeighbours * rowBeliefCount(shape);
-    const m = tf.tidy(() =>
-      actorMean(params, shape, tf.tensor2d(obs.subarray(0, rows * size), [rows, size]), beliefs ? tf.tensor2d(beliefs.subarray(0, rows * KR), [rows, KR]) : undefined),
-    );
-    const out = Float32Array.from(m.dataSync());
-    m.dispose();
     return out;
   }
 
-  /** Value estimates in return units for `count` type-aware critic inputs. */
-  criticValues(inputs: Float32Array, count: number): Float32Array {
-    return criticEstimates(this.critic, this.valueNorm, inputs, count, this.criticInputSize);
-  }
-
-  /** The critic's inputs for every environment now: the global states with each episode's true type. */
-  private typedStates(state: Float32Array, out: Float32Array): void {
+  /** The type-aware critic's inputs for every environment now: the global states with each episode's true type. */
+  protected override criticInputsOf(state: Float32Array): Float32Array {
     const w = this.world;
     for (let e = 0; e < w.envs; e++) {
       const v = w.victim[e]!;
-      writeTypedState(out, e * this.criticInputSize, state, e * w.stateSize, w.stateSize, w.robots, this.types, v, v < 0 ? 0 : this.envTypes[e]!);
+      writeTypedState(this.typedScratch, e * this.criticInputSize, state, e * w.stateSize, w.stateSize, w.robots, this.types, v, v < 0 ? 0 : this.envTypes[e]!);
     }
+    return this.typedScratch;
   }
 
-  /** One iteration of experience: defenders, adversaries and beliefs all act. */
-  collect(): void {
-    const { rolloutSteps: T, envs: E, decisionTicks: ticks } = this.config;
+  /** Before decision t's ticks: the victims' own transitions masked out, and the adversaries act for them, each type with its own network. */
+  protected override beforeTicks(t: number): void {
     const w = this.world;
-    const N = w.robots;
+    const { envs: E, robots: N, obsSize: size } = w;
     const A = E * N;
-    const KR = this.actorShape.maxNeighbours * this.types;
-    const size = w.obsSize;
     const b = this.buffer;
-    const forcing = this.teacherForcing();
-    const actLogStd = Float32Array.from(this.actor.logStd.dataSync());
-    const advLogStd = this.adversaries.map((a) => Float32Array.from(a.logStd.dataSync()));
-    const actions = new Float32Array(2 * A);
-    const stepLogp = new Float32Array(A);
-    const state = new Float32Array(E * w.stateSize);
-    const typed = new Float32Array(E * this.criticInputSize);
+    for (let e = 0; e < E; e++) {
+      const v = w.victim[e]!;
+      this.victims[t * E + e] = v;
+      this.stepTypes[t * E + e] = v < 0 ? 0 : this.envTypes[e]!;
+      for (let i = 0; i < N; i++) b.lossMask[t * A + e * N + i] = i === v ? 0 : 1;
+    }
     const victimObs = new Float32Array(E * size);
-    for (let t = 0; t < T; t++) {
-      b.obs.set(w.obs, t * A * size);
-      w.globalStates(state);
-      b.states.set(state, t * E * w.stateSize);
-      this.typedStates(state, typed);
-      this.criticStates.set(typed, t * E * this.criticInputSize);
-      b.values.set(this.criticValues(typed, E), t * E);
-      this.fillRowBeliefs(t, forcing);
-      const mean = this.forward(this.actor, this.actorShape, w.obs, A, this.rowBeliefs.subarray(t * A * KR, (t + 1) * A * KR));
-      sampleGaussian(this.rng, mean, actLogStd, actions, stepLogp, A);
-      b.actions.set(actions, t * 2 * A);
-      b.logProbs.set(stepLogp, t * A);
-      // Adversaries act for the victims, from the victims' observations, each type with its own network.
+    for (let type = 1; type <= this.types; type++) {
+      const envOf: number[] = [];
       for (let e = 0; e < E; e++) {
         const v = w.victim[e]!;
-        this.victims[t * E + e] = v;
-        this.stepTypes[t * E + e] = v < 0 ? 0 : this.envTypes[e]!;
-        for (let i = 0; i < N; i++) b.lossMask[t * A + e * N + i] = i === v ? 0 : 1;
+        if (v < 0 || this.envTypes[e] !== type) continue;
+        victimObs.set(w.obs.subarray((e * N + v) * size, (e * N + v + 1) * size), envOf.length * size);
+        envOf.push(e);
       }
-      for (let type = 1; type <= this.types; type++) {
-        let attacked = 0;
-        const envOf: number[] = [];
-        for (let e = 0; e < E; e++) {
-          const v = w.victim[e]!;
-          if (v < 0 || this.envTypes[e] !== type) continue;
-          victimObs.set(w.obs.subarray((e * N + v) * size, (e * N + v + 1) * size), attacked * size);
-          envOf.push(e);
-          attacked++;
-        }
-        if (attacked === 0) continue;
-        const advMean = this.forward(this.adversaries[type - 1]!, this.adversaryShape, victimObs, attacked);
-        const advAct = new Float32Array(2 * attacked);
-        const advLogp = new Float32Array(attacked);
-        sampleGaussian(this.rng, advMean, advLogStd[type - 1]!, advAct, advLogp, attacked);
-        envOf.forEach((e, a) => {
-          this.override.commands[2 * e] = advAct[2 * a]!;
-          this.override.commands[2 * e + 1] = advAct[2 * a + 1]!;
-          this.advObs.set(victimObs.subarray(a * size, (a + 1) * size), (t * E + e) * size);
-          this.advActions[2 * (t * E + e)] = advAct[2 * a]!;
-          this.advActions[2 * (t * E + e) + 1] = advAct[2 * a + 1]!;
-          this.advLogProbs[t * E + e] = advLogp[a]!;
-        });
-      }
-      for (let e = 0; e < E; e++) {
-        b.rewards[t * E + e] = 0;
-        b.dones[t * E + e] = 0;
-      }
-      for (let tick = 0; tick < ticks; tick++) {
-        w.step(actions);
-        for (let e = 0; e < E; e++) {
-          b.rewards[t * E + e] += w.rewards[e]!;
-          b.dones[t * E + e] |= w.dones[e]!;
-        }
-        this.observePairs(t * ticks + tick);
-        this.updateBeliefs(t * ticks + tick);
-      }
+      const attacked = envOf.length;
+      if (attacked === 0) continue;
+      const adversary = this.adversaries[type - 1]!;
+      const advMean = actorMeans(adversary, this.adversaryShape, victimObs, size, attacked);
+      const advAct = new Float32Array(2 * attacked);
+      const advLogp = new Float32Array(attacked);
+      sampleGaussian(this.rng, advMean, Float32Array.from(adversary.logStd.dataSync()), advAct, advLogp, attacked);
+      envOf.forEach((e, a) => {
+        this.override.commands[2 * e] = advAct[2 * a]!;
+        this.override.commands[2 * e + 1] = advAct[2 * a + 1]!;
+        this.advObs.set(victimObs.subarray(a * size, (a + 1) * size), (t * E + e) * size);
+        this.advActions[2 * (t * E + e)] = advAct[2 * a]!;
+        this.advActions[2 * (t * E + e) + 1] = advAct[2 * a + 1]!;
+        this.advLogProbs[t * E + e] = advLogp[a]!;
+      });
     }
-    w.globalStates(state);
-    this.typedStates(state, typed);
-    b.values.set(this.criticValues(typed, E), T * E);
-    this.envSteps += T * E * ticks;
   }
 
-  /** Whether the defenders' actor is updated this iteration: every adversaryInterval-th iteration. */
-  defendersUpdateNow(): boolean {
+  /** The defenders' actor is updated on every adversaryInterval-th iteration only (the critic every iteration). */
+  override defendersUpdateNow(): boolean {
     return this.iteration % this.eir.adversaryInterval === 0;
   }
 
-  /** Defenders (on their iterations), critic, adversary and belief updates from the last rollout. */
-  update(): Pick<EirIterationStats, 'policyLoss' | 'valueLoss' | 'beliefLoss' | 'adversaryLoss'> {
-    const c = this.config;
-    const b = this.buffer;
-    const { steps: T, envs: E, robots: N, obsSize } = b.shape;
-    const A = E * N;
-    const K = this.actorShape.maxNeighbours * this.types;
-    b.computeAdvantages(c.gamma, c.gaeLambda);
-    this.valueNorm.update(b.returns);
-    const teamAdv = (s: number) => b.advantages[Math.floor(s / A) * E + Math.floor((s % A) / N)]!;
+  /**
+   * Every epoch's agent order first, then every epoch's environment order: the order EIR's stream has always
+   * been drawn in (its critic used to be fitted after the actor's epochs), so its runs stay as they were.
+   */
+  protected override minibatchOrders(actor: boolean): MinibatchOrders {
+    const { steps: T, envs: E } = this.buffer.shape;
+    const epochs = this.config.ppoEpochs;
+    const actorOrders = actor ? Array.from({ length: epochs }, () => this.rng.permutation(T * this.buffer.agents)) : [];
+    return { actor: actorOrders, critic: Array.from({ length: epochs }, () => this.rng.permutation(T * E)) };
+  }
 
-    // Defenders: masked PPO on the team advantage, the actor reading the row beliefs it acted on;
-    // ppoEpochs x minibatches optimiser steps, on every adversaryInterval-th iteration.
-    let policyLoss: number | null = null;
-    if (this.defendersUpdateNow()) {
-      const defStats = meanStd((s) => (b.lossMask[s] ? teamAdv(s) : null), T * A);
-      const actorVars = actorVariables(this.actor);
-      const mb = Math.ceil((T * A) / c.minibatches);
-      const obsBuf = new Float32Array(mb * obsSize);
-      const rowBuf = new Float32Array(mb * K);
-      const actBuf = new Float32Array(mb * 2);
-      const oldBuf = new Float32Array(mb);
-      const advBuf = new Float32Array(mb);
-      const maskBuf = new Float32Array(mb);
-      let total = 0;
-      let batches = 0;
-      for (let epoch = 0; epoch < c.ppoEpochs; epoch++) {
-        const order = this.rng.permutation(T * A);
-        for (let j = 0; j < c.minibatches; j++) {
-          const [start, stop] = minibatchRange(T * A, c.minibatches, j);
-          const M = stop - start;
-          for (let q = 0; q < M; q++) {
-            const s = order[start + q]!;
-            obsBuf.set(b.obs.subarray(s * obsSize, (s + 1) * obsSize), q * obsSize);
-            rowBuf.set(this.rowBeliefs.subarray(s * K, (s + 1) * K), q * K);
-            actBuf[2 * q] = b.actions[2 * s]!;
-            actBuf[2 * q + 1] = b.actions[2 * s + 1]!;
-            oldBuf[q] = b.logProbs[s]!;
-            advBuf[q] = (teamAdv(s) - defStats.mean) / defStats.std;
-            maskBuf[q] = b.lossMask[s]!;
-          }
-          const st = ppoPolicyStep(
-            () => actorMean(this.actor, this.actorShape, tf.tensor2d(obsBuf.subarray(0, M * obsSize), [M, obsSize]), tf.tensor2d(rowBuf.subarray(0, M * K), [M, K])),
-            this.actor.logStd, actorVars, this.actorOpt,
-            { actions: actBuf, oldLogProbs: oldBuf, advantages: advBuf, mask: maskBuf, size: M }, c,
-          );
-          total += st.loss;
-          batches++;
-        }
-      }
-      policyLoss = total / batches;
-    }
-
-    // The type-aware critic on all environment samples, every iteration: ppoEpochs x minibatches steps.
-    const valueLoss = fitCritic(
-      this.critic, this.criticOpt,
-      { inputs: this.criticStates, inputSize: this.criticInputSize, targets: Float32Array.from(b.returns, (r) => this.valueNorm.normalize(r)), count: T * E },
-      { epochs: c.ppoEpochs, minibatches: c.minibatches, huberDelta: c.huberDelta, maxGradNorm: c.maxGradNorm },
-      this.rng,
-    );
-
+  /** The core's update (defenders on their iterations, the type-aware critic), then the adversaries and the belief. */
+  override update(): CoreLosses & EirLosses {
+    const core = super.update();
     // Adversaries before the belief: the order the random stream has always been drawn in.
     const adversaryLoss = this.updateAdversaries();
-    return { policyLoss, valueLoss, beliefLoss: this.updateBelief(), adversaryLoss };
+    return { ...core, beliefLoss: this.beliefs.train(this.beliefOpt, this.rng, this.eir.beliefChunksPerIteration, this.config.maxGradNorm), adversaryLoss };
   }
 
   /**
@@ -588,41 +369,6 @@ export class EirMappoTrainer {
     return out;
   }
 
-  /** Binary cross-entropy of the beliefs over the rollout's ticks, truncated BPTT in chunks. */
-  private updateBelief(): number {
-    const N = this.world.robots;
-    const pairs = this.world.envs * N * N;
-    const H = this.eir.beliefHidden;
-    const L = this.eir.beliefChunk;
-    const ticks = this.config.rolloutSteps * this.config.decisionTicks;
-    const vars = beliefWeights(this.belief).map(([, v]) => v);
-    let total = 0;
-    let chunks = 0;
-    const all = Math.ceil(ticks / L);
-    const picked = this.rng.permutation(all).slice(0, Math.min(all, this.eir.beliefChunksPerIteration));
-    for (const chunk of picked) {
-      const start = chunk * L;
-      const len = Math.min(L, ticks - start);
-      const loss = tf.tidy(() => {
-        const h0 = tf.tensor2d(this.chunkStates[start / L]!, [pairs, H]);
-        const steps = Array.from({ length: len }, (_, k) => start + k);
-        const seq = {
-          features: steps.map((t) => tf.tensor2d(this.pairFeatures.subarray(t * pairs * PAIR_DIM, (t + 1) * pairs * PAIR_DIM), [pairs, PAIR_DIM])),
-          labels: steps.map((t) => tf.tensor1d(this.pairLabels.subarray(t * pairs, (t + 1) * pairs))),
-          masks: steps.map((t) => tf.tensor1d(this.pairMasks.subarray(t * pairs, (t + 1) * pairs))),
-          resets: steps.map((t) => tf.tensor1d(this.pairResets.subarray(t * pairs, (t + 1) * pairs))),
-        };
-        const { value, grads } = tf.variableGrads(() => beliefSequenceLoss(this.belief, this.beliefShape, h0, seq), vars);
-        this.beliefOpt.applyGradients(clipByGlobalNorm(grads, this.config.maxGradNorm));
-        return value;
-      });
-      total += loss.dataSync()[0]!;
-      loss.dispose();
-      chunks++;
-    }
-    return total / chunks;
-  }
-
   /** Name of adversary type k (1..R) in checkpoints, file names and evaluations. */
   protected adversaryName(_type: number): string {
     return 'eir';
@@ -633,54 +379,35 @@ export class EirMappoTrainer {
     return this.types === 1 ? 'adversary' : `adversary-${this.adversaryName(type)}`;
   }
 
-  /** Hash of every network's weights now (see weightsFingerprint). */
-  fingerprint(): string {
-    return weightsFingerprint(this.state().networks);
+  protected override scheduledOptimisers(): [tf.Optimizer, number][] {
+    return [...super.scheduledOptimisers(), [this.beliefOpt, this.eir.beliefLr], ...this.adversaryOpts.map((o): [tf.Optimizer, number] => [o, this.eir.adversaryLr])];
   }
 
-  protected state(): TrainerState {
+  override iterate(): EirIterationStats {
+    const teacherForcing = this.teacherForcing();
+    // update() above adds the belief's and the adversaries' losses to the core's.
+    const stats = super.iterate() as IterationStats & EirLosses;
+    return { ...stats, teacherForcing };
+  }
+
+  protected override state(): TrainerState {
+    const base = super.state();
     return {
-      identity: runIdentity(this.config),
-      config: this.config as unknown as Record<string, unknown>,
-      iteration: this.iteration,
-      envSteps: this.envSteps,
-      valueNorm: this.valueNorm,
-      networks: {
-        actor: actorWeights(this.actor), critic: criticWeights(this.critic), belief: beliefWeights(this.belief),
-        ...Object.fromEntries(this.adversaries.map((a, k) => [this.adversaryKey(k + 1), actorWeights(a)])),
-      },
-      optimizers: {
-        actor: this.actorOpt, critic: this.criticOpt, belief: this.beliefOpt,
-        ...Object.fromEntries(this.adversaryOpts.map((o, k) => [this.adversaryKey(k + 1), o])),
-      },
+      ...base,
+      networks: { ...base.networks, belief: beliefWeights(this.belief), ...Object.fromEntries(this.adversaries.map((a, k) => [this.adversaryKey(k + 1), actorWeights(a)])) },
+      optimizers: { ...base.optimizers, belief: this.beliefOpt, ...Object.fromEntries(this.adversaryOpts.map((o, k) => [this.adversaryKey(k + 1), o])) },
     };
   }
 
-  checkpoint(wallSeconds: number, curve: Checkpoint['curve']): Promise<Checkpoint> {
-    return buildCheckpoint(this.state(), wallSeconds, curve);
-  }
-
-  async restore(ck: Checkpoint, source: string): Promise<void> {
-    await restoreCheckpoint(ck, source, this.state());
-    this.iteration = ck.iteration;
-    this.envSteps = ck.envSteps;
-    this.reseedFor(ck.iteration);
-  }
-
   /** actor.onnx (obs + row beliefs), belief.onnx (pair features + h), adversary-<name>.onnx (victim obs) per type. */
-  exportModels(doc: string): Record<string, ModelFile> {
+  override exportModels(doc: string): Record<string, ModelFile> {
     const obsSize = this.world.obsSize;
-    const K = this.actorShape.maxNeighbours;
     const R = this.types;
     const H = this.eir.beliefHidden;
     const action = [{ name: 'action', shape: ['batch', 2], dtype: 'float32' as const }];
     const obs = { name: 'obs', shape: ['batch', obsSize], dtype: 'float32' as const };
     return {
-      'actor.onnx': {
-        bytes: actorToOnnx(this.actor, this.actorShape, obsSize, doc),
-        inputs: [obs, { name: 'beliefs', shape: ['batch', K * R], dtype: 'float32' }],
-        outputs: action,
-      },
+      ...super.exportModels(doc),
       'belief.onnx': {
         bytes: beliefToOnnx(this.belief, this.beliefShape, doc),
         inputs: [{ name: 'pair_features', shape: ['batch', PAIR_DIM], dtype: 'float32' }, { name: 'h_in', shape: ['batch', H], dtype: 'float32' }],
@@ -697,94 +424,46 @@ export class EirMappoTrainer {
   }
 
   /** The belief's classes: benign, then the adversary types in order. */
-  get beliefTypes(): string[] {
+  override get beliefTypes(): string[] {
     return ['benign', 'compromised'];
   }
 
-  get hiddenSizes(): Record<string, number> {
-    return { actor: this.config.hidden, critic: this.config.hidden, belief: this.eir.beliefHidden, adversary: this.config.hidden };
-  }
-
-  /** The manifest also records the team under each of its own trained adversaries. */
-  extraEvaluations(episodes: number, seed: number): Record<string, EvalResult> {
-    return Object.fromEntries(this.adversaries.map((_, k) => [`${this.adversaryName(k + 1)}-adversary`, this.evaluate(episodes, seed, k + 1)]));
+  override get hiddenSizes(): Record<string, number> {
+    return { ...super.hiddenSizes, belief: this.eir.beliefHidden, adversary: this.config.hidden };
   }
 
   /**
-   * Deterministic episodes: defenders act on the mean with beliefs updated every tick, as deployed. With
-   * attack type k > 0, robot e mod N of episode e is driven by adversary k's mean command.
+   * The team as deployed: the actor on the beliefs of its per-pair GRU, advanced every tick. A known-type
+   * oracle (eir.oracle) reads, for a compromised neighbour, the one-hot of `oracleType` (the evaluation's
+   * adversary type, 1..R) from the twin's truth instead.
    */
-  evaluate(episodes: number, seed: number, attack = 0): EvalResult {
-    const world = new RendezvousWorld(this.settings, { envs: episodes, seed, autoReset: false });
-    const N = world.robots;
-    const K = this.actorShape.maxNeighbours;
-    const R = this.types;
-    const H = this.eir.beliefHidden;
-    const size = world.obsSize;
-    const pairs = episodes * N * N;
-    const override = new CommandOverride(episodes);
-    const adversary = attack > 0 ? this.adversaries[attack - 1] : undefined;
-    if (attack !== 0 && !adversary) throw new RangeError(`no adversary type ${attack} (types are 1..${R})`);
-    if (adversary) for (let e = 0; e < episodes; e++) world.setVictim(e, { robot: e % N, override });
-    let h = new Float32Array(pairs * H);
-    const belief = new Float32Array(pairs * R);
-    const features = new Float32Array(pairs * PAIR_DIM);
-    const scratch = new Float32Array(N * N * PAIR_DIM);
-    const rows = new Float32Array(episodes * N * K * R);
-    const victimObs = new Float32Array(episodes * size);
-    const actions = new Float32Array(2 * episodes * N);
-    for (let t = 0; t < this.settings.episodeSteps; t++) {
-      for (let e = 0; e < episodes; e++) {
-        world.pairFeatures(e, scratch);
-        features.set(scratch, e * N * N * PAIR_DIM);
-      }
-      h = this.stepBeliefs(features, h, pairs, belief);
-      for (let g = 0; g < episodes * N; g++) {
-        const e = Math.floor(g / N);
-        const i = g % N;
-        for (let k = 0; k < K; k++) {
-          const j = world.rowIds[g * K + k]!;
-          const pair = (e * N + i) * N + j;
-          if (j < 0 || this.eir.oracle) rows.fill(0, (g * K + k) * R, (g * K + k + 1) * R);
-          // The oracle reads the true type: this episode's attack type on the victim's rows.
-          if (j >= 0 && this.eir.oracle && j === world.victim[e]) rows[(g * K + k) * R + attack - 1] = 1;
-          else if (j >= 0 && !this.eir.oracle) rows.set(belief.subarray(pair * R, (pair + 1) * R), (g * K + k) * R);
-        }
-      }
-      actions.set(this.forward(this.actor, this.actorShape, world.obs, episodes * N, rows));
-      if (adversary) {
-        for (let e = 0; e < episodes; e++) victimObs.set(world.obs.subarray((e * N + (e % N)) * size, (e * N + (e % N) + 1) * size), e * size);
-        override.commands.set(this.forward(adversary, this.adversaryShape, victimObs, episodes));
-      }
-      world.step(actions);
-    }
-    return summariseEpisodes(Array.from({ length: episodes }, (_, e) => world.metrics(e)));
+  override team(oracleType = 1): TfjsTeam {
+    return new TfjsTeam({
+      name: this.config.algo,
+      actor: this.actor,
+      shape: this.actorShape,
+      obsSize: this.world.obsSize,
+      belief: { params: this.belief, shape: this.beliefShape },
+      ...(this.eir.oracle ? { oracleType } : {}),
+    });
   }
 
-  iterate(): EirIterationStats {
-    this.finished.length = 0;
-    const forcing = this.teacherForcing();
-    const t0 = performance.now();
-    this.collect();
-    const t1 = performance.now();
-    if (this.config.lrDecay) {
-      const left = Math.max(0, 1 - this.envSteps / this.config.totalEnvSteps);
-      setLearningRate(this.actorOpt, this.config.actorLr * left);
-      setLearningRate(this.criticOpt, this.config.criticLr * left);
-      setLearningRate(this.beliefOpt, this.eir.beliefLr * left);
-      for (const o of this.adversaryOpts) setLearningRate(o, this.eir.adversaryLr * left);
-    }
-    const losses = this.update();
-    const t2 = performance.now();
-    this.iteration++;
-    return {
-      iteration: this.iteration,
-      envSteps: this.envSteps,
-      ...rolloutEpisodes(this.finished),
-      ...losses,
-      teacherForcing: forcing,
-      rolloutMs: t1 - t0,
-      updateMs: t2 - t1,
-    };
+  /** Adversary type k (1..R) as the evaluation loop drives a victim with it (its mean command). */
+  adversary(type: number): TfjsAdversary {
+    const params = this.adversaries[type - 1];
+    if (!params) throw new RangeError(`no adversary type ${type} (types are 1..${this.types})`);
+    return new TfjsAdversary(this.adversaryName(type), params, this.adversaryShape, this.world.obsSize);
+  }
+
+  /** Deterministic episodes with robot e mod N of episode e driven by adversary type k's mean command. */
+  evaluateUnder(type: number, episodes: number, seed: number): Promise<EvalResult> {
+    return evaluateTeam(this.settings, this.team(type), { episodes, seed, attack: { kind: 'adversary', adversary: this.adversary(type) } });
+  }
+
+  /** The manifest also records the team under each of its own trained adversaries. */
+  override async extraEvaluations(episodes: number, seed: number): Promise<Record<string, EvalResult>> {
+    const out: Record<string, EvalResult> = {};
+    for (let k = 1; k <= this.types; k++) out[`${this.adversaryName(k)}-adversary`] = await this.evaluateUnder(k, episodes, seed);
+    return out;
   }
 }

@@ -144,6 +144,20 @@ export function actorMean(p: ActorParams, shape: ActorShape, obs: tf.Tensor2D, b
   return applyDense(p.mean, h2) as tf.Tensor2D;
 }
 
+/**
+ * actorMean on plain arrays: mean commands (robot r at 2r) of the first `rows` observations of `obs`
+ * (obsSize each), with their row beliefs (maxNeighbours x beliefsPerRow each) for a belief actor.
+ */
+export function actorMeans(p: ActorParams, shape: ActorShape, obs: Float32Array, obsSize: number, rows: number, beliefs?: Float32Array): Float32Array {
+  const KR = shape.maxNeighbours * rowBeliefCount(shape);
+  const m = tf.tidy(() =>
+    actorMean(p, shape, tf.tensor2d(obs.subarray(0, rows * obsSize), [rows, obsSize]), beliefs ? tf.tensor2d(beliefs.subarray(0, rows * KR), [rows, KR]) : undefined),
+  );
+  const out = Float32Array.from(m.dataSync());
+  m.dispose();
+  return out;
+}
+
 /** The actor's weights by path, in a fixed order (the optimiser's state follows this order). */
 export function actorWeights(p: ActorParams): [string, tf.Variable][] {
   return [

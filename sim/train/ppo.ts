@@ -121,7 +121,8 @@ const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
 
 /**
  * Samples `count` two-dimensional actions from the diagonal Gaussian (mean[2a..2a+1], exp(logStd)) into
- * actions, with their log-probabilities.
+ * actions, with their log-probabilities. The log-density takes off each wheel's squared draw in turn, the
+ * order MAPPO's rollout has always summed it in (see sim/train/README.md on the training fingerprint).
  */
 export function sampleGaussian(
   rng: RandomStream,
@@ -133,46 +134,77 @@ export function sampleGaussian(
 ): void {
   const std0 = Math.exp(logStd[0]!);
   const std1 = Math.exp(logStd[1]!);
-  const base = -logStd[0]! - logStd[1]! - 2 * LOG_SQRT_2PI;
+  const base = -(logStd[0]! + logStd[1]!) - 2 * LOG_SQRT_2PI;
   for (let a = 0; a < count; a++) {
     const z0 = rng.gaussian();
     const z1 = rng.gaussian();
     actions[2 * a] = mean[2 * a]! + std0 * z0;
     actions[2 * a + 1] = mean[2 * a + 1]! + std1 * z1;
-    logProbs[a] = base - 0.5 * (z0 * z0 + z1 * z1);
+    let logp = base;
+    logp -= 0.5 * z0 * z0;
+    logp -= 0.5 * z1 * z1;
+    logProbs[a] = logp;
+  }
+}
+
+/** A critic's training data: sample i has input inputs[i * inputSize ...] and (normalised) target targets[i]. */
+export interface CriticData {
+  inputs: Float32Array;
+  inputSize: number;
+  targets: Float32Array;
+  count: number;
+}
+
+export interface CriticFitSettings {
+  epochs: number;
+  minibatches: number;
+  huberDelta: number;
+  maxGradNorm: number;
+}
+
+/** Huber steps of a critic on minibatches of `data` (minibatchRange of an epoch's order), with buffers reused between steps. */
+export class CriticMinibatches {
+  private readonly inBuf: Float32Array;
+  private readonly tgBuf: Float32Array;
+  private readonly vars: tf.Variable[];
+
+  constructor(
+    private readonly critic: CriticParams,
+    private readonly optimizer: tf.Optimizer,
+    private readonly data: CriticData,
+    private readonly c: Omit<CriticFitSettings, 'epochs'>,
+  ) {
+    const size = Math.ceil(data.count / c.minibatches) + 1;
+    this.inBuf = new Float32Array(size * data.inputSize);
+    this.tgBuf = new Float32Array(size);
+    this.vars = criticVariables(critic);
+  }
+
+  /** One step on minibatch j of the epoch ordered by `order`; returns its loss. */
+  step(order: ArrayLike<number>, j: number): number {
+    const { inputs, inputSize: D, targets, count: n } = this.data;
+    const [start, stop] = minibatchRange(n, this.c.minibatches, j);
+    const C = stop - start;
+    for (let q = 0; q < C; q++) {
+      const s = order[start + q]!;
+      this.inBuf.set(inputs.subarray(s * D, (s + 1) * D), q * D);
+      this.tgBuf[q] = targets[s]!;
+    }
+    return valueStep(() => criticValue(this.critic, tf.tensor2d(this.inBuf.subarray(0, C * D), [C, D])), this.tgBuf, C, this.vars, this.optimizer, this.c.huberDelta, this.c.maxGradNorm);
   }
 }
 
 /**
- * `epochs` passes of `minibatches` Huber steps (minibatchRange) of a critic towards normalised targets:
- * sample i has input inputs[i * inputSize ...] and target targets[i]. The order of each epoch is drawn
- * from `rng`. Returns the mean loss. (The robust trainers' critics; MAPPO keeps its own interleaved loop.)
+ * `epochs` passes of `minibatches` Huber steps (minibatchRange) of a critic towards normalised targets, the
+ * order of each epoch drawn from `rng` at its start. Returns the mean loss. (BATPAL's reference critic; the
+ * trainers' own critics step inside the core's update, MappoTrainer.update.)
  */
-export function fitCritic(
-  critic: CriticParams,
-  optimizer: tf.Optimizer,
-  data: { inputs: Float32Array; inputSize: number; targets: Float32Array; count: number },
-  c: { epochs: number; minibatches: number; huberDelta: number; maxGradNorm: number },
-  rng: RandomStream,
-): number {
-  const { inputs, inputSize: D, targets, count: n } = data;
-  const vars = criticVariables(critic);
-  const size = Math.ceil(n / c.minibatches) + 1;
-  const inBuf = new Float32Array(size * D);
-  const tgBuf = new Float32Array(size);
+export function fitCritic(critic: CriticParams, optimizer: tf.Optimizer, data: CriticData, c: CriticFitSettings, rng: RandomStream): number {
+  const batches = new CriticMinibatches(critic, optimizer, data, c);
   let loss = 0;
   for (let epoch = 0; epoch < c.epochs; epoch++) {
-    const order = rng.permutation(n);
-    for (let j = 0; j < c.minibatches; j++) {
-      const [start, stop] = minibatchRange(n, c.minibatches, j);
-      const C = stop - start;
-      for (let q = 0; q < C; q++) {
-        const s = order[start + q]!;
-        inBuf.set(inputs.subarray(s * D, (s + 1) * D), q * D);
-        tgBuf[q] = targets[s]!;
-      }
-      loss += valueStep(() => criticValue(critic, tf.tensor2d(inBuf.subarray(0, C * D), [C, D])), tgBuf, C, vars, optimizer, c.huberDelta, c.maxGradNorm);
-    }
+    const order = rng.permutation(data.count);
+    for (let j = 0; j < c.minibatches; j++) loss += batches.step(order, j);
   }
   return loss / (c.epochs * c.minibatches);
 }

@@ -24,10 +24,10 @@ export interface Trainer {
   readonly envSteps: number;
   readonly actor: ActorParams;
   iterate(): TrainerStats;
-  /** Deterministic benign episodes on held-out seeds. */
-  evaluate(episodes: number, seed: number): EvalResult;
-  /** Further evaluations written into the manifest (e.g. under the algorithm's own adversary). */
-  extraEvaluations(episodes: number, seed: number): Record<string, EvalResult>;
+  /** Deterministic benign episodes on held-out seeds, through sim/team-eval.ts's loop (robot e mod N of episode e not scored). */
+  evaluate(episodes: number, seed: number): Promise<EvalResult>;
+  /** Further evaluations written into the manifest (e.g. under the algorithm's own adversary), through the same loop. */
+  extraEvaluations(episodes: number, seed: number): Promise<Record<string, EvalResult>>;
   checkpoint(wallSeconds: number, curve: Checkpoint['curve']): Promise<Checkpoint>;
   restore(ck: Checkpoint, source: string): Promise<void>;
   exportModels(doc: string): Record<string, ModelFile>;
@@ -36,9 +36,9 @@ export interface Trainer {
   readonly beliefTypes: string[];
   readonly hiddenSizes: Record<string, number>;
   /** Further learning-curve columns measured at each periodic evaluation (BATPAL: each adversary's severity). */
-  evaluationColumns?(episodes: number, seed: number): Record<string, number>;
+  evaluationColumns?(episodes: number, seed: number): Promise<Record<string, number>>;
   /** Further files for the policy folder (BATPAL: severity.json). */
-  extraFiles?(episodes: number, seed: number): Record<string, string>;
+  extraFiles?(episodes: number, seed: number): Promise<Record<string, string>>;
 }
 
 /**

@@ -59,11 +59,14 @@ export function trainConfigFrom(o: TrainOptions): { config: TrainConfig; source:
 }
 
 /** One iteration as the training command runs it: rollout and update, then the periodic evaluation when due. */
-export function trainingIteration(trainer: Trainer, config: TrainConfig): { stats: TrainerStats; evaluation: EvalResult | null; columns: Record<string, number> | undefined } {
+export async function trainingIteration(
+  trainer: Trainer,
+  config: TrainConfig,
+): Promise<{ stats: TrainerStats; evaluation: EvalResult | null; columns: Record<string, number> | undefined }> {
   const stats = trainer.iterate();
   if (stats.iteration % config.eval.every !== 0) return { stats, evaluation: null, columns: undefined };
-  const evaluation = trainer.evaluate(config.eval.episodes, config.eval.seed);
-  return { stats, evaluation, columns: trainer.evaluationColumns?.(config.eval.episodes, config.eval.seed) };
+  const evaluation = await trainer.evaluate(config.eval.episodes, config.eval.seed);
+  return { stats, evaluation, columns: await trainer.evaluationColumns?.(config.eval.episodes, config.eval.seed) };
 }
 
 /**
@@ -77,7 +80,7 @@ export async function rerunFingerprint(m: PolicyManifest): Promise<{ iterations:
   const settings = resolveSimConfig(config.env, `${m.name}: manifest training.config.env`, PROJECT_ROOT);
   await initBackend(config.backend);
   const trainer = createTrainer(config, settings);
-  while (trainer.iteration < recorded.iterations) trainingIteration(trainer, config);
+  while (trainer.iteration < recorded.iterations) await trainingIteration(trainer, config);
   return { iterations: recorded.iterations, sha256: trainer.fingerprint() };
 }
 
@@ -155,7 +158,7 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
       // Training is synchronous: yield to the event loop once per iteration so Ctrl-C is heard.
       await new Promise((r) => setImmediate(r));
       if (stopRequested) break;
-      const { stats: st, evaluation: ev, columns } = trainingIteration(trainer, config);
+      const { stats: st, evaluation: ev, columns } = await trainingIteration(trainer, config);
       if (st.iteration === FINGERPRINT_ITERATIONS) {
         fingerprint = { iterations: FINGERPRINT_ITERATIONS, sha256: trainer.fingerprint() };
         writeFileSync(fingerprintPath, `${JSON.stringify(fingerprint)}\n`);
@@ -191,7 +194,8 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
   log(`final evaluation: ${config.finalEvalEpisodes} held-out episodes, noise model '${noiseName}'`);
   // Held out from the periodic evaluation's episodes as well.
   const finalSeed = (config.eval.seed + 500_000) % 2 ** 31;
-  const final = trainer.evaluate(config.finalEvalEpisodes, finalSeed);
+  const final = await trainer.evaluate(config.finalEvalEpisodes, finalSeed);
+  const extraEvaluations = await trainer.extraEvaluations(config.finalEvalEpisodes, finalSeed);
   const obsSize = observationLayout(settings.observation).size;
   const manifest: Omit<PolicyManifest, 'files'> = {
     format: 'swarmguard-policy/1',
@@ -229,7 +233,7 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
     evaluation: {
       benign: evaluationMetrics(final, finalSeed, noiseName),
       ...Object.fromEntries(
-        Object.entries(trainer.extraEvaluations(config.finalEvalEpisodes, finalSeed)).map(([k, ev]) => [k, evaluationMetrics(ev, finalSeed, noiseName)]),
+        Object.entries(extraEvaluations).map(([k, ev]) => [k, evaluationMetrics(ev, finalSeed, noiseName)]),
       ),
     },
   };
@@ -240,7 +244,7 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
     {
       'curve.csv': curveCsv(curve),
       'curve.svg': curveSvg(curve, `${name} (${config.algo})`),
-      ...trainer.extraFiles?.(config.finalEvalEpisodes, finalSeed),
+      ...(await trainer.extraFiles?.(config.finalEvalEpisodes, finalSeed)),
     },
     o.force,
   );

@@ -18,7 +18,18 @@ export function readAdversaryManifest(dir: string): AdversaryManifest {
   return parsed.data;
 }
 
-export class OnnxAdversary {
+/**
+ * Whatever drives the victims in batched episodes (sim/team-eval.ts): a trained adversary through
+ * onnxruntime (OnnxAdversary), or a training run's own tfjs adversary (sim/train/tfjs-policy.ts).
+ */
+export interface AdversaryController {
+  readonly name: string;
+  /** Mean commands for the victims: victim row r observes obs[victimRows[r] * size ...], its command at 2r of out. */
+  act(obs: Float32Array, victimRows: readonly number[], out: Float32Array): Promise<void> | void;
+  release(): Promise<void>;
+}
+
+export class OnnxAdversary implements AdversaryController {
   private constructor(
     readonly name: string,
     private readonly session: ort.InferenceSession,
