@@ -6,6 +6,7 @@
 import { PAIR_DIM } from '../../src/core/observation.js';
 import type { AdversaryController } from '../../src/policy/adversary.js';
 import type { TeamController, TeamView } from '../../src/policy/team.js';
+import { PairBeliefBuffers } from '../../src/policy/pair-beliefs.js';
 import { beliefStepArrays, beliefTypeCount, type BeliefParams, type BeliefShape } from './belief.js';
 import { actorMeans, rowBeliefCount, type ActorParams, type ActorShape } from './networks.js';
 
@@ -26,13 +27,7 @@ export interface TfjsTeamParts {
 export class TfjsTeam implements TeamController {
   readonly name: string;
   private readonly beliefsPerRow: number;
-  /** Recurrent state of every pair, (e, i, j) at ((e * N + i) * N + j) * H; sized on first use. */
-  private state = new Float32Array(0);
-  private beliefs = new Float32Array(0);
-  private features = new Float32Array(0);
-  private rows = new Float32Array(0);
-  private envs = 0;
-  private robots = 0;
+  private readonly pairs: PairBeliefBuffers;
 
   constructor(private readonly parts: TfjsTeamParts) {
     this.name = parts.name;
@@ -44,54 +39,29 @@ export class TfjsTeam implements TeamController {
     }
     const k = parts.oracleType;
     if (k !== undefined && !(R > 0 && Number.isInteger(k) && k >= 1 && k <= R)) throw new RangeError(`${parts.name}: oracle type ${k} outside 1..${R}`);
+    this.pairs = new PairBeliefBuffers(parts.belief?.shape.hidden ?? 0, R, parts.shape.maxNeighbours);
   }
 
   /** Forgets every belief of environment e (its episode restarted). */
   resetEnv(e: number): void {
-    const NN = this.robots * this.robots;
-    const H = this.parts.belief?.shape.hidden ?? 0;
-    this.state.fill(0, e * NN * H, (e + 1) * NN * H);
-  }
-
-  private size(view: TeamView): void {
-    if (view.envs === this.envs && view.robots === this.robots) return;
-    this.envs = view.envs;
-    this.robots = view.robots;
-    const pairs = view.envs * view.robots * view.robots;
-    this.state = new Float32Array(pairs * (this.parts.belief?.shape.hidden ?? 0));
-    this.beliefs = new Float32Array(pairs * this.beliefsPerRow);
-    this.features = new Float32Array(pairs * PAIR_DIM);
-    this.rows = new Float32Array(view.envs * view.robots * this.parts.shape.maxNeighbours * this.beliefsPerRow);
+    this.pairs.resetEnv(e);
   }
 
   /** Mean commands of every robot of every environment into out (robot g at 2g); advances the beliefs first. */
   act(view: TeamView, out: Float32Array): void {
-    this.size(view);
+    const p = this.pairs;
+    p.fit(view.envs, view.robots);
     const { actor, shape, obsSize, belief, oracleType } = this.parts;
     const robots = view.envs * view.robots;
     if (!belief) {
       out.set(actorMeans(actor, shape, view.obs, obsSize, robots));
       return;
     }
-    const truth = view.compromised;
-    if (oracleType !== undefined && !truth) throw new RangeError(`${this.name} is a known-type oracle: it runs only where the compromised robot is known (the twin)`);
-    const N = view.robots;
-    const NN = N * N;
-    for (let e = 0; e < view.envs; e++) view.pairFeatures(e, this.features.subarray(e * NN * PAIR_DIM, (e + 1) * NN * PAIR_DIM));
-    this.state = beliefStepArrays(belief.params, belief.shape, this.features, this.state, view.envs * NN, this.beliefs);
-    const K = shape.maxNeighbours;
-    const R = this.beliefsPerRow;
-    this.rows.fill(0);
-    for (let g = 0; g < robots; g++) {
-      for (let k = 0; k < K; k++) {
-        const j = view.rowIds[g * K + k]!;
-        if (j < 0) continue;
-        const row = (g * K + k) * R;
-        if (oracleType === undefined) this.rows.set(this.beliefs.subarray((g * N + j) * R, (g * N + j + 1) * R), row);
-        else if (truth![g - (g % N) + j]) this.rows[row + oracleType - 1] = 1;
-      }
-    }
-    out.set(actorMeans(actor, shape, view.obs, obsSize, robots, this.rows));
+    if (oracleType !== undefined && !view.compromised) throw new RangeError(`${this.name} is a known-type oracle: it runs only where the compromised robot is known (the twin)`);
+    const NN = view.robots * view.robots;
+    for (let e = 0; e < view.envs; e++) view.pairFeatures(e, p.features.subarray(e * NN * PAIR_DIM, (e + 1) * NN * PAIR_DIM));
+    p.state = beliefStepArrays(belief.params, belief.shape, p.features, p.state, view.envs * NN, p.beliefs);
+    out.set(actorMeans(actor, shape, view.obs, obsSize, robots, p.gatherRows(view, oracleType)));
   }
 
   release(): Promise<void> {

@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { PAIR_DIM, type ObservationSpec } from '../core/observation.js';
 import { isOracle } from '../core/policy-manifest.js';
 import { loadPolicyFolder, observationMismatch, PolicyFolderError, type LoadedPolicy } from './folder.js';
+import { PairBeliefBuffers } from './pair-beliefs.js';
 
 /** What the team reads from a batch of environments each tick (the twin's RendezvousWorld is one). */
 export interface TeamView {
@@ -49,13 +50,8 @@ export class OnnxTeam implements TeamController {
   private readonly actor: ort.InferenceSession;
   private readonly belief: ort.InferenceSession | null;
   private readonly beliefHidden: number;
-  /** Recurrent state of every pair, (e, i, j) at ((e * N + i) * N + j) * H; sized on first use. */
-  private state = new Float32Array(0);
-  private beliefs = new Float32Array(0);
-  private features = new Float32Array(0);
-  private rows = new Float32Array(0);
-  private envs = 0;
-  private robots = 0;
+  /** Pair states, beliefs and features, and the actor's row beliefs; sized on first use. */
+  private readonly pairs: PairBeliefBuffers;
   /** Ticks each pair has been out of range (for forgetting, see setForgetAfter). */
   private away = new Int32Array(0);
   private forgetAfter = Infinity;
@@ -72,6 +68,7 @@ export class OnnxTeam implements TeamController {
     this.belief = this.usesBeliefs ? policy.sessions['belief.onnx']! : null;
     this.beliefHidden = m.hiddenSizes.belief ?? 0;
     this.oracle = isOracle(m);
+    this.pairs = new PairBeliefBuffers(this.beliefHidden, this.beliefsPerPair, m.observation.maxNeighbours);
   }
 
   /** Loads a policy folder and checks that it observes the world as `spec` describes. */
@@ -122,8 +119,8 @@ export class OnnxTeam implements TeamController {
 
   /** Forgets every belief of environment e (call when its episode restarts). */
   resetEnv(e: number): void {
-    const NN = this.robots * this.robots;
-    this.state.fill(0, e * NN * this.beliefHidden, (e + 1) * NN * this.beliefHidden);
+    const NN = this.pairs.robots * this.pairs.robots;
+    this.pairs.resetEnv(e);
     this.away.fill(0, e * NN, (e + 1) * NN);
   }
 
@@ -131,49 +128,42 @@ export class OnnxTeam implements TeamController {
     if (this.hosted && (view.envs !== 1 || view.robots !== this.hosted.length)) {
       throw new RangeError(`this team hosts robots of a swarm of ${this.hosted.length} in one environment, the view has ${view.envs} x ${view.robots}`);
     }
-    if (view.envs === this.envs && view.robots === this.robots) return;
-    this.envs = view.envs;
-    this.robots = view.robots;
-    const pairs = view.envs * view.robots * view.robots;
-    this.state = new Float32Array(pairs * this.beliefHidden);
-    this.beliefs = new Float32Array(pairs * this.beliefsPerPair);
-    this.features = new Float32Array(pairs * PAIR_DIM);
-    this.away = new Int32Array(pairs);
-    this.rows = new Float32Array(view.envs * view.robots * this.policy.manifest.observation.maxNeighbours * this.beliefsPerPair);
+    if (this.pairs.fit(view.envs, view.robots)) this.away = new Int32Array(view.envs * view.robots * view.robots);
   }
 
   /** Advances every pair's belief by one tick; returns the R beliefs of pair (e, i, j) at ((e * N + i) * N + j) * R. */
   async updateBeliefs(view: TeamView): Promise<Float32Array> {
     this.size(view);
+    const b = this.pairs;
     const N = view.robots;
     const pairs = view.envs * N * N;
     const H = this.beliefHidden;
-    for (let e = 0; e < view.envs; e++) view.pairFeatures(e, this.features.subarray(e * N * N * PAIR_DIM, (e + 1) * N * N * PAIR_DIM));
+    for (let e = 0; e < view.envs; e++) view.pairFeatures(e, b.features.subarray(e * N * N * PAIR_DIM, (e + 1) * N * N * PAIR_DIM));
     const hosted = this.hosted;
     // Robots hosted elsewhere: zero features (and zero states, kept so below) in their rows.
-    if (hosted) for (let i = 0; i < N; i++) if (!hosted[i]) this.features.fill(0, i * N * PAIR_DIM, (i + 1) * N * PAIR_DIM);
+    if (hosted) for (let i = 0; i < N; i++) if (!hosted[i]) b.features.fill(0, i * N * PAIR_DIM, (i + 1) * N * PAIR_DIM);
     if (this.forgetAfter < Infinity) {
       for (let p = 0; p < pairs; p++) {
         // The first pair feature says whether j is in i's range.
-        this.away[p] = this.features[p * PAIR_DIM] === 1 ? 0 : this.away[p]! + 1;
-        if (this.away[p]! > this.forgetAfter) this.state.fill(0, p * H, (p + 1) * H);
+        this.away[p] = b.features[p * PAIR_DIM] === 1 ? 0 : this.away[p]! + 1;
+        if (this.away[p]! > this.forgetAfter) b.state.fill(0, p * H, (p + 1) * H);
       }
     }
     const out = await this.belief!.run({
-      pair_features: new ort.Tensor('float32', this.features, [pairs, PAIR_DIM]),
-      h_in: new ort.Tensor('float32', this.state, [pairs, H]),
+      pair_features: new ort.Tensor('float32', b.features, [pairs, PAIR_DIM]),
+      h_in: new ort.Tensor('float32', b.state, [pairs, H]),
     });
-    this.state = Float32Array.from(out.h_out!.data as Float32Array);
-    this.beliefs.set(out.belief!.data as Float32Array);
+    b.state = Float32Array.from(out.h_out!.data as Float32Array);
+    b.beliefs.set(out.belief!.data as Float32Array);
     if (hosted) {
       const R = this.beliefsPerPair;
       for (let i = 0; i < N; i++) {
         if (hosted[i]) continue;
-        this.state.fill(0, i * N * H, (i + 1) * N * H);
-        this.beliefs.fill(0, i * N * R, (i + 1) * N * R);
+        b.state.fill(0, i * N * H, (i + 1) * N * H);
+        b.beliefs.fill(0, i * N * R, (i + 1) * N * R);
       }
     }
-    return this.beliefs;
+    return b.beliefs;
   }
 
   /** Mean actions of every robot of every environment into out (robot g at 2g); advances beliefs first. */
@@ -190,25 +180,13 @@ export class OnnxTeam implements TeamController {
       obs = this.hostedObs;
     }
     const feeds: Record<string, ort.Tensor> = { obs: new ort.Tensor('float32', obs, [robots, size]) };
-    const oracleTruth = view.compromised;
-    if (this.oracle && !oracleTruth) throw new RangeError(`${this.name} is a known-type oracle: it runs only where the compromised robot is known (the twin)`);
+    if (this.oracle && !view.compromised) throw new RangeError(`${this.name} is a known-type oracle: it runs only where the compromised robot is known (the twin)`);
     if (this.usesBeliefs) {
-      const beliefs = await this.updateBeliefs(view);
-      const K = m.observation.maxNeighbours;
-      const N = view.robots;
-      const R = this.beliefsPerPair;
-      for (let g = 0; g < robots; g++) {
-        for (let k = 0; k < K; k++) {
-          const j = view.rowIds[g * K + k]!;
-          const row = (g * K + k) * R;
-          if (j < 0 || (this.hosted && !this.hosted[g])) this.rows.fill(0, row, row + R);
-          else if (this.oracle) {
-            // The true type (a yes/no belief: R = 1) in place of the belief network's.
-            this.rows[row] = oracleTruth![g - (g % N) + j]!;
-          } else this.rows.set(beliefs.subarray((g * N + j) * R, (g * N + j + 1) * R), row);
-        }
-      }
-      feeds.beliefs = new ort.Tensor('float32', this.rows, [robots, K * R]);
+      await this.updateBeliefs(view);
+      const hosted = this.hosted;
+      // The oracle reads the true type (a yes/no belief: type 1 of R = 1) in place of the belief network's.
+      const rows = this.pairs.gatherRows(view, this.oracle ? 1 : undefined, hosted ? (g) => !hosted[g] : undefined);
+      feeds.beliefs = new ort.Tensor('float32', rows, [robots, m.observation.maxNeighbours * this.beliefsPerPair]);
     }
     const result = await this.actor.run(feeds);
     out.set(result.action!.data as Float32Array);
@@ -216,7 +194,7 @@ export class OnnxTeam implements TeamController {
 
   /** The beliefs of the last act(): the R values of pair (e, i, j) at ((e * N + i) * N + j) * R (empty without a belief network). */
   get lastBeliefs(): Float32Array {
-    return this.beliefs;
+    return this.pairs.beliefs;
   }
 
   /**
@@ -234,7 +212,7 @@ export class OnnxTeam implements TeamController {
     const feeds: Record<string, ort.Tensor> = { obs: new ort.Tensor('float32', batch, [rows.length, size]) };
     if (this.usesBeliefs) {
       const b = new Float32Array(rows.length * KR);
-      rows.forEach((g, r) => b.set(this.rows.subarray(g * KR, (g + 1) * KR), r * KR));
+      rows.forEach((g, r) => b.set(this.pairs.rows.subarray(g * KR, (g + 1) * KR), r * KR));
       feeds.beliefs = new ort.Tensor('float32', b, [rows.length, KR]);
     }
     const result = await this.actor.run(feeds);
