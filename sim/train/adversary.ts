@@ -270,9 +270,7 @@ export class PosthocAdversaryTrainer {
     }
     const losses = this.update();
     this.iteration++;
-    const done = this.finished;
-    const meanDefenderReturn = done.length ? done.reduce((sum, m) => sum + m.defenderReturn, 0) / done.length : null;
-    return { iteration: this.iteration, envSteps: this.envSteps, ...rolloutEpisodes(done), meanDefenderReturn, ...losses, deviation: this.deviationSum / Math.max(1, this.deviationCount) };
+    return { iteration: this.iteration, envSteps: this.envSteps, ...rolloutEpisodes(this.finished), ...losses, deviation: this.deviationSum / Math.max(1, this.deviationCount) };
   }
 
   /** adversary.onnx: the victim's observation in, the mean command out. */

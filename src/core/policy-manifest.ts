@@ -112,8 +112,11 @@ export const PolicyManifestSchema = z
 export type PolicyManifest = z.output<typeof PolicyManifestSchema>;
 export type EvaluationMetrics = z.output<typeof MetricsSchema>;
 
-/** True for a policy trained as a known-type oracle (eir.oracle in its training config): never deployable. */
+/**
+ * True for a policy trained as a known-type oracle (`oracle` in its training config's eir block, or its
+ * batpal block, which extends it): never deployable.
+ */
 export function isOracle(m: PolicyManifest): boolean {
-  const eir = m.training.config.eir as { oracle?: unknown } | undefined;
-  return eir?.oracle === true;
+  const { eir, batpal } = m.training.config as { eir?: { oracle?: unknown }; batpal?: { oracle?: unknown } };
+  return eir?.oracle === true || batpal?.oracle === true;
 }
