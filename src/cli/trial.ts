@@ -108,9 +108,8 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
       robotIds: settings.robotIds,
       bodyRadius: settings.robots.map((r) => r.bodyRadius),
       trajectory: result.trajectory,
-      steps: result.steps,
-      victim: result.victim,
-      victimLabel: attackLabel,
+      attacked: result.victim >= 0 ? [result.victim] : [],
+      attackLabel: victimId ? `${victimId}${attackLabel ? ` (${attackLabel})` : ''}` : undefined,
       title: `${o.policy ? `policy ${driverName(o)}` : `${controllerLabel(o)} controller`} · ${settings.robotIds.length} robots · seed ${o.seed} · noise ${
         settings.noise.positionNoise > 0 ? 'on' : 'off'
       }`,

@@ -5,7 +5,8 @@
 import type { Pose } from '../../sim/world.js';
 import { RendezvousWorld } from '../../sim/world.js';
 import { NO_NOISE } from '../../sim/noise.js';
-import { escapeXml, robotColour } from '../../sim/picture.js';
+import { robotColour } from '../../sim/picture.js';
+import { escapeXml } from '../../sim/svg-text.js';
 import type { SimSettings } from '../../sim/config.js';
 import { wrapAngle } from '../core/kinematics.js';
 import type { RobotParams } from '../core/robot-params.js';
