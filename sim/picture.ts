@@ -1,6 +1,6 @@
 // SVG picture of an episode: arena to scale, each robot's path, start and end poses, the attacked robots marked.
 import type { RendezvousMetrics } from '../src/core/rendezvous.js';
-import { labelBox, placeLabels, round, textSvg, wrapText, type Label } from './svg-text.js';
+import { labelBox, placeLabels, round, textSvg, textWidth, wrapText, type Label } from './svg-text.js';
 
 export interface TrajectoryPicture {
   arenaWidth: number;
@@ -49,6 +49,17 @@ function posesByRobot(p: TrajectoryPicture): { x: number; y: number; heading: nu
     }
     return poses;
   });
+}
+
+/** A footer line's ' · '-separated parts packed onto lines no wider than the picture (a part too long alone wraps). */
+function packParts(line: string, width: number, bold: boolean): string[] {
+  const out: string[] = [];
+  for (const part of line.split(' · ')) {
+    const joined = out.length ? `${out[out.length - 1]} · ${part}` : part;
+    if (out.length && textWidth(joined, FONT, bold) <= width) out[out.length - 1] = joined;
+    else out.push(...wrapText(part, width, FONT, bold));
+  }
+  return out;
 }
 
 export function trajectorySvg(p: TrajectoryPicture): string {
@@ -112,10 +123,9 @@ export function trajectorySvg(p: TrajectoryPicture): string {
         `collisions ${m.collisionsPerRobotMinute.toFixed(2)} per robot-minute`,
     );
   }
-  const room = w;
   const footer: Label[] = [
-    ...wrapText(p.title, room, FONT, true).map((text) => ({ text, bold: true })),
-    ...lines.flatMap((line) => wrapText(line, room, FONT).map((text) => ({ text, bold: false }))),
+    ...packParts(p.title, w, true).map((text) => ({ text, bold: true })),
+    ...lines.flatMap((line) => packParts(line, w, false).map((text) => ({ text, bold: false }))),
   ].map((l, i) => ({ ...l, x: MARGIN, y: MARGIN + h + 22 + LINE * i, size: FONT }));
   for (const l of footer) parts.push(textSvg(l));
   const height = Math.ceil(Math.max(MARGIN + h + MARGIN, ...footer.map((l) => labelBox(l).y1 + MARGIN / 2)));
