@@ -16,7 +16,7 @@ import { swarmTrial, type RunEvent, type TickRecord } from '../src/runtime/trial
 import { PROJECT_ROOT } from '../sim/config.js';
 import { heatmapSvg, type Heatmap } from '../sim/heatmap-picture.js';
 import { curveSvg, type CurveRow } from '../sim/train/curves.js';
-import { labelBox, overlaps, type Anchor, type Box } from '../sim/svg-text.js';
+import { labelBox, overlaps, placeLabels, type Anchor, type Box, type Label } from '../sim/svg-text.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'swarmguard-pictures-'));
 
@@ -70,6 +70,20 @@ function expectLabelsClear(svg: string): void {
   const outside = boxes.filter(({ box }) => box.x0 < 0 || box.y0 < 0 || box.x1 > width || box.y1 > height).map((t) => t.text);
   expect(outside).toEqual([]);
 }
+
+describe('label placement (sim/svg-text.ts)', () => {
+  it('moves a label off the ones placed before it, as little as it can, and leaves a clear one where it asked', () => {
+    const crowd: Label[] = Array.from({ length: 12 }, (_, i) => ({ text: `epuck-${i} (attacked)`, x: 300 + i, y: 200, size: 13, anchor: 'middle' }));
+    const placed = placeLabels(crowd, { top: 0, bottom: 400 });
+    const boxes = placed.map(labelBox);
+    boxes.forEach((a, i) => boxes.slice(i + 1).forEach((b) => expect(overlaps(a, b)).toBe(false)));
+    for (const b of boxes) expect(b.y0 >= 0 && b.y1 <= 400).toBe(true);
+    // Alternating above and below the first, nearest first: within a few lines of the anchor.
+    expect(Math.max(...placed.map((l) => Math.abs(l.y - 200)))).toBeLessThan(7 * 16);
+    const alone = placeLabels([{ text: 'far away', x: 10, y: 20, size: 11 }], { obstacles: boxes });
+    expect(alone[0]!.y).toBe(20);
+  });
+});
 
 // A trial launch on the twin: two injections at the same moment on two robots, a third later, each its own attack.
 const LAUNCH = `
