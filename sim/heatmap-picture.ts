@@ -34,8 +34,9 @@ export function colourDomain(values: readonly number[]): [number, number] {
   if (finite.length === 0) return [0, 1];
   let [lo, hi] = [Math.min(...finite), Math.max(...finite)];
   if (hi - lo < 1e-12) {
-    const half = lo === 0 ? 0.5 : Math.abs(lo) * 0.05;
-    [lo, hi] = [lo - half, hi + half];
+    // All equal: a zero sits at the low end of [0, 1] (no made-up negative values); another value mid-scale.
+    const half = Math.abs(lo) * 0.05;
+    [lo, hi] = lo === 0 ? [0, 1] : [lo - half, hi + half];
   }
   const rough = (hi - lo) / 10;
   const mag = 10 ** Math.floor(Math.log10(rough));

@@ -290,6 +290,7 @@ describe('the evaluation heatmap (EVALUATION.svg)', () => {
       const colours = scaleColours(svg);
       expect(new Set(colours.map(String)).size).toBe(colours.length);
     }
+    expect(heatmapSvg(cases[1]!)).not.toContain('-50%');
     const one = evaluationHeatmap({ ...evaluation, cells: evaluation.cells.slice(0, 1) });
     expectFinite(one);
     expectLabelsClear(one);
