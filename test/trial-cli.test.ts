@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatTrial, runTrial } from '../src/cli/trial.js';
+import { defaultPictureName, formatTrial, runTrial, type TrialOptions } from '../src/cli/trial.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'swarmguard-trial-'));
 
@@ -57,5 +57,26 @@ describe('swarmguard trial', () => {
       expect((err as { status: number }).status).toBe(2);
     }
     expect(stderr).toContain("unknown robot id 'epuck-99'");
+  });
+
+  it('names the default picture after everything that sets a trial apart, so different trials do not overwrite each other', () => {
+    const base: TrialOptions = { controller: 'consensus', seed: 3, json: false };
+    const trials: [TrialOptions, string | null][] = [
+      [base, null],
+      [{ ...base, fault: 'spin' }, 'epuck-0'],
+      [{ ...base, fault: 'spin' }, 'epuck-4'],
+      [{ ...base, observationNoise: 0.2 }, 'epuck-0'],
+      [{ ...base, observationNoise: 0.5 }, 'epuck-0'],
+      [{ ...base, fault: 'spin', observationNoise: 0.5 }, 'epuck-0'],
+      [{ ...base, noise: 'off' }, null],
+      [{ ...base, robots: 4 }, null],
+      [{ ...base, controller: 'wmsr', wmsrF: 2 }, null],
+      [{ ...base, config: 'launch/arena-small.yaml' }, null],
+      [{ ...base, seed: 4 }, null],
+    ];
+    const names = trials.map(([o, victim]) => defaultPictureName(o, victim));
+    expect(new Set(names).size).toBe(names.length);
+    expect(names[2]).toBe('runs/trial-consensus-seed3-fault-spin-victim-epuck-4.svg');
+    expect(names[4]).toBe('runs/trial-consensus-seed3-obsnoise0.5-victim-epuck-0.svg');
   });
 });

@@ -1,4 +1,5 @@
-// Learning curves: one row per iteration, written as CSV and drawn as an SVG chart.
+// Learning curves: one row per iteration, written as CSV and drawn as an SVG chart (legends beside the plots).
+import { keepClear, labelBox, placeLabels, round, textSvg, textWidth, type Label } from '../svg-text.js';
 
 export const CURVE_COLUMNS = [
   'iteration', 'envSteps', 'wallSeconds', 'episodes', 'meanReturn', 'gatherRate',
@@ -30,9 +31,15 @@ interface Series {
   points: [number, number][];
 }
 
-const W = 640;
+const PLOT_W = 560;
 const H = 220;
-const PAD = { left: 60, right: 20, top: 28, bottom: 36 };
+const PAD = { left: 60, top: 28, bottom: 36 };
+const FONT = 12;
+const TICK_FONT = 11;
+const LEGEND_LINE = 15;
+const SWATCH = 16;
+/** The legends sit right of the plots, outside them: from here, px. */
+const LEGEND_X = PAD.left + PLOT_W + 14;
 
 function niceTicks(lo: number, hi: number, count = 5): number[] {
   if (!(hi > lo)) return [lo];
@@ -44,58 +51,84 @@ function niceTicks(lo: number, hi: number, count = 5): number[] {
   return ticks;
 }
 
+/** Environment steps, short: 4.8k, 12M. */
+function stepsLabel(t: number): string {
+  return t >= 1e6 ? `${+(t / 1e6).toPrecision(6)}M` : t >= 1e3 ? `${+(t / 1e3).toPrecision(6)}k` : String(t);
+}
+
 function panel(title: string, series: Series[], y0: number, yRange?: [number, number]): string {
+  const titleLabel = textSvg({ text: title, x: PAD.left, y: y0 + 18, size: FONT, bold: true });
   const all = series.flatMap((s) => s.points);
-  if (all.length === 0) return `<text x="${PAD.left}" y="${y0 + 20}">${title}: no data yet</text>`;
+  if (all.length === 0) return `${titleLabel}\n${textSvg({ text: 'no data yet', x: PAD.left, y: y0 + 40, size: FONT }, 'fill="#777"')}`;
   const xs = all.map((p) => p[0]);
   const ys = all.map((p) => p[1]);
-  const [xLo, xHi] = [Math.min(...xs), Math.max(...xs, Math.min(...xs) + 1)];
+  const [xLo, xHi] = [Math.min(...xs), Math.max(...xs)];
   let [yLo, yHi] = yRange ?? [Math.min(...ys), Math.max(...ys)];
   if (yHi - yLo < 1e-9) [yLo, yHi] = [yLo - 1, yHi + 1];
-  const px = (x: number) => PAD.left + ((x - xLo) / (xHi - xLo)) * (W - PAD.left - PAD.right);
-  const py = (y: number) => y0 + PAD.top + (1 - (y - yLo) / (yHi - yLo)) * (H - PAD.top - PAD.bottom);
-  const out: string[] = [`<text x="${PAD.left}" y="${y0 + 18}" font-weight="bold">${title}</text>`];
-  for (const t of niceTicks(yLo, yHi)) {
-    out.push(`<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${py(t)}" y2="${py(t)}" stroke="#eee"/>`);
-    out.push(`<text x="${PAD.left - 6}" y="${py(t) + 4}" text-anchor="end" font-size="11">${t}</text>`);
-  }
-  for (const t of niceTicks(xLo, xHi)) {
-    out.push(`<text x="${px(t)}" y="${y0 + H - PAD.bottom + 16}" text-anchor="middle" font-size="11">${t >= 1e6 ? `${t / 1e6}M` : t >= 1e3 ? `${t / 1e3}k` : t}</text>`);
-  }
-  out.push(`<rect x="${PAD.left}" y="${y0 + PAD.top}" width="${W - PAD.left - PAD.right}" height="${H - PAD.top - PAD.bottom}" fill="none" stroke="#999"/>`);
-  series.forEach((s, i) => {
-    if (s.points.length === 0) return;
-    const d = s.points.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
+  const plotTop = y0 + PAD.top;
+  const plotH = H - PAD.top - PAD.bottom;
+  // A single x (one iteration so far) sits in the middle.
+  const px = (x: number) => PAD.left + (xHi > xLo ? (x - xLo) / (xHi - xLo) : 0.5) * PLOT_W;
+  const py = (y: number) => plotTop + (1 - (y - yLo) / (yHi - yLo)) * plotH;
+  const out: string[] = [titleLabel];
+  const yTicks = niceTicks(yLo, yHi);
+  for (const t of yTicks) out.push(`<line x1="${PAD.left}" x2="${PAD.left + PLOT_W}" y1="${round(py(t))}" y2="${round(py(t))}" stroke="#eee"/>`);
+  const tickLabels: Label[] = [
+    ...yTicks.map((t): Label => ({ text: String(t), x: PAD.left - 6, y: py(t) + 4, size: TICK_FONT, anchor: 'end' })),
+    ...(xHi > xLo ? niceTicks(xLo, xHi) : [xLo]).map((t): Label => ({ text: stepsLabel(t), x: px(t), y: plotTop + plotH + 16, size: TICK_FONT, anchor: 'middle' })),
+  ];
+  for (const l of keepClear(tickLabels)) out.push(textSvg(l));
+  out.push(`<rect x="${PAD.left}" y="${plotTop}" width="${PLOT_W}" height="${plotH}" fill="none" stroke="#999"/>`);
+  const drawn = series.filter((s) => s.points.length > 0);
+  for (const s of drawn) {
+    const d = s.points.map(([x, y]) => `${round(px(x))},${round(py(y))}`).join(' ');
     out.push(`<polyline points="${d}" fill="none" stroke="${s.colour}" stroke-width="1.8"/>`);
-    out.push(`<text x="${W - PAD.right - 150}" y="${y0 + 18 + i * 14}" fill="${s.colour}" font-size="12">${s.label}</text>`);
+  }
+  // The legend, outside the plot: a swatch of each line and its name.
+  const legend = placeLabels(drawn.map((s, i): Label => ({ text: s.label, x: LEGEND_X + SWATCH + 6, y: plotTop + 10 + LEGEND_LINE * i, size: FONT })));
+  legend.forEach((l, i) => {
+    const c = drawn[i]!.colour;
+    out.push(`<line x1="${LEGEND_X}" x2="${LEGEND_X + SWATCH}" y1="${round(l.y - 4)}" y2="${round(l.y - 4)}" stroke="${c}" stroke-width="2.5"/>`, textSvg(l, `fill="${c}"`));
   });
   return out.join('\n');
 }
 
 export function curveSvg(rows: readonly CurveRow[], title: string): string {
+  // Rows with a finite value only: an iteration may have no evaluation, or no finished episode.
   const pts = (key: string): [number, number][] =>
-    rows.filter((r) => r[key] !== null && r[key] !== undefined && r.envSteps !== undefined).map((r) => [r.envSteps!, r[key]!]);
-  const body = [
-    panel('Episode return vs environment steps', [
+    rows.flatMap((r): [number, number][] => {
+      const [x, y] = [r.envSteps, r[key]];
+      return typeof x === 'number' && typeof y === 'number' && Number.isFinite(x) && Number.isFinite(y) ? [[x, y]] : [];
+    });
+  const series: Series[][] = [
+    [
       { label: 'training episodes', colour: '#8aa', points: pts('meanReturn') },
       { label: 'held-out evaluation', colour: '#d40', points: pts('evalReturn') },
-    ], 30),
-    panel('Gathered inside 0.3 m (fraction of episodes)', [
+    ],
+    [
       { label: 'training episodes', colour: '#8aa', points: pts('gatherRate') },
       { label: 'held-out evaluation', colour: '#d40', points: pts('evalGatherRate') },
-    ], 30 + H, [0, 1]),
+    ],
+  ];
+  const body = [
+    panel('Episode return vs environment steps', series[0]!, 30),
+    panel('Gathered inside 0.3 m (fraction of episodes)', series[1]!, 30 + H, [0, 1]),
   ];
   // BATPAL: each severity adversary's measured severity against pi_0 (the paper's Figure 4).
   const severities = columnsOf(rows).filter((c) => /^severity\d+$/.test(c));
   if (severities.length > 0) {
     const colours = ['#2a7', '#27c', '#c72', '#c27', '#777', '#7a2', '#a2c', '#2cc'];
-    body.push(panel('Severity against pi_0 (band k: (k-1)/K to k/K)', severities.map((c, i) => ({ label: c.replace('severity', 'severity '), colour: colours[i % colours.length]!, points: pts(c) })), 30 + 2 * H, [-0.25, 1.25]));
+    series.push(severities.map((c, i) => ({ label: c.replace('severity', 'severity '), colour: colours[i % colours.length]!, points: pts(c) })));
+    body.push(panel('Severity against pi_0 (band k: (k-1)/K to k/K)', series[2]!, 30 + 2 * H, [-0.25, 1.25]));
   }
   const panels = body.length;
+  const legendWidth = Math.max(0, ...series.flat().map((s) => textWidth(s.label, FONT)));
+  const titleLabel: Label = { text: title, x: PAD.left, y: 20, size: 14, bold: true };
+  const width = Math.ceil(Math.max(LEGEND_X + SWATCH + 6 + legendWidth, labelBox(titleLabel).x1) + 12);
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${panels * H + 40}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${panels * H + 40}" font-family="sans-serif" font-size="${FONT}">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${PAD.left}" y="20" font-size="14" font-weight="bold">${title.replace(/[&<>]/g, '')}</text>`,
+    textSvg(titleLabel),
     ...body,
     '</svg>',
   ].join('\n');

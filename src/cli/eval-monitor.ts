@@ -18,6 +18,7 @@ import { OnnxTeam } from '../policy/team.js';
 import { SimLink } from '../runtime/sim-link.js';
 import { scoredOutcome } from '../runtime/team-outcome.js';
 import { swarmTrial } from '../runtime/trial.js';
+import { rocSvg } from './roc-picture.js';
 
 export const DETECTORS = ['belief', 'consistency', 'fused'] as const;
 export type Detector = (typeof DETECTORS)[number];
@@ -165,7 +166,7 @@ export async function runMonitorEvaluation(o: MonitorEvalOptions, log: (line: st
     mkdirSync(resolve(o.out, '..'), { recursive: true });
     writeFileSync(`${o.out}.json`, `${JSON.stringify({ policy: basename(policyDir), episodes: o.episodes, seed: o.seed, at: o.at, duration: o.duration, length: o.length, monitor: DEFAULT_MONITOR, results, rendezvous, roc }, null, 2)}\n`);
     writeFileSync(`${o.out}.md`, monitorMarkdown(results, rendezvous, o, basename(policyDir)));
-    writeFileSync(`${o.out}-roc.svg`, rocSvg(roc as Record<Detector, RocPoint[]>, basename(policyDir)));
+    writeFileSync(`${o.out}-roc.svg`, rocSvg(DETECTORS.map((d) => ({ name: d, colour: ROC_COLOURS[d], points: roc[d]! })), basename(policyDir)));
     log(`wrote ${o.out}.md, ${o.out}.json, ${o.out}-roc.svg`);
     return { detectors: results, rendezvous };
   } finally {
@@ -174,7 +175,7 @@ export async function runMonitorEvaluation(o: MonitorEvalOptions, log: (line: st
   }
 }
 
-type RocPoint = { threshold: number } & Omit<DetectorResult, 'attack' | 'detector'>;
+const ROC_COLOURS: Record<Detector, string> = { belief: '#27c', consistency: '#c72', fused: '#2a7' };
 
 export function monitorTable(results: DetectorResult[]): string {
   const lines = ['| attack | detector | detection rate | mean time to detect | false alarms per robot-hour |', '|---|---|---|---|---|'];
@@ -217,32 +218,4 @@ function monitorMarkdown(results: DetectorResult[], rendezvous: AttackOutcome[],
     `![ROC](${basename(o.out)}-roc.svg)`,
     '',
   ].join('\n');
-}
-
-function rocSvg(roc: Record<Detector, RocPoint[]>, policy: string): string {
-  const W = 520;
-  const H = 360;
-  const P = { l: 60, r: 130, t: 40, b: 46 };
-  const maxFa = Math.max(1, ...Object.values(roc).flatMap((pts) => pts.map((p) => p.falseAlarmsPerRobotHour)));
-  const px = (fa: number) => P.l + (Math.log10(1 + fa) / Math.log10(1 + maxFa)) * (W - P.l - P.r);
-  const py = (dr: number) => P.t + (1 - dr) * (H - P.t - P.b);
-  const colours: Record<Detector, string> = { belief: '#27c', consistency: '#c72', fused: '#2a7' };
-  const out = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${P.l}" y="22" font-size="13" font-weight="bold">Monitor ROC (${policy.replace(/[&<>]/g, '')}), flag threshold swept</text>`,
-    `<rect x="${P.l}" y="${P.t}" width="${W - P.l - P.r}" height="${H - P.t - P.b}" fill="none" stroke="#999"/>`,
-    `<text x="${(P.l + W - P.r) / 2}" y="${H - 10}" text-anchor="middle">false alarms per robot-hour (log scale)</text>`,
-    `<text x="14" y="${(P.t + H - P.b) / 2}" transform="rotate(-90 14 ${(P.t + H - P.b) / 2})" text-anchor="middle">detection rate</text>`,
-  ];
-  for (const v of [0, 0.5, 1]) out.push(`<text x="${P.l - 6}" y="${py(v) + 4}" text-anchor="end">${v}</text>`);
-  for (const fa of [0, 1, 10, 100, 1000].filter((f) => f <= maxFa)) out.push(`<text x="${px(fa)}" y="${H - P.b + 14}" text-anchor="middle">${fa}</text>`);
-  DETECTORS.forEach((d, i) => {
-    const pts = roc[d].filter((p) => p.detectionRate !== null);
-    out.push(`<polyline points="${pts.map((p) => `${px(p.falseAlarmsPerRobotHour).toFixed(1)},${py(p.detectionRate!).toFixed(1)}`).join(' ')}" fill="none" stroke="${colours[d]}" stroke-width="1.8"/>`);
-    for (const p of pts) out.push(`<circle cx="${px(p.falseAlarmsPerRobotHour).toFixed(1)}" cy="${py(p.detectionRate!).toFixed(1)}" r="2.5" fill="${colours[d]}"/>`);
-    out.push(`<text x="${W - P.r + 8}" y="${P.t + 14 + 14 * i}" fill="${colours[d]}">${d}</text>`);
-  });
-  out.push('</svg>');
-  return out.join('\n');
 }

@@ -19,6 +19,7 @@ import { readManifest } from '../policy/folder.js';
 import { OnnxTeam, type TeamController } from '../policy/team.js';
 import { CONTROLLER_NAMES, type ControllerName } from '../../sim/controllers.js';
 import { resolveSimConfig, type SimSettings } from '../../sim/config.js';
+import { heatmapSvg } from '../../sim/heatmap-picture.js';
 import { meanTCi95, summariseEpisodes, type EvalResult } from '../../sim/evaluation.js';
 import { attackRowName, controllerTeam, evaluateTeamEpisodes, loadAttackRow, type AttackRow } from '../../sim/team-eval.js';
 
@@ -515,35 +516,20 @@ export function evaluationMarkdown(ev: Evaluation, o: EvaluateOptions): string {
   ].join('\n');
 }
 
-/** Heatmap of the headline, the uncompromised robots gathered at end: red at 0%, green at 100%. */
+/** Heatmap of the headline, the uncompromised robots gathered at end (colours from the lowest to the highest cell). */
 export function evaluationHeatmap(ev: Evaluation): string {
   const policies = [...new Set(ev.cells.map((c) => c.policy))];
   const attacks = [...new Set(ev.cells.map((c) => c.attack))];
-  const cw = 130;
-  const ch = 26;
-  const left = 260;
-  const top = 70;
-  const colour = (x: number) => {
-    const t = Math.max(0, Math.min(1, x));
-    const r = Math.round(215 - 170 * t);
-    const g = Math.round(60 + 130 * t);
-    return `rgb(${r},${g},70)`;
-  };
-  const esc = (s: string) => s.replace(/[&<>"]/g, '');
-  const out = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${left + cw * policies.length + 20}" height="${top + ch * attacks.length + 20}" font-family="sans-serif" font-size="12">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="10" y="22" font-size="14" font-weight="bold">Uncompromised robots gathered at end, ${ev.episodes} episodes per cell</text>`,
-  ];
-  policies.forEach((p, j) => out.push(`<text x="${left + j * cw + cw / 2}" y="${top - 10}" text-anchor="middle" font-weight="bold">${esc(p)}</text>`));
-  attacks.forEach((a, i) => {
-    out.push(`<text x="${left - 8}" y="${top + i * ch + ch / 2 + 4}" text-anchor="end">${esc(a)}</text>`);
-    policies.forEach((p, j) => {
-      const v = gatheredAtEnd(ev.cells.find((c) => c.policy === p && c.attack === a)!);
-      out.push(`<rect x="${left + j * cw}" y="${top + i * ch}" width="${cw - 2}" height="${ch - 2}" fill="${colour(v)}"/>`);
-      out.push(`<text x="${left + j * cw + cw / 2}" y="${top + i * ch + ch / 2 + 4}" text-anchor="middle" fill="white">${pct(v)}</text>`);
-    });
+  const cell = (a: string, p: string) => ev.cells.find((c) => c.policy === p && c.attack === a);
+  return heatmapSvg({
+    title: `Uncompromised robots gathered at end, ${ev.episodes} episodes per cell`,
+    rows: attacks,
+    columns: policies,
+    values: attacks.map((a) => policies.map((p) => {
+      const c = cell(a, p);
+      return c ? gatheredAtEnd(c) : null;
+    })),
+    format: pct,
+    scaleLabel: 'gathered at end',
   });
-  out.push('</svg>');
-  return out.join('\n');
 }

@@ -62,7 +62,7 @@ program
   .addOption(new Option('-f, --fault <name>', 'fault model for the attacked robot').choices(FAULT_NAMES))
   .option('-v, --victim <id>', 'attacked robot, by id or index (default: the first robot)')
   .option('--observation-noise <eps>', "bounded noise on the attacked robot's observation", nonNegative('--observation-noise'))
-  .option('-o, --out <file>', 'where to write the trajectory picture (SVG)')
+  .option('-o, --out <file>', 'where to write the trajectory picture (SVG; default runs/trial-<driver>-...-seed<n>[-fault-<name>][-obsnoise<eps>][-victim-<id>].svg)')
   .option('--json', 'print the metrics as JSON', false)
   .action(async (opts: TrialOptions) => {
     const result = await runTrial(opts);

@@ -1,6 +1,6 @@
 // `swarmguard trial`: one seeded rendezvous episode on the twin, metrics printed, trajectories drawn.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname, extname, resolve } from 'node:path';
 import { z } from 'zod';
 import { resolveSimConfig, type SimSettings } from '../../sim/config.js';
 import { loadYamlFile } from '../core/config-file.js';
@@ -74,6 +74,25 @@ function driverName(o: TrialOptions): string {
   return o.policy ? basename(resolve(o.policy)) : o.controller;
 }
 
+/**
+ * `runs/trial-<...>.svg`, named by everything that sets the trial apart (who drives, the twin's options given,
+ * the seed, the attack and its victim), so that different trials never write the same file.
+ */
+export function defaultPictureName(o: TrialOptions, victimId: string | null): string {
+  const parts = [
+    driverName(o),
+    o.wmsrF !== undefined ? `F${o.wmsrF}` : '',
+    o.config ? `config-${basename(o.config, extname(o.config))}` : '',
+    o.robots !== undefined ? `${o.robots}robots` : '',
+    o.noise ? `noise-${o.noise}` : '',
+    `seed${o.seed}`,
+    o.fault ? `fault-${o.fault}` : '',
+    o.observationNoise ? `obsnoise${o.observationNoise}` : '',
+    victimId ? `victim-${victimId}` : '',
+  ];
+  return `runs/trial-${parts.filter(Boolean).join('-').replace(/[^A-Za-z0-9._-]/g, '_')}.svg`;
+}
+
 export async function runTrial(o: TrialOptions): Promise<TrialResult> {
   if (!(CONTROLLER_NAMES as readonly string[]).includes(o.controller)) {
     throw new RangeError(`unknown controller '${o.controller}' (known: ${CONTROLLER_NAMES.join(', ')})`);
@@ -96,9 +115,7 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
   const attackLabel = [o.fault ? `fault: ${o.fault}` : '', o.observationNoise ? `observation noise ${o.observationNoise}` : '']
     .filter(Boolean)
     .join(', ');
-  const picture = resolve(
-    o.out ?? `runs/trial-${driverName(o)}-seed${o.seed}${o.fault ? `-${o.fault}` : ''}.svg`,
-  );
+  const picture = resolve(o.out ?? defaultPictureName(o, victimId));
   mkdirSync(dirname(picture), { recursive: true });
   writeFileSync(
     picture,
@@ -108,9 +125,8 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
       robotIds: settings.robotIds,
       bodyRadius: settings.robots.map((r) => r.bodyRadius),
       trajectory: result.trajectory,
-      steps: result.steps,
-      victim: result.victim,
-      victimLabel: attackLabel,
+      attacked: result.victim >= 0 ? [result.victim] : [],
+      attackLabel: victimId ? `${victimId}${attackLabel ? ` (${attackLabel})` : ''}` : undefined,
       title: `${o.policy ? `policy ${driverName(o)}` : `${controllerLabel(o)} controller`} · ${settings.robotIds.length} robots · seed ${o.seed} · noise ${
         settings.noise.positionNoise > 0 ? 'on' : 'off'
       }`,

@@ -5,7 +5,8 @@
 import type { Pose } from '../../sim/world.js';
 import { RendezvousWorld } from '../../sim/world.js';
 import { NO_NOISE } from '../../sim/noise.js';
-import { escapeXml, robotColour } from '../../sim/picture.js';
+import { robotColour } from '../../sim/picture.js';
+import { labelBox, placeLabels, round, spacedStep, textSvg, textWidth, TIME_STEPS_S, type Label } from '../../sim/svg-text.js';
 import type { SimSettings } from '../../sim/config.js';
 import { wrapAngle } from '../core/kinematics.js';
 import type { RobotParams } from '../core/robot-params.js';
@@ -140,35 +141,50 @@ export function comparisonJson(c: Comparison): string {
   return `${JSON.stringify({ ...rest, positionErrorM: series(positionError), headingErrorRad: series(headingError) }, null, 1)}\n`;
 }
 
-const W = 760;
-const H = 320;
-const PAD = { left: 56, right: 150, top: 36, bottom: 36 };
+const PLOT_W = 554;
+const PLOT_H = 248;
+const PAD = { left: 56, top: 36, bottom: 36 };
+const FONT = 11;
+const LEGEND_LINE = 13;
 
-/** Position error over time: one line per robot, the swarm mean thick and black. */
+/** Position error over time: one line per robot, the swarm mean thick and black; the legend right of the plot. */
 export function comparisonSvg(c: Comparison, title: string): string {
   const n = c.robotIds.length;
   const T = c.positionError.length;
   const mean = c.positionError.map((row) => finiteMean(row) || 0);
-  const top = Math.max(0.01, ...c.positionError.flat().filter(Number.isFinite));
-  const px = (k: number) => PAD.left + (k / Math.max(1, T - 1)) * (W - PAD.left - PAD.right);
-  const py = (e: number) => PAD.top + (1 - e / top) * (H - PAD.top - PAD.bottom);
+  // A loop, not Math.max(...): a long recording has more values than a call takes arguments.
+  let top = 0.01;
+  for (const row of c.positionError) for (const e of row) if (Number.isFinite(e) && e > top) top = e;
+  const yTicks = [0, 0.5, 1].map((f) => ({ e: f * top, text: `${(100 * f * top).toFixed(1)} cm` }));
+  // Room left of the plot for the widest error label.
+  const left = Math.max(PAD.left, Math.ceil(Math.max(...yTicks.map((t) => textWidth(t.text, FONT))) + 16));
+  const plotRight = left + PLOT_W;
+  const plotBottom = PAD.top + PLOT_H;
+  const px = (k: number) => left + (k / Math.max(1, T - 1)) * PLOT_W;
+  const py = (e: number) => PAD.top + (1 - e / top) * PLOT_H;
   const colour = (k: number) => robotColour(k, n);
-  const line = (ys: number[], stroke: string, width: number) =>
-    `<polyline points="${ys.map((y, k) => (Number.isFinite(y) ? `${px(k).toFixed(1)},${py(y).toFixed(1)}` : '')).filter(Boolean).join(' ')}" fill="none" stroke="${stroke}" stroke-width="${width}"/>`;
+  const line = (ys: number[], stroke: string, width: number) => {
+    const points = ys.flatMap((y, k) => (Number.isFinite(y) ? [`${round(px(k))},${round(py(y))}`] : []));
+    return points.length ? [`<polyline points="${points.join(' ')}" fill="none" stroke="${stroke}" stroke-width="${width}"/>`] : [];
+  };
+  const titleLabel: Label = { text: title, x: left, y: 20, size: 13, bold: true };
   const out = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${PAD.left}" y="20" font-size="13" font-weight="bold">${escapeXml(title)}</text>`,
-    `<rect x="${PAD.left}" y="${PAD.top}" width="${W - PAD.left - PAD.right}" height="${H - PAD.top - PAD.bottom}" fill="none" stroke="#999"/>`,
+    textSvg(titleLabel),
+    `<rect x="${left}" y="${PAD.top}" width="${PLOT_W}" height="${PLOT_H}" fill="none" stroke="#999"/>`,
   ];
-  for (const f of [0, 0.5, 1]) out.push(`<text x="${PAD.left - 6}" y="${py(f * top) + 4}" text-anchor="end">${(100 * f * top).toFixed(1)} cm</text>`);
+  for (const t of yTicks) out.push(textSvg({ text: t.text, x: left - 6, y: py(t.e) + 4, size: FONT, anchor: 'end' }));
   const seconds = (T - 1) * c.controlPeriod;
-  const step = seconds > 60 ? 10 : seconds > 10 ? 5 : 1;
-  for (let s = 0; s <= seconds + 1e-9; s += step) out.push(`<text x="${px(s / c.controlPeriod).toFixed(1)}" y="${H - PAD.bottom + 14}" text-anchor="middle">${s} s</text>`);
-  c.robotIds.forEach((id, i) => {
-    out.push(line(c.positionError.map((row) => row[i]!), colour(i), 1.2));
-    out.push(`<text x="${W - PAD.right + 4}" y="${PAD.top + 26 + 13 * i}" fill="${colour(i)}">${escapeXml(id)}</text>`);
-  });
-  out.push(line(mean, '#000', 2.5), `<text x="${W - PAD.right + 4}" y="${PAD.top + 10}" font-weight="bold">swarm mean</text>`, '</svg>');
-  return out.join('\n');
+  const step = spacedStep(TIME_STEPS_S, PLOT_W / Math.max(seconds, c.controlPeriod), textWidth(`${Math.ceil(seconds)} s`, FONT));
+  for (let s = 0; s <= seconds + 1e-9; s += step) out.push(textSvg({ text: `${s} s`, x: px(s / c.controlPeriod), y: plotBottom + 16, size: FONT, anchor: 'middle' }));
+  c.robotIds.forEach((_, i) => out.push(...line(c.positionError.map((row) => row[i]!), colour(i), 1.2)));
+  out.push(...line(mean, '#000', 2.5));
+  const legend = placeLabels([
+    { text: 'swarm mean', x: plotRight + 4, y: PAD.top + 10, size: FONT, bold: true, colour: '#000' },
+    ...c.robotIds.map((id, i) => ({ text: id, x: plotRight + 4, y: PAD.top + 26 + LEGEND_LINE * i, size: FONT, colour: colour(i) })),
+  ]);
+  for (const l of legend) out.push(textSvg(l, `fill="${l.colour}"`));
+  const width = Math.ceil(Math.max(labelBox(titleLabel).x1, ...legend.map((l) => labelBox(l).x1)) + 10);
+  const height = Math.ceil(Math.max(plotBottom + PAD.bottom, ...legend.map((l) => labelBox(l).y1 + 10)));
+  return [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="${FONT}">`, ...out, '</svg>'].join('\n');
 }

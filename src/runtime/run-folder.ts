@@ -45,7 +45,6 @@ export function writeRunFolder(summary: RunSummary, launch: Launch, policyName: 
   const N = s.robotIds.length;
   const traj = new Float64Array(records.length * N * 3);
   records.forEach((r, t) => (r.truePoses ?? r.poses).forEach((p, i) => traj.set([p.x, p.y, p.theta], (t * N + i) * 3)));
-  const victims = [...new Set(launch.injections.map((i) => i.robot))];
   writeFileSync(
     join(runDir, 'trajectory.svg'),
     trajectorySvg({
@@ -54,9 +53,8 @@ export function writeRunFolder(summary: RunSummary, launch: Launch, policyName: 
       robotIds: s.robotIds,
       bodyRadius: s.robots.map((r) => r.bodyRadius),
       trajectory: traj,
-      steps: records.length,
-      victim: victims.length === 1 ? victims[0]! : -1,
-      victimLabel: launch.injections.map((i) => `${s.robotIds[i.robot]}: ${attackName(i.attack)}`).join(', ') || undefined,
+      attacked: [...new Set(launch.injections.map((i) => i.robot))],
+      attackLabel: launch.injections.map((i) => `${s.robotIds[i.robot]}: ${attackName(i.attack)}`).join(', ') || undefined,
       title: `${launch.name}: ${policyName}`,
       gatherDiameter: s.gatherDiameter,
     }),

@@ -1,14 +1,16 @@
 // SVG of a run's suspicion: one line per robot over time, injections shaded in their robot's colour,
-// flags marked, the flag and clear thresholds drawn.
+// flags marked, the flag and clear thresholds drawn. Labels sit in their own places (thresholds and robots
+// in two columns right of the plot, injections along its top) and are kept off each other.
+import { robotColour } from '../../sim/picture.js';
+import { labelBox, placeLabels, round, spacedStep, textSvg, textWidth, TIME_STEPS_S, type Label } from '../../sim/svg-text.js';
 import type { RunEvent, TickRecord } from './trial.js';
 
-const W = 760;
-const H = 300;
-const PAD = { left: 50, right: 150, top: 36, bottom: 36 };
-
-function colour(k: number, n: number): string {
-  return `hsl(${Math.round((360 * k) / n)}, 55%, 45%)`;
-}
+const PLOT_W = 560;
+const PLOT_H = 228;
+const PAD = { left: 50, top: 36, bottom: 36 };
+const FONT = 11;
+const TITLE_FONT = 13;
+const LEGEND_LINE = 13;
 
 export function suspicionSvg(o: {
   title: string;
@@ -20,44 +22,67 @@ export function suspicionSvg(o: {
   clearAt: number;
 }): string {
   const n = o.ids.length;
+  const colour = (k: number) => robotColour(Math.max(0, k), n);
   const T = Math.max(1, o.records.length);
-  const px = (tick: number) => PAD.left + (tick / T) * (W - PAD.left - PAD.right);
-  const py = (s: number) => PAD.top + (1 - s) * (H - PAD.top - PAD.bottom);
-  const esc = (s: string) => s.replace(/[&<>"]/g, '');
-  const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${PAD.left}" y="20" font-size="13" font-weight="bold">${esc(o.title)}</text>`,
-  ];
-  // Injections (ground truth) as shaded spans.
+  const plotRight = PAD.left + PLOT_W;
+  const plotBottom = PAD.top + PLOT_H;
+  // Events may name ticks past the records kept (an interrupted run): held to the plot.
+  const px = (tick: number) => PAD.left + Math.min(1, Math.max(0, tick / T)) * PLOT_W;
+  const py = (s: number) => PAD.top + (1 - Math.min(1, Math.max(0, s))) * PLOT_H;
+  const out: string[] = [];
+  const labels: string[] = [];
+  // Injections (ground truth) as shaded spans, each labelled at the top; two at once stack.
+  const injectionLabels: (Label & { colour: string })[] = [];
   for (const e of o.events) {
     if (e.kind !== 'injection-start') continue;
     const end = o.events.find((x) => x.kind === 'injection-end' && x.robot === e.robot && x.tick > e.tick);
     const k = o.ids.indexOf(e.robot);
     const x0 = px(e.tick);
     const x1 = px(end ? end.tick : T);
-    out.push(`<rect x="${x0.toFixed(1)}" y="${PAD.top}" width="${(x1 - x0).toFixed(1)}" height="${H - PAD.top - PAD.bottom}" fill="${colour(k, n)}" fill-opacity="0.12"/>`);
-    out.push(`<text x="${(x0 + 3).toFixed(1)}" y="${PAD.top + 12}" fill="${colour(k, n)}">${esc(`${e.robot}: ${e.attack}`)}</text>`);
+    out.push(`<rect x="${round(x0)}" y="${PAD.top}" width="${round(x1 - x0)}" height="${PLOT_H}" fill="${colour(k)}" fill-opacity="0.12"/>`);
+    const text = `${e.robot}: ${e.attack}`;
+    const fits = x0 + 3 + textWidth(text, FONT) <= plotRight;
+    injectionLabels.push({ text, x: fits ? x0 + 3 : plotRight - 3, y: PAD.top + 12, size: FONT, anchor: fits ? 'start' : 'end', colour: colour(k) });
   }
-  for (const [label, v, dash] of [['flag', o.flagAt, '4,3'], ['clear', o.clearAt, '2,3']] as const) {
-    out.push(`<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${py(v)}" y2="${py(v)}" stroke="#999" stroke-dasharray="${dash}"/>`);
-    out.push(`<text x="${W - PAD.right + 4}" y="${py(v) + 4}" fill="#777">${label} ${v}</text>`);
-  }
-  out.push(`<rect x="${PAD.left}" y="${PAD.top}" width="${W - PAD.left - PAD.right}" height="${H - PAD.top - PAD.bottom}" fill="none" stroke="#999"/>`);
-  for (const s of [0, 0.5, 1]) out.push(`<text x="${PAD.left - 6}" y="${py(s) + 4}" text-anchor="end">${s}</text>`);
+  for (const l of placeLabels(injectionLabels, { top: PAD.top, bottom: plotBottom })) labels.push(textSvg(l, `fill="${l.colour}"`));
+  // Thresholds: dashed lines, labelled in the first column right of the plot.
+  const thresholds = [
+    { name: 'flag', v: o.flagAt, dash: '4,3' },
+    { name: 'clear', v: o.clearAt, dash: '2,3' },
+  ];
+  const thresholdLabels = thresholds.map((t): Label => ({ text: `${t.name} ${t.v}`, x: plotRight + 4, y: py(t.v) + 4, size: FONT }));
+  for (const t of thresholds) out.push(`<line x1="${PAD.left}" x2="${plotRight}" y1="${round(py(t.v))}" y2="${round(py(t.v))}" stroke="#999" stroke-dasharray="${t.dash}"/>`);
+  for (const l of placeLabels(thresholdLabels)) labels.push(textSvg(l, 'fill="#777"'));
+  out.push(`<rect x="${PAD.left}" y="${PAD.top}" width="${PLOT_W}" height="${PLOT_H}" fill="none" stroke="#999"/>`);
+  for (const s of [0, 0.5, 1]) labels.push(textSvg({ text: String(s), x: PAD.left - 6, y: py(s) + 4, size: FONT, anchor: 'end' }));
+  // Time axis: a step whose labels do not crowd.
   const seconds = T * o.controlPeriod;
-  const step = seconds > 60 ? 10 : 5;
-  for (let s = 0; s <= seconds + 1e-9; s += step) out.push(`<text x="${px(s / o.controlPeriod).toFixed(1)}" y="${H - PAD.bottom + 14}" text-anchor="middle">${s} s</text>`);
-  o.ids.forEach((id, k) => {
-    const d = o.records.map((r) => `${px(r.tick).toFixed(1)},${py(r.suspicion[k] ?? 0).toFixed(1)}`).join(' ');
-    out.push(`<polyline points="${d}" fill="none" stroke="${colour(k, n)}" stroke-width="1.4"/>`);
-    out.push(`<text x="${W - PAD.right + 4}" y="${PAD.top + 40 + 13 * k}" fill="${colour(k, n)}">${esc(id)}</text>`);
+  const step = spacedStep(TIME_STEPS_S, PLOT_W / seconds, textWidth(`${Math.ceil(seconds)} s`, FONT));
+  for (let s = 0; s <= seconds + 1e-9; s += step) labels.push(textSvg({ text: `${s} s`, x: px(s / o.controlPeriod), y: plotBottom + 16, size: FONT, anchor: 'middle' }));
+  // One line per robot (ticks with a suspicion value), and the robots' legend in the second column.
+  o.ids.forEach((_, k) => {
+    const points = o.records
+      .map((r) => ({ tick: r.tick, s: r.suspicion[k] }))
+      .filter((p): p is { tick: number; s: number } => p.s !== undefined && Number.isFinite(p.s))
+      .map((p) => `${round(px(p.tick))},${round(py(p.s))}`);
+    if (points.length > 0) out.push(`<polyline points="${points.join(' ')}" fill="none" stroke="${colour(k)}" stroke-width="1.4"/>`);
   });
+  const legendX = plotRight + 4 + Math.max(...thresholdLabels.map((l) => textWidth(l.text, FONT))) + 14;
+  const legend = placeLabels(o.ids.map((id, k): Label => ({ text: id, x: legendX, y: PAD.top + 10 + LEGEND_LINE * k, size: FONT })));
+  legend.forEach((l, k) => labels.push(textSvg(l, `fill="${colour(k)}"`)));
   for (const e of o.events) {
-    if (e.kind !== 'flag') continue;
-    const k = o.ids.indexOf(e.robot);
-    out.push(`<circle cx="${px(e.tick).toFixed(1)}" cy="${py(e.suspicion).toFixed(1)}" r="4" fill="${colour(k, n)}"/>`);
+    if (e.kind !== 'flag' || !Number.isFinite(e.suspicion)) continue;
+    out.push(`<circle cx="${round(px(e.tick))}" cy="${round(py(e.suspicion))}" r="4" fill="${colour(o.ids.indexOf(e.robot))}"/>`);
   }
-  out.push('</svg>');
-  return out.join('\n');
+  const title: Label = { text: o.title, x: PAD.left, y: 20, size: TITLE_FONT, bold: true };
+  const width = Math.ceil(Math.max(legendX + Math.max(0, ...o.ids.map((id) => textWidth(id, FONT))), labelBox(title).x1) + 10);
+  const height = Math.ceil(Math.max(plotBottom + PAD.bottom, ...legend.map((l) => labelBox(l).y1 + 10)));
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="${FONT}">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    textSvg(title),
+    ...out,
+    ...labels,
+    '</svg>',
+  ].join('\n');
 }
