@@ -1,7 +1,10 @@
 // The dashboard page in headless Chromium (Debian's, driven by playwright-core) against a live trial run:
 // 10 simulated e-puck2s on the sim link paced to the wall clock, the shipped EIR-MAPPO policy. The page
 // shows the 10 robots moving; an injection made through the page (with the token from the printed URL)
-// makes the attacked robot's flag appear; controls from a page without the token are refused.
+// makes the attacked robot's flag appear; controls from a page without the token are refused. Then the page
+// against a server fed made-up ticks (no run: every state can be set up at once): a gathered swarm with
+// its scale bar, an e-stop as one log line, a flag's CUSUM with its threshold, the end of the run (shown,
+// and no reconnecting), and a replay's controls off with the reason.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +12,9 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { runLaunch, type RunSummary } from '../src/cli/run.js';
+import { DashboardServer } from '../src/dashboard/server.js';
+import type { RunController } from '../src/runtime/control.js';
+import type { RunEvent, TickRecord } from '../src/runtime/trial.js';
 import { PROJECT_ROOT } from '../sim/config.js';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
@@ -127,7 +133,7 @@ describe.skipIf(skip)(`dashboard page in headless Chromium${skip ? ' (skipped: /
     await expect.poll(() => page.textContent(`${row} .truth`), { timeout: 30_000 }).toMatch(/compromised/);
     await expect.poll(() => page.textContent(`${row} .flag`), { timeout: 60_000 }).toBe('FLAGGED');
     expect(await page.textContent(`${row} .evidence`)).toMatch(/consistency \d\.\d\d/);
-    expect(await page.textContent('#events')).toMatch(/FLAG epuck-3/);
+    expect(await page.textContent('#events')).toMatch(/FLAG\s+epuck-3/);
     // The run's own log has it too (its lines are flushed after the tick that made them).
     await expect.poll(() => lines.some((l) => /INJECT\s+epuck-3/.test(l)), { timeout: 10_000, message: lines.join('\n') }).toBe(true);
     await page.close();
@@ -162,6 +168,120 @@ describe.skipIf(skip)(`dashboard page in headless Chromium${skip ? ' (skipped: /
     await late.goto(url);
     await expect.poll(() => late.textContent('#message'), { timeout: 30_000 }).toMatch(/refused: locked out/);
     await late.close();
+    await page.close();
+  }, 120_000);
+});
+
+describe.skipIf(skip)(`dashboard page in headless Chromium against made-up ticks${skip ? ' (skipped: /usr/bin/chromium is not installed)' : ''}`, () => {
+  const ids = Array.from({ length: 10 }, (_, i) => `epuck-${i}`);
+  const TOKEN = 'browser-test-token-0123456789';
+  let browser: Browser;
+  const servers: DashboardServer[] = [];
+
+  beforeAll(async () => {
+    browser = await chromium.launch({ executablePath: CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all(servers.map((s) => s.close()));
+  }, 60_000);
+
+  /** A 2 m arena, 10 e-puck2s; live (a controller that accepts everything) or a replay (none). */
+  async function serve(live: boolean): Promise<{ server: DashboardServer; url: string }> {
+    const controller = { apply: async () => null } as unknown as RunController;
+    const server = new DashboardServer({ title: 'made-up', arena: { width: 2, height: 2 }, ids, bodyRadius: ids.map(() => 0.037), controlPeriod: 0.1, trialMode: true, flagAt: 0.8, clearAt: 0.3, cusumThreshold: 40, controller: live ? controller : null, port: 0, token: TOKEN, log: () => undefined });
+    servers.push(server);
+    await server.listen();
+    return { server, url: server.url(true) };
+  }
+
+  /** Tick `tick` of a swarm gathered round the arena's middle (bodies touching), robot 3 flagged from tick 5. */
+  function record(tick: number, o: { stopped?: 'e-stop' } = {}): TickRecord {
+    const poses = ids.map((_, i) => {
+      const ring = i === 0 ? 0 : i < 7 ? 1 : 2;
+      const a = (2 * Math.PI * i) / (ring === 1 ? 6 : 3);
+      return { x: 1 + 0.075 * ring * Math.cos(a), y: 1 + 0.075 * ring * Math.sin(a), theta: a };
+    });
+    const flagged = ids.map((_, i) => i === 3 && tick >= 5);
+    return {
+      tick,
+      timeMs: tick * 100,
+      poses,
+      truePoses: null,
+      intended: ids.flatMap(() => [0, 0]),
+      commands: ids.flatMap(() => [0, 0]),
+      stopped: ids.map(() => o.stopped ?? null),
+      belief: ids.map(() => null),
+      consistency: ids.map((_, i) => (flagged[i] ? 1 : 0.1)),
+      suspicion: ids.map((_, i) => (flagged[i] ? 0.95 : 0.1)),
+      flagged,
+      compromised: [3],
+    };
+  }
+
+  const flag: RunEvent = { tick: 5, kind: 'flag', robot: 'epuck-3', suspicion: 0.95, evidence: { belief: null, consistency: 1, cusum: 52, observers: 0 } };
+  const estop: RunEvent = { tick: 6, kind: 'e-stop', reason: 'dashboard e-stop (dashboard)' };
+  const stops: RunEvent[] = ids.map((robot) => ({ tick: 6, kind: 'stop', robot, reason: 'e-stop' }));
+
+  async function open(url: string): Promise<{ page: Page; errors: string[] }> {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    await expect.poll(() => page.evaluate<string | undefined>('document.body.dataset.connection'), { timeout: 30_000 }).toBe('open');
+    await expect.poll(() => page.evaluate<boolean>("document.querySelectorAll('#robots tbody tr').length === 10"), { timeout: 30_000 }).toBe(true);
+    return { page, errors };
+  }
+
+  it("a live page: the gathered swarm with a scale bar, a flag's CUSUM against its threshold, an e-stop as one log line; at the end it says so and does not reconnect", async () => {
+    const { server, url } = await serve(true);
+    const { page, errors } = await open(url);
+    const row = 'tr[data-robot="epuck-3"]';
+    for (let t = 0; t <= 5; t++) server.tick(record(t), t === 5 ? [flag] : []);
+    await expect.poll(() => page.textContent(`${row} .flag`), { timeout: 30_000 }).toBe('FLAGGED');
+    // The scale bar (drawn on the canvas, and said in its label): a 2 m arena at 380 px/m gets half a metre.
+    expect(await page.getAttribute('#arena', 'aria-label')).toBe('the arena, 2 m by 2 m; scale bar 0.5 m');
+    // The CUSUM, with its threshold in words and as the mark half way along its bar (the CUSUM is capped at twice it).
+    expect(await page.textContent(`${row} .evidence`)).toBe('consistency 1.00 (CUSUM 52.0, threshold 40)');
+    expect(await page.isVisible(`${row} .cusum`)).toBe(true);
+    expect(await page.evaluate<string[]>(`(() => { const b = document.querySelector('${row} .cusum'); return [b.querySelector('b').style.left, b.querySelector('i').style.width]; })()`)).toEqual(['50%', '65%']);
+    // Controls on, under the console's names.
+    expect(await page.evaluate<string[]>("[...document.querySelectorAll('#controls button')].filter((b) => !b.disabled).map((b) => b.textContent)")).toEqual(['start', 'stop', 'estop', 'release', 'inject']);
+    // An e-stop: the run reports it and then each of the 10 robots it stops; the log gets one line.
+    server.tick(record(6, { stopped: 'e-stop' }), [estop, ...stops]);
+    await expect.poll(() => page.textContent('#state'), { timeout: 30_000 }).toMatch(/^E-STOPPED/);
+    const log = await page.evaluate<string[]>("[...document.querySelectorAll('#events div')].map((d) => d.textContent)");
+    expect(log.filter((l) => /STOP/.test(l))).toEqual(['   0.6 s  E-STOP   dashboard e-stop (dashboard): 10 robots stopped']);
+    expect(log.filter((l) => /FLAG\s+epuck-3/.test(l))).toHaveLength(1);
+    // The run ends: the page says how, shows the summary and turns its controls off with the reason...
+    server.end({ reason: 'completed', summary: ['\nsummary (0.7 s):', '  detected 1 of 1 compromised robot(s); 0 false flag(s)'] });
+    await expect.poll(() => page.textContent('#state'), { timeout: 30_000 }).toBe('run ended at 0.6 s');
+    expect(await page.textContent('#summary')).toBe('summary (0.7 s):\n  detected 1 of 1 compromised robot(s); 0 false flag(s)');
+    expect(await page.textContent('#controls-off')).toBe('controls off: the run has ended');
+    expect(await page.evaluate<boolean>("[...document.querySelectorAll('#controls button')].every((b) => b.disabled)")).toBe(true);
+    // ...and when the server goes, it stays that way instead of reconnecting.
+    await server.close();
+    await expect.poll(() => page.evaluate<string | undefined>('document.body.dataset.connection'), { timeout: 30_000 }).toBe('closed');
+    expect(await page.textContent('#state')).toBe('run ended at 0.6 s');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it('a replay page has its live controls off, saying why, and no injection form', async () => {
+    const { server, url } = await serve(false);
+    const { page, errors } = await open(url);
+    server.tick(record(0), []);
+    await expect.poll(() => page.textContent('#clock'), { timeout: 30_000 }).toMatch(/tick 0/);
+    const why = 'a replay of a recording: the controls act on a live run only';
+    expect(await page.textContent('#controls-off')).toBe(`controls off: ${why}`);
+    const buttons = await page.evaluate<[string, boolean, string][]>("[...document.querySelectorAll('#controls button')].map((b) => [b.id, b.disabled, b.title])");
+    expect(buttons.map(([id]) => id)).toEqual(['start', 'stop', 'estop', 'release', 'inject']);
+    expect(buttons.every(([, disabled, title]) => disabled && title === why)).toBe(true);
+    expect(await page.isVisible('#inject-form')).toBe(false);
+    expect(await page.isDisabled('#token')).toBe(true);
+    expect(errors).toEqual([]);
     await page.close();
   }, 120_000);
 });

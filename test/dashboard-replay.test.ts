@@ -1,5 +1,6 @@
 // swarmguard replay --dashboard: a recorded trial played onto the dashboard reaches a viewer tick by tick,
-// with the flag the run raised, and the replayed dashboard takes no controls.
+// with the flag the run raised, and the replayed dashboard takes no controls (and says why); at the end of
+// the recording the viewer is told the replay has ended, with the flags against the ground truth.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +28,7 @@ async function waitFor<T>(what: string, get: () => T | null | undefined, timeout
   }
 }
 
-it('a recording replayed with --dashboard waits for its viewer, streams every robot up to the last tick with the recorded flag, and refuses controls', async () => {
+it('a recording replayed with --dashboard waits for its viewer, streams every robot up to the last tick with the recorded flag, refuses controls, and says when it has ended', async () => {
   const launch = join(dir, 'trial.yaml');
   writeFileSync(launch, `name: rp\nswarm: { robots: 10, noise: default }\nlink: { kind: sim, mode: fast, seed: 3 }\npolicy: ${MAPPO}\nout: ${dir}\nduration: 6\ntrial: true\ninjections: [{ robot: epuck-2, at: 1, duration: 3, attack: 'fault:spin' }]\n`);
   const summary = await runLaunch(launch, { quiet: true, console: false }, () => {});
@@ -46,13 +47,15 @@ it('a recording replayed with --dashboard waits for its viewer, streams every ro
 
   const msgs: Msg[] = [];
   const ws = new WebSocket(server.url(false).replace(/^http/, 'ws').replace(/\/(#.*)?$/, '/ws'));
+  let closedWith = 0;
+  ws.on('close', (code) => (closedWith = code));
   ws.on('message', (d) => {
     const m = JSON.parse(d.toString()) as Msg;
     msgs.push(m);
     if (m.type === 'frame') ws.send(JSON.stringify({ type: 'ack', seq: m.seq }));
   });
   await waitFor('the welcome', () => msgs.find((m) => m.type === 'welcome'));
-  expect(msgs.find((m) => m.type === 'welcome')).toMatchObject({ mode: 'replay' });
+  expect(msgs.find((m) => m.type === 'welcome')).toMatchObject({ mode: 'replay', controlsOff: expect.stringMatching(/^a replay of a recording/) });
 
   const last = summary.ticks - 1;
   const end = await waitFor('the last tick', () => msgs.find((m) => m.type === 'frame' && m.tick === last));
@@ -69,11 +72,17 @@ it('a recording replayed with --dashboard waits for its viewer, streams every ro
   const refused = await waitFor('the refusal', () => msgs.find((m) => m.id === 1));
   expect(refused.reason).toBe('replay: no controls');
 
-  // Held at the end until stopped; then everything closes.
+  // Held at the end until stopped, the viewer told the replay is over (what it played, detected or not).
   await waitFor('the hold', () => logs.find((l) => l.startsWith('replay: at the end')));
+  const ended = await waitFor('the end of the replay', () => msgs.find((m) => m.type === 'run-ended'));
+  expect(ended).toMatchObject({ reason: 'completed', tick: last });
+  expect(ended.summary[0]).toMatch(new RegExp(`^replayed ${summary.ticks} ticks \\(6\\.0 s\\) of .*run\\.mcap$`));
+  expect(ended.summary).toContainEqual(expect.stringMatching(/^ {2}epuck-2 {4}compromised for 3\.0 s, flagged after \d\.\d s/));
+  expect(ended.summary.at(-1)).toMatch(/^ {2}detected 1 of 1 compromised robot\(s\)/);
   stop.abort();
   const result = await replaying;
   expect(result).toMatchObject({ ticks: summary.ticks, interrupted: false });
   await waitFor('the socket to close', () => ws.readyState === WebSocket.CLOSED || null);
+  expect(closedWith).toBe(1001);
   ws.terminate();
 }, 120_000);

@@ -2,8 +2,10 @@
 // stepped by hand): frames carry every robot; controls need the token (missing, wrong, locked out: refused,
 // answered with the reason, counted, nothing changes); with it an e-stop stops the robots and an injection
 // reaches the run; foreign Origin and Host headers are refused; malformed messages are refused and counted;
-// a client that does not keep up gets the latest frame, never a backlog; a replay has no controls. Then
-// `swarmguard run` with a `dashboard:` block serves it.
+// a client that does not keep up gets the latest frame, never a backlog; a replay has no controls (and says
+// why); an e-stop is one event line with the robots it stopped; the end of the run is told to every viewer
+// before they are let go. Then `swarmguard run` with a `dashboard:` block serves it, and tells its viewers
+// when it ends.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request, type Server as HttpServer } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
@@ -18,11 +20,13 @@ import { allowedHosts, Lockout, refuseRequest, tokenMatches } from '../src/dashb
 import { dashboardFor, DashboardSchema, resolveDashboard } from '../src/dashboard/config.js';
 import { Refusals } from '../src/dashboard/refusals.js';
 import { ClientStream, HIGH_WATER_BYTES, LITE_INTERVAL_MS, MAX_IN_FLIGHT, MAX_PENDING_EVENTS, RECOVER_MS } from '../src/dashboard/client-stream.js';
+import { eventsToShow } from '../src/dashboard/events.js';
 import { DashboardServer, type DashboardServerOptions } from '../src/dashboard/server.js';
 import { RunController } from '../src/runtime/control.js';
 import { loadLaunch } from '../src/runtime/launch.js';
 import { SimLink } from '../src/runtime/sim-link.js';
-import { swarmTrial, type TrialRun } from '../src/runtime/trial.js';
+import { describeEvent } from '../src/runtime/status-text.js';
+import { swarmTrial, type RunEvent, type TrialRun } from '../src/runtime/trial.js';
 import { PROJECT_ROOT } from '../sim/config.js';
 import { shippedMappo } from './helpers.js';
 
@@ -157,6 +161,7 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
     trialMode: true,
     flagAt: 0.8,
     clearAt: 0.3,
+    cusumThreshold: 40,
     controller: control,
     attacks: { 'fault:spin': 'fault:spin' },
     port: 0,
@@ -207,6 +212,8 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
     expect(welcome.ids).toEqual(settings.robotIds);
     expect(welcome.arena).toEqual({ width: settings.arenaWidth, height: settings.arenaHeight });
     expect(welcome.mode).toBe('live');
+    // Controls on, the run going, the CUSUM threshold the page draws with each flag's CUSUM.
+    expect(welcome).toMatchObject({ controlsOff: null, ended: null, cusumThreshold: 40 });
     expect(welcome.attacks).toEqual(['fault:spin']);
     await step(5);
     const last = run.records.at(-1)!;
@@ -242,12 +249,13 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
     expect(run.events.filter((e) => e.kind === 'e-stop' || e.kind === 'pause')).toEqual([]);
   });
 
-  it('with the token an e-stop stops every robot (and the frames say so); release lets them go', async () => {
+  it('with the token an e-stop stops every robot (and the frames say so, as one event line); release lets them go', async () => {
     const c = await open();
     await c.next((m) => m.type === 'welcome');
     const ok = await c.control({ kind: 'estop', reason: 'test' }, TOKEN);
     expect(ok).toMatchObject({ type: 'result' });
     expect(control.state.eStopped).toMatch(/test \(dashboard\)/);
+    const before = run.events.length;
     await step(2);
     const rec = run.records.at(-1)!;
     expect(rec.stopped.every((s) => s === 'e-stop')).toBe(true);
@@ -255,6 +263,11 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
     const f = await c.next((m) => m.type === 'frame' && m.tick === rec.tick);
     expect(f.eStopped).toMatch(/test/);
     expect(f.stopped).toHaveLength(settings.robotIds.length);
+    // The run reports the e-stop and then every robot it stopped; the page is sent one line for all of them.
+    expect(run.events.slice(before).filter((e) => e.kind === 'stop' && e.reason === 'e-stop')).toHaveLength(settings.robotIds.length);
+    const shown = c.frames().flatMap((m) => m.events as Msg[]);
+    expect(shown.filter((e) => e.kind === 'stop' || e.kind === 'stops')).toEqual([]);
+    expect(shown.filter((e) => e.kind === 'e-stop')).toEqual([expect.objectContaining({ robots: 10, text: expect.stringMatching(/E-STOP\s+test \(dashboard\): 10 robots stopped$/) })]);
     expect((await c.control({ kind: 'release' }, TOKEN)).type).toBe('result');
     expect(control.state.eStopped).toBeNull();
     await step(2);
@@ -489,7 +502,8 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
     const p = await s.listen();
     const c = await open({ port: p });
     const welcome = await c.next((m) => m.type === 'welcome');
-    expect(welcome).toMatchObject({ mode: 'replay', attacks: [] });
+    // The page is told why its controls are off.
+    expect(welcome).toMatchObject({ mode: 'replay', attacks: [], controlsOff: 'a replay of a recording: the controls act on a live run only' });
     await step(Math.max(0, 6 - run.records.length)); // records to replay, whichever tests ran before
     for (const r of run.records.slice(0, 5)) s.tick(r, []);
     await c.next((m) => m.type === 'frame' && m.tick === 4);
@@ -500,7 +514,7 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
     const flag = { tick: 5, kind: 'flag' as const, robot: 'epuck-2', suspicion: 0.9, evidence: { belief: null, consistency: 0.9, cusum: 60, observers: 0 } };
     s.tick(run.records[5]!, [flag]);
     const f = await c.next((m) => m.type === 'frame' && m.tick === 5);
-    expect(f.events).toEqual([flag]);
+    expect(f.events).toEqual([{ ...flag, text: describeEvent(flag, settings.controlPeriod) }]);
     // Before the seek the flag is remembered (a viewer joining now is told of it)...
     const late = await open({ port: p });
     expect((await late.next((m) => m.type === 'welcome')).flags).toEqual({ 'epuck-2': { suspicion: 0.9, evidence: flag.evidence, tick: 5 } });
@@ -510,6 +524,69 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
     const again = await c.next((m) => m.type === 'welcome', from);
     expect(again.flags).toEqual({});
     expect(again.events).toEqual([]);
+  });
+
+  it('the end of the run is told to every viewer (how, and the summary), then to a page that joins later; close() lets them go after it', async () => {
+    const s = new DashboardServer(options());
+    extraServers.push(s);
+    const p = await s.listen();
+    const c = await open({ port: p });
+    await c.next((m) => m.type === 'welcome');
+    await step(3, [server, s]);
+    const last = run.records.at(-1)!.tick;
+    await c.next((m) => m.type === 'frame' && m.tick === last);
+    s.end({ reason: 'interrupted', summary: ['\nsummary (0.3 s, interrupted):', '  detected 0 of 0 compromised robot(s); 0 false flag(s)'] });
+    const ended = await c.next((m) => m.type === 'run-ended');
+    expect(ended).toEqual({ type: 'run-ended', reason: 'interrupted', tick: last, t: Math.round(last * settings.controlPeriod * 1000) / 1000, summary: ['summary (0.3 s, interrupted):', '  detected 0 of 0 compromised robot(s); 0 false flag(s)'] });
+    // Nothing after it but the close.
+    expect(c.msgs.at(-1)).toBe(ended);
+    const late = await open({ port: p });
+    const welcome = await late.next((m) => m.type === 'welcome');
+    expect(welcome.ended).toEqual({ reason: 'interrupted', tick: last, t: ended.t, summary: ended.summary });
+    expect(welcome.controlsOff).toBe('the run has ended');
+    await s.close();
+    expect(await c.closed).toEqual([1001, 'the run has ended']);
+    expect(await late.closed).toEqual([1001, 'the run has ended']);
+  });
+});
+
+describe('the events the page shows (one batch of the run at a time)', () => {
+  const ids = Array.from({ length: 10 }, (_, i) => `epuck-${i}`);
+  const o = { trialMode: true, controlPeriod: 0.1 };
+  const stops = (tick: number, reason: 'e-stop' | 'paused' | 'leaving-arena', robots = ids): RunEvent[] => robots.map((robot) => ({ tick, kind: 'stop', robot, reason }));
+
+  it('an e-stop and the robots it stops are one line, with the count of robots; so is an operator stop', () => {
+    const estop: RunEvent = { tick: 7, kind: 'e-stop', reason: 'dashboard e-stop (dashboard)' };
+    expect(eventsToShow([estop, ...stops(7, 'e-stop')], o)).toEqual([{ ...estop, robots: 10, text: `${describeEvent(estop, 0.1)}: 10 robots stopped` }]);
+    const pause: RunEvent = { tick: 9, kind: 'pause', reason: 'console' };
+    const shown = eventsToShow([pause, ...stops(9, 'paused')], o);
+    expect(shown).toHaveLength(1);
+    expect(shown[0]!.text).toBe('   0.9 s  STOP     every robot held (console): 10 robots stopped');
+  });
+
+  it('robots stopped by a swarm-wide stop with no e-stop in their batch (a release while stopped) are one line too', () => {
+    const release: RunEvent = { tick: 12, kind: 'release', reason: 'console' };
+    const shown = eventsToShow([release, ...stops(12, 'paused')], o);
+    expect(shown.map((e) => e.text)).toEqual([describeEvent(release, 0.1), '   1.2 s  STOP     10 robots: paused']);
+    expect(shown[1]).toMatchObject({ kind: 'stops', reason: 'paused', robots: ids });
+  });
+
+  it("a robot's own stop (leaving the arena) stays a line of its own, next to a swarm-wide one", () => {
+    const estop: RunEvent = { tick: 3, kind: 'e-stop', reason: 'x' };
+    const shown = eventsToShow([stops(3, 'leaving-arena', ['epuck-4'])[0]!, estop, ...stops(3, 'e-stop', ids.slice(0, 9))], o);
+    expect(shown.map((e) => e.kind)).toEqual(['stop', 'e-stop']);
+    expect(shown[1]!.robots).toBe(9);
+  });
+
+  it("every line is the terminal's (describeEvent), so page and terminal name each action alike; injections only in trial mode", () => {
+    const events: RunEvent[] = [
+      { tick: 1, kind: 'injection-start', robot: 'epuck-3', attack: 'fault:spin' },
+      { tick: 2, kind: 'flag', robot: 'epuck-3', suspicion: 0.91, evidence: { belief: null, consistency: 0.91, cusum: 36.4, observers: 0 } },
+      { tick: 3, kind: 'resume', reason: 'dashboard' },
+      { tick: 4, kind: 'release', reason: 'dashboard' },
+    ];
+    expect(eventsToShow(events, o).map((e) => e.text)).toEqual(events.map((e) => describeEvent(e, 0.1)));
+    expect(eventsToShow(events, { ...o, trialMode: false }).map((e) => e.kind)).toEqual(['flag', 'resume', 'release']);
   });
 });
 
@@ -723,7 +800,7 @@ describe('swarmguard run with a dashboard', () => {
     }
   }, 60_000);
 
-  it('serves the live run: the URL with its token (from dashboard.tokenEnv) is printed, frames stream, and the token e-stops the swarm', async () => {
+  it('serves the live run: the URL with its token (from dashboard.tokenEnv) is printed, frames stream, the token e-stops the swarm, and the end is told with the summary the terminal prints', async () => {
     const abort = new AbortController();
     const lines: string[] = [];
     process.env.SWARMGUARD_TEST_DASHBOARD_TOKEN = TOKEN;
@@ -731,6 +808,7 @@ describe('swarmguard run with a dashboard', () => {
     const done = runLaunch(file, { quiet: true, console: false, signal: abort.signal }, (l) => lines.push(l));
     expect(readFileSync(file, 'utf8')).not.toContain(TOKEN);
     let c: Client | null = null;
+    let summaryShown: string[] = [];
     try {
       const end = Date.now() + 60_000;
       let url: RegExpMatchArray | null = null;
@@ -745,6 +823,14 @@ describe('swarmguard run with a dashboard', () => {
       const first = await c.next((m) => m.type === 'frame' && m.tick >= 5, 0, 60_000);
       expect((await c.control({ kind: 'estop', reason: 'from the test' }, token!)).type).toBe('result');
       await c.next((m) => m.type === 'frame' && typeof m.eStopped === 'string' && m.tick > first.tick, 0, 30_000);
+      // The run ends (as Ctrl-C ends it): the page is told so, with the summary the terminal prints, and let go.
+      abort.abort();
+      const ended = await c.next((m) => m.type === 'run-ended', 0, 60_000);
+      expect(ended.reason).toBe('interrupted');
+      expect(ended.summary[0]).toMatch(/^summary \(\d+\.\d s, interrupted\):$/);
+      expect(ended.summary).toContainEqual(expect.stringMatching(/^ {2}detected \d+ of \d+ compromised robot\(s\)/));
+      summaryShown = ended.summary;
+      expect(await c.closed).toEqual([1001, 'the run has ended']);
     } finally {
       delete process.env.SWARMGUARD_TEST_DASHBOARD_TOKEN;
       c?.ws.terminate();
@@ -753,5 +839,9 @@ describe('swarmguard run with a dashboard', () => {
     const summary = await done;
     expect(summary.interrupted).toBe(true);
     expect(lines.some((l) => /E-STOP\s+from the test \(dashboard\)/.test(l))).toBe(true);
+    // The page's summary is the terminal's, but for the run folder's line (the folder is written after).
+    const printed = lines.slice(lines.findIndex((l) => l.startsWith('\nsummary')));
+    expect(printed.at(-1)).toMatch(/^ {2}run folder: /);
+    expect(printed.slice(0, -1).map((l) => l.replace(/^\n/, ''))).toEqual(summaryShown);
   }, 120_000);
 });

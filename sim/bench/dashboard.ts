@@ -73,7 +73,7 @@ const ms = (x: number) => x.toFixed(3).padStart(8);
 async function bench(n: number): Promise<void> {
   const ids = Array.from({ length: n }, (_, i) => `epuck-${i}`);
   const recs = records(n, SECONDS * HZ + 20);
-  const server = new DashboardServer({ arena: { width: ARENA, height: ARENA }, ids, bodyRadius: ids.map(() => 0.037), controlPeriod: 1 / HZ, trialMode: true, flagAt: 0.8, clearAt: 0.3, port: 0, log: () => undefined });
+  const server = new DashboardServer({ arena: { width: ARENA, height: ARENA }, ids, bodyRadius: ids.map(() => 0.037), controlPeriod: 1 / HZ, trialMode: true, flagAt: 0.8, clearAt: 0.3, cusumThreshold: 40, port: 0, log: () => undefined });
   const port = await server.listen();
   const fast = await client(port, 0);
   const slow = await client(port, SLOW_DRAW_MS);

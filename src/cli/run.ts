@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { SingleBar } from 'cli-progress';
 import { CONSOLE_HELP, parseConsoleCommand } from '../runtime/console.js';
 import { RunController } from '../runtime/control.js';
-import { RunServices, type RunService } from '../runtime/services.js';
+import { RunServices, type RunEnd, type RunService } from '../runtime/services.js';
 import { OnnxTeam } from '../policy/team.js';
 import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
 import { ControlScheduler, type SchedulerStats } from '../runtime/scheduler.js';
@@ -17,7 +17,7 @@ import { Ros2Service } from '../links/ros2/service.js';
 import { MqttTelemetry } from '../links/mqtt/service.js';
 import { DashboardService } from '../dashboard/service.js';
 import { outcomes, swarmTrial, type TrialRun } from '../runtime/trial.js';
-import { formatSummary, newRunDir, writeRunFolder, type RunSummary } from '../runtime/run-folder.js';
+import { formatSummary, newRunDir, summaryLines, writeRunFolder, type RunSummary } from '../runtime/run-folder.js';
 import { uncompromisedOutcome } from '../runtime/team-outcome.js';
 import { RecorderService } from '../recording/service.js';
 import { TerminalStatus } from '../runtime/status-text.js';
@@ -78,6 +78,18 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
     const services = new RunServices(log);
     let rl: ReturnType<typeof createInterface> | null = null;
     let reported = 0;
+    const summarise = (): RunSummary => ({
+      runDir,
+      ticks: run.tick,
+      outcomes: outcomes(run),
+      uncompromised: uncompromisedOutcome(run.records, s.robotIds, s),
+      stops: { ...run.parts.safety.stops },
+      scheduler: schedulerStats,
+      links: link.health?.() ?? null,
+      interrupted: stop.interrupted,
+    });
+    // Until the run gets through its loop, an error is ending it.
+    let end: RunEnd = { reason: 'failed', summary: null };
     const afterTick = () => {
       const rec = run.records.at(-1);
       if (rec) services.tick(rec, run.events.slice(reported));
@@ -140,15 +152,16 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
         schedulerStats = scheduler.stats;
         redraw();
       }
+      // The services (a dashboard's viewers) are told the run is over, with the summary the terminal prints.
+      end = { reason: stop.interrupted ? 'interrupted' : 'completed', summary: summaryLines(summarise(), launch) };
     } finally {
       rl?.close();
       await control.close();
-      await services.stop();
+      await services.stop(end);
       stop.dispose();
       await link.stop();
     }
-    const uncompromised = uncompromisedOutcome(run.records, s.robotIds, s);
-    const summary: RunSummary = { runDir, ticks: run.tick, outcomes: outcomes(run), uncompromised, stops: { ...run.parts.safety.stops }, scheduler: schedulerStats, links: link.health?.() ?? null, interrupted: stop.interrupted };
+    const summary = summarise();
     writeRunFolder(summary, launch, team.name, run.records, run.events);
     for (const line of formatSummary(summary, launch)) log(line);
     return summary;

@@ -8,6 +8,10 @@ const PAGE_DIR = new URL('./page/', import.meta.url);
 const FILES = new Map<string, { file: string; type: string }>([
   ['/', { file: 'index.html', type: 'text/html; charset=utf-8' }],
   ['/dashboard.js', { file: 'dashboard.js', type: 'text/javascript; charset=utf-8' }],
+  ['/arena.js', { file: 'arena.js', type: 'text/javascript; charset=utf-8' }],
+  ['/labels.js', { file: 'labels.js', type: 'text/javascript; charset=utf-8' }],
+  ['/scale-bar.js', { file: 'scale-bar.js', type: 'text/javascript; charset=utf-8' }],
+  ['/evidence.js', { file: 'evidence.js', type: 'text/javascript; charset=utf-8' }],
   ['/dashboard.css', { file: 'dashboard.css', type: 'text/css; charset=utf-8' }],
 ]);
 const SECURITY_HEADERS = {

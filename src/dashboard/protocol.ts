@@ -4,14 +4,17 @@
 //   {type:'auth-needed'}                    viewing needs the token (the dashboard listens beyond loopback)
 //   {type:'welcome', ...Welcome}            the swarm, the arena, what the controls offer, the current flags
 //   {type:'frame', seq, detail, events, tick, t, poses, susp, flagged, ...}   one tick; ack it with its seq
+//   {type:'run-ended', ...RunEnded}         the run (or the replay) is over: nothing more comes, don't reconnect
 //   {type:'result', id, message}            a control carried out
 //   {type:'error', id, reason}              a message refused, and why
 // Client -> server: ClientMessage below. A client acks every frame it has drawn; the server keeps at most
 // a couple of frames unacknowledged per client and otherwise sends only the latest one when the client
 // catches up (slow clients see fewer frames, never old ones).
 import { z } from 'zod';
+import type { RunEnd } from '../runtime/services.js';
 import type { RunEvent, TickRecord } from '../runtime/trial.js';
 import type { Evidence } from '../monitor/monitor.js';
+import type { ShownEvent } from './events.js';
 
 const Token = z.string().max(256);
 
@@ -66,15 +69,31 @@ export interface Welcome {
   trialMode: boolean;
   flagAt: number;
   clearAt: number;
+  /** The consistency detector's CUSUM value at which it reaches suspicion 1 (the CUSUM is capped at twice it). */
+  cusumThreshold: number;
   /** 'live' (controls through the run's controller) or 'replay' (no controls). */
   mode: 'live' | 'replay';
+  /** Why the page's controls are off (a replay, a run that has ended); null: they are on. */
+  controlsOff: string | null;
   /** Attack names the injection control offers (trial mode). */
   attacks: string[];
   /** Robots flagged now, with the evidence of their flag; the latest events. */
   flags: Record<string, { suspicion: number; evidence: Evidence; tick: number }>;
-  events: RunEvent[];
+  events: ShownEvent[];
   eStopped: string | null;
   paused: boolean;
+  /** The run is over (a replay held at its end): how it ended. */
+  ended: RunEnded | null;
+}
+
+/** How the run ended (the `run-ended` message, and the welcome of a page that joins after it). */
+export interface RunEnded {
+  reason: RunEnd['reason'];
+  /** The last tick shown and its time, s (null: none was). */
+  tick: number | null;
+  t: number | null;
+  /** The summary's lines, as the terminal prints them (null: none, e.g. the run failed). */
+  summary: string[] | null;
 }
 
 /** Full frames carry every monitor signal; lite ones (slow clients) only poses, suspicion and flags. */

@@ -1,9 +1,11 @@
 // `swarmguard replay <run.mcap> --dashboard [port]`: the recording shown on the live dashboard. The server is
 // the live one without a controller (every control refused: a recording cannot be steered). Playback waits
 // for the first viewer, so nothing is played to an empty page, and the page stays up after the last tick
-// until the replay is stopped (Ctrl-C), so the end of the run can be looked at.
+// until the replay is stopped (Ctrl-C), so the end of the run can be looked at: the page is told the replay
+// has ended, with the flags against the ground truth of what it played.
 import type { ReplayInfo, ReplaySink } from '../recording/replay.js';
-import type { RunEvent, TickRecord } from '../runtime/trial.js';
+import { formatOutcomes } from '../runtime/run-folder.js';
+import { outcomes, type RunEvent, type TickRecord } from '../runtime/trial.js';
 import { DashboardServer } from './server.js';
 
 export interface DashboardReplayOptions {
@@ -22,6 +24,9 @@ export interface DashboardReplayOptions {
 export class DashboardReplaySink implements ReplaySink {
   readonly name = 'dashboard';
   private current: DashboardServer | null = null;
+  private info: ReplayInfo | null = null;
+  /** What has been played (the records and events are the recording's own objects): the summary at the end. */
+  private readonly played: { records: TickRecord[]; events: RunEvent[] } = { records: [], events: [] };
 
   constructor(private readonly o: DashboardReplayOptions) {}
 
@@ -41,6 +46,7 @@ export class DashboardReplaySink implements ReplaySink {
       trialMode: info.trial,
       flagAt: info.settings.monitor.flagAt,
       clearAt: info.settings.monitor.clearAt,
+      cusumThreshold: info.settings.monitor.consistency.threshold,
       controller: null,
       host: this.o.host,
       port: this.o.port,
@@ -48,6 +54,7 @@ export class DashboardReplaySink implements ReplaySink {
     });
     await server.listen();
     this.current = server;
+    this.info = info;
     this.o.log(`dashboard: ${server.url(false)}  (replay of ${info.path}; no controls)`);
     if (this.o.waitForViewer ?? true) {
       this.o.log('replay: waiting for a viewer to open the dashboard (Ctrl-C stops)');
@@ -56,18 +63,30 @@ export class DashboardReplaySink implements ReplaySink {
   }
 
   tick(record: TickRecord, events: readonly RunEvent[]): void {
+    this.played.records.push(record);
+    this.played.events.push(...events);
     this.current?.tick(record, events);
   }
 
   async stop(): Promise<void> {
     const server = this.current;
     if (!server) return;
+    server.end({ reason: this.o.signal?.aborted ? 'interrupted' : 'completed', summary: this.summary() });
     if ((this.o.holdAtEnd ?? true) && !this.o.signal?.aborted) {
       this.o.log('replay: at the end of the recording; the dashboard stays up until Ctrl-C');
       await until(() => false, this.o.signal);
     }
     this.current = null;
     await server.close();
+  }
+
+  /** The flags against the ground truth of the ticks played, as the run's summary gives them. */
+  private summary(): string[] | null {
+    const info = this.info;
+    const { records, events } = this.played;
+    if (!info || records.length === 0) return null;
+    const played = `replayed ${records.length} ticks (${(records.length * info.controlPeriod).toFixed(1)} s) of ${info.path}`;
+    return [played, ...formatOutcomes(outcomes({ parts: { ids: info.robotIds }, records, events }), info.controlPeriod)];
   }
 }
 

@@ -2,19 +2,22 @@
 // It is fed tick records and events by a live run (service.ts) or a replay, and takes operator controls
 // only when it has the run's controller (a replay has none). tick() only stores the record and queues the
 // events: encoding and sending happen after the control tick has returned, once per tick and detail level
-// however many clients watch.
+// however many clients watch. When the run ends, end() tells every viewer so (and how, with the summary)
+// before close() lets them go: the page then stops reconnecting.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { ControlAction, RunController } from '../runtime/control.js';
+import type { RunEnd } from '../runtime/services.js';
 import type { RunEvent, TickRecord } from '../runtime/trial.js';
 import { isBuiltinAttack } from '../../sim/team-eval.js';
 import { isLoopback } from '../core/net.js';
 import { allowedHosts, DEFAULT_LOCKOUT, Lockout, randomToken, refuseRequest, tokenMatches, type LockoutSettings } from './auth.js';
 import { ClientStream, type FrameSource, type StreamStats } from './client-stream.js';
 import { Pages, pathOf } from './pages.js';
-import { frameBody, parseClientMessage, visibleEvent, type ClientMessage, type DashboardAction, type Detail, type Welcome } from './protocol.js';
+import { eventsToShow, type ShownEvent } from './events.js';
+import { frameBody, parseClientMessage, type ClientMessage, type DashboardAction, type Detail, type RunEnded, type Welcome } from './protocol.js';
 import { Refusals, type RefusalKind } from './refusals.js';
 
 export interface DashboardServerOptions {
@@ -28,6 +31,8 @@ export interface DashboardServerOptions {
   trialMode: boolean;
   flagAt: number;
   clearAt: number;
+  /** The consistency detector's CUSUM threshold (the monitor's consistency.threshold), drawn with each flag's CUSUM. */
+  cusumThreshold: number;
   /** The run's controller; without one (a replay) every control is refused with "replay: no controls". */
   controller?: RunController | null;
   /** Attack names the injection control offers -> the reference the controller loads (fault:/obs-noise: need none). */
@@ -84,6 +89,10 @@ const MAX_BUFFERED_BYTES = 1024 * 1024;
  * now and then; a flood would be parsed on the run's own thread, between its control ticks.
  */
 const MAX_MESSAGES_PER_SECOND = 100;
+/** How long close() waits for viewers to take the closing handshake (and the run-ended message before it). */
+const CLOSE_GRACE_MS = 1000;
+const REPLAY_CONTROLS_OFF = 'a replay of a recording: the controls act on a live run only';
+const ENDED_CONTROLS_OFF = 'the run has ended';
 const DONE: Record<ControlAction['kind'], string> = {
   estop: 'e-stop engaged: every robot stopped until released',
   release: 'e-stop released',
@@ -107,9 +116,10 @@ export class DashboardServer implements FrameSource {
   private bodies: Partial<Record<Detail, string>> = {};
   private flushQueued = false;
   private readonly flags = new Map<string, Welcome['flags'][string]>();
-  private readonly recent: RunEvent[] = [];
+  private readonly recent: ShownEvent[] = [];
   private eStopped: string | null = null;
   private paused = false;
+  private ended: RunEnded | null = null;
 
   constructor(private readonly o: DashboardServerOptions) {
     if (o.ids.length !== o.bodyRadius.length) throw new RangeError(`dashboard: ${o.ids.length} robot ids but ${o.bodyRadius.length} body radii`);
@@ -180,23 +190,41 @@ export class DashboardServer implements FrameSource {
     this.latest = record;
     this.bodies = {};
     for (const e of events) this.remember(e);
-    const visible = events.filter((e) => visibleEvent(e, this.o.trialMode)).map((e) => JSON.stringify(e));
-    for (const c of this.clients) if (c.viewing && visible.length) c.stream.addEvents(visible);
+    const shown = eventsToShow(events, this.o);
+    for (const e of shown) this.recent.push(e);
+    if (this.recent.length > RECENT_EVENTS) this.recent.splice(0, this.recent.length - RECENT_EVENTS);
+    const encoded = shown.map((e) => JSON.stringify(e));
+    for (const c of this.clients) if (c.viewing && encoded.length) c.stream.addEvents(encoded);
     if (this.flushQueued) return;
     this.flushQueued = true;
-    setImmediate(() => {
-      this.flushQueued = false;
-      for (const c of this.clients) {
-        if (!c.viewing) continue;
-        // Outside the run's tick (no service guard here): one client's failure must not end the process.
-        try {
-          c.stream.offer();
-        } catch (err) {
-          this.log(`dashboard: client ${c.address} dropped: ${(err as Error).message}`);
-          c.ws.terminate();
-        }
+    setImmediate(() => this.flush());
+  }
+
+  /** Offers the latest tick to every viewer (after the tick that stored it, or before the run-ended message). */
+  private flush(): void {
+    if (!this.flushQueued) return;
+    this.flushQueued = false;
+    for (const c of this.clients) {
+      if (!c.viewing) continue;
+      // Outside the run's tick (no service guard here): one client's failure must not end the process.
+      try {
+        c.stream.offer();
+      } catch (err) {
+        this.log(`dashboard: client ${c.address} dropped: ${(err as Error).message}`);
+        c.ws.terminate();
       }
-    });
+    }
+  }
+
+  /**
+   * The run is over: every viewer is told how it ended (with the summary), after the last tick's frame, and
+   * so is a page that connects later (a replay held at its end). The page then stops reconnecting.
+   */
+  end(end: RunEnd): void {
+    this.flush();
+    const tick = this.latest?.tick ?? null;
+    this.ended = { reason: end.reason, tick, t: tick === null ? null : Math.round(tick * this.o.controlPeriod * 1000) / 1000, summary: end.summary?.map((l) => l.replace(/^\n/, '')) ?? null };
+    for (const c of this.clients) if (c.viewing) this.send(c, { type: 'run-ended', ...this.ended });
   }
 
   /**
@@ -210,6 +238,7 @@ export class DashboardServer implements FrameSource {
     this.recent.length = 0;
     this.eStopped = null;
     this.paused = false;
+    this.ended = null;
     for (const c of this.clients) if (c.viewing) this.send(c, { type: 'welcome', ...this.welcome() });
   }
 
@@ -223,12 +252,22 @@ export class DashboardServer implements FrameSource {
     return { clients: this.clients.size, refused: { ...this.refusals.counts }, streams: [...this.clients].map((c) => ({ ...c.stream.stats })) };
   }
 
+  /**
+   * Lets every viewer go with a closing handshake (so a run-ended message sent before it arrives), waiting at
+   * most CLOSE_GRACE_MS for them before cutting the rest off, and stops listening.
+   */
   async close(): Promise<void> {
-    for (const c of this.clients) {
-      c.stream.close();
-      c.ws.terminate();
-    }
+    const clients = [...this.clients];
     this.clients.clear();
+    const closed = clients.map((c) => new Promise<void>((r) => (c.ws.readyState === c.ws.CLOSED ? r() : c.ws.once('close', () => r()))));
+    for (const c of clients) {
+      c.stream.close();
+      c.ws.close(1001, this.ended ? 'the run has ended' : 'the dashboard is closing');
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([Promise.all(closed), new Promise<void>((r) => (timer = setTimeout(r, CLOSE_GRACE_MS)))]);
+    clearTimeout(timer);
+    for (const c of clients) c.ws.terminate();
     await new Promise<void>((r) => this.wss.close(() => r()));
     this.http.closeAllConnections();
     if (this.http.listening) await new Promise<void>((r) => this.http.close(() => r()));
@@ -241,9 +280,6 @@ export class DashboardServer implements FrameSource {
     else if (e.kind === 'release') this.eStopped = null;
     else if (e.kind === 'pause') this.paused = true;
     else if (e.kind === 'resume') this.paused = false;
-    if (!visibleEvent(e, this.o.trialMode)) return;
-    this.recent.push(e);
-    if (this.recent.length > RECENT_EVENTS) this.recent.shift();
   }
 
   private welcome(): Welcome {
@@ -256,12 +292,15 @@ export class DashboardServer implements FrameSource {
       trialMode: this.o.trialMode,
       flagAt: this.o.flagAt,
       clearAt: this.o.clearAt,
+      cusumThreshold: this.o.cusumThreshold,
       mode: this.o.controller ? 'live' : 'replay',
+      controlsOff: this.o.controller ? (this.ended ? ENDED_CONTROLS_OFF : null) : REPLAY_CONTROLS_OFF,
       attacks: this.o.trialMode && this.o.controller ? Object.keys(this.o.attacks ?? {}) : [],
       flags: Object.fromEntries(this.flags),
       events: [...this.recent],
       eStopped: this.eStopped,
       paused: this.paused,
+      ended: this.ended,
     };
   }
 

@@ -7,7 +7,7 @@ import { FAULT_NAMES } from '../../sim/faults.js';
 import { isBuiltinAttack } from '../../sim/team-eval.js';
 import { ConfigError } from '../core/config-file.js';
 import type { Launch } from '../runtime/launch.js';
-import type { RunContext, RunService } from '../runtime/services.js';
+import type { RunContext, RunEnd, RunService } from '../runtime/services.js';
 import type { RunEvent, TickRecord } from '../runtime/trial.js';
 import { dashboardFor, type DashboardConfig } from './config.js';
 import { DashboardServer } from './server.js';
@@ -60,6 +60,7 @@ export class DashboardService implements RunService {
       trialMode: launch.trial,
       flagAt: launch.monitor.flagAt,
       clearAt: launch.monitor.clearAt,
+      cusumThreshold: launch.monitor.consistency.threshold,
       controller: ctx.control,
       attacks: offeredAttacks(launch),
       host: this.config.host,
@@ -83,9 +84,11 @@ export class DashboardService implements RunService {
     this.current?.tick(record, events);
   }
 
-  async stop(): Promise<void> {
+  /** The run is over (`end`): the viewers are told how it ended before they are let go. Without it, only this service goes. */
+  async stop(end?: RunEnd): Promise<void> {
     const s = this.current;
     this.current = null;
+    if (end) s?.end(end);
     await s?.close();
   }
 }

@@ -68,18 +68,33 @@ export function writeRunFolder(summary: RunSummary, launch: Launch, policyName: 
 
 /** The final summary: flags against the ground truth, safety stops, scheduler health, where the files are. */
 export function formatSummary(sum: RunSummary, launch: Launch): string[] {
-  const p = launch.settings.controlPeriod;
-  const lines = [`\nsummary (${(sum.ticks * p).toFixed(1)} s${sum.interrupted ? ', interrupted' : ''}):`];
-  for (const o of sum.outcomes) {
+  return [...summaryLines(sum, launch), `  run folder: ${sum.runDir} (${existsSync(sum.runDir) ? readdirSync(sum.runDir).sort().join(', ') : 'not written'})`];
+}
+
+/** The flags against the ground truth: a line per robot compromised or falsely flagged, then the totals. */
+export function formatOutcomes(outcomes: readonly RobotOutcome[], controlPeriod: number): string[] {
+  const p = controlPeriod;
+  const lines: string[] = [];
+  for (const o of outcomes) {
     if (o.compromisedTicks === 0 && o.falseFlags === 0) continue;
     const what = o.compromisedTicks > 0 ? `compromised for ${(o.compromisedTicks * p).toFixed(1)} s` : 'never compromised';
     const caught = o.compromisedTicks === 0 ? '' : o.detectionDelayTicks === null ? ', NOT flagged' : `, flagged after ${(o.detectionDelayTicks * p).toFixed(1)} s`;
     lines.push(`  ${o.robot.padEnd(10)} ${what}${caught}${o.falseFlags ? `, ${o.falseFlags} false flag(s)` : ''}`);
   }
-  const compromised = sum.outcomes.filter((o) => o.compromisedTicks > 0);
+  const compromised = outcomes.filter((o) => o.compromisedTicks > 0);
   const detected = compromised.filter((o) => o.detectionDelayTicks !== null).length;
-  const falseFlags = sum.outcomes.reduce((s, o) => s + o.falseFlags, 0);
+  const falseFlags = outcomes.reduce((s, o) => s + o.falseFlags, 0);
   lines.push(`  detected ${detected} of ${compromised.length} compromised robot(s); ${falseFlags} false flag(s)`);
+  return lines;
+}
+
+/**
+ * The summary without its last line (the run folder's files): what the run's services (the dashboard) are
+ * told at the end, before the folder is written.
+ */
+export function summaryLines(sum: RunSummary, launch: Launch): string[] {
+  const p = launch.settings.controlPeriod;
+  const lines = [`\nsummary (${(sum.ticks * p).toFixed(1)} s${sum.interrupted ? ', interrupted' : ''}):`, ...formatOutcomes(sum.outcomes, p)];
   const scored = sum.uncompromised ? ` (${sum.uncompromised.robots.length} of ${sum.outcomes.length})` : '';
   lines.push(`  uncompromised robots${scored}: ${formatTeamOutcome(sum.uncompromised, launch.settings.gatherDiameter)}`);
   const stops = Object.entries(sum.stops).filter(([, n]) => n > 0);
@@ -94,6 +109,5 @@ export function formatSummary(sum: RunSummary, launch: Launch): string[] {
     const p99 = Math.max(...sum.links.map((h) => (Number.isFinite(h.latencyMs.p99) ? h.latencyMs.p99 : 0)));
     lines.push(`  link: ${total((h) => h.exchanges)} exchanges, worst robot p99 ${p99.toFixed(1)} ms, ${total((h) => h.timeouts)} timeouts, ${refused} refused replies, ${total((h) => h.reconnects)} reconnects`);
   }
-  lines.push(`  run folder: ${sum.runDir} (${existsSync(sum.runDir) ? readdirSync(sum.runDir).sort().join(', ') : 'not written'})`);
   return lines;
 }

@@ -17,13 +17,21 @@ export interface RunContext {
   log: (line: string) => void;
 }
 
+/** How a run ended, told to every service as the run stops it (a viewer can be told the run is over). */
+export interface RunEnd {
+  /** 'completed': its duration ran out; 'interrupted': Ctrl-C, the caller's signal or a failed tick; 'failed': an error ended it. */
+  reason: 'completed' | 'interrupted' | 'failed';
+  /** The summary's lines as the terminal prints them (summaryLines); null when the run failed. */
+  summary: string[] | null;
+}
+
 export interface RunService {
   readonly name: string;
   start(ctx: RunContext): Promise<void>;
   /** After every tick: its record and the events it produced (in order). Must not block for long. */
   tick(record: TickRecord, events: readonly RunEvent[]): void;
-  /** The run is over (or interrupted). */
-  stop(): Promise<void>;
+  /** The run is over (`end` says how), or, without `end`, this service alone is dropped while the run goes on. */
+  stop(end?: RunEnd): Promise<void>;
 }
 
 /** Runs services side by side; a failing one is logged once and dropped, the others go on. */
@@ -62,9 +70,10 @@ export class RunServices {
     }
   }
 
-  async stop(): Promise<void> {
+  /** Stops every service; `end`: the run is over, and how (none: the services go, e.g. one failed to start). */
+  async stop(end?: RunEnd): Promise<void> {
     const all = this.active.splice(0);
-    const results = await Promise.allSettled(all.map((s) => s.stop()));
+    const results = await Promise.allSettled(all.map((s) => s.stop(end)));
     results.forEach((r, k) => {
       if (r.status === 'rejected') this.log(`${all[k]!.name}: stopping failed: ${(r.reason as Error).message}`);
     });

@@ -1,9 +1,15 @@
-// The swarmguard dashboard page: draws the frames the server streams (arena, robots, headings, trails,
-// suspicion, flags with their evidence, the ground truth in trials) and sends the operator's controls with
-// the token from the URL fragment (#token=..., never sent to the server with the page request).
-'use strict';
+// The swarmguard dashboard page: draws the frames the server streams (arena.js: robots, headings, trails,
+// labels, scale bar; the table: suspicion, flags with their evidence, the ground truth in trials), logs the
+// events in the terminal's words (the server sends each line), and sends the operator's controls with the
+// token from the URL fragment (#token=..., never sent to the server with the page request). The controls
+// are the console's commands under the console's names; they are off, with the reason, in a replay and
+// once the run has ended. When the server says the run has ended, the page shows how (and the summary) and
+// does not reconnect.
+import { ArenaView, colour } from './arena.js';
+import { cusumBar, evidenceText } from './evidence.js';
 
 const TRAIL_POINTS = 120;
+const CONTROLS = ['start', 'stop', 'estop', 'release', 'inject'];
 const $ = (id) => document.getElementById(id);
 const token = $('token');
 // The token leaves the address bar (screen shares, shoulder surfers, copied links) as soon as it is read;
@@ -18,9 +24,11 @@ token.value = fromUrl || sessionStorage.getItem(TOKEN_KEY) || '';
 
 let ws = null;
 let info = null; // the welcome: ids, arena, radii, trial mode...
+let arena = null;
 let frame = null; // the latest frame
 let trails = [];
 let flags = {}; // robot id -> {suspicion, evidence, tick}
+let ended = null; // the run-ended message, once the run is over
 let nextId = 1;
 let drawQueued = false;
 let unacked = 0;
@@ -30,10 +38,14 @@ function connect() {
   // With the token shown at once, this connection's controls keep working even if someone locks the
   // address out with wrong tokens later (and beyond loopback it is what lets the page view).
   ws.onopen = () => {
+    document.body.dataset.connection = 'open';
     if (token.value) ws.send(JSON.stringify({ type: 'hello', token: token.value }));
   };
   ws.onmessage = (m) => receive(JSON.parse(m.data));
   ws.onclose = () => {
+    document.body.dataset.connection = 'closed';
+    // The run is over: there is nothing to reconnect to, and the page keeps showing its end.
+    if (ended) return;
     setState('disconnected: reconnecting...', true);
     setTimeout(connect, 1000);
   };
@@ -50,6 +62,9 @@ function receive(msg) {
     case 'frame':
       onFrame(msg);
       return;
+    case 'run-ended':
+      runEnded(msg);
+      return;
     case 'result':
       say(msg.message, 'ok');
       return;
@@ -61,31 +76,61 @@ function receive(msg) {
 
 function welcome(w) {
   info = w;
+  ended = null;
+  arena = new ArenaView($('arena'), w);
   flags = { ...w.flags };
   trails = w.ids.map(() => []);
   $('title').textContent = `swarmguard: ${w.title}`;
-  $('mode').textContent = w.mode === 'replay' ? '(replay: no controls)' : w.trialMode ? '(trial)' : '';
+  $('mode').textContent = w.mode === 'replay' ? '(replay)' : w.trialMode ? '(trial)' : '';
   const body = $('robots').tBodies[0];
   body.replaceChildren(
     ...w.ids.map((id) => {
       const tr = document.createElement('tr');
       tr.dataset.robot = id;
-      tr.innerHTML = '<td class="id"></td><td><span class="bar"><i></i><b></b></span> <span class="susp"></span></td><td class="pose"></td><td><span class="flag"></span> <span class="evidence"></span> <span class="truth"></span></td>';
+      tr.innerHTML =
+        '<td class="id"></td><td><span class="bar"><i></i><b></b></span> <span class="susp"></span></td><td class="pose"></td>' +
+        '<td><span class="flag"></span> <span class="evidence"></span> <span class="bar cusum hidden"><i></i><b></b></span> <span class="truth"></span></td>';
       tr.querySelector('.id').textContent = id;
       tr.querySelector('.bar b').style.left = `${w.flagAt * 100}%`;
+      tr.querySelector('.cusum b').style.left = `${cusumBar(0, w.cusumThreshold).mark * 100}%`;
       return tr;
     }),
   );
-  $('inject-form').classList.toggle('hidden', !(w.trialMode && w.mode === 'live'));
   $('inject-robot').replaceChildren(...w.ids.map((id) => new Option(id, id)));
   $('inject-attack').replaceChildren(...w.attacks.map((a) => new Option(a, a)));
   $('events').replaceChildren();
   for (const e of w.events) logEvent(e);
+  $('summary-box').classList.add('hidden');
+  setControlsOff(w.controlsOff);
   showRunState(w);
+  if (w.ended) runEnded(w.ended);
 }
 
-/** E-stopped, stopped or running, from a welcome or a frame. */
+/** Turns the controls off with the reason shown (a replay, a run that has ended), or on (null). */
+function setControlsOff(reason) {
+  for (const id of CONTROLS) {
+    $(id).disabled = reason !== null;
+    $(id).title = reason ?? $(id).dataset.help;
+  }
+  token.disabled = reason !== null;
+  $('inject-form').classList.toggle('hidden', reason !== null || !info.trialMode);
+  $('controls-off').textContent = reason === null ? '' : `controls off: ${reason}`;
+}
+
+/** The run (or replay) is over: say how, show the summary, turn the controls off; no reconnecting after this. */
+function runEnded(e) {
+  ended = e;
+  const what = info && info.mode === 'replay' ? 'replay' : 'run';
+  const how = e.reason === 'completed' ? (what === 'replay' ? ' (end of the recording)' : '') : e.reason === 'interrupted' ? ' (interrupted)' : ' (failed: see the terminal)';
+  setState(`${what} ended${how}${e.t === null ? '' : ` at ${e.t.toFixed(1)} s`}`, e.reason === 'failed');
+  $('summary').textContent = e.summary ? e.summary.join('\n') : 'no summary';
+  $('summary-box').classList.remove('hidden');
+  if (info) setControlsOff(info.mode === 'replay' ? info.controlsOff : 'the run has ended');
+}
+
+/** E-stopped, stopped or running, from a welcome or a frame (an ended run keeps saying so). */
 function showRunState(s) {
+  if (ended) return;
   setState(s.eStopped ? `E-STOPPED: ${s.eStopped}` : s.paused ? 'stopped' : 'running', !!s.eStopped);
 }
 
@@ -111,10 +156,6 @@ function onFrame(f) {
   }
 }
 
-function colour(s, alpha = 1) {
-  return `hsla(${Math.round(120 * (1 - Math.min(1, Math.max(0, s))))}, 75%, 45%, ${alpha})`;
-}
-
 function draw() {
   drawQueued = false;
   const f = frame;
@@ -124,7 +165,7 @@ function draw() {
   showRunState(f);
   const flagged = new Set(f.flagged);
   const compromised = new Set(f.compromised || []);
-  drawArena(f, flagged, compromised);
+  arena.draw(f, trails, flagged, compromised);
   const rows = $('robots').tBodies[0].rows;
   info.ids.forEach((id, i) => {
     const tr = rows[i];
@@ -138,8 +179,15 @@ function draw() {
     tr.querySelector('.pose').textContent = x === null ? 'no pose' : `${(x / 1000).toFixed(3)}, ${(f.poses[3 * i + 1] / 1000).toFixed(3)}`;
     tr.querySelector('.flag').textContent = flagged.has(i) ? 'FLAGGED' : '';
     const ev = flagged.has(i) && flags[id] ? flags[id].evidence : null;
+    const cusum = tr.querySelector('.cusum');
+    cusum.classList.toggle('hidden', !ev);
+    if (ev) {
+      const c = cusumBar(ev.cusum, info.cusumThreshold);
+      cusum.querySelector('i').style.width = `${Math.round(c.fill * 100)}%`;
+      cusum.title = `CUSUM ${ev.cusum.toFixed(1)}; the mark is its threshold, ${info.cusumThreshold}`;
+    }
     tr.querySelector('.evidence').textContent = ev
-      ? `consistency ${ev.consistency.toFixed(2)} (cusum ${ev.cusum.toFixed(1)})${ev.belief === null ? '' : `, belief ${ev.belief.toFixed(2)} from ${ev.observers} observers`}`
+      ? evidenceText(ev, info.cusumThreshold)
       : f.detail === 'full' && f.stopped.some(([j]) => j === i)
         ? `stopped: ${f.stopped.find(([j]) => j === i)[1]}`
         : '';
@@ -149,76 +197,10 @@ function draw() {
   if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'ack', seq: unacked }));
 }
 
-function drawArena(f, flagged, compromised) {
-  const canvas = $('arena');
-  const ctx = canvas.getContext('2d');
-  const { width, height } = info.arena;
-  const pad = 10;
-  const scale = Math.min((canvas.width - 2 * pad) / width, (canvas.height - 2 * pad) / height);
-  const px = (x) => pad + x * scale;
-  const py = (y) => canvas.height - pad - y * scale; // y up
-  ctx.clearRect(0, 0, canvas.width, canvas.height);
-  ctx.strokeStyle = '#333';
-  ctx.lineWidth = 2;
-  ctx.strokeRect(px(0), py(height), width * scale, height * scale);
-  info.ids.forEach((id, i) => {
-    const s = (f.susp[i] ?? 0) / 1000;
-    const t = trails[i];
-    if (t.length > 1) {
-      ctx.strokeStyle = colour(s, 0.35);
-      ctx.lineWidth = 1.5;
-      ctx.beginPath();
-      t.forEach(([x, y], k) => (k ? ctx.lineTo(px(x), py(y)) : ctx.moveTo(px(x), py(y))));
-      ctx.stroke();
-    }
-    if (f.poses[3 * i] === null) return;
-    const x = px(f.poses[3 * i] / 1000);
-    const y = py(f.poses[3 * i + 1] / 1000);
-    const th = f.poses[3 * i + 2] / 1000;
-    const r = Math.max(4, info.bodyRadius[i] * scale);
-    ctx.fillStyle = colour(s);
-    ctx.beginPath();
-    ctx.arc(x, y, r, 0, 2 * Math.PI);
-    ctx.fill();
-    ctx.strokeStyle = '#111';
-    ctx.lineWidth = 2;
-    ctx.beginPath();
-    ctx.moveTo(x, y);
-    ctx.lineTo(x + 1.6 * r * Math.cos(th), y - 1.6 * r * Math.sin(th));
-    ctx.stroke();
-    if (flagged.has(i)) {
-      ctx.strokeStyle = '#b91c1c';
-      ctx.lineWidth = 3;
-      ctx.beginPath();
-      ctx.arc(x, y, r + 5, 0, 2 * Math.PI);
-      ctx.stroke();
-    }
-    if (compromised.has(i)) {
-      ctx.strokeStyle = '#7c3aed';
-      ctx.setLineDash([4, 3]);
-      ctx.lineWidth = 2;
-      ctx.beginPath();
-      ctx.arc(x, y, r + 10, 0, 2 * Math.PI);
-      ctx.stroke();
-      ctx.setLineDash([]);
-    }
-    ctx.fillStyle = '#111';
-    ctx.font = '12px sans-serif';
-    ctx.fillText(id, x + r + 3, y - r - 3);
-  });
-}
-
+/** One line in the log: the server's, in the terminal's words (a swarm-wide stop is one line). */
 function logEvent(e) {
   const line = document.createElement('div');
-  const t = info ? (e.tick * info.controlPeriod).toFixed(1) : e.tick;
-  const what =
-    e.kind === 'flag' ? `FLAG ${e.robot} suspicion ${e.suspicion.toFixed(2)}` :
-    e.kind === 'clear' ? `CLEAR ${e.robot}` :
-    e.kind === 'injection-start' ? `INJECT ${e.robot}: ${e.attack}` :
-    e.kind === 'injection-end' ? `RESTORE ${e.robot}` :
-    e.kind === 'stop' ? `STOP ${e.robot}: ${e.reason}` :
-    `${e.kind.toUpperCase()} ${e.reason}`;
-  line.textContent = `${t} s  ${what}`;
+  line.textContent = e.text;
   const box = $('events');
   box.prepend(line);
   while (box.childNodes.length > 200) box.lastChild.remove();
@@ -249,5 +231,6 @@ $('estop').onclick = () => control({ kind: 'estop', reason: 'dashboard e-stop' }
 $('release').onclick = () => control({ kind: 'release' });
 $('inject').onclick = () =>
   control({ kind: 'inject', robot: $('inject-robot').value, attack: $('inject-attack').value, seconds: Number($('inject-seconds').value) });
+for (const id of CONTROLS) $(id).dataset.help = $(id).title;
 
 connect();
