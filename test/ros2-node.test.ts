@@ -7,7 +7,7 @@ import type { Client, Node, ParameterType, Publisher } from 'rclnodejs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ros2Link } from '../src/links/ros2/link.js';
 import { acquireRos, releaseRos, ros2Available, type Rclnodejs } from '../src/links/ros2/loader.js';
-import { msToTime, quaternionFromYaw, twistMessage, type TriggerResponseMsg, type TwistMsg } from '../src/links/ros2/messages.js';
+import { msToTime, quaternionFromYaw, timeToMs, twistMessage, type TriggerResponseMsg, type TwistMsg, type TwistStampedMsg } from '../src/links/ros2/messages.js';
 import { namespaceForId } from '../src/links/ros2/names.js';
 import { ROS_PARAMETER_TYPE } from '../src/links/ros2/params.js';
 import { Ros2Service } from '../src/links/ros2/service.js';
@@ -42,12 +42,12 @@ describe.skipIf(!rosAvailable)(`ROS 2 node${rosAvailable ? '' : ' (skipped: ROS 
   const twists: TwistMsg[][] = ids.map(() => []);
   const posePubs: Publisher<'geometry_msgs/msg/PoseStamped'>[] = [];
 
-  function writeLaunch(name: string, trial: boolean): string {
+  function writeLaunch(name: string, trial: boolean, link: object = {}): string {
     const file = join(work, `${name}.yaml`);
     const launch = {
       name,
       swarm: readManifest(dir).training.config.env,
-      link: { kind: 'ros2', node: 'swarmguard', namespace: NS, robots: Object.fromEntries(ids.map((id) => [id, { namespace: robotNs(id) }])) },
+      link: { kind: 'ros2', node: 'swarmguard', namespace: NS, robots: Object.fromEntries(ids.map((id) => [id, { namespace: robotNs(id) }])), ...link },
       policy: dir,
       duration: 60,
       trial,
@@ -72,8 +72,8 @@ describe.skipIf(!rosAvailable)(`ROS 2 node${rosAvailable ? '' : ' (skipped: ROS 
     return stamp;
   }
 
-  async function openRun(name: string, trial: boolean): Promise<{ launch: Launch; link: Ros2Link; run: TrialRun; control: RunController; service: Ros2Service; close(): Promise<void> }> {
-    const launch = await loadLaunch(writeLaunch(name, trial));
+  async function openRun(name: string, trial: boolean, linkOptions: object = {}): Promise<{ launch: Launch; link: Ros2Link; run: TrialRun; control: RunController; service: Ros2Service; close(): Promise<void> }> {
+    const launch = await loadLaunch(writeLaunch(name, trial, linkOptions));
     const link = (await createLink(launch, () => {})) as Ros2Link;
     const run = swarmTrial(launch.settings, team(), link, { safety: launch.safety, monitor: launch.monitor, trialMode: launch.trial, injections: [], seed: 1 });
     const control = new RunController(run, launch.settings);
@@ -160,6 +160,37 @@ describe.skipIf(!rosAvailable)(`ROS 2 node${rosAvailable ? '' : ' (skipped: ROS 
       expect(twists.some((t) => Math.abs(t.at(-1)!.linear.x) > 1e-3)).toBe(true);
     } finally {
       await r.close();
+    }
+  }, 120_000);
+
+  it('with cmdVelType TwistStamped every cmd_vel is a TwistStamped, stamped with the node clock in cmdVelFrameId', async () => {
+    const stamped: TwistStampedMsg[][] = ids.map(() => []);
+    const subs = ids.map((id, i) =>
+      tester.createSubscription('geometry_msgs/msg/TwistStamped', `${robotNs(id)}/cmd_vel_stamped`, (msg: unknown) => {
+        stamped[i]!.push(msg as TwistStampedMsg);
+      }),
+    );
+    const r = await openRun('stamped', false, { cmdVel: 'cmd_vel_stamped', cmdVelType: 'geometry_msgs/msg/TwistStamped', cmdVelFrameId: 'base_link' });
+    try {
+      expect(r.link.swarm.node.getParameter('cmd_vel_type').value).toBe('geometry_msgs/msg/TwistStamped');
+      await publishPoses(r.link);
+      const before = nowMs();
+      await r.run.step();
+      await until('a TwistStamped on every cmd_vel', () => stamped.every((t) => t.length > 0));
+      const after = nowMs();
+      const rec = r.run.records.at(-1)!;
+      ids.forEach((_, i) => {
+        const got = stamped[i]!.at(-1)!;
+        const want = twistMessage(rec.commands[2 * i]!, rec.commands[2 * i + 1]!, settings.robots[i]!);
+        expect(got.header.frame_id).toBe('base_link');
+        expect(timeToMs(got.header.stamp)).toBeGreaterThanOrEqual(before - 1);
+        expect(timeToMs(got.header.stamp)).toBeLessThanOrEqual(after + 1);
+        expect(got.twist.linear.x).toBeCloseTo(want.linear.x, 9);
+        expect(got.twist.angular.z).toBeCloseTo(want.angular.z, 9);
+      });
+    } finally {
+      await r.close();
+      for (const sub of subs) tester.destroySubscription(sub);
     }
   }, 120_000);
 

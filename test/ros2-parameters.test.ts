@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_MONITOR } from '../src/monitor/monitor.js';
 import { DEFAULT_SAFETY } from '../src/runtime/safety.js';
 import { Ros2LinkSchema } from '../src/links/ros2/config.js';
-import { parameterDeclarations, rosParameterType, type ParameterClasses } from '../src/links/ros2/declarations.js';
+import { ConfigError } from '../src/core/config-file.js';
+import { cmdVelTypeDeclaration, cmdVelTypeFrom, parameterDeclarations, rosParameterType, type ParameterClasses } from '../src/links/ros2/declarations.js';
 import { parameterSpecs, ROS_PARAMETER_TYPE, tunablesFrom, validateParameterUpdate, type ParamSpec } from '../src/links/ros2/params.js';
 
 type DeclaredSpec = ReturnType<typeof parameterSpecs>[number];
@@ -113,5 +114,15 @@ describe.skipIf(!loaded.ok)(loaded.ok ? title : `${title} (skipped: ${loaded.rea
     expect(byName.get('inject.robot')!.toMessage()).toMatchObject({ additional_constraints: '' });
     // rclnodejs's own default step (1) is the trap: 0.5 in [0, 1] would be refused with it.
     expect(new rcl.FloatingPointRange(0, 1).inRange(0.5)).toBe(false);
+  });
+
+  it('cmd_vel_type: read-only, the launch file’s choice as its value, either message type accepted, anything else refused by name', () => {
+    const { parameter, descriptor } = cmdVelTypeDeclaration(rcl, 'geometry_msgs/msg/Twist');
+    expect(parameter).toMatchObject({ name: 'cmd_vel_type', value: 'geometry_msgs/msg/Twist' });
+    expect(() => descriptor.validateParameter(parameter)).not.toThrow();
+    expect(() => descriptor.validateParameter(new rcl.Parameter('cmd_vel_type', parameter.type, 'geometry_msgs/msg/TwistStamped'))).not.toThrow();
+    expect(descriptor.toMessage()).toMatchObject({ read_only: true, additional_constraints: 'geometry_msgs/msg/Twist or geometry_msgs/msg/TwistStamped' });
+    expect(cmdVelTypeFrom('geometry_msgs/msg/TwistStamped')).toBe('geometry_msgs/msg/TwistStamped');
+    expect(() => cmdVelTypeFrom('TwistStamped')).toThrow(new ConfigError("ROS parameter cmd_vel_type: 'TwistStamped' is not a cmd_vel type (geometry_msgs/msg/Twist or geometry_msgs/msg/TwistStamped)"));
   });
 });

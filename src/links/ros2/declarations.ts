@@ -1,5 +1,6 @@
 // The node's parameters as rclnodejs objects: per spec (params.ts) a Parameter holding its current value and a
-// ParameterDescriptor (type, description, read-only, range), which is what `ros2 param describe` shows.
+// ParameterDescriptor (type, description, read-only, range), which is what `ros2 param describe` shows; and the
+// read-only cmd_vel_type parameter, declared before the robots' cmd_vel publishers are created.
 //
 // rclnodejs checks every value against the descriptor's range before swarmguard's own callback sees it, at
 // declaration (with any --ros-args override) and on every set request, so the range has to admit every value
@@ -11,6 +12,8 @@
 // describe_parameters with (its toMessage reads a field the range setter never sets), so the range is also
 // written into additional_constraints, which `ros2 param describe` prints.
 import type { Parameter, ParameterDescriptor, ParameterType, Range } from 'rclnodejs';
+import { ConfigError } from '../../core/config-file.js';
+import { CMD_VEL_TYPES, isCmdVelType, type CmdVelType } from './config.js';
 import type { Rclnodejs } from './loader.js';
 import { parameterValue, ROS_PARAMETER_TYPE, type ParamSpec, type Tunables } from './params.js';
 
@@ -53,4 +56,25 @@ export function parameterDeclarations(
     parameters: specs.map((s) => new rcl.Parameter(s.name, rosParameterType(s), parameterValue(s, t))),
     descriptors: specs.map((s) => descriptor(rcl, s)),
   };
+}
+
+export const CMD_VEL_TYPE_PARAMETER = 'cmd_vel_type';
+
+const CMD_VEL_TYPE_SPEC: ParamSpec = {
+  name: CMD_VEL_TYPE_PARAMETER,
+  kind: 'string',
+  readOnly: true,
+  constraint: CMD_VEL_TYPES.join(' or '),
+  description: "message type of every robot's cmd_vel without a cmdVelType of its own in the launch file (fixed at start)",
+};
+
+/** The cmd_vel_type parameter with the launch file's link.cmdVelType as its value (an override replaces it). */
+export function cmdVelTypeDeclaration(rcl: ParameterClasses, linkDefault: CmdVelType): { parameter: Parameter; descriptor: ParameterDescriptor } {
+  return { parameter: new rcl.Parameter(CMD_VEL_TYPE_SPEC.name, rosParameterType(CMD_VEL_TYPE_SPEC), linkDefault), descriptor: descriptor(rcl, CMD_VEL_TYPE_SPEC) };
+}
+
+/** The declared cmd_vel_type as a message type, or a ConfigError naming the value and the choices. */
+export function cmdVelTypeFrom(value: unknown): CmdVelType {
+  if (isCmdVelType(value)) return value;
+  throw new ConfigError(`ROS parameter ${CMD_VEL_TYPE_PARAMETER}: '${String(value)}' is not a cmd_vel type (${CMD_VEL_TYPES.join(' or ')})`);
 }
