@@ -1,5 +1,6 @@
 // The ROS 2 link and service against a real ROS 2 graph: a tester node in the same process plays tracker,
 // drivers and operator. Needs a sourced ROS 2 and rclnodejs built against it (skipped otherwise, saying so).
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { RunController } from '../src/runtime/control.js';
 import { loadLaunch, type Launch } from '../src/runtime/launch.js';
 import { createLink } from '../src/runtime/link-factory.js';
 import { swarmTrial, type TrialRun } from '../src/runtime/trial.js';
+import { PROJECT_ROOT } from '../sim/config.js';
 import { shippedMappo } from './helpers.js';
 
 const rosAvailable = ros2Available();
@@ -240,6 +242,29 @@ describe.skipIf(!rosAvailable)(`ROS 2 node${rosAvailable ? '' : ' (skipped: ROS 
       await trial.close();
     }
   }, 120_000);
+
+  it('the ROS 2 node entry (what the ROS 2 launch file runs) honours --ros-args: namespace, node name, parameter overrides', async () => {
+    const ns = `${NS}/entry`;
+    // Its own cmd_vel topics: this node's Twist subscriptions must not meet its TwistStamped publishers.
+    const file = writeLaunch('entry', false, { cmdVel: 'cmd_vel_entry' });
+    const args = ['-r', `__ns:=${ns}`, '-r', '__node:=sg', '-p', 'safety.max_pose_age_ms:=250.0', '-p', 'cmd_vel_type:=geometry_msgs/msg/TwistStamped'];
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'src/links/ros2/swarmguard-ros2.js'), file, '--ros-args', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+    const params = tester.createParameterClient(`${ns}/sg`);
+    try {
+      expect(await params.waitForService(60_000), output).toBe(true);
+      expect((await params.getParameter('safety.max_pose_age_ms')).value).toBe(250);
+      expect((await params.getParameter('cmd_vel_type')).value).toBe('geometry_msgs/msg/TwistStamped');
+      expect((await params.getParameter('monitor.flag_at')).value).toBe(0.8);
+    } finally {
+      tester.destroyParameterClient(params);
+      child.kill('SIGINT'); // as ros2 launch stops it: the run ends, zero cmd_vel, run folder written
+    }
+    expect(await exited, output).toBe(0);
+  }, 180_000);
 
   it('parameters: a valid set reaches the safety layer; clear_at above flag_at is refused with its reason', async () => {
     const r = await openRun('params', false);
