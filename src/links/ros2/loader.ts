@@ -157,3 +157,11 @@ export async function releaseRos(): Promise<void> {
   ready = null;
   if (!rcl.isShutdown()) rcl.shutdown();
 }
+
+/** Where a node gets its initialised rclnodejs from: this process's (below), or a test's stand-in. */
+export interface RosRuntime {
+  acquire(): Promise<Rclnodejs>;
+  release(): Promise<void>;
+}
+
+export const PROCESS_ROS: RosRuntime = { acquire: acquireRos, release: releaseRos };

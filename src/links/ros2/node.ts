@@ -11,7 +11,7 @@ import { ConfigError } from '../../core/config-file.js';
 import type { RobotParams } from '../../core/robot-params.js';
 import { withLinkCmdVelType, type CmdVelType, type Ros2LinkOptions, type Ros2RobotPlan } from './config.js';
 import { CMD_VEL_TYPE_PARAMETER, cmdVelTypeDeclaration, cmdVelTypeFrom } from './declarations.js';
-import { acquireRos, releaseRos, type Rclnodejs } from './loader.js';
+import { PROCESS_ROS, type Rclnodejs, type RosRuntime } from './loader.js';
 import { cmdVelMessage } from './messages.js';
 import { PoseInbox } from './pose-inbox.js';
 
@@ -40,25 +40,26 @@ export class SwarmNode {
     readonly plans: readonly Ros2RobotPlan[],
     private readonly robots: readonly RobotParams[],
     private readonly log: (line: string) => void,
+    private readonly ros: RosRuntime,
   ) {
     this.inbox = new PoseInbox(plans, { stamp: options.stamp, maxFutureStampMs: options.maxFutureStampMs, log });
   }
 
   /** Initialises rclnodejs (or throws Ros2UnavailableError naming what is missing), creates the node and spins it. */
-  static async open(options: Ros2LinkOptions, plans: readonly Ros2RobotPlan[], robots: readonly RobotParams[], log: (line: string) => void): Promise<SwarmNode> {
-    const rcl = await acquireRos();
+  static async open(options: Ros2LinkOptions, plans: readonly Ros2RobotPlan[], robots: readonly RobotParams[], log: (line: string) => void, ros: RosRuntime = PROCESS_ROS): Promise<SwarmNode> {
+    const rcl = await ros.acquire();
     let node: Node | null = null;
     try {
       // A namespace or name given in the ROS arguments (-r __ns:=, -r __node:=) wins over these, as rcl decides.
       node = new rcl.Node(options.node, options.namespace);
       const linkCmdVelType = declareCmdVelType(rcl, node, options.cmdVelType);
-      const s = new SwarmNode(rcl, node, options, withLinkCmdVelType(options, plans, linkCmdVelType), robots, log);
+      const s = new SwarmNode(rcl, node, options, withLinkCmdVelType(options, plans, linkCmdVelType), robots, log, ros);
       s.wire();
       node.spin();
       return s;
     } catch (err) {
       node?.destroy();
-      await releaseRos();
+      await ros.release();
       throw err;
     }
   }
@@ -117,7 +118,7 @@ export class SwarmNode {
     try {
       this.node.destroy();
     } finally {
-      await releaseRos();
+      await this.ros.release();
     }
   }
 }
