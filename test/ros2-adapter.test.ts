@@ -164,7 +164,9 @@ describe.skipIf(!loaded.ok)(loaded.ok ? title : `${title} (skipped: ${loaded.rea
   it('a value given at start that is refused stops the start, naming the launch file and the parameter', async () => {
     const outOfRange = base.fresh();
     outOfRange.override('safety.max_pose_age_ms', 'double', -5);
-    await expect(openRun(outOfRange, 'refused-range', false)).rejects.toThrow(/refused-range\.yaml: ROS 2 parameters: Parameter safety\.max_pose_age_ms does not {2}readonly/);
+    const refusal = openRun(outOfRange, 'refused-range', false);
+    await expect(refusal).rejects.toThrow(ConfigError); // bad input: swarmguard exits 2 with the message
+    await expect(refusal).rejects.toThrow(/refused-range\.yaml: ROS 2 parameters: Parameter safety\.max_pose_age_ms does not {2}readonly/);
     const crossed = base.fresh();
     crossed.override('monitor.clear_at', 'double', 0.9);
     await expect(openRun(crossed, 'refused-clear', false)).rejects.toThrow(/refused-clear\.yaml: ROS 2 parameters: monitor\.clear_at \(0\.9\) must be below monitor\.flag_at \(0\.8\)/);

@@ -8,6 +8,7 @@
 // request held in the inject.robot, inject.attack and inject.seconds parameters and is refused outside trial
 // mode (its parameters are not even declared then).
 import type { Parameter, Publisher, ROSService } from 'rclnodejs';
+import { ConfigError } from '../../core/config-file.js';
 import type { RunContext, RunService } from '../../runtime/services.js';
 import type { ControlAction } from '../../runtime/control.js';
 import type { RunEvent, TickRecord } from '../../runtime/trial.js';
@@ -113,7 +114,8 @@ export class Ros2Service implements RunService {
     try {
       node.declareParameters(parameters, descriptors);
     } catch (err) {
-      throw new Error(`${launch.source}: ROS 2 parameters: ${(err as Error).message}`);
+      // The values come from the launch file and the ROS arguments: bad input, reported as such (exit status 2).
+      throw new ConfigError(`${launch.source}: ROS 2 parameters: ${(err as Error).message}`);
     } finally {
       this.declaring = false;
     }
