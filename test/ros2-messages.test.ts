@@ -8,9 +8,10 @@ import { DEFAULT_MONITOR } from '../src/monitor/monitor.js';
 import { DEFAULT_SAFETY } from '../src/runtime/safety.js';
 import { LaunchSchema } from '../src/runtime/launch.js';
 import type { TickRecord } from '../src/runtime/trial.js';
-import { nodeNamespace, planRobots, Ros2LinkSchema, type Ros2LinkOptions } from '../src/links/ros2/config.js';
+import { planRobots, Ros2LinkSchema, withLinkCmdVelType, type Ros2LinkOptions } from '../src/links/ros2/config.js';
 import {
   alertMessage,
+  cmdVelMessage,
   DIAG,
   diagnosticsMessage,
   MARKER,
@@ -52,6 +53,17 @@ describe('cmd_vel from wheel commands', () => {
     expect(twistMessage(3, 3, robot)).toEqual(twistMessage(1, 1, robot));
     const t = twistFromCommands(0.3, -0.1, robot);
     expect(twistMessage(0.3, -0.1, robot)).toEqual({ linear: { x: t.linear, y: 0, z: 0 }, angular: { x: 0, y: 0, z: t.angular } });
+  });
+
+  it('a Twist, or the same Twist in a TwistStamped stamped with the node clock’s time in the robot’s frame', () => {
+    const twist = twistMessage(0.4, 0.1, robot);
+    expect(cmdVelMessage(0.4, 0.1, robot, { cmdVelType: 'geometry_msgs/msg/Twist', cmdVelFrameId: 'base_link' }, 1_700_000_000_250.5)).toEqual(twist);
+    expect(cmdVelMessage(0.4, 0.1, robot, { cmdVelType: 'geometry_msgs/msg/TwistStamped', cmdVelFrameId: 'epuck_3/base_link' }, 1_700_000_000_250.5)).toEqual({
+      header: { stamp: { sec: 1_700_000_000, nanosec: 250_500_000 }, frame_id: 'epuck_3/base_link' },
+      twist,
+    });
+    // Under use_sim_time the node clock is /clock: a stamp of 12.3 s is 12.3 s, not the wall clock.
+    expect(cmdVelMessage(0, 0, robot, { cmdVelType: 'geometry_msgs/msg/TwistStamped', cmdVelFrameId: 'base_link' }, 12_300)).toMatchObject({ header: { stamp: { sec: 12, nanosec: 300_000_000 } } });
   });
 });
 
@@ -283,9 +295,24 @@ describe('names and the link section of a launch file', () => {
   it('plans every robot: its namespace, pose topic and type, cmd_vel and origin', () => {
     const plans = planRobots(parse({ robots: { 'epuck-1': { namespace: '/e1', pose: { topic: 'odom', type: 'nav_msgs/msg/Odometry' }, origin: { x: 1, y: 0, theta: 0 } } } }), ids);
     expect(plans).toEqual([
-      { id: 'epuck-0', namespace: '/epuck_0', poseTopic: '/epuck_0/pose', poseType: 'geometry_msgs/msg/PoseStamped', cmdVelTopic: '/epuck_0/cmd_vel', origin: { x: 0, y: 0, theta: 0 } },
-      { id: 'epuck-1', namespace: '/e1', poseTopic: '/e1/odom', poseType: 'nav_msgs/msg/Odometry', cmdVelTopic: '/e1/cmd_vel', origin: { x: 1, y: 0, theta: 0 } },
+      { id: 'epuck-0', namespace: '/epuck_0', poseTopic: '/epuck_0/pose', poseType: 'geometry_msgs/msg/PoseStamped', cmdVelTopic: '/epuck_0/cmd_vel', cmdVelType: 'geometry_msgs/msg/Twist', cmdVelFrameId: 'base_link', origin: { x: 0, y: 0, theta: 0 } },
+      { id: 'epuck-1', namespace: '/e1', poseTopic: '/e1/odom', poseType: 'nav_msgs/msg/Odometry', cmdVelTopic: '/e1/cmd_vel', cmdVelType: 'geometry_msgs/msg/Twist', cmdVelFrameId: 'base_link', origin: { x: 1, y: 0, theta: 0 } },
     ]);
+  });
+
+  it('cmd_vel is a Twist unless the link or a robot says TwistStamped; the cmd_vel_type parameter replaces the link’s choice only', () => {
+    const o = parse({ cmdVelType: 'geometry_msgs/msg/TwistStamped', cmdVelFrameId: 'base_footprint', robots: { 'epuck-1': { cmdVelType: 'geometry_msgs/msg/Twist', cmdVelFrameId: 'e1/base_link' } } });
+    const plans = planRobots(o, ids);
+    expect(plans.map((p) => [p.cmdVelType, p.cmdVelFrameId])).toEqual([
+      ['geometry_msgs/msg/TwistStamped', 'base_footprint'],
+      ['geometry_msgs/msg/Twist', 'e1/base_link'],
+    ]);
+    expect(withLinkCmdVelType(o, plans, 'geometry_msgs/msg/Twist').map((p) => p.cmdVelType)).toEqual(['geometry_msgs/msg/Twist', 'geometry_msgs/msg/Twist']);
+    const plain = parse({ robots: { 'epuck-0': { cmdVelType: 'geometry_msgs/msg/TwistStamped' } } });
+    expect(withLinkCmdVelType(plain, planRobots(plain, ids), 'geometry_msgs/msg/TwistStamped').map((p) => p.cmdVelType)).toEqual(['geometry_msgs/msg/TwistStamped', 'geometry_msgs/msg/TwistStamped']);
+    expect(Ros2LinkSchema.safeParse({ kind: 'ros2', cmdVelType: 'geometry_msgs/msg/Twist3' }).success).toBe(false);
+    expect(Ros2LinkSchema.safeParse({ kind: 'ros2', cmdVelFrameId: 'base link' }).success).toBe(false);
+    expect(Ros2LinkSchema.safeParse({ kind: 'ros2', robots: { 'epuck-0': { cmdVelFrameId: '' } } }).success).toBe(false);
   });
 
   it('refuses an unknown robot, two robots on one topic, bad names and types, naming the key', () => {
@@ -297,14 +324,11 @@ describe('names and the link section of a launch file', () => {
     expect(Ros2LinkSchema.safeParse({ kind: 'ros2', cmdVel: '~/cmd_vel' }).success).toBe(false);
   });
 
-  it('a launch file takes link kind ros2 beside sim; the ROS 2 launch file’s namespace overrides the node’s', () => {
+  it('a launch file takes link kind ros2 beside sim', () => {
     const file = LaunchSchema.parse({ policy: 'p', duration: 10, link: { kind: 'ros2', node: 'sg' } });
     expect(file.link).toMatchObject({ kind: 'ros2', node: 'sg', namespace: '/', stamp: 'header', diagnosticsTopic: '/diagnostics' });
     expect(LaunchSchema.parse({ policy: 'p', duration: 10 }).link).toEqual({ kind: 'sim', mode: 'live', seed: 1 });
     expect(LaunchSchema.safeParse({ policy: 'p', duration: 10, link: { kind: 'ros2', mode: 'fast' } }).success).toBe(false);
-    const o = parse({ namespace: '/lab' });
-    expect(nodeNamespace(o, {})).toBe('/lab');
-    expect(nodeNamespace(o, { SWARMGUARD_ROS2_NAMESPACE: '/lab2' })).toBe('/lab2');
-    expect(() => nodeNamespace(o, { SWARMGUARD_ROS2_NAMESPACE: 'lab-2' })).toThrow(/SWARMGUARD_ROS2_NAMESPACE='lab-2'/);
+    expect(file.link).toMatchObject({ cmdVelType: 'geometry_msgs/msg/Twist', cmdVelFrameId: 'base_link' });
   });
 });

@@ -1,5 +1,6 @@
 // The ROS 2 link and service against a real ROS 2 graph: a tester node in the same process plays tracker,
 // drivers and operator. Needs a sourced ROS 2 and rclnodejs built against it (skipped otherwise, saying so).
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import type { Client, Node, ParameterType, Publisher } from 'rclnodejs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ros2Link } from '../src/links/ros2/link.js';
 import { acquireRos, releaseRos, ros2Available, type Rclnodejs } from '../src/links/ros2/loader.js';
-import { msToTime, quaternionFromYaw, twistMessage, type TriggerResponseMsg, type TwistMsg } from '../src/links/ros2/messages.js';
+import { msToTime, quaternionFromYaw, timeToMs, twistMessage, type TriggerResponseMsg, type TwistMsg, type TwistStampedMsg } from '../src/links/ros2/messages.js';
 import { namespaceForId } from '../src/links/ros2/names.js';
 import { ROS_PARAMETER_TYPE } from '../src/links/ros2/params.js';
 import { Ros2Service } from '../src/links/ros2/service.js';
@@ -16,6 +17,7 @@ import { RunController } from '../src/runtime/control.js';
 import { loadLaunch, type Launch } from '../src/runtime/launch.js';
 import { createLink } from '../src/runtime/link-factory.js';
 import { swarmTrial, type TrialRun } from '../src/runtime/trial.js';
+import { PROJECT_ROOT } from '../sim/config.js';
 import { shippedMappo } from './helpers.js';
 
 const rosAvailable = ros2Available();
@@ -42,12 +44,12 @@ describe.skipIf(!rosAvailable)(`ROS 2 node${rosAvailable ? '' : ' (skipped: ROS 
   const twists: TwistMsg[][] = ids.map(() => []);
   const posePubs: Publisher<'geometry_msgs/msg/PoseStamped'>[] = [];
 
-  function writeLaunch(name: string, trial: boolean): string {
+  function writeLaunch(name: string, trial: boolean, link: object = {}): string {
     const file = join(work, `${name}.yaml`);
     const launch = {
       name,
       swarm: readManifest(dir).training.config.env,
-      link: { kind: 'ros2', node: 'swarmguard', namespace: NS, robots: Object.fromEntries(ids.map((id) => [id, { namespace: robotNs(id) }])) },
+      link: { kind: 'ros2', node: 'swarmguard', namespace: NS, robots: Object.fromEntries(ids.map((id) => [id, { namespace: robotNs(id) }])), ...link },
       policy: dir,
       duration: 60,
       trial,
@@ -72,8 +74,8 @@ describe.skipIf(!rosAvailable)(`ROS 2 node${rosAvailable ? '' : ' (skipped: ROS 
     return stamp;
   }
 
-  async function openRun(name: string, trial: boolean): Promise<{ launch: Launch; link: Ros2Link; run: TrialRun; control: RunController; service: Ros2Service; close(): Promise<void> }> {
-    const launch = await loadLaunch(writeLaunch(name, trial));
+  async function openRun(name: string, trial: boolean, linkOptions: object = {}): Promise<{ launch: Launch; link: Ros2Link; run: TrialRun; control: RunController; service: Ros2Service; close(): Promise<void> }> {
+    const launch = await loadLaunch(writeLaunch(name, trial, linkOptions));
     const link = (await createLink(launch, () => {})) as Ros2Link;
     const run = swarmTrial(launch.settings, team(), link, { safety: launch.safety, monitor: launch.monitor, trialMode: launch.trial, injections: [], seed: 1 });
     const control = new RunController(run, launch.settings);
@@ -163,6 +165,37 @@ describe.skipIf(!rosAvailable)(`ROS 2 node${rosAvailable ? '' : ' (skipped: ROS 
     }
   }, 120_000);
 
+  it('with cmdVelType TwistStamped every cmd_vel is a TwistStamped, stamped with the node clock in cmdVelFrameId', async () => {
+    const stamped: TwistStampedMsg[][] = ids.map(() => []);
+    const subs = ids.map((id, i) =>
+      tester.createSubscription('geometry_msgs/msg/TwistStamped', `${robotNs(id)}/cmd_vel_stamped`, (msg: unknown) => {
+        stamped[i]!.push(msg as TwistStampedMsg);
+      }),
+    );
+    const r = await openRun('stamped', false, { cmdVel: 'cmd_vel_stamped', cmdVelType: 'geometry_msgs/msg/TwistStamped', cmdVelFrameId: 'base_link' });
+    try {
+      expect(r.link.swarm.node.getParameter('cmd_vel_type').value).toBe('geometry_msgs/msg/TwistStamped');
+      await publishPoses(r.link);
+      const before = nowMs();
+      await r.run.step();
+      await until('a TwistStamped on every cmd_vel', () => stamped.every((t) => t.length > 0));
+      const after = nowMs();
+      const rec = r.run.records.at(-1)!;
+      ids.forEach((_, i) => {
+        const got = stamped[i]!.at(-1)!;
+        const want = twistMessage(rec.commands[2 * i]!, rec.commands[2 * i + 1]!, settings.robots[i]!);
+        expect(got.header.frame_id).toBe('base_link');
+        expect(timeToMs(got.header.stamp)).toBeGreaterThanOrEqual(before - 1);
+        expect(timeToMs(got.header.stamp)).toBeLessThanOrEqual(after + 1);
+        expect(got.twist.linear.x).toBeCloseTo(want.linear.x, 9);
+        expect(got.twist.angular.z).toBeCloseTo(want.angular.z, 9);
+      });
+    } finally {
+      await r.close();
+      for (const sub of subs) tester.destroySubscription(sub);
+    }
+  }, 120_000);
+
   it('~/estop stops every robot (zero Twists) until ~/release', async () => {
     const r = await openRun('estop', false);
     try {
@@ -209,6 +242,29 @@ describe.skipIf(!rosAvailable)(`ROS 2 node${rosAvailable ? '' : ' (skipped: ROS 
       await trial.close();
     }
   }, 120_000);
+
+  it('the ROS 2 node entry (what the ROS 2 launch file runs) honours --ros-args: namespace, node name, parameter overrides', async () => {
+    const ns = `${NS}/entry`;
+    // Its own cmd_vel topics: this node's Twist subscriptions must not meet its TwistStamped publishers.
+    const file = writeLaunch('entry', false, { cmdVel: 'cmd_vel_entry' });
+    const args = ['-r', `__ns:=${ns}`, '-r', '__node:=sg', '-p', 'safety.max_pose_age_ms:=250.0', '-p', 'cmd_vel_type:=geometry_msgs/msg/TwistStamped'];
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'src/links/ros2/swarmguard-ros2.js'), file, '--ros-args', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+    const params = tester.createParameterClient(`${ns}/sg`);
+    try {
+      expect(await params.waitForService(60_000), output).toBe(true);
+      expect((await params.getParameter('safety.max_pose_age_ms')).value).toBe(250);
+      expect((await params.getParameter('cmd_vel_type')).value).toBe('geometry_msgs/msg/TwistStamped');
+      expect((await params.getParameter('monitor.flag_at')).value).toBe(0.8);
+    } finally {
+      tester.destroyParameterClient(params);
+      child.kill('SIGINT'); // as ros2 launch stops it: the run ends, zero cmd_vel, run folder written
+    }
+    expect(await exited, output).toBe(0);
+  }, 180_000);
 
   it('parameters: a valid set reaches the safety layer; clear_at above flag_at is refused with its reason', async () => {
     const r = await openRun('params', false);

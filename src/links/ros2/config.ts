@@ -1,5 +1,6 @@
 // The `link: { kind: ros2, ... }` section of a launch file, and its resolution against the swarm's robot ids:
-// per robot a namespace, a pose topic and type, a cmd_vel topic and the origin of its pose frame in the arena.
+// per robot a namespace, a pose topic and type, a cmd_vel topic and type and the origin of its pose frame in the
+// arena.
 import { z } from 'zod';
 import { ConfigError } from '../../core/config-file.js';
 import { isNamespace, isNodeName, isTopicName, namespaceForId, robotTopic } from './names.js';
@@ -7,9 +8,21 @@ import { isNamespace, isNodeName, isTopicName, namespaceForId, robotTopic } from
 export const POSE_TYPES = ['geometry_msgs/msg/PoseStamped', 'nav_msgs/msg/Odometry'] as const;
 export type PoseType = (typeof POSE_TYPES)[number];
 
+/**
+ * What a robot's cmd_vel carries: a Twist (epuck_ros2, most drivers; ros2_control's diff_drive_controller up to
+ * Iron) or a TwistStamped (diff_drive_controller from Jazzy on takes only that), stamped with the node's clock.
+ */
+export const CMD_VEL_TYPES = ['geometry_msgs/msg/Twist', 'geometry_msgs/msg/TwistStamped'] as const;
+export type CmdVelType = (typeof CMD_VEL_TYPES)[number];
+
+export function isCmdVelType(v: unknown): v is CmdVelType {
+  return (CMD_VEL_TYPES as readonly unknown[]).includes(v);
+}
+
 const topic = z.string().refine(isTopicName, 'a ROS topic name (letters, digits, single _ between /; absolute, relative or ~/...)');
 const robotTopicName = z.string().refine((t) => isTopicName(t) && !t.startsWith('~'), 'a ROS topic name, absolute or relative to the robot namespace');
 const namespace = z.string().refine(isNamespace, "an absolute ROS namespace ('/' or '/name/...')");
+const frameId = z.string().regex(/^\S+$/, 'a TF frame id (not empty, no spaces)');
 
 const PoseSourceSchema = z
   .object({
@@ -27,6 +40,8 @@ const RobotSchema = z
     namespace,
     pose: PoseSourceSchema.partial(),
     cmdVel: robotTopicName,
+    cmdVelType: z.enum(CMD_VEL_TYPES),
+    cmdVelFrameId: frameId,
     origin: OriginSchema,
   })
   .strict()
@@ -41,6 +56,10 @@ export const Ros2LinkSchema = z
     /** Default pose source of every robot (relative to its namespace). */
     pose: PoseSourceSchema.default({ topic: 'pose', type: 'geometry_msgs/msg/PoseStamped' }),
     cmdVel: robotTopicName.default('cmd_vel'),
+    /** Every robot's cmd_vel type unless it has its own; the node's cmd_vel_type parameter overrides it. */
+    cmdVelType: z.enum(CMD_VEL_TYPES).default('geometry_msgs/msg/Twist'),
+    /** header.frame_id of a TwistStamped: the frame the velocity is given in (the robot's base). */
+    cmdVelFrameId: frameId.default('base_link'),
     /** header: a pose is as old as its header stamp says (clocks synchronised); receipt: as old as its arrival. */
     stamp: z.enum(['header', 'receipt']).default('header'),
     /** A header stamp further ahead of this node's clock is refused (unsynchronised clocks), ms. */
@@ -64,6 +83,8 @@ export interface Ros2RobotPlan {
   poseTopic: string;
   poseType: PoseType;
   cmdVelTopic: string;
+  cmdVelType: CmdVelType;
+  cmdVelFrameId: string;
   origin: { x: number; y: number; theta: number };
 }
 
@@ -81,6 +102,8 @@ export function planRobots(o: Ros2LinkOptions, ids: readonly string[], where = '
       poseTopic: robotTopic(ns, r.pose?.topic ?? o.pose.topic),
       poseType: r.pose?.type ?? o.pose.type,
       cmdVelTopic: robotTopic(ns, r.cmdVel ?? o.cmdVel),
+      cmdVelType: r.cmdVelType ?? o.cmdVelType,
+      cmdVelFrameId: r.cmdVelFrameId ?? o.cmdVelFrameId,
       origin: r.origin ?? { x: 0, y: 0, theta: 0 },
     };
   });
@@ -97,16 +120,10 @@ export function planRobots(o: Ros2LinkOptions, ids: readonly string[], where = '
   return plans;
 }
 
-/** The environment variable launch/swarmguard.launch.py sets from its `namespace` argument. */
-export const NAMESPACE_ENV = 'SWARMGUARD_ROS2_NAMESPACE';
-
 /**
- * The node's namespace: SWARMGUARD_ROS2_NAMESPACE when set (the ROS 2 launch file's `namespace` argument),
- * else the launch file's link.namespace. Robot namespaces are absolute and not affected.
+ * The plans with `type` as the link's cmd_vel type (the node's cmd_vel_type parameter, which --ros-args or the
+ * ROS 2 launch file may set) for every robot without a cmdVelType of its own in the launch file.
  */
-export function nodeNamespace(o: Ros2LinkOptions, env: NodeJS.ProcessEnv = process.env): string {
-  const ns = env[NAMESPACE_ENV]?.trim();
-  if (!ns) return o.namespace;
-  if (!isNamespace(ns)) throw new ConfigError(`${NAMESPACE_ENV}='${ns}': not an absolute ROS namespace ('/' or '/name/...')`);
-  return ns;
+export function withLinkCmdVelType(o: Ros2LinkOptions, plans: readonly Ros2RobotPlan[], type: CmdVelType): Ros2RobotPlan[] {
+  return plans.map((p) => ({ ...p, cmdVelType: o.robots[p.id]?.cmdVelType ?? type }));
 }

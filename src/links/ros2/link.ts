@@ -4,6 +4,7 @@ import type { RobotParams } from '../../core/robot-params.js';
 import type { RobotLink } from '../../runtime/link.js';
 import type { TimedPose } from '../../runtime/safety.js';
 import { planRobots, type Ros2LinkOptions } from './config.js';
+import type { RosRuntime } from './loader.js';
 import { SwarmNode } from './node.js';
 
 export class Ros2Link implements RobotLink {
@@ -15,10 +16,13 @@ export class Ros2Link implements RobotLink {
     readonly swarm: SwarmNode,
   ) {}
 
-  /** Opens the node for the swarm `ids` (robot i has parameters robots[i]); throws naming what is missing without ROS 2. */
-  static async open(options: Ros2LinkOptions, ids: readonly string[], robots: readonly RobotParams[], log: (line: string) => void, where = 'link'): Promise<Ros2Link> {
+  /**
+   * Opens the node for the swarm `ids` (robot i has parameters robots[i]); throws naming what is missing without
+   * ROS 2. `ros`: this process's rclnodejs unless a test brings its own.
+   */
+  static async open(options: Ros2LinkOptions, ids: readonly string[], robots: readonly RobotParams[], log: (line: string) => void, where = 'link', ros?: RosRuntime): Promise<Ros2Link> {
     const plans = planRobots(options, ids, where);
-    return new Ros2Link(ids, await SwarmNode.open(options, plans, robots, log));
+    return new Ros2Link(ids, await SwarmNode.open(options, plans, robots, log, ros));
   }
 
   poses(): (TimedPose | null)[] {

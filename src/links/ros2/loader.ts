@@ -114,13 +114,30 @@ export function loadRclnodejs(p: Ros2Probe = systemProbe()): Promise<Rclnodejs> 
 
 let users = 0;
 let ready: Promise<Rclnodejs> | null = null;
+let rosArguments: readonly string[] = [];
 
-/** rclnodejs initialised (its default context), shared by every node in the process; pair with releaseRos(). */
+/**
+ * The ROS arguments rclnodejs is initialised with (`--ros-args -r __ns:=/lab1 -r __node:=sg -p use_sim_time:=true
+ * --params-file f.yaml -r cmd_vel:=...`, as launch_ros passes them): rcl applies them to the node as to any
+ * ROS 2 node. Set before the link opens (ros-node.ts does); none by default.
+ */
+export function useRosArguments(args: readonly string[]): void {
+  rosArguments = [...args];
+}
+
+/** rclnodejs initialised (its default context, with the ROS arguments), shared by every node in the process; pair with releaseRos(). */
 export async function acquireRos(): Promise<Rclnodejs> {
   users++;
   try {
     ready ??= loadRclnodejs().then(async (rcl) => {
-      await rcl.init();
+      const args = rosArguments;
+      try {
+        // rcl reads argv[0] as the program, as in any C argv.
+        await rcl.init(undefined, ['swarmguard', ...args]);
+      } catch (err) {
+        if (args.length === 0) throw err;
+        throw new ConfigError(`ROS arguments '${args.join(' ')}' refused by rcl: ${(err as Error).message}`);
+      }
       return rcl;
     });
     return await ready;
@@ -140,3 +157,11 @@ export async function releaseRos(): Promise<void> {
   ready = null;
   if (!rcl.isShutdown()) rcl.shutdown();
 }
+
+/** Where a node gets its initialised rclnodejs from: this process's (below), or a test's stand-in. */
+export interface RosRuntime {
+  acquire(): Promise<Rclnodejs>;
+  release(): Promise<void>;
+}
+
+export const PROCESS_ROS: RosRuntime = { acquire: acquireRos, release: releaseRos };

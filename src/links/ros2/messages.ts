@@ -8,7 +8,7 @@ import { twistFromCommands, wrapAngle } from '../../core/kinematics.js';
 import type { RobotParams } from '../../core/robot-params.js';
 import type { RunEvent, TickRecord } from '../../runtime/trial.js';
 import type { StopReason } from '../../runtime/safety.js';
-import type { PoseType } from './config.js';
+import type { CmdVelType, PoseType } from './config.js';
 
 /** builtin_interfaces/msg/Time (and Duration: same fields). */
 export interface TimeMsg {
@@ -42,6 +42,11 @@ export interface PoseMsg {
 export interface TwistMsg {
   linear: Vector3Msg;
   angular: Vector3Msg;
+}
+/** geometry_msgs/msg/TwistStamped */
+export interface TwistStampedMsg {
+  header: HeaderMsg;
+  twist: TwistMsg;
 }
 /** geometry_msgs/msg/PoseStamped */
 export interface PoseStampedMsg {
@@ -127,6 +132,23 @@ export function timeToMs(t: TimeMsg): number {
 export function twistMessage(left: number, right: number, p: RobotParams): TwistMsg {
   const { linear, angular } = twistFromCommands(left, right, p);
   return { linear: { x: linear, y: 0, z: 0 }, angular: { x: 0, y: 0, z: angular } };
+}
+
+/** How a robot's cmd_vel goes out (its plan, config.ts). */
+export interface CmdVelFormat {
+  cmdVelType: CmdVelType;
+  /** header.frame_id of a TwistStamped. */
+  cmdVelFrameId: string;
+}
+
+/**
+ * A robot's cmd_vel: the Twist of its wheel commands, or that Twist in a TwistStamped stamped `stampMs` (the
+ * node's clock, so /clock time under use_sim_time) in the robot's frame.
+ */
+export function cmdVelMessage(left: number, right: number, p: RobotParams, format: CmdVelFormat, stampMs: number): TwistMsg | TwistStampedMsg {
+  const twist = twistMessage(left, right, p);
+  if (format.cmdVelType === 'geometry_msgs/msg/Twist') return twist;
+  return { header: { stamp: msToTime(stampMs), frame_id: format.cmdVelFrameId }, twist };
 }
 
 /** Heading (rotation about z, REP-103) of a quaternion; it need not be normalised; NaN for a zero or non-finite one. */

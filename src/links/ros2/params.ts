@@ -1,4 +1,4 @@
-// The node's ROS 2 parameters: what they are (name, type, range, description: node.ts turns them into
+// The node's ROS 2 parameters: what they are (name, type, range, description: declarations.ts turns them into
 // rclnodejs descriptors), validation of a set request against the current values, and applying an accepted
 // one to the running settings. Plain functions, tested without ROS 2.
 //
@@ -22,6 +22,8 @@ export interface ParamSpec {
   readOnly?: boolean;
   /** Inclusive range for numbers. */
   range?: { from: number; to: number };
+  /** A constraint beyond the range, in words (checked by validateParameterUpdate). */
+  constraint?: string;
 }
 
 /** Everything settable through parameters, with their current values. */
@@ -50,8 +52,8 @@ const SPECS: readonly (ParamSpec & { key: Key; trialOnly?: boolean })[] = [
   { key: 'maxPoseAgeMs', name: 'safety.max_pose_age_ms', kind: 'double', range: { from: 0.001, to: 3_600_000 }, description: 'a robot whose latest pose is older than this is stopped, ms' },
   { key: 'lookaheadS', name: 'safety.lookahead_s', kind: 'double', range: { from: 0, to: 3600 }, description: 'a command that would leave the arena within this is refused, s' },
   { key: 'wallMarginM', name: 'safety.wall_margin_m', kind: 'double', range: { from: 0, to: 100 }, description: "the robot's body must stay this far inside the walls, m" },
-  { key: 'flagAt', name: 'monitor.flag_at', kind: 'double', range: { from: 0, to: 1 }, description: 'suspicion at or above which a robot is flagged (after flag_ticks ticks)' },
-  { key: 'clearAt', name: 'monitor.clear_at', kind: 'double', range: { from: 0, to: 1 }, description: 'suspicion at or below which a flag is cleared (after clear_ticks ticks); below flag_at' },
+  { key: 'flagAt', name: 'monitor.flag_at', kind: 'double', range: { from: 0, to: 1 }, constraint: 'above monitor.clear_at', description: 'suspicion at or above which a robot is flagged (after flag_ticks ticks)' },
+  { key: 'clearAt', name: 'monitor.clear_at', kind: 'double', range: { from: 0, to: 1 }, constraint: 'below monitor.flag_at', description: 'suspicion at or below which a flag is cleared (after clear_ticks ticks); below flag_at' },
   { key: 'flagTicks', name: 'monitor.flag_ticks', kind: 'integer', range: { from: 1, to: 1_000_000 }, description: 'ticks at or above flag_at before a flag' },
   { key: 'clearTicks', name: 'monitor.clear_ticks', kind: 'integer', range: { from: 1, to: 1_000_000 }, description: 'ticks at or below clear_at before a flag is cleared' },
   { key: 'cusumThreshold', name: 'monitor.consistency_threshold', kind: 'double', range: { from: 1e-6, to: 1e6 }, description: 'policy-consistency CUSUM at which its suspicion reaches 1' },

@@ -7,20 +7,18 @@
 // services, which set inject.*) to the operator's enclave with SROS2 (README.md). ~/inject carries out the
 // request held in the inject.robot, inject.attack and inject.seconds parameters and is refused outside trial
 // mode (its parameters are not even declared then).
-import type { Parameter, ParameterType, Publisher, ROSService } from 'rclnodejs';
+import type { Parameter, Publisher, ROSService } from 'rclnodejs';
+import { ConfigError } from '../../core/config-file.js';
 import type { RunContext, RunService } from '../../runtime/services.js';
 import type { ControlAction } from '../../runtime/control.js';
 import type { RunEvent, TickRecord } from '../../runtime/trial.js';
 import { Ros2Link } from './link.js';
 import { alertMessage, diagnosticsMessage, markersMessage, type TriggerResponseMsg } from './messages.js';
 import type { SwarmNode } from './node.js';
-import { applyTunables, parameterSpecs, ROS_PARAMETER_TYPE, parameterValue, telemetryEvery, tunablesFrom, validateParameterUpdate, type ParamSpec, type Tunables } from './params.js';
+import { parameterDeclarations } from './declarations.js';
+import { applyTunables, parameterSpecs, telemetryEvery, tunablesFrom, validateParameterUpdate, type Tunables } from './params.js';
 
 const ALERT_DEPTH = 100;
-
-// rclnodejs declares ParameterType as an ambient const enum, which isolated modules cannot read at runtime;
-// its values are fixed by rcl_interfaces/msg/ParameterType (ROS_PARAMETER_TYPE).
-const rosType = (s: ParamSpec) => ROS_PARAMETER_TYPE[s.kind] as ParameterType;
 
 export class Ros2Service implements RunService {
   readonly name = 'ros2';
@@ -111,17 +109,13 @@ export class Ros2Service implements RunService {
       applyTunables(result.next, run.parts.safety.settings, run.parts.monitor.settings);
       return { successful: true, reason: '' };
     });
-    const rangeOf = (s: ParamSpec) =>
-      !s.range ? undefined : s.kind === 'integer' ? new rcl.IntegerRange(BigInt(s.range.from), BigInt(s.range.to), 1n) : new rcl.FloatingPointRange(s.range.from, s.range.to);
-    const specs = parameterSpecs(trialMode);
+    const { parameters, descriptors } = parameterDeclarations(rcl, parameterSpecs(trialMode), this.tunables);
     this.declaring = true;
     try {
-      node.declareParameters(
-        specs.map((s) => new rcl.Parameter(s.name, rosType(s), parameterValue(s, this.tunables!))),
-        specs.map((s) => new rcl.ParameterDescriptor(s.name, rosType(s), s.description, s.readOnly ?? false, rangeOf(s))),
-      );
+      node.declareParameters(parameters, descriptors);
     } catch (err) {
-      throw new Error(`${launch.source}: ROS 2 parameters: ${(err as Error).message}`);
+      // The values come from the launch file and the ROS arguments: bad input, reported as such (exit status 2).
+      throw new ConfigError(`${launch.source}: ROS 2 parameters: ${(err as Error).message}`);
     } finally {
       this.declaring = false;
     }
