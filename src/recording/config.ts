@@ -6,7 +6,9 @@ import type { RecordingOptions } from './writer.js';
 
 /** `record: true` (the default), `false`, or `{ compression: zstd | none }`. */
 export const RecordSchema = z
-  .union([z.boolean(), z.object({ compression: z.enum(CHUNK_COMPRESSIONS).default(DEFAULT_CHUNK_COMPRESSION) }).strict()])
+  .union([z.boolean(), z.object({ compression: z.enum(CHUNK_COMPRESSIONS).default(DEFAULT_CHUNK_COMPRESSION) }).strict()], {
+    error: `true, false or { compression: ${CHUNK_COMPRESSIONS.join(' | ')} }`,
+  })
   .default(true);
 
 /** The recorder's options, null: not recorded. */
