@@ -32,6 +32,8 @@ const ajv = new Ajv({ allErrors: true });
 const validScene = ajv.compile(SceneUpdateSchema);
 const validTransforms = ajv.compile(FrameTransformsSchema);
 const decoder = new TextDecoder();
+/** Polling for what the sockets deliver: a bound for a loaded machine, not a timing being tested. */
+const WAIT = { timeout: 20_000, interval: 20 };
 
 let dir: string;
 beforeAll(() => {
@@ -243,7 +245,7 @@ describe('live Foxglove server', () => {
         received.set(m.subscriptionId, list);
       });
       // Every advertised channel subscribed to before the first tick.
-      await vi.waitFor(() => expect(channels.length > 0 && server.subscribedChannels === channels.length).toBe(true));
+      await vi.waitFor(() => expect(channels.length > 0 && server.subscribedChannels === channels.length).toBe(true), WAIT);
       expect(info!.capabilities).toEqual([]);
       expect(channels.map((c) => c.topic)).toEqual(expect.arrayContaining(['/foxglove/scene', '/foxglove/transforms', '/monitor', '/robots/poses', '/events']));
       const scene = channels.find((c) => c.topic === '/foxglove/scene')!;
@@ -257,7 +259,7 @@ describe('live Foxglove server', () => {
         link.advance();
       }
       const subscriptionOf = (topicName: string) => subscriptions.get(topicName)!;
-      await vi.waitFor(() => expect(received.get(subscriptionOf('/foxglove/transforms'))?.length).toBe(launch.ticks));
+      await vi.waitFor(() => expect(received.get(subscriptionOf('/foxglove/transforms'))?.length).toBe(launch.ticks), WAIT);
       const scenes = received.get(subscriptionOf('/foxglove/scene')) ?? [];
       expect(scenes.length).toBeGreaterThan(0);
       for (const s of scenes) expect(validScene(s), JSON.stringify(validScene.errors)).toBe(true);
