@@ -20,7 +20,7 @@ import { loadLaunch, releaseLaunch } from '../src/runtime/launch.js';
 import { SimLink } from '../src/runtime/sim-link.js';
 import { swarmTrial } from '../src/runtime/trial.js';
 import { decompressHandlers } from '../src/recording/compression.js';
-import { FoxgloveLiveService } from '../src/recording/foxglove-live.js';
+import { FoxgloveLiveService, MAX_BUFFERED_BYTES, ThrottledSocket } from '../src/recording/foxglove-live.js';
 import { ARENA_FRAME, SceneSchedule, suspicionColour } from '../src/recording/foxglove-scene.js';
 import { readRecording } from '../src/recording/reader.js';
 import { replay } from '../src/recording/replay.js';
@@ -271,6 +271,24 @@ describe('live Foxglove server', () => {
       await team.release();
       await releaseLaunch(launch);
     }
+  });
+
+  it('skips message data to a viewer too far behind, never its control messages, and sends again once it catches up', () => {
+    const sent: unknown[] = [];
+    const fake = { bufferedAmount: 0, send: (d: unknown) => void sent.push(d) };
+    let drops = 0;
+    const socket = new ThrottledSocket(fake as unknown as WebSocket, () => drops++);
+    const data = new Uint8Array([1, 2, 3]);
+    socket.send(data);
+    fake.bufferedAmount = MAX_BUFFERED_BYTES + 1;
+    socket.send(data);
+    socket.send(data);
+    socket.send('{"op":"advertise"}');
+    fake.bufferedAmount = 0;
+    socket.send(data);
+    expect(sent).toEqual([data, '{"op":"advertise"}', data]);
+    // Logged once per stretch of skipping.
+    expect(drops).toBe(1);
   });
 
   it('refuses a port in use naming the key; enabled: false serves nothing', async () => {

@@ -27,14 +27,14 @@ export interface FoxgloveLiveOptions {
 }
 
 /** A viewer whose socket has this much unsent is skipped until it catches up: a slow viewer never grows the run's memory. */
-const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
 /**
  * A `ws` socket as the protocol's IWebSocket, dropping message data (binary frames) while the viewer is too
  * far behind; control messages (text) always go. Its send takes one argument, so the protocol sends each
  * message whole, never in fragments that could be half dropped.
  */
-class ThrottledSocket implements IWebSocket {
+export class ThrottledSocket implements IWebSocket {
   private dropping = false;
 
   constructor(

@@ -41,11 +41,11 @@ const AMBER = rgba(0.95, 0.75, 0.1);
 const RED = rgba(0.85, 0.1, 0.1);
 const GREY = rgba(0.5, 0.5, 0.5);
 const WHITE = rgba(1, 1, 1);
-/** 0.1 mm and 1e-5 of a quaternion are plenty for the eye, and shorter JSON. */
+/** 0.01 mm and 1e-5 of a quaternion are plenty for the eye, and shorter JSON. */
 const visual = (v: number) => Math.round(v * 1e5) / 1e5;
 const located = (p: { x: number; y: number; theta: number }) => Number.isFinite(p.x) && Number.isFinite(p.y) && Number.isFinite(p.theta);
 
-/** Suspicion's tenth, 0..10 (1e-9: 0.3 * 10 is 3.0000000000000004, 0.7 * 10 is 7.000000000000001, but be safe); null if not a number. */
+/** Suspicion's tenth, 0..10 (+1e-9: a suspicion of 0.3 may come out as 0.29999999999999998); null if not a number. */
 function suspicionStep(suspicion: number): number | null {
   if (!Number.isFinite(suspicion)) return null;
   return Math.min(SUSPICION_STEPS, Math.max(0, Math.floor(suspicion * SUSPICION_STEPS + 1e-9)));
