@@ -9,6 +9,7 @@ import { RunController } from '../src/runtime/control.js';
 import { loadLaunch, releaseLaunch } from '../src/runtime/launch.js';
 import { SimLink } from '../src/runtime/sim-link.js';
 import { swarmTrial } from '../src/runtime/trial.js';
+import { decompressHandlers } from '../src/recording/compression.js';
 import { readRecording } from '../src/recording/reader.js';
 import { RecorderService } from '../src/recording/service.js';
 import { PROJECT_ROOT } from '../sim/config.js';
@@ -59,7 +60,7 @@ describe('MCAP recording', () => {
     const { run, path, launch, files } = await recordedTrial(dir);
     expect(run.events.some((e) => e.kind === 'flag' && e.robot === 'epuck-2')).toBe(true);
     // A valid MCAP stream from magic to footer, every chunk's CRC checked, a JSON Schema for every channel.
-    const stream = new McapStreamReader({ validateCrcs: true });
+    const stream = new McapStreamReader({ validateCrcs: true, decompressHandlers: await decompressHandlers() });
     stream.append(readFileSync(path));
     const kinds = new Map<string, number>();
     for (let r; (r = stream.nextRecord()); ) {

@@ -1,6 +1,7 @@
 // npm run bench:record — what recording a run costs: per tick, the recorder's time (encoding every
-// channel's JSON and writing the MCAP chunks, flushed every tick) and the file size, for 10, 50 and 100
-// robots; and reading the file back. The ticks are a real 30 s trial of 10 robots (the shipped EIR-MAPPO
+// channel's JSON and writing the MCAP chunks, compressing them, flushed every tick) and the file size, per
+// tick and per robot-hour, with zstd-compressed chunks (the default) and uncompressed ones, for 10, 50 and
+// 100 robots; and reading the file back. The ticks are a real 30 s trial of 10 robots (the shipped EIR-MAPPO
 // policy with its beliefs, an adversary injected, default noise); larger swarms repeat its robots under new
 // ids. Min/median/max over BENCH_REPEATS (default 5) repeats, one process.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { SimLink } from '../../src/runtime/sim-link.js';
 import { swarmTrial, type RunEvent, type TickRecord } from '../../src/runtime/trial.js';
 import { readRecording } from '../../src/recording/reader.js';
 import { runHeader } from '../../src/recording/service.js';
+import { CHUNK_COMPRESSIONS } from '../../src/recording/compression.js';
 import { McapRunWriter, type RecordingHeader } from '../../src/recording/writer.js';
 import { PROJECT_ROOT } from '../config.js';
 
@@ -44,8 +46,8 @@ try {
   const period = launch.settings.controlPeriod;
   const base = runHeader(launch, { name: team.name, dir: policy, files: team.fileHashes });
   console.log(`recording ${ticks.length} ticks (${ticks.length * period} s, ${run.events.length} events) of a trial; ${REPEATS} repeats, min / median / max\n`);
-  console.log('robots | record, µs per tick        | file, bytes per tick | bytes per robot-second | read back, µs per tick');
-  console.log('------ | -------------------------- | -------------------- | ---------------------- | ----------------------');
+  console.log('robots | chunks | record, µs per tick        | file, bytes per tick | bytes per robot-second | MB per robot-hour | read back, µs per tick');
+  console.log('------ | ------ | -------------------------- | -------------------- | ---------------------- | ----------------- | ----------------------');
   for (const N of SIZES) {
     const k = N / 10;
     const ids = Array.from({ length: N }, (_, i) => `epuck-${i}`);
@@ -66,26 +68,31 @@ try {
       events,
     }));
     const header: RecordingHeader = { ...base, robotIds: ids, settings: { ...base.settings, swarm: { ...launch.settings, robotIds: ids, robots: widen(launch.settings.robots) } } };
-    const write: number[] = [];
-    const read: number[] = [];
-    let bytes = 0;
-    for (let rep = 0; rep < REPEATS; rep++) {
-      const path = join(dir, `bench-${N}.mcap`);
-      const t0 = performance.now();
-      const w = await McapRunWriter.open(path, header);
-      for (const { record, events } of records) {
-        w.tick(record, events);
-        await w.flush();
+    for (const compression of CHUNK_COMPRESSIONS) {
+      const write: number[] = [];
+      const read: number[] = [];
+      let bytes = 0;
+      for (let rep = 0; rep < REPEATS; rep++) {
+        const path = join(dir, `bench-${N}-${compression}.mcap`);
+        const t0 = performance.now();
+        const w = await McapRunWriter.open(path, header, { compression });
+        for (const { record, events } of records) {
+          w.tick(record, events);
+          await w.flush();
+        }
+        await w.close();
+        write.push(((performance.now() - t0) * 1000) / records.length);
+        bytes = w.bytes;
+        const t1 = performance.now();
+        await readRecording(path);
+        read.push(((performance.now() - t1) * 1000) / records.length);
       }
-      await w.close();
-      write.push(((performance.now() - t0) * 1000) / records.length);
-      bytes = w.bytes;
-      const t1 = performance.now();
-      await readRecording(path);
-      read.push(((performance.now() - t1) * 1000) / records.length);
+      const f = (xs: number[]) => quantiles(xs).map((x) => Math.round(x)).join(' / ');
+      const perRobotSecond = bytes / (N * records.length * period);
+      console.log(
+        `${String(N).padStart(6)} | ${compression.padEnd(6)} | ${f(write).padEnd(26)} | ${String(Math.round(bytes / records.length)).padStart(20)} | ${String(Math.round(perRobotSecond)).padStart(22)} | ${((perRobotSecond * 3600) / 1e6).toFixed(1).padStart(17)} | ${f(read)}`,
+      );
     }
-    const f = (xs: number[]) => quantiles(xs).map((x) => Math.round(x)).join(' / ');
-    console.log(`${String(N).padStart(6)} | ${f(write).padEnd(26)} | ${String(Math.round(bytes / records.length)).padStart(20)} | ${String(Math.round(bytes / (N * records.length * period))).padStart(22)} | ${f(read)}`);
   }
   await releaseLaunch(launch);
 } finally {

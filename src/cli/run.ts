@@ -19,6 +19,7 @@ import { DashboardService } from '../dashboard/service.js';
 import { outcomes, swarmTrial, type TrialRun } from '../runtime/trial.js';
 import { formatSummary, newRunDir, summaryLines, writeRunFolder, type RunSummary } from '../runtime/run-folder.js';
 import { uncompromisedOutcome } from '../runtime/team-outcome.js';
+import { FoxgloveLiveService } from '../recording/foxglove-live.js';
 import { RecorderService } from '../recording/service.js';
 import { TerminalStatus } from '../runtime/status-text.js';
 import { Interruption } from '../runtime/interruption.js';
@@ -181,5 +182,6 @@ function servicesFor(launch: Launch, o: RunOptions): RunService[] {
   if (launch.link.kind === 'mqtt' || launch.mqtt) services.push(new MqttTelemetry());
   if (launch.record) services.push(new RecorderService());
   services.push(...DashboardService.wanted(launch.dashboard, o.dashboard));
+  if (launch.foxglove) services.push(new FoxgloveLiveService(launch.foxglove));
   return services;
 }

@@ -1,5 +1,5 @@
 // Reads a recording back: the run's header (settings, robot ids, policy), its per-tick records exactly as
-// the runtime made them and its events. Refuses, naming the file, anything that is not a complete
+// the runtime made them and its events; chunks compressed or not (zstd, lz4, bz2). Refuses, naming the file, anything that is not a complete
 // swarmguard recording: not MCAP, truncated (no footer or index), another format version, a channel with
 // the wrong schema, a message its schema does not accept.
 import { open } from 'node:fs/promises';
@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { NoiseSchema } from '../../sim/noise.js';
 import { RobotParamsSchema } from '../core/robot-params.js';
 import type { RunEvent, TickRecord } from '../runtime/trial.js';
+import { decompressHandlers } from './compression.js';
 import { CHANNELS, RECORDING_FORMAT, type ChannelRole } from './schemas.js';
 import { ATTACHMENT_NAMES, METADATA_NAMES, type RecordedSettings, type RecordingHeader } from './writer.js';
 
@@ -79,7 +80,7 @@ export async function readRecording(path: string): Promise<RecordedRun> {
     if (size < 8 || !hasMcapPrefix(new DataView(prefix.buffer))) fail('not an MCAP file (no MCAP magic at the start)');
     let reader: McapIndexedReader;
     try {
-      reader = await McapIndexedReader.Initialize({ readable: new FileReadable(handle, size) });
+      reader = await McapIndexedReader.Initialize({ readable: new FileReadable(handle, size), decompressHandlers: await decompressHandlers() });
     } catch (err) {
       return fail(`not a complete MCAP file (truncated, or the recording was not closed): ${(err as Error).message}`);
     }

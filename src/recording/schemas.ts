@@ -1,7 +1,7 @@
 // The channels of a swarmguard recording (run.mcap): one zod schema per message, which gives both the JSON
 // Schema written into the file (MCAP `jsonschema` encoding, so Foxglove can open and plot it) and the check
-// the reader applies to every message. Two channels use Foxglove's well-known schemas (PosesInFrame for the
-// 3D panel, Log for the log panel); the rest are swarmguard's own.
+// the reader applies to every message. The Log channel uses Foxglove's well-known foxglove.Log layout; the 3D
+// panel's scene and transforms are in foxglove-scene.ts, with @foxglove/schemas' own JSON Schemas.
 import { z } from 'zod';
 import { STOP_REASONS } from '../runtime/safety.js';
 
@@ -81,13 +81,6 @@ const EventMessage = z
   .strict();
 
 const Time = z.object({ sec: z.number().int().min(0), nsec: z.number().int().min(0).max(999_999_999) }).strict();
-const Vector3 = z.object({ x: z.number(), y: z.number(), z: z.number() }).strict();
-const Quaternion = z.object({ x: z.number(), y: z.number(), z: z.number(), w: z.number() }).strict();
-
-/** foxglove.PosesInFrame: every robot's pose (true where known) as an arrow in the 3D panel, frame "arena". */
-const FoxglovePosesInFrame = z
-  .object({ timestamp: Time, frame_id: z.string(), poses: z.array(z.object({ position: Vector3, orientation: Quaternion }).strict()) })
-  .strict();
 
 /** foxglove.Log: the events as text lines for the log panel (level 2 = INFO, 3 = WARNING). */
 const FoxgloveLog = z
@@ -109,7 +102,6 @@ export const CHANNELS = {
   monitor: { topic: '/monitor', schemaName: 'swarmguard.Monitor', schema: MonitorMessage },
   timing: { topic: '/timing', schemaName: 'swarmguard.TickTiming', schema: TimingMessage },
   events: { topic: '/events', schemaName: 'swarmguard.Event', schema: EventMessage },
-  scene: { topic: '/foxglove/poses', schemaName: 'foxglove.PosesInFrame', schema: FoxglovePosesInFrame },
   log: { topic: '/foxglove/log', schemaName: 'foxglove.Log', schema: FoxgloveLog },
 } as const satisfies Record<string, ChannelSpec>;
 

@@ -1,5 +1,5 @@
 // The recorder as a run service: every run writes <run folder>/run.mcap unless its launch file says
-// `record: false`. One line in servicesFor (src/cli/run.ts) plugs it in.
+// `record: false` (`record: { compression: none }`: chunks not compressed). One line in servicesFor (src/cli/run.ts) plugs it in.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Launch } from '../runtime/launch.js';
@@ -45,7 +45,7 @@ export function runHeader(launch: Launch, policy: RunContext['policy']): Recordi
  * every event reported with the record of its own tick, those after the last record with the last one.
  */
 export async function recordFinishedRun(runDir: string, launch: Launch, policy: RunContext['policy'], records: readonly TickRecord[], events: readonly RunEvent[]): Promise<string> {
-  const writer = await McapRunWriter.open(join(runDir, RECORDING_FILE), runHeader(launch, policy));
+  const writer = await McapRunWriter.open(join(runDir, RECORDING_FILE), runHeader(launch, policy), launch.record ?? undefined);
   const last = records.at(-1)?.tick ?? -1;
   const reportedAt = new Map<number, RunEvent[]>();
   for (const e of events) {
@@ -68,7 +68,7 @@ export class RecorderService implements RunService {
   }
 
   async start(ctx: RunContext): Promise<void> {
-    this.writer = await McapRunWriter.open(join(ctx.runDir, RECORDING_FILE), runHeader(ctx.launch, ctx.policy));
+    this.writer = await McapRunWriter.open(join(ctx.runDir, RECORDING_FILE), runHeader(ctx.launch, ctx.policy), ctx.launch.record ?? undefined);
   }
 
   tick(record: TickRecord, events: readonly RunEvent[]): void {

@@ -1,15 +1,16 @@
 // Writes a run to an MCAP file: the header (run metadata, the launch file's text and resolved settings as
-// attachments, the policy's file hashes), then per tick one message on each channel, then a closing
-// metadata record. McapWriter calls must not overlap, so every write goes through one promise chain; a
+// attachments, the policy's file hashes), then per tick its messages (messages.ts), then a closing
+// metadata record. Chunks are compressed (compression.ts: zstd by default). McapWriter calls must not overlap, so every write goes through one promise chain; a
 // write that fails is reported at the next tick (the run's services drop the recorder) or at close.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { McapWriter, type IWritable } from '@mcap/core';
 import type { SimSettings } from '../../sim/config.js';
 import type { MonitorSettings } from '../monitor/monitor.js';
-import { describeEvent } from '../runtime/status-text.js';
 import type { SafetySettings } from '../runtime/safety.js';
 import type { RunEvent, TickRecord } from '../runtime/trial.js';
-import { CHANNELS, jsonSchemaOf, MCAP_PROFILE, RECORDING_FORMAT, type ChannelRole } from './schemas.js';
+import { chunkCompressor, DEFAULT_CHUNK_COMPRESSION, type ChunkCompression } from './compression.js';
+import { channelDefinitions, RunClock, TickMessages, type MessageRole } from './messages.js';
+import { MCAP_PROFILE, RECORDING_FORMAT } from './schemas.js';
 
 /** The run as resolved before its first tick: what the recording's header holds. */
 export interface RecordingHeader {
@@ -60,34 +61,20 @@ class FileSink implements IWritable {
 }
 
 const encoder = new TextEncoder();
-const json = (value: unknown) => encoder.encode(JSON.stringify(value));
-/** A pose's coordinates, NaN (not located) as null. */
-const coord = (v: number) => (Number.isFinite(v) ? v : null);
 
-/**
- * Wheel commands are float32 in the runtime: written as the shortest decimal that reads back (through
- * Math.fround) as the same float32, about half the digits of the double it widens to.
- */
-function shortestFloat32(v: number): number {
-  const f = Math.fround(v);
-  if (!Number.isFinite(f)) return f;
-  for (let p = 1; p < 9; p++) {
-    const d = Number(f.toPrecision(p));
-    if (Math.fround(d) === f) return d;
-  }
-  return Number(f.toPrecision(9));
+/** How the recording is written. */
+export interface RecordingOptions {
+  /** Chunk compression (default zstd). */
+  compression: ChunkCompression;
 }
-
-/** The 3D panel's numbers are for the eye: 0.1 mm and 1e-5 of a quaternion are plenty. */
-const visual = (v: number) => Math.round(v * 1e5) / 1e5;
 
 export class McapRunWriter {
   private chain: Promise<void> = Promise.resolve();
   private failure: Error | null = null;
-  private readonly channelIds = new Map<ChannelRole, number>();
+  private readonly channelIds = new Map<MessageRole, number>();
+  private readonly messages: TickMessages;
+  private readonly clock: RunClock;
   private sequence = 0;
-  private firstTimeMs: number | null = null;
-  private lastWallMs: number | null = null;
   private ticks = 0;
   private eventCount = 0;
   private closed = false;
@@ -99,10 +86,14 @@ export class McapRunWriter {
     private readonly mcap: McapWriter,
     private readonly header: RecordingHeader,
     private readonly startEpochMs: number,
-  ) {}
+  ) {
+    this.messages = new TickMessages(header, { live: false });
+    this.clock = new RunClock(startEpochMs);
+  }
 
   /** Creates the file and writes the header; throws naming the file if it cannot be written. */
-  static async open(path: string, header: RecordingHeader): Promise<McapRunWriter> {
+  static async open(path: string, header: RecordingHeader, options: RecordingOptions = { compression: DEFAULT_CHUNK_COMPRESSION }): Promise<McapRunWriter> {
+    const compressChunk = await chunkCompressor(options.compression);
     let fd: number;
     try {
       fd = openSync(path, 'w');
@@ -110,7 +101,7 @@ export class McapRunWriter {
       throw new Error(`${path}: cannot create the recording (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     }
     const sink = new FileSink(fd);
-    const mcap = new McapWriter({ writable: sink, chunkSize: CHUNK_BYTES });
+    const mcap = new McapWriter({ writable: sink, chunkSize: CHUNK_BYTES, compressChunk });
     const w = new McapRunWriter(path, fd, sink, mcap, header, Date.now());
     try {
       await w.writeHeader();
@@ -130,13 +121,13 @@ export class McapRunWriter {
     const h = this.header;
     await this.mcap.start({ profile: MCAP_PROFILE, library: `swarmguard ${RECORDING_FORMAT}` });
     const schemaIds = new Map<string, number>();
-    for (const [role, spec] of Object.entries(CHANNELS) as [ChannelRole, (typeof CHANNELS)[ChannelRole]][]) {
-      let schemaId = schemaIds.get(spec.schemaName);
+    for (const ch of channelDefinitions()) {
+      let schemaId = schemaIds.get(ch.schemaName);
       if (schemaId === undefined) {
-        schemaId = await this.mcap.registerSchema({ name: spec.schemaName, encoding: 'jsonschema', data: encoder.encode(jsonSchemaOf(spec)) });
-        schemaIds.set(spec.schemaName, schemaId);
+        schemaId = await this.mcap.registerSchema({ name: ch.schemaName, encoding: 'jsonschema', data: encoder.encode(ch.schema) });
+        schemaIds.set(ch.schemaName, schemaId);
       }
-      this.channelIds.set(role, await this.mcap.registerChannel({ schemaId, topic: spec.topic, messageEncoding: 'json', metadata: new Map() }));
+      this.channelIds.set(ch.role, await this.mcap.registerChannel({ schemaId, topic: ch.topic, messageEncoding: 'json', metadata: new Map() }));
     }
     const now = BigInt(this.startEpochMs) * 1_000_000n;
     await this.mcap.addMetadata({
@@ -168,46 +159,14 @@ export class McapRunWriter {
     });
   }
 
-  /** Log time of a tick: the run's start on the wall clock plus the link's time since the first tick, ns. */
-  private logTime(timeMs: number): bigint {
-    this.firstTimeMs ??= timeMs;
-    return BigInt(this.startEpochMs) * 1_000_000n + BigInt(Math.round((timeMs - this.firstTimeMs) * 1e6));
-  }
-
   /** Queues one tick's messages and the events reported with it. Throws if an earlier write failed. */
   tick(record: TickRecord, events: readonly RunEvent[]): void {
     if (this.failure) throw new Error(`${this.path}: writing failed: ${this.failure.message}`);
     if (this.closed) throw new Error(`${this.path}: the recording is closed`);
-    const ids = this.header.robotIds;
-    const t = record.tick;
-    const logTime = this.logTime(record.timeMs);
-    const wallTimeMs = Date.now();
-    const msgs: [ChannelRole, unknown][] = [];
-    const poses = (list: TickRecord['poses']) => ({ tick: t, timeMs: record.timeMs, robots: list.map((p, i) => ({ id: ids[i]!, x: coord(p.x), y: coord(p.y), theta: coord(p.theta) })) });
-    msgs.push(['poses', poses(record.poses)]);
-    if (record.truePoses) msgs.push(['truePoses', poses(record.truePoses)]);
-    const f32 = (list: readonly number[], k: number) => shortestFloat32(list[k]!);
-    msgs.push(['commands', { tick: t, robots: ids.map((id, i) => ({ id, intendedLeft: f32(record.intended, 2 * i), intendedRight: f32(record.intended, 2 * i + 1), left: f32(record.commands, 2 * i), right: f32(record.commands, 2 * i + 1) })) }]);
-    msgs.push(['safety', { tick: t, stopped: record.stopped.flatMap((reason, i) => (reason ? [{ id: ids[i]!, reason }] : [])) }]);
-    msgs.push([
-      'monitor',
-      { tick: t, robots: ids.map((id, i) => ({ id, belief: record.belief[i] ?? null, consistency: record.consistency[i]!, suspicion: record.suspicion[i]!, flagged: record.flagged[i]!, compromised: record.compromised.includes(i) })) },
-    ]);
-    msgs.push(['timing', { tick: t, timeMs: record.timeMs, wallTimeMs, intervalMs: this.lastWallMs === null ? null : wallTimeMs - this.lastWallMs }]);
-    this.lastWallMs = wallTimeMs;
-    const stamp = { sec: Number(logTime / 1_000_000_000n), nsec: Number(logTime % 1_000_000_000n) };
-    // The 3D panel: true poses where the link knows them, tracked ones otherwise; robots not located are left out.
-    const shown = (record.truePoses ?? record.poses).filter((p) => [p.x, p.y, p.theta].every(Number.isFinite));
-    msgs.push(['scene', { timestamp: stamp, frame_id: 'arena', poses: shown.map((p) => ({ position: { x: visual(p.x), y: visual(p.y), z: 0 }, orientation: { x: 0, y: 0, z: visual(Math.sin(p.theta / 2)), w: visual(Math.cos(p.theta / 2)) } })) }]);
-    for (const e of events) {
-      const text = describeEvent(e, this.header.controlPeriod);
-      msgs.push(['events', { reportedAtTick: t, text, event: e }]);
-      const warning = e.kind === 'flag' || e.kind === 'e-stop' || e.kind === 'injection-start';
-      msgs.push(['log', { timestamp: stamp, level: warning ? 3 : 2, message: text.trim(), name: 'swarmguard', file: '', line: 0 }]);
-    }
+    const logTime = this.clock.logTime(record.timeMs);
+    const encoded = this.messages.encode(record, events, logTime, Date.now()).map((m) => ({ channelId: this.channelIds.get(m.role)!, data: m.data }));
     this.ticks++;
     this.eventCount += events.length;
-    const encoded = msgs.map(([role, m]) => ({ channelId: this.channelIds.get(role)!, data: json(m) }));
     this.enqueue(async () => {
       for (const m of encoded) await this.mcap.addMessage({ ...m, sequence: this.sequence++, logTime, publishTime: logTime });
     });

@@ -17,6 +17,8 @@ import { Epuck2BtLinkSchema, Epuck2WifiLinkSchema, resolveEpuck2Robots } from '.
 import { BusSchema, checkMqttLink, MqttLinkSchema, resolveBus, type BusOptions } from '../links/mqtt/config.js';
 import { isTopicLevel } from '../links/mqtt/topics.js';
 import { DashboardSchema, resolveDashboard, type DashboardConfig } from '../dashboard/config.js';
+import { FoxgloveLiveSchema, RecordSchema, resolveFoxgloveLive, resolveRecord, type FoxgloveLiveConfig } from '../recording/config.js';
+import type { RecordingOptions } from '../recording/writer.js';
 
 const ConsistencySchema = z
   .object({
@@ -89,10 +91,12 @@ export const LaunchSchema = z
     out: z.string().min(1).default('runs'),
     /** One process per robot over MQTT (`swarmguard distributed`): src/distributed/README.md. */
     distributed: DistributedSchema.optional(),
-    /** Record the run to <run folder>/run.mcap (src/recording); false turns the recorder off. */
-    record: z.boolean().default(true),
+    /** Record the run to <run folder>/run.mcap (src/recording); false turns the recorder off; { compression: zstd | none }. */
+    record: RecordSchema,
     /** The live web dashboard (src/dashboard): enabled, host, port, tokenEnv. */
     dashboard: DashboardSchema.optional(),
+    /** Serve the run's channels live to Foxglove (src/recording): enabled, host, port. Read only. */
+    foxglove: FoxgloveLiveSchema.optional(),
   })
   .strict();
 
@@ -121,10 +125,12 @@ export interface Launch {
   outDir: string;
   /** The distributed run's settings, where the launch file has a `distributed:` block. */
   distributed: DistributedConfig | null;
-  /** Whether the run is recorded to run.mcap. */
-  record: boolean;
+  /** How the run is recorded to run.mcap (null: not recorded). */
+  record: RecordingOptions | null;
   /** The launch file's dashboard block (undefined: none; `swarmguard run --dashboard` may still ask for one). */
   dashboard: DashboardConfig | undefined;
+  /** The live Foxglove server's address (null: none). */
+  foxglove: FoxgloveLiveConfig | null;
 }
 
 /** Reads, validates and resolves a launch file; loads the injections' adversaries. Nothing runs yet. */
@@ -208,8 +214,9 @@ export async function loadLaunch(path: string): Promise<Launch> {
     injections,
     outDir: resolve(base, file.out),
     distributed: file.distributed ?? null,
-    record: file.record,
+    record: resolveRecord(file.record),
     dashboard,
+    foxglove: resolveFoxgloveLive(file.foxglove),
   };
 }
 
