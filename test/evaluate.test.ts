@@ -215,7 +215,7 @@ describe('eval', () => {
     await expect(run(`  - mappo-seeds: [${MAPPO}]`)).rejects.toThrow(/matrix\.yaml: policy\.0\.mappo-seeds: a method over seeds lists at least 2 policy folders/);
     await expect(run(`  - { a: [${MAPPO}, ${s2}], b: [${MIR2}, ${s2}] }`)).rejects.toThrow(/matrix\.yaml: policy\.0: a method over seeds is one key.*got 2 keys \(a, b\)/);
     await expect(run(`  - mappo-seeds: ${MAPPO}`)).rejects.toThrow(/policy\.0\.mappo-seeds: a list of policy folders/);
-    await expect(run('  - 3')).rejects.toThrow(/matrix\.yaml: policy\.0: Invalid input/);
+    await expect(run('  - 3')).rejects.toThrow(/matrix\.yaml: policy\.0: expected a string or a mapping, received 3/);
     await expect(run(`  - consensus: [${MAPPO}, ${s2}]`)).rejects.toThrow(/policy\.0\.consensus: 'consensus' is a reference controller's name/);
     await expect(run(`  - mixed: [${MAPPO}, ${MIR2}]`)).rejects.toThrow(/policy\.0\.mixed: .*mir2-rendezvous was trained with mir2, .*mappo-rendezvous with mappo/);
     await expect(run(`  - same: [${MAPPO}, ${mappoSeed(dir, 'm-s1', 1, 1)}]`)).rejects.toThrow(/policy\.0\.same: .*both trained with seed 1/);

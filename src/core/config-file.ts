@@ -2,11 +2,13 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { describeIssues } from './config-issues.js';
+
+export { describeIssues };
 
 /** A key naming an environment variable (passwords and tokens never sit in a launch file, which runs record). */
 export const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
 
-/** A configuration that cannot be used: the message names the source and the offending key. */
 /**
  * A secret (password, token) from the environment variable a config key names; refused naming the key and
  * what the variable holds when it is unset or empty.
@@ -17,23 +19,15 @@ export function secretFromEnv(name: string, key: string, holds: string, env: Nod
   return value;
 }
 
+/** A configuration that cannot be used: the message names the source and the offending key. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-/** Formats zod issues as "source: path.to.key: message" lines. */
-export function describeIssues(source: string, error: z.ZodError): string {
-  return error.issues
-    .map((issue) => {
-      const key = issue.path.length > 0 ? issue.path.map(String).join('.') : '(root)';
-      return `${source}: ${key}: ${issue.message}`;
-    })
-    .join('\n');
-}
-
 /** Validates an already-parsed value; throws ConfigError naming every bad key. */
 export function parseWithSchema<S extends z.ZodType>(source: string, schema: S, value: unknown): z.output<S> {
-  const result = schema.safeParse(value);
+  // reportInput: every issue carries the value it refused, so the message can show it.
+  const result = schema.safeParse(value, { reportInput: true });
   if (!result.success) throw new ConfigError(describeIssues(source, result.error));
   return result.data;
 }

@@ -13,7 +13,7 @@ import { loadPolicyFolder, observationMismatch, PolicyFolderError, readJsonFile,
 /** Reads and validates an adversary folder's manifest.json. */
 export function readAdversaryManifest(dir: string): AdversaryManifest {
   const path = join(dir, 'manifest.json');
-  const parsed = AdversaryManifestSchema.safeParse(readJsonFile(path));
+  const parsed = AdversaryManifestSchema.safeParse(readJsonFile(path), { reportInput: true });
   if (!parsed.success) throw new ConfigError(describeIssues(path, parsed.error));
   return parsed.data;
 }

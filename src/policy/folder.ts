@@ -109,7 +109,7 @@ function fmtShape(s: readonly (number | string)[]): string {
 /** Reads and validates manifest.json; errors name the file and the key. */
 export function readManifest(dir: string): PolicyManifest {
   const path = join(dir, 'manifest.json');
-  const parsed = PolicyManifestSchema.safeParse(readJsonFile(path));
+  const parsed = PolicyManifestSchema.safeParse(readJsonFile(path), { reportInput: true });
   if (!parsed.success) throw new ConfigError(describeIssues(path, parsed.error));
   const m = parsed.data;
   const expected = observationLayout({ ...m.observation, id: m.observation.spec }).size;
