@@ -1,5 +1,5 @@
 // The swarmguard command line.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../core/config-file.js';
 import { CONTROLLER_NAMES, DEFAULT_WMSR_F } from '../../sim/controllers.js';
 import { FAULT_NAMES } from '../../sim/faults.js';
@@ -20,6 +20,9 @@ import { runCalibrate, type CalibrateOptions } from './calibrate.js';
 import { RecordingError } from '../recording/reader.js';
 import { monitorTable, rendezvousTable, runMonitorEvaluation, type MonitorEvalOptions } from './eval-monitor.js';
 import { addDistributedCommands } from './distributed.js';
+
+/** Exit code of a usage error (a bad flag or argument) and of input refused before anything runs (config, policy folder, recording). */
+const USAGE_ERROR = 2;
 
 /** Repeatable option: every occurrence appended. */
 function collect(value: string, previous: string[]): string[] {
@@ -47,7 +50,10 @@ function nonNegative(name: string) {
 const program = new Command()
   .name('swarmguard')
   .description('Robust multi-agent policies on e-puck2 swarms, with a monitor for compromised robots')
-  .showHelpAfterError('(run with --help for usage)');
+  .showHelpAfterError('(run with --help for usage)')
+  // Commander's errors are thrown instead of exiting with 1, so a bad flag exits USAGE_ERROR like bad input
+  // in a file; every command below inherits this.
+  .exitOverride();
 
 program
   .command('trial')
@@ -216,9 +222,11 @@ addDistributedCommands(program);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
+  // Commander has printed its message; --help and --version end with 0.
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : USAGE_ERROR);
   if (err instanceof ConfigError || err instanceof RangeError || err instanceof InvalidCommandError || err instanceof PolicyFolderError || err instanceof RecordingError) {
     console.error(`swarmguard: ${err.message}`);
-    process.exit(2);
+    process.exit(USAGE_ERROR);
   }
   throw err;
 }
