@@ -1,8 +1,8 @@
 // `swarmguard calibrate <run.mcap> [--robots <file>] [--write]`: fits every robot's wheel radius, wheel
 // distance and command latency to a recording, shows how much closer the twin gets to the recording with
 // them, writes <recording>-calibration.json and, with --write, the robots file's overrides.
-// `swarmguard calibrate --drive <launch.yaml> [--write]` first records the calibration drive on the launch
-// file's robots (src/recording/drive.ts), then calibrates on it.
+// `swarmguard calibrate --drive <launch.yaml> [--twin] [--write]` first records the calibration drive on the
+// launch file's robots (src/recording/drive.ts; --twin: robots served by the protocol twin), then calibrates on it.
 import { writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -16,6 +16,8 @@ export interface CalibrateOptions {
   drive?: string;
   /** Times the calibration drive repeats its moves (26 s each). */
   repeats?: number;
+  /** With drive: serve the robots from the link's protocol twin in this process. */
+  twin?: boolean;
   robots?: string;
   write?: boolean;
   quiet?: boolean;
@@ -46,9 +48,10 @@ function recordedRobotsFile(run: RecordedRun): string {
 export async function runCalibrate(recording: string | undefined, o: CalibrateOptions, log: (line: string) => void = (l) => console.log(l)): Promise<CalibrateResult> {
   if (recording && o.drive) throw new RangeError('calibrate: give a recording or --drive <launch.yaml>, not both');
   if (!recording && !o.drive) throw new RangeError('calibrate: give a recording (run.mcap) or --drive <launch.yaml>');
+  if (o.twin && !o.drive) throw new RangeError('calibrate: --twin serves the robots of a calibration drive: give --drive <launch.yaml>');
   let path = recording!;
   if (o.drive) {
-    const drive = await runCalibrationDrive(o.drive, { quiet: o.quiet, signal: o.signal, repeats: o.repeats }, log);
+    const drive = await runCalibrationDrive(o.drive, { quiet: o.quiet, signal: o.signal, repeats: o.repeats, twin: o.twin }, log);
     if (drive.interrupted) throw new RecordingError(`${drive.recording}: the calibration drive was interrupted after ${drive.ticks} ticks; not calibrating on it`);
     path = drive.recording;
   }

@@ -20,6 +20,7 @@ import { runCalibrate, type CalibrateOptions } from './calibrate.js';
 import { RecordingError } from '../recording/reader.js';
 import { monitorTable, rendezvousTable, runMonitorEvaluation, type MonitorEvalOptions } from './eval-monitor.js';
 import { addDistributedCommands } from './distributed.js';
+import { SilentRobotsError } from '../runtime/link.js';
 
 /** Exit code of a usage error (a bad flag or argument) and of input refused before anything runs (config, policy folder, recording). */
 const USAGE_ERROR = 2;
@@ -113,6 +114,7 @@ program
   .option('--quiet', 'no status table or progress bar; events as lines', false)
   .option('--no-console', 'do not read operator commands (inject, estop, release) from the terminal')
   .option('--dashboard [port]', "serve the live dashboard (at the launch file's port, default 8765, or this one; 0: any free port)", integer('--dashboard', 0, 65535))
+  .option('--twin', "no robots needed: the e-puck2 or mqtt link's protocol twin serves them in this process (as twin: true in the file)", false)
   .action(async (launch: string, opts: RunOptions) => {
     await runLaunch(launch, opts);
   });
@@ -150,6 +152,7 @@ program
   .description("fit every robot's wheel radius, wheel distance and command latency to a recording (or to a calibration drive it records first) and write them to the robots file")
   .argument('[recording]', 'a run.mcap (best: one recorded with --drive)')
   .option('--drive <launch>', "first drive the launch file's robots through the calibration script (straight runs, turns, arcs) and record it")
+  .option('--twin', "with --drive, no robots needed: the e-puck2 or mqtt link's protocol twin serves them in this process", false)
   .option('--repeats <n>', 'with --drive: times the moves are repeated (26 s each; 4 keeps every fit within 2% at a 3 mm tracker error)', integer('--repeats', 1, 100), 4)
   .option('--robots <file>', "the robots file to write (default: the recorded launch file's robotsFile, else robots/epuck2.yaml)")
   .option('--write', 'write the fitted values under overrides in the robots file', false)
@@ -224,6 +227,10 @@ try {
 } catch (err) {
   // Commander has printed its message; --help and --version end with 0.
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : USAGE_ERROR);
+  if (err instanceof SilentRobotsError) {
+    console.error(`swarmguard: ${err.message}`);
+    process.exit(1);
+  }
   if (err instanceof ConfigError || err instanceof RangeError || err instanceof InvalidCommandError || err instanceof PolicyFolderError || err instanceof RecordingError) {
     console.error(`swarmguard: ${err.message}`);
     process.exit(USAGE_ERROR);

@@ -12,7 +12,8 @@ import { OnnxTeam } from '../policy/team.js';
 import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
 import { ControlScheduler, type SchedulerStats } from '../runtime/scheduler.js';
 import { SimLink } from '../runtime/sim-link.js';
-import { createLink } from '../runtime/link-factory.js';
+import { createLink, silentRobotsHint } from '../runtime/link-factory.js';
+import { describeRobots, READY_TIMEOUT_MS } from '../runtime/link.js';
 import { Ros2Service } from '../links/ros2/service.js';
 import { MqttTelemetry } from '../links/mqtt/service.js';
 import { DashboardService } from '../dashboard/service.js';
@@ -33,6 +34,10 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Serve the live dashboard (true: at the launch file's or the default port; a number: at that port; 0: any free one). */
   dashboard?: boolean | number;
+  /** Serve the robots from the link's protocol twin in this process, as `twin: true` in the launch file would. */
+  twin?: boolean;
+  /** How long a link that connects to robots waits for their first poses, ms. */
+  readyTimeoutMs?: number;
 }
 
 export type { RunSummary };
@@ -44,7 +49,7 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
     team = await OnnxTeam.load(launch.policyDir, launch.settings.observation);
     team.setForgetAfter(launch.forgetAfterTicks);
     const s = launch.settings;
-    const link = await createLink(launch, log);
+    const link = await createLink(launch, log, { twin: o.twin });
     let run: TrialRun;
     let runDir: string;
     try {
@@ -131,9 +136,14 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
         });
         if (rl) log(`console: ${CONSOLE_HELP}`);
         link.start();
-        // A link that connects to robots: the first tick waits (a little) for their first poses.
-        const silent = (await link.ready?.(5000)) ?? [];
-        if (silent.length) log(`swarmguard run: no pose yet from ${silent.join(', ')}: they stay stopped until they report`);
+        // A link that connects to robots: the first tick waits (a little) for their first poses. Robots that
+        // report later stay stopped until they do (a twin-serve started after the run's embedded broker, say).
+        const waitMs = o.readyTimeoutMs ?? READY_TIMEOUT_MS;
+        const silent = (await link.ready?.(waitMs)) ?? [];
+        if (silent.length) {
+          const hint = silent.length === s.robotIds.length ? ` ${silentRobotsHint(launch, { twin: o.twin })}` : '';
+          log(`swarmguard run: no pose within ${waitMs / 1000} s from ${describeRobots(link, silent)}: they stay stopped until they report.${hint}`);
+        }
         const scheduler = new ControlScheduler(
           s.controlPeriod * 1000,
           async () => {

@@ -3,11 +3,14 @@
 // back (wheel radius), turns on the spot both ways (wheel distance), arcs, and pauses between them (the
 // starts and stops show the latency) — through the safety layer, and the run is recorded like any other
 // (kind 'calibration-drive'). Each move is undone by the next, so robots end near where they started.
+// On a link that connects to robots, a robot that has not answered within READY_TIMEOUT_MS stops the drive
+// before it starts, named with its address: calibrate needs every robot's motion.
 import { join } from 'node:path';
 import { loadLaunch, releaseLaunch } from '../runtime/launch.js';
 import { Interruption } from '../runtime/interruption.js';
 import { newRunDir } from '../runtime/run-folder.js';
-import { createLink } from '../runtime/link-factory.js';
+import { createLink, silentRobotsHint } from '../runtime/link-factory.js';
+import { describeRobots, READY_TIMEOUT_MS, SilentRobotsError } from '../runtime/link.js';
 import type { StopReason } from '../runtime/safety.js';
 import { ControlScheduler } from '../runtime/scheduler.js';
 import { SimLink } from '../runtime/sim-link.js';
@@ -57,6 +60,10 @@ export interface DriveOptions {
   /** The script (default: calibrationDrive(repeats)). */
   script?: readonly DriveSegment[];
   repeats?: number;
+  /** Serve the robots from the link's protocol twin in this process (`--twin`). */
+  twin?: boolean;
+  /** How long to wait for every robot's first pose before refusing to drive, ms. */
+  readyTimeoutMs?: number;
 }
 
 export interface DriveResult {
@@ -72,7 +79,23 @@ export async function runCalibrationDrive(launchPath: string, o: DriveOptions = 
     if (launch.injections.length) log(`calibration drive: the launch file's ${launch.injections.length} injection(s) are not used`);
     const steps = driveTicks(o.script ?? calibrationDrive(o.repeats), s.controlPeriod);
     const N = s.robotIds.length;
-    const link = await createLink(launch, log);
+    const link = await createLink(launch, log, { twin: o.twin });
+    const paced = !(launch.mode === 'fast' && link instanceof SimLink);
+    if (paced) {
+      link.start();
+      // Calibrate fits every robot, so one that never answers would only fail it after the whole drive: refuse now.
+      const waitMs = o.readyTimeoutMs ?? READY_TIMEOUT_MS;
+      const silent = (await link.ready?.(waitMs)) ?? [];
+      if (silent.length) {
+        await link.stop();
+        const which = describeRobots(link, silent);
+        const message =
+          silent.length === N
+            ? `no robot answered within ${waitMs / 1000} s: ${which}; nothing was driven. ${silentRobotsHint(launch, { twin: o.twin })}`
+            : `no reply within ${waitMs / 1000} s from ${which} (${N - silent.length} of ${N} robots answered); nothing was driven: calibrate fits every robot of the swarm, so switch the silent ones on or leave them out of the launch file's swarm`;
+        throw new SilentRobotsError(`calibration drive (${launchPath}): ${message}`);
+      }
+    }
     const safety = swarmSafety(s, launch.safety, link);
     const header = runHeader(launch, { name: 'calibration-drive', dir: '', files: {} });
     let writer: McapRunWriter;
@@ -130,16 +153,13 @@ export async function runCalibrationDrive(launchPath: string, o: DriveOptions = 
       tick++;
     };
     try {
-      if (launch.mode === 'fast' && link instanceof SimLink) {
+      if (!paced && link instanceof SimLink) {
         while (tick < steps.length && !stop.interrupted) {
           step();
           link.advance();
           if (tick % 50 === 0) await new Promise((r) => setImmediate(r));
         }
       } else {
-        link.start();
-        const silent = (await link.ready?.(5000)) ?? [];
-        if (silent.length) log(`calibration drive: no pose yet from ${silent.join(', ')}: they stay stopped until they report`);
         const scheduler = new ControlScheduler(
           s.controlPeriod * 1000,
           () => {

@@ -40,5 +40,26 @@ export interface RobotLink {
   start(): void;
   /** Resolves once every robot has reported a pose or timeoutMs has passed; the ids still silent (links that connect). */
   ready?(timeoutMs: number): Promise<string[]>;
+  /** Where robot i is reached (host:port, a device path, a topic), for messages about it. */
+  address?(i: number): string;
   stop(): Promise<void>;
+}
+
+/** How long a run or drive waits for the robots' first poses before it starts, ms. */
+export const READY_TIMEOUT_MS = 5000;
+
+/** Robots that never answered when a run or a calibration drive started: nothing was driven. */
+export class SilentRobotsError extends Error {
+  override readonly name = 'SilentRobotsError';
+}
+
+/** The robots named by id with where the link looked for them: "epuck-0 (127.0.0.1:31000), epuck-1 (...)". */
+export function describeRobots(link: RobotLink, ids: readonly string[]): string {
+  return ids
+    .map((id) => {
+      const i = link.ids.indexOf(id);
+      const where = i >= 0 ? link.address?.(i) : undefined;
+      return where ? `${id} (${where})` : id;
+    })
+    .join(', ');
 }

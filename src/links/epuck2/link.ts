@@ -38,6 +38,7 @@ export class Epuck2Link implements RobotLink {
   private readonly stamps: number[];
   private readonly sensors: (Epuck2Sensors | null)[];
   private readonly params: RobotParams[];
+  private readonly addresses: string[];
   /** Extra work to release on stop (an in-process twin). */
   private readonly onStop: (() => Promise<void>)[] = [];
 
@@ -45,6 +46,7 @@ export class Epuck2Link implements RobotLink {
     this.kind = o.kind;
     this.ids = o.robots.map((r) => r.id);
     this.params = o.robots.map((r) => r.params);
+    this.addresses = o.robots.map((r) => r.connector.describe);
     this.odometry = o.robots.map((r) => new WheelOdometry(r.params, r.start, o.odometry));
     this.stamps = o.robots.map(() => Number.NaN);
     this.sensors = o.robots.map(() => null);
@@ -130,6 +132,11 @@ export class Epuck2Link implements RobotLink {
     const silent = () => this.ids.filter((_, i) => !Number.isFinite(this.stamps[i]));
     while (silent().length > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
     return silent();
+  }
+
+  /** Robot i's host:port (Wi-Fi) or serial device (Bluetooth). */
+  address(i: number): string {
+    return this.addresses[i] ?? '?';
   }
 
   async stop(): Promise<void> {

@@ -268,6 +268,11 @@ export class MqttLink implements RobotLink {
     }
   }
 
+  /** Robot i's pose topic (where its pose is expected). */
+  address(i: number): string {
+    return this.topics.robot(this.ids[i]!, 'pose');
+  }
+
   /** Subscribed from open() on: poses arrive before the first tick. */
   start(): void {}
 
