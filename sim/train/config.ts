@@ -241,7 +241,7 @@ export const TrainConfigSchema = z
 
 export type TrainConfig = z.output<typeof TrainConfigSchema>;
 
-/** Settings from the papers' code as starting points (docs: algorithms.md), tuned for the 2-core machine. */
+/** Settings from the papers' published code as starting points, tuned for the 2-core machine. */
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   algo: 'mappo',
   seed: 1,
