@@ -51,7 +51,7 @@ export async function serveBusTwin(path: string, o: TwinServeOptions = {}, log: 
   const bus = resolveBus(link, base, `${path}: link`);
   if (bus.embedded && bus.embedded.port === 0) throw new ConfigError(`${path}: link.embedded.port: 0 (any free port) cannot be found by another process: give a port`);
   const url = bus.url ?? brokerUrl(bus.embedded!.host, bus.embedded!.port);
-  // The MQTT libraries load only for this command (main.ts imports this module for every command).
+  // The MQTT libraries load only for this command (program.ts imports this module for every command).
   const { BusTwin } = await import('../links/mqtt/bus-twin.js');
   log(`swarmguard twin-serve: ${settings.robotIds.length} simulated e-puck2 robots on the MQTT bus ${url} at ${1 / settings.controlPeriod} Hz (waiting for the broker${bus.embedded ? ': the embedded one starts with swarmguard run' : ''})`);
   const twin = await BusTwin.start({
