@@ -51,10 +51,12 @@ describe('config errors name the key, the expected type and the value received',
   });
 
   it('every line names its key; a schema message of its own is kept, with the value', () => {
-    const schema = z.object({ a: z.number().refine((x) => x > 3, 'must exceed 3'), b: z.array(z.string()).min(1), c: z.null() }).strict();
+    const schema = z
+      .object({ a: z.number().refine((x) => x > 3, 'must exceed 3'), b: z.array(z.string()).min(1), c: z.null(), d: z.union([z.boolean(), z.object({ n: z.number() })], { error: 'true, false or { n: <number> }' }) })
+      .strict();
     let message = '';
     try {
-      parseWithSchema('f.yaml', schema, { a: 1, b: [], extra: true });
+      parseWithSchema('f.yaml', schema, { a: 1, b: [], d: { n: 'x' }, extra: true });
     } catch (err) {
       message = (err as Error).message;
     }
@@ -62,6 +64,7 @@ describe('config errors name the key, the expected type and the value received',
       'f.yaml: a: must exceed 3, received 1',
       'f.yaml: b: expected a list with >=1 items, received a list []',
       'f.yaml: c: expected null, but the key is missing',
+      'f.yaml: d: true, false or { n: <number> }, received a mapping {"n":"x"}',
       'f.yaml: (root): Unrecognized key: "extra"',
     ]);
     expect(message).not.toMatch(/Invalid input/);

@@ -68,6 +68,8 @@ function unionLines(issue: Extract<Issue, { code: 'invalid_union' }>, path: Path
     const options = 'options' in issue && issue.options ? issue.options.map((o) => JSON.stringify(o)).join(', ') : issue.message;
     return [`${keyOf(path)}: expected one of ${options}, ${given === undefined ? 'but the key is missing' : `received ${describeValue(given)}`}`];
   }
+  // A schema's own message for the union ("true, false or { compression: zstd | none }") says it best.
+  if (issue.message !== 'Invalid input') return [`${keyOf(path)}: ${issue.message}${hasInput(issue) && issue.input !== undefined ? `, received ${describeValue(issue.input)}` : ''}`];
   const expectations = issue.errors.map(branchExpectation);
   // A branch whose type fitted and failed inside (a list with a bad element): its issues say what is wrong.
   const deeper = issue.errors.find((_, k) => expectations[k] === null);
