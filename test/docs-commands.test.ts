@@ -4,7 +4,7 @@
 // here instead of on a new user's first try.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -22,6 +22,8 @@ const tracked = (pattern: string) => execFileSync('git', ['ls-files', pattern], 
 interface Shown {
   where: string;
   text: string;
+  /** A line of a README's code block: a command to copy and run as it is. */
+  block: boolean;
 }
 
 /** Every line of a shell code block and every inline code span of the docs, and the comments of launch and config files. */
@@ -32,14 +34,14 @@ function shownCommands(): Shown[] {
     readFileSync(root(file), 'utf8').split('\n').forEach((line, k) => {
       const where = `${file}:${k + 1}`;
       if (line.trimStart().startsWith('```')) inBlock = !inBlock;
-      else if (inBlock) shown.push({ where, text: line });
-      else for (const m of line.matchAll(/`([^`]+)`/g)) shown.push({ where, text: m[1]! });
+      else if (inBlock) shown.push({ where, text: line, block: true });
+      else for (const m of line.matchAll(/`([^`]+)`/g)) shown.push({ where, text: m[1]!, block: false });
     });
   }
   for (const file of [...tracked('launch/*.yaml'), ...tracked('sim/train/configs/*.yaml'), ...tracked('policies/*.yaml')]) {
     readFileSync(root(file), 'utf8').split('\n').forEach((line, k) => {
       const hash = line.indexOf('#');
-      if (hash >= 0) for (const part of line.slice(hash + 1).split('`')) shown.push({ where: `${file}:${k + 1}`, text: part });
+      if (hash >= 0) for (const part of line.slice(hash + 1).split('`')) shown.push({ where: `${file}:${k + 1}`, text: part, block: false });
     });
   }
   return shown;
@@ -52,6 +54,7 @@ interface Invocation {
   args: string[];
   /** Environment variables the command line sets (`SWARMGUARD_MQTT_PASSWORD=secret swarmguard ...`). */
   env: string[];
+  block: boolean;
 }
 
 /** `scripts` entries that run the swarmguard command: script name -> subcommand. */
@@ -62,7 +65,7 @@ const scriptCommand = (script: string) => /src\/bin\/swarmguard\.js (\S+)/.exec(
 function invocations(shown: Shown[]): { runs: Invocation[]; scripts: { where: string; script: string }[] } {
   const runs: Invocation[] = [];
   const scripts: { where: string; script: string }[] = [];
-  for (const { where, text } of shown) {
+  for (const { where, text, block } of shown) {
     // One shell command: up to a comment, a pipe, a redirect or a list separator.
     for (const part of text.replace(/\s#.*$/, '').split(/&&|;|\||>/)) {
       const words = part.trim().split(/\s+/).filter(Boolean);
@@ -71,13 +74,13 @@ function invocations(shown: Shown[]): { runs: Invocation[]; scripts: { where: st
       while (at < words.length && /^[A-Z_][A-Z0-9_]*=/.test(words[at]!)) at++;
       const env = words.slice(0, at).map((w) => w.split('=')[0]!);
       if (words[at] === 'npx') at++;
-      if (words[at] === 'swarmguard' && /^[a-z][\w-]*$/.test(words[at + 1] ?? '')) runs.push({ where, command: words[at + 1]!, args: words.slice(at + 2), env });
+      if (words[at] === 'swarmguard' && /^[a-z][\w-]*$/.test(words[at + 1] ?? '')) runs.push({ where, command: words[at + 1]!, args: words.slice(at + 2), env, block });
       if (words[at] === 'npm' && words[at + 1] === 'run' && words[at + 2]) {
         const script = words[at + 2]!;
         scripts.push({ where, script });
         const sub = scriptCommand(script);
         const dashes = words.indexOf('--', at);
-        if (sub) runs.push({ where, command: sub, args: dashes > 0 ? words.slice(dashes + 1) : [], env });
+        if (sub) runs.push({ where, command: sub, args: dashes > 0 ? words.slice(dashes + 1) : [], env, block });
       }
     }
   }
@@ -191,5 +194,24 @@ describe('the commands the docs show', () => {
     }
     expect(checked).toBeGreaterThan(10);
     expect(failed).toEqual([]);
+  });
+
+  it("train and adversary commands in a README's code block write a folder that does not exist yet (else they refuse at once)", () => {
+    const clash: string[] = [];
+    let checked = 0;
+    for (const r of RUNS) {
+      if (!r.block || !['train', 'train-adversary'].includes(r.command) || r.args.includes('--force') || r.args.some((a) => /[<>]|\.\.\./.test(a))) continue;
+      let out = valueOf(r.args, '-o', '--out');
+      if (!out && r.command === 'train') {
+        const config = valueOf(r.args, '--config');
+        const algo = valueOf(r.args, '-a', '--algo') ?? (config ? trainConfigFrom({ config: root(config) } as Parameters<typeof trainConfigFrom>[0]).config.algo : 'mappo');
+        out = `policies/${algo}-rendezvous`;
+      }
+      if (!out && r.command === 'train-adversary') out = `policies/attacks/posthoc-vs-${basename(valueOf(r.args, '--against') ?? '')}`;
+      checked++;
+      if (existsSync(root(out!))) clash.push(`${r.where}: ${out} exists`);
+    }
+    expect(checked).toBeGreaterThan(5);
+    expect(clash).toEqual([]);
   });
 });
