@@ -125,9 +125,9 @@ export class WheelOdometry {
       return this.rebase(left, right, nowMs, `no reading for ${(gap / 1000).toFixed(1)} s while driving: the step counters may have wrapped`);
     }
     // After a reconnect (the robot held still since), counters back at 0 from elsewhere are a reboot,
-    // however much the commands allow.
-    const nearZero = Math.max(Math.abs(left), Math.abs(right)) <= free;
-    if (this.reopened && nearZero && Math.max(Math.abs(dl), Math.abs(dr)) > free) {
+    // however much the commands allow: "at 0" within what the firmware can do in the clock slack.
+    const slack = (FIRMWARE_MAX_STEPS_PER_SECOND * this.settings.toleranceMs) / 1000;
+    if (this.reopened && Math.max(Math.abs(left), Math.abs(right)) <= slack && Math.max(Math.abs(dl), Math.abs(dr)) > slack) {
       return this.rebase(left, right, nowMs, `step counters reset: (${left}, ${right}) after a reconnect, ${jumped} from the last reading`);
     }
     if (dl < range.loL || dl > range.hiL || dr < range.loR || dr > range.hiR) {
