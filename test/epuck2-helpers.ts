@@ -3,7 +3,7 @@
 import type { SimSettings } from '../sim/config.js';
 import { ProtocolTwin, type TwinProtocol } from '../sim/protocol-twin/twin.js';
 import { DEFAULT_CHANNEL, type ChannelSettings } from '../src/links/epuck2/channel.js';
-import { Epuck2Link } from '../src/links/epuck2/link.js';
+import { Epuck2Link, type Epuck2LinkOptions } from '../src/links/epuck2/link.js';
 import { DEFAULT_ODOMETRY } from '../src/links/epuck2/odometry.js';
 import { sercomProtocol } from '../src/links/epuck2/sercom-codec.js';
 import { serialConnector, tcpConnector } from '../src/links/epuck2/transports.js';
@@ -29,8 +29,14 @@ export interface TwinAndLink {
   stop(): Promise<void>;
 }
 
-/** A protocol twin serving the swarm and the client link connected to it (started). */
-export async function twinAndLink(s: SimSettings, protocol: TwinProtocol, channel: Partial<ChannelSettings> = {}, tag = 'test'): Promise<TwinAndLink> {
+/** A protocol twin serving the swarm and the client link connected to it (started); `options`: the link's clock and fault log. */
+export async function twinAndLink(
+  s: SimSettings,
+  protocol: TwinProtocol,
+  channel: Partial<ChannelSettings> = {},
+  tag = 'test',
+  options: Pick<Epuck2LinkOptions, 'now' | 'faultLog'> = {},
+): Promise<TwinAndLink> {
   const starts = circleStarts(s);
   const endpoints = protocol === 'wifi' ? starts.map(() => 0) : s.robotIds.map((id) => `/tmp/swarmguard-${tag}-${process.pid}-${id}`);
   const twin = await ProtocolTwin.start(s, { protocol, seed: 3, startPoses: starts, endpoints });
@@ -41,6 +47,7 @@ export async function twinAndLink(s: SimSettings, protocol: TwinProtocol, channe
     channel: { ...DEFAULT_CHANNEL, ...channel },
     odometry: DEFAULT_ODOMETRY,
     log: (l) => logs.push(l),
+    ...options,
     robots: s.robotIds.map((id, k) => ({
       id,
       params: s.robots[k]!,

@@ -3,7 +3,7 @@ import { resolveSimConfig } from '../sim/config.js';
 import { LiveTwin } from '../sim/live.js';
 import { proximityReadings } from '../sim/protocol-twin/ir-model.js';
 import { readActuators } from '../src/links/epuck2/actuators.js';
-import { unwrapStepDelta, WheelOdometry, UNAMBIGUOUS_GAP_MS } from '../src/links/epuck2/odometry.js';
+import { unwrapStepDelta, WheelOdometry } from '../src/links/epuck2/odometry.js';
 import { decodeSensorBlock, encodeSensorBlock, toInt16, type Epuck2Sensors } from '../src/links/epuck2/sensors.js';
 import { encodeSercomExchange, parseSercomChain, sercomProtocol } from '../src/links/epuck2/sercom-codec.js';
 import { decodeWifiCommand, encodeWifiCommand, encodeWifiSensorReply, wifiProtocol } from '../src/links/epuck2/wifi-codec.js';
@@ -112,18 +112,26 @@ describe('wheel odometry from int16 step counters', () => {
     expect(Math.hypot(odo.pose!.x - 1, odo.pose!.y - 1)).toBeLessThan(1e-4); // integer steps: a fraction of a step apart
   });
 
-  it('refuses a jump no wheel can make (not integrated), takes a lasting one as a new reference, and loses the pose after too long a gap', () => {
+  it('refuses a jump no wheel can make (not integrated), takes a lasting one as a new reference with the pose unknown, and loses the pose after a gap too long to unwrap', () => {
     const odo = new WheelOdometry(params, { x: 1, y: 1, theta: 0 }, { toleranceMs: 250, rebaseAfter: 3 });
     odo.update(0, 0, 0);
     expect(odo.update(20000, 20000, 100)).toMatchObject({ ok: false, detail: expect.stringContaining('jumped') });
     expect(odo.pose).toEqual({ x: 1, y: 1, theta: 0 });
     expect(odo.update(100, 100, 200)).toEqual({ ok: true });
-    // A reboot: counters restart far away and stay there.
-    for (let k = 0; k < 3; k++) odo.update(-30000 + k, -30000 + k, 300 + 100 * k);
+    // Counters that move far away and stay there: taken as the new reference on the third reading, never as motion.
+    expect(odo.update(-30000, -30000, 300)).toMatchObject({ ok: false });
+    expect(odo.update(-29999, -29999, 400)).toMatchObject({ ok: false });
+    expect(odo.update(-29998, -29998, 500)).toMatchObject({ ok: true, rebased: expect.stringContaining('reset') });
     expect(odo.rebases).toBe(1);
-    expect(odo.update(-29990, -29990, 700)).toEqual({ ok: true });
-    expect(odo.update(-29990, -29990, 700 + UNAMBIGUOUS_GAP_MS + 1)).toMatchObject({ ok: false });
     expect(odo.pose).toBeNull();
+    expect(odo.update(-29990, -29990, 700)).toEqual({ ok: true });
+    odo.relocate({ x: 0.5, y: 0.5, theta: 0 });
+    expect(odo.pose).toEqual({ x: 0.5, y: 0.5, theta: 0 });
+    // Driving at full speed, 30 s without a reading: the counters may have wrapped.
+    odo.commanded(1100, 1100);
+    expect(odo.update(-29990, -29990, 30_800)).toMatchObject({ ok: true, rebased: expect.stringContaining('wrapped') });
+    expect(odo.pose).toBeNull();
+    expect(odo.rebases).toBe(2);
   });
 });
 

@@ -1,7 +1,7 @@
 // What the protocol twin's robots do with a request and what they answer, whatever the wire: the live twin
 // executes wheel commands given in steps/s, the step counters are the twin's own wheel rotation, proximity
 // and ToF come from its geometry (ir-model.ts), the rest are plausible constants. Faults to test clients
-// with are set per robot here and applied by the servers.
+// with are set per robot here and applied by the servers; reboot() restarts a robot as a power cycle does.
 import { stepsPerSecondToCommand } from '../../src/core/kinematics.js';
 import { toInt16, type Epuck2Sensors } from '../../src/links/epuck2/sensors.js';
 import { LiveTwin } from '../live.js';
@@ -26,6 +26,10 @@ export class TwinRobots {
   private readonly faults: ReplyFault[][];
   private readonly silent: boolean[];
   private readonly radius: Float64Array;
+  /** Per wheel (robot k's at 2k, 2k+1): the wheel steps at the robot's last boot, which its counters start from. */
+  private readonly bootSteps: Float64Array;
+  /** Per robot: twin ticks left until a rebooting robot is up again (0: up). */
+  private readonly booting: number[];
   readonly stats: TwinRobotStats[];
 
   constructor(
@@ -38,6 +42,15 @@ export class TwinRobots {
     this.silent = new Array<boolean>(n).fill(false);
     this.radius = Float64Array.from(twin.world.settings.robots, (r) => r.bodyRadius);
     this.stats = Array.from({ length: n }, () => ({ replies: 0, ignored: 0, badRequests: 0, connections: 0 }));
+    this.bootSteps = new Float64Array(2 * n);
+    this.booting = new Array<number>(n).fill(0);
+    twin.on('tick', () => {
+      for (let k = 0; k < n; k++) {
+        if (this.booting[k] === 0) continue;
+        this.booting[k]!--;
+        this.zeroCounters(k);
+      }
+    });
   }
 
   get count(): number {
@@ -55,7 +68,24 @@ export class TwinRobots {
   }
 
   isSilent(k: number): boolean {
-    return this.silent[k]!;
+    return this.silent[k]! || this.booting[k]! > 0;
+  }
+
+  /**
+   * Robot k reboots: its motors stop, it answers nothing for `bootTicks` twin ticks, and its step counters
+   * read 0 when it is up again (whatever its wheels still did while it booted: commands already on their
+   * way through the twin's latency).
+   */
+  reboot(k: number, bootTicks = 5): void {
+    if (!(Number.isInteger(bootTicks) && bootTicks >= 1)) throw new RangeError(`protocol twin: reboot takes at least one tick to boot, got ${bootTicks}`);
+    this.setSpeeds(this.check(k), 0, 0);
+    this.booting[k] = bootTicks;
+    this.zeroCounters(k);
+  }
+
+  private zeroCounters(k: number): void {
+    this.bootSteps[2 * k] = this.twin.world.wheelSteps[2 * k]!;
+    this.bootSteps[2 * k + 1] = this.twin.world.wheelSteps[2 * k + 1]!;
   }
 
   /** Takes robot k's next reply fault, if any. */
@@ -78,8 +108,8 @@ export class TwinRobots {
       proximity: proximityReadings(w.truth, k, this.count, this.radius, arena, this.ir),
       ambient: new Array<number>(8).fill(3700),
       tofMm: tofMillimetres(w.truth, k, this.count, this.radius, arena),
-      leftSteps: toInt16(w.wheelSteps[2 * k]!),
-      rightSteps: toInt16(w.wheelSteps[2 * k + 1]!),
+      leftSteps: toInt16(w.wheelSteps[2 * k]! - this.bootSteps[2 * k]!),
+      rightSteps: toInt16(w.wheelSteps[2 * k + 1]! - this.bootSteps[2 * k + 1]!),
       batteryRaw: 3500,
       selector: this.selector,
       ground: [600, 600, 600],

@@ -62,6 +62,15 @@ export class ProtocolTwin {
     await (this.wifi ?? this.sercom)!.takeDown(k);
   }
 
+  /**
+   * Robot k reboots (TwinRobots.reboot: motors stopped, silent while it boots, step counters back to 0); on
+   * Wi-Fi its TCP connection is gone too, as the robot's server restarts.
+   */
+  reboot(k: number, bootTicks?: number): void {
+    this.robots.reboot(k, bootTicks);
+    this.wifi?.dropConnection(k);
+  }
+
   async restore(k: number): Promise<void> {
     await (this.wifi ?? this.sercom)!.bringUp(k);
   }

@@ -4,12 +4,14 @@
 // as soon as the reply is in (counted as coalesced). Every failure - a refused reply, a timeout - drains the
 // stream until it has been quiet for a moment, so a late reply is never taken for the next one; a run of
 // failures or a closed stream reconnects with exponential backoff. Nothing here blocks: a dead robot only
-// ever costs its own timers.
+// ever costs its own timers. Every failure is counted; the log gets a line when a kind of failure starts,
+// a count while it repeats and a line when it is over (FaultLog).
 import type { Duplex } from 'node:stream';
+import type { FaultLog } from '../../runtime/fault-log.js';
 import type { Epuck2Actuators } from './actuators.js';
 import type { LockStepProtocol, RejectReason } from './protocol.js';
 import type { Epuck2Sensors } from './sensors.js';
-import { BurstLog, emptyRejections, LatencyWindow, type LinkHealth } from './stats.js';
+import { emptyRejections, LatencyWindow, type LinkHealth } from './stats.js';
 
 /** Opens the byte stream to one robot (resolves once it is open). */
 export interface Connector {
@@ -38,6 +40,21 @@ type State = 'idle' | 'connecting' | 'ready' | 'waiting' | 'draining' | 'backoff
 /** Checks a decoded reply against what the robot can have done (odometry); a refusal's reason and detail, or null. */
 export type ReplyCheck = (sensors: Epuck2Sensors, nowMs: number) => { reason: RejectReason; detail: string } | null;
 
+/** What the channel tells its owner, and asks it. */
+export interface ChannelHooks {
+  /** A reply that passed the check: the robot's sensors, at clock time nowMs. */
+  onReply(sensors: Epuck2Sensors, nowMs: number): void;
+  check: ReplyCheck;
+  /** The command about to be written (the owner may hold the robot still) and, once returned, written. */
+  outgoing?(a: Epuck2Actuators): Epuck2Actuators;
+  /** A stream opened after the first: the robot may have rebooted meanwhile. */
+  reconnected?(): void;
+  /** Where failures are logged, keyed by the channel's `source`. */
+  faults: FaultLog;
+  /** Clock, ms. */
+  now?(): number;
+}
+
 export class LockStepChannel {
   private state: State = 'idle';
   private stream: Duplex | null = null;
@@ -50,10 +67,16 @@ export class LockStepChannel {
   private attempts = 0;
   private opened = 0;
   private healthy = false;
+  /** When the last reply passed (NaN before the first). */
+  private lastGoodAt = Number.NaN;
+  /** A stream opened after the first has not had a good reply yet. */
+  private reopened = false;
   /** The previous stream's close, awaited before reopening (a serial device stays locked until closed). */
   private closing: Promise<void> = Promise.resolve();
   private readonly latency = new LatencyWindow();
-  private readonly burst: BurstLog;
+  private readonly now: () => number;
+  /** The robot as the log names it. */
+  readonly source: string;
   private readonly stats = { exchanges: 0, timeouts: 0, reconnects: 0, coalesced: 0, rejected: emptyRejections() };
 
   constructor(
@@ -61,12 +84,10 @@ export class LockStepChannel {
     private readonly protocol: LockStepProtocol,
     private readonly connector: Connector,
     private readonly settings: ChannelSettings,
-    private readonly onReply: (sensors: Epuck2Sensors, nowMs: number) => void,
-    private readonly check: ReplyCheck,
-    log: (line: string) => void,
-    private readonly now: () => number = () => performance.now(),
+    private readonly hooks: ChannelHooks,
   ) {
-    this.burst = new BurstLog(`${protocol.name} ${id} (${connector.describe})`, log);
+    this.now = hooks.now ?? (() => performance.now());
+    this.source = `${protocol.name} ${id} (${connector.describe})`;
   }
 
   /** Open, and its last exchange succeeded. */
@@ -123,7 +144,11 @@ export class LockStepChannel {
           return;
         }
         this.stream = stream;
-        if (this.opened++ > 0) this.stats.reconnects++;
+        if (this.opened++ > 0) {
+          this.stats.reconnects++;
+          this.reopened = true;
+          this.hooks.reconnected?.();
+        }
         stream.on('data', (chunk: Buffer) => this.onData(stream, chunk));
         stream.on('error', (err) => this.lost(stream, `stream error: ${err.message}`));
         stream.on('close', () => this.lost(stream, 'stream closed'));
@@ -134,7 +159,7 @@ export class LockStepChannel {
       },
       (err: Error) => {
         if (this.state !== 'connecting') return;
-        this.burst.problem('cannot connect', err.message);
+        this.fault('cannot connect', err.message);
         this.backoff();
       },
     );
@@ -142,7 +167,7 @@ export class LockStepChannel {
 
   private lost(stream: Duplex, why: string): void {
     if (stream !== this.stream || this.state === 'stopped') return;
-    this.burst.problem('connection lost', why);
+    this.fault('connection lost', why);
     this.dropStream();
     this.backoff();
   }
@@ -183,7 +208,7 @@ export class LockStepChannel {
     this.rxBytes = 0;
     this.state = 'waiting';
     this.sentAt = this.now();
-    s.write(this.protocol.encodeRequest(a));
+    s.write(this.protocol.encodeRequest(this.hooks.outgoing ? this.hooks.outgoing(a) : a));
     this.timer = setTimeout(() => this.onTimeout(), this.settings.timeoutMs);
   }
 
@@ -208,7 +233,7 @@ export class LockStepChannel {
     const reply = this.rx.length === 1 ? this.rx[0]! : Buffer.concat(this.rx);
     const decoded = this.protocol.decodeReply(reply);
     if (!decoded.ok) return this.fail(decoded.reason, decoded.detail);
-    const refused = this.check(decoded.sensors, at);
+    const refused = this.hooks.check(decoded.sensors, at);
     if (refused) return this.fail(refused.reason, refused.detail);
     this.clearTimer();
     this.stats.exchanges++;
@@ -216,9 +241,16 @@ export class LockStepChannel {
     this.failuresInRow = 0;
     this.attempts = 0;
     this.healthy = true;
-    this.burst.recovered('exchanging again');
+    if (this.reopened) {
+      // Logged like a fault: a connection that keeps dropping must not write a line per reconnect either.
+      const down = Number.isFinite(this.lastGoodAt) ? ` after ${((at - this.lastGoodAt) / 1000).toFixed(1)} s without a good reply` : '';
+      this.fault('reconnected', `exchanging again${down}`);
+      this.reopened = false;
+    }
+    this.lastGoodAt = at;
+    this.hooks.faults.settle(this.source);
     this.state = 'ready';
-    this.onReply(decoded.sensors, at);
+    this.hooks.onReply(decoded.sensors, at);
     if (this.pending) this.sendPending();
   }
 
@@ -239,7 +271,7 @@ export class LockStepChannel {
   private failed(kind: string, detail: string): void {
     this.clearTimer();
     this.healthy = false;
-    this.burst.problem(kind, detail);
+    this.fault(kind, detail);
     if (++this.failuresInRow >= this.settings.failuresBeforeReconnect) {
       this.failuresInRow = 0;
       this.dropStream();
@@ -248,6 +280,10 @@ export class LockStepChannel {
     }
     this.state = 'draining';
     this.quietTimer();
+  }
+
+  private fault(kind: string, detail: string): void {
+    this.hooks.faults.fault(this.source, kind, detail);
   }
 
   private quietTimer(): void {

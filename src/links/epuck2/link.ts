@@ -1,16 +1,19 @@
 // The e-puck2 link: one lock-step channel per robot over Wi-Fi (TCP) or Bluetooth sercom (a serial port),
 // wheel odometry from the step counters as the pose source, proximity for the safety layer, per-robot health.
 // Poses are stamped with the time their reply arrived, so a robot whose link stalls goes stale and the
-// safety layer stops it; the other robots' channels are independent of it.
+// safety layer stops it; the other robots' channels are independent of it. A robot whose step counters
+// reset (it rebooted) has no pose until relocate(): the safety layer stops it (no-pose), and the link
+// itself writes only stops to it meanwhile, so not even a command queued before the reset was seen moves it.
 import { commandToStepsPerSecond } from '../../core/kinematics.js';
 import type { RobotParams } from '../../core/robot-params.js';
+import { DEFAULT_FAULT_LOG, FaultLog, type FaultLogSettings } from '../../runtime/fault-log.js';
 import type { RobotLink } from '../../runtime/link.js';
 import type { TimedPose } from '../../runtime/safety.js';
 import { LockStepChannel, type ChannelSettings, type Connector } from './channel.js';
 import { WheelOdometry, type OdometrySettings, type PlanarPose } from './odometry.js';
 import type { LockStepProtocol } from './protocol.js';
 import type { Epuck2Sensors } from './sensors.js';
-import type { LinkHealth } from './stats.js';
+import type { Epuck2Health } from './stats.js';
 import type { ProtocolTwin } from '../../../sim/protocol-twin/twin.js';
 
 export interface Epuck2Robot {
@@ -28,6 +31,10 @@ export interface Epuck2LinkOptions {
   channel: ChannelSettings;
   odometry: OdometrySettings;
   log?: (line: string) => void;
+  /** How repeated faults are logged (one line as a fault starts, counts while it repeats, one when over). */
+  faultLog?: FaultLogSettings;
+  /** Clock the link stamps poses and times faults with, ms (default performance.now). */
+  now?: () => number;
 }
 
 export class Epuck2Link implements RobotLink {
@@ -39,6 +46,9 @@ export class Epuck2Link implements RobotLink {
   private readonly sensors: (Epuck2Sensors | null)[];
   private readonly params: RobotParams[];
   private readonly addresses: string[];
+  private readonly faults: FaultLog;
+  private readonly log: (line: string) => void;
+  private readonly clock: () => number;
   /** Extra work to release on stop (an in-process twin). */
   private readonly onStop: (() => Promise<void>)[] = [];
 
@@ -50,30 +60,38 @@ export class Epuck2Link implements RobotLink {
     this.odometry = o.robots.map((r) => new WheelOdometry(r.params, r.start, o.odometry));
     this.stamps = o.robots.map(() => Number.NaN);
     this.sensors = o.robots.map(() => null);
-    const log = o.log ?? ((line: string) => console.warn(line));
-    this.channels = o.robots.map(
-      (r, i) =>
-        new LockStepChannel(
-          r.id,
-          o.protocol,
-          r.connector,
-          o.channel,
-          (s, at) => {
-            this.sensors[i] = s;
-            this.stamps[i] = at;
-          },
-          (s, at) => {
-            const u = this.odometry[i]!.update(s.leftSteps, s.rightSteps, at);
-            return u.ok ? null : { reason: 'implausible-steps', detail: u.detail };
-          },
-          log,
-          () => this.now(),
-        ),
-    );
+    this.clock = o.now ?? (() => performance.now());
+    this.log = o.log ?? ((line: string) => console.warn(line));
+    this.faults = new FaultLog(this.log, o.faultLog ?? DEFAULT_FAULT_LOG, this.clock);
+    this.channels = o.robots.map((r, i) => {
+      const odometry = this.odometry[i]!;
+      const channel: LockStepChannel = new LockStepChannel(r.id, o.protocol, r.connector, o.channel, {
+        onReply: (s, at) => {
+          this.sensors[i] = s;
+          this.stamps[i] = at;
+        },
+        check: (s, at) => {
+          const u = odometry.update(s.leftSteps, s.rightSteps, at);
+          if (!u.ok) return { reason: 'implausible-steps', detail: u.detail };
+          if (u.rebased) this.faults.fault(channel.source, 'odometry rebased', `${u.rebased}: taken as the new reference, not as motion; pose unknown, robot held stopped until relocated`);
+          return null;
+        },
+        // Until its counters are checked (after a reconnect) and while its pose is unknown, the robot gets stops only.
+        outgoing: (a) => {
+          const out = odometry.holdStill ? { ...a, left: 0, right: 0 } : a;
+          odometry.commanded(out.left, out.right);
+          return out;
+        },
+        reconnected: () => odometry.reconnected(),
+        faults: this.faults,
+        now: this.clock,
+      });
+      return channel;
+    });
   }
 
   now(): number {
-    return performance.now();
+    return this.clock();
   }
 
   poses(): (TimedPose | null)[] {
@@ -100,8 +118,8 @@ export class Epuck2Link implements RobotLink {
     return this.sensors[i] ?? null;
   }
 
-  health(): LinkHealth[] {
-    return this.channels.map((c) => c.health());
+  health(): Epuck2Health[] {
+    return this.channels.map((c, i) => ({ ...c.health(), rebases: this.odometry[i]!.rebases }));
   }
 
   /** Round-trip times of every robot's recent exchanges, pooled, ms. */
@@ -109,9 +127,20 @@ export class Epuck2Link implements RobotLink {
     return this.channels.flatMap((c) => c.latencySamples());
   }
 
-  /** Rebases counted per robot (step counters taken as a new reference after a run of jumps). */
+  /** Rebases counted per robot (step counters taken as a new reference: a reset, or a gap too long to unwrap). */
   odometryRebases(): number[] {
     return this.odometry.map((o) => o.rebases);
+  }
+
+  /**
+   * Robot i's pose is known again (an operator placed it, a tracker saw it): odometry continues from `pose`
+   * and the robot may be driven again. Until then, after a counter reset, poses() has null for it.
+   */
+  relocate(i: number, pose: PlanarPose): void {
+    const o = this.odometry[i];
+    if (!o) throw new RangeError(`${this.kind}: no robot ${i} (swarm of ${this.ids.length})`);
+    o.relocate(pose);
+    this.log(`${this.channels[i]!.source}: pose known again: relocated to (${pose.x.toFixed(3)}, ${pose.y.toFixed(3)}, ${pose.theta.toFixed(3)})`);
   }
 
   /** True poses, when the robots are an in-process protocol twin's (pictures only, never controllers). */
@@ -141,6 +170,7 @@ export class Epuck2Link implements RobotLink {
 
   async stop(): Promise<void> {
     await Promise.all(this.channels.map((c) => c.stop()));
+    this.faults.close();
     for (const fn of this.onStop.splice(0)) await fn();
   }
 }

@@ -1,7 +1,16 @@
-// Per-robot link statistics and burst-limited logging, shared by the lock-step links.
+// Per-robot link statistics, shared by the lock-step links, and the burst-limited log the MQTT link and the
+// distributed feed still use (the e-puck2 channel logs through src/runtime/fault-log.ts).
 import { REJECT_REASONS, type RejectReason } from './protocol.js';
 
-export type { LinkHealth } from '../../runtime/link.js';
+import type { LinkHealth } from '../../runtime/link.js';
+
+export type { LinkHealth };
+
+/** An e-puck2 robot's link health: the runtime's, and its odometry's rebases. */
+export interface Epuck2Health extends LinkHealth {
+  /** Step-counter readings taken as a new reference instead of motion (a reset: the robot rebooted; or a gap too long to unwrap). */
+  rebases: number;
+}
 
 export const LATENCY_WINDOW = 4096;
 
