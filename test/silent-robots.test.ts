@@ -79,9 +79,13 @@ describe('robots that do not answer', () => {
     expect(drive.interrupted).toBe(false);
     expect(drive.ticks).toBe(5);
     expect(readdirSync(runs)).toHaveLength(1);
-    // The twin's robots answered and drove forward (east, from x = 0.6, 1.0, 1.4).
-    const last = (await readRecording(drive.recording)).records.at(-1)!;
-    last.poses.forEach((p, k) => expect(p.x, `epuck-${k}`).toBeGreaterThan(0.6 + 0.4 * k));
+    // The twin's robots answered and drove forward (east, from x = 0.6, 1.0, 1.4). How far depends on how
+    // the 0.5 s went on a loaded machine, so the test asks only for forward motion seen in the recording.
+    const records = (await readRecording(drive.recording)).records;
+    [0, 1, 2].forEach((k) => {
+      const furthest = Math.max(...records.map((r) => r.poses[k]!.x));
+      expect(furthest, `epuck-${k}`).toBeGreaterThan(0.6 + 0.4 * k + 0.005);
+    });
   });
 
   it('a run with no robot connected says which robots at which addresses, and how to get robots without hardware', async () => {
