@@ -116,8 +116,11 @@ export function buildProgram(): Command {
     .option('--no-console', 'do not read operator commands (inject, estop, release) from the terminal')
     .option('--dashboard [port]', "serve the live dashboard (at the launch file's port, default 8765, or this one; 0: any free port)", integer('--dashboard', 0, 65535))
     .option('--twin', "no robots needed: the e-puck2 or mqtt link's protocol twin serves them in this process (as twin: true in the file)", false)
+    .addHelpText('after', '\nExit codes: 0 the run completed; 130 / 143 / 129 SIGINT (Ctrl-C) / SIGTERM / SIGHUP ended it; 1 an error ended it (a failed control tick, an uncaught exception); 2 bad input. Every robot is sent a stop however the run ends.')
     .action(async (launch: string, opts: RunOptions) => {
-      await runLaunch(launch, opts);
+      const summary = await runLaunch(launch, opts);
+      // Ended by a signal or an error: the run is shut down (robots stopped, files written); nothing else may keep the process.
+      if (summary.ended && summary.ended.exitCode !== 0) process.exit(summary.ended.exitCode);
     });
 
   program
