@@ -14,6 +14,7 @@ import { mqttPasswd, type MqttPasswdOptions } from './mqtt-passwd.js';
 import { runReplay, type ReplayCliOptions } from './replay.js';
 import { DEFAULT_DASHBOARD_PORT } from '../dashboard/config.js';
 import { runCompare, type CompareOptions } from './compare.js';
+import { runRecover, type RecoverOptions } from './recover.js';
 import { runCalibrate, type CalibrateOptions } from './calibrate.js';
 import { monitorTable, rendezvousTable, runMonitorEvaluation, type MonitorEvalOptions } from './eval-monitor.js';
 import { addDistributedCommands } from './distributed.js';
@@ -142,6 +143,16 @@ export function buildProgram(): Command {
     .option('--robots <file>', "run the twin with this robots file's parameters (e.g. after calibrate) instead of the recording's")
     .action(async (recording: string, opts: CompareOptions) => {
       await runCompare(recording, opts);
+    });
+
+  program
+    .command('recover')
+    .description('a recording cut off by a killed process or a power loss (no footer, no index): write a closed, indexed copy of it up to its last complete tick, and say what it kept')
+    .argument('<recording>', 'a run.mcap that was not closed')
+    .option('-o, --out <file>', 'the copy to write (default: <recording>.recovered.mcap next to it, e.g. run.recovered.mcap)')
+    .option('--force', 'replace the copy if it exists', false)
+    .action(async (recording: string, opts: RecoverOptions) => {
+      await runRecover(recording, opts);
     });
 
   program
