@@ -95,7 +95,14 @@ export function haltLine(h: HaltReport): string {
   const failed = h.robots.filter((r) => r.stop === 'failed');
   const parts = [`robots stopped: ${h.robots.length - failed.length} of ${h.robots.length} sent a stop`];
   if (confirmed) parts.push(`${confirmed} confirmed by the link`);
-  if (unconfirmed.length) parts.push(`NOT CONFIRMED: ${unconfirmed.map((r) => `${r.id} (${r.detail})`).join(', ')}`);
-  if (failed.length) parts.push(`NOT SENT: ${failed.map((r) => `${r.id} (${r.detail})`).join(', ')}`);
+  for (const [detail, ids] of byDetail(unconfirmed)) parts.push(`NOT CONFIRMED (${detail}): ${ids.join(', ')}`);
+  for (const [detail, ids] of byDetail(failed)) parts.push(`NOT SENT (${detail}): ${ids.join(', ')}`);
   return parts.join('; ');
+}
+
+/** Robots grouped by what went wrong, so ten robots out of reach make one clause. */
+function byDetail(robots: HaltReport['robots']): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const r of robots) groups.set(r.detail ?? '', [...(groups.get(r.detail ?? '') ?? []), r.id]);
+  return groups;
 }
