@@ -106,6 +106,13 @@ export class LiveTwin extends EventEmitter<LiveTwinEvents> {
     this.pending[2 * k + 1] = clampCommand(right);
   }
 
+  /** The command robot `id` executes from the next tick on (the last one submitted; [0, 0] before any). */
+  command(id: string): readonly [number, number] {
+    const k = this.world.robotIds.indexOf(id);
+    if (k < 0) throw new RangeError(`unknown robot id '${id}' (swarm ids: ${this.world.robotIds.join(', ')})`);
+    return [this.pending[2 * k]!, this.pending[2 * k + 1]!];
+  }
+
   /** Tracked poses of every robot at the last tick (with the noise model's tracker error). */
   getPoses(): LivePose[] {
     const t = this.world.tracked;

@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { robotsFilePath } from '../../sim/config.js';
 import { calibrate, calibrationTable, fittedParams, writeRobotsFile, type RobotFit } from '../recording/calibrate.js';
 import { compareWithTwin } from '../recording/compare.js';
-import { readRecording, RecordingError, type RecordedRun } from '../recording/reader.js';
+import { readRecording, recordingNote, RecordingError, type RecordedRun } from '../recording/reader.js';
 import { runCalibrationDrive } from '../recording/drive.js';
 
 export interface CalibrateOptions {
@@ -56,6 +56,8 @@ export async function runCalibrate(recording: string | undefined, o: CalibrateOp
     path = drive.recording;
   }
   const run = await readRecording(path);
+  const note = recordingNote(run);
+  if (note) log(note);
   const fits = calibrate(run);
   const before = compareWithTwin(run).meanPosition;
   const after = compareWithTwin(run, { robots: fittedParams(run, fits) }).meanPosition;

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { loadRobotsFile, resolveRobotParams } from '../core/robot-params.js';
 import { compareWithTwin, comparisonJson, comparisonSvg, comparisonTable, type Comparison } from '../recording/compare.js';
-import { readRecording } from '../recording/reader.js';
+import { readRecording, recordingNote } from '../recording/reader.js';
 
 export interface CompareOptions {
   /** A robots file whose parameters the twin runs with instead of the recording's (e.g. after calibrate). */
@@ -13,6 +13,8 @@ export interface CompareOptions {
 
 export async function runCompare(path: string, o: CompareOptions = {}, log: (line: string) => void = (l) => console.log(l)): Promise<Comparison & { files: string[] }> {
   const run = await readRecording(path);
+  const note = recordingNote(run);
+  if (note) log(note);
   const robots = o.robots ? resolveRobotParams(loadRobotsFile(o.robots), run.robotIds, o.robots) : undefined;
   const c = compareWithTwin(run, { robots, robotsSource: o.robots });
   const stem = join(dirname(path), `${basename(path, '.mcap')}-compare`);

@@ -14,6 +14,7 @@ import { mqttPasswd, type MqttPasswdOptions } from './mqtt-passwd.js';
 import { runReplay, type ReplayCliOptions } from './replay.js';
 import { DEFAULT_DASHBOARD_PORT } from '../dashboard/config.js';
 import { runCompare, type CompareOptions } from './compare.js';
+import { runRecover, type RecoverOptions } from './recover.js';
 import { runCalibrate, type CalibrateOptions } from './calibrate.js';
 import { monitorTable, rendezvousTable, runMonitorEvaluation, type MonitorEvalOptions } from './eval-monitor.js';
 import { addDistributedCommands } from './distributed.js';
@@ -116,8 +117,11 @@ export function buildProgram(): Command {
     .option('--no-console', 'do not read operator commands (inject, estop, release) from the terminal')
     .option('--dashboard [port]', "serve the live dashboard (at the launch file's port, default 8765, or this one; 0: any free port)", integer('--dashboard', 0, 65535))
     .option('--twin', "no robots needed: the e-puck2 or mqtt link's protocol twin serves them in this process (as twin: true in the file)", false)
+    .addHelpText('after', '\nExit codes: 0 the run completed; 130 / 143 / 129 SIGINT (Ctrl-C) / SIGTERM / SIGHUP ended it; 1 an error ended it (a failed control tick, an uncaught exception); 2 bad input. Every robot is sent a stop however the run ends.')
     .action(async (launch: string, opts: RunOptions) => {
-      await runLaunch(launch, opts);
+      const summary = await runLaunch(launch, opts);
+      // Ended by a signal or an error: the run is shut down (robots stopped, files written); nothing else may keep the process.
+      if (summary.ended && summary.ended.exitCode !== 0) process.exit(summary.ended.exitCode);
     });
 
   program
@@ -139,6 +143,16 @@ export function buildProgram(): Command {
     .option('--robots <file>', "run the twin with this robots file's parameters (e.g. after calibrate) instead of the recording's")
     .action(async (recording: string, opts: CompareOptions) => {
       await runCompare(recording, opts);
+    });
+
+  program
+    .command('recover')
+    .description('a recording cut off by a killed process or a power loss (no footer, no index): write a closed, indexed copy of it up to its last complete tick, and say what it kept')
+    .argument('<recording>', 'a run.mcap that was not closed')
+    .option('-o, --out <file>', 'the copy to write (default: <recording>.recovered.mcap next to it, e.g. run.recovered.mcap)')
+    .option('--force', 'replace the copy if it exists', false)
+    .action(async (recording: string, opts: RecoverOptions) => {
+      await runRecover(recording, opts);
     });
 
   program

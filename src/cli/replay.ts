@@ -1,9 +1,9 @@
 // `swarmguard replay <run.mcap> [--speed x] [--dashboard [port]]`: plays a recording back into the terminal
 // (event lines and the status table), as the run showed it live, and on the dashboard when asked. Ctrl-C
-// stops the playback.
+// (or SIGTERM, SIGHUP) stops the playback. A recording that was cut off plays up to its last complete tick.
 import { DEFAULT_DASHBOARD_PORT } from '../dashboard/config.js';
 import { DashboardReplaySink } from '../dashboard/replay-sink.js';
-import { readRecording } from '../recording/reader.js';
+import { readRecording, recordingNote } from '../recording/reader.js';
 import { Interruption } from '../runtime/interruption.js';
 import { replay, TerminalSink, type ReplayResult, type ReplaySink } from '../recording/replay.js';
 
@@ -20,6 +20,8 @@ export interface ReplayCliOptions {
 
 export async function runReplay(path: string, o: ReplayCliOptions, log: (line: string) => void = (l) => console.log(l), extraSinks: ReplaySink[] = []): Promise<ReplayResult> {
   const run = await readRecording(path);
+  const note = recordingNote(run);
+  if (note) log(note);
   const stop = new Interruption(o.signal);
   try {
     const sinks: ReplaySink[] = [new TerminalSink(log, !o.quiet && process.stderr.isTTY), ...extraSinks];

@@ -2,12 +2,16 @@
 // duration. Live mode paces ticks to the wall clock with the control scheduler and redraws a status table
 // in the terminal; fast mode runs as fast as possible with a progress bar. At the end (or on Ctrl-C) it
 // prints a summary comparing the monitor's flags with the ground truth of the injections and writes the run
-// folder: events.jsonl, summary.json, trajectory.svg and suspicion.svg.
+// folder: events.jsonl (appended as events happen), summary.json, trajectory.svg and suspicion.svg.
+// However the run ends - its duration, Ctrl-C, SIGTERM, SIGHUP, a failed tick, an uncaught exception or
+// unhandled rejection, an error - it ends through one shutdown: every robot is sent a stop (halt.ts), then
+// the services (recorder, dashboard) and the link are stopped and the run folder written. The summary's
+// `ended` says how it ended and what the command exits with.
 import { createInterface } from 'node:readline';
 import { SingleBar } from 'cli-progress';
 import { CONSOLE_HELP, parseConsoleCommand } from '../runtime/console.js';
 import { RunController } from '../runtime/control.js';
-import { RunServices, type RunEnd, type RunService } from '../runtime/services.js';
+import { RunServices, type RunService } from '../runtime/services.js';
 import { OnnxTeam } from '../policy/team.js';
 import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
 import { ControlScheduler, type SchedulerStats } from '../runtime/scheduler.js';
@@ -18,19 +22,21 @@ import { Ros2Service } from '../links/ros2/service.js';
 import { MqttTelemetry } from '../links/mqtt/service.js';
 import { DashboardService } from '../dashboard/service.js';
 import { outcomes, swarmTrial, type TrialRun } from '../runtime/trial.js';
-import { formatSummary, newRunDir, summaryLines, writeRunFolder, type RunSummary } from '../runtime/run-folder.js';
+import { EVENTS_FILE, EventsFile, formatSummary, newRunDir, summaryLines, writeRunFolder, type RunEnding, type RunSummary } from '../runtime/run-folder.js';
 import { uncompromisedOutcome } from '../runtime/team-outcome.js';
 import { FoxgloveLiveService } from '../recording/foxglove-live.js';
 import { RecorderService } from '../recording/service.js';
 import { TerminalStatus } from '../runtime/status-text.js';
 import { Interruption } from '../runtime/interruption.js';
+import { haltRobots, type HaltReport } from '../runtime/halt.js';
+import { join } from 'node:path';
 
 export interface RunOptions {
   /** No status table or progress bar; events as lines. */
   quiet?: boolean;
   /** false: no operator console; otherwise commands (inject, estop, release) are read from stdin when it is a terminal. */
   console?: boolean;
-  /** Ends the run early (as Ctrl-C does), e.g. from a test or an embedding program. */
+  /** Ends the run early (as Ctrl-C does, exit code 0), e.g. from a test or an embedding program. */
   signal?: AbortSignal;
   /** Serve the live dashboard (true: at the launch file's or the default port; a number: at that port; 0: any free one). */
   dashboard?: boolean | number;
@@ -43,6 +49,16 @@ export interface RunOptions {
 export type { RunSummary };
 
 export async function runLaunch(path: string, o: RunOptions = {}, log: (line: string) => void = (l) => console.log(l)): Promise<RunSummary> {
+  // Signals and fatal errors are heard from the start: one that comes while the run is set up ends it before its first tick.
+  const stop = new Interruption(o.signal, { fatalErrors: true, log: (l) => log(`swarmguard run: ${l}`) });
+  try {
+    return await runWith(path, o, log, stop);
+  } finally {
+    stop.dispose();
+  }
+}
+
+async function runWith(path: string, o: RunOptions, log: (line: string) => void, stop: Interruption): Promise<RunSummary> {
   const launch = await loadLaunch(path);
   let team: OnnxTeam | null = null;
   try {
@@ -52,9 +68,11 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
     const link = await createLink(launch, log, { twin: o.twin });
     let run: TrialRun;
     let runDir: string;
+    let events: EventsFile;
     try {
       run = swarmTrial(s, team, link, { safety: launch.safety, monitor: launch.monitor, trialMode: launch.trial, injections: launch.injections, seed: launch.seed });
       runDir = newRunDir(launch);
+      events = new EventsFile(join(runDir, EVENTS_FILE), log);
     } catch (err) {
       await link.stop(); // nothing half-started: the link's connections go with the refusal
       throw err;
@@ -65,7 +83,6 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
         `${team.usesBeliefs ? ' with its belief network' : ''}, ${launch.ticks * s.controlPeriod} s at ${1 / s.controlPeriod} Hz` +
         `${launch.trial ? `, trial with ${launch.injections.length} injection(s)` : ''}`,
     );
-    const stop = new Interruption(o.signal);
     const tty = !o.quiet && process.stderr.isTTY;
     const terminal = new TerminalStatus(log, tty, s.robotIds, s.controlPeriod);
     let printedEvents = 0;
@@ -84,6 +101,15 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
     const services = new RunServices(log);
     let rl: ReturnType<typeof createInterface> | null = null;
     let reported = 0;
+    let failure: { error: unknown } | null = null;
+    let tickError: Error | null = null;
+    let halt: HaltReport | undefined;
+    const ending = (): RunEnding => {
+      if (failure) return { by: 'error', exitCode: 1, error: (failure.error as Error)?.message ?? String(failure.error) };
+      if (!stop.cause) return { by: 'completed', exitCode: 0 };
+      const error = stop.fatalError ?? (stop.cause === 'tick-failed' ? tickError : null);
+      return { by: stop.cause, exitCode: stop.exitCode, ...(error ? { error: error.message } : {}) };
+    };
     const summarise = (): RunSummary => ({
       runDir,
       ticks: run.tick,
@@ -92,13 +118,16 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
       stops: { ...run.parts.safety.stops },
       scheduler: schedulerStats,
       links: link.health?.() ?? null,
-      interrupted: stop.interrupted,
+      interrupted: stop.interrupted || failure !== null,
+      ended: ending(),
+      ...(halt ? { halt } : {}),
     });
-    // Until the run gets through its loop, an error is ending it.
-    let end: RunEnd = { reason: 'failed', summary: null };
+    // Every tick's record to the services, its events to them and to events.jsonl.
     const afterTick = () => {
       const rec = run.records.at(-1);
-      if (rec) services.tick(rec, run.events.slice(reported));
+      const fresh = run.events.slice(reported);
+      events.append(fresh);
+      if (rec) services.tick(rec, fresh);
       reported = run.events.length;
     };
     try {
@@ -114,7 +143,7 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
           if (o.quiet) flushEvents();
           if (run.tick % 10 === 0) {
             bar?.update(run.tick);
-            await new Promise((r) => setImmediate(r)); // let Ctrl-C be heard
+            await new Promise((r) => setImmediate(r)); // let signals be heard
           }
         }
         bar?.stop();
@@ -136,10 +165,10 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
         });
         if (rl) log(`console: ${CONSOLE_HELP}`);
         link.start();
-        // A link that connects to robots: the first tick waits (a little) for their first poses. Robots that
-        // report later stay stopped until they do (a twin-serve started after the run's embedded broker, say).
+        // A link that connects to robots: the first tick waits (a little, and not past a signal) for their first
+        // poses. Robots that report later stay stopped until they do (a twin-serve started after the run's embedded broker, say).
         const waitMs = o.readyTimeoutMs ?? READY_TIMEOUT_MS;
-        const silent = (await link.ready?.(waitMs)) ?? [];
+        const silent = (await Promise.race([link.ready?.(waitMs) ?? Promise.resolve([]), aborted(stop.signal)])) ?? [];
         if (silent.length) {
           const hint = silent.length === s.robotIds.length ? ` ${silentRobotsHint(launch, { twin: o.twin })}` : '';
           log(`swarmguard run: no pose within ${waitMs / 1000} s from ${describeRobots(link, silent)}: they stay stopped until they report.${hint}`);
@@ -155,7 +184,8 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
           },
           undefined,
           (err) => {
-            stop.interrupt();
+            tickError ??= err as Error;
+            stop.interrupt('tick-failed');
             log(`swarmguard run: a control tick failed, stopping: ${(err as Error).message}`);
           },
         );
@@ -163,22 +193,54 @@ export async function runLaunch(path: string, o: RunOptions = {}, log: (line: st
         schedulerStats = scheduler.stats;
         redraw();
       }
-      // The services (a dashboard's viewers) are told the run is over, with the summary the terminal prints.
-      end = { reason: stop.interrupted ? 'interrupted' : 'completed', summary: summaryLines(summarise(), launch) };
-    } finally {
-      rl?.close();
-      await control.close();
-      await services.stop(end);
-      stop.dispose();
-      await link.stop();
+    } catch (err) {
+      failure = { error: err };
     }
-    const summary = summarise();
-    writeRunFolder(summary, launch, team.name, run.records, run.events);
-    for (const line of formatSummary(summary, launch)) log(line);
-    return summary;
+    // The shutdown, however the run ended: the robots first, then what the run fed, then its folder.
+    rl?.close();
+    halt = await haltRobots(link);
+    await settle(control.close(), 'releasing the operator controls', log);
+    // The services (a dashboard's viewers) are told the run is over, with the summary the terminal prints.
+    const ended = ending();
+    let lines: string[] | null = null;
+    try {
+      lines = summaryLines(summarise(), launch);
+    } catch (err) {
+      log(`swarmguard run: the summary failed: ${(err as Error).message}`);
+    }
+    await services.stop({ reason: ended.by === 'completed' ? 'completed' : ended.exitCode === 1 ? 'failed' : 'interrupted', summary: lines });
+    await settle(link.stop(), 'stopping the link', log);
+    events.append(run.events.slice(reported));
+    events.close();
+    let summary: RunSummary | null = null;
+    try {
+      summary = summarise();
+      if (!events.complete) events.rewrite(run.events);
+      writeRunFolder(summary, launch, team.name, run.records, run.events, { eventsWritten: true });
+      for (const line of formatSummary(summary, launch)) log(line);
+    } catch (err) {
+      if (!failure) throw err;
+      log(`swarmguard run: writing the run folder failed: ${(err as Error).message}`);
+    }
+    if (failure) throw failure.error;
+    return summary!;
   } finally {
     await team?.release();
     await releaseLaunch(launch);
+  }
+}
+
+/** Resolves (to null) once `signal` fires: a wait that an interruption cuts short. */
+function aborted(signal: AbortSignal): Promise<null> {
+  return new Promise((resolve) => (signal.aborted ? resolve(null) : signal.addEventListener('abort', () => resolve(null), { once: true })));
+}
+
+/** A shutdown step that must not keep the next ones from running: its failure is logged. */
+async function settle(step: Promise<void>, what: string, log: (line: string) => void): Promise<void> {
+  try {
+    await step;
+  } catch (err) {
+    log(`swarmguard run: ${what} failed: ${(err as Error).message}`);
   }
 }
 

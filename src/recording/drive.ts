@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import { loadLaunch, releaseLaunch } from '../runtime/launch.js';
 import { Interruption } from '../runtime/interruption.js';
+import { haltLine, haltRobots } from '../runtime/halt.js';
 import { newRunDir } from '../runtime/run-folder.js';
 import { createLink, silentRobotsHint } from '../runtime/link-factory.js';
 import { describeRobots, READY_TIMEOUT_MS, SilentRobotsError } from '../runtime/link.js';
@@ -112,7 +113,7 @@ export async function runCalibrationDrive(launchPath: string, o: DriveOptions = 
       throw err;
     }
     log(`calibration drive: ${N} robots on ${link.kind === 'sim' ? `the twin (${launch.mode})` : `link ${link.kind}`}, ${(steps.length * s.controlPeriod).toFixed(0)} s of straight runs, turns on the spot and arcs; recording ${writer.path}`);
-    const stop = new Interruption(o.signal);
+    const stop = new Interruption(o.signal, { fatalErrors: true, log: (l) => log(`calibration drive: ${l}`) });
     const lastStop = new Array<StopReason | null>(N).fill(null);
     let tick = 0;
     let current = '';
@@ -174,8 +175,9 @@ export async function runCalibrationDrive(launchPath: string, o: DriveOptions = 
         await scheduler.runUntil(() => tick >= steps.length || stop.interrupted);
       }
     } finally {
-      // Robots stand still however the drive ends.
-      for (let i = 0; i < N; i++) link.send(i, 0, 0);
+      // Robots stand still however the drive ends (signals and fatal errors included).
+      const halt = await haltRobots(link);
+      if (halt.robots.some((r) => r.detail)) log(`calibration drive: ${haltLine(halt)}`);
       stop.dispose();
       await writer.close();
       await link.stop();

@@ -40,14 +40,15 @@ export interface RecordedSettings {
   link: unknown;
 }
 
-export const METADATA_NAMES = { run: 'swarmguard.run', policy: 'swarmguard.policy', end: 'swarmguard.end' } as const;
+/** `recovered`: written by `swarmguard recover` into the closed copy of a recording that was cut off. */
+export const METADATA_NAMES = { run: 'swarmguard.run', policy: 'swarmguard.policy', end: 'swarmguard.end', recovered: 'swarmguard.recovered' } as const;
 export const ATTACHMENT_NAMES = { launch: 'launch.yaml', settings: 'settings.json' } as const;
 
 /** Chunks are written when this full: what a crash can lose at most. */
-const CHUNK_BYTES = 256 * 1024;
+export const CHUNK_BYTES = 256 * 1024;
 
 /** A file written synchronously: the recorder is the only writer and the OS buffers. */
-class FileSink implements IWritable {
+export class FileSink implements IWritable {
   private offset = 0;
   constructor(private readonly fd: number) {}
   write(buffer: Uint8Array): Promise<void> {

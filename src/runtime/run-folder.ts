@@ -1,10 +1,13 @@
-// A run's folder, `<out>/<name>-<time>`: its path, the files written at the end (events.jsonl,
-// trajectory.svg, suspicion.svg, summary.json) and the summary printed then. Shared by `swarmguard run`,
-// the distributed monitor and the calibration drive.
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+// A run's folder, `<out>/<name>-<time>`: its path, events.jsonl (appended as the run reports its events, so a
+// killed process loses none of those already reported), the files written at the end (trajectory.svg,
+// suspicion.svg, summary.json) and the summary printed then. Shared by `swarmguard run`, the distributed
+// monitor and the calibration drive.
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { trajectorySvg } from '../../sim/picture.js';
 import { attackName } from '../../sim/team-eval.js';
+import { haltLine, type HaltReport } from './halt.js';
+import type { EndCause } from './interruption.js';
 import type { Launch } from './launch.js';
 import type { LinkHealth } from './link.js';
 import type { SchedulerStats } from './scheduler.js';
@@ -23,6 +26,68 @@ export interface RunSummary {
   /** Per-robot link statistics, where the link keeps them. */
   links: LinkHealth[] | null;
   interrupted: boolean;
+  /** How the run ended (`swarmguard run`; the distributed monitor does not say). */
+  ended?: RunEnding;
+  /** The stop every robot was sent at the end, and how the link confirmed it (`swarmguard run`). */
+  halt?: HaltReport;
+}
+
+/** How a run ended: its duration ran out, a cause ended it early (interruption.ts), or an error was thrown through it. */
+export interface RunEnding {
+  by: 'completed' | EndCause | 'error';
+  /** What `swarmguard run` exits with: 0, 128 + the signal's number, or 1 for an error. */
+  exitCode: number;
+  /** The error that ended it (fatal-error, tick-failed, error). */
+  error?: string;
+}
+
+export const EVENTS_FILE = 'events.jsonl';
+
+/**
+ * events.jsonl, appended as the run reports its events: one write() per event line, so a process killed
+ * (SIGKILL) loses none of the lines already written, and a line is never half written unless the disk
+ * fills or the machine loses power mid-write. A write that fails is reported once; the file is then written
+ * whole at the end (rewrite()).
+ */
+export class EventsFile {
+  private fd: number | null;
+  private failure: Error | null = null;
+
+  constructor(
+    readonly path: string,
+    private readonly log: (line: string) => void,
+  ) {
+    this.fd = openSync(path, 'a');
+  }
+
+  /** True while every event so far is in the file. */
+  get complete(): boolean {
+    return this.failure === null;
+  }
+
+  append(events: readonly RunEvent[]): void {
+    if (this.fd === null || this.failure) return;
+    try {
+      for (const e of events) {
+        const line = Buffer.from(`${JSON.stringify(e)}\n`);
+        for (let done = 0; done < line.length; ) done += writeSync(this.fd, line, done, line.length - done);
+      }
+    } catch (err) {
+      this.failure = err as Error;
+      this.log(`${this.path}: appending events failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); it is written whole at the end`);
+    }
+  }
+
+  /** Writes every event anew (after a failed append). */
+  rewrite(events: readonly RunEvent[]): void {
+    writeFileSync(this.path, events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    this.failure = null;
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
 }
 
 /** A run folder's time stamp, e.g. 20260105-141503. */
@@ -37,11 +102,14 @@ export function newRunDir(launch: Launch, what?: string): string {
   return runDir;
 }
 
-/** Everything a run produced, in its folder: events.jsonl, trajectory.svg, suspicion.svg, summary.json. */
-export function writeRunFolder(summary: RunSummary, launch: Launch, policyName: string, records: readonly TickRecord[], events: readonly RunEvent[]): void {
+/**
+ * Everything a run produced, in its folder: events.jsonl (unless `eventsWritten`: the run appended it as it
+ * went, EventsFile), trajectory.svg, suspicion.svg, summary.json.
+ */
+export function writeRunFolder(summary: RunSummary, launch: Launch, policyName: string, records: readonly TickRecord[], events: readonly RunEvent[], o: { eventsWritten?: boolean } = {}): void {
   const s = launch.settings;
   const runDir = summary.runDir;
-  writeFileSync(join(runDir, 'events.jsonl'), events.map((e) => JSON.stringify(e)).join('\n') + (events.length ? '\n' : ''));
+  if (!o.eventsWritten) writeFileSync(join(runDir, EVENTS_FILE), events.map((e) => `${JSON.stringify(e)}\n`).join(''));
   const N = s.robotIds.length;
   const traj = new Float64Array(records.length * N * 3);
   records.forEach((r, t) => (r.truePoses ?? r.poses).forEach((p, i) => traj.set([p.x, p.y, p.theta], (t * N + i) * 3)));
@@ -94,7 +162,10 @@ export function formatOutcomes(outcomes: readonly RobotOutcome[], controlPeriod:
  */
 export function summaryLines(sum: RunSummary, launch: Launch): string[] {
   const p = launch.settings.controlPeriod;
-  const lines = [`\nsummary (${(sum.ticks * p).toFixed(1)} s${sum.interrupted ? ', interrupted' : ''}):`, ...formatOutcomes(sum.outcomes, p)];
+  const by = sum.ended && sum.ended.by !== 'completed' && sum.ended.by !== 'caller' ? ` by ${sum.ended.by}` : '';
+  const lines = [`\nsummary (${(sum.ticks * p).toFixed(1)} s${sum.interrupted || by ? `, interrupted${by}` : ''}):`];
+  if (sum.ended?.error) lines.push(`  error: ${sum.ended.error}`);
+  lines.push(...formatOutcomes(sum.outcomes, p));
   const scored = sum.uncompromised ? ` (${sum.uncompromised.robots.length} of ${sum.outcomes.length})` : '';
   lines.push(`  uncompromised robots${scored}: ${formatTeamOutcome(sum.uncompromised, launch.settings.gatherDiameter)}`);
   const stops = Object.entries(sum.stops).filter(([, n]) => n > 0);
@@ -109,5 +180,7 @@ export function summaryLines(sum: RunSummary, launch: Launch): string[] {
     const p99 = Math.max(...sum.links.map((h) => (Number.isFinite(h.latencyMs.p99) ? h.latencyMs.p99 : 0)));
     lines.push(`  link: ${total((h) => h.exchanges)} exchanges, worst robot p99 ${p99.toFixed(1)} ms, ${total((h) => h.timeouts)} timeouts, ${refused} refused replies, ${total((h) => h.reconnects)} reconnects`);
   }
+  if (sum.halt) lines.push(`  ${haltLine(sum.halt)}`);
+  if (sum.ended && sum.ended.exitCode !== 0) lines.push(`  exit code ${sum.ended.exitCode}`);
   return lines;
 }

@@ -19,9 +19,9 @@ export interface RunContext {
 
 /** How a run ended, told to every service as the run stops it (a viewer can be told the run is over). */
 export interface RunEnd {
-  /** 'completed': its duration ran out; 'interrupted': Ctrl-C, the caller's signal or a failed tick; 'failed': an error ended it. */
+  /** 'completed': its duration ran out; 'interrupted': a signal (Ctrl-C, SIGTERM, SIGHUP) or the caller's; 'failed': an error ended it (a failed tick, a fatal error). */
   reason: 'completed' | 'interrupted' | 'failed';
-  /** The summary's lines as the terminal prints them (summaryLines); null when the run failed. */
+  /** The summary's lines as the terminal prints them (summaryLines); null if they could not be made. */
   summary: string[] | null;
 }
 

@@ -41,6 +41,11 @@ export class SimLink implements RobotLink {
     this.twin.submitCommand(this.ids[i]!, left, right);
   }
 
+  /** The command robot i executes from the twin's next tick on: what send() left there (read back when the run stops the robots). */
+  commandOf(i: number): readonly [number, number] {
+    return this.twin.command(this.ids[i]!);
+  }
+
   /** Fast mode: one control period of the twin. */
   advance(): void {
     if (this.mode !== 'fast') throw new Error('sim link: advance() is for fast mode; the live twin keeps its own time');
