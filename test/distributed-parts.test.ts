@@ -97,7 +97,7 @@ describe('launch files and agents: bad input', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'swarmguard-distributed-parts-'));
-    broker = await EmbeddedBroker.start({ host: '127.0.0.1', port: 0, log: () => {} });
+    broker = await EmbeddedBroker.start({ host: '127.0.0.1', port: 0, allowAnonymous: true, log: () => {} });
   });
   afterAll(async () => {
     await broker?.close();
@@ -128,7 +128,7 @@ describe('launch files and agents: bad input', () => {
   });
 
   it('an agent refuses and counts malformed poses, ignores an unknown robot, and goes on', async () => {
-    const path = launchWith({ broker: broker.url }, 'bad-input');
+    const path = launchWith({ broker: broker.url, allowAnonymous: true }, 'bad-input');
     const topics = new SwarmTopics('bad-input');
     const probe = await BusClient.connect({ url: broker.url, who: 'probe', log: () => {} });
     const ready = new Promise<void>((resolve) =>
