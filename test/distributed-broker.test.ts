@@ -13,6 +13,10 @@ import { runDistributed, spawnRole } from '../src/distributed/launcher.js';
 import { BusClient } from '../src/links/mqtt/client.js';
 import { passwordEntry } from '../src/links/mqtt/passwd.js';
 import { SwarmTopics } from '../src/links/mqtt/topics.js';
+import { OnnxTeam } from '../src/policy/team.js';
+import { loadLaunch, releaseLaunch } from '../src/runtime/launch.js';
+import { SimLink } from '../src/runtime/sim-link.js';
+import { outcomes, swarmTrial } from '../src/runtime/trial.js';
 import { PROJECT_ROOT } from '../sim/config.js';
 import { mosquittoSkipReason, startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
 import { until } from './helpers/mqtt.js';
@@ -21,7 +25,7 @@ const skip = mosquittoSkipReason();
 const PASSWORD = 'broker-fault-test-password';
 const PASSWORD_ENV = 'SWARMGUARD_BROKER_FAULT_TEST_PASSWORD';
 const ids = Array.from({ length: 10 }, (_, i) => `epuck-${i}`);
-const SWARMS = ['fault-live', 'fault-done', 'fault-stale'];
+const SWARMS = ['fault-live', 'fault-lockstep', 'fault-done', 'fault-stale'];
 
 let dir: string;
 let mosquitto: Mosquitto | null = null;
@@ -120,6 +124,63 @@ describe.skipIf(skip !== null)(`distributed run through broker faults${skip ? ` 
       expect(summary.outcomes.find((o: { robot: string }) => o.robot === 'epuck-3')?.compromisedTicks).toBeGreaterThan(0);
       // Nobody took the wills for the end of the trial: no agent reported going offline.
       expect(lines.some((l) => /went offline/.test(l))).toBe(false);
+    } finally {
+      await observer.close();
+    }
+  }, 600_000);
+
+  it('a lock-step run through a graceful and a hard mosquitto restart is the undisturbed single-process trial, event for event and pose for pose', async () => {
+    const name = 'fault-lockstep';
+    const path = writeLaunch(name, (l) => {
+      l.duration = 8;
+      l.injections[0].at = 2;
+      l.injections[0].duration = 5;
+      l.distributed.stepTimeoutMs = 30_000; // a loaded machine never makes the feed give up on a living agent
+    });
+    // The single-process fast trial of the same file.
+    const launch = await loadLaunch(path);
+    const team = await OnnxTeam.load(launch.policyDir, launch.settings.observation);
+    let single;
+    try {
+      team.setForgetAfter(launch.forgetAfterTicks);
+      const link = new SimLink(launch.settings, 'fast', launch.seed);
+      const run = swarmTrial(launch.settings, team, link, { safety: launch.safety, monitor: launch.monitor, trialMode: true, injections: launch.injections, seed: launch.seed });
+      while (run.tick < launch.ticks) {
+        await run.step();
+        link.advance();
+      }
+      single = { events: run.events, outcomes: outcomes(run), truePoses: link.truePoses() };
+    } finally {
+      await team.release();
+      await releaseLaunch(launch);
+    }
+    const topics = new SwarmTopics(name);
+    const observer = await login('observer');
+    const lines: string[] = [];
+    try {
+      let newestTick = -1;
+      await observer.subscribe(topics.everyRobot('cmd'), 'cmd', 0, (_t, msg) => (newestTick = Math.max(newestTick, msg.tick)));
+      const running = runDistributed(path, { broker: mosquitto!.url, feedOut: join(dir, 'feed-lockstep.json'), log: (l) => lines.push(l) });
+      const failed = running.then(() => Promise.reject(new Error(`the run ended before the restarts:\n${lines.join('\n')}`)));
+      for (const [signal, atTick] of [['SIGTERM', 20], ['SIGKILL', 45]] as const) {
+        await Promise.race([until(`agents at tick ${atTick}`, () => newestTick >= atTick, 300_000), failed]);
+        await mosquitto!.restart(signal);
+        const before = newestTick;
+        await Promise.race([until('commands after the restart', () => newestTick > before + 2 && observer.connected, 120_000), failed]);
+      }
+      const exits = await running;
+      expect(exits.filter((e) => e.code !== 0), lines.join('\n')).toEqual([]);
+      const feed = JSON.parse(readFileSync(join(dir, 'feed-lockstep.json'), 'utf8')) as FeedSummary;
+      expect(feed.outages, lines.join('\n')).toHaveLength(2);
+      expect(feed.ticks).toBe(80);
+      // Time stood still while the broker was away: nobody stopped for want of a command, the twin ended
+      // where the undisturbed run ends, and the monitor saw exactly what that run saw.
+      expect(Object.values(feed.watchdogStops).every((n) => n === 0), JSON.stringify(feed.watchdogStops)).toBe(true);
+      expect(feed.finalTruePoses).toEqual(single.truePoses);
+      const { summary, events } = runFolder(name);
+      expect(summary.ticks).toBe(80);
+      expect(events).toEqual(JSON.parse(JSON.stringify(single.events)));
+      expect(summary.outcomes).toEqual(single.outcomes);
     } finally {
       await observer.close();
     }

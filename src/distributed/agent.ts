@@ -21,6 +21,9 @@ import { SwarmInbox, type TimeMode } from './inbox.js';
 import { followPeers, joinBus, posesFlowing, TrialWatch, type Participant } from './participant.js';
 import { liveTicks, TickPump } from './tick-pump.js';
 
+/** Ticks of beliefs and commands sent again after an outage: those that can have been in flight when it began. */
+const RESEND_TICKS = 3;
+
 export class RobotAgent {
   readonly view: SwarmView;
   readonly inbox: SwarmInbox;
@@ -39,9 +42,9 @@ export class RobotAgent {
   private readonly injections: Injection[];
   private readonly started = new Set<Injection>();
   private lastStop: StopReason | null = null;
-  /** The last tick's belief and command as published (resent when the feed publishes that tick again). */
-  private lastSent: { tick: number; belief: object | null; cmd: object } | null = null;
-  /** Ticks whose belief and command were published again after an outage. */
+  /** The last ticks' beliefs and commands as published (sent again after an outage), oldest first. */
+  private readonly recent: { tick: number; belief: object | null; cmd: object }[] = [];
+  /** Times the last ticks' beliefs and commands were published again after an outage. */
   resent = 0;
 
   constructor(
@@ -73,15 +76,16 @@ export class RobotAgent {
 
   /**
    * Subscribes to every robot's poses and commands and to the other agents' and the monitor's statuses. After
-   * a broker outage: a repeated pose of its own robot for the tick it last ran (the lock-step feed publishing
-   * that tick again) is answered with that tick's belief and command again, and the monitor coming back gets
-   * every event of this agent again (it keeps one of each), whatever was lost while either was cut off.
+   * a broker outage the last ticks' beliefs and commands go out again (messages in flight when the broker went
+   * are lost, for some receivers and not others): on a repeated pose of its own robot for a tick it has run
+   * (the lock-step feed publishing that tick again), on its own reconnection, and when the monitor comes back,
+   * which also gets every event of this agent again. Receivers keep one of each.
    */
   async subscribe(onPose: () => void): Promise<void> {
     await this.bus.subscribe(this.topics.everyRobot('pose'), 'pose', DEFAULT_QOS.pose, (topic, msg, receivedMs) => {
       const r = this.topics.parseRobot(topic);
       if (r) this.inbox.pose(r.id, msg, receivedMs);
-      if (r?.id === this.id && msg.tick !== undefined && msg.tick === this.lastSent?.tick) this.resend();
+      if (r?.id === this.id && msg.tick !== undefined && this.recent.some((x) => x.tick === msg.tick)) this.resend();
       onPose();
     });
     await this.bus.subscribe(this.topics.everyRobot('cmd'), 'cmd', DEFAULT_QOS.cmd, (topic, msg) => {
@@ -94,15 +98,20 @@ export class RobotAgent {
       if (id !== this.id) this.inbox.agentGone(id, event === 'gone');
     });
     await this.bus.subscribe(this.topics.status('monitor'), 'status', DEFAULT_QOS.status, (_t, msg) => {
-      if (msg.state === 'online' && msg.ready === true) for (const e of this.events) this.bus.publish(this.topics.events, e, DEFAULT_QOS.events);
+      if (msg.state !== 'online' || msg.ready !== true) return;
+      for (const e of this.events) this.bus.publish(this.topics.events, e, DEFAULT_QOS.events);
+      this.resend();
     });
+    this.bus.onConnection((up) => up && this.resend());
   }
 
-  /** The last tick's belief and command published again (their receivers keep the first of each). */
+  /** The last ticks' beliefs and commands published again, oldest first (their receivers keep one of each). */
   private resend(): void {
-    const last = this.lastSent!;
-    if (last.belief) this.bus.publish(this.topics.robot(this.id, 'belief'), last.belief, DEFAULT_QOS.belief);
-    this.bus.publish(this.topics.robot(this.id, 'cmd'), last.cmd, DEFAULT_QOS.cmd);
+    if (this.recent.length === 0) return;
+    for (const sent of this.recent) {
+      if (sent.belief) this.bus.publish(this.topics.robot(this.id, 'belief'), sent.belief, DEFAULT_QOS.belief);
+      this.bus.publish(this.topics.robot(this.id, 'cmd'), sent.cmd, DEFAULT_QOS.cmd);
+    }
     this.resent++;
   }
 
@@ -141,7 +150,8 @@ export class RobotAgent {
     this.inbox.command(this.id, { v: 1, ...cmd });
     // The belief went first: whoever gets this command (and the feed's next poses after it) has the belief too.
     this.bus.publish(this.topics.robot(this.id, 'cmd'), cmd, DEFAULT_QOS.cmd);
-    this.lastSent = { tick: k, belief, cmd };
+    this.recent.push({ tick: k, belief, cmd });
+    if (this.recent.length > RESEND_TICKS) this.recent.shift();
     this.inbox.done(k);
     this.ticks++;
   }
@@ -170,7 +180,7 @@ export interface AgentSummary {
   stops: Record<string, number>;
   ignored: Record<string, number>;
   refused: number;
-  /** Ticks whose belief and command it published again after a broker outage. */
+  /** Times it published its last ticks' beliefs and commands again after a broker outage. */
   resent: number;
   /** Given up (an outage past outageTimeoutMs) rather than ended by the trial's end or its duration. */
   interrupted: boolean;
@@ -233,7 +243,7 @@ export async function runAgent(path: string, o: AgentRunOptions): Promise<AgentS
     log(
       `swarmguard agent ${o.robot}: done after ${summary.ticks} ticks` +
         `${summary.refused ? `; ${summary.refused} payloads refused` : ''}${ignored.length ? `; ignored ${ignored.map(([r, n]) => `${n} ${r}`).join(', ')}` : ''}` +
-        `${summary.resent ? `; ${summary.resent} tick(s) sent again after an outage` : ''}${interrupted ? '; interrupted' : ''}`,
+        `${summary.resent ? `; last ticks sent again ${summary.resent} time(s) after outages` : ''}${interrupted ? '; interrupted' : ''}`,
     );
     return summary;
   } finally {

@@ -56,6 +56,8 @@ export class MonitorNode {
   /** Live: the stamp of each robot's last pose the monitor has seen, and ticks not scored for want of data. */
   private readonly lastStamp: number[];
   gapTicks = 0;
+  /** Lock-step: until then (after a reconnection) tick k is not run on the feed having moved past it. */
+  private resyncUntil = 0;
   private readonly motion: (Twist | null)[];
 
   constructor(
@@ -82,16 +84,27 @@ export class MonitorNode {
     team.resetEnv(0);
   }
 
-  /** Lock-step: tick k has everything (poses, every command, every belief), or the feed has moved past it. */
+  /**
+   * Lock-step: tick k has everything (poses, every command, every belief), or the feed has moved past it. Not
+   * the latter for a while after the monitor's own connection came back: what was in flight when it went (the
+   * feed may have had it, this process not) is sent again by the agents, and waited for up to stepTimeoutMs.
+   */
   complete(k: number): boolean {
     const N = this.launch.settings.robotIds.length;
-    if (this.inbox.newestPoseTick > k) return true;
+    if (this.inbox.newestPoseTick > k && Date.now() >= this.resyncUntil) return true;
     const live = N - this.agentGone.size;
     return this.inbox.posesHeard(k) === N && this.inbox.commandsHeard(k) >= live && (!this.team.usesBeliefs || this.inbox.beliefsHeard(k) >= live);
   }
 
   async subscribe(onMessage: () => void): Promise<void> {
     const t = this.topics;
+    this.bus.onConnection((up) => {
+      if (!up || this.inbox.mode !== 'lockstep') return;
+      const wait = this.launch.distributed?.stepTimeoutMs ?? 0;
+      this.resyncUntil = Date.now() + wait;
+      // Looked at again when the wait is over, whatever comes meanwhile.
+      setTimeout(onMessage, wait + 1).unref();
+    });
     await this.bus.subscribe(t.everyRobot('pose'), 'pose', DEFAULT_QOS.pose, (topic, msg, receivedMs) => {
       const r = t.parseRobot(topic);
       if (r) this.inbox.pose(r.id, msg, receivedMs);
