@@ -62,7 +62,7 @@ describe.skipIf(skip !== null)(`distributed run through broker faults${skip ? ` 
     process.env[PASSWORD_ENV] = PASSWORD;
     const users = [...ids.map(agentUser), 'monitor', 'feed', 'observer'];
     writeFileSync(join(dir, 'passwd'), users.map((u) => passwordEntry(u, PASSWORD)).join('\n') + '\n', { mode: 0o600 });
-    const observer = ['', 'user observer', 'topic read swarmguard/v1/+/robot/+/cmd', 'topic read swarmguard/v1/+/status/#', 'topic read swarmguard/v1/+/done', ''].join('\n');
+    const observer = ['', 'user observer', 'topic read swarmguard/v1/+/robot/+/cmd', 'topic read swarmguard/v1/+/robot/+/suspicion', 'topic read swarmguard/v1/+/status/#', 'topic read swarmguard/v1/+/done', ''].join('\n');
     writeFileSync(join(dir, 'acl'), SWARMS.map((s) => distributedAcl(s, ids)).join('') + observer);
     mosquitto = await startMosquitto({ passwordFile: join(dir, 'passwd'), aclFile: join(dir, 'acl') });
   }, 60_000);
@@ -210,8 +210,11 @@ describe.skipIf(skip !== null)(`distributed run through broker faults${skip ? ` 
     const lines: string[] = [];
     try {
       expect(await feed.publishAcked(topics.done, { t: Date.now(), trial: 'an-earlier-trial', by: 'feed', ticks: 3, interrupted: false }, true)).toBe(true);
-      let newestTick = -1;
-      await observer.subscribe(topics.everyRobot('cmd'), 'cmd', 0, (_t, msg) => (newestTick = Math.max(newestTick, msg.tick)));
+      // The slowest agent's and the monitor's ticks.
+      const agentTicks = new Map<string, number>();
+      let monitorTick = -1;
+      await observer.subscribe(topics.everyRobot('cmd'), 'cmd', 0, (t, msg) => agentTicks.set(topics.parseRobot(t)!.id, msg.tick));
+      await observer.subscribe(topics.everyRobot('suspicion'), 'suspicion', 0, (_t, msg) => (monitorTick = Math.max(monitorTick, msg.tick)));
       const common = [path, '--broker', mosquitto!.url];
       children.push(spawnRole('monitor', ['monitor', ...common], (l) => lines.push(l)));
       for (const id of ids) children.push(spawnRole(`agent ${id}`, ['agent', '--robot', id, ...common], (l) => lines.push(l)));
@@ -219,7 +222,8 @@ describe.skipIf(skip !== null)(`distributed run through broker faults${skip ? ` 
       const timer = setInterval(() => ids.forEach((id, i) => feed.publish(topics.robot(id, 'pose'), { t: Date.now(), x: 0.3 + 0.15 * i, y: 1, theta: 0 }, 0)), 100);
       try {
         const anyExit = Promise.race(children.map((c) => c.exited)).then((e) => Promise.reject(new Error(`${e.role} ended before the done:\n${lines.join('\n')}`)));
-        await Promise.race([until('20 ticks of every agent, the stale done notwithstanding', () => newestTick >= 20, 300_000), anyExit]);
+        const ticked = () => agentTicks.size === ids.length && Math.min(...agentTicks.values()) >= 20 && monitorTick >= 20;
+        await Promise.race([until('20 ticks of every agent and the monitor, the stale done notwithstanding', ticked, 300_000), anyExit]);
         expect(await feed.publishAcked(topics.done, { t: Date.now(), trial: 'this-trial', by: 'feed', ticks: 25, interrupted: false }, true)).toBe(true);
         const exits = await Promise.all(children.map((c) => c.exited));
         expect(exits.filter((e) => e.code !== 0), lines.join('\n')).toEqual([]);
