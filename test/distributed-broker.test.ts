@@ -215,7 +215,7 @@ describe.skipIf(skip !== null)(`distributed run through broker faults${skip ? ` 
     const children: ReturnType<typeof spawnRole>[] = [];
     const lines: string[] = [];
     try {
-      await publishDone(feed, topics.done, { trial: 'an-earlier-trial', ticks: 3, interrupted: false });
+      await publishDone(feed, `${topics.prefix}/done`, { trial: 'an-earlier-trial', ticks: 3, interrupted: false });
       // The slowest agent's and the monitor's ticks.
       const agentTicks = new Map<string, number>();
       let monitorTick = -1;
@@ -230,7 +230,7 @@ describe.skipIf(skip !== null)(`distributed run through broker faults${skip ? ` 
         const anyExit = Promise.race(children.map((c) => c.exited)).then((e) => Promise.reject(new Error(`${e.role} ended before the done:\n${lines.join('\n')}`)));
         const ticked = () => agentTicks.size === ids.length && Math.min(...agentTicks.values()) >= 20 && monitorTick >= 20;
         await Promise.race([until('20 ticks of every agent and the monitor, the stale done notwithstanding', ticked, 300_000), anyExit]);
-        await publishDone(feed, topics.done, { trial: 'this-trial', ticks: 25, interrupted: false });
+        await publishDone(feed, `${topics.prefix}/done`, { trial: 'this-trial', ticks: 25, interrupted: false });
         const exits = await Promise.all(children.map((c) => c.exited));
         expect(exits.filter((e) => e.code !== 0), lines.join('\n')).toEqual([]);
       } finally {
@@ -259,7 +259,7 @@ describe.skipIf(skip !== null)(`distributed run through broker faults${skip ? ` 
     });
     const topics = new SwarmTopics(name);
     const stale = await login('feed');
-    await publishDone(stale, topics.done, { trial: 'an-earlier-trial', ticks: 1, interrupted: true });
+    await publishDone(stale, `${topics.prefix}/done`, { trial: 'an-earlier-trial', ticks: 1, interrupted: true });
     await stale.close();
     const lines: string[] = [];
     const exits = await runDistributed(path, { broker: mosquitto!.url, feedOut: join(dir, 'feed-stale.json'), log: (l) => lines.push(l) });

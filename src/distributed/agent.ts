@@ -76,7 +76,7 @@ export class RobotAgent {
 
   /**
    * Subscribes to every robot's poses and commands and to the other agents' and the monitor's statuses. After
-   * a broker outage the last ticks' beliefs and commands go out again (messages in flight when the broker went
+   * a broker outage (lock-step) the last ticks' beliefs and commands go out again (messages in flight when the broker went
    * are lost, for some receivers and not others): on a repeated pose of its own robot for a tick it has run
    * (the lock-step feed publishing that tick again), on its own reconnection, and when the monitor comes back,
    * which also gets every event of this agent again. Receivers keep one of each.
@@ -105,9 +105,12 @@ export class RobotAgent {
     this.bus.onConnection((up) => up && this.resend());
   }
 
-  /** The last ticks' beliefs and commands published again, oldest first (their receivers keep one of each). */
+  /**
+   * Lock-step: the last ticks' beliefs and commands published again, oldest first (their receivers keep one of
+   * each). Never live, where a robot executes whatever command comes: an old one must not come late.
+   */
   private resend(): void {
-    if (this.recent.length === 0) return;
+    if (this.recent.length === 0 || this.inbox.mode !== 'lockstep') return;
     for (const sent of this.recent) {
       if (sent.belief) this.bus.publish(this.topics.robot(this.id, 'belief'), sent.belief, DEFAULT_QOS.belief);
       this.bus.publish(this.topics.robot(this.id, 'cmd'), sent.cmd, DEFAULT_QOS.cmd);
