@@ -11,8 +11,8 @@
 // a trial id of its own (in its status), having cleared the last trial's retained `done`; it ends the trial
 // with a retained `done` of that id, whatever ends it (the last tick, a signal, an error).
 // Broker outages are ridden out. Lock-step: time stands still while the feed is cut off; once back it waits
-// for everyone who was ready to be back (bounded by outageTimeoutMs) and publishes the tick's poses again
-// (the agents answer a repeated pose with their command again). Live: the twin's time goes on, so every robot
+// for everyone who was ready to be back (bounded by outageTimeoutMs) and publishes the last ticks' poses again
+// (the agents answer a repeated pose with their last ticks' commands again). Live: the twin's time goes on, so every robot
 // is stopped the moment the connection drops (its commands cannot come) and driven again by the next ones.
 import { randomUUID } from 'node:crypto';
 import { ConfigError } from '../core/config-file.js';
@@ -142,10 +142,10 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
         wake = () => done() && finish(true);
         wake();
       });
-    /** Lock-step after a lost connection: back on the broker, and everyone who was ready back too (bounded). */
-    const regroup = async () => {
+    /** Lock-step after a lost connection: back on the broker, and everyone who was ready back too (bounded); whether there was one. */
+    const regroup = async (): Promise<boolean> => {
       const o2 = outage;
-      if (!o2) return;
+      if (!o2) return false;
       const back = () => bus.connected && o2.expected.every((r) => ready.has(r) || gone.has(r));
       const left = Math.max(0, o2.since + cfg.outageTimeoutMs - Date.now());
       if (!(await waitFor(back, left)) && !o.signal?.aborted) {
@@ -155,6 +155,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
         for (const r of missing) gone.add(r);
       }
       if (outage === o2) endOutage();
+      return true;
     };
     if (!(await waitFor(() => bus.connected && roles.every((r) => ready.has(r)), cfg.startTimeoutMs))) {
       if (o.signal?.aborted) throw new Error('swarmguard feed: interrupted before the start');
@@ -169,13 +170,16 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
     log(`swarmguard feed: ${launch.name}, ${N} robots, ${cfg.mode}, ${launch.ticks} ticks, trial ${trial}`);
     if (cfg.mode === 'lockstep') {
       const agentGone = (i: number) => gone.has(`agent/${ids[i]}`);
+      // The last ticks' poses: after an outage the earlier ones go out again too (whoever lost them in flight
+      // while the others went on needs them; whoever has them ignores them).
+      const recent: { id: string; pose: object }[][] = [];
+      const publishPoses = (batch: { id: string; pose: object }[]) => batch.forEach((b) => bus.publish(p.topics.robot(b.id, 'pose'), b.pose, DEFAULT_QOS.pose));
       for (let k = 0; k < launch.ticks && !o.signal?.aborted; k++) {
         const waited = (i: number) => inbox.commandAt(i, k) !== null || agentGone(i);
+        const batch = link.poses().flatMap((pose, i) => (pose ? [{ id: ids[i]!, pose: { t: pose.stampMs, x: pose.x, y: pose.y, theta: pose.theta, tick: k } }] : []));
         for (;;) {
-          await regroup();
-          link.poses().forEach((pose, i) => {
-            if (pose) bus.publish(p.topics.robot(ids[i]!, 'pose'), { t: pose.stampMs, x: pose.x, y: pose.y, theta: pose.theta, tick: k }, DEFAULT_QOS.pose);
-          });
+          if (await regroup()) recent.forEach(publishPoses);
+          publishPoses(batch);
           const lost = bus.lost;
           const all = await waitFor(() => ids.every((_, i) => waited(i)) || bus.lost !== lost, cfg.stepTimeoutMs);
           // The connection dropped while waiting: the poses may not have reached everyone; again once back.
@@ -190,6 +194,8 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
             burst.problem(id, `no command for tick ${k}${agentGone(i) ? ' (agent offline)' : ''}: stopped`);
           }
         });
+        recent.push(batch);
+        if (recent.length > 2) recent.shift();
         inbox.done(k);
         link.advance();
         ticks++;

@@ -99,7 +99,9 @@ export class MonitorNode {
   async subscribe(onMessage: () => void): Promise<void> {
     const t = this.topics;
     this.bus.onConnection((up) => {
-      if (!up || this.inbox.mode !== 'lockstep') return;
+      if (this.inbox.mode !== 'lockstep') return;
+      // From the loss on (messages come before the subscriptions are all renewed) until the wait is over.
+      if (!up) return void (this.resyncUntil = Infinity);
       const wait = this.launch.distributed?.stepTimeoutMs ?? 0;
       this.resyncUntil = Date.now() + wait;
       // Looked at again when the wait is over, whatever comes meanwhile.
