@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAgent } from '../src/distributed/agent.js';
-import { distributedAcl } from '../src/distributed/config.js';
+import { credentials, distributedAcl } from '../src/distributed/config.js';
 import { SwarmInbox } from '../src/distributed/inbox.js';
 import { EmbeddedBroker } from '../src/links/mqtt/broker.js';
 import { BusClient } from '../src/links/mqtt/client.js';
 import { AclFile } from '../src/links/mqtt/acl.js';
 import { SwarmTopics } from '../src/links/mqtt/topics.js';
-import { loadLaunch } from '../src/runtime/launch.js';
+import { loadLaunch, releaseLaunch } from '../src/runtime/launch.js';
 import { PROJECT_ROOT } from '../sim/config.js';
 
 const ids = ['a', 'b', 'c'];
@@ -97,7 +97,7 @@ describe('launch files and agents: bad input', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'swarmguard-distributed-parts-'));
-    broker = await EmbeddedBroker.start({ host: '127.0.0.1', port: 0, log: () => {} });
+    broker = await EmbeddedBroker.start({ host: '127.0.0.1', port: 0, allowAnonymous: true, log: () => {} });
   });
   afterAll(async () => {
     await broker?.close();
@@ -125,10 +125,26 @@ describe('launch files and agents: bad input', () => {
     expect(acl.canPublish('feed', 'c', t.robot('epuck-0', 'cmd'))).toBe(false);
     expect(acl.canPublish('monitor', 'c', t.robot('epuck-0', 'cmd'))).toBe(false);
     expect(acl.canRead('agent-epuck-1', 'c', t.robot('epuck-0', 'pose'))).toBe(true);
+    // Only the feed ends a trial (and clears the last one's end); everyone reads it.
+    expect(acl.canPublish('feed', 'c', t.done)).toBe(true);
+    expect(acl.canPublish('agent-epuck-0', 'c', t.done)).toBe(false);
+    expect(acl.canPublish('monitor', 'c', t.done)).toBe(false);
+    for (const u of ['agent-epuck-0', 'monitor']) expect(acl.canRead(u, 'c', t.done), u).toBe(true);
+  });
+
+  it('logs in by default (SWARMGUARD_MQTT_PASSWORD), rides out outages for a minute, and goes without a login only when told to', async () => {
+    const l = await loadLaunch(launchWith({}));
+    expect(l.distributed).toMatchObject({ passwordEnv: 'SWARMGUARD_MQTT_PASSWORD', allowAnonymous: false, outageTimeoutMs: 60_000 });
+    expect(credentials(l.distributed!, 'monitor', 'x', { SWARMGUARD_MQTT_PASSWORD: 'pw' })).toEqual({ username: 'monitor', password: 'pw' });
+    expect(() => credentials(l.distributed!, 'monitor', 'x', {})).toThrow(/distributed\.passwordEnv: the environment variable SWARMGUARD_MQTT_PASSWORD is not set .*--embedded makes one up/);
+    const open = await loadLaunch(launchWith({ allowAnonymous: true }));
+    expect(credentials(open.distributed!, 'monitor', 'x', {})).toEqual({});
+    await releaseLaunch(l);
+    await releaseLaunch(open);
   });
 
   it('an agent refuses and counts malformed poses, ignores an unknown robot, and goes on', async () => {
-    const path = launchWith({ broker: broker.url }, 'bad-input');
+    const path = launchWith({ broker: broker.url, allowAnonymous: true }, 'bad-input');
     const topics = new SwarmTopics('bad-input');
     const probe = await BusClient.connect({ url: broker.url, who: 'probe', log: () => {} });
     const ready = new Promise<void>((resolve) =>
@@ -152,6 +168,7 @@ describe('launch files and agents: bad input', () => {
     expect(summary.refused).toBe(3);
     expect(summary.ignored['unknown-robot']).toBe(1);
     expect(lines.some((l) => /refused a pose payload/.test(l))).toBe(true);
+    expect(lines.some((l) => /WARNING: no login to .*distributed\.allowAnonymous: true.*command the robots/.test(l))).toBe(true);
     await probe.close();
   }, 120_000);
 });

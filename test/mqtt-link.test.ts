@@ -22,7 +22,7 @@ afterEach(async () => {
 });
 
 async function broker(o: { passwordFile?: string; aclFile?: string } = {}): Promise<EmbeddedBroker> {
-  const b = await EmbeddedBroker.start({ host: '127.0.0.1', port: 0, ...o, log: () => undefined });
+  const b = await EmbeddedBroker.start({ host: '127.0.0.1', port: 0, ...o, allowAnonymous: !o.passwordFile, log: () => undefined });
   cleanup.push(() => b.close());
   return b;
 }
@@ -161,7 +161,7 @@ describe('MQTT link with the bus twin on the embedded broker', () => {
 
 describe('MQTT link across a broker restart', () => {
   it('the link and the twin reconnect and resubscribe by themselves; poses and commands flow again', async () => {
-    const first = await EmbeddedBroker.start({ host: '127.0.0.1', port: 0, log: () => undefined });
+    const first = await EmbeddedBroker.start({ host: '127.0.0.1', port: 0, allowAnonymous: true, log: () => undefined });
     const port = first.port;
     const twin = await twinOn(first.url, 'restart');
     const lines: string[] = [];
@@ -171,7 +171,7 @@ describe('MQTT link across a broker restart', () => {
     await until('poses from every robot', () => exchanges().every((n) => n > 0));
     await first.close();
     const before = exchanges();
-    const second = await EmbeddedBroker.start({ host: '127.0.0.1', port, log: () => undefined });
+    const second = await EmbeddedBroker.start({ host: '127.0.0.1', port, allowAnonymous: true, log: () => undefined });
     cleanup.push(() => second.close());
     await until('poses from every robot again', () => exchanges().every((n, i) => n > before[i]! + 2));
     const commands = twin.stats.map((s) => s.commands);
@@ -253,7 +253,12 @@ describe('MQTT logins and ACL on the embedded broker', () => {
     expect(b.refused.publish + b.refused.subscribe).toBeGreaterThanOrEqual(1);
   });
 
-  it('refuses to start without a password file on a non-loopback address', async () => {
-    await expect(EmbeddedBroker.start({ host: '0.0.0.0', port: 0, log: () => undefined })).rejects.toThrow(/needs a password file/);
+  it('refuses to start without logins unless anonymous clients are asked for, and anonymous clients anywhere but on loopback', async () => {
+    await expect(EmbeddedBroker.start({ host: '127.0.0.1', port: 0, log: () => undefined })).rejects.toThrow(/needs logins .*allowAnonymous: true/);
+    await expect(EmbeddedBroker.start({ host: '0.0.0.0', port: 0, allowAnonymous: true, log: () => undefined })).rejects.toThrow(/needs a password file/);
+    const warned: string[] = [];
+    const open = await EmbeddedBroker.start({ host: '127.0.0.1', port: 0, allowAnonymous: true, log: (l) => warned.push(l) });
+    cleanup.push(() => open.close());
+    expect(warned.join('\n')).toMatch(/WARNING: .* accepts anonymous clients \(allowAnonymous: true\): any process on this machine can command the robots/);
   });
 });

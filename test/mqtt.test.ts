@@ -167,18 +167,26 @@ describe('launch files with an mqtt link', () => {
   };
 
   it('loads with defaults (embedded broker on 127.0.0.1:1883, default QoS) and refuses bad keys by name', async () => {
-    const l = await loadLaunch(file('link: { kind: mqtt }\n'));
-    expect(l.link).toMatchObject({ kind: 'mqtt', broker: 'embedded', embedded: { host: '127.0.0.1', port: 1883 }, twin: false, commandTimeoutMs: 500 });
+    const l = await loadLaunch(file('link: { kind: mqtt, twin: true }\n'));
+    expect(l.link).toMatchObject({ kind: 'mqtt', broker: 'embedded', embedded: { host: '127.0.0.1', port: 1883 }, twin: true, commandTimeoutMs: 500 });
     await expect(loadLaunch(file('link: { kind: mqtt, broker: "tcp://x" }\n'))).rejects.toThrow(/link\.broker/);
     await expect(loadLaunch(file('link: { kind: mqtt, qos: { pose: 3 } }\n'))).rejects.toThrow(/link\.qos\.pose/);
     await expect(loadLaunch(file('link: { kind: mqtt, password: hunter2 }\n'))).rejects.toThrow(/password/);
-    await expect(loadLaunch(file('link: { kind: mqtt, credentials: { username: c, passwordEnv: SG_SURELY_UNSET_VAR } }\n'))).rejects.toThrow(
+    await expect(loadLaunch(file('link: { kind: mqtt, broker: "mqtt://localhost:1883", credentials: { username: c, passwordEnv: SG_SURELY_UNSET_VAR } }\n'))).rejects.toThrow(
       /link\.credentials\.passwordEnv: the environment variable SG_SURELY_UNSET_VAR is not set/,
     );
     await expect(loadLaunch(file('link: { kind: mqtt, embedded: { aclFile: acl } }\n'))).rejects.toThrow(/link\.embedded\.aclFile: an ACL needs logins/);
     await expect(loadLaunch(file('link: { kind: mqtt, embedded: { passwordFile: pw } }\n'))).rejects.toThrow(/link\.credentials: the embedded broker checks logins/);
-    await expect(loadLaunch(file('link: { kind: mqtt }\nmqtt: { broker: embedded }\n'))).rejects.toThrow(/: mqtt: the mqtt link publishes the telemetry on its own connection/);
+    await expect(loadLaunch(file('link: { kind: mqtt, twin: true }\nmqtt: { broker: embedded }\n'))).rejects.toThrow(/: mqtt: the mqtt link publishes the telemetry on its own connection/);
     await expect(loadLaunch(file('mqtt: { broker: "mqtt://localhost:1883", credentials: { username: c, passwordEnv: SG_SURELY_UNSET_VAR } }\n'))).rejects.toThrow(/: mqtt\.credentials\.passwordEnv/);
+  });
+
+  it('the embedded broker without a password file takes only the logins it generates: no outside twin, no unchecked credentials; anonymous only when asked for', async () => {
+    await expect(loadLaunch(file('link: { kind: mqtt }\n'))).rejects.toThrow(/link\.twin: false: .*cannot log in to the embedded broker without embedded\.passwordFile/);
+    await expect(loadLaunch(file('link: { kind: mqtt, twin: true, credentials: { username: c, passwordEnv: HOME } }\n'))).rejects.toThrow(/link\.credentials: without embedded\.passwordFile/);
+    await expect(loadLaunch(file('link: { kind: mqtt, twin: true, embedded: { passwordFile: pw, allowAnonymous: true } }\n'))).rejects.toThrow(/link\.embedded\.allowAnonymous: true with a passwordFile/);
+    const open = await loadLaunch(file('link: { kind: mqtt, embedded: { allowAnonymous: true } }\n'));
+    expect(open.link).toMatchObject({ kind: 'mqtt', embedded: { allowAnonymous: true }, twin: false });
   });
 
   it('the shipped launch/mqtt/secure.yaml loads once its password variables are set, and names the one missing', async () => {

@@ -28,7 +28,8 @@ export function addDistributedCommands(program: Command): void {
     .requiredOption('-r, --robot <id>', 'the robot this agent drives')
     .option(...brokerOption)
     .action(async (launch: string, opts: { robot: string; broker?: string }) => {
-      await runAgent(launch, { ...opts, signal: interruption() });
+      const summary = await runAgent(launch, { ...opts, signal: interruption() });
+      if (summary.interrupted) process.exitCode = 1;
     });
 
   program
@@ -58,7 +59,7 @@ export function addDistributedCommands(program: Command): void {
     .description('a distributed run on this machine: the monitor, one agent process per robot and the pose feed, over MQTT')
     .argument('<launch>', 'launch file with a distributed: block, e.g. launch/distributed-demo.yaml')
     .option(...brokerOption)
-    .option('--embedded', 'start an embedded broker (aedes) on a free loopback port, with logins and the ACL if distributed.passwordEnv is set', false)
+    .option('--embedded', "start an embedded broker (aedes) on a free loopback port with logins and the run's ACL (the password: distributed.passwordEnv's, or made up for the run)", false)
     .option('--feed-out <file>', "write the feed's summary as JSON")
     .option('--print-acl', 'print the mosquitto ACL (acl_file) of the run and exit', false)
     .action(async (launch: string, opts: { broker?: string; embedded: boolean; feedOut?: string; printAcl: boolean }) => {

@@ -49,6 +49,9 @@ export async function serveBusTwin(path: string, o: TwinServeOptions = {}, log: 
   const base = dirname(resolve(path));
   const settings = resolveSimConfig(file.swarm, `${path}: swarm`, base);
   const bus = resolveBus(link, base, `${path}: link`);
+  if (bus.embedded?.logins) {
+    throw new ConfigError(`${path}: link.embedded.passwordFile: missing: the embedded broker of swarmguard run then accepts only logins it makes up for its own process, so the twin could not log in (give a passwordFile and twinCredentials: launch/mqtt/secure.yaml)`);
+  }
   if (bus.embedded && bus.embedded.port === 0) throw new ConfigError(`${path}: link.embedded.port: 0 (any free port) cannot be found by another process: give a port`);
   const url = bus.url ?? brokerUrl(bus.embedded!.host, bus.embedded!.port);
   // The MQTT libraries load only for this command (program.ts imports this module for every command).

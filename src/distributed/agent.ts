@@ -18,8 +18,11 @@ import { SwarmView } from '../runtime/swarm-view.js';
 import { compromisedCommand, groundTruth, swarmSafety, type Injection, type RunEvent } from '../runtime/trial.js';
 import { agentUser } from './config.js';
 import { SwarmInbox, type TimeMode } from './inbox.js';
-import { followFeed, joinBus, posesFlowing, type Participant } from './participant.js';
+import { followPeers, joinBus, posesFlowing, TrialWatch, type Participant } from './participant.js';
 import { liveTicks, TickPump } from './tick-pump.js';
+
+/** Ticks of beliefs and commands sent again after an outage: those that can have been in flight when it began. */
+const RESEND_TICKS = 3;
 
 export class RobotAgent {
   readonly view: SwarmView;
@@ -39,6 +42,10 @@ export class RobotAgent {
   private readonly injections: Injection[];
   private readonly started = new Set<Injection>();
   private lastStop: StopReason | null = null;
+  /** The last ticks' beliefs and commands as published (sent again after an outage), oldest first. */
+  private readonly recent: { tick: number; belief: object | null; cmd: object }[] = [];
+  /** Times the last ticks' beliefs and commands were published again after an outage. */
+  resent = 0;
 
   constructor(
     private readonly launch: Launch,
@@ -67,25 +74,48 @@ export class RobotAgent {
     team.resetEnv(0);
   }
 
-  /** Subscribes to every robot's poses and commands, and to the feed's status (`onFeedGone` when it goes offline). */
-  async subscribe(onPose: () => void, onFeedGone: (done: boolean) => void): Promise<void> {
-    await followFeed(this.bus, this.topics, onFeedGone);
+  /**
+   * Subscribes to every robot's poses and commands and to the other agents' and the monitor's statuses. After
+   * a broker outage (lock-step) the last ticks' beliefs and commands go out again (messages in flight when the broker went
+   * are lost, for some receivers and not others): on a repeated pose of its own robot for a tick it has run
+   * (the lock-step feed publishing that tick again), on its own reconnection, and when the monitor comes back,
+   * which also gets every event of this agent again. Receivers keep one of each.
+   */
+  async subscribe(onPose: () => void): Promise<void> {
     await this.bus.subscribe(this.topics.everyRobot('pose'), 'pose', DEFAULT_QOS.pose, (topic, msg, receivedMs) => {
       const r = this.topics.parseRobot(topic);
       if (r) this.inbox.pose(r.id, msg, receivedMs);
+      if (r?.id === this.id && msg.tick !== undefined && this.recent.some((x) => x.tick === msg.tick)) this.resend();
       onPose();
     });
     await this.bus.subscribe(this.topics.everyRobot('cmd'), 'cmd', DEFAULT_QOS.cmd, (topic, msg) => {
       const r = this.topics.parseRobot(topic);
       if (r) this.inbox.command(r.id, msg);
     });
-    // An agent gone offline (crashed: its last will; or stopped): its robot is stopped by the feed from then on.
-    const agents = `${this.topics.prefix}/status/agent/+`;
-    await this.bus.subscribe(agents, 'status', DEFAULT_QOS.status, (topic, msg) => {
-      const id = this.topics.parseStatus(topic)?.slice('agent/'.length);
-      if (!id || id === this.id) return;
-      this.inbox.agentGone(id, msg.state === 'offline');
+    // Another agent gone (crashed: its last will; or stopped): its robot is stopped by the feed from then on.
+    await followPeers(this.bus, this.topics, `${this.topics.prefix}/status/agent/+`, (role, event) => {
+      const id = role.slice('agent/'.length);
+      if (id !== this.id) this.inbox.agentGone(id, event === 'gone');
     });
+    await this.bus.subscribe(this.topics.status('monitor'), 'status', DEFAULT_QOS.status, (_t, msg) => {
+      if (msg.state !== 'online' || msg.ready !== true) return;
+      for (const e of this.events) this.bus.publish(this.topics.events, e, DEFAULT_QOS.events);
+      this.resend();
+    });
+    this.bus.onConnection((up) => up && this.resend());
+  }
+
+  /**
+   * Lock-step: the last ticks' beliefs and commands published again, oldest first (their receivers keep one of
+   * each). Never live, where a robot executes whatever command comes: an old one must not come late.
+   */
+  private resend(): void {
+    if (this.recent.length === 0 || this.inbox.mode !== 'lockstep') return;
+    for (const sent of this.recent) {
+      if (sent.belief) this.bus.publish(this.topics.robot(this.id, 'belief'), sent.belief, DEFAULT_QOS.belief);
+      this.bus.publish(this.topics.robot(this.id, 'cmd'), sent.cmd, DEFAULT_QOS.cmd);
+    }
+    this.resent++;
   }
 
   /** Stops counted by the safety layer (robot-ticks per reason). */
@@ -117,21 +147,25 @@ export class RobotAgent {
     this.lastStop = safe.stopped;
     for (const e of events) this.bus.publish(this.topics.events, e, DEFAULT_QOS.events);
     this.events.push(...events);
-    if (this.team.usesBeliefs) this.publishBelief(k);
+    const belief = this.team.usesBeliefs ? this.publishBelief(k) : null;
     // What was sent, as the single-process run keeps it (float32): every process observes the same value.
     const cmd: Omit<CmdMsg, 'v'> = { t: Math.max(0, nowMs), tick: k, left: Math.fround(safe.left), right: Math.fround(safe.right), ...(safe.stopped ? { stopped: safe.stopped } : {}) };
     this.inbox.command(this.id, { v: 1, ...cmd });
     // The belief went first: whoever gets this command (and the feed's next poses after it) has the belief too.
     this.bus.publish(this.topics.robot(this.id, 'cmd'), cmd, DEFAULT_QOS.cmd);
+    this.recent.push({ tick: k, belief, cmd });
+    if (this.recent.length > RESEND_TICKS) this.recent.shift();
     this.inbox.done(k);
     this.ticks++;
   }
 
   /** P(j compromised) for every neighbour j in range. */
-  private publishBelief(k: number): void {
+  private publishBelief(k: number): object {
     this.view.pairFeatures(0, this.pairs);
     const about = beliefAbout(this.team.lastBeliefs, this.team.beliefsPerPair, this.launch.settings.robotIds, this.robot, (j) => this.view.inRange(this.pairs, this.robot, j));
-    this.bus.publish(this.topics.robot(this.id, 'belief'), { tick: k, about }, DEFAULT_QOS.belief);
+    const belief = { tick: k, about };
+    this.bus.publish(this.topics.robot(this.id, 'belief'), belief, DEFAULT_QOS.belief);
+    return belief;
   }
 }
 
@@ -149,6 +183,10 @@ export interface AgentSummary {
   stops: Record<string, number>;
   ignored: Record<string, number>;
   refused: number;
+  /** Times it published its last ticks' beliefs and commands again after a broker outage. */
+  resent: number;
+  /** Given up (an outage past outageTimeoutMs) rather than ended by the trial's end or its duration. */
+  interrupted: boolean;
 }
 
 /** Runs one robot's agent for the launch file's duration (or until the signal); resolves with its counts. */
@@ -157,6 +195,8 @@ export async function runAgent(path: string, o: AgentRunOptions): Promise<AgentS
   const launch = await loadLaunch(path);
   let team: OnnxTeam | null = null;
   let participant: Participant | null = null;
+  let stopWatch = () => {};
+  let interrupted = false;
   try {
     const robot = launch.settings.robotIds.indexOf(o.robot);
     if (robot < 0) throw new RangeError(`--robot: unknown robot id '${o.robot}' in ${path} (swarm ids: ${launch.settings.robotIds.join(', ')})`);
@@ -167,41 +207,50 @@ export async function runAgent(path: string, o: AgentRunOptions): Promise<AgentS
     const agent = new RobotAgent(launch, robot, team, bus, p.topics, p.config.mode);
     const periodMs = launch.settings.controlPeriod * 1000;
     const N = launch.settings.robotIds.length;
+    let over: () => void = () => {};
+    const watch = new TrialWatch(p, log, () => over());
+    stopWatch = () => watch.stop();
     if (p.config.mode === 'lockstep') {
       // The twin's clock of the single-process fast run: tick k is at k periods.
       const pump = new TickPump(launch.ticks, (k) => agent.inbox.posesHeard(k) === N || agent.inbox.newestPoseTick > k, (k) => agent.step(k, k * periodMs));
-      await agent.subscribe(() => pump.poke(), () => pump.stop());
+      // The trial's end (its done) or an outage given up: what has come is all there is.
+      over = () => pump.drain();
+      await agent.subscribe(() => pump.poke());
+      await watch.start();
       o.signal?.addEventListener('abort', () => pump.stop(), { once: true });
       p.ready();
       log(`swarmguard agent ${o.robot}: ${launch.name}, lock-step, ${launch.ticks} ticks${agent.plan.length ? `, ${agent.plan.length} injection(s) to run` : ''}`);
       await pump.finished;
     } else {
-      let feedGone = false;
       const start = posesFlowing(o.signal);
-      await agent.subscribe(
-        () => start.check(agent.inbox.posesAt(0).every((q) => q !== null)),
-        () => (feedGone = true),
-      );
+      over = () => start.check(true);
+      await agent.subscribe(() => start.check(agent.inbox.posesAt(0).every((q) => q !== null)));
+      await watch.start();
       p.ready();
       // Tick 0 is when every robot's pose has come: every process of the run counts its ticks from about then.
       await start.flowing;
       log(`swarmguard agent ${o.robot}: ${launch.name}, live at ${1 / launch.settings.controlPeriod} Hz`);
+      // While the broker is away its poses go stale: the safety layer stops the robot (its commands, if any get
+      // through, are zero) until fresh poses come; the robot's own watchdog (the feed's) stops it meanwhile.
       await liveTicks({
         ticks: launch.ticks,
         periodMs,
         step: (k, now) => agent.step(k, now),
-        until: () => feedGone || o.signal?.aborted === true,
+        until: () => watch.isOver || o.signal?.aborted === true,
         onError: (err) => log(`swarmguard agent ${o.robot}: a tick failed: ${(err as Error).message}`),
       });
     }
-    const summary = { robot: o.robot, ticks: agent.ticks, stops: { ...agent.stops }, ignored: { ...agent.inbox.ignored }, refused: bus.refusedTotal() };
+    if (watch.gaveUp) interrupted = true;
+    const summary = { robot: o.robot, ticks: agent.ticks, stops: { ...agent.stops }, ignored: { ...agent.inbox.ignored }, refused: bus.refusedTotal(), resent: agent.resent, interrupted };
     const ignored = Object.entries(summary.ignored).filter(([, n]) => n > 0);
     log(
       `swarmguard agent ${o.robot}: done after ${summary.ticks} ticks` +
-        `${summary.refused ? `; ${summary.refused} payloads refused` : ''}${ignored.length ? `; ignored ${ignored.map(([r, n]) => `${n} ${r}`).join(', ')}` : ''}`,
+        `${summary.refused ? `; ${summary.refused} payloads refused` : ''}${ignored.length ? `; ignored ${ignored.map(([r, n]) => `${n} ${r}`).join(', ')}` : ''}` +
+        `${summary.resent ? `; last ticks sent again ${summary.resent} time(s) after outages` : ''}${interrupted ? '; interrupted' : ''}`,
     );
     return summary;
   } finally {
+    stopWatch();
     await participant?.close();
     await team?.release();
     await releaseLaunch(launch);

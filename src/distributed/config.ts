@@ -7,6 +7,9 @@ import { envName, secretFromEnv } from '../core/config-file.js';
 
 import { SwarmTopics } from '../links/mqtt/topics.js';
 
+/** The password variable when the launch file names none. */
+export const DEFAULT_PASSWORD_ENV = 'SWARMGUARD_MQTT_PASSWORD';
+
 export const DistributedSchema = z
   .object({
     /** The broker every process connects to (mqtt://host:port); `swarmguard agent|monitor|feed --broker` overrides it. */
@@ -23,8 +26,19 @@ export const DistributedSchema = z
     commandTimeoutMs: z.number().int().positive().max(60_000).default(500),
     /** The feed waits this long for every agent and the monitor to be subscribed before tick 0, ms. */
     startTimeoutMs: z.number().int().positive().default(120_000),
-    /** The environment variable holding the broker password (user names are the roles: agent-<id>, monitor, feed); absent: no login. */
-    passwordEnv: envName.optional(),
+    /**
+     * How long a process rides out the loss of the broker (its own connection down) or of the feed (its status
+     * offline without the trial's done) before it gives up and ends its run as interrupted, ms. A broker restart
+     * (a service restart, a crash) takes a second or two; the robots are held stopped meanwhile.
+     */
+    outageTimeoutMs: z.number().int().positive().max(3_600_000).default(60_000),
+    /**
+     * The environment variable holding the broker password (user names are the roles: agent-<id>, monitor,
+     * feed). `swarmguard distributed --embedded` makes one up for the run when it is unset.
+     */
+    passwordEnv: envName.default(DEFAULT_PASSWORD_ENV),
+    /** true: every process connects without a login (and --embedded accepts anonymous clients): anyone reaching the broker can command the robots. Deliberate only; warned about. */
+    allowAnonymous: z.boolean().default(false),
   })
   .strict();
 
@@ -32,8 +46,9 @@ export type DistributedConfig = z.output<typeof DistributedSchema>;
 
 /** The broker login of one role (`agent-epuck-3`, `monitor`, `feed`); the password comes from the environment. */
 export function credentials(cfg: DistributedConfig, user: string, source: string, env: NodeJS.ProcessEnv = process.env): { username?: string; password?: string } {
-  if (!cfg.passwordEnv) return {};
-  return { username: user, password: secretFromEnv(cfg.passwordEnv, `${source}: distributed.passwordEnv`, `${user}'s MQTT password`, env) };
+  if (cfg.allowAnonymous) return {};
+  const holds = `${user}'s MQTT password; swarmguard distributed --embedded makes one up for its processes, distributed.allowAnonymous: true connects without a login`;
+  return { username: user, password: secretFromEnv(cfg.passwordEnv, `${source}: distributed.passwordEnv`, holds, env) };
 }
 
 export const agentUser = (id: string): string => `agent-${id}`;
@@ -42,7 +57,7 @@ export const agentUser = (id: string): string => `agent-${id}`;
  * The mosquitto ACL (acl_file format) of a distributed run: each agent reads every pose and command and
  * writes only its own robot's command and belief, the events and its own status; the monitor reads what the
  * agents and the feed publish and writes suspicion, alerts, events and its status; the feed writes poses
- * and reads commands.
+ * and reads commands; only the feed ends the trial (`.../done`, which the others read).
  */
 export function distributedAcl(swarm: string, ids: readonly string[]): string {
   const t = new SwarmTopics(swarm);
@@ -58,7 +73,9 @@ export function distributedAcl(swarm: string, ids: readonly string[]): string {
       `topic write ${t.events}`,
       `topic readwrite ${t.status(`agent/${id}`)}`,
       `topic read ${t.status('feed')}`,
+      `topic read ${t.status('monitor')}`,
       `topic read ${t.prefix}/status/agent/+`,
+      `topic read ${t.done}`,
     );
   }
   lines.push(
@@ -72,12 +89,14 @@ export function distributedAcl(swarm: string, ids: readonly string[]): string {
     `topic readwrite ${t.events}`,
     `topic read ${t.everyStatus}`,
     `topic write ${t.status('monitor')}`,
+    `topic read ${t.done}`,
     '',
     'user feed',
     `topic write ${t.everyRobot('pose')}`,
     `topic read ${t.everyRobot('cmd')}`,
     `topic read ${t.everyStatus}`,
     `topic write ${t.status('feed')}`,
+    `topic readwrite ${t.done}`,
   );
   return `${lines.join('\n')}\n`;
 }

@@ -7,14 +7,21 @@
 //             twin sees exactly the commands of the single-process fast run.
 //   live:     the twin paced to the wall clock; poses published at every twin tick, commands applied as they
 //             come; a robot whose commands stop for commandTimeoutMs is stopped (the command watchdog).
-// It starts once every agent and the monitor have said they are ready (retained status, `ready: true`).
+// It starts once every agent and the monitor have said they are ready (retained status, `ready: true`), under
+// a trial id of its own (in its status), having cleared the last trial's retained `done`; it ends the trial
+// with a retained `done` of that id, whatever ends it (the last tick, a signal, an error).
+// Broker outages are ridden out. Lock-step: time stands still while the feed is cut off; once back it waits
+// for everyone who was ready to be back (bounded by outageTimeoutMs) and publishes the last ticks' poses again
+// (the agents answer a repeated pose with their last ticks' commands again). Live: the twin's time goes on, so every robot
+// is stopped the moment the connection drops (its commands cannot come) and driven again by the next ones.
+import { randomUUID } from 'node:crypto';
 import { ConfigError } from '../core/config-file.js';
 import { BurstLog } from '../links/epuck2/stats.js';
 import { DEFAULT_QOS } from '../links/mqtt/topics.js';
 import { loadLaunch, releaseLaunch } from '../runtime/launch.js';
 import { SimLink } from '../runtime/sim-link.js';
 import { SwarmInbox } from './inbox.js';
-import { joinBus, type Participant } from './participant.js';
+import { followPeers, joinBus, type Participant } from './participant.js';
 
 export interface FeedOptions {
   broker?: string;
@@ -36,6 +43,13 @@ export interface FeedSummary {
   /** Payloads refused by the bus client (not JSON, another version, failing the schema). */
   refused: number;
   interrupted: boolean;
+  /** This trial's id (in the feed's status and its done). */
+  trial: string;
+  /**
+   * The feed's lost connections: the tick it was at when it lost the broker and when it had it back; live, how
+   * far any robot moved (true pose) from two twin ticks after the loss (its stop taken effect) to the return.
+   */
+  outages: { fromTick: number; toTick: number; ms: number; travelM: number | null }[];
 }
 
 export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSummary> {
@@ -43,14 +57,20 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
   const launch = await loadLaunch(path);
   let participant: Participant | null = null;
   let link: SimLink | null = null;
+  const trial = randomUUID();
+  let started = false;
+  let ticks = 0;
+  let finished = false;
   try {
     if (launch.link.kind !== 'sim') throw new ConfigError(`${path}: link.kind: the feed is the simulator twin (kind sim); with real robots their tracker publishes the poses`);
-    const p = await joinBus(launch, { role: 'feed', user: 'feed', broker: o.broker, log });
+    const p = await joinBus(launch, { role: 'feed', user: 'feed', broker: o.broker, log, extra: { trial } });
     participant = p;
     const bus = p.bus;
     const cfg = p.config;
     const ids = launch.settings.robotIds;
     const N = ids.length;
+    // The last trial's done (retained) must not end this one: cleared before anyone is told this trial's id.
+    await bus.clearRetained(p.topics.done);
     link = new SimLink(launch.settings, cfg.mode === 'lockstep' ? 'fast' : 'live', launch.seed);
     const inbox = new SwarmInbox(ids, cfg.mode);
     const lastCommandMs = new Array<number>(N).fill(-Infinity);
@@ -66,21 +86,48 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
       }
       wake?.();
     });
-    // Who is there: agents and the monitor announce `ready` once subscribed; an agent's last will says it is gone.
+    // Who is there: agents and the monitor announce `ready` once subscribed; `gone` is a participant's own
+    // loss (its clean exit, or its will while our connection stays up), never a broker restart.
+    const roles = [...ids.map((id) => `agent/${id}`), 'monitor'];
     const ready = new Set<string>();
-    const offline = new Set<string>();
-    await bus.subscribe(p.topics.everyStatus, 'status', DEFAULT_QOS.status, (topic, msg) => {
-      const role = p.topics.parseStatus(topic);
-      if (!role) return;
-      if (msg.state === 'online' && msg.ready === true) {
-        ready.add(role);
-        offline.delete(role);
-      } else if (msg.state === 'offline') {
+    const gone = new Set<string>();
+    await followPeers(bus, p.topics, p.topics.everyStatus, (role, event, msg) => {
+      if (!roles.includes(role)) return;
+      if (event === 'online') {
+        gone.delete(role);
+        if (msg.ready === true) ready.add(role);
+      } else {
         ready.delete(role);
-        offline.add(role);
+        gone.add(role);
       }
       wake?.();
     });
+    // A lost connection: who was ready then is expected back; live, every robot is stopped at once.
+    let outage: { since: number; fromTick: number; expected: string[]; startPoses: { x: number; y: number }[] | null; settle: number } | null = null;
+    const outages: FeedSummary['outages'] = [];
+    const stopAll = () => ids.forEach((_, i) => link!.send(i, 0, 0));
+    bus.onConnection((up) => {
+      if (!up && !outage) {
+        outage = { since: Date.now(), fromTick: ticks, expected: roles.filter((r) => ready.has(r) && !gone.has(r)), startPoses: null, settle: 2 };
+        ready.clear();
+        if (cfg.mode === 'live' && started) {
+          stopAll();
+          lastCommandMs.fill(-Infinity);
+        }
+        log(`swarmguard feed: lost the broker at tick ${ticks}${started ? (cfg.mode === 'live' ? ': every robot stopped until it is back' : ': holding the tick until it is back') : ''}`);
+      } else if (up && outage && cfg.mode === 'live') {
+        endOutage();
+      }
+      wake?.();
+    });
+    const endOutage = () => {
+      const o2 = outage!;
+      outage = null;
+      const now = link!.truePoses();
+      const travelM = o2.startPoses ? Math.max(...now.map((q, i) => Math.hypot(q.x - o2.startPoses![i]!.x, q.y - o2.startPoses![i]!.y))) : null;
+      outages.push({ fromTick: o2.fromTick, toTick: ticks, ms: Date.now() - o2.since, travelM });
+      log(`swarmguard feed: the broker back after ${Date.now() - o2.since} ms (ticks ${o2.fromTick}-${ticks})`);
+    };
     const waitFor = (done: () => boolean, ms: number) =>
       new Promise<boolean>((resolve) => {
         const finish = (ok: boolean) => {
@@ -95,33 +142,60 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
         wake = () => done() && finish(true);
         wake();
       });
-    const roles = [...ids.map((id) => `agent/${id}`), 'monitor'];
-    if (!(await waitFor(() => roles.every((r) => ready.has(r)), cfg.startTimeoutMs))) {
+    /** Lock-step after a lost connection: back on the broker, and everyone who was ready back too (bounded); whether there was one. */
+    const regroup = async (): Promise<boolean> => {
+      const o2 = outage;
+      if (!o2) return false;
+      const back = () => bus.connected && o2.expected.every((r) => ready.has(r) || gone.has(r));
+      const left = Math.max(0, o2.since + cfg.outageTimeoutMs - Date.now());
+      if (!(await waitFor(back, left)) && !o.signal?.aborted) {
+        if (!bus.connected) throw new Error(`swarmguard feed: the broker unreachable for more than ${cfg.outageTimeoutMs} ms (distributed.outageTimeoutMs)`);
+        const missing = o2.expected.filter((r) => !ready.has(r) && !gone.has(r));
+        log(`swarmguard feed: not back within ${cfg.outageTimeoutMs} ms after the outage: ${missing.join(', ')}: taken as gone`);
+        for (const r of missing) gone.add(r);
+      }
+      if (outage === o2) endOutage();
+      return true;
+    };
+    if (!(await waitFor(() => bus.connected && roles.every((r) => ready.has(r)), cfg.startTimeoutMs))) {
       if (o.signal?.aborted) throw new Error('swarmguard feed: interrupted before the start');
       throw new Error(`swarmguard feed: not ready after ${cfg.startTimeoutMs} ms: ${roles.filter((r) => !ready.has(r)).join(', ')}`);
     }
+    outage = null;
     p.ready();
+    started = true;
     const watchdogStops = Object.fromEntries(ids.map((id) => [id, 0]));
     const burst = new BurstLog('swarmguard feed: command watchdog', log);
     const t0 = Date.now();
-    let ticks = 0;
-    log(`swarmguard feed: ${launch.name}, ${N} robots, ${cfg.mode}, ${launch.ticks} ticks`);
+    log(`swarmguard feed: ${launch.name}, ${N} robots, ${cfg.mode}, ${launch.ticks} ticks, trial ${trial}`);
     if (cfg.mode === 'lockstep') {
+      const agentGone = (i: number) => gone.has(`agent/${ids[i]}`);
+      // The last ticks' poses: after an outage the earlier ones go out again too (whoever lost them in flight
+      // while the others went on needs them; whoever has them ignores them).
+      const recent: { id: string; pose: object }[][] = [];
+      const publishPoses = (batch: { id: string; pose: object }[]) => batch.forEach((b) => bus.publish(p.topics.robot(b.id, 'pose'), b.pose, DEFAULT_QOS.pose));
       for (let k = 0; k < launch.ticks && !o.signal?.aborted; k++) {
-        link.poses().forEach((pose, i) => {
-          if (pose) bus.publish(p.topics.robot(ids[i]!, 'pose'), { t: pose.stampMs, x: pose.x, y: pose.y, theta: pose.theta, tick: k }, DEFAULT_QOS.pose);
-        });
-        const waited = (i: number) => inbox.commandAt(i, k) !== null || offline.has(`agent/${ids[i]}`);
-        await waitFor(() => ids.every((_, i) => waited(i)), cfg.stepTimeoutMs);
+        const waited = (i: number) => inbox.commandAt(i, k) !== null || agentGone(i);
+        const batch = link.poses().flatMap((pose, i) => (pose ? [{ id: ids[i]!, pose: { t: pose.stampMs, x: pose.x, y: pose.y, theta: pose.theta, tick: k } }] : []));
+        for (;;) {
+          if (await regroup()) recent.forEach(publishPoses);
+          publishPoses(batch);
+          const lost = bus.lost;
+          const all = await waitFor(() => ids.every((_, i) => waited(i)) || bus.lost !== lost, cfg.stepTimeoutMs);
+          // The connection dropped while waiting: the poses may not have reached everyone; again once back.
+          if (o.signal?.aborted || bus.lost === lost || (all && ids.every((_, i) => waited(i)))) break;
+        }
         ids.forEach((id, i) => {
           const c = inbox.commandAt(i, k);
           if (c) link!.send(i, c.left, c.right);
           else {
             link!.send(i, 0, 0);
             watchdogStops[id]!++;
-            burst.problem(id, `no command for tick ${k}${offline.has(`agent/${id}`) ? ' (agent offline)' : ''}: stopped`);
+            burst.problem(id, `no command for tick ${k}${agentGone(i) ? ' (agent offline)' : ''}: stopped`);
           }
         });
+        recent.push(batch);
+        if (recent.length > 2) recent.shift();
         inbox.done(k);
         link.advance();
         ticks++;
@@ -131,6 +205,8 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
       link.twin.on('tick', () => {
         const now = Date.now();
         ticks++;
+        const o2 = outage;
+        if (o2 && o2.startPoses === null && --o2.settle <= 0) o2.startPoses = link!.truePoses();
         link!.poses().forEach((pose, i) => {
           // A robot never commanded stands still already; one whose commands stopped is stopped.
           if (Number.isFinite(lastCommandMs[i]!) && now - lastCommandMs[i]! > cfg.commandTimeoutMs) {
@@ -139,9 +215,11 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
           }
           if (pose) bus.publish(p.topics.robot(ids[i]!, 'pose'), { t: now, x: pose.x, y: pose.y, theta: pose.theta }, DEFAULT_QOS.pose);
         });
+        if (o2 && now - o2.since > cfg.outageTimeoutMs) wake?.();
       });
       link.start();
-      await waitFor(() => ticks >= launch.ticks, launch.ticks * periodMs + 60_000);
+      await waitFor(() => ticks >= launch.ticks || (outage !== null && Date.now() - outage.since > cfg.outageTimeoutMs), launch.ticks * periodMs + 60_000);
+      if (outage !== null && ticks < launch.ticks) throw new Error(`swarmguard feed: the broker unreachable for more than ${cfg.outageTimeoutMs} ms (distributed.outageTimeoutMs)`);
     }
     const wallMs = Date.now() - t0;
     const summary: FeedSummary = {
@@ -154,12 +232,20 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
       finalPoses: link.poses().map((q) => ({ x: q!.x, y: q!.y, theta: q!.theta })),
       refused: bus.refusedTotal(),
       interrupted: ticks < launch.ticks,
+      trial,
+      outages,
     };
     const stopped = Object.entries(watchdogStops).filter(([, n]) => n > 0);
-    log(`swarmguard feed: ${ticks} ticks in ${(wallMs / 1000).toFixed(1)} s (${summary.ticksPerSecond.toFixed(1)} ticks/s); watchdog stops: ${stopped.length ? stopped.map(([id, n]) => `${id} ${n}`).join(', ') : 'none'}${summary.refused ? `; ${summary.refused} payloads refused` : ''}`);
+    log(`swarmguard feed: ${ticks} ticks in ${(wallMs / 1000).toFixed(1)} s (${summary.ticksPerSecond.toFixed(1)} ticks/s); watchdog stops: ${stopped.length ? stopped.map(([id, n]) => `${id} ${n}`).join(', ') : 'none'}${summary.refused ? `; ${summary.refused} payloads refused` : ''}${outages.length ? `; ${outages.length} broker outage(s) ridden out` : ''}`);
+    finished = true;
     return summary;
   } finally {
     await link?.stop();
+    // Whatever ended the trial (its last tick, a signal, an error), everyone is told: the retained done.
+    if (participant && started) {
+      const done = { t: Date.now(), trial, by: 'feed', ticks, interrupted: !finished || ticks < launch.ticks };
+      if (!(await participant.bus.publishAcked(participant.topics.done, done, true))) log('swarmguard feed: could not publish the end of the trial (broker unreachable): the others end after distributed.outageTimeoutMs');
+    }
     await participant?.close();
     await releaseLaunch(launch);
   }

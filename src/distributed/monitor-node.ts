@@ -4,8 +4,12 @@
 // robot's policy intends, and compares it with the motion the tracker sees; the beliefs are the agents'
 // own. It publishes every robot's suspicion, the flags and clears (`.../alerts` and `.../events`), keeps
 // the agents' events (injections: the ground truth; safety stops) and at the end prints the summary of
-// `swarmguard run` and writes a run folder.
+// `swarmguard run` and writes a run folder. A broker outage is ridden out: in lock-step time stands still
+// (the feed holds the tick); live, ticks without data (its own connection down, or every pose stale) score
+// nothing, and a robot's motion across a gap in its poses is not scored either: no evidence from a period
+// without data.
 import { z } from 'zod';
+import type { Twist } from '../core/kinematics.js';
 import type { BusClient } from '../links/mqtt/client.js';
 import { publishVerdicts } from '../links/mqtt/service.js';
 import { DEFAULT_QOS, type SwarmTopics } from '../links/mqtt/topics.js';
@@ -19,7 +23,7 @@ import { expectedCommands, monitorView, outcomes, swarmSafety, type RunEvent, ty
 import { formatSummary, newRunDir, writeRunFolder, type RunSummary } from '../runtime/run-folder.js';
 import { uncompromisedOutcome } from '../runtime/team-outcome.js';
 import { SwarmInbox, type TimeMode } from './inbox.js';
-import { followFeed, joinBus, posesFlowing, type Participant } from './participant.js';
+import { followPeers, joinBus, posesFlowing, TrialWatch, type Participant } from './participant.js';
 import { liveTicks, TickPump } from './tick-pump.js';
 
 /** The agents' events the monitor keeps (its own flags and clears it does not take back from the bus). */
@@ -47,6 +51,14 @@ export class MonitorNode {
   private readonly commands: Float32Array;
   private readonly stopped: (string | null)[];
   private readonly pairBeliefs: Float64Array;
+  /** Agents' events kept (one of each: an agent sends them again after an outage). */
+  private readonly eventKeys = new Set<string>();
+  /** Live: the stamp of each robot's last pose the monitor has seen, and ticks not scored for want of data. */
+  private readonly lastStamp: number[];
+  gapTicks = 0;
+  /** Lock-step: until then (after a reconnection) tick k is not run on the feed having moved past it. */
+  private resyncUntil = 0;
+  private readonly motion: (Twist | null)[];
 
   constructor(
     private readonly launch: Launch,
@@ -66,20 +78,35 @@ export class MonitorNode {
     this.commands = new Float32Array(2 * N);
     this.stopped = new Array<string | null>(N).fill(null);
     this.pairBeliefs = new Float64Array(N * N);
+    this.lastStamp = new Array<number>(N).fill(Number.NaN);
+    this.motion = new Array(N).fill(null);
     team.setForgetAfter(launch.forgetAfterTicks);
     team.resetEnv(0);
   }
 
-  /** Lock-step: tick k has everything (poses, every command, every belief), or the feed has moved past it. */
+  /**
+   * Lock-step: tick k has everything (poses, every command, every belief), or the feed has moved past it. Not
+   * the latter for a while after the monitor's own connection came back: what was in flight when it went (the
+   * feed may have had it, this process not) is sent again by the agents, and waited for up to stepTimeoutMs.
+   */
   complete(k: number): boolean {
     const N = this.launch.settings.robotIds.length;
-    if (this.inbox.newestPoseTick > k) return true;
+    if (this.inbox.newestPoseTick > k && Date.now() >= this.resyncUntil) return true;
     const live = N - this.agentGone.size;
     return this.inbox.posesHeard(k) === N && this.inbox.commandsHeard(k) >= live && (!this.team.usesBeliefs || this.inbox.beliefsHeard(k) >= live);
   }
 
-  async subscribe(onMessage: () => void, onFeedGone: (done: boolean) => void): Promise<void> {
+  async subscribe(onMessage: () => void): Promise<void> {
     const t = this.topics;
+    this.bus.onConnection((up) => {
+      if (this.inbox.mode !== 'lockstep') return;
+      // From the loss on (messages come before the subscriptions are all renewed) until the wait is over.
+      if (!up) return void (this.resyncUntil = Infinity);
+      const wait = this.launch.distributed?.stepTimeoutMs ?? 0;
+      this.resyncUntil = Date.now() + wait;
+      // Looked at again when the wait is over, whatever comes meanwhile.
+      setTimeout(onMessage, wait + 1).unref();
+    });
     await this.bus.subscribe(t.everyRobot('pose'), 'pose', DEFAULT_QOS.pose, (topic, msg, receivedMs) => {
       const r = t.parseRobot(topic);
       if (r) this.inbox.pose(r.id, msg, receivedMs);
@@ -97,28 +124,31 @@ export class MonitorNode {
     });
     await this.bus.subscribe(t.events, 'events', DEFAULT_QOS.events, (_topic, msg) => {
       const e = AgentEventSchema.safeParse(msg);
-      if (e.success && this.launch.settings.robotIds.includes(e.data.robot)) this.events.push(e.data);
-      else if (msg.kind !== 'flag' && msg.kind !== 'clear') this.ignoredEvents++;
+      if (e.success && this.launch.settings.robotIds.includes(e.data.robot)) {
+        const key = JSON.stringify(e.data);
+        if (!this.eventKeys.has(key)) this.events.push(e.data);
+        this.eventKeys.add(key);
+      } else if (msg.kind !== 'flag' && msg.kind !== 'clear') this.ignoredEvents++;
     });
-    await this.bus.subscribe(t.everyStatus, 'status', DEFAULT_QOS.status, (topic, msg) => {
-      const role = t.parseStatus(topic);
-      const i = role?.startsWith('agent/') ? this.launch.settings.robotIds.indexOf(role.slice('agent/'.length)) : -1;
+    // An agent gone is its own loss (its clean exit, or its will while our connection stays up), never a
+    // broker restart (followPeers).
+    await followPeers(this.bus, t, `${t.prefix}/status/agent/+`, (role, event, msg) => {
+      const id = role.slice('agent/'.length);
+      const i = this.launch.settings.robotIds.indexOf(id);
       if (i < 0) return;
-      const id = role!.slice('agent/'.length);
       // Only an agent seen online in this run can go (a retained `offline` may be an earlier run's). Gone,
       // its robot is stopped by the feed; only one that did not end its run (`done`) is reported.
-      if (msg.state === 'offline' && this.agentSeen.has(i) && !this.agentGone.has(i)) {
+      if (event === 'gone' && this.agentSeen.has(i) && !this.agentGone.has(i)) {
         this.agentGone.add(i);
         this.inbox.agentGone(id, true);
-        if (msg.done !== true) this.offline.push({ role: role!, tick: this.records.length });
-      } else if (msg.state === 'online') {
+        if (msg.done !== true) this.offline.push({ role, tick: this.records.length });
+      } else if (event === 'online') {
         this.agentSeen.add(i);
         this.agentGone.delete(i);
         this.inbox.agentGone(id, false);
       }
       onMessage();
     });
-    await followFeed(this.bus, t, onFeedGone);
   }
 
   /** One tick of the monitor at clock `nowMs`, from tick k's poses, commands and beliefs as heard. */
@@ -139,7 +169,7 @@ export class MonitorNode {
       for (const [i, about] of heard) for (let j = 0; j < N; j++) this.pairBeliefs[i * N + j] = about[ids[j]!] ?? 0;
       beliefs = aggregateBeliefs(this.pairBeliefs, 1, N, (i, j) => heard.get(i)?.[ids[j]!] !== undefined);
     }
-    const alerts = this.monitor.update(k, { poses, motion: this.view.motion, intended: this.expected, beliefs });
+    const alerts = this.scoring(timed, nowMs) ? this.monitor.update(k, { poses, motion: this.motion, intended: this.expected, beliefs }) : [];
     // Tick k's commands as the robots were sent them: next tick's observations carry them.
     this.inbox.commandsBefore(k + 1, this.commands, this.stopped);
     this.view.sent(this.commands);
@@ -156,6 +186,31 @@ export class MonitorNode {
     this.events.push(...alerts);
     publishVerdicts(this.bus, this.topics, DEFAULT_QOS, ids, this.records.at(-1)!, alerts);
     this.inbox.done(k);
+  }
+
+  /**
+   * Whether this tick is scored, and the motion to score (this.motion). Lock-step: always, the view's motion.
+   * Live: not while the monitor is cut off from the broker or every pose is stale (a tick without data), and
+   * a robot's motion measured across a gap in its poses (longer than safety.maxPoseAgeMs: the broker or its
+   * tracker was away, the robot held stopped meanwhile) is not scored.
+   */
+  private scoring(timed: readonly ({ stampMs: number } | null)[], nowMs: number): boolean {
+    const motion = this.view.motion;
+    if (this.inbox.mode === 'lockstep') {
+      motion.forEach((m, j) => (this.motion[j] = m));
+      return true;
+    }
+    const maxAge = this.launch.safety.maxPoseAgeMs;
+    const fresh = timed.some((q) => q !== null && nowMs - q.stampMs <= maxAge);
+    timed.forEach((q, j) => {
+      const stamp = q?.stampMs ?? Number.NaN;
+      const across = !(stamp - this.lastStamp[j]! <= maxAge);
+      this.motion[j] = across ? null : motion[j]!;
+      if (Number.isFinite(stamp)) this.lastStamp[j] = stamp;
+    });
+    if (this.bus.connected && fresh) return true;
+    this.gapTicks++;
+    return false;
   }
 
   /**
@@ -209,6 +264,8 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
   const launch = await loadLaunch(path);
   let team: OnnxTeam | null = null;
   let participant: Participant | null = null;
+  let stopWatch = () => {};
+  let stopOutages = () => {};
   try {
     team = await OnnxTeam.load(launch.policyDir, launch.settings.observation);
     const p = await joinBus(launch, { role: 'monitor', user: 'monitor', broker: o.broker, log });
@@ -217,26 +274,31 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
     const node = new MonitorNode(launch, team, bus, p.topics, p.config.mode);
     const periodMs = launch.settings.controlPeriod * 1000;
     let interrupted = false;
+    let over: () => void = () => {};
+    const watch = new TrialWatch(p, log, () => over());
+    stopWatch = () => watch.stop();
+    // Its own lost connections, by tick (reported; live, those ticks are not scored).
+    const outages: { fromTick: number; toTick: number | null }[] = [];
+    stopOutages = bus.onConnection((up) => {
+      if (!up) outages.push({ fromTick: node.records.length, toTick: null });
+      else if (outages.at(-1)?.toTick === null) outages.at(-1)!.toTick = node.records.length;
+    });
     if (p.config.mode === 'lockstep') {
       const pump = new TickPump(launch.ticks, (k) => node.complete(k), (k) => node.step(k, k * periodMs));
-      // The feed gone: what it published is all there is (the ticks it reached are run, then the run ends).
-      await node.subscribe(() => pump.poke(), () => pump.drain());
+      // The trial's end (its done) or an outage given up: what the feed published is all there is.
+      over = () => pump.drain();
+      await node.subscribe(() => pump.poke());
+      await watch.start();
       o.signal?.addEventListener('abort', () => pump.stop(), { once: true });
       p.ready();
       log(`swarmguard monitor: ${launch.name}, lock-step, ${launch.ticks} ticks`);
       await pump.finished;
       interrupted = pump.next < launch.ticks;
     } else {
-      let feedGone = false;
-      let feedDone = false;
       const start = posesFlowing(o.signal);
-      await node.subscribe(
-        () => start.check(node.inbox.posesAt(0).every((q) => q !== null)),
-        (done) => {
-          feedGone = true;
-          feedDone = done;
-        },
-      );
+      over = () => start.check(true);
+      await node.subscribe(() => start.check(node.inbox.posesAt(0).every((q) => q !== null)));
+      await watch.start();
       p.ready();
       // Tick 0 is when every robot's pose has come: every process of the run counts its ticks from about then.
       await start.flowing;
@@ -245,12 +307,15 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
         ticks: launch.ticks,
         periodMs,
         step: (k, now) => node.step(k, now),
-        until: () => feedGone || o.signal?.aborted === true,
+        until: () => watch.isOver || o.signal?.aborted === true,
         onError: (err) => log(`swarmguard monitor: a tick failed: ${(err as Error).message}`),
       });
       // Live processes count their own ticks: a feed that ended its run ends the run, a tick short or not.
-      interrupted = ran < launch.ticks && !feedDone;
+      interrupted = ran < launch.ticks && !(watch.ended && !watch.ended.interrupted);
     }
+    if (watch.gaveUp || watch.ended?.interrupted) interrupted = true;
+    for (const g of outages) log(`swarmguard monitor: lost the broker at tick ${g.fromTick}, back ${g.toTick === null ? 'never' : `at tick ${g.toTick}`}${p.config.mode === 'live' ? ' (those ticks not scored)' : ''}`);
+    if (node.gapTicks) log(`swarmguard monitor: ${node.gapTicks} tick(s) without data not scored`);
     if (!o.signal?.aborted) await node.agentsLeft(5000);
     const { records, events } = node.finish();
     for (const off of node.offline) log(`swarmguard monitor: ${off.role} went offline at tick ${off.tick}`);
@@ -264,6 +329,8 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
     if (node.ignoredEvents || bus.refusedTotal()) log(`swarmguard monitor: ${bus.refusedTotal()} payloads refused, ${node.ignoredEvents} events ignored`);
     return { ...summary, records, events, offline: node.offline };
   } finally {
+    stopWatch();
+    stopOutages();
     await participant?.close();
     await team?.release();
     await releaseLaunch(launch);

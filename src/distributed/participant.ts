@@ -5,11 +5,15 @@
 import { ConfigError } from '../core/config-file.js';
 import { isLoopback } from '../core/net.js';
 import { BusClient } from '../links/mqtt/client.js';
+import type { DoneMsg, Payload } from '../links/mqtt/schemas.js';
 import { DEFAULT_QOS, SwarmTopics } from '../links/mqtt/topics.js';
 import type { Launch } from '../runtime/launch.js';
 import { credentials, type DistributedConfig } from './config.js';
 
+type StatusMsg = Payload<'status'>;
+
 export interface Participant {
+  role: string;
   bus: BusClient;
   topics: SwarmTopics;
   config: DistributedConfig;
@@ -34,9 +38,10 @@ export async function joinBus(
   const statusTopic = topics.status(o.role);
   const url = o.broker ?? config.broker;
   const login = credentials(config, o.user, launch.source);
-  // Whoever reaches an open broker can command the robots: say so when it is not this machine's.
-  if (!login.username && !isLoopback(new URL(url).hostname.replace(/^\[(.*)\]$/, '$1'))) {
-    o.log(`swarmguard ${o.role}: no login for ${url} (distributed.passwordEnv unset): only the broker's own rules keep others off the command topics`);
+  // Whoever reaches a broker open to anonymous clients can command the robots: say so.
+  if (config.allowAnonymous) {
+    const where = isLoopback(new URL(url).hostname.replace(/^\[(.*)\]$/, '$1')) ? 'any process on this machine' : 'anyone who reaches it';
+    o.log(`swarmguard ${o.role}: WARNING: no login to ${url} (distributed.allowAnonymous: true): if the broker lets us in, it lets ${where} command the robots`);
   }
   // The status payload's extra fields are read whenever it is published: `ready` flips in place.
   const extra: Record<string, unknown> = { ...o.extra, ready: false };
@@ -49,6 +54,7 @@ export async function joinBus(
     log: o.log,
   });
   return {
+    role: o.role,
     bus,
     topics,
     config,
@@ -64,19 +70,119 @@ export async function joinBus(
 }
 
 /**
- * Calls `gone` once when the feed, having been online, goes offline: `done` true when it ended its run,
- * false when the broker published its last will (it crashed or lost its connection).
+ * Follows other participants' statuses under `filter`: `online` (with its payload: `ready`...), and `gone`
+ * only when the loss is the participant's own: its clean exit (`done: true`), or a last will published while
+ * our own connection stays up (a round trip to the broker after it proves that). A broker shutting down
+ * publishes every client's will and then drops us too, and a will kept by the broker from before our
+ * (re)connection is old news: neither is a participant gone, who is expected back.
  */
-export async function followFeed(bus: BusClient, topics: SwarmTopics, gone: (done: boolean) => void): Promise<void> {
-  let seen = false;
-  let told = false;
-  await bus.subscribe(topics.status('feed'), 'status', DEFAULT_QOS.status, (_t, msg) => {
-    if (msg.state === 'online') seen = true;
-    else if (seen && !told) {
-      told = true;
-      gone(msg.done === true);
-    }
+export async function followPeers(bus: BusClient, topics: SwarmTopics, filter: string, on: (role: string, event: 'online' | 'gone', msg: StatusMsg) => void): Promise<void> {
+  const seq = new Map<string, number>();
+  await bus.subscribe(filter, 'status', DEFAULT_QOS.status, (topic, msg, _receivedMs, retained) => {
+    const role = topics.parseStatus(topic);
+    if (!role) return;
+    const n = (seq.get(role) ?? 0) + 1;
+    seq.set(role, n);
+    if (msg.state === 'online') return on(role, 'online', msg);
+    if (msg.done === true) return on(role, 'gone', msg);
+    if (retained) return;
+    // Only if nothing newer about this role came meanwhile (it may be back already).
+    void bus.roundTrip().then((ours) => ours && seq.get(role) === n && on(role, 'gone', msg));
   });
+}
+
+export interface TrialEnd {
+  trial: string;
+  ticks: number;
+  interrupted: boolean;
+  by: string;
+}
+
+/**
+ * The trial a process takes part in: its id (announced in the feed's status), its end (the retained `done` of
+ * that trial: a done of another trial, e.g. kept by the broker from the last one, ends nothing), and outages
+ * (our own connection lost, or the feed's status offline without its done). An outage is ridden out; one
+ * that lasts `outageTimeoutMs` gives the run up. `over` is called once, at the end or when giving up.
+ */
+export class TrialWatch {
+  trial: string | null = null;
+  ended: TrialEnd | null = null;
+  /** Why the run was given up (an outage past outageTimeoutMs), or null. */
+  gaveUp: string | null = null;
+  private pending: DoneMsg | null = null;
+  private ignoredTrial: string | null = null;
+  private downSince: number | null = null;
+  private feedAwaySince: number | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private off: () => void = () => {};
+
+  constructor(
+    private readonly p: Participant,
+    private readonly log: (line: string) => void,
+    private readonly over: () => void,
+  ) {}
+
+  get isOver(): boolean {
+    return this.ended !== null || this.gaveUp !== null;
+  }
+
+  async start(): Promise<void> {
+    const { bus, topics } = this.p;
+    this.off = bus.onConnection((up) => (this.downSince = up ? null : Date.now()));
+    await bus.subscribe(topics.status('feed'), 'status', DEFAULT_QOS.status, (_t, msg) => {
+      const trial = typeof msg.trial === 'string' ? msg.trial : null;
+      if (msg.state === 'online') {
+        this.feedAwaySince = null;
+        if (trial && this.trial === null) {
+          this.trial = trial;
+          if (this.pending) this.consider(this.pending);
+        }
+      } else if (trial !== null && trial === this.trial && msg.done !== true && this.feedAwaySince === null) {
+        this.feedAwaySince = Date.now();
+      }
+    });
+    await bus.subscribe(topics.done, 'done', DEFAULT_QOS.status, (_t, msg) => this.consider(msg));
+    this.timer = setInterval(() => this.check(), 250);
+    this.timer.unref();
+  }
+
+  private consider(msg: DoneMsg): void {
+    if (this.isOver) return;
+    if (this.trial === null) {
+      this.pending = msg;
+      return;
+    }
+    if (msg.trial !== this.trial) {
+      if (this.ignoredTrial !== msg.trial) this.log(`swarmguard ${this.p.role}: ignoring the done of another trial (${msg.trial}; this one is ${this.trial})`);
+      this.ignoredTrial = msg.trial;
+      return;
+    }
+    this.ended = { trial: msg.trial, ticks: msg.ticks, interrupted: msg.interrupted, by: msg.by };
+    this.finish();
+  }
+
+  private check(): void {
+    if (this.isOver) return;
+    const limit = this.p.config.outageTimeoutMs;
+    const now = Date.now();
+    if (this.downSince !== null && now - this.downSince > limit) this.gaveUp = `the broker unreachable for more than ${limit} ms`;
+    else if (this.feedAwaySince !== null && now - this.feedAwaySince > limit) this.gaveUp = `the feed offline for more than ${limit} ms without ending the trial`;
+    if (this.gaveUp) {
+      this.log(`swarmguard ${this.p.role}: giving up: ${this.gaveUp} (distributed.outageTimeoutMs)`);
+      this.finish();
+    }
+  }
+
+  private finish(): void {
+    this.stop();
+    this.over();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.off();
+  }
 }
 
 /** Live mode: resolves once every robot's pose has come (tick 0 of every process is about then), or on abort. */

@@ -28,6 +28,12 @@ export interface Mosquitto {
   /** Everything mosquitto logged. */
   output(): string;
   stop(): Promise<void>;
+  /**
+   * Stops mosquitto with `signal` (SIGTERM: a graceful stop, as a service restart does, publishing every
+   * client's last will; SIGKILL: a crash) and starts it again on the same port and files; resolves once it
+   * accepts connections again.
+   */
+  restart(signal: 'SIGTERM' | 'SIGKILL'): Promise<void>;
 }
 
 async function freePort(): Promise<number> {
@@ -49,8 +55,11 @@ async function accepting(port: number): Promise<boolean> {
   });
 }
 
-/** Starts mosquitto; resolves once it accepts connections. */
-export async function startMosquitto(o: { passwordFile?: string; aclFile?: string } = {}): Promise<Mosquitto> {
+/**
+ * Starts mosquitto; resolves once it accepts connections. `base`: a configuration (e.g. a shipped one) whose
+ * settings are kept, all but its listener, files, user and persistence, which are this test's.
+ */
+export async function startMosquitto(o: { passwordFile?: string; aclFile?: string; base?: string } = {}): Promise<Mosquitto> {
   const dir = mkdtempSync(join(tmpdir(), 'swarmguard-mosquitto-'));
   const port = await freePort();
   const conf = [
@@ -66,27 +75,48 @@ export async function startMosquitto(o: { passwordFile?: string; aclFile?: strin
     'log_type notice',
     o.passwordFile ? `password_file ${o.passwordFile}` : '',
     o.aclFile ? `acl_file ${o.aclFile}` : '',
-    `allow_anonymous ${o.passwordFile ? 'false' : 'true'}`,
+    o.base === undefined ? `allow_anonymous ${o.passwordFile ? 'false' : 'true'}` : '',
+    ...(o.base ?? '').split('\n').filter((l) => !/^\s*(#|$|listener|password_file|acl_file|user|persistence)/.test(l)),
   ].join('\n');
   const confPath = join(dir, 'mosquitto.conf');
   writeFileSync(confPath, `${conf}\n`);
+  let out = '';
+  let proc = await launch(confPath, port, (d) => (out += d));
+  return {
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    output: () => out,
+    stop: () => proc.stop(),
+    async restart(signal) {
+      await proc.stop(signal);
+      proc = await launch(confPath, port, (d) => (out += d));
+    },
+  };
+}
+
+/** One mosquitto process on `port`; resolves once it accepts connections. */
+async function launch(confPath: string, port: number, output: (d: string) => void): Promise<{ stop(signal?: NodeJS.Signals): Promise<void> }> {
   const child: ChildProcess = spawn(MOSQUITTO, ['-c', confPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const take = (d: Buffer | string) => {
+    out += d.toString();
+    output(d.toString());
+  };
+  child.stdout!.on('data', take);
+  child.stderr!.on('data', take);
   // A binary that cannot be spawned (not installed) emits 'error' and never 'exit'.
   let gone = false;
   const exited = new Promise<void>((r) => {
     child.once('exit', () => r());
     child.once('error', (err) => {
-      out += `cannot run ${MOSQUITTO}: ${err.message}`;
+      take(`cannot run ${MOSQUITTO}: ${err.message}`);
       r();
     });
   }).then(() => {
     gone = true;
   });
-  const stop = async () => {
-    if (!gone) child.kill('SIGTERM');
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (!gone) child.kill(signal);
     await exited;
   };
   const end = Date.now() + 10_000;
@@ -97,5 +127,5 @@ export async function startMosquitto(o: { passwordFile?: string; aclFile?: strin
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { port, url: `mqtt://127.0.0.1:${port}`, output: () => out, stop };
+  return { stop };
 }

@@ -1,11 +1,13 @@
 // The embedded broker (aedes, in-process, nothing to install): a TCP listener, logins checked against a
-// mosquitto password file and topics against a mosquitto ACL file (passwd.ts, acl.ts). Without a password
-// file it accepts anyone, and is then refused on anything but a loopback address: the robots' command topics
+// mosquitto password file or against the logins generated for this run (in memory), topics against a
+// mosquitto ACL file (passwd.ts, acl.ts). It never accepts anonymous clients unless told to in so many words
+// (allowAnonymous, which it warns about), and then only on a loopback address: the robots' command topics
 // are a control endpoint.
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { AclFile } from './acl.js';
 import { brokerUrl } from './config.js';
+import type { LoginCheck, RunLogins } from './logins.js';
 import { PasswordFile } from './passwd.js';
 import { isLoopback } from '../../core/net.js';
 
@@ -15,6 +17,10 @@ export interface EmbeddedBrokerOptions {
   port: number;
   passwordFile?: string;
   aclFile?: string;
+  /** Logins generated for this run (user -> password), checked in memory; instead of a password file. */
+  logins?: RunLogins;
+  /** Accept clients without a login (loopback only; warned about). Without it a password file or logins are required. */
+  allowAnonymous?: boolean;
   log: (line: string) => void;
 }
 
@@ -34,11 +40,16 @@ export class EmbeddedBroker {
   }
 
   static async start(o: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
-    if (!o.passwordFile && !isLoopback(o.host)) {
-      throw new Error(`the embedded broker on ${o.host} needs a password file (only a loopback address may go without logins)`);
+    if (o.passwordFile && o.logins) throw new Error('the embedded broker takes its logins from a password file or from this run\'s generated logins, not both');
+    const logins = o.logins ?? null;
+    if (!o.passwordFile && !logins && !o.allowAnonymous) {
+      throw new Error(`the embedded broker on ${o.host} needs logins (a password file, or this run's generated logins); anonymous clients only with allowAnonymous: true`);
     }
-    if (o.aclFile && !o.passwordFile) throw new Error('an ACL file without a password file would apply to anonymous clients only: give both');
-    const passwords = o.passwordFile ? PasswordFile.read(o.passwordFile) : null;
+    if (!o.passwordFile && !isLoopback(o.host)) {
+      throw new Error(`the embedded broker on ${o.host} needs a password file (only a loopback address may go without one)`);
+    }
+    if (o.aclFile && !o.passwordFile && !logins) throw new Error('an ACL file without a password file would apply to anonymous clients only: give both');
+    const passwords: LoginCheck | null = o.passwordFile ? PasswordFile.read(o.passwordFile) : logins;
     const acl = o.aclFile ? AclFile.read(o.aclFile) : null;
     // aedes does not keep the user name: remembered per client for the ACL's user sections and %u.
     const userOf = new WeakMap<Client, string>();
@@ -95,6 +106,7 @@ export class EmbeddedBroker {
       throw new Error(`the embedded MQTT broker cannot listen on ${o.host}:${o.port}: ${(err as Error).message}${busy}`);
     }
     self = new EmbeddedBroker(aedes, server, o.host, (server.address() as AddressInfo).port);
+    if (!passwords) o.log(`mqtt broker: WARNING: ${self.url} accepts anonymous clients (allowAnonymous: true): any process on this machine can command the robots`);
     return self;
   }
 

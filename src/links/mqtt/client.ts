@@ -1,7 +1,9 @@
 // A small bus client over the `mqtt` package: connects with username/password, announces its participant's
 // retained `online` status (the broker publishes the `offline` last will if the connection dies; close()
 // publishes it itself), publishes JSON payloads with `v: 1` and delivers only payloads that pass their schema.
-// Refused payloads are counted per kind and reason and logged once per burst per topic.
+// Refused payloads are counted per kind and reason and logged once per burst per topic. After a lost
+// connection it reconnects by itself, renews every subscription and only then re-announces `online`: whoever
+// sees a participant's `online` knows it is subscribed again.
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { BurstLog } from '../epuck2/stats.js';
 import { decodePayload, encodePayload, REFUSAL_REASONS, type Payload, type PayloadKind, type RefusalReason } from './schemas.js';
@@ -28,10 +30,12 @@ export interface BusClientOptions {
   now?: () => number;
 }
 
-type Handler<K extends PayloadKind> = (topic: string, msg: Payload<K>, receivedMs: number) => void;
+/** `retained`: delivered from the broker's store on (re)subscription, not published just now. */
+type Handler<K extends PayloadKind> = (topic: string, msg: Payload<K>, receivedMs: number, retained: boolean) => void;
 
 interface Subscription {
   filter: string;
+  qos: Qos;
   kind: PayloadKind;
   handler: Handler<PayloadKind>;
 }
@@ -50,17 +54,90 @@ export class BusClient {
   onRefused: ((topic: string, kind: PayloadKind, reason: RefusalReason) => void) | null = null;
   private readonly bursts = new Map<string, BurstLog>();
   private closed = false;
+  /** Connected, and (after a reconnection) subscribed again and announced. */
+  private up = false;
+  /** Connections lost so far: a round trip that spans a loss proves nothing. */
+  lost = 0;
+  private readonly connectionListeners = new Set<(up: boolean) => void>();
 
   private constructor(
     readonly mqtt: MqttClient,
     private readonly o: BusClientOptions,
   ) {
-    mqtt.on('message', (topic, payload) => this.deliver(topic, payload));
+    mqtt.on('message', (topic, payload, packet) => this.deliver(topic, payload, packet.retain));
+    let first = true;
     mqtt.on('connect', () => {
       // Nagle's algorithm against the peer's delayed ACK holds small messages back ~40 ms: off, as for the robots' TCP links.
       (mqtt.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
-      this.announce('online');
+      if (first) {
+        // The caller subscribes after connect() resolves.
+        first = false;
+        this.announce('online');
+        this.setUp(true);
+        return;
+      }
+      void this.resubscribe();
     });
+    mqtt.on('close', () => {
+      if (!this.up) return;
+      this.lost++;
+      this.setUp(false);
+    });
+  }
+
+  /** Every subscription renewed (clean session: the broker forgot them), then `online` announced. */
+  private async resubscribe(): Promise<void> {
+    try {
+      for (const filter of new Set(this.subs.map((s) => s.filter))) {
+        await this.mqtt.subscribeAsync(filter, { qos: this.subs.find((s) => s.filter === filter)!.qos });
+      }
+    } catch (err) {
+      // The connection dropped again meanwhile: the next 'connect' starts over.
+      if (this.mqtt.connected) this.problem('broker', 'resubscribe', (err as Error).message);
+      return;
+    }
+    if (!this.mqtt.connected || this.closed) return;
+    this.announce('online');
+    this.setUp(true);
+  }
+
+  private setUp(up: boolean): void {
+    if (this.up === up) return;
+    this.up = up;
+    for (const l of [...this.connectionListeners]) l(up);
+  }
+
+  /** Connected and subscribed (false from a lost connection until it is renewed). */
+  get connected(): boolean {
+    return this.up && !this.closed;
+  }
+
+  /** Told of every loss (false) and renewal (true) of the connection; returns the unsubscriber. */
+  onConnection(listener: (up: boolean) => void): () => void {
+    this.connectionListeners.add(listener);
+    return () => this.connectionListeners.delete(listener);
+  }
+
+  /**
+   * Whether the broker still answers this connection: the retained status re-published with QoS 1 and
+   * acknowledged before any loss of the connection. A broker shutting down publishes every client's last will
+   * and then drops us too: a will is only a participant's own loss if our connection outlived it.
+   */
+  async roundTrip(): Promise<boolean> {
+    const s = this.o.status;
+    if (!this.connected || !s) return false;
+    const lost = this.lost;
+    let off: () => void = () => {};
+    const dropped = new Promise<boolean>((resolve) => (off = this.onConnection((up) => up || resolve(false))));
+    const acked = this.mqtt.publishAsync(s.topic, statusPayload('online', s.extra), { qos: 1, retain: true }).then(
+      () => true,
+      () => false,
+    );
+    try {
+      return (await Promise.race([acked, dropped])) && this.lost === lost && this.connected;
+    } finally {
+      off();
+    }
   }
 
   /** Connects; rejects naming the broker and the reason if the broker refuses or does not answer in time. */
@@ -74,6 +151,8 @@ export class BusClient {
       reconnectPeriod: o.reconnectMs ?? 1000,
       connectTimeout: o.connectTimeoutMs ?? 5000,
       keepalive: 10,
+      // resubscribe() renews the subscriptions itself, before re-announcing the status.
+      resubscribe: false,
       // Latest-wins streams (QoS 0: poses, commands) are dropped while disconnected, not replayed stale on reconnection.
       queueQoSZero: false,
     };
@@ -122,9 +201,24 @@ export class BusClient {
     });
   }
 
+  /**
+   * Publishes `body` (retained if asked) and resolves once the broker has acknowledged it (QoS 1), false if it
+   * did not within `waitMs` (a message that must be out before this process goes: the end of a trial).
+   */
+  async publishAcked(topic: string, body: object, retain: boolean, waitMs = CLOSE_WAIT_MS): Promise<boolean> {
+    if (this.closed) return false;
+    return within(waitMs, this.mqtt.publishAsync(topic, encodePayload(body), { qos: 1, retain }));
+  }
+
+  /** Deletes the retained message of `topic` (an empty retained payload); subscribers skip empty payloads. */
+  async clearRetained(topic: string, waitMs = CLOSE_WAIT_MS): Promise<boolean> {
+    if (this.closed) return false;
+    return within(waitMs, this.mqtt.publishAsync(topic, '', { qos: 1, retain: true }));
+  }
+
   /** Subscribes to `filter`; `handler` gets only payloads that pass the schema of `kind`. */
   async subscribe<K extends PayloadKind>(filter: string, kind: K, qos: Qos, handler: Handler<K>): Promise<void> {
-    this.subs.push({ filter, kind, handler: handler as Handler<PayloadKind> });
+    this.subs.push({ filter, qos, kind, handler: handler as Handler<PayloadKind> });
     // MQTT 3.1.1 answers a refused subscription (ACL) with return code 128, which the client reports as an error.
     const refused = () => new Error(`${this.o.who}: the broker refused the subscription to ${filter} (ACL?)`);
     const granted = await this.mqtt.subscribeAsync(filter, { qos }).catch((err: Error) => {
@@ -140,7 +234,9 @@ export class BusClient {
     return n;
   }
 
-  private deliver(topic: string, payload: Buffer): void {
+  private deliver(topic: string, payload: Buffer, retained: boolean): void {
+    // An empty payload is a retained message being deleted (clearRetained), not a message.
+    if (payload.length === 0) return;
     const receivedMs = Date.now();
     for (const s of this.subs) {
       if (!filterCovers(s.filter, topic)) continue;
@@ -154,7 +250,7 @@ export class BusClient {
         continue;
       }
       this.bursts.get(topic)?.recovered('good payloads again');
-      s.handler(topic, d.msg, receivedMs);
+      s.handler(topic, d.msg, receivedMs, retained);
     }
   }
 
@@ -178,6 +274,7 @@ export class BusClient {
       await within(CLOSE_WAIT_MS, this.mqtt.publishAsync(s.topic, statusPayload('offline', s.extra), { qos: 1, retain: true }));
     }
     this.closed = true;
+    this.up = false;
     if (!(await within(CLOSE_WAIT_MS, this.mqtt.endAsync()))) await this.mqtt.endAsync(true).catch(() => {});
   }
 }

@@ -78,6 +78,14 @@ export async function connectController(o: { swarm: string; bus: ResolvedBus; wh
   }
 }
 
+/** How the embedded broker of `bus` checks logins, for the start line. */
+export function embeddedLogins(bus: ResolvedBus): string {
+  const e = bus.embedded;
+  if (e?.passwordFile) return e.aclFile ? 'logins and ACL checked' : 'logins checked';
+  if (e?.logins) return `only this run's generated logins: ${e.logins.users.join(', ')}`;
+  return 'ANONYMOUS clients accepted: allowAnonymous';
+}
+
 export class MqttLink implements RobotLink {
   readonly kind = 'mqtt';
   readonly ids: readonly string[];
@@ -137,7 +145,7 @@ export class MqttLink implements RobotLink {
       await link.stop();
       throw err;
     }
-    if (broker) o.log(`mqtt: embedded broker on ${broker.url}${o.bus.embedded?.passwordFile ? ' (logins and ACL checked)' : ' (no logins: loopback only)'}`);
+    if (broker) o.log(`mqtt: embedded broker on ${broker.url} (${embeddedLogins(o.bus)})`);
     return link;
   }
 

@@ -35,10 +35,16 @@ export const AlertSchema = z.looseObject({
   evidence: z.looseObject({}),
 });
 export const StatusSchema = z.looseObject({ v: z.literal(1), state: z.enum(['online', 'offline']), t: time });
+/**
+ * The end of a distributed trial (retained on `.../done`): `trial` = the id the feed announced in its status
+ * (a done of another trial ends nothing), `ticks` run, `interrupted` = ended before the launch file's duration.
+ */
+export const DoneSchema = z.looseObject({ v: z.literal(1), t: time, trial: z.string().min(1).max(64), by: z.string().min(1).max(64), ticks: tick, interrupted: z.boolean() });
 
 export type PoseMsg = z.output<typeof PoseSchema>;
 export type CmdMsg = z.output<typeof CmdSchema>;
 export type BeliefMsg = z.output<typeof BeliefSchema>;
+export type DoneMsg = z.output<typeof DoneSchema>;
 
 export const SCHEMAS = {
   pose: PoseSchema,
@@ -49,6 +55,7 @@ export const SCHEMAS = {
   events: EventSchema,
   alerts: AlertSchema,
   status: StatusSchema,
+  done: DoneSchema,
 } as const;
 export type PayloadKind = keyof typeof SCHEMAS;
 export type Payload<K extends PayloadKind> = z.output<(typeof SCHEMAS)[K]>;

@@ -61,7 +61,7 @@ export class MqttTelemetry implements RunService {
       return;
     }
     // The broker and client libraries load only for runs that publish (run.ts imports this module always).
-    const { connectController } = await import('./link.js');
+    const { connectController, embeddedLogins } = await import('./link.js');
     const block = ctx.launch.mqtt;
     if (!block) throw new Error(`the MQTT telemetry needs the mqtt link or an mqtt: block in ${ctx.launch.source}`);
     const cfg = resolveBus(block, dirname(resolve(ctx.launch.source)), `${ctx.launch.source}: mqtt`);
@@ -69,7 +69,7 @@ export class MqttTelemetry implements RunService {
     const { bus, broker } = await connectController({ swarm: ctx.launch.name, bus: cfg, who: 'mqtt telemetry', statusExtra: { robots: parts.ids, link: parts.link.kind }, log: ctx.log });
     this.out = { bus, topics, qos: cfg.qos, parts };
     this.own = { bus, broker };
-    ctx.log(`mqtt: telemetry on ${broker ? broker.url : cfg.url} under ${topics.prefix}/`);
+    ctx.log(`mqtt: telemetry on ${broker ? `${broker.url} (embedded broker, ${embeddedLogins(cfg)})` : cfg.url} under ${topics.prefix}/`);
   }
 
   tick(record: TickRecord, events: readonly RunEvent[]): void {

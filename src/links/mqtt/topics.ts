@@ -58,6 +58,11 @@ export class SwarmTopics {
     return `${this.prefix}/events`;
   }
 
+  /** A distributed trial's end (retained): whoever ends the trial publishes it; the next trial's feed clears it. */
+  get done(): string {
+    return `${this.prefix}/done`;
+  }
+
   /** `controller`, `monitor`, `feed`, `agent/<id>`, `robot/<id>`. */
   status(role: string): string {
     return `${this.prefix}/status/${role.split('/').map((p) => level('status role part', p)).join('/')}`;
