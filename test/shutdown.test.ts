@@ -203,7 +203,7 @@ describe('swarmguard run ended by SIGTERM: the robots outside the process get th
   }, CHILD_TIMEOUT_MS);
 
   it('MQTT link (embedded broker and bus twin in this process): every robot receives a stop command after the signal', async () => {
-    const broker = await EmbeddedBroker.start({ host: '127.0.0.1', port: 0, log: () => undefined });
+    const broker = await EmbeddedBroker.start({ host: '127.0.0.1', port: 0, allowAnonymous: true, log: () => undefined });
     cleanup.push(() => broker.close());
     // A watchdog that never fires here: any stop the robots get is the run's.
     const twin = await BusTwin.start({ url: broker.url, swarm: 'bus', settings: resolveSimConfig({ robots: 10, noise: 'off' }, 'test'), seed: 3, commandTimeoutMs: 600_000, qos: DEFAULT_QOS, log: () => undefined });
