@@ -322,7 +322,9 @@ export async function runEvaluation(options: EvaluateOptions, log: (line: string
         for (const row of planned) {
           const team: TeamController = teams.get(run) ?? controllerTeam(run as ControllerName, settings, seed);
           if (o.quiet) log(`evaluating ${runName(run)} under ${attackRowName(row)}: ${episodes} episodes`);
-          byRow.set(row, await evaluateTeamEpisodes(settings, team, { episodes, seed, attack: row.attack, victims: row.victims }));
+          // An attack module that fails stops its victim for the episode; the operator is told which and why.
+          const onAttackError = (f: { env: number; robot: string; problem: string }) => log(`${runName(run)} under ${attackRowName(row)}: episode ${f.env}, ${f.robot} stopped: ${f.problem}`);
+          byRow.set(row, await evaluateTeamEpisodes(settings, team, { episodes, seed, attack: row.attack, victims: row.victims, onAttackError }));
           bar?.update(++done, { cell: `${runName(run)} under ${attackRowName(row)}` });
         }
       }),
