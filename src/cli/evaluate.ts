@@ -58,7 +58,7 @@ export interface EvaluateOptions {
   policy: PolicyEntry[];
   /**
    * Rows, attack references (see loadAttackRow): none, fault:<name>, obs-noise:<eps>, an adversary or policy
-   * folder, on one victim per episode; `2x:<attack>` on two.
+   * folder, an attack module, on one victim per episode; `2x:<attack>` on two.
    */
   attack: string[];
   /** Episodes per cell (default 100) and their seed (default 3,000,000). */
