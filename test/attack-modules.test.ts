@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runEvaluation } from '../src/cli/evaluate.js';
 import { runMonitorEvaluation } from '../src/cli/eval-monitor.js';
+import { offeredAttacks } from '../src/dashboard/service.js';
 import { isAttackModuleRef, loadAttackModule } from '../src/runtime/attack-module.js';
 import { parseConsoleCommand } from '../src/runtime/console.js';
 import { RunController } from '../src/runtime/control.js';
@@ -234,5 +235,24 @@ describe('shipped examples', () => {
     expect([r10.commands[14], r10.commands[15]]).toEqual([r10.intended[14], r10.intended[15]]);
     const r80 = t.run.records[80]!;
     if (r80.stopped[7] === null) expect([r80.commands[14], r80.commands[15]]).toEqual([-r80.intended[14]!, -r80.intended[15]!].map((v) => Math.fround(Math.max(-1, Math.min(1, v)))));
+  });
+});
+
+describe('the dashboard', () => {
+  it("offers the launch file's attack modules, resolved against the launch file", async () => {
+    const l = await loadLaunch(join(PROJECT_ROOT, 'launch/attack-modules.yaml'));
+    try {
+      const offered = offeredAttacks(l);
+      expect(offered['lure.ts']).toBe(`module:${join(PROJECT_ROOT, 'launch/attacks/lure.ts')}`);
+      expect(offered['orbit.ts']).toBe(`module:${join(PROJECT_ROOT, 'launch/attacks/orbit.ts')}`);
+      // What it offers loads as an injection through the run controller.
+      const t = trial([]);
+      const control = new RunController(t.run, settings);
+      const inj = await control.apply({ kind: 'inject', robot: 'epuck-4', attack: offered['lure.ts']!, seconds: 1 }, 'dashboard');
+      expect(inj!.attack.kind === 'module' && inj!.attack.module.name).toBe('lure');
+      await control.close();
+    } finally {
+      await releaseLaunch(l);
+    }
   });
 });

@@ -99,6 +99,7 @@ export async function loadAttackModule(ref: string, settings: SimSettings, base?
   if (!existsSync(path)) fail('no such file');
   let exports: AttackModuleExports;
   try {
+    // Node keeps a module once imported: edits to the file take effect in the next run (process).
     exports = (await import(pathToFileURL(path).href)) as AttackModuleExports;
   } catch (err) {
     return fail(`cannot be imported: ${(err as Error).message}`);
