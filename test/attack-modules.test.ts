@@ -123,6 +123,7 @@ describe('attack module validation before the run', () => {
     ['nan-dry.mjs', 'export default () => [NaN, 0];', /nan-dry\.mjs: failed its dry run on a synthetic swarm: returned a non-finite left command \(NaN\)/],
     ['too-fast.mjs', 'export default () => [0, 2];', /too-fast\.mjs: failed its dry run .*right command of 2, outside \[-1, 1\]/],
     ['not-a-pair.mjs', 'export default () => 0.5;', /not-a-pair\.mjs: failed its dry run .*returned 0\.5, not a \[left, right\] pair/],
+    ['async.mjs', 'export default async () => [0, 0];', /async\.mjs: failed its dry run .*returned a Promise/],
     ['init-throws.mjs', "export function init() { throw new Error('no config'); } export default () => [0, 0];", /init-throws\.mjs: failed its dry run .*threw: no config/],
     ['syntax.mjs', 'export default () => [0, 0', /syntax\.mjs: cannot be imported/],
   ];
@@ -137,6 +138,11 @@ describe('attack module validation before the run', () => {
     const launch = join(dir, 'missing.yaml');
     writeFileSync(launch, `swarm: { robots: 10, noise: default }\nlink: { kind: sim, mode: fast, seed: 2 }\npolicy: ${MAPPO}\nduration: 5\ntrial: true\ninjections: [{ robot: epuck-1, at: 1, duration: 1, attack: gone.ts }]\n`);
     await expect(loadLaunch(launch)).rejects.toThrow(/injections\[0\]\.attack: attack module .*gone\.ts: no such file/);
+  });
+
+  it('takes a typed array of two as a command', async () => {
+    const typed = await loadAttackModule(moduleFile('typed.mjs', 'export default () => Float32Array.of(0.25, -0.5);'), settings);
+    expect(typed.name).toBe('module:typed.mjs');
   });
 
   it('names modules by module:<file> or a .ts/.mts/.js/.mjs path, nothing else', () => {

@@ -153,10 +153,12 @@ export class AttackSession {
   }
 }
 
-/** A returned command: a pair of finite numbers in [-1, 1]. */
+/** A returned command: a pair (an array or typed array of two) of finite numbers in [-1, 1]. */
 export function checkCommand(c: unknown): AttackOutcome {
-  if (!Array.isArray(c) || c.length !== 2) return { ok: false, problem: `returned ${describe(c)}, not a [left, right] pair` };
-  const [left, right] = c as unknown[];
+  if (c instanceof Promise) return { ok: false, problem: 'returned a Promise: an attack function answers within the tick (no async)' };
+  const pair = ArrayBuffer.isView(c) && !(c instanceof DataView) ? Array.from(c as Float64Array) : c;
+  if (!Array.isArray(pair) || pair.length !== 2) return { ok: false, problem: `returned ${describe(c)}, not a [left, right] pair` };
+  const [left, right] = pair as unknown[];
   for (const [side, v] of [['left', left], ['right', right]] as const) {
     if (typeof v !== 'number' || !Number.isFinite(v)) return { ok: false, problem: `returned a non-finite ${side} command (${describe(v)})` };
     if (v < -1 || v > 1) return { ok: false, problem: `returned a ${side} command of ${v}, outside [-1, 1]` };
