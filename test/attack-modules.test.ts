@@ -193,6 +193,18 @@ describe('composable timing', () => {
     expect(t.run.records.filter((r) => r.compromised.includes(4)).map((r) => r.tick)).toEqual([5, 6, 7, 8, 12, 13, 14, 15, 19, 20, 21, 22]);
   });
 
+  it('launch file timing errors name the entry and the field', async () => {
+    const launch = (inj: string) => {
+      const path = join(dir, 'timing.yaml');
+      writeFileSync(path, `swarm: { robots: 10, noise: default }\nlink: { kind: sim, mode: fast, seed: 2 }\npolicy: ${MAPPO}\nduration: 5\ntrial: true\ninjections: [${inj}]\n`);
+      return loadLaunch(path);
+    };
+    await expect(launch("{ robot: epuck-1, at: 1, duration: 2, on: 1, attack: 'fault:spin' }")).rejects.toThrow(/injections\[0\]\.on\/off: an intermittent injection needs both on and off/);
+    await expect(launch("{ robots: [epuck-1, epuck-1], at: 1, duration: 2, attack: 'fault:spin' }")).rejects.toThrow(/injections\[0\]\.robots: robot 'epuck-1' is named twice/);
+    await expect(launch("{ robot: epuck-1, robots: [epuck-2], at: 1, duration: 2, attack: 'fault:spin' }")).rejects.toThrow(/injections\[0\]: name the robot .* one of the two/);
+    await expect(launch("{ robot: epuck-1, at: 6, duration: 2, attack: 'fault:spin' }")).rejects.toThrow(/injections\[0\]\.at: 6 s is not within the run's 5 s/);
+  });
+
   it('the console injects several robots at once, intermittently, each with its own module state', async () => {
     expect(parseConsoleCommand('inject epuck-1,epuck-2 attacks/lure.ts 6 on=1 off=0.5')).toEqual({ kind: 'inject', robot: 'epuck-1,epuck-2', attack: 'attacks/lure.ts', seconds: 6, on: 1, off: 0.5 });
     expect(() => parseConsoleCommand('inject epuck-1 fault:spin 6 on=1')).toThrow(/on=<s> and off=<s> go together/);

@@ -24,7 +24,7 @@ export function injectionTicks(spec: TimingSpec, controlPeriod: number, now = 0,
   if (!(Number.isFinite(spec.at) && spec.at >= 0)) throw new RangeError(`at: a start of ${spec.at} s; it must be a number >= 0`);
   if (!(Number.isFinite(spec.duration) && spec.duration > 0)) throw new RangeError(`duration: ${spec.duration} s; it must be a number > 0`);
   const fromTick = now + ticks(spec.at);
-  if (fromTick >= runTicks) throw new RangeError(`at: ${spec.at} s is not within the run`);
+  if (fromTick >= runTicks) throw new RangeError(`at: ${spec.at} s is not within the run's ${Number((runTicks * controlPeriod).toFixed(6))} s`);
   const toTick = Math.min(runTicks, fromTick + ticks(spec.duration));
   if (toTick <= fromTick) throw new RangeError(`duration: ${spec.duration} s is shorter than one control tick (${controlPeriod} s)`);
   if ((spec.on === undefined) !== (spec.off === undefined)) throw new RangeError('on/off: an intermittent injection needs both on and off (s)');
