@@ -4,15 +4,17 @@
 // (e + floor(N / 2)) mod N). In benign episodes the same robots are left out of the outcome metrics (not
 // attacked), so benign and attacked results with as many victims score the same robots.
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { OnnxAdversary, type AdversaryController } from '../src/policy/adversary.js';
 import type { RendezvousMetrics } from '../src/core/rendezvous.js';
 import type { TeamController } from '../src/policy/team.js';
+import { AttackSession, attackModulePath, isAttackModuleRef, loadAttackModule, type UserAttack } from '../src/runtime/attack-module.js';
 import type { SimSettings } from './config.js';
 import type { ControllerName } from './controllers.js';
 import { makeController } from './episode.js';
 import { summariseEpisodes, type EvalResult } from './evaluation.js';
 import { FAULT_NAMES, faultByName, type FaultName } from './faults.js';
-import { CommandOverride } from './override.js';
+import { CommandOverride, type ActionOverride } from './override.js';
 import { RendezvousWorld } from './world.js';
 
 /** A reference controller (consensus, W-MSR, random wheels) driving the team, for comparison columns. */
@@ -31,7 +33,8 @@ export type Attack =
   | { kind: 'none' }
   | { kind: 'adversary'; adversary: AdversaryController }
   | { kind: 'fault'; fault: FaultName }
-  | { kind: 'observation-noise'; epsilon: number };
+  | { kind: 'observation-noise'; epsilon: number }
+  | { kind: 'module'; module: UserAttack };
 
 export function attackName(a: Attack): string {
   switch (a.kind) {
@@ -43,12 +46,20 @@ export function attackName(a: Attack): string {
       return `fault:${a.fault}`;
     case 'observation-noise':
       return `obs-noise:${a.epsilon}`;
+    case 'module':
+      return a.module.name;
   }
 }
 
 /** A built-in attack reference (`fault:<name>`, `obs-noise:<epsilon>`): no folder to load, no path to resolve. */
 export function isBuiltinAttack(ref: string): boolean {
   return ref.startsWith('fault:') || ref.startsWith('obs-noise:');
+}
+
+/** An attack reference with its path (a folder or an attack module) resolved against `base`; built-ins as they are. */
+export function resolveAttackRef(ref: string, base: string): string {
+  if (isBuiltinAttack(ref) || ref === 'none') return ref;
+  return isAttackModuleRef(ref) ? `module:${attackModulePath(ref, base)}` : resolve(base, ref);
 }
 
 /** An attack on `victims` robots per episode, each victim compromised the same way: a row of the evaluation matrix. */
@@ -95,7 +106,8 @@ export async function loadAttackRow(ref: string, settings: SimSettings): Promise
 /**
  * Parses an attack reference: `none`, `fault:<name>`, `obs-noise:<epsilon>`, or a folder (an adversary's,
  * or a policy folder that ships its training adversaries, one picked as `<folder>@<name>` when there are
- * several, e.g. `policies/batpal-rendezvous@severity-3`). Folders are loaded; every error names the reference.
+ * several, e.g. `policies/batpal-rendezvous@severity-3`), or an attack module (`module:<file>` or a path ending
+ * .ts/.mts/.js/.mjs: src/runtime/attack-module.ts). Folders and modules are loaded; every error names the reference.
  */
 export async function loadAttack(ref: string, settings: SimSettings): Promise<Attack> {
   if (ref === 'none') return { kind: 'none' };
@@ -109,6 +121,7 @@ export async function loadAttack(ref: string, settings: SimSettings): Promise<At
     if (!(Number.isFinite(epsilon) && epsilon > 0)) throw new RangeError(`attack '${ref}': the noise bound must be a number > 0`);
     return { kind: 'observation-noise', epsilon };
   }
+  if (isAttackModuleRef(ref)) return { kind: 'module', module: await loadAttackModule(ref, settings) };
   // A folder whose own name holds an '@' is taken whole.
   const at = existsSync(ref) ? -1 : ref.lastIndexOf('@');
   return { kind: 'adversary', adversary: await OnnxAdversary.load(at > 0 ? ref.slice(0, at) : ref, settings.observation, at > 0 ? ref.slice(at + 1) : undefined) };
@@ -124,6 +137,49 @@ export interface TeamEvalOptions {
    * episodes leave as many robots out of the metrics.
    */
   victims?: number;
+  /** Told when an attack module fails on a victim (that victim is stopped for the rest of its episode). */
+  onAttackError?: (failure: { env: number; robot: string; problem: string }) => void;
+}
+
+/**
+ * An attack module as a victim override in the twin: one session per victim (its own init state), fed the
+ * victim's observation, the episode's tracked poses and its controller's proposal. A failed session holds
+ * the victim still, as the runtime's safety layer does.
+ */
+function moduleOverride(module: UserAttack, world: RendezvousWorld, settings: SimSettings, onError: TeamEvalOptions['onAttackError']): ActionOverride {
+  const sessions = new Map<number, AttackSession>();
+  const N = world.robots;
+  const arena = { width: settings.arenaWidth, height: settings.arenaHeight };
+  return {
+    name: module.name,
+    act(ctx, out) {
+      const g = ctx.env * N + ctx.robot;
+      let session = sessions.get(g);
+      if (!session || ctx.step === 0) {
+        session = new AttackSession(module, { robot: settings.robotIds[ctx.robot]!, index: ctx.robot, robots: N, controlPeriod: settings.controlPeriod, arena });
+        sessions.set(g, session);
+      }
+      const wasFailed = session.failed !== null;
+      const t = world.tracked;
+      const swarm = Array.from({ length: N }, (_, k) => ({ x: t.x[ctx.env * N + k]!, y: t.y[ctx.env * N + k]!, theta: t.heading[ctx.env * N + k]! }));
+      const r = session.step({
+        observation: ctx.observation.slice(ctx.obsOffset, ctx.obsOffset + world.obsSize),
+        pose: swarm[ctx.robot]!,
+        swarm,
+        intended: { left: ctx.proposedLeft, right: ctx.proposedRight },
+        time: ctx.step * settings.controlPeriod,
+        tick: ctx.step,
+      });
+      if (r.ok) {
+        out[0] = r.left;
+        out[1] = r.right;
+        return;
+      }
+      if (!wasFailed) onError?.({ env: ctx.env, robot: settings.robotIds[ctx.robot]!, problem: `${module.name}: ${r.problem}` });
+      out[0] = 0;
+      out[1] = 0;
+    },
+  };
 }
 
 /** Every episode's metrics; all episodes side by side, every tick one batched call per network, as the runtime runs them. */
@@ -145,6 +201,7 @@ export async function evaluateTeamEpisodes(settings: SimSettings, team: TeamCont
       robots.map((robot) => {
         if (attack.kind === 'adversary') return { robot, override };
         if (attack.kind === 'fault') return { robot, override: faultByName(attack.fault) };
+        if (attack.kind === 'module') return { robot, override: moduleOverride(attack.module, world, settings, o.onAttackError) };
         return { robot, observationNoise: attack.epsilon };
       }),
     );

@@ -217,6 +217,9 @@ describe.skipIf(!loaded.ok)(loaded.ok ? title : `${title} (skipped: ${loaded.rea
       const set = trial.node.setParametersAtomically([ros.parameter('inject.robot', 'string', ids[1]!), ros.parameter('inject.attack', 'string', 'fault:spin'), ros.parameter('inject.seconds', 'double', 2.5)]);
       expect(set).toEqual({ successful: true, reason: null });
       expect(await trial.call('inject')).toMatchObject({ success: true, message: expect.stringContaining(`${ids[1]} compromised by fault:spin for 2.5 s`) });
+      // An attack module runs code in the runtime's process: one the launch file does not name is refused.
+      trial.node.setParametersAtomically([ros.parameter('inject.attack', 'string', 'launch/attacks/orbit.ts')]);
+      expect(await trial.call('inject')).toMatchObject({ success: false, message: expect.stringMatching(/attack module launch\/attacks\/orbit\.ts: over ROS 2 only the launch file's attack modules/) });
     } finally {
       await trial.close();
     }

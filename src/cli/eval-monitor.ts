@@ -143,6 +143,7 @@ export async function runMonitorEvaluation(o: MonitorEvalOptions, log: (line: st
             signals.fused[t * N + j] = monitor.suspicion[j]!;
           }
         }
+        for (const ev of run.events) if (ev.kind === 'attack-error') log(`${attackName(attack)}: episode ${e}, ${ev.robot} stopped: ${ev.problem}`);
         all.push({ attack: attackName(attack), victim, fromTick, toTick, signals, ticks, robots: N });
         // Robot e mod N left out whether attacked or not: every attack's row scores the same robots.
         const ending = scoredOutcome(run.records, settings.robotIds, settings, new Set([e % N]));

@@ -58,7 +58,7 @@ export interface EvaluateOptions {
   policy: PolicyEntry[];
   /**
    * Rows, attack references (see loadAttackRow): none, fault:<name>, obs-noise:<eps>, an adversary or policy
-   * folder, on one victim per episode; `2x:<attack>` on two.
+   * folder, an attack module, on one victim per episode; `2x:<attack>` on two.
    */
   attack: string[];
   /** Episodes per cell (default 100) and their seed (default 3,000,000). */
@@ -322,7 +322,9 @@ export async function runEvaluation(options: EvaluateOptions, log: (line: string
         for (const row of planned) {
           const team: TeamController = teams.get(run) ?? controllerTeam(run as ControllerName, settings, seed);
           if (o.quiet) log(`evaluating ${runName(run)} under ${attackRowName(row)}: ${episodes} episodes`);
-          byRow.set(row, await evaluateTeamEpisodes(settings, team, { episodes, seed, attack: row.attack, victims: row.victims }));
+          // An attack module that fails stops its victim for the episode; the operator is told which and why.
+          const onAttackError = (f: { env: number; robot: string; problem: string }) => log(`${runName(run)} under ${attackRowName(row)}: episode ${f.env}, ${f.robot} stopped: ${f.problem}`);
+          byRow.set(row, await evaluateTeamEpisodes(settings, team, { episodes, seed, attack: row.attack, victims: row.victims, onAttackError }));
           bar?.update(++done, { cell: `${runName(run)} under ${attackRowName(row)}` });
         }
       }),

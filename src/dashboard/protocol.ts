@@ -130,7 +130,7 @@ export function frameBody(r: TickRecord, detail: Detail, o: { controlPeriod: num
   return JSON.stringify(body).slice(1, -1);
 }
 
-/** The events a client is shown: injections (the ground truth) only in trial mode. */
+/** The events a client is shown: injections (the ground truth) and attack errors only in trial mode. */
 export function visibleEvent(e: RunEvent, trialMode: boolean): boolean {
-  return trialMode || (e.kind !== 'injection-start' && e.kind !== 'injection-end');
+  return trialMode || (e.kind !== 'injection-start' && e.kind !== 'injection-end' && e.kind !== 'attack-error');
 }

@@ -4,7 +4,7 @@
 import { readdirSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { FAULT_NAMES } from '../../sim/faults.js';
-import { isBuiltinAttack } from '../../sim/team-eval.js';
+import { isBuiltinAttack, resolveAttackRef } from '../../sim/team-eval.js';
 import { ConfigError } from '../core/config-file.js';
 import type { Launch } from '../runtime/launch.js';
 import type { RunContext, RunEnd, RunService } from '../runtime/services.js';
@@ -24,7 +24,7 @@ export function offeredAttacks(launch: Pick<Launch, 'source' | 'policyDir' | 'in
   }
   for (const inj of launch.injections) {
     if (isBuiltinAttack(inj.ref)) offered[inj.ref] = inj.ref;
-    else offered[basename(inj.ref.replace(/\/+$/, ''))] = resolve(base, inj.ref);
+    else offered[basename(inj.ref.replace(/\/+$/, ''))] = resolveAttackRef(inj.ref, base);
   }
   for (const f of FAULT_NAMES) offered[`fault:${f}`] = `fault:${f}`;
   offered['obs-noise:0.5'] ??= 'obs-noise:0.5';

@@ -12,10 +12,11 @@ import type { CmdMsg } from '../links/mqtt/schemas.js';
 import { beliefAbout } from '../links/mqtt/service.js';
 import { DEFAULT_QOS, type SwarmTopics } from '../links/mqtt/topics.js';
 import { OnnxTeam } from '../policy/team.js';
+import { attackName } from '../../sim/team-eval.js';
 import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
 import type { SafetyLayer, StopReason } from '../runtime/safety.js';
 import { SwarmView } from '../runtime/swarm-view.js';
-import { compromisedCommand, groundTruth, swarmSafety, type Injection, type RunEvent } from '../runtime/trial.js';
+import { compromisedCommand, groundTruth, isActive, swarmSafety, type Injection, type ModuleContext, type RunEvent } from '../runtime/trial.js';
 import { agentUser } from './config.js';
 import { SwarmInbox, type TimeMode } from './inbox.js';
 import { followPeers, joinBus, posesFlowing, TrialWatch, type Participant } from './participant.js';
@@ -137,10 +138,17 @@ export class RobotAgent {
     // Every injection active now, in the launch file's order as the single-process run takes them: this
     // robot's is run; the others' only make their draws from the run's one random stream (ours is a copy).
     for (const inj of this.injections) {
-      if (!(k >= inj.fromTick && k < inj.toTick)) continue;
+      if (!isActive(inj, k)) continue;
       const mine = inj.robot === i;
       const out = new Float32Array(2);
-      if (await compromisedCommand(inj, k, { view: this.view, intended: this.intended, team: this.team, rng: this.rng }, out, !mine)) command.set(out);
+      const s = this.launch.settings;
+      const modules: ModuleContext = {
+        ids: s.robotIds,
+        controlPeriod: s.controlPeriod,
+        arena: this.safety.arena,
+        report: (problem) => events.push({ tick: k, kind: 'attack-error', robot: this.id, attack: attackName(inj.attack), problem }),
+      };
+      if (await compromisedCommand(inj, k, { view: this.view, intended: this.intended, team: this.team, rng: this.rng, modules }, out, !mine)) command.set(out);
     }
     const safe = this.safety.filter(i, command[0]!, command[1]!, timed[i] ?? null, nowMs);
     if (safe.stopped !== this.lastStop && safe.stopped !== null) events.push({ tick: k, kind: 'stop', robot: this.id, reason: safe.stopped });

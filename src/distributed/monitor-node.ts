@@ -30,6 +30,7 @@ import { liveTicks, TickPump } from './tick-pump.js';
 const AgentEventSchema = z.union([
   z.object({ tick: z.number().int().nonnegative(), kind: z.enum(['injection-start', 'injection-end']), robot: z.string().min(1), attack: z.string().min(1) }),
   z.object({ tick: z.number().int().nonnegative(), kind: z.literal('stop'), robot: z.string().min(1), reason: z.enum(STOP_REASONS) }),
+  z.object({ tick: z.number().int().nonnegative(), kind: z.literal('attack-error'), robot: z.string().min(1), attack: z.string().min(1), problem: z.string() }),
 ]);
 
 export class MonitorNode {

@@ -1,12 +1,14 @@
 // The operator's console during a live run (stdin of the terminal that started it; nothing listens on the
 // network): inject an attack into a robot, engage or release the swarm-wide e-stop, hold the robots still.
-//   inject <robot-id> <attack> [seconds]    attack: fault:<name>, obs-noise:<eps>, an adversary or policy folder (<dir>@<name>)
+//   inject <robot-id>[,<robot-id>...] <attack> [seconds] [on=<s> off=<s>]
+//     attack: fault:<name>, obs-noise:<eps>, an adversary or policy folder (<dir>@<name>), or an attack module
+//     (module:<file> or a .ts/.mts/.js/.mjs path); several robots at once; on/off: intermittent
 //   estop [reason]   |   release   |   stop   |   start   |   help
 import type { ControlAction } from './control.js';
 
 export type ConsoleCommand = ControlAction | { kind: 'help' };
 
-export const CONSOLE_HELP = 'commands: inject <robot-id> <attack> [seconds=10] | estop [reason] | release | stop | start | help';
+export const CONSOLE_HELP = 'commands: inject <robot-id>[,<robot-id>...] <attack> [seconds=10] [on=<s> off=<s>] | estop [reason] | release | stop | start | help';
 
 /** Parses one console line; throws a RangeError that says what is wrong. */
 export function parseConsoleCommand(line: string): ConsoleCommand | null {
@@ -15,10 +17,24 @@ export function parseConsoleCommand(line: string): ConsoleCommand | null {
   const [verb, ...args] = words as [string, ...string[]];
   switch (verb) {
     case 'inject': {
-      if (args.length < 2 || args.length > 3) throw new RangeError(`usage: inject <robot-id> <attack> [seconds]`);
-      const seconds = args[2] === undefined ? 10 : Number(args[2]);
-      if (!(Number.isFinite(seconds) && seconds > 0)) throw new RangeError(`inject: seconds must be a number > 0, got '${args[2]}'`);
-      return { kind: 'inject', robot: args[0]!, attack: args[1]!, seconds };
+      const usage = 'usage: inject <robot-id>[,<robot-id>...] <attack> [seconds] [on=<s> off=<s>]';
+      const timing: Record<string, number> = {};
+      const plain: string[] = [];
+      for (const a of args) {
+        const m = /^(on|off)=(.*)$/.exec(a);
+        if (!m) {
+          plain.push(a);
+          continue;
+        }
+        const s = Number(m[2]);
+        if (!(Number.isFinite(s) && s > 0)) throw new RangeError(`inject: ${m[1]} must be a number of seconds > 0, got '${m[2]}'`);
+        timing[m[1]!] = s;
+      }
+      if (plain.length < 2 || plain.length > 3) throw new RangeError(usage);
+      if ((timing.on === undefined) !== (timing.off === undefined)) throw new RangeError(`inject: on=<s> and off=<s> go together (${usage})`);
+      const seconds = plain[2] === undefined ? 10 : Number(plain[2]);
+      if (!(Number.isFinite(seconds) && seconds > 0)) throw new RangeError(`inject: seconds must be a number > 0, got '${plain[2]}'`);
+      return { kind: 'inject', robot: plain[0]!, attack: plain[1]!, seconds, ...timing };
     }
     case 'estop':
       return { kind: 'estop', reason: args.join(' ') || 'operator' };

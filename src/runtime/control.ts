@@ -3,9 +3,9 @@
 // terminal that started the run; network endpoints require their token or credentials); this class checks
 // what the run allows (injections only in trial mode, known robots and attacks) and owns the attacks it
 // loads, releasing them when the run ends.
-import { resolve } from 'node:path';
 import type { SimSettings } from '../../sim/config.js';
-import { isBuiltinAttack, loadAttack, type Attack } from '../../sim/team-eval.js';
+import { isBuiltinAttack, loadAttack, resolveAttackRef, type Attack } from '../../sim/team-eval.js';
+import { injectionTicks, robotIndices } from './injection-timing.js';
 import type { Injection, TrialRun } from './trial.js';
 
 export type ControlAction =
@@ -13,7 +13,8 @@ export type ControlAction =
   | { kind: 'release' }
   | { kind: 'stop' }
   | { kind: 'start' }
-  | { kind: 'inject'; robot: string; attack: string; seconds: number };
+  /** robot: one id, or several separated by commas; on/off (s): intermittent (both or neither). */
+  | { kind: 'inject'; robot: string; attack: string; seconds: number; on?: number; off?: number };
 
 export interface ControlState {
   eStopped: string | null;
@@ -57,28 +58,27 @@ export class RunController {
         this.run.resume(who);
         return null;
       case 'inject':
-        return this.inject(action.robot, action.attack, action.seconds);
+        return this.inject(action.robot, action.attack, action.seconds, action.on, action.off);
     }
   }
 
-  private async inject(robotId: string, ref: string, seconds: number): Promise<Injection> {
-    const ids = this.settings.robotIds;
-    const robot = ids.indexOf(robotId);
-    if (robot < 0) throw new RangeError(`unknown robot id '${robotId}' (swarm ids: ${ids.join(', ')})`);
+  /** Compromises every robot named (comma-separated ids) from the next tick; returns the first robot's injection. */
+  private async inject(robotIds: string, ref: string, seconds: number, on?: number, off?: number): Promise<Injection> {
+    const robots = robotIndices(robotIds.split(',').filter(Boolean), this.settings.robotIds);
     if (!this.run.parts.trialMode) throw new RangeError('injections are refused outside trial mode (set trial: true in the launch file)');
-    if (!(Number.isFinite(seconds) && seconds > 0)) throw new RangeError(`an injection lasts a positive number of seconds, got ${seconds}`);
-    const ticks = Math.round(seconds / this.settings.controlPeriod);
-    if (ticks < 1) throw new RangeError(`${seconds} s is shorter than one control tick (${this.settings.controlPeriod} s)`);
+    const timing = injectionTicks({ at: 0, duration: seconds, on, off }, this.settings.controlPeriod, this.run.tick);
     if (ref === 'none') throw new RangeError("'none' compromises nothing");
-    const attack = isBuiltinAttack(ref) ? await loadAttack(ref, this.settings) : await this.adversary(resolve(this.baseDir, ref));
+    const attack = isBuiltinAttack(ref) ? await loadAttack(ref, this.settings) : await this.adversary(resolveAttackRef(ref, this.baseDir));
     if (!this.open) throw new RangeError('the run has ended');
-    return this.run.inject(robot, attack, ticks);
+    const added = robots.map((robot) => this.run.inject(robot, attack, timing.toTick - timing.fromTick, timing));
+    return added[0]!;
   }
 
   /**
    * A trained adversary, loaded once per reference for the whole run: adversaries are stateless (a command
    * from the victim's observation), so repeated injections share one onnxruntime session instead of each
-   * holding its own until the run ends. Faults keep per-victim state and are made fresh every time.
+   * holding its own until the run ends. Faults keep per-victim state and are made fresh every time; an
+   * attack module is imported and validated once, its per-robot state lives with each injection.
    */
   private adversary(path: string): Promise<Attack> {
     let loading = this.adversaries.get(path);

@@ -5,7 +5,8 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, loadYamlFile, parseWithSchema } from '../core/config-file.js';
 import { resolveSimConfig, type SimSettings } from '../../sim/config.js';
-import { isBuiltinAttack, loadAttack, type Attack } from '../../sim/team-eval.js';
+import { loadAttack, resolveAttackRef, type Attack } from '../../sim/team-eval.js';
+import { injectionTicks, robotIndices } from './injection-timing.js';
 import { DEFAULT_MONITOR, type MonitorSettings } from '../monitor/monitor.js';
 import { isOracle } from '../core/policy-manifest.js';
 import { observationMismatch, readManifest } from '../policy/folder.js';
@@ -76,12 +77,19 @@ export const LaunchSchema = z
       .array(
         z
           .object({
-            /** Robot id. */
-            robot: z.string().min(1),
+            /** Robot id, or several robots at once (each compromised the same way); one of the two. */
+            robot: z.string().min(1).optional(),
+            robots: z.array(z.string().min(1)).min(1).optional(),
             /** Start, s after the run starts, and how long it lasts, s. */
             at: z.number().min(0),
             duration: z.number().positive(),
-            /** A trained adversary (adversary folder, policy folder, folder@name), fault:<name> or obs-noise:<eps>. */
+            /** Intermittent: on for `on` s, off for `off` s, repeated over the duration (both or neither). */
+            on: z.number().positive().optional(),
+            off: z.number().positive().optional(),
+            /**
+             * A trained adversary (adversary folder, policy folder, folder@name), fault:<name>, obs-noise:<eps>,
+             * or an attack module (module:<file>, or a .ts/.mts/.js/.mjs path: src/runtime/attack-module.ts).
+             */
             attack: z.string().min(1),
           })
           .strict(),
@@ -177,21 +185,27 @@ export async function loadLaunch(path: string): Promise<Launch> {
   try {
     for (const [k, inj] of file.injections.entries()) {
       const where = `${path}: injections[${k}]`;
-      const robot = settings.robotIds.indexOf(inj.robot);
-      if (robot < 0) throw new ConfigError(`${where}.robot: unknown robot id '${inj.robot}' (swarm ids: ${settings.robotIds.join(', ')})`);
-      const fromTick = Math.round(inj.at / settings.controlPeriod);
-      if (fromTick >= ticks) throw new ConfigError(`${where}.at: ${inj.at} s is not within the run's ${file.duration} s`);
+      if ((inj.robot === undefined) === (inj.robots === undefined)) throw new ConfigError(`${where}: name the robot (robot: <id>) or the robots (robots: [<id>, ...]), one of the two`);
+      let robots: number[];
+      try {
+        robots = robotIndices(inj.robots ?? [inj.robot!], settings.robotIds);
+      } catch (err) {
+        throw new ConfigError(`${where}.${inj.robots ? 'robots' : 'robot'}: ${(err as Error).message}`);
+      }
       if (inj.attack === 'none') throw new ConfigError(`${where}.attack: 'none' compromises nothing; leave the injection out`);
-      const toTick = Math.min(ticks, fromTick + Math.round(inj.duration / settings.controlPeriod));
-      if (toTick <= fromTick) throw new ConfigError(`${where}.duration: ${inj.duration} s is shorter than one control tick (${settings.controlPeriod} s)`);
-      const ref = isBuiltinAttack(inj.attack) ? inj.attack : resolve(base, inj.attack);
+      let timing;
+      try {
+        timing = injectionTicks(inj, settings.controlPeriod, 0, ticks);
+      } catch (err) {
+        throw new ConfigError(`${where}.${(err as Error).message}`);
+      }
       let attack: Attack;
       try {
-        attack = await loadAttack(ref, settings);
+        attack = await loadAttack(resolveAttackRef(inj.attack, base), settings);
       } catch (err) {
         throw new ConfigError(`${where}.attack: ${(err as Error).message}`);
       }
-      injections.push({ robot, fromTick, toTick, attack, ref: inj.attack });
+      for (const robot of robots) injections.push({ robot, ...timing, attack, ref: inj.attack });
     }
   } catch (err) {
     await releaseLaunch({ injections });
@@ -221,5 +235,7 @@ export async function loadLaunch(path: string): Promise<Launch> {
 }
 
 export async function releaseLaunch(l: Pick<Launch, 'injections'>): Promise<void> {
-  await Promise.all(l.injections.map((i) => (i.attack.kind === 'adversary' ? i.attack.adversary.release() : undefined)));
+  // An injection on several robots shares one loaded attack: released once.
+  const attacks = new Set(l.injections.map((i) => i.attack));
+  await Promise.all([...attacks].map((a) => (a.kind === 'adversary' ? a.adversary.release() : undefined)));
 }

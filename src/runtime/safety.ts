@@ -56,7 +56,7 @@ export class SafetyLayer {
 
   constructor(
     private readonly robots: readonly RobotParams[],
-    private readonly arena: { width: number; height: number },
+    readonly arena: { width: number; height: number },
     readonly settings: SafetySettings = DEFAULT_SAFETY,
   ) {}
 

@@ -16,6 +16,8 @@ export function describeEvent(e: RunEvent, period: number): string {
       return `${t}  CLEAR    ${e.robot} suspicion ${e.suspicion.toFixed(2)}`;
     case 'stop':
       return `${t}  STOP     ${e.robot}: ${e.reason}`;
+    case 'attack-error':
+      return `${t}  ATTACK-ERROR ${e.robot} (${e.attack}): ${e.problem}; robot stopped`;
     case 'e-stop':
       return `${t}  E-STOP   ${e.reason}`;
     case 'release':

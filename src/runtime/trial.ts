@@ -15,19 +15,34 @@ import type { OnnxTeam } from '../policy/team.js';
 import type { RobotLink } from './link.js';
 import { DEFAULT_SAFETY, SafetyLayer, type SafetySettings, type StopReason, type TimedPose } from './safety.js';
 import { SwarmView } from './swarm-view.js';
+import { AttackSession } from './attack-module.js';
 
-/** An injection resolved against the swarm: robot index, the ticks it is active in [from, to), the attack. */
+/**
+ * An injection resolved against the swarm: robot index, the ticks it spans [from, to), the attack; with
+ * onTicks/offTicks it is intermittent: on for onTicks, off for offTicks, again and again from fromTick.
+ */
 export interface Injection {
   robot: number;
   fromTick: number;
   toTick: number;
   attack: Attack;
+  onTicks?: number;
+  offTicks?: number;
+}
+
+/** Whether the injection compromises its robot at tick t (within its span, and in an on-phase if intermittent). */
+export function isActive(inj: Injection, t: number): boolean {
+  if (!(t >= inj.fromTick && t < inj.toTick)) return false;
+  if (inj.onTicks === undefined || inj.offTicks === undefined) return true;
+  return (t - inj.fromTick) % (inj.onTicks + inj.offTicks) < inj.onTicks;
 }
 
 export type RunEvent =
   | { tick: number; kind: 'injection-start' | 'injection-end'; robot: string; attack: string }
   | MonitorAlert
   | { tick: number; kind: 'stop'; robot: string; reason: StopReason }
+  /** An attack module failed (threw, or returned a non-finite or out-of-range command): its robot is stopped. */
+  | { tick: number; kind: 'attack-error'; robot: string; attack: string; problem: string }
   | { tick: number; kind: 'e-stop' | 'release' | 'pause' | 'resume'; reason: string };
 
 export interface TickRecord {
@@ -103,7 +118,7 @@ export class TrialRun {
   }
 
   private active(tick: number): Injection[] {
-    return this.plan.filter((inj) => tick >= inj.fromTick && tick < inj.toTick);
+    return this.plan.filter((inj) => isActive(inj, tick));
   }
 
   /** One control tick; returns the monitor's alerts of this tick. */
@@ -156,20 +171,23 @@ export class TrialRun {
   /** Replaces robot inj.robot's command: a trained adversary or a fault drives it, or it sees through noise. */
   private async compromise(inj: Injection, t: number): Promise<void> {
     const out = new Float32Array(2);
-    if (!(await compromisedCommand(inj, t, { view: this.view, intended: this.intended, team: this.parts.team, rng: this.rng }, out))) return;
+    const { ids, controlPeriod, safety } = this.parts;
+    const modules: ModuleContext = { ids, controlPeriod, arena: safety.arena, report: (problem) => this.events.push({ tick: t, kind: 'attack-error', robot: ids[inj.robot]!, attack: attackName(inj.attack), problem }) };
+    if (!(await compromisedCommand(inj, t, { view: this.view, intended: this.intended, team: this.parts.team, rng: this.rng, modules }, out))) return;
     this.commands[2 * inj.robot] = out[0]!;
     this.commands[2 * inj.robot + 1] = out[1]!;
   }
 
   /**
    * An injection decided during the run (an operator at the console): robot i compromised from the next
-   * tick for `ticks` ticks. Refused outside trial mode or for an unknown robot.
+   * tick for `ticks` ticks (intermittently with onTicks/offTicks). Refused outside trial mode or for an unknown robot.
    */
-  inject(robot: number, attack: Attack, ticks: number): Injection {
+  inject(robot: number, attack: Attack, ticks: number, intermittent?: { onTicks?: number; offTicks?: number }): Injection {
     if (!this.parts.trialMode) throw new RangeError('injections are refused outside trial mode (set trial: true in the launch file)');
     if (!(robot >= 0 && robot < this.parts.ids.length)) throw new RangeError(`no robot ${robot} in this swarm`);
     if (!(ticks >= 1)) throw new RangeError(`an injection lasts at least one tick, got ${ticks}`);
-    const inj = { robot, fromTick: this.tick, toTick: this.tick + Math.round(ticks), attack };
+    const { onTicks, offTicks } = intermittent ?? {};
+    const inj: Injection = { robot, fromTick: this.tick, toTick: this.tick + Math.round(ticks), attack, ...(onTicks !== undefined && offTicks !== undefined ? { onTicks, offTicks } : {}) };
     this.plan.push(inj);
     return inj;
   }
@@ -198,19 +216,34 @@ export class TrialRun {
 
 /**
  * Ground truth at tick t: an injection's start is recorded at the first tick it acts in (one added while a
- * tick was running starts at the next), its end at the first tick it no longer does. `started` is updated.
+ * tick was running starts at the next), its end at the first tick it no longer does; an intermittent one
+ * starts and ends once per on-phase. `started` holds the injections acting now and is updated.
  */
 export function groundTruth(plan: readonly Injection[], started: Set<Injection>, t: number, ids: readonly string[]): RunEvent[] {
   const events: RunEvent[] = [];
   for (const inj of plan) {
-    if (!started.has(inj) && t >= inj.fromTick && t < inj.toTick) {
+    const on = isActive(inj, t);
+    if (on && !started.has(inj)) {
       started.add(inj);
       events.push({ tick: t, kind: 'injection-start', robot: ids[inj.robot]!, attack: attackName(inj.attack) });
+    } else if (!on && started.has(inj)) {
+      started.delete(inj);
+      events.push({ tick: t, kind: 'injection-end', robot: ids[inj.robot]!, attack: attackName(inj.attack) });
     }
-    if (started.has(inj) && inj.toTick === t) events.push({ tick: t, kind: 'injection-end', robot: ids[inj.robot]!, attack: attackName(inj.attack) });
   }
   return events;
 }
+
+/** What an attack module needs besides the view: the swarm's ids, the control period, the arena, and where failures go. */
+export interface ModuleContext {
+  ids: readonly string[];
+  controlPeriod: number;
+  arena: { width: number; height: number };
+  report: (problem: string) => void;
+}
+
+/** One session per injection: an attack module's state lives as long as its injection. */
+const sessions = new WeakMap<Injection, AttackSession>();
 
 /**
  * The command of a compromised robot at tick t into out (left, right): a trained adversary or a fault drives
@@ -223,7 +256,7 @@ export function groundTruth(plan: readonly Injection[], started: Set<Injection>,
 export async function compromisedCommand(
   inj: Injection,
   t: number,
-  at: { view: SwarmView; intended: Float32Array; team: OnnxTeam; rng: RandomStream },
+  at: { view: SwarmView; intended: Float32Array; team: OnnxTeam; rng: RandomStream; modules?: ModuleContext },
   out: Float32Array,
   elsewhere = false,
 ): Promise<boolean> {
@@ -247,8 +280,46 @@ export async function compromisedCommand(
     perturbObservation(noisy, g * view.observer.size, view.observer.layout, a.epsilon, rng);
     if (elsewhere) return false;
     await at.team.actorOnly(noisy, [g], out);
+  } else if (a.kind === 'module') {
+    if (elsewhere) return false; // a module draws nothing from the run's stream
+    moduleCommand(inj, t, view, intended, at.modules, out);
   } else return false;
   return true;
+}
+
+/**
+ * An attack module's command for robot inj.robot at tick t; on failure (reported once) NaN, which the
+ * safety layer answers by stopping the robot (invalid-command) for as long as the injection lasts.
+ */
+function moduleCommand(inj: Injection, t: number, view: SwarmView, intended: Float32Array, ctx: ModuleContext | undefined, out: Float32Array): void {
+  if (inj.attack.kind !== 'module') return;
+  if (!ctx) throw new Error(`attack module ${inj.attack.module.name} needs the run's module context`);
+  const g = inj.robot;
+  let session = sessions.get(inj);
+  if (!session) {
+    session = new AttackSession(inj.attack.module, { robot: ctx.ids[g]!, index: g, robots: ctx.ids.length, controlPeriod: ctx.controlPeriod, arena: ctx.arena });
+    sessions.set(inj, session);
+  }
+  const wasFailed = session.failed !== null;
+  const f = view.frame;
+  const swarm = ctx.ids.map((_, k) => (view.located(k) ? { x: f.x[k]!, y: f.y[k]!, theta: f.heading[k]! } : { x: Number.NaN, y: Number.NaN, theta: Number.NaN }));
+  const size = view.observer.size;
+  const r = session.step({
+    observation: view.obs.slice(g * size, (g + 1) * size),
+    pose: swarm[g]!,
+    swarm,
+    intended: { left: intended[2 * g]!, right: intended[2 * g + 1]! },
+    time: (t - inj.fromTick) * ctx.controlPeriod,
+    tick: t - inj.fromTick,
+  });
+  if (r.ok) {
+    out[0] = r.left;
+    out[1] = r.right;
+    return;
+  }
+  if (!wasFailed) ctx.report(r.problem);
+  out[0] = Number.NaN;
+  out[1] = Number.NaN;
 }
 
 /** Per robot: whether and when it was compromised and flagged, and the detection delay. */

@@ -59,7 +59,7 @@ const SPECS: readonly (ParamSpec & { key: Key; trialOnly?: boolean })[] = [
   { key: 'cusumThreshold', name: 'monitor.consistency_threshold', kind: 'double', range: { from: 1e-6, to: 1e6 }, description: 'policy-consistency CUSUM at which its suspicion reaches 1' },
   { key: 'cusumDrift', name: 'monitor.consistency_drift', kind: 'double', range: { from: 0, to: 1e6 }, description: 'per-tick allowance subtracted from the consistency residual' },
   { key: 'injectRobot', name: 'inject.robot', kind: 'string', trialOnly: true, description: 'robot id the next ~/inject call compromises (trial mode only)' },
-  { key: 'injectAttack', name: 'inject.attack', kind: 'string', trialOnly: true, description: 'attack of the next ~/inject: fault:<name>, obs-noise:<eps> or an adversary/policy folder (relative to the working directory)' },
+  { key: 'injectAttack', name: 'inject.attack', kind: 'string', trialOnly: true, description: 'attack of the next ~/inject: fault:<name>, obs-noise:<eps>, an adversary/policy folder, or one of the attack modules the launch file names (relative to the working directory)' },
   { key: 'injectSeconds', name: 'inject.seconds', kind: 'double', trialOnly: true, range: { from: 0.001, to: 86_400 }, description: 'how long the next ~/inject lasts, s' },
 ];
 

@@ -12,6 +12,9 @@ import { ConfigError } from '../../core/config-file.js';
 import type { RunContext, RunService } from '../../runtime/services.js';
 import type { ControlAction } from '../../runtime/control.js';
 import type { RunEvent, TickRecord } from '../../runtime/trial.js';
+import { isAttackModuleRef } from '../../runtime/attack-module.js';
+import { resolveAttackRef } from '../../../sim/team-eval.js';
+import { dirname, resolve } from 'node:path';
 import { Ros2Link } from './link.js';
 import { alertMessage, diagnosticsMessage, markersMessage, type TriggerResponseMsg } from './messages.js';
 import type { SwarmNode } from './node.js';
@@ -83,6 +86,14 @@ export class Ros2Service implements RunService {
     if (!ctx.control.state.trialMode) return { success: false, message: 'injections are refused outside trial mode (set trial: true in the launch file)' };
     const t = this.tunables!;
     if (!t.injectRobot || !t.injectAttack) return { success: false, message: 'set the parameters inject.robot and inject.attack (and inject.seconds) first' };
+    // An attack module is code run in this process: over the network only the launch file's own modules.
+    if (isAttackModuleRef(t.injectAttack)) {
+      const base = dirname(resolve(ctx.launch.source));
+      const named = ctx.launch.injections.filter((i) => isAttackModuleRef(i.ref)).map((i) => resolveAttackRef(i.ref, base));
+      if (!named.includes(resolveAttackRef(t.injectAttack, process.cwd()))) {
+        return { success: false, message: `attack module ${t.injectAttack}: over ROS 2 only the launch file's attack modules may be injected (${named.join(', ') || 'it names none'})` };
+      }
+    }
     try {
       const inj = await ctx.control.apply({ kind: 'inject', robot: t.injectRobot, attack: t.injectAttack, seconds: t.injectSeconds }, 'ros2');
       const p = ctx.launch.settings.controlPeriod;
