@@ -5,7 +5,7 @@ import { PhaseTimer, TICK_PHASES, type TickPhase } from '../src/runtime/phase-ti
 import { SimLink } from '../src/runtime/sim-link.js';
 import { swarmTrial } from '../src/runtime/trial.js';
 import { PROJECT_ROOT, resolveSimConfig } from '../sim/config.js';
-import { parseRuntimeBenchArgs, ticksFor } from '../sim/bench/runtime-args.js';
+import { parseRuntimeBenchArgs, servedBounds, ticksFor } from '../sim/bench/runtime-args.js';
 
 /** Every phase the tick path reports, in order, one list per tick. */
 async function lapsOfTicks(policy: string, ticks: number): Promise<TickPhase[][]> {
@@ -72,5 +72,12 @@ describe('bench:runtime options', () => {
     expect(ticksFor(10, { ticks: 300 })).toBe(300);
     expect(ticksFor(1000, { ticks: 300 })).toBe(30);
     expect(ticksFor(2000, { ticks: 5 })).toBe(3);
+  });
+
+  it('the largest N served lies below the smallest size not served, whatever is served above it', () => {
+    const at = (robots: number, served: boolean, refused = false) => ({ robots, served, refused });
+    expect(servedBounds([at(10, true), at(100, true), at(1000, false), at(2000, true)])).toEqual({ lo: 100, hi: 1000 });
+    expect(servedBounds([at(10, true), at(100, true), at(2000, false, true)])).toEqual({ lo: 100, hi: null });
+    expect(servedBounds([at(10, false), at(100, true)])).toEqual({ lo: null, hi: 10 });
   });
 });

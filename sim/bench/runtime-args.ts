@@ -1,4 +1,5 @@
-// The options of `npm run bench:runtime` (sim/bench/runtime.ts) and how many ticks each size gets.
+// The options of `npm run bench:runtime` (sim/bench/runtime.ts), how many ticks each size gets, and how the
+// largest size served at 10 Hz is read off the measured ones.
 
 export const DEFAULT_SIZES = [10, 100, 1000, 2000];
 /** The arena grows with N so that density stays that of 10 robots in 2 m x 2 m. */
@@ -78,4 +79,16 @@ export function parseRuntimeBenchArgs(argv: readonly string[]): RuntimeBenchOpti
 /** Timed ticks for a swarm of N: ticks * sqrt(10 / N), fewer for bigger swarms, at least MIN_TICKS. */
 export function ticksFor(robots: number, o: Pick<RuntimeBenchOptions, 'ticks'>): number {
   return Math.max(MIN_TICKS, Math.round(o.ticks * Math.sqrt(10 / robots)));
+}
+
+/**
+ * Where the largest N served at 10 Hz lies, from the sizes measured (refused ones skipped): lo, the largest
+ * size below the smallest one not served (null: even the smallest is not), and hi, that smallest one (null:
+ * every size is served). A size served above hi does not move the bound (the machine's load varies).
+ */
+export function servedBounds(sizes: readonly { robots: number; served: boolean; refused: boolean }[]): { lo: number | null; hi: number | null } {
+  const measured = sizes.filter((s) => !s.refused).sort((a, b) => a.robots - b.robots);
+  const first = measured.findIndex((s) => !s.served);
+  if (first < 0) return { lo: measured.at(-1)?.robots ?? null, hi: null };
+  return { lo: first > 0 ? measured[first - 1]!.robots : null, hi: measured[first]!.robots };
 }

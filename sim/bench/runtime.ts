@@ -22,7 +22,7 @@ import { PhaseTimer, quantile, TICK_PHASES, type TickPhase } from '../../src/run
 import { SimLink } from '../../src/runtime/sim-link.js';
 import { swarmTrial } from '../../src/runtime/trial.js';
 import { PROJECT_ROOT } from '../config.js';
-import { arenaSide, parseRuntimeBenchArgs, PERIOD_MS, ticksFor, USAGE, WARMUP_TICKS, type RuntimeBenchOptions } from './runtime-args.js';
+import { arenaSide, parseRuntimeBenchArgs, PERIOD_MS, servedBounds, ticksFor, USAGE, WARMUP_TICKS, type RuntimeBenchOptions } from './runtime-args.js';
 
 const VARIANTS = {
   'actor-only': 'policies/mappo-local-sparse',
@@ -52,6 +52,8 @@ interface SizeResult {
   naivePolicyMs: P;
   naiveTicks: number;
   peakRssMb: number;
+  /** 2 when a first try was not served at 10 Hz and this is the second. */
+  tries?: number;
 }
 
 const pq = (xs: readonly number[]): P => ({ p50: quantile(xs, 0.5), p99: quantile(xs, 0.99) });
@@ -175,18 +177,24 @@ async function main(o: RuntimeBenchOptions): Promise<void> {
   const results: SizeResult[] = [];
   const run = async (variant: Variant, robots: number): Promise<SizeResult> => {
     process.stdout.write(`  ${variant.padEnd(11)} N=${String(robots).padEnd(5)} ... `);
-    const r = await measureInChild({ robots, variant, ticks: ticksFor(robots, o), seconds: o.seconds }, pin);
+    const job = { robots, variant, ticks: ticksFor(robots, o), seconds: o.seconds };
+    const r = await measureInChild(job, pin);
     console.log(describe(r));
-    return r;
+    if (r.refused || served(r)) return r;
+    // A shared machine stalls now and then: a size fails only if a second try fails too.
+    process.stdout.write(`  ${''.padEnd(11)} N=${String(robots).padEnd(5)} ... not served at 10 Hz, trying again: `);
+    const again = await measureInChild(job, pin);
+    console.log(describe(again));
+    return { ...again, tries: 2 };
   };
   const largest: Record<Variant, string> = { 'actor-only': '', 'with belief': '' };
   for (const variant of Object.keys(VARIANTS) as Variant[]) {
     const own: SizeResult[] = [];
     for (const robots of o.sizes) own.push(await run(variant, robots));
     results.push(...own);
-    // The largest N served: the largest measured size that is, bisected towards the smallest that is not.
-    let lo = own.filter(served).at(-1)?.robots ?? null;
-    let hi = own.find((r) => r.refused === null && !served(r) && (lo === null || r.robots > lo))?.robots ?? null;
+    // The largest N served: below the smallest measured size that is not, bisected towards it.
+    let { lo, hi } = servedBounds(own.map((r) => ({ robots: r.robots, served: served(r), refused: r.refused !== null })));
+    const above = hi === null ? [] : own.filter((r) => r.robots > hi! && served(r)).map((r) => r.robots);
     if (lo !== null && hi !== null) {
       for (let step = 0; step < o.bisect && hi - lo > 1; step++) {
         const mid = Math.round((lo + hi) / 2);
@@ -200,7 +208,7 @@ async function main(o: RuntimeBenchOptions): Promise<void> {
         ? `none of the sizes measured (${o.sizes[0]} robots: tick p99 ${ms(own[0]!.tickMs.p99)} ms)`
         : hi === null
           ? `${lo} or more (every size measured${refused ? `; N=${refused.robots} refused` : ''})`
-          : `${lo} (${hi} is not${o.bisect > 0 ? `; bisected ${o.bisect} steps` : ''})`;
+          : `${lo} (${hi} is not${o.bisect > 0 ? `; bisected ${o.bisect} steps` : ''})${above.length ? `; N=${above.join(', ')} served though larger: the machine's load varies` : ''}`;
   }
   const phases = TICK_PHASES.filter((p) => results.some((r) => (r.phaseMs[p].p99 || 0) > 0));
   console.log(`\nTick latency per phase, ms, p50 / p99 over the timed ticks (the phases of a tick add up to it):\n`);
@@ -215,7 +223,7 @@ async function main(o: RuntimeBenchOptions): Promise<void> {
     results.map((r) =>
       r.refused
         ? [r.variant, String(r.robots), 'refused', r.refused, '', '', 'no']
-        : [r.variant, String(r.robots), pp(r.batchedPolicyMs), `${pp(r.naivePolicyMs)} (${r.naiveTicks})`, `${(r.naivePolicyMs.p50 / r.batchedPolicyMs.p50).toFixed(1)}x`, String(Math.round(r.peakRssMb)), served(r) ? 'yes' : 'no'],
+        : [r.variant, String(r.robots), pp(r.batchedPolicyMs), `${pp(r.naivePolicyMs)} (${r.naiveTicks})`, `${(r.naivePolicyMs.p50 / r.batchedPolicyMs.p50).toFixed(1)}x`, String(Math.round(r.peakRssMb)), `${served(r) ? 'yes' : 'no'}${r.tries ? ' (2nd try)' : ''}`],
     ),
   );
   console.log('\nLargest N served at 10 Hz (tick p99 < 100 ms) on one core:');
