@@ -191,17 +191,19 @@ async function main(o: RuntimeBenchOptions): Promise<void> {
   for (const variant of Object.keys(VARIANTS) as Variant[]) {
     const own: SizeResult[] = [];
     for (const robots of o.sizes) own.push(await run(variant, robots));
-    results.push(...own);
     // The largest N served: below the smallest measured size that is not, bisected towards it.
     let { lo, hi } = servedBounds(own.map((r) => ({ robots: r.robots, served: served(r), refused: r.refused !== null })));
     const above = hi === null ? [] : own.filter((r) => r.robots > hi! && served(r)).map((r) => r.robots);
     if (lo !== null && hi !== null) {
       for (let step = 0; step < o.bisect && hi - lo > 1; step++) {
         const mid = Math.round((lo + hi) / 2);
-        if (served(await run(variant, mid))) lo = mid;
+        const r = await run(variant, mid);
+        own.push(r);
+        if (served(r)) lo = mid;
         else hi = mid;
       }
     }
+    results.push(...own.sort((x, y) => x.robots - y.robots));
     const refused = own.find((r) => r.refused);
     largest[variant] =
       lo === null
