@@ -16,7 +16,7 @@ import { DEFAULT_NOISE, NO_NOISE, NoiseSchema, type NoiseModel } from './noise.j
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_ROBOTS_FILE = resolve(PROJECT_ROOT, 'robots/epuck2.yaml');
-export const MAX_ROBOTS = 1000;
+export const MAX_ROBOTS = 2000;
 
 export const SimConfigSchema = z
   .object({

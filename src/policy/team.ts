@@ -8,6 +8,7 @@ import { PAIR_DIM, type ObservationSpec } from '../core/observation.js';
 import { isOracle } from '../core/policy-manifest.js';
 import { loadPolicyFolder, observationMismatch, PolicyFolderError, type LoadedPolicy } from './folder.js';
 import { PairBeliefBuffers } from './pair-beliefs.js';
+import type { PhaseLap } from '../runtime/phase-timer.js';
 
 /** What the team reads from a batch of environments each tick (the twin's RendezvousWorld is one). */
 export interface TeamView {
@@ -166,8 +167,11 @@ export class OnnxTeam implements TeamController {
     return b.beliefs;
   }
 
-  /** Mean actions of every robot of every environment into out (robot g at 2g); advances beliefs first. */
-  async act(view: TeamView, out: Float32Array): Promise<void> {
+  /**
+   * Mean actions of every robot of every environment into out (robot g at 2g); advances beliefs first.
+   * `timer` is told when the beliefs are ready (`npm run bench:runtime` times the belief network apart).
+   */
+  async act(view: TeamView, out: Float32Array, timer?: PhaseLap): Promise<void> {
     this.size(view);
     const m = this.policy.manifest;
     const robots = view.envs * view.robots;
@@ -187,6 +191,7 @@ export class OnnxTeam implements TeamController {
       // The oracle reads the true type (a yes/no belief: type 1 of R = 1) in place of the belief network's.
       const rows = this.pairs.gatherRows(view, this.oracle ? 1 : undefined, hosted ? (g) => !hosted[g] : undefined);
       feeds.beliefs = new ort.Tensor('float32', rows, [robots, m.observation.maxNeighbours * this.beliefsPerPair]);
+      timer?.lap('belief');
     }
     const result = await this.actor.run(feeds);
     out.set(result.action!.data as Float32Array);

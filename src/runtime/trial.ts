@@ -16,6 +16,7 @@ import type { RobotLink } from './link.js';
 import { DEFAULT_SAFETY, SafetyLayer, type SafetySettings, type StopReason, type TimedPose } from './safety.js';
 import { SwarmView } from './swarm-view.js';
 import { AttackSession } from './attack-module.js';
+import type { PhaseLap } from './phase-timer.js';
 
 /**
  * An injection resolved against the swarm: robot index, the ticks it spans [from, to), the attack; with
@@ -78,6 +79,8 @@ export interface TrialParts {
   trialMode: boolean;
   injections: Injection[];
   seed: number;
+  /** Told as each phase of a tick ends (`npm run bench:runtime` times them); none in a deployed run. */
+  timer?: PhaseLap;
 }
 
 export class TrialRun {
@@ -123,18 +126,21 @@ export class TrialRun {
 
   /** One control tick; returns the monitor's alerts of this tick. */
   async step(): Promise<MonitorAlert[]> {
-    const { ids, team, link, safety, monitor } = this.parts;
+    const { ids, team, link, safety, monitor, timer } = this.parts;
     const N = ids.length;
     const t = this.tick;
     const now = link.now();
     this.events.push(...groundTruth(this.plan, this.started, t, ids));
     // Poses: a robot without a fresh, finite pose keeps its last one in the observations and is stopped below.
     const timed = link.poses();
+    timer?.lap('link');
     const poses = this.view.usable(timed);
     this.view.update(poses);
+    timer?.lap('observation');
     // The policy of every robot from its own (clean) observation: what the monitor expects of it.
-    await team.act(this.view, this.intended);
+    await team.act(this.view, this.intended, timer);
     this.commands.set(this.intended);
+    timer?.lap('actor');
     expectedCommands(safety, this.intended, timed, now, this.expected);
     const active = this.active(t);
     for (const inj of active) await this.compromise(inj, t);
@@ -144,16 +150,18 @@ export class TrialRun {
       this.commands[2 * i + 1] = safe.right;
       if (safe.stopped !== this.lastStop[i] && safe.stopped !== null) this.events.push({ tick: t, kind: 'stop', robot: ids[i]!, reason: safe.stopped });
       this.lastStop[i] = safe.stopped;
-      link.send(i, safe.left, safe.right);
     }
+    timer?.lap('safety');
+    for (let i = 0; i < N; i++) link.send(i, this.commands[2 * i]!, this.commands[2 * i + 1]!);
+    timer?.lap('link');
     this.view.sent(this.commands);
+    if (team.usesBeliefs) this.view.pairFeatures(0, this.pairs);
+    timer?.lap('observation');
     let beliefs = null;
-    if (team.usesBeliefs) {
-      this.view.pairFeatures(0, this.pairs);
-      beliefs = aggregateBeliefs(team.lastBeliefs, team.beliefsPerPair, N, (i, j) => this.view.inRange(this.pairs, i, j));
-    }
+    if (team.usesBeliefs) beliefs = aggregateBeliefs(team.lastBeliefs, team.beliefsPerPair, N, (i, j) => this.view.inRange(this.pairs, i, j));
     const alerts = monitor.update(t, { poses, motion: this.view.motion, intended: this.expected, beliefs });
     for (const a of alerts) this.events.push(a);
+    timer?.lap('monitor');
     this.records.push({
       tick: t,
       timeMs: now,
@@ -164,6 +172,7 @@ export class TrialRun {
       ...monitorView(this.view, poses, beliefs, monitor),
       compromised: active.map((a) => a.robot),
     });
+    timer?.lap('record');
     this.tick++;
     return alerts;
   }
@@ -395,7 +404,7 @@ export function swarmTrial(
   settings: SimSettings,
   team: OnnxTeam,
   link: RobotLink,
-  o: { safety?: SafetySettings; monitor?: MonitorSettings; trialMode: boolean; injections: Injection[]; seed: number },
+  o: { safety?: SafetySettings; monitor?: MonitorSettings; trialMode: boolean; injections: Injection[]; seed: number; timer?: PhaseLap },
 ): TrialRun {
   const safety = swarmSafety(settings, o.safety ?? DEFAULT_SAFETY, link);
   return new TrialRun({
@@ -409,5 +418,6 @@ export function swarmTrial(
     trialMode: o.trialMode,
     injections: o.injections,
     seed: o.seed,
+    ...(o.timer ? { timer: o.timer } : {}),
   });
 }
