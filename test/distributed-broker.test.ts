@@ -5,7 +5,6 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentUser, distributedAcl } from '../src/distributed/config.js';
 import type { FeedSummary } from '../src/distributed/feed.js';
@@ -14,11 +13,7 @@ import { BusClient } from '../src/links/mqtt/client.js';
 import { encodePayload } from '../src/links/mqtt/schemas.js';
 import { passwordEntry } from '../src/links/mqtt/passwd.js';
 import { SwarmTopics } from '../src/links/mqtt/topics.js';
-import { OnnxTeam } from '../src/policy/team.js';
-import { loadLaunch, releaseLaunch } from '../src/runtime/launch.js';
-import { SimLink } from '../src/runtime/sim-link.js';
-import { outcomes, swarmTrial } from '../src/runtime/trial.js';
-import { PROJECT_ROOT } from '../sim/config.js';
+import { singleProcessTrial, writeDistributedLaunch } from './helpers/distributed-launch.js';
 import { mosquittoSkipReason, startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
 import { until } from './helpers/mqtt.js';
 
@@ -31,18 +26,8 @@ const SWARMS = ['fault-live', 'fault-lockstep', 'fault-done', 'fault-stale'];
 let dir: string;
 let mosquitto: Mosquitto | null = null;
 
-/** The shipped demo launch file with its paths made absolute, its output in the temp dir, and `edit` applied. */
 function writeLaunch(name: string, edit: (l: Record<string, any>) => void): string {
-  const l = parse(readFileSync(join(PROJECT_ROOT, 'launch/distributed-demo.yaml'), 'utf8')) as Record<string, any>;
-  l.name = name;
-  l.policy = join(PROJECT_ROOT, 'policies/eir-mappo-rendezvous');
-  l.out = join(dir, `runs-${name}`);
-  for (const inj of l.injections) inj.attack = join(PROJECT_ROOT, 'policies/eir-mappo-rendezvous');
-  l.distributed.passwordEnv = PASSWORD_ENV;
-  edit(l);
-  const path = join(dir, `${name}.yaml`);
-  writeFileSync(path, stringify(l));
-  return path;
+  return writeDistributedLaunch(dir, name, PASSWORD_ENV, edit);
 }
 
 function login(user: string, who = `test ${user}`): Promise<BusClient> {
@@ -149,22 +134,7 @@ describe.skipIf(skip !== null)(`distributed run through broker faults${skip ? ` 
       l.distributed.stepTimeoutMs = 30_000; // a loaded machine never makes the feed give up on a living agent
     });
     // The single-process fast trial of the same file.
-    const launch = await loadLaunch(path);
-    const team = await OnnxTeam.load(launch.policyDir, launch.settings.observation);
-    let single;
-    try {
-      team.setForgetAfter(launch.forgetAfterTicks);
-      const link = new SimLink(launch.settings, 'fast', launch.seed);
-      const run = swarmTrial(launch.settings, team, link, { safety: launch.safety, monitor: launch.monitor, trialMode: true, injections: launch.injections, seed: launch.seed });
-      while (run.tick < launch.ticks) {
-        await run.step();
-        link.advance();
-      }
-      single = { events: run.events, outcomes: outcomes(run), truePoses: link.truePoses() };
-    } finally {
-      await team.release();
-      await releaseLaunch(launch);
-    }
+    const single = await singleProcessTrial(path);
     const topics = new SwarmTopics(name);
     const observer = await login('observer');
     const lines: string[] = [];

@@ -1,5 +1,6 @@
 // Shared by the e-puck2 link tests: a protocol twin and the real client link against it, and a live run of
 // the shipped policy over that link paced by the control scheduler.
+import { execFileSync } from 'node:child_process';
 import type { SimSettings } from '../sim/config.js';
 import { ProtocolTwin, type TwinProtocol } from '../sim/protocol-twin/twin.js';
 import { DEFAULT_CHANNEL, type ChannelSettings } from '../src/links/epuck2/channel.js';
@@ -102,4 +103,14 @@ export function stopsByRobot(run: TrialRun): Record<string, string[]> {
   const out: Record<string, string[]> = Object.fromEntries(run.parts.ids.map((id) => [id, []]));
   for (const e of run.events) if (e.kind === 'stop') out[e.robot]!.push(e.reason);
   return out;
+}
+
+/** Whether socat (PTY pairs for the Bluetooth serial twin) is installed. */
+export function hasSocat(): boolean {
+  try {
+    execFileSync('socat', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }

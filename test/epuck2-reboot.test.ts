@@ -1,13 +1,12 @@
 // Robot reboots and repeated faults on the e-puck2 links (issue 16, items 2 and 5): step counters that reset
 // while the link is down are a rebase, never motion, and the robot is held stopped until its pose is known
 // again; a reply corrupted every 7th exchange is counted every time but logged in a bounded number of lines.
-import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveSimConfig } from '../sim/config.js';
 import type { TwinProtocol } from '../sim/protocol-twin/twin.js';
 import { WheelOdometry, type PlanarPose } from '../src/links/epuck2/odometry.js';
 import { toInt16 } from '../src/links/epuck2/sensors.js';
-import { firstPoses, liveRun, stopsByRobot, twinAndLink, type TwinAndLink } from './epuck2-helpers.js';
+import { firstPoses, hasSocat, liveRun, stopsByRobot, twinAndLink, type TwinAndLink } from './epuck2-helpers.js';
 import { shippedMappo } from './helpers.js';
 
 const params = resolveSimConfig({ robots: 2 }).robots[0]!;
@@ -139,14 +138,6 @@ describe('wheel odometry across reconnects and counter resets', () => {
   });
 });
 
-function hasSocat(): boolean {
-  try {
-    execFileSync('socat', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const protocols: TwinProtocol[] = hasSocat() ? ['wifi', 'sercom'] : ['wifi'];
 
 let open: TwinAndLink | null = null;

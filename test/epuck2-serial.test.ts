@@ -1,17 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveSimConfig } from '../sim/config.js';
-import { firstPoses, liveRun, stopsByRobot, twinAndLink, type TwinAndLink } from './epuck2-helpers.js';
+import { firstPoses, hasSocat, liveRun, stopsByRobot, twinAndLink, type TwinAndLink } from './epuck2-helpers.js';
 import { shippedMappo } from './helpers.js';
 
-function hasSocat(): boolean {
-  try {
-    execFileSync('socat', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const socat = hasSocat();
 
 const { settings, team } = shippedMappo();

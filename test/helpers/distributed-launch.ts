@@ -1,0 +1,48 @@
+// The shipped distributed demo launch file, made runnable from a test's temp dir: paths absolute, output in
+// the temp dir, the broker password taken from the test's own environment variable, then the test's edits.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { OnnxTeam } from '../../src/policy/team.js';
+import { loadLaunch, releaseLaunch } from '../../src/runtime/launch.js';
+import { SimLink } from '../../src/runtime/sim-link.js';
+import { outcomes, swarmTrial } from '../../src/runtime/trial.js';
+import { PROJECT_ROOT } from '../../sim/config.js';
+
+export function writeDistributedLaunch(dir: string, name: string, passwordEnv: string, edit: (l: Record<string, any>) => void): string {
+  const l = parse(readFileSync(join(PROJECT_ROOT, 'launch/distributed-demo.yaml'), 'utf8')) as Record<string, any>;
+  l.name = name;
+  l.policy = join(PROJECT_ROOT, 'policies/eir-mappo-rendezvous');
+  l.out = join(dir, `runs-${name}`);
+  for (const inj of l.injections) inj.attack = join(PROJECT_ROOT, 'policies/eir-mappo-rendezvous');
+  l.distributed.passwordEnv = passwordEnv;
+  edit(l);
+  const path = join(dir, `${name}.yaml`);
+  writeFileSync(path, stringify(l));
+  return path;
+}
+
+/** The single-process fast trial of a launch file (what `swarmguard run` does in fast mode): what a distributed run of it must reproduce. */
+export async function singleProcessTrial(path: string) {
+  const launch = await loadLaunch(path);
+  const team = await OnnxTeam.load(launch.policyDir, launch.settings.observation);
+  try {
+    team.setForgetAfter(launch.forgetAfterTicks);
+    const link = new SimLink(launch.settings, 'fast', launch.seed);
+    const run = swarmTrial(launch.settings, team, link, { safety: launch.safety, monitor: launch.monitor, trialMode: true, injections: launch.injections, seed: launch.seed });
+    while (run.tick < launch.ticks) {
+      await run.step();
+      link.advance();
+    }
+    return {
+      events: run.events,
+      flagged: run.records.map((r) => r.flagged),
+      outcomes: outcomes(run),
+      truePoses: link.truePoses(),
+      poses: link.poses().map((p) => ({ x: p!.x, y: p!.y, theta: p!.theta })),
+    };
+  } finally {
+    await team.release();
+    await releaseLaunch(launch);
+  }
+}
