@@ -2,19 +2,17 @@
 // ACL): a graceful restart (SIGTERM: every client's last will published, as a service restart does) and a
 // hard one (SIGKILL) during a live run are ridden out; a trial ends on its own retained `done` and never on
 // another trial's.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentUser, distributedAcl } from '../src/distributed/config.js';
 import type { FeedSummary } from '../src/distributed/feed.js';
 import { runDistributed, spawnRole } from '../src/distributed/launcher.js';
 import { BusClient } from '../src/links/mqtt/client.js';
 import { encodePayload } from '../src/links/mqtt/schemas.js';
-import { passwordEntry } from '../src/links/mqtt/passwd.js';
 import { SwarmTopics } from '../src/links/mqtt/topics.js';
-import { singleProcessTrial, writeDistributedLaunch } from './helpers/distributed-launch.js';
-import { mosquittoSkipReason, startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
+import { singleProcessTrial, startDistributedMosquitto, writeDistributedLaunch } from './helpers/distributed-launch.js';
+import { mosquittoSkipReason, type Mosquitto } from './helpers/mosquitto.js';
 import { until } from './helpers/mqtt.js';
 
 const skip = mosquittoSkipReason();
@@ -51,11 +49,12 @@ describe.skipIf(skip !== null)(`distributed run through broker faults${skip ? ` 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'swarmguard-broker-fault-test-'));
     process.env[PASSWORD_ENV] = PASSWORD;
-    const users = [...ids.map(agentUser), 'monitor', 'feed', 'observer'];
-    writeFileSync(join(dir, 'passwd'), users.map((u) => passwordEntry(u, PASSWORD)).join('\n') + '\n', { mode: 0o600 });
-    const observer = ['', 'user observer', 'topic read swarmguard/v1/+/robot/+/cmd', 'topic read swarmguard/v1/+/robot/+/suspicion', 'topic read swarmguard/v1/+/status/#', 'topic read swarmguard/v1/+/done', ''].join('\n');
-    writeFileSync(join(dir, 'acl'), SWARMS.map((s) => distributedAcl(s, ids)).join('') + observer);
-    mosquitto = await startMosquitto({ passwordFile: join(dir, 'passwd'), aclFile: join(dir, 'acl') });
+    mosquitto = await startDistributedMosquitto(dir, {
+      password: PASSWORD,
+      ids,
+      swarms: SWARMS,
+      observerReads: ['swarmguard/v1/+/robot/+/cmd', 'swarmguard/v1/+/robot/+/suspicion', 'swarmguard/v1/+/status/#', 'swarmguard/v1/+/done'],
+    });
   }, 60_000);
 
   afterAll(async () => {

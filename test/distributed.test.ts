@@ -4,18 +4,16 @@
 // bit-identical to the batched run: test/distributed-team.test.ts); a killed agent goes offline (last
 // will) and the feed's command watchdog stops its robot while the others go on.
 import { readRecording } from '../src/recording/reader.js';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentUser, distributedAcl } from '../src/distributed/config.js';
 import type { FeedSummary } from '../src/distributed/feed.js';
 import { runDistributed, spawnRole } from '../src/distributed/launcher.js';
 import { BusClient } from '../src/links/mqtt/client.js';
-import { passwordEntry } from '../src/links/mqtt/passwd.js';
 import { SwarmTopics } from '../src/links/mqtt/topics.js';
-import { singleProcessTrial, writeDistributedLaunch } from './helpers/distributed-launch.js';
-import { mosquittoSkipReason, startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
+import { singleProcessTrial, startDistributedMosquitto, writeDistributedLaunch } from './helpers/distributed-launch.js';
+import { mosquittoSkipReason, type Mosquitto } from './helpers/mosquitto.js';
 
 const skip = mosquittoSkipReason();
 const PASSWORD = 'distributed-test-password';
@@ -34,12 +32,13 @@ describe.skipIf(skip !== null)(`distributed run over mosquitto${skip ? ` (skippe
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'swarmguard-distributed-test-'));
     process.env[PASSWORD_ENV] = PASSWORD;
-    const users = [...ids.map(agentUser), 'monitor', 'feed', 'observer'];
-    writeFileSync(join(dir, 'passwd'), users.map((u) => passwordEntry(u, PASSWORD)).join('\n') + '\n', { mode: 0o600 });
     // Both runs' ACLs, and a test observer that reads commands and statuses.
-    const observer = ['', 'user observer', 'topic read swarmguard/v1/+/robot/+/cmd', 'topic read swarmguard/v1/+/status/#', ''].join('\n');
-    writeFileSync(join(dir, 'acl'), distributedAcl('dist-repro', ids) + distributedAcl('dist-kill', ids) + observer);
-    mosquitto = await startMosquitto({ passwordFile: join(dir, 'passwd'), aclFile: join(dir, 'acl') });
+    mosquitto = await startDistributedMosquitto(dir, {
+      password: PASSWORD,
+      ids,
+      swarms: ['dist-repro', 'dist-kill'],
+      observerReads: ['swarmguard/v1/+/robot/+/cmd', 'swarmguard/v1/+/status/#'],
+    });
   }, 60_000);
 
   afterAll(async () => {

@@ -3,11 +3,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { agentUser, distributedAcl } from '../../src/distributed/config.js';
+import { passwordEntry } from '../../src/links/mqtt/passwd.js';
 import { OnnxTeam } from '../../src/policy/team.js';
 import { loadLaunch, releaseLaunch } from '../../src/runtime/launch.js';
 import { SimLink } from '../../src/runtime/sim-link.js';
 import { outcomes, swarmTrial } from '../../src/runtime/trial.js';
 import { PROJECT_ROOT } from '../../sim/config.js';
+import { startMosquitto, type Mosquitto } from './mosquitto.js';
 
 export function writeDistributedLaunch(dir: string, name: string, passwordEnv: string, edit: (l: Record<string, any>) => void): string {
   const l = parse(readFileSync(join(PROJECT_ROOT, 'launch/distributed-demo.yaml'), 'utf8')) as Record<string, any>;
@@ -45,4 +48,16 @@ export async function singleProcessTrial(path: string) {
     await team.release();
     await releaseLaunch(launch);
   }
+}
+
+/**
+ * A mosquitto for distributed runs: every agent, the monitor, the feed and a test `observer` log in with
+ * `password`; the ACL is each swarm's distributed ACL, plus read access for the observer to `observerReads`.
+ */
+export function startDistributedMosquitto(dir: string, o: { password: string; ids: readonly string[]; swarms: readonly string[]; observerReads: readonly string[] }): Promise<Mosquitto> {
+  const users = [...o.ids.map(agentUser), 'monitor', 'feed', 'observer'];
+  writeFileSync(join(dir, 'passwd'), users.map((u) => passwordEntry(u, o.password)).join('\n') + '\n', { mode: 0o600 });
+  const observer = ['', 'user observer', ...o.observerReads.map((t) => `topic read ${t}`), ''].join('\n');
+  writeFileSync(join(dir, 'acl'), o.swarms.map((s) => distributedAcl(s, o.ids)).join('') + observer);
+  return startMosquitto({ passwordFile: join(dir, 'passwd'), aclFile: join(dir, 'acl') });
 }
