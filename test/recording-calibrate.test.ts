@@ -1,4 +1,5 @@
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { freePorts } from './helpers/ports.js';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,12 +105,12 @@ describe('calibration', () => {
     const dir = mkdtempSync(join(tmpdir(), 'swarmguard-cal-'));
     dirs.push(dir);
     writeFileSync(join(dir, 'not-a-folder'), '');
-    const base = 40000 + Math.floor(Math.random() * 20000);
+    const [base, next] = await freePorts(2);
     const launch = join(dir, 'wifi.yaml');
     writeFileSync(
       launch,
       `name: w\nswarm: { robots: 2 }\npolicy: ${MAPPO}\nduration: 5\nout: ${join(dir, 'not-a-folder', 'runs')}\n` +
-        `link:\n  kind: epuck2-wifi\n  twin: true\n  robots:\n    epuck-0: { port: ${base}, start: { x: 0.8, y: 1.0, theta: 0 } }\n    epuck-1: { port: ${base + 1}, start: { x: 1.2, y: 1.0, theta: 3.1 } }\n`,
+        `link:\n  kind: epuck2-wifi\n  twin: true\n  robots:\n    epuck-0: { port: ${base}, start: { x: 0.8, y: 1.0, theta: 0 } }\n    epuck-1: { port: ${next}, start: { x: 1.2, y: 1.0, theta: 3.1 } }\n`,
     );
     await expect(runCalibrationDrive(launch, { quiet: true }, () => {})).rejects.toThrow(/not-a-folder/);
     const refused = await new Promise<boolean>((resolve) => {

@@ -2,8 +2,8 @@
 // driven, naming the silent robots and their addresses (not a drive of minutes that then blames the
 // recording); a run names them too. The robots' ports are local ports nothing listens on; `--twin` serves
 // the same file.
+import { freePorts } from './helpers/ports.js';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,17 +21,6 @@ const READY_MS = 1000;
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-/** Local ports nothing listens on (each bound once by the OS, then released). */
-async function freePorts(n: number): Promise<number[]> {
-  const ports: number[] = [];
-  for (let k = 0; k < n; k++) {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    ports.push((server.address() as { port: number }).port);
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-  return ports;
-}
 
 /** A 3-robot Wi-Fi launch file (twin: false) whose robots are at these local ports; its run folders go to `<dir>/runs`. */
 function wifiLaunch(ports: readonly number[], name = 'wifi.yaml'): { path: string; runs: string } {
