@@ -2,6 +2,7 @@
 // runtime's sim link. Poses are read as a tracker would report them; commands are submitted per robot id
 // and, as on a real e-puck2, a robot keeps executing its last command until it gets a new one.
 import { EventEmitter } from 'node:events';
+import { systemClock, type Clock } from '../src/core/clock.js';
 import { clampCommand } from '../src/core/kinematics.js';
 import type { SimSettings } from './config.js';
 import { InvalidCommandError, RendezvousWorld, type Pose } from './world.js';
@@ -14,23 +15,10 @@ export interface LivePose extends Pose {
   stamp: number;
 }
 
-/** Time source and timers; injectable so tests can drive time by hand. */
-export interface LiveClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: LiveClock = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
-
 export interface LiveOptions {
   seed: number;
   startPoses?: readonly Pose[];
-  clock?: LiveClock;
+  clock?: Clock;
   /** Ticks stepped at once to catch up after a stall; further missed ticks are skipped and counted. */
   maxCatchUpTicks?: number;
 }
@@ -50,7 +38,7 @@ export interface LiveTwinEvents {
 export class LiveTwin extends EventEmitter<LiveTwinEvents> {
   readonly world: RendezvousWorld;
   readonly periodMs: number;
-  private readonly clock: LiveClock;
+  private readonly clock: Clock;
   private readonly maxCatchUp: number;
   private readonly pending: Float64Array;
   private timer: unknown = null;

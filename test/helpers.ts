@@ -5,7 +5,7 @@ import type { PolicyManifest } from '../src/core/policy-manifest.js';
 import { OnnxAdversary } from '../src/policy/adversary.js';
 import { OnnxTeam } from '../src/policy/team.js';
 import { PROJECT_ROOT, resolveSimConfig, type SimConfig, type SimSettings } from '../sim/config.js';
-import type { LiveClock } from '../sim/live.js';
+import type { Clock } from '../src/core/clock.js';
 import { evaluateTeam } from '../sim/team-eval.js';
 
 /** Twin settings for tests: exact kinematics (noise off) unless a test asks otherwise. */
@@ -39,7 +39,7 @@ export async function expectDeployedMatchesTraining(policyDir: string, manifest:
 }
 
 /** A clock driven by hand: advance() fires due timers in order. */
-export class ManualClock implements LiveClock {
+export class ManualClock implements Clock {
   t = 0;
   private timers: { due: number; fn: () => void; id: number }[] = [];
   private nextId = 1;

@@ -1,11 +1,11 @@
 // How one process of a distributed run ticks. Lock-step (TickPump): tick k runs once everything it needs
 // has come (ready(k)), ticks run one at a time and in order, and `finished` resolves after the last one (or
 // rejects with a tick's error). Live (liveTicks): at the control period on the wall clock.
-import type { LiveClock } from '../../sim/live.js';
+import type { Clock } from '../core/clock.js';
 import { ControlScheduler } from '../runtime/scheduler.js';
 
 /** The live processes' clock: wall time (Date.now), the clock the bus client stamps arrivals with. */
-export const wallClock: LiveClock = {
+export const wallClock: Clock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),

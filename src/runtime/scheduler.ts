@@ -3,7 +3,7 @@
 // took) and jitter (how late it started), and counts overruns. A tick whose work runs past later due
 // times does not leave a backlog: the missed ticks are skipped and counted, and the next tick is the
 // first due time still ahead, so the robots never act on a queue of stale ticks.
-import { systemClock, type LiveClock } from '../../sim/live.js';
+import { systemClock, type Clock } from '../core/clock.js';
 
 export interface TickInfo {
   /** Index of the due time this tick serves (ticks skipped after an overrun leave gaps). */
@@ -24,7 +24,7 @@ export interface SchedulerStats {
 }
 
 export class ControlScheduler {
-  private readonly clock: LiveClock;
+  private readonly clock: Clock;
   private timer: unknown = null;
   private running = false;
   private startMs = 0;
@@ -35,7 +35,7 @@ export class ControlScheduler {
   constructor(
     readonly periodMs: number,
     private readonly onTick: (info: TickInfo) => Promise<void> | void,
-    clock: LiveClock = systemClock,
+    clock: Clock = systemClock,
     /** Told about a tick whose work threw; the scheduler keeps going (default: rethrown asynchronously). */
     private readonly onError: (err: unknown, info: TickInfo) => void = (err) => {
       queueMicrotask(() => {

@@ -2,7 +2,8 @@
 // timer at the control period and the runtime reads its tracker like a real one; 'fast': the runtime steps
 // it once after every control tick, as fast as the machine allows (batch trials), with a clock that
 // advances one period per step.
-import { LiveTwin, systemClock, type LiveClock } from '../../sim/live.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { LiveTwin } from '../../sim/live.js';
 import type { SimSettings } from '../../sim/config.js';
 import type { RobotLink } from './link.js';
 import type { TimedPose } from './safety.js';
@@ -12,9 +13,9 @@ export type SimMode = 'live' | 'fast';
 export class SimLink implements RobotLink {
   readonly kind = 'sim';
   readonly twin: LiveTwin;
-  private readonly clock: LiveClock;
+  private readonly clock: Clock;
 
-  constructor(settings: SimSettings, readonly mode: SimMode, seed: number, clock: LiveClock = systemClock) {
+  constructor(settings: SimSettings, readonly mode: SimMode, seed: number, clock: Clock = systemClock) {
     const periodMs = settings.controlPeriod * 1000;
     // In fast mode time is the twin's own: one period per step taken.
     this.clock = mode === 'fast' ? { now: () => (this.twin ? this.twin.stats.ticks : 0) * periodMs, setTimeout: () => null, clearTimeout: () => {} } : clock;
