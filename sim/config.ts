@@ -12,7 +12,7 @@ import {
   resolveRobotParams,
   type RobotParams,
 } from '../src/core/robot-params.js';
-import { DEFAULT_NOISE, NO_NOISE, NoiseSchema, type NoiseModel } from './noise.js';
+import { DEFAULT_NOISE, NO_NOISE, NoiseSchema, type NoiseModel } from '../src/core/noise.js';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_ROBOTS_FILE = resolve(PROJECT_ROOT, 'robots/epuck2.yaml');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { maxWheelSpeed } from '../src/core/robot-params.js';
-import { DEFAULT_NOISE, NO_NOISE } from '../sim/noise.js';
+import { DEFAULT_NOISE, NO_NOISE } from '../src/core/noise.js';
 import { RendezvousWorld } from '../sim/world.js';
 import { settings } from './helpers.js';
 

@@ -11,7 +11,7 @@ import { compareWithTwin } from '../src/recording/compare.js';
 import { runCalibrationDrive } from '../src/recording/drive.js';
 import { readRecording } from '../src/recording/reader.js';
 import { DEFAULT_ROBOTS_FILE, PROJECT_ROOT } from '../sim/config.js';
-import { NO_NOISE } from '../sim/noise.js';
+import { NO_NOISE } from '../src/core/noise.js';
 import { RendezvousWorld } from '../sim/world.js';
 import { settings } from './helpers.js';
 

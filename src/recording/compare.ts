@@ -4,7 +4,7 @@
 // recorded them (the twin), the tracked poses otherwise (real robots).
 import type { Pose } from '../../sim/world.js';
 import { RendezvousWorld } from '../../sim/world.js';
-import { NO_NOISE } from '../../sim/noise.js';
+import { NO_NOISE } from '../core/noise.js';
 import { robotColour } from '../../sim/picture.js';
 import { labelBox, placeLabels, round, spacedStep, textSvg, textWidth, TIME_STEPS_S, type Label } from '../../sim/svg-text.js';
 import type { SimSettings } from '../../sim/config.js';

@@ -7,7 +7,7 @@
 import { open } from 'node:fs/promises';
 import { hasMcapPrefix, McapIndexedReader, type IReadable, type TypedMcapRecords } from '@mcap/core';
 import { z } from 'zod';
-import { NoiseSchema } from '../../sim/noise.js';
+import { NoiseSchema } from '../core/noise.js';
 import { RobotParamsSchema } from '../core/robot-params.js';
 import type { RunEvent, TickRecord } from '../runtime/trial.js';
 import { decompressHandlers } from './compression.js';

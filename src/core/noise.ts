@@ -1,6 +1,6 @@
 // The sim2real noise model: every knob that makes the twin imperfect in the way a real arena is, in one place.
 import { z } from 'zod';
-import { MAX_LATENCY_TICKS } from '../src/core/robot-params.js';
+import { MAX_LATENCY_TICKS } from './robot-params.js';
 
 export const NoiseSchema = z
   .object({
