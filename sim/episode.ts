@@ -1,7 +1,7 @@
 // One seeded episode on the twin with a chosen controller and an optional attacked robot, with its trajectory.
 import { observationLayout } from '../src/core/observation.js';
 import type { RendezvousMetrics } from '../src/core/rendezvous.js';
-import type { SimSettings } from './config.js';
+import type { SimSettings } from '../src/core/swarm-config.js';
 import { ConsensusController, RandomController, WmsrController, type Controller, type ControllerName } from './controllers.js';
 import { RendezvousWorld, type VictimSetup } from './world.js';
 

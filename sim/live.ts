@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../src/core/clock.js';
 import { clampCommand } from '../src/core/kinematics.js';
-import type { SimSettings } from './config.js';
+import type { SimSettings } from '../src/core/swarm-config.js';
 import { InvalidCommandError, RendezvousWorld, type Pose } from './world.js';
 
 export interface LivePose extends Pose {

@@ -9,7 +9,7 @@ import { OnnxAdversary, type AdversaryController } from '../src/policy/adversary
 import type { RendezvousMetrics } from '../src/core/rendezvous.js';
 import type { TeamController } from '../src/policy/team.js';
 import { AttackSession, attackModulePath, isAttackModuleRef, loadAttackModule, type UserAttack } from '../src/runtime/attack-module.js';
-import type { SimSettings } from './config.js';
+import type { SimSettings } from '../src/core/swarm-config.js';
 import type { ControllerName } from './controllers.js';
 import { makeController } from './episode.js';
 import { summariseEpisodes, type EvalResult } from './evaluation.js';

@@ -11,7 +11,7 @@ import { makeStreams, type RandomStream } from '../src/core/random.js';
 import { isGathered, rendezvousOutcome, rendezvousReward, type LeftOut, type RendezvousMetrics } from '../src/core/rendezvous.js';
 import { ConfigError } from '../src/core/config-file.js';
 import { MAX_LATENCY_TICKS, maxWheelSpeed } from '../src/core/robot-params.js';
-import type { SimSettings } from './config.js';
+import type { SimSettings } from '../src/core/swarm-config.js';
 import type { ActionOverride, OverrideContext } from './override.js';
 import { ContactSolver, detectContacts, hasOverlap, type DiscBodies } from './physics.js';
 

@@ -6,7 +6,7 @@ import { runAdversaryTraining } from '../src/cli/train-adversary.js';
 import { OnnxAdversary, readAdversaryManifest } from '../src/policy/adversary.js';
 import { readManifest } from '../src/policy/folder.js';
 import { OnnxTeam } from '../src/policy/team.js';
-import { PROJECT_ROOT, resolveSimConfig } from '../sim/config.js';
+import { PROJECT_ROOT, resolveSimConfig } from '../src/core/swarm-config.js';
 import { PosthocAdversaryTrainer, resolveAdversaryConfig } from '../sim/train/adversary.js';
 import { initBackend } from '../sim/train/tf.js';
 

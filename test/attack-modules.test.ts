@@ -14,7 +14,7 @@ import { RunController } from '../src/runtime/control.js';
 import { loadLaunch, releaseLaunch } from '../src/runtime/launch.js';
 import { SimLink } from '../src/runtime/sim-link.js';
 import { isActive, swarmTrial, type Injection } from '../src/runtime/trial.js';
-import { PROJECT_ROOT } from '../sim/config.js';
+import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 import { evaluateTeamEpisodes, loadAttack, loadAttackRow } from '../sim/team-eval.js';
 import { shippedMappo } from './helpers.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/core/config-file.js';
-import { loadSimConfig, resolveSimConfig } from '../sim/config.js';
+import { loadSimConfig, resolveSimConfig } from '../src/core/swarm-config.js';
 import { overrideFromFunction } from '../sim/override.js';
 import { InvalidCommandError, RendezvousWorld } from '../sim/world.js';
 import { settings } from './helpers.js';

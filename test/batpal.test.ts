@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { runTraining } from '../src/cli/train.js';
 import { runAdversaryTraining } from '../src/cli/train-adversary.js';
 import { OnnxAdversary } from '../src/policy/adversary.js';
-import { resolveSimConfig } from '../sim/config.js';
+import { resolveSimConfig } from '../src/core/swarm-config.js';
 import { BatpalTrainer, loadReference } from '../sim/train/batpal.js';
 import { resolveTrainConfig } from '../sim/train/config.js';
 import { severity } from '../sim/train/ec-ppo.js';

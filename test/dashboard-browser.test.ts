@@ -15,7 +15,7 @@ import { runLaunch, type RunSummary } from '../src/cli/run.js';
 import { DashboardServer } from '../src/dashboard/server.js';
 import type { RunController } from '../src/runtime/control.js';
 import type { RunEvent, TickRecord } from '../src/runtime/trial.js';
-import { PROJECT_ROOT } from '../sim/config.js';
+import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 const required = process.env.SWARMGUARD_REQUIRE_SYSTEM_DEPS === '1';

@@ -10,7 +10,7 @@ import { runLaunch } from '../src/cli/run.js';
 import { runReplay } from '../src/cli/replay.js';
 import { DashboardReplaySink } from '../src/dashboard/replay-sink.js';
 import { readRecording } from '../src/recording/reader.js';
-import { PROJECT_ROOT } from '../sim/config.js';
+import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 
 const MAPPO = join(PROJECT_ROOT, 'policies', 'mappo-rendezvous');
 const dir = mkdtempSync(join(tmpdir(), 'swarmguard-dash-replay-'));

@@ -27,7 +27,7 @@ import { loadLaunch } from '../src/runtime/launch.js';
 import { SimLink } from '../src/runtime/sim-link.js';
 import { describeEvent } from '../src/runtime/status-text.js';
 import { swarmTrial, type RunEvent, type TrialRun } from '../src/runtime/trial.js';
-import { PROJECT_ROOT } from '../sim/config.js';
+import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 import { shippedMappo } from './helpers.js';
 
 const TOKEN = 'test-token-0123456789abcdef';

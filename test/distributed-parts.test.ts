@@ -13,7 +13,7 @@ import { BusClient } from '../src/links/mqtt/client.js';
 import { AclFile } from '../src/links/mqtt/acl.js';
 import { SwarmTopics } from '../src/links/mqtt/topics.js';
 import { loadLaunch, releaseLaunch } from '../src/runtime/launch.js';
-import { PROJECT_ROOT } from '../sim/config.js';
+import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 
 const ids = ['a', 'b', 'c'];
 const pose = (t: number, tick?: number) => ({ v: 1 as const, t, x: 1, y: 2, theta: 0.5, ...(tick === undefined ? {} : { tick }) });

@@ -6,7 +6,7 @@ import { OnnxTeam } from '../src/policy/team.js';
 import { readManifest } from '../src/policy/folder.js';
 import { SimLink } from '../src/runtime/sim-link.js';
 import { SwarmView } from '../src/runtime/swarm-view.js';
-import { PROJECT_ROOT, resolveSimConfig } from '../sim/config.js';
+import { PROJECT_ROOT, resolveSimConfig } from '../src/core/swarm-config.js';
 
 const dir = join(PROJECT_ROOT, 'policies', 'eir-mappo-rendezvous');
 const settings = resolveSimConfig({ ...(readManifest(dir).training.config.env as object) });

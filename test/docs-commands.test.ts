@@ -13,7 +13,7 @@ import { buildProgram } from '../src/cli/program.js';
 import { MatrixFileSchema } from '../src/cli/evaluate.js';
 import { trainConfigFrom } from '../src/cli/train.js';
 import { loadLaunch, releaseLaunch } from '../src/runtime/launch.js';
-import { loadSimConfig, PROJECT_ROOT } from '../sim/config.js';
+import { loadSimConfig, PROJECT_ROOT } from '../src/core/swarm-config.js';
 import { resolveAdversaryConfig } from '../sim/train/adversary.js';
 
 const root = (p: string) => join(PROJECT_ROOT, p);

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { runTraining } from '../src/cli/train.js';
 import { loadPolicyFolder } from '../src/policy/folder.js';
 import { clampCommand } from '../src/core/kinematics.js';
-import { resolveSimConfig } from '../sim/config.js';
+import { resolveSimConfig } from '../src/core/swarm-config.js';
 import { resolveTrainConfig } from '../sim/train/config.js';
 import { EirMappoTrainer, typedStateSize, writeTypedState } from '../sim/train/eir-mappo.js';
 import { MappoTrainer } from '../sim/train/mappo.js';

@@ -1,7 +1,7 @@
 // Shared by the e-puck2 link tests: a protocol twin and the real client link against it, and a live run of
 // the shipped policy over that link paced by the control scheduler.
 import { execFileSync } from 'node:child_process';
-import type { SimSettings } from '../sim/config.js';
+import type { SimSettings } from '../src/core/swarm-config.js';
 import { ProtocolTwin, type TwinProtocol } from '../sim/protocol-twin/twin.js';
 import { DEFAULT_CHANNEL, type ChannelSettings } from '../src/links/epuck2/channel.js';
 import { Epuck2Link, type Epuck2LinkOptions } from '../src/links/epuck2/link.js';

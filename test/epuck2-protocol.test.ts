@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveSimConfig } from '../sim/config.js';
+import { resolveSimConfig } from '../src/core/swarm-config.js';
 import { LiveTwin } from '../sim/live.js';
 import { proximityReadings } from '../sim/protocol-twin/ir-model.js';
 import { readActuators } from '../src/links/epuck2/actuators.js';

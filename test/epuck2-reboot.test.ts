@@ -2,7 +2,7 @@
 // while the link is down are a rebase, never motion, and the robot is held stopped until its pose is known
 // again; a reply corrupted every 7th exchange is counted every time but logged in a bounded number of lines.
 import { afterEach, describe, expect, it } from 'vitest';
-import { resolveSimConfig } from '../sim/config.js';
+import { resolveSimConfig } from '../src/core/swarm-config.js';
 import type { TwinProtocol } from '../sim/protocol-twin/twin.js';
 import { WheelOdometry, type PlanarPose } from '../src/links/epuck2/odometry.js';
 import { toInt16 } from '../src/links/epuck2/sensors.js';

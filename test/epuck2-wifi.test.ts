@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { resolveSimConfig } from '../sim/config.js';
+import { resolveSimConfig } from '../src/core/swarm-config.js';
 import { circleStarts, firstPoses, liveRun, stopsByRobot, twinAndLink, type TwinAndLink } from './epuck2-helpers.js';
 import { shippedMappo } from './helpers.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runMonitorEvaluation, score } from '../src/cli/eval-monitor.js';
-import { PROJECT_ROOT } from '../sim/config.js';
+import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 
 const thresholds = { flagAt: 0.8, clearAt: 0.3, flagTicks: 2, clearTicks: 3 };
 

@@ -5,7 +5,7 @@ import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { normalise, outcomeTable, pairedDifference, pairedTable, runEvaluation, teamReturnTable, type Evaluation } from '../src/cli/evaluate.js';
 import { sha256 } from '../src/policy/folder.js';
-import { PROJECT_ROOT } from '../sim/config.js';
+import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 import { studentT95 } from '../sim/evaluation.js';
 
 const MAPPO = join(PROJECT_ROOT, 'policies', 'mappo-rendezvous');

@@ -4,7 +4,7 @@ import { readManifest } from '../src/policy/folder.js';
 import type { PolicyManifest } from '../src/core/policy-manifest.js';
 import { OnnxAdversary } from '../src/policy/adversary.js';
 import { OnnxTeam } from '../src/policy/team.js';
-import { PROJECT_ROOT, resolveSimConfig, type SimConfig, type SimSettings } from '../sim/config.js';
+import { PROJECT_ROOT, resolveSimConfig, type SimConfig, type SimSettings } from '../src/core/swarm-config.js';
 import type { Clock } from '../src/core/clock.js';
 import { evaluateTeam } from '../sim/team-eval.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runLaunch } from '../src/cli/run.js';
 import { loadLaunch } from '../src/runtime/launch.js';
-import { PROJECT_ROOT } from '../sim/config.js';
+import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 
 const MAPPO = join(PROJECT_ROOT, 'policies', 'mappo-rendezvous');
 const ADVERSARY = join(PROJECT_ROOT, 'policies', 'attacks', 'posthoc-vs-mappo-rendezvous');

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { LOCAL_SPEC_ID, PAIR_DIM, RendezvousObserver, type SwarmFrame } from '../src/core/observation.js';
 import { observationMismatch } from '../src/policy/folder.js';
-import { resolveSimConfig } from '../sim/config.js';
+import { resolveSimConfig } from '../src/core/swarm-config.js';
 import { RendezvousWorld, type Pose } from '../sim/world.js';
 import { settings } from './helpers.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runTraining } from '../src/cli/train.js';
-import { resolveSimConfig } from '../sim/config.js';
+import { resolveSimConfig } from '../src/core/swarm-config.js';
 import { DEFAULT_MIR2, DEFAULT_MIR2_ENTROPY, resolveTrainConfig } from '../sim/train/config.js';
 import { buildHistories, historySize, Mir2Trainer } from '../sim/train/mir2.js';
 import { clubFullTerms, clubWeights, createClub } from '../sim/train/club.js';

@@ -14,7 +14,7 @@ import type { MqttLink } from '../src/links/mqtt/link.js';
 import { SwarmTopics } from '../src/links/mqtt/topics.js';
 import { createLink } from '../src/runtime/link-factory.js';
 import { loadLaunch, releaseLaunch } from '../src/runtime/launch.js';
-import { PROJECT_ROOT } from '../sim/config.js';
+import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 import { mosquittoSkipReason, startMosquitto } from './helpers/mosquitto.js';
 import { PASSWORDS, startTwin, tempDir, until, writePasswordFile } from './helpers/mqtt.js';
 

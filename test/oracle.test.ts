@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runTraining } from '../src/cli/train.js';
 import { OnnxTeam } from '../src/policy/team.js';
 import { loadLaunch } from '../src/runtime/launch.js';
-import { resolveSimConfig } from '../sim/config.js';
+import { resolveSimConfig } from '../src/core/swarm-config.js';
 import { resolveTrainConfig } from '../sim/train/config.js';
 import { EirMappoTrainer } from '../sim/train/eir-mappo.js';
 import { initBackend } from '../sim/train/tf.js';

@@ -4,7 +4,7 @@ import { OnnxTeam } from '../src/policy/team.js';
 import { PhaseTimer, TICK_PHASES, type TickPhase } from '../src/runtime/phase-timer.js';
 import { SimLink } from '../src/runtime/sim-link.js';
 import { swarmTrial } from '../src/runtime/trial.js';
-import { PROJECT_ROOT, resolveSimConfig } from '../sim/config.js';
+import { PROJECT_ROOT, resolveSimConfig } from '../src/core/swarm-config.js';
 import { parseRuntimeBenchArgs, servedBounds, ticksFor } from '../sim/bench/runtime-args.js';
 
 /** Every phase the tick path reports, in order, one list per tick. */

@@ -13,7 +13,7 @@ import { loadLaunch, releaseLaunch, type Launch } from '../src/runtime/launch.js
 import { newRunDir, writeRunFolder, type RunSummary } from '../src/runtime/run-folder.js';
 import { SimLink } from '../src/runtime/sim-link.js';
 import { swarmTrial, type RunEvent, type TickRecord } from '../src/runtime/trial.js';
-import { PROJECT_ROOT } from '../sim/config.js';
+import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 import { heatmapSvg, type Heatmap } from '../sim/heatmap-picture.js';
 import { curveSvg, type CurveRow } from '../sim/train/curves.js';
 import { labelBox, overlaps, placeLabels, type Anchor, type Box, type Label } from '../sim/svg-text.js';

@@ -10,7 +10,7 @@ import { calibrate, fittedParams } from '../src/recording/calibrate.js';
 import { compareWithTwin } from '../src/recording/compare.js';
 import { runCalibrationDrive } from '../src/recording/drive.js';
 import { readRecording } from '../src/recording/reader.js';
-import { DEFAULT_ROBOTS_FILE, PROJECT_ROOT } from '../sim/config.js';
+import { DEFAULT_ROBOTS_FILE, PROJECT_ROOT } from '../src/core/swarm-config.js';
 import { NO_NOISE } from '../src/core/noise.js';
 import { RendezvousWorld } from '../sim/world.js';
 import { settings } from './helpers.js';

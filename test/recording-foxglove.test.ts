@@ -24,7 +24,7 @@ import { FoxgloveLiveService, MAX_BUFFERED_BYTES, ThrottledSocket } from '../src
 import { ARENA_FRAME, SceneSchedule, suspicionColour } from '../src/recording/foxglove-scene.js';
 import { readRecording } from '../src/recording/reader.js';
 import { replay } from '../src/recording/replay.js';
-import { PROJECT_ROOT } from '../sim/config.js';
+import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 
 const { FoxgloveClient } = wsProtocol;
 const MAPPO = join(PROJECT_ROOT, 'policies', 'mappo-rendezvous');

@@ -11,7 +11,7 @@ import { runLaunch } from '../src/cli/run.js';
 import { runRecover } from '../src/cli/recover.js';
 import { FileReadable, readRecording, recordingNote, type RecordedRun } from '../src/recording/reader.js';
 import { recoverRecording } from '../src/recording/recover.js';
-import { PROJECT_ROOT } from '../sim/config.js';
+import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 
 const MAPPO = join(PROJECT_ROOT, 'policies', 'mappo-rendezvous');
 const dir = mkdtempSync(join(tmpdir(), 'swarmguard-recover-'));

@@ -10,7 +10,7 @@ import { readRecording, type RecordedRun } from '../src/recording/reader.js';
 import { replay, TerminalSink, type ReplayInfo, type ReplaySink } from '../src/recording/replay.js';
 import { describeEvent } from '../src/runtime/status-text.js';
 import type { RunEvent, TickRecord } from '../src/runtime/trial.js';
-import { PROJECT_ROOT } from '../sim/config.js';
+import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 
 const MAPPO = join(PROJECT_ROOT, 'policies', 'mappo-rendezvous');
 let dir: string;

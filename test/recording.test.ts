@@ -12,7 +12,7 @@ import { swarmTrial } from '../src/runtime/trial.js';
 import { decompressHandlers } from '../src/recording/compression.js';
 import { readRecording } from '../src/recording/reader.js';
 import { RecorderService } from '../src/recording/service.js';
-import { PROJECT_ROOT } from '../sim/config.js';
+import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 
 const MAPPO = join(PROJECT_ROOT, 'policies', 'mappo-rendezvous');
 const dirs: string[] = [];

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/core/config-file.js';
 import { parseRosNodeArgs } from '../src/links/ros2/ros-node.js';
-import { PROJECT_ROOT } from '../sim/config.js';
+import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 
 const ENTRY = join(PROJECT_ROOT, 'src', 'links', 'ros2', 'swarmguard-ros2.js');
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CMD_VEL_TYPES } from '../src/links/ros2/config.js';
 import { parseRosNodeArgs } from '../src/links/ros2/ros-node.js';
-import { PROJECT_ROOT } from '../sim/config.js';
+import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 
 const LAUNCH_PY = join(PROJECT_ROOT, 'launch', 'swarmguard.launch.py');
 const HARNESS = join(PROJECT_ROOT, 'test', 'helpers', 'ros2_launch_harness.py');

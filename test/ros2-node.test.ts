@@ -17,7 +17,7 @@ import { RunController } from '../src/runtime/control.js';
 import { loadLaunch, type Launch } from '../src/runtime/launch.js';
 import { createLink } from '../src/runtime/link-factory.js';
 import { swarmTrial, type TrialRun } from '../src/runtime/trial.js';
-import { PROJECT_ROOT } from '../sim/config.js';
+import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 import { shippedMappo } from './helpers.js';
 
 const rosAvailable = ros2Available();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadRobotsFile, resolveRobotParams } from '../src/core/robot-params.js';
 import { ControlScheduler, type TickInfo } from '../src/runtime/scheduler.js';
 import { SafetyLayer } from '../src/runtime/safety.js';
-import { PROJECT_ROOT } from '../sim/config.js';
+import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 import { ManualClock } from './helpers.js';
 
 const params = resolveRobotParams(loadRobotsFile(`${PROJECT_ROOT}/robots/epuck2.yaml`), ['a', 'b']);

@@ -6,7 +6,7 @@ import { SimLink } from '../src/runtime/sim-link.js';
 import { parseConsoleCommand } from '../src/runtime/console.js';
 import { RunController } from '../src/runtime/control.js';
 import { outcomes, swarmTrial, type Injection } from '../src/runtime/trial.js';
-import { PROJECT_ROOT } from '../sim/config.js';
+import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 import { shippedMappo } from './helpers.js';
 
 const { settings, team: mappo } = shippedMappo();

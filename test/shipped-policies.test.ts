@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { OnnxAdversary } from '../src/policy/adversary.js';
 import { readManifest } from '../src/policy/folder.js';
 import { OnnxTeam } from '../src/policy/team.js';
-import { PROJECT_ROOT, resolveSimConfig } from '../sim/config.js';
+import { PROJECT_ROOT, resolveSimConfig } from '../src/core/swarm-config.js';
 import type { EvalResult } from '../sim/evaluation.js';
 import { evaluateTeam } from '../sim/team-eval.js';
 

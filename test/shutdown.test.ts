@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { McapIndexedReader } from '@mcap/core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, resolveSimConfig } from '../sim/config.js';
+import { PROJECT_ROOT, resolveSimConfig } from '../src/core/swarm-config.js';
 import { ProtocolTwin } from '../sim/protocol-twin/twin.js';
 import { runCompare } from '../src/cli/compare.js';
 import { runReplay } from '../src/cli/replay.js';

@@ -12,7 +12,7 @@ import { serveTwin } from '../src/cli/twin-serve.js';
 import { runCalibrationDrive } from '../src/recording/drive.js';
 import { readRecording } from '../src/recording/reader.js';
 import { SilentRobotsError } from '../src/runtime/link.js';
-import { PROJECT_ROOT } from '../sim/config.js';
+import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 
 const MAPPO = join(PROJECT_ROOT, 'policies', 'mappo-rendezvous');
 const SHORT = [{ seconds: 0.5, left: 0.5, right: 0.5, what: 'forward' }];

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { trainingIteration } from '../src/cli/train.js';
 import { OnnxTeam } from '../src/policy/team.js';
-import { PROJECT_ROOT, resolveSimConfig } from '../sim/config.js';
+import { PROJECT_ROOT, resolveSimConfig } from '../src/core/swarm-config.js';
 import { PosthocAdversaryTrainer, resolveAdversaryConfig } from '../sim/train/adversary.js';
 import { weightsFingerprint } from '../sim/train/checkpoint.js';
 import { resolveTrainConfig } from '../sim/train/config.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadPolicyFolder } from '../src/policy/folder.js';
 import { runTraining } from '../src/cli/train.js';
-import { resolveSimConfig } from '../sim/config.js';
+import { resolveSimConfig } from '../src/core/swarm-config.js';
 import { controllerTeam, evaluateTeam } from '../sim/team-eval.js';
 import { initBackend } from '../sim/train/tf.js';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rerunFingerprint, runTraining } from '../src/cli/train.js';
 import { readManifest } from '../src/policy/folder.js';
-import { PROJECT_ROOT } from '../sim/config.js';
+import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 import { FINGERPRINT_ITERATIONS } from '../sim/train/trainer.js';
 
 const POLICIES = join(PROJECT_ROOT, 'policies');

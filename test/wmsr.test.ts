@@ -8,7 +8,7 @@ import { observationLayout, OWN_FEATURES, ROW_DIM } from '../src/core/observatio
 import { ConsensusController, WmsrController, type RelativePoint } from '../sim/controllers.js';
 import { makeController, runEpisode, type EpisodeResult } from '../sim/episode.js';
 import { overrideFromFunction } from '../sim/override.js';
-import { PROJECT_ROOT } from '../sim/config.js';
+import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 import { settings } from './helpers.js';
 
 const s = settings({ robots: 10 });

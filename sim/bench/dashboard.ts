@@ -10,7 +10,7 @@
 // and cost depend on the robot count, not on what the robots do.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../config.js';
+import { PROJECT_ROOT } from '../../src/core/swarm-config.js';
 import { DashboardServer } from '../../src/dashboard/server.js';
 import type { TickRecord } from '../../src/runtime/trial.js';
 import { quantile } from './link-bench.js';

@@ -12,7 +12,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT, resolveSimConfig, type SimSettings } from '../config.js';
+import { PROJECT_ROOT, resolveSimConfig, type SimSettings } from '../../src/core/swarm-config.js';
 import { loadLaunch } from '../../src/runtime/launch.js';
 import { createLink } from '../../src/runtime/link-factory.js';
 import type { RobotLink } from '../../src/runtime/link.js';

@@ -15,7 +15,7 @@ import { readRecording } from '../../src/recording/reader.js';
 import { runHeader } from '../../src/recording/service.js';
 import { CHUNK_COMPRESSIONS } from '../../src/recording/compression.js';
 import { McapRunWriter, type RecordingHeader } from '../../src/recording/writer.js';
-import { PROJECT_ROOT } from '../config.js';
+import { PROJECT_ROOT } from '../../src/core/swarm-config.js';
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 const SIZES = [10, 50, 100];

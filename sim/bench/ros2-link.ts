@@ -10,7 +10,7 @@
 //      (rclnodejs 1.8.1 was reported delivering a 10 Hz topic at ~1.7 Hz: this is the check).
 import { pathToFileURL } from 'node:url';
 import type { Node, Publisher } from 'rclnodejs';
-import { resolveSimConfig } from '../config.js';
+import { resolveSimConfig } from '../../src/core/swarm-config.js';
 import { Ros2LinkSchema } from '../../src/links/ros2/config.js';
 import { Ros2Link } from '../../src/links/ros2/link.js';
 import { acquireRos, releaseRos, ros2Availability, systemProbe } from '../../src/links/ros2/loader.js';

@@ -1,6 +1,6 @@
 // npm run bench:sim — throughput of the vectorised twin (observations, rewards and collisions included).
 // Prints env-steps/s and robot-steps/s as min/median/max over repeats, one process, one core.
-import { resolveSimConfig } from '../config.js';
+import { resolveSimConfig } from '../../src/core/swarm-config.js';
 import { makeStreams } from '../../src/core/random.js';
 import { RendezvousWorld } from '../world.js';
 

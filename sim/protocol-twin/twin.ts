@@ -1,6 +1,6 @@
 // The protocol twin: the live twin paced at its control period behind the real robots' wire protocols, so
 // the real client code runs unchanged against simulated robots (tests, benchmarks, hardware-free demos).
-import type { SimSettings } from '../config.js';
+import type { SimSettings } from '../../src/core/swarm-config.js';
 import { LiveTwin } from '../live.js';
 import type { Pose } from '../world.js';
 import { TwinRobots } from './robots.js';

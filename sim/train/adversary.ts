@@ -13,7 +13,7 @@ import { deriveSeed, makeStreams, SAMPLER_PURPOSE, type RandomStream } from '../
 import type { RendezvousMetrics } from '../../src/core/rendezvous.js';
 import type { ModelFile } from '../../src/policy/folder.js';
 import type { OnnxTeam } from '../../src/policy/team.js';
-import type { SimSettings } from '../config.js';
+import type { SimSettings } from '../../src/core/swarm-config.js';
 import { CommandOverride } from '../override.js';
 import { RendezvousWorld } from '../world.js';
 import { clampCommand } from '../../src/core/kinematics.js';

@@ -29,7 +29,7 @@ import { readAdversaryManifest } from '../../src/policy/adversary.js';
 import { observationMismatch, readManifest, sha256 } from '../../src/policy/folder.js';
 import { BATPAL_PURPOSE, deriveSeed, makeStreams, type RandomStream } from '../../src/core/random.js';
 import { ConfigError } from '../../src/core/config-file.js';
-import { PROJECT_ROOT, resolveSimConfig, type SimSettings } from '../config.js';
+import { PROJECT_ROOT, resolveSimConfig, type SimSettings } from '../../src/core/swarm-config.js';
 import type { EvalResult } from '../evaluation.js';
 import { CommandOverride } from '../override.js';
 import { evaluateTeam } from '../team-eval.js';

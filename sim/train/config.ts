@@ -2,7 +2,7 @@
 // path of any bad key named.
 import { z } from 'zod';
 import { ConfigError, parseWithSchema } from '../../src/core/config-file.js';
-import type { SimSettings } from '../config.js';
+import type { SimSettings } from '../../src/core/swarm-config.js';
 
 /** Algorithms the training command runs, all on the same MAPPO core. */
 export const ALGORITHMS = ['mappo', 'eir-mappo', 'mir2', 'batpal'] as const;
@@ -171,7 +171,7 @@ export const TrainConfigSchema = z
     algo: z.enum(ALGORITHMS),
     /** Seed of the networks' initialisation, the rollout environments and the action sampling. */
     seed: z.number().int().min(0).max(2 ** 31 - 1),
-    /** Twin settings (see sim/config.ts); the default noise model is on so policies transfer. */
+    /** Twin settings (see src/core/swarm-config.ts); the default noise model is on so policies transfer. */
     env: z.record(z.string(), z.unknown()),
     /** Stop after this many environment steps (summed over rollout environments). */
     totalEnvSteps: z.number().int().positive(),

@@ -27,7 +27,7 @@
 // apart (softmax over benign and the R types; the actor reads R beliefs per neighbour row).
 import { PAIR_DIM } from '../../src/core/observation.js';
 import type { ModelFile } from '../../src/policy/folder.js';
-import type { SimSettings } from '../config.js';
+import type { SimSettings } from '../../src/core/swarm-config.js';
 import type { EvalResult } from '../evaluation.js';
 import { CommandOverride } from '../override.js';
 import { evaluateTeam } from '../team-eval.js';

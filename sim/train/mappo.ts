@@ -13,7 +13,7 @@
 import { deriveSeed, makeStreams, SAMPLER_PURPOSE, type RandomStream } from '../../src/core/random.js';
 import type { RendezvousMetrics } from '../../src/core/rendezvous.js';
 import type { ModelFile } from '../../src/policy/folder.js';
-import type { SimSettings } from '../config.js';
+import type { SimSettings } from '../../src/core/swarm-config.js';
 import type { EvalResult } from '../evaluation.js';
 import { evaluateTeam } from '../team-eval.js';
 import { RendezvousWorld } from '../world.js';

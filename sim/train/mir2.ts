@@ -23,7 +23,7 @@
 // - The entropy term: the top-level entropyCoef (0.01 with algo mir2, checked > 0). The actor's log-std is
 //   state-independent, so the entropy is the same at every step: adding it to each reward or adding it to
 //   the PPO loss differ only by a constant factor on its gradient; the loss form is used.
-import type { SimSettings } from '../config.js';
+import type { SimSettings } from '../../src/core/swarm-config.js';
 import type { TrainerState } from './checkpoint.js';
 import { clubFitLoss, clubFullTerms, clubVariables, clubWeights, createClub, type ClubParams } from './club.js';
 import { DEFAULT_MIR2, type Mir2Settings, type TrainConfig } from './config.js';

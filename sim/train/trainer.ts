@@ -1,6 +1,6 @@
 // What the training command needs from any algorithm on the MAPPO core, and the algorithm registry.
 import type { ModelFile } from '../../src/policy/folder.js';
-import type { SimSettings } from '../config.js';
+import type { SimSettings } from '../../src/core/swarm-config.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { BatpalTrainer } from './batpal.js';

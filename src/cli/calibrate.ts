@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { robotsFilePath } from '../../sim/config.js';
+import { robotsFilePath } from '../core/swarm-config.js';
 import { calibrate, calibrationTable, fittedParams, writeRobotsFile, type RobotFit } from '../recording/calibrate.js';
 import { compareWithTwin } from '../recording/compare.js';
 import { readRecording, recordingNote, RecordingError, type RecordedRun } from '../recording/reader.js';

@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
-import { resolveSimConfig } from '../../sim/config.js';
+import { resolveSimConfig } from '../core/swarm-config.js';
 import { summariseOutcomes, type OutcomeSummary } from '../../sim/evaluation.js';
 import type { RendezvousOutcome } from '../core/rendezvous.js';
 import { attackName, loadAttack, type Attack } from '../../sim/team-eval.js';

@@ -18,7 +18,7 @@ import type { RendezvousMetrics } from '../core/rendezvous.js';
 import { readManifest } from '../policy/folder.js';
 import { OnnxTeam, type TeamController } from '../policy/team.js';
 import { CONTROLLER_NAMES, type ControllerName } from '../../sim/controllers.js';
-import { resolveSimConfig, type SimSettings } from '../../sim/config.js';
+import { resolveSimConfig, type SimSettings } from '../core/swarm-config.js';
 import { heatmapSvg } from '../../sim/heatmap-picture.js';
 import { meanTCi95, summariseEpisodes, type EvalResult } from '../../sim/evaluation.js';
 import { attackRowName, controllerTeam, evaluateTeamEpisodes, loadAttackRow, type AttackRow } from '../../sim/team-eval.js';

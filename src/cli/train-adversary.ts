@@ -9,7 +9,7 @@ import { loadYamlFile } from '../core/config-file.js';
 import { OnnxAdversary } from '../policy/adversary.js';
 import { PolicyFolderError, readManifest, sha256, writeFolderAtomically } from '../policy/folder.js';
 import { OnnxTeam } from '../policy/team.js';
-import { resolveSimConfig } from '../../sim/config.js';
+import { resolveSimConfig } from '../core/swarm-config.js';
 import { evaluationMetrics } from '../../sim/evaluation.js';
 import { evaluateTeam } from '../../sim/team-eval.js';
 import { PosthocAdversaryTrainer, resolveAdversaryConfig } from '../../sim/train/adversary.js';

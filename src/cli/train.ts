@@ -8,7 +8,7 @@ import { ConfigError, loadYamlFile } from '../core/config-file.js';
 import { observationLayout } from '../core/observation.js';
 import type { PolicyManifest } from '../core/policy-manifest.js';
 import { loadPolicyFolder, writePolicyFolder, PolicyFolderError } from '../policy/folder.js';
-import { resolveSimConfig, PROJECT_ROOT } from '../../sim/config.js';
+import { resolveSimConfig, PROJECT_ROOT } from '../core/swarm-config.js';
 import { readCheckpoint, writeCheckpoint } from '../../sim/train/checkpoint.js';
 import { checkDecisionTicks, resolveTrainConfig, type TrainConfig } from '../../sim/train/config.js';
 import { CURVE_COLUMNS, curveCsv, curveSvg, type CurveRow } from '../../sim/train/curves.js';

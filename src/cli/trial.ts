@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { z } from 'zod';
-import { resolveSimConfig, type SimSettings } from '../../sim/config.js';
+import { resolveSimConfig, type SimSettings } from '../core/swarm-config.js';
 import { loadYamlFile } from '../core/config-file.js';
 import { CONTROLLER_NAMES, DEFAULT_WMSR_F, type ControllerName } from '../../sim/controllers.js';
 import { makeController, runEpisode, runEpisodeAsync } from '../../sim/episode.js';

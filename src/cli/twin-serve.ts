@@ -3,7 +3,7 @@
 // the device path), so `swarmguard run` on the same file drives simulated robots with the real client code.
 import { dirname, resolve } from 'node:path';
 import { ConfigError, loadYamlFile } from '../core/config-file.js';
-import { resolveSimConfig } from '../../sim/config.js';
+import { resolveSimConfig } from '../core/swarm-config.js';
 import { ProtocolTwin } from '../../sim/protocol-twin/twin.js';
 import { resolveEpuck2Robots } from '../links/epuck2/config.js';
 import { LaunchSchema } from '../runtime/launch.js';

@@ -7,7 +7,7 @@ import { RendezvousWorld } from '../../sim/world.js';
 import { NO_NOISE } from '../core/noise.js';
 import { robotColour } from '../../sim/picture.js';
 import { labelBox, placeLabels, round, spacedStep, textSvg, textWidth, TIME_STEPS_S, type Label } from '../../sim/svg-text.js';
-import type { SimSettings } from '../../sim/config.js';
+import type { SimSettings } from '../core/swarm-config.js';
 import { wrapAngle } from '../core/kinematics.js';
 import type { RobotParams } from '../core/robot-params.js';
 import type { RecordedRun } from './reader.js';

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { SimSettings } from '../../sim/config.js';
+import type { SimSettings } from '../core/swarm-config.js';
 import { RendezvousObserver } from '../core/observation.js';
 
 export interface Pose {

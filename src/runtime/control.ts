@@ -3,7 +3,7 @@
 // terminal that started the run; network endpoints require their token or credentials); this class checks
 // what the run allows (injections only in trial mode, known robots and attacks) and owns the attacks it
 // loads, releasing them when the run ends.
-import type { SimSettings } from '../../sim/config.js';
+import type { SimSettings } from '../core/swarm-config.js';
 import { isBuiltinAttack, loadAttack, resolveAttackRef, type Attack } from '../../sim/team-eval.js';
 import { injectionTicks, robotIndices } from './injection-timing.js';
 import type { Injection, TrialRun } from './trial.js';

@@ -4,7 +4,7 @@
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, loadYamlFile, parseWithSchema } from '../core/config-file.js';
-import { resolveSimConfig, type SimSettings } from '../../sim/config.js';
+import { resolveSimConfig, type SimSettings } from '../core/swarm-config.js';
 import { loadAttack, resolveAttackRef, type Attack } from '../../sim/team-eval.js';
 import { injectionTicks, robotIndices } from './injection-timing.js';
 import { DEFAULT_MONITOR, type MonitorSettings } from '../monitor/monitor.js';
@@ -43,7 +43,7 @@ const SimLinkSchema = z
 export const LaunchSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('run'),
-    /** The swarm and its arena: the twin's settings (sim/config.ts keys; robots, robotsFile, arena, noise...). */
+    /** The swarm and its arena: the twin's settings (src/core/swarm-config.ts keys; robots, robotsFile, arena, noise...). */
     swarm: z.record(z.string(), z.unknown()).default({}),
     /** How the runtime reaches the robots: one schema per kind (src/runtime/link-factory.ts builds them). */
     link: z.discriminatedUnion('kind', [SimLinkSchema, Ros2LinkSchema, Epuck2WifiLinkSchema, Epuck2BtLinkSchema, MqttLinkSchema]).default({ kind: 'sim', mode: 'live', seed: 1 }),

@@ -4,7 +4,7 @@
 // advances one period per step.
 import { systemClock, type Clock } from '../core/clock.js';
 import { LiveTwin } from '../../sim/live.js';
-import type { SimSettings } from '../../sim/config.js';
+import type { SimSettings } from '../core/swarm-config.js';
 import type { RobotLink } from './link.js';
 import type { TimedPose } from './safety.js';
 

@@ -10,7 +10,7 @@ import type { Attack } from '../../sim/team-eval.js';
 import { attackName } from '../../sim/team-eval.js';
 import { faultByName } from '../../sim/faults.js';
 import { aggregateBeliefs, DEFAULT_MONITOR, SwarmMonitor, type MonitorAlert, type MonitorSettings } from '../monitor/monitor.js';
-import type { SimSettings } from '../../sim/config.js';
+import type { SimSettings } from '../core/swarm-config.js';
 import type { OnnxTeam } from '../policy/team.js';
 import type { RobotLink } from './link.js';
 import { DEFAULT_SAFETY, SafetyLayer, type SafetySettings, type StopReason, type TimedPose } from './safety.js';

@@ -9,7 +9,7 @@ import { OnnxTeam } from '../../src/policy/team.js';
 import { loadLaunch, releaseLaunch } from '../../src/runtime/launch.js';
 import { SimLink } from '../../src/runtime/sim-link.js';
 import { outcomes, swarmTrial } from '../../src/runtime/trial.js';
-import { PROJECT_ROOT } from '../../sim/config.js';
+import { PROJECT_ROOT } from '../../src/core/swarm-config.js';
 import { startMosquitto, type Mosquitto } from './mosquitto.js';
 
 export function writeDistributedLaunch(dir: string, name: string, passwordEnv: string, edit: (l: Record<string, any>) => void): string {

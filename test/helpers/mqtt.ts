@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { BusTwin } from '../../src/links/mqtt/bus-twin.js';
 import { passwordEntry } from '../../src/links/mqtt/passwd.js';
 import { DEFAULT_QOS } from '../../src/links/mqtt/topics.js';
-import { PROJECT_ROOT, resolveSimConfig } from '../../sim/config.js';
+import { PROJECT_ROOT, resolveSimConfig } from '../../src/core/swarm-config.js';
 
 export const MAPPO = join(PROJECT_ROOT, 'policies', 'mappo-rendezvous');
 /** A policy with a belief network. */

@@ -3,7 +3,7 @@
 // other robot may be named.
 import { z } from 'zod';
 import { ConfigError } from '../../core/config-file.js';
-import type { SimSettings } from '../../../sim/config.js';
+import type { SimSettings } from '../../core/swarm-config.js';
 import { DEFAULT_CHANNEL, type ChannelSettings } from './channel.js';
 import { DEFAULT_ODOMETRY, type OdometrySettings, type PlanarPose } from './odometry.js';
 import { WIFI_DEFAULT_PORT } from './wifi-codec.js';

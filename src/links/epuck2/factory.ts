@@ -1,6 +1,6 @@
 // Builds an e-puck2 link from its launch options; with `twin: true` the protocol twin serving the robots is
 // started first, in this process, and stopped with the link.
-import type { SimSettings } from '../../../sim/config.js';
+import type { SimSettings } from '../../core/swarm-config.js';
 import { ProtocolTwin } from '../../../sim/protocol-twin/twin.js';
 import { channelSettings, odometrySettings, resolveEpuck2Robots, type Epuck2LinkConfig } from './config.js';
 import { Epuck2Link } from './link.js';

@@ -4,7 +4,7 @@
 // can measure round trips) and its IR proximity (sim/protocol-twin/ir-model.ts), and obeys `.../cmd`. A
 // robot whose commands stop for `commandTimeoutMs` stops, as a real bridge's watchdog should (an e-puck2
 // itself keeps its last command forever).
-import type { SimSettings } from '../../../sim/config.js';
+import type { SimSettings } from '../../core/swarm-config.js';
 import { LiveTwin } from '../../../sim/live.js';
 import { proximityReadings } from '../../../sim/protocol-twin/ir-model.js';
 import { BusClient } from './client.js';

@@ -1,7 +1,7 @@
 // Builds the MQTT link from its launch options: the embedded broker (unless a URL is given), the controller's
 // connection, and with `twin: true` the bus twin serving the robots in this process.
 import { dirname, resolve } from 'node:path';
-import type { SimSettings } from '../../../sim/config.js';
+import type { SimSettings } from '../../core/swarm-config.js';
 import { BusTwin } from './bus-twin.js';
 import { checkMqttLink, type MqttLinkOptions } from './config.js';
 import { MqttLink } from './link.js';

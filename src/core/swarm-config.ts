@@ -2,19 +2,19 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { ConfigError, loadYamlFile, parseWithSchema } from '../src/core/config-file.js';
-import { speedLimits } from '../src/core/kinematics.js';
-import { GLOBAL_SPEC_ID, LOCAL_SPEC_ID, type ObservationSpec } from '../src/core/observation.js';
-import { DEFAULT_REWARD_WEIGHTS, type RewardWeights } from '../src/core/rendezvous.js';
+import { ConfigError, loadYamlFile, parseWithSchema } from './config-file.js';
+import { speedLimits } from './kinematics.js';
+import { GLOBAL_SPEC_ID, LOCAL_SPEC_ID, type ObservationSpec } from './observation.js';
+import { DEFAULT_REWARD_WEIGHTS, type RewardWeights } from './rendezvous.js';
 import {
   defaultRobotIds,
   loadRobotsFile,
   resolveRobotParams,
   type RobotParams,
-} from '../src/core/robot-params.js';
-import { DEFAULT_NOISE, NO_NOISE, NoiseSchema, type NoiseModel } from '../src/core/noise.js';
+} from './robot-params.js';
+import { DEFAULT_NOISE, NO_NOISE, NoiseSchema, type NoiseModel } from './noise.js';
 
-export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEFAULT_ROBOTS_FILE = resolve(PROJECT_ROOT, 'robots/epuck2.yaml');
 export const MAX_ROBOTS = 2000;
 
