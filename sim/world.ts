@@ -12,7 +12,7 @@ import { isGathered, rendezvousOutcome, rendezvousReward, type LeftOut, type Ren
 import { ConfigError } from '../src/core/config-file.js';
 import { MAX_LATENCY_TICKS, maxWheelSpeed } from '../src/core/robot-params.js';
 import type { SimSettings } from '../src/core/swarm-config.js';
-import type { ActionOverride, OverrideContext } from './override.js';
+import type { ActionOverride, OverrideContext } from '../src/attacks/override.js';
 import { ContactSolver, detectContacts, hasOverlap, type DiscBodies } from './physics.js';
 
 /** Gap (m) under which two robots, or a robot and a wall, count as touching. */

@@ -1,4 +1,4 @@
-// User-written attack modules (src/runtime/attack-module.ts): loaded and validated before a run, driving
+// User-written attack modules (src/attacks/attack-module.ts): loaded and validated before a run, driving
 // their robot in a trial, refused outside trial mode, failures stopping only their robot, usable as an eval
 // matrix row and in eval:monitor; composable timing (several robots, intermittent) and the shipped examples.
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -8,14 +8,15 @@ import { describe, expect, it } from 'vitest';
 import { runEvaluation } from '../src/cli/evaluate.js';
 import { runMonitorEvaluation } from '../src/cli/eval-monitor.js';
 import { offeredAttacks } from '../src/dashboard/service.js';
-import { isAttackModuleRef, loadAttackModule } from '../src/runtime/attack-module.js';
+import { isAttackModuleRef, loadAttackModule } from '../src/attacks/attack-module.js';
 import { parseConsoleCommand } from '../src/runtime/console.js';
 import { RunController } from '../src/runtime/control.js';
 import { loadLaunch, releaseLaunch } from '../src/runtime/launch.js';
 import { SimLink } from '../src/runtime/sim-link.js';
 import { isActive, swarmTrial, type Injection } from '../src/runtime/trial.js';
 import { PROJECT_ROOT } from '../src/core/swarm-config.js';
-import { evaluateTeamEpisodes, loadAttack, loadAttackRow } from '../sim/team-eval.js';
+import { evaluateTeamEpisodes } from '../sim/team-eval.js';
+import { loadAttack, loadAttackRow } from '../src/attacks/attack.js';
 import { shippedMappo } from './helpers.js';
 
 const { dir: MAPPO, settings, team: mappo } = shippedMappo();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/core/config-file.js';
 import { loadSimConfig, resolveSimConfig } from '../src/core/swarm-config.js';
-import { overrideFromFunction } from '../sim/override.js';
+import { overrideFromFunction } from '../src/attacks/override.js';
 import { InvalidCommandError, RendezvousWorld } from '../sim/world.js';
 import { settings } from './helpers.js';
 

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PAIR_DIM } from '../src/core/observation.js';
 import { makeController } from '../sim/episode.js';
-import { faultByName } from '../sim/faults.js';
+import { faultByName } from '../src/attacks/faults.js';
 import { RendezvousWorld } from '../sim/world.js';
 import { beliefSequenceLoss, beliefStep, beliefWeights, createBelief } from '../sim/train/belief.js';
 import { initBackend, tf } from '../sim/train/tf.js';

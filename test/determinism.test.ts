@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { makeController, runEpisode } from '../sim/episode.js';
-import { faultByName } from '../sim/faults.js';
+import { faultByName } from '../src/attacks/faults.js';
 import { RendezvousWorld } from '../sim/world.js';
 import { settings } from './helpers.js';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { maxWheelSpeed } from '../src/core/robot-params.js';
 import { wrapAngle } from '../src/core/kinematics.js';
-import { FAULT_NAMES, faultByName } from '../sim/faults.js';
-import { overrideFromFunction } from '../sim/override.js';
+import { FAULT_NAMES, faultByName } from '../src/attacks/faults.js';
+import { overrideFromFunction } from '../src/attacks/override.js';
 import { RendezvousWorld } from '../sim/world.js';
 import { settings } from './helpers.js';
 

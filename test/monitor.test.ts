@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { estimateTwist } from '../src/core/kinematics.js';
 import { aggregateBeliefs, DEFAULT_MONITOR, SwarmMonitor, type MonitorAlert } from '../src/monitor/monitor.js';
-import { faultByName } from '../sim/faults.js';
+import { faultByName } from '../src/attacks/faults.js';
 import { RendezvousWorld } from '../sim/world.js';
 import { shippedMappo } from './helpers.js';
 

@@ -6,7 +6,7 @@ import { beliefStep, beliefWeights, createBelief } from '../sim/train/belief.js'
 import { actorMean, createActor } from '../sim/train/networks.js';
 import { beliefToOnnx } from '../sim/train/onnx/export-belief.js';
 import { PAIR_DIM } from '../src/core/observation.js';
-import { faultByName } from '../sim/faults.js';
+import { faultByName } from '../src/attacks/faults.js';
 import { actorToOnnx } from '../sim/train/onnx/export-actor.js';
 import { actorFromOnnx } from '../sim/train/onnx/import-actor.js';
 import { initBackend, tf } from '../sim/train/tf.js';

@@ -5,7 +5,7 @@ import { formatTeamOutcome, uncompromisedOutcome } from '../src/runtime/team-out
 import type { TickRecord } from '../src/runtime/trial.js';
 import type { TeamController } from '../src/policy/team.js';
 import { evaluationMetrics, summariseEpisodes, wilsonCi95 } from '../sim/evaluation.js';
-import { overrideFromFunction } from '../sim/override.js';
+import { overrideFromFunction } from '../src/attacks/override.js';
 import { evaluateTeam } from '../sim/team-eval.js';
 import { RendezvousWorld, type Pose } from '../sim/world.js';
 import { settings } from './helpers.js';

@@ -5,9 +5,10 @@ import { maxWheelSpeed } from '../src/core/robot-params.js';
 import { wrapAngle } from '../src/core/kinematics.js';
 import { rendezvousOutcome, rendezvousReward } from '../src/core/rendezvous.js';
 import type { TeamController } from '../src/policy/team.js';
-import { faultByName } from '../sim/faults.js';
-import { CommandOverride } from '../sim/override.js';
-import { episodeVictims, evaluateTeamEpisodes, loadAttackRow } from '../sim/team-eval.js';
+import { faultByName } from '../src/attacks/faults.js';
+import { CommandOverride } from '../src/attacks/override.js';
+import { evaluateTeamEpisodes } from '../sim/team-eval.js';
+import { episodeVictims, loadAttackRow } from '../src/attacks/attack.js';
 import { RendezvousWorld, type Pose } from '../sim/world.js';
 import { settings } from './helpers.js';
 

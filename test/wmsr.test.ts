@@ -7,7 +7,7 @@ import { formatTrial, runTrial } from '../src/cli/trial.js';
 import { observationLayout, OWN_FEATURES, ROW_DIM } from '../src/core/observation.js';
 import { ConsensusController, WmsrController, type RelativePoint } from '../sim/controllers.js';
 import { makeController, runEpisode, type EpisodeResult } from '../sim/episode.js';
-import { overrideFromFunction } from '../sim/override.js';
+import { overrideFromFunction } from '../src/attacks/override.js';
 import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 import { settings } from './helpers.js';
 

@@ -2,7 +2,7 @@
 // waits there, pulling neighbours that steer toward it away from the group. The corner is chosen on the
 // first tick (from where the others are then) and kept.
 // Use: attack: attacks/lure.ts (launch file), or `inject epuck-3 launch/attacks/lure.ts 20` (console).
-import type { AttackInput, AttackSetup, WheelCommand } from '../../src/runtime/attack-module.js';
+import type { AttackInput, AttackSetup, WheelCommand } from '../../src/attacks/attack-module.js';
 import { othersCentroid, steerTo } from './steer.js';
 
 export const name = 'lure';

@@ -2,7 +2,7 @@
 // seconds of the attack (indistinguishable from a benign robot: the monitor should see nothing), then
 // drives the reverse of every intended command.
 // Use: attack: attacks/mimic-then-defect.ts (launch file), or `inject epuck-3 launch/attacks/mimic-then-defect.ts 20`.
-import type { AttackInput, WheelCommand } from '../../src/runtime/attack-module.js';
+import type { AttackInput, WheelCommand } from '../../src/attacks/attack-module.js';
 
 export const name = 'mimic-then-defect';
 

@@ -1,7 +1,7 @@
 // An orbit: the compromised robot circles the rest of the swarm's centroid at a fixed radius, counter-
 // clockwise, never joining the group it keeps stirring (its neighbours keep turning to follow it).
 // Use: attack: attacks/orbit.ts (launch file), or `inject epuck-3 launch/attacks/orbit.ts 20` (console).
-import type { AttackInput, WheelCommand } from '../../src/runtime/attack-module.js';
+import type { AttackInput, WheelCommand } from '../../src/attacks/attack-module.js';
 import { othersCentroid, steerTo } from './steer.js';
 
 export const name = 'orbit';

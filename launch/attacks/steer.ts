@@ -1,6 +1,6 @@
 // Shared by the example attacks (not an attack itself: it exports no `attack`): wheel commands that drive a
 // robot toward a point, and the centroid of the robots other than one.
-import type { Pose, WheelCommand } from '../../src/runtime/attack-module.js';
+import type { Pose, WheelCommand } from '../../src/attacks/attack-module.js';
 
 const clamp = (v: number) => Math.max(-1, Math.min(1, v));
 

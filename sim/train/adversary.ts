@@ -14,7 +14,7 @@ import type { RendezvousMetrics } from '../../src/core/rendezvous.js';
 import type { ModelFile } from '../../src/policy/folder.js';
 import type { OnnxTeam } from '../../src/policy/team.js';
 import type { SimSettings } from '../../src/core/swarm-config.js';
-import { CommandOverride } from '../override.js';
+import { CommandOverride } from '../../src/attacks/override.js';
 import { RendezvousWorld } from '../world.js';
 import { clampCommand } from '../../src/core/kinematics.js';
 import { RolloutBuffer, ValueNormalizer } from './buffer.js';

@@ -31,7 +31,7 @@ import { BATPAL_PURPOSE, deriveSeed, makeStreams, type RandomStream } from '../.
 import { ConfigError } from '../../src/core/config-file.js';
 import { PROJECT_ROOT, resolveSimConfig, type SimSettings } from '../../src/core/swarm-config.js';
 import type { EvalResult } from '../evaluation.js';
-import { CommandOverride } from '../override.js';
+import { CommandOverride } from '../../src/attacks/override.js';
 import { evaluateTeam } from '../team-eval.js';
 import { RendezvousWorld } from '../world.js';
 import { RolloutBuffer, ValueNormalizer } from './buffer.js';

@@ -29,7 +29,7 @@ import { PAIR_DIM } from '../../src/core/observation.js';
 import type { ModelFile } from '../../src/policy/folder.js';
 import type { SimSettings } from '../../src/core/swarm-config.js';
 import type { EvalResult } from '../evaluation.js';
-import { CommandOverride } from '../override.js';
+import { CommandOverride } from '../../src/attacks/override.js';
 import { evaluateTeam } from '../team-eval.js';
 import { beliefWeights, createBelief, type BeliefParams, type BeliefShape } from './belief.js';
 import { BeliefRollout } from './belief-rollout.js';

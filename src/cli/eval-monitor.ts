@@ -11,7 +11,7 @@ import { SingleBar } from 'cli-progress';
 import { resolveSimConfig } from '../core/swarm-config.js';
 import { summariseOutcomes, type OutcomeSummary } from '../../sim/evaluation.js';
 import type { RendezvousOutcome } from '../core/rendezvous.js';
-import { attackName, loadAttack, type Attack } from '../../sim/team-eval.js';
+import { attackName, loadAttack, type Attack } from '../attacks/attack.js';
 import { DEFAULT_MONITOR, Hysteresis, type MonitorSettings } from '../monitor/monitor.js';
 import { readManifest } from '../policy/folder.js';
 import { OnnxTeam } from '../policy/team.js';

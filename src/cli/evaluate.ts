@@ -21,7 +21,8 @@ import { CONTROLLER_NAMES, type ControllerName } from '../../sim/controllers.js'
 import { resolveSimConfig, type SimSettings } from '../core/swarm-config.js';
 import { heatmapSvg } from '../../sim/heatmap-picture.js';
 import { meanTCi95, summariseEpisodes, type EvalResult } from '../../sim/evaluation.js';
-import { attackRowName, controllerTeam, evaluateTeamEpisodes, loadAttackRow, type AttackRow } from '../../sim/team-eval.js';
+import { controllerTeam, evaluateTeamEpisodes } from '../../sim/team-eval.js';
+import { attackRowName, loadAttackRow, type AttackRow } from '../attacks/attack.js';
 
 /** A method trained with several seeds: one column, its policy folders (one per training seed) evaluated alike. */
 export interface SeedGroup {

@@ -2,7 +2,7 @@
 // function, so tests can read every command and option without running one.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CONTROLLER_NAMES, DEFAULT_WMSR_F } from '../../sim/controllers.js';
-import { FAULT_NAMES } from '../../sim/faults.js';
+import { FAULT_NAMES } from '../attacks/faults.js';
 import { ALGORITHMS } from '../../sim/train/config.js';
 import { formatTrial, runTrial, type TrialOptions } from './trial.js';
 import { runTraining, type TrainOptions } from './train.js';

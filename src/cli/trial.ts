@@ -7,7 +7,7 @@ import { loadYamlFile } from '../core/config-file.js';
 import { CONTROLLER_NAMES, DEFAULT_WMSR_F, type ControllerName } from '../../sim/controllers.js';
 import { makeController, runEpisode, runEpisodeAsync } from '../../sim/episode.js';
 import { OnnxTeam } from '../policy/team.js';
-import { faultByName } from '../../sim/faults.js';
+import { faultByName } from '../attacks/faults.js';
 import { trajectorySvg } from '../../sim/picture.js';
 import type { VictimSetup } from '../../sim/world.js';
 import type { RendezvousMetrics } from '../core/rendezvous.js';

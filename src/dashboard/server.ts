@@ -11,7 +11,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { ControlAction, RunController } from '../runtime/control.js';
 import type { RunEnd } from '../runtime/services.js';
 import type { RunEvent, TickRecord } from '../runtime/trial.js';
-import { isBuiltinAttack } from '../../sim/team-eval.js';
+import { isBuiltinAttack } from '../attacks/attack.js';
 import { isLoopback } from '../core/net.js';
 import { allowedHosts, DEFAULT_LOCKOUT, Lockout, randomToken, refuseRequest, tokenMatches, type LockoutSettings } from './auth.js';
 import { ClientStream, type FrameSource, type StreamStats } from './client-stream.js';

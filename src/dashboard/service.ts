@@ -3,8 +3,8 @@
 // schedules and the policy folder's own trained adversaries (trial mode only).
 import { readdirSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { FAULT_NAMES } from '../../sim/faults.js';
-import { isBuiltinAttack, resolveAttackRef } from '../../sim/team-eval.js';
+import { FAULT_NAMES } from '../attacks/faults.js';
+import { isBuiltinAttack, resolveAttackRef } from '../attacks/attack.js';
 import { ConfigError } from '../core/config-file.js';
 import type { Launch } from '../runtime/launch.js';
 import type { RunContext, RunEnd, RunService } from '../runtime/services.js';

@@ -12,7 +12,7 @@ import type { CmdMsg } from '../links/mqtt/schemas.js';
 import { beliefAbout } from '../links/mqtt/service.js';
 import { DEFAULT_QOS, type SwarmTopics } from '../links/mqtt/topics.js';
 import { OnnxTeam } from '../policy/team.js';
-import { attackName } from '../../sim/team-eval.js';
+import { attackName } from '../attacks/attack.js';
 import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
 import type { SafetyLayer, StopReason } from '../runtime/safety.js';
 import { SwarmView } from '../runtime/swarm-view.js';

@@ -4,7 +4,7 @@
 // what the run allows (injections only in trial mode, known robots and attacks) and owns the attacks it
 // loads, releasing them when the run ends.
 import type { SimSettings } from '../core/swarm-config.js';
-import { isBuiltinAttack, loadAttack, resolveAttackRef, type Attack } from '../../sim/team-eval.js';
+import { isBuiltinAttack, loadAttack, resolveAttackRef, type Attack } from '../attacks/attack.js';
 import { injectionTicks, robotIndices } from './injection-timing.js';
 import type { Injection, TrialRun } from './trial.js';
 

@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, loadYamlFile, parseWithSchema } from '../core/config-file.js';
 import { resolveSimConfig, type SimSettings } from '../core/swarm-config.js';
-import { loadAttack, resolveAttackRef, type Attack } from '../../sim/team-eval.js';
+import { loadAttack, resolveAttackRef, type Attack } from '../attacks/attack.js';
 import { injectionTicks, robotIndices } from './injection-timing.js';
 import { DEFAULT_MONITOR, type MonitorSettings } from '../monitor/monitor.js';
 import { isOracle } from '../core/policy-manifest.js';
@@ -88,7 +88,7 @@ export const LaunchSchema = z
             off: z.number().positive().optional(),
             /**
              * A trained adversary (adversary folder, policy folder, folder@name), fault:<name>, obs-noise:<eps>,
-             * or an attack module (module:<file>, or a .ts/.mts/.js/.mjs path: src/runtime/attack-module.ts).
+             * or an attack module (module:<file>, or a .ts/.mts/.js/.mjs path: src/attacks/attack-module.ts).
              */
             attack: z.string().min(1),
           })

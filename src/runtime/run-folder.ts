@@ -5,7 +5,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { trajectorySvg } from '../../sim/picture.js';
-import { attackName } from '../../sim/team-eval.js';
+import { attackName } from '../attacks/attack.js';
 import { haltLine, type HaltReport } from './halt.js';
 import type { EndCause } from './interruption.js';
 import type { Launch } from './launch.js';

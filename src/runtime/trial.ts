@@ -6,16 +6,16 @@
 import { makeStreams, type RandomStream } from '../core/random.js';
 import { PAIR_DIM, perturbObservation } from '../core/observation.js';
 import type { RobotParams } from '../core/robot-params.js';
-import type { Attack } from '../../sim/team-eval.js';
-import { attackName } from '../../sim/team-eval.js';
-import { faultByName } from '../../sim/faults.js';
+import type { Attack } from '../attacks/attack.js';
+import { attackName } from '../attacks/attack.js';
+import { faultByName } from '../attacks/faults.js';
 import { aggregateBeliefs, DEFAULT_MONITOR, SwarmMonitor, type MonitorAlert, type MonitorSettings } from '../monitor/monitor.js';
 import type { SimSettings } from '../core/swarm-config.js';
 import type { OnnxTeam } from '../policy/team.js';
 import type { RobotLink } from './link.js';
 import { DEFAULT_SAFETY, SafetyLayer, type SafetySettings, type StopReason, type TimedPose } from './safety.js';
 import { SwarmView } from './swarm-view.js';
-import { AttackSession } from './attack-module.js';
+import { AttackSession } from '../attacks/attack-module.js';
 import type { PhaseLap } from './phase-timer.js';
 
 /**

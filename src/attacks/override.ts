@@ -1,6 +1,6 @@
 // The hook through which a victim robot's command is replaced: by a scripted fault, a function, or
 // a trained adversary network whose batched commands are written in ahead of the step.
-import type { RandomStream } from '../src/core/random.js';
+import type { RandomStream } from '../core/random.js';
 
 /** What an override sees when it decides the victim's command for one tick. */
 export interface OverrideContext {
