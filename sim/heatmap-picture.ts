@@ -3,7 +3,7 @@
 // the scale says which colour is which value. Column headers wrap onto lines no wider than their column.
 import { rgb } from 'd3-color';
 import { interpolateRdYlGn } from 'd3-scale-chromatic';
-import { keepClear, labelBox, textSvg, textWidth, wrapText, type Label } from './svg-text.js';
+import { keepClear, labelBox, textSvg, textWidth, wrapText, type Label } from '../src/pictures/svg-text.js';
 
 export interface Heatmap {
   title: string;

@@ -16,7 +16,7 @@ import { swarmTrial, type RunEvent, type TickRecord } from '../src/runtime/trial
 import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 import { heatmapSvg, type Heatmap } from '../sim/heatmap-picture.js';
 import { curveSvg, type CurveRow } from '../sim/train/curves.js';
-import { labelBox, overlaps, placeLabels, type Anchor, type Box, type Label } from '../sim/svg-text.js';
+import { labelBox, overlaps, placeLabels, type Anchor, type Box, type Label } from '../src/pictures/svg-text.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'swarmguard-pictures-'));
 

@@ -1,5 +1,5 @@
 // Learning curves: one row per iteration, written as CSV and drawn as an SVG chart (legends beside the plots).
-import { keepClear, labelBox, placeLabels, round, textSvg, textWidth, type Label } from '../svg-text.js';
+import { keepClear, labelBox, placeLabels, round, textSvg, textWidth, type Label } from '../../src/pictures/svg-text.js';
 
 export const CURVE_COLUMNS = [
   'iteration', 'envSteps', 'wallSeconds', 'episodes', 'meanReturn', 'gatherRate',

@@ -1,6 +1,6 @@
 // SVG of the monitor's ROC: detection rate against false alarms per robot-hour (log scale), one line per
 // detector as its flag threshold is swept; the legend right of the plot.
-import { keepClear, labelBox, placeLabels, round, textSvg, type Label } from '../../sim/svg-text.js';
+import { keepClear, labelBox, placeLabels, round, textSvg, type Label } from '../pictures/svg-text.js';
 
 export interface RocSeries {
   name: string;

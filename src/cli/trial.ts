@@ -8,7 +8,7 @@ import { CONTROLLER_NAMES, DEFAULT_WMSR_F, type ControllerName } from '../../sim
 import { makeController, runEpisode, runEpisodeAsync } from '../../sim/episode.js';
 import { OnnxTeam } from '../policy/team.js';
 import { faultByName } from '../attacks/faults.js';
-import { trajectorySvg } from '../../sim/picture.js';
+import { trajectorySvg } from '../pictures/trajectory-picture.js';
 import type { VictimSetup } from '../../sim/world.js';
 import type { RendezvousMetrics } from '../core/rendezvous.js';
 

@@ -5,8 +5,8 @@
 import type { Pose } from '../../sim/world.js';
 import { RendezvousWorld } from '../../sim/world.js';
 import { NO_NOISE } from '../core/noise.js';
-import { robotColour } from '../../sim/picture.js';
-import { labelBox, placeLabels, round, spacedStep, textSvg, textWidth, TIME_STEPS_S, type Label } from '../../sim/svg-text.js';
+import { robotColour } from '../pictures/trajectory-picture.js';
+import { labelBox, placeLabels, round, spacedStep, textSvg, textWidth, TIME_STEPS_S, type Label } from '../pictures/svg-text.js';
 import type { SimSettings } from '../core/swarm-config.js';
 import { wrapAngle } from '../core/kinematics.js';
 import type { RobotParams } from '../core/robot-params.js';

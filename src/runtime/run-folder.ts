@@ -4,7 +4,7 @@
 // monitor and the calibration drive.
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { trajectorySvg } from '../../sim/picture.js';
+import { trajectorySvg } from '../pictures/trajectory-picture.js';
 import { attackName } from '../attacks/attack.js';
 import { haltLine, type HaltReport } from './halt.js';
 import type { EndCause } from './interruption.js';

@@ -1,8 +1,8 @@
 // SVG of a run's suspicion: one line per robot over time, injections shaded in their robot's colour,
 // flags marked, the flag and clear thresholds drawn. Labels sit in their own places (thresholds and robots
 // in two columns right of the plot, injections along its top) and are kept off each other.
-import { robotColour } from '../../sim/picture.js';
-import { labelBox, placeLabels, round, spacedStep, textSvg, textWidth, TIME_STEPS_S, type Label } from '../../sim/svg-text.js';
+import { robotColour } from '../pictures/trajectory-picture.js';
+import { labelBox, placeLabels, round, spacedStep, textSvg, textWidth, TIME_STEPS_S, type Label } from '../pictures/svg-text.js';
 import type { RunEvent, TickRecord } from './trial.js';
 
 const PLOT_W = 560;

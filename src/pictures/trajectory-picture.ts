@@ -1,5 +1,5 @@
 // SVG picture of an episode: arena to scale, each robot's path, start and end poses, the attacked robots marked.
-import type { RendezvousMetrics } from '../src/core/rendezvous.js';
+import type { RendezvousMetrics } from '../core/rendezvous.js';
 import { labelBox, placeLabels, round, textSvg, textWidth, wrapText, type Label } from './svg-text.js';
 
 export interface TrajectoryPicture {
