@@ -12,7 +12,7 @@ import { isAttackModuleRef, loadAttackModule } from '../src/attacks/attack-modul
 import { parseConsoleCommand } from '../src/runtime/console.js';
 import { RunController } from '../src/runtime/control.js';
 import { loadLaunch, releaseLaunch } from '../src/runtime/launch.js';
-import { SimLink } from '../src/runtime/sim-link.js';
+import { SimLink } from '../sim/sim-link.js';
 import { isActive, swarmTrial, type Injection } from '../src/runtime/trial.js';
 import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 import { evaluateTeamEpisodes } from '../sim/team-eval.js';

@@ -24,7 +24,7 @@ import { eventsToShow } from '../src/dashboard/events.js';
 import { DashboardServer, type DashboardServerOptions } from '../src/dashboard/server.js';
 import { RunController } from '../src/runtime/control.js';
 import { loadLaunch } from '../src/runtime/launch.js';
-import { SimLink } from '../src/runtime/sim-link.js';
+import { SimLink } from '../sim/sim-link.js';
 import { describeEvent } from '../src/runtime/status-text.js';
 import { swarmTrial, type RunEvent, type TrialRun } from '../src/runtime/trial.js';
 import { PROJECT_ROOT } from '../src/core/swarm-config.js';

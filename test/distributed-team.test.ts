@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxTeam } from '../src/policy/team.js';
 import { readManifest } from '../src/policy/folder.js';
-import { SimLink } from '../src/runtime/sim-link.js';
+import { SimLink } from '../sim/sim-link.js';
 import { SwarmView } from '../src/runtime/swarm-view.js';
 import { PROJECT_ROOT, resolveSimConfig } from '../src/core/swarm-config.js';
 

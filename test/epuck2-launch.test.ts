@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { runLaunch } from '../src/cli/run.js';
 import { serveTwin } from '../src/cli/twin-serve.js';
 import { loadLaunch } from '../src/runtime/launch.js';
-import { createLink } from '../src/runtime/link-factory.js';
+import { createLink } from '../src/cli/link-factory.js';
 import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 
 const MAPPO = join(PROJECT_ROOT, 'policies', 'mappo-rendezvous');

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { haltLine, haltRobots } from '../src/runtime/halt.js';
 import type { LinkHealth, RobotLink } from '../src/runtime/link.js';
-import { SimLink } from '../src/runtime/sim-link.js';
+import { SimLink } from '../sim/sim-link.js';
 import { settings } from './helpers.js';
 
 type Command = readonly [number, number];

@@ -12,7 +12,7 @@ import { startRunBroker } from '../src/distributed/launcher.js';
 import { BusClient } from '../src/links/mqtt/client.js';
 import type { MqttLink } from '../src/links/mqtt/link.js';
 import { SwarmTopics } from '../src/links/mqtt/topics.js';
-import { createLink } from '../src/runtime/link-factory.js';
+import { createLink } from '../src/cli/link-factory.js';
 import { loadLaunch, releaseLaunch } from '../src/runtime/launch.js';
 import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 import { mosquittoSkipReason, startMosquitto } from './helpers/mosquitto.js';

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runCalibrate } from '../src/cli/calibrate.js';
 import { loadRobotsFile, resolveRobotParams } from '../src/core/robot-params.js';
 import { calibrate, fittedParams } from '../src/recording/calibrate.js';
-import { compareWithTwin } from '../src/recording/compare.js';
+import { compareWithTwin } from '../sim/sim2real-compare.js';
 import { runCalibrationDrive } from '../src/recording/drive.js';
 import { readRecording } from '../src/recording/reader.js';
 import { DEFAULT_ROBOTS_FILE, PROJECT_ROOT } from '../src/core/swarm-config.js';

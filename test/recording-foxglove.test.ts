@@ -17,7 +17,7 @@ import { runLaunch, type RunSummary } from '../src/cli/run.js';
 import { OnnxTeam } from '../src/policy/team.js';
 import { RunController } from '../src/runtime/control.js';
 import { loadLaunch, releaseLaunch } from '../src/runtime/launch.js';
-import { SimLink } from '../src/runtime/sim-link.js';
+import { SimLink } from '../sim/sim-link.js';
 import { swarmTrial } from '../src/runtime/trial.js';
 import { decompressHandlers } from '../src/recording/compression.js';
 import { FoxgloveLiveService, MAX_BUFFERED_BYTES, ThrottledSocket } from '../src/recording/foxglove-live.js';

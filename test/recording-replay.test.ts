@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCompare } from '../src/cli/compare.js';
 import { runReplay } from '../src/cli/replay.js';
-import { compareWithTwin } from '../src/recording/compare.js';
+import { compareWithTwin } from '../sim/sim2real-compare.js';
 import { runCalibrationDrive } from '../src/recording/drive.js';
 import { readRecording, type RecordedRun } from '../src/recording/reader.js';
 import { replay, TerminalSink, type ReplayInfo, type ReplaySink } from '../src/recording/replay.js';

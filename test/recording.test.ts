@@ -7,7 +7,7 @@ import { runLaunch } from '../src/cli/run.js';
 import { OnnxTeam } from '../src/policy/team.js';
 import { RunController } from '../src/runtime/control.js';
 import { loadLaunch, releaseLaunch } from '../src/runtime/launch.js';
-import { SimLink } from '../src/runtime/sim-link.js';
+import { SimLink } from '../sim/sim-link.js';
 import { swarmTrial } from '../src/runtime/trial.js';
 import { decompressHandlers } from '../src/recording/compression.js';
 import { readRecording } from '../src/recording/reader.js';

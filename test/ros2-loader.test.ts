@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/core/config-file.js';
 import { findBinding, loadRclnodejs, ros2Availability, ros2Available, Ros2UnavailableError, systemProbe, type Ros2Probe } from '../src/links/ros2/loader.js';
 import { loadLaunch } from '../src/runtime/launch.js';
-import { createLink } from '../src/runtime/link-factory.js';
+import { createLink } from '../src/cli/link-factory.js';
 import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 
 const PKG = '/opt/app/node_modules/rclnodejs';

@@ -15,7 +15,7 @@ import { Ros2Service } from '../src/links/ros2/service.js';
 import { readManifest } from '../src/policy/folder.js';
 import { RunController } from '../src/runtime/control.js';
 import { loadLaunch, type Launch } from '../src/runtime/launch.js';
-import { createLink } from '../src/runtime/link-factory.js';
+import { createLink } from '../src/cli/link-factory.js';
 import { swarmTrial, type TrialRun } from '../src/runtime/trial.js';
 import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 import { shippedMappo } from './helpers.js';

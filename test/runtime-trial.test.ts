@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OnnxAdversary } from '../src/policy/adversary.js';
 import type { RobotLink } from '../src/runtime/link.js';
-import { SimLink } from '../src/runtime/sim-link.js';
+import { SimLink } from '../sim/sim-link.js';
 import { parseConsoleCommand } from '../src/runtime/console.js';
 import { RunController } from '../src/runtime/control.js';
 import { outcomes, swarmTrial, type Injection } from '../src/runtime/trial.js';

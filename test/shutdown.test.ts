@@ -16,7 +16,7 @@ import { ProtocolTwin } from '../sim/protocol-twin/twin.js';
 import { runCompare } from '../src/cli/compare.js';
 import { runReplay } from '../src/cli/replay.js';
 import { EmbeddedBroker } from '../src/links/mqtt/broker.js';
-import { BusTwin } from '../src/links/mqtt/bus-twin.js';
+import { BusTwin } from '../sim/protocol-twin/mqtt-bus-twin.js';
 import { DEFAULT_QOS } from '../src/links/mqtt/topics.js';
 import { FileReadable, readRecording, type RecordedRun } from '../src/recording/reader.js';
 import type { RunSummary } from '../src/runtime/run-folder.js';

@@ -14,7 +14,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT, resolveSimConfig, type SimSettings } from '../../src/core/swarm-config.js';
 import { loadLaunch } from '../../src/runtime/launch.js';
-import { createLink } from '../../src/runtime/link-factory.js';
+import { createLink } from '../../src/cli/link-factory.js';
 import type { RobotLink } from '../../src/runtime/link.js';
 import { ControlScheduler } from '../../src/runtime/scheduler.js';
 import { formatResult, LATENCY_SECONDS, RATE_SECONDS, RATES, ROBOTS, quantile, type LinkBench, type LinkBenchResult } from './link-bench.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OnnxTeam } from '../../src/policy/team.js';
 import { loadLaunch, releaseLaunch } from '../../src/runtime/launch.js';
-import { SimLink } from '../../src/runtime/sim-link.js';
+import { SimLink } from '../sim-link.js';
 import { swarmTrial, type RunEvent, type TickRecord } from '../../src/runtime/trial.js';
 import { readRecording } from '../../src/recording/reader.js';
 import { runHeader } from '../../src/recording/service.js';

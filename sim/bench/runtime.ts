@@ -19,7 +19,7 @@ import { PAIR_DIM } from '../../src/core/observation.js';
 import { OnnxTeam } from '../../src/policy/team.js';
 import { loadLaunch, releaseLaunch } from '../../src/runtime/launch.js';
 import { PhaseTimer, quantile, TICK_PHASES, type TickPhase } from '../../src/runtime/phase-timer.js';
-import { SimLink } from '../../src/runtime/sim-link.js';
+import { SimLink } from '../sim-link.js';
 import { swarmTrial } from '../../src/runtime/trial.js';
 import { PROJECT_ROOT } from '../../src/core/swarm-config.js';
 import { arenaSide, parseRuntimeBenchArgs, PERIOD_MS, servedBounds, ticksFor, USAGE, WARMUP_TICKS, type RuntimeBenchOptions } from './runtime-args.js';

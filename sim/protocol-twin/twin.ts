@@ -75,6 +75,11 @@ export class ProtocolTwin {
     await (this.wifi ?? this.sercom)!.bringUp(k);
   }
 
+  /** Ground truth of the robots it serves (pictures only). */
+  truePoses(): { x: number; y: number; theta: number }[] {
+    return this.live.getTruePoses().map((p) => ({ x: p.x, y: p.y, theta: p.heading }));
+  }
+
   async stop(): Promise<void> {
     this.live.stop();
     await this.wifi?.close();

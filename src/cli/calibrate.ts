@@ -8,7 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { robotsFilePath } from '../core/swarm-config.js';
 import { calibrate, calibrationTable, fittedParams, writeRobotsFile, type RobotFit } from '../recording/calibrate.js';
-import { compareWithTwin } from '../recording/compare.js';
+import { compareWithTwin } from '../../sim/sim2real-compare.js';
 import { readRecording, recordingNote, RecordingError, type RecordedRun } from '../recording/reader.js';
 import { runCalibrationDrive } from '../recording/drive.js';
 

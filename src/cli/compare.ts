@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { loadRobotsFile, resolveRobotParams } from '../core/robot-params.js';
-import { compareWithTwin, comparisonJson, comparisonSvg, comparisonTable, type Comparison } from '../recording/compare.js';
+import { compareWithTwin, comparisonJson, comparisonSvg, comparisonTable, type Comparison } from '../../sim/sim2real-compare.js';
 import { readRecording, recordingNote } from '../recording/reader.js';
 
 export interface CompareOptions {

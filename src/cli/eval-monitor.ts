@@ -15,7 +15,7 @@ import { attackName, loadAttack, type Attack } from '../attacks/attack.js';
 import { DEFAULT_MONITOR, Hysteresis, type MonitorSettings } from '../monitor/monitor.js';
 import { readManifest } from '../policy/folder.js';
 import { OnnxTeam } from '../policy/team.js';
-import { SimLink } from '../runtime/sim-link.js';
+import { SimLink } from '../../sim/sim-link.js';
 import { scoredOutcome } from '../runtime/team-outcome.js';
 import { swarmTrial } from '../runtime/trial.js';
 import { rocSvg } from './roc-picture.js';

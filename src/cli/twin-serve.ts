@@ -7,7 +7,7 @@ import { resolveSimConfig } from '../core/swarm-config.js';
 import { ProtocolTwin } from '../../sim/protocol-twin/twin.js';
 import { resolveEpuck2Robots } from '../links/epuck2/config.js';
 import { LaunchSchema } from '../runtime/launch.js';
-import type { BusTwin } from '../links/mqtt/bus-twin.js';
+import type { BusTwin } from '../../sim/protocol-twin/mqtt-bus-twin.js';
 import { brokerUrl, resolveBus, resolveCredentials } from '../links/mqtt/config.js';
 
 export interface TwinServeOptions {
@@ -55,7 +55,7 @@ export async function serveBusTwin(path: string, o: TwinServeOptions = {}, log: 
   if (bus.embedded && bus.embedded.port === 0) throw new ConfigError(`${path}: link.embedded.port: 0 (any free port) cannot be found by another process: give a port`);
   const url = bus.url ?? brokerUrl(bus.embedded!.host, bus.embedded!.port);
   // The MQTT libraries load only for this command (program.ts imports this module for every command).
-  const { BusTwin } = await import('../links/mqtt/bus-twin.js');
+  const { BusTwin } = await import('../../sim/protocol-twin/mqtt-bus-twin.js');
   log(`swarmguard twin-serve: ${settings.robotIds.length} simulated e-puck2 robots on the MQTT bus ${url} at ${1 / settings.controlPeriod} Hz (waiting for the broker${bus.embedded ? ': the embedded one starts with swarmguard run' : ''})`);
   const twin = await BusTwin.start({
     url,

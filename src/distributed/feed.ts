@@ -19,7 +19,7 @@ import { ConfigError } from '../core/config-file.js';
 import { BurstLog } from '../links/epuck2/stats.js';
 import { DEFAULT_QOS } from '../links/mqtt/topics.js';
 import { loadLaunch, releaseLaunch } from '../runtime/launch.js';
-import { SimLink } from '../runtime/sim-link.js';
+import { SimLink } from '../../sim/sim-link.js';
 import { SwarmInbox } from './inbox.js';
 import { followPeers, joinBus, type Participant } from './participant.js';
 

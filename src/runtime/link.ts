@@ -45,6 +45,15 @@ export interface RobotLink {
   stop(): Promise<void>;
 }
 
+/**
+ * A twin serving a link's robots in this process (the protocol twin of the e-puck2 links, the MQTT bus twin):
+ * the link stops it first and may show its ground truth (pictures only, never controllers).
+ */
+export interface InProcessTwin {
+  stop(): Promise<void>;
+  truePoses?(): { x: number; y: number; theta: number }[];
+}
+
 /** How long a run or drive waits for the robots' first poses before it starts, ms. */
 export const READY_TIMEOUT_MS = 5000;
 

@@ -7,7 +7,7 @@ import { agentUser, distributedAcl } from '../../src/distributed/config.js';
 import { passwordEntry } from '../../src/links/mqtt/passwd.js';
 import { OnnxTeam } from '../../src/policy/team.js';
 import { loadLaunch, releaseLaunch } from '../../src/runtime/launch.js';
-import { SimLink } from '../../src/runtime/sim-link.js';
+import { SimLink } from '../../sim/sim-link.js';
 import { outcomes, swarmTrial } from '../../src/runtime/trial.js';
 import { PROJECT_ROOT } from '../../src/core/swarm-config.js';
 import { startMosquitto, type Mosquitto } from './mosquitto.js';

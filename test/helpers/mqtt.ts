@@ -3,7 +3,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BusTwin } from '../../src/links/mqtt/bus-twin.js';
+import { BusTwin } from '../../sim/protocol-twin/mqtt-bus-twin.js';
 import { passwordEntry } from '../../src/links/mqtt/passwd.js';
 import { DEFAULT_QOS } from '../../src/links/mqtt/topics.js';
 import { PROJECT_ROOT, resolveSimConfig } from '../../src/core/swarm-config.js';

@@ -7,14 +7,13 @@
 import { commandToStepsPerSecond } from '../../core/kinematics.js';
 import type { RobotParams } from '../../core/robot-params.js';
 import { DEFAULT_FAULT_LOG, FaultLog, type FaultLogSettings } from '../../runtime/fault-log.js';
-import type { RobotLink } from '../../runtime/link.js';
+import type { InProcessTwin, RobotLink } from '../../runtime/link.js';
 import type { TimedPose } from '../../runtime/safety.js';
 import { LockStepChannel, type ChannelSettings, type Connector } from './channel.js';
 import { WheelOdometry, type OdometrySettings, type PlanarPose } from './odometry.js';
 import type { LockStepProtocol } from './protocol.js';
 import type { Epuck2Sensors } from './sensors.js';
 import type { Epuck2Health } from './stats.js';
-import type { ProtocolTwin } from '../../../sim/protocol-twin/twin.js';
 
 export interface Epuck2Robot {
   id: string;
@@ -147,8 +146,8 @@ export class Epuck2Link implements RobotLink {
   truePoses?: () => { x: number; y: number; theta: number }[];
 
   /** The in-process protocol twin serving this link's robots: its true poses are known, and it stops with the link. */
-  attachTwin(twin: ProtocolTwin): void {
-    this.truePoses = () => twin.live.getTruePoses().map((p) => ({ x: p.x, y: p.y, theta: p.heading }));
+  attachTwin(twin: InProcessTwin): void {
+    if (twin.truePoses) this.truePoses = () => twin.truePoses!();
     this.onStop.push(() => twin.stop());
   }
 

@@ -4,7 +4,7 @@
 // retained status and last will); the telemetry service publishes on it too. With the embedded broker the
 // link starts it first and stops it last; with `twin: true` the bus twin serves the robots in this process.
 import { clampCommand } from '../../core/kinematics.js';
-import type { LinkHealth, RobotLink } from '../../runtime/link.js';
+import type { InProcessTwin, LinkHealth, RobotLink } from '../../runtime/link.js';
 import type { TimedPose } from '../../runtime/safety.js';
 import { BurstLog, LatencyWindow } from '../epuck2/stats.js';
 import { EmbeddedBroker } from './broker.js';
@@ -44,13 +44,6 @@ interface MqttLinkParts {
   qos: QosTable;
   broker: EmbeddedBroker | null;
   log: (line: string) => void;
-}
-
-/** Something else this link owns and stops before its client and broker (the in-process bus twin). */
-export interface Attached {
-  stop(): Promise<void>;
-  /** Ground truth when the bus twin runs in this process (pictures only). */
-  truePoses?: () => { x: number; y: number; theta: number }[];
 }
 
 /**
@@ -100,7 +93,7 @@ export class MqttLink implements RobotLink {
   private readonly robots: RobotState[];
   private readonly index: Map<string, number>;
   private readonly log: (line: string) => void;
-  private attached: Attached | null = null;
+  private attached: InProcessTwin | null = null;
 
   private constructor(p: MqttLinkParts) {
     this.ids = p.ids;
@@ -169,7 +162,7 @@ export class MqttLink implements RobotLink {
   }
 
   /** The twin (or anything else) this link stops first. */
-  attach(a: Attached): void {
+  attach(a: InProcessTwin): void {
     this.attached = a;
     if (a.truePoses) this.truePoses = () => a.truePoses!();
   }

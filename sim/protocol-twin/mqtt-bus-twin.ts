@@ -4,11 +4,11 @@
 // can measure round trips) and its IR proximity (sim/protocol-twin/ir-model.ts), and obeys `.../cmd`. A
 // robot whose commands stop for `commandTimeoutMs` stops, as a real bridge's watchdog should (an e-puck2
 // itself keeps its last command forever).
-import type { SimSettings } from '../../core/swarm-config.js';
-import { LiveTwin } from '../../../sim/live.js';
-import { proximityReadings } from '../../../sim/protocol-twin/ir-model.js';
-import { BusClient } from './client.js';
-import { SwarmTopics, type QosTable } from './topics.js';
+import type { SimSettings } from '../../src/core/swarm-config.js';
+import { LiveTwin } from '../live.js';
+import { proximityReadings } from './ir-model.js';
+import { BusClient } from '../../src/links/mqtt/client.js';
+import { SwarmTopics, type QosTable } from '../../src/links/mqtt/topics.js';
 
 export interface BusTwinOptions {
   url: string;

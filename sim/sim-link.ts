@@ -2,11 +2,11 @@
 // timer at the control period and the runtime reads its tracker like a real one; 'fast': the runtime steps
 // it once after every control tick, as fast as the machine allows (batch trials), with a clock that
 // advances one period per step.
-import { systemClock, type Clock } from '../core/clock.js';
-import { LiveTwin } from '../../sim/live.js';
-import type { SimSettings } from '../core/swarm-config.js';
-import type { RobotLink } from './link.js';
-import type { TimedPose } from './safety.js';
+import { systemClock, type Clock } from '../src/core/clock.js';
+import { LiveTwin } from './live.js';
+import type { SimSettings } from '../src/core/swarm-config.js';
+import type { RobotLink } from '../src/runtime/link.js';
+import type { TimedPose } from '../src/runtime/safety.js';
 
 export type SimMode = 'live' | 'fast';
 

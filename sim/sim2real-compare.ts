@@ -2,16 +2,16 @@
 // with the recorded robots' parameters and contacts) from the recorded start poses, open loop, and how far
 // the twin's trajectories drift from the recorded ones over time. Against the true poses where the link
 // recorded them (the twin), the tracked poses otherwise (real robots).
-import type { Pose } from '../../sim/world.js';
-import { RendezvousWorld } from '../../sim/world.js';
-import { NO_NOISE } from '../core/noise.js';
-import { robotColour } from '../pictures/trajectory-picture.js';
-import { labelBox, placeLabels, round, spacedStep, textSvg, textWidth, TIME_STEPS_S, type Label } from '../pictures/svg-text.js';
-import type { SimSettings } from '../core/swarm-config.js';
-import { wrapAngle } from '../core/kinematics.js';
-import type { RobotParams } from '../core/robot-params.js';
-import type { RecordedRun } from './reader.js';
-import { RecordingError } from './reader.js';
+import type { Pose } from './world.js';
+import { RendezvousWorld } from './world.js';
+import { NO_NOISE } from '../src/core/noise.js';
+import { robotColour } from '../src/pictures/trajectory-picture.js';
+import { labelBox, placeLabels, round, spacedStep, textSvg, textWidth, TIME_STEPS_S, type Label } from '../src/pictures/svg-text.js';
+import type { SimSettings } from '../src/core/swarm-config.js';
+import { wrapAngle } from '../src/core/kinematics.js';
+import type { RobotParams } from '../src/core/robot-params.js';
+import type { RecordedRun } from '../src/recording/reader.js';
+import { RecordingError } from '../src/recording/reader.js';
 
 export interface ErrorAt {
   /** Time since the start, s. */
