@@ -14,8 +14,8 @@ from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
 REPO = Path(__file__).resolve().parent.parent
-# `swarmguard run` that also takes --ros-args (src/links/ros2/ros-node.ts); its shebang runs the `node` on PATH.
-NODE_SCRIPT = REPO / 'src' / 'links' / 'ros2' / 'swarmguard-ros2.js'
+# `swarmguard run` that also takes --ros-args (src/cli/ros2-node.ts); its shebang runs the `node` on PATH.
+NODE_SCRIPT = REPO / 'src' / 'bin' / 'swarmguard-ros2.js'
 CMD_VEL_TYPES = ('geometry_msgs/msg/Twist', 'geometry_msgs/msg/TwistStamped')
 
 

@@ -11,7 +11,8 @@ import { offeredAttacks } from '../src/dashboard/service.js';
 import { isAttackModuleRef, loadAttackModule } from '../src/attacks/attack-module.js';
 import { parseConsoleCommand } from '../src/runtime/console.js';
 import { RunController } from '../src/runtime/control.js';
-import { loadLaunch, releaseLaunch } from '../src/runtime/launch.js';
+import { loadLaunch } from '../src/launch/launch.js';
+import { releaseRun } from '../src/runtime/run-spec.js';
 import { SimLink } from '../sim/sim-link.js';
 import { isActive, swarmTrial, type Injection } from '../src/runtime/trial.js';
 import { PROJECT_ROOT } from '../src/core/swarm-config.js';
@@ -234,7 +235,7 @@ describe('shipped examples', () => {
         ['epuck-1', 'mimic-then-defect', 20, 320, 60, 40],
       ]);
     } finally {
-      await releaseLaunch(l);
+      await releaseRun(l);
     }
   });
 
@@ -271,7 +272,7 @@ describe('the dashboard', () => {
       expect(inj!.attack.kind === 'module' && inj!.attack.module.name).toBe('lure');
       await control.close();
     } finally {
-      await releaseLaunch(l);
+      await releaseRun(l);
     }
   });
 });

@@ -23,7 +23,7 @@ import { ClientStream, HIGH_WATER_BYTES, LITE_INTERVAL_MS, MAX_IN_FLIGHT, MAX_PE
 import { eventsToShow } from '../src/dashboard/events.js';
 import { DashboardServer, type DashboardServerOptions } from '../src/dashboard/server.js';
 import { RunController } from '../src/runtime/control.js';
-import { loadLaunch } from '../src/runtime/launch.js';
+import { loadLaunch } from '../src/launch/launch.js';
 import { SimLink } from '../sim/sim-link.js';
 import { describeEvent } from '../src/runtime/status-text.js';
 import { swarmTrial, type RunEvent, type TrialRun } from '../src/runtime/trial.js';

@@ -6,13 +6,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FeedSummary } from '../src/distributed/feed.js';
+import type { FeedSummary } from '../sim/distributed-feed.js';
 import { runDistributed, spawnRole } from '../src/distributed/launcher.js';
 import { BusClient } from '../src/links/mqtt/client.js';
 import { encodePayload } from '../src/links/mqtt/schemas.js';
 import { SwarmTopics } from '../src/links/mqtt/topics.js';
 import { singleProcessTrial, startDistributedMosquitto, writeDistributedLaunch } from './helpers/distributed-launch.js';
-import { mosquittoSkipReason, type Mosquitto } from './helpers/mosquitto.js';
+import { mosquittoSkipReason, type Mosquitto } from '../sim/mosquitto.js';
 import { until } from './helpers/mqtt.js';
 
 const skip = mosquittoSkipReason();

@@ -12,7 +12,8 @@ import { EmbeddedBroker } from '../src/links/mqtt/broker.js';
 import { BusClient } from '../src/links/mqtt/client.js';
 import { AclFile } from '../src/links/mqtt/acl.js';
 import { SwarmTopics } from '../src/links/mqtt/topics.js';
-import { loadLaunch, releaseLaunch } from '../src/runtime/launch.js';
+import { loadLaunch } from '../src/launch/launch.js';
+import { releaseRun } from '../src/runtime/run-spec.js';
 import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 
 const ids = ['a', 'b', 'c'];
@@ -139,8 +140,8 @@ describe('launch files and agents: bad input', () => {
     expect(() => credentials(l.distributed!, 'monitor', 'x', {})).toThrow(/distributed\.passwordEnv: the environment variable SWARMGUARD_MQTT_PASSWORD is not set .*--embedded makes one up/);
     const open = await loadLaunch(launchWith({ allowAnonymous: true }));
     expect(credentials(open.distributed!, 'monitor', 'x', {})).toEqual({});
-    await releaseLaunch(l);
-    await releaseLaunch(open);
+    await releaseRun(l);
+    await releaseRun(open);
   });
 
   it('an agent refuses and counts malformed poses, ignores an unknown robot, and goes on', async () => {

@@ -12,7 +12,8 @@ import { loadYamlFile, parseWithSchema } from '../src/core/config-file.js';
 import { buildProgram } from '../src/cli/program.js';
 import { MatrixFileSchema } from '../src/cli/evaluate.js';
 import { trainConfigFrom } from '../src/cli/train.js';
-import { loadLaunch, releaseLaunch } from '../src/runtime/launch.js';
+import { loadLaunch } from '../src/launch/launch.js';
+import { releaseRun } from '../src/runtime/run-spec.js';
 import { loadSimConfig, PROJECT_ROOT } from '../src/core/swarm-config.js';
 import { resolveAdversaryConfig } from '../sim/train/adversary.js';
 
@@ -162,7 +163,7 @@ describe('the commands the docs show', () => {
       try {
         const launch = await loadLaunch(root(file)).catch((err: Error) => err);
         expect(launch instanceof Error ? `${file}: ${launch.message}` : file).toBe(file);
-        if (!(launch instanceof Error)) await releaseLaunch(launch);
+        if (!(launch instanceof Error)) await releaseRun(launch);
       } finally {
         for (const [name, value] of saved) {
           if (value === undefined) delete process.env[name];

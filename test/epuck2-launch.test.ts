@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { runLaunch } from '../src/cli/run.js';
 import { serveTwin } from '../src/cli/twin-serve.js';
-import { loadLaunch } from '../src/runtime/launch.js';
+import { loadLaunch } from '../src/launch/launch.js';
 import { createLink } from '../src/cli/link-factory.js';
 import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 

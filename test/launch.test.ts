@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runLaunch } from '../src/cli/run.js';
-import { loadLaunch } from '../src/runtime/launch.js';
+import { loadLaunch } from '../src/launch/launch.js';
 import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 
 const MAPPO = join(PROJECT_ROOT, 'policies', 'mappo-rendezvous');

@@ -13,9 +13,10 @@ import { BusClient } from '../src/links/mqtt/client.js';
 import type { MqttLink } from '../src/links/mqtt/link.js';
 import { SwarmTopics } from '../src/links/mqtt/topics.js';
 import { createLink } from '../src/cli/link-factory.js';
-import { loadLaunch, releaseLaunch } from '../src/runtime/launch.js';
+import { loadLaunch } from '../src/launch/launch.js';
+import { releaseRun } from '../src/runtime/run-spec.js';
 import { PROJECT_ROOT } from '../src/core/swarm-config.js';
-import { mosquittoSkipReason, startMosquitto } from './helpers/mosquitto.js';
+import { mosquittoSkipReason, startMosquitto } from '../sim/mosquitto.js';
 import { PASSWORDS, startTwin, tempDir, until, writePasswordFile } from './helpers/mqtt.js';
 
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -112,7 +113,7 @@ async function expectLinkRefusesAnonymous(file: string): Promise<void> {
   const saved = { ...process.env };
   Object.assign(process.env, env);
   const launch = await loadLaunch(path);
-  cleanup.push(() => releaseLaunch(launch));
+  cleanup.push(() => releaseRun(launch));
   const link = (await createLink(launch, quiet)) as MqttLink;
   process.env = saved;
   cleanup.push(() => link.stop());
@@ -137,7 +138,7 @@ async function expectDistributedEmbeddedRefusesAnonymous(file: string): Promise<
   const dir = tempDir('anon-distributed');
   const path = copyLaunch(file, dir, () => undefined);
   const launch = await loadLaunch(path);
-  cleanup.push(() => releaseLaunch(launch));
+  cleanup.push(() => releaseRun(launch));
   // The variable unset: the run makes a password up.
   const saved = process.env[launch.distributed!.passwordEnv];
   delete process.env[launch.distributed!.passwordEnv];

@@ -6,7 +6,7 @@ import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runLaunch, type RunSummary } from '../src/cli/run.js';
 import { serveBusTwin } from '../src/cli/twin-serve.js';
-import { loadLaunch } from '../src/runtime/launch.js';
+import { loadLaunch } from '../src/launch/launch.js';
 import { createLink } from '../src/cli/link-factory.js';
 import { EmbeddedBroker } from '../src/links/mqtt/broker.js';
 import { BusClient } from '../src/links/mqtt/client.js';

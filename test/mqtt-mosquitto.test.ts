@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runLaunch } from '../src/cli/run.js';
 import { expectUnauthorisedCannotCommand } from './helpers/mqtt-auth.js';
-import { mosquittoSkipReason, startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
+import { mosquittoSkipReason, startMosquitto, type Mosquitto } from '../sim/mosquitto.js';
 import { mqttLaunch, PASSWORDS, SHIPPED_ACL, startTwin, tempDir, until, writePasswordFile } from './helpers/mqtt.js';
 
 const skip = mosquittoSkipReason();

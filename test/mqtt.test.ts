@@ -8,7 +8,7 @@ import { AclFile } from '../src/links/mqtt/acl.js';
 import { decodePayload, MAX_PAYLOAD_BYTES } from '../src/links/mqtt/schemas.js';
 import { PasswordFile, passwordEntry, withEntry } from '../src/links/mqtt/passwd.js';
 import { filterCovers, SwarmTopics } from '../src/links/mqtt/topics.js';
-import { loadLaunch } from '../src/runtime/launch.js';
+import { loadLaunch } from '../src/launch/launch.js';
 import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 import { MAPPO, SHIPPED_ACL, tempDir } from './helpers/mqtt.js';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runTraining } from '../src/cli/train.js';
 import { OnnxTeam } from '../src/policy/team.js';
-import { loadLaunch } from '../src/runtime/launch.js';
+import { loadLaunch } from '../src/launch/launch.js';
 import { resolveSimConfig } from '../src/core/swarm-config.js';
 import { resolveTrainConfig } from '../sim/train/config.js';
 import { EirMappoTrainer } from '../sim/train/eir-mappo.js';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OnnxTeam } from '../src/policy/team.js';
-import { PhaseTimer, TICK_PHASES, type TickPhase } from '../src/runtime/phase-timer.js';
+import { PhaseTimer, TICK_PHASES, type TickPhase } from '../src/core/phase-timer.js';
 import { SimLink } from '../sim/sim-link.js';
 import { swarmTrial } from '../src/runtime/trial.js';
 import { PROJECT_ROOT, resolveSimConfig } from '../src/core/swarm-config.js';

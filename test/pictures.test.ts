@@ -9,7 +9,8 @@ import { rocSvg, type RocSeries } from '../src/cli/roc-picture.js';
 import { runTrial } from '../src/cli/trial.js';
 import { OnnxTeam } from '../src/policy/team.js';
 import { comparisonSvg, type Comparison } from '../sim/sim2real-compare.js';
-import { loadLaunch, releaseLaunch, type Launch } from '../src/runtime/launch.js';
+import { loadLaunch, type Launch } from '../src/launch/launch.js';
+import { releaseRun } from '../src/runtime/run-spec.js';
 import { newRunDir, writeRunFolder, type RunSummary } from '../src/runtime/run-folder.js';
 import { SimLink } from '../sim/sim-link.js';
 import { swarmTrial, type RunEvent, type TickRecord } from '../src/runtime/trial.js';
@@ -124,7 +125,7 @@ describe('a run folder\'s pictures (trajectory.svg, suspicion.svg)', () => {
   });
   afterAll(async () => {
     await team?.release();
-    if (launch) await releaseLaunch(launch);
+    if (launch) await releaseRun(launch);
   });
 
   function writeRun(what: string, recs: readonly TickRecord[], evs: readonly RunEvent[] = events): { trajectory: string; suspicion: string } {

@@ -8,7 +8,7 @@ import { runCalibrate } from '../src/cli/calibrate.js';
 import { loadRobotsFile, resolveRobotParams } from '../src/core/robot-params.js';
 import { calibrate, fittedParams } from '../src/recording/calibrate.js';
 import { compareWithTwin } from '../sim/sim2real-compare.js';
-import { runCalibrationDrive } from '../src/recording/drive.js';
+import { runCalibrationDrive } from '../src/cli/calibration-drive.js';
 import { readRecording } from '../src/recording/reader.js';
 import { DEFAULT_ROBOTS_FILE, PROJECT_ROOT } from '../src/core/swarm-config.js';
 import { NO_NOISE } from '../src/core/noise.js';

@@ -16,7 +16,8 @@ import WebSocket from 'ws';
 import { runLaunch, type RunSummary } from '../src/cli/run.js';
 import { OnnxTeam } from '../src/policy/team.js';
 import { RunController } from '../src/runtime/control.js';
-import { loadLaunch, releaseLaunch } from '../src/runtime/launch.js';
+import { loadLaunch } from '../src/launch/launch.js';
+import { releaseRun } from '../src/runtime/run-spec.js';
 import { SimLink } from '../sim/sim-link.js';
 import { swarmTrial } from '../src/runtime/trial.js';
 import { decompressHandlers } from '../src/recording/compression.js';
@@ -269,7 +270,7 @@ describe('live Foxglove server', () => {
       client?.close();
       await service.stop();
       await team.release();
-      await releaseLaunch(launch);
+      await releaseRun(launch);
     }
   });
 

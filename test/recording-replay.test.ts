@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCompare } from '../src/cli/compare.js';
 import { runReplay } from '../src/cli/replay.js';
 import { compareWithTwin } from '../sim/sim2real-compare.js';
-import { runCalibrationDrive } from '../src/recording/drive.js';
+import { runCalibrationDrive } from '../src/cli/calibration-drive.js';
 import { readRecording, type RecordedRun } from '../src/recording/reader.js';
 import { replay, TerminalSink, type ReplayInfo, type ReplaySink } from '../src/recording/replay.js';
 import { describeEvent } from '../src/runtime/status-text.js';

@@ -6,7 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runLaunch } from '../src/cli/run.js';
 import { OnnxTeam } from '../src/policy/team.js';
 import { RunController } from '../src/runtime/control.js';
-import { loadLaunch, releaseLaunch } from '../src/runtime/launch.js';
+import { loadLaunch } from '../src/launch/launch.js';
+import { releaseRun } from '../src/runtime/run-spec.js';
 import { SimLink } from '../sim/sim-link.js';
 import { swarmTrial } from '../src/runtime/trial.js';
 import { decompressHandlers } from '../src/recording/compression.js';
@@ -50,7 +51,7 @@ async function recordedTrial(dir: string) {
     return { run, path: recorder.path!, launch, files };
   } finally {
     await team.release();
-    await releaseLaunch(launch);
+    await releaseRun(launch);
   }
 }
 

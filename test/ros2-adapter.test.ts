@@ -16,7 +16,7 @@ import { telemetryEvery } from '../src/links/ros2/params.js';
 import { Ros2Service } from '../src/links/ros2/service.js';
 import { readManifest } from '../src/policy/folder.js';
 import { RunController } from '../src/runtime/control.js';
-import { loadLaunch, type Launch } from '../src/runtime/launch.js';
+import { loadLaunch, type Launch } from '../src/launch/launch.js';
 import { swarmTrial, type TrialRun } from '../src/runtime/trial.js';
 import { FakeRos, type FakeNode, type FakePublisher } from './helpers/fake-rclnodejs.js';
 import { shippedMappo } from './helpers.js';

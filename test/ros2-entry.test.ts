@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/core/config-file.js';
-import { parseRosNodeArgs } from '../src/links/ros2/ros-node.js';
+import { parseRosNodeArgs } from '../src/cli/ros2-node.js';
 import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 
-const ENTRY = join(PROJECT_ROOT, 'src', 'links', 'ros2', 'swarmguard-ros2.js');
+const ENTRY = join(PROJECT_ROOT, 'src', 'bin', 'swarmguard-ros2.js');
 
 describe('the ROS 2 node’s command line', () => {
   it('takes the launch file, then everything from --ros-args on as ROS arguments (as launch_ros appends them)', () => {

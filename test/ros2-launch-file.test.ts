@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CMD_VEL_TYPES } from '../src/links/ros2/config.js';
-import { parseRosNodeArgs } from '../src/links/ros2/ros-node.js';
+import { parseRosNodeArgs } from '../src/cli/ros2-node.js';
 import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 
 const LAUNCH_PY = join(PROJECT_ROOT, 'launch', 'swarmguard.launch.py');
 const HARNESS = join(PROJECT_ROOT, 'test', 'helpers', 'ros2_launch_harness.py');
-const SCRIPT = join(PROJECT_ROOT, 'src', 'links', 'ros2', 'swarmguard-ros2.js');
+const SCRIPT = join(PROJECT_ROOT, 'src', 'bin', 'swarmguard-ros2.js');
 const SHIPPED_YAML = join(PROJECT_ROOT, 'launch', 'ros2-swarm.yaml');
 
 interface Evaluated {

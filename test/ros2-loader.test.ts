@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/core/config-file.js';
 import { findBinding, loadRclnodejs, ros2Availability, ros2Available, Ros2UnavailableError, systemProbe, type Ros2Probe } from '../src/links/ros2/loader.js';
-import { loadLaunch } from '../src/runtime/launch.js';
+import { loadLaunch } from '../src/launch/launch.js';
 import { createLink } from '../src/cli/link-factory.js';
 import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 

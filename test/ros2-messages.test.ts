@@ -6,7 +6,7 @@ import { twistFromCommands } from '../src/core/kinematics.js';
 import { maxWheelSpeed } from '../src/core/robot-params.js';
 import { DEFAULT_MONITOR } from '../src/monitor/monitor.js';
 import { DEFAULT_SAFETY } from '../src/runtime/safety.js';
-import { LaunchSchema } from '../src/runtime/launch.js';
+import { LaunchSchema } from '../src/launch/launch.js';
 import type { TickRecord } from '../src/runtime/trial.js';
 import { planRobots, Ros2LinkSchema, withLinkCmdVelType, type Ros2LinkOptions } from '../src/links/ros2/config.js';
 import {

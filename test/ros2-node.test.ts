@@ -14,7 +14,7 @@ import { ROS_PARAMETER_TYPE } from '../src/links/ros2/params.js';
 import { Ros2Service } from '../src/links/ros2/service.js';
 import { readManifest } from '../src/policy/folder.js';
 import { RunController } from '../src/runtime/control.js';
-import { loadLaunch, type Launch } from '../src/runtime/launch.js';
+import { loadLaunch, type Launch } from '../src/launch/launch.js';
 import { createLink } from '../src/cli/link-factory.js';
 import { swarmTrial, type TrialRun } from '../src/runtime/trial.js';
 import { PROJECT_ROOT } from '../src/core/swarm-config.js';
@@ -248,7 +248,7 @@ describe.skipIf(!rosAvailable)(`ROS 2 node${rosAvailable ? '' : ' (skipped: ROS 
     // Its own cmd_vel topics: this node's Twist subscriptions must not meet its TwistStamped publishers.
     const file = writeLaunch('entry', false, { cmdVel: 'cmd_vel_entry' });
     const args = ['-r', `__ns:=${ns}`, '-r', '__node:=sg', '-p', 'safety.max_pose_age_ms:=250.0', '-p', 'cmd_vel_type:=geometry_msgs/msg/TwistStamped'];
-    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'src/links/ros2/swarmguard-ros2.js'), file, '--ros-args', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'src/bin/swarmguard-ros2.js'), file, '--ros-args', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));

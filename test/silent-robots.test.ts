@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runLaunch } from '../src/cli/run.js';
 import { serveTwin } from '../src/cli/twin-serve.js';
-import { runCalibrationDrive } from '../src/recording/drive.js';
+import { runCalibrationDrive } from '../src/cli/calibration-drive.js';
 import { readRecording } from '../src/recording/reader.js';
 import { SilentRobotsError } from '../src/runtime/link.js';
 import { PROJECT_ROOT } from '../src/core/swarm-config.js';

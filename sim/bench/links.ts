@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT, resolveSimConfig, type SimSettings } from '../../src/core/swarm-config.js';
-import { loadLaunch } from '../../src/runtime/launch.js';
+import { loadLaunch } from '../../src/launch/launch.js';
 import { createLink } from '../../src/cli/link-factory.js';
 import type { RobotLink } from '../../src/runtime/link.js';
 import { ControlScheduler } from '../../src/runtime/scheduler.js';

@@ -19,7 +19,7 @@ import { passwordEntry } from '../../src/links/mqtt/passwd.js';
 import { encodePayload } from '../../src/links/mqtt/schemas.js';
 import { DEFAULT_QOS } from '../../src/links/mqtt/topics.js';
 import { ControlScheduler } from '../../src/runtime/scheduler.js';
-import { mosquittoMissing, startMosquitto } from '../../test/helpers/mosquitto.js';
+import { mosquittoMissing, startMosquitto } from '../mosquitto.js';
 import { formatResult, lockstepLatency, RATE_SECONDS, ROBOTS, rateLadder, type LinkBench, type LinkBenchResult, type RateTry } from './link-bench.js';
 
 const PW = { controller: 'bench-controller', twin: 'bench-twin' };

@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OnnxTeam } from '../../src/policy/team.js';
-import { loadLaunch, releaseLaunch } from '../../src/runtime/launch.js';
+import { loadLaunch } from '../../src/launch/launch.js';
+import { releaseRun } from '../../src/runtime/run-spec.js';
 import { SimLink } from '../sim-link.js';
 import { swarmTrial, type RunEvent, type TickRecord } from '../../src/runtime/trial.js';
 import { readRecording } from '../../src/recording/reader.js';
@@ -94,7 +95,7 @@ try {
       );
     }
   }
-  await releaseLaunch(launch);
+  await releaseRun(launch);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -17,8 +17,9 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { PAIR_DIM } from '../../src/core/observation.js';
 import { OnnxTeam } from '../../src/policy/team.js';
-import { loadLaunch, releaseLaunch } from '../../src/runtime/launch.js';
-import { PhaseTimer, quantile, TICK_PHASES, type TickPhase } from '../../src/runtime/phase-timer.js';
+import { loadLaunch } from '../../src/launch/launch.js';
+import { releaseRun } from '../../src/runtime/run-spec.js';
+import { PhaseTimer, quantile, TICK_PHASES, type TickPhase } from '../../src/core/phase-timer.js';
 import { SimLink } from '../sim-link.js';
 import { swarmTrial } from '../../src/runtime/trial.js';
 import { PROJECT_ROOT } from '../../src/core/swarm-config.js';
@@ -102,7 +103,7 @@ async function measureSize(job: SizeJob): Promise<SizeResult> {
     const batched = timer.samples.actor.map((a, k) => a + timer.samples.belief[k]!);
     await team.release();
     await link.stop();
-    await releaseLaunch(launch);
+    await releaseRun(launch);
     return { robots, variant, refused: null, ticks: timer.ticks.length, tickMs: pq(timer.ticks), phaseMs, batchedPolicyMs: pq(batched), naivePolicyMs: pq(naive), naiveTicks: naive.length, peakRssMb };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -10,7 +10,7 @@ import { robotsFilePath } from '../core/swarm-config.js';
 import { calibrate, calibrationTable, fittedParams, writeRobotsFile, type RobotFit } from '../recording/calibrate.js';
 import { compareWithTwin } from '../../sim/sim2real-compare.js';
 import { readRecording, recordingNote, RecordingError, type RecordedRun } from '../recording/reader.js';
-import { runCalibrationDrive } from '../recording/drive.js';
+import { runCalibrationDrive } from './calibration-drive.js';
 
 export interface CalibrateOptions {
   drive?: string;

@@ -4,10 +4,11 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { runAgent } from '../distributed/agent.js';
 import { distributedAcl } from '../distributed/config.js';
-import { runFeed } from '../distributed/feed.js';
+import { runFeed } from '../../sim/distributed-feed.js';
 import { runDistributed } from '../distributed/launcher.js';
 import { runMonitor } from '../distributed/monitor-node.js';
-import { loadLaunch, releaseLaunch } from '../runtime/launch.js';
+import { loadLaunch } from '../launch/launch.js';
+import { releaseRun } from '../runtime/run-spec.js';
 
 /** An AbortSignal that SIGINT and SIGTERM fire (a process ends its run cleanly: offline status, no will). */
 function interruption(): AbortSignal {
@@ -65,7 +66,7 @@ export function addDistributedCommands(program: Command): void {
     .action(async (launch: string, opts: { broker?: string; embedded: boolean; feedOut?: string; printAcl: boolean }) => {
       if (opts.printAcl) {
         const l = await loadLaunch(launch);
-        await releaseLaunch(l);
+        await releaseRun(l);
         process.stdout.write(distributedAcl(l.name, l.settings.robotIds));
         return;
       }

@@ -7,7 +7,7 @@ import { ConfigError } from '../core/config-file.js';
 import { resolveEpuck2Robots, type Epuck2LinkConfig } from '../links/epuck2/config.js';
 import { createEpuck2Link } from '../links/epuck2/factory.js';
 import type { Epuck2Link } from '../links/epuck2/link.js';
-import type { Launch, LinkConfig } from '../runtime/launch.js';
+import type { Launch, LinkConfig } from '../launch/launch.js';
 import type { MqttLinkOptions } from '../links/mqtt/config.js';
 import type { MqttLink } from '../links/mqtt/link.js';
 import type { RobotLink } from '../runtime/link.js';

@@ -13,7 +13,8 @@ import { CONSOLE_HELP, parseConsoleCommand } from '../runtime/console.js';
 import { RunController } from '../runtime/control.js';
 import { RunServices, type RunService } from '../runtime/services.js';
 import { OnnxTeam } from '../policy/team.js';
-import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
+import { loadLaunch, type Launch } from '../launch/launch.js';
+import { releaseRun } from '../runtime/run-spec.js';
 import { ControlScheduler, type SchedulerStats } from '../runtime/scheduler.js';
 import { SimLink } from '../../sim/sim-link.js';
 import { createLink, silentRobotsHint } from './link-factory.js';
@@ -226,7 +227,7 @@ async function runWith(path: string, o: RunOptions, log: (line: string) => void,
     return summary!;
   } finally {
     await team?.release();
-    await releaseLaunch(launch);
+    await releaseRun(launch);
   }
 }
 
@@ -251,8 +252,8 @@ async function settle(step: Promise<void>, what: string, log: (line: string) => 
 function servicesFor(launch: Launch, o: RunOptions): RunService[] {
   const services: RunService[] = [];
   if (launch.link.kind === 'ros2') services.push(new Ros2Service());
-  if (launch.link.kind === 'mqtt' || launch.mqtt) services.push(new MqttTelemetry());
-  if (launch.record) services.push(new RecorderService());
+  if (launch.link.kind === 'mqtt' || launch.mqtt) services.push(new MqttTelemetry(launch.mqtt));
+  if (launch.record) services.push(new RecorderService(launch.record));
   services.push(...DashboardService.wanted(launch.dashboard, o.dashboard));
   if (launch.foxglove) services.push(new FoxgloveLiveService(launch.foxglove));
   return services;

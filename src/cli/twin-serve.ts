@@ -6,7 +6,7 @@ import { ConfigError, loadYamlFile } from '../core/config-file.js';
 import { resolveSimConfig } from '../core/swarm-config.js';
 import { ProtocolTwin } from '../../sim/protocol-twin/twin.js';
 import { resolveEpuck2Robots } from '../links/epuck2/config.js';
-import { LaunchSchema } from '../runtime/launch.js';
+import { LaunchSchema } from '../launch/launch.js';
 import type { BusTwin } from '../../sim/protocol-twin/mqtt-bus-twin.js';
 import { brokerUrl, resolveBus, resolveCredentials } from '../links/mqtt/config.js';
 

@@ -5,7 +5,6 @@
 import type { StopReason } from '../runtime/safety.js';
 import { describeEvent } from '../runtime/status-text.js';
 import type { RunEvent } from '../runtime/trial.js';
-import { visibleEvent } from './protocol.js';
 
 /** The swarm-wide action each swarm-wide stop reason comes from. */
 const SWARM_STOPS: Partial<Record<StopReason, 'e-stop' | 'pause'>> = { 'e-stop': 'e-stop', paused: 'pause' };
@@ -67,4 +66,9 @@ function describeGroup(g: GroupedStops, period: number): ShownEvent {
 
 function robotCount(n: number): string {
   return `${n} robot${n === 1 ? '' : 's'}`;
+}
+
+/** The events a client is shown: injections (the ground truth) and attack errors only in trial mode. */
+export function visibleEvent(e: RunEvent, trialMode: boolean): boolean {
+  return trialMode || (e.kind !== 'injection-start' && e.kind !== 'injection-end' && e.kind !== 'attack-error');
 }

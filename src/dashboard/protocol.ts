@@ -12,7 +12,7 @@
 // catches up (slow clients see fewer frames, never old ones).
 import { z } from 'zod';
 import type { RunEnd } from '../runtime/services.js';
-import type { RunEvent, TickRecord } from '../runtime/trial.js';
+import type { TickRecord } from '../runtime/trial.js';
 import type { Evidence } from '../monitor/monitor.js';
 import type { ShownEvent } from './events.js';
 
@@ -128,9 +128,4 @@ export function frameBody(r: TickRecord, detail: Detail, o: { controlPeriod: num
     body.stopped = r.stopped.flatMap((s, i) => (s === null ? [] : [[i, s]]));
   }
   return JSON.stringify(body).slice(1, -1);
-}
-
-/** The events a client is shown: injections (the ground truth) and attack errors only in trial mode. */
-export function visibleEvent(e: RunEvent, trialMode: boolean): boolean {
-  return trialMode || (e.kind !== 'injection-start' && e.kind !== 'injection-end' && e.kind !== 'attack-error');
 }

@@ -6,14 +6,14 @@ import { basename, dirname, resolve } from 'node:path';
 import { FAULT_NAMES } from '../attacks/faults.js';
 import { isBuiltinAttack, resolveAttackRef } from '../attacks/attack.js';
 import { ConfigError } from '../core/config-file.js';
-import type { Launch } from '../runtime/launch.js';
+import type { RunSpec } from '../runtime/run-spec.js';
 import type { RunContext, RunEnd, RunService } from '../runtime/services.js';
 import type { RunEvent, TickRecord } from '../runtime/trial.js';
 import { dashboardFor, type DashboardConfig } from './config.js';
 import { DashboardServer } from './server.js';
 
 /** Attack name shown on the page -> the reference RunController.apply loads. */
-export function offeredAttacks(launch: Pick<Launch, 'source' | 'policyDir' | 'injections' | 'trial'>): Record<string, string> {
+export function offeredAttacks(launch: Pick<RunSpec, 'source' | 'policyDir' | 'injections' | 'trial'>): Record<string, string> {
   if (!launch.trial) return {};
   const offered: Record<string, string> = {};
   const base = dirname(resolve(launch.source));

@@ -13,7 +13,8 @@ import { beliefAbout } from '../links/mqtt/service.js';
 import { DEFAULT_QOS, type SwarmTopics } from '../links/mqtt/topics.js';
 import { OnnxTeam } from '../policy/team.js';
 import { attackName } from '../attacks/attack.js';
-import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
+import { loadLaunch, type Launch } from '../launch/launch.js';
+import { releaseRun } from '../runtime/run-spec.js';
 import type { SafetyLayer, StopReason } from '../runtime/safety.js';
 import { SwarmView } from '../runtime/swarm-view.js';
 import { compromisedCommand, groundTruth, isActive, swarmSafety, type Injection, type ModuleContext, type RunEvent } from '../runtime/trial.js';
@@ -261,6 +262,6 @@ export async function runAgent(path: string, o: AgentRunOptions): Promise<AgentS
     stopWatch();
     await participant?.close();
     await team?.release();
-    await releaseLaunch(launch);
+    await releaseRun(launch);
   }
 }

@@ -15,8 +15,10 @@ import { EmbeddedBroker } from '../links/mqtt/broker.js';
 import { secretFromEnv } from '../core/config-file.js';
 import { randomPassword } from '../links/mqtt/logins.js';
 import { passwordEntry } from '../links/mqtt/passwd.js';
-import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
-import { agentUser, distributedAcl, type DistributedConfig } from './config.js';
+import { loadLaunch, type Launch } from '../launch/launch.js';
+import { releaseRun } from '../runtime/run-spec.js';
+import { agentUser, distributedAcl } from './config.js';
+import { type DistributedConfig } from '../launch/distributed-schema.js';
 import { distributedConfig } from './participant.js';
 
 /** The `swarmguard` launcher every child process runs. */
@@ -78,7 +80,7 @@ export async function startRunBroker(launch: Launch, cfg: DistributedConfig, log
 export async function runDistributed(path: string, o: DistributedOptions = {}): Promise<ProcessExit[]> {
   const log = o.log ?? ((l: string) => console.log(l));
   const launch = await loadLaunch(path);
-  await releaseLaunch(launch);
+  await releaseRun(launch);
   const cfg = distributedConfig(launch);
   const ids = launch.settings.robotIds;
   let broker: EmbeddedBroker | null = null;

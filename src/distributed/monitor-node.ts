@@ -16,7 +16,8 @@ import { DEFAULT_QOS, type SwarmTopics } from '../links/mqtt/topics.js';
 import { aggregateBeliefs, SwarmMonitor } from '../monitor/monitor.js';
 import { OnnxTeam } from '../policy/team.js';
 import { recordFinishedRun } from '../recording/service.js';
-import { loadLaunch, releaseLaunch, type Launch } from '../runtime/launch.js';
+import { loadLaunch, type Launch } from '../launch/launch.js';
+import { releaseRun } from '../runtime/run-spec.js';
 import { STOP_REASONS, type SafetyLayer, type StopReason } from '../runtime/safety.js';
 import { SwarmView } from '../runtime/swarm-view.js';
 import { expectedCommands, monitorView, outcomes, swarmSafety, type RunEvent, type TickRecord } from '../runtime/trial.js';
@@ -325,7 +326,7 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
     const uncompromised = uncompromisedOutcome(records, launch.settings.robotIds, launch.settings);
     const summary: RunSummary = { runDir: newRunDir(launch), ticks: records.length, outcomes: outcomes({ parts: { ids: launch.settings.robotIds }, records, events }), uncompromised, stops, scheduler: null, links: null, interrupted };
     writeRunFolder(summary, launch, team.name, records, events);
-    if (launch.record) await recordFinishedRun(summary.runDir, launch, { name: team.name, dir: launch.policyDir, files: team.fileHashes }, records, events);
+    if (launch.record) await recordFinishedRun(summary.runDir, launch, launch.record, { name: team.name, dir: launch.policyDir, files: team.fileHashes }, records, events);
     for (const line of formatSummary(summary, launch)) log(line);
     if (node.ignoredEvents || bus.refusedTotal()) log(`swarmguard monitor: ${bus.refusedTotal()} payloads refused, ${node.ignoredEvents} events ignored`);
     return { ...summary, records, events, offline: node.offline };
@@ -334,6 +335,6 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
     stopOutages();
     await participant?.close();
     await team?.release();
-    await releaseLaunch(launch);
+    await releaseRun(launch);
   }
 }

@@ -7,8 +7,9 @@ import { isLoopback } from '../core/net.js';
 import { BusClient } from '../links/mqtt/client.js';
 import type { DoneMsg, Payload } from '../links/mqtt/schemas.js';
 import { DEFAULT_QOS, SwarmTopics } from '../links/mqtt/topics.js';
-import type { Launch } from '../runtime/launch.js';
-import { credentials, type DistributedConfig } from './config.js';
+import type { Launch } from '../launch/launch.js';
+import { credentials } from './config.js';
+import { type DistributedConfig } from '../launch/distributed-schema.js';
 
 type StatusMsg = Payload<'status'>;
 

@@ -8,7 +8,7 @@ import { PAIR_DIM, type ObservationSpec } from '../core/observation.js';
 import { isOracle } from '../core/policy-manifest.js';
 import { loadPolicyFolder, observationMismatch, PolicyFolderError, type LoadedPolicy } from './folder.js';
 import { PairBeliefBuffers } from './pair-beliefs.js';
-import type { PhaseLap } from '../runtime/phase-timer.js';
+import type { PhaseLap } from '../core/phase-timer.js';
 
 /** What the team reads from a batch of environments each tick (the twin's RendezvousWorld is one). */
 export interface TeamView {

@@ -2,15 +2,15 @@
 // `record: false` (`record: { compression: none }`: chunks not compressed). One line in servicesFor (src/cli/run.ts) plugs it in.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Launch } from '../runtime/launch.js';
+import type { RunSpec } from '../runtime/run-spec.js';
 import type { RunContext, RunService } from '../runtime/services.js';
 import type { RunEvent, TickRecord } from '../runtime/trial.js';
-import { McapRunWriter, type RecordedSettings, type RecordingHeader } from './writer.js';
+import { McapRunWriter, type RecordedSettings, type RecordingHeader, type RecordingOptions } from './writer.js';
 
 export const RECORDING_FILE = 'run.mcap';
 
 /** The launch file resolved, as the recording's settings attachment holds it. */
-export function recordedSettings(launch: Launch): RecordedSettings {
+export function recordedSettings(launch: RunSpec): RecordedSettings {
   const ids = launch.settings.robotIds;
   return {
     swarm: launch.settings,
@@ -24,7 +24,7 @@ export function recordedSettings(launch: Launch): RecordedSettings {
 }
 
 /** The recording's header of a run of a launch file. */
-export function runHeader(launch: Launch, policy: RunContext['policy']): RecordingHeader {
+export function runHeader(launch: RunSpec, policy: RunContext['policy']): RecordingHeader {
   return {
     kind: 'run',
     name: launch.name,
@@ -44,8 +44,8 @@ export function runHeader(launch: Launch, policy: RunContext['policy']): Recordi
  * Records a run that was assembled after the fact (the distributed monitor gathers its ticks from the bus):
  * every event reported with the record of its own tick, those after the last record with the last one.
  */
-export async function recordFinishedRun(runDir: string, launch: Launch, policy: RunContext['policy'], records: readonly TickRecord[], events: readonly RunEvent[]): Promise<string> {
-  const writer = await McapRunWriter.open(join(runDir, RECORDING_FILE), runHeader(launch, policy), launch.record ?? undefined);
+export async function recordFinishedRun(runDir: string, launch: RunSpec, options: RecordingOptions, policy: RunContext['policy'], records: readonly TickRecord[], events: readonly RunEvent[]): Promise<string> {
+  const writer = await McapRunWriter.open(join(runDir, RECORDING_FILE), runHeader(launch, policy), options);
   const last = records.at(-1)?.tick ?? -1;
   const reportedAt = new Map<number, RunEvent[]>();
   for (const e of events) {
@@ -62,13 +62,16 @@ export class RecorderService implements RunService {
   readonly name = 'recorder';
   private writer: McapRunWriter | null = null;
 
+  /** `options`: the launch file's `record:` block (compression); the writer's defaults without it. */
+  constructor(private readonly options?: RecordingOptions) {}
+
   /** The file being written (null before start). */
   get path(): string | null {
     return this.writer?.path ?? null;
   }
 
   async start(ctx: RunContext): Promise<void> {
-    this.writer = await McapRunWriter.open(join(ctx.runDir, RECORDING_FILE), runHeader(ctx.launch, ctx.policy), ctx.launch.record ?? undefined);
+    this.writer = await McapRunWriter.open(join(ctx.runDir, RECORDING_FILE), runHeader(ctx.launch, ctx.policy), this.options);
   }
 
   tick(record: TickRecord, events: readonly RunEvent[]): void {

@@ -8,7 +8,7 @@ import { trajectorySvg } from '../pictures/trajectory-picture.js';
 import { attackName } from '../attacks/attack.js';
 import { haltLine, type HaltReport } from './halt.js';
 import type { EndCause } from './interruption.js';
-import type { Launch } from './launch.js';
+import type { RunSpec } from './run-spec.js';
 import type { LinkHealth } from './link.js';
 import type { SchedulerStats } from './scheduler.js';
 import { suspicionSvg } from './suspicion-picture.js';
@@ -96,7 +96,7 @@ function stamp(d = new Date()): string {
 }
 
 /** A run folder's path: `<out>/<name>-<time>`, or `<out>/<name>-<what>-<time>` (created). */
-export function newRunDir(launch: Launch, what?: string): string {
+export function newRunDir(launch: RunSpec, what?: string): string {
   const runDir = join(launch.outDir, `${launch.name}-${what ? `${what}-` : ''}${stamp()}`);
   mkdirSync(runDir, { recursive: true });
   return runDir;
@@ -106,7 +106,7 @@ export function newRunDir(launch: Launch, what?: string): string {
  * Everything a run produced, in its folder: events.jsonl (unless `eventsWritten`: the run appended it as it
  * went, EventsFile), trajectory.svg, suspicion.svg, summary.json.
  */
-export function writeRunFolder(summary: RunSummary, launch: Launch, policyName: string, records: readonly TickRecord[], events: readonly RunEvent[], o: { eventsWritten?: boolean } = {}): void {
+export function writeRunFolder(summary: RunSummary, launch: RunSpec, policyName: string, records: readonly TickRecord[], events: readonly RunEvent[], o: { eventsWritten?: boolean } = {}): void {
   const s = launch.settings;
   const runDir = summary.runDir;
   if (!o.eventsWritten) writeFileSync(join(runDir, EVENTS_FILE), events.map((e) => `${JSON.stringify(e)}\n`).join(''));
@@ -135,7 +135,7 @@ export function writeRunFolder(summary: RunSummary, launch: Launch, policyName: 
 }
 
 /** The final summary: flags against the ground truth, safety stops, scheduler health, where the files are. */
-export function formatSummary(sum: RunSummary, launch: Launch): string[] {
+export function formatSummary(sum: RunSummary, launch: RunSpec): string[] {
   return [...summaryLines(sum, launch), `  run folder: ${sum.runDir} (${existsSync(sum.runDir) ? readdirSync(sum.runDir).sort().join(', ') : 'not written'})`];
 }
 
@@ -160,7 +160,7 @@ export function formatOutcomes(outcomes: readonly RobotOutcome[], controlPeriod:
  * The summary without its last line (the run folder's files): what the run's services (the dashboard) are
  * told at the end, before the folder is written.
  */
-export function summaryLines(sum: RunSummary, launch: Launch): string[] {
+export function summaryLines(sum: RunSummary, launch: RunSpec): string[] {
   const p = launch.settings.controlPeriod;
   const by = sum.ended && sum.ended.by !== 'completed' && sum.ended.by !== 'caller' ? ` by ${sum.ended.by}` : '';
   const lines = [`\nsummary (${(sum.ticks * p).toFixed(1)} s${sum.interrupted || by ? `, interrupted${by}` : ''}):`];

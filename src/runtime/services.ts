@@ -2,12 +2,12 @@
 // telemetry). Each is started before the first tick, told about every tick and the events it produced, and
 // stopped however the run ends. A service that fails while running is reported and dropped; it never
 // stops the robots' control loop.
-import type { Launch } from './launch.js';
+import type { RunSpec } from './run-spec.js';
 import type { RunController } from './control.js';
 import type { RunEvent, TickRecord, TrialRun } from './trial.js';
 
 export interface RunContext {
-  launch: Launch;
+  launch: RunSpec;
   run: TrialRun;
   control: RunController;
   /** The policy's name and the sha256 of its files, from its manifest. */

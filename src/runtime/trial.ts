@@ -16,7 +16,7 @@ import type { RobotLink } from './link.js';
 import { DEFAULT_SAFETY, SafetyLayer, type SafetySettings, type StopReason, type TimedPose } from './safety.js';
 import { SwarmView } from './swarm-view.js';
 import { AttackSession } from '../attacks/attack-module.js';
-import type { PhaseLap } from './phase-timer.js';
+import type { PhaseLap } from '../core/phase-timer.js';
 
 /**
  * An injection resolved against the swarm: robot index, the ticks it spans [from, to), the attack; with

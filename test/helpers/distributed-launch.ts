@@ -6,11 +6,12 @@ import { parse, stringify } from 'yaml';
 import { agentUser, distributedAcl } from '../../src/distributed/config.js';
 import { passwordEntry } from '../../src/links/mqtt/passwd.js';
 import { OnnxTeam } from '../../src/policy/team.js';
-import { loadLaunch, releaseLaunch } from '../../src/runtime/launch.js';
+import { loadLaunch } from '../../src/launch/launch.js';
+import { releaseRun } from '../../src/runtime/run-spec.js';
 import { SimLink } from '../../sim/sim-link.js';
 import { outcomes, swarmTrial } from '../../src/runtime/trial.js';
 import { PROJECT_ROOT } from '../../src/core/swarm-config.js';
-import { startMosquitto, type Mosquitto } from './mosquitto.js';
+import { startMosquitto, type Mosquitto } from '../../sim/mosquitto.js';
 
 export function writeDistributedLaunch(dir: string, name: string, passwordEnv: string, edit: (l: Record<string, any>) => void): string {
   const l = parse(readFileSync(join(PROJECT_ROOT, 'launch/distributed-demo.yaml'), 'utf8')) as Record<string, any>;
@@ -46,7 +47,7 @@ export async function singleProcessTrial(path: string) {
     };
   } finally {
     await team.release();
-    await releaseLaunch(launch);
+    await releaseRun(launch);
   }
 }
 

@@ -7,7 +7,7 @@ import type { RunContext, RunService } from '../../runtime/services.js';
 import type { RunEvent, TickRecord } from '../../runtime/trial.js';
 import type { EmbeddedBroker } from './broker.js';
 import type { BusClient } from './client.js';
-import { resolveBus } from './config.js';
+import { resolveBus, type BusOptions } from './config.js';
 import type { MqttLink } from './link.js';
 import { SwarmTopics, type QosTable } from './topics.js';
 
@@ -53,6 +53,9 @@ export class MqttTelemetry implements RunService {
   /** What this service opened itself (not the link's): closed on stop. */
   private own: { bus: BusClient; broker: EmbeddedBroker | null } | null = null;
 
+  /** `block`: the launch file's `mqtt:` telemetry block (null: only with the mqtt link, on its connection). */
+  constructor(private readonly block: BusOptions | null) {}
+
   async start(ctx: RunContext): Promise<void> {
     const { parts } = ctx.run;
     if (parts.link.kind === 'mqtt') {
@@ -62,7 +65,7 @@ export class MqttTelemetry implements RunService {
     }
     // The broker and client libraries load only for runs that publish (run.ts imports this module always).
     const { connectController, embeddedLogins } = await import('./link.js');
-    const block = ctx.launch.mqtt;
+    const block = this.block;
     if (!block) throw new Error(`the MQTT telemetry needs the mqtt link or an mqtt: block in ${ctx.launch.source}`);
     const cfg = resolveBus(block, dirname(resolve(ctx.launch.source)), `${ctx.launch.source}: mqtt`);
     const topics = new SwarmTopics(ctx.launch.name);

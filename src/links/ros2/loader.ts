@@ -119,7 +119,7 @@ let rosArguments: readonly string[] = [];
 /**
  * The ROS arguments rclnodejs is initialised with (`--ros-args -r __ns:=/lab1 -r __node:=sg -p use_sim_time:=true
  * --params-file f.yaml -r cmd_vel:=...`, as launch_ros passes them): rcl applies them to the node as to any
- * ROS 2 node. Set before the link opens (ros-node.ts does); none by default.
+ * ROS 2 node. Set before the link opens (src/cli/ros2-node.ts does); none by default.
  */
 export function useRosArguments(args: readonly string[]): void {
   rosArguments = [...args];

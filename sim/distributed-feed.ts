@@ -15,13 +15,14 @@
 // (the agents answer a repeated pose with their last ticks' commands again). Live: the twin's time goes on, so every robot
 // is stopped the moment the connection drops (its commands cannot come) and driven again by the next ones.
 import { randomUUID } from 'node:crypto';
-import { ConfigError } from '../core/config-file.js';
-import { BurstLog } from '../links/epuck2/stats.js';
-import { DEFAULT_QOS } from '../links/mqtt/topics.js';
-import { loadLaunch, releaseLaunch } from '../runtime/launch.js';
-import { SimLink } from '../../sim/sim-link.js';
-import { SwarmInbox } from './inbox.js';
-import { followPeers, joinBus, type Participant } from './participant.js';
+import { ConfigError } from '../src/core/config-file.js';
+import { BurstLog } from '../src/links/epuck2/stats.js';
+import { DEFAULT_QOS } from '../src/links/mqtt/topics.js';
+import { loadLaunch } from '../src/launch/launch.js';
+import { releaseRun } from '../src/runtime/run-spec.js';
+import { SimLink } from './sim-link.js';
+import { SwarmInbox } from '../src/distributed/inbox.js';
+import { followPeers, joinBus, type Participant } from '../src/distributed/participant.js';
 
 export interface FeedOptions {
   broker?: string;
@@ -247,6 +248,6 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
       if (!(await participant.bus.publishAcked(participant.topics.done, done, true))) log('swarmguard feed: could not publish the end of the trial (broker unreachable): the others end after distributed.outageTimeoutMs');
     }
     await participant?.close();
-    await releaseLaunch(launch);
+    await releaseRun(launch);
   }
 }

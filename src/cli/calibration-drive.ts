@@ -6,19 +6,20 @@
 // On a link that connects to robots, a robot that has not answered within READY_TIMEOUT_MS stops the drive
 // before it starts, named with its address: calibrate needs every robot's motion.
 import { join } from 'node:path';
-import { loadLaunch, releaseLaunch } from '../runtime/launch.js';
+import { loadLaunch } from '../launch/launch.js';
+import { releaseRun } from '../runtime/run-spec.js';
 import { Interruption } from '../runtime/interruption.js';
 import { haltLine, haltRobots } from '../runtime/halt.js';
 import { newRunDir } from '../runtime/run-folder.js';
-import { createLink, silentRobotsHint } from '../cli/link-factory.js';
+import { createLink, silentRobotsHint } from './link-factory.js';
 import { describeRobots, READY_TIMEOUT_MS, SilentRobotsError } from '../runtime/link.js';
 import type { StopReason } from '../runtime/safety.js';
 import { ControlScheduler } from '../runtime/scheduler.js';
 import { SimLink } from '../../sim/sim-link.js';
 import { describeEvent } from '../runtime/status-text.js';
 import { swarmSafety, type RunEvent, type TickRecord } from '../runtime/trial.js';
-import { RECORDING_FILE, runHeader } from './service.js';
-import { McapRunWriter } from './writer.js';
+import { RECORDING_FILE, runHeader } from '../recording/service.js';
+import { McapRunWriter } from '../recording/writer.js';
 
 /** One step of the script: both wheels' normalised commands for `seconds`. */
 export interface DriveSegment {
@@ -184,6 +185,6 @@ export async function runCalibrationDrive(launchPath: string, o: DriveOptions = 
     }
     return { recording: writer.path, ticks: tick, interrupted: stop.interrupted };
   } finally {
-    await releaseLaunch(launch);
+    await releaseRun(launch);
   }
 }

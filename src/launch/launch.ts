@@ -4,22 +4,22 @@
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, loadYamlFile, parseWithSchema } from '../core/config-file.js';
-import { resolveSimConfig, type SimSettings } from '../core/swarm-config.js';
+import { resolveSimConfig } from '../core/swarm-config.js';
 import { loadAttack, resolveAttackRef, type Attack } from '../attacks/attack.js';
-import { injectionTicks, robotIndices } from './injection-timing.js';
+import { injectionTicks, robotIndices } from '../runtime/injection-timing.js';
 import { DEFAULT_MONITOR, type MonitorSettings } from '../monitor/monitor.js';
 import { isOracle } from '../core/policy-manifest.js';
 import { observationMismatch, readManifest } from '../policy/folder.js';
-import { DEFAULT_SAFETY, type SafetySettings } from './safety.js';
+import { DEFAULT_SAFETY } from '../runtime/safety.js';
 import { planRobots, Ros2LinkSchema } from '../links/ros2/config.js';
-import type { Injection } from './trial.js';
-import { DistributedSchema, type DistributedConfig } from '../distributed/config.js';
+import { DistributedSchema, type DistributedConfig } from './distributed-schema.js';
 import { Epuck2BtLinkSchema, Epuck2WifiLinkSchema, resolveEpuck2Robots } from '../links/epuck2/config.js';
 import { BusSchema, checkMqttLink, MqttLinkSchema, resolveBus, type BusOptions } from '../links/mqtt/config.js';
 import { isTopicLevel } from '../links/mqtt/topics.js';
 import { DashboardSchema, resolveDashboard, type DashboardConfig } from '../dashboard/config.js';
 import { FoxgloveLiveSchema, RecordSchema, resolveFoxgloveLive, resolveRecord, type FoxgloveLiveConfig } from '../recording/config.js';
 import type { RecordingOptions } from '../recording/writer.js';
+import { releaseRun, type RunSpec } from '../runtime/run-spec.js';
 
 const ConsistencySchema = z
   .object({
@@ -111,26 +111,12 @@ export const LaunchSchema = z
 export type LaunchFile = z.output<typeof LaunchSchema>;
 export type LinkConfig = LaunchFile['link'];
 
-export interface Launch {
-  source: string;
-  name: string;
-  settings: SimSettings;
+/** A launch file resolved: what the runtime needs (RunSpec) and the options of the link and of the services around the run. */
+export interface Launch extends RunSpec {
   /** The link's options as the launch file gives them (kind and per-kind settings). */
   link: LinkConfig;
   /** The `mqtt:` telemetry block, if any (the mqtt link publishes telemetry on its own connection). */
   mqtt: BusOptions | null;
-  /** 'fast' only for the sim link; every other link runs live. */
-  mode: 'live' | 'fast';
-  seed: number;
-  policyDir: string;
-  forgetAfterTicks: number;
-  ticks: number;
-  trial: boolean;
-  safety: SafetySettings;
-  monitor: MonitorSettings;
-  /** Loaded attacks (adversaries hold onnxruntime sessions: release them with releaseLaunch). */
-  injections: (Injection & { ref: string })[];
-  outDir: string;
   /** The distributed run's settings, where the launch file has a `distributed:` block. */
   distributed: DistributedConfig | null;
   /** How the run is recorded to run.mcap (null: not recorded). */
@@ -208,7 +194,7 @@ export async function loadLaunch(path: string): Promise<Launch> {
       for (const robot of robots) injections.push({ robot, ...timing, attack, ref: inj.attack });
     }
   } catch (err) {
-    await releaseLaunch({ injections });
+    await releaseRun({ injections });
     throw err;
   }
   return {
@@ -232,10 +218,4 @@ export async function loadLaunch(path: string): Promise<Launch> {
     dashboard,
     foxglove: resolveFoxgloveLive(file.foxglove),
   };
-}
-
-export async function releaseLaunch(l: Pick<Launch, 'injections'>): Promise<void> {
-  // An injection on several robots shares one loaded attack: released once.
-  const attacks = new Set(l.injections.map((i) => i.attack));
-  await Promise.all([...attacks].map((a) => (a.kind === 'adversary' ? a.adversary.release() : undefined)));
 }

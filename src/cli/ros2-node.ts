@@ -8,10 +8,10 @@
 // A relative launch file is resolved against the working directory the node was started in (the caller's:
 // launch_ros starts nodes in its own working directory); paths inside the launch file are relative to it.
 import { resolve } from 'node:path';
-import { ConfigError } from '../../core/config-file.js';
-import { PolicyFolderError } from '../../policy/folder.js';
-import { runLaunch } from '../../cli/run.js';
-import { useRosArguments } from './loader.js';
+import { ConfigError } from '../core/config-file.js';
+import { PolicyFolderError } from '../policy/folder.js';
+import { runLaunch } from './run.js';
+import { useRosArguments } from '../links/ros2/loader.js';
 
 export const ROS_NODE_USAGE = 'usage: swarmguard-ros2.js <launch.yaml> [--ros-args <ROS arguments>]';
 
