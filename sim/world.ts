@@ -14,6 +14,7 @@ import { MAX_LATENCY_TICKS, maxWheelSpeed } from '../src/core/robot-params.js';
 import type { SimSettings } from '../src/core/swarm-config.js';
 import type { ActionOverride, OverrideContext } from '../src/attacks/override.js';
 import { ContactSolver, detectContacts, hasOverlap, type DiscBodies } from './physics.js';
+import { UserError } from '../src/core/user-error.js';
 
 /** Gap (m) under which two robots, or a robot and a wall, count as touching. */
 export const CONTACT_MARGIN = 0.001;
@@ -22,8 +23,8 @@ const SPAWN_CLEARANCE = 0.02;
 const DELAY_SLOTS = MAX_LATENCY_TICKS + 1;
 
 /** A command that must not enter the state; names the robot. */
-export class InvalidCommandError extends Error {
-  override readonly name = 'InvalidCommandError';
+export class InvalidCommandError extends UserError {
+  override readonly name: string = 'InvalidCommandError';
 }
 
 export interface Pose {
@@ -250,12 +251,12 @@ export class RendezvousWorld {
   robotIndex(robot: number | string): number {
     if (typeof robot === 'number') {
       if (!Number.isInteger(robot) || robot < 0 || robot >= this.robots) {
-        throw new RangeError(`unknown robot index ${robot} (swarm has ${this.robots} robots)`);
+        throw new UserError(`unknown robot index ${robot} (swarm has ${this.robots} robots)`);
       }
       return robot;
     }
     const k = this.settings.robotIds.indexOf(robot);
-    if (k < 0) throw new RangeError(`unknown robot id '${robot}' (swarm ids: ${this.settings.robotIds.join(', ')})`);
+    if (k < 0) throw new UserError(`unknown robot id '${robot}' (swarm ids: ${this.settings.robotIds.join(', ')})`);
     return k;
   }
 
@@ -275,12 +276,12 @@ export class RendezvousWorld {
     const attacks = setups.map((setup): VictimAttack => {
       const robot = this.robotIndex(setup.robot);
       const eps = setup.observationNoise ?? 0;
-      if (!(eps >= 0 && Number.isFinite(eps))) throw new RangeError(`observationNoise must be a finite number >= 0, got ${eps}`);
+      if (!(eps >= 0 && Number.isFinite(eps))) throw new UserError(`observationNoise must be a finite number >= 0, got ${eps}`);
       return { robot, override: setup.override ?? null, observationNoise: eps };
     });
     const robots = attacks.map((a) => a.robot);
     this.checkDistinct(e, robots, 'victim');
-    if (robots.length >= this.robots) throw new RangeError(`env ${e}: ${robots.length} victims leave no uncompromised robot in a swarm of ${this.robots}`);
+    if (robots.length >= this.robots) throw new UserError(`env ${e}: ${robots.length} victims leave no uncompromised robot in a swarm of ${this.robots}`);
     const base = e * this.robots;
     this.compromised.fill(0, base, base + this.robots);
     for (const k of robots) this.compromised[base + k] = 1;
@@ -305,7 +306,7 @@ export class RendezvousWorld {
     this.checkEnv(e);
     const list = robots === null ? [] : (Array.isArray(robots) ? robots : [robots]).map((r: number | string) => this.robotIndex(r));
     this.checkDistinct(e, list, 'scored-out robot');
-    if (list.length >= this.robots) throw new RangeError(`env ${e}: leaving ${list.length} robots out scores none of a swarm of ${this.robots}`);
+    if (list.length >= this.robots) throw new UserError(`env ${e}: leaving ${list.length} robots out scores none of a swarm of ${this.robots}`);
     this.scoredOutRobots[e] = list;
     this.updateScored(e);
   }
@@ -318,7 +319,7 @@ export class RendezvousWorld {
 
   private checkDistinct(e: number, robots: readonly number[], what: string): void {
     const twice = robots.find((k, i) => robots.indexOf(k) !== i);
-    if (twice !== undefined) throw new RangeError(`env ${e}: robot '${this.robotIds[twice]}' is named twice as a ${what}`);
+    if (twice !== undefined) throw new UserError(`env ${e}: robot '${this.robotIds[twice]}' is named twice as a ${what}`);
   }
 
   /**
@@ -765,21 +766,21 @@ export class RendezvousWorld {
 
   private placeRobots(e: number, poses: readonly Pose[]): void {
     const N = this.robots;
-    if (poses.length !== N) throw new RangeError(`expected ${N} start poses, got ${poses.length}`);
+    if (poses.length !== N) throw new UserError(`expected ${N} start poses, got ${poses.length}`);
     const base = e * N;
     const { arenaWidth: W, arenaHeight: H } = this.settings;
     const radius = this.bodies.radius;
     poses.forEach((p, k) => {
       const id = this.robotIds[k];
-      if (![p.x, p.y, p.heading].every(Number.isFinite)) throw new RangeError(`start pose of robot '${id}' is not finite`);
+      if (![p.x, p.y, p.heading].every(Number.isFinite)) throw new UserError(`start pose of robot '${id}' is not finite`);
       const r = radius[k];
       if (p.x < r || p.x > W - r || p.y < r || p.y > H - r) {
-        throw new RangeError(`start pose of robot '${id}' (${p.x}, ${p.y}) puts its body outside the arena`);
+        throw new UserError(`start pose of robot '${id}' (${p.x}, ${p.y}) puts its body outside the arena`);
       }
       for (let j = 0; j < k; j++) {
         const q = poses[j]!;
         if (Math.hypot(p.x - q.x, p.y - q.y) < r + radius[j] - 1e-9) {
-          throw new RangeError(`start poses of robots '${this.robotIds[j]}' and '${id}' overlap`);
+          throw new UserError(`start poses of robots '${this.robotIds[j]}' and '${id}' overlap`);
         }
       }
     });

@@ -1,5 +1,6 @@
 // The options of `npm run bench:runtime` (sim/bench/runtime.ts), how many ticks each size gets, and how the
 // largest size served at 10 Hz is read off the measured ones.
+import { UserError } from '../../src/core/user-error.js';
 
 export const DEFAULT_SIZES = [10, 100, 1000, 2000];
 /** The arena grows with N so that density stays that of 10 robots in 2 m x 2 m. */
@@ -36,7 +37,7 @@ export const USAGE =
 
 function positiveInt(flag: string, v: string | undefined, min = 1): number {
   const n = Number(v);
-  if (v === undefined || !Number.isInteger(n) || n < min) throw new RangeError(`${flag}: expected an integer >= ${min}, got ${v === undefined ? 'nothing' : `'${v}'`}`);
+  if (v === undefined || !Number.isInteger(n) || n < min) throw new UserError(`${flag}: expected an integer >= ${min}, got ${v === undefined ? 'nothing' : `'${v}'`}`);
   return n;
 }
 
@@ -55,7 +56,7 @@ export function parseRuntimeBenchArgs(argv: readonly string[]): RuntimeBenchOpti
         break;
       case '--sizes': {
         const v = value();
-        if (!v) throw new RangeError('--sizes: expected sizes like 10,100,1000');
+        if (!v) throw new UserError('--sizes: expected sizes like 10,100,1000');
         o.sizes = v.split(',').map((s) => positiveInt('--sizes', s.trim(), 2));
         break;
       }
@@ -69,7 +70,7 @@ export function parseRuntimeBenchArgs(argv: readonly string[]): RuntimeBenchOpti
         o.bisect = positiveInt('--bisect', value(), 0);
         break;
       default:
-        throw new RangeError(`unknown option '${a}'\n${USAGE}`);
+        throw new UserError(`unknown option '${a}'\n${USAGE}`);
     }
   }
   o.sizes = [...new Set(o.sizes)].sort((x, y) => x - y);

@@ -12,66 +12,54 @@ export type Algorithm = (typeof ALGORITHMS)[number];
 export const EirSettingsSchema = z
   .object({
     /** Probability that an episode has no adversary (nature's prior). */
-    benignProbability: z.number().min(0).max(1),
+    benignProbability: z.number().min(0).max(1).default(0.5),
     /** Hidden units of the belief GRU (one per (observer, neighbour) pair, shared weights). */
-    beliefHidden: z.number().int().min(2).max(512),
+    beliefHidden: z.number().int().min(2).max(512).default(32),
     /** Adam learning rate of the belief network. */
-    beliefLr: z.number().positive(),
+    beliefLr: z.number().positive().default(1e-3),
     /** Ticks per truncated back-propagation chunk of the belief GRU. */
-    beliefChunk: z.number().int().min(1).max(1000),
+    beliefChunk: z.number().int().min(1).max(1000).default(10),
     /**
      * Chunks of the rollout the belief is trained on per iteration, drawn at random (each from the state the
      * rollout reached): the belief learns fast and its full BPTT over every tick costs more than the rest of
      * the update together.
      */
-    beliefChunksPerIteration: z.number().int().min(1),
+    beliefChunksPerIteration: z.number().int().min(1).default(10),
     /** Adam learning rate of the adversary (of each severity's in BATPAL). */
-    adversaryLr: z.number().positive(),
+    adversaryLr: z.number().positive().default(1e-3),
     /**
      * PPO epochs of the adversary per iteration over its samples of the rollout (the attacked episodes).
      * With `adversaryMinibatches` and `adversaryInterval` it sets the two timescales: the adversary takes
      * adversaryEpochs x adversaryMinibatches optimiser steps every iteration, the defenders' actor
      * ppoEpochs x minibatches steps every adversaryInterval-th iteration. The adversary must take more
      * steps per defender update (EIR-MAPPO) or, in BATPAL, where one of K severities is trained per
-     * iteration, at least K times the defenders' steps (checked; errors name this key).
+     * iteration, at least K times the defenders' steps (checked; errors name this key). The default 10 x 4 =
+     * 40 adversary optimiser steps per iteration against the defenders' 5 x 4 = 20.
      */
-    adversaryEpochs: z.number().int().min(1).max(200),
+    adversaryEpochs: z.number().int().min(1).max(200).default(10),
     /** Minibatches per adversary epoch (each at least one sample; BATPAL: of MDP1 and of MDP0 samples alike). */
-    adversaryMinibatches: z.number().int().min(1).max(1024),
+    adversaryMinibatches: z.number().int().min(1).max(1024).default(4),
     /**
      * The paper's "adversary interval" (EIR-MAPPO, Algorithm 1): the defenders' actor is updated on every
      * adversaryInterval-th iteration only, the adversary on every iteration, the critic and the belief on
      * every iteration (the critic on the fastest timescale, as the paper's convergence argument assumes).
      * 1 = every iteration, the faster timescale then coming from the adversary's extra optimiser steps.
      */
-    adversaryInterval: z.number().int().min(1).max(100),
+    adversaryInterval: z.number().int().min(1).max(100).default(1),
     /** Teacher forcing decays linearly from 1 to 0 over this fraction of training. */
-    teacherForcingUntil: z.number().positive().max(1),
+    teacherForcingUntil: z.number().positive().max(1).default(0.5),
     /**
      * The known-type oracle: the actor reads the true type throughout (teacher forcing held at 1), in
      * training and wherever it is evaluated. An upper bound on what a belief can give (the headroom check);
      * it cannot be deployed, since no real swarm knows which robot is compromised.
      */
-    oracle: z.boolean(),
+    oracle: z.boolean().default(false),
   })
   .strict();
 
 export type EirSettings = z.output<typeof EirSettingsSchema>;
 
-export const DEFAULT_EIR: EirSettings = {
-  benignProbability: 0.5,
-  beliefHidden: 32,
-  beliefLr: 1e-3,
-  beliefChunk: 10,
-  beliefChunksPerIteration: 10,
-  adversaryLr: 1e-3,
-  // 10 x 4 = 40 adversary optimiser steps per iteration against the defenders' 5 x 4 = 20.
-  adversaryEpochs: 10,
-  adversaryMinibatches: 4,
-  adversaryInterval: 1,
-  teacherForcingUntil: 0.5,
-  oracle: false,
-};
+export const DEFAULT_EIR: EirSettings = EirSettingsSchema.parse({});
 
 /**
  * MIR2's own settings (the `mir2` block of a training config; only with algo mir2). Its objective also keeps
@@ -83,18 +71,18 @@ export const Mir2SettingsSchema = z
      * Weight of the regulariser: every decision's reward is lowered by lambda x the sum over robots of the
      * CLUB estimate of I(h_i; a_i), robot i's history and action (paper 004: r_t - lambda I(h_t; a_t)).
      */
-    lambda: z.number().min(0),
+    lambda: z.number().min(0).default(5e-4),
     /**
      * Decisions in a robot's history h_i: its own last `history` observations and the `history - 1` commands
      * it sampled between them (zeros before its episode's start). 1 = the current observation only.
      */
-    history: z.number().int().min(1).max(32),
+    history: z.number().int().min(1).max(32).default(4),
     /** Hidden units of the variational network q(a_i | h_i). */
-    clubHidden: z.number().int().min(2).max(1024),
+    clubHidden: z.number().int().min(2).max(1024).default(64),
     /** Adam learning rate of q. */
-    clubLr: z.number().positive(),
+    clubLr: z.number().positive().default(1e-3),
     /** Full-batch maximum-likelihood steps of q per iteration, on that iteration's rollout (before the penalty is computed). */
-    clubSteps: z.number().int().min(1).max(1000),
+    clubSteps: z.number().int().min(1).max(1000).default(5),
   })
   .strict();
 
@@ -105,62 +93,52 @@ export type Mir2Settings = z.output<typeof Mir2SettingsSchema>;
  * with K severity types, plus the reference team pi_0 and EC-PPO's constraint.
  */
 export const BatpalSettingsSchema = EirSettingsSchema.extend({
+  /** Probability that an episode has no adversary (nature's prior): the paper attacks 80% of rollout environments. */
+  benignProbability: z.number().min(0).max(1).default(0.2),
+  /**
+   * As EIR's; one of K = 4 severities is trained per iteration: 20 x 4 = 80 EC-PPO steps for it, K = 4 times
+   * the defenders' 5 x 4 = 20, so each severity gets as many steps as the defenders over the K iterations.
+   */
+  adversaryEpochs: z.number().int().min(1).max(200).default(20),
   /** Severity types K: type k owns severity in ((k - 1) / K, k / K]. */
-  severities: z.number().int().min(2).max(8),
+  severities: z.number().int().min(2).max(8).default(4),
   /** The frozen reference team pi_0: a MAPPO policy folder (relative paths from the project root). */
-  reference: z.string().min(1),
+  reference: z.string().min(1).default('policies/mappo-rendezvous'),
   /**
    * A posthoc adversary trained against pi_0 (`npm run train:adversary -- --against <reference>`): its
    * manifest's benign and attacked returns are V_max and V_min.
    */
-  worstCase: z.string().min(1),
+  worstCase: z.string().min(1).default('policies/attacks/posthoc-vs-mappo-rendezvous'),
   /** EC-PPO's barrier weight lambda (0.2 in the paper outside SMAC). */
-  barrierWeight: z.number().positive(),
+  barrierWeight: z.number().positive().default(0.2),
   /** Margin inside each band's edges, as a fraction of V_max - V_min (1e-3 in the paper's code). */
-  margin: z.number().min(0).max(0.1),
+  margin: z.number().min(0).max(0.1).default(1e-3),
   /**
    * Whole episodes per iteration of the second rollout group, where frozen pi_0 plays the severity trained
    * this iteration (MDP0). Their steps train the reference critic (the value of pi_0 against each severity,
    * which gives V0) and give EC-PPO's MDP0 policy gradient.
    */
-  referenceEnvs: z.number().int().min(2).max(1024),
+  referenceEnvs: z.number().int().min(2).max(1024).default(16),
   /**
    * Start states at which the reference critic is averaged for V0 = E_{s0}[V_0(s0, victim, severity)]: drawn
    * once from the run's seed, each with every robot as the victim in turn. Free of rollouts, so many.
    */
-  v0StartStates: z.number().int().min(1).max(100_000),
+  v0StartStates: z.number().int().min(1).max(100_000).default(256),
   /**
    * Epochs of the reference critic over each MDP0 rollout (`minibatches` Huber steps each). More than the
    * critic's ppoEpochs: V0 is read from it, at the start states where its values are the most extreme, and
    * each severity's data comes one iteration in K.
    */
-  referenceCriticEpochs: z.number().int().min(1).max(200),
+  referenceCriticEpochs: z.number().int().min(1).max(200).default(20),
   /** Share of the attacked episodes that play the severity trained this iteration (the rest draw one uniformly). */
-  trainedShare: z.number().min(0).max(1),
+  trainedShare: z.number().min(0).max(1).default(0.5),
 }).strict();
 
 export type BatpalSettings = z.output<typeof BatpalSettingsSchema>;
 
-export const DEFAULT_BATPAL: BatpalSettings = {
-  ...DEFAULT_EIR,
-  // The paper attacks 80% of rollout environments.
-  benignProbability: 0.2,
-  severities: 4,
-  reference: 'policies/mappo-rendezvous',
-  worstCase: 'policies/attacks/posthoc-vs-mappo-rendezvous',
-  barrierWeight: 0.2,
-  margin: 1e-3,
-  referenceEnvs: 16,
-  v0StartStates: 256,
-  referenceCriticEpochs: 20,
-  trainedShare: 0.5,
-  // One of K = 4 severities is trained per iteration: 20 x 4 = 80 EC-PPO steps for it, K = 4 times the
-  // defenders' 5 x 4 = 20, so each severity gets as many steps as the defenders over the K iterations.
-  adversaryEpochs: 20,
-  adversaryMinibatches: 4,
-};
+export const DEFAULT_BATPAL: BatpalSettings = BatpalSettingsSchema.parse({});
 
-export const DEFAULT_MIR2: Mir2Settings = { lambda: 5e-4, history: 4, clubHidden: 64, clubLr: 1e-3, clubSteps: 5 };
+export const DEFAULT_MIR2: Mir2Settings = Mir2SettingsSchema.parse({});
 
 /** MIR2's entropy weight when the config does not set `entropyCoef` (the papers' code: 0.01). */
 export const DEFAULT_MIR2_ENTROPY = 0.01;
@@ -168,68 +146,77 @@ export const DEFAULT_MIR2_ENTROPY = 0.01;
 export const TrainConfigSchema = z
   .object({
     /** The algorithm: mappo, eir-mappo, mir2 or batpal. */
-    algo: z.enum(ALGORITHMS),
+    algo: z.enum(ALGORITHMS).default('mappo'),
     /** Seed of the networks' initialisation, the rollout environments and the action sampling. */
-    seed: z.number().int().min(0).max(2 ** 31 - 1),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
     /** Twin settings (see src/core/swarm-config.ts); the default noise model is on so policies transfer. */
-    env: z.record(z.string(), z.unknown()),
+    env: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .transform((env) => ({ robots: 10, noise: 'default', ...env })),
     /** Stop after this many environment steps (summed over rollout environments). */
-    totalEnvSteps: z.number().int().positive(),
+    totalEnvSteps: z.number().int().positive().default(3_000_000),
     /** Rollout environments stepped together, and steps per environment per iteration. */
-    envs: z.number().int().min(1).max(4096),
-    rolloutSteps: z.number().int().min(1).max(10_000),
+    envs: z.number().int().min(1).max(4096).default(16),
+    rolloutSteps: z.number().int().min(1).max(10_000).default(60),
     /**
      * Control ticks a sampled command is held during training rollouts (frame skip); the policy is still
      * evaluated and deployed every tick. A single 0.1 s tick moves a robot about 1 cm, too little for its
      * effect on the team return to stand out of the noise of everyone's exploration; holding the sampled
      * command for a few ticks makes each decision count. The episode length must be a multiple of it.
      */
-    decisionTicks: z.number().int().min(1).max(50),
+    decisionTicks: z.number().int().min(1).max(50).default(5),
     /** Hidden units of the actor's and critics' layers (and of the adversaries'). */
-    hidden: z.number().int().min(4).max(1024),
+    hidden: z.number().int().min(4).max(1024).default(64),
     /** Adam learning rate of the defenders' actor. */
-    actorLr: z.number().positive(),
+    actorLr: z.number().positive().default(1e-3),
     /** Adam learning rate of the critic (and of BATPAL's reference critic). */
-    criticLr: z.number().positive(),
+    criticLr: z.number().positive().default(5e-4),
     /** Decay both learning rates linearly to zero over totalEnvSteps (as the MAPPO code's option). */
-    lrDecay: z.boolean(),
+    lrDecay: z.boolean().default(false),
     /** Adam's epsilon for every optimiser. */
-    adamEpsilon: z.number().positive(),
+    adamEpsilon: z.number().positive().default(1e-5),
     /** Discount factor of the team return (BATPAL's reference critic uses 1: V_max and V_min are undiscounted). */
-    gamma: z.number().min(0).max(1),
+    gamma: z.number().min(0).max(1).default(0.99),
     /** GAE's lambda (also the TD(lambda) of BATPAL's reference critic). */
-    gaeLambda: z.number().min(0).max(1),
+    gaeLambda: z.number().min(0).max(1).default(0.95),
     /** PPO epochs of the defenders' actor and of the critics per update. */
-    ppoEpochs: z.number().int().min(1).max(100),
+    ppoEpochs: z.number().int().min(1).max(100).default(5),
     /** Minibatches per epoch (agent samples for the actor, environment samples for the critic). */
-    minibatches: z.number().int().min(1).max(1024),
+    minibatches: z.number().int().min(1).max(1024).default(4),
     /** PPO's clip range of the probability ratio (defenders and adversaries). */
-    clip: z.number().positive().max(1),
+    clip: z.number().positive().max(1).default(0.2),
     /**
-     * Weight of the policy entropy bonus in the actors' PPO loss (defenders and adversaries). Default 0, but
-     * 0.01 with algo mir2, whose objective keeps the entropy term (it must be > 0 there).
+     * Weight of the policy entropy bonus in the actors' PPO loss (defenders and adversaries). Default 0 (with
+     * continuous wheel commands it only inflated the spread; tried 0.01), but 0.01 with algo mir2, whose
+     * objective keeps the entropy term (it must be > 0 there).
      */
-    entropyCoef: z.number().min(0),
+    entropyCoef: z.number().min(0).default(0),
     /** Global-norm gradient clipping of every network. */
-    maxGradNorm: z.number().positive(),
+    maxGradNorm: z.number().positive().default(10),
     /** Huber delta of the value losses (on normalised targets). */
-    huberDelta: z.number().positive(),
-    /** Initial log standard deviation of the Gaussian policies (trainable, state-independent). */
-    initialLogStd: z.number().min(-5).max(1),
+    huberDelta: z.number().positive().default(10),
+    /**
+     * Initial log standard deviation of the Gaussian policies (trainable, state-independent). Default std 0.3:
+     * wider exploration mostly spins the robots (a unit of differential command turns an e-puck2 at 5.3 rad/s,
+     * while a unit of common command drives it at only 0.14 m/s).
+     */
+    initialLogStd: z.number().min(-5).max(1).default(-1.2),
     /** Held-out evaluation: every `every` iterations, `episodes` deterministic episodes from seed `seed`. */
     eval: z
       .object({
-        every: z.number().int().min(1),
-        episodes: z.number().int().min(1).max(10_000),
-        seed: z.number().int().min(0).max(2 ** 31 - 1),
+        every: z.number().int().min(1).default(10),
+        episodes: z.number().int().min(1).max(10_000).default(20),
+        seed: z.number().int().min(0).max(2 ** 31 - 1).default(1_000_000),
       })
-      .strict(),
+      .strict()
+      .prefault({}),
     /** Deterministic episodes of the final evaluation written into the policy manifest. */
-    finalEvalEpisodes: z.number().int().min(1).max(10_000),
+    finalEvalEpisodes: z.number().int().min(1).max(10_000).default(100),
     /** Write a checkpoint every this many iterations (and on Ctrl-C). */
-    checkpointEvery: z.number().int().min(1),
+    checkpointEvery: z.number().int().min(1).default(5),
     /** TensorFlow.js backend: wasm (SIMD), or the pure-JS cpu one. */
-    backend: z.enum(['wasm', 'cpu']),
+    backend: z.enum(['wasm', 'cpu']).default('wasm'),
     /** EIR-MAPPO settings (filled with DEFAULT_EIR for algo eir-mappo; refused for other algorithms). */
     eir: EirSettingsSchema.optional(),
     /** MIR2 settings (filled with DEFAULT_MIR2 for algo mir2; refused for other algorithms). */
@@ -241,57 +228,23 @@ export const TrainConfigSchema = z
 
 export type TrainConfig = z.output<typeof TrainConfigSchema>;
 
-/** Settings from the papers' published code as starting points, tuned for the 2-core machine. */
-export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
-  algo: 'mappo',
-  seed: 1,
-  env: { robots: 10, noise: 'default' },
-  totalEnvSteps: 3_000_000,
-  envs: 16,
-  rolloutSteps: 60,
-  decisionTicks: 5,
-  hidden: 64,
-  actorLr: 1e-3,
-  criticLr: 5e-4,
-  lrDecay: false,
-  adamEpsilon: 1e-5,
-  gamma: 0.99,
-  gaeLambda: 0.95,
-  ppoEpochs: 5,
-  minibatches: 4,
-  clip: 0.2,
-  // No entropy bonus: with continuous wheel commands it only inflated the spread (tried 0.01).
-  entropyCoef: 0,
-  maxGradNorm: 10,
-  huberDelta: 10,
-  // std 0.3: wider exploration mostly spins the robots (a unit of differential command turns an e-puck2 at
-  // 5.3 rad/s, while a unit of common command drives it at only 0.14 m/s).
-  initialLogStd: -1.2,
-  eval: { every: 10, episodes: 20, seed: 1_000_000 },
-  finalEvalEpisodes: 100,
-  checkpointEvery: 5,
-  backend: 'wasm',
-};
+/** Settings from the papers' published code as starting points, tuned for the 2-core machine: each field's default. */
+export const DEFAULT_TRAIN_CONFIG: TrainConfig = TrainConfigSchema.parse({});
 
-/** Merges a partial configuration over the defaults and validates the result. */
+/** Validates a partial configuration, each missing key taking its default (an algorithm's block only with that algorithm). */
 export function resolveTrainConfig(partial: Record<string, unknown>, source: string): TrainConfig {
-  const merged: Record<string, unknown> = { ...DEFAULT_TRAIN_CONFIG, ...partial };
-  if (partial.eval && typeof partial.eval === 'object') merged.eval = { ...DEFAULT_TRAIN_CONFIG.eval, ...partial.eval };
-  if (partial.env && typeof partial.env === 'object') merged.env = { ...DEFAULT_TRAIN_CONFIG.env, ...partial.env };
-  for (const block of ['eir', 'mir2', 'batpal'] as const) {
+  const algo = partial.algo ?? DEFAULT_TRAIN_CONFIG.algo;
+  const merged: Record<string, unknown> = { ...partial };
+  for (const [block, owner] of [['eir', 'eir-mappo'], ['mir2', 'mir2'], ['batpal', 'batpal']] as const) {
     const v = partial[block];
     if (v !== undefined && (v === null || typeof v !== 'object' || Array.isArray(v))) {
       throw new ConfigError(`${source}: ${block}: expected a block of settings, got ${v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v}`);
     }
+    if (algo === owner) merged[block] = v ?? {};
+    else if (v !== undefined) throw new ConfigError(`${source}: ${block}: only used with algo ${owner} (algo is ${String(algo)})`);
   }
-  if (merged.algo === 'eir-mappo') merged.eir = { ...DEFAULT_EIR, ...(partial.eir as object | undefined) };
-  else if (partial.eir !== undefined) throw new ConfigError(`${source}: eir: only used with algo eir-mappo (algo is ${String(merged.algo)})`);
-  if (merged.algo === 'mir2') merged.mir2 = { ...DEFAULT_MIR2, ...(partial.mir2 as object | undefined) };
-  else if (partial.mir2 !== undefined) throw new ConfigError(`${source}: mir2: only used with algo mir2 (algo is ${String(merged.algo)})`);
   // MIR2's objective keeps the entropy term: its own default weight when the config gives none.
-  if (merged.algo === 'mir2' && partial.entropyCoef === undefined) merged.entropyCoef = DEFAULT_MIR2_ENTROPY;
-  if (merged.algo === 'batpal') merged.batpal = { ...DEFAULT_BATPAL, ...(partial.batpal as object | undefined) };
-  else if (partial.batpal !== undefined) throw new ConfigError(`${source}: batpal: only used with algo batpal (algo is ${String(merged.algo)})`);
+  if (algo === 'mir2' && partial.entropyCoef === undefined) merged.entropyCoef = DEFAULT_MIR2_ENTROPY;
   const config = parseWithSchema(source, TrainConfigSchema, merged);
   if (config.algo === 'mir2' && !(config.entropyCoef > 0)) {
     throw new ConfigError(`${source}: entropyCoef: must be > 0 with algo mir2 (MIR2's objective keeps the policy entropy term, paper 004 Eq. 7-9)`);

@@ -19,6 +19,7 @@
 // adversaries leave their bands).
 import { gaussianLogProb } from './networks.js';
 import { tf } from './tf.js';
+import { UserError } from '../../src/core/user-error.js';
 
 export interface ValueRange {
   /** The reference team's value without attack (V_max) and under the worst-case adversary (V_min). */
@@ -28,7 +29,7 @@ export interface ValueRange {
 
 function span(r: ValueRange): number {
   const d = r.vMax - r.vMin;
-  if (!(d > 0)) throw new RangeError(`severity: V_max (${r.vMax}) must exceed V_min (${r.vMin})`);
+  if (!(d > 0)) throw new UserError(`severity: V_max (${r.vMax}) must exceed V_min (${r.vMin})`);
   return d;
 }
 
@@ -99,7 +100,7 @@ export function ecPpoLoss(
 ): EcPpoTerms {
   const halfWidth = 0.5 * (band.h - band.l);
   if (!(s.margin >= 0 && s.margin < halfWidth)) {
-    throw new RangeError(`EC-PPO margin ${s.margin} must be >= 0 and below half the band [${band.l}, ${band.h}] (${halfWidth})`);
+    throw new UserError(`EC-PPO margin ${s.margin} must be >= 0 and below half the band [${band.l}, ${band.h}] (${halfWidth})`);
   }
   const ratio1 = tf.exp(tf.sub(gaussianLogProb(means1, logStd, batch.actions1), batch.oldLogProbs1));
   const surr1 = tf.mul(ratio1, batch.advantages1);

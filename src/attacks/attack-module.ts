@@ -9,6 +9,7 @@ import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { SimSettings } from '../core/swarm-config.js';
 import { RendezvousObserver } from '../core/observation.js';
+import { UserError } from '../core/user-error.js';
 
 export interface Pose {
   x: number;
@@ -93,7 +94,7 @@ export function attackModulePath(ref: string, base = process.cwd()): string {
 export async function loadAttackModule(ref: string, settings: SimSettings, base?: string): Promise<UserAttack> {
   const path = attackModulePath(ref, base);
   const fail = (problem: string): never => {
-    throw new RangeError(`attack module ${path}: ${problem}`);
+    throw new UserError(`attack module ${path}: ${problem}`);
   };
   if (!MODULE_EXTENSIONS.includes(extname(path))) fail(`not a ${MODULE_EXTENSIONS.join('/')} file`);
   if (!existsSync(path)) fail('no such file');

@@ -7,6 +7,7 @@ import type { SimSettings } from '../core/swarm-config.js';
 import { OnnxAdversary, type AdversaryController } from '../policy/adversary.js';
 import { attackModulePath, isAttackModuleRef, loadAttackModule, type UserAttack } from './attack-module.js';
 import { FAULT_NAMES, type FaultName } from './faults.js';
+import { UserError } from '../core/user-error.js';
 
 /** What compromises the victim. An adversary is a loaded ONNX one or a trainer's own (tfjs) network. */
 export type Attack =
@@ -64,7 +65,7 @@ export function episodeVictims(e: number, robots: number, count: number): number
 /** Victims per episode such that at least two robots stay scored: from 1 to N - 2 (throws naming `what`). */
 export function checkVictimCount(count: number, robots: number, what: string): void {
   if (!(Number.isInteger(count) && count >= 1 && count <= robots - 2)) {
-    throw new RangeError(`${what}: ${count} victims per episode in a swarm of ${robots} robots; from 1 to ${robots - 2} (at least two robots stay uncompromised)`);
+    throw new UserError(`${what}: ${count} victims per episode in a swarm of ${robots} robots; from 1 to ${robots - 2} (at least two robots stay uncompromised)`);
   }
 }
 
@@ -78,7 +79,7 @@ export async function loadAttackRow(ref: string, settings: SimSettings): Promise
   const multi = /^(\d+)x:(.*)$/.exec(ref);
   if (!multi || existsSync(ref)) return { attack: await loadAttack(ref, settings), victims: 1 };
   const victims = Number(multi[1]);
-  if (victims < 2) throw new RangeError(`attack '${ref}': the '<k>x:' prefix is for k >= 2 victims; write '${multi[2]}' for one`);
+  if (victims < 2) throw new UserError(`attack '${ref}': the '<k>x:' prefix is for k >= 2 victims; write '${multi[2]}' for one`);
   checkVictimCount(victims, settings.robots.length, `attack '${ref}'`);
   return { attack: await loadAttack(multi[2]!, settings), victims };
 }
@@ -93,12 +94,12 @@ export async function loadAttack(ref: string, settings: SimSettings): Promise<At
   if (ref === 'none') return { kind: 'none' };
   if (ref.startsWith('fault:')) {
     const fault = ref.slice('fault:'.length);
-    if (!(FAULT_NAMES as readonly string[]).includes(fault)) throw new RangeError(`attack '${ref}': unknown fault '${fault}' (known: ${FAULT_NAMES.join(', ')})`);
+    if (!(FAULT_NAMES as readonly string[]).includes(fault)) throw new UserError(`attack '${ref}': unknown fault '${fault}' (known: ${FAULT_NAMES.join(', ')})`);
     return { kind: 'fault', fault: fault as FaultName };
   }
   if (ref.startsWith('obs-noise:')) {
     const epsilon = Number(ref.slice('obs-noise:'.length));
-    if (!(Number.isFinite(epsilon) && epsilon > 0)) throw new RangeError(`attack '${ref}': the noise bound must be a number > 0`);
+    if (!(Number.isFinite(epsilon) && epsilon > 0)) throw new UserError(`attack '${ref}': the noise bound must be a number > 0`);
     return { kind: 'observation-noise', epsilon };
   }
   if (isAttackModuleRef(ref)) return { kind: 'module', module: await loadAttackModule(ref, settings) };

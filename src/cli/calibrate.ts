@@ -11,6 +11,7 @@ import { calibrate, calibrationTable, fittedParams, writeRobotsFile, type RobotF
 import { compareWithTwin } from '../../sim/sim2real-compare.js';
 import { readRecording, recordingNote, RecordingError, type RecordedRun } from '../recording/reader.js';
 import { runCalibrationDrive } from './calibration-drive.js';
+import { UserError } from '../core/user-error.js';
 
 export interface CalibrateOptions {
   drive?: string;
@@ -46,9 +47,9 @@ function recordedRobotsFile(run: RecordedRun): string {
 }
 
 export async function runCalibrate(recording: string | undefined, o: CalibrateOptions, log: (line: string) => void = (l) => console.log(l)): Promise<CalibrateResult> {
-  if (recording && o.drive) throw new RangeError('calibrate: give a recording or --drive <launch.yaml>, not both');
-  if (!recording && !o.drive) throw new RangeError('calibrate: give a recording (run.mcap) or --drive <launch.yaml>');
-  if (o.twin && !o.drive) throw new RangeError('calibrate: --twin serves the robots of a calibration drive: give --drive <launch.yaml>');
+  if (recording && o.drive) throw new UserError('calibrate: give a recording or --drive <launch.yaml>, not both');
+  if (!recording && !o.drive) throw new UserError('calibrate: give a recording (run.mcap) or --drive <launch.yaml>');
+  if (o.twin && !o.drive) throw new UserError('calibrate: --twin serves the robots of a calibration drive: give --drive <launch.yaml>');
   let path = recording!;
   if (o.drive) {
     const drive = await runCalibrationDrive(o.drive, { quiet: o.quiet, signal: o.signal, repeats: o.repeats, twin: o.twin }, log);

@@ -20,6 +20,7 @@ import { describeEvent } from '../runtime/status-text.js';
 import { swarmSafety, type RunEvent, type TickRecord } from '../runtime/trial.js';
 import { RECORDING_FILE, runHeader } from '../recording/service.js';
 import { McapRunWriter } from '../recording/writer.js';
+import { UserError } from '../core/user-error.js';
 
 /** One step of the script: both wheels' normalised commands for `seconds`. */
 export interface DriveSegment {
@@ -47,7 +48,7 @@ function moves(speed: number): DriveSegment[] {
  * ever slows it and the radius would come out low.
  */
 function calibrationDrive(repeats = 4): DriveSegment[] {
-  if (!(Number.isInteger(repeats) && repeats >= 1)) throw new RangeError(`calibration drive: repeats must be an integer >= 1, got ${repeats}`);
+  if (!(Number.isInteger(repeats) && repeats >= 1)) throw new UserError(`calibration drive: repeats must be an integer >= 1, got ${repeats}`);
   return [{ seconds: 1, left: 0, right: 0, what: 'still' }, ...Array.from({ length: repeats }, () => [...moves(0.5), ...moves(0.9)]).flat()];
 }
 

@@ -19,6 +19,7 @@ import { SimLink } from '../../sim/sim-link.js';
 import { scoredOutcome } from '../runtime/team-outcome.js';
 import { swarmTrial } from '../runtime/trial.js';
 import { rocSvg } from './roc-picture.js';
+import { UserError } from '../core/user-error.js';
 
 export const DETECTORS = ['belief', 'consistency', 'fused'] as const;
 export type Detector = (typeof DETECTORS)[number];
@@ -115,7 +116,7 @@ export async function runMonitorEvaluation(o: MonitorEvalOptions, log: (line: st
   const ticks = Math.round(o.length / period);
   const fromTick = Math.round(o.at / period);
   const toTick = Math.min(ticks, fromTick + Math.round(o.duration / period));
-  if (fromTick >= ticks) throw new RangeError(`eval-monitor: --at ${o.at} s is not within the ${o.length} s episodes`);
+  if (fromTick >= ticks) throw new UserError(`eval-monitor: --at ${o.at} s is not within the ${o.length} s episodes`);
   const team = await OnnxTeam.load(policyDir, settings.observation);
   // Beliefs are forgotten as `swarmguard run` deploys them by default (launch key forgetNeighbourAfter: 5 s).
   team.setForgetAfter(Math.round(5 / period));

@@ -23,6 +23,7 @@ import { heatmapSvg } from '../../sim/heatmap-picture.js';
 import { meanTCi95, summariseEpisodes, type EvalResult } from '../../sim/evaluation.js';
 import { controllerTeam, evaluateTeamEpisodes } from '../../sim/team-eval.js';
 import { attackRowName, loadAttackRow, type AttackRow } from '../attacks/attack.js';
+import { UserError } from '../core/user-error.js';
 
 /** A method trained with several seeds: one column, its policy folders (one per training seed) evaluated alike. */
 export interface SeedGroup {
@@ -216,19 +217,19 @@ function columnsOf(entries: readonly PolicyEntry[]): Column[] {
   const columns = entries.map((p): Column => {
     if (typeof p === 'string') return { name: isController(p) ? p : basename(resolve(p)), runs: [p], overSeeds: false, key: `eval: ${p}` };
     const key = p.key ?? `eval: method '${p.method}'`;
-    if (isController(p.method)) throw new RangeError(`${key}: '${p.method}' is a reference controller's name; name the method otherwise`);
-    if (p.folders.length < 2) throw new RangeError(`${key}: a method over seeds lists at least 2 policy folders (one per training seed), got ${p.folders.length}`);
+    if (isController(p.method)) throw new UserError(`${key}: '${p.method}' is a reference controller's name; name the method otherwise`);
+    if (p.folders.length < 2) throw new UserError(`${key}: a method over seeds lists at least 2 policy folders (one per training seed), got ${p.folders.length}`);
     const controller = p.folders.find(isController);
-    if (controller) throw new RangeError(`${key}: '${controller}' is a reference controller, not a policy folder trained with a seed`);
+    if (controller) throw new UserError(`${key}: '${controller}' is a reference controller, not a policy folder trained with a seed`);
     return { name: p.method, runs: p.folders, overSeeds: true, key };
   });
   const runs = columns.flatMap((c) => c.runs);
   const key = (r: string) => (isController(r) ? r : resolve(r));
   const twice = runs.find((r, i) => runs.findIndex((q) => key(q) === key(r)) !== i);
-  if (twice) throw new RangeError(`eval: ${twice} is listed twice`);
+  if (twice) throw new UserError(`eval: ${twice} is listed twice`);
   const names = columns.map((c) => c.name);
   const clash = names.find((n, i) => names.indexOf(n) !== i);
-  if (clash) throw new RangeError(`eval: two columns are named '${clash}' (a folder's basename or a method's name); rename one`);
+  if (clash) throw new UserError(`eval: two columns are named '${clash}' (a folder's basename or a method's name); rename one`);
   return columns;
 }
 
@@ -238,13 +239,13 @@ function checkSeedGroup(column: Column, manifests: Map<string, PolicyManifest>):
   const [first, ...rest] = column.runs.map((r) => ({ folder: r, manifest: manifests.get(r)! }));
   for (const other of rest) {
     if (other.manifest.algorithm !== first!.manifest.algorithm) {
-      throw new RangeError(`${what}: ${other.folder} was trained with ${other.manifest.algorithm}, ${first!.folder} with ${first!.manifest.algorithm}; a method over seeds is one algorithm`);
+      throw new UserError(`${what}: ${other.folder} was trained with ${other.manifest.algorithm}, ${first!.folder} with ${first!.manifest.algorithm}; a method over seeds is one algorithm`);
     }
   }
   const seeds = column.runs.map((r) => manifests.get(r)!.training.seed);
   const repeated = seeds.findIndex((s, i) => seeds.indexOf(s) !== i);
   if (repeated >= 0) {
-    throw new RangeError(`${what}: ${column.runs[seeds.indexOf(seeds[repeated]!)]} and ${column.runs[repeated]} were both trained with seed ${seeds[repeated]}; list one folder per training seed`);
+    throw new UserError(`${what}: ${column.runs[seeds.indexOf(seeds[repeated]!)]} and ${column.runs[repeated]} were both trained with seed ${seeds[repeated]}; list one folder per training seed`);
   }
 }
 
@@ -276,16 +277,16 @@ export async function runEvaluation(options: EvaluateOptions, log: (line: string
   const o = resolveEvaluateOptions(options);
   const episodes = o.episodes ?? 100;
   const seed = o.seed ?? 3_000_000;
-  if (o.policy.length === 0) throw new RangeError('eval: name at least one --policy folder');
+  if (o.policy.length === 0) throw new UserError('eval: name at least one --policy folder');
   const attacks = o.attack.length ? o.attack : ['none'];
   const columns = columnsOf(o.policy);
   const folders = columns.flatMap((c) => c.runs).filter((p) => !isController(p));
-  if (folders.length === 0) throw new RangeError('eval: name at least one trained policy folder (the twin is the one it was trained on)');
+  if (folders.length === 0) throw new UserError('eval: name at least one trained policy folder (the twin is the one it was trained on)');
   const manifests = new Map(folders.map((p) => [p, readManifest(resolve(p))]));
   const envOf = (p: string) => resolveSimConfig({ ...(manifests.get(p)!.training.config.env as Record<string, unknown>) });
   const settings = envOf(folders[0]!);
   for (const p of folders.slice(1)) {
-    if (!sameTwin(settings, envOf(p))) throw new RangeError(`eval: ${p} was trained on another twin than ${folders[0]}; evaluate them separately`);
+    if (!sameTwin(settings, envOf(p))) throw new UserError(`eval: ${p} was trained on another twin than ${folders[0]}; evaluate them separately`);
   }
   for (const c of columns) if (c.overSeeds) checkSeedGroup(c, manifests);
   const trained = columns.filter((c) => !isController(c.runs[0]!));
@@ -300,7 +301,7 @@ export async function runEvaluation(options: EvaluateOptions, log: (line: string
     for (const a of attacks) rows.push(await loadAttackRow(a, settings));
     const rowNames = rows.map(attackRowName);
     const repeatedRow = rowNames.find((n, i) => rowNames.indexOf(n) !== i);
-    if (repeatedRow) throw new RangeError(`eval: attack ${repeatedRow} is listed twice`);
+    if (repeatedRow) throw new UserError(`eval: attack ${repeatedRow} is listed twice`);
     // The normalisation's benign cells (one victim left out), if the matrix does not hold them already.
     const benignRow = rows.find((r) => r.attack.kind === 'none' && r.victims === 1) ?? { attack: { kind: 'none' }, victims: 1 };
     const plan = new Map<string, AttackRow[]>();
@@ -378,8 +379,8 @@ function referenceColumn(ref: string, columns: readonly Column[]): Column {
   const folder = columns.find((c) => !c.overSeeds && !isController(c.runs[0]!) && resolve(c.runs[0]!) === resolve(ref));
   if (folder) return folder;
   const seedOf = columns.find((c) => c.overSeeds && c.runs.some((r) => resolve(r) === resolve(ref)));
-  if (seedOf) throw new RangeError(`eval: the reference ${ref} is one seed of method '${seedOf.name}'; name the method as the reference`);
-  throw new RangeError(`eval: the reference ${ref} must be one of the --policy folders or methods`);
+  if (seedOf) throw new UserError(`eval: the reference ${ref} is one seed of method '${seedOf.name}'; name the method as the reference`);
+  throw new UserError(`eval: the reference ${ref} must be one of the --policy folders or methods`);
 }
 
 function pct(x: number): string {

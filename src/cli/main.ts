@@ -1,13 +1,10 @@
 // The swarmguard command line: parses the arguments (program.ts) and turns errors into exit codes.
 import { CommanderError } from 'commander';
-import { ConfigError } from '../core/config-file.js';
-import { InvalidCommandError } from '../../sim/world.js';
-import { PolicyFolderError } from '../policy/folder.js';
-import { RecordingError } from '../recording/reader.js';
+import { UserError } from '../core/user-error.js';
 import { SilentRobotsError } from '../runtime/link.js';
 import { buildProgram } from './program.js';
 
-/** Exit code of a usage error (a bad flag or argument) and of input refused before anything runs (config, policy folder, recording). */
+/** Exit code of a usage error (a bad flag or argument) and of input refused (UserError: config, policy folder, recording, attack...). */
 const USAGE_ERROR = 2;
 
 const program = buildProgram();
@@ -21,7 +18,9 @@ try {
     console.error(`swarmguard: ${err.message}`);
     process.exit(1);
   }
-  if (err instanceof ConfigError || err instanceof RangeError || err instanceof InvalidCommandError || err instanceof PolicyFolderError || err instanceof RecordingError) {
+  // Bad input (UserError and its kinds: ConfigError, PolicyFolderError, RecordingError, ...) is one line;
+  // anything else is a bug and keeps its stack.
+  if (err instanceof UserError) {
     console.error(`swarmguard: ${err.message}`);
     process.exit(USAGE_ERROR);
   }

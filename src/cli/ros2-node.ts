@@ -9,7 +9,7 @@
 // launch_ros starts nodes in its own working directory); paths inside the launch file are relative to it.
 import { resolve } from 'node:path';
 import { ConfigError } from '../core/config-file.js';
-import { PolicyFolderError } from '../policy/folder.js';
+import { UserError } from '../core/user-error.js';
 import { runLaunch } from './run.js';
 import { useRosArguments } from '../links/ros2/loader.js';
 
@@ -42,7 +42,7 @@ export async function runRosNode(argv: readonly string[], cwd: string = process.
     await runLaunch(cmd.launchFile, { quiet: true, console: false }, log);
     return 0;
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof PolicyFolderError || err instanceof RangeError) {
+    if (err instanceof UserError) {
       console.error(`swarmguard-ros2: ${err.message}`);
       return 2;
     }

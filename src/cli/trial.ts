@@ -11,6 +11,7 @@ import { faultByName } from '../attacks/faults.js';
 import { trajectorySvg } from '../pictures/trajectory-picture.js';
 import type { VictimSetup } from '../../sim/world.js';
 import type { RendezvousMetrics } from '../core/rendezvous.js';
+import { UserError } from '../core/user-error.js';
 
 export interface TrialOptions {
   controller: ControllerName;
@@ -51,7 +52,7 @@ function settingsFor(o: TrialOptions): SimSettings {
 function resolveVictim(o: TrialOptions, settings: SimSettings): VictimSetup | undefined {
   const attacked = o.fault !== undefined || (o.observationNoise ?? 0) > 0;
   if (!attacked) {
-    if (o.victim !== undefined) throw new RangeError('--victim needs --fault or --observation-noise');
+    if (o.victim !== undefined) throw new UserError('--victim needs --fault or --observation-noise');
     return undefined;
   }
   const id = o.victim ?? settings.robotIds[0]!;
@@ -95,9 +96,9 @@ export function defaultPictureName(o: TrialOptions, victimId: string | null): st
 
 export async function runTrial(o: TrialOptions): Promise<TrialResult> {
   if (!(CONTROLLER_NAMES as readonly string[]).includes(o.controller)) {
-    throw new RangeError(`unknown controller '${o.controller}' (known: ${CONTROLLER_NAMES.join(', ')})`);
+    throw new UserError(`unknown controller '${o.controller}' (known: ${CONTROLLER_NAMES.join(', ')})`);
   }
-  if (o.wmsrF !== undefined && (o.policy || o.controller !== 'wmsr')) throw new RangeError('--wmsr-f needs --controller wmsr (and no --policy)');
+  if (o.wmsrF !== undefined && (o.policy || o.controller !== 'wmsr')) throw new UserError('--wmsr-f needs --controller wmsr (and no --policy)');
   const settings = settingsFor(o);
   const victim = resolveVictim(o, settings);
   let result;

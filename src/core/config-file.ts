@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { describeIssues } from './config-issues.js';
+import { UserError } from './user-error.js';
 
 export { describeIssues };
 
@@ -20,8 +21,8 @@ export function secretFromEnv(name: string, key: string, holds: string, env: Nod
 }
 
 /** A configuration that cannot be used: the message names the source and the offending key. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
+export class ConfigError extends UserError {
+  override readonly name: string = 'ConfigError';
 }
 
 /** Validates an already-parsed value; throws ConfigError naming every bad key. */

@@ -22,6 +22,7 @@ import { agentUser } from './config.js';
 import { SwarmInbox, type TimeMode } from './inbox.js';
 import { followPeers, joinBus, posesFlowing, TrialWatch, type Participant } from './participant.js';
 import { liveTicks, TickPump } from './tick-pump.js';
+import { UserError } from '../core/user-error.js';
 
 /** Ticks of beliefs and commands sent again after an outage: those that can have been in flight when it began. */
 const RESEND_TICKS = 3;
@@ -208,7 +209,7 @@ export async function runAgent(path: string, o: AgentRunOptions): Promise<AgentS
   let interrupted = false;
   try {
     const robot = launch.settings.robotIds.indexOf(o.robot);
-    if (robot < 0) throw new RangeError(`--robot: unknown robot id '${o.robot}' in ${path} (swarm ids: ${launch.settings.robotIds.join(', ')})`);
+    if (robot < 0) throw new UserError(`--robot: unknown robot id '${o.robot}' in ${path} (swarm ids: ${launch.settings.robotIds.join(', ')})`);
     team = await OnnxTeam.load(launch.policyDir, launch.settings.observation);
     const p = await joinBus(launch, { role: `agent/${o.robot}`, user: agentUser(o.robot), broker: o.broker, log, extra: { robot: o.robot } });
     participant = p;

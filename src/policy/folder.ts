@@ -7,9 +7,10 @@ import * as ort from 'onnxruntime-node';
 import { ConfigError, describeIssues } from '../core/config-file.js';
 import { LOCAL_SPEC_ID, observationLayout, type ObservationSpec, type ObservationSpecId } from '../core/observation.js';
 import { PolicyManifestSchema, type PolicyManifest, type TensorSpec } from '../core/policy-manifest.js';
+import { UserError } from '../core/user-error.js';
 
-export class PolicyFolderError extends Error {
-  override readonly name = 'PolicyFolderError';
+export class PolicyFolderError extends UserError {
+  override readonly name: string = 'PolicyFolderError';
 }
 
 export function sha256(bytes: Uint8Array): string {

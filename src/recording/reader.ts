@@ -14,9 +14,10 @@ import { decompressHandlers } from './compression.js';
 import { completeTicks, scanRecording, type ScannedRecording } from './scan.js';
 import { CHANNELS, RECORDING_FORMAT, type ChannelRole } from './schemas.js';
 import { ATTACHMENT_NAMES, METADATA_NAMES, type RecordedSettings, type RecordingHeader } from './writer.js';
+import { UserError } from '../core/user-error.js';
 
-export class RecordingError extends Error {
-  override readonly name = 'RecordingError';
+export class RecordingError extends UserError {
+  override readonly name: string = 'RecordingError';
 }
 
 export interface RecordedRun extends RecordingHeader {

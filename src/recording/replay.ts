@@ -5,6 +5,7 @@
 import type { RunEvent, TickRecord } from '../runtime/trial.js';
 import { TerminalStatus } from '../runtime/status-text.js';
 import type { RecordedRun } from './reader.js';
+import { UserError } from '../core/user-error.js';
 
 /** What a replay sink is told before the first tick: the recorded run (settings, ids, policy, launch text). */
 export type ReplayInfo = Omit<RecordedRun, 'records' | 'events' | 'eventsAt'>;
@@ -36,7 +37,7 @@ export interface ReplayResult {
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export async function replay(run: RecordedRun, sinks: readonly ReplaySink[], o: ReplayOptions): Promise<ReplayResult> {
-  if (!(o.speed > 0)) throw new RangeError(`replay speed must be > 0, got ${o.speed}`);
+  if (!(o.speed > 0)) throw new UserError(`replay speed must be > 0, got ${o.speed}`);
   const now = o.now ?? (() => performance.now());
   const sleep = o.sleep ?? defaultSleep;
   const { records, eventsAt, events: _events, ...info } = run;

@@ -5,6 +5,7 @@
 //     (module:<file> or a .ts/.mts/.js/.mjs path); several robots at once; on/off: intermittent
 //   estop [reason]   |   release   |   stop   |   start   |   help
 import type { ControlAction } from './control.js';
+import { UserError } from '../core/user-error.js';
 
 export type ConsoleCommand = ControlAction | { kind: 'help' };
 
@@ -27,13 +28,13 @@ export function parseConsoleCommand(line: string): ConsoleCommand | null {
           continue;
         }
         const s = Number(m[2]);
-        if (!(Number.isFinite(s) && s > 0)) throw new RangeError(`inject: ${m[1]} must be a number of seconds > 0, got '${m[2]}'`);
+        if (!(Number.isFinite(s) && s > 0)) throw new UserError(`inject: ${m[1]} must be a number of seconds > 0, got '${m[2]}'`);
         timing[m[1]!] = s;
       }
-      if (plain.length < 2 || plain.length > 3) throw new RangeError(usage);
-      if ((timing.on === undefined) !== (timing.off === undefined)) throw new RangeError(`inject: on=<s> and off=<s> go together (${usage})`);
+      if (plain.length < 2 || plain.length > 3) throw new UserError(usage);
+      if ((timing.on === undefined) !== (timing.off === undefined)) throw new UserError(`inject: on=<s> and off=<s> go together (${usage})`);
       const seconds = plain[2] === undefined ? 10 : Number(plain[2]);
-      if (!(Number.isFinite(seconds) && seconds > 0)) throw new RangeError(`inject: seconds must be a number > 0, got '${plain[2]}'`);
+      if (!(Number.isFinite(seconds) && seconds > 0)) throw new UserError(`inject: seconds must be a number > 0, got '${plain[2]}'`);
       return { kind: 'inject', robot: plain[0]!, attack: plain[1]!, seconds, ...timing };
     }
     case 'estop':
@@ -47,6 +48,6 @@ export function parseConsoleCommand(line: string): ConsoleCommand | null {
     case 'help':
       return { kind: 'help' };
     default:
-      throw new RangeError(`unknown command '${verb}' (${CONSOLE_HELP})`);
+      throw new UserError(`unknown command '${verb}' (${CONSOLE_HELP})`);
   }
 }

@@ -7,6 +7,7 @@ import type { SimSettings } from '../core/swarm-config.js';
 import { isBuiltinAttack, loadAttack, resolveAttackRef, type Attack } from '../attacks/attack.js';
 import { injectionTicks, robotIndices } from './injection-timing.js';
 import type { Injection, TrialRun } from './trial.js';
+import { UserError } from '../core/user-error.js';
 
 export type ControlAction =
   | { kind: 'estop'; reason: string }
@@ -43,7 +44,7 @@ export class RunController {
    * Throws a RangeError naming what is wrong (unknown robot, not a trial, bad attack); nothing changes then.
    */
   async apply(action: ControlAction, who: string): Promise<Injection | null> {
-    if (!this.open) throw new RangeError('the run has ended');
+    if (!this.open) throw new UserError('the run has ended');
     switch (action.kind) {
       case 'estop':
         this.run.engageEStop(`${action.reason} (${who})`);
@@ -65,11 +66,11 @@ export class RunController {
   /** Compromises every robot named (comma-separated ids) from the next tick; returns the first robot's injection. */
   private async inject(robotIds: string, ref: string, seconds: number, on?: number, off?: number): Promise<Injection> {
     const robots = robotIndices(robotIds.split(',').filter(Boolean), this.settings.robotIds);
-    if (!this.run.parts.trialMode) throw new RangeError('injections are refused outside trial mode (set trial: true in the launch file)');
+    if (!this.run.parts.trialMode) throw new UserError('injections are refused outside trial mode (set trial: true in the launch file)');
     const timing = injectionTicks({ at: 0, duration: seconds, on, off }, this.settings.controlPeriod, this.run.tick);
-    if (ref === 'none') throw new RangeError("'none' compromises nothing");
+    if (ref === 'none') throw new UserError("'none' compromises nothing");
     const attack = isBuiltinAttack(ref) ? await loadAttack(ref, this.settings) : await this.adversary(resolveAttackRef(ref, this.baseDir));
-    if (!this.open) throw new RangeError('the run has ended');
+    if (!this.open) throw new UserError('the run has ended');
     const added = robots.map((robot) => this.run.inject(robot, attack, timing.toTick - timing.fromTick, timing));
     return added[0]!;
   }

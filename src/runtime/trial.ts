@@ -17,6 +17,7 @@ import { DEFAULT_SAFETY, SafetyLayer, type SafetySettings, type StopReason, type
 import { SwarmView } from './swarm-view.js';
 import { AttackSession } from '../attacks/attack-module.js';
 import type { PhaseLap } from '../core/phase-timer.js';
+import { UserError } from '../core/user-error.js';
 
 /**
  * An injection resolved against the swarm: robot index, the ticks it spans [from, to), the attack; with
@@ -101,11 +102,11 @@ export class TrialRun {
   constructor(readonly parts: TrialParts) {
     const N = parts.ids.length;
     if (parts.link.ids.length !== N || parts.link.ids.some((id, i) => id !== parts.ids[i])) {
-      throw new RangeError(`the link's robots (${parts.link.ids.join(', ')}) are not the swarm's (${parts.ids.join(', ')})`);
+      throw new UserError(`the link's robots (${parts.link.ids.join(', ')}) are not the swarm's (${parts.ids.join(', ')})`);
     }
-    if (!parts.trialMode && parts.injections.length > 0) throw new RangeError('injections are refused outside trial mode (set trial: true in the launch file)');
+    if (!parts.trialMode && parts.injections.length > 0) throw new UserError('injections are refused outside trial mode (set trial: true in the launch file)');
     for (const inj of parts.injections) {
-      if (!(inj.robot >= 0 && inj.robot < N)) throw new RangeError(`injection for unknown robot index ${inj.robot}`);
+      if (!(inj.robot >= 0 && inj.robot < N)) throw new UserError(`injection for unknown robot index ${inj.robot}`);
     }
     this.view = SwarmView.forPolicy(parts.team, N, parts.controlPeriod);
     this.rng = makeStreams(parts.seed, 1)[0]!;
@@ -192,9 +193,9 @@ export class TrialRun {
    * tick for `ticks` ticks (intermittently with onTicks/offTicks). Refused outside trial mode or for an unknown robot.
    */
   inject(robot: number, attack: Attack, ticks: number, intermittent?: { onTicks?: number; offTicks?: number }): Injection {
-    if (!this.parts.trialMode) throw new RangeError('injections are refused outside trial mode (set trial: true in the launch file)');
-    if (!(robot >= 0 && robot < this.parts.ids.length)) throw new RangeError(`no robot ${robot} in this swarm`);
-    if (!(ticks >= 1)) throw new RangeError(`an injection lasts at least one tick, got ${ticks}`);
+    if (!this.parts.trialMode) throw new UserError('injections are refused outside trial mode (set trial: true in the launch file)');
+    if (!(robot >= 0 && robot < this.parts.ids.length)) throw new UserError(`no robot ${robot} in this swarm`);
+    if (!(ticks >= 1)) throw new UserError(`an injection lasts at least one tick, got ${ticks}`);
     const { onTicks, offTicks } = intermittent ?? {};
     const inj: Injection = { robot, fromTick: this.tick, toTick: this.tick + Math.round(ticks), attack, ...(onTicks !== undefined && offTicks !== undefined ? { onTicks, offTicks } : {}) };
     this.plan.push(inj);

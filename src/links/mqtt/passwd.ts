@@ -4,6 +4,7 @@
 import { pbkdf2Sync, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../core/config-file.js';
+import { UserError } from '../../core/user-error.js';
 
 /** mosquitto_passwd's salt length; more iterations than its default 101 (mosquitto reads the count from the entry). */
 const SALT_BYTES = 12;
@@ -72,8 +73,8 @@ export class PasswordFile {
 
 /** A `$7$` entry for `user` (what mosquitto_passwd writes). */
 export function passwordEntry(user: string, password: string, iterations = PBKDF2_ITERATIONS): string {
-  if (!USER.test(user)) throw new RangeError(`user name '${user}' cannot go in a password file (no ':' or spaces)`);
-  if (password.length === 0) throw new RangeError('the password is empty');
+  if (!USER.test(user)) throw new UserError(`user name '${user}' cannot go in a password file (no ':' or spaces)`);
+  if (password.length === 0) throw new UserError('the password is empty');
   const salt = randomBytes(SALT_BYTES);
   const hash = pbkdf2Sync(password, salt, iterations, HASH_BYTES, 'sha512');
   return `${user}:$7$${iterations}$${salt.toString('base64')}$${hash.toString('base64')}`;

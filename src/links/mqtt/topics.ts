@@ -1,5 +1,6 @@
 // The MQTT topic layout every participant shares (README.md): `swarmguard/v1/<swarm>/...`, one prefix per
 // swarm (the launch file's `name`). A new payload version gets a new prefix segment, never a changed payload.
+import { UserError } from '../../core/user-error.js';
 export const TOPIC_ROOT = 'swarmguard/v1';
 
 /** Per-robot message kinds (`.../robot/<id>/<kind>`). */
@@ -14,7 +15,7 @@ export function isTopicLevel(s: string): boolean {
 }
 
 function level(what: string, s: string): string {
-  if (!isTopicLevel(s)) throw new RangeError(`${what} '${s}' cannot be an MQTT topic level (letters, digits, _ . - only)`);
+  if (!isTopicLevel(s)) throw new UserError(`${what} '${s}' cannot be an MQTT topic level (letters, digits, _ . - only)`);
   return s;
 }
 
