@@ -6,7 +6,7 @@ import { SingleBar } from 'cli-progress';
 import { z } from 'zod';
 import { ConfigError, loadYamlFile } from '../core/config-file.js';
 import { observationLayout } from '../core/observation.js';
-import type { PolicyManifest } from '../core/policy-manifest.js';
+import { observationRecord, type PolicyManifest } from '../core/policy-manifest.js';
 import { loadPolicyFolder, writePolicyFolder, PolicyFolderError } from '../policy/folder.js';
 import { resolveSimConfig, PROJECT_ROOT } from '../core/swarm-config.js';
 import { readCheckpoint, writeCheckpoint } from '../../sim/train/checkpoint.js';
@@ -202,16 +202,7 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
     name,
     algorithm: config.algo,
     environment: { id: 'rendezvous', version: 1, robots: settings.robots.length },
-    observation: {
-      spec: settings.observation.id,
-      size: obsSize,
-      maxNeighbours: settings.observation.maxNeighbours,
-      commRadius: settings.observation.commRadius,
-      arenaWidth: settings.arenaWidth,
-      arenaHeight: settings.arenaHeight,
-      maxSpeed: settings.observation.maxSpeed,
-      maxTurnRate: settings.observation.maxTurnRate,
-    },
+    observation: observationRecord(settings.observation, settings, obsSize),
     action: {
       kind: 'normalised-wheel-commands', size: 2, low: -1, high: 1, deployed: 'mean',
       logStd: Array.from(trainer.actor.logStd.dataSync()),

@@ -1,7 +1,7 @@
 // The manifest of a trained adversary's folder (adversary.onnx + manifest.json): which team it was trained
 // against, what it observes, how it was trained and how much it hurts that team.
 import { z } from 'zod';
-import { MetricsSchema, ModelFileSchema, ObservationRecordSchema } from './policy-manifest.js';
+import { MetricsSchema, ModelFileSchema, ObservationRecordSchema, TrainingRecordSchema } from './policy-manifest.js';
 
 export const ADVERSARY_FORMAT = 'swarmguard-adversary/1';
 
@@ -17,17 +17,7 @@ export const AdversaryManifestSchema = z
     observation: ObservationRecordSchema,
     action: z.object({ kind: z.literal('normalised-wheel-commands'), deployed: z.literal('mean'), logStd: z.array(z.number()).length(2) }).strict(),
     files: z.object({ 'adversary.onnx': ModelFileSchema }).strict(),
-    training: z
-      .object({
-        command: z.string(),
-        seed: z.number().int().min(0),
-        envSteps: z.number().int().positive(),
-        iterations: z.number().int().positive(),
-        wallSeconds: z.number().positive(),
-        commit: z.string(),
-        config: z.record(z.string(), z.unknown()),
-      })
-      .strict(),
+    training: TrainingRecordSchema,
     /** The target team's held-out episodes without and with this adversary (victim = robot e mod N). */
     evaluation: z.object({ benign: MetricsSchema, attacked: MetricsSchema }).strict(),
   })

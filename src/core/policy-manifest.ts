@@ -1,7 +1,7 @@
 // The manifest of a policy folder (policies/<name>/manifest.json): what the runtime needs to load and
 // check a trained policy before anything starts, and where it came from.
 import { z } from 'zod';
-import { OBSERVATION_SPEC_IDS } from './observation.js';
+import { OBSERVATION_SPEC_IDS, type ObservationSpec } from './observation.js';
 
 export const MANIFEST_FORMAT = 'swarmguard-policy/1';
 
@@ -39,6 +39,35 @@ export const ObservationRecordSchema = z
     arenaHeight: z.number().positive(),
     maxSpeed: z.number().positive(),
     maxTurnRate: z.number().positive(),
+  })
+  .strict();
+
+export type ObservationRecord = z.output<typeof ObservationRecordSchema>;
+
+/** The observation record of a network trained on a swarm with this observation, arena and input size. */
+export function observationRecord(spec: ObservationSpec, arena: { arenaWidth: number; arenaHeight: number }, size: number): ObservationRecord {
+  return {
+    spec: spec.id,
+    size,
+    maxNeighbours: spec.maxNeighbours,
+    commRadius: spec.commRadius,
+    arenaWidth: arena.arenaWidth,
+    arenaHeight: arena.arenaHeight,
+    maxSpeed: spec.maxSpeed,
+    maxTurnRate: spec.maxTurnRate,
+  };
+}
+
+/** How a network was trained (policy and adversary manifests): the command, its seed, size, time, commit and resolved config. */
+export const TrainingRecordSchema = z
+  .object({
+    command: z.string(),
+    seed: z.number().int().min(0),
+    envSteps: z.number().int().positive(),
+    iterations: z.number().int().positive(),
+    wallSeconds: z.number().positive(),
+    commit: z.string(),
+    config: z.record(z.string(), z.unknown()),
   })
   .strict();
 
@@ -87,24 +116,15 @@ export const PolicyManifestSchema = z
     beliefTypes: z.array(z.string()),
     hiddenSizes: z.record(z.string(), z.number().int().positive()),
     files: z.record(z.string().regex(/^[\w.-]+\.onnx$/, 'must be an .onnx file name'), ModelFileSchema),
-    training: z
-      .object({
-        command: z.string(),
-        seed: z.number().int().min(0),
-        envSteps: z.number().int().positive(),
-        iterations: z.number().int().positive(),
-        wallSeconds: z.number().positive(),
-        commit: z.string(),
+    training: TrainingRecordSchema.extend({
         backend: z.string(),
-        config: z.record(z.string(), z.unknown()),
         /**
          * sha256 of every network's weights after the first `iterations` training iterations of this command:
          * a rerun of that prefix at another commit tells whether the code still trains the same way.
          * (Absent in manifests written before it was recorded.)
          */
         fingerprint: z.object({ iterations: z.number().int().positive(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).strict().optional(),
-      })
-      .strict(),
+      }).strict(),
     evaluation: z.object({ benign: MetricsSchema }).catchall(MetricsSchema),
   })
   .strict();

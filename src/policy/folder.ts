@@ -5,8 +5,8 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ConfigError, describeIssues } from '../core/config-file.js';
-import { LOCAL_SPEC_ID, observationLayout, type ObservationSpec, type ObservationSpecId } from '../core/observation.js';
-import { PolicyManifestSchema, type PolicyManifest, type TensorSpec } from '../core/policy-manifest.js';
+import { LOCAL_SPEC_ID, observationLayout, type ObservationSpec } from '../core/observation.js';
+import { PolicyManifestSchema, type ObservationRecord, type PolicyManifest, type TensorSpec } from '../core/policy-manifest.js';
 import { UserError } from '../core/user-error.js';
 
 export class PolicyFolderError extends UserError {
@@ -62,16 +62,11 @@ export function writeFolderAtomically(dir: string, files: Record<string, string 
   rmSync(old, { recursive: true, force: true });
 }
 
-/** The observation a trained network was built for (policy and adversary manifests record it). */
-export type ObservationRecord = Pick<ObservationSpec, 'maxNeighbours' | 'commRadius' | 'arenaWidth' | 'arenaHeight' | 'maxSpeed' | 'maxTurnRate'> & {
-  readonly spec: ObservationSpecId;
-};
-
 /**
  * The first way a network's recorded observation differs from the swarm's, as a message; null if none. The
  * variant must match; the local variant does not depend on the arena, so only the global one checks it.
  */
-export function observationMismatch(recorded: ObservationRecord, spec: ObservationSpec): string | null {
+export function observationMismatch(recorded: Omit<ObservationRecord, 'size'>, spec: ObservationSpec): string | null {
   if (recorded.spec !== spec.id) {
     return `manifest observation.spec is '${recorded.spec}' but the swarm uses '${spec.id}' (set the swarm's observation: ${recorded.spec === LOCAL_SPEC_ID ? 'local' : 'global'})`;
   }
