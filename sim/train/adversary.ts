@@ -24,6 +24,7 @@ import { actorMean, actorVariables, createActor, createCritic, criticValue, crit
 import { actorToOnnx } from './onnx/export-actor.js';
 import { ppoPolicyStep, sampleGaussian, valueStep } from './ppo.js';
 import { tf } from './tf.js';
+import type { RolloutStats } from './iteration-stats.js';
 
 /** The PPO settings of the training config that apply to a single adversary (same meanings and checks). */
 export const AdversaryConfigSchema = TrainConfigSchema.pick({
@@ -67,15 +68,10 @@ export function resolveAdversaryConfig(partial: Record<string, unknown>, source:
   return parseWithSchema(source, AdversaryConfigSchema, { ...DEFAULT_ADVERSARY_CONFIG, ...partial });
 }
 
-export interface AdversaryIterationStats {
-  iteration: number;
-  envSteps: number;
-  episodes: number;
-  /** The papers' team return (the victim included) over the episodes that ended. */
-  meanReturn: number | null;
+/** The base stats (meanReturn: the papers' team return, the victim included), and the adversary's own. */
+export interface AdversaryIterationStats extends RolloutStats {
   /** The defenders' mean return (the victim left out) over those episodes: what the adversary pushes down. */
   meanDefenderReturn: number | null;
-  gatherRate: number | null;
   policyLoss: number;
   valueLoss: number;
   /** Mean |a - a_team|^2 per tick of the victim's executed command against the deployed policy's. */

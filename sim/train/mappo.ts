@@ -26,6 +26,7 @@ import { CriticMinibatches, sampleGaussian } from './ppo.js';
 import { PolicyMinibatches } from './policy-minibatches.js';
 import { TfjsTeam } from './tfjs-policy.js';
 import { tf } from './tf.js';
+import type { RolloutStats } from './iteration-stats.js';
 
 /** The core update's losses; the policy's are null on an iteration where the defenders' actor is not updated. */
 export type CoreLosses = {
@@ -36,13 +37,7 @@ export type CoreLosses = {
   clipFraction: number | null;
 };
 
-export type IterationStats = CoreLosses & {
-  iteration: number;
-  envSteps: number;
-  /** Episodes that ended during this iteration's rollout, and their mean metrics. */
-  episodes: number;
-  meanReturn: number | null;
-  gatherRate: number | null;
+export type IterationStats = RolloutStats & CoreLosses & {
   rolloutMs: number;
   updateMs: number;
   /** MIR2: mean CLUB estimate of I(h_i; a_i) per robot and decision on the rollout (nats). */

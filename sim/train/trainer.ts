@@ -9,15 +9,7 @@ import type { EvalResult } from '../evaluation.js';
 import { MappoTrainer } from './mappo.js';
 import { Mir2Trainer } from './mir2.js';
 import type { ActorParams } from './networks.js';
-
-export interface TrainerStats {
-  iteration: number;
-  envSteps: number;
-  episodes: number;
-  meanReturn: number | null;
-  gatherRate: number | null;
-  [metric: string]: number | null;
-}
+import type { TrainerStats } from './iteration-stats.js';
 
 export interface Trainer {
   readonly iteration: number;

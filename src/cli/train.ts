@@ -14,7 +14,8 @@ import { checkDecisionTicks, resolveTrainConfig, type TrainConfig } from '../../
 import { CURVE_COLUMNS, curveCsv, curveSvg, type CurveRow } from '../../sim/train/curves.js';
 import { evaluationMetrics, type EvalResult } from '../../sim/evaluation.js';
 import { initBackend } from '../../sim/train/tf.js';
-import { createTrainer, FINGERPRINT_ITERATIONS, type Trainer, type TrainerStats } from '../../sim/train/trainer.js';
+import { createTrainer, FINGERPRINT_ITERATIONS, type Trainer } from '../../sim/train/trainer.js';
+import type { TrainerStats } from '../../sim/train/iteration-stats.js';
 
 export interface TrainOptions {
   algo?: string;
