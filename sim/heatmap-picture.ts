@@ -3,6 +3,7 @@
 // the scale says which colour is which value. Column headers wrap onto lines no wider than their column.
 import { rgb } from 'd3-color';
 import { interpolateRdYlGn } from 'd3-scale-chromatic';
+import { svgDocument } from '../src/pictures/chart.js';
 import { keepClear, labelBox, textSvg, textWidth, wrapText, type Label } from '../src/pictures/svg-text.js';
 
 export interface Heatmap {
@@ -108,13 +109,5 @@ export function heatmapSvg(h: Heatmap): string {
   const title: Label = { text: h.title, x: MARGIN, y: 22, size: TITLE_FONT, bold: true };
   const width = Math.ceil(Math.max(left + cellW * h.columns.length, left + SCALE_STEPS * SCALE_SWATCH, labelBox(title).x1, ...labels.map((l) => labelBox(l).x1)) + MARGIN);
   const height = scaleTop + 30 + MARGIN;
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="${FONT}">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    textSvg(title),
-    ...out,
-    ...labels.map((l) => textSvg(l)),
-    ...scale,
-    '</svg>',
-  ].join('\n');
+  return svgDocument({ width, height }, FONT, [textSvg(title), ...out, ...labels.map((l) => textSvg(l)), ...scale]);
 }

@@ -6,7 +6,8 @@ import type { Pose } from './world.js';
 import { RendezvousWorld } from './world.js';
 import { NO_NOISE } from '../src/core/noise.js';
 import { robotColour } from '../src/pictures/trajectory-picture.js';
-import { labelBox, placeLabels, round, spacedStep, textSvg, textWidth, TIME_STEPS_S, type Label } from '../src/pictures/svg-text.js';
+import { leftMarginFor, pictureSize, plotFrame, polyline, svgDocument, timeTicks } from '../src/pictures/chart.js';
+import { placeLabels, textSvg, type Label } from '../src/pictures/svg-text.js';
 import type { SimSettings } from '../src/core/swarm-config.js';
 import { wrapAngle } from '../src/core/kinematics.js';
 import type { RobotParams } from '../src/core/robot-params.js';
@@ -155,28 +156,17 @@ export function comparisonSvg(c: Comparison, title: string): string {
   // A loop, not Math.max(...): a long recording has more values than a call takes arguments.
   let top = 0.01;
   for (const row of c.positionError) for (const e of row) if (Number.isFinite(e) && e > top) top = e;
-  const yTicks = [0, 0.5, 1].map((f) => ({ e: f * top, text: `${(100 * f * top).toFixed(1)} cm` }));
-  // Room left of the plot for the widest error label.
-  const left = Math.max(PAD.left, Math.ceil(Math.max(...yTicks.map((t) => textWidth(t.text, FONT))) + 16));
-  const plotRight = left + PLOT_W;
-  const plotBottom = PAD.top + PLOT_H;
-  const px = (k: number) => left + (k / Math.max(1, T - 1)) * PLOT_W;
   const py = (e: number) => PAD.top + (1 - e / top) * PLOT_H;
+  const yTicks = [0, 0.5, 1].map((f) => ({ at: py(f * top), text: `${(100 * f * top).toFixed(1)} cm` }));
+  // Room left of the plot for the widest error label.
+  const box = { left: leftMarginFor(yTicks, FONT, PAD.left), top: PAD.top, width: PLOT_W, height: PLOT_H };
+  const plotRight = box.left + PLOT_W;
+  const px = (k: number) => box.left + (k / Math.max(1, T - 1)) * PLOT_W;
   const colour = (k: number) => robotColour(k, n);
-  const line = (ys: number[], stroke: string, width: number) => {
-    const points = ys.flatMap((y, k) => (Number.isFinite(y) ? [`${round(px(k))},${round(py(y))}`] : []));
-    return points.length ? [`<polyline points="${points.join(' ')}" fill="none" stroke="${stroke}" stroke-width="${width}"/>`] : [];
-  };
-  const titleLabel: Label = { text: title, x: left, y: 20, size: 13, bold: true };
-  const out = [
-    `<rect width="100%" height="100%" fill="white"/>`,
-    textSvg(titleLabel),
-    `<rect x="${left}" y="${PAD.top}" width="${PLOT_W}" height="${PLOT_H}" fill="none" stroke="#999"/>`,
-  ];
-  for (const t of yTicks) out.push(textSvg({ text: t.text, x: left - 6, y: py(t.e) + 4, size: FONT, anchor: 'end' }));
+  const line = (ys: number[], stroke: string, width: number) => polyline(ys.flatMap((y, k): [number, number][] => (Number.isFinite(y) ? [[px(k), py(y)]] : [])), stroke, width);
+  const titleLabel: Label = { text: title, x: box.left, y: 20, size: 13, bold: true };
   const seconds = (T - 1) * c.controlPeriod;
-  const step = spacedStep(TIME_STEPS_S, PLOT_W / Math.max(seconds, c.controlPeriod), textWidth(`${Math.ceil(seconds)} s`, FONT));
-  for (let s = 0; s <= seconds + 1e-9; s += step) out.push(textSvg({ text: `${s} s`, x: px(s / c.controlPeriod), y: plotBottom + 16, size: FONT, anchor: 'middle' }));
+  const out = [textSvg(titleLabel), ...plotFrame(box, { xTicks: timeTicks(seconds, (s) => px(s / c.controlPeriod), PLOT_W, FONT), yTicks, font: FONT })];
   c.robotIds.forEach((_, i) => out.push(...line(c.positionError.map((row) => row[i]!), colour(i), 1.2)));
   out.push(...line(mean, '#000', 2.5));
   const legend = placeLabels([
@@ -184,7 +174,5 @@ export function comparisonSvg(c: Comparison, title: string): string {
     ...c.robotIds.map((id, i) => ({ text: id, x: plotRight + 4, y: PAD.top + 26 + LEGEND_LINE * i, size: FONT, colour: colour(i) })),
   ]);
   for (const l of legend) out.push(textSvg(l, `fill="${l.colour}"`));
-  const width = Math.ceil(Math.max(labelBox(titleLabel).x1, ...legend.map((l) => labelBox(l).x1)) + 10);
-  const height = Math.ceil(Math.max(plotBottom + PAD.bottom, ...legend.map((l) => labelBox(l).y1 + 10)));
-  return [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="${FONT}">`, ...out, '</svg>'].join('\n');
+  return svgDocument(pictureSize(box, PAD.bottom, [titleLabel, ...legend]), FONT, out);
 }

@@ -1,5 +1,6 @@
 // Learning curves: one row per iteration, written as CSV and drawn as an SVG chart (legends beside the plots).
-import { keepClear, labelBox, placeLabels, round, textSvg, textWidth, type Label } from '../../src/pictures/svg-text.js';
+import { plotFrame, polyline, svgDocument } from '../../src/pictures/chart.js';
+import { labelBox, placeLabels, round, textSvg, textWidth, type Label } from '../../src/pictures/svg-text.js';
 
 export const CURVE_COLUMNS = [
   'iteration', 'envSteps', 'wallSeconds', 'episodes', 'meanReturn', 'gatherRate',
@@ -71,19 +72,19 @@ function panel(title: string, series: Series[], y0: number, yRange?: [number, nu
   const px = (x: number) => PAD.left + (xHi > xLo ? (x - xLo) / (xHi - xLo) : 0.5) * PLOT_W;
   const py = (y: number) => plotTop + (1 - (y - yLo) / (yHi - yLo)) * plotH;
   const out: string[] = [titleLabel];
-  const yTicks = niceTicks(yLo, yHi);
-  for (const t of yTicks) out.push(`<line x1="${PAD.left}" x2="${PAD.left + PLOT_W}" y1="${round(py(t))}" y2="${round(py(t))}" stroke="#eee"/>`);
-  const tickLabels: Label[] = [
-    ...yTicks.map((t): Label => ({ text: String(t), x: PAD.left - 6, y: py(t) + 4, size: TICK_FONT, anchor: 'end' })),
-    ...(xHi > xLo ? niceTicks(xLo, xHi) : [xLo]).map((t): Label => ({ text: stepsLabel(t), x: px(t), y: plotTop + plotH + 16, size: TICK_FONT, anchor: 'middle' })),
-  ];
-  for (const l of keepClear(tickLabels)) out.push(textSvg(l));
-  out.push(`<rect x="${PAD.left}" y="${plotTop}" width="${PLOT_W}" height="${plotH}" fill="none" stroke="#999"/>`);
+  out.push(
+    ...plotFrame(
+      { left: PAD.left, top: plotTop, width: PLOT_W, height: plotH },
+      {
+        yTicks: niceTicks(yLo, yHi).map((t) => ({ at: py(t), text: String(t) })),
+        xTicks: (xHi > xLo ? niceTicks(xLo, xHi) : [xLo]).map((t) => ({ at: px(t), text: stepsLabel(t) })),
+        font: TICK_FONT,
+        grid: true,
+      },
+    ),
+  );
   const drawn = series.filter((s) => s.points.length > 0);
-  for (const s of drawn) {
-    const d = s.points.map(([x, y]) => `${round(px(x))},${round(py(y))}`).join(' ');
-    out.push(`<polyline points="${d}" fill="none" stroke="${s.colour}" stroke-width="1.8"/>`);
-  }
+  for (const s of drawn) out.push(...polyline(s.points.map(([x, y]): [number, number] => [px(x), py(y)]), s.colour, 1.8));
   // The legend, outside the plot: a swatch of each line and its name.
   const legend = placeLabels(drawn.map((s, i): Label => ({ text: s.label, x: LEGEND_X + SWATCH + 6, y: plotTop + 10 + LEGEND_LINE * i, size: FONT })));
   legend.forEach((l, i) => {
@@ -125,11 +126,5 @@ export function curveSvg(rows: readonly CurveRow[], title: string): string {
   const legendWidth = Math.max(0, ...series.flat().map((s) => textWidth(s.label, FONT)));
   const titleLabel: Label = { text: title, x: PAD.left, y: 20, size: 14, bold: true };
   const width = Math.ceil(Math.max(LEGEND_X + SWATCH + 6 + legendWidth, labelBox(titleLabel).x1) + 12);
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${panels * H + 40}" font-family="sans-serif" font-size="${FONT}">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    textSvg(titleLabel),
-    ...body,
-    '</svg>',
-  ].join('\n');
+  return svgDocument({ width, height: panels * H + 40 }, FONT, [textSvg(titleLabel), ...body]);
 }

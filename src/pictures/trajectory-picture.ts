@@ -1,5 +1,6 @@
 // SVG picture of an episode: arena to scale, each robot's path, start and end poses, the attacked robots marked.
 import type { RendezvousMetrics } from '../core/rendezvous.js';
+import { svgDocument } from './chart.js';
 import { labelBox, placeLabels, round, textSvg, textWidth, wrapText, type Label } from './svg-text.js';
 
 export interface TrajectoryPicture {
@@ -129,10 +130,5 @@ export function trajectorySvg(p: TrajectoryPicture): string {
   ].map((l, i) => ({ ...l, x: MARGIN, y: MARGIN + h + 22 + LINE * i, size: FONT }));
   for (const l of footer) parts.push(textSvg(l));
   const height = Math.ceil(Math.max(MARGIN + h + MARGIN, ...footer.map((l) => labelBox(l).y1 + MARGIN / 2)));
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="${FONT}">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    ...parts,
-    '</svg>',
-  ].join('\n');
+  return svgDocument({ width, height }, FONT, parts);
 }

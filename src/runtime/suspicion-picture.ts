@@ -2,7 +2,8 @@
 // flags marked, the flag and clear thresholds drawn. Labels sit in their own places (thresholds and robots
 // in two columns right of the plot, injections along its top) and are kept off each other.
 import { robotColour } from '../pictures/trajectory-picture.js';
-import { labelBox, placeLabels, round, spacedStep, textSvg, textWidth, TIME_STEPS_S, type Label } from '../pictures/svg-text.js';
+import { pictureSize, plotFrame, polyline, svgDocument, timeTicks } from '../pictures/chart.js';
+import { placeLabels, round, textSvg, textWidth, type Label } from '../pictures/svg-text.js';
 import type { RunEvent, TickRecord } from './trial.js';
 
 const PLOT_W = 560;
@@ -53,19 +54,16 @@ export function suspicionSvg(o: {
   const thresholdLabels = thresholds.map((t): Label => ({ text: `${t.name} ${t.v}`, x: plotRight + 4, y: py(t.v) + 4, size: FONT }));
   for (const t of thresholds) out.push(`<line x1="${PAD.left}" x2="${plotRight}" y1="${round(py(t.v))}" y2="${round(py(t.v))}" stroke="#999" stroke-dasharray="${t.dash}"/>`);
   for (const l of placeLabels(thresholdLabels)) labels.push(textSvg(l, 'fill="#777"'));
-  out.push(`<rect x="${PAD.left}" y="${PAD.top}" width="${PLOT_W}" height="${PLOT_H}" fill="none" stroke="#999"/>`);
-  for (const s of [0, 0.5, 1]) labels.push(textSvg({ text: String(s), x: PAD.left - 6, y: py(s) + 4, size: FONT, anchor: 'end' }));
-  // Time axis: a step whose labels do not crowd.
-  const seconds = T * o.controlPeriod;
-  const step = spacedStep(TIME_STEPS_S, PLOT_W / seconds, textWidth(`${Math.ceil(seconds)} s`, FONT));
-  for (let s = 0; s <= seconds + 1e-9; s += step) labels.push(textSvg({ text: `${s} s`, x: px(s / o.controlPeriod), y: plotBottom + 16, size: FONT, anchor: 'middle' }));
+  const box = { left: PAD.left, top: PAD.top, width: PLOT_W, height: PLOT_H };
+  const yTicks = [0, 0.5, 1].map((s) => ({ at: py(s), text: String(s) }));
+  out.push(...plotFrame(box, { xTicks: timeTicks(T * o.controlPeriod, (s) => px(s / o.controlPeriod), PLOT_W, FONT), yTicks, font: FONT }));
   // One line per robot (ticks with a suspicion value), and the robots' legend in the second column.
   o.ids.forEach((_, k) => {
     const points = o.records
       .map((r) => ({ tick: r.tick, s: r.suspicion[k] }))
       .filter((p): p is { tick: number; s: number } => p.s !== undefined && Number.isFinite(p.s))
-      .map((p) => `${round(px(p.tick))},${round(py(p.s))}`);
-    if (points.length > 0) out.push(`<polyline points="${points.join(' ')}" fill="none" stroke="${colour(k)}" stroke-width="1.4"/>`);
+      .map((p): [number, number] => [px(p.tick), py(p.s)]);
+    out.push(...polyline(points, colour(k), 1.4));
   });
   const legendX = plotRight + 4 + Math.max(...thresholdLabels.map((l) => textWidth(l.text, FONT))) + 14;
   const legend = placeLabels(o.ids.map((id, k): Label => ({ text: id, x: legendX, y: PAD.top + 10 + LEGEND_LINE * k, size: FONT })));
@@ -75,14 +73,5 @@ export function suspicionSvg(o: {
     out.push(`<circle cx="${round(px(e.tick))}" cy="${round(py(e.suspicion))}" r="4" fill="${colour(o.ids.indexOf(e.robot))}"/>`);
   }
   const title: Label = { text: o.title, x: PAD.left, y: 20, size: TITLE_FONT, bold: true };
-  const width = Math.ceil(Math.max(legendX + Math.max(0, ...o.ids.map((id) => textWidth(id, FONT))), labelBox(title).x1) + 10);
-  const height = Math.ceil(Math.max(plotBottom + PAD.bottom, ...legend.map((l) => labelBox(l).y1 + 10)));
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="${FONT}">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    textSvg(title),
-    ...out,
-    ...labels,
-    '</svg>',
-  ].join('\n');
+  return svgDocument(pictureSize(box, PAD.bottom, [title, ...legend]), FONT, [textSvg(title), ...out, ...labels]);
 }
