@@ -305,9 +305,9 @@ export class BatpalTrainer extends EirMappoTrainer {
       lambda: this.batpal.barrierWeight,
       margin: this.batpal.margin * (this.reference.range.vMax - this.reference.range.vMin),
     };
-    const parts = this.eir.adversaryMinibatches;
+    const parts = this.robust.adversaryMinibatches;
     let total = 0;
-    for (let epoch = 0; epoch < this.eir.adversaryEpochs; epoch++) {
+    for (let epoch = 0; epoch < this.robust.adversaryEpochs; epoch++) {
       const one = shuffled(mdp1, this.rng.permutation(mdp1.size), obsSize);
       const zero = shuffled(mdp0.samples, this.rng.permutation(mdp0.samples.size), obsSize);
       for (let j = 0; j < parts; j++) {
@@ -339,7 +339,7 @@ export class BatpalTrainer extends EirMappoTrainer {
         });
       }
     }
-    return total / (this.eir.adversaryEpochs * parts);
+    return total / (this.robust.adversaryEpochs * parts);
   }
 
   protected override state(): TrainerState {

@@ -8,8 +8,11 @@ import type { SimSettings } from '../../src/core/swarm-config.js';
 export const ALGORITHMS = ['mappo', 'eir-mappo', 'mir2', 'batpal'] as const;
 export type Algorithm = (typeof ALGORITHMS)[number];
 
-/** EIR-MAPPO's own settings (the `eir` block of a training config; only with algo eir-mappo). */
-export const EirSettingsSchema = z
+/**
+ * The belief and adversary machinery of robust training, shared by EIR-MAPPO (its `eir` block; only with algo
+ * eir-mappo) and BATPAL (whose `batpal` block extends it with severities and the reference team).
+ */
+export const RobustSettingsSchema = z
   .object({
     /** Probability that an episode has no adversary (nature's prior). */
     benignProbability: z.number().min(0).max(1).default(0.5),
@@ -57,9 +60,9 @@ export const EirSettingsSchema = z
   })
   .strict();
 
-export type EirSettings = z.output<typeof EirSettingsSchema>;
+export type RobustSettings = z.output<typeof RobustSettingsSchema>;
 
-export const DEFAULT_EIR: EirSettings = EirSettingsSchema.parse({});
+export const DEFAULT_EIR: RobustSettings = RobustSettingsSchema.parse({});
 
 /**
  * MIR2's own settings (the `mir2` block of a training config; only with algo mir2). Its objective also keeps
@@ -92,7 +95,7 @@ export type Mir2Settings = z.output<typeof Mir2SettingsSchema>;
  * BATPAL's own settings (the `batpal` block; only with algo batpal): EIR's belief and adversary machinery
  * with K severity types, plus the reference team pi_0 and EC-PPO's constraint.
  */
-export const BatpalSettingsSchema = EirSettingsSchema.extend({
+export const BatpalSettingsSchema = RobustSettingsSchema.extend({
   /** Probability that an episode has no adversary (nature's prior): the paper attacks 80% of rollout environments. */
   benignProbability: z.number().min(0).max(1).default(0.2),
   /**
@@ -218,7 +221,7 @@ export const TrainConfigSchema = z
     /** TensorFlow.js backend: wasm (SIMD), or the pure-JS cpu one. */
     backend: z.enum(['wasm', 'cpu']).default('wasm'),
     /** EIR-MAPPO settings (filled with DEFAULT_EIR for algo eir-mappo; refused for other algorithms). */
-    eir: EirSettingsSchema.optional(),
+    eir: RobustSettingsSchema.optional(),
     /** MIR2 settings (filled with DEFAULT_MIR2 for algo mir2; refused for other algorithms). */
     mir2: Mir2SettingsSchema.optional(),
     /** BATPAL settings (filled with DEFAULT_BATPAL for algo batpal; refused for other algorithms). */
@@ -264,7 +267,7 @@ export function defenderStepsPerUpdate(config: TrainConfig): number {
 }
 
 /** Optimiser steps per iteration of the adversary trained in that iteration (EIR's one, BATPAL's drawn severity). */
-export function adversaryStepsPerIteration(s: EirSettings): number {
+export function adversaryStepsPerIteration(s: RobustSettings): number {
   return s.adversaryEpochs * s.adversaryMinibatches;
 }
 

@@ -34,7 +34,7 @@ import { evaluateTeam } from '../team-eval.js';
 import { beliefWeights, createBelief, type BeliefParams, type BeliefShape } from './belief.js';
 import { BeliefRollout } from './belief-rollout.js';
 import type { TrainerState } from './checkpoint.js';
-import { DEFAULT_EIR, type EirSettings, type TrainConfig } from './config.js';
+import { DEFAULT_EIR, type RobustSettings, type TrainConfig } from './config.js';
 import { MappoTrainer, type CoreLosses, type IterationStats, type MinibatchOrders } from './mappo.js';
 import { actorMean, actorMeans, actorVariables, actorWeights, createActor, type ActorParams, type ActorShape } from './networks.js';
 import { beliefToOnnx } from './onnx/export-belief.js';
@@ -116,7 +116,7 @@ export function meanStd(pick: (i: number) => number | null, count: number): { me
 export class EirMappoTrainer extends MappoTrainer {
   readonly adversaryShape: ActorShape;
   readonly beliefShape: BeliefShape;
-  readonly eir: EirSettings;
+  readonly robust: RobustSettings;
   /** Adversary types R (1 for EIR-MAPPO); type k (1..R) is driven by adversaries[k - 1]. */
   readonly types: number;
   readonly adversaries: ActorParams[];
@@ -138,29 +138,29 @@ export class EirMappoTrainer extends MappoTrainer {
   /** The type-aware critic's inputs of every environment now. */
   private readonly typedScratch: Float32Array;
 
-  constructor(config: TrainConfig, settings: SimSettings, robust: EirSettings = config.eir ?? DEFAULT_EIR, types = 1) {
+  constructor(config: TrainConfig, settings: SimSettings, robust: RobustSettings = config.eir ?? DEFAULT_EIR, types = 1) {
     // The actor reads R beliefs per neighbour row; the critic the victim one-hot (N) and the type one-hot (R).
     super(config, settings, { beliefsPerRow: types, criticExtraInputs: settings.robots.length + types });
-    const eir = (this.eir = robust);
+    const s = (this.robust = robust);
     this.types = types;
     const K = settings.observation.maxNeighbours;
     const { envs: E, rolloutSteps: T, decisionTicks: k } = config;
     const N = this.world.robots;
     this.override = new CommandOverride(E);
     this.adversaryShape = { maxNeighbours: K, hidden: config.hidden };
-    this.beliefShape = { hidden: eir.beliefHidden, types };
+    this.beliefShape = { hidden: s.beliefHidden, types };
     // EIR's single adversary keeps seed + 2; further types follow at distinct seeds.
     this.adversaries = Array.from({ length: types }, (_, k) => createActor(this.adversaryShape, k === 0 ? config.seed + 2 : config.seed + 100 + k, config.initialLogStd));
     this.belief = createBelief(this.beliefShape, config.seed + 3);
-    this.beliefOpt = tf.train.adam(eir.beliefLr, 0.9, 0.999, config.adamEpsilon);
-    this.adversaryOpts = this.adversaries.map(() => tf.train.adam(eir.adversaryLr, 0.9, 0.999, config.adamEpsilon));
+    this.beliefOpt = tf.train.adam(s.beliefLr, 0.9, 0.999, config.adamEpsilon);
+    this.adversaryOpts = this.adversaries.map(() => tf.train.adam(s.adversaryLr, 0.9, 0.999, config.adamEpsilon));
     this.victims = new Int32Array(T * E);
     this.stepTypes = new Int32Array(T * E);
     this.envTypes = new Int32Array(E);
     this.advObs = new Float32Array(T * E * this.world.obsSize);
     this.advActions = new Float32Array(T * E * 2);
     this.advLogProbs = new Float32Array(T * E);
-    this.beliefs = new BeliefRollout(this.belief, this.beliefShape, { envs: E, robots: N, ticks: T * k, chunk: eir.beliefChunk });
+    this.beliefs = new BeliefRollout(this.belief, this.beliefShape, { envs: E, robots: N, ticks: T * k, chunk: s.beliefChunk });
     this.typedScratch = new Float32Array(E * this.criticInputSize);
     // The world's first episodes started before this class was set up: draw their types now.
     this.redrawTypes();
@@ -180,7 +180,7 @@ export class EirMappoTrainer extends MappoTrainer {
   private drawType(e: number): void {
     if (!this.world || !this.beliefs) return; // the world's constructor resets before set-up ends; drawn again after
     const N = this.world.robots;
-    if (this.rng.uniform() < this.eir.benignProbability) {
+    if (this.rng.uniform() < this.robust.benignProbability) {
       this.world.setVictim(e, null);
       this.envTypes[e] = 0;
     } else {
@@ -202,9 +202,9 @@ export class EirMappoTrainer extends MappoTrainer {
 
   /** Probability of feeding the true type instead of the belief at the current point of training. */
   teacherForcing(): number {
-    if (this.eir.oracle) return 1;
+    if (this.robust.oracle) return 1;
     const progress = this.envSteps / this.config.totalEnvSteps;
-    return Math.max(0, 1 - progress / this.eir.teacherForcingUntil);
+    return Math.max(0, 1 - progress / this.robust.teacherForcingUntil);
   }
 
   /** After every rollout tick: the pairs observed and every pair's belief advanced by one tick. */
@@ -292,7 +292,7 @@ export class EirMappoTrainer extends MappoTrainer {
 
   /** The defenders' actor is updated on every adversaryInterval-th iteration only (the critic every iteration). */
   override defendersUpdateNow(): boolean {
-    return this.iteration % this.eir.adversaryInterval === 0;
+    return this.iteration % this.robust.adversaryInterval === 0;
   }
 
   /**
@@ -311,7 +311,7 @@ export class EirMappoTrainer extends MappoTrainer {
     const core = super.update();
     // Adversaries before the belief: the order the random stream has always been drawn in.
     const adversaryLoss = this.updateAdversaries();
-    return { ...core, beliefLoss: this.beliefs.train(this.beliefOpt, this.rng, this.eir.beliefChunksPerIteration, this.config.maxGradNorm), adversaryLoss };
+    return { ...core, beliefLoss: this.beliefs.train(this.beliefOpt, this.rng, this.robust.beliefChunksPerIteration, this.config.maxGradNorm), adversaryLoss };
   }
 
   /**
@@ -325,9 +325,9 @@ export class EirMappoTrainer extends MappoTrainer {
     const n = attack.size;
     const vars = actorVariables(adversary);
     const obsSize = this.world.obsSize;
-    const parts = this.eir.adversaryMinibatches;
+    const parts = this.robust.adversaryMinibatches;
     let loss = 0;
-    for (let epoch = 0; epoch < this.eir.adversaryEpochs; epoch++) {
+    for (let epoch = 0; epoch < this.robust.adversaryEpochs; epoch++) {
       const batch = shuffled(attack, this.rng.permutation(n), obsSize);
       for (let j = 0; j < parts; j++) {
         const [start, stop] = minibatchRange(n, parts, j);
@@ -343,7 +343,7 @@ export class EirMappoTrainer extends MappoTrainer {
         ).loss;
       }
     }
-    return loss / (this.eir.adversaryEpochs * parts);
+    return loss / (this.robust.adversaryEpochs * parts);
   }
 
   /**
@@ -380,7 +380,7 @@ export class EirMappoTrainer extends MappoTrainer {
   }
 
   protected override scheduledOptimisers(): [tf.Optimizer, number][] {
-    return [...super.scheduledOptimisers(), [this.beliefOpt, this.eir.beliefLr], ...this.adversaryOpts.map((o): [tf.Optimizer, number] => [o, this.eir.adversaryLr])];
+    return [...super.scheduledOptimisers(), [this.beliefOpt, this.robust.beliefLr], ...this.adversaryOpts.map((o): [tf.Optimizer, number] => [o, this.robust.adversaryLr])];
   }
 
   override iterate(): EirIterationStats {
@@ -403,7 +403,7 @@ export class EirMappoTrainer extends MappoTrainer {
   override exportModels(doc: string): Record<string, ModelFile> {
     const obsSize = this.world.obsSize;
     const R = this.types;
-    const H = this.eir.beliefHidden;
+    const H = this.robust.beliefHidden;
     const action = [{ name: 'action', shape: ['batch', 2], dtype: 'float32' as const }];
     const obs = { name: 'obs', shape: ['batch', obsSize], dtype: 'float32' as const };
     return {
@@ -429,7 +429,7 @@ export class EirMappoTrainer extends MappoTrainer {
   }
 
   override get hiddenSizes(): Record<string, number> {
-    return { ...super.hiddenSizes, belief: this.eir.beliefHidden, adversary: this.config.hidden };
+    return { ...super.hiddenSizes, belief: this.robust.beliefHidden, adversary: this.config.hidden };
   }
 
   /**
@@ -444,7 +444,7 @@ export class EirMappoTrainer extends MappoTrainer {
       shape: this.actorShape,
       obsSize: this.world.obsSize,
       belief: { params: this.belief, shape: this.beliefShape },
-      ...(this.eir.oracle ? { oracleType } : {}),
+      ...(this.robust.oracle ? { oracleType } : {}),
     });
   }
 
