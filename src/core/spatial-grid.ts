@@ -1,0 +1,109 @@
+// A uniform grid over the plane for fixed-radius neighbour searches: the cost of finding every robot within
+// r of every robot grows as N x neighbours instead of N^2. Cells are squares of side `cell` (at least the
+// search radius, so a search looks at the 3 x 3 cells around a point), hashed into a table of about 2N
+// buckets, so any coordinates work (a robot far outside the arena, an unbounded plane) without sizing the
+// grid to an arena. Buckets are filled in index order and every search returns indices in ascending order:
+// callers that sum or rank over neighbours get exactly the order of a loop over all robots.
+
+/** Below this many robots a plain loop over all pairs is quicker than building the grid. */
+export const GRID_MIN_ROBOTS = 48;
+
+export class SpatialGrid {
+  private bucketOf = new Int32Array(0);
+  private start = new Int32Array(1);
+  private items = new Int32Array(0);
+  private mask = 0;
+  private readonly inv: number;
+  private x: Float64Array = new Float64Array(0);
+  private y: Float64Array = new Float64Array(0);
+  private base = 0;
+  private n = 0;
+
+  constructor(readonly cell: number) {
+    if (!(cell > 0 && Number.isFinite(cell))) throw new RangeError(`spatial grid: cell size must be a positive number, got ${cell}`);
+    this.inv = 1 / cell;
+  }
+
+  /** Robots in the grid. */
+  get size(): number {
+    return this.n;
+  }
+
+  private bucket(cx: number, cy: number): number {
+    return (Math.imul(cx, 0x9e3779b1) ^ Math.imul(cy, 0x85ebca6b)) & this.mask;
+  }
+
+  /** Bins robots base..base+n-1 of x, y (read again by within(); keep them unchanged until the next build). */
+  build(x: Float64Array, y: Float64Array, base: number, n: number): void {
+    this.x = x;
+    this.y = y;
+    this.base = base;
+    this.n = n;
+    let buckets = 16;
+    while (buckets < 2 * n) buckets *= 2;
+    this.mask = buckets - 1;
+    if (this.bucketOf.length < n) {
+      this.bucketOf = new Int32Array(n);
+      this.items = new Int32Array(n);
+    }
+    if (this.start.length < buckets + 1) this.start = new Int32Array(buckets + 1);
+    const start = this.start;
+    start.fill(0, 0, buckets + 1);
+    for (let k = 0; k < n; k++) {
+      const b = this.bucket(Math.floor(x[base + k]! * this.inv), Math.floor(y[base + k]! * this.inv));
+      this.bucketOf[k] = b;
+      start[b + 1]!++;
+    }
+    for (let b = 0; b < buckets; b++) start[b + 1]! += start[b]!;
+    // A stable counting sort: within a bucket, robots stay in index order.
+    const fill = this.items;
+    for (let k = 0; k < n; k++) fill[start[this.bucketOf[k]!]!++] = k;
+    for (let b = buckets; b > 0; b--) start[b] = start[b - 1]!;
+    start[0] = 0;
+  }
+
+  /**
+   * Every robot j (index within the environment) with a squared distance to robot i of at most r2, i
+   * excluded, into out in ascending order; returns how many. r2 must not exceed cell^2. `after`: only j > i.
+   */
+  within(i: number, r2: number, out: Int32Array, after = false): number {
+    const { x, y, base } = this;
+    const xi = x[base + i]!;
+    const yi = y[base + i]!;
+    const cx = Math.floor(xi * this.inv);
+    const cy = Math.floor(yi * this.inv);
+    let count = 0;
+    // Up to 9 buckets; two cells that hash to the same bucket are visited once.
+    const seen = this.seen;
+    let visited = 0;
+    for (let dy = -1; dy <= 1; dy++) {
+      for (let dx = -1; dx <= 1; dx++) {
+        const b = this.bucket(cx + dx, cy + dy);
+        let dup = false;
+        for (let v = 0; v < visited; v++) if (seen[v] === b) dup = true;
+        if (dup) continue;
+        seen[visited++] = b;
+        for (let s = this.start[b]!, end = this.start[b + 1]!; s < end; s++) {
+          const j = this.items[s]!;
+          if (j === i || (after && j < i)) continue;
+          const ddx = x[base + j]! - xi;
+          const ddy = y[base + j]! - yi;
+          if (!(ddx * ddx + ddy * ddy > r2)) out[count++] = j;
+        }
+      }
+    }
+    // Insertion sort: a handful of neighbours, already in order within each bucket.
+    for (let a = 1; a < count; a++) {
+      const v = out[a]!;
+      let p = a;
+      while (p > 0 && out[p - 1]! > v) {
+        out[p] = out[p - 1]!;
+        p--;
+      }
+      out[p] = v;
+    }
+    return count;
+  }
+
+  private readonly seen = new Int32Array(9);
+}
