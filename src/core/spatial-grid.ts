@@ -13,15 +13,25 @@ export class SpatialGrid {
   private start = new Int32Array(1);
   private items = new Int32Array(0);
   private mask = 0;
-  private readonly inv: number;
+  private inv = 1;
   private x: Float64Array = new Float64Array(0);
   private y: Float64Array = new Float64Array(0);
   private base = 0;
   private n = 0;
 
-  constructor(readonly cell: number) {
+  constructor(private cell: number) {
+    this.setCell(cell);
+  }
+
+  /** Cells of side `cell` from the next build on (a search radius must not exceed it). */
+  setCell(cell: number): void {
     if (!(cell > 0 && Number.isFinite(cell))) throw new RangeError(`spatial grid: cell size must be a positive number, got ${cell}`);
+    this.cell = cell;
     this.inv = 1 / cell;
+  }
+
+  get cellSize(): number {
+    return this.cell;
   }
 
   /** Robots in the grid. */
