@@ -253,7 +253,7 @@ export class OnnxTeam implements TeamController {
   }
 
   /** The live pairs of the last act() and their beliefs, when it went through them (see setForgetAfter); else null. */
-  get livePairs(): (LivePairs & Pick<SparsePairBeliefs, 'meanOverObservers'>) | null {
+  get livePairs(): Readonly<LivePairs & Pick<SparsePairBeliefs, 'meanOverObservers' | 'features' | 'state'>> | null {
     return this.sparseUsed ? this.sparse : null;
   }
 
