@@ -9,7 +9,7 @@
 // end-of-step backstop checks, each pass, the pairs close enough to touch at its start (the loop checks
 // every pair), so in a rare chain of pushes its order can differ from the loop's. Training's swarms
 // (10 to 20 robots) always take the loop.
-import { GRID_MIN_ROBOTS, SpatialGrid } from '../src/core/spatial-grid.js';
+import { forNearPairs, GRID_MIN_ROBOTS, markContacts } from '../src/core/spatial-grid.js';
 
 /** Squared-distance tolerance under which two discs are treated as overlapping and separated. */
 const OVERLAP_SLOP = 1e-12;
@@ -72,33 +72,14 @@ function separate(b: DiscBodies, base: number, i: number, j: number): boolean {
   return true;
 }
 
-/** A grid and a neighbour list shared by the pair searches below (one environment at a time). */
-const grid = new SpatialGrid(1);
-let found = new Int32Array(0);
-
 function maxRadius(b: DiscBodies, n: number): number {
   let m = 0;
   for (let k = 0; k < n; k++) if (b.radius[k] > m) m = b.radius[k];
   return m;
 }
 
-/**
- * Calls visit(i, j) for every pair i < j whose centres are at most `reach` apart, or every pair of a swarm
- * under GRID_MIN_ROBOTS robots, in the order of a loop over i then j; stops when visit returns true.
- */
 function forPairs(b: DiscBodies, base: number, n: number, reach: number, visit: (i: number, j: number) => boolean | void): void {
-  if (n < GRID_MIN_ROBOTS) {
-    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (visit(i, j)) return;
-    return;
-  }
-  grid.setCell(reach);
-  grid.build(b.x, b.y, base, n);
-  if (found.length < n) found = new Int32Array(n);
-  const r2 = reach * reach;
-  for (let i = 0; i < n; i++) {
-    const count = grid.within(i, r2, found, true);
-    for (let m = 0; m < count; m++) if (visit(i, found[m])) return;
-  }
+  forNearPairs(b.x, b.y, base, n, reach, visit);
 }
 
 /** True if any two discs of the environment overlap by more than the tolerance. */
@@ -264,34 +245,7 @@ export function detectContacts(
   for (let k = 0; k < n; k++) {
     const g = base + k;
     const r = radius[k] + margin;
-    robotContact[g] = 0;
     wallContact[g] = x[g] <= r || y[g] <= r || x[g] >= b.width - r || y[g] >= b.height - r ? 1 : 0;
   }
-  if (n >= GRID_MIN_ROBOTS) {
-    forPairs(b, base, n, 2 * maxRadius(b, n) + margin, (i, j) => {
-      const minD = radius[i] + radius[j] + margin;
-      const dx = x[base + j] - x[base + i];
-      if (dx >= minD || dx <= -minD) return;
-      const dy = y[base + j] - y[base + i];
-      if (dx * dx + dy * dy < minD * minD) {
-        robotContact[base + i] = 1;
-        robotContact[base + j] = 1;
-      }
-    });
-    return;
-  }
-  for (let i = 0; i < n; i++) {
-    const gi = base + i;
-    for (let j = i + 1; j < n; j++) {
-      const gj = base + j;
-      const minD = radius[i] + radius[j] + margin;
-      const dx = x[gj] - x[gi];
-      if (dx >= minD || dx <= -minD) continue;
-      const dy = y[gj] - y[gi];
-      if (dx * dx + dy * dy < minD * minD) {
-        robotContact[gi] = 1;
-        robotContact[gj] = 1;
-      }
-    }
-  }
+  markContacts(x, y, base, n, radius, margin, robotContact);
 }

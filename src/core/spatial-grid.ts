@@ -117,3 +117,51 @@ export class SpatialGrid {
 
   private readonly seen = new Int32Array(9);
 }
+
+/** A grid and a neighbour list shared by the pair searches below (single-threaded: one search at a time). */
+const shared = new SpatialGrid(1);
+let found = new Int32Array(0);
+
+/**
+ * Calls visit(i, j) for every pair i < j (indices within the environment of robots base..base+n-1) whose
+ * centres are at most `reach` apart (through the grid), or for every pair of a swarm under
+ * GRID_MIN_ROBOTS robots, in the order of a loop over i then j; stops when visit returns true. Pairs
+ * farther apart may be visited too: visit applies its own exact test.
+ */
+export function forNearPairs(x: Float64Array, y: Float64Array, base: number, n: number, reach: number, visit: (i: number, j: number) => boolean | void): void {
+  if (n < GRID_MIN_ROBOTS || !(reach > 0)) {
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (visit(i, j)) return;
+    return;
+  }
+  shared.setCell(reach);
+  shared.build(x, y, base, n);
+  if (found.length < n) found = new Int32Array(n);
+  const r2 = reach * reach;
+  for (let i = 0; i < n; i++) {
+    const count = shared.within(i, r2, found, true);
+    for (let m = 0; m < count; m++) if (visit(i, found[m]!)) return;
+  }
+}
+
+/**
+ * Marks every robot whose disc comes within `margin` of another's (centre distance below the sum of the
+ * radii plus margin): out[outOff + k] = 1 for robot k of the environment, 0 otherwise. The twin's contact
+ * detection, and a runtime monitor's contact test, in N x neighbours.
+ */
+export function markContacts(x: Float64Array, y: Float64Array, base: number, n: number, radius: ArrayLike<number>, margin: number, out: Uint8Array, outOff = base): void {
+  let maxR = 0;
+  for (let k = 0; k < n; k++) {
+    out[outOff + k] = 0;
+    if (radius[k]! > maxR) maxR = radius[k]!;
+  }
+  forNearPairs(x, y, base, n, 2 * maxR + margin, (i, j) => {
+    const minD = radius[i]! + radius[j]! + margin;
+    const dx = x[base + j]! - x[base + i]!;
+    if (dx >= minD || dx <= -minD) return;
+    const dy = y[base + j]! - y[base + i]!;
+    if (dx * dx + dy * dy < minD * minD) {
+      out[outOff + i] = 1;
+      out[outOff + j] = 1;
+    }
+  });
+}
