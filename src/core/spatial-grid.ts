@@ -154,6 +154,24 @@ export function markContacts(x: Float64Array, y: Float64Array, base: number, n: 
     out[outOff + k] = 0;
     if (radius[k]! > maxR) maxR = radius[k]!;
   }
+  if (n < GRID_MIN_ROBOTS) {
+    // The twin's small swarms (training): the plain loop, without a call per pair.
+    for (let i = 0; i < n; i++) {
+      const xi = x[base + i]!;
+      const yi = y[base + i]!;
+      for (let j = i + 1; j < n; j++) {
+        const minD = radius[i]! + radius[j]! + margin;
+        const dx = x[base + j]! - xi;
+        if (dx >= minD || dx <= -minD) continue;
+        const dy = y[base + j]! - yi;
+        if (dx * dx + dy * dy < minD * minD) {
+          out[outOff + i] = 1;
+          out[outOff + j] = 1;
+        }
+      }
+    }
+    return;
+  }
   forNearPairs(x, y, base, n, 2 * maxR + margin, (i, j) => {
     const minD = radius[i]! + radius[j]! + margin;
     const dx = x[base + j]! - x[base + i]!;
