@@ -119,7 +119,8 @@ export class RendezvousObserver {
   readonly layout: ObservationLayout;
   /**
    * From this many robots in an environment on, neighbours are found through a uniform grid (cell = the
-   * sensing radius) instead of a loop over every pair; both give bit-identical observations.
+   * sensing radius) instead of a loop over every pair; both give bit-identical observations. Never in an
+   * arena smaller than 3 x 3 sensing radii.
    */
   gridFrom = GRID_MIN_ROBOTS;
   private cos: Float64Array;
@@ -150,6 +151,8 @@ export class RendezvousObserver {
     this.layout = observationLayout(spec);
     this.r2 = spec.commRadius * spec.commRadius;
     this.grid = new SpatialGrid(spec.commRadius);
+    // An arena under 3 x 3 sensing radii has nearly everyone in range: the grid cannot prune, the loop is quicker.
+    if (spec.arenaWidth * spec.arenaHeight < 9 * this.r2) this.gridFrom = Infinity;
     this.nearIdx = new Int32Array(spec.maxNeighbours);
     this.nearDist = new Float64Array(spec.maxNeighbours);
     this.sortedKept = new Int32Array(spec.maxNeighbours);
