@@ -85,8 +85,12 @@ export class LiveTwin extends EventEmitter<LiveTwinEvents> {
 
   /** Sets the command robot `id` executes from the next tick on. Rejects unknown ids and non-finite values. */
   submitCommand(id: string, left: number, right: number): void {
-    const k = this.world.robotIds.indexOf(id);
-    if (k < 0) throw new RangeError(`unknown robot id '${id}' (swarm ids: ${this.world.robotIds.join(', ')})`);
+    this.submitCommandAt(this.indexOf(id), left, right, id);
+  }
+
+  /** submitCommand for robot k (its index in robotIds): no id search, for a runtime that sends to every robot each tick. */
+  submitCommandAt(k: number, left: number, right: number, id = this.world.robotIds[k]): void {
+    if (!(Number.isInteger(k) && k >= 0 && k < this.world.robots)) throw new RangeError(`no robot at index ${k} (swarm of ${this.world.robots})`);
     if (!Number.isFinite(left) || !Number.isFinite(right)) {
       throw new InvalidCommandError(`non-finite wheel command (${left}, ${right}) for robot '${id}'; command ignored`);
     }
@@ -96,9 +100,19 @@ export class LiveTwin extends EventEmitter<LiveTwinEvents> {
 
   /** The command robot `id` executes from the next tick on (the last one submitted; [0, 0] before any). */
   command(id: string): readonly [number, number] {
+    return this.commandAt(this.indexOf(id));
+  }
+
+  /** command() for robot k (its index in robotIds). */
+  commandAt(k: number): readonly [number, number] {
+    if (!(Number.isInteger(k) && k >= 0 && k < this.world.robots)) throw new RangeError(`no robot at index ${k} (swarm of ${this.world.robots})`);
+    return [this.pending[2 * k]!, this.pending[2 * k + 1]!];
+  }
+
+  private indexOf(id: string): number {
     const k = this.world.robotIds.indexOf(id);
     if (k < 0) throw new RangeError(`unknown robot id '${id}' (swarm ids: ${this.world.robotIds.join(', ')})`);
-    return [this.pending[2 * k]!, this.pending[2 * k + 1]!];
+    return k;
   }
 
   /** Tracked poses of every robot at the last tick (with the noise model's tracker error). */

@@ -4,6 +4,12 @@
 // Contacts are resolved by projection (overlapping discs pushed apart symmetrically, then clamped to the
 // walls) after every sub-step. Only pairs that could meet within the control step are checked per
 // sub-step; a full check at the end of the step backs that up, so no overlap survives a step.
+// From GRID_MIN_ROBOTS robots on, pairs are found through a uniform grid (src/core/spatial-grid.ts), in the
+// same order as the loop over every pair: the candidates, overlap test and contacts are bit-identical; the
+// end-of-step backstop checks, each pass, the pairs close enough to touch at its start (the loop checks
+// every pair), so in a rare chain of pushes its order can differ from the loop's. Training's swarms
+// (10 to 20 robots) always take the loop.
+import { forNearPairs, GRID_MIN_ROBOTS, markContacts } from '../src/core/spatial-grid.js';
 
 /** Squared-distance tolerance under which two discs are treated as overlapping and separated. */
 const OVERLAP_SLOP = 1e-12;
@@ -66,9 +72,30 @@ function separate(b: DiscBodies, base: number, i: number, j: number): boolean {
   return true;
 }
 
+function maxRadius(b: DiscBodies, n: number): number {
+  let m = 0;
+  for (let k = 0; k < n; k++) if (b.radius[k] > m) m = b.radius[k];
+  return m;
+}
+
+function forPairs(b: DiscBodies, base: number, n: number, reach: number, visit: (i: number, j: number) => boolean | void): void {
+  forNearPairs(b.x, b.y, base, n, reach, visit);
+}
+
 /** True if any two discs of the environment overlap by more than the tolerance. */
 export function hasOverlap(b: DiscBodies, base: number, n: number, tolerance = 1e-9): boolean {
   const { x, y, radius } = b;
+  if (n >= GRID_MIN_ROBOTS) {
+    let overlap = false;
+    forPairs(b, base, n, 2 * maxRadius(b, n), (i, j) => {
+      const minD = radius[i] + radius[j] - tolerance;
+      const dx = x[base + j] - x[base + i];
+      if (dx >= minD || dx <= -minD) return false;
+      const dy = y[base + j] - y[base + i];
+      return (overlap = dx * dx + dy * dy < minD * minD);
+    });
+    return overlap;
+  }
   for (let i = 0; i < n; i++) {
     const xi = x[base + i];
     const yi = y[base + i];
@@ -105,6 +132,10 @@ export class ContactSolver {
     const involved = this.involved;
     this.pairs = 0;
     involved.fill(0, 0, n);
+    if (n >= GRID_MIN_ROBOTS) {
+      forPairs(b, base, n, 2 * maxRadius(b, n) + reach, (i, j) => this.candidate(b, base, i, j, reach));
+      return;
+    }
     for (let i = 0; i < n; i++) {
       const xi = x[base + i];
       const yi = y[base + i];
@@ -122,6 +153,22 @@ export class ContactSolver {
         involved[j] = 1;
       }
     }
+  }
+
+  /** Keeps (i, j) as a candidate pair if their surfaces are closer than reach (the loop's test, exactly). */
+  private candidate(b: DiscBodies, base: number, i: number, j: number, reach: number): void {
+    const { x, y, radius } = b;
+    const lim = radius[i] + radius[j] + reach;
+    const dx = x[base + j] - x[base + i];
+    if (dx >= lim || dx <= -lim) return;
+    const dy = y[base + j] - y[base + i];
+    if (dx * dx + dy * dy >= lim * lim) return;
+    if (this.pairs === this.pairI.length) this.grow();
+    this.pairI[this.pairs] = i;
+    this.pairJ[this.pairs] = j;
+    this.pairs++;
+    this.involved[i] = 1;
+    this.involved[j] = 1;
   }
 
   /**
@@ -152,12 +199,14 @@ export class ContactSolver {
   /** Resolves overlaps among all pairs (the end-of-step backstop); undoes the motion if jammed. */
   resolveAll(b: DiscBodies, base: number, n: number, prevX: Float64Array, prevY: Float64Array): void {
     clampToWalls(b, base, n);
+    // A large swarm: each pass, the pairs whose centres are within two diameters at its start.
+    const reach = 4 * maxRadius(b, n);
     for (let pass = 0; pass < MAX_RESOLVE_PASSES; pass++) {
       let overlapped = false;
-      for (let i = 0; i < n; i++) {
-        for (let j = i + 1; j < n; j++) if (separate(b, base, i, j)) overlapped = true;
-      }
-      if (!overlapped) return;
+      forPairs(b, base, n, reach, (i, j) => {
+        if (separate(b, base, i, j)) overlapped = true;
+      });
+      if (!overlapped && (n < GRID_MIN_ROBOTS || !hasOverlap(b, base, n))) return;
       clampToWalls(b, base, n);
     }
     if (hasOverlap(b, base, n)) restore(b, base, n, prevX, prevY);
@@ -196,21 +245,7 @@ export function detectContacts(
   for (let k = 0; k < n; k++) {
     const g = base + k;
     const r = radius[k] + margin;
-    robotContact[g] = 0;
     wallContact[g] = x[g] <= r || y[g] <= r || x[g] >= b.width - r || y[g] >= b.height - r ? 1 : 0;
   }
-  for (let i = 0; i < n; i++) {
-    const gi = base + i;
-    for (let j = i + 1; j < n; j++) {
-      const gj = base + j;
-      const minD = radius[i] + radius[j] + margin;
-      const dx = x[gj] - x[gi];
-      if (dx >= minD || dx <= -minD) continue;
-      const dy = y[gj] - y[gi];
-      if (dx * dx + dy * dy < minD * minD) {
-        robotContact[gi] = 1;
-        robotContact[gj] = 1;
-      }
-    }
-  }
+  markContacts(x, y, base, n, radius, margin, robotContact);
 }

@@ -39,12 +39,12 @@ export class SimLink implements RobotLink {
   }
 
   send(i: number, left: number, right: number): void {
-    this.twin.submitCommand(this.ids[i]!, left, right);
+    this.twin.submitCommandAt(i, left, right);
   }
 
   /** The command robot i executes from the twin's next tick on: what send() left there (read back when the run stops the robots). */
   commandOf(i: number): readonly [number, number] {
-    return this.twin.command(this.ids[i]!);
+    return this.twin.commandAt(i);
   }
 
   /** Fast mode: one control period of the twin. */

@@ -112,25 +112,29 @@ async function measureSize(job: SizeJob): Promise<SizeResult> {
 
 /**
  * The baseline: the same networks on the same observations, one call per robot: its belief network over its
- * own N pairs (their recurrent states kept, as the batched call keeps them), then its actor row. Per tick, ms.
+ * own live pairs (the pairs the batched call ran, their recurrent states kept as the batched call keeps
+ * them), then its actor row. Per tick, ms.
  */
 async function naiveLoop(team: OnnxTeam, view: Parameters<OnnxTeam['act']>[0], N: number, ticks: number, deadlineMs: number): Promise<number[]> {
   const belief = team.policy.sessions['belief.onnx'];
   const H = team.policy.manifest.hiddenSizes.belief ?? 0;
-  const features = new Float32Array(N * N * PAIR_DIM);
-  const state = new Float32Array(team.usesBeliefs ? N * N * H : 0);
+  const live = team.livePairs;
+  if (team.usesBeliefs && !live) throw new Error('bench:runtime: the team kept dense beliefs; the runtime deploys with forgetting');
+  const state = live ? live.state.slice(0, live.count * H) : new Float32Array(0);
   const out = new Float32Array(2);
   const times: number[] = [];
   while (times.length < ticks && (times.length === 0 || performance.now() < deadlineMs)) {
     const t0 = performance.now();
-    if (team.usesBeliefs && belief) {
-      view.pairFeatures(0, features);
+    if (live && belief) {
       for (let i = 0; i < N; i++) {
+        const a = live.start[i]!;
+        const b = live.start[i + 1]!;
+        if (a === b) continue;
         const rows = await belief.run({
-          pair_features: new ort.Tensor('float32', features.subarray(i * N * PAIR_DIM, (i + 1) * N * PAIR_DIM), [N, PAIR_DIM]),
-          h_in: new ort.Tensor('float32', state.subarray(i * N * H, (i + 1) * N * H), [N, H]),
+          pair_features: new ort.Tensor('float32', live.features.slice(a * PAIR_DIM, b * PAIR_DIM), [b - a, PAIR_DIM]),
+          h_in: new ort.Tensor('float32', state.slice(a * H, b * H), [b - a, H]),
         });
-        state.set(rows.h_out!.data as Float32Array, i * N * H);
+        state.set(rows.h_out!.data as Float32Array, a * H);
       }
     }
     for (let g = 0; g < N; g++) await team.actorOnly(view.obs, [g], out);

@@ -7,6 +7,8 @@ import { RendezvousWorld } from '../world.js';
 interface Case {
   robots: number;
   envs: number;
+  /** The arena grows with N (side 2 m x sqrt(N / 10): the density of 10 robots in 2 m x 2 m); else 2 m x 2 m. */
+  constantDensity?: boolean;
 }
 
 const CASES: Case[] = [
@@ -14,6 +16,8 @@ const CASES: Case[] = [
   { robots: 10, envs: 64 },
   { robots: 10, envs: 1024 },
   { robots: 100, envs: 16 },
+  { robots: 100, envs: 1, constantDensity: true },
+  { robots: 100, envs: 16, constantDensity: true },
 ];
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 /** Each repeat runs at least this long, s. */
@@ -30,7 +34,8 @@ function fmt(x: number): string {
 }
 
 function bench(c: Case, noise: 'default' | 'off'): { env: number[]; robot: number[] } {
-  const settings = resolveSimConfig({ robots: c.robots, noise, maxNeighbours: 9, commRadius: 1.5 });
+  const side = c.constantDensity ? 2 * Math.sqrt(c.robots / 10) : 2;
+  const settings = resolveSimConfig({ robots: c.robots, noise, maxNeighbours: 9, commRadius: 1.5, arena: { width: side, height: side } });
   const world = new RendezvousWorld(settings, { envs: c.envs, seed: 1 });
   // A bank of random commands, replayed cyclically, so action generation is not timed.
   const rng = makeStreams(2, 1)[0]!;
@@ -61,13 +66,13 @@ function bench(c: Case, noise: 'default' | 'off'): { env: number[]; robot: numbe
 console.log(`swarmguard bench:sim  node ${process.version}  repeats=${REPEATS} x >=${MIN_SECONDS}s  (min / median / max)`);
 for (const noise of ['default', 'off'] as const) {
   console.log(`\nnoise model: ${noise}`);
-  console.log('  N    E      env-steps/s (min / median / max)          robot-steps/s (median)');
+  console.log('  N    E      env-steps/s (min / median / max)          robot-steps/s (median)   arena');
   for (const c of CASES) {
     const { env, robot } = bench(c, noise);
     const [lo, med, hi] = quantiles(env);
     console.log(
       `  ${String(c.robots).padEnd(4)} ${String(c.envs).padEnd(6)} ${fmt(lo).padStart(10)} / ${fmt(med).padStart(10)} / ${fmt(hi).padStart(10)}` +
-        `   ${fmt(quantiles(robot)[1]).padStart(12)}`,
+        `   ${fmt(quantiles(robot)[1]).padStart(12)}   ${c.constantDensity ? `${(2 * Math.sqrt(c.robots / 10)).toFixed(2)} m (constant density)` : '2 m'}`,
     );
   }
 }

@@ -8,6 +8,8 @@
 //   the walls as local features; nothing depends on the arena's size or on N, so a policy trained on 10-20
 //   robots runs unchanged on a larger swarm in a larger arena.
 
+import { GRID_MIN_ROBOTS, SpatialGrid } from './spatial-grid.js';
+
 export const GLOBAL_SPEC_ID = 'rendezvous-v1';
 export const LOCAL_SPEC_ID = 'rendezvous-local-v1';
 export const OBSERVATION_SPEC_IDS = [GLOBAL_SPEC_ID, LOCAL_SPEC_ID] as const;
@@ -100,24 +102,44 @@ export interface SwarmFrame {
   readonly command: Float64Array;
 }
 
+/**
+ * The pairs an observer saw in the environment observed last (observeAll): robot i's observed neighbours
+ * at neighbour[start[i] .. start[i + 1]), in ascending index order. Global variant: every robot in range;
+ * local variant: the robots filling i's rows. Every other pair's belief features are all zero.
+ */
+export interface ObservedPairs {
+  readonly robots: number;
+  readonly count: number;
+  readonly start: Int32Array;
+  readonly neighbour: Int32Array;
+}
+
 /** Builds rendezvous-v1 observations; keeps scratch buffers so the hot path allocates nothing. */
 export class RendezvousObserver {
   readonly layout: ObservationLayout;
+  /**
+   * From this many robots in an environment on, neighbours are found through a uniform grid (cell = the
+   * sensing radius) instead of a loop over every pair; both give bit-identical observations. Never in an
+   * arena smaller than 3 x 3 sensing radii.
+   */
+  gridFrom = GRID_MIN_ROBOTS;
   private cos: Float64Array;
   private sin: Float64Array;
   private visSumX: Float64Array;
   private visSumY: Float64Array;
   private visCount: Int32Array;
-  /** Per ordered pair of the environment being observed: distance (Infinity out of range) and unit direction. */
-  private pairD: Float64Array;
-  private pairUX: Float64Array;
-  private pairUY: Float64Array;
+  /** One observer's robots in range (ascending index), their distances and unit directions. */
   private candIdx: Int32Array;
   private candDist: Float64Array;
-  /** Local variant: 1 where robot j fills one of observer i's rows (i * n + j) in the environment observed last. */
-  private kept: Uint8Array;
+  private candUX: Float64Array;
+  private candUY: Float64Array;
+  /** The observed pairs of the environment observed last (see ObservedPairs). */
+  private pairStart: Int32Array;
+  private pairNeighbour: Int32Array;
+  private readonly grid: SpatialGrid;
   private readonly nearIdx: Int32Array;
   private readonly nearDist: Float64Array;
+  private readonly sortedKept: Int32Array;
   private readonly r2: number;
 
   constructor(readonly spec: ObservationSpec) {
@@ -128,19 +150,23 @@ export class RendezvousObserver {
     if (!(OBSERVATION_SPEC_IDS as readonly string[]).includes(spec.id)) throw new RangeError(`unknown observation spec '${spec.id}'`);
     this.layout = observationLayout(spec);
     this.r2 = spec.commRadius * spec.commRadius;
+    this.grid = new SpatialGrid(spec.commRadius);
+    // An arena under 3 x 3 sensing radii has nearly everyone in range: the grid cannot prune, the loop is quicker.
+    if (spec.arenaWidth * spec.arenaHeight < 9 * this.r2) this.gridFrom = Infinity;
     this.nearIdx = new Int32Array(spec.maxNeighbours);
     this.nearDist = new Float64Array(spec.maxNeighbours);
+    this.sortedKept = new Int32Array(spec.maxNeighbours);
     this.cos = new Float64Array(0);
     this.sin = this.cos;
     this.visSumX = this.cos;
     this.visSumY = this.cos;
     this.visCount = new Int32Array(0);
-    this.pairD = this.cos;
-    this.pairUX = this.cos;
-    this.pairUY = this.cos;
     this.candIdx = this.visCount;
     this.candDist = this.cos;
-    this.kept = new Uint8Array(0);
+    this.candUX = this.cos;
+    this.candUY = this.cos;
+    this.pairStart = new Int32Array(1);
+    this.pairNeighbour = this.visCount;
   }
 
   get size(): number {
@@ -154,12 +180,31 @@ export class RendezvousObserver {
     this.visSumX = new Float64Array(n);
     this.visSumY = new Float64Array(n);
     this.visCount = new Int32Array(n);
-    this.pairD = new Float64Array(n * n);
-    this.pairUX = new Float64Array(n * n);
-    this.pairUY = new Float64Array(n * n);
     this.candIdx = new Int32Array(n);
     this.candDist = new Float64Array(n);
-    this.kept = new Uint8Array(n * n);
+    this.candUX = new Float64Array(n);
+    this.candUY = new Float64Array(n);
+    this.pairStart = new Int32Array(n + 1);
+    this.pairNeighbour = new Int32Array(Math.max(this.pairNeighbour.length, n * Math.min(n, this.spec.maxNeighbours)));
+  }
+
+  /** The pairs observed in the environment observed last (valid until the next observeAll). */
+  get observedPairs(): ObservedPairs {
+    const n = this.observedRobots;
+    return { robots: n, count: this.pairStart[n] ?? 0, start: this.pairStart.subarray(0, n + 1), neighbour: this.pairNeighbour };
+  }
+
+  private observedRobots = 0;
+
+  /** Robot i's observed neighbours are appended to the pair list (grown as needed). */
+  private appendPairs(at: number, from: Int32Array, count: number): number {
+    if (at + count > this.pairNeighbour.length) {
+      const grown = new Int32Array(Math.max(2 * this.pairNeighbour.length, at + count));
+      grown.set(this.pairNeighbour.subarray(0, at));
+      this.pairNeighbour = grown;
+    }
+    this.pairNeighbour.set(from.subarray(0, count), at);
+    return at + count;
   }
 
   /**
@@ -178,9 +223,6 @@ export class RendezvousObserver {
     const spec = this.spec;
     const K = spec.maxNeighbours;
     const r2max = this.r2;
-    const pairD = this.pairD;
-    const pairUX = this.pairUX;
-    const pairUY = this.pairUY;
     const invRadius = 1 / spec.commRadius;
     const invSpeed = 1 / spec.maxSpeed;
     const invTurn = 1 / spec.maxTurnRate;
@@ -192,47 +234,19 @@ export class RendezvousObserver {
     const near = this.nearDist;
     const candIdx = this.candIdx;
     const candDist = this.candDist;
+    const candUX = this.candUX;
+    const candUY = this.candUY;
     const local = spec.id === LOCAL_SPEC_ID;
-    const kept = this.kept;
-
-    // Each pair once: distance and unit direction i -> j; robots beyond the radius are marked unreachable.
-    // Coincident robots (d = 0) have no bearing: they are reported straight ahead.
+    const useGrid = n >= this.gridFrom;
+    if (useGrid) this.grid.build(x, y, base, n);
     for (let i = 0; i < n; i++) {
-      const gi = base + i;
-      cos[i] = Math.cos(heading[gi]);
-      sin[i] = Math.sin(heading[gi]);
-      const xi = x[gi];
-      const yi = y[gi];
-      pairD[i * n + i] = Infinity;
-      for (let j = i + 1; j < n; j++) {
-        const ij = i * n + j;
-        const ji = j * n + i;
-        const dx = x[base + j] - xi;
-        const dy = y[base + j] - yi;
-        const d2 = dx * dx + dy * dy;
-        if (d2 > r2max) {
-          pairD[ij] = Infinity;
-          pairD[ji] = Infinity;
-          continue;
-        }
-        const d = Math.sqrt(d2);
-        pairD[ij] = d;
-        pairD[ji] = d;
-        if (d > 0) {
-          const ux = dx / d;
-          const uy = dy / d;
-          pairUX[ij] = ux;
-          pairUY[ij] = uy;
-          pairUX[ji] = -ux;
-          pairUY[ji] = -uy;
-        } else {
-          pairUX[ij] = NaN; // resolved per observer below
-          pairUX[ji] = NaN;
-        }
-      }
+      cos[i] = Math.cos(heading[base + i]);
+      sin[i] = Math.sin(heading[base + i]);
     }
+    this.observedRobots = n;
+    let pairs = 0;
+    this.pairStart[0] = 0;
 
-    if (local) kept.fill(0, 0, n * n);
     for (let i = 0; i < n; i++) {
       const gi = base + i;
       const o = off + i * size;
@@ -251,22 +265,42 @@ export class RendezvousObserver {
         out[o + 5] = si;
       }
 
-      // Everyone in range, in index order.
+      // Everyone in range, in index order, with distance and unit direction i -> j. (The direction j -> i
+      // is the exact negation: x_i - x_j = -(x_j - x_i) in floating point, so each observer's own
+      // computation equals a shared one.) Coincident robots (d = 0) have no bearing: straight ahead.
       let seen = 0;
       let sumX = xi;
       let sumY = yi;
-      const rowD = i * n;
-      for (let j = 0; j < n; j++) {
-        const d = pairD[rowD + j];
-        if (d === Infinity) continue;
-        sumX += x[base + j];
-        sumY += y[base + j];
-        candIdx[seen] = j;
-        candDist[seen] = d;
-        seen++;
+      if (useGrid) {
+        seen = this.grid.within(i, r2max, candIdx);
+        for (let a = 0; a < seen; a++) {
+          const gj = base + candIdx[a];
+          sumX += x[gj];
+          sumY += y[gj];
+        }
+      } else {
+        for (let j = 0; j < n; j++) {
+          if (j === i) continue;
+          const dx = x[base + j] - xi;
+          const dy = y[base + j] - yi;
+          if (dx * dx + dy * dy > r2max) continue;
+          sumX += x[base + j];
+          sumY += y[base + j];
+          candIdx[seen++] = j;
+        }
+      }
+      for (let a = 0; a < seen; a++) {
+        const gj = base + candIdx[a];
+        const dx = x[gj] - xi;
+        const dy = y[gj] - yi;
+        const d = Math.sqrt(dx * dx + dy * dy);
+        candDist[a] = d;
+        candUX[a] = d > 0 ? dx / d : NaN;
+        candUY[a] = d > 0 ? dy / d : NaN;
       }
       const visible = seen + 1;
-      // Rows go nearest first (index order breaks exact ties); beyond K the farthest are dropped.
+      // Rows go nearest first (index order breaks exact ties); beyond K the farthest are dropped. near[k]
+      // holds the row's distance, idx[k] its candidate (position in the candidate list).
       const count = seen < K ? seen : K;
       if (seen <= RANK_SORT_LIMIT) {
         // Rank by counting: branch-free, quicker than an insertion sort for a handful of neighbours.
@@ -276,7 +310,7 @@ export class RendezvousObserver {
           for (let b = 0; b < a; b++) rank += +(candDist[b] <= da);
           for (let b = a + 1; b < seen; b++) rank += +(candDist[b] < da);
           if (rank < K) {
-            idx[rank] = candIdx[a];
+            idx[rank] = a;
             near[rank] = da;
           }
         }
@@ -292,33 +326,45 @@ export class RendezvousObserver {
             p--;
           }
           near[p] = d;
-          idx[p] = candIdx[a];
+          idx[p] = a;
         }
       }
       if (local) {
         // The local robot observes only its kept rows: its centroid and belief pairs are over them.
         sumX = xi;
         sumY = yi;
+        const sorted = this.sortedKept;
         for (let k = 0; k < count; k++) {
-          sumX += x[base + idx[k]];
-          sumY += y[base + idx[k]];
-          kept[rowD + idx[k]] = 1;
+          const j = candIdx[idx[k]];
+          sumX += x[base + j];
+          sumY += y[base + j];
+          // Kept rows in index order (insertion: at most K of them) for the pair list.
+          let p = k;
+          while (p > 0 && sorted[p - 1] > j) {
+            sorted[p] = sorted[p - 1];
+            p--;
+          }
+          sorted[p] = j;
         }
         this.visCount[i] = count + 1;
+        pairs = this.appendPairs(pairs, sorted, count);
       } else {
         this.visCount[i] = visible;
+        pairs = this.appendPairs(pairs, candIdx, seen);
       }
+      this.pairStart[i + 1] = pairs;
       this.visSumX[i] = sumX;
       this.visSumY[i] = sumY;
 
       const rows = o + rowsOffset;
       const mask = o + maskOffset;
       for (let k = 0; k < count; k++) {
-        const j = idx[k];
+        const a = idx[k];
+        const j = candIdx[a];
         const gj = base + j;
         const r = rows + k * ROW_DIM;
-        const ux = pairUX[rowD + j];
-        const uy = pairUY[rowD + j];
+        const ux = candUX[a];
+        const uy = candUY[a];
         const cj = cos[j];
         const sj = sin[j];
         out[r] = near[k] * invRadius;
@@ -342,57 +388,72 @@ export class RendezvousObserver {
       }
       if (rowIds) {
         const ro = rowIdsOff + i * K;
-        for (let k = 0; k < K; k++) rowIds[ro + k] = k < count ? idx[k] : -1;
+        for (let k = 0; k < K; k++) rowIds[ro + k] = k < count ? candIdx[idx[k]] : -1;
       }
     }
   }
 
   /**
    * Writes the belief-network features of every ordered pair (i, j) of one environment:
-   * pair (i, j) at off + (i * n + j) * PAIR_DIM. Must follow observeAll on the same frame.
+   * pair (i, j) at off + (i * n + j) * PAIR_DIM; pairs not observed are all zero. Must follow observeAll
+   * on the same frame.
    */
   pairFeaturesAll(frame: SwarmFrame, base: number, n: number, out: Float32Array, off: number): void {
+    this.checkObserved(n);
+    out.fill(0, off, off + n * n * PAIR_DIM);
+    const start = this.pairStart;
+    const nb = this.pairNeighbour;
+    for (let i = 0; i < n; i++) {
+      for (let p = start[i]; p < start[i + 1]; p++) this.writePair(frame, base, i, nb[p], out, off + (i * n + nb[p]) * PAIR_DIM);
+    }
+  }
+
+  /**
+   * Writes the belief-network features of the observed pairs only (observedPairs), pair p at
+   * off + p * PAIR_DIM: work and memory in N x neighbours. Must follow observeAll on the same frame.
+   */
+  observedPairFeatures(frame: SwarmFrame, base: number, n: number, out: Float32Array, off: number): void {
+    this.checkObserved(n);
+    const start = this.pairStart;
+    const nb = this.pairNeighbour;
+    for (let i = 0; i < n; i++) {
+      for (let p = start[i]; p < start[i + 1]; p++) this.writePair(frame, base, i, nb[p], out, off + p * PAIR_DIM);
+    }
+  }
+
+  private checkObserved(n: number): void {
+    if (this.observedRobots !== n) throw new RangeError(`pair features of ${n} robots asked after observing ${this.observedRobots}: call observeAll on the same frame first`);
+  }
+
+  /** The features of observed pair (i, j) at out[p ..]. */
+  private writePair(frame: SwarmFrame, base: number, i: number, j: number, out: Float32Array, p: number): void {
     const { x, y, speed, turnRate } = frame;
     const spec = this.spec;
-    const local = spec.id === LOCAL_SPEC_ID;
-    for (let i = 0; i < n; i++) {
-      const gi = base + i;
-      const xi = x[gi];
-      const yi = y[gi];
-      const ci = this.cos[i];
-      const si = this.sin[i];
-      for (let j = 0; j < n; j++) {
-        const p = off + (i * n + j) * PAIR_DIM;
-        const gj = base + j;
-        const dx = x[gj] - xi;
-        const dy = y[gj] - yi;
-        const d2 = dx * dx + dy * dy;
-        const observed = local ? this.kept[i * n + j] === 1 : j !== i && d2 <= this.r2;
-        if (!observed) {
-          out.fill(0, p, p + PAIR_DIM);
-          continue;
-        }
-        const d = Math.sqrt(d2);
-        const cj = this.cos[j];
-        const sj = this.sin[j];
-        out[p] = 1;
-        out[p + 1] = d / spec.commRadius;
-        out[p + 2] = d > 0 ? (dx * ci + dy * si) / d : 1;
-        out[p + 3] = d > 0 ? (dy * ci - dx * si) / d : 0;
-        out[p + 4] = cj * ci + sj * si;
-        out[p + 5] = sj * ci - cj * si;
-        out[p + 6] = speed[gj] / spec.maxSpeed;
-        out[p + 7] = turnRate[gj] / spec.maxTurnRate;
-        // Centroid of what i sees (itself included), without j.
-        const others = this.visCount[i] - 1;
-        const cx = (this.visSumX[i] - x[gj]) / others;
-        const cy = (this.visSumY[i] - y[gj]) / others;
-        const tx = cx - x[gj];
-        const ty = cy - y[gj];
-        const tn = Math.sqrt(tx * tx + ty * ty);
-        out[p + 8] = tn > 0 ? (speed[gj] * (cj * tx + sj * ty)) / tn / spec.maxSpeed : 0;
-      }
-    }
+    const gi = base + i;
+    const gj = base + j;
+    const ci = this.cos[i];
+    const si = this.sin[i];
+    const dx = x[gj] - x[gi];
+    const dy = y[gj] - y[gi];
+    const d = Math.sqrt(dx * dx + dy * dy);
+    const cj = this.cos[j];
+    const sj = this.sin[j];
+    out[p] = 1;
+    out[p + 1] = d / spec.commRadius;
+    out[p + 2] = d > 0 ? (dx * ci + dy * si) / d : 1;
+    out[p + 3] = d > 0 ? (dy * ci - dx * si) / d : 0;
+    out[p + 4] = cj * ci + sj * si;
+    out[p + 5] = sj * ci - cj * si;
+    out[p + 6] = speed[gj] / spec.maxSpeed;
+    out[p + 7] = turnRate[gj] / spec.maxTurnRate;
+    // Centroid of what i sees (itself included), without j.
+    const others = this.visCount[i] - 1;
+    const cx = (this.visSumX[i] - x[gj]) / others;
+    const cy = (this.visSumY[i] - y[gj]) / others;
+    const tx = cx - x[gj];
+    const ty = cy - y[gj];
+    const tn = Math.sqrt(tx * tx + ty * ty);
+    out[p + 8] = tn > 0 ? (speed[gj] * (cj * tx + sj * ty)) / tn / spec.maxSpeed : 0;
   }
 
   /** Writes the centralised critic's state of one environment: robots in index order, then timeFraction. */

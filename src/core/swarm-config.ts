@@ -16,7 +16,12 @@ import { DEFAULT_NOISE, NO_NOISE, NoiseSchema, type NoiseModel } from './noise.j
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEFAULT_ROBOTS_FILE = resolve(PROJECT_ROOT, 'robots/epuck2.yaml');
-export const MAX_ROBOTS = 2000;
+/**
+ * The largest swarm a configuration may describe. The twin's contact passes, the observation and a deployed
+ * team's beliefs grow as N x neighbours (src/core/spatial-grid.ts); docs/performance.md measures how many
+ * robots one core serves at 10 Hz.
+ */
+export const MAX_ROBOTS = 10_000;
 
 export const SimConfigSchema = z
   .object({

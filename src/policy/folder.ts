@@ -74,7 +74,15 @@ export function observationMismatch(recorded: Omit<ObservationRecord, 'size'>, s
     ? (['maxNeighbours', 'commRadius', 'maxSpeed', 'maxTurnRate'] as const)
     : (['maxNeighbours', 'commRadius', 'arenaWidth', 'arenaHeight', 'maxSpeed', 'maxTurnRate'] as const);
   for (const key of keys) {
-    if (Math.abs(recorded[key] - spec[key]) > 1e-9) return `manifest observation.${key} is ${recorded[key]} but the twin uses ${spec[key]}`;
+    if (Math.abs(recorded[key] - spec[key]) > 1e-9) {
+      // The global variant's own position is normalised over its training arena: no other arena can be served.
+      if (key === 'arenaWidth' || key === 'arenaHeight') {
+        return `manifest observation.${key} is ${recorded[key]} but the twin uses ${spec[key]}: a global-variant policy (${recorded.spec}) reads positions ` +
+          `normalised over its ${recorded.arenaWidth} m x ${recorded.arenaHeight} m training arena and cannot serve a ${spec.arenaWidth} m x ${spec.arenaHeight} m one; ` +
+          `deploy a local-variant policy (observation: local, ${LOCAL_SPEC_ID}), which runs on any arena and swarm size`;
+      }
+      return `manifest observation.${key} is ${recorded[key]} but the twin uses ${spec[key]}`;
+    }
   }
   return null;
 }

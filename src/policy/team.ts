@@ -4,10 +4,11 @@
 // row. A belief gives R values per pair, P(compromised with type k) for the R non-benign types of the
 // manifest's beliefTypes (R = 1 for a yes/no belief); their sum is P(compromised). All robots of all environments go through one call per network per tick.
 import * as ort from 'onnxruntime-node';
-import { PAIR_DIM, type ObservationSpec } from '../core/observation.js';
+import { PAIR_DIM, type ObservationSpec, type ObservedPairs } from '../core/observation.js';
 import { isOracle } from '../core/policy-manifest.js';
 import { loadPolicyFolder, observationMismatch, PolicyFolderError, type LoadedPolicy } from './folder.js';
 import { PairBeliefBuffers } from './pair-beliefs.js';
+import { SparsePairBeliefs, type LivePairs } from './sparse-pair-beliefs.js';
 import type { PhaseLap } from '../core/phase-timer.js';
 
 /** What the team reads from a batch of environments each tick (the twin's RendezvousWorld is one). */
@@ -22,6 +23,12 @@ export interface TeamView {
   pairFeatures(e: number, out: Float32Array): void;
   /** 1 for every compromised robot (robot g at g): ground truth, read only by a known-type oracle team. */
   readonly compromised?: Uint8Array;
+  /**
+   * One environment (the runtime's SwarmView): the pairs observed now and their belief features (pair p at
+   * p * PAIR_DIM), built once per tick. A team that forgets out-of-range pairs runs its belief network on
+   * these (and the pairs not yet forgotten) only.
+   */
+  observed?(): { pairs: ObservedPairs; features: Float32Array };
 }
 
 /** Whatever drives a whole team in batched episodes: a trained policy, or a reference controller. */
@@ -33,6 +40,12 @@ export interface TeamController {
   resetEnv(e: number): void;
   release(): Promise<unknown>;
 }
+
+/**
+ * The most ordered pairs the dense belief form (every pair's state, every tick) is allowed: 1,000 robots in
+ * one environment. Measured: 2,000 robots took 8 GB and 3 s per tick that way.
+ */
+export const DENSE_PAIR_LIMIT = 1_000_000;
 
 export class OnnxTeam implements TeamController {
   readonly name: string;
@@ -56,6 +69,12 @@ export class OnnxTeam implements TeamController {
   /** Ticks each pair has been out of range (for forgetting, see setForgetAfter). */
   private away = new Int32Array(0);
   private forgetAfter = Infinity;
+  /** With forgetting on a view that lists its observed pairs: the live pairs only (see setForgetAfter). */
+  private readonly sparse: SparsePairBeliefs;
+  /** Whether the last act() went through the sparse pairs, and its actor row beliefs then. */
+  private sparseUsed = false;
+  private sparseRows = new Float32Array(0);
+  private dense = new Float32Array(0);
   /** The robots of environment 0 this process hosts (null: every robot of every environment), see host(). */
   private hosted: Uint8Array | null = null;
   private hostedObs = new Float32Array(0);
@@ -70,6 +89,7 @@ export class OnnxTeam implements TeamController {
     this.beliefHidden = m.hiddenSizes.belief ?? 0;
     this.oracle = isOracle(m);
     this.pairs = new PairBeliefBuffers(this.beliefHidden, this.beliefsPerPair, m.observation.maxNeighbours);
+    this.sparse = new SparsePairBeliefs(this.beliefHidden, this.beliefsPerPair, Infinity);
   }
 
   /** Loads a policy folder and checks that it observes the world as `spec` describes. */
@@ -94,10 +114,21 @@ export class OnnxTeam implements TeamController {
    * Deployment: the belief state of a pair (i, j) is dropped once j has been out of i's range for more than
    * `ticks` ticks, so a neighbour that comes back starts afresh (as a newly met robot). Training and the
    * evaluation protocol keep every pair's state for the whole episode (the default, Infinity).
+   * With a finite `ticks` and a one-environment view that lists its observed pairs (the runtime's), the
+   * belief network runs only on the pairs observed now or out of range for at most `ticks` ticks, and a
+   * pair never observed (or forgotten) has no state until it is observed, then starts from zero
+   * (src/policy/sparse-pair-beliefs.ts): N x neighbours instead of N^2, the deliberate change that lets a
+   * large swarm run its belief networks (docs/performance.md measures what it changes).
    */
   setForgetAfter(ticks: number): void {
     if (!(ticks >= 1)) throw new RangeError(`forget-after must be at least 1 tick, got ${ticks}`);
     this.forgetAfter = ticks;
+    this.sparse.setForgetAfter(ticks);
+  }
+
+  /** Whether this tick's beliefs go through the live pairs only (see setForgetAfter). */
+  private sparseFor(view: TeamView): boolean {
+    return this.forgetAfter < Infinity && view.envs === 1 && view.observed !== undefined && !this.oracle;
   }
 
   /**
@@ -123,18 +154,36 @@ export class OnnxTeam implements TeamController {
     const NN = this.pairs.robots * this.pairs.robots;
     this.pairs.resetEnv(e);
     this.away.fill(0, e * NN, (e + 1) * NN);
+    if (e === 0) this.sparse.reset(this.sparse.robots);
   }
 
   private size(view: TeamView): void {
     if (this.hosted && (view.envs !== 1 || view.robots !== this.hosted.length)) {
       throw new RangeError(`this team hosts robots of a swarm of ${this.hosted.length} in one environment, the view has ${view.envs} x ${view.robots}`);
     }
+    // The dense pair buffers (N^2 per environment) only where the dense form runs.
+    if (this.usesBeliefs && this.sparseFor(view)) return;
+    const pairs = view.envs * view.robots * view.robots;
+    if (this.usesBeliefs && pairs > DENSE_PAIR_LIMIT) {
+      throw new RangeError(
+        `${this.name}: keeping a belief state for every ordered pair of ${view.envs} x ${view.robots} robots (${pairs} pairs, ${((pairs * 4 * (this.beliefHidden + PAIR_DIM)) / 2 ** 30).toFixed(1)} GB ` +
+          `and more per tick) is refused above ${DENSE_PAIR_LIMIT} pairs; a deployed run keeps only live pairs (forgetNeighbourAfter in the launch file)`,
+      );
+    }
     if (this.pairs.fit(view.envs, view.robots)) this.away = new Int32Array(view.envs * view.robots * view.robots);
   }
 
-  /** Advances every pair's belief by one tick; returns the R beliefs of pair (e, i, j) at ((e * N + i) * N + j) * R. */
+  /**
+   * Advances the beliefs by one tick: the live pairs' (see setForgetAfter), or every pair's, whose R
+   * beliefs it returns with pair (e, i, j) at ((e * N + i) * N + j) * R (see lastBeliefs).
+   */
   async updateBeliefs(view: TeamView): Promise<Float32Array> {
     this.size(view);
+    this.sparseUsed = this.sparseFor(view);
+    if (this.sparseUsed) {
+      await this.updateLivePairs(view);
+      return this.lastBeliefs;
+    }
     const b = this.pairs;
     const N = view.robots;
     const pairs = view.envs * N * N;
@@ -167,6 +216,60 @@ export class OnnxTeam implements TeamController {
     return b.beliefs;
   }
 
+  /** The sparse form of updateBeliefs: the belief network on the live pairs only, in one call. */
+  private async updateLivePairs(view: TeamView): Promise<void> {
+    const { pairs, features } = view.observed!();
+    const s = this.sparse;
+    s.merge(pairs, features);
+    const hosted = this.hosted;
+    const H = this.beliefHidden;
+    const R = this.beliefsPerPair;
+    // Robots hosted elsewhere: zero features and states in their pairs (the same pairs in every process).
+    const others = (each: (from: number, to: number) => void) => {
+      if (hosted) for (let i = 0; i < s.robots; i++) if (!hosted[i]) each(s.start[i]!, s.start[i + 1]!);
+    };
+    others((a, b) => {
+      s.features.fill(0, a * PAIR_DIM, b * PAIR_DIM);
+      s.state.fill(0, a * H, b * H);
+    });
+    if (s.count > 0) {
+      const out = await this.belief!.run({
+        pair_features: new ort.Tensor('float32', s.features.subarray(0, s.count * PAIR_DIM), [s.count, PAIR_DIM]),
+        h_in: new ort.Tensor('float32', s.state.subarray(0, s.count * H), [s.count, H]),
+      });
+      s.stored(out.h_out!.data as Float32Array, out.belief!.data as Float32Array);
+    }
+    others((a, b) => {
+      s.state.fill(0, a * H, b * H);
+      s.beliefs.fill(0, a * R, b * R);
+    });
+  }
+
+  /** The actor's row beliefs from the live pairs: robot g's K rows x R values at g * K * R. */
+  private liveRows(view: TeamView): Float32Array {
+    const s = this.sparse;
+    const K = this.policy.manifest.observation.maxNeighbours;
+    const R = this.beliefsPerPair;
+    const robots = view.robots;
+    if (this.sparseRows.length !== robots * K * R) this.sparseRows = new Float32Array(robots * K * R);
+    const rows = this.sparseRows;
+    rows.fill(0);
+    for (let g = 0; g < robots; g++) {
+      if (this.hosted && !this.hosted[g]) continue;
+      for (let k = 0; k < K; k++) {
+        const j = view.rowIds[g * K + k]!;
+        const p = j < 0 ? -1 : s.find(g, j);
+        if (p >= 0) rows.set(s.beliefs.subarray(p * R, (p + 1) * R), (g * K + k) * R);
+      }
+    }
+    return rows;
+  }
+
+  /** The live pairs of the last act() and their beliefs, when it went through them (see setForgetAfter); else null. */
+  get livePairs(): Readonly<LivePairs & Pick<SparsePairBeliefs, 'meanOverObservers' | 'features' | 'state'>> | null {
+    return this.sparseUsed ? this.sparse : null;
+  }
+
   /**
    * Mean actions of every robot of every environment into out (robot g at 2g); advances beliefs first.
    * `timer` is told when the beliefs are ready (`npm run bench:runtime` times the belief network apart).
@@ -189,7 +292,7 @@ export class OnnxTeam implements TeamController {
       await this.updateBeliefs(view);
       const hosted = this.hosted;
       // The oracle reads the true type (a yes/no belief: type 1 of R = 1) in place of the belief network's.
-      const rows = this.pairs.gatherRows(view, this.oracle ? 1 : undefined, hosted ? (g) => !hosted[g] : undefined);
+      const rows = this.sparseUsed ? this.liveRows(view) : this.pairs.gatherRows(view, this.oracle ? 1 : undefined, hosted ? (g) => !hosted[g] : undefined);
       feeds.beliefs = new ort.Tensor('float32', rows, [robots, m.observation.maxNeighbours * this.beliefsPerPair]);
       timer?.lap('belief');
     }
@@ -197,9 +300,16 @@ export class OnnxTeam implements TeamController {
     out.set(result.action!.data as Float32Array);
   }
 
-  /** The beliefs of the last act(): the R values of pair (e, i, j) at ((e * N + i) * N + j) * R (empty without a belief network). */
+  /**
+   * The beliefs of the last act(): the R values of pair (e, i, j) at ((e * N + i) * N + j) * R (empty without
+   * a belief network). From live pairs (livePairs) it is built on demand, zero where a pair has no state:
+   * N^2 x R values, so a large swarm reads livePairs instead.
+   */
   get lastBeliefs(): Float32Array {
-    return this.pairs.beliefs;
+    if (!this.sparseUsed) return this.pairs.beliefs;
+    const N = this.sparse.robots;
+    if (this.dense.length !== N * N * this.beliefsPerPair) this.dense = new Float32Array(N * N * this.beliefsPerPair);
+    return this.sparse.toDense(this.dense);
   }
 
   /**
@@ -217,7 +327,8 @@ export class OnnxTeam implements TeamController {
     const feeds: Record<string, ort.Tensor> = { obs: new ort.Tensor('float32', batch, [rows.length, size]) };
     if (this.usesBeliefs) {
       const b = new Float32Array(rows.length * KR);
-      rows.forEach((g, r) => b.set(this.pairs.rows.subarray(g * KR, (g + 1) * KR), r * KR));
+      const used = this.sparseUsed ? this.sparseRows : this.pairs.rows;
+      rows.forEach((g, r) => b.set(used.subarray(g * KR, (g + 1) * KR), r * KR));
       feeds.beliefs = new ort.Tensor('float32', b, [rows.length, KR]);
     }
     const result = await this.actor.run(feeds);

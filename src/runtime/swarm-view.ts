@@ -3,7 +3,7 @@
 // saw in training. Speeds come from consecutive poses as the twin's tracker computes them; the command
 // columns hold what was last sent to each robot.
 import { estimateTwist, type Twist, type TrackedPose } from '../core/kinematics.js';
-import { PAIR_DIM, RendezvousObserver, type ObservationSpec, type SwarmFrame } from '../core/observation.js';
+import { PAIR_DIM, RendezvousObserver, type ObservationSpec, type ObservedPairs, type SwarmFrame } from '../core/observation.js';
 import type { OnnxTeam, TeamView } from '../policy/team.js';
 
 /** Where a robot never located stands in the observations: beyond any robot's sensing range. */
@@ -19,6 +19,9 @@ export class SwarmView implements TeamView {
   private readonly previous: (TrackedPose | null)[];
   /** Per robot: the motion measured this tick, or null where there was no new measurement. */
   readonly motion: (Twist | null)[];
+  /** The observed pairs' belief features of this tick (pair p at p * PAIR_DIM), built on first use. */
+  private observedFeatures = new Float32Array(0);
+  private observedFresh = false;
 
   /** The view a deployed policy observes through: its manifest's observation spec, `robots` robots, tick `dt` s. */
   static forPolicy(team: OnnxTeam, robots: number, dt: number): SwarmView {
@@ -93,6 +96,28 @@ export class SwarmView implements TeamView {
       if (p.stampMs === undefined || Number.isFinite(p.stampMs)) this.previous[i] = { ...p };
     });
     this.observer.observeAll(fr, 0, this.robots, this.obs, 0, this.rowIds, 0);
+    this.observedFresh = false;
+  }
+
+  /**
+   * The pairs observed this tick and their belief features (pair p at p * PAIR_DIM): computed once per
+   * tick and shared by the team's belief network and the monitor; N x neighbours, not N^2.
+   */
+  observed(): { pairs: ObservedPairs; features: Float32Array } {
+    const pairs = this.observer.observedPairs;
+    if (!this.observedFresh) {
+      if (this.observedFeatures.length < pairs.count * PAIR_DIM) this.observedFeatures = new Float32Array(2 * pairs.count * PAIR_DIM);
+      this.observer.observedPairFeatures(this.frame, 0, this.robots, this.observedFeatures, 0);
+      this.observedFresh = true;
+    }
+    return { pairs, features: this.observedFeatures };
+  }
+
+  /** Whether robot i observes robot j now (is in range of it; in the local variant, holds it in a row). */
+  observes(i: number, j: number): boolean {
+    const { start, neighbour } = this.observer.observedPairs;
+    for (let p = start[i]!; p < start[i + 1]!; p++) if (neighbour[p] === j) return true;
+    return false;
   }
 
   /** Records the commands sent this tick (robot i's at 2i): next tick's observations carry them. */

@@ -93,7 +93,8 @@ export class TrialRun {
   private readonly intended: Float32Array;
   private readonly expected: Float32Array;
   private readonly commands: Float32Array;
-  private readonly pairs: Float32Array;
+  /** Every ordered pair's belief features (N^2): only for a team whose beliefs are dense (see OnnxTeam.livePairs). */
+  private pairs = new Float32Array(0);
   private lastStop: (StopReason | null)[];
   /** This run's injections (its own list: ones added mid-run are not the launch file's), and which have started. */
   private readonly plan: Injection[];
@@ -113,7 +114,6 @@ export class TrialRun {
     this.intended = new Float32Array(2 * N);
     this.expected = new Float32Array(2 * N);
     this.commands = new Float32Array(2 * N);
-    this.pairs = new Float32Array(N * N * PAIR_DIM);
     this.lastStop = new Array<StopReason | null>(N).fill(null);
     this.plan = [...parts.injections];
     // A trial starts from fresh recurrent states and monitor statistics.
@@ -156,10 +156,17 @@ export class TrialRun {
     for (let i = 0; i < N; i++) link.send(i, this.commands[2 * i]!, this.commands[2 * i + 1]!);
     timer?.lap('link');
     this.view.sent(this.commands);
-    if (team.usesBeliefs) this.view.pairFeatures(0, this.pairs);
+    // Live pairs (a deployed team, see OnnxTeam.setForgetAfter) were built from the pair features of this
+    // tick's observation; dense beliefs need every pair's features to know who sees whom.
+    const live = team.usesBeliefs ? team.livePairs : null;
+    if (team.usesBeliefs && !live) {
+      if (this.pairs.length !== N * N * PAIR_DIM) this.pairs = new Float32Array(N * N * PAIR_DIM);
+      this.view.pairFeatures(0, this.pairs);
+    }
     timer?.lap('observation');
     let beliefs = null;
-    if (team.usesBeliefs) beliefs = aggregateBeliefs(team.lastBeliefs, team.beliefsPerPair, N, (i, j) => this.view.inRange(this.pairs, i, j));
+    if (live) beliefs = live.meanOverObservers();
+    else if (team.usesBeliefs) beliefs = aggregateBeliefs(team.lastBeliefs, team.beliefsPerPair, N, (i, j) => this.view.inRange(this.pairs, i, j));
     const alerts = monitor.update(t, { poses, motion: this.view.motion, intended: this.expected, beliefs });
     for (const a of alerts) this.events.push(a);
     timer?.lap('monitor');

@@ -1,0 +1,185 @@
+// A uniform grid over the plane for fixed-radius neighbour searches: the cost of finding every robot within
+// r of every robot grows as N x neighbours instead of N^2. Cells are squares of side `cell` (at least the
+// search radius, so a search looks at the 3 x 3 cells around a point), hashed into a table of about 2N
+// buckets, so any coordinates work (a robot far outside the arena, an unbounded plane) without sizing the
+// grid to an arena. Buckets are filled in index order and every search returns indices in ascending order:
+// callers that sum or rank over neighbours get exactly the order of a loop over all robots.
+
+/** Below this many robots a plain loop over all pairs is quicker than building the grid. */
+export const GRID_MIN_ROBOTS = 48;
+
+export class SpatialGrid {
+  private bucketOf = new Int32Array(0);
+  private start = new Int32Array(1);
+  private items = new Int32Array(0);
+  private mask = 0;
+  private inv = 1;
+  private x: Float64Array = new Float64Array(0);
+  private y: Float64Array = new Float64Array(0);
+  private base = 0;
+  private n = 0;
+
+  constructor(private cell: number) {
+    this.setCell(cell);
+  }
+
+  /** Cells of side `cell` from the next build on (a search radius must not exceed it). */
+  setCell(cell: number): void {
+    if (!(cell > 0 && Number.isFinite(cell))) throw new RangeError(`spatial grid: cell size must be a positive number, got ${cell}`);
+    this.cell = cell;
+    this.inv = 1 / cell;
+  }
+
+  get cellSize(): number {
+    return this.cell;
+  }
+
+  /** Robots in the grid. */
+  get size(): number {
+    return this.n;
+  }
+
+  private bucket(cx: number, cy: number): number {
+    return (Math.imul(cx, 0x9e3779b1) ^ Math.imul(cy, 0x85ebca6b)) & this.mask;
+  }
+
+  /** Bins robots base..base+n-1 of x, y (read again by within(); keep them unchanged until the next build). */
+  build(x: Float64Array, y: Float64Array, base: number, n: number): void {
+    this.x = x;
+    this.y = y;
+    this.base = base;
+    this.n = n;
+    let buckets = 16;
+    while (buckets < 2 * n) buckets *= 2;
+    this.mask = buckets - 1;
+    if (this.bucketOf.length < n) {
+      this.bucketOf = new Int32Array(n);
+      this.items = new Int32Array(n);
+    }
+    if (this.start.length < buckets + 1) this.start = new Int32Array(buckets + 1);
+    const start = this.start;
+    start.fill(0, 0, buckets + 1);
+    for (let k = 0; k < n; k++) {
+      const b = this.bucket(Math.floor(x[base + k]! * this.inv), Math.floor(y[base + k]! * this.inv));
+      this.bucketOf[k] = b;
+      start[b + 1]!++;
+    }
+    for (let b = 0; b < buckets; b++) start[b + 1]! += start[b]!;
+    // A stable counting sort: within a bucket, robots stay in index order.
+    const fill = this.items;
+    for (let k = 0; k < n; k++) fill[start[this.bucketOf[k]!]!++] = k;
+    for (let b = buckets; b > 0; b--) start[b] = start[b - 1]!;
+    start[0] = 0;
+  }
+
+  /**
+   * Every robot j (index within the environment) with a squared distance to robot i of at most r2, i
+   * excluded, into out in ascending order; returns how many. r2 must not exceed cell^2. `after`: only j > i.
+   */
+  within(i: number, r2: number, out: Int32Array, after = false): number {
+    const { x, y, base } = this;
+    const xi = x[base + i]!;
+    const yi = y[base + i]!;
+    const cx = Math.floor(xi * this.inv);
+    const cy = Math.floor(yi * this.inv);
+    let count = 0;
+    // Up to 9 buckets; two cells that hash to the same bucket are visited once.
+    const seen = this.seen;
+    let visited = 0;
+    for (let dy = -1; dy <= 1; dy++) {
+      for (let dx = -1; dx <= 1; dx++) {
+        const b = this.bucket(cx + dx, cy + dy);
+        let dup = false;
+        for (let v = 0; v < visited; v++) if (seen[v] === b) dup = true;
+        if (dup) continue;
+        seen[visited++] = b;
+        for (let s = this.start[b]!, end = this.start[b + 1]!; s < end; s++) {
+          const j = this.items[s]!;
+          if (j === i || (after && j < i)) continue;
+          const ddx = x[base + j]! - xi;
+          const ddy = y[base + j]! - yi;
+          if (!(ddx * ddx + ddy * ddy > r2)) out[count++] = j;
+        }
+      }
+    }
+    // Insertion sort: a handful of neighbours, already in order within each bucket.
+    for (let a = 1; a < count; a++) {
+      const v = out[a]!;
+      let p = a;
+      while (p > 0 && out[p - 1]! > v) {
+        out[p] = out[p - 1]!;
+        p--;
+      }
+      out[p] = v;
+    }
+    return count;
+  }
+
+  private readonly seen = new Int32Array(9);
+}
+
+/** A grid and a neighbour list shared by the pair searches below (single-threaded: one search at a time). */
+const shared = new SpatialGrid(1);
+let found = new Int32Array(0);
+
+/**
+ * Calls visit(i, j) for every pair i < j (indices within the environment of robots base..base+n-1) whose
+ * centres are at most `reach` apart (through the grid), or for every pair of a swarm under
+ * GRID_MIN_ROBOTS robots, in the order of a loop over i then j; stops when visit returns true. Pairs
+ * farther apart may be visited too: visit applies its own exact test.
+ */
+export function forNearPairs(x: Float64Array, y: Float64Array, base: number, n: number, reach: number, visit: (i: number, j: number) => boolean | void): void {
+  if (n < GRID_MIN_ROBOTS || !(reach > 0)) {
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (visit(i, j)) return;
+    return;
+  }
+  shared.setCell(reach);
+  shared.build(x, y, base, n);
+  if (found.length < n) found = new Int32Array(n);
+  const r2 = reach * reach;
+  for (let i = 0; i < n; i++) {
+    const count = shared.within(i, r2, found, true);
+    for (let m = 0; m < count; m++) if (visit(i, found[m]!)) return;
+  }
+}
+
+/**
+ * Marks every robot whose disc comes within `margin` of another's (centre distance below the sum of the
+ * radii plus margin): out[outOff + k] = 1 for robot k of the environment, 0 otherwise. The twin's contact
+ * detection, and a runtime monitor's contact test, in N x neighbours.
+ */
+export function markContacts(x: Float64Array, y: Float64Array, base: number, n: number, radius: ArrayLike<number>, margin: number, out: Uint8Array, outOff = base): void {
+  let maxR = 0;
+  for (let k = 0; k < n; k++) {
+    out[outOff + k] = 0;
+    if (radius[k]! > maxR) maxR = radius[k]!;
+  }
+  if (n < GRID_MIN_ROBOTS) {
+    // The twin's small swarms (training): the plain loop, without a call per pair.
+    for (let i = 0; i < n; i++) {
+      const xi = x[base + i]!;
+      const yi = y[base + i]!;
+      for (let j = i + 1; j < n; j++) {
+        const minD = radius[i]! + radius[j]! + margin;
+        const dx = x[base + j]! - xi;
+        if (dx >= minD || dx <= -minD) continue;
+        const dy = y[base + j]! - yi;
+        if (dx * dx + dy * dy < minD * minD) {
+          out[outOff + i] = 1;
+          out[outOff + j] = 1;
+        }
+      }
+    }
+    return;
+  }
+  forNearPairs(x, y, base, n, 2 * maxR + margin, (i, j) => {
+    const minD = radius[i]! + radius[j]! + margin;
+    const dx = x[base + j]! - x[base + i]!;
+    if (dx >= minD || dx <= -minD) return;
+    const dy = y[base + j]! - y[base + i]!;
+    if (dx * dx + dy * dy < minD * minD) {
+      out[outOff + i] = 1;
+      out[outOff + j] = 1;
+    }
+  });
+}
