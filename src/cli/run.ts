@@ -70,7 +70,7 @@ async function runWith(path: string, o: RunOptions, log: (line: string) => void,
     let runDir: string;
     let events: EventsFile;
     try {
-      run = swarmTrial(s, team, link, { safety: launch.safety, monitor: launch.monitor, trialMode: launch.trial, injections: launch.injections, seed: launch.seed });
+      run = swarmTrial(s, team, link, { safety: launch.safety, monitor: launch.monitor, onFlag: launch.onFlag, trialMode: launch.trial, injections: launch.injections, seed: launch.seed });
       runDir = newRunDir(launch);
       events = new EventsFile(join(runDir, EVENTS_FILE), log);
     } catch (err) {

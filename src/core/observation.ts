@@ -119,6 +119,9 @@ export class RendezvousObserver {
   private readonly nearIdx: Int32Array;
   private readonly nearDist: Float64Array;
   private readonly r2: number;
+  /** The isolation mask and environment base of the last observeAll (pairFeaturesAll follows it). */
+  private isolated: Uint8Array | null = null;
+  private isolatedBase = 0;
 
   constructor(readonly spec: ObservationSpec) {
     if (!Number.isInteger(spec.maxNeighbours) || spec.maxNeighbours < 1) {
@@ -167,12 +170,17 @@ export class RendezvousObserver {
    * The number of neighbours robot k sees is the sum of its mask. If `rowIds` is given, it receives the
    * index (within the environment) of the robot in each neighbour row, -1 for empty rows: robot k's rows
    * at rowIdsOff + k * maxNeighbours. Per-neighbour beliefs are attached to rows through it.
+   * `isolated` (indexed like the frame, robot base + j at base + j; non-zero = isolated) leaves robots out of
+   * every other robot's observation, centroid and belief pairs, as if out of range (the runtime's reaction to
+   * a flag, src/runtime/isolation.ts); an isolated robot still observes the others.
    */
   observeAll(
     frame: SwarmFrame, base: number, n: number, out: Float32Array, off: number,
-    rowIds?: Int32Array, rowIdsOff = 0,
+    rowIds?: Int32Array, rowIdsOff = 0, isolated?: Uint8Array,
   ): void {
     this.ensure(n);
+    this.isolated = isolated ?? null;
+    this.isolatedBase = base;
     const { x, y, heading, speed, turnRate, command } = frame;
     const { rowsOffset, maskOffset, size } = this.layout;
     const spec = this.spec;
@@ -258,7 +266,7 @@ export class RendezvousObserver {
       const rowD = i * n;
       for (let j = 0; j < n; j++) {
         const d = pairD[rowD + j];
-        if (d === Infinity) continue;
+        if (d === Infinity || (isolated !== undefined && isolated[base + j] !== 0)) continue;
         sumX += x[base + j];
         sumY += y[base + j];
         candIdx[seen] = j;
@@ -367,7 +375,7 @@ export class RendezvousObserver {
         const dx = x[gj] - xi;
         const dy = y[gj] - yi;
         const d2 = dx * dx + dy * dy;
-        const observed = local ? this.kept[i * n + j] === 1 : j !== i && d2 <= this.r2;
+        const observed = local ? this.kept[i * n + j] === 1 : j !== i && d2 <= this.r2 && !this.isIsolated(j);
         if (!observed) {
           out.fill(0, p, p + PAIR_DIM);
           continue;
@@ -393,6 +401,11 @@ export class RendezvousObserver {
         out[p + 8] = tn > 0 ? (speed[gj] * (cj * tx + sj * ty)) / tn / spec.maxSpeed : 0;
       }
     }
+  }
+
+  /** Whether robot j (within the environment observed last) was isolated in the last observeAll. */
+  private isIsolated(j: number): boolean {
+    return this.isolated !== null && this.isolated[this.isolatedBase + j] !== 0;
   }
 
   /** Writes the centralised critic's state of one environment: robots in index order, then timeFraction. */

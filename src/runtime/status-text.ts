@@ -26,6 +26,12 @@ export function describeEvent(e: RunEvent, period: number): string {
       return `${t}  STOP     every robot held (${e.reason})`;
     case 'resume':
       return `${t}  START    robots under their policies again (${e.reason})`;
+    case 'isolate':
+      return `${t}  ISOLATE  ${e.robot} left out of the others' observations${e.stopped ? ' and held still' : ''} until cleared`;
+    case 'isolation-end':
+      return `${t}  REJOIN   ${e.robot} back in the others' observations after ${(e.ticks * period).toFixed(1)} s (${e.reason === 'cleared' ? 'cleared by the monitor' : 'onFlag set to report'})`;
+    case 'on-flag':
+      return `${t}  ON-FLAG  flags now ${e.onFlag === 'report' ? 'only reported' : e.onFlag === 'isolate' ? 'isolate the robot' : 'isolate and stop the robot'} (${e.reason})`;
   }
 }
 
@@ -35,7 +41,8 @@ function robotRows(ids: readonly string[], rec: TickRecord | undefined, compromi
     const s = rec?.suspicion[i] ?? 0;
     const bar = '#'.repeat(Math.round(10 * s)).padEnd(10, '.');
     const attack = rec?.compromised.includes(i) ? compromisedBy(i) : null;
-    return `  ${id.padEnd(10)} [${bar}] ${s.toFixed(2)}  ${rec?.flagged[i] ? 'FLAGGED' : '       '}  ${attack ? `compromised: ${attack}` : ''}`;
+    const isolated = rec?.isolated?.includes(i) ? ' ISOLATED' : '';
+    return `  ${id.padEnd(10)} [${bar}] ${s.toFixed(2)}  ${rec?.flagged[i] ? 'FLAGGED' : '       '}${isolated}  ${attack ? `compromised: ${attack}` : ''}`;
   });
 }
 

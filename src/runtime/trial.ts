@@ -17,6 +17,7 @@ import { DEFAULT_SAFETY, SafetyLayer, type SafetySettings, type StopReason, type
 import { SwarmView } from './swarm-view.js';
 import { AttackSession } from './attack-module.js';
 import type { PhaseLap } from './phase-timer.js';
+import { FlagResponse, type IsolationEvent, type OnFlag } from './isolation.js';
 
 /**
  * An injection resolved against the swarm: robot index, the ticks it spans [from, to), the attack; with
@@ -44,7 +45,9 @@ export type RunEvent =
   | { tick: number; kind: 'stop'; robot: string; reason: StopReason }
   /** An attack module failed (threw, or returned a non-finite or out-of-range command): its robot is stopped. */
   | { tick: number; kind: 'attack-error'; robot: string; attack: string; problem: string }
-  | { tick: number; kind: 'e-stop' | 'release' | 'pause' | 'resume'; reason: string };
+  | { tick: number; kind: 'e-stop' | 'release' | 'pause' | 'resume'; reason: string }
+  /** A flagged robot isolated, its isolation ended, or what a flag does changed (src/runtime/isolation.ts). */
+  | IsolationEvent;
 
 export interface TickRecord {
   tick: number;
@@ -63,6 +66,8 @@ export interface TickRecord {
   consistency: number[];
   suspicion: number[];
   flagged: boolean[];
+  /** Robots isolated after this tick's monitor update (monitor.onFlag); absent where a run does not say. */
+  isolated?: number[];
   /** Robots compromised at this tick. */
   compromised: number[];
 }
@@ -79,6 +84,8 @@ export interface TrialParts {
   trialMode: boolean;
   injections: Injection[];
   seed: number;
+  /** What a flag does (monitor.onFlag); report when absent. */
+  onFlag?: OnFlag;
   /** Told as each phase of a tick ends (`npm run bench:runtime` times them); none in a deployed run. */
   timer?: PhaseLap;
 }
@@ -87,6 +94,8 @@ export class TrialRun {
   readonly view: SwarmView;
   readonly events: RunEvent[] = [];
   readonly records: TickRecord[] = [];
+  /** What flags do, and which robots are isolated now. */
+  readonly response: FlagResponse;
   tick = 0;
   private readonly rng: RandomStream;
   private readonly intended: Float32Array;
@@ -115,6 +124,10 @@ export class TrialRun {
     this.pairs = new Float32Array(N * N * PAIR_DIM);
     this.lastStop = new Array<StopReason | null>(N).fill(null);
     this.plan = [...parts.injections];
+    // Flagged robots are left out of the others' observations (and held still) as monitor.onFlag says.
+    this.response = new FlagResponse(parts.ids, parts.onFlag);
+    this.view.isolateWith(this.response.isolated);
+    parts.safety.holdWhere((i) => this.response.holds(i));
     // A trial starts from fresh recurrent states and monitor statistics.
     parts.team.resetEnv(0);
     parts.monitor.reset();
@@ -161,6 +174,7 @@ export class TrialRun {
     if (team.usesBeliefs) beliefs = aggregateBeliefs(team.lastBeliefs, team.beliefsPerPair, N, (i, j) => this.view.inRange(this.pairs, i, j));
     const alerts = monitor.update(t, { poses, motion: this.view.motion, intended: this.expected, beliefs });
     for (const a of alerts) this.events.push(a);
+    this.events.push(...this.response.update(t, monitor.flagged));
     timer?.lap('monitor');
     this.records.push({
       tick: t,
@@ -170,6 +184,7 @@ export class TrialRun {
       commands: Array.from(this.commands),
       stopped: [...this.lastStop],
       ...monitorView(this.view, poses, beliefs, monitor),
+      isolated: isolatedRobots(this.response.isolated),
       compromised: active.map((a) => a.robot),
     });
     timer?.lap('record');
@@ -199,6 +214,11 @@ export class TrialRun {
     const inj: Injection = { robot, fromTick: this.tick, toTick: this.tick + Math.round(ticks), attack, ...(onTicks !== undefined && offTicks !== undefined ? { onTicks, offTicks } : {}) };
     this.plan.push(inj);
     return inj;
+  }
+
+  /** The operator changes what a flag does (from this tick: robots flagged now are isolated or released at once). */
+  setOnFlag(onFlag: OnFlag, who: string): void {
+    this.events.push(...this.response.set(onFlag, this.tick, this.parts.monitor.flagged, who));
   }
 
   engageEStop(reason: string): void {
@@ -375,6 +395,13 @@ export function expectedCommands(safety: SafetyLayer, intended: Float32Array, ti
   }
 }
 
+/** The indices of the robots a mask marks. */
+function isolatedRobots(mask: Uint8Array): number[] {
+  const out: number[] = [];
+  mask.forEach((m, i) => m && out.push(i));
+  return out;
+}
+
 /** A tick record's poses and monitor signals (a robot not located yet has no pose: NaN, null in JSON). */
 export function monitorView(
   view: SwarmView,
@@ -404,7 +431,7 @@ export function swarmTrial(
   settings: SimSettings,
   team: OnnxTeam,
   link: RobotLink,
-  o: { safety?: SafetySettings; monitor?: MonitorSettings; trialMode: boolean; injections: Injection[]; seed: number; timer?: PhaseLap },
+  o: { safety?: SafetySettings; monitor?: MonitorSettings; onFlag?: OnFlag; trialMode: boolean; injections: Injection[]; seed: number; timer?: PhaseLap },
 ): TrialRun {
   const safety = swarmSafety(settings, o.safety ?? DEFAULT_SAFETY, link);
   return new TrialRun({
@@ -418,6 +445,7 @@ export function swarmTrial(
     trialMode: o.trialMode,
     injections: o.injections,
     seed: o.seed,
+    ...(o.onFlag ? { onFlag: o.onFlag } : {}),
     ...(o.timer ? { timer: o.timer } : {}),
   });
 }
