@@ -11,7 +11,6 @@
 // the only thing they act on, and the episode's seeds are the same), so its report result stands for them.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { SingleBar } from 'cli-progress';
 import { z } from 'zod';
 import { loadYamlFile, parseWithSchema } from '../core/config-file.js';
 import { resolveSimConfig, type SimSettings } from '../../sim/config.js';
@@ -44,7 +43,6 @@ export interface IsolationEvalOptions {
   out?: string;
   /** Only these attack rows (names as the matrix writes them); all when empty. */
   attack?: string[];
-  quiet?: boolean;
 }
 
 /** One robot's isolation in one episode, ticks [from, to). */
@@ -188,41 +186,47 @@ export async function runIsolationEvaluation(o: IsolationEvalOptions, log: (line
   const episodes = o.episodes ?? file.episodes;
   const seed = o.seed ?? file.seed;
   const out = o.out ?? file.out;
-  const rows: RowResult[] = [];
   const ticks: Record<string, number> = {};
   const write = (ev: IsolationEvaluation) => {
     mkdirSync(dirname(resolve(out)), { recursive: true });
     writeFileSync(`${out}.json`, `${JSON.stringify(ev, null, 2)}\n`);
     writeFileSync(`${out}.md`, isolationMarkdown(ev, o));
   };
-  for (const variant of file.variants) {
+  // Rows per variant, written in the config's order; the variants run side by side.
+  const byVariant: RowResult[][] = file.variants.map(() => []);
+  const rows = () => byVariant.flat();
+  const runVariant = async (variant: (typeof file.variants)[number], k: number): Promise<void> => {
     const policyDir = resolve(variant.policy);
     const matrix = resolveEvaluateOptions({ config: variant.matrix, policy: [], attack: [] });
     const refs = o.attack?.length ? matrix.attack.filter((a) => o.attack!.includes(a)) : matrix.attack;
     const settings = resolveSimConfig({ ...(readManifest(policyDir).training.config.env as Record<string, unknown>) });
     ticks[basename(policyDir)] = settings.episodeSteps;
-    const team = await OnnxTeam.load(policyDir, settings.observation);
-    // Beliefs are forgotten as `swarmguard run` deploys them by default (launch key forgetNeighbourAfter: 5 s).
-    team.setForgetAfter(Math.round(5 / settings.controlPeriod));
-    const bar = o.quiet ? null : new SingleBar({ format: ' {bar} {value}/{total} rows | {attack}', stream: process.stderr, hideCursor: true });
-    bar?.start(refs.length, 0, { attack: '' });
+    // One team per onFlag (a team's recurrent belief states belong to one run at a time): isolate and
+    // isolate-and-stop run side by side once report's episodes are known.
+    const teams = new Map<OnFlag, OnnxTeam>();
     try {
+      for (const onFlag of ON_FLAG_ACTIONS) {
+        const team = await OnnxTeam.load(policyDir, settings.observation);
+        // Beliefs are forgotten as `swarmguard run` deploys them by default (launch key forgetNeighbourAfter: 5 s).
+        team.setForgetAfter(Math.round(5 / settings.controlPeriod));
+        teams.set(onFlag, team);
+      }
       for (const ref of refs) {
         const row = await loadAttackRow(ref, settings);
         try {
-          const byMode = new Map<OnFlag, EpisodeResult[]>();
-          for (const onFlag of ON_FLAG_ACTIONS) {
+          const lane = async (onFlag: OnFlag, report?: EpisodeResult[]): Promise<EpisodeResult[]> => {
             const eps: EpisodeResult[] = [];
             for (let e = 0; e < episodes; e++) {
-              const report = byMode.get('report')?.[e];
               // Without a flag under report nothing differs under the others: the same episode, exactly.
-              eps.push(report && report.flags === 0 ? { ...report, ran: false } : await isolationEpisode(settings, team, row, e, seed, onFlag));
+              const r = report?.[e];
+              eps.push(r && r.flags === 0 ? { ...r, ran: false } : await isolationEpisode(settings, teams.get(onFlag)!, row, e, seed, onFlag));
             }
-            byMode.set(onFlag, eps);
-          }
-          const report = byMode.get('report')!;
-          const modes = ON_FLAG_ACTIONS.map((m) => summariseMode(m, byMode.get(m)!, report, row, settings));
-          rows.push({
+            return eps;
+          };
+          const report = await lane('report');
+          const acting = await Promise.all([lane('isolate', report), lane('isolate-and-stop', report)]);
+          const modes = [report, ...acting].map((eps, m) => summariseMode(ON_FLAG_ACTIONS[m]!, eps, report, row, settings));
+          byVariant[k]!.push({
             variant: variant.matrix,
             policy: basename(policyDir),
             attack: attackRowName(row),
@@ -231,19 +235,18 @@ export async function runIsolationEvaluation(o: IsolationEvalOptions, log: (line
             verdict: { isolate: verdictOf(modes[1]!), 'isolate-and-stop': verdictOf(modes[2]!) },
           });
           // Written after every row: a long measurement cut short keeps what it has measured.
-          write({ episodes, seed, ticks, rows });
-          bar?.increment(1, { attack: attackRowName(row) });
-          if (o.quiet) log(`${basename(policyDir)} ${attackRowName(row)}: ${modes.map((m) => `${m.onFlag} ${(100 * m.gatheredAtEndRate).toFixed(0)}%`).join(', ')}`);
+          write({ episodes, seed, ticks, rows: rows() });
+          log(`${basename(policyDir)} ${attackRowName(row)}: ${modes.map((m) => `${m.onFlag} ${(100 * m.gatheredAtEndRate).toFixed(0)}%`).join(', ')}`);
         } finally {
           if (row.attack.kind === 'adversary') await row.attack.adversary.release();
         }
       }
     } finally {
-      bar?.stop();
-      await team.release();
+      await Promise.all([...teams.values()].map((t) => t.release()));
     }
-  }
-  const result: IsolationEvaluation = { episodes, seed, ticks, rows };
+  };
+  await Promise.all(file.variants.map((v, k) => runVariant(v, k)));
+  const result: IsolationEvaluation = { episodes, seed, ticks, rows: rows() };
   write(result);
   log(`wrote ${out}.md, ${out}.json`);
   return result;

@@ -216,7 +216,6 @@ export function buildProgram(): Command {
     .option('-e, --episodes <n>', "episodes per attack row and onFlag (default: the config's)", integer('--episodes', 1, 100_000))
     .option('-s, --seed <n>', "seed of the episodes (default: the config's)", integer('--seed', 0, 2 ** 31 - 1))
     .option('-o, --out <path>', "writes <path>.md and <path>.json (default: the config's, policies/ISOLATION)")
-    .option('--quiet', 'no progress bar; a line per attack row', false)
     .action(async (opts: IsolationEvalOptions) => {
       const ev = await runIsolationEvaluation(opts);
       console.log(`${isolationOutcomeTable(ev.rows)}\n\n${isolationTable(ev.rows)}`);

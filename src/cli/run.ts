@@ -157,6 +157,7 @@ async function runWith(path: string, o: RunOptions, log: (line: string) => void,
               const cmd = parseConsoleCommand(line);
               if (!cmd) return;
               if (cmd.kind === 'help') log(CONSOLE_HELP);
+              else if (cmd.kind === 'show-on-flag') log(`console: onflag ${control.state.onFlag}`);
               else await control.apply(cmd, 'console');
             } catch (err) {
               log(`console: ${(err as Error).message}`);

@@ -128,6 +128,8 @@ export class TrialRun {
     this.response = new FlagResponse(parts.ids, parts.onFlag);
     this.view.isolateWith(this.response.isolated);
     parts.safety.holdWhere((i) => this.response.holds(i));
+    // A run that acts on flags says so in its events from the start (a replay reads what flags did from them).
+    if (this.response.onFlag !== 'report') this.events.push({ tick: 0, kind: 'on-flag', onFlag: this.response.onFlag, reason: 'launch' });
     // A trial starts from fresh recurrent states and monitor statistics.
     parts.team.resetEnv(0);
     parts.monitor.reset();
