@@ -24,6 +24,7 @@ import { DashboardService } from '../dashboard/service.js';
 import { outcomes, swarmTrial, type TrialRun } from '../runtime/trial.js';
 import { EVENTS_FILE, EventsFile, formatSummary, newRunDir, summaryLines, writeRunFolder, type RunEnding, type RunSummary } from '../runtime/run-folder.js';
 import { uncompromisedOutcome } from '../runtime/team-outcome.js';
+import { summariseIsolations } from '../runtime/isolation.js';
 import { FoxgloveLiveService } from '../recording/foxglove-live.js';
 import { RecorderService } from '../recording/service.js';
 import { TerminalStatus } from '../runtime/status-text.js';
@@ -121,6 +122,7 @@ async function runWith(path: string, o: RunOptions, log: (line: string) => void,
       interrupted: stop.interrupted || failure !== null,
       ended: ending(),
       ...(halt ? { halt } : {}),
+      isolations: summariseIsolations(run.events, s.robotIds, (t) => run.records[t]?.compromised ?? [], run.tick, s.controlPeriod, run.response.onFlag),
     });
     // Every tick's record to the services, its events to them and to events.jsonl.
     const afterTick = () => {

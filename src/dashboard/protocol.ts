@@ -111,7 +111,7 @@ const milli = (v: number) => (Number.isFinite(v) ? Math.round(v * 1000) : null);
  * One tick's frame body without its per-client parts (seq, events): a JSON object's members, no braces.
  * Poses in mm and mrad, signals in thousandths: integers keep frames small.
  */
-export function frameBody(r: TickRecord, detail: Detail, o: { controlPeriod: number; trialMode: boolean; eStopped: string | null; paused: boolean }): string {
+export function frameBody(r: TickRecord, detail: Detail, o: { controlPeriod: number; trialMode: boolean; eStopped: string | null; paused: boolean; isolated?: readonly number[] }): string {
   const poses: (number | null)[] = [];
   for (const p of r.truePoses ?? r.poses) poses.push(milli(p.x), milli(p.y), milli(p.theta));
   const flagged: number[] = [];
@@ -124,7 +124,7 @@ export function frameBody(r: TickRecord, detail: Detail, o: { controlPeriod: num
     susp: r.suspicion.map(milli),
     flagged,
     // Robots left out of the others' observations (monitor.onFlag isolate or isolate-and-stop).
-    isolated: r.isolated ?? [],
+    isolated: o.isolated ?? [],
     eStopped: o.eStopped,
     paused: o.paused,
   };

@@ -254,7 +254,7 @@ export class DashboardServer implements FrameSource {
   /** FrameSource: the latest tick's frame body at one detail level, encoded at most once. */
   body(detail: Detail): string | null {
     if (!this.latest) return null;
-    return (this.bodies[detail] ??= frameBody(this.latest, detail, { controlPeriod: this.o.controlPeriod, trialMode: this.o.trialMode, eStopped: this.eStopped, paused: this.paused }));
+    return (this.bodies[detail] ??= frameBody(this.latest, detail, { controlPeriod: this.o.controlPeriod, trialMode: this.o.trialMode, eStopped: this.eStopped, paused: this.paused, isolated: [...this.isolated].map((id) => this.o.ids.indexOf(id)) }));
   }
 
   stats(): DashboardStats {

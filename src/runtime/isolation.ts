@@ -85,3 +85,59 @@ export class FlagResponse {
     return [{ tick, kind: 'on-flag', onFlag: this.mode, reason: who }, ...this.update(tick, flagged)];
   }
 }
+
+/** What a run's flags led to (summary.json's `isolations`). */
+export interface IsolationSummary {
+  /** What a flag did at the end of the run. */
+  onFlag: OnFlag;
+  isolations: number;
+  /** Of them, of robots compromised when isolated (trials) and of robots that were not (false isolations). */
+  ofCompromised: number;
+  falseIsolations: number;
+  /** Robot-seconds spent isolated, in all and in false isolations. */
+  isolatedS: number;
+  falseIsolatedS: number;
+  /** Robots still isolated when the run ended. */
+  stillIsolated: string[];
+}
+
+/**
+ * Counts a run's isolations from its events; `compromisedAt(tick)` gives the robots (indices) compromised at
+ * a tick (the tick records' ground truth), `endTick` the run's last tick + 1.
+ */
+export function summariseIsolations(
+  events: readonly { kind: string; tick: number; robot?: string; onFlag?: OnFlag }[],
+  ids: readonly string[],
+  compromisedAt: (tick: number) => readonly number[],
+  endTick: number,
+  period: number,
+  onFlag: OnFlag,
+): IsolationSummary {
+  const open = new Map<string, { from: number; false: boolean }>();
+  const s: IsolationSummary = { onFlag, isolations: 0, ofCompromised: 0, falseIsolations: 0, isolatedS: 0, falseIsolatedS: 0, stillIsolated: [] };
+  const close = (robot: string, to: number) => {
+    const o = open.get(robot);
+    if (!o) return;
+    s.isolatedS += (to - o.from) * period;
+    if (o.false) s.falseIsolatedS += (to - o.from) * period;
+    open.delete(robot);
+  };
+  for (const e of events) {
+    if (e.kind === 'isolate' && e.robot !== undefined) {
+      const wasFalse = !compromisedAt(e.tick).includes(ids.indexOf(e.robot));
+      open.set(e.robot, { from: e.tick, false: wasFalse });
+      s.isolations++;
+      if (wasFalse) s.falseIsolations++;
+      else s.ofCompromised++;
+    } else if (e.kind === 'isolation-end' && e.robot !== undefined) close(e.robot, e.tick);
+  }
+  s.stillIsolated = [...open.keys()];
+  for (const robot of s.stillIsolated) close(robot, endTick);
+  return s;
+}
+
+/** The summary's line. */
+export function isolationLine(s: IsolationSummary): string {
+  const still = s.stillIsolated.length ? `; still isolated at the end: ${s.stillIsolated.join(', ')}` : '';
+  return `on flag: ${s.onFlag}; ${s.isolations} isolation(s) (${s.ofCompromised} of compromised robots, ${s.falseIsolations} false), ${s.isolatedS.toFixed(1)} robot-s isolated (${s.falseIsolatedS.toFixed(1)} s false)${still}`;
+}

@@ -36,12 +36,12 @@ export function describeEvent(e: RunEvent, period: number): string {
 }
 
 /** One row per robot: its suspicion bar, flag, and the attack compromising it (null: none). */
-function robotRows(ids: readonly string[], rec: TickRecord | undefined, compromisedBy: (i: number) => string | null): string[] {
+function robotRows(ids: readonly string[], rec: TickRecord | undefined, compromisedBy: (i: number) => string | null, isolatedNow: (i: number) => boolean): string[] {
   return ids.map((id, i) => {
     const s = rec?.suspicion[i] ?? 0;
     const bar = '#'.repeat(Math.round(10 * s)).padEnd(10, '.');
     const attack = rec?.compromised.includes(i) ? compromisedBy(i) : null;
-    const isolated = rec?.isolated?.includes(i) ? ' ISOLATED' : '';
+    const isolated = isolatedNow(i) ? ' ISOLATED' : '';
     return `  ${id.padEnd(10)} [${bar}] ${s.toFixed(2)}  ${rec?.flagged[i] ? 'FLAGGED' : '       '}${isolated}  ${attack ? `compromised: ${attack}` : ''}`;
   });
 }
@@ -54,6 +54,8 @@ export class TerminalStatus {
   private tableLines = 0;
   /** The attack compromising each robot, from the injection events shown (robot index -> attack). */
   private readonly attacks = new Map<number, string>();
+  /** The robots isolated now (monitor.onFlag), from the isolation events shown. */
+  private readonly isolated = new Set<number>();
 
   constructor(
     private readonly log: (line: string) => void,
@@ -71,6 +73,8 @@ export class TerminalStatus {
 
   event(e: RunEvent): void {
     if (e.kind === 'injection-start') this.attacks.set(this.ids.indexOf(e.robot), e.attack);
+    if (e.kind === 'isolate') this.isolated.add(this.ids.indexOf(e.robot));
+    if (e.kind === 'isolation-end') this.isolated.delete(this.ids.indexOf(e.robot));
     this.line(describeEvent(e, this.controlPeriod));
   }
 
@@ -78,7 +82,7 @@ export class TerminalStatus {
   table(header: string, rec: TickRecord | undefined): void {
     if (!this.tty) return;
     this.erase();
-    const lines = [header, ...robotRows(this.ids, rec, (i) => this.attacks.get(i) ?? null)];
+    const lines = [header, ...robotRows(this.ids, rec, (i) => this.attacks.get(i) ?? null, (i) => this.isolated.has(i))];
     this.out.write(`${lines.join('\n')}\n`);
     this.tableLines = lines.length;
   }

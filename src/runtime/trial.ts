@@ -66,8 +66,6 @@ export interface TickRecord {
   consistency: number[];
   suspicion: number[];
   flagged: boolean[];
-  /** Robots isolated after this tick's monitor update (monitor.onFlag); absent where a run does not say. */
-  isolated?: number[];
   /** Robots compromised at this tick. */
   compromised: number[];
 }
@@ -186,7 +184,6 @@ export class TrialRun {
       commands: Array.from(this.commands),
       stopped: [...this.lastStop],
       ...monitorView(this.view, poses, beliefs, monitor),
-      isolated: isolatedRobots(this.response.isolated),
       compromised: active.map((a) => a.robot),
     });
     timer?.lap('record');
@@ -395,13 +392,6 @@ export function expectedCommands(safety: SafetyLayer, intended: Float32Array, ti
     out[2 * i] = c.left;
     out[2 * i + 1] = c.right;
   }
-}
-
-/** The indices of the robots a mask marks. */
-function isolatedRobots(mask: Uint8Array): number[] {
-  const out: number[] = [];
-  mask.forEach((m, i) => m && out.push(i));
-  return out;
 }
 
 /** A tick record's poses and monitor signals (a robot not located yet has no pose: NaN, null in JSON). */
