@@ -114,6 +114,7 @@ function setControlsOff(reason) {
     $(id).title = reason ?? $(id).dataset.help;
   }
   token.disabled = reason !== null;
+  $('onflag-mode').disabled = reason !== null;
   $('inject-form').classList.toggle('hidden', reason !== null || !info.trialMode);
   $('controls-off').textContent = reason === null ? '' : `controls off: ${reason}`;
 }
