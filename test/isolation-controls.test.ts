@@ -48,6 +48,18 @@ describe('monitor.onFlag in launch files', () => {
   });
 });
 
+describe('monitor.onFlag and the distributed runtime', () => {
+  it('acting on flags is refused where robots run as processes of their own (they build their observations from the bus)', async () => {
+    const demo = readFileSync(join(PROJECT_ROOT, 'launch', 'distributed-demo.yaml'), 'utf8')
+      .replaceAll('../policies/', `${join(PROJECT_ROOT, 'policies')}/`)
+      .replace('monitor: { flagAt', 'monitor: { onFlag: isolate, flagAt');
+    const { dir } = launchFile('duration: 1\n');
+    const path = join(dir, 'distributed.yaml');
+    writeFileSync(path, demo);
+    await expect(loadLaunch(path)).rejects.toThrow(`${path}: monitor.onFlag: 'isolate' is not supported by the distributed runtime (distributed:), only report`);
+  });
+});
+
 describe('the console and the ROS 2 parameter', () => {
   it('console: onflag shows or sets it; a bad value is named', () => {
     expect(parseConsoleCommand('onflag')).toEqual({ kind: 'show-on-flag' });
