@@ -43,6 +43,8 @@ export interface IsolationEvalOptions {
   out?: string;
   /** Only these attack rows (names as the matrix writes them); all when empty. */
   attack?: string[];
+  /** Only the variants of these policy folders (as the config names them); all when empty. */
+  policy?: string[];
 }
 
 /** One robot's isolation in one episode, ticks [from, to). */
@@ -193,9 +195,11 @@ export async function runIsolationEvaluation(o: IsolationEvalOptions, log: (line
     writeFileSync(`${out}.md`, isolationMarkdown(ev, o));
   };
   // Rows per variant, written in the config's order; the variants run side by side.
-  const byVariant: RowResult[][] = file.variants.map(() => []);
+  const variants = o.policy?.length ? file.variants.filter((v) => o.policy!.some((p) => resolve(p) === resolve(v.policy))) : file.variants;
+  if (variants.length === 0) throw new RangeError(`eval-isolation: no variant of ${o.config} runs ${o.policy!.join(', ')}`);
+  const byVariant: RowResult[][] = variants.map(() => []);
   const rows = () => byVariant.flat();
-  const runVariant = async (variant: (typeof file.variants)[number], k: number): Promise<void> => {
+  const runVariant = async (variant: (typeof variants)[number], k: number): Promise<void> => {
     const policyDir = resolve(variant.policy);
     const matrix = resolveEvaluateOptions({ config: variant.matrix, policy: [], attack: [] });
     const refs = o.attack?.length ? matrix.attack.filter((a) => o.attack!.includes(a)) : matrix.attack;
@@ -245,7 +249,7 @@ export async function runIsolationEvaluation(o: IsolationEvalOptions, log: (line
       await Promise.all([...teams.values()].map((t) => t.release()));
     }
   };
-  await Promise.all(file.variants.map((v, k) => runVariant(v, k)));
+  await Promise.all(variants.map((v, k) => runVariant(v, k)));
   const result: IsolationEvaluation = { episodes, seed, ticks, rows: rows() };
   write(result);
   log(`wrote ${out}.md, ${out}.json`);

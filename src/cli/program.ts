@@ -212,6 +212,7 @@ export function buildProgram(): Command {
     .command('eval-isolation')
     .description("the uncompromised robots' outcome with monitor.onFlag report vs isolate vs isolate-and-stop under every attack row of the evaluation matrices and in benign runs, and what false isolations cost; writes <out>.md and <out>.json")
     .option('--config <file>', 'the variants (policy and evaluation matrix), episodes, seed and out', 'policies/isolation.yaml')
+    .option('-p, --policy <dir>', "only the variant of this policy folder, as the config names it (repeat)", collect, [])
     .option('-a, --attack <row>', "only this attack row, as the matrix names it, e.g. 'fault:spin' (repeat)", collect, [])
     .option('-e, --episodes <n>', "episodes per attack row and onFlag (default: the config's)", integer('--episodes', 1, 100_000))
     .option('-s, --seed <n>', "seed of the episodes (default: the config's)", integer('--seed', 0, 2 ** 31 - 1))
