@@ -55,7 +55,7 @@ export class SafetyLayer {
   private paused = false;
   readonly stops: Record<StopReason, number> = Object.fromEntries(STOP_REASONS.map((r) => [r, 0])) as Record<StopReason, number>;
   private proximity: ProximitySource | null = null;
-  /** Robots held still because they are flagged and isolated (isolate-and-stop), see hold(). */
+  /** Robots held still because they are flagged and isolated (isolate-and-stop), see holdWhere(). */
   private held: (i: number) => boolean = () => false;
 
   constructor(
