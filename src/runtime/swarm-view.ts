@@ -22,6 +22,8 @@ export class SwarmView implements TeamView {
   /** The observed pairs' belief features of this tick (pair p at p * PAIR_DIM), built on first use. */
   private observedFeatures = new Float32Array(0);
   private observedFresh = false;
+  /** Robots left out of the others' observations (non-zero at i), read at every update; null: none. */
+  private isolated: Uint8Array | null = null;
 
   /** The view a deployed policy observes through: its manifest's observation spec, `robots` robots, tick `dt` s. */
   static forPolicy(team: OnnxTeam, robots: number, dt: number): SwarmView {
@@ -60,6 +62,12 @@ export class SwarmView implements TeamView {
     return this.previous[i] !== null;
   }
 
+  /** From now on, every update leaves the robots `mask` marks (non-zero at i) out of the others' observations. */
+  isolateWith(mask: Uint8Array | null): void {
+    if (mask && mask.length !== this.robots) throw new RangeError(`isolation mask of ${mask.length} robots for a swarm of ${this.robots}`);
+    this.isolated = mask;
+  }
+
   /** Forgets motion history and commands (trial start). */
   reset(): void {
     this.previous.fill(null);
@@ -95,7 +103,7 @@ export class SwarmView implements TeamView {
       // Only a real measurement is remembered: a stand-in (no usable pose) must not become the reference.
       if (p.stampMs === undefined || Number.isFinite(p.stampMs)) this.previous[i] = { ...p };
     });
-    this.observer.observeAll(fr, 0, this.robots, this.obs, 0, this.rowIds, 0);
+    this.observer.observeAll(fr, 0, this.robots, this.obs, 0, this.rowIds, 0, this.isolated ?? undefined);
     this.observedFresh = false;
   }
 

@@ -17,6 +17,7 @@ import { DEFAULT_SAFETY, SafetyLayer, type SafetySettings, type StopReason, type
 import { SwarmView } from './swarm-view.js';
 import { AttackSession } from './attack-module.js';
 import type { PhaseLap } from './phase-timer.js';
+import { FlagResponse, type IsolationEvent, type OnFlag } from './isolation.js';
 
 /**
  * An injection resolved against the swarm: robot index, the ticks it spans [from, to), the attack; with
@@ -44,7 +45,9 @@ export type RunEvent =
   | { tick: number; kind: 'stop'; robot: string; reason: StopReason }
   /** An attack module failed (threw, or returned a non-finite or out-of-range command): its robot is stopped. */
   | { tick: number; kind: 'attack-error'; robot: string; attack: string; problem: string }
-  | { tick: number; kind: 'e-stop' | 'release' | 'pause' | 'resume'; reason: string };
+  | { tick: number; kind: 'e-stop' | 'release' | 'pause' | 'resume'; reason: string }
+  /** A flagged robot isolated, its isolation ended, or what a flag does changed (src/runtime/isolation.ts). */
+  | IsolationEvent;
 
 export interface TickRecord {
   tick: number;
@@ -79,6 +82,8 @@ export interface TrialParts {
   trialMode: boolean;
   injections: Injection[];
   seed: number;
+  /** What a flag does (monitor.onFlag); report when absent. */
+  onFlag?: OnFlag;
   /** Told as each phase of a tick ends (`npm run bench:runtime` times them); none in a deployed run. */
   timer?: PhaseLap;
 }
@@ -87,6 +92,8 @@ export class TrialRun {
   readonly view: SwarmView;
   readonly events: RunEvent[] = [];
   readonly records: TickRecord[] = [];
+  /** What flags do, and which robots are isolated now. */
+  readonly response: FlagResponse;
   tick = 0;
   private readonly rng: RandomStream;
   private readonly intended: Float32Array;
@@ -115,6 +122,12 @@ export class TrialRun {
     this.commands = new Float32Array(2 * N);
     this.lastStop = new Array<StopReason | null>(N).fill(null);
     this.plan = [...parts.injections];
+    // Flagged robots are left out of the others' observations (and held still) as monitor.onFlag says.
+    this.response = new FlagResponse(parts.ids, parts.onFlag);
+    this.view.isolateWith(this.response.isolated);
+    parts.safety.holdWhere((i) => this.response.holds(i));
+    // A run that acts on flags says so in its events from the start (a replay reads what flags did from them).
+    if (this.response.onFlag !== 'report') this.events.push({ tick: 0, kind: 'on-flag', onFlag: this.response.onFlag, reason: 'launch' });
     // A trial starts from fresh recurrent states and monitor statistics.
     parts.team.resetEnv(0);
     parts.monitor.reset();
@@ -168,6 +181,7 @@ export class TrialRun {
     else if (team.usesBeliefs) beliefs = aggregateBeliefs(team.lastBeliefs, team.beliefsPerPair, N, (i, j) => this.view.inRange(this.pairs, i, j));
     const alerts = monitor.update(t, { poses, motion: this.view.motion, intended: this.expected, beliefs });
     for (const a of alerts) this.events.push(a);
+    this.events.push(...this.response.update(t, monitor.flagged));
     timer?.lap('monitor');
     this.records.push({
       tick: t,
@@ -206,6 +220,11 @@ export class TrialRun {
     const inj: Injection = { robot, fromTick: this.tick, toTick: this.tick + Math.round(ticks), attack, ...(onTicks !== undefined && offTicks !== undefined ? { onTicks, offTicks } : {}) };
     this.plan.push(inj);
     return inj;
+  }
+
+  /** The operator changes what a flag does (from this tick: robots flagged now are isolated or released at once). */
+  setOnFlag(onFlag: OnFlag, who: string): void {
+    this.events.push(...this.response.set(onFlag, this.tick, this.parts.monitor.flagged, who));
   }
 
   engageEStop(reason: string): void {
@@ -411,7 +430,7 @@ export function swarmTrial(
   settings: SimSettings,
   team: OnnxTeam,
   link: RobotLink,
-  o: { safety?: SafetySettings; monitor?: MonitorSettings; trialMode: boolean; injections: Injection[]; seed: number; timer?: PhaseLap },
+  o: { safety?: SafetySettings; monitor?: MonitorSettings; onFlag?: OnFlag; trialMode: boolean; injections: Injection[]; seed: number; timer?: PhaseLap },
 ): TrialRun {
   const safety = swarmSafety(settings, o.safety ?? DEFAULT_SAFETY, link);
   return new TrialRun({
@@ -425,6 +444,7 @@ export function swarmTrial(
     trialMode: o.trialMode,
     injections: o.injections,
     seed: o.seed,
+    ...(o.onFlag ? { onFlag: o.onFlag } : {}),
     ...(o.timer ? { timer: o.timer } : {}),
   });
 }
