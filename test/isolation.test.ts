@@ -134,26 +134,27 @@ describe('a deployed trial acting on flags (shipped EIR-MAPPO with its belief ne
     const link = new SimLink(settings, 'fast', 7);
     const run: TrialRun = swarmTrial(settings, team, link, { trialMode: true, injections, seed: 7, ...(onFlag ? { onFlag } : {}) });
     const N = settings.robotIds.length;
-    let fed: Float32Array | null = null;
-    const pairFeatures = run.view.pairFeatures.bind(run.view);
-    // What the team's belief network is fed (the team calls the view's pairFeatures for its input).
-    run.view.pairFeatures = (e: number, out: Float32Array) => {
-      pairFeatures(e, out);
-      fed ??= out.slice();
+    // What the team's belief network is fed: the features of the pairs the view observed this tick (the
+    // deployed team runs its belief on those live pairs, src/policy/sparse-pair-beliefs.ts).
+    const beliefInputsOf = (victim: number): number => {
+      const { pairs, features } = run.view.observed();
+      let count = 0;
+      for (let i = 0; i < N; i++) {
+        if (i === victim) continue;
+        for (let p = pairs.start[i]!; p < pairs.start[i + 1]!; p++) if (pairs.neighbour[p] === victim && features[p * PAIR_DIM] === 1) count++;
+      }
+      return count;
     };
     const ticksSeen: { isolated: boolean; seenBy: number; beliefInputs: number; belief: number | null }[] = [];
     for (let t = 0; t < ticks; t++) {
       const isolated = run.response.isolated[VICTIM] === 1;
-      fed = null;
       await run.step();
       link.advance();
       const rowIds = run.view.rowIds;
       const K = rowIds.length / N;
       let seenBy = 0;
       for (let i = 0; i < N; i++) if (i !== VICTIM && Array.from(rowIds.subarray(i * K, (i + 1) * K)).includes(VICTIM)) seenBy++;
-      let beliefInputs = 0;
-      const f = fed as Float32Array | null;
-      for (let i = 0; i < N; i++) if (i !== VICTIM && f && f[(i * N + VICTIM) * PAIR_DIM] === 1) beliefInputs++;
+      const beliefInputs = beliefInputsOf(VICTIM);
       ticksSeen.push({ isolated, seenBy, beliefInputs, belief: run.records.at(-1)!.belief[VICTIM]! });
     }
     return { run, ticksSeen };
