@@ -15,6 +15,7 @@ import type { OnnxTeam } from '../policy/team.js';
 import type { RobotLink } from './link.js';
 import { DEFAULT_SAFETY, SafetyLayer, type SafetySettings, type StopReason, type TimedPose } from './safety.js';
 import { SwarmView } from './swarm-view.js';
+import { trainingPrior } from '../policy/pair-beliefs.js';
 import { AttackSession } from './attack-module.js';
 import type { PhaseLap } from './phase-timer.js';
 
@@ -158,8 +159,8 @@ export class TrialRun {
     if (team.usesBeliefs) this.view.pairFeatures(0, this.pairs);
     timer?.lap('observation');
     let beliefs = null;
-    if (team.usesBeliefs) beliefs = aggregateBeliefs(team.lastBeliefs, team.beliefsPerPair, N, (i, j) => this.view.inRange(this.pairs, i, j));
-    const alerts = monitor.update(t, { poses, motion: this.view.motion, intended: this.expected, beliefs });
+    if (team.usesBeliefs) beliefs = aggregateBeliefs(team.lastBeliefs, team.beliefsPerPair, N, (i, j) => this.view.inRange(this.pairs, i, j), trainingPrior(team.policy.manifest));
+    const alerts = monitor.update(t, { poses, motion: this.view.motion, policyCommandsAfterSafety: this.expected, beliefs });
     for (const a of alerts) this.events.push(a);
     timer?.lap('monitor');
     this.records.push({
@@ -413,7 +414,7 @@ export function swarmTrial(
     team,
     link,
     safety,
-    monitor: new SwarmMonitor(settings.robotIds, settings.robots, o.monitor ?? DEFAULT_MONITOR),
+    monitor: new SwarmMonitor(settings.robotIds, settings.robots, o.monitor ?? DEFAULT_MONITOR, { periodS: settings.controlPeriod, arena: { width: settings.arenaWidth, height: settings.arenaHeight } }),
     controlPeriod: settings.controlPeriod,
     trialMode: o.trialMode,
     injections: o.injections,
