@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { twistFromCommands } from '../src/core/kinematics.js';
 import { aggregateBeliefs, DEFAULT_MONITOR, SwarmMonitor, type MonitorAlert } from '../src/monitor/monitor.js';
 import { faultByName } from '../sim/faults.js';
+import { loadAttack } from '../sim/team-eval.js';
+import { SimLink } from '../src/runtime/sim-link.js';
+import { swarmTrial } from '../src/runtime/trial.js';
 import { RendezvousWorld } from '../sim/world.js';
 import { shippedMappo } from './helpers.js';
 
@@ -39,7 +42,8 @@ describe('swarm monitor', () => {
     const flags = alerts.filter((a) => a.kind === 'flag');
     expect(flags.map((a) => a.robot)).toEqual(['epuck-3']);
     expect(flags[0]!.tick).toBeGreaterThanOrEqual(100);
-    expect(flags[0]!.tick).toBeLessThanOrEqual(106);
+    // Each tick adds at most maxTickScore - drift to the CUSUM: a gross deviation is flagged within a second.
+    expect(flags[0]!.tick).toBeLessThanOrEqual(110);
     expect(flags[0]!.evidence.consistency).toBe(1);
     const clear = alerts.find((a) => a.kind === 'clear');
     expect(clear?.robot).toBe('epuck-3');
@@ -152,5 +156,27 @@ describe('swarm monitor', () => {
     expect(run({ pushA: 0, cmdB: [0, 0], heading: Math.PI / 2, ownStep: (t) => [0, (t % 4 < 2 ? 1 : -1) * 0.8 * v * 0.1] })).toEqual(['b']);
     // b pushed as it should be, but spinning although told not to turn: b flagged.
     expect(run({ pushA: 0.5 * v, cmdB: [0, 0], heading: 0, ownStep: () => [0, 0], turn: 3 })).toEqual(['b']);
+  });
+
+  it('flags a robot acting on corrupted observations (noise 0.5): its motion is not what its policy commands from the tracker\'s view', async () => {
+    const attack = await loadAttack('obs-noise:0.5', settings);
+    const flagsOf = async (seed: number) => {
+      const link = new SimLink(settings, 'fast', seed);
+      const run = swarmTrial(settings, mappo(), link, { trialMode: true, injections: [{ robot: 3, fromTick: 50, toTick: 250, attack }], seed });
+      for (let t = 0; t < 250; t++) {
+        await run.step();
+        link.advance();
+      }
+      return run.events.filter((e): e is MonitorAlert => e.kind === 'flag');
+    };
+    // Detection is statistical (policies/MONITOR.md: most trials within 5 s): of 6 seeded trials, at least 4.
+    let inTime = 0;
+    for (const seed of [21, 22, 23, 24, 25, 26]) {
+      const flags = await flagsOf(seed);
+      // Nobody else is flagged, and the victim not before its observations are corrupted.
+      expect(flags.every((f) => f.robot === 'epuck-3' && f.tick >= 50)).toBe(true);
+      if (flags.some((f) => f.tick <= 100)) inTime++;
+    }
+    expect(inTime).toBeGreaterThanOrEqual(4);
   });
 });

@@ -21,7 +21,8 @@
 //    exponentially weighted means of the speed residuals, each tick's clipped to `biasClip` tick sigmas (so a
 //    single bad tick moves them little). Over a window the tracker noise telescopes (speeds are pose
 //    differences), so the means are precise; a tolerance proportional to the commanded motion absorbs worn
-//    wheels (radius, wheel distance). suspicion = min(1, z / biasThreshold), z the squared normalised means.
+//    wheels (radius, wheel distance: a robot driving straight with mismatched wheels turns a little).
+//    suspicion = min(1, z / biasThreshold), z the squared normalised means.
 //
 // Contact: a robot touching another (or a wall) may be pushed or blocked along the contact normal, away from
 // what it touches. The part of the speed residual that such a push explains is removed before scoring; the
@@ -58,6 +59,11 @@ export interface ConsistencySettings {
   biasSigmaAngular: number;
   /** Share of the commanded motion a benign robot may persistently miss by (worn wheels). */
   biasTolerance: number;
+  /**
+   * Relative mismatch of a benign robot's two wheels (radius spread): driving at speed v it turns by up to
+   * wheelMismatch x v / wheel distance more or less than commanded, also tolerated.
+   */
+  wheelMismatch: number;
   /** Squared normalised bias at which the bias suspicion reaches 1. */
   biasThreshold: number;
   /** Ticks after a contact during which the speed bias is not accumulated (contact flickers with tracker noise). */
@@ -193,14 +199,13 @@ export class ConsistencyDetector {
     this.cusum[j] = Math.min(2 * s.threshold, Math.max(0, this.cusum[j]! + Math.min(x, s.maxTickScore) - s.drift));
     const a = s.biasWeight;
     const clip = (r: number, sigma: number) => Math.max(-s.biasClip * sigma, Math.min(s.biasClip * sigma, r));
-    if (this.sinceContact[j]! > s.contactHoldTicks) {
-      this.meanV[j] = (1 - a) * this.meanV[j]! + a * clip(bestV, sv);
-      this.meanAbsV[j] = (1 - a) * this.meanAbsV[j]! + a * Math.abs(wantV);
-    }
+    if (this.sinceContact[j]! > s.contactHoldTicks) this.meanV[j] = (1 - a) * this.meanV[j]! + a * clip(bestV, sv);
+    this.meanAbsV[j] = (1 - a) * this.meanAbsV[j]! + a * Math.abs(wantV);
     this.meanW[j] = (1 - a) * this.meanW[j]! + a * clip(bestW, sw);
     this.meanAbsW[j] = (1 - a) * this.meanAbsW[j]! + a * Math.abs(wantW);
     const zv = Math.max(0, Math.abs(this.meanV[j]!) - s.biasTolerance * this.meanAbsV[j]!) / s.biasSigmaLinear;
-    const zw = Math.max(0, Math.abs(this.meanW[j]!) - s.biasTolerance * this.meanAbsW[j]!) / s.biasSigmaAngular;
+    const turnTolerance = s.biasTolerance * this.meanAbsW[j]! + (s.wheelMismatch * this.meanAbsV[j]!) / this.robots[j]!.wheelDistance;
+    const zw = Math.max(0, Math.abs(this.meanW[j]!) - turnTolerance) / s.biasSigmaAngular;
     this.bias[j] = zv * zv + zw * zw;
   }
 

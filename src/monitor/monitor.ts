@@ -59,6 +59,7 @@ export const DEFAULT_MONITOR: MonitorSettings = {
     biasSigmaLinear: 0.006,
     biasSigmaAngular: 0.05,
     biasTolerance: 0.1,
+    wheelMismatch: 0.06,
     biasThreshold: 6,
     contactHoldTicks: 10,
   },
