@@ -259,7 +259,9 @@ export async function runMonitorEvaluation(o: MonitorEvalOptions, log: (line: st
       `${JSON.stringify({ policy: basename(policyDir), episodes: o.episodes, benignEpisodes, seed: o.seed, at: o.at, duration: o.duration, length: o.length, detectWithinS: DETECT_WITHIN_S, monitor: DEFAULT_MONITOR, results, weights, rendezvous, roc }, null, 2)}\n`,
     );
     writeFileSync(`${o.out}.md`, monitorMarkdown(results, weights, rendezvous, o, basename(policyDir)));
-    writeFileSync(`${o.out}-roc.svg`, rocSvg(DETECTORS.map((d) => ({ name: d, colour: ROC_COLOURS[d], points: roc[d]! })), basename(policyDir)));
+    // The picture's rate: flagged within DETECT_WITHIN_S.
+    const rocPoints = (d: Detector) => roc[d]!.map((p) => ({ falseAlarmsPerRobotHour: p.falseAlarmsPerRobotHour, detectionRate: p.detectionInTimeRate }));
+    writeFileSync(`${o.out}-roc.svg`, rocSvg(DETECTORS.map((d) => ({ name: d, colour: ROC_COLOURS[d], points: rocPoints(d) })), basename(policyDir), `flagged within ${DETECT_WITHIN_S} s`));
     log(`wrote ${o.out}.md, ${o.out}.json, ${o.out}-roc.svg`);
     return { detectors: results, rendezvous, weights };
   } finally {
