@@ -10,6 +10,9 @@ import { shippedMappo } from './helpers.js';
 
 const { settings, team: mappo } = shippedMappo();
 
+/** The default settings with the belief at full weight (by default it earns none, policies/MONITOR.md). */
+const TRUSTING = { ...DEFAULT_MONITOR, belief: { ...DEFAULT_MONITOR.belief, weight: 1 } };
+
 /** One seeded episode of the shipped MAPPO team on the twin (noise on), robot 3 spinning from `from` to `to`. */
 async function watch(from: number, to: number): Promise<{ alerts: MonitorAlert[]; monitor: SwarmMonitor }> {
   const world = new RendezvousWorld(settings, { envs: 1, seed: 11, autoReset: false });
@@ -73,7 +76,7 @@ describe('swarm monitor', () => {
   });
 
   it('flags on confident belief evidence alone (weighted noisy-OR) a robot that moves as its policy says', () => {
-    const monitor = new SwarmMonitor(['a', 'b'], settings.robots.slice(0, 2), DEFAULT_MONITOR, { periodS: 0.1 });
+    const monitor = new SwarmMonitor(['a', 'b'], settings.robots.slice(0, 2), TRUSTING, { periodS: 0.1 });
     const poses = [{ x: 1, y: 1, theta: 0 }, { x: 1.2, y: 1, theta: 0 }];
     const beliefs = { value: Float64Array.from([-2, 6]), observers: Int32Array.from([1, 1]) };
     const still = { linear: 0, angular: 0 };
@@ -92,7 +95,7 @@ describe('swarm monitor', () => {
     // b is pushed by a (touching, 0.074 m apart) for 40 ticks, then left alone; its observers are sure it is
     // compromised (the networks see it move as no policy would) all along. a is told to drive into b, so both
     // move as expected; b is told to stand still and only the push moves it.
-    const monitor = new SwarmMonitor(['a', 'b'], settings.robots.slice(0, 2), DEFAULT_MONITOR, { periodS: 0.1 });
+    const monitor = new SwarmMonitor(['a', 'b'], settings.robots.slice(0, 2), TRUSTING, { periodS: 0.1 });
     const v = twistFromCommands(0.5, 0.5, settings.robots[0]!).linear;
     const flags: string[] = [];
     const beliefs = { value: Float64Array.from([-3, 6]), observers: Int32Array.from([1, 1]) };
@@ -106,7 +109,7 @@ describe('swarm monitor', () => {
     expect(flags).toEqual([]);
     expect(monitor.beliefCusum[1]).toBe(0);
     // The same belief about a robot nobody touches flags it.
-    const alone = new SwarmMonitor(['a', 'b'], settings.robots.slice(0, 2), DEFAULT_MONITOR, { periodS: 0.1 });
+    const alone = new SwarmMonitor(['a', 'b'], settings.robots.slice(0, 2), TRUSTING, { periodS: 0.1 });
     const poses = [{ x: 0.5, y: 1, theta: 0 }, { x: 1.5, y: 1, theta: 0 }];
     const still = { linear: 0, angular: 0 };
     const raised = Array.from({ length: 45 }, (_, t) => alone.update(t, { poses, motion: t === 0 ? [null, null] : [still, still], policyCommandsAfterSafety: new Float32Array(4), beliefs })).flat();

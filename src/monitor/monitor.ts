@@ -63,7 +63,9 @@ export const DEFAULT_MONITOR: MonitorSettings = {
     biasThreshold: 6,
     contactHoldTicks: 10,
   },
-  belief: { weight: 1, drift: 2, maxTickEvidence: 6, threshold: 30, contactHoldTicks: 20 },
+  // Weight 0: on the twin the belief flags no attack within 5 s that consistency misses, and adds false alarms
+  // (policies/MONITOR.md, "What the belief earns"); it is still computed, shown and recorded.
+  belief: { weight: 0, drift: 2, maxTickEvidence: 6, threshold: 30, contactHoldTicks: 20 },
   flagAt: 0.8,
   clearAt: 0.3,
   flagTicks: 3,
