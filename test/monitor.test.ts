@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { twistFromCommands } from '../src/core/kinematics.js';
+import { CONTACT_MARGIN, ContactFinder } from '../src/monitor/contact.js';
 import { aggregateBeliefs, DEFAULT_MONITOR, SwarmMonitor, type MonitorAlert } from '../src/monitor/monitor.js';
+import { makeStreams } from '../src/core/random.js';
 import { faultByName } from '../sim/faults.js';
 import { loadAttack } from '../sim/team-eval.js';
 import { SimLink } from '../src/runtime/sim-link.js';
@@ -181,5 +183,29 @@ describe('swarm monitor', () => {
       if (flags.some((f) => f.tick <= 100)) inTime++;
     }
     expect(inTime).toBeGreaterThanOrEqual(4);
+  });
+
+  it('finds through its grid exactly the contacts a check of every pair finds, walls included', () => {
+    const rng = makeStreams(3, 1)[0]!;
+    const robots = Array.from({ length: 60 }, (_, i) => settings.robots[i % settings.robots.length]!);
+    const finder = new ContactFinder(robots, { width: 1, height: 1 });
+    for (let round = 0; round < 20; round++) {
+      // Crowded: 60 robots in about a square metre (some just outside it, at negative coordinates).
+      const poses = robots.map(() => ({ x: rng.range(-0.05, 1.05), y: rng.range(-0.05, 1.05) }));
+      finder.find(poses);
+      for (let j = 0; j < robots.length; j++) {
+        const expected: number[] = [];
+        for (let i = 0; i < robots.length; i++) {
+          if (i === j) continue;
+          const d = Math.hypot(poses[j]!.x - poses[i]!.x, poses[j]!.y - poses[i]!.y);
+          if (d < robots[i]!.bodyRadius + robots[j]!.bodyRadius + CONTACT_MARGIN) expected.push(i);
+        }
+        const r = robots[j]!.bodyRadius + CONTACT_MARGIN;
+        const walls = [poses[j]!.x < r, poses[j]!.x > 1 - r, poses[j]!.y < r, poses[j]!.y > 1 - r].filter(Boolean).length;
+        expect(finder.normals[j]!.length / 2).toBe(expected.length + walls);
+        // Every normal is a unit vector.
+        for (let m = 0; m < finder.normals[j]!.length; m += 2) expect(Math.hypot(finder.normals[j]![m]!, finder.normals[j]![m + 1]!)).toBeCloseTo(1, 9);
+      }
+    }
   });
 });
