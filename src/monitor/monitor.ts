@@ -36,11 +36,11 @@ export interface MonitorSettings {
 }
 
 /**
- * Defaults measured on the twin with its noise model (policies/MONITOR.md says how): the displacement sigmas are
- * the benign residuals' standard deviations, so benign scores average about 2, and a drift of 6 keeps their
- * CUSUM near 0 while a robot acting on corrupted observations (scores averaging about 9) climbs. One tick adds
- * at most 12 - 6 and two bad intervals enter the scores of three ticks (at most 3 x 6 = 18), well below
- * the flag level (0.8 x 50 = 40).
+ * Defaults measured on the twin with its noise model (policies/MONITOR.md; src/runtime/README.md says how):
+ * the displacement sigmas are the benign residuals' standard deviations, so benign scores average about 2,
+ * and a drift of 6 keeps their CUSUM near 0 while a robot acting on corrupted observations (scores averaging
+ * about 9) climbs. One tick adds at most 16 - 6 and two bad intervals enter the scores of three ticks (at
+ * most 3 x 10 = 30), below the flag level (0.8 x 60 = 48).
  */
 export const DEFAULT_MONITOR: MonitorSettings = {
   consistency: {
@@ -52,15 +52,15 @@ export const DEFAULT_MONITOR: MonitorSettings = {
     sigmaRotation2: 0.024,
     latencyTicks: 2,
     drift: 6,
-    threshold: 50,
-    maxTickScore: 12,
+    threshold: 60,
+    maxTickScore: 16,
     biasWeight: 0.1,
     biasClip: 2,
     biasSigmaLinear: 0.006,
     biasSigmaAngular: 0.05,
     biasTolerance: 0.1,
     wheelMismatch: 0.06,
-    biasThreshold: 6,
+    biasThreshold: 5,
     contactHoldTicks: 10,
   },
   // Weight 0: on the twin the belief flags no attack within 5 s that consistency misses, and adds false alarms
