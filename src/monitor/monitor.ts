@@ -63,8 +63,8 @@ export const DEFAULT_MONITOR: MonitorSettings = {
     biasThreshold: 5,
     contactHoldTicks: 10,
   },
-  // Weight 0: on the twin the fused detector flags the same episodes with the same false alarms at every
-  // belief weight (policies/MONITOR.md, "What the belief earns"); it is still computed, shown and recorded.
+  // Weight 0: on the twin the fused detector flags the same episodes within 5 s at every belief weight, and at
+  // weight 1 adds false alarms (policies/MONITOR.md, "What the belief earns"); still computed, shown, recorded.
   belief: { weight: 0, drift: 2, maxTickEvidence: 6, threshold: 30, contactHoldTicks: 20 },
   flagAt: 0.8,
   clearAt: 0.3,
