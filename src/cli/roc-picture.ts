@@ -1,5 +1,5 @@
-// SVG of the monitor's ROC: detection rate against false alarms per robot-hour (log scale), one line per
-// detector as its flag threshold is swept; the legend right of the plot.
+// SVG of the monitor's ROC: detection rate (`yLabel` says which) against false alarms per robot-hour (log
+// scale), one line per detector as its flag threshold is swept; the legend right of the plot.
 import { keepClear, labelBox, placeLabels, round, textSvg, type Label } from '../../sim/svg-text.js';
 
 export interface RocSeries {
@@ -14,7 +14,7 @@ const H = 360;
 const P = { l: 60, t: 40, b: 46 };
 const FONT = 11;
 
-export function rocSvg(series: readonly RocSeries[], policy: string): string {
+export function rocSvg(series: readonly RocSeries[], policy: string, yLabel = 'detection rate'): string {
   const drawn = series.map((s) => ({
     ...s,
     points: s.points.filter((p): p is { falseAlarmsPerRobotHour: number; detectionRate: number } => p.detectionRate !== null && Number.isFinite(p.detectionRate) && Number.isFinite(p.falseAlarmsPerRobotHour)),
@@ -30,7 +30,7 @@ export function rocSvg(series: readonly RocSeries[], policy: string): string {
     textSvg(title),
     `<rect x="${P.l}" y="${P.t}" width="${W_PLOT}" height="${plotBottom - P.t}" fill="none" stroke="#999"/>`,
     textSvg({ text: 'false alarms per robot-hour (log scale)', x: (P.l + plotRight) / 2, y: H - 10, size: FONT, anchor: 'middle' }),
-    `<text x="14" y="${round((P.t + plotBottom) / 2)}" transform="rotate(-90 14 ${round((P.t + plotBottom) / 2)})" text-anchor="middle">detection rate</text>`,
+    `<text x="14" y="${round((P.t + plotBottom) / 2)}" transform="rotate(-90 14 ${round((P.t + plotBottom) / 2)})" text-anchor="middle">${yLabel}</text>`,
   ];
   for (const v of [0, 0.5, 1]) out.push(textSvg({ text: String(v), x: P.l - 6, y: py(v) + 4, size: FONT, anchor: 'end' }));
   // Powers of ten up to the largest false-alarm rate; a tick label that would crowd the one before is left out.

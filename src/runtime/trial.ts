@@ -9,12 +9,13 @@ import type { RobotParams } from '../core/robot-params.js';
 import type { Attack } from '../../sim/team-eval.js';
 import { attackName } from '../../sim/team-eval.js';
 import { faultByName } from '../../sim/faults.js';
-import { aggregateBeliefs, DEFAULT_MONITOR, SwarmMonitor, type MonitorAlert, type MonitorSettings } from '../monitor/monitor.js';
+import { aggregateBeliefs, beliefEvidence, DEFAULT_MONITOR, SwarmMonitor, type MonitorAlert, type MonitorSettings } from '../monitor/monitor.js';
 import type { SimSettings } from '../../sim/config.js';
 import type { OnnxTeam } from '../policy/team.js';
 import type { RobotLink } from './link.js';
 import { DEFAULT_SAFETY, SafetyLayer, type SafetySettings, type StopReason, type TimedPose } from './safety.js';
 import { SwarmView } from './swarm-view.js';
+import { trainingPrior } from '../policy/pair-beliefs.js';
 import { AttackSession } from './attack-module.js';
 import type { PhaseLap } from './phase-timer.js';
 import { FlagResponse, type IsolationEvent, type OnFlag } from './isolation.js';
@@ -101,6 +102,8 @@ export class TrialRun {
   private readonly commands: Float32Array;
   /** Every ordered pair's belief features (N^2): only for a team whose beliefs are dense (see OnnxTeam.livePairs). */
   private pairs = new Float32Array(0);
+  /** P(compromised) of a robot in the belief network's training episodes, divided out of its beliefs (NaN: no belief network). */
+  private readonly beliefPrior: number;
   private lastStop: (StopReason | null)[];
   /** This run's injections (its own list: ones added mid-run are not the launch file's), and which have started. */
   private readonly plan: Injection[];
@@ -116,6 +119,7 @@ export class TrialRun {
       if (!(inj.robot >= 0 && inj.robot < N)) throw new RangeError(`injection for unknown robot index ${inj.robot}`);
     }
     this.view = SwarmView.forPolicy(parts.team, N, parts.controlPeriod);
+    this.beliefPrior = parts.team.usesBeliefs ? trainingPrior(parts.team.policy.manifest) : Number.NaN;
     this.rng = makeStreams(parts.seed, 1)[0]!;
     this.intended = new Float32Array(2 * N);
     this.expected = new Float32Array(2 * N);
@@ -177,9 +181,9 @@ export class TrialRun {
     }
     timer?.lap('observation');
     let beliefs = null;
-    if (live) beliefs = live.meanOverObservers();
-    else if (team.usesBeliefs) beliefs = aggregateBeliefs(team.lastBeliefs, team.beliefsPerPair, N, (i, j) => this.view.inRange(this.pairs, i, j));
-    const alerts = monitor.update(t, { poses, motion: this.view.motion, intended: this.expected, beliefs });
+    if (live) beliefs = live.meanOverObservers(beliefEvidence(this.beliefPrior));
+    else if (team.usesBeliefs) beliefs = aggregateBeliefs(team.lastBeliefs, team.beliefsPerPair, N, (i, j) => this.view.inRange(this.pairs, i, j), this.beliefPrior);
+    const alerts = monitor.update(t, { poses, motion: this.view.motion, policyCommandsAfterSafety: this.expected, beliefs });
     for (const a of alerts) this.events.push(a);
     this.events.push(...this.response.update(t, monitor.flagged));
     timer?.lap('monitor');
@@ -439,7 +443,7 @@ export function swarmTrial(
     team,
     link,
     safety,
-    monitor: new SwarmMonitor(settings.robotIds, settings.robots, o.monitor ?? DEFAULT_MONITOR),
+    monitor: new SwarmMonitor(settings.robotIds, settings.robots, o.monitor ?? DEFAULT_MONITOR, { periodS: settings.controlPeriod, arena: { width: settings.arenaWidth, height: settings.arenaHeight } }),
     controlPeriod: settings.controlPeriod,
     trialMode: o.trialMode,
     injections: o.injections,
