@@ -248,7 +248,7 @@ describe.skipIf(skip)(`dashboard page in headless Chromium against made-up ticks
     expect(await page.isVisible(`${row} .cusum`)).toBe(true);
     expect(await page.evaluate<string[]>(`(() => { const b = document.querySelector('${row} .cusum'); return [b.querySelector('b').style.left, b.querySelector('i').style.width]; })()`)).toEqual(['50%', '65%']);
     // Controls on, under the console's names.
-    expect(await page.evaluate<string[]>("[...document.querySelectorAll('#controls button')].filter((b) => !b.disabled).map((b) => b.textContent)")).toEqual(['start', 'stop', 'estop', 'release', 'inject']);
+    expect(await page.evaluate<string[]>("[...document.querySelectorAll('#controls button')].filter((b) => !b.disabled).map((b) => b.textContent)")).toEqual(['start', 'stop', 'estop', 'release', 'inject', 'onflag']);
     // An e-stop: the run reports it and then each of the 10 robots it stops; the log gets one line.
     server.tick(record(6, { stopped: 'e-stop' }), [estop, ...stops]);
     await expect.poll(() => page.textContent('#state'), { timeout: 30_000 }).toMatch(/^E-STOPPED/);
@@ -269,6 +269,27 @@ describe.skipIf(skip)(`dashboard page in headless Chromium against made-up ticks
     await page.close();
   }, 120_000);
 
+  it('a live page shows what a flag does and marks the robots isolated now, until they rejoin', async () => {
+    const { server, url } = await serve(true);
+    const { page, errors } = await open(url);
+    const row = 'tr[data-robot="epuck-3"]';
+    expect(await page.textContent('#onflag-now')).toBe('now: report');
+    const acting: RunEvent[] = [flag, { tick: 5, kind: 'on-flag', onFlag: 'isolate', reason: 'console' }, { tick: 5, kind: 'isolate', robot: 'epuck-3', stopped: false }];
+    for (let t = 0; t <= 5; t++) server.tick(record(t), t === 5 ? acting : []);
+    await expect.poll(() => page.textContent(`${row} .flag`), { timeout: 30_000 }).toBe('FLAGGED ISOLATED');
+    expect(await page.textContent('#onflag-now')).toBe('now: isolate');
+    expect(await page.inputValue('#onflag-mode')).toBe('isolate');
+    const log = await page.evaluate<string[]>("[...document.querySelectorAll('#events div')].map((d) => d.textContent)");
+    expect(log.filter((l) => /ISOLATE|ON-FLAG/.test(l))).toEqual([
+      "   0.5 s  ISOLATE  epuck-3 left out of the others' observations until cleared",
+      '   0.5 s  ON-FLAG  flags now isolate the robot (console)',
+    ]);
+    server.tick(record(6), [{ tick: 6, kind: 'isolation-end', robot: 'epuck-3', reason: 'cleared', ticks: 1 }]);
+    await expect.poll(() => page.textContent(`${row} .flag`), { timeout: 30_000 }).toBe('FLAGGED');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
   it('a replay page has its live controls off, saying why, and no injection form', async () => {
     const { server, url } = await serve(false);
     const { page, errors } = await open(url);
@@ -277,7 +298,8 @@ describe.skipIf(skip)(`dashboard page in headless Chromium against made-up ticks
     const why = 'a replay of a recording: the controls act on a live run only';
     expect(await page.textContent('#controls-off')).toBe(`controls off: ${why}`);
     const buttons = await page.evaluate<[string, boolean, string][]>("[...document.querySelectorAll('#controls button')].map((b) => [b.id, b.disabled, b.title])");
-    expect(buttons.map(([id]) => id)).toEqual(['start', 'stop', 'estop', 'release', 'inject']);
+    expect(buttons.map(([id]) => id)).toEqual(['start', 'stop', 'estop', 'release', 'inject', 'onflag']);
+    expect(await page.isDisabled('#onflag-mode')).toBe(true);
     expect(buttons.every(([, disabled, title]) => disabled && title === why)).toBe(true);
     expect(await page.isVisible('#inject-form')).toBe(false);
     expect(await page.isDisabled('#token')).toBe(true);

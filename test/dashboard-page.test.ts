@@ -129,14 +129,16 @@ describe("the page's controls", () => {
   it('are named as the terminal console names its commands, each sending the action of that command', () => {
     const html = readFileSync(new URL('../src/dashboard/page/index.html', import.meta.url), 'utf8');
     const buttons = [...html.matchAll(/<button id="(\w+)"[^>]*>([^<]*)<\/button>/g)].map(([, id, text]) => [id!, text!] as const);
-    expect(buttons.map(([id]) => id).sort()).toEqual(['estop', 'inject', 'release', 'start', 'stop']);
+    expect(buttons.map(([id]) => id).sort()).toEqual(['estop', 'inject', 'onflag', 'release', 'start', 'stop']);
+    // The inject and onflag commands take their arguments from the form; the others are the bare command.
+    const args: Record<string, string> = { inject: ' epuck-0 fault:spin 5', onflag: ' isolate' };
+    // The action each command sends (onflag's is on-flag).
+    const kind = (id: string) => (id === 'onflag' ? 'on-flag' : id);
     for (const [id, text] of buttons) {
-      // The inject command takes its arguments from the form; the others are the bare command.
-      const line = id === 'inject' ? `${text} epuck-0 fault:spin 5` : text;
-      expect(parseConsoleCommand(line), `button #${id} reads '${text}'`).toMatchObject({ kind: id });
+      expect(parseConsoleCommand(`${text}${args[id] ?? ''}`), `button #${id} reads '${text}'`).toMatchObject({ kind: kind(id) });
     }
     // The script sends each button's action under the same name.
     const script = readFileSync(new URL('../src/dashboard/page/dashboard.js', import.meta.url), 'utf8');
-    for (const [id] of buttons) expect(script).toMatch(new RegExp(`\\$\\('${id}'\\)\\.onclick = \\(\\) =>\\s*control\\(\\{ kind: '${id}'`));
+    for (const [id] of buttons) expect(script).toMatch(new RegExp(`\\$\\('${id}'\\)\\.onclick = \\(\\) =>\\s*control\\(\\{ kind: '${kind(id)}'`));
   });
 });

@@ -51,7 +51,8 @@ describe('deployed trial on the twin (sim link, fast)', () => {
         { tick: 60, kind: 'injection-start', robot: 'epuck-7', attack: 'posthoc-vs-mappo-rendezvous' },
       ]);
       const byRobot = Object.fromEntries(outcomes(r.trial).map((o) => [o.robot, o]));
-      expect(byRobot['epuck-3']!.detectionDelayTicks).toBeLessThanOrEqual(5);
+      // Each tick adds a bounded amount to the monitor's CUSUM (one bad tick cannot flag): within a second.
+      expect(byRobot['epuck-3']!.detectionDelayTicks).toBeLessThanOrEqual(10);
       expect(byRobot['epuck-7']!.detectionDelayTicks).not.toBeNull();
       for (const o of Object.values(byRobot)) expect(o.falseFlags).toBe(0);
     } finally {
@@ -206,8 +207,9 @@ describe('operator console', () => {
   });
 
   it('a flag raised only after an injection ended is a false flag, not a detection', async () => {
-    // One tick of spinning: the residual flags the robot (3 ticks above the threshold) only after the injection is over.
-    const r = run([{ robot: 2, fromTick: 10, toTick: 11, attack: { kind: 'fault', fault: 'spin' } }]);
+    // Five ticks of spinning: the residual flags the robot (3 ticks above the threshold) only after the
+    // injection is over (one tick of spinning no longer flags anybody: each tick's evidence is bounded).
+    const r = run([{ robot: 2, fromTick: 10, toTick: 15, attack: { kind: 'fault', fault: 'spin' } }]);
     await r.ticks(40);
     const o = outcomes(r.trial).find((x) => x.robot === 'epuck-2')!;
     const flags = r.trial.events.filter((e) => e.kind === 'flag' && e.robot === 'epuck-2');

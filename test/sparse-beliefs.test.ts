@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAIR_DIM } from '../src/core/observation.js';
-import { aggregateBeliefs } from '../src/monitor/monitor.js';
+import { aggregateBeliefs, beliefEvidence } from '../src/monitor/monitor.js';
+import { trainingPrior } from '../src/policy/pair-beliefs.js';
 import { readManifest } from '../src/policy/folder.js';
 import { OnnxTeam } from '../src/policy/team.js';
 import { SimLink } from '../sim/sim-link.js';
@@ -70,8 +71,9 @@ describe('beliefs on live pairs (deployment)', () => {
         compared++;
       }
       // The monitor's aggregation over the live pairs is its dense one over the pairs observed now.
-      const mean = live.meanOverObservers();
-      const ref = aggregateBeliefs(s, R, N, (i, j) => view.observes(i, j));
+      const prior = trainingPrior(sparse.policy.manifest);
+      const mean = live.meanOverObservers(beliefEvidence(prior));
+      const ref = aggregateBeliefs(s, R, N, (i, j) => view.observes(i, j), prior);
       expect(Array.from(mean.observers)).toEqual(Array.from(ref.observers));
       expect(Array.from(mean.value)).toEqual(Array.from(ref.value));
     });

@@ -11,8 +11,9 @@ import { OnnxTeam, type TeamView } from '../../src/policy/team.js';
 import { rendezvousOutcome } from '../../src/core/rendezvous.js';
 import { SimLink } from '../sim-link.js';
 import { SwarmView } from '../../src/runtime/swarm-view.js';
-import { aggregateBeliefs } from '../../src/monitor/monitor.js';
+import { aggregateBeliefs, beliefEvidence } from '../../src/monitor/monitor.js';
 import { PROJECT_ROOT, resolveSimConfig } from '../../src/core/swarm-config.js';
+import { trainingPrior } from '../../src/policy/pair-beliefs.js';
 
 const dir = join(PROJECT_ROOT, 'policies', 'eir-mappo-local-sparse');
 const arg = (name: string, fallback: number) => {
@@ -65,8 +66,9 @@ async function lockstep(N: number, seed: number, live: OnnxTeam, dense: OnnxTeam
         }
       }
     }
-    const la = live.livePairs!.meanOverObservers();
-    const da = aggregateBeliefs(db, R, N, (i, j) => view.observes(i, j));
+    const prior = trainingPrior(live.policy.manifest);
+    const la = live.livePairs!.meanOverObservers(beliefEvidence(prior));
+    const da = aggregateBeliefs(db, R, N, (i, j) => view.observes(i, j), prior);
     for (let j = 0; j < N; j++) aggMax = Math.max(aggMax, Math.abs(la.value[j]! - da.value[j]!));
     for (let k = 0; k < 2 * N; k++) {
       const d = Math.abs(a[k]! - b[k]!);

@@ -16,8 +16,9 @@ import { DEFAULT_DASHBOARD_PORT } from '../dashboard/config.js';
 import { runCompare, type CompareOptions } from './compare.js';
 import { runRecover, type RecoverOptions } from './recover.js';
 import { runCalibrate, type CalibrateOptions } from './calibrate.js';
-import { monitorTable, rendezvousTable, runMonitorEvaluation, type MonitorEvalOptions } from './eval-monitor.js';
+import { monitorTable, rendezvousTable, runMonitorEvaluation, weightTable, type MonitorEvalOptions } from './eval-monitor.js';
 import { addDistributedCommands } from './distributed.js';
+import { isolationTable, outcomeTable as isolationOutcomeTable, runIsolationEvaluation, type IsolationEvalOptions } from './eval-isolation.js';
 
 /** Repeatable option: every occurrence appended. */
 function collect(value: string, previous: string[]): string[] {
@@ -195,6 +196,7 @@ export function buildProgram(): Command {
     .option('-p, --policy <dir>', 'the deployed policy folder', 'policies/eir-mappo-rendezvous')
     .option('-a, --attack <ref>', 'none, fault:<name>, obs-noise:<eps>, an adversary or policy folder (<dir>@<name>), or an attack module (module:<file>, a .ts/.js path) (repeat)', collect, [])
     .option('-e, --episodes <n>', 'episodes per attack', integer('--episodes', 1, 10_000), 10)
+    .option('--benign-episodes <n>', 'episodes of the benign case (none); --episodes if absent', integer('--benign-episodes', 1, 100_000))
     .option('-s, --seed <n>', 'seed of the first episode', integer('--seed', 0, 2 ** 31 - 1), 4_000_000)
     .option('--at <s>', 'injection start, s', nonNegative('--at'), 5)
     .option('--duration <s>', 'injection length, s', nonNegative('--duration'), 15)
@@ -204,7 +206,21 @@ export function buildProgram(): Command {
     .action(async (opts: MonitorEvalOptions) => {
       const attacks = opts.attack.length ? opts.attack : ['none', 'fault:spin', 'fault:stuck', 'fault:random', 'fault:dead-wheel', 'obs-noise:0.5', opts.policy];
       const ev = await runMonitorEvaluation({ ...opts, attack: attacks });
-      console.log(`${monitorTable(ev.detectors)}\n\nuncompromised robots at the end of the episode:\n${rendezvousTable(ev.rendezvous)}`);
+      console.log(`${monitorTable(ev.detectors)}\n\nfused detector per belief weight:\n${weightTable(ev.weights)}\n\nuncompromised robots at the end of the episode:\n${rendezvousTable(ev.rendezvous)}`);
+    });
+
+  program
+    .command('eval-isolation')
+    .description("the uncompromised robots' outcome with monitor.onFlag report vs isolate vs isolate-and-stop under every attack row of the evaluation matrices and in benign runs, and what false isolations cost; writes <out>.md and <out>.json")
+    .option('--config <file>', 'the variants (policy and evaluation matrix), episodes, seed and out', 'policies/isolation.yaml')
+    .option('-p, --policy <dir>', "only the variant of this policy folder, as the config names it (repeat)", collect, [])
+    .option('-a, --attack <row>', "only this attack row, as the matrix names it, e.g. 'fault:spin' (repeat)", collect, [])
+    .option('-e, --episodes <n>', "episodes per attack row and onFlag (default: the config's)", integer('--episodes', 1, 100_000))
+    .option('-s, --seed <n>', "seed of the episodes (default: the config's)", integer('--seed', 0, 2 ** 31 - 1))
+    .option('-o, --out <path>', "writes <path>.md and <path>.json (default: the config's, policies/ISOLATION)")
+    .action(async (opts: IsolationEvalOptions) => {
+      const ev = await runIsolationEvaluation(opts);
+      console.log(`${isolationOutcomeTable(ev.rows)}\n\n${isolationTable(ev.rows)}`);
     });
 
   program

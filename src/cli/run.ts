@@ -25,6 +25,7 @@ import { DashboardService } from '../dashboard/service.js';
 import { outcomes, swarmTrial, type TrialRun } from '../runtime/trial.js';
 import { EVENTS_FILE, EventsFile, formatSummary, newRunDir, summaryLines, writeRunFolder, type RunEnding, type RunSummary } from '../runtime/run-folder.js';
 import { uncompromisedOutcome } from '../runtime/team-outcome.js';
+import { summariseIsolations } from '../runtime/isolation.js';
 import { FoxgloveLiveService } from '../recording/foxglove-live.js';
 import { RecorderService } from '../recording/service.js';
 import { TerminalStatus } from '../runtime/status-text.js';
@@ -71,7 +72,7 @@ async function runWith(path: string, o: RunOptions, log: (line: string) => void,
     let runDir: string;
     let events: EventsFile;
     try {
-      run = swarmTrial(s, team, link, { safety: launch.safety, monitor: launch.monitor, trialMode: launch.trial, injections: launch.injections, seed: launch.seed });
+      run = swarmTrial(s, team, link, { safety: launch.safety, monitor: launch.monitor, onFlag: launch.onFlag, trialMode: launch.trial, injections: launch.injections, seed: launch.seed });
       runDir = newRunDir(launch);
       events = new EventsFile(join(runDir, EVENTS_FILE), log);
     } catch (err) {
@@ -122,6 +123,7 @@ async function runWith(path: string, o: RunOptions, log: (line: string) => void,
       interrupted: stop.interrupted || failure !== null,
       ended: ending(),
       ...(halt ? { halt } : {}),
+      isolations: summariseIsolations(run.events, s.robotIds, (t) => run.records[t]?.compromised ?? [], run.tick, s.controlPeriod, run.response.onFlag),
     });
     // Every tick's record to the services, its events to them and to events.jsonl.
     const afterTick = () => {
@@ -158,6 +160,7 @@ async function runWith(path: string, o: RunOptions, log: (line: string) => void,
               const cmd = parseConsoleCommand(line);
               if (!cmd) return;
               if (cmd.kind === 'help') log(CONSOLE_HELP);
+              else if (cmd.kind === 'show-on-flag') log(`console: onflag ${control.state.onFlag}`);
               else await control.apply(cmd, 'console');
             } catch (err) {
               log(`console: ${(err as Error).message}`);

@@ -212,10 +212,13 @@ export class RendezvousObserver {
    * The number of neighbours robot k sees is the sum of its mask. If `rowIds` is given, it receives the
    * index (within the environment) of the robot in each neighbour row, -1 for empty rows: robot k's rows
    * at rowIdsOff + k * maxNeighbours. Per-neighbour beliefs are attached to rows through it.
+   * `isolated` (indexed like the frame, robot base + j at base + j; non-zero = isolated) leaves robots out of
+   * every other robot's observation, centroid and belief pairs, as if out of range (the runtime's reaction to
+   * a flag, src/runtime/isolation.ts); an isolated robot still observes the others.
    */
   observeAll(
     frame: SwarmFrame, base: number, n: number, out: Float32Array, off: number,
-    rowIds?: Int32Array, rowIdsOff = 0,
+    rowIds?: Int32Array, rowIdsOff = 0, isolated?: Uint8Array,
   ): void {
     this.ensure(n);
     const { x, y, heading, speed, turnRate, command } = frame;
@@ -272,15 +275,17 @@ export class RendezvousObserver {
       let sumX = xi;
       let sumY = yi;
       if (useGrid) {
-        seen = this.grid.within(i, r2max, candIdx);
-        for (let a = 0; a < seen; a++) {
-          const gj = base + candIdx[a];
-          sumX += x[gj];
-          sumY += y[gj];
+        const found = this.grid.within(i, r2max, candIdx);
+        for (let a = 0; a < found; a++) {
+          const j = candIdx[a];
+          if (isolated !== undefined && isolated[base + j] !== 0) continue;
+          candIdx[seen++] = j;
+          sumX += x[base + j];
+          sumY += y[base + j];
         }
       } else {
         for (let j = 0; j < n; j++) {
-          if (j === i) continue;
+          if (j === i || (isolated !== undefined && isolated[base + j] !== 0)) continue;
           const dx = x[base + j] - xi;
           const dy = y[base + j] - yi;
           if (dx * dx + dy * dy > r2max) continue;

@@ -15,6 +15,7 @@ import type { RunEnd } from '../runtime/services.js';
 import type { TickRecord } from '../runtime/trial.js';
 import type { Evidence } from '../monitor/monitor.js';
 import type { ShownEvent } from './events.js';
+import { ON_FLAG_ACTIONS, type OnFlag } from '../runtime/isolation.js';
 
 const Token = z.string().max(256);
 
@@ -24,6 +25,8 @@ const ActionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('release') }).strict(),
   z.object({ kind: z.literal('stop') }).strict(),
   z.object({ kind: z.literal('start') }).strict(),
+  /** What a flag does from now on (the console's `onflag`). */
+  z.object({ kind: z.literal('on-flag'), onFlag: z.enum(ON_FLAG_ACTIONS) }).strict(),
   z
     .object({
       kind: z.literal('inject'),
@@ -82,6 +85,9 @@ export interface Welcome {
   events: ShownEvent[];
   eStopped: string | null;
   paused: boolean;
+  /** What a flag does now (monitor.onFlag), and the robots isolated now. */
+  onFlag: OnFlag;
+  isolated: string[];
   /** The run is over (a replay held at its end): how it ended. */
   ended: RunEnded | null;
 }
@@ -105,7 +111,7 @@ const milli = (v: number) => (Number.isFinite(v) ? Math.round(v * 1000) : null);
  * One tick's frame body without its per-client parts (seq, events): a JSON object's members, no braces.
  * Poses in mm and mrad, signals in thousandths: integers keep frames small.
  */
-export function frameBody(r: TickRecord, detail: Detail, o: { controlPeriod: number; trialMode: boolean; eStopped: string | null; paused: boolean }): string {
+export function frameBody(r: TickRecord, detail: Detail, o: { controlPeriod: number; trialMode: boolean; eStopped: string | null; paused: boolean; isolated?: readonly number[] }): string {
   const poses: (number | null)[] = [];
   for (const p of r.truePoses ?? r.poses) poses.push(milli(p.x), milli(p.y), milli(p.theta));
   const flagged: number[] = [];
@@ -117,6 +123,8 @@ export function frameBody(r: TickRecord, detail: Detail, o: { controlPeriod: num
     poses,
     susp: r.suspicion.map(milli),
     flagged,
+    // Robots left out of the others' observations (monitor.onFlag isolate or isolate-and-stop).
+    isolated: o.isolated ?? [],
     eStopped: o.eStopped,
     paused: o.paused,
   };

@@ -12,6 +12,7 @@ import type { ControlAction, RunController } from '../runtime/control.js';
 import type { RunEnd } from '../runtime/services.js';
 import type { RunEvent, TickRecord } from '../runtime/trial.js';
 import { isBuiltinAttack } from '../attacks/attack.js';
+import type { OnFlag } from '../runtime/isolation.js';
 import { isLoopback } from '../core/net.js';
 import { allowedHosts, DEFAULT_LOCKOUT, Lockout, randomToken, refuseRequest, tokenMatches, type LockoutSettings } from './auth.js';
 import { ClientStream, type FrameSource, type StreamStats } from './client-stream.js';
@@ -33,6 +34,8 @@ export interface DashboardServerOptions {
   clearAt: number;
   /** The consistency detector's CUSUM threshold (the monitor's consistency.threshold), drawn with each flag's CUSUM. */
   cusumThreshold: number;
+  /** What a flag does at the start (monitor.onFlag; default report); later changes come as on-flag events. */
+  onFlag?: OnFlag;
   /** The run's controller; without one (a replay) every control is refused with "replay: no controls". */
   controller?: RunController | null;
   /** Attack names the injection control offers -> the reference the controller loads (fault:/obs-noise: need none). */
@@ -99,6 +102,7 @@ const DONE: Record<ControlAction['kind'], string> = {
   stop: 'every robot held still until start',
   start: 'robots under their policies again',
   inject: 'injection scheduled from the next tick',
+  'on-flag': 'flags now act as set (robots flagged now are isolated or released at once)',
 };
 
 export class DashboardServer implements FrameSource {
@@ -119,11 +123,14 @@ export class DashboardServer implements FrameSource {
   private readonly recent: ShownEvent[] = [];
   private eStopped: string | null = null;
   private paused = false;
+  private onFlag: OnFlag;
+  private readonly isolated = new Set<string>();
   private ended: RunEnded | null = null;
 
   constructor(private readonly o: DashboardServerOptions) {
     if (o.ids.length !== o.bodyRadius.length) throw new RangeError(`dashboard: ${o.ids.length} robot ids but ${o.bodyRadius.length} body radii`);
     this.token = o.token ?? randomToken();
+    this.onFlag = o.onFlag ?? 'report';
     this.log = o.log ?? ((l) => console.log(l));
     this.refusals = new Refusals(this.log);
     this.lockout = new Lockout(o.lockout ?? DEFAULT_LOCKOUT);
@@ -238,6 +245,8 @@ export class DashboardServer implements FrameSource {
     this.recent.length = 0;
     this.eStopped = null;
     this.paused = false;
+    this.onFlag = this.o.onFlag ?? 'report';
+    this.isolated.clear();
     this.ended = null;
     for (const c of this.clients) if (c.viewing) this.send(c, { type: 'welcome', ...this.welcome() });
   }
@@ -245,7 +254,7 @@ export class DashboardServer implements FrameSource {
   /** FrameSource: the latest tick's frame body at one detail level, encoded at most once. */
   body(detail: Detail): string | null {
     if (!this.latest) return null;
-    return (this.bodies[detail] ??= frameBody(this.latest, detail, { controlPeriod: this.o.controlPeriod, trialMode: this.o.trialMode, eStopped: this.eStopped, paused: this.paused }));
+    return (this.bodies[detail] ??= frameBody(this.latest, detail, { controlPeriod: this.o.controlPeriod, trialMode: this.o.trialMode, eStopped: this.eStopped, paused: this.paused, isolated: [...this.isolated].map((id) => this.o.ids.indexOf(id)) }));
   }
 
   stats(): DashboardStats {
@@ -280,6 +289,9 @@ export class DashboardServer implements FrameSource {
     else if (e.kind === 'release') this.eStopped = null;
     else if (e.kind === 'pause') this.paused = true;
     else if (e.kind === 'resume') this.paused = false;
+    else if (e.kind === 'on-flag') this.onFlag = e.onFlag;
+    else if (e.kind === 'isolate') this.isolated.add(e.robot);
+    else if (e.kind === 'isolation-end') this.isolated.delete(e.robot);
   }
 
   private welcome(): Welcome {
@@ -300,6 +312,8 @@ export class DashboardServer implements FrameSource {
       events: [...this.recent],
       eStopped: this.eStopped,
       paused: this.paused,
+      onFlag: this.onFlag,
+      isolated: [...this.isolated],
       ended: this.ended,
     };
   }

@@ -61,6 +61,7 @@ export class DashboardService implements RunService {
       flagAt: launch.monitor.flagAt,
       clearAt: launch.monitor.clearAt,
       cusumThreshold: launch.monitor.consistency.threshold,
+      onFlag: launch.onFlag,
       controller: ctx.control,
       attacks: offeredAttacks(launch),
       host: this.config.host,

@@ -9,11 +9,12 @@
 // nothing, and a robot's motion across a gap in its poses is not scored either: no evidence from a period
 // without data.
 import { z } from 'zod';
-import type { Twist } from '../core/kinematics.js';
 import type { BusClient } from '../links/mqtt/client.js';
 import { publishVerdicts } from '../links/mqtt/service.js';
 import { DEFAULT_QOS, type SwarmTopics } from '../links/mqtt/topics.js';
+import type { MeasuredMotion } from '../monitor/consistency.js';
 import { aggregateBeliefs, SwarmMonitor } from '../monitor/monitor.js';
+import { trainingPrior } from '../policy/pair-beliefs.js';
 import { OnnxTeam } from '../policy/team.js';
 import { recordFinishedRun } from '../recording/service.js';
 import { loadLaunch, type Launch } from '../launch/launch.js';
@@ -60,7 +61,7 @@ export class MonitorNode {
   gapTicks = 0;
   /** Lock-step: until then (after a reconnection) tick k is not run on the feed having moved past it. */
   private resyncUntil = 0;
-  private readonly motion: (Twist | null)[];
+  private readonly motion: (MeasuredMotion | null)[];
 
   constructor(
     private readonly launch: Launch,
@@ -73,7 +74,7 @@ export class MonitorNode {
     const N = s.robotIds.length;
     this.view = SwarmView.forPolicy(team, N, s.controlPeriod);
     this.inbox = new SwarmInbox(s.robotIds, mode);
-    this.monitor = new SwarmMonitor(s.robotIds, s.robots, launch.monitor);
+    this.monitor = new SwarmMonitor(s.robotIds, s.robots, launch.monitor, { periodS: s.controlPeriod, arena: { width: s.arenaWidth, height: s.arenaHeight } });
     this.safety = swarmSafety(s, launch.safety);
     this.intended = new Float32Array(2 * N);
     this.expected = new Float32Array(2 * N);
@@ -169,9 +170,9 @@ export class MonitorNode {
       const heard = this.inbox.beliefsAt(k);
       this.pairBeliefs.fill(0);
       for (const [i, about] of heard) for (let j = 0; j < N; j++) this.pairBeliefs[i * N + j] = about[ids[j]!] ?? 0;
-      beliefs = aggregateBeliefs(this.pairBeliefs, 1, N, (i, j) => heard.get(i)?.[ids[j]!] !== undefined);
+      beliefs = aggregateBeliefs(this.pairBeliefs, 1, N, (i, j) => heard.get(i)?.[ids[j]!] !== undefined, trainingPrior(this.team.policy.manifest));
     }
-    const alerts = this.scoring(timed, nowMs) ? this.monitor.update(k, { poses, motion: this.motion, intended: this.expected, beliefs }) : [];
+    const alerts = this.scoring(timed, nowMs) ? this.monitor.update(k, { poses, motion: this.motion, policyCommandsAfterSafety: this.expected, beliefs }) : [];
     // Tick k's commands as the robots were sent them: next tick's observations carry them.
     this.inbox.commandsBefore(k + 1, this.commands, this.stopped);
     this.view.sent(this.commands);

@@ -20,6 +20,7 @@ import { DashboardSchema, resolveDashboard, type DashboardConfig } from '../dash
 import { FoxgloveLiveSchema, RecordSchema, resolveFoxgloveLive, resolveRecord, type FoxgloveLiveConfig } from '../recording/config.js';
 import type { RecordingOptions } from '../recording/writer.js';
 import { releaseRun, type RunSpec } from '../runtime/run-spec.js';
+import { DEFAULT_ON_FLAG, ON_FLAG_ACTIONS } from '../runtime/isolation.js';
 
 const ConsistencySchema = z
   .object({
@@ -69,6 +70,12 @@ export const LaunchSchema = z
         flagTicks: z.number().int().min(1),
         clearTicks: z.number().int().min(1),
         consistency: ConsistencySchema.partial(),
+        /**
+         * What a flag does (src/runtime/isolation.ts): report (only the flag, the default), isolate (every
+         * other robot's observation and belief input leave the flagged robot out until it is cleared), or
+         * isolate-and-stop (isolate, and the safety layer also holds it still until it is cleared).
+         */
+        onFlag: z.enum(ON_FLAG_ACTIONS).default(DEFAULT_ON_FLAG),
       })
       .strict()
       .partial()
@@ -161,11 +168,14 @@ export async function loadLaunch(path: string): Promise<Launch> {
   // The dashboard's token variable too (before any attack is loaded: nothing to release).
   const dashboard = file.dashboard && resolveDashboard(file.dashboard, `${path}: dashboard`);
   if (file.injections.length > 0 && !file.trial) throw new ConfigError(`${path}: injections: refused outside trial mode (set trial: true)`);
+  const { onFlag = DEFAULT_ON_FLAG, ...monitorKeys } = file.monitor;
   const monitor: MonitorSettings = {
     ...DEFAULT_MONITOR,
-    ...file.monitor,
+    ...monitorKeys,
     consistency: { ...DEFAULT_MONITOR.consistency, ...file.monitor.consistency },
   };
+  // The distributed runtime's robot processes build their observations from the bus, without the monitor's flags.
+  if (file.distributed && onFlag !== 'report') throw new ConfigError(`${path}: monitor.onFlag: '${onFlag}' is not supported by the distributed runtime (distributed:), only report`);
   if (!(monitor.clearAt < monitor.flagAt)) throw new ConfigError(`${path}: monitor.clearAt (${monitor.clearAt}) must be below monitor.flagAt (${monitor.flagAt})`);
   const injections: Launch['injections'] = [];
   try {
@@ -211,6 +221,7 @@ export async function loadLaunch(path: string): Promise<Launch> {
     trial: file.trial,
     safety: { ...DEFAULT_SAFETY, ...file.safety },
     monitor,
+    onFlag,
     injections,
     outDir: resolve(base, file.out),
     distributed: file.distributed ?? null,

@@ -1,45 +1,119 @@
 // The policy-consistency detector: the monitor knows the deployed policy, so for every robot it knows the
-// command the policy intends from that robot's observation. It compares the motion the tracker then sees
-// (speed along the heading and turn rate between consecutive measured poses, as the swarm view computes
-// them for the observations) with the motion that command should
-// produce, and accumulates the evidence with a one-sided CUSUM:
-//   x_t = min over the last `latencyTicks + 1` intended commands c of
-//         ((v_obs - v(c)) / sigma_v)^2 + ((w_obs - w(c)) / sigma_w)^2       (tolerates command latency)
-//   S_t = min(2 threshold, max(0, S_{t-1} + x_t - drift)),        suspicion = min(1, S_t / threshold).
-// (Capped so that a robot that goes back to following its policy is cleared in bounded time.)
-// Benign robots (tracker noise, actuator noise, worn wheels) keep x_t around its noise level below the
-// drift, so S stays near 0; a robot that does not do what its policy says drives S up.
+// command the policy would give from the tracker's view of the swarm (after the safety layer). It compares the
+// motion the tracker then sees (between consecutive measured poses, over the real time between their stamps)
+// with the motion that command should produce. Two statistics, either of which raises the suspicion:
+//
+// 1. CUSUM of a displacement score, for gross deviations (spinning, random wheels, a trained adversary,
+//    corrupted observations):
+//      per interval: the speed and turn-rate residuals r_v(c), r_w(c) against each of the last
+//                    `latencyTicks + 1` commands c, the best c taken (tolerates command latency), as
+//                    displacements: d_v = r_v dt, d_w = r_w dt over the measured interval dt;
+//      x1_t = (d_v,t / sigmaDisplacement)^2 + (d_w,t / sigmaRotation)^2                     (this interval)
+//      x2_t = ((d_v,t + d_v,t-1) / sigmaDisplacement2)^2 + ((d_w,t + d_w,t-1) / sigmaRotation2)^2  (the last two)
+//      x_t = (x1_t + x2_t) / 2
+//      S_t = min(2 threshold, max(0, S_{t-1} + min(x_t, maxTickScore) - drift)),  suspicion = min(1, S_t / threshold)
+//    Scored as displacements: tracker noise on a displacement does not depend on how long the interval was (a
+//    tick 9 ms after the last one does not make noise look fast). Over two intervals a tracker outlier, which
+//    moves one interval forward and the next back, cancels (benign scores' tail is lighter); over one, a robot
+//    that alternates forward and back every tick does not. One tick adds at most maxTickScore - drift and one
+//    bad interval enters the scores of two ticks, so a dropped command or a late tick cannot reach the threshold.
+// 2. Bias, for small persistent deviations (a stuck or dead wheel, a robot acting on corrupted observations):
+//    exponentially weighted means of the speed residuals, each tick's clipped to `biasClip` tick sigmas (so a
+//    single bad tick moves them little). Over a window the tracker noise telescopes (speeds are pose
+//    differences), so the means are precise; a tolerance proportional to the commanded motion absorbs worn
+//    wheels (radius, wheel distance: a robot driving straight with mismatched wheels turns a little).
+//    suspicion = min(1, z / biasThreshold), z the squared normalised means.
+//
+// Contact: a robot touching another (or a wall) may be pushed or blocked along the contact normal, away from
+// what it touches. The part of the speed residual that such a push explains is removed before scoring; the
+// rest (motion towards what it touches, sideways, turning) is scored as usual. Speed bias is not accumulated
+// while in contact or shortly after (a one-sided correction is biased on noise, and contact seen through
+// tracker noise flickers); the turn bias is.
 import { twistFromCommands, type Twist } from '../core/kinematics.js';
 import type { RobotParams } from '../core/robot-params.js';
 
 export interface ConsistencySettings {
-  /** Tracker noise on the measured speed (m/s) and turn rate (rad/s) per tick. */
+  /** Noise on the measured speed (m/s) and turn rate (rad/s) of one tick at the nominal period (bias clipping). */
   sigmaLinear: number;
   sigmaAngular: number;
+  /** Benign spread of one interval's residual displacement along the heading (m) and rotation (rad). */
+  sigmaDisplacement: number;
+  sigmaRotation: number;
+  /** The same over two consecutive intervals. */
+  sigmaDisplacement2: number;
+  sigmaRotation2: number;
   /** Command latency tolerated, in ticks. */
   latencyTicks: number;
   /** Subtracted from every tick's score (CUSUM's reference value). */
   drift: number;
   /** CUSUM value at which suspicion reaches 1. */
   threshold: number;
+  /** Largest score one tick contributes (before the drift is subtracted). */
+  maxTickScore: number;
+  /** Weight of the newest tick in the bias means (about 1 / window in ticks). */
+  biasWeight: number;
+  /** Each tick's residual enters the bias means clipped to this many tick sigmas. */
+  biasClip: number;
+  /** Standard deviations of the bias means under benign noise: speed, m/s, and turn rate, rad/s. */
+  biasSigmaLinear: number;
+  biasSigmaAngular: number;
+  /** Share of the commanded motion a benign robot may persistently miss by (worn wheels). */
+  biasTolerance: number;
+  /**
+   * Relative mismatch of a benign robot's two wheels (radius spread): driving at speed v it turns by up to
+   * wheelMismatch x v / wheel distance more or less than commanded, also tolerated.
+   */
+  wheelMismatch: number;
+  /** Squared normalised bias at which the bias suspicion reaches 1. */
+  biasThreshold: number;
+  /** Ticks after a contact during which the speed bias is not accumulated (contact flickers with tracker noise). */
+  contactHoldTicks: number;
+}
+
+/** The motion measured between two poses of a robot (estimateTwist), with the parts the monitor also reads. */
+export interface MeasuredMotion extends Twist {
+  /** Speed across the heading, m/s (0 if unknown). */
+  lateral?: number;
+  /** Time between the two poses, s (the nominal period if unknown). */
+  seconds?: number;
 }
 
 export class ConsistencyDetector {
   /** CUSUM statistic of every robot. */
   readonly cusum: Float64Array;
-  /** Latest per-tick score of every robot (NaN before its first pair of poses). */
+  /** Latest score x_t of every robot, before capping (NaN before its first pair of poses). */
   readonly lastScore: Float64Array;
+  /** Squared normalised bias of every robot. */
+  readonly bias: Float64Array;
+  /** The latest interval's residual displacement and rotation of every robot (m, rad; robot j's at 2j). */
+  readonly lastResidual: Float64Array;
+  private readonly meanV: Float64Array;
+  private readonly meanW: Float64Array;
+  private readonly meanAbsV: Float64Array;
+  private readonly meanAbsW: Float64Array;
   private readonly intended: Float64Array[];
   private readonly history: number;
+  /** Ticks since each robot last touched something. */
+  private readonly sinceContact: Int32Array;
 
   constructor(
     private readonly robots: readonly RobotParams[],
     readonly settings: ConsistencySettings,
+    /** The nominal control period, s: the settings' tick sigmas are for poses this far apart. */
+    private readonly periodS: number,
   ) {
+    if (!(periodS > 0)) throw new RangeError(`consistency detector: the control period must be > 0 s, got ${periodS}`);
     const N = robots.length;
     this.history = settings.latencyTicks + 1;
     this.cusum = new Float64Array(N);
     this.lastScore = new Float64Array(N).fill(Number.NaN);
+    this.bias = new Float64Array(N);
+    this.lastResidual = new Float64Array(2 * N);
+    this.meanV = new Float64Array(N);
+    this.meanW = new Float64Array(N);
+    this.meanAbsV = new Float64Array(N);
+    this.meanAbsW = new Float64Array(N);
+    this.sinceContact = new Int32Array(N).fill(1 << 30);
     // Robots start at rest: before the first intended command, the command in force is zero.
     this.intended = Array.from({ length: N }, () => new Float64Array(2 * this.history));
   }
@@ -48,37 +122,95 @@ export class ConsistencyDetector {
   reset(j: number): void {
     this.cusum[j] = 0;
     this.lastScore[j] = Number.NaN;
+    this.bias[j] = 0;
+    this.lastResidual[2 * j] = 0;
+    this.lastResidual[2 * j + 1] = 0;
+    this.meanV[j] = 0;
+    this.meanW[j] = 0;
+    this.meanAbsV[j] = 0;
+    this.meanAbsW[j] = 0;
+    this.sinceContact[j] = 1 << 30;
     this.intended[j]!.fill(0);
   }
 
   /**
    * One tick for robot j: the motion measured since its last measured pose (null: no new measurement, nothing
-   * to score), and the command its policy intends from its observation now (executed during the coming tick). `touching`: robot j is in contact with another robot, whose pushes
-   * move it whatever its wheels do: only its turn rate is scored then (the speed term is replaced by its
-   * expected value under noise, 1). Returns the robot's suspicion in [0, 1].
+   * to score), the command a benign robot j would execute during the coming tick, and the normals of its
+   * contacts (world frame, x, y pairs; see contact.ts) with its heading `theta`. Returns its suspicion in [0, 1].
    */
-  update(j: number, seen: Twist | null, intendedLeft: number, intendedRight: number, touching = false): number {
-    const s = this.settings;
+  update(j: number, seen: MeasuredMotion | null, expectedLeft: number, expectedRight: number, contacts: readonly number[] = [], theta = 0): number {
+    this.sinceContact[j] = contacts.length > 0 ? 0 : Math.min(1 << 30, this.sinceContact[j]! + 1);
+    if (seen) this.score(j, seen, contacts, theta);
+    // Newest command first.
     const hist = this.intended[j]!;
-    if (seen) {
-      let best = Infinity;
-      for (let k = 0; k < this.history; k++) {
-        const want = twistFromCommands(hist[2 * k]!, hist[2 * k + 1]!, this.robots[j]!);
-        const speedTerm = touching ? 1 : ((seen.linear - want.linear) / s.sigmaLinear) ** 2;
-        const x = speedTerm + ((seen.angular - want.angular) / s.sigmaAngular) ** 2;
-        best = Math.min(best, x);
-      }
-      this.lastScore[j] = best;
-      this.cusum[j] = Math.min(2 * s.threshold, Math.max(0, this.cusum[j]! + best - s.drift));
-    }
-    // Newest intended command first.
     hist.copyWithin(2, 0, 2 * (this.history - 1));
-    hist[0] = intendedLeft;
-    hist[1] = intendedRight;
+    hist[0] = expectedLeft;
+    hist[1] = expectedRight;
     return this.suspicion(j);
   }
 
+  private score(j: number, seen: MeasuredMotion, contacts: readonly number[], theta: number): void {
+    const s = this.settings;
+    const hist = this.intended[j]!;
+    // Speeds over less than a period carry more tracker noise (it does not shrink with the interval).
+    const stretch = seen.seconds !== undefined && seen.seconds > 0 ? Math.max(1, this.periodS / seen.seconds) : 1;
+    const sv = s.sigmaLinear * stretch;
+    const sw = s.sigmaAngular * stretch;
+    const c = Math.cos(theta);
+    const sn = Math.sin(theta);
+    let best = Infinity;
+    let bestV = 0;
+    let bestW = 0;
+    let wantV = 0;
+    let wantW = 0;
+    for (let k = 0; k < this.history; k++) {
+      const want = twistFromCommands(hist[2 * k]!, hist[2 * k + 1]!, this.robots[j]!);
+      let rv = seen.linear - want.linear;
+      let rl = seen.lateral ?? 0;
+      // Remove what a push away from each contact explains (the normal in the robot's heading frame).
+      for (let m = 0; m < contacts.length; m += 2) {
+        const na = contacts[m]! * c + contacts[m + 1]! * sn;
+        const nb = -contacts[m]! * sn + contacts[m + 1]! * c;
+        const along = rv * na + rl * nb;
+        if (along > 0) {
+          rv -= along * na;
+          rl -= along * nb;
+        }
+      }
+      const rw = seen.angular - want.angular;
+      const x = (rv / sv) ** 2 + (rw / sw) ** 2;
+      if (x < best) {
+        best = x;
+        bestV = rv;
+        bestW = rw;
+        wantV = want.linear;
+        wantW = want.angular;
+      }
+    }
+    const dt = seen.seconds !== undefined && seen.seconds > 0 ? seen.seconds : this.periodS;
+    const dv = bestV * dt;
+    const dw = bestW * dt;
+    const x1 = (dv / s.sigmaDisplacement) ** 2 + (dw / s.sigmaRotation) ** 2;
+    const x2 = ((dv + this.lastResidual[2 * j]!) / s.sigmaDisplacement2) ** 2 + ((dw + this.lastResidual[2 * j + 1]!) / s.sigmaRotation2) ** 2;
+    const x = (x1 + x2) / 2;
+    this.lastResidual[2 * j] = dv;
+    this.lastResidual[2 * j + 1] = dw;
+    this.lastScore[j] = x;
+    this.cusum[j] = Math.min(2 * s.threshold, Math.max(0, this.cusum[j]! + Math.min(x, s.maxTickScore) - s.drift));
+    const a = s.biasWeight;
+    const clip = (r: number, sigma: number) => Math.max(-s.biasClip * sigma, Math.min(s.biasClip * sigma, r));
+    if (this.sinceContact[j]! > s.contactHoldTicks) this.meanV[j] = (1 - a) * this.meanV[j]! + a * clip(bestV, sv);
+    this.meanAbsV[j] = (1 - a) * this.meanAbsV[j]! + a * Math.abs(wantV);
+    this.meanW[j] = (1 - a) * this.meanW[j]! + a * clip(bestW, sw);
+    this.meanAbsW[j] = (1 - a) * this.meanAbsW[j]! + a * Math.abs(wantW);
+    const zv = Math.max(0, Math.abs(this.meanV[j]!) - s.biasTolerance * this.meanAbsV[j]!) / s.biasSigmaLinear;
+    const turnTolerance = s.biasTolerance * this.meanAbsW[j]! + (s.wheelMismatch * this.meanAbsV[j]!) / this.robots[j]!.wheelDistance;
+    const zw = Math.max(0, Math.abs(this.meanW[j]!) - turnTolerance) / s.biasSigmaAngular;
+    this.bias[j] = zv * zv + zw * zw;
+  }
+
   suspicion(j: number): number {
-    return Math.min(1, this.cusum[j]! / this.settings.threshold);
+    const s = this.settings;
+    return Math.min(1, Math.max(this.cusum[j]! / s.threshold, this.bias[j]! / s.biasThreshold));
   }
 }

@@ -1,27 +1,71 @@
 // The swarm monitor: per robot, two signals fused into a suspicion in [0, 1], and a flag with hysteresis.
-//   belief:       P(robot j is compromised) from the belief networks, averaged over the robots that have j
-//                 in range (each sums its belief over the adversary types);
-//   consistency:  the policy-consistency detector's CUSUM (consistency.ts).
-// Fused as a noisy-OR, 1 - (1 - b)(1 - c): either signal alone can raise it. A robot is flagged after its
-// suspicion stays at or above `flagAt` for `flagTicks` ticks and cleared after it stays at or below
-// `clearAt` for `clearTicks` ticks; each change is an alert carrying its evidence.
+//   consistency:  the policy-consistency detector (consistency.ts): does the robot move as its policy, run on
+//                 the tracker's view, says it should? Catches faults, adversaries and corrupted observations.
+//   belief:       the belief networks' evidence that robot j is compromised, as a log-likelihood ratio (the
+//                 networks' posterior divided by the prior they were trained with, see aggregateBeliefs),
+//                 accumulated in a CUSUM. A robot in contact (or just out of it) gives no belief evidence: being
+//                 pushed makes a benign robot move as no policy would, and the networks cannot tell.
+// Fused as a weighted noisy-OR, 1 - (1 - w b)(1 - c): either signal can raise it; the belief's weight w is what
+// its measured performance earns (policies/MONITOR.md). A robot is flagged after its suspicion stays at or
+// above `flagAt` for `flagTicks` ticks and cleared after it stays at or below `clearAt` for `clearTicks`
+// ticks; each change is an alert carrying its evidence.
 import type { RobotParams } from '../core/robot-params.js';
-import type { TrackedPose, Twist } from '../core/kinematics.js';
-import { ConsistencyDetector, type ConsistencySettings } from './consistency.js';
+import type { TrackedPose } from '../core/kinematics.js';
+import { ConsistencyDetector, type ConsistencySettings, type MeasuredMotion } from './consistency.js';
+import { ContactFinder, type Arena } from './contact.js';
+
+export interface BeliefSettings {
+  /** Weight of the belief in the fused suspicion, 0..1 (0: the belief is shown but never flags). */
+  weight: number;
+  /** Log-likelihood ratio subtracted every tick (CUSUM reference), and the most one tick adds. */
+  drift: number;
+  maxTickEvidence: number;
+  /** CUSUM value at which the belief suspicion reaches 1. */
+  threshold: number;
+  /** Ticks after a contact during which a robot gives no belief evidence (the recurrent belief remembers the push). */
+  contactHoldTicks: number;
+}
 
 export interface MonitorSettings {
   consistency: ConsistencySettings;
+  belief: BeliefSettings;
   flagAt: number;
   clearAt: number;
   flagTicks: number;
   clearTicks: number;
 }
 
-/** Extra distance between two bodies still counted as contact, m (a few tracker standard deviations). */
-const CONTACT_MARGIN = 0.01;
-
+/**
+ * Defaults measured on the twin with its noise model (policies/MONITOR.md; src/runtime/README.md says how):
+ * the displacement sigmas are the benign residuals' standard deviations, so benign scores average about 2,
+ * and a drift of 6 keeps their CUSUM near 0 while a robot acting on corrupted observations (scores averaging
+ * about 9) climbs. One tick adds at most 16 - 6 and two bad intervals enter the scores of three ticks (at
+ * most 3 x 10 = 30), below the flag level (0.8 x 60 = 48).
+ */
 export const DEFAULT_MONITOR: MonitorSettings = {
-  consistency: { sigmaLinear: 0.045, sigmaAngular: 0.3, latencyTicks: 2, drift: 4, threshold: 40 },
+  consistency: {
+    sigmaLinear: 0.045,
+    sigmaAngular: 0.3,
+    sigmaDisplacement: 0.0027,
+    sigmaRotation: 0.021,
+    sigmaDisplacement2: 0.0032,
+    sigmaRotation2: 0.024,
+    latencyTicks: 2,
+    drift: 6,
+    threshold: 60,
+    maxTickScore: 16,
+    biasWeight: 0.1,
+    biasClip: 2,
+    biasSigmaLinear: 0.006,
+    biasSigmaAngular: 0.05,
+    biasTolerance: 0.1,
+    wheelMismatch: 0.06,
+    biasThreshold: 5,
+    contactHoldTicks: 10,
+  },
+  // Weight 0: on the twin the fused detector flags the same episodes within 5 s at every belief weight, and at
+  // weight 1 adds false alarms (policies/MONITOR.md, "What the belief earns"); still computed, shown, recorded.
+  belief: { weight: 0, drift: 2, maxTickEvidence: 6, threshold: 30, contactHoldTicks: 20 },
   flagAt: 0.8,
   clearAt: 0.3,
   flagTicks: 3,
@@ -29,11 +73,16 @@ export const DEFAULT_MONITOR: MonitorSettings = {
 };
 
 export interface Evidence {
+  /** The belief signal (null: no observer had the robot in range, or no belief network). */
   belief: number | null;
   consistency: number;
   cusum: number;
+  /** Squared normalised bias of the consistency detector (absent in events recorded before it existed). */
+  bias?: number;
   /** Observers whose beliefs went into `belief`. */
   observers: number;
+  /** Whether the robot touched another robot or a wall (absent in events recorded before it existed). */
+  touching?: boolean;
 }
 
 export interface MonitorAlert {
@@ -48,18 +97,50 @@ export interface MonitorAlert {
 export interface MonitorInput {
   poses: readonly TrackedPose[];
   /** Each robot's motion measured since its last measured pose (null: no new measurement this tick). */
-  motion: readonly (Twist | null)[];
-  /** The command the policy intends for each robot from its own observation, robot j at 2j. */
-  intended: Float32Array | Float64Array;
-  /** Aggregated beliefs per robot (see aggregateBeliefs), or null for a policy without a belief network. */
+  motion: readonly (MeasuredMotion | null)[];
+  /**
+   * What a benign robot would execute: the command its policy gives from the tracker's view, after the safety
+   * layer (robot j's at 2j).
+   */
+  policyCommandsAfterSafety: Float32Array | Float64Array;
+  /** Aggregated belief evidence per robot (see aggregateBeliefs), or null for a policy without a belief network. */
   beliefs: { value: Float64Array; observers: Int32Array } | null;
 }
 
+/** The smallest and largest probability read from a belief network (log odds stay finite). */
+const P_FLOOR = 1e-4;
+
+const logit = (p: number) => {
+  const q = Math.min(1 - P_FLOOR, Math.max(P_FLOOR, p));
+  return Math.log(q / (1 - q));
+};
+
 /**
- * Mean P(compromised) of every robot j over the observers i that have it in range: `beliefs` holds R values
- * per ordered pair (i, j) at (i * N + j) * R, `inRange(i, j)` says whether i sees j.
+ * One observer's evidence that a robot is compromised, from its P(compromised) summed over the adversary
+ * types: logit(P) - logit(prior), the log-likelihood ratio against the training prior. The dense form
+ * (aggregateBeliefs) and the deployed live-pair form (SparsePairBeliefs.meanOverObservers) both average it.
  */
-export function aggregateBeliefs(beliefs: Float32Array | Float64Array, R: number, N: number, inRange: (i: number, j: number) => boolean): { value: Float64Array; observers: Int32Array } {
+export function beliefEvidence(prior: number): (p: number) => number {
+  if (!(prior > 0 && prior < 1)) throw new RangeError(`aggregateBeliefs: the training prior must be in (0, 1), got ${prior}`);
+  const base = logit(prior);
+  return (p) => logit(p) - base;
+}
+
+/**
+ * Mean evidence that robot j is compromised over the observers i that have it in range, as a log-likelihood
+ * ratio: logit(P(compromised)) - logit(prior), with P summed over the adversary types and `prior` the
+ * probability a robot was compromised in the belief network's training episodes (trainingPrior in
+ * pair-beliefs.ts), so that the network's base rate is not read as evidence. `beliefs` holds R values per
+ * ordered pair (i, j) at (i * N + j) * R, `inRange(i, j)` says whether i sees j.
+ */
+export function aggregateBeliefs(
+  beliefs: Float32Array | Float64Array,
+  R: number,
+  N: number,
+  inRange: (i: number, j: number) => boolean,
+  prior: number,
+): { value: Float64Array; observers: Int32Array } {
+  const evidence = beliefEvidence(prior);
   const value = new Float64Array(N);
   const observers = new Int32Array(N);
   for (let i = 0; i < N; i++) {
@@ -67,7 +148,7 @@ export function aggregateBeliefs(beliefs: Float32Array | Float64Array, R: number
       if (i === j || !inRange(i, j)) continue;
       let p = 0;
       for (let r = 0; r < R; r++) p += beliefs[(i * N + j) * R + r]!;
-      value[j] += p;
+      value[j] += evidence(p);
       observers[j]++;
     }
   }
@@ -113,27 +194,43 @@ export class Hysteresis {
   }
 }
 
+/** Where the swarm runs: the nominal control period (s) and, if known, the walled arena (walls are contacts too). */
+export interface MonitorGeometry {
+  periodS: number;
+  arena?: Arena;
+}
+
 export class SwarmMonitor {
   readonly suspicion: Float64Array;
-  /** The last tick's belief signal per robot (0 without observers or a belief network). */
+  /** The last tick's belief signal per robot (0 without observers or a belief network), before weighting. */
   readonly beliefSignal: Float64Array;
   /** The last tick's policy-consistency signal per robot. */
   readonly consistencySignal: Float64Array;
+  /** Belief CUSUM per robot. */
+  readonly beliefCusum: Float64Array;
   private readonly hysteresis: Hysteresis;
   readonly consistency: ConsistencyDetector;
+  readonly contacts: ContactFinder;
+  /** Ticks since each robot last touched something (large: never). */
+  private readonly sinceContact: Int32Array;
 
   constructor(
     readonly ids: readonly string[],
-    private readonly robots: readonly RobotParams[],
+    robots: readonly RobotParams[],
     readonly settings: MonitorSettings,
+    geometry: MonitorGeometry,
   ) {
     if (!(settings.clearAt < settings.flagAt)) throw new RangeError(`monitor: clearAt (${settings.clearAt}) must be below flagAt (${settings.flagAt})`);
+    if (!(settings.belief.weight >= 0 && settings.belief.weight <= 1)) throw new RangeError(`monitor: belief.weight must be in [0, 1], got ${settings.belief.weight}`);
     const N = ids.length;
     this.suspicion = new Float64Array(N);
     this.beliefSignal = new Float64Array(N);
     this.consistencySignal = new Float64Array(N);
+    this.beliefCusum = new Float64Array(N);
+    this.sinceContact = new Int32Array(N).fill(1 << 30);
     this.hysteresis = new Hysteresis(N, settings);
-    this.consistency = new ConsistencyDetector(robots, settings.consistency);
+    this.consistency = new ConsistencyDetector(robots, settings.consistency, geometry.periodS);
+    this.contacts = new ContactFinder(robots, geometry.arena);
   }
 
   get flagged(): readonly boolean[] {
@@ -146,36 +243,42 @@ export class SwarmMonitor {
     this.suspicion.fill(0);
     this.beliefSignal.fill(0);
     this.consistencySignal.fill(0);
+    this.beliefCusum.fill(0);
+    this.sinceContact.fill(1 << 30);
     this.hysteresis.reset();
-  }
-
-  /** Whether robot j's body is within contact distance (plus a tracker-noise margin) of another robot's. */
-  private touching(poses: readonly TrackedPose[], j: number): boolean {
-    const pj = poses[j]!;
-    for (let i = 0; i < poses.length; i++) {
-      if (i === j) continue;
-      const d = this.robots[i]!.bodyRadius + this.robots[j]!.bodyRadius + CONTACT_MARGIN;
-      if ((poses[i]!.x - pj.x) ** 2 + (poses[i]!.y - pj.y) ** 2 < d * d) return true;
-    }
-    return false;
   }
 
   /** One tick: updates every robot's suspicion; returns the flags raised and cleared at this tick. */
   update(tick: number, input: MonitorInput): MonitorAlert[] {
     const alerts: MonitorAlert[] = [];
     const N = this.ids.length;
+    const b = this.settings.belief;
+    this.contacts.find(input.poses);
     for (let j = 0; j < N; j++) {
-      const c = this.consistency.update(j, input.motion[j] ?? null, input.intended[2 * j]!, input.intended[2 * j + 1]!, this.touching(input.poses, j));
-      const seen = input.beliefs && input.beliefs.observers[j]! > 0;
-      const b = seen ? input.beliefs!.value[j]! : 0;
-      const fused = 1 - (1 - b) * (1 - c);
+      const normals = this.contacts.normals[j]!;
+      this.sinceContact[j] = normals.length > 0 ? 0 : Math.min(1 << 30, this.sinceContact[j]! + 1);
+      const cmd = input.policyCommandsAfterSafety;
+      const c = this.consistency.update(j, input.motion[j] ?? null, cmd[2 * j]!, cmd[2 * j + 1]!, normals, input.poses[j]!.theta);
+      const seen = input.beliefs !== null && input.beliefs.observers[j]! > 0;
+      // Evidence only from robots nobody has pushed lately; otherwise the CUSUM only decays.
+      const evidence = seen && this.sinceContact[j]! > b.contactHoldTicks ? Math.min(b.maxTickEvidence, input.beliefs!.value[j]!) : 0;
+      this.beliefCusum[j] = Math.min(2 * b.threshold, Math.max(0, this.beliefCusum[j]! + evidence - b.drift));
+      const belief = Math.min(1, this.beliefCusum[j]! / b.threshold);
+      const fused = 1 - (1 - b.weight * belief) * (1 - c);
       this.suspicion[j] = fused;
-      this.beliefSignal[j] = b;
+      this.beliefSignal[j] = belief;
       this.consistencySignal[j] = c;
       const change = this.hysteresis.update(j, fused);
       if (change) {
-        const evidence: Evidence = { belief: seen ? b : null, consistency: c, cusum: this.consistency.cusum[j]!, observers: input.beliefs?.observers[j] ?? 0 };
-        alerts.push({ tick, robot: this.ids[j]!, kind: change, suspicion: fused, evidence });
+        const ev: Evidence = {
+          belief: seen ? belief : null,
+          consistency: c,
+          cusum: this.consistency.cusum[j]!,
+          bias: this.consistency.bias[j]!,
+          observers: input.beliefs?.observers[j] ?? 0,
+          touching: normals.length > 0,
+        };
+        alerts.push({ tick, robot: this.ids[j]!, kind: change, suspicion: fused, evidence: ev });
       }
     }
     return alerts;

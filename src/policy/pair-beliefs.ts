@@ -3,6 +3,7 @@
 // environment, the pair features fed to the belief network, and the row beliefs the actor reads (the
 // beliefs about whoever fills each of a robot's neighbour rows).
 import { PAIR_DIM } from '../core/observation.js';
+import type { PolicyManifest } from '../core/policy-manifest.js';
 
 /** What gathering row beliefs reads of a batch of environments. */
 export interface RowLayout {
@@ -75,4 +76,19 @@ export class PairBeliefBuffers {
     }
     return rows;
   }
+}
+
+/**
+ * The probability that a given robot was compromised in the episodes a belief network was trained on: nature
+ * leaves an episode benign with the training config's benignProbability (eir or batpal block) and otherwise
+ * compromises one of the environment's robots. The network's outputs are posteriors under this prior; the
+ * monitor divides it out (aggregateBeliefs).
+ */
+export function trainingPrior(manifest: PolicyManifest): number {
+  const { eir, batpal } = manifest.training.config as { eir?: { benignProbability?: unknown }; batpal?: { benignProbability?: unknown } };
+  const benign = eir?.benignProbability ?? batpal?.benignProbability;
+  if (typeof benign !== 'number' || !(benign >= 0 && benign < 1)) {
+    throw new RangeError(`policy '${manifest.name}': its training config has no benignProbability below 1 (eir or batpal block), so the belief network's prior is unknown`);
+  }
+  return (1 - benign) / manifest.environment.robots;
 }

@@ -162,9 +162,10 @@ export class SparsePairBeliefs implements LivePairs {
 
   /**
    * The sparse form of the monitor's aggregateBeliefs (src/monitor/monitor.ts): per robot j, the mean over
-   * the observers that see it now of their P(compromised) (their R beliefs summed), and how many they are.
+   * the observers that see it now of `evidence` of their P(compromised) (their R beliefs summed; the monitor
+   * passes beliefEvidence), and how many they are.
    */
-  meanOverObservers(): { value: Float64Array; observers: Int32Array } {
+  meanOverObservers(evidence: (p: number) => number): { value: Float64Array; observers: Int32Array } {
     const N = this.robots;
     const R = this.beliefsPerPair;
     const value = new Float64Array(N);
@@ -174,7 +175,7 @@ export class SparsePairBeliefs implements LivePairs {
       const j = this.neighbour[p]!;
       let s = 0;
       for (let r = 0; r < R; r++) s += this.beliefs[p * R + r]!;
-      value[j] += s;
+      value[j] += evidence(s);
       observers[j]++;
     }
     for (let j = 0; j < N; j++) if (observers[j]! > 0) value[j] /= observers[j]!;

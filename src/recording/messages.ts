@@ -110,7 +110,7 @@ export class TickMessages {
     for (const e of events) {
       const text = describeEvent(e, this.header.controlPeriod);
       msgs.push(['events', { reportedAtTick: t, text, event: e }]);
-      const warning = e.kind === 'flag' || e.kind === 'e-stop' || e.kind === 'injection-start' || e.kind === 'attack-error';
+      const warning = e.kind === 'flag' || e.kind === 'isolate' || e.kind === 'e-stop' || e.kind === 'injection-start' || e.kind === 'attack-error';
       msgs.push(['log', { timestamp: stamp, level: warning ? 3 : 2, message: text.trim(), name: 'swarmguard', file: '', line: 0 }]);
     }
     return msgs.map(([role, m]) => ({ role, data: json(m) }));

@@ -69,14 +69,17 @@ const TimingMessage = z
   })
   .strict();
 
-/** A run event (injection start/end = ground truth, flag, clear, stop, attack-error, e-stop, release, pause, resume) as the runtime made it. */
+/**
+ * A run event (injection start/end = ground truth, flag, clear, stop, attack-error, e-stop, release, pause,
+ * resume; isolate, isolation-end and on-flag: what the runtime did about flags) as the runtime made it.
+ */
 const EventMessage = z
   .object({
     /** The tick whose record the event was reported with (an event made between ticks carries the next tick). */
     reportedAtTick: z.number().int().min(0),
     /** The line the terminal printed for it. */
     text: z.string(),
-    event: z.looseObject({ tick: z.number().int(), kind: z.enum(['injection-start', 'injection-end', 'flag', 'clear', 'stop', 'attack-error', 'e-stop', 'release', 'pause', 'resume']) }),
+    event: z.looseObject({ tick: z.number().int(), kind: z.enum(['injection-start', 'injection-end', 'flag', 'clear', 'stop', 'attack-error', 'e-stop', 'release', 'pause', 'resume', 'isolate', 'isolation-end', 'on-flag']) }),
   })
   .strict();
 

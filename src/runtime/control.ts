@@ -8,6 +8,7 @@ import { isBuiltinAttack, loadAttack, resolveAttackRef, type Attack } from '../a
 import { injectionTicks, robotIndices } from './injection-timing.js';
 import type { Injection, TrialRun } from './trial.js';
 import { UserError } from '../core/user-error.js';
+import type { OnFlag } from './isolation.js';
 
 export type ControlAction =
   | { kind: 'estop'; reason: string }
@@ -15,12 +16,15 @@ export type ControlAction =
   | { kind: 'stop' }
   | { kind: 'start' }
   /** robot: one id, or several separated by commas; on/off (s): intermittent (both or neither). */
-  | { kind: 'inject'; robot: string; attack: string; seconds: number; on?: number; off?: number };
+  | { kind: 'inject'; robot: string; attack: string; seconds: number; on?: number; off?: number }
+  /** What a flag does from now on (monitor.onFlag: report, isolate, isolate-and-stop). */
+  | { kind: 'on-flag'; onFlag: OnFlag };
 
 export interface ControlState {
   eStopped: string | null;
   paused: boolean;
   trialMode: boolean;
+  onFlag: OnFlag;
 }
 
 export class RunController {
@@ -36,7 +40,7 @@ export class RunController {
 
   get state(): ControlState {
     const s = this.run.parts.safety;
-    return { eStopped: s.eStopped, paused: s.isPaused, trialMode: this.run.parts.trialMode };
+    return { eStopped: s.eStopped, paused: s.isPaused, trialMode: this.run.parts.trialMode, onFlag: this.run.response.onFlag };
   }
 
   /**
@@ -57,6 +61,9 @@ export class RunController {
         return null;
       case 'start':
         this.run.resume(who);
+        return null;
+      case 'on-flag':
+        this.run.setOnFlag(action.onFlag, who);
         return null;
       case 'inject':
         return this.inject(action.robot, action.attack, action.seconds, action.on, action.off);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { trajectorySvg } from '../pictures/trajectory-picture.js';
 import { attackName } from '../attacks/attack.js';
 import { haltLine, type HaltReport } from './halt.js';
+import { isolationLine, type IsolationSummary } from './isolation.js';
 import type { EndCause } from './interruption.js';
 import type { RunSpec } from './run-spec.js';
 import type { LinkHealth } from './link.js';
@@ -30,6 +31,8 @@ export interface RunSummary {
   ended?: RunEnding;
   /** The stop every robot was sent at the end, and how the link confirmed it (`swarmguard run`). */
   halt?: HaltReport;
+  /** What the monitor's flags led to: isolations (monitor.onFlag), counted (`swarmguard run`). */
+  isolations?: IsolationSummary;
 }
 
 /** How a run ended: its duration ran out, a cause ended it early (interruption.ts), or an error was thrown through it. */
@@ -169,6 +172,7 @@ export function summaryLines(sum: RunSummary, launch: RunSpec): string[] {
   const scored = sum.uncompromised ? ` (${sum.uncompromised.robots.length} of ${sum.outcomes.length})` : '';
   lines.push(`  uncompromised robots${scored}: ${formatTeamOutcome(sum.uncompromised, launch.settings.gatherDiameter)}`);
   const stops = Object.entries(sum.stops).filter(([, n]) => n > 0);
+  if (sum.isolations && (sum.isolations.onFlag !== 'report' || sum.isolations.isolations > 0)) lines.push(`  ${isolationLine(sum.isolations)}`);
   lines.push(`  safety stops (robot-ticks): ${stops.length ? stops.map(([r, n]) => `${r} ${n}`).join(', ') : 'none'}`);
   if (sum.scheduler) {
     const sc = sum.scheduler;

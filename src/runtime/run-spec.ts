@@ -3,6 +3,7 @@
 // and the services' options, which the runtime does not read.
 import type { SimSettings } from '../core/swarm-config.js';
 import type { MonitorSettings } from '../monitor/monitor.js';
+import type { OnFlag } from './isolation.js';
 import type { SafetySettings } from './safety.js';
 import type { Injection } from './trial.js';
 
@@ -22,6 +23,8 @@ export interface RunSpec {
   trial: boolean;
   safety: SafetySettings;
   monitor: MonitorSettings;
+  /** What a flag does: report, isolate or isolate-and-stop (monitor.onFlag). */
+  onFlag: OnFlag;
   /** Loaded attacks (adversaries hold onnxruntime sessions: release them with releaseRun). */
   injections: (Injection & { ref: string })[];
   outDir: string;

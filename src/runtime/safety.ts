@@ -4,7 +4,9 @@
 // the arena within `lookaheadS` (a command that turns it back in passes); or the swarm-wide e-stop is
 // engaged, which holds until released; or, where the link reports IR proximity (the e-puck2 links), the
 // command drives forward while a front sensor (ps0/ps7 straight ahead, ps1/ps6 to the sides) reads above
-// `obstacleProximity` (turning on the spot and reversing pass). Every stop is counted by reason.
+// `obstacleProximity` (turning on the spot and reversing pass); or the robot is flagged and isolated under
+// monitor.onFlag isolate-and-stop (src/runtime/isolation.ts), until the monitor clears it. Every stop is
+// counted by reason.
 import { clampCommand, twistFromCommands } from '../core/kinematics.js';
 import type { RobotParams } from '../core/robot-params.js';
 
@@ -30,7 +32,7 @@ export const FRONT_PROXIMITY_SENSORS = [0, 7, 1, 6] as const;
 /** Robot i's latest IR proximity readings ps0..ps7, or null where there are none. */
 export type ProximitySource = (i: number) => readonly number[] | null;
 
-export const STOP_REASONS = ['e-stop', 'paused', 'no-pose', 'invalid-pose', 'stale-pose', 'invalid-command', 'leaving-arena', 'obstacle'] as const;
+export const STOP_REASONS = ['e-stop', 'paused', 'isolated', 'no-pose', 'invalid-pose', 'stale-pose', 'invalid-command', 'leaving-arena', 'obstacle'] as const;
 export type StopReason = (typeof STOP_REASONS)[number];
 
 export interface TimedPose {
@@ -53,6 +55,8 @@ export class SafetyLayer {
   private paused = false;
   readonly stops: Record<StopReason, number> = Object.fromEntries(STOP_REASONS.map((r) => [r, 0])) as Record<StopReason, number>;
   private proximity: ProximitySource | null = null;
+  /** Robots held still because they are flagged and isolated (isolate-and-stop), see holdWhere(). */
+  private held: (i: number) => boolean = () => false;
 
   constructor(
     private readonly robots: readonly RobotParams[],
@@ -63,6 +67,11 @@ export class SafetyLayer {
   /** Reads IR proximity from here (a link that has it) and refuses forward commands into obstacles. */
   useProximity(source: ProximitySource | null): void {
     this.proximity = source;
+  }
+
+  /** Holds every robot `held` names still (reason 'isolated'): the flagged robots under isolate-and-stop. */
+  holdWhere(held: (i: number) => boolean): void {
+    this.held = held;
   }
 
   /** Stops every robot until release(); the reason is kept for the record. */
@@ -105,6 +114,7 @@ export class SafetyLayer {
     if (!p) throw new RangeError(`safety: no robot ${i} (swarm of ${this.robots.length})`);
     if (this.eStopReason !== null) return stop('e-stop');
     if (this.paused) return stop('paused');
+    if (this.held(i)) return stop('isolated');
     if (!pose) return stop('no-pose');
     if (![pose.x, pose.y, pose.theta, pose.stampMs].every(Number.isFinite)) return stop('invalid-pose');
     if (nowMs - pose.stampMs > this.settings.maxPoseAgeMs) return stop('stale-pose');

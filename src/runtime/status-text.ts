@@ -26,16 +26,23 @@ export function describeEvent(e: RunEvent, period: number): string {
       return `${t}  STOP     every robot held (${e.reason})`;
     case 'resume':
       return `${t}  START    robots under their policies again (${e.reason})`;
+    case 'isolate':
+      return `${t}  ISOLATE  ${e.robot} left out of the others' observations${e.stopped ? ' and held still' : ''} until cleared`;
+    case 'isolation-end':
+      return `${t}  REJOIN   ${e.robot} back in the others' observations after ${(e.ticks * period).toFixed(1)} s (${e.reason === 'cleared' ? 'cleared by the monitor' : 'onFlag set to report'})`;
+    case 'on-flag':
+      return `${t}  ON-FLAG  flags now ${e.onFlag === 'report' ? 'only reported' : e.onFlag === 'isolate' ? 'isolate the robot' : 'isolate and stop the robot'} (${e.reason})`;
   }
 }
 
 /** One row per robot: its suspicion bar, flag, and the attack compromising it (null: none). */
-function robotRows(ids: readonly string[], rec: TickRecord | undefined, compromisedBy: (i: number) => string | null): string[] {
+function robotRows(ids: readonly string[], rec: TickRecord | undefined, compromisedBy: (i: number) => string | null, isolatedNow: (i: number) => boolean): string[] {
   return ids.map((id, i) => {
     const s = rec?.suspicion[i] ?? 0;
     const bar = '#'.repeat(Math.round(10 * s)).padEnd(10, '.');
     const attack = rec?.compromised.includes(i) ? compromisedBy(i) : null;
-    return `  ${id.padEnd(10)} [${bar}] ${s.toFixed(2)}  ${rec?.flagged[i] ? 'FLAGGED' : '       '}  ${attack ? `compromised: ${attack}` : ''}`;
+    const isolated = isolatedNow(i) ? ' ISOLATED' : '';
+    return `  ${id.padEnd(10)} [${bar}] ${s.toFixed(2)}  ${rec?.flagged[i] ? 'FLAGGED' : '       '}${isolated}  ${attack ? `compromised: ${attack}` : ''}`;
   });
 }
 
@@ -47,6 +54,8 @@ export class TerminalStatus {
   private tableLines = 0;
   /** The attack compromising each robot, from the injection events shown (robot index -> attack). */
   private readonly attacks = new Map<number, string>();
+  /** The robots isolated now (monitor.onFlag), from the isolation events shown. */
+  private readonly isolated = new Set<number>();
 
   constructor(
     private readonly log: (line: string) => void,
@@ -64,6 +73,8 @@ export class TerminalStatus {
 
   event(e: RunEvent): void {
     if (e.kind === 'injection-start') this.attacks.set(this.ids.indexOf(e.robot), e.attack);
+    if (e.kind === 'isolate') this.isolated.add(this.ids.indexOf(e.robot));
+    if (e.kind === 'isolation-end') this.isolated.delete(this.ids.indexOf(e.robot));
     this.line(describeEvent(e, this.controlPeriod));
   }
 
@@ -71,7 +82,7 @@ export class TerminalStatus {
   table(header: string, rec: TickRecord | undefined): void {
     if (!this.tty) return;
     this.erase();
-    const lines = [header, ...robotRows(this.ids, rec, (i) => this.attacks.get(i) ?? null)];
+    const lines = [header, ...robotRows(this.ids, rec, (i) => this.attacks.get(i) ?? null, (i) => this.isolated.has(i))];
     this.out.write(`${lines.join('\n')}\n`);
     this.tableLines = lines.length;
   }

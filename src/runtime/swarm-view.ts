@@ -1,13 +1,21 @@
 // What the runtime knows of the swarm at one tick, built from the poses a link reports: the same SwarmFrame
 // and the same observation code (src/core/observation.ts) as the twin, so every robot's policy sees what it
-// saw in training. Speeds come from consecutive poses as the twin's tracker computes them; the command
-// columns hold what was last sent to each robot.
-import { estimateTwist, type Twist, type TrackedPose } from '../core/kinematics.js';
+// saw in training. Speeds come from consecutive measured poses over the time between their stamps, as the
+// twin's tracker computes them; the command columns hold what was last sent to each robot.
+import { estimateTwist, type TrackedPose } from '../core/kinematics.js';
+import type { MeasuredMotion } from '../monitor/consistency.js';
 import { PAIR_DIM, RendezvousObserver, type ObservationSpec, type ObservedPairs, type SwarmFrame } from '../core/observation.js';
 import type { OnnxTeam, TeamView } from '../policy/team.js';
 
 /** Where a robot never located stands in the observations: beyond any robot's sensing range. */
 const UNLOCATED = 1e6;
+
+/**
+ * Shortest time between the two poses speeds are measured over, as a share of the control period. A tick that
+ * comes early (after a late one, say 9 ms later) would see a few ms of motion drowned in tracker noise: speeds
+ * ten times too fast. Such a pose updates the position but the speeds wait for a longer interval.
+ */
+const MIN_BASELINE = 0.5;
 
 export class SwarmView implements TeamView {
   readonly envs = 1;
@@ -17,11 +25,13 @@ export class SwarmView implements TeamView {
   readonly rowIds: Int32Array;
   readonly observer: RendezvousObserver;
   private readonly previous: (TrackedPose | null)[];
-  /** Per robot: the motion measured this tick, or null where there was no new measurement. */
-  readonly motion: (Twist | null)[];
+  /** Per robot: the motion measured this tick, or null where there was no new measurement (or too short an interval). */
+  readonly motion: (MeasuredMotion | null)[];
   /** The observed pairs' belief features of this tick (pair p at p * PAIR_DIM), built on first use. */
   private observedFeatures = new Float32Array(0);
   private observedFresh = false;
+  /** Robots left out of the others' observations (non-zero at i), read at every update; null: none. */
+  private isolated: Uint8Array | null = null;
 
   /** The view a deployed policy observes through: its manifest's observation spec, `robots` robots, tick `dt` s. */
   static forPolicy(team: OnnxTeam, robots: number, dt: number): SwarmView {
@@ -37,7 +47,7 @@ export class SwarmView implements TeamView {
     this.obs = new Float32Array(robots * this.observer.size);
     this.rowIds = new Int32Array(robots * spec.maxNeighbours);
     this.previous = new Array<TrackedPose | null>(robots).fill(null);
-    this.motion = new Array<Twist | null>(robots).fill(null);
+    this.motion = new Array<MeasuredMotion | null>(robots).fill(null);
   }
 
   /**
@@ -60,6 +70,12 @@ export class SwarmView implements TeamView {
     return this.previous[i] !== null;
   }
 
+  /** From now on, every update leaves the robots `mask` marks (non-zero at i) out of the others' observations. */
+  isolateWith(mask: Uint8Array | null): void {
+    if (mask && mask.length !== this.robots) throw new RangeError(`isolation mask of ${mask.length} robots for a swarm of ${this.robots}`);
+    this.isolated = mask;
+  }
+
   /** Forgets motion history and commands (trial start). */
   reset(): void {
     this.previous.fill(null);
@@ -71,7 +87,8 @@ export class SwarmView implements TeamView {
 
   /**
    * Takes this tick's poses (robot i's at i; every pose must be finite) and rebuilds the observations. A pose
-   * with the same stamp as the last one (the tracker has not updated since) leaves the speeds as they were.
+   * with the same stamp as the last one (the tracker has not updated since), or less than MIN_BASELINE periods
+   * after the pose speeds were last measured from, leaves the speeds as they were.
    */
   update(poses: readonly TrackedPose[]): void {
     const fr = this.frame;
@@ -86,16 +103,19 @@ export class SwarmView implements TeamView {
         fr.turnRate[i] = 0;
       } else {
         const dt = p.stampMs !== undefined && prev.stampMs !== undefined ? (p.stampMs - prev.stampMs) / 1000 : this.dt;
-        if (!(dt > 0)) return; // no new measurement (or none usable): keep the last speeds
+        // No new measurement, none usable, or too soon after the reference pose: keep the last speeds (and the reference).
+        if (!(dt >= MIN_BASELINE * this.dt)) return;
         const tw = estimateTwist(prev.x, prev.y, prev.theta, p.x, p.y, p.theta, dt);
+        const mid = prev.theta + tw.angular * dt / 2;
+        const lateral = (-(p.x - prev.x) * Math.sin(mid) + (p.y - prev.y) * Math.cos(mid)) / dt;
         fr.speed[i] = tw.linear;
         fr.turnRate[i] = tw.angular;
-        this.motion[i] = tw;
+        this.motion[i] = { ...tw, lateral, seconds: dt };
       }
       // Only a real measurement is remembered: a stand-in (no usable pose) must not become the reference.
       if (p.stampMs === undefined || Number.isFinite(p.stampMs)) this.previous[i] = { ...p };
     });
-    this.observer.observeAll(fr, 0, this.robots, this.obs, 0, this.rowIds, 0);
+    this.observer.observeAll(fr, 0, this.robots, this.obs, 0, this.rowIds, 0, this.isolated ?? undefined);
     this.observedFresh = false;
   }
 

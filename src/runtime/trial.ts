@@ -9,7 +9,7 @@ import type { RobotParams } from '../core/robot-params.js';
 import type { Attack } from '../attacks/attack.js';
 import { attackName } from '../attacks/attack.js';
 import { faultByName } from '../attacks/faults.js';
-import { aggregateBeliefs, DEFAULT_MONITOR, SwarmMonitor, type MonitorAlert, type MonitorSettings } from '../monitor/monitor.js';
+import { aggregateBeliefs, DEFAULT_MONITOR, SwarmMonitor, type MonitorAlert, type MonitorSettings, beliefEvidence } from '../monitor/monitor.js';
 import type { SimSettings } from '../core/swarm-config.js';
 import type { OnnxTeam } from '../policy/team.js';
 import type { RobotLink } from './link.js';
@@ -18,6 +18,8 @@ import { SwarmView } from './swarm-view.js';
 import { AttackSession } from '../attacks/attack-module.js';
 import type { PhaseLap } from '../core/phase-timer.js';
 import { UserError } from '../core/user-error.js';
+import { trainingPrior } from '../policy/pair-beliefs.js';
+import { FlagResponse, type IsolationEvent, type OnFlag } from './isolation.js';
 
 /**
  * An injection resolved against the swarm: robot index, the ticks it spans [from, to), the attack; with
@@ -45,7 +47,9 @@ export type RunEvent =
   | { tick: number; kind: 'stop'; robot: string; reason: StopReason }
   /** An attack module failed (threw, or returned a non-finite or out-of-range command): its robot is stopped. */
   | { tick: number; kind: 'attack-error'; robot: string; attack: string; problem: string }
-  | { tick: number; kind: 'e-stop' | 'release' | 'pause' | 'resume'; reason: string };
+  | { tick: number; kind: 'e-stop' | 'release' | 'pause' | 'resume'; reason: string }
+  /** A flagged robot isolated, its isolation ended, or what a flag does changed (src/runtime/isolation.ts). */
+  | IsolationEvent;
 
 export interface TickRecord {
   tick: number;
@@ -80,6 +84,8 @@ export interface TrialParts {
   trialMode: boolean;
   injections: Injection[];
   seed: number;
+  /** What a flag does (monitor.onFlag); report when absent. */
+  onFlag?: OnFlag;
   /** Told as each phase of a tick ends (`npm run bench:runtime` times them); none in a deployed run. */
   timer?: PhaseLap;
 }
@@ -88,6 +94,8 @@ export class TrialRun {
   readonly view: SwarmView;
   readonly events: RunEvent[] = [];
   readonly records: TickRecord[] = [];
+  /** What flags do, and which robots are isolated now. */
+  readonly response: FlagResponse;
   tick = 0;
   private readonly rng: RandomStream;
   private readonly intended: Float32Array;
@@ -95,6 +103,8 @@ export class TrialRun {
   private readonly commands: Float32Array;
   /** Every ordered pair's belief features (N^2): only for a team whose beliefs are dense (see OnnxTeam.livePairs). */
   private pairs = new Float32Array(0);
+  /** P(compromised) of a robot in the belief network's training episodes, divided out of its beliefs (NaN: no belief network). */
+  private readonly beliefPrior: number;
   private lastStop: (StopReason | null)[];
   /** This run's injections (its own list: ones added mid-run are not the launch file's), and which have started. */
   private readonly plan: Injection[];
@@ -110,12 +120,19 @@ export class TrialRun {
       if (!(inj.robot >= 0 && inj.robot < N)) throw new UserError(`injection for unknown robot index ${inj.robot}`);
     }
     this.view = SwarmView.forPolicy(parts.team, N, parts.controlPeriod);
+    this.beliefPrior = parts.team.usesBeliefs ? trainingPrior(parts.team.policy.manifest) : Number.NaN;
     this.rng = makeStreams(parts.seed, 1)[0]!;
     this.intended = new Float32Array(2 * N);
     this.expected = new Float32Array(2 * N);
     this.commands = new Float32Array(2 * N);
     this.lastStop = new Array<StopReason | null>(N).fill(null);
     this.plan = [...parts.injections];
+    // Flagged robots are left out of the others' observations (and held still) as monitor.onFlag says.
+    this.response = new FlagResponse(parts.ids, parts.onFlag);
+    this.view.isolateWith(this.response.isolated);
+    parts.safety.holdWhere((i) => this.response.holds(i));
+    // A run that acts on flags says so in its events from the start (a replay reads what flags did from them).
+    if (this.response.onFlag !== 'report') this.events.push({ tick: 0, kind: 'on-flag', onFlag: this.response.onFlag, reason: 'launch' });
     // A trial starts from fresh recurrent states and monitor statistics.
     parts.team.resetEnv(0);
     parts.monitor.reset();
@@ -165,10 +182,11 @@ export class TrialRun {
     }
     timer?.lap('observation');
     let beliefs = null;
-    if (live) beliefs = live.meanOverObservers();
-    else if (team.usesBeliefs) beliefs = aggregateBeliefs(team.lastBeliefs, team.beliefsPerPair, N, (i, j) => this.view.inRange(this.pairs, i, j));
-    const alerts = monitor.update(t, { poses, motion: this.view.motion, intended: this.expected, beliefs });
+    if (live) beliefs = live.meanOverObservers(beliefEvidence(this.beliefPrior));
+    else if (team.usesBeliefs) beliefs = aggregateBeliefs(team.lastBeliefs, team.beliefsPerPair, N, (i, j) => this.view.inRange(this.pairs, i, j), this.beliefPrior);
+    const alerts = monitor.update(t, { poses, motion: this.view.motion, policyCommandsAfterSafety: this.expected, beliefs });
     for (const a of alerts) this.events.push(a);
+    this.events.push(...this.response.update(t, monitor.flagged));
     timer?.lap('monitor');
     this.records.push({
       tick: t,
@@ -207,6 +225,11 @@ export class TrialRun {
     const inj: Injection = { robot, fromTick: this.tick, toTick: this.tick + Math.round(ticks), attack, ...(onTicks !== undefined && offTicks !== undefined ? { onTicks, offTicks } : {}) };
     this.plan.push(inj);
     return inj;
+  }
+
+  /** The operator changes what a flag does (from this tick: robots flagged now are isolated or released at once). */
+  setOnFlag(onFlag: OnFlag, who: string): void {
+    this.events.push(...this.response.set(onFlag, this.tick, this.parts.monitor.flagged, who));
   }
 
   engageEStop(reason: string): void {
@@ -412,7 +435,7 @@ export function swarmTrial(
   settings: SimSettings,
   team: OnnxTeam,
   link: RobotLink,
-  o: { safety?: SafetySettings; monitor?: MonitorSettings; trialMode: boolean; injections: Injection[]; seed: number; timer?: PhaseLap },
+  o: { safety?: SafetySettings; monitor?: MonitorSettings; onFlag?: OnFlag; trialMode: boolean; injections: Injection[]; seed: number; timer?: PhaseLap },
 ): TrialRun {
   const safety = swarmSafety(settings, o.safety ?? DEFAULT_SAFETY, link);
   return new TrialRun({
@@ -421,11 +444,12 @@ export function swarmTrial(
     team,
     link,
     safety,
-    monitor: new SwarmMonitor(settings.robotIds, settings.robots, o.monitor ?? DEFAULT_MONITOR),
+    monitor: new SwarmMonitor(settings.robotIds, settings.robots, o.monitor ?? DEFAULT_MONITOR, { periodS: settings.controlPeriod, arena: { width: settings.arenaWidth, height: settings.arenaHeight } }),
     controlPeriod: settings.controlPeriod,
     trialMode: o.trialMode,
     injections: o.injections,
     seed: o.seed,
+    ...(o.onFlag ? { onFlag: o.onFlag } : {}),
     ...(o.timer ? { timer: o.timer } : {}),
   });
 }

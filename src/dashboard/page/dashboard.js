@@ -9,7 +9,7 @@ import { ArenaView, colour } from './arena.js';
 import { cusumBar, evidenceText } from './evidence.js';
 
 const TRAIL_POINTS = 120;
-const CONTROLS = ['start', 'stop', 'estop', 'release', 'inject'];
+const CONTROLS = ['start', 'stop', 'estop', 'release', 'inject', 'onflag'];
 const $ = (id) => document.getElementById(id);
 const token = $('token');
 // The token leaves the address bar (screen shares, shoulder surfers, copied links) as soon as it is read;
@@ -102,6 +102,7 @@ function welcome(w) {
   for (const e of w.events) logEvent(e);
   $('summary-box').classList.add('hidden');
   setControlsOff(w.controlsOff);
+  showOnFlag(w.onFlag);
   showRunState(w);
   if (w.ended) runEnded(w.ended);
 }
@@ -113,8 +114,15 @@ function setControlsOff(reason) {
     $(id).title = reason ?? $(id).dataset.help;
   }
   token.disabled = reason !== null;
+  $('onflag-mode').disabled = reason !== null;
   $('inject-form').classList.toggle('hidden', reason !== null || !info.trialMode);
   $('controls-off').textContent = reason === null ? '' : `controls off: ${reason}`;
+}
+
+/** What a flag does now (monitor.onFlag), beside the control that sets it. */
+function showOnFlag(onFlag) {
+  $('onflag-now').textContent = `now: ${onFlag}`;
+  $('onflag-mode').value = onFlag;
 }
 
 /** The run (or replay) is over: say how, show the summary, turn the controls off; no reconnecting after this. */
@@ -141,6 +149,7 @@ function onFrame(f) {
   for (const e of f.events) {
     if (e.kind === 'flag') flags[e.robot] = { suspicion: e.suspicion, evidence: e.evidence, tick: e.tick };
     if (e.kind === 'clear') delete flags[e.robot];
+    if (e.kind === 'on-flag') showOnFlag(e.onFlag);
     logEvent(e);
   }
   info.ids.forEach((_, i) => {
@@ -165,6 +174,7 @@ function draw() {
   showRunState(f);
   const flagged = new Set(f.flagged);
   const compromised = new Set(f.compromised || []);
+  const isolated = new Set(f.isolated || []);
   arena.draw(f, trails, flagged, compromised);
   const rows = $('robots').tBodies[0].rows;
   info.ids.forEach((id, i) => {
@@ -177,7 +187,7 @@ function draw() {
     tr.querySelector('.susp').textContent = s.toFixed(2);
     const x = f.poses[3 * i];
     tr.querySelector('.pose').textContent = x === null ? 'no pose' : `${(x / 1000).toFixed(3)}, ${(f.poses[3 * i + 1] / 1000).toFixed(3)}`;
-    tr.querySelector('.flag').textContent = flagged.has(i) ? 'FLAGGED' : '';
+    tr.querySelector('.flag').textContent = `${flagged.has(i) ? 'FLAGGED' : ''}${isolated.has(i) ? ' ISOLATED' : ''}`;
     const ev = flagged.has(i) && flags[id] ? flags[id].evidence : null;
     const cusum = tr.querySelector('.cusum');
     cusum.classList.toggle('hidden', !ev);
@@ -231,6 +241,7 @@ $('estop').onclick = () => control({ kind: 'estop', reason: 'dashboard e-stop' }
 $('release').onclick = () => control({ kind: 'release' });
 $('inject').onclick = () =>
   control({ kind: 'inject', robot: $('inject-robot').value, attack: $('inject-attack').value, seconds: Number($('inject-seconds').value) });
+$('onflag').onclick = () => control({ kind: 'on-flag', onFlag: $('onflag-mode').value });
 for (const id of CONTROLS) $(id).dataset.help = $(id).title;
 
 connect();

@@ -3,12 +3,13 @@
 // one to the running settings. Plain functions, tested without ROS 2.
 //
 // The control period is the policy's (it was trained at it), so it is read-only here; the telemetry rate,
-// the safety layer's thresholds and the monitor's thresholds are live. The ranges are wide enough for every
+// the safety layer's thresholds, the monitor's thresholds and what a flag does (monitor.on_flag) are live. The ranges are wide enough for every
 // value a launch file accepts, so declaring them with the launch file's values never fails. In trial mode, inject.robot,
 // inject.attack and inject.seconds hold the request the ~/inject service carries out (std_srvs/Trigger has
 // no fields).
 import type { MonitorSettings } from '../../monitor/monitor.js';
 import type { SafetySettings } from '../../runtime/safety.js';
+import { DEFAULT_ON_FLAG, ON_FLAG_ACTIONS, type OnFlag } from '../../runtime/isolation.js';
 
 export type ParamKind = 'double' | 'integer' | 'string';
 
@@ -24,6 +25,8 @@ export interface ParamSpec {
   range?: { from: number; to: number };
   /** A constraint beyond the range, in words (checked by validateParameterUpdate). */
   constraint?: string;
+  /** The values a string parameter takes (checked by validateParameterUpdate). */
+  choices?: readonly string[];
 }
 
 /** Everything settable through parameters, with their current values. */
@@ -39,6 +42,7 @@ export interface Tunables {
   clearTicks: number;
   cusumThreshold: number;
   cusumDrift: number;
+  onFlag: OnFlag;
   injectRobot: string;
   injectAttack: string;
   injectSeconds: number;
@@ -58,6 +62,14 @@ const SPECS: readonly (ParamSpec & { key: Key; trialOnly?: boolean })[] = [
   { key: 'clearTicks', name: 'monitor.clear_ticks', kind: 'integer', range: { from: 1, to: 1_000_000 }, description: 'ticks at or below clear_at before a flag is cleared' },
   { key: 'cusumThreshold', name: 'monitor.consistency_threshold', kind: 'double', range: { from: 1e-6, to: 1e6 }, description: 'policy-consistency CUSUM at which its suspicion reaches 1' },
   { key: 'cusumDrift', name: 'monitor.consistency_drift', kind: 'double', range: { from: 0, to: 1e6 }, description: 'per-tick allowance subtracted from the consistency residual' },
+  {
+    key: 'onFlag',
+    name: 'monitor.on_flag',
+    kind: 'string',
+    choices: ON_FLAG_ACTIONS,
+    constraint: `one of ${ON_FLAG_ACTIONS.join(', ')}`,
+    description: "what a flag does: report; isolate (every other robot's observation and belief input leave the flagged robot out until it is cleared); isolate-and-stop (and the safety layer holds it still until then)",
+  },
   { key: 'injectRobot', name: 'inject.robot', kind: 'string', trialOnly: true, description: 'robot id the next ~/inject call compromises (trial mode only)' },
   { key: 'injectAttack', name: 'inject.attack', kind: 'string', trialOnly: true, description: 'attack of the next ~/inject: fault:<name>, obs-noise:<eps>, an adversary/policy folder, or one of the attack modules the launch file names (relative to the working directory)' },
   { key: 'injectSeconds', name: 'inject.seconds', kind: 'double', trialOnly: true, range: { from: 0.001, to: 86_400 }, description: 'how long the next ~/inject lasts, s' },
@@ -68,7 +80,7 @@ export function parameterSpecs(trialMode: boolean): (ParamSpec & { key: Key })[]
   return SPECS.filter((s) => trialMode || !s.trialOnly);
 }
 
-export function tunablesFrom(controlPeriod: number, telemetryRateHz: number, safety: SafetySettings, monitor: MonitorSettings): Tunables {
+export function tunablesFrom(controlPeriod: number, telemetryRateHz: number, safety: SafetySettings, monitor: MonitorSettings, onFlag: OnFlag = DEFAULT_ON_FLAG): Tunables {
   return {
     controlPeriodS: controlPeriod,
     telemetryRateHz,
@@ -81,6 +93,7 @@ export function tunablesFrom(controlPeriod: number, telemetryRateHz: number, saf
     clearTicks: monitor.clearTicks,
     cusumThreshold: monitor.consistency.threshold,
     cusumDrift: monitor.consistency.drift,
+    onFlag,
     injectRobot: '',
     injectAttack: '',
     injectSeconds: 10,
@@ -111,7 +124,9 @@ export function validateParameterUpdate(current: Tunables, updates: readonly Par
     if (spec.readOnly && !declaring) return { ok: false, reason: `${u.name} is read-only` };
     if (spec.kind === 'string') {
       if (typeof u.value !== 'string') return { ok: false, reason: `${u.name} takes a string` };
-      (next as unknown as Record<Key, unknown>)[spec.key] = u.value.trim();
+      const value = u.value.trim();
+      if (spec.choices && !spec.choices.includes(value)) return { ok: false, reason: `${u.name} must be one of ${spec.choices.join(', ')}, got '${value}'` };
+      (next as unknown as Record<Key, unknown>)[spec.key] = value;
       continue;
     }
     const v = asNumber(u.value, spec.kind);
@@ -123,7 +138,7 @@ export function validateParameterUpdate(current: Tunables, updates: readonly Par
   return { ok: true, next };
 }
 
-/** Puts accepted values into the settings the safety layer and the monitor read every tick. */
+/** Puts accepted values into the settings the safety layer and the monitor read every tick (onFlag goes to the run: see the service). */
 export function applyTunables(t: Tunables, safety: SafetySettings, monitor: MonitorSettings): void {
   safety.maxPoseAgeMs = t.maxPoseAgeMs;
   safety.lookaheadS = t.lookaheadS;

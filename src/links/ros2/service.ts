@@ -108,7 +108,7 @@ export class Ros2Service implements RunService {
     const { rcl, node } = this.swarm!;
     const { run, launch } = this.ctx!;
     const trialMode = run.parts.trialMode;
-    this.tunables = tunablesFrom(run.parts.controlPeriod, this.swarm!.options.telemetryRateHz, run.parts.safety.settings, run.parts.monitor.settings);
+    this.tunables = tunablesFrom(run.parts.controlPeriod, this.swarm!.options.telemetryRateHz, run.parts.safety.settings, run.parts.monitor.settings, run.response.onFlag);
     const ours = new Set(parameterSpecs(true).map((s) => s.name));
     node.addOnSetParametersCallback((params: Parameter[]) => {
       // Parameters of rclnodejs itself (use_sim_time...) are not ours to judge.
@@ -116,8 +116,11 @@ export class Ros2Service implements RunService {
       if (updates.length === 0) return { successful: true, reason: '' };
       const result = validateParameterUpdate(this.tunables!, updates, trialMode, this.declaring);
       if (!result.ok) return { successful: false, reason: result.reason };
+      const onFlagBefore = this.tunables!.onFlag;
       this.tunables = result.next;
       applyTunables(result.next, run.parts.safety.settings, run.parts.monitor.settings);
+      // What a flag does is the run's (an event, like the console's and the dashboard's onflag).
+      if (result.next.onFlag !== onFlagBefore) run.setOnFlag(result.next.onFlag, 'ros2');
       return { successful: true, reason: '' };
     });
     const { parameters, descriptors } = parameterDeclarations(rcl, parameterSpecs(trialMode), this.tunables);

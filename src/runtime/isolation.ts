@@ -1,0 +1,143 @@
+// What the runtime does when the monitor flags a robot (launch key monitor.onFlag, the console's and the
+// dashboard's `onflag`, the ROS 2 parameter monitor.on_flag):
+//   report            nothing but the flag (the operator acts);
+//   isolate           every other robot's observation and belief-network input leave the flagged robot out
+//                     (as if it were out of range) until the monitor clears it;
+//   isolate-and-stop  as isolate, and the safety layer also holds the flagged robot still until it is cleared.
+// One mask serves the runtime and the twin: the observation code (src/core/observation.ts) reads it. While
+// isolated a robot is still scored by the monitor, on its consistency (no robot observes it, so it has no
+// belief), which is what clears it.
+
+export const ON_FLAG_ACTIONS = ['report', 'isolate', 'isolate-and-stop'] as const;
+export type OnFlag = (typeof ON_FLAG_ACTIONS)[number];
+export const DEFAULT_ON_FLAG: OnFlag = 'report';
+
+/** Parses an onFlag value; the error names the value and the ones allowed. */
+export function parseOnFlag(value: string, where = 'onFlag'): OnFlag {
+  if ((ON_FLAG_ACTIONS as readonly string[]).includes(value)) return value as OnFlag;
+  throw new RangeError(`${where}: '${value}' is not one of ${ON_FLAG_ACTIONS.join(', ')}`);
+}
+
+export type IsolationEvent =
+  /** The robot is left out of the others' observations (and held still when `stopped`). */
+  | { tick: number; kind: 'isolate'; robot: string; stopped: boolean }
+  /** It is back in them: the monitor cleared it, or the operator switched onFlag to report. */
+  | { tick: number; kind: 'isolation-end'; robot: string; reason: 'cleared' | 'report'; ticks: number }
+  /** The operator changed what a flag does. */
+  | { tick: number; kind: 'on-flag'; onFlag: OnFlag; reason: string };
+
+export class FlagResponse {
+  /** 1 for every robot left out of the others' observations now (robot i at i): the observation code reads it. */
+  readonly isolated: Uint8Array;
+  /** The tick each isolated robot was isolated at. */
+  private readonly since: Int32Array;
+  private mode: OnFlag;
+
+  constructor(
+    private readonly ids: readonly string[],
+    onFlag: OnFlag = DEFAULT_ON_FLAG,
+  ) {
+    this.mode = parseOnFlag(onFlag);
+    this.isolated = new Uint8Array(ids.length);
+    this.since = new Int32Array(ids.length);
+  }
+
+  get onFlag(): OnFlag {
+    return this.mode;
+  }
+
+  /** Whether the safety layer holds robot i still (isolate-and-stop, while it is isolated). */
+  holds(i: number): boolean {
+    return this.mode === 'isolate-and-stop' && this.isolated[i] === 1;
+  }
+
+  /** Forgets every isolation (trial start). */
+  reset(): void {
+    this.isolated.fill(0);
+  }
+
+  /**
+   * After the monitor's tick: isolates every flagged robot and ends the isolation of every cleared one
+   * (nothing under report). Takes effect from the next tick's observations. Returns the changes as events.
+   */
+  update(tick: number, flagged: readonly boolean[]): IsolationEvent[] {
+    const events: IsolationEvent[] = [];
+    for (let i = 0; i < this.ids.length; i++) {
+      const want = this.mode !== 'report' && flagged[i] === true;
+      if (want && this.isolated[i] === 0) {
+        this.isolated[i] = 1;
+        this.since[i] = tick;
+        events.push({ tick, kind: 'isolate', robot: this.ids[i]!, stopped: this.mode === 'isolate-and-stop' });
+      } else if (!want && this.isolated[i] === 1) {
+        this.isolated[i] = 0;
+        events.push({ tick, kind: 'isolation-end', robot: this.ids[i]!, reason: flagged[i] ? 'report' : 'cleared', ticks: tick - this.since[i]! });
+      }
+    }
+    return events;
+  }
+
+  /**
+   * The operator changes what a flag does (robots flagged now are isolated, or released under report, at
+   * once). Returns the change and the isolations it starts or ends as events.
+   */
+  set(onFlag: OnFlag, tick: number, flagged: readonly boolean[], who: string): IsolationEvent[] {
+    this.mode = parseOnFlag(onFlag);
+    return [{ tick, kind: 'on-flag', onFlag: this.mode, reason: who }, ...this.update(tick, flagged)];
+  }
+}
+
+/** What a run's flags led to (summary.json's `isolations`). */
+export interface IsolationSummary {
+  /** What a flag did at the end of the run. */
+  onFlag: OnFlag;
+  isolations: number;
+  /** Of them, of robots compromised when isolated (trials) and of robots that were not (false isolations). */
+  ofCompromised: number;
+  falseIsolations: number;
+  /** Robot-seconds spent isolated, in all and in false isolations. */
+  isolatedS: number;
+  falseIsolatedS: number;
+  /** Robots still isolated when the run ended. */
+  stillIsolated: string[];
+}
+
+/**
+ * Counts a run's isolations from its events; `compromisedAt(tick)` gives the robots (indices) compromised at
+ * a tick (the tick records' ground truth), `endTick` the run's last tick + 1.
+ */
+export function summariseIsolations(
+  events: readonly { kind: string; tick: number; robot?: string; onFlag?: OnFlag }[],
+  ids: readonly string[],
+  compromisedAt: (tick: number) => readonly number[],
+  endTick: number,
+  period: number,
+  onFlag: OnFlag,
+): IsolationSummary {
+  const open = new Map<string, { from: number; false: boolean }>();
+  const s: IsolationSummary = { onFlag, isolations: 0, ofCompromised: 0, falseIsolations: 0, isolatedS: 0, falseIsolatedS: 0, stillIsolated: [] };
+  const close = (robot: string, to: number) => {
+    const o = open.get(robot);
+    if (!o) return;
+    s.isolatedS += (to - o.from) * period;
+    if (o.false) s.falseIsolatedS += (to - o.from) * period;
+    open.delete(robot);
+  };
+  for (const e of events) {
+    if (e.kind === 'isolate' && e.robot !== undefined) {
+      const wasFalse = !compromisedAt(e.tick).includes(ids.indexOf(e.robot));
+      open.set(e.robot, { from: e.tick, false: wasFalse });
+      s.isolations++;
+      if (wasFalse) s.falseIsolations++;
+      else s.ofCompromised++;
+    } else if (e.kind === 'isolation-end' && e.robot !== undefined) close(e.robot, e.tick);
+  }
+  s.stillIsolated = [...open.keys()];
+  for (const robot of s.stillIsolated) close(robot, endTick);
+  return s;
+}
+
+/** The summary's line. */
+export function isolationLine(s: IsolationSummary): string {
+  const still = s.stillIsolated.length ? `; still isolated at the end: ${s.stillIsolated.join(', ')}` : '';
+  return `on flag: ${s.onFlag}; ${s.isolations} isolation(s) (${s.ofCompromised} of compromised robots, ${s.falseIsolations} false), ${s.isolatedS.toFixed(1)} robot-s isolated (${s.falseIsolatedS.toFixed(1)} s false)${still}`;
+}
