@@ -15,7 +15,7 @@ import { randomPassword } from '../../src/links/mqtt/logins.js';
 import { readRecording } from '../../src/recording/reader.js';
 import { scanRecording } from '../../src/recording/scan.js';
 import { CHUNK_BYTES } from '../../src/recording/writer.js';
-import { falseFlagsByKind, recordLoss, recoveryMs, staleActions, unexplainedJumps, type PoseJump, type RecordLoss, type StaleAction } from './invariants.js';
+import { falseFlagsByKind, recordLoss, recoveryMs, staleActions, unexplainedJumps, unlocated, type PoseJump, type RecordLoss, type StaleAction } from './invariants.js';
 import { MAX_POSE_AGE_MS, startRig, type Rig, type RigFault, type RigKind } from './rigs.js';
 import { RuntimeProcess, sleep } from './runtime-process.js';
 
@@ -75,6 +75,10 @@ export interface CampaignResult {
 export const ATTRIBUTION_MS = 30_000;
 /** Tracker / odometry noise a pose may move by beyond what the robot can drive, m. */
 export const JUMP_SLACK_M = 0.05;
+/** Recovered: every robot's pose fresh in every tick for this long, ms. */
+const RECOVERY_HOLD_MS = 2000;
+/** The operator places a robot whose pose has been unknown for this long (its odometry lost its reference), ms. */
+const RELOCATE_AFTER_MS = 1000;
 /** A fault not recovered from within this long is a failed check, ms. */
 const RECOVERY_WAIT_MS = 60_000;
 
@@ -115,6 +119,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       await seg.endRuntime('SIGTERM (segment over)');
       progress(`segment ${segment} over | ${totals(result, null)}`);
     } finally {
+      seg.close();
       await seg.endRuntime('SIGTERM (segment over)').catch(() => undefined);
       await rig.stop();
     }
@@ -146,6 +151,9 @@ function totals(r: CampaignResult, seg: Segment | null): string {
 class Segment {
   private rt: RuntimeProcess | null = null;
   private runs = 0;
+  private readonly placing: NodeJS.Timeout;
+  /** Robots placed by the operator (relocated), in all. */
+  relocations = 0;
 
   constructor(
     readonly index: number,
@@ -154,7 +162,21 @@ class Segment {
     readonly logPath: string,
     readonly result: CampaignResult,
     readonly progress: (line: string) => void,
-  ) {}
+  ) {
+    // The operator: a robot whose pose has been unknown for a while (its odometry rebased) is placed where it truly is.
+    this.placing = setInterval(() => {
+      const truth = this.rig.truePoses();
+      if (!this.rt?.running || !truth) return;
+      for (const i of unlocated(this.rt.ticks(), RELOCATE_AFTER_MS)) {
+        this.rt.relocate(i, truth[i]!);
+        this.relocations++;
+      }
+    }, RELOCATE_AFTER_MS / 2);
+  }
+
+  close(): void {
+    clearInterval(this.placing);
+  }
 
   /** A new runtime; resolves once it ticks (false: it did not within 90 s). */
   async startRuntime(): Promise<boolean> {
@@ -192,6 +214,7 @@ class Segment {
       endMs = Date.now();
     } else if (kind === 'runtime-kill') {
       await this.endRuntime('SIGKILL');
+      this.rig.stopByHand();
       detail = `SIGKILL${this.rig.kind === 'mqtt-embedded' ? ' (its embedded broker with it)' : ''}, started again`;
       if (!(await this.startRuntime())) problems.push('the restarted runtime did not tick within 90 s');
       endMs = this.rt!.startedAt;
@@ -210,7 +233,7 @@ class Segment {
     let recovered: number | null = null;
     const until = Date.now() + RECOVERY_WAIT_MS;
     while (recovered === null && Date.now() < until && this.rt!.running) {
-      recovered = recoveryMs(this.rt!.ticks(), endMs, MAX_POSE_AGE_MS);
+      recovered = recoveryMs(this.rt!.ticks(), endMs, MAX_POSE_AGE_MS, RECOVERY_HOLD_MS);
       if (recovered === null) await sleep(100);
     }
     if (recovered === null) problems.push(`no tick with every robot's pose fresh within ${RECOVERY_WAIT_MS / 1000} s`);

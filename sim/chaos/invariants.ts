@@ -82,13 +82,29 @@ export function recordLoss(ran: number, recordedTicks: readonly number[], killed
   return { ran, recorded: have.size, gaps, tail, ticksPerChunk, lost: gaps + Math.max(0, tail - allowed) };
 }
 
-/** From `fromWallMs` until the first tick that read a fresh pose (at most maxPoseAgeMs old) of every robot, ms; null: none did. */
-export function recoveryMs(ticks: readonly ProbeTick[], fromWallMs: number, maxPoseAgeMs: number): number | null {
+/**
+ * From `fromWallMs` until the swarm is whole again: the first tick from which every tick for holdMs read a
+ * fresh pose (at most maxPoseAgeMs old) of every robot, ms. A fault's effect may show a little after it was
+ * done (a reply timing out), hence the hold. null: not (yet) seen.
+ */
+export function recoveryMs(ticks: readonly ProbeTick[], fromWallMs: number, maxPoseAgeMs: number, holdMs: number): number | null {
+  let since: number | null = null;
   for (const t of ticks) {
     if (t.wallMs < fromWallMs) continue;
-    if (t.ageMs.every((a) => a !== null && a <= maxPoseAgeMs)) return t.wallMs - fromWallMs;
+    if (!t.ageMs.every((a) => a !== null && a <= maxPoseAgeMs)) since = null;
+    else if (since === null) since = t.wallMs;
+    else if (t.wallMs - since >= holdMs) return since - fromWallMs;
   }
   return null;
+}
+
+/** Robots whose pose has been missing in every tick of the last `forMs` (a robot whose odometry lost its reference, waiting to be placed). */
+export function unlocated(ticks: readonly ProbeTick[], forMs: number): number[] {
+  const last = ticks.at(-1);
+  if (!last) return [];
+  const recent = ticks.filter((t) => t.wallMs >= last.wallMs - forMs);
+  if (recent.length === 0 || last.wallMs - recent[0]!.wallMs < forMs * 0.8) return [];
+  return last.poses.flatMap((_, i) => (recent.every((t) => t.poses[i] === null) ? [i] : []));
 }
 
 /**

@@ -37,10 +37,15 @@ export function probeLink(link: RobotLink, path: string): () => void {
   const n = link.ids.length;
   const poses = link.poses.bind(link);
   const send = link.send.bind(link);
+  const clock = link.now.bind(link);
   let frame: Frame | null = null;
+  // The tick reads the clock, then the poses: their age is taken against that reading, as the safety layer takes it.
+  let lastNow: number | null = null;
+  link.now = () => (lastNow = clock());
   link.poses = () => {
     const timed = poses();
-    const now = link.now();
+    const now = lastNow ?? clock();
+    lastNow = null;
     frame = {
       wallMs: Date.now(),
       ageMs: timed.map((p) => (p ? Math.round((now - p.stampMs) * 10) / 10 : null)),

@@ -50,6 +50,13 @@ export interface Rig {
   /** After a runtime has been started: resolves once the robots' side is connected (the bus twin to the runtime's embedded broker). */
   ready(): Promise<void>;
   inject(fault: RigFault, rng: RandomStream): Promise<InjectedFault>;
+  /** Where every robot truly is (the operator's measurement), where the link's pose comes from odometry; null: from a tracker. */
+  truePoses(): { x: number; y: number; theta: number }[] | null;
+  /**
+   * After the runtime was killed outright: an e-puck2 keeps its last command, so the operator stops every robot
+   * by hand before placing them for the next runtime; an MQTT bridge's watchdog stops them by itself.
+   */
+  stopByHand(): void;
   /** The wheel command every robot executes now (normalised). */
   commands(): (readonly [number, number])[];
   stop(): Promise<void>;
@@ -151,6 +158,14 @@ class Epuck2Rig implements Rig {
     return this.ids.map((id) => this.twin.live.command(id));
   }
 
+  stopByHand(): void {
+    this.ids.forEach((_, k) => this.twin.robots.setSpeeds(k, 0, 0));
+  }
+
+  truePoses(): { x: number; y: number; theta: number }[] {
+    return this.twin.live.getTruePoses().map((p) => ({ x: p.x, y: p.y, theta: p.heading }));
+  }
+
   stop(): Promise<void> {
     return this.twin.stop();
   }
@@ -244,6 +259,12 @@ class MqttRig implements Rig {
 
   commands(): (readonly [number, number])[] {
     return this.ids.map((id) => this.twin?.live.command(id) ?? ([0, 0] as const));
+  }
+
+  stopByHand(): void {}
+
+  truePoses(): null {
+    return null;
   }
 
   async stop(): Promise<void> {

@@ -29,7 +29,7 @@ export class RuntimeProcess {
     logPath: string,
     env: NodeJS.ProcessEnv,
   ) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', CHILD, launchPath, probePath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, ['--import', 'tsx', CHILD, launchPath, probePath], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     const tag = `[runtime ${this.child.pid}] `;
     for (const s of [this.child.stdout!, this.child.stderr!]) createInterface({ input: s }).on('line', (l) => appendFileSync(logPath, `${new Date().toISOString()} ${tag}${l}\n`));
     this.exited = new Promise((resolve) =>
@@ -56,6 +56,11 @@ export class RuntimeProcess {
       await sleep(200);
     }
     return false;
+  }
+
+  /** Robot i's pose, as an operator who placed it gives it (the e-puck2 links' relocate()). */
+  relocate(i: number, pose: { x: number; y: number; theta: number }): void {
+    if (this.running && this.child.connected) this.child.send({ relocate: i, pose });
   }
 
   /** Ends it with `signal` and waits (SIGKILL after graceMs if it does not go). */
