@@ -209,6 +209,8 @@ class MqttRig implements Rig {
       base.link = { kind: 'mqtt', broker: 'embedded', embedded: { host: '127.0.0.1', port, passwordFile: passwd, aclFile: acl } };
     }
     base.link = { ...base.link, credentials: { username: 'controller', passwordEnv: CHAOS_PASSWORD_ENV }, twin: false, commandTimeoutMs: 500 };
+    // The launch file is checked here as the runtime will check it: with its password in the environment.
+    process.env[CHAOS_PASSWORD_ENV] = password;
     const settings = await settingsOf(base, dir);
     return new MqttRig(kind, settings.robotIds, base, settings, seed, password, { url, mosquitto }, log);
   }
