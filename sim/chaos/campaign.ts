@@ -6,7 +6,7 @@
 // recover (every robot's pose fresh again in a tick of the runtime) and checks the invariants on what the
 // runtime really did (invariants.ts on its probe, its recording, its events); each runtime that ends
 // (killed, stopped, the segment over) is checked as a whole.
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -97,7 +97,8 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     const kind = o.rigs[segment % o.rigs.length]!;
     const dir = join(o.out, `segment-${String(segment).padStart(2, '0')}-${kind}`);
     mkdirSync(dir, { recursive: true });
-    const rig = await startRig(kind, dir, o.seed + segment, password, (l) => progress(l));
+    // The robots' side logs with the processes (processes.log): the console keeps to the faults and their checks.
+    const rig = await startRig(kind, dir, o.seed + segment, password, (l) => appendFileSync(logPath, `${new Date().toISOString()} ${l}\n`));
     const seg = new Segment(segment, rig, dir, logPath, result, progress);
     try {
       if (!(await seg.startRuntime())) {
