@@ -15,7 +15,7 @@ import { randomPassword } from '../../src/links/mqtt/logins.js';
 import { readRecording } from '../../src/recording/reader.js';
 import { scanRecording } from '../../src/recording/scan.js';
 import { CHUNK_BYTES } from '../../src/recording/writer.js';
-import { falseFlagsByKind, recordLoss, recoveryMs, staleActions, unexplainedJumps, unlocated, type PoseJump, type RecordLoss, type StaleAction } from './invariants.js';
+import { recordLoss, recoveryMs, staleActions, unexplainedJumps, unlocated, type PoseJump, type RecordLoss, type StaleAction } from './invariants.js';
 import { MAX_POSE_AGE_MS, startRig, type Rig, type RigFault, type RigKind } from './rigs.js';
 import { RuntimeProcess, sleep } from './runtime-process.js';
 
@@ -69,6 +69,8 @@ export interface CampaignResult {
   faultMinutes: number;
   faults: FaultResult[];
   runtimes: RuntimeResult[];
+  /** Robots the operator placed after their odometry lost its reference (relocate). */
+  relocations: number;
 }
 
 /** How long after a fault a stale action, a jump or a flag is charged to it, ms. */
@@ -85,7 +87,7 @@ const RECOVERY_WAIT_MS = 60_000;
 export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   const rng = makeStreams(o.seed, 1)[0]!;
   const password = randomPassword();
-  const result: CampaignResult = { options: { minutes: o.minutes, seed: o.seed, out: o.out, segmentS: o.segmentS, rigs: o.rigs, gapS: o.gapS }, startedAt: new Date().toISOString(), faultMinutes: 0, faults: [], runtimes: [] };
+  const result: CampaignResult = { options: { minutes: o.minutes, seed: o.seed, out: o.out, segmentS: o.segmentS, rigs: o.rigs, gapS: o.gapS }, startedAt: new Date().toISOString(), faultMinutes: 0, faults: [], runtimes: [], relocations: 0 };
   const t0 = Date.now();
   const logPath = join(o.out, 'processes.log');
   const progress = (line: string) => {
@@ -118,7 +120,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       faultMs += Date.now() - from;
       result.faultMinutes = faultMs / 60_000;
       await seg.endRuntime('SIGTERM (segment over)');
-      progress(`segment ${segment} over | ${totals(result, null)}`);
+      progress(`segment ${segment} over (robots placed by the operator so far: ${result.relocations}) | ${totals(result, null)}`);
     } finally {
       seg.close();
       await seg.endRuntime('SIGTERM (segment over)').catch(() => undefined);
@@ -153,8 +155,6 @@ class Segment {
   private rt: RuntimeProcess | null = null;
   private runs = 0;
   private readonly placing: NodeJS.Timeout;
-  /** Robots placed by the operator (relocated), in all. */
-  relocations = 0;
 
   constructor(
     readonly index: number,
@@ -170,7 +170,7 @@ class Segment {
       if (!this.rt?.running || !truth) return;
       for (const i of unlocated(this.rt.ticks(), RELOCATE_AFTER_MS)) {
         this.rt.relocate(i, truth[i]!);
-        this.relocations++;
+        this.result.relocations++;
       }
     }, RELOCATE_AFTER_MS / 2);
   }
@@ -316,4 +316,3 @@ async function ticksPerChunk(path: string): Promise<number> {
   }
 }
 
-export { falseFlagsByKind };

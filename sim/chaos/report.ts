@@ -99,7 +99,7 @@ export function chaosMarkdown(t: ChaosTable, r: CampaignResult): string[] {
     line(t.total),
     '',
     `Must be zero: robots on a stale pose ${t.total.staleRobots}, unexplained pose jumps ${t.total.unexplainedJumps}, records lost ${t.total.recordsLost}.`,
-    `Killed runtimes: ${tails.length}; ticks lost with their last, unfinished chunk (allowed): ${tails.length ? `${Math.min(...tails)}-${Math.max(...tails)}` : '-'}.`,
+    `Killed runtimes: ${tails.length}; ticks lost with their last, unfinished chunk (allowed): ${tails.length ? `${Math.min(...tails)}-${Math.max(...tails)}` : '-'}. Robots placed by the operator after their odometry lost its reference: ${r.relocations ?? 0}.`,
     `Rows: what happened within ${ATTRIBUTION_MS / 1000} s after a fault of that kind ('none': no fault that recent); records lost are charged to what ended the run; recovery: from the fault's end (link or broker back, runtime restarted or thawed) to the first tick with every robot's pose fresh.`,
     ...(t.total.failedChecks ? ['', 'Failed checks:', ...r.faults.filter((f) => f.problems.length).map((f) => `- ${f.kind} (${f.rig}, segment ${f.segment}, ${f.target}): ${f.problems.join('; ')}`), ...r.runtimes.filter((x) => x.problems.length).map((x) => `- runtime ${x.launch} ended by ${x.endedBy}: ${x.problems.join('; ')}`)] : []),
   ];
