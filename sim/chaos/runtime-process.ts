@@ -63,8 +63,8 @@ export class RuntimeProcess {
     if (this.running && this.child.connected) this.child.send({ relocate: i, pose });
   }
 
-  /** Ends it with `signal` and waits (SIGKILL after graceMs if it does not go). */
-  async end(signal: NodeJS.Signals, graceMs = 30_000): Promise<RuntimeExit> {
+  /** Ends it with `signal` and waits (SIGKILL after graceMs if it does not go: the runtime's own shutdown gives up after 20 s). */
+  async end(signal: NodeJS.Signals, graceMs = 60_000): Promise<RuntimeExit> {
     if (this.running) this.child.kill(signal);
     const timer = setTimeout(() => this.running && this.child.kill('SIGKILL'), graceMs);
     const exit = await this.exited;
