@@ -49,7 +49,8 @@ describe('chaos invariants', () => {
     const all = Array.from({ length: 100 }, (_, t) => t);
     expect(recordLoss(100, all, false, 40).lost).toBe(0);
     expect(recordLoss(100, all.slice(0, 70), true, 40)).toMatchObject({ gaps: 0, tail: 30, lost: 0 });
-    expect(recordLoss(100, all.slice(0, 50), true, 40)).toMatchObject({ tail: 50, lost: 10 });
+    expect(recordLoss(100, all.slice(0, 59), true, 40)).toMatchObject({ tail: 41, lost: 0 }); // the chunk and the tick it split
+    expect(recordLoss(100, all.slice(0, 50), true, 40)).toMatchObject({ tail: 50, lost: 9 });
     expect(recordLoss(100, all.slice(0, 99), false, 40)).toMatchObject({ tail: 1, lost: 1 });
     expect(recordLoss(100, all.filter((t) => t !== 20 && t !== 21), false, 40)).toMatchObject({ gaps: 2, tail: 0, lost: 2 });
   });

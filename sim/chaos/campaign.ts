@@ -302,15 +302,20 @@ class Segment {
   }
 }
 
-/** How many ticks one chunk of this recording holds: the chunk size over a tick's uncompressed bytes in it. */
-async function ticksPerChunk(path: string): Promise<number> {
+/**
+ * The most ticks one chunk of this recording can hold: the chunk size over the smallest tick in it (a tick's
+ * messages vary: the first ones carry the scene and many events, later ones a third of that; the ticks a
+ * killed run lost cannot be weighed, so each is taken as small as the smallest one seen).
+ */
+export async function ticksPerChunk(path: string): Promise<number> {
   const handle = await open(path, 'r');
   try {
     const scan = await scanRecording(handle, statSync(path).size);
     // A message record in a chunk: opcode, length, channel, sequence, log and publish times (31 bytes), then its data.
-    const bytes = scan.messages.reduce((n, m) => n + 31 + m.data.byteLength, 0);
-    const ticks = new Set(scan.messages.map((m) => m.logTime)).size;
-    return ticks > 0 ? CHUNK_BYTES / (bytes / ticks) : Number.POSITIVE_INFINITY;
+    const perTick = new Map<bigint, number>();
+    for (const m of scan.messages) perTick.set(m.logTime, (perTick.get(m.logTime) ?? 0) + 31 + m.data.byteLength);
+    const smallest = Math.min(...perTick.values());
+    return perTick.size > 0 ? CHUNK_BYTES / smallest : Number.POSITIVE_INFINITY;
   } finally {
     await handle.close();
   }

@@ -67,7 +67,7 @@ export interface RecordLoss {
   tail: number;
   /** How many ticks one chunk holds, from the recording's own bytes per tick. */
   ticksPerChunk: number;
-  /** What the invariant forbids: gaps, and a tail longer than one (the last, unfinished) chunk; the whole tail when the run was not killed. */
+  /** What the invariant forbids: gaps, and a tail longer than one (the last, unfinished) chunk and the tick it split; the whole tail when the run was not killed. */
   lost: number;
 }
 
@@ -78,7 +78,8 @@ export function recordLoss(ran: number, recordedTicks: readonly number[], killed
   let gaps = 0;
   for (let t = 0; t < Math.min(ran, last); t++) if (!have.has(t)) gaps++;
   const tail = Math.max(0, ran - 1 - last);
-  const allowed = killed ? Math.ceil(ticksPerChunk) : 0;
+  // Killed: the unfinished chunk, and the tick the cut split (the reader leaves a tick out unless all of it is there).
+  const allowed = killed ? Math.ceil(ticksPerChunk) + 1 : 0;
   return { ran, recorded: have.size, gaps, tail, ticksPerChunk, lost: gaps + Math.max(0, tail - allowed) };
 }
 

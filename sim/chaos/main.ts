@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mosquittoMissing } from '../mosquitto.js';
 import { PROJECT_ROOT } from '../config.js';
 import { runCampaign } from './campaign.js';
+import { recheck } from './recheck.js';
 import { chaosMarkdown, chaosTable } from './report.js';
 import { RIG_KINDS, type RigKind } from './rigs.js';
 
@@ -36,11 +37,17 @@ const program = new Command('chaos')
     const p = v.split(',').map(Number);
     if (p.length !== 2 || !p.every((x) => Number.isFinite(x) && x > 0) || p[0]! > p[1]!) throw new InvalidArgumentError(`--gap: expected min,max seconds (0 < min <= max), got '${v}'`);
     return p as [number, number];
-  }, [3, 8] as [number, number]);
+  }, [3, 8] as [number, number])
+  .option('--recheck <dir>', "compute a finished campaign's checks again from its files (writes chaos.recheck.md there), run nothing");
 
 program.parse();
 const hasSocat = () => spawnSync('socat', ['-V'], { stdio: 'ignore' }).status === 0;
-const o = program.opts<{ minutes: number; seed: number; out?: string; segment: number; links: RigKind[]; gap: [number, number] }>();
+const o = program.opts<{ minutes: number; seed: number; out?: string; segment: number; links: RigKind[]; gap: [number, number]; recheck?: string }>();
+if (o.recheck) {
+  const { md } = await recheck(resolve(o.recheck));
+  console.log(md.join('\n'));
+  process.exit(0);
+}
 const missing = [...(o.links.includes('bt') && !hasSocat() ? ['bt: socat is not installed (apt-get install socat)'] : []), ...(o.links.includes('mqtt-mosquitto') && mosquittoMissing() ? [`mqtt-mosquitto: ${mosquittoMissing()}`] : [])];
 if (missing.length) {
   console.error(`chaos: ${missing.join('; ')}; or leave those links out with --links`);
