@@ -207,6 +207,9 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
     } else {
       const periodMs = launch.settings.controlPeriod * 1000;
       link.twin.on('tick', () => {
+        // The trial's last tick is its end, whether or not a message comes to wake the wait below (under load
+        // the agents may be done before the twin is, and nothing else would end it until a status or the timeout).
+        if (ticks >= launch.ticks) return wake?.();
         const now = Date.now();
         ticks++;
         const o2 = outage;
@@ -220,7 +223,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
           } else if (Number.isFinite(lastCommandMs[i]!)) faults.settle(source(ids[i]!));
           if (pose) bus.publish(p.topics.robot(ids[i]!, 'pose'), { t: now, x: pose.x, y: pose.y, theta: pose.theta }, DEFAULT_QOS.pose);
         });
-        if (o2 && now - o2.since > cfg.outageTimeoutMs) wake?.();
+        if ((o2 && now - o2.since > cfg.outageTimeoutMs) || ticks >= launch.ticks) wake?.();
       });
       link.start();
       await waitFor(() => ticks >= launch.ticks || (outage !== null && Date.now() - outage.since > cfg.outageTimeoutMs), launch.ticks * periodMs + 60_000);
