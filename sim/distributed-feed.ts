@@ -16,13 +16,13 @@
 // is stopped the moment the connection drops (its commands cannot come) and driven again by the next ones.
 import { randomUUID } from 'node:crypto';
 import { ConfigError } from '../src/core/config-file.js';
-import { BurstLog } from '../src/links/epuck2/stats.js';
 import { DEFAULT_QOS } from '../src/links/mqtt/topics.js';
 import { loadLaunch } from '../src/launch/launch.js';
 import { releaseRun } from '../src/runtime/run-spec.js';
 import { SimLink } from './sim-link.js';
 import { SwarmInbox } from '../src/distributed/inbox.js';
 import { followPeers, joinBus, type Participant } from '../src/distributed/participant.js';
+import { FaultLog } from '../src/runtime/fault-log.js';
 
 export interface FeedOptions {
   broker?: string;
@@ -166,7 +166,9 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
     p.ready();
     started = true;
     const watchdogStops = Object.fromEntries(ids.map((id) => [id, 0]));
-    const burst = new BurstLog('swarmguard feed: command watchdog', log);
+    // Per robot: a line when its commands start missing, a count while they keep missing, a line once they come again.
+    const faults = new FaultLog(log);
+    const source = (id: string) => `swarmguard feed: ${id}`;
     const t0 = Date.now();
     log(`swarmguard feed: ${launch.name}, ${N} robots, ${cfg.mode}, ${launch.ticks} ticks, trial ${trial}`);
     if (cfg.mode === 'lockstep') {
@@ -188,11 +190,13 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
         }
         ids.forEach((id, i) => {
           const c = inbox.commandAt(i, k);
-          if (c) link!.send(i, c.left, c.right);
-          else {
+          if (c) {
+            link!.send(i, c.left, c.right);
+            faults.settle(source(id));
+          } else {
             link!.send(i, 0, 0);
             watchdogStops[id]!++;
-            burst.problem(id, `no command for tick ${k}${agentGone(i) ? ' (agent offline)' : ''}: stopped`);
+            faults.fault(source(id), 'command watchdog', `no command for tick ${k}${agentGone(i) ? ' (agent offline)' : ''}: stopped`);
           }
         });
         recent.push(batch);
@@ -204,6 +208,9 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
     } else {
       const periodMs = launch.settings.controlPeriod * 1000;
       link.twin.on('tick', () => {
+        // The trial's last tick is its end, whether or not a message comes to wake the wait below (under load
+        // the agents may be done before the twin is, and nothing else would end it until a status or the timeout).
+        if (ticks >= launch.ticks) return wake?.();
         const now = Date.now();
         ticks++;
         const o2 = outage;
@@ -213,15 +220,17 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
           if (Number.isFinite(lastCommandMs[i]!) && now - lastCommandMs[i]! > cfg.commandTimeoutMs) {
             link!.send(i, 0, 0);
             watchdogStops[ids[i]!]!++;
-          }
+            faults.fault(source(ids[i]!), 'command watchdog', `no command for ${now - lastCommandMs[i]!} ms: stopped`);
+          } else if (Number.isFinite(lastCommandMs[i]!)) faults.settle(source(ids[i]!));
           if (pose) bus.publish(p.topics.robot(ids[i]!, 'pose'), { t: now, x: pose.x, y: pose.y, theta: pose.theta }, DEFAULT_QOS.pose);
         });
-        if (o2 && now - o2.since > cfg.outageTimeoutMs) wake?.();
+        if ((o2 && now - o2.since > cfg.outageTimeoutMs) || ticks >= launch.ticks) wake?.();
       });
       link.start();
       await waitFor(() => ticks >= launch.ticks || (outage !== null && Date.now() - outage.since > cfg.outageTimeoutMs), launch.ticks * periodMs + 60_000);
       if (outage !== null && ticks < launch.ticks) throw new Error(`swarmguard feed: the broker unreachable for more than ${cfg.outageTimeoutMs} ms (distributed.outageTimeoutMs)`);
     }
+    faults.close();
     const wallMs = Date.now() - t0;
     const summary: FeedSummary = {
       mode: cfg.mode,

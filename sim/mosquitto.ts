@@ -1,4 +1,4 @@
-// Debian's mosquitto for tests, benches and the fault campaign: `mosquitto -c <tmp conf>` on a free loopback port with the given password
+// Debian's mosquitto for tests and the fault campaign (sim/chaos): `mosquitto -c <tmp conf>` on a free loopback port with the given password
 // and ACL files, stopped by stop(). Tests skip (saying why in their name) when mosquitto is not installed,
 // unless SWARMGUARD_REQUIRE_SYSTEM_DEPS is set, when its absence fails them.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';

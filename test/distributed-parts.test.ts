@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAgent } from '../src/distributed/agent.js';
 import { credentials, distributedAcl } from '../src/distributed/config.js';
 import { SwarmInbox } from '../src/distributed/inbox.js';
+import { followPeers, WILL_SETTLE_MS } from '../src/distributed/participant.js';
 import { EmbeddedBroker } from '../src/links/mqtt/broker.js';
 import { BusClient } from '../src/links/mqtt/client.js';
 import { AclFile } from '../src/links/mqtt/acl.js';
@@ -15,6 +16,9 @@ import { SwarmTopics } from '../src/links/mqtt/topics.js';
 import { loadLaunch } from '../src/launch/launch.js';
 import { releaseRun } from '../src/runtime/run-spec.js';
 import { PROJECT_ROOT } from '../src/core/swarm-config.js';
+import mqtt from 'mqtt';
+import { encodePayload } from '../src/links/mqtt/schemas.js';
+import { sleep, until } from './helpers/mqtt.js';
 
 const ids = ['a', 'b', 'c'];
 const pose = (t: number, tick?: number) => ({ v: 1 as const, t, x: 1, y: 2, theta: 0.5, ...(tick === undefined ? {} : { tick }) });
@@ -172,4 +176,54 @@ describe('launch files and agents: bad input', () => {
     expect(lines.some((l) => /WARNING: no login to .*distributed\.allowAnonymous: true.*command the robots/.test(l))).toBe(true);
     await probe.close();
   }, 120_000);
+});
+
+describe('followPeers', () => {
+  /** A broker, a participant `agent/a` that dies without closing (its will), and a follower whose events are recorded. */
+  async function willScene() {
+    const broker = await EmbeddedBroker.start({ host: '127.0.0.1', port: 0, allowAnonymous: true, log: () => {} });
+    const topics = new SwarmTopics('peers');
+    const follower = await BusClient.connect({ url: broker.url, who: 'test follower', clientId: `follower-${process.pid}`, status: { topic: topics.status('feed') }, log: () => {} });
+    const events: string[] = [];
+    await followPeers(follower, topics, topics.everyStatus, (role, event) => events.push(`${role} ${event}`));
+    let willAt: number | null = null;
+    await follower.subscribe(topics.status('agent/a'), 'status', 1, (_t, msg, _r, retained) => {
+      if (!retained && msg.state === 'offline') willAt = Date.now();
+    });
+    // A peer that never reconnects: its socket torn down, as a crash or a broker dropping it does.
+    const will = { topic: topics.status('agent/a'), payload: Buffer.from(encodePayload({ state: 'offline', t: Date.now() })), qos: 1 as const, retain: true };
+    const peer = await mqtt.connectAsync(broker.url, { clientId: `peer-a-${process.pid}`, will, reconnectPeriod: 0 });
+    await peer.publishAsync(topics.status('agent/a'), encodePayload({ state: 'online', t: Date.now(), ready: true }), { qos: 1, retain: true });
+    await until('the peer online', () => events.includes('agent/a online'));
+    return { broker, follower, events, willAt: () => willAt, crash: () => peer.stream.destroy() };
+  }
+
+  it('a will is a participant gone once our connection has outlived it by WILL_SETTLE_MS', async () => {
+    const s = await willScene();
+    try {
+      s.crash();
+      await until('the will', () => s.willAt() !== null);
+      await until('agent/a gone', () => s.events.includes('agent/a gone'));
+      expect(Date.now() - s.willAt()!).toBeGreaterThanOrEqual(WILL_SETTLE_MS - 50);
+    } finally {
+      await s.follower.close();
+      await s.broker.close();
+    }
+  });
+
+  it('a will followed by the loss of our own connection (a broker going down client by client, answering a round trip in between) is not a participant gone', async () => {
+    const s = await willScene();
+    try {
+      s.crash();
+      await until('the will', () => s.willAt() !== null);
+      // The broker still answers for a while (a round trip right after the will would succeed), then drops us.
+      await sleep(200);
+      expect(s.follower.connected).toBe(true);
+      await s.broker.close();
+      await sleep(WILL_SETTLE_MS + 500);
+      expect(s.events.filter((e) => e.endsWith('gone'))).toEqual([]);
+    } finally {
+      await s.follower.close();
+    }
+  });
 });

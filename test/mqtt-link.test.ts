@@ -111,14 +111,19 @@ describe('MQTT link with the bus twin on the embedded broker', () => {
     // Nothing was charged to the other robots, and none of them has a pose.
     for (const [i, o] of link.health().entries()) if (i !== 2) expect(Object.values(o.rejected).every((n) => n === 0) && o.exchanges === 0).toBe(true);
     expect(link.poses().filter((p) => p !== null)).toHaveLength(1);
-    // Logged once per burst: the first refusal, then one line summing the burst up when good poses come.
-    expect(logged.filter((l) => /refused a pose payload/.test(l))).toHaveLength(1);
-    expect(logged.find((l) => /good payloads again/.test(l))).toMatch(/after 2 bad-json, 2 wrong-version, 2 schema, 1 not-object/);
+    // Logged through the fault log: one line as each kind of refusal starts, not one per refused payload.
+    const starts = logged.filter((l) => /refused a pose payload/.test(l)).map((l) => /: (bad-json|wrong-version|schema|not-object): /.exec(l)?.[1]);
+    expect(starts).toEqual(['bad-json', 'wrong-version', 'schema', 'not-object']);
     // A sender whose clock went back (a restarted bridge): refused until CLOCK_REBASE_AFTER in a row, then taken.
     for (let k = 1; k <= CLOCK_REBASE_AFTER; k++) await raw.publishAsync(topic, `{"v":1,"t":${k},"x":0.3,"y":0.3,"theta":${k}}`, { qos: 1 });
     await until('the rebased pose', () => link.health()[2]!.exchanges === 3);
     expect(link.health()[2]!.rejected['out-of-order']).toBe(1 + CLOCK_REBASE_AFTER - 1);
     expect(link.poses()[2]!.theta).toBe(CLOCK_REBASE_AFTER);
+    // The out-of-order poses: one line as they started; at the link's stop every repeated kind gets its count.
+    expect(logged.filter((l) => /^mqtt epuck-2: out-of-order: refused a pose/.test(l))).toHaveLength(1);
+    await link.stop();
+    for (const kind of ['bad-json', 'wrong-version', 'schema']) expect(logged.filter((l) => l.includes(`: ${kind}: over, at stop (2 in `)), kind).toHaveLength(1);
+    expect(logged.filter((l) => /^mqtt epuck-2: out-of-order: over, at stop \(5 in /.test(l))).toHaveLength(1);
   });
 
   it('a robot whose poses stop is stopped by the safety layer (stale-pose), and only it; it resumes when its poses come back', async () => {

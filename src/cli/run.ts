@@ -18,7 +18,7 @@ import { releaseRun } from '../runtime/run-spec.js';
 import { ControlScheduler, type SchedulerStats } from '../runtime/scheduler.js';
 import { SimLink } from '../../sim/sim-link.js';
 import { createLink, silentRobotsHint } from './link-factory.js';
-import { describeRobots, READY_TIMEOUT_MS } from '../runtime/link.js';
+import { describeRobots, READY_TIMEOUT_MS, type RobotLink } from '../runtime/link.js';
 import { Ros2Service } from '../links/ros2/service.js';
 import { MqttTelemetry } from '../links/mqtt/service.js';
 import { DashboardService } from '../dashboard/service.js';
@@ -46,6 +46,8 @@ export interface RunOptions {
   twin?: boolean;
   /** How long a link that connects to robots waits for their first poses, ms. */
   readyTimeoutMs?: number;
+  /** Told the link once it is made, before the run starts (the fault campaign, sim/chaos, watches it there). */
+  onLink?: (link: RobotLink) => void;
 }
 
 export type { RunSummary };
@@ -68,6 +70,7 @@ async function runWith(path: string, o: RunOptions, log: (line: string) => void,
     team.setForgetAfter(launch.forgetAfterTicks);
     const s = launch.settings;
     const link = await createLink(launch, log, { twin: o.twin });
+    o.onLink?.(link);
     let run: TrialRun;
     let runDir: string;
     let events: EventsFile;

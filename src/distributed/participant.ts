@@ -71,13 +71,28 @@ export async function joinBus(
 }
 
 /**
- * Follows other participants' statuses under `filter`: `online` (with its payload: `ready`...), and `gone`
- * only when the loss is the participant's own: its clean exit (`done: true`), or a last will published while
- * our own connection stays up (a round trip to the broker after it proves that). A broker shutting down
- * publishes every client's will and then drops us too, and a will kept by the broker from before our
- * (re)connection is old news: neither is a participant gone, who is expected back.
+ * How long our own connection must outlive a last will before the will's participant is taken as gone, ms. A
+ * broker shutting down gracefully drops its clients one after another, publishing each one's will as it goes:
+ * a round trip right after a will can still be answered by the broker on its way down (under load it
+ * was, and five agents were taken as gone during a restart: their robots stopped for a tick by the
+ * lock-step feed). mosquitto drops every client in well under this.
  */
-export async function followPeers(bus: BusClient, topics: SwarmTopics, filter: string, on: (role: string, event: 'online' | 'gone', msg: StatusMsg) => void): Promise<void> {
+export const WILL_SETTLE_MS = 1000;
+
+/**
+ * Follows other participants' statuses under `filter`: `online` (with its payload: `ready`...), and `gone`
+ * only when the loss is the participant's own: its clean exit (`done: true`), or a last will that our own
+ * connection outlives by WILL_SETTLE_MS (never lost meanwhile, and a round trip to the broker after it). A
+ * broker shutting down publishes every client's will and then drops us too, and a will kept by the broker
+ * from before our (re)connection is old news: neither is a participant gone, who is expected back.
+ */
+export async function followPeers(
+  bus: BusClient,
+  topics: SwarmTopics,
+  filter: string,
+  on: (role: string, event: 'online' | 'gone', msg: StatusMsg) => void,
+  settleMs = WILL_SETTLE_MS,
+): Promise<void> {
   const seq = new Map<string, number>();
   await bus.subscribe(filter, 'status', DEFAULT_QOS.status, (topic, msg, _receivedMs, retained) => {
     const role = topics.parseStatus(topic);
@@ -87,8 +102,11 @@ export async function followPeers(bus: BusClient, topics: SwarmTopics, filter: s
     if (msg.state === 'online') return on(role, 'online', msg);
     if (msg.done === true) return on(role, 'gone', msg);
     if (retained) return;
-    // Only if nothing newer about this role came meanwhile (it may be back already).
-    void bus.roundTrip().then((ours) => ours && seq.get(role) === n && on(role, 'gone', msg));
+    // Only if our connection outlives the will, and nothing newer about this role came meanwhile (it may be back already).
+    const lost = bus.lost;
+    void new Promise((r) => setTimeout(r, settleMs))
+      .then(() => (bus.lost === lost ? bus.roundTrip() : false))
+      .then((ours) => ours && bus.lost === lost && seq.get(role) === n && on(role, 'gone', msg));
   });
 }
 

@@ -1,5 +1,5 @@
-// Per-robot link statistics, shared by the lock-step links, and the burst-limited log the MQTT link and the
-// distributed feed still use (the e-puck2 channel logs through src/runtime/fault-log.ts).
+// Per-robot link statistics, shared by the e-puck2 and MQTT links (their faults are logged through
+// src/runtime/fault-log.ts).
 import { REJECT_REASONS, type RejectReason } from './protocol.js';
 
 import type { LinkHealth } from '../../runtime/link.js';
@@ -41,29 +41,4 @@ export class LatencyWindow {
 
 export function emptyRejections(): Record<RejectReason, number> {
   return Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>;
-}
-
-/**
- * Logs the first problem of a burst and, when things are good again, one line summing the burst up: a link
- * that fails at 10 Hz writes two lines, not ten a second.
- */
-export class BurstLog {
-  private counts = new Map<string, number>();
-
-  constructor(
-    private readonly who: string,
-    private readonly log: (line: string) => void,
-  ) {}
-
-  problem(kind: string, detail: string): void {
-    if (this.counts.size === 0) this.log(`${this.who}: ${kind}: ${detail}`);
-    this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
-  }
-
-  recovered(what: string): void {
-    if (this.counts.size === 0) return;
-    const summary = [...this.counts].map(([k, n]) => `${n} ${k}`).join(', ');
-    this.counts.clear();
-    this.log(`${this.who}: ${what} (after ${summary})`);
-  }
 }

@@ -1,11 +1,12 @@
 // A small bus client over the `mqtt` package: connects with username/password, announces its participant's
 // retained `online` status (the broker publishes the `offline` last will if the connection dies; close()
 // publishes it itself), publishes JSON payloads with `v: 1` and delivers only payloads that pass their schema.
-// Refused payloads are counted per kind and reason and logged once per burst per topic. After a lost
+// Refused payloads are counted per kind and reason; faults are logged through FaultLog (a line when a kind of
+// fault starts at a topic or the broker connection, a count while it repeats, a line once it is over). After a lost
 // connection it reconnects by itself, renews every subscription and only then re-announces `online`: whoever
 // sees a participant's `online` knows it is subscribed again.
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { BurstLog } from '../epuck2/stats.js';
+import { DEFAULT_FAULT_LOG, FaultLog, type FaultLogSettings } from '../../runtime/fault-log.js';
 import { decodePayload, encodePayload, REFUSAL_REASONS, type Payload, type PayloadKind, type RefusalReason } from './schemas.js';
 import { filterCovers, type Qos } from './topics.js';
 
@@ -26,8 +27,9 @@ export interface BusClientOptions {
   /** Between reconnection attempts, ms. */
   reconnectMs?: number;
   log: (line: string) => void;
-  /** Burst logger clock (tests). */
+  /** The fault log's clock and settings (tests). */
   now?: () => number;
+  faultLog?: FaultLogSettings;
 }
 
 /** `retained`: delivered from the broker's store on (re)subscription, not published just now. */
@@ -52,7 +54,7 @@ export class BusClient {
   readonly refused = new Map<PayloadKind, RefusalCounts>();
   /** Told of every refusal (the link counts them per robot). */
   onRefused: ((topic: string, kind: PayloadKind, reason: RefusalReason) => void) | null = null;
-  private readonly bursts = new Map<string, BurstLog>();
+  private readonly faults: FaultLog;
   private closed = false;
   /** Connected, and (after a reconnection) subscribed again and announced. */
   private up = false;
@@ -64,6 +66,7 @@ export class BusClient {
     readonly mqtt: MqttClient,
     private readonly o: BusClientOptions,
   ) {
+    this.faults = new FaultLog(o.log, o.faultLog ?? DEFAULT_FAULT_LOG, o.now ?? (() => performance.now()));
     mqtt.on('message', (topic, payload, packet) => this.deliver(topic, payload, packet.retain));
     let first = true;
     mqtt.on('connect', () => {
@@ -188,7 +191,7 @@ export class BusClient {
     // After close() only the end of the connection is left: a late acknowledgement failing is no problem.
     client.on('error', (err) => bus.closed || bus.problem('broker', 'connection', err.message));
     client.on('offline', () => bus.problem('broker', 'connection', 'broker unreachable, reconnecting'));
-    client.on('connect', () => bus.bursts.get('broker')?.recovered('connected again'));
+    client.on('connect', () => bus.faults.settle(bus.source('broker')));
     return bus;
   }
 
@@ -196,7 +199,7 @@ export class BusClient {
   publish(topic: string, body: object, qos: Qos, retain = false): void {
     if (this.closed) return;
     this.mqtt.publish(topic, encodePayload(body), { qos, retain }, (err) => {
-      // While disconnected the 'broker' burst has said so already; one line per topic would only repeat it.
+      // While disconnected the broker's fault has said so already; one line per topic would only repeat it.
       if (err && !this.closed && this.mqtt.connected) this.problem(`publish ${topic}`, 'publish failed', err.message);
     });
   }
@@ -238,6 +241,8 @@ export class BusClient {
     // An empty payload is a retained message being deleted (clearRetained), not a message.
     if (payload.length === 0) return;
     const receivedMs = Date.now();
+    // A message arrived: the broker connection works (its fault ends once it has been quiet for long enough).
+    this.faults.settle(this.source('broker'));
     for (const s of this.subs) {
       if (!filterCovers(s.filter, topic)) continue;
       const d = decodePayload(s.kind, payload);
@@ -249,15 +254,18 @@ export class BusClient {
         this.onRefused?.(topic, s.kind, d.reason);
         continue;
       }
-      this.bursts.get(topic)?.recovered('good payloads again');
+      this.faults.settle(this.source(topic));
       s.handler(topic, d.msg, receivedMs, retained);
     }
   }
 
+  /** Where a fault is, in log lines: the broker (its URL) or a topic. */
+  private source(key: string): string {
+    return `${this.o.who} ${key === 'broker' ? this.o.url : key}`;
+  }
+
   private problem(key: string, kind: string, detail: string): void {
-    let b = this.bursts.get(key);
-    if (!b) this.bursts.set(key, (b = new BurstLog(`${this.o.who} ${key === 'broker' ? this.o.url : key}`, this.o.log)));
-    b.problem(kind, detail);
+    this.faults.fault(this.source(key), kind, detail);
   }
 
   private announce(state: 'online' | 'offline'): void {
@@ -275,6 +283,7 @@ export class BusClient {
     }
     this.closed = true;
     this.up = false;
+    this.faults.close();
     if (!(await within(CLOSE_WAIT_MS, this.mqtt.endAsync()))) await this.mqtt.endAsync(true).catch(() => {});
   }
 }

@@ -6,7 +6,8 @@
 import { clampCommand } from '../../core/kinematics.js';
 import type { InProcessTwin, LinkHealth, RobotLink } from '../../runtime/link.js';
 import type { TimedPose } from '../../runtime/safety.js';
-import { BurstLog, LatencyWindow } from '../epuck2/stats.js';
+import { LatencyWindow } from '../epuck2/stats.js';
+import { DEFAULT_FAULT_LOG, FaultLog } from '../../runtime/fault-log.js';
 import { EmbeddedBroker } from './broker.js';
 import { BusClient, emptyRefusals } from './client.js';
 import type { ResolvedBus } from './config.js';
@@ -25,7 +26,8 @@ interface RobotState {
   /** Sender clock of the last accepted pose (out-of-order check), and out-of-order poses in a row since. */
   lastT: number;
   backwards: number;
-  log: BurstLog;
+  /** Its source in the fault log (`mqtt <id>`). */
+  source: string;
   proximity: readonly number[] | null;
   received: number;
   rejected: Record<string, number>;
@@ -93,6 +95,8 @@ export class MqttLink implements RobotLink {
   private readonly robots: RobotState[];
   private readonly index: Map<string, number>;
   private readonly log: (line: string) => void;
+  /** Faults per robot: a line when one starts, a count while it repeats, a line once it is over. */
+  private readonly faults: FaultLog;
   private attached: InProcessTwin | null = null;
 
   private constructor(p: MqttLinkParts) {
@@ -102,12 +106,13 @@ export class MqttLink implements RobotLink {
     this.qos = p.qos;
     this.broker = p.broker;
     this.log = p.log;
+    this.faults = new FaultLog(p.log, DEFAULT_FAULT_LOG, () => this.now());
     this.index = new Map(p.ids.map((id, i) => [id, i]));
     this.robots = p.ids.map((id) => ({
       pose: null,
       lastT: Number.NEGATIVE_INFINITY,
       backwards: 0,
-      log: new BurstLog(`mqtt ${id}`, p.log),
+      source: `mqtt ${id}`,
       proximity: null,
       received: 0,
       rejected: { ...emptyRefusals(), [POSE_ORDER_REFUSAL]: 0 },
@@ -197,13 +202,13 @@ export class MqttLink implements RobotLink {
       r.backwards++;
       if (r.backwards < CLOCK_REBASE_AFTER) {
         r.rejected[POSE_ORDER_REFUSAL]!++;
-        r.log.problem(POSE_ORDER_REFUSAL, `refused a pose stamped t = ${msg.t}, not after the last one (${r.lastT})`);
+        this.faults.fault(r.source, POSE_ORDER_REFUSAL, `refused a pose stamped t = ${msg.t}, not after the last one (${r.lastT})`);
         return;
       }
       this.log(`mqtt ${this.ids[i]}: ${CLOCK_REBASE_AFTER} poses in a row from before its last one: its clock went back (restarted?); taking its poses again`);
     }
     r.backwards = 0;
-    r.log.recovered('poses in order again');
+    this.faults.settle(r.source);
     const now = this.now();
     r.lastT = msg.t;
     r.pose = { x: msg.x, y: msg.y, theta: msg.theta, stampMs: now };
@@ -281,6 +286,7 @@ export class MqttLink implements RobotLink {
     const a = this.attached;
     this.attached = null;
     await a?.stop();
+    this.faults.close();
     await this.bus.close();
     await this.broker?.close();
   }
