@@ -1,7 +1,7 @@
 // One seeded episode on the twin with a chosen controller and an optional attacked robot, with its trajectory.
 import { observationLayout } from '../src/core/observation.js';
 import type { RendezvousMetrics } from '../src/core/rendezvous.js';
-import type { SimSettings } from '../src/core/swarm-config.js';
+import type { SwarmSettings } from '../src/core/swarm-config.js';
 import { ConsensusController, RandomController, WmsrController, type Controller, type ControllerName } from './controllers.js';
 import { RendezvousWorld, type VictimSetup } from './world.js';
 
@@ -20,7 +20,7 @@ export interface ControllerTuning {
   wmsrF?: number;
 }
 
-export function makeController(name: ControllerName, settings: SimSettings, seed: number, tuning: ControllerTuning = {}): Controller {
+export function makeController(name: ControllerName, settings: SwarmSettings, seed: number, tuning: ControllerTuning = {}): Controller {
   switch (name) {
     case 'consensus':
       return new ConsensusController(settings.observation, observationLayout(settings.observation), settings.robots[0]!);
@@ -37,7 +37,7 @@ class RecordedEpisode {
   readonly actions: Float32Array;
   private readonly trajectory: Float64Array;
 
-  constructor(readonly settings: SimSettings, seed: number, victim?: VictimSetup) {
+  constructor(readonly settings: SwarmSettings, seed: number, victim?: VictimSetup) {
     this.world = new RendezvousWorld(settings, { envs: 1, seed, autoReset: false });
     if (victim) this.world.setVictim(0, victim);
     this.actions = new Float32Array(2 * this.world.robots);
@@ -67,7 +67,7 @@ class RecordedEpisode {
   }
 }
 
-export function runEpisode(settings: SimSettings, seed: number, controller: Controller, victim?: VictimSetup): EpisodeResult {
+export function runEpisode(settings: SwarmSettings, seed: number, controller: Controller, victim?: VictimSetup): EpisodeResult {
   const ep = new RecordedEpisode(settings, seed, victim);
   for (let t = 1; t <= settings.episodeSteps; t++) {
     controller.act(ep.world.obs, ep.world.robots, ep.actions);
@@ -78,7 +78,7 @@ export function runEpisode(settings: SimSettings, seed: number, controller: Cont
 
 /** The same with a team that answers asynchronously from the world it sees (onnxruntime sessions, beliefs). */
 export async function runEpisodeAsync(
-  settings: SimSettings,
+  settings: SwarmSettings,
   seed: number,
   act: (world: RendezvousWorld, out: Float32Array) => Promise<void>,
   victim?: VictimSetup,

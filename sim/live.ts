@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../src/core/clock.js';
 import { clampCommand } from '../src/core/kinematics.js';
-import type { SimSettings } from '../src/core/swarm-config.js';
+import type { SwarmSettings } from '../src/core/swarm-config.js';
 import { InvalidCommandError, RendezvousWorld, type Pose } from './world.js';
 
 export interface LivePose extends Pose {
@@ -47,7 +47,7 @@ export class LiveTwin extends EventEmitter<LiveTwinEvents> {
   private tickStamp = 0;
   private readonly counters: LiveStats = { ticks: 0, overruns: 0, skippedTicks: 0 };
 
-  constructor(settings: SimSettings, options: LiveOptions) {
+  constructor(settings: SwarmSettings, options: LiveOptions) {
     super();
     this.world = new RendezvousWorld(settings, { envs: 1, seed: options.seed, autoReset: false });
     if (options.startPoses) this.world.resetEnv(0, options.startPoses);

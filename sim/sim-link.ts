@@ -4,7 +4,7 @@
 // advances one period per step.
 import { systemClock, type Clock } from '../src/core/clock.js';
 import { LiveTwin } from './live.js';
-import type { SimSettings } from '../src/core/swarm-config.js';
+import type { SwarmSettings } from '../src/core/swarm-config.js';
 import type { RobotLink } from '../src/runtime/link.js';
 import type { TimedPose } from '../src/runtime/safety.js';
 
@@ -15,7 +15,7 @@ export class SimLink implements RobotLink {
   readonly twin: LiveTwin;
   private readonly clock: Clock;
 
-  constructor(settings: SimSettings, readonly mode: SimMode, seed: number, clock: Clock = systemClock) {
+  constructor(settings: SwarmSettings, readonly mode: SimMode, seed: number, clock: Clock = systemClock) {
     const periodMs = settings.controlPeriod * 1000;
     // In fast mode time is the twin's own: one period per step taken.
     this.clock = mode === 'fast' ? { now: () => (this.twin ? this.twin.stats.ticks : 0) * periodMs, setTimeout: () => null, clearTimeout: () => {} } : clock;

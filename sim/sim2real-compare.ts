@@ -8,7 +8,7 @@ import { NO_NOISE } from '../src/core/noise.js';
 import { robotColour } from '../src/pictures/trajectory-picture.js';
 import { leftMarginFor, pictureSize, plotFrame, polyline, svgDocument, timeTicks } from '../src/pictures/chart.js';
 import { placeLabels, textSvg, type Label } from '../src/pictures/svg-text.js';
-import type { SimSettings } from '../src/core/swarm-config.js';
+import type { SwarmSettings } from '../src/core/swarm-config.js';
 import { wrapAngle } from '../src/core/kinematics.js';
 import type { RobotParams } from '../src/core/robot-params.js';
 import type { RecordedRun } from '../src/recording/reader.js';
@@ -50,7 +50,7 @@ const finiteMean = (xs: readonly number[]) => {
 };
 
 /** The recording's swarm with the twin's noise off and, if given, other robot parameters. */
-function twinSettings(run: RecordedRun, robots?: readonly RobotParams[]): SimSettings {
+function twinSettings(run: RecordedRun, robots?: readonly RobotParams[]): SwarmSettings {
   const swarm = run.settings.swarm;
   return { ...swarm, robots: robots ?? swarm.robots, noise: NO_NOISE, episodeSteps: Math.max(swarm.episodeSteps, run.records.length + 1) };
 }

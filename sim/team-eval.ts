@@ -4,7 +4,7 @@
 // (e + floor(N / 2)) mod N). In benign episodes the same robots are left out of the outcome metrics (not
 // attacked), so benign and attacked results with as many victims score the same robots.
 import type { RendezvousMetrics } from '../src/core/rendezvous.js';
-import type { SimSettings } from '../src/core/swarm-config.js';
+import type { SwarmSettings } from '../src/core/swarm-config.js';
 import type { TeamController } from '../src/policy/team.js';
 import { checkVictimCount, episodeVictims, type Attack } from '../src/attacks/attack.js';
 import { AttackSession, type UserAttack } from '../src/attacks/attack-module.js';
@@ -16,7 +16,7 @@ import { summariseEpisodes, type EvalResult } from './evaluation.js';
 import { RendezvousWorld } from './world.js';
 
 /** A reference controller (consensus, W-MSR, random wheels) driving the team, for comparison columns. */
-export function controllerTeam(name: ControllerName, settings: SimSettings, seed: number): TeamController {
+export function controllerTeam(name: ControllerName, settings: SwarmSettings, seed: number): TeamController {
   const controller = makeController(name, settings, seed);
   return {
     name,
@@ -45,7 +45,7 @@ export interface TeamEvalOptions {
  * victim's observation, the episode's tracked poses and its controller's proposal. A failed session holds
  * the victim still, as the runtime's safety layer does.
  */
-function moduleOverride(module: UserAttack, world: RendezvousWorld, settings: SimSettings, onError: TeamEvalOptions['onAttackError']): ActionOverride {
+function moduleOverride(module: UserAttack, world: RendezvousWorld, settings: SwarmSettings, onError: TeamEvalOptions['onAttackError']): ActionOverride {
   const sessions = new Map<number, AttackSession>();
   const N = world.robots;
   const arena = { width: settings.arenaWidth, height: settings.arenaHeight };
@@ -82,7 +82,7 @@ function moduleOverride(module: UserAttack, world: RendezvousWorld, settings: Si
 }
 
 /** Every episode's metrics; all episodes side by side, every tick one batched call per network, as the runtime runs them. */
-export async function evaluateTeamEpisodes(settings: SimSettings, team: TeamController, o: TeamEvalOptions): Promise<RendezvousMetrics[]> {
+export async function evaluateTeamEpisodes(settings: SwarmSettings, team: TeamController, o: TeamEvalOptions): Promise<RendezvousMetrics[]> {
   const world = new RendezvousWorld(settings, { envs: o.episodes, seed: o.seed, autoReset: false });
   const N = world.robots;
   const attack = o.attack ?? { kind: 'none' };
@@ -117,6 +117,6 @@ export async function evaluateTeamEpisodes(settings: SimSettings, team: TeamCont
 }
 
 /** The episodes of evaluateTeamEpisodes, summarised. */
-export async function evaluateTeam(settings: SimSettings, team: TeamController, o: TeamEvalOptions): Promise<EvalResult> {
+export async function evaluateTeam(settings: SwarmSettings, team: TeamController, o: TeamEvalOptions): Promise<EvalResult> {
   return summariseEpisodes(await evaluateTeamEpisodes(settings, team, o));
 }

@@ -11,7 +11,7 @@ import { makeStreams, type RandomStream } from '../src/core/random.js';
 import { isGathered, rendezvousOutcome, rendezvousReward, type LeftOut, type RendezvousMetrics } from '../src/core/rendezvous.js';
 import { ConfigError } from '../src/core/config-file.js';
 import { MAX_LATENCY_TICKS, maxWheelSpeed } from '../src/core/robot-params.js';
-import type { SimSettings } from '../src/core/swarm-config.js';
+import type { SwarmSettings } from '../src/core/swarm-config.js';
 import type { ActionOverride, OverrideContext } from '../src/attacks/override.js';
 import { ContactSolver, detectContacts, hasOverlap, type DiscBodies } from './physics.js';
 import { UserError } from '../src/core/user-error.js';
@@ -69,7 +69,7 @@ export interface WorldOptions {
 export class RendezvousWorld {
   readonly envs: number;
   readonly robots: number;
-  readonly settings: SimSettings;
+  readonly settings: SwarmSettings;
   readonly observer: RendezvousObserver;
   readonly obsSize: number;
   readonly stateSize: number;
@@ -158,7 +158,7 @@ export class RendezvousWorld {
   private pairScratch = new Float32Array(0);
   private readonly ctx: OverrideContext;
 
-  constructor(settings: SimSettings, options: WorldOptions) {
+  constructor(settings: SwarmSettings, options: WorldOptions) {
     const E = options.envs;
     const N = settings.robots.length;
     if (!Number.isInteger(E) || E < 1) throw new RangeError(`envs must be a positive integer, got ${E}`);

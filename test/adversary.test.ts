@@ -6,7 +6,7 @@ import { runAdversaryTraining } from '../src/cli/train-adversary.js';
 import { OnnxAdversary, readAdversaryManifest } from '../src/policy/adversary.js';
 import { readManifest } from '../src/policy/folder.js';
 import { OnnxTeam } from '../src/policy/team.js';
-import { PROJECT_ROOT, resolveSimConfig } from '../src/core/swarm-config.js';
+import { PROJECT_ROOT, resolveSwarmConfig } from '../src/core/swarm-config.js';
 import { PosthocAdversaryTrainer, resolveAdversaryConfig } from '../sim/train/adversary.js';
 import { initBackend } from '../sim/train/tf.js';
 
@@ -18,7 +18,7 @@ beforeAll(async () => {
 });
 
 describe('posthoc adversary against a frozen team', () => {
-  const settings = resolveSimConfig({ ...(readManifest(MAPPO).training.config.env as object), episodeSteps: 20 });
+  const settings = resolveSwarmConfig({ ...(readManifest(MAPPO).training.config.env as object), episodeSteps: 20 });
   let team: OnnxTeam;
   beforeAll(async () => {
     team = await OnnxTeam.load(MAPPO, settings.observation);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/core/config-file.js';
-import { loadSimConfig, resolveSimConfig } from '../src/core/swarm-config.js';
+import { loadSwarmConfig, resolveSwarmConfig } from '../src/core/swarm-config.js';
 import { overrideFromFunction } from '../src/attacks/override.js';
 import { InvalidCommandError, RendezvousWorld } from '../sim/world.js';
 import { settings } from './helpers.js';
@@ -28,36 +28,36 @@ describe('bad configuration is rejected with the key named', () => {
   it('a robots file with a missing key', () => {
     const robots = file('missing.yaml', ROBOTS.replace('  wheelDistance: 0.053\n', ''));
     const cfg = file('a.yaml', `robotsFile: ${robots}\n`);
-    expect(() => loadSimConfig(cfg)).toThrow(ConfigError);
-    expect(() => loadSimConfig(cfg)).toThrow(/missing\.yaml: defaults\.wheelDistance/);
+    expect(() => loadSwarmConfig(cfg)).toThrow(ConfigError);
+    expect(() => loadSwarmConfig(cfg)).toThrow(/missing\.yaml: defaults\.wheelDistance/);
   });
 
   it('a robots file with an ill-typed key', () => {
     const robots = file('typed.yaml', ROBOTS.replace('bodyRadius: 0.037', 'bodyRadius: big'));
-    expect(() => resolveSimConfig({ robotsFile: robots })).toThrow(/defaults\.bodyRadius: .*number/);
+    expect(() => resolveSwarmConfig({ robotsFile: robots })).toThrow(/defaults\.bodyRadius: .*number/);
   });
 
   it('a robots file override for a robot that is not in the swarm', () => {
     const robots = file('over.yaml', `${ROBOTS}overrides:\n  epuck-77:\n    wheelRadius: 0.02\n`);
-    expect(() => resolveSimConfig({ robotsFile: robots, robots: 5 })).toThrow(/overrides\.epuck-77: unknown robot id 'epuck-77'/);
+    expect(() => resolveSwarmConfig({ robotsFile: robots, robots: 5 })).toThrow(/overrides\.epuck-77: unknown robot id 'epuck-77'/);
     // ... and applied when it is.
-    const s = resolveSimConfig({ robotsFile: robots, robots: ['a', 'epuck-77'] });
+    const s = resolveSwarmConfig({ robotsFile: robots, robots: ['a', 'epuck-77'] });
     expect(s.robots[1]!.wheelRadius).toBe(0.02);
     expect(s.robots[0]!.wheelRadius).toBe(0.0205);
   });
 
   it('a config with an unknown, ill-typed or out-of-range key', () => {
-    expect(() => resolveSimConfig({ comRadius: 1 })).toThrow(/comRadius/);
-    expect(() => resolveSimConfig({ arena: { width: 'wide', height: 2 } })).toThrow(/arena\.width/);
-    expect(() => resolveSimConfig({ noise: { latencyTicks: { min: 0, max: 5 } } })).toThrow(/latencyTicks\.max/);
-    expect(() => loadSimConfig(file('bad.yaml', 'robots: [a, b\n'))).toThrow(/bad\.yaml: invalid YAML/);
-    expect(() => loadSimConfig(join(dir, 'absent.yaml'))).toThrow(/absent\.yaml: cannot read file/);
+    expect(() => resolveSwarmConfig({ comRadius: 1 })).toThrow(/comRadius/);
+    expect(() => resolveSwarmConfig({ arena: { width: 'wide', height: 2 } })).toThrow(/arena\.width/);
+    expect(() => resolveSwarmConfig({ noise: { latencyTicks: { min: 0, max: 5 } } })).toThrow(/latencyTicks\.max/);
+    expect(() => loadSwarmConfig(file('bad.yaml', 'robots: [a, b\n'))).toThrow(/bad\.yaml: invalid YAML/);
+    expect(() => loadSwarmConfig(join(dir, 'absent.yaml'))).toThrow(/absent\.yaml: cannot read file/);
   });
 
   it('fewer than two robots', () => {
-    expect(() => resolveSimConfig({ robots: 1 })).toThrow(/robots: a swarm needs at least 2 robots/);
-    expect(() => resolveSimConfig({ robots: ['solo'] })).toThrow(/robots: a swarm needs at least 2 robots/);
-    expect(() => resolveSimConfig({ robots: ['a', 'a'] })).toThrow(/robots: robot ids must be unique/);
+    expect(() => resolveSwarmConfig({ robots: 1 })).toThrow(/robots: a swarm needs at least 2 robots/);
+    expect(() => resolveSwarmConfig({ robots: ['solo'] })).toThrow(/robots: a swarm needs at least 2 robots/);
+    expect(() => resolveSwarmConfig({ robots: ['a', 'a'] })).toThrow(/robots: robot ids must be unique/);
   });
 
   it('accepts 2 and 100 robots', () => {

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { runTraining } from '../src/cli/train.js';
 import { runAdversaryTraining } from '../src/cli/train-adversary.js';
 import { OnnxAdversary } from '../src/policy/adversary.js';
-import { resolveSimConfig } from '../src/core/swarm-config.js';
+import { resolveSwarmConfig } from '../src/core/swarm-config.js';
 import { BatpalTrainer, loadReference } from '../sim/train/batpal.js';
 import { resolveTrainConfig } from '../sim/train/config.js';
 import { severity } from '../sim/train/ec-ppo.js';
@@ -45,7 +45,7 @@ function trainer(overrides: Record<string, unknown> = {}) {
     { algo: 'batpal', envs: 6, rolloutSteps: 4, decisionTicks: 5, hidden: 16, env: ENV, batpal: batpalBlock(), totalEnvSteps: 10_000, ...overrides },
     'test',
   );
-  return new BatpalTrainer(config, resolveSimConfig(config.env));
+  return new BatpalTrainer(config, resolveSwarmConfig(config.env));
 }
 
 const snapshot = (weights: [string, { dataSync(): ArrayLike<number> }][]) => weights.map(([, v]) => Array.from(v.dataSync()));
@@ -184,10 +184,10 @@ describe('BATPAL', () => {
     m.target.actorSha256 = '0'.repeat(64);
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
     const config = resolveTrainConfig({ algo: 'batpal', env: ENV, batpal: batpalBlock({ worstCase: dir }) }, 'test');
-    expect(() => loadReference(config.batpal!, resolveSimConfig(config.env))).toThrow(/another actor/);
+    expect(() => loadReference(config.batpal!, resolveSwarmConfig(config.env))).toThrow(/another actor/);
     // The shipped pi_0 was trained on 300-step episodes with noise: its V_max / V_min do not apply here.
     const shipped = resolveTrainConfig({ algo: 'batpal', env: { ...ENV, robots: 10 } }, 'test');
-    expect(() => loadReference(shipped.batpal!, resolveSimConfig(shipped.env))).toThrow(/another twin/);
+    expect(() => loadReference(shipped.batpal!, resolveSwarmConfig(shipped.env))).toThrow(/another twin/);
     expect(() => resolveTrainConfig({ algo: 'batpal', batpal: { severities: 8, margin: 0.07 } }, 'test')).toThrow(/batpal\.margin/);
   });
 
@@ -221,7 +221,7 @@ describe('BATPAL', () => {
     // Through onnxruntime (four beliefs per pair), the folder reproduces the trainer's own evaluations.
     await expectDeployedMatchesTraining(policyDir, manifest, ['severity-2', 'severity-4']);
     // A folder with several adversaries needs one picked, and only an existing one is accepted.
-    const settings = resolveSimConfig({ ...(manifest.training.config.env as object) });
+    const settings = resolveSwarmConfig({ ...(manifest.training.config.env as object) });
     await expect(OnnxAdversary.load(policyDir, settings.observation)).rejects.toThrow(/severity-1, severity-2, severity-3, severity-4/);
     await expect(OnnxAdversary.load(policyDir, settings.observation, 'severity-9')).rejects.toThrow(/no adversary 'severity-9'/);
   });

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError, parseWithSchema } from '../src/core/config-file.js';
 import { loadLaunch } from '../src/launch/launch.js';
-import { PROJECT_ROOT, resolveSimConfig } from '../src/core/swarm-config.js';
+import { PROJECT_ROOT, resolveSwarmConfig } from '../src/core/swarm-config.js';
 import { resolveTrainConfig } from '../sim/train/config.js';
 import { resolveAdversaryConfig } from '../sim/train/adversary.js';
 
@@ -22,11 +22,11 @@ const MAPPO = join(PROJECT_ROOT, 'policies', 'mappo-rendezvous');
 
 describe('config errors name the key, the expected type and the value received', () => {
   it('the twin: robots: "ten"', () => {
-    expect(() => resolveSimConfig({ robots: 'ten' }, 'sim.yaml')).toThrow(ConfigError);
-    expect(() => resolveSimConfig({ robots: 'ten' }, 'sim.yaml')).toThrow('sim.yaml: robots: expected a number or a list, received "ten" (a string)');
-    expect(() => resolveSimConfig({ robots: [1, 2] }, 'sim.yaml')).toThrow('sim.yaml: robots.0: expected a string, received 1');
-    expect(() => resolveSimConfig({ arena: { width: 'wide', height: 2 } }, 'sim.yaml')).toThrow('sim.yaml: arena.width: expected a number, received "wide" (a string)');
-    expect(() => resolveSimConfig({ controlPeriod: -1 }, 'sim.yaml')).toThrow(/sim\.yaml: controlPeriod: expected a number .*0, received -1/);
+    expect(() => resolveSwarmConfig({ robots: 'ten' }, 'sim.yaml')).toThrow(ConfigError);
+    expect(() => resolveSwarmConfig({ robots: 'ten' }, 'sim.yaml')).toThrow('sim.yaml: robots: expected a number or a list, received "ten" (a string)');
+    expect(() => resolveSwarmConfig({ robots: [1, 2] }, 'sim.yaml')).toThrow('sim.yaml: robots.0: expected a string, received 1');
+    expect(() => resolveSwarmConfig({ arena: { width: 'wide', height: 2 } }, 'sim.yaml')).toThrow('sim.yaml: arena.width: expected a number, received "wide" (a string)');
+    expect(() => resolveSwarmConfig({ controlPeriod: -1 }, 'sim.yaml')).toThrow(/sim\.yaml: controlPeriod: expected a number .*0, received -1/);
   });
 
   it('a launch file: the swarm block and the link block', async () => {
@@ -47,7 +47,7 @@ describe('config errors name the key, the expected type and the value received',
 
   it('a robots file', () => {
     const robots = file('robots.yaml', 'model: e-puck2\ndefaults:\n  wheelRadius: small\n  wheelDistance: 0.053\n  stepsPerRevolution: 1000\n  maxStepsPerSecond: 1100\n  bodyRadius: 0.037\n');
-    expect(() => resolveSimConfig({ robotsFile: robots })).toThrow(/robots\.yaml: defaults\.wheelRadius: expected a number, received "small" \(a string\)/);
+    expect(() => resolveSwarmConfig({ robotsFile: robots })).toThrow(/robots\.yaml: defaults\.wheelRadius: expected a number, received "small" \(a string\)/);
   });
 
   it('every line names its key; a schema message of its own is kept, with the value', () => {

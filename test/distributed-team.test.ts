@@ -6,10 +6,10 @@ import { OnnxTeam } from '../src/policy/team.js';
 import { readManifest } from '../src/policy/folder.js';
 import { SimLink } from '../sim/sim-link.js';
 import { SwarmView } from '../src/runtime/swarm-view.js';
-import { PROJECT_ROOT, resolveSimConfig } from '../src/core/swarm-config.js';
+import { PROJECT_ROOT, resolveSwarmConfig } from '../src/core/swarm-config.js';
 
 const dir = join(PROJECT_ROOT, 'policies', 'eir-mappo-rendezvous');
-const settings = resolveSimConfig({ ...(readManifest(dir).training.config.env as object) });
+const settings = resolveSwarmConfig({ ...(readManifest(dir).training.config.env as object) });
 const N = settings.robotIds.length;
 let batched: OnnxTeam;
 const hosted: OnnxTeam[] = [];

@@ -14,7 +14,7 @@ import { MatrixFileSchema } from '../src/cli/evaluate.js';
 import { trainConfigFrom } from '../src/cli/train.js';
 import { loadLaunch } from '../src/launch/launch.js';
 import { releaseRun } from '../src/runtime/run-spec.js';
-import { loadSimConfig, PROJECT_ROOT } from '../src/core/swarm-config.js';
+import { loadSwarmConfig, PROJECT_ROOT } from '../src/core/swarm-config.js';
 import { resolveAdversaryConfig } from '../sim/train/adversary.js';
 
 const root = (p: string) => join(PROJECT_ROOT, p);
@@ -175,7 +175,7 @@ describe('the commands the docs show', () => {
 
   it('pass configs where a config is expected, and each loads (trial, train, train-adversary, eval)', () => {
     const loaders: Record<string, (file: string) => unknown> = {
-      trial: (f) => loadSimConfig(f),
+      trial: (f) => loadSwarmConfig(f),
       train: (f) => trainConfigFrom({ config: f } as Parameters<typeof trainConfigFrom>[0]),
       'train-adversary': (f) => resolveAdversaryConfig(loadYamlFile(f, z.record(z.string(), z.unknown())), f),
       eval: (f) => parseWithSchema(f, MatrixFileSchema, loadYamlFile(f, z.unknown())),

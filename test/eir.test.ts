@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { runTraining } from '../src/cli/train.js';
 import { loadPolicyFolder } from '../src/policy/folder.js';
 import { clampCommand } from '../src/core/kinematics.js';
-import { resolveSimConfig } from '../src/core/swarm-config.js';
+import { resolveSwarmConfig } from '../src/core/swarm-config.js';
 import { resolveTrainConfig } from '../sim/train/config.js';
 import { EirMappoTrainer, typedStateSize, writeTypedState } from '../sim/train/eir-mappo.js';
 import { MappoTrainer } from '../sim/train/mappo.js';
@@ -23,7 +23,7 @@ function trainer(overrides: Record<string, unknown> = {}) {
     { envs: 8, rolloutSteps: 1, decisionTicks: 1, hidden: 16, env: { robots: 4, noise: 'off', episodeSteps: 20 }, ...overrides },
     'test',
   );
-  return new EirMappoTrainer(config, resolveSimConfig(config.env));
+  return new EirMappoTrainer(config, resolveSwarmConfig(config.env));
 }
 
 describe('EIR-MAPPO', () => {
@@ -143,7 +143,7 @@ describe('EIR-MAPPO', () => {
     expect(values[0]).not.toBeCloseTo(values[2]!, 6);
     // MAPPO's critic reads the global state alone.
     const config = resolveTrainConfig({ envs: 4, rolloutSteps: 1, decisionTicks: 1, hidden: 16, env: { robots: 4, noise: 'off', episodeSteps: 20 } }, 'test');
-    const mappo = new MappoTrainer(config, resolveSimConfig(config.env));
+    const mappo = new MappoTrainer(config, resolveSwarmConfig(config.env));
     expect(mappo.critic.hidden1.w.shape[0]).toBe(S);
     expect(t.critic.hidden1.w.shape[0]).toBe(S + N + 1);
   });

@@ -1,7 +1,7 @@
 // Shared by the e-puck2 link tests: a protocol twin and the real client link against it, and a live run of
 // the shipped policy over that link paced by the control scheduler.
 import { execFileSync } from 'node:child_process';
-import type { SimSettings } from '../src/core/swarm-config.js';
+import type { SwarmSettings } from '../src/core/swarm-config.js';
 import { ProtocolTwin, type TwinProtocol } from '../sim/protocol-twin/twin.js';
 import { DEFAULT_CHANNEL, type ChannelSettings } from '../src/links/epuck2/channel.js';
 import { Epuck2Link, type Epuck2LinkOptions } from '../src/links/epuck2/link.js';
@@ -14,7 +14,7 @@ import { ControlScheduler } from '../src/runtime/scheduler.js';
 import { swarmTrial, type TrialRun } from '../src/runtime/trial.js';
 
 /** n robots on a circle around the arena's centre, facing along it (well apart, inside the walls). */
-export function circleStarts(s: SimSettings): { x: number; y: number; heading: number }[] {
+export function circleStarts(s: SwarmSettings): { x: number; y: number; heading: number }[] {
   const n = s.robotIds.length;
   const r = 0.35 * Math.min(s.arenaWidth, s.arenaHeight);
   return Array.from({ length: n }, (_, i) => {
@@ -32,7 +32,7 @@ export interface TwinAndLink {
 
 /** A protocol twin serving the swarm and the client link connected to it (started); `options`: the link's clock and fault log. */
 export async function twinAndLink(
-  s: SimSettings,
+  s: SwarmSettings,
   protocol: TwinProtocol,
   channel: Partial<ChannelSettings> = {},
   tag = 'test',
@@ -78,7 +78,7 @@ export async function firstPoses(link: Epuck2Link, timeoutMs = 10_000): Promise<
 }
 
 /** The shipped policy driving the swarm over the link for `ticks` control ticks at the control rate; onTick runs before each tick. */
-export async function liveRun(s: SimSettings, team: OnnxTeam, link: Epuck2Link, ticks: number, onTick: (tick: number) => Promise<void> | void = () => {}): Promise<TrialRun> {
+export async function liveRun(s: SwarmSettings, team: OnnxTeam, link: Epuck2Link, ticks: number, onTick: (tick: number) => Promise<void> | void = () => {}): Promise<TrialRun> {
   const run = swarmTrial(s, team, link, { trialMode: false, injections: [], seed: 1 });
   let failure: unknown = null;
   const scheduler = new ControlScheduler(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveSimConfig } from '../src/core/swarm-config.js';
+import { resolveSwarmConfig } from '../src/core/swarm-config.js';
 import { LiveTwin } from '../sim/live.js';
 import { proximityReadings } from '../sim/protocol-twin/ir-model.js';
 import { readActuators } from '../src/links/epuck2/actuators.js';
@@ -23,7 +23,7 @@ const sensors: Epuck2Sensors = {
   ground: [10, 20, 30],
   button: 1,
 };
-const params = resolveSimConfig({ robots: 2 }).robots[0]!;
+const params = resolveSwarmConfig({ robots: 2 }).robots[0]!;
 
 describe('e-puck2 wire codecs', () => {
   it('Wi-Fi command: 21 bytes, 0x80, sensors requested, speeds int16 LE at bytes 3-6, actuator block read back', () => {
@@ -137,7 +137,7 @@ describe('wheel odometry from int16 step counters', () => {
 
 describe('proximity: the twin IR model and the safety layer', () => {
   it('a robot facing a wall 1 cm away reads high on its front sensors and background behind', () => {
-    const s = resolveSimConfig({ robots: 2, noise: 'off' });
+    const s = resolveSwarmConfig({ robots: 2, noise: 'off' });
     const r = s.robots[0]!.bodyRadius;
     const twin = new LiveTwin(s, { seed: 1, clock: new ManualClock(), startPoses: [{ x: 2 - r - 0.01, y: 1, heading: 0 }, { x: 0.5, y: 1, heading: 0 }] });
     const radius = s.robots.map((p) => p.bodyRadius);
@@ -151,7 +151,7 @@ describe('proximity: the twin IR model and the safety layer', () => {
   });
 
   it('the safety layer refuses forward commands into an obstacle ahead, lets turning and reversing pass, and is unchanged without proximity', () => {
-    const robots = resolveSimConfig({ robots: 2 }).robots;
+    const robots = resolveSwarmConfig({ robots: 2 }).robots;
     const pose = { x: 1, y: 1, theta: 0, stampMs: 1000 };
     const close = [900, 40, 40, 40, 40, 40, 40, 40];
     const s = new SafetyLayer(robots, { width: 2, height: 2 }, { ...DEFAULT_SAFETY, obstacleProximity: 300 });

@@ -2,14 +2,14 @@
 // while the link is down are a rebase, never motion, and the robot is held stopped until its pose is known
 // again; a reply corrupted every 7th exchange is counted every time but logged in a bounded number of lines.
 import { afterEach, describe, expect, it } from 'vitest';
-import { resolveSimConfig } from '../src/core/swarm-config.js';
+import { resolveSwarmConfig } from '../src/core/swarm-config.js';
 import type { TwinProtocol } from '../sim/protocol-twin/twin.js';
 import { WheelOdometry, type PlanarPose } from '../src/links/epuck2/odometry.js';
 import { toInt16 } from '../src/links/epuck2/sensors.js';
 import { firstPoses, hasSocat, liveRun, stopsByRobot, twinAndLink, type TwinAndLink } from './epuck2-helpers.js';
 import { shippedMappo } from './helpers.js';
 
-const params = resolveSimConfig({ robots: 2 }).robots[0]!;
+const params = resolveSwarmConfig({ robots: 2 }).robots[0]!;
 const metresPerStep = (2 * Math.PI * params.wheelRadius) / params.stepsPerRevolution;
 
 /** A robot's step counters and the link's clock as the odometry sees them. */
@@ -162,7 +162,7 @@ function expectNoJump(seen: readonly (PlanarPose | null)[], seenAt: readonly num
 
 describe.each(protocols)('e-puck2 %s link: a robot that reboots while its link is down (protocol twin)', (protocol) => {
   it('never jumps: the reset is a rebase, counted and logged once; the robot gets only stops until it is relocated', async () => {
-    const s = resolveSimConfig({ robots: 3, noise: 'off' });
+    const s = resolveSwarmConfig({ robots: 3, noise: 'off' });
     open = await twinAndLink(s, protocol, { timeoutMs: 150, backoff: { initialMs: 50, maxMs: 300 } }, 'reboot');
     const { link, twin, logs } = open;
     await firstPoses(link);
@@ -222,7 +222,7 @@ describe.each(protocols)('e-puck2 %s link: a robot that reboots while its link i
 
 describe.each(protocols)('e-puck2 %s link: a reply corrupted every 7th exchange', (protocol) => {
   it('is counted every time but logged as a start, counts at most every 10 s and an end', async () => {
-    const s = resolveSimConfig({ robots: 2, noise: 'off' });
+    const s = resolveSwarmConfig({ robots: 2, noise: 'off' });
     // The link's clock is a tick counter: 100 ms per exchange, 30 s of them.
     const clock = { ms: 0 };
     open = await twinAndLink(s, protocol, {}, 'corrupt7', { now: () => clock.ms, faultLog: { reportEveryMs: 10_000, quietMs: 5_000 } });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { resolveSimConfig } from '../src/core/swarm-config.js';
+import { resolveSwarmConfig } from '../src/core/swarm-config.js';
 import { firstPoses, hasSocat, liveRun, stopsByRobot, twinAndLink, type TwinAndLink } from './epuck2-helpers.js';
 import { shippedMappo } from './helpers.js';
 
@@ -43,7 +43,7 @@ describe.skipIf(!socat)(`e-puck2 Bluetooth sercom link against the protocol twin
   });
 
   it('refuses short, long and corrupted replies by reason, and reopens a device that disappears and comes back', async () => {
-    const s = resolveSimConfig({ robots: 3, noise: 'off' });
+    const s = resolveSwarmConfig({ robots: 3, noise: 'off' });
     open = await twinAndLink(s, 'sercom', { backoff: { initialMs: 50, maxMs: 300 } }, 'serial-faults');
     const { link, twin } = open;
     await firstPoses(link);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { resolveSimConfig } from '../src/core/swarm-config.js';
+import { resolveSwarmConfig } from '../src/core/swarm-config.js';
 import { circleStarts, firstPoses, liveRun, stopsByRobot, twinAndLink, type TwinAndLink } from './epuck2-helpers.js';
 import { shippedMappo } from './helpers.js';
 
@@ -77,7 +77,7 @@ describe('e-puck2 Wi-Fi link against the protocol twin (10 robots, loopback TCP)
   });
 
   it('refuses short, long, corrupted and wrong-header replies, counts them by reason and never integrates them', async () => {
-    const s = resolveSimConfig({ robots: 3, noise: 'off' });
+    const s = resolveSwarmConfig({ robots: 3, noise: 'off' });
     open = await twinAndLink(s, 'wifi');
     const { link, twin } = open;
     await firstPoses(link);
@@ -101,7 +101,7 @@ describe('e-puck2 Wi-Fi link against the protocol twin (10 robots, loopback TCP)
   });
 
   it('a robot whose connection and port go away is reconnected with backoff when it is back', async () => {
-    const s = resolveSimConfig({ robots: 3, noise: 'off' });
+    const s = resolveSwarmConfig({ robots: 3, noise: 'off' });
     open = await twinAndLink(s, 'wifi', { backoff: { initialMs: 50, maxMs: 300 } });
     const { link, twin } = open;
     await firstPoses(link);

@@ -4,13 +4,13 @@ import { readManifest } from '../src/policy/folder.js';
 import type { PolicyManifest } from '../src/core/policy-manifest.js';
 import { OnnxAdversary } from '../src/policy/adversary.js';
 import { OnnxTeam } from '../src/policy/team.js';
-import { PROJECT_ROOT, resolveSimConfig, type SimConfig, type SimSettings } from '../src/core/swarm-config.js';
+import { PROJECT_ROOT, resolveSwarmConfig, type SwarmConfig, type SwarmSettings } from '../src/core/swarm-config.js';
 import type { Clock } from '../src/core/clock.js';
 import { evaluateTeam } from '../sim/team-eval.js';
 
 /** Twin settings for tests: exact kinematics (noise off) unless a test asks otherwise. */
-export function settings(overrides: Partial<Record<keyof SimConfig, unknown>> = {}): SimSettings {
-  return resolveSimConfig({ noise: 'off', ...overrides }, 'test config');
+export function settings(overrides: Partial<Record<keyof SwarmConfig, unknown>> = {}): SwarmSettings {
+  return resolveSwarmConfig({ noise: 'off', ...overrides }, 'test config');
 }
 
 /**
@@ -19,7 +19,7 @@ export function settings(overrides: Partial<Record<keyof SimConfig, unknown>> = 
  * the folder ships (manifest key '<name>-adversary').
  */
 export async function expectDeployedMatchesTraining(policyDir: string, manifest: PolicyManifest, adversaries: string[]): Promise<void> {
-  const settings = resolveSimConfig({ ...(manifest.training.config.env as object) });
+  const settings = resolveSwarmConfig({ ...(manifest.training.config.env as object) });
   const team = await OnnxTeam.load(policyDir, settings.observation);
   try {
     for (const name of [null, ...adversaries]) {
@@ -86,9 +86,9 @@ export class ManualClock implements Clock {
 /**
  * The shipped MAPPO policy loaded once for a test file (released after it), with the twin it was trained on.
  */
-export function shippedMappo(): { dir: string; settings: SimSettings; team: () => OnnxTeam } {
+export function shippedMappo(): { dir: string; settings: SwarmSettings; team: () => OnnxTeam } {
   const dir = join(PROJECT_ROOT, 'policies', 'mappo-rendezvous');
-  const settings = resolveSimConfig({ ...(readManifest(dir).training.config.env as object) });
+  const settings = resolveSwarmConfig({ ...(readManifest(dir).training.config.env as object) });
   let team: OnnxTeam | null = null;
   beforeAll(async () => {
     team = await OnnxTeam.load(dir, settings.observation);

@@ -10,7 +10,7 @@ import { OnnxTeam } from '../src/policy/team.js';
 import { FlagResponse, parseOnFlag, summariseIsolations, type OnFlag } from '../src/runtime/isolation.js';
 import { SimLink } from '../sim/sim-link.js';
 import { swarmTrial, type Injection, type TrialRun } from '../src/runtime/trial.js';
-import { PROJECT_ROOT, resolveSimConfig } from '../src/core/swarm-config.js';
+import { PROJECT_ROOT, resolveSwarmConfig } from '../src/core/swarm-config.js';
 
 const SPEC: Omit<ObservationSpec, 'id'> = { maxNeighbours: 4, commRadius: 1.5, arenaWidth: 2, arenaHeight: 2, maxSpeed: 0.13, maxTurnRate: 4.7 };
 
@@ -112,7 +112,7 @@ describe('FlagResponse and onFlag values', () => {
 
 describe('a deployed trial acting on flags (shipped EIR-MAPPO with its belief network, twin)', () => {
   const dir = join(PROJECT_ROOT, 'policies', 'eir-mappo-rendezvous');
-  const settings = resolveSimConfig({ ...(readManifest(dir).training.config.env as object) });
+  const settings = resolveSwarmConfig({ ...(readManifest(dir).training.config.env as object) });
   let team: OnnxTeam;
   beforeAll(async () => {
     team = await OnnxTeam.load(dir, settings.observation);

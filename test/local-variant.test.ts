@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { LOCAL_SPEC_ID, PAIR_DIM, RendezvousObserver, type SwarmFrame } from '../src/core/observation.js';
 import { observationMismatch } from '../src/policy/folder.js';
-import { resolveSimConfig } from '../src/core/swarm-config.js';
+import { resolveSwarmConfig } from '../src/core/swarm-config.js';
 import { RendezvousWorld, type Pose } from '../sim/world.js';
 import { settings } from './helpers.js';
 
@@ -120,8 +120,8 @@ describe('spawn square', () => {
   });
 
   it('refuses a square larger than the arena, naming the key', () => {
-    expect(() => resolveSimConfig({ spawn: { square: 3 } }, 'test config')).toThrow(/spawn\.square: 3 m does not fit in the 2 m x 2 m arena/);
-    expect(() => resolveSimConfig({ spawn: { side: 1 } }, 'test config')).toThrow(/spawn/);
+    expect(() => resolveSwarmConfig({ spawn: { square: 3 } }, 'test config')).toThrow(/spawn\.square: 3 m does not fit in the 2 m x 2 m arena/);
+    expect(() => resolveSwarmConfig({ spawn: { side: 1 } }, 'test config')).toThrow(/spawn/);
   });
 });
 

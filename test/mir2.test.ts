@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runTraining } from '../src/cli/train.js';
-import { resolveSimConfig } from '../src/core/swarm-config.js';
+import { resolveSwarmConfig } from '../src/core/swarm-config.js';
 import { DEFAULT_MIR2, DEFAULT_MIR2_ENTROPY, resolveTrainConfig } from '../sim/train/config.js';
 import { buildHistories, historySize, Mir2Trainer } from '../sim/train/mir2.js';
 import { clubFullTerms, clubWeights, createClub } from '../sim/train/club.js';
@@ -18,7 +18,7 @@ function trainer(mir2: Record<string, unknown>, overrides: Record<string, unknow
     { algo: 'mir2', envs: 4, rolloutSteps: 6, decisionTicks: 2, hidden: 16, env: { robots: 3, noise: 'off', episodeSteps: 12 }, mir2, ...overrides },
     'test',
   );
-  return new Mir2Trainer(config, resolveSimConfig(config.env));
+  return new Mir2Trainer(config, resolveSwarmConfig(config.env));
 }
 
 describe('MIR2', () => {

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runTraining } from '../src/cli/train.js';
 import { OnnxTeam } from '../src/policy/team.js';
 import { loadLaunch } from '../src/launch/launch.js';
-import { resolveSimConfig } from '../src/core/swarm-config.js';
+import { resolveSwarmConfig } from '../src/core/swarm-config.js';
 import { resolveTrainConfig } from '../sim/train/config.js';
 import { EirMappoTrainer } from '../sim/train/eir-mappo.js';
 import { initBackend } from '../sim/train/tf.js';
@@ -22,7 +22,7 @@ const ENV = { robots: 3, noise: 'off', episodeSteps: 20 };
 describe('known-type oracle', () => {
   it('feeds the true type throughout training (teacher forcing held at 1)', () => {
     const config = resolveTrainConfig({ algo: 'eir-mappo', envs: 4, rolloutSteps: 2, decisionTicks: 1, hidden: 8, env: ENV, totalEnvSteps: 80, eir: { oracle: true } }, 'test');
-    const t = new EirMappoTrainer(config, resolveSimConfig(config.env));
+    const t = new EirMappoTrainer(config, resolveSwarmConfig(config.env));
     expect(t.teacherForcing()).toBe(1);
     t.iterate();
     t.iterate();
@@ -44,7 +44,7 @@ describe('known-type oracle', () => {
     await expectDeployedMatchesTraining(policyDir, manifest, ['eir']);
 
     // Without the truth (a deployed swarm's view has no victim) it refuses to act.
-    const settings = resolveSimConfig(ENV);
+    const settings = resolveSwarmConfig(ENV);
     const team = await OnnxTeam.load(policyDir, settings.observation);
     try {
       expect(team.oracle).toBe(true);

@@ -4,12 +4,12 @@ import { OnnxTeam } from '../src/policy/team.js';
 import { PhaseTimer, TICK_PHASES, type TickPhase } from '../src/core/phase-timer.js';
 import { SimLink } from '../sim/sim-link.js';
 import { swarmTrial } from '../src/runtime/trial.js';
-import { PROJECT_ROOT, resolveSimConfig } from '../src/core/swarm-config.js';
+import { PROJECT_ROOT, resolveSwarmConfig } from '../src/core/swarm-config.js';
 import { parseRuntimeBenchArgs, servedBounds, ticksFor } from '../sim/bench/runtime-args.js';
 
 /** Every phase the tick path reports, in order, one list per tick. */
 async function lapsOfTicks(policy: string, ticks: number): Promise<TickPhase[][]> {
-  const settings = resolveSimConfig({ robots: 6, observation: 'local', maxNeighbours: 4, commRadius: 0.6 });
+  const settings = resolveSwarmConfig({ robots: 6, observation: 'local', maxNeighbours: 4, commRadius: 0.6 });
   const team = await OnnxTeam.load(join(PROJECT_ROOT, 'policies', policy), settings.observation);
   try {
     const laps: TickPhase[][] = [];

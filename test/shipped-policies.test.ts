@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { OnnxAdversary } from '../src/policy/adversary.js';
 import { readManifest } from '../src/policy/folder.js';
 import { OnnxTeam } from '../src/policy/team.js';
-import { PROJECT_ROOT, resolveSimConfig } from '../src/core/swarm-config.js';
+import { PROJECT_ROOT, resolveSwarmConfig } from '../src/core/swarm-config.js';
 import type { EvalResult } from '../sim/evaluation.js';
 import { evaluateTeam } from '../sim/team-eval.js';
 
@@ -21,7 +21,7 @@ describe('shipped policies', () => {
     const dir = join(PROJECT_ROOT, 'policies', name);
     it(`policies/${name}, run through onnxruntime as deployed, reproduces its manifest evaluation`, async () => {
       const m = readManifest(dir);
-      const settings = resolveSimConfig({ ...(m.training.config.env as object) });
+      const settings = resolveSwarmConfig({ ...(m.training.config.env as object) });
       expect(m.observation.spec).toBe('rendezvous-v1');
       const team = await OnnxTeam.load(dir, settings.observation);
       try {
@@ -60,7 +60,7 @@ describe('shipped BATPAL severity adversaries', () => {
     };
     expect(report.types.map((t) => t.type)).toEqual(['severity-1', 'severity-2', 'severity-3', 'severity-4']);
     const piDir = join(PROJECT_ROOT, report.reference);
-    const settings = resolveSimConfig({ ...(readManifest(piDir).training.config.env as object) });
+    const settings = resolveSwarmConfig({ ...(readManifest(piDir).training.config.env as object) });
     const pi0 = await OnnxTeam.load(piDir, settings.observation);
     try {
       for (const t of report.types) {

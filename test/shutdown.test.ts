@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { McapIndexedReader } from '@mcap/core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, resolveSimConfig } from '../src/core/swarm-config.js';
+import { PROJECT_ROOT, resolveSwarmConfig } from '../src/core/swarm-config.js';
 import { ProtocolTwin } from '../sim/protocol-twin/twin.js';
 import { runCompare } from '../src/cli/compare.js';
 import { runReplay } from '../src/cli/replay.js';
@@ -162,7 +162,7 @@ describe('swarmguard run ended by a signal or a fatal error (sim link)', () => {
 
 describe('swarmguard run ended by SIGTERM: the robots outside the process get their stop', () => {
   it('Wi-Fi link (protocol twin in this process): every robot receives zero wheel speeds after the signal, and keeps them', async () => {
-    const s = resolveSimConfig({ robots: 10, noise: 'off' });
+    const s = resolveSwarmConfig({ robots: 10, noise: 'off' });
     const starts = circleStarts(s);
     const twin = await ProtocolTwin.start(s, { protocol: 'wifi', seed: 3, startPoses: starts, endpoints: starts.map(() => 0) });
     cleanup.push(() => twin.stop());
@@ -206,7 +206,7 @@ describe('swarmguard run ended by SIGTERM: the robots outside the process get th
     const broker = await EmbeddedBroker.start({ host: '127.0.0.1', port: 0, allowAnonymous: true, log: () => undefined });
     cleanup.push(() => broker.close());
     // A watchdog that never fires here: any stop the robots get is the run's.
-    const twin = await BusTwin.start({ url: broker.url, swarm: 'bus', settings: resolveSimConfig({ robots: 10, noise: 'off' }, 'test'), seed: 3, commandTimeoutMs: 600_000, qos: DEFAULT_QOS, log: () => undefined });
+    const twin = await BusTwin.start({ url: broker.url, swarm: 'bus', settings: resolveSwarmConfig({ robots: 10, noise: 'off' }, 'test'), seed: 3, commandTimeoutMs: 600_000, qos: DEFAULT_QOS, log: () => undefined });
     cleanup.push(() => twin.stop());
     const received: { id: string; left: number; right: number; afterSignal: boolean }[] = [];
     let signalled = false;

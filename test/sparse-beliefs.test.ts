@@ -10,12 +10,12 @@ import { readManifest } from '../src/policy/folder.js';
 import { OnnxTeam } from '../src/policy/team.js';
 import { SimLink } from '../sim/sim-link.js';
 import { SwarmView } from '../src/runtime/swarm-view.js';
-import { PROJECT_ROOT, resolveSimConfig } from '../src/core/swarm-config.js';
+import { PROJECT_ROOT, resolveSwarmConfig } from '../src/core/swarm-config.js';
 
 const dir = join(PROJECT_ROOT, 'policies', 'eir-mappo-local-sparse');
 const N = 40;
 const side = 2 * Math.sqrt(N / 10);
-const settings = resolveSimConfig({ ...(readManifest(dir).training.config.env as object), robots: N, arena: { width: side, height: side }, noise: 'default' });
+const settings = resolveSwarmConfig({ ...(readManifest(dir).training.config.env as object), robots: N, arena: { width: side, height: side }, noise: 'default' });
 const teams: OnnxTeam[] = [];
 const load = async () => {
   const t = await OnnxTeam.load(dir, settings.observation);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { trainingIteration } from '../src/cli/train.js';
 import { OnnxTeam } from '../src/policy/team.js';
-import { PROJECT_ROOT, resolveSimConfig } from '../src/core/swarm-config.js';
+import { PROJECT_ROOT, resolveSwarmConfig } from '../src/core/swarm-config.js';
 import { PosthocAdversaryTrainer, resolveAdversaryConfig } from '../sim/train/adversary.js';
 import { weightsFingerprint } from '../sim/train/checkpoint.js';
 import { resolveTrainConfig } from '../sim/train/config.js';
@@ -45,7 +45,7 @@ describe('tiny-run training fingerprints', () => {
   for (const run of RUNS) {
     it(`${run.name}: the weights after ${FINGERPRINT_ITERATIONS} iterations are as pinned`, () => {
       const config = resolveTrainConfig(run.config, run.name);
-      const trainer = createTrainer(config, resolveSimConfig(config.env));
+      const trainer = createTrainer(config, resolveSwarmConfig(config.env));
       for (let i = 0; i < FINGERPRINT_ITERATIONS; i++) trainer.iterate();
       expect(trainer.fingerprint()).toBe(run.sha256);
     }, 120_000);
@@ -53,14 +53,14 @@ describe('tiny-run training fingerprints', () => {
 
   it('evaluations between iterations (through the evaluation loop) leave training untouched', async () => {
     const config = resolveTrainConfig({ ...SMALL, algo: 'eir-mappo', eval: { every: 1, episodes: 2, seed: 3 } }, 'test');
-    const trainer = createTrainer(config, resolveSimConfig(config.env));
+    const trainer = createTrainer(config, resolveSwarmConfig(config.env));
     for (let i = 0; i < FINGERPRINT_ITERATIONS; i++) await trainingIteration(trainer, config);
     await trainer.extraEvaluations(2, 5);
     expect(trainer.fingerprint()).toBe(RUNS[2]!.sha256);
   }, 120_000);
 
   it('posthoc adversary against the shipped MAPPO team: its actor and critic after 3 iterations are as pinned', async () => {
-    const settings = resolveSimConfig({ robots: 10, noise: 'default', episodeSteps: 20 });
+    const settings = resolveSwarmConfig({ robots: 10, noise: 'default', episodeSteps: 20 });
     const team = await OnnxTeam.load(join(PROJECT_ROOT, 'policies', 'mappo-rendezvous'), settings.observation);
     try {
       const trainer = new PosthocAdversaryTrainer(resolveAdversaryConfig({ envs: 4, rolloutSteps: 4, hidden: 16 }, 'test'), settings, team);

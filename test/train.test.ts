@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadPolicyFolder } from '../src/policy/folder.js';
 import { runTraining } from '../src/cli/train.js';
-import { resolveSimConfig } from '../src/core/swarm-config.js';
+import { resolveSwarmConfig } from '../src/core/swarm-config.js';
 import { controllerTeam, evaluateTeam } from '../sim/team-eval.js';
 import { initBackend } from '../sim/train/tf.js';
 
@@ -35,7 +35,7 @@ describe('training command', () => {
     const out = join(dir, 'tiny-mappo');
     const { manifest, policyDir } = await runTraining({ overrides: TINY, out, runDir: join(dir, 'run-tiny'), quiet: true }, quiet);
     const ev = manifest.evaluation.benign;
-    const settings = resolveSimConfig(TINY.env);
+    const settings = resolveSwarmConfig(TINY.env);
     // The same episodes through the same loop (robot e mod N of episode e left out of the outcome, as in the manifest's).
     const baseline = await evaluateTeam(settings, controllerTeam('random', settings, 5), { episodes: 30, seed: ev.seed });
     // Random wheels leave the robots about where they started; the trained team closes in.

@@ -12,7 +12,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT, resolveSimConfig, type SimSettings } from '../../src/core/swarm-config.js';
+import { PROJECT_ROOT, resolveSwarmConfig, type SwarmSettings } from '../../src/core/swarm-config.js';
 import { loadLaunch } from '../../src/launch/launch.js';
 import { createLink } from '../../src/cli/link-factory.js';
 import type { RobotLink } from '../../src/runtime/link.js';
@@ -78,7 +78,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
 /** An e-puck2 link against the twin served by another process, built from a launch file as `swarmguard run` does. */
 async function epuck2Rig(kind: 'epuck2-wifi' | 'epuck2-bt'): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), 'swarmguard-bench-links-'));
-  const settings: SimSettings = resolveSimConfig({ robots: ROBOTS, noise: 'off' });
+  const settings: SwarmSettings = resolveSwarmConfig({ robots: ROBOTS, noise: 'off' });
   const robots = settings.robotIds.map((id, k) => {
     const address = kind === 'epuck2-wifi' ? `port: ${32100 + k}` : `device: ${join(dir, id)}`;
     return `    ${id}: { ${address}, start: { x: ${0.2 + 0.16 * k}, y: 1, theta: 1.57 } }`;

@@ -12,7 +12,7 @@ import { rendezvousOutcome } from '../../src/core/rendezvous.js';
 import { SimLink } from '../sim-link.js';
 import { SwarmView } from '../../src/runtime/swarm-view.js';
 import { aggregateBeliefs, beliefEvidence } from '../../src/monitor/monitor.js';
-import { PROJECT_ROOT, resolveSimConfig } from '../../src/core/swarm-config.js';
+import { PROJECT_ROOT, resolveSwarmConfig } from '../../src/core/swarm-config.js';
 import { trainingPrior } from '../../src/policy/pair-beliefs.js';
 
 const dir = join(PROJECT_ROOT, 'policies', 'eir-mappo-local-sparse');
@@ -34,7 +34,7 @@ function denseView(view: SwarmView): TeamView {
 
 async function lockstep(N: number, seed: number, live: OnnxTeam, dense: OnnxTeam) {
   const side = 2 * Math.sqrt(N / 10);
-  const settings = resolveSimConfig({ ...(readManifest(dir).training.config.env as object), robots: N, arena: { width: side, height: side }, noise: 'default' });
+  const settings = resolveSwarmConfig({ ...(readManifest(dir).training.config.env as object), robots: N, arena: { width: side, height: side }, noise: 'default' });
   const link = new SimLink(settings, 'fast', seed);
   const spec = live.policy.manifest.observation;
   const view = new SwarmView({ ...spec, id: spec.spec }, N, settings.controlPeriod);
@@ -86,7 +86,7 @@ async function lockstep(N: number, seed: number, live: OnnxTeam, dense: OnnxTeam
 /** One closed-loop run driven by `team` (live pairs, or dense through the view wrapper): the outcome at the end. */
 async function closedLoop(N: number, seed: number, team: OnnxTeam, asDense: boolean) {
   const side = 2 * Math.sqrt(N / 10);
-  const settings = resolveSimConfig({ ...(readManifest(dir).training.config.env as object), robots: N, arena: { width: side, height: side }, noise: 'default' });
+  const settings = resolveSwarmConfig({ ...(readManifest(dir).training.config.env as object), robots: N, arena: { width: side, height: side }, noise: 'default' });
   const link = new SimLink(settings, 'fast', seed);
   const spec = team.policy.manifest.observation;
   const view = new SwarmView({ ...spec, id: spec.spec }, N, settings.controlPeriod);
@@ -106,7 +106,7 @@ async function closedLoop(N: number, seed: number, team: OnnxTeam, asDense: bool
   return rendezvousOutcome(x, y, 0, N, settings.gatherDiameter);
 }
 
-const trained = resolveSimConfig({ ...(readManifest(dir).training.config.env as object) }).observation;
+const trained = resolveSwarmConfig({ ...(readManifest(dir).training.config.env as object) }).observation;
 const live = await OnnxTeam.load(dir, trained);
 const dense = await OnnxTeam.load(dir, trained);
 live.setForgetAfter(FORGET_AFTER);

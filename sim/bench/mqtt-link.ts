@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
-import { PROJECT_ROOT, resolveSimConfig } from '../../src/core/swarm-config.js';
+import { PROJECT_ROOT, resolveSwarmConfig } from '../../src/core/swarm-config.js';
 import { MqttLink } from '../../src/links/mqtt/link.js';
 import { passwordEntry } from '../../src/links/mqtt/passwd.js';
 import { encodePayload } from '../../src/links/mqtt/schemas.js';
@@ -44,7 +44,7 @@ function passwordFile(): string {
 }
 
 async function rig(kind: BrokerKind): Promise<Rig> {
-  const settings = resolveSimConfig({ robots: ROBOTS, noise: 'off' });
+  const settings = resolveSwarmConfig({ robots: ROBOTS, noise: 'off' });
   const ids = settings.robotIds;
   const files = { passwordFile: passwordFile(), aclFile: ACL };
   const mosq = kind === 'mosquitto' ? await startMosquitto(files) : null;

@@ -10,7 +10,7 @@
 //      (rclnodejs 1.8.1 was reported delivering a 10 Hz topic at ~1.7 Hz: this is the check).
 import { pathToFileURL } from 'node:url';
 import type { Node, Publisher } from 'rclnodejs';
-import { resolveSimConfig } from '../../src/core/swarm-config.js';
+import { resolveSwarmConfig } from '../../src/core/swarm-config.js';
 import { Ros2LinkSchema } from '../../src/links/ros2/config.js';
 import { Ros2Link } from '../../src/links/ros2/link.js';
 import { acquireRos, releaseRos, ros2Availability, systemProbe } from '../../src/links/ros2/loader.js';
@@ -31,7 +31,7 @@ interface Rig {
 }
 
 async function rig(): Promise<Rig> {
-  const settings = resolveSimConfig({ robots: ROBOTS, noise: 'off' });
+  const settings = resolveSwarmConfig({ robots: ROBOTS, noise: 'off' });
   const ns = `/sg_bench_${process.pid}`;
   const robotNs = (id: string) => `${ns}${namespaceForId(id)}`;
   const options = Ros2LinkSchema.parse({ kind: 'ros2', namespace: ns, robots: Object.fromEntries(settings.robotIds.map((id) => [id, { namespace: robotNs(id) }])) });

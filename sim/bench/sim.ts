@@ -1,6 +1,6 @@
 // npm run bench:sim — throughput of the vectorised twin (observations, rewards and collisions included).
 // Prints env-steps/s and robot-steps/s as min/median/max over repeats, one process, one core.
-import { resolveSimConfig } from '../../src/core/swarm-config.js';
+import { resolveSwarmConfig } from '../../src/core/swarm-config.js';
 import { makeStreams } from '../../src/core/random.js';
 import { RendezvousWorld } from '../world.js';
 
@@ -35,7 +35,7 @@ function fmt(x: number): string {
 
 function bench(c: Case, noise: 'default' | 'off'): { env: number[]; robot: number[] } {
   const side = c.constantDensity ? 2 * Math.sqrt(c.robots / 10) : 2;
-  const settings = resolveSimConfig({ robots: c.robots, noise, maxNeighbours: 9, commRadius: 1.5, arena: { width: side, height: side } });
+  const settings = resolveSwarmConfig({ robots: c.robots, noise, maxNeighbours: 9, commRadius: 1.5, arena: { width: side, height: side } });
   const world = new RendezvousWorld(settings, { envs: c.envs, seed: 1 });
   // A bank of random commands, replayed cyclically, so action generation is not timed.
   const rng = makeStreams(2, 1)[0]!;

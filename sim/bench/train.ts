@@ -2,7 +2,7 @@
 // every algorithm with its defaults (10 robots, noise on), min/median/max over a few iterations. BATPAL's
 // iterations include its MDP0 rollouts (counted in its env steps and its rollout time).
 // BENCH_ALGO=<algo> runs one of them only; BENCH_ITERATIONS sets the iterations (default 6).
-import { resolveSimConfig } from '../../src/core/swarm-config.js';
+import { resolveSwarmConfig } from '../../src/core/swarm-config.js';
 import { ALGORITHMS, resolveTrainConfig } from '../train/config.js';
 import { createTrainer } from '../train/trainer.js';
 import { initBackend } from '../train/tf.js';
@@ -16,7 +16,7 @@ const q = (xs: number[]) => {
 };
 for (const algo of algos) {
   const config = resolveTrainConfig({ algo }, 'bench');
-  const settings = resolveSimConfig(config.env);
+  const settings = resolveSwarmConfig(config.env);
   const trainer = createTrainer(config, settings);
   trainer.iterate(); // warm-up: kernels compiled, buffers allocated
   let steps = trainer.envSteps;

@@ -11,7 +11,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { PROJECT_ROOT, type SimSettings } from '../../src/core/swarm-config.js';
+import { PROJECT_ROOT, type SwarmSettings } from '../../src/core/swarm-config.js';
 import { REPLY_FAULTS } from '../protocol-twin/robots.js';
 import { ProtocolTwin } from '../protocol-twin/twin.js';
 import { startMosquitto, type Mosquitto } from '../mosquitto.js';
@@ -76,7 +76,7 @@ function shipped(file: string): Record<string, any> {
 }
 
 /** The swarm's settings as `swarmguard run` resolves them from a launch file. */
-async function settingsOf(launch: Record<string, unknown>, dir: string): Promise<SimSettings> {
+async function settingsOf(launch: Record<string, unknown>, dir: string): Promise<SwarmSettings> {
   const path = join(dir, 'settings-probe.yaml');
   writeFileSync(path, JSON.stringify(launch));
   const l = await loadLaunch(path);
@@ -182,7 +182,7 @@ class MqttRig implements Rig {
     readonly kind: 'mqtt-embedded' | 'mqtt-mosquitto',
     readonly ids: readonly string[],
     private readonly base: Record<string, any>,
-    private readonly settings: SimSettings,
+    private readonly settings: SwarmSettings,
     private readonly seed: number,
     private readonly password: string,
     private readonly broker: { url: string; mosquitto: Mosquitto | null },

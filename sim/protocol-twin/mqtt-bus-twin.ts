@@ -4,7 +4,7 @@
 // can measure round trips) and its IR proximity (sim/protocol-twin/ir-model.ts), and obeys `.../cmd`. A
 // robot whose commands stop for `commandTimeoutMs` stops, as a real bridge's watchdog should (an e-puck2
 // itself keeps its last command forever).
-import type { SimSettings } from '../../src/core/swarm-config.js';
+import type { SwarmSettings } from '../../src/core/swarm-config.js';
 import { LiveTwin } from '../live.js';
 import { proximityReadings } from './ir-model.js';
 import { BusClient } from '../../src/links/mqtt/client.js';
@@ -13,7 +13,7 @@ import { SwarmTopics, type QosTable } from '../../src/links/mqtt/topics.js';
 export interface BusTwinOptions {
   url: string;
   swarm: string;
-  settings: SimSettings;
+  settings: SwarmSettings;
   seed: number;
   commandTimeoutMs: number;
   qos: QosTable;

@@ -1,6 +1,6 @@
 // The protocol twin: the live twin paced at its control period behind the real robots' wire protocols, so
 // the real client code runs unchanged against simulated robots (tests, benchmarks, hardware-free demos).
-import type { SimSettings } from '../../src/core/swarm-config.js';
+import type { SwarmSettings } from '../../src/core/swarm-config.js';
 import { LiveTwin } from '../live.js';
 import type { Pose } from '../world.js';
 import { TwinRobots } from './robots.js';
@@ -27,7 +27,7 @@ export class ProtocolTwin {
   readonly sercom: SercomTwinServer | null;
   private bound: (number | string)[] = [];
 
-  private constructor(settings: SimSettings, readonly options: ProtocolTwinOptions) {
+  private constructor(settings: SwarmSettings, readonly options: ProtocolTwinOptions) {
     if (options.startPoses.length !== settings.robotIds.length) throw new RangeError(`${options.startPoses.length} start poses for ${settings.robotIds.length} robots`);
     this.live = new LiveTwin(settings, { seed: options.seed, startPoses: options.startPoses });
     this.robots = new TwinRobots(this.live, SELECTOR[options.protocol]);
@@ -36,7 +36,7 @@ export class ProtocolTwin {
   }
 
   /** Starts serving every robot and the twin's clock. */
-  static async start(settings: SimSettings, options: ProtocolTwinOptions): Promise<ProtocolTwin> {
+  static async start(settings: SwarmSettings, options: ProtocolTwinOptions): Promise<ProtocolTwin> {
     const t = new ProtocolTwin(settings, options);
     try {
       if (t.wifi) t.bound = await t.wifi.listen(options.endpoints.map((e) => (typeof e === 'number' ? e : Number.NaN)));

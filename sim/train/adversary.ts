@@ -13,7 +13,7 @@ import { deriveSeed, makeStreams, SAMPLER_PURPOSE, type RandomStream } from '../
 import type { RendezvousMetrics } from '../../src/core/rendezvous.js';
 import type { ModelFile } from '../../src/policy/folder.js';
 import type { OnnxTeam } from '../../src/policy/team.js';
-import type { SimSettings } from '../../src/core/swarm-config.js';
+import type { SwarmSettings } from '../../src/core/swarm-config.js';
 import { CommandOverride } from '../../src/attacks/override.js';
 import { RendezvousWorld } from '../world.js';
 import { clampCommand } from '../../src/core/kinematics.js';
@@ -98,7 +98,7 @@ export class PosthocAdversaryTrainer {
 
   constructor(
     readonly config: AdversaryConfig,
-    readonly settings: SimSettings,
+    readonly settings: SwarmSettings,
     private readonly team: OnnxTeam,
   ) {
     if (settings.episodeSteps % config.decisionTicks !== 0) {

@@ -29,7 +29,7 @@ import { readAdversaryManifest } from '../../src/policy/adversary.js';
 import { observationMismatch, readManifest, sha256 } from '../../src/policy/folder.js';
 import { BATPAL_PURPOSE, deriveSeed, makeStreams, type RandomStream } from '../../src/core/random.js';
 import { ConfigError } from '../../src/core/config-file.js';
-import { PROJECT_ROOT, resolveSimConfig, type SimSettings } from '../../src/core/swarm-config.js';
+import { PROJECT_ROOT, resolveSwarmConfig, type SwarmSettings } from '../../src/core/swarm-config.js';
 import type { EvalResult } from '../evaluation.js';
 import { CommandOverride } from '../../src/attacks/override.js';
 import { evaluateTeam } from '../team-eval.js';
@@ -64,7 +64,7 @@ function projectPath(p: string): string {
  * Loads pi_0 (a MAPPO policy folder without beliefs) and V_max / V_min from a posthoc adversary trained
  * against exactly that actor; errors name the folder and what does not fit.
  */
-export function loadReference(s: BatpalSettings, settings: SimSettings): Reference {
+export function loadReference(s: BatpalSettings, settings: SwarmSettings): Reference {
   const dir = projectPath(s.reference);
   const m = readManifest(dir);
   const where = `batpal.reference ${dir}`;
@@ -74,7 +74,7 @@ export function loadReference(s: BatpalSettings, settings: SimSettings): Referen
   if (m.environment.robots !== settings.robots.length) throw new ConfigError(`${where}: trained for ${m.environment.robots} robots, the twin has ${settings.robots.length}`);
   // V_max and V_min were measured on pi_0's own twin (episode length, noise, reward...): the bands mean
   // nothing on another one.
-  const own = resolveSimConfig({ ...(m.training.config.env as Record<string, unknown>) }, `${where}: training.config.env`);
+  const own = resolveSwarmConfig({ ...(m.training.config.env as Record<string, unknown>) }, `${where}: training.config.env`);
   if (JSON.stringify(own) !== JSON.stringify(settings)) {
     throw new ConfigError(`${where}: trained on another twin than this run's env (${JSON.stringify(m.training.config.env)}); V_max and V_min would not apply`);
   }
@@ -134,7 +134,7 @@ export class BatpalTrainer extends EirMappoTrainer {
   /** Whether the last EC-PPO update found V0 inside its band (null: no update this iteration). */
   private lastInside: boolean | null = null;
 
-  constructor(config: TrainConfig, settings: SimSettings, reference?: Reference) {
+  constructor(config: TrainConfig, settings: SwarmSettings, reference?: Reference) {
     const batpal = config.batpal ?? DEFAULT_BATPAL;
     super(config, settings, batpal, batpal.severities);
     this.batpal = batpal;

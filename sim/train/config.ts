@@ -2,7 +2,7 @@
 // path of any bad key named.
 import { z } from 'zod';
 import { ConfigError, parseWithSchema } from '../../src/core/config-file.js';
-import type { SimSettings } from '../../src/core/swarm-config.js';
+import type { SwarmSettings } from '../../src/core/swarm-config.js';
 
 /** Algorithms the training command runs, all on the same MAPPO core. */
 export const ALGORITHMS = ['mappo', 'eir-mappo', 'mir2', 'batpal'] as const;
@@ -300,7 +300,7 @@ function checkTimescales(config: TrainConfig, source: string): void {
 }
 
 /** Held commands must not straddle an episode end: decisionTicks has to divide the episode length. */
-export function checkDecisionTicks(config: TrainConfig, settings: SimSettings, source = 'training config'): void {
+export function checkDecisionTicks(config: TrainConfig, settings: SwarmSettings, source = 'training config'): void {
   if (settings.episodeSteps % config.decisionTicks !== 0) {
     throw new ConfigError(`${source}: decisionTicks: ${config.decisionTicks} must divide env.episodeSteps (${settings.episodeSteps})`);
   }

@@ -27,7 +27,7 @@
 // apart (softmax over benign and the R types; the actor reads R beliefs per neighbour row).
 import { PAIR_DIM } from '../../src/core/observation.js';
 import type { ModelFile } from '../../src/policy/folder.js';
-import type { SimSettings } from '../../src/core/swarm-config.js';
+import type { SwarmSettings } from '../../src/core/swarm-config.js';
 import type { EvalResult } from '../evaluation.js';
 import { CommandOverride } from '../../src/attacks/override.js';
 import { evaluateTeam } from '../team-eval.js';
@@ -138,7 +138,7 @@ export class EirMappoTrainer extends MappoTrainer {
   /** The type-aware critic's inputs of every environment now. */
   private readonly typedScratch: Float32Array;
 
-  constructor(config: TrainConfig, settings: SimSettings, robust: RobustSettings = config.eir ?? DEFAULT_EIR, types = 1) {
+  constructor(config: TrainConfig, settings: SwarmSettings, robust: RobustSettings = config.eir ?? DEFAULT_EIR, types = 1) {
     // The actor reads R beliefs per neighbour row; the critic the victim one-hot (N) and the type one-hot (R).
     super(config, settings, { beliefsPerRow: types, criticExtraInputs: settings.robots.length + types });
     const s = (this.robust = robust);

@@ -13,7 +13,7 @@
 import { deriveSeed, makeStreams, SAMPLER_PURPOSE, type RandomStream } from '../../src/core/random.js';
 import type { RendezvousMetrics } from '../../src/core/rendezvous.js';
 import type { ModelFile } from '../../src/policy/folder.js';
-import type { SimSettings } from '../../src/core/swarm-config.js';
+import type { SwarmSettings } from '../../src/core/swarm-config.js';
 import type { EvalResult } from '../evaluation.js';
 import { evaluateTeam } from '../team-eval.js';
 import { RendezvousWorld } from '../world.js';
@@ -97,7 +97,7 @@ export class MappoTrainer {
 
   constructor(
     readonly config: TrainConfig,
-    readonly settings: SimSettings,
+    readonly settings: SwarmSettings,
     extensions: CoreExtensions = {},
   ) {
     checkDecisionTicks(config, settings);

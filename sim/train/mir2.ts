@@ -23,7 +23,7 @@
 // - The entropy term: the top-level entropyCoef (0.01 with algo mir2, checked > 0). The actor's log-std is
 //   state-independent, so the entropy is the same at every step: adding it to each reward or adding it to
 //   the PPO loss differ only by a constant factor on its gradient; the loss form is used.
-import type { SimSettings } from '../../src/core/swarm-config.js';
+import type { SwarmSettings } from '../../src/core/swarm-config.js';
 import type { TrainerState } from './checkpoint.js';
 import { clubFitLoss, clubFullTerms, clubVariables, clubWeights, createClub, type ClubParams } from './club.js';
 import { DEFAULT_MIR2, type Mir2Settings, type TrainConfig } from './config.js';
@@ -101,7 +101,7 @@ export class Mir2Trainer extends MappoTrainer {
   /** Mean CLUB estimate (nats per robot and decision) on the last rollout. */
   lastClub = 0;
 
-  constructor(config: TrainConfig, settings: SimSettings) {
+  constructor(config: TrainConfig, settings: SwarmSettings) {
     super(config, settings);
     this.mir2 = config.mir2 ?? DEFAULT_MIR2;
     const { steps: T, envs: E, robots: N, obsSize } = this.buffer.shape;

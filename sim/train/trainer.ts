@@ -1,6 +1,6 @@
 // What the training command needs from any algorithm on the MAPPO core, and the algorithm registry.
 import type { ModelFile } from '../../src/policy/folder.js';
-import type { SimSettings } from '../../src/core/swarm-config.js';
+import type { SwarmSettings } from '../../src/core/swarm-config.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { BatpalTrainer } from './batpal.js';
@@ -40,7 +40,7 @@ export interface Trainer {
  */
 export const FINGERPRINT_ITERATIONS = 3;
 
-export function createTrainer(config: TrainConfig, settings: SimSettings): Trainer {
+export function createTrainer(config: TrainConfig, settings: SwarmSettings): Trainer {
   switch (config.algo) {
     case 'mappo':
       return new MappoTrainer(config, settings);

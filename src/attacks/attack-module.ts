@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { SimSettings } from '../core/swarm-config.js';
+import type { SwarmSettings } from '../core/swarm-config.js';
 import { RendezvousObserver } from '../core/observation.js';
 import { UserError } from '../core/user-error.js';
 
@@ -91,7 +91,7 @@ export function attackModulePath(ref: string, base = process.cwd()): string {
 }
 
 /** Imports and validates an attack module; every error names the file and the problem. */
-export async function loadAttackModule(ref: string, settings: SimSettings, base?: string): Promise<UserAttack> {
+export async function loadAttackModule(ref: string, settings: SwarmSettings, base?: string): Promise<UserAttack> {
   const path = attackModulePath(ref, base);
   const fail = (problem: string): never => {
     throw new UserError(`attack module ${path}: ${problem}`);
@@ -176,7 +176,7 @@ function describe(v: unknown): string {
 }
 
 /** The module's first tick on robot 0 of a synthetic swarm: robots on a circle about the arena's centre, policy at rest. */
-function dryRun(module: UserAttack, settings: SimSettings): AttackOutcome {
+function dryRun(module: UserAttack, settings: SwarmSettings): AttackOutcome {
   const n = settings.robotIds.length;
   const cx = settings.arenaWidth / 2;
   const cy = settings.arenaHeight / 2;

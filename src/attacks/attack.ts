@@ -3,7 +3,7 @@
 // reference is resolved and loaded. Shared by the runtime (trials), the evaluations and the training loops.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { SimSettings } from '../core/swarm-config.js';
+import type { SwarmSettings } from '../core/swarm-config.js';
 import { OnnxAdversary, type AdversaryController } from '../policy/adversary.js';
 import { attackModulePath, isAttackModuleRef, loadAttackModule, type UserAttack } from './attack-module.js';
 import { FAULT_NAMES, type FaultName } from './faults.js';
@@ -75,7 +75,7 @@ export function checkVictimCount(count: number, robots: number, what: string): v
  * its own observation: `2x:fault:spin`, `2x:policies/attacks/posthoc-vs-mappo-rendezvous`, `2x:none` (the
  * benign row scoring the same robots).
  */
-export async function loadAttackRow(ref: string, settings: SimSettings): Promise<AttackRow> {
+export async function loadAttackRow(ref: string, settings: SwarmSettings): Promise<AttackRow> {
   const multi = /^(\d+)x:(.*)$/.exec(ref);
   if (!multi || existsSync(ref)) return { attack: await loadAttack(ref, settings), victims: 1 };
   const victims = Number(multi[1]);
@@ -90,7 +90,7 @@ export async function loadAttackRow(ref: string, settings: SimSettings): Promise
  * several, e.g. `policies/batpal-rendezvous@severity-3`), or an attack module (`module:<file>` or a path ending
  * .ts/.mts/.js/.mjs: src/attacks/attack-module.ts). Folders and modules are loaded; every error names the reference.
  */
-export async function loadAttack(ref: string, settings: SimSettings): Promise<Attack> {
+export async function loadAttack(ref: string, settings: SwarmSettings): Promise<Attack> {
   if (ref === 'none') return { kind: 'none' };
   if (ref.startsWith('fault:')) {
     const fault = ref.slice('fault:'.length);

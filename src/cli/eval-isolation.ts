@@ -13,7 +13,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { loadYamlFile, parseWithSchema } from '../core/config-file.js';
-import { resolveSimConfig, type SimSettings } from '../core/swarm-config.js';
+import { resolveSwarmConfig, type SwarmSettings } from '../core/swarm-config.js';
 import { meanTCi95, summariseOutcomes, type OutcomeSummary } from '../../sim/evaluation.js';
 import { attackRowName, episodeVictims, loadAttackRow, type AttackRow } from '../attacks/attack.js';
 import type { RendezvousOutcome } from '../core/rendezvous.js';
@@ -107,7 +107,7 @@ export interface IsolationEvaluation {
 }
 
 /** One seeded episode of the runtime on the twin under `onFlag`: the victims compromised throughout. */
-export async function isolationEpisode(settings: SimSettings, team: OnnxTeam, row: AttackRow, e: number, seed: number, onFlag: OnFlag): Promise<EpisodeResult> {
+export async function isolationEpisode(settings: SwarmSettings, team: OnnxTeam, row: AttackRow, e: number, seed: number, onFlag: OnFlag): Promise<EpisodeResult> {
   const N = settings.robotIds.length;
   const ticks = settings.episodeSteps;
   const victims = episodeVictims(e, N, row.victims);
@@ -142,7 +142,7 @@ const paired = (xs: number[]): Paired => {
 };
 
 /** The summary of one onFlag's episodes against report's (the same episodes, in order). */
-export function summariseMode(onFlag: OnFlag, eps: EpisodeResult[], report: EpisodeResult[], row: AttackRow, settings: SimSettings): ModeResult {
+export function summariseMode(onFlag: OnFlag, eps: EpisodeResult[], report: EpisodeResult[], row: AttackRow, settings: SwarmSettings): ModeResult {
   const both = eps.map((x, i) => [x.outcome, report[i]!.outcome] as const).filter((p): p is readonly [RendezvousOutcome, RendezvousOutcome] => p[0] !== null && p[1] !== null);
   if (both.length === 0) throw new Error(`eval-isolation: no episode of ${attackRowName(row)} could be scored`);
   const N = settings.robotIds.length;
@@ -203,7 +203,7 @@ export async function runIsolationEvaluation(o: IsolationEvalOptions, log: (line
     const policyDir = resolve(variant.policy);
     const matrix = resolveEvaluateOptions({ config: variant.matrix, policy: [], attack: [] });
     const refs = o.attack?.length ? matrix.attack.filter((a) => o.attack!.includes(a)) : matrix.attack;
-    const settings = resolveSimConfig({ ...(readManifest(policyDir).training.config.env as Record<string, unknown>) });
+    const settings = resolveSwarmConfig({ ...(readManifest(policyDir).training.config.env as Record<string, unknown>) });
     ticks[basename(policyDir)] = settings.episodeSteps;
     // One team per onFlag (a team's recurrent belief states belong to one run at a time): isolate and
     // isolate-and-stop run side by side once report's episodes are known.

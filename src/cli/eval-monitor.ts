@@ -10,7 +10,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
-import { resolveSimConfig } from '../core/swarm-config.js';
+import { resolveSwarmConfig } from '../core/swarm-config.js';
 import { summariseOutcomes, type OutcomeSummary, wilsonCi95 } from '../../sim/evaluation.js';
 import type { RendezvousOutcome } from '../core/rendezvous.js';
 import { attackName, loadAttack, type Attack } from '../attacks/attack.js';
@@ -197,7 +197,7 @@ export interface MonitorEvaluation {
 export async function runMonitorEvaluation(o: MonitorEvalOptions, log: (line: string) => void = (l) => console.error(l)): Promise<MonitorEvaluation> {
   const policyDir = resolve(o.policy);
   const manifest = readManifest(policyDir);
-  const settings = resolveSimConfig({ ...(manifest.training.config.env as Record<string, unknown>) });
+  const settings = resolveSwarmConfig({ ...(manifest.training.config.env as Record<string, unknown>) });
   const period = settings.controlPeriod;
   const ticks = Math.round(o.length / period);
   const fromTick = Math.round(o.at / period);

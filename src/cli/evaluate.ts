@@ -18,7 +18,7 @@ import type { RendezvousMetrics } from '../core/rendezvous.js';
 import { readManifest } from '../policy/folder.js';
 import { OnnxTeam, type TeamController } from '../policy/team.js';
 import { CONTROLLER_NAMES, type ControllerName } from '../../sim/controllers.js';
-import { resolveSimConfig, type SimSettings } from '../core/swarm-config.js';
+import { resolveSwarmConfig, type SwarmSettings } from '../core/swarm-config.js';
 import { heatmapSvg } from '../../sim/heatmap-picture.js';
 import { meanTCi95, summariseEpisodes, type EvalResult } from '../../sim/evaluation.js';
 import { controllerTeam, evaluateTeamEpisodes } from '../../sim/team-eval.js';
@@ -141,7 +141,7 @@ function isController(p: string): p is ControllerName {
   return (CONTROLLER_NAMES as readonly string[]).includes(p);
 }
 
-function sameTwin(a: SimSettings, b: SimSettings): boolean {
+function sameTwin(a: SwarmSettings, b: SwarmSettings): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
@@ -283,7 +283,7 @@ export async function runEvaluation(options: EvaluateOptions, log: (line: string
   const folders = columns.flatMap((c) => c.runs).filter((p) => !isController(p));
   if (folders.length === 0) throw new UserError('eval: name at least one trained policy folder (the twin is the one it was trained on)');
   const manifests = new Map(folders.map((p) => [p, readManifest(resolve(p))]));
-  const envOf = (p: string) => resolveSimConfig({ ...(manifests.get(p)!.training.config.env as Record<string, unknown>) });
+  const envOf = (p: string) => resolveSwarmConfig({ ...(manifests.get(p)!.training.config.env as Record<string, unknown>) });
   const settings = envOf(folders[0]!);
   for (const p of folders.slice(1)) {
     if (!sameTwin(settings, envOf(p))) throw new UserError(`eval: ${p} was trained on another twin than ${folders[0]}; evaluate them separately`);

@@ -9,7 +9,7 @@ import { loadYamlFile } from '../core/config-file.js';
 import { OnnxAdversary } from '../policy/adversary.js';
 import { PolicyFolderError, readManifest, sha256, writeFolderAtomically } from '../policy/folder.js';
 import { OnnxTeam } from '../policy/team.js';
-import { resolveSimConfig } from '../core/swarm-config.js';
+import { resolveSwarmConfig } from '../core/swarm-config.js';
 import { evaluationMetrics } from '../../sim/evaluation.js';
 import { evaluateTeam } from '../../sim/team-eval.js';
 import { PosthocAdversaryTrainer, resolveAdversaryConfig } from '../../sim/train/adversary.js';
@@ -46,7 +46,7 @@ export async function runAdversaryTraining(o: TrainAdversaryOptions, log: (line:
   await initBackend('wasm');
   // The twin the target was trained on (its manifest records the environment settings).
   const targetManifest = readManifest(targetDir);
-  const settings = resolveSimConfig({ ...(targetManifest.training.config.env as Record<string, unknown>) });
+  const settings = resolveSwarmConfig({ ...(targetManifest.training.config.env as Record<string, unknown>) });
   const team = await OnnxTeam.load(targetDir, settings.observation);
   try {
     const trainer = new PosthocAdversaryTrainer(config, settings, team);

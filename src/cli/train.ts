@@ -8,7 +8,7 @@ import { ConfigError, loadYamlFile } from '../core/config-file.js';
 import { observationLayout } from '../core/observation.js';
 import { observationRecord, type PolicyManifest } from '../core/policy-manifest.js';
 import { loadPolicyFolder, writePolicyFolder, PolicyFolderError } from '../policy/folder.js';
-import { resolveSimConfig, PROJECT_ROOT } from '../core/swarm-config.js';
+import { resolveSwarmConfig, PROJECT_ROOT } from '../core/swarm-config.js';
 import { readCheckpoint, writeCheckpoint } from '../../sim/train/checkpoint.js';
 import { checkDecisionTicks, resolveTrainConfig, type TrainConfig } from '../../sim/train/config.js';
 import { CURVE_COLUMNS, curveCsv, curveSvg, type CurveRow } from '../../sim/train/curves.js';
@@ -78,7 +78,7 @@ export async function rerunFingerprint(m: PolicyManifest): Promise<{ iterations:
   const recorded = m.training.fingerprint;
   if (!recorded) return null;
   const config = resolveTrainConfig(m.training.config, `${m.name}: manifest training.config`);
-  const settings = resolveSimConfig(config.env, `${m.name}: manifest training.config.env`, PROJECT_ROOT);
+  const settings = resolveSwarmConfig(config.env, `${m.name}: manifest training.config.env`, PROJECT_ROOT);
   await initBackend(config.backend);
   const trainer = createTrainer(config, settings);
   while (trainer.iteration < recorded.iterations) await trainingIteration(trainer, config);
@@ -87,7 +87,7 @@ export async function rerunFingerprint(m: PolicyManifest): Promise<{ iterations:
 
 export async function runTraining(o: TrainOptions, log: (line: string) => void = (l) => console.log(l)): Promise<TrainResult> {
   const { config, source } = trainConfigFrom(o);
-  const settings = resolveSimConfig(config.env, `${source}: env`, o.config ? dirname(resolve(o.config)) : process.cwd());
+  const settings = resolveSwarmConfig(config.env, `${source}: env`, o.config ? dirname(resolve(o.config)) : process.cwd());
   checkDecisionTicks(config, settings, source);
   const name = o.out ? basename(o.out) : `${config.algo}-rendezvous`;
   const policyDir = resolve(o.out ?? join('policies', name));

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { z } from 'zod';
-import { resolveSimConfig, type SimSettings } from '../core/swarm-config.js';
+import { resolveSwarmConfig, type SwarmSettings } from '../core/swarm-config.js';
 import { loadYamlFile } from '../core/config-file.js';
 import { CONTROLLER_NAMES, DEFAULT_WMSR_F, type ControllerName } from '../../sim/controllers.js';
 import { makeController, runEpisode, runEpisodeAsync } from '../../sim/episode.js';
@@ -39,17 +39,17 @@ export interface TrialResult {
   gatherDiameter: number;
 }
 
-function settingsFor(o: TrialOptions): SimSettings {
+function settingsFor(o: TrialOptions): SwarmSettings {
   const overrides: Record<string, unknown> = {};
   if (o.robots !== undefined) overrides.robots = o.robots;
   if (o.noise !== undefined) overrides.noise = o.noise;
-  if (!o.config) return resolveSimConfig(overrides, 'command line');
+  if (!o.config) return resolveSwarmConfig(overrides, 'command line');
   // Flags win over the file's keys; relative paths in the file still resolve against the file.
   const raw = loadYamlFile(o.config, z.record(z.string(), z.unknown()));
-  return resolveSimConfig({ ...raw, ...overrides }, Object.keys(overrides).length ? `${o.config} + command line` : o.config, dirname(resolve(o.config)));
+  return resolveSwarmConfig({ ...raw, ...overrides }, Object.keys(overrides).length ? `${o.config} + command line` : o.config, dirname(resolve(o.config)));
 }
 
-function resolveVictim(o: TrialOptions, settings: SimSettings): VictimSetup | undefined {
+function resolveVictim(o: TrialOptions, settings: SwarmSettings): VictimSetup | undefined {
   const attacked = o.fault !== undefined || (o.observationNoise ?? 0) > 0;
   if (!attacked) {
     if (o.victim !== undefined) throw new UserError('--victim needs --fault or --observation-noise');

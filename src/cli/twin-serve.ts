@@ -3,7 +3,7 @@
 // the device path), so `swarmguard run` on the same file drives simulated robots with the real client code.
 import { dirname, resolve } from 'node:path';
 import { ConfigError, loadYamlFile } from '../core/config-file.js';
-import { resolveSimConfig } from '../core/swarm-config.js';
+import { resolveSwarmConfig } from '../core/swarm-config.js';
 import { ProtocolTwin } from '../../sim/protocol-twin/twin.js';
 import { resolveEpuck2Robots } from '../links/epuck2/config.js';
 import { LaunchSchema } from '../launch/launch.js';
@@ -21,7 +21,7 @@ export async function serveTwin(path: string, o: TwinServeOptions = {}, log: (li
   const link = file.link;
   if (link.kind !== 'epuck2-wifi' && link.kind !== 'epuck2-bt') throw new ConfigError(`${path}: link.kind: twin-serve serves the e-puck2 links (epuck2-wifi, epuck2-bt) and mqtt, not '${link.kind}'`);
   if (link.twin) throw new ConfigError(`${path}: link.twin: this launch file starts its own twin (twin: true); twin-serve is for twin: false`);
-  const settings = resolveSimConfig(file.swarm, `${path}: swarm`, dirname(resolve(path)));
+  const settings = resolveSwarmConfig(file.swarm, `${path}: swarm`, dirname(resolve(path)));
   const robots = resolveEpuck2Robots(link, settings, path);
   const wifi = link.kind === 'epuck2-wifi';
   const twin = await ProtocolTwin.start(settings, {
@@ -47,7 +47,7 @@ export async function serveBusTwin(path: string, o: TwinServeOptions = {}, log: 
   if (link.kind !== 'mqtt') throw new ConfigError(`${path}: link.kind: the bus twin serves the mqtt link, not '${link.kind}'`);
   if (link.twin) throw new ConfigError(`${path}: link.twin: this launch file starts its own twin (twin: true); twin-serve is for twin: false`);
   const base = dirname(resolve(path));
-  const settings = resolveSimConfig(file.swarm, `${path}: swarm`, base);
+  const settings = resolveSwarmConfig(file.swarm, `${path}: swarm`, base);
   const bus = resolveBus(link, base, `${path}: link`);
   if (bus.embedded?.logins) {
     throw new ConfigError(`${path}: link.embedded.passwordFile: missing: the embedded broker of swarmguard run then accepts only logins it makes up for its own process, so the twin could not log in (give a passwordFile and twinCredentials: launch/mqtt/secure.yaml)`);

@@ -1,4 +1,5 @@
-// Configuration of the rendezvous twin: validated from YAML (or built in code), resolved into SimSettings.
+// The swarm and its arena, for the twin and a real deployment alike (a launch file's `swarm:`, a training config's
+// `env:`): validated from YAML (or built in code), resolved into SwarmSettings.
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -23,7 +24,7 @@ export const DEFAULT_ROBOTS_FILE = resolve(PROJECT_ROOT, 'robots/epuck2.yaml');
  */
 export const MAX_ROBOTS = 10_000;
 
-export const SimConfigSchema = z
+export const SwarmConfigSchema = z
   .object({
     /** Number of robots, or their ids in index order. */
     robots: z.union([
@@ -64,9 +65,9 @@ export const SimConfigSchema = z
   })
   .strict();
 
-export type SimConfig = z.input<typeof SimConfigSchema>;
+export type SwarmConfig = z.input<typeof SwarmConfigSchema>;
 
-export const DEFAULT_SIM_CONFIG = {
+export const DEFAULT_SWARM_CONFIG = {
   robots: 10,
   arena: { width: 2, height: 2 },
   controlPeriod: 0.1,
@@ -79,10 +80,10 @@ export const DEFAULT_SIM_CONFIG = {
   gatherDiameter: 0.3,
   noise: 'default',
   reward: { ...DEFAULT_REWARD_WEIGHTS },
-} as const satisfies SimConfig;
+} as const satisfies SwarmConfig;
 
-/** Everything the twin needs, resolved and checked. */
-export interface SimSettings {
+/** A swarm resolved and checked: its robots, arena, observation, noise and episode, as the twin and the runtime use it. */
+export interface SwarmSettings {
   readonly robotIds: readonly string[];
   readonly robots: readonly RobotParams[];
   readonly arenaWidth: number;
@@ -111,7 +112,7 @@ function mergeOver(base: Record<string, unknown>, over: Record<string, unknown>)
   return out;
 }
 
-function resolveNoise(noise: z.output<typeof SimConfigSchema>['noise']): NoiseModel {
+function resolveNoise(noise: z.output<typeof SwarmConfigSchema>['noise']): NoiseModel {
   if (noise === 'off') return NO_NOISE;
   if (noise === 'default') return DEFAULT_NOISE;
   const merged = { ...DEFAULT_NOISE, ...noise };
@@ -127,12 +128,12 @@ export function robotsFilePath(robotsFile: string | undefined, baseDir: string):
  * Validates a configuration (any keys left out take their defaults) and resolves robot parameters.
  * `source` names the config in error messages; `baseDir` resolves a relative robotsFile.
  */
-export function resolveSimConfig(partial: unknown = {}, source = 'sim config', baseDir = process.cwd()): SimSettings {
+export function resolveSwarmConfig(partial: unknown = {}, source = 'swarm config', baseDir = process.cwd()): SwarmSettings {
   if (partial === null || typeof partial !== 'object' || Array.isArray(partial)) {
     throw new ConfigError(`${source}: expected a mapping of settings`);
   }
-  const merged = mergeOver(DEFAULT_SIM_CONFIG as unknown as Record<string, unknown>, partial as Record<string, unknown>);
-  const cfg = parseWithSchema(source, SimConfigSchema, merged);
+  const merged = mergeOver(DEFAULT_SWARM_CONFIG as unknown as Record<string, unknown>, partial as Record<string, unknown>);
+  const cfg = parseWithSchema(source, SwarmConfigSchema, merged);
   const robotIds = typeof cfg.robots === 'number' ? defaultRobotIds(cfg.robots) : cfg.robots;
   const robotsPath = robotsFilePath(cfg.robotsFile, baseDir);
   const robotsFile = loadRobotsFile(robotsPath);
@@ -175,7 +176,7 @@ export function resolveSimConfig(partial: unknown = {}, source = 'sim config', b
 }
 
 /** Loads a sim config YAML file (keys left out take their defaults). */
-export function loadSimConfig(path: string): SimSettings {
+export function loadSwarmConfig(path: string): SwarmSettings {
   const raw = loadYamlFile(path, z.record(z.string(), z.unknown()));
-  return resolveSimConfig(raw, path, dirname(resolve(path)));
+  return resolveSwarmConfig(raw, path, dirname(resolve(path)));
 }

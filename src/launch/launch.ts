@@ -4,7 +4,7 @@
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, loadYamlFile, parseWithSchema } from '../core/config-file.js';
-import { resolveSimConfig } from '../core/swarm-config.js';
+import { resolveSwarmConfig } from '../core/swarm-config.js';
 import { loadAttack, resolveAttackRef, type Attack } from '../attacks/attack.js';
 import { injectionTicks, robotIndices } from '../runtime/injection-timing.js';
 import { DEFAULT_MONITOR, type MonitorSettings } from '../monitor/monitor.js';
@@ -139,7 +139,7 @@ export async function loadLaunch(path: string): Promise<Launch> {
   const raw = loadYamlFile(path, z.unknown());
   const file = parseWithSchema(path, LaunchSchema, raw ?? {});
   const base = dirname(resolve(path));
-  const settings = resolveSimConfig(file.swarm, `${path}: swarm`, base);
+  const settings = resolveSwarmConfig(file.swarm, `${path}: swarm`, base);
   const policyDir = resolve(base, file.policy);
   let manifest;
   try {

@@ -1,7 +1,7 @@
 // A run's messages, channel by channel, as JSON bytes: what the recorder writes to run.mcap and the live
 // Foxglove server sends, so both carry the same channels with the same schemas. Stateful only where a
 // message depends on the tick before (the timing channel's interval, when the scene is sent again).
-import type { SimSettings } from '../core/swarm-config.js';
+import type { SwarmSettings } from '../core/swarm-config.js';
 import { describeEvent } from '../runtime/status-text.js';
 import type { RunEvent, TickRecord } from '../runtime/trial.js';
 import { FOXGLOVE_CHANNELS, frameTransforms, SceneSchedule, sceneUpdate, type FoxgloveRole, type SceneSpec } from './foxglove-scene.js';
@@ -45,7 +45,7 @@ export class RunClock {
 export interface MessageHeader {
   robotIds: readonly string[];
   controlPeriod: number;
-  settings: { swarm: Pick<SimSettings, 'arenaWidth' | 'arenaHeight' | 'robots'> };
+  settings: { swarm: Pick<SwarmSettings, 'arenaWidth' | 'arenaHeight' | 'robots'> };
 }
 
 export interface EncodedMessage {

@@ -4,7 +4,7 @@
 // write that fails is reported at the next tick (the run's services drop the recorder) or at close.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { McapWriter, type IWritable } from '@mcap/core';
-import type { SimSettings } from '../core/swarm-config.js';
+import type { SwarmSettings } from '../core/swarm-config.js';
 import type { MonitorSettings } from '../monitor/monitor.js';
 import type { SafetySettings } from '../runtime/safety.js';
 import type { RunEvent, TickRecord } from '../runtime/trial.js';
@@ -31,7 +31,7 @@ export interface RecordingHeader {
 
 /** The launch file resolved: the swarm (robot parameters, arena, noise), safety, monitor, injections. */
 export interface RecordedSettings {
-  swarm: SimSettings;
+  swarm: SwarmSettings;
   safety: SafetySettings;
   monitor: MonitorSettings;
   injections: { robot: string; fromTick: number; toTick: number; attack: string }[];

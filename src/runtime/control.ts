@@ -3,7 +3,7 @@
 // terminal that started the run; network endpoints require their token or credentials); this class checks
 // what the run allows (injections only in trial mode, known robots and attacks) and owns the attacks it
 // loads, releasing them when the run ends.
-import type { SimSettings } from '../core/swarm-config.js';
+import type { SwarmSettings } from '../core/swarm-config.js';
 import { isBuiltinAttack, loadAttack, resolveAttackRef, type Attack } from '../attacks/attack.js';
 import { injectionTicks, robotIndices } from './injection-timing.js';
 import type { Injection, TrialRun } from './trial.js';
@@ -33,7 +33,7 @@ export class RunController {
 
   constructor(
     private readonly run: TrialRun,
-    private readonly settings: SimSettings,
+    private readonly settings: SwarmSettings,
     /** Where relative attack paths are resolved from (the launch file's folder for files, cwd for the console). */
     private readonly baseDir: string = process.cwd(),
   ) {}

@@ -1,7 +1,7 @@
 // What the runtime needs of a launch file: the swarm, the policy, the trial's attacks, the safety and monitor
 // settings, how long and how fast to run. The launch file (src/launch/launch.ts) extends it with the link's
 // and the services' options, which the runtime does not read.
-import type { SimSettings } from '../core/swarm-config.js';
+import type { SwarmSettings } from '../core/swarm-config.js';
 import type { MonitorSettings } from '../monitor/monitor.js';
 import type { OnFlag } from './isolation.js';
 import type { SafetySettings } from './safety.js';
@@ -11,7 +11,7 @@ export interface RunSpec {
   /** The launch file's path (errors and records name it). */
   source: string;
   name: string;
-  settings: SimSettings;
+  settings: SwarmSettings;
   /** The link's options: the runtime reads only their kind; recordings keep them whole. */
   link: { readonly kind: string };
   /** 'fast' only for the sim link; every other link runs live. */

@@ -10,7 +10,7 @@ import type { Attack } from '../attacks/attack.js';
 import { attackName } from '../attacks/attack.js';
 import { faultByName } from '../attacks/faults.js';
 import { aggregateBeliefs, DEFAULT_MONITOR, SwarmMonitor, type MonitorAlert, type MonitorSettings, beliefEvidence } from '../monitor/monitor.js';
-import type { SimSettings } from '../core/swarm-config.js';
+import type { SwarmSettings } from '../core/swarm-config.js';
 import type { OnnxTeam } from '../policy/team.js';
 import type { RobotLink } from './link.js';
 import { DEFAULT_SAFETY, SafetyLayer, type SafetySettings, type StopReason, type TimedPose } from './safety.js';
@@ -423,7 +423,7 @@ export function monitorView(
 }
 
 /** The safety layer of the swarm the twin's settings describe, over `link` (none: a process fed by the bus). */
-export function swarmSafety(settings: SimSettings, safety: SafetySettings, link?: RobotLink): SafetyLayer {
+export function swarmSafety(settings: SwarmSettings, safety: SafetySettings, link?: RobotLink): SafetyLayer {
   const layer = new SafetyLayer(settings.robots, { width: settings.arenaWidth, height: settings.arenaHeight }, safety);
   // A link that reports IR proximity (the e-puck2 links) lets the safety layer refuse driving into obstacles.
   if (link?.proximity) layer.useProximity((i) => link.proximity!(i));
@@ -432,7 +432,7 @@ export function swarmSafety(settings: SimSettings, safety: SafetySettings, link?
 
 /** A run of the swarm the twin's settings describe (robots, arena, control period) over `link`. */
 export function swarmTrial(
-  settings: SimSettings,
+  settings: SwarmSettings,
   team: OnnxTeam,
   link: RobotLink,
   o: { safety?: SafetySettings; monitor?: MonitorSettings; onFlag?: OnFlag; trialMode: boolean; injections: Injection[]; seed: number; timer?: PhaseLap },

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { BusTwin } from '../../sim/protocol-twin/mqtt-bus-twin.js';
 import { passwordEntry } from '../../src/links/mqtt/passwd.js';
 import { DEFAULT_QOS } from '../../src/links/mqtt/topics.js';
-import { PROJECT_ROOT, resolveSimConfig } from '../../src/core/swarm-config.js';
+import { PROJECT_ROOT, resolveSwarmConfig } from '../../src/core/swarm-config.js';
 
 export const MAPPO = join(PROJECT_ROOT, 'policies', 'mappo-rendezvous');
 /** A policy with a belief network. */
@@ -26,7 +26,7 @@ export function writePasswordFile(dir: string): string {
 }
 
 export function settings10() {
-  return resolveSimConfig({ robots: 10, noise: 'off' }, 'test');
+  return resolveSwarmConfig({ robots: 10, noise: 'off' }, 'test');
 }
 
 /** A launch file (swarm `name`) whose mqtt link uses the broker at `url`. */

@@ -3,7 +3,7 @@
 // other robot may be named.
 import { z } from 'zod';
 import { ConfigError } from '../../core/config-file.js';
-import type { SimSettings } from '../../core/swarm-config.js';
+import type { SwarmSettings } from '../../core/swarm-config.js';
 import { DEFAULT_CHANNEL, type ChannelSettings } from './channel.js';
 import { DEFAULT_ODOMETRY, type OdometrySettings, type PlanarPose } from './odometry.js';
 import { WIFI_DEFAULT_PORT } from './wifi-codec.js';
@@ -82,7 +82,7 @@ export interface ResolvedEpuck2Robot {
 }
 
 /** The link's robots in swarm order; refuses robots missing, unknown, or starting outside the arena. */
-export function resolveEpuck2Robots(cfg: Epuck2LinkConfig, settings: SimSettings, source: string): ResolvedEpuck2Robot[] {
+export function resolveEpuck2Robots(cfg: Epuck2LinkConfig, settings: SwarmSettings, source: string): ResolvedEpuck2Robot[] {
   const ids = settings.robotIds;
   const named = Object.keys(cfg.robots);
   const unknown = named.filter((id) => !ids.includes(id));

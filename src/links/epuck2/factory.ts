@@ -1,6 +1,6 @@
 // Builds an e-puck2 link from its launch options. Where its robots are a protocol twin in this process
 // (`twin: true`), the composition root (src/cli/link-factory.ts) starts the twin and passes its endpoints.
-import type { SimSettings } from '../../core/swarm-config.js';
+import type { SwarmSettings } from '../../core/swarm-config.js';
 import { channelSettings, odometrySettings, type Epuck2LinkConfig, type ResolvedEpuck2Robot } from './config.js';
 import { Epuck2Link } from './link.js';
 import { sercomProtocol } from './sercom-codec.js';
@@ -10,7 +10,7 @@ import { wifiProtocol } from './wifi-codec.js';
 /** The link to `robots` (resolveEpuck2Robots); `endpoints` replaces each robot's port or device (a twin's). */
 export function createEpuck2Link(
   cfg: Epuck2LinkConfig,
-  settings: SimSettings,
+  settings: SwarmSettings,
   robots: readonly ResolvedEpuck2Robot[],
   log?: (line: string) => void,
   endpoints: readonly (number | string)[] = robots.map((r) => (cfg.kind === 'epuck2-wifi' ? r.port! : r.device!)),
