@@ -80,7 +80,7 @@ abstract class TargetSeekingController implements Controller {
     for (let k = 0; k < this.spec.maxNeighbours; k++) {
       if (obs[off + maskOffset + k] === 0) continue;
       const r = off + rowsOffset + k * ROW_DIM;
-      const d = obs[r] * this.spec.commRadius;
+      const d = obs[r] * this.spec.sensingRadius;
       this.neighbourX[count] = d * obs[r + 1];
       this.neighbourY[count] = d * obs[r + 2];
       count++;

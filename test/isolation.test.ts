@@ -12,7 +12,7 @@ import { SimLink } from '../sim/sim-link.js';
 import { swarmTrial, type Injection, type TrialRun } from '../src/runtime/trial.js';
 import { PROJECT_ROOT, resolveSwarmConfig } from '../src/core/swarm-config.js';
 
-const SPEC: Omit<ObservationSpec, 'id'> = { maxNeighbours: 4, commRadius: 1.5, arenaWidth: 2, arenaHeight: 2, maxSpeed: 0.13, maxTurnRate: 4.7 };
+const SPEC: Omit<ObservationSpec, 'id'> = { maxNeighbours: 4, sensingRadius: 1.5, arenaWidth: 2, arenaHeight: 2, maxSpeed: 0.13, maxTurnRate: 4.7 };
 
 /** Five robots within range of each other, headings and speeds all different. */
 function frame(): SwarmFrame {

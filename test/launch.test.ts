@@ -48,7 +48,7 @@ describe('launch files', () => {
     await expect(loadLaunch(launchFile(`${BASE}trial: true\ninjections: [{ robot: epuck-1, at: 30, duration: 1, attack: 'fault:spin' }]\n`).path)).rejects.toThrow(/injections\[0\]\.at/);
     await expect(loadLaunch(launchFile(`${BASE}trial: true\ninjections: [{ robot: epuck-1, at: 1, duration: 1, attack: none }]\n`).path)).rejects.toThrow(/'none' compromises nothing/);
     await expect(loadLaunch(launchFile(`${BASE}trial: true\ninjections: [{ robot: epuck-1, at: 1, duration: 0.01, attack: 'fault:spin' }]\n`).path)).rejects.toThrow(/shorter than one control tick/);
-    const narrow = BASE.replace('noise: default', 'noise: default, commRadius: 0.8');
-    await expect(loadLaunch(launchFile(narrow).path)).rejects.toThrow(/does not fit this swarm: .*commRadius/);
+    const narrow = BASE.replace('noise: default', 'noise: default, sensingRadius: 0.8');
+    await expect(loadLaunch(launchFile(narrow).path)).rejects.toThrow(/does not fit this swarm: .*sensingRadius/);
   });
 });

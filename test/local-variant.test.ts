@@ -8,7 +8,7 @@ import { resolveSwarmConfig } from '../src/core/swarm-config.js';
 import { RendezvousWorld, type Pose } from '../sim/world.js';
 import { settings } from './helpers.js';
 
-const LOCAL = { observation: 'local', maxNeighbours: 4, commRadius: 1.0 } as const;
+const LOCAL = { observation: 'local', maxNeighbours: 4, sensingRadius: 1.0 } as const;
 
 function frame(poses: readonly Pose[], dx = 0, dy = 0): SwarmFrame {
   const f = (get: (p: Pose) => number) => Float64Array.from(poses, get);
@@ -97,9 +97,9 @@ describe('local observation variant rendezvous-local-v1', () => {
   it('refuses a policy of the other variant, and takes a local policy into a larger arena', () => {
     const local = settings({ ...LOCAL, robots: 10 });
     const record = { ...local.observation, spec: LOCAL_SPEC_ID } as const;
-    expect(observationMismatch(record, settings({ robots: 10, maxNeighbours: 4, commRadius: 1.0 }).observation)).toMatch(/observation\.spec is 'rendezvous-local-v1' but the swarm uses 'rendezvous-v1'/);
+    expect(observationMismatch(record, settings({ robots: 10, maxNeighbours: 4, sensingRadius: 1.0 }).observation)).toMatch(/observation\.spec is 'rendezvous-local-v1' but the swarm uses 'rendezvous-v1'/);
     expect(observationMismatch(record, settings({ ...LOCAL, robots: 200, arena: { width: 20, height: 20 } }).observation)).toBeNull();
-    expect(observationMismatch(record, settings({ ...LOCAL, robots: 10, commRadius: 0.8 }).observation)).toMatch(/commRadius/);
+    expect(observationMismatch(record, settings({ ...LOCAL, robots: 10, sensingRadius: 0.8 }).observation)).toMatch(/sensingRadius/);
   });
 });
 

@@ -76,7 +76,7 @@ describe('policy folders', () => {
     algorithm: 'mappo' as const,
     environment: { id: 'rendezvous' as const, version: 1 as const, robots: 10 },
     observation: {
-      spec: 'rendezvous-v1' as const, size: obsSize, maxNeighbours: 9, commRadius: 1.5,
+      spec: 'rendezvous-v1' as const, size: obsSize, maxNeighbours: 9, sensingRadius: 1.5,
       arenaWidth: 2, arenaHeight: 2, maxSpeed: 0.14, maxTurnRate: 5.3,
     },
     action: { kind: 'normalised-wheel-commands' as const, size: 2 as const, low: -1 as const, high: 1 as const, deployed: 'mean' as const, logStd: [-1, -1] },

@@ -44,7 +44,7 @@ function permute(frame: SwarmFrame, perm: number[]): SwarmFrame {
   };
 }
 
-const s = settings({ robots: 12, maxNeighbours: 6, commRadius: 1.0 });
+const s = settings({ robots: 12, maxNeighbours: 6, sensingRadius: 1.0 });
 const observer = new RendezvousObserver(s.observation);
 const size = observer.size;
 
@@ -57,7 +57,7 @@ describe('rendezvous-v1 observation', () => {
 
   it('is invariant to relabelling 40 robots (insertion ordering path)', () => {
     const n = 40;
-    const st = settings({ robots: n, maxNeighbours: 9, commRadius: 1.5 });
+    const st = settings({ robots: n, maxNeighbours: 9, sensingRadius: 1.5 });
     const ob = new RendezvousObserver(st.observation);
     const frame = randomFrame(n, 3);
     const perm = Array.from({ length: n }, (_, k) => (k * 17 + 5) % n);
@@ -105,7 +105,7 @@ describe('rendezvous-v1 observation', () => {
     [12, 6, 1.0],
     [40, 9, 1.2], // more than 16 robots in range: the insertion path
   ])('sees only robots within the radius, nearest first, at most K (N=%i, K=%i)', (n, K, radius) => {
-    const st = settings({ robots: n, maxNeighbours: K, commRadius: radius });
+    const st = settings({ robots: n, maxNeighbours: K, sensingRadius: radius });
     const ob = new RendezvousObserver(st.observation);
     const frame = randomFrame(n, 2);
     const out = new Float32Array(n * ob.size);
@@ -152,7 +152,7 @@ describe('rendezvous-v1 observation', () => {
     obs2.observeAll(frame, 0, 2, out, 0);
     expect(Array.from(out.subarray(0, OWN_DIM)).map((v) => +v.toFixed(6))).toEqual([0.25, -0.5, 0, 0, 0, 1]);
     const row = Array.from(out.subarray(OWN_DIM, OWN_DIM + ROW_DIM));
-    expect(row[0]).toBeCloseTo(0.5 / two.observation.commRadius, 6);
+    expect(row[0]).toBeCloseTo(0.5 / two.observation.sensingRadius, 6);
     expect(row[1]).toBeCloseTo(0, 6); // cos bearing
     expect(row[2]).toBeCloseTo(1, 6); // sin bearing: on the left
     expect(row[3]).toBeCloseTo(0, 6); // cos(pi - pi/2)

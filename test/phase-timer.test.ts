@@ -9,7 +9,7 @@ import { parseRuntimeBenchArgs, servedBounds, ticksFor } from '../sim/bench/runt
 
 /** Every phase the tick path reports, in order, one list per tick. */
 async function lapsOfTicks(policy: string, ticks: number): Promise<TickPhase[][]> {
-  const settings = resolveSwarmConfig({ robots: 6, observation: 'local', maxNeighbours: 4, commRadius: 0.6 });
+  const settings = resolveSwarmConfig({ robots: 6, observation: 'local', maxNeighbours: 4, sensingRadius: 0.6 });
   const team = await OnnxTeam.load(join(PROJECT_ROOT, 'policies', policy), settings.observation);
   try {
     const laps: TickPhase[][] = [];

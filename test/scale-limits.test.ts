@@ -9,7 +9,7 @@ const policy = (name: string) => join(PROJECT_ROOT, 'policies', name);
 describe('swarm size and arena limits', () => {
   it(`accepts up to ${MAX_ROBOTS} robots at the shipped density and refuses more by name`, () => {
     const side = 2 * Math.sqrt(MAX_ROBOTS / 10);
-    expect(resolveSwarmConfig({ robots: MAX_ROBOTS, arena: { width: side, height: side }, observation: 'local', maxNeighbours: 4, commRadius: 0.6 }).robotIds).toHaveLength(MAX_ROBOTS);
+    expect(resolveSwarmConfig({ robots: MAX_ROBOTS, arena: { width: side, height: side }, observation: 'local', maxNeighbours: 4, sensingRadius: 0.6 }).robotIds).toHaveLength(MAX_ROBOTS);
     expect(() => resolveSwarmConfig({ robots: MAX_ROBOTS + 1, arena: { width: side, height: side } })).toThrow(/robots/);
   });
 
@@ -21,13 +21,13 @@ describe('swarm size and arena limits', () => {
   });
 
   it('a local-variant policy loads for any arena and swarm size', async () => {
-    const s = resolveSwarmConfig({ robots: 2000, arena: { width: 28.3, height: 28.3 }, observation: 'local', maxNeighbours: 4, commRadius: 0.6 });
+    const s = resolveSwarmConfig({ robots: 2000, arena: { width: 28.3, height: 28.3 }, observation: 'local', maxNeighbours: 4, sensingRadius: 0.6 });
     const team = await OnnxTeam.load(policy('eir-mappo-local-sparse'), s.observation);
     await team.release();
   });
 
   it('the dense belief form (every pair, every tick) is refused on a swarm too large for it, naming the way out', async () => {
-    const s = resolveSwarmConfig({ robots: 1001, arena: { width: 20, height: 20 }, observation: 'local', maxNeighbours: 4, commRadius: 0.6 });
+    const s = resolveSwarmConfig({ robots: 1001, arena: { width: 20, height: 20 }, observation: 'local', maxNeighbours: 4, sensingRadius: 0.6 });
     const team = await OnnxTeam.load(policy('eir-mappo-local-sparse'), s.observation);
     try {
       const N = 1001;

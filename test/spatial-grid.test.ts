@@ -54,7 +54,7 @@ describe('observations through the grid', () => {
     it(`${id}: bit-identical to the loop over every pair (observations, rows, pair features, observed pairs)`, () => {
       for (const n of [12, 120]) {
         const side = 2 * Math.sqrt(n / 10);
-        const spec: ObservationSpec = { id, maxNeighbours: id === LOCAL_SPEC_ID ? 4 : 9, commRadius: id === LOCAL_SPEC_ID ? 0.6 : 1.5, arenaWidth: side, arenaHeight: side, maxSpeed: 0.15, maxTurnRate: 5 };
+        const spec: ObservationSpec = { id, maxNeighbours: id === LOCAL_SPEC_ID ? 4 : 9, sensingRadius: id === LOCAL_SPEC_ID ? 0.6 : 1.5, arenaWidth: side, arenaHeight: side, maxSpeed: 0.15, maxTurnRate: 5 };
         const fr = frame(n, side, n);
         const built = [0, Infinity].map((gridFrom) => {
           const o = new RendezvousObserver(spec);
@@ -83,7 +83,7 @@ describe('observations through the grid', () => {
   }
 
   it('asks for observeAll first', () => {
-    const spec: ObservationSpec = { id: LOCAL_SPEC_ID, maxNeighbours: 4, commRadius: 0.6, arenaWidth: 2, arenaHeight: 2, maxSpeed: 0.15, maxTurnRate: 5 };
+    const spec: ObservationSpec = { id: LOCAL_SPEC_ID, maxNeighbours: 4, sensingRadius: 0.6, arenaWidth: 2, arenaHeight: 2, maxSpeed: 0.15, maxTurnRate: 5 };
     expect(() => new RendezvousObserver(spec).pairFeaturesAll(frame(5, 2, 1), 0, 5, new Float32Array(5 * 5 * PAIR_DIM), 0)).toThrow(/call observeAll on the same frame first/);
   });
 });

@@ -23,7 +23,7 @@ function observationOf(neighbours: [number, number][]): Float32Array {
   neighbours.forEach(([x, y], k) => {
     const row = layout.rowsOffset + k * ROW_DIM;
     const d = Math.hypot(x, y);
-    obs[row] = d / spec.commRadius;
+    obs[row] = d / spec.sensingRadius;
     obs[row + 1] = x / d;
     obs[row + 2] = y / d;
     obs[layout.maskOffset + k] = 1;

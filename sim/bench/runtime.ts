@@ -70,7 +70,7 @@ async function measureSize(job: SizeJob): Promise<SizeResult> {
     const path = join(dir, 'launch.yaml');
     writeFileSync(
       path,
-      `name: bench\nswarm: { robots: ${robots}, arena: { width: ${side}, height: ${side} }, observation: local, maxNeighbours: 4, commRadius: 0.6, noise: default }\n` +
+      `name: bench\nswarm: { robots: ${robots}, arena: { width: ${side}, height: ${side} }, observation: local, maxNeighbours: 4, sensingRadius: 0.6, noise: default }\n` +
         `link: { kind: sim, mode: fast, seed: 1 }\npolicy: ${join(PROJECT_ROOT, VARIANTS[variant])}\nduration: ${duration}\nrecord: false\nout: ${dir}\n`,
     );
     let launch;

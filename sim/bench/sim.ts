@@ -35,7 +35,7 @@ function fmt(x: number): string {
 
 function bench(c: Case, noise: 'default' | 'off'): { env: number[]; robot: number[] } {
   const side = c.constantDensity ? 2 * Math.sqrt(c.robots / 10) : 2;
-  const settings = resolveSwarmConfig({ robots: c.robots, noise, maxNeighbours: 9, commRadius: 1.5, arena: { width: side, height: side } });
+  const settings = resolveSwarmConfig({ robots: c.robots, noise, maxNeighbours: 9, sensingRadius: 1.5, arena: { width: side, height: side } });
   const world = new RendezvousWorld(settings, { envs: c.envs, seed: 1 });
   // A bank of random commands, replayed cyclically, so action generation is not timed.
   const rng = makeStreams(2, 1)[0]!;

@@ -19,13 +19,13 @@ export type ObservationSpecId = (typeof OBSERVATION_SPEC_IDS)[number];
 export const OWN_FEATURES = ['commandLeft', 'commandRight', 'positionX', 'positionY', 'cosHeading', 'sinHeading'] as const;
 /**
  * Own features of the local variant: for the nearer vertical wall and the nearer horizontal wall, the unit
- * direction toward it in the robot's frame scaled by its proximity max(0, 1 - d / commRadius) (d from the
+ * direction toward it in the robot's frame scaled by its proximity max(0, 1 - d / sensingRadius) (d from the
  * robot's centre): zero while the wall is out of range, continuous as it comes into range.
  */
 export const LOCAL_OWN_FEATURES = ['commandLeft', 'commandRight', 'verticalWallForward', 'verticalWallLeft', 'horizontalWallForward', 'horizontalWallLeft'] as const;
 /** Features of one neighbour row, in robot i's frame (bearing CCW positive, REP-103). */
 export const NEIGHBOUR_FEATURES = [
-  'distance', // d_ij / commRadius
+  'distance', // d_ij / sensingRadius
   'cosBearing',
   'sinBearing',
   'cosRelativeHeading', // cos(theta_j - theta_i)
@@ -61,7 +61,7 @@ export interface ObservationSpec {
    */
   readonly maxNeighbours: number;
   /** Sensing radius (m): robots farther than this are not observed; the unit of every relative distance. */
-  readonly commRadius: number;
+  readonly sensingRadius: number;
   readonly arenaWidth: number;
   readonly arenaHeight: number;
   /** Normalisers for tracked motion: the robot's top forward speed (m/s) and turn rate (rad/s). */
@@ -146,11 +146,11 @@ export class RendezvousObserver {
     if (!Number.isInteger(spec.maxNeighbours) || spec.maxNeighbours < 1) {
       throw new RangeError(`maxNeighbours must be a positive integer, got ${spec.maxNeighbours}`);
     }
-    if (!(spec.commRadius > 0)) throw new RangeError(`commRadius must be positive, got ${spec.commRadius}`);
+    if (!(spec.sensingRadius > 0)) throw new RangeError(`sensingRadius must be positive, got ${spec.sensingRadius}`);
     if (!(OBSERVATION_SPEC_IDS as readonly string[]).includes(spec.id)) throw new RangeError(`unknown observation spec '${spec.id}'`);
     this.layout = observationLayout(spec);
-    this.r2 = spec.commRadius * spec.commRadius;
-    this.grid = new SpatialGrid(spec.commRadius);
+    this.r2 = spec.sensingRadius * spec.sensingRadius;
+    this.grid = new SpatialGrid(spec.sensingRadius);
     // An arena under 3 x 3 sensing radii has nearly everyone in range: the grid cannot prune, the loop is quicker.
     if (spec.arenaWidth * spec.arenaHeight < 9 * this.r2) this.gridFrom = Infinity;
     this.nearIdx = new Int32Array(spec.maxNeighbours);
@@ -226,7 +226,7 @@ export class RendezvousObserver {
     const spec = this.spec;
     const K = spec.maxNeighbours;
     const r2max = this.r2;
-    const invRadius = 1 / spec.commRadius;
+    const invRadius = 1 / spec.sensingRadius;
     const invSpeed = 1 / spec.maxSpeed;
     const invTurn = 1 / spec.maxTurnRate;
     const sx = 2 / spec.arenaWidth;
@@ -444,7 +444,7 @@ export class RendezvousObserver {
     const cj = this.cos[j];
     const sj = this.sin[j];
     out[p] = 1;
-    out[p + 1] = d / spec.commRadius;
+    out[p + 1] = d / spec.sensingRadius;
     out[p + 2] = d > 0 ? (dx * ci + dy * si) / d : 1;
     out[p + 3] = d > 0 ? (dy * ci - dx * si) / d : 0;
     out[p + 4] = cj * ci + sj * si;
@@ -488,10 +488,10 @@ export function ownFeatureNames(id: ObservationSpecId): readonly string[] {
 /**
  * The local variant's wall features at out[o..o+4): for the nearer of the two vertical walls (x = 0, x = W)
  * and the nearer of the two horizontal ones, the robot-frame unit vector toward the wall times its
- * proximity max(0, 1 - d / commRadius).
+ * proximity max(0, 1 - d / sensingRadius).
  */
 function writeWallFeatures(xi: number, yi: number, ci: number, si: number, spec: ObservationSpec, out: Float32Array, o: number): void {
-  const r = spec.commRadius;
+  const r = spec.sensingRadius;
   // Vertical wall: world direction (-1, 0) toward x = 0 or (1, 0) toward x = W.
   const toRight = spec.arenaWidth - xi < xi;
   const dx = toRight ? spec.arenaWidth - xi : xi;

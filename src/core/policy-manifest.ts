@@ -2,6 +2,7 @@
 // check a trained policy before anything starts, and where it came from.
 import { z } from 'zod';
 import { OBSERVATION_SPEC_IDS, type ObservationSpec } from './observation.js';
+import { RENAMED_SWARM_KEYS } from './swarm-config.js';
 
 export const MANIFEST_FORMAT = 'swarmguard-policy/1';
 
@@ -29,18 +30,34 @@ export const ModelFileSchema = z
  * variant (global or local), the rest its parameters. The local variant's arena size is where it was
  * trained, not a requirement.
  */
-export const ObservationRecordSchema = z
+/**
+ * Records are read as they were written: a manifest from before a key was renamed (RENAMED_SWARM_KEYS) has its
+ * observation record and its training config's swarm (`env`) read under the new names.
+ */
+function renamedKeys(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const [old, { to }] of Object.entries(RENAMED_SWARM_KEYS)) {
+    if (old in out && !(to in out)) {
+      out[to] = out[old];
+      delete out[old];
+    }
+  }
+  return out;
+}
+
+export const ObservationRecordSchema = z.preprocess(renamedKeys, z
   .object({
     spec: z.enum(OBSERVATION_SPEC_IDS),
     size: z.number().int().positive(),
     maxNeighbours: z.number().int().positive(),
-    commRadius: z.number().positive(),
+    sensingRadius: z.number().positive(),
     arenaWidth: z.number().positive(),
     arenaHeight: z.number().positive(),
     maxSpeed: z.number().positive(),
     maxTurnRate: z.number().positive(),
   })
-  .strict();
+  .strict());
 
 export type ObservationRecord = z.output<typeof ObservationRecordSchema>;
 
@@ -50,7 +67,7 @@ export function observationRecord(spec: ObservationSpec, arena: { arenaWidth: nu
     spec: spec.id,
     size,
     maxNeighbours: spec.maxNeighbours,
-    commRadius: spec.commRadius,
+    sensingRadius: spec.sensingRadius,
     arenaWidth: arena.arenaWidth,
     arenaHeight: arena.arenaHeight,
     maxSpeed: spec.maxSpeed,
@@ -67,7 +84,11 @@ export const TrainingRecordSchema = z
     iterations: z.number().int().positive(),
     wallSeconds: z.number().positive(),
     commit: z.string(),
-    config: z.record(z.string(), z.unknown()),
+    /** The resolved training config; its swarm (`env`) read under today's key names (renamedKeys). */
+    config: z.preprocess(
+      (c) => (c !== null && typeof c === 'object' && 'env' in c ? { ...c, env: renamedKeys((c as { env: unknown }).env) } : c),
+      z.record(z.string(), z.unknown()),
+    ),
   })
   .strict();
 

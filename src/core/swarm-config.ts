@@ -43,13 +43,17 @@ export const SwarmConfigSchema = z
     subSteps: z.number().int().min(1).max(100),
     episodeSteps: z.number().int().min(1),
     /**
-     * Observation variant: `global` (rendezvous-v1: everyone within commRadius, own position over the arena)
-     * or `local` (rendezvous-local-v1: the maxNeighbours nearest within commRadius, walls as local features;
+     * Observation variant: `global` (rendezvous-v1: everyone within sensingRadius, own position over the arena)
+     * or `local` (rendezvous-local-v1: the maxNeighbours nearest within sensingRadius, walls as local features;
      * independent of the arena's size and of N).
      */
     observation: z.enum(['global', 'local']),
     /** Sensing radius, m: robots farther apart do not observe each other (the unit of relative distances). */
-    commRadius: z.number().positive(),
+    /**
+     * How far a robot perceives its neighbours, m: a sensing radius of the tracker's view (nothing is
+     * communicated). Called commRadius before; an old file gets an error naming the new key.
+     */
+    sensingRadius: z.number().positive(),
     maxNeighbours: z.number().int().min(1).max(MAX_ROBOTS),
     /**
      * Where robots start: `arena` (uniform over the whole arena) or `{ square: side }` (uniform in a square of
@@ -74,7 +78,7 @@ export const DEFAULT_SWARM_CONFIG = {
   subSteps: 10,
   episodeSteps: 300,
   observation: 'global',
-  commRadius: 1.5,
+  sensingRadius: 1.5,
   maxNeighbours: 9,
   spawn: 'arena',
   gatherDiameter: 0.3,
@@ -124,6 +128,18 @@ export function robotsFilePath(robotsFile: string | undefined, baseDir: string):
   return robotsFile ? resolve(baseDir, robotsFile) : DEFAULT_ROBOTS_FILE;
 }
 
+/** Keys renamed since files were written with them: old name -> new name and why. */
+export const RENAMED_SWARM_KEYS: Readonly<Record<string, { to: string; why: string }>> = {
+  commRadius: { to: 'sensingRadius', why: 'it is a sensing radius: nothing is communicated' },
+};
+
+/** A file that still uses a renamed key gets an error naming the new key (not a bare "unrecognized key"). */
+function refuseRenamedKeys(partial: Record<string, unknown>, source: string): void {
+  for (const [old, { to, why }] of Object.entries(RENAMED_SWARM_KEYS)) {
+    if (old in partial) throw new ConfigError(`${source}: ${old}: renamed ${to} (${why}); write ${to}: ${JSON.stringify(partial[old])}`);
+  }
+}
+
 /**
  * Validates a configuration (any keys left out take their defaults) and resolves robot parameters.
  * `source` names the config in error messages; `baseDir` resolves a relative robotsFile.
@@ -132,6 +148,7 @@ export function resolveSwarmConfig(partial: unknown = {}, source = 'swarm config
   if (partial === null || typeof partial !== 'object' || Array.isArray(partial)) {
     throw new ConfigError(`${source}: expected a mapping of settings`);
   }
+  refuseRenamedKeys(partial as Record<string, unknown>, source);
   const merged = mergeOver(DEFAULT_SWARM_CONFIG as unknown as Record<string, unknown>, partial as Record<string, unknown>);
   const cfg = parseWithSchema(source, SwarmConfigSchema, merged);
   const robotIds = typeof cfg.robots === 'number' ? defaultRobotIds(cfg.robots) : cfg.robots;
@@ -166,7 +183,7 @@ export function resolveSwarmConfig(partial: unknown = {}, source = 'swarm config
     observation: {
       id: cfg.observation === 'local' ? LOCAL_SPEC_ID : GLOBAL_SPEC_ID,
       maxNeighbours: cfg.maxNeighbours,
-      commRadius: cfg.commRadius,
+      sensingRadius: cfg.sensingRadius,
       arenaWidth: width,
       arenaHeight: height,
       maxSpeed: limits.maxLinear,

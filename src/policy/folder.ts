@@ -71,8 +71,8 @@ export function observationMismatch(recorded: Omit<ObservationRecord, 'size'>, s
     return `manifest observation.spec is '${recorded.spec}' but the swarm uses '${spec.id}' (set the swarm's observation: ${recorded.spec === LOCAL_SPEC_ID ? 'local' : 'global'})`;
   }
   const keys = spec.id === LOCAL_SPEC_ID
-    ? (['maxNeighbours', 'commRadius', 'maxSpeed', 'maxTurnRate'] as const)
-    : (['maxNeighbours', 'commRadius', 'arenaWidth', 'arenaHeight', 'maxSpeed', 'maxTurnRate'] as const);
+    ? (['maxNeighbours', 'sensingRadius', 'maxSpeed', 'maxTurnRate'] as const)
+    : (['maxNeighbours', 'sensingRadius', 'arenaWidth', 'arenaHeight', 'maxSpeed', 'maxTurnRate'] as const);
   for (const key of keys) {
     if (Math.abs(recorded[key] - spec[key]) > 1e-9) {
       // The global variant's own position is normalised over its training arena: no other arena can be served.
