@@ -11,6 +11,7 @@ import { loadLaunch } from '../src/launch/launch.js';
 import { PROJECT_ROOT, resolveSwarmConfig } from '../src/core/swarm-config.js';
 import { resolveTrainConfig } from '../sim/train/config.js';
 import { resolveAdversaryConfig } from '../sim/train/adversary.js';
+import { readManifest } from '../src/policy/folder.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'swarmguard-config-errors-'));
 function file(name: string, text: string): string {
@@ -36,6 +37,21 @@ describe('config errors name the key, the expected type and the value received',
     await expect(launch('link: { kind: tcp }\n')).rejects.toThrow(/launch\.yaml: link\.kind: expected one of .*"epuck2-wifi".*, received "tcp" \(a string\)/);
     await expect(launch('link: { kind: sim }\ntrial: yes\n')).rejects.toThrow(/launch\.yaml: trial: expected true or false, received "yes" \(a string\)/);
     await expect(loadLaunch(file('no-duration.yaml', `name: t\npolicy: ${MAPPO}\nlink: { kind: sim }\n`))).rejects.toThrow(/duration: expected a number, but the key is missing/);
+  });
+
+  it('a renamed key (commRadius, now sensingRadius) is named with its new name in a swarm block, a launch file and a training config', async () => {
+    expect(() => resolveSwarmConfig({ commRadius: 0.6 }, 'sim.yaml')).toThrow(ConfigError);
+    expect(() => resolveSwarmConfig({ commRadius: 0.6 }, 'sim.yaml')).toThrow('sim.yaml: commRadius: renamed sensingRadius (it is a sensing radius: nothing is communicated); write sensingRadius: 0.6');
+    await expect(loadLaunch(file('renamed.yaml', `name: t\npolicy: ${MAPPO}\nduration: 5\nswarm: { commRadius: 1.5 }\n`))).rejects.toThrow(/renamed\.yaml: swarm: commRadius: renamed sensingRadius/);
+    expect(() => resolveSwarmConfig(resolveTrainConfig({ env: { commRadius: 0.6 } }, 'train.yaml').env, 'train.yaml: env')).toThrow(/train\.yaml: env: commRadius: renamed sensingRadius/);
+  });
+
+  it('a manifest written before the rename is read under the new name (a record, not a file to fix)', () => {
+    const old = readManifest(join(PROJECT_ROOT, 'policies', 'mappo-local-sparse'));
+    expect(old.observation.sensingRadius).toBe(0.6);
+    expect(old.observation).not.toHaveProperty('commRadius');
+    expect((old.training.config.env as Record<string, unknown>).sensingRadius).toBe(0.6);
+    expect(resolveSwarmConfig(old.training.config.env).observation.sensingRadius).toBe(0.6);
   });
 
   it('a training config and an adversary config', () => {
