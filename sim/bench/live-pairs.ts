@@ -32,12 +32,16 @@ function denseView(view: SwarmView): TeamView {
   return { envs: 1, robots: view.robots, obs: view.obs, rowIds: view.rowIds, pairFeatures: (e, out) => view.pairFeatures(e, out) };
 }
 
-async function lockstep(N: number, seed: number, live: OnnxTeam, dense: OnnxTeam) {
+/** N robots at the training density (arena side 2 m x sqrt(N / 10)), noise on: the twin, and the view `team` observes through. */
+function constantDensitySwarm(N: number, seed: number, team: OnnxTeam) {
   const side = 2 * Math.sqrt(N / 10);
   const settings = resolveSwarmConfig({ ...(readManifest(dir).training.config.env as object), robots: N, arena: { width: side, height: side }, noise: 'default' });
-  const link = new SimLink(settings, 'fast', seed);
-  const spec = live.policy.manifest.observation;
-  const view = new SwarmView({ ...spec, id: spec.spec }, N, settings.controlPeriod);
+  const spec = team.policy.manifest.observation;
+  return { settings, link: new SimLink(settings, 'fast', seed), view: new SwarmView({ ...spec, id: spec.spec }, N, settings.controlPeriod) };
+}
+
+async function lockstep(N: number, seed: number, live: OnnxTeam, dense: OnnxTeam) {
+  const { settings, link, view } = constantDensitySwarm(N, seed, live);
   live.resetEnv(0);
   dense.resetEnv(0);
   const a = new Float32Array(2 * N);
@@ -85,11 +89,7 @@ async function lockstep(N: number, seed: number, live: OnnxTeam, dense: OnnxTeam
 
 /** One closed-loop run driven by `team` (live pairs, or dense through the view wrapper): the outcome at the end. */
 async function closedLoop(N: number, seed: number, team: OnnxTeam, asDense: boolean) {
-  const side = 2 * Math.sqrt(N / 10);
-  const settings = resolveSwarmConfig({ ...(readManifest(dir).training.config.env as object), robots: N, arena: { width: side, height: side }, noise: 'default' });
-  const link = new SimLink(settings, 'fast', seed);
-  const spec = team.policy.manifest.observation;
-  const view = new SwarmView({ ...spec, id: spec.spec }, N, settings.controlPeriod);
+  const { settings, link, view } = constantDensitySwarm(N, seed, team);
   team.resetEnv(0);
   const a = new Float32Array(2 * N);
   for (let t = 0; t < TICKS; t++) {
