@@ -4,5 +4,5 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { runRosNode } = await import('../../cli/ros2-node.js');
+const { runRosNode } = await import('../cli/ros2-node.ts');
 process.exitCode = await runRosNode(process.argv.slice(2));
