@@ -63,7 +63,7 @@ export interface TickRecord {
   commands: number[];
   /** Why the safety layer stopped each robot this tick (null: its command passed). */
   stopped: (StopReason | null)[];
-  /** The monitor's signals per robot: aggregated belief (null: no observer / no belief network), consistency, fused. */
+  /** The monitor's signals per robot: belief signal in [0, 1] (null: no observer / no belief network), consistency, fused. */
   belief: (number | null)[];
   consistency: number[];
   suspicion: number[];
@@ -415,7 +415,9 @@ export function monitorView(
 ): Pick<TickRecord, 'poses' | 'belief' | 'consistency' | 'suspicion' | 'flagged'> {
   return {
     poses: poses.map(({ x, y, theta }, i) => (view.located(i) ? { x, y, theta } : { x: Number.NaN, y: Number.NaN, theta: Number.NaN })),
-    belief: poses.map((_, j) => (beliefs && beliefs.observers[j]! > 0 ? beliefs.value[j]! : null)),
+    // The monitor's belief signal in [0, 1] (its CUSUM of the prior-corrected evidence over its threshold), as
+    // telemetry, the dashboard and recordings carry it; null where no robot observes j (or no belief network).
+    belief: poses.map((_, j) => (beliefs && beliefs.observers[j]! > 0 ? monitor.beliefSignal[j]! : null)),
     consistency: Array.from(monitor.consistencySignal),
     suspicion: Array.from(monitor.suspicion),
     flagged: [...monitor.flagged],
