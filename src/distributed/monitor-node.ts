@@ -54,6 +54,8 @@ export class MonitorNode {
   private readonly commands: Float32Array;
   private readonly stopped: (string | null)[];
   private readonly pairBeliefs: Float64Array;
+  /** P(compromised) in the belief network's training episodes, divided out of the beliefs (NaN: no belief network). */
+  private readonly beliefPrior: number;
   /** Agents' events kept (one of each: an agent sends them again after an outage). */
   private readonly eventKeys = new Set<string>();
   /** Live: the stamp of each robot's last pose the monitor has seen, and ticks not scored for want of data. */
@@ -81,6 +83,7 @@ export class MonitorNode {
     this.commands = new Float32Array(2 * N);
     this.stopped = new Array<string | null>(N).fill(null);
     this.pairBeliefs = new Float64Array(N * N);
+    this.beliefPrior = team.usesBeliefs ? trainingPrior(team.policy.manifest) : Number.NaN;
     this.lastStamp = new Array<number>(N).fill(Number.NaN);
     this.motion = new Array(N).fill(null);
     team.setForgetAfter(launch.forgetAfterTicks);
@@ -170,7 +173,7 @@ export class MonitorNode {
       const heard = this.inbox.beliefsAt(k);
       this.pairBeliefs.fill(0);
       for (const [i, about] of heard) for (let j = 0; j < N; j++) this.pairBeliefs[i * N + j] = about[ids[j]!] ?? 0;
-      beliefs = aggregateBeliefs(this.pairBeliefs, 1, N, (i, j) => heard.get(i)?.[ids[j]!] !== undefined, trainingPrior(this.team.policy.manifest));
+      beliefs = aggregateBeliefs(this.pairBeliefs, 1, N, (i, j) => heard.get(i)?.[ids[j]!] !== undefined, this.beliefPrior);
     }
     const alerts = this.scoring(timed, nowMs) ? this.monitor.update(k, { poses, motion: this.motion, policyCommandsAfterSafety: this.expected, beliefs }) : [];
     // Tick k's commands as the robots were sent them: next tick's observations carry them.

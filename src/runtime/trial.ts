@@ -105,6 +105,8 @@ export class TrialRun {
   private pairs = new Float32Array(0);
   /** P(compromised) of a robot in the belief network's training episodes, divided out of its beliefs (NaN: no belief network). */
   private readonly beliefPrior: number;
+  /** One observer's evidence from its P(compromised), against that prior (the live-pair aggregation's per-pair term). */
+  private readonly evidence: ((p: number) => number) | null;
   private lastStop: (StopReason | null)[];
   /** This run's injections (its own list: ones added mid-run are not the launch file's), and which have started. */
   private readonly plan: Injection[];
@@ -121,6 +123,7 @@ export class TrialRun {
     }
     this.view = SwarmView.forPolicy(parts.team, N, parts.controlPeriod);
     this.beliefPrior = parts.team.usesBeliefs ? trainingPrior(parts.team.policy.manifest) : Number.NaN;
+    this.evidence = parts.team.usesBeliefs ? beliefEvidence(this.beliefPrior) : null;
     this.rng = makeStreams(parts.seed, 1)[0]!;
     this.intended = new Float32Array(2 * N);
     this.expected = new Float32Array(2 * N);
@@ -182,7 +185,7 @@ export class TrialRun {
     }
     timer?.lap('observation');
     let beliefs = null;
-    if (live) beliefs = live.meanOverObservers(beliefEvidence(this.beliefPrior));
+    if (live && this.evidence) beliefs = live.meanOverObservers(this.evidence);
     else if (team.usesBeliefs) beliefs = aggregateBeliefs(team.lastBeliefs, team.beliefsPerPair, N, (i, j) => this.view.inRange(this.pairs, i, j), this.beliefPrior);
     const alerts = monitor.update(t, { poses, motion: this.view.motion, policyCommandsAfterSafety: this.expected, beliefs });
     for (const a of alerts) this.events.push(a);
