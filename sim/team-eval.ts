@@ -10,8 +10,7 @@ import { checkVictimCount, episodeVictims, type Attack } from '../src/attacks/at
 import { AttackSession, type UserAttack } from '../src/attacks/attack-module.js';
 import { faultByName } from '../src/attacks/faults.js';
 import { CommandOverride, type ActionOverride } from '../src/attacks/override.js';
-import type { ControllerName } from './controllers.js';
-import { makeController } from './episode.js';
+import { makeController, type ControllerName } from './controllers.js';
 import { summariseEpisodes, type EvalResult } from './evaluation.js';
 import { RendezvousWorld } from './world.js';
 
