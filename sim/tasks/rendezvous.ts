@@ -32,7 +32,7 @@ export class RendezvousTask implements SwarmTask<RendezvousMetrics> {
   /** Step at which the scored robots were first gathered, -1 while never. */
   private readonly gatherStep: Int32Array;
 
-  constructor(private readonly world: TaskWorld) {
+  constructor(protected readonly world: TaskWorld) {
     const E = world.envs;
     this.rewardLeftOut = new Array<LeftOut>(E).fill(-1);
     this.metricsLeftOut = new Array<LeftOut>(E).fill(-1);
