@@ -1,8 +1,10 @@
-// Reference controllers that read the same rendezvous-v1 observation a learned policy reads.
+// The rendezvous task's reference controllers (sim/tasks/rendezvous.ts names them): baselines that read the
+// same rendezvous-v1 observation a learned policy reads.
 import { commandsFromTwist } from '../src/core/kinematics.js';
-import { ROW_DIM, type ObservationLayout, type ObservationSpec } from '../src/core/observation.js';
+import { observationLayout, ROW_DIM, type ObservationLayout, type ObservationSpec } from '../src/core/observation.js';
 import { deriveSeed, makeStreams, RANDOM_CONTROLLER_PURPOSE, type RandomStream } from '../src/core/random.js';
 import type { RobotParams } from '../src/core/robot-params.js';
+import type { SwarmSettings } from '../src/core/swarm-config.js';
 
 /** Maps a batch of observations (robot g at g * layout.size) to wheel commands (robot g at 2g). */
 export interface Controller {
@@ -211,5 +213,22 @@ export class RandomController implements Controller {
 
   act(_obs: Float32Array, robots: number, out: Float32Array): void {
     for (let k = 0; k < 2 * robots; k++) out[k] = this.rng.range(-1, 1);
+  }
+}
+
+export interface ControllerTuning {
+  /** W-MSR's F, the extreme values discarded on each side per coordinate (default DEFAULT_WMSR_F). */
+  wmsrF?: number;
+}
+
+/** The reference controller `name` for robots of `settings` (the random one seeded from `seed`). */
+export function makeController(name: ControllerName, settings: SwarmSettings, seed: number, tuning: ControllerTuning = {}): Controller {
+  switch (name) {
+    case 'consensus':
+      return new ConsensusController(settings.observation, observationLayout(settings.observation), settings.robots[0]!);
+    case 'wmsr':
+      return new WmsrController(settings.observation, observationLayout(settings.observation), settings.robots[0]!, tuning.wmsrF);
+    case 'random':
+      return new RandomController(seed);
   }
 }

@@ -1,9 +1,11 @@
 // One seeded episode on the twin with a chosen controller and an optional attacked robot, with its trajectory.
-import { observationLayout } from '../src/core/observation.js';
 import type { RendezvousMetrics } from '../src/core/rendezvous.js';
 import type { SwarmSettings } from '../src/core/swarm-config.js';
-import { ConsensusController, RandomController, WmsrController, type Controller, type ControllerName } from './controllers.js';
+import type { Controller } from './controllers.js';
 import { RendezvousWorld, type VictimSetup } from './world.js';
+
+// The rendezvous task's controller factory, where an episode's callers have always found it.
+export { makeController, type ControllerTuning } from './controllers.js';
 
 export interface EpisodeResult {
   metrics: RendezvousMetrics;
@@ -13,22 +15,6 @@ export interface EpisodeResult {
   robots: number;
   /** Index of the attacked robot, or -1. */
   victim: number;
-}
-
-export interface ControllerTuning {
-  /** W-MSR's F, the extreme values discarded on each side per coordinate (default DEFAULT_WMSR_F). */
-  wmsrF?: number;
-}
-
-export function makeController(name: ControllerName, settings: SwarmSettings, seed: number, tuning: ControllerTuning = {}): Controller {
-  switch (name) {
-    case 'consensus':
-      return new ConsensusController(settings.observation, observationLayout(settings.observation), settings.robots[0]!);
-    case 'wmsr':
-      return new WmsrController(settings.observation, observationLayout(settings.observation), settings.robots[0]!, tuning.wmsrF);
-    case 'random':
-      return new RandomController(seed);
-  }
 }
 
 /** An episode on a one-environment world with every step's true poses recorded. */

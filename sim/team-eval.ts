@@ -11,13 +11,13 @@ import { AttackSession, type UserAttack } from '../src/attacks/attack-module.js'
 import { faultByName } from '../src/attacks/faults.js';
 import { CommandOverride, type ActionOverride } from '../src/attacks/override.js';
 import type { ControllerName } from './controllers.js';
-import { makeController } from './episode.js';
 import { summariseEpisodes, type EvalResult } from './evaluation.js';
+import { RENDEZVOUS_TASK } from './tasks/rendezvous.js';
 import { RendezvousWorld } from './world.js';
 
 /** A reference controller (consensus, W-MSR, random wheels) driving the team, for comparison columns. */
 export function controllerTeam(name: ControllerName, settings: SwarmSettings, seed: number): TeamController {
-  const controller = makeController(name, settings, seed);
+  const controller = RENDEZVOUS_TASK.makeController(name, settings, seed);
   return {
     name,
     act: (view, out) => controller.act(view.obs, view.envs * view.robots, out),

@@ -1,25 +1,26 @@
-// The vectorised e-puck2 rendezvous twin: E environments x N robots stepped together in flat typed arrays.
+// The vectorised e-puck2 twin: E environments x N robots stepped together in flat typed arrays. SwarmWorld is
+// the generic swarm world, a task (sim/task.ts) defines spawning, reward, done and metrics on it;
+// RendezvousWorld (at the end) is the swarm world running the rendezvous task (sim/tasks/rendezvous.ts).
 //
 // One control step (world.step):
 //   commands checked (non-finite -> error, nothing applied) -> clamp -> victims' overrides
 //   -> latency delay line -> dropped commands -> actuator noise -> wheel speeds (per-episode wheel offsets)
 //   -> sub-steps of Euler motion with disc/wall contact resolution
-//   -> tracker poses with noise -> tracked speed/turn rate -> reward, metrics -> observations.
+//   -> tracker poses with noise -> tracked speed/turn rate -> the task's reward and done -> observations.
 import { bodyAngular, bodyLinear, clampCommand, estimateTwist, wrapAngle } from '../src/core/kinematics.js';
 import { RendezvousObserver, globalStateSize, PAIR_DIM, perturbObservation, type SwarmFrame } from '../src/core/observation.js';
 import { makeStreams, type RandomStream } from '../src/core/random.js';
-import { isGathered, rendezvousOutcome, rendezvousReward, type LeftOut, type RendezvousMetrics } from '../src/core/rendezvous.js';
-import { ConfigError } from '../src/core/config-file.js';
+import type { RendezvousMetrics } from '../src/core/rendezvous.js';
 import { MAX_LATENCY_TICKS, maxWheelSpeed } from '../src/core/robot-params.js';
 import type { SwarmSettings } from '../src/core/swarm-config.js';
 import type { ActionOverride, OverrideContext } from '../src/attacks/override.js';
 import { ContactSolver, detectContacts, hasOverlap, type DiscBodies } from './physics.js';
+import type { SwarmTask, TaskDefinition, TaskWorld } from './task.js';
+import { RENDEZVOUS_TASK } from './tasks/rendezvous.js';
 import { UserError } from '../src/core/user-error.js';
 
 /** Gap (m) under which two robots, or a robot and a wall, count as touching. */
 export const CONTACT_MARGIN = 0.001;
-/** Robots spawn at least this far apart (surface to surface) and from the walls, m. */
-const SPAWN_CLEARANCE = 0.02;
 const DELAY_SLOTS = MAX_LATENCY_TICKS + 1;
 
 /** A command that must not enter the state; names the robot. */
@@ -50,23 +51,22 @@ interface VictimAttack {
   observationNoise: number;
 }
 
-/** Robots as the core measures take them: one index (-1 for none) while there is at most one, else the list. */
-function asLeftOut(robots: readonly number[]): LeftOut {
-  return robots.length <= 1 ? (robots[0] ?? -1) : robots;
-}
-
-export interface WorldOptions {
+export interface WorldOptions<Metrics> {
   envs: number;
   seed: number;
   /** Reset an environment as soon as its episode ends (training); otherwise it holds until reset. */
   autoReset?: boolean;
-  /** Called with an environment's metrics when its episode ends. */
-  onEpisodeEnd?: (env: number, metrics: RendezvousMetrics) => void;
+  /** Called with an environment's metrics (the task's) when its episode ends. */
+  onEpisodeEnd?: (env: number, metrics: Metrics) => void;
   /** Called after an environment is reset, before its first observation is built (e.g. to draw a victim). */
   onEpisodeStart?: (env: number) => void;
 }
 
-export class RendezvousWorld {
+/**
+ * The generic swarm world: commands, the victims' overrides, the noise model, motion and contacts, the
+ * tracker, observations and stepping, for any task (`task` is attached once, before the first reset).
+ */
+export class SwarmWorld<Metrics> implements TaskWorld {
   readonly envs: number;
   readonly robots: number;
   readonly settings: SwarmSettings;
@@ -89,7 +89,7 @@ export class RendezvousWorld {
   private readonly stepsPerTick: Float64Array;
   /** Robot index (within its environment) behind each neighbour row of `obs`, -1 for empty rows: robot g at g * K. */
   readonly rowIds: Int32Array;
-  /** Reward of the last step per environment: the team's, over the uncompromised robots (the victim left out). */
+  /** Reward of the last step per environment, the task's (rendezvous: the team's, over the uncompromised robots). */
   readonly rewards: Float64Array;
   /** 1 where the last step ended the environment's episode. */
   readonly dones: Uint8Array;
@@ -99,10 +99,19 @@ export class RendezvousWorld {
   readonly victim: Int32Array;
   /** 1 for every victim robot: robot g at g. */
   readonly compromised: Uint8Array;
+  /** Body radius per robot of an environment (index k), m. */
+  readonly bodyRadius: Float64Array;
+  /** 1 where robot g touches another robot, or a wall, after the last step or reset (gap under CONTACT_MARGIN). */
+  readonly robotContact: Uint8Array;
+  readonly wallContact: Uint8Array;
+  /** Robot-robot and robot-wall contact onsets (a robot starting to touch) in each environment's episode so far. */
+  readonly collisionOnsets: Float64Array;
+  readonly wallOnsets: Float64Array;
 
+  private readonly task: SwarmTask<Metrics>;
   private readonly autoReset: boolean;
-  private readonly onEpisodeEnd: WorldOptions['onEpisodeEnd'];
-  private readonly onEpisodeStart: WorldOptions['onEpisodeStart'];
+  private readonly onEpisodeEnd: WorldOptions<Metrics>['onEpisodeEnd'];
+  private readonly onEpisodeStart: WorldOptions<Metrics>['onEpisodeStart'];
   private readonly rng: RandomStream[];
   /** Per environment: its victims in slot order (empty: none). */
   private readonly attacks: VictimAttack[][];
@@ -111,9 +120,6 @@ export class RendezvousWorld {
    * always left out; these count only in an environment without a victim.
    */
   private readonly scoredOutRobots: number[][];
-  /** Per environment: the robots the reward leaves out (the victims) and those the metrics leave out. */
-  private readonly rewardLeftOut: LeftOut[];
-  private readonly metricsLeftOut: LeftOut[];
 
   private readonly bodies: DiscBodies;
   /** Per robot: ground speed (m/s) per unit command of each wheel, and wheel distance, with this episode's offsets. */
@@ -125,19 +131,9 @@ export class RendezvousWorld {
   private readonly delayLine: Float64Array;
   /** The command each robot is executing (after latency and drops), before actuator noise. */
   private readonly received: Float64Array;
-  private readonly robotContact: Uint8Array;
-  private readonly wallContact: Uint8Array;
   private readonly prevTrackedX: Float64Array;
   private readonly prevTrackedY: Float64Array;
   private readonly prevTrackedHeading: Float64Array;
-
-  // Episode accumulators per environment.
-  private readonly episodeReturn: Float64Array;
-  /** Sum of `rewards` (the defenders' reward, compromised robots left out) over the episode. */
-  private readonly defenderReturn: Float64Array;
-  private readonly gatherStep: Int32Array;
-  private readonly collisionOnsets: Float64Array;
-  private readonly wallOnsets: Float64Array;
 
   // Scratch.
   private readonly contacts: ContactSolver;
@@ -158,7 +154,7 @@ export class RendezvousWorld {
   private pairScratch = new Float32Array(0);
   private readonly ctx: OverrideContext;
 
-  constructor(settings: SwarmSettings, options: WorldOptions) {
+  constructor(settings: SwarmSettings, task: Pick<TaskDefinition<Metrics>, 'attach'>, options: WorldOptions<Metrics>) {
     const E = options.envs;
     const N = settings.robots.length;
     if (!Number.isInteger(E) || E < 1) throw new RangeError(`envs must be a positive integer, got ${E}`);
@@ -189,13 +185,12 @@ export class RendezvousWorld {
     this.compromised = new Uint8Array(G);
     this.attacks = Array.from({ length: E }, () => []);
     this.scoredOutRobots = Array.from({ length: E }, () => []);
-    this.rewardLeftOut = new Array<LeftOut>(E).fill(-1);
-    this.metricsLeftOut = new Array<LeftOut>(E).fill(-1);
 
+    this.bodyRadius = Float64Array.from(settings.robots, (r) => r.bodyRadius);
     this.bodies = {
       x: this.truth.x,
       y: this.truth.y,
-      radius: Float64Array.from(settings.robots, (r) => r.bodyRadius),
+      radius: this.bodyRadius,
       width: settings.arenaWidth,
       height: settings.arenaHeight,
     };
@@ -212,9 +207,6 @@ export class RendezvousWorld {
     this.prevTrackedX = new Float64Array(G);
     this.prevTrackedY = new Float64Array(G);
     this.prevTrackedHeading = new Float64Array(G);
-    this.episodeReturn = new Float64Array(E);
-    this.defenderReturn = new Float64Array(E);
-    this.gatherStep = new Int32Array(E);
     this.collisionOnsets = new Float64Array(E);
     this.wallOnsets = new Float64Array(E);
     this.contacts = new ContactSolver(N);
@@ -240,6 +232,7 @@ export class RendezvousWorld {
       proposedRight: 0,
       rng: this.rng[0]!,
     };
+    this.task = task.attach(this);
     for (let e = 0; e < E; e++) this.resetEnv(e);
   }
 
@@ -287,8 +280,7 @@ export class RendezvousWorld {
     for (const k of robots) this.compromised[base + k] = 1;
     this.attacks[e] = attacks;
     this.victim[e] = robots[0] ?? -1;
-    this.rewardLeftOut[e] = asLeftOut(robots);
-    this.updateScored(e);
+    this.task.teamChanged(e);
   }
 
   /** The victims of environment e in slot order (empty: none). */
@@ -308,7 +300,7 @@ export class RendezvousWorld {
     this.checkDistinct(e, list, 'scored-out robot');
     if (list.length >= this.robots) throw new UserError(`env ${e}: leaving ${list.length} robots out scores none of a swarm of ${this.robots}`);
     this.scoredOutRobots[e] = list;
-    this.updateScored(e);
+    this.task.teamChanged(e);
   }
 
   /** The robots environment e's metrics leave out while it has no victim (empty: none). */
@@ -317,20 +309,14 @@ export class RendezvousWorld {
     return this.scoredOutRobots[e]!;
   }
 
+  /** The robots environment e's metrics leave out: its victims, or without one its scored-out robots (empty: none). */
+  unscoredOf(e: number): readonly number[] {
+    return this.attacks[e]!.length > 0 ? this.victimsOf(e) : this.scoredOutOf(e);
+  }
+
   private checkDistinct(e: number, robots: readonly number[], what: string): void {
     const twice = robots.find((k, i) => robots.indexOf(k) !== i);
     if (twice !== undefined) throw new UserError(`env ${e}: robot '${this.robotIds[twice]}' is named twice as a ${what}`);
-  }
-
-  /**
-   * Who the metrics leave out: the victims, else the scored-out robots. Set before the episode's first
-   * step, it changes who the team is from the start.
-   */
-  private updateScored(e: number): void {
-    this.metricsLeftOut[e] = this.attacks[e]!.length > 0 ? this.rewardLeftOut[e]! : asLeftOut(this.scoredOutRobots[e]!);
-    if (this.stepCount[e] !== 0) return;
-    const s = this.settings;
-    this.gatherStep[e] = isGathered(this.truth.x, this.truth.y, e * this.robots, this.robots, s.gatherDiameter / 2, this.metricsLeftOut[e]) ? 0 : -1;
   }
 
   /** Resets every environment to a fresh episode. */
@@ -338,7 +324,7 @@ export class RendezvousWorld {
     for (let e = 0; e < this.envs; e++) this.resetEnv(e);
   }
 
-  /** Starts a new episode in environment e: scattered robots, fresh noise draws, cleared accumulators. */
+  /** Starts a new episode in environment e: the task's spawn (or the start poses), fresh noise draws, cleared accumulators. */
   resetEnv(e: number, startPoses?: readonly Pose[]): void {
     this.checkEnv(e);
     const N = this.robots;
@@ -346,7 +332,7 @@ export class RendezvousWorld {
     const s = this.settings;
     const rng = this.rng[e]!;
     if (startPoses) this.placeRobots(e, startPoses);
-    else this.scatterRobots(e, rng);
+    else this.task.spawn(e, rng);
 
     const nz = s.noise;
     for (let k = 0; k < N; k++) {
@@ -373,12 +359,10 @@ export class RendezvousWorld {
     }
     detectContacts(this.bodies, base, N, CONTACT_MARGIN, this.robotContact, this.wallContact);
     this.stepCount[e] = 0;
-    this.episodeReturn[e] = 0;
-    this.defenderReturn[e] = 0;
     this.collisionOnsets[e] = 0;
     this.wallOnsets[e] = 0;
+    this.task.startEpisode(e);
     this.onEpisodeStart?.(e);
-    this.gatherStep[e] = isGathered(this.truth.x, this.truth.y, base, N, s.gatherDiameter / 2, this.metricsLeftOut[e]) ? 0 : -1;
     this.observeEnv(e);
   }
 
@@ -434,9 +418,7 @@ export class RendezvousWorld {
   private stepEnv(e: number): void {
     const N = this.robots;
     const base = e * N;
-    const s = this.settings;
     const rng = this.rng[e]!;
-    const cmd = this.truth.command;
 
     this.actuate(e, rng);
     this.move(e);
@@ -449,18 +431,14 @@ export class RendezvousWorld {
       this.prevWallContact[k] = wc[base + k];
     }
     detectContacts(this.bodies, base, N, CONTACT_MARGIN, rc, wc);
-    let touching = 0;
-    let victimTouching = 0;
     for (let k = 0; k < N; k++) {
       const g = base + k;
-      if (this.compromised[g]) victimTouching += rc[g];
-      else touching += rc[g];
       if (rc[g] && !this.prevRobotContact[k]) this.collisionOnsets[e]++;
       if (wc[g] && !this.prevWallContact[k]) this.wallOnsets[e]++;
     }
 
     this.trackPoses(e, rng);
-    const dt = s.controlPeriod;
+    const dt = this.settings.controlPeriod;
     for (let g = base; g < base + N; g++) {
       const tw = estimateTwist(
         this.prevTrackedX[g], this.prevTrackedY[g], this.prevTrackedHeading[g],
@@ -470,18 +448,9 @@ export class RendezvousWorld {
       this.tracked.turnRate[g] = tw.angular;
     }
 
-    const diag = Math.hypot(s.arenaWidth, s.arenaHeight);
-    // The defenders' reward scores the uncompromised robots (the threat model); the episode return keeps the
-    // papers' protocol, every robot (the victims too) in the team, so published numbers stay comparable.
-    const r = rendezvousReward(this.truth.x, this.truth.y, cmd, base, N, diag, touching, s.reward, this.rewardLeftOut[e]);
-    this.rewards[e] = r;
-    this.defenderReturn[e] += r;
-    this.episodeReturn[e] += this.attacks[e]!.length === 0 ? r : rendezvousReward(this.truth.x, this.truth.y, cmd, base, N, diag, touching + victimTouching, s.reward);
-    const t = ++this.stepCount[e];
-    if (this.gatherStep[e] < 0 && isGathered(this.truth.x, this.truth.y, base, N, s.gatherDiameter / 2, this.metricsLeftOut[e])) {
-      this.gatherStep[e] = t;
-    }
-    const done = t >= s.episodeSteps;
+    this.stepCount[e]++;
+    this.rewards[e] = this.task.reward(e);
+    const done = this.task.done(e);
     this.dones[e] = done ? 1 : 0;
     if (done) {
       this.onEpisodeEnd?.(e, this.metrics(e));
@@ -493,21 +462,10 @@ export class RendezvousWorld {
     this.observeEnv(e);
   }
 
-  /** Metrics of environment e's episode so far; the outcome fields are over the scored robots as they stand now. */
-  metrics(e: number): RendezvousMetrics {
+  /** Metrics of environment e's episode so far, the task's (rendezvous: over the scored robots as they stand now). */
+  metrics(e: number): Metrics {
     this.checkEnv(e);
-    const N = this.robots;
-    const t = this.stepCount[e];
-    const robotMinutes = (N * t * this.settings.controlPeriod) / 60;
-    return {
-      episodeReturn: this.episodeReturn[e],
-      defenderReturn: this.defenderReturn[e],
-      steps: t,
-      ...rendezvousOutcome(this.truth.x, this.truth.y, e * N, N, this.settings.gatherDiameter, this.metricsLeftOut[e]),
-      timeToGather: this.gatherStep[e] >= 0 ? this.gatherStep[e] * this.settings.controlPeriod : null,
-      collisionsPerRobotMinute: robotMinutes > 0 ? this.collisionOnsets[e] / robotMinutes : 0,
-      wallHitsPerRobotMinute: robotMinutes > 0 ? this.wallOnsets[e] / robotMinutes : 0,
-    };
+    return this.task.metrics(e);
   }
 
   /** True poses of environment e. */
@@ -724,46 +682,6 @@ export class RendezvousWorld {
     }
   }
 
-  private scatterRobots(e: number, rng: RandomStream): void {
-    const N = this.robots;
-    const base = e * N;
-    const { arenaWidth: W, arenaHeight: H, spawnSquare } = this.settings;
-    const radius = this.bodies.radius;
-    // The spawn region: the arena, or a square of side spawnSquare placed at random inside it.
-    const side = spawnSquare ?? 0;
-    const left = spawnSquare === null ? 0 : rng.range(0, W - side);
-    const bottom = spawnSquare === null ? 0 : rng.range(0, H - side);
-    const right = spawnSquare === null ? W : left + side;
-    const top = spawnSquare === null ? H : bottom + side;
-    for (let k = 0; k < N; k++) {
-      const r = radius[k] + SPAWN_CLEARANCE;
-      let tries = 0;
-      for (;;) {
-        const px = rng.range(Math.max(r, left), Math.min(W - r, right));
-        const py = rng.range(Math.max(r, bottom), Math.min(H - r, top));
-        let free = true;
-        for (let j = 0; j < k && free; j++) {
-          const dx = px - this.truth.x[base + j];
-          const dy = py - this.truth.y[base + j];
-          const minD = radius[k] + radius[j] + SPAWN_CLEARANCE;
-          free = dx * dx + dy * dy >= minD * minD;
-        }
-        if (free) {
-          this.truth.x[base + k] = px;
-          this.truth.y[base + k] = py;
-          this.truth.heading[base + k] = rng.range(-Math.PI, Math.PI);
-          break;
-        }
-        if (++tries > 100_000) {
-          throw new ConfigError(
-            `${spawnSquare === null ? 'arena' : 'spawn.square'}: cannot scatter ${N} robots with ${SPAWN_CLEARANCE} m clearance in ` +
-              `${spawnSquare === null ? `${W} m x ${H} m` : `a ${side} m square`}; use a larger ${spawnSquare === null ? 'arena' : 'square'} or fewer robots`,
-          );
-        }
-      }
-    }
-  }
-
   private placeRobots(e: number, poses: readonly Pose[]): void {
     const N = this.robots;
     if (poses.length !== N) throw new UserError(`expected ${N} start poses, got ${poses.length}`);
@@ -789,6 +707,13 @@ export class RendezvousWorld {
       this.truth.y[base + k] = p.y;
       this.truth.heading[base + k] = wrapAngle(p.heading);
     });
+  }
+}
+
+/** The twin the code base trains and evaluates on: the swarm world running the rendezvous task. */
+export class RendezvousWorld extends SwarmWorld<RendezvousMetrics> {
+  constructor(settings: SwarmSettings, options: WorldOptions<RendezvousMetrics>) {
+    super(settings, RENDEZVOUS_TASK, options);
   }
 }
 
