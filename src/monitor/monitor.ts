@@ -148,11 +148,11 @@ export function aggregateBeliefs(
       if (i === j || !inRange(i, j)) continue;
       let p = 0;
       for (let r = 0; r < R; r++) p += beliefs[(i * N + j) * R + r]!;
-      value[j] += evidence(p);
-      observers[j]++;
+      value[j]! += evidence(p);
+      observers[j]!++;
     }
   }
-  for (let j = 0; j < N; j++) if (observers[j]! > 0) value[j] /= observers[j]!;
+  for (let j = 0; j < N; j++) if (observers[j]! > 0) value[j]! /= observers[j]!;
   return { value, observers };
 }
 
