@@ -421,8 +421,8 @@ export class RendezvousWorld {
     const cmd = this.truth.command;
     for (let k = 0; k < N; k++) {
       const g = base + k;
-      cmd[2 * g] = clampCommand(actions[2 * g]);
-      cmd[2 * g + 1] = clampCommand(actions[2 * g + 1]);
+      cmd[2 * g] = clampCommand(actions[2 * g]!);
+      cmd[2 * g + 1] = clampCommand(actions[2 * g + 1]!);
     }
     const attacks = this.attacks[e]!;
     for (let slot = 0; slot < attacks.length; slot++) {
@@ -445,26 +445,26 @@ export class RendezvousWorld {
     const rc = this.robotContact;
     const wc = this.wallContact;
     for (let k = 0; k < N; k++) {
-      this.prevRobotContact[k] = rc[base + k];
-      this.prevWallContact[k] = wc[base + k];
+      this.prevRobotContact[k] = rc[base + k]!;
+      this.prevWallContact[k] = wc[base + k]!;
     }
     detectContacts(this.bodies, base, N, CONTACT_MARGIN, rc, wc);
     let touching = 0;
     let victimTouching = 0;
     for (let k = 0; k < N; k++) {
       const g = base + k;
-      if (this.compromised[g]) victimTouching += rc[g];
-      else touching += rc[g];
-      if (rc[g] && !this.prevRobotContact[k]) this.collisionOnsets[e]++;
-      if (wc[g] && !this.prevWallContact[k]) this.wallOnsets[e]++;
+      if (this.compromised[g]) victimTouching += rc[g]!;
+      else touching += rc[g]!;
+      if (rc[g] && !this.prevRobotContact[k]) this.collisionOnsets[e]!++;
+      if (wc[g] && !this.prevWallContact[k]) this.wallOnsets[e]!++;
     }
 
     this.trackPoses(e, rng);
     const dt = s.controlPeriod;
     for (let g = base; g < base + N; g++) {
       const tw = estimateTwist(
-        this.prevTrackedX[g], this.prevTrackedY[g], this.prevTrackedHeading[g],
-        this.tracked.x[g], this.tracked.y[g], this.tracked.heading[g], dt,
+        this.prevTrackedX[g]!, this.prevTrackedY[g]!, this.prevTrackedHeading[g]!,
+        this.tracked.x[g]!, this.tracked.y[g]!, this.tracked.heading[g]!, dt,
       );
       this.tracked.speed[g] = tw.linear;
       this.tracked.turnRate[g] = tw.angular;
@@ -475,10 +475,10 @@ export class RendezvousWorld {
     // papers' protocol, every robot (the victims too) in the team, so published numbers stay comparable.
     const r = rendezvousReward(this.truth.x, this.truth.y, cmd, base, N, diag, touching, s.reward, this.rewardLeftOut[e]);
     this.rewards[e] = r;
-    this.defenderReturn[e] += r;
-    this.episodeReturn[e] += this.attacks[e]!.length === 0 ? r : rendezvousReward(this.truth.x, this.truth.y, cmd, base, N, diag, touching + victimTouching, s.reward);
-    const t = ++this.stepCount[e];
-    if (this.gatherStep[e] < 0 && isGathered(this.truth.x, this.truth.y, base, N, s.gatherDiameter / 2, this.metricsLeftOut[e])) {
+    this.defenderReturn[e]! += r;
+    this.episodeReturn[e]! += this.attacks[e]!.length === 0 ? r : rendezvousReward(this.truth.x, this.truth.y, cmd, base, N, diag, touching + victimTouching, s.reward);
+    const t = ++this.stepCount[e]!;
+    if (this.gatherStep[e]! < 0 && isGathered(this.truth.x, this.truth.y, base, N, s.gatherDiameter / 2, this.metricsLeftOut[e])) {
       this.gatherStep[e] = t;
     }
     const done = t >= s.episodeSteps;
@@ -497,16 +497,16 @@ export class RendezvousWorld {
   metrics(e: number): RendezvousMetrics {
     this.checkEnv(e);
     const N = this.robots;
-    const t = this.stepCount[e];
+    const t = this.stepCount[e]!;
     const robotMinutes = (N * t * this.settings.controlPeriod) / 60;
     return {
-      episodeReturn: this.episodeReturn[e],
-      defenderReturn: this.defenderReturn[e],
+      episodeReturn: this.episodeReturn[e]!,
+      defenderReturn: this.defenderReturn[e]!,
       steps: t,
       ...rendezvousOutcome(this.truth.x, this.truth.y, e * N, N, this.settings.gatherDiameter, this.metricsLeftOut[e]),
-      timeToGather: this.gatherStep[e] >= 0 ? this.gatherStep[e] * this.settings.controlPeriod : null,
-      collisionsPerRobotMinute: robotMinutes > 0 ? this.collisionOnsets[e] / robotMinutes : 0,
-      wallHitsPerRobotMinute: robotMinutes > 0 ? this.wallOnsets[e] / robotMinutes : 0,
+      timeToGather: this.gatherStep[e]! >= 0 ? this.gatherStep[e]! * this.settings.controlPeriod : null,
+      collisionsPerRobotMinute: robotMinutes > 0 ? this.collisionOnsets[e]! / robotMinutes : 0,
+      wallHitsPerRobotMinute: robotMinutes > 0 ? this.wallOnsets[e]! / robotMinutes : 0,
     };
   }
 
@@ -515,9 +515,9 @@ export class RendezvousWorld {
     this.checkEnv(e);
     const base = e * this.robots;
     return Array.from({ length: this.robots }, (_, k) => ({
-      x: this.truth.x[base + k],
-      y: this.truth.y[base + k],
-      heading: this.truth.heading[base + k],
+      x: this.truth.x[base + k]!,
+      y: this.truth.y[base + k]!,
+      heading: this.truth.heading[base + k]!,
     }));
   }
 
@@ -525,7 +525,7 @@ export class RendezvousWorld {
   globalStates(out: Float32Array): void {
     const N = this.robots;
     for (let e = 0; e < this.envs; e++) {
-      this.observer.globalState(this.truth, e * N, N, this.stepCount[e] / this.settings.episodeSteps, out, e * this.stateSize);
+      this.observer.globalState(this.truth, e * N, N, this.stepCount[e]! / this.settings.episodeSteps, out, e * this.stateSize);
     }
   }
 
@@ -551,10 +551,10 @@ export class RendezvousWorld {
     ctx.env = e;
     ctx.robot = v;
     ctx.victimSlot = slot;
-    ctx.step = this.stepCount[e];
+    ctx.step = this.stepCount[e]!;
     ctx.obsOffset = g * this.obsSize;
-    ctx.proposedLeft = cmd[2 * g];
-    ctx.proposedRight = cmd[2 * g + 1];
+    ctx.proposedLeft = cmd[2 * g]!;
+    ctx.proposedRight = cmd[2 * g + 1]!;
     ctx.rng = rng;
     const out = this.overrideOut;
     override.act(ctx, out);
@@ -564,8 +564,8 @@ export class RendezvousWorld {
           `'${this.robotIds[v]}' in env ${e}`,
       );
     }
-    cmd[2 * g] = clampCommand(out[0]);
-    cmd[2 * g + 1] = clampCommand(out[1]);
+    cmd[2 * g] = clampCommand(out[0]!);
+    cmd[2 * g + 1] = clampCommand(out[1]!);
   }
 
   /** Commands travel through the delay line, may be dropped, get actuator noise and become body twists. */
@@ -574,31 +574,31 @@ export class RendezvousWorld {
     const base = e * N;
     const nz = this.settings.noise;
     const cmd = this.truth.command;
-    const slotNow = this.stepCount[e] % DELAY_SLOTS;
+    const slotNow = this.stepCount[e]! % DELAY_SLOTS;
     for (let k = 0; k < N; k++) {
       const g = base + k;
       const line = g * DELAY_SLOTS * 2;
-      this.delayLine[line + 2 * slotNow] = cmd[2 * g];
-      this.delayLine[line + 2 * slotNow + 1] = cmd[2 * g + 1];
-      const slot = (slotNow - this.latency[g] + DELAY_SLOTS) % DELAY_SLOTS;
+      this.delayLine[line + 2 * slotNow] = cmd[2 * g]!;
+      this.delayLine[line + 2 * slotNow + 1] = cmd[2 * g + 1]!;
+      const slot = (slotNow - this.latency[g]! + DELAY_SLOTS) % DELAY_SLOTS;
       const dropped = nz.dropProbability > 0 && rng.uniform() < nz.dropProbability;
       // Before the first command arrives (latency at episode start) the robot holds still.
-      if (!dropped && this.stepCount[e] >= this.latency[g]) {
-        this.received[2 * g] = this.delayLine[line + 2 * slot];
-        this.received[2 * g + 1] = this.delayLine[line + 2 * slot + 1];
+      if (!dropped && this.stepCount[e]! >= this.latency[g]!) {
+        this.received[2 * g] = this.delayLine[line + 2 * slot]!;
+        this.received[2 * g + 1] = this.delayLine[line + 2 * slot + 1]!;
       }
-      let ul = this.received[2 * g];
-      let ur = this.received[2 * g + 1];
+      let ul = this.received[2 * g]!;
+      let ur = this.received[2 * g + 1]!;
       if (nz.actuatorNoise > 0) {
         ul = clampCommand(ul + nz.actuatorNoise * rng.gaussian());
         ur = clampCommand(ur + nz.actuatorNoise * rng.gaussian());
       }
-      this.wheelSteps[2 * g] += ul * this.stepsPerTick[k];
-      this.wheelSteps[2 * g + 1] += ur * this.stepsPerTick[k];
-      const vl = ul * this.wheelGainL[g];
-      const vr = ur * this.wheelGainR[g];
+      this.wheelSteps[2 * g]! += ul * this.stepsPerTick[k]!;
+      this.wheelSteps[2 * g + 1]! += ur * this.stepsPerTick[k]!;
+      const vl = ul * this.wheelGainL[g]!;
+      const vr = ur * this.wheelGainR[g]!;
       this.truth.speed[g] = bodyLinear(vl, vr);
-      this.truth.turnRate[g] = bodyAngular(vl, vr, this.axle[g]);
+      this.truth.turnRate[g] = bodyAngular(vl, vr, this.axle[g]!);
     }
   }
 
@@ -618,10 +618,10 @@ export class RendezvousWorld {
     const radius = this.bodies.radius;
     let fastest = 0;
     for (let k = 0; k < N; k++) {
-      const v = Math.abs(speed[base + k]);
+      const v = Math.abs(speed[base + k]!);
       if (v > fastest) fastest = v;
-      this.stepStartX[k] = x[base + k];
-      this.stepStartY[k] = y[base + k];
+      this.stepStartX[k] = x[base + k]!;
+      this.stepStartY[k] = y[base + k]!;
     }
     // No robot travels farther than fastest * dt this step, pushes included: pairs farther apart cannot meet.
     const reach = 3 * fastest * dt + 1e-4;
@@ -631,21 +631,21 @@ export class RendezvousWorld {
     let count = 0;
     for (let k = 0; k < N; k++) {
       const g = base + k;
-      const margin = radius[k] + reach;
-      const nearWall = x[g] < margin || y[g] < margin || x[g] > width - margin || y[g] > height - margin;
+      const margin = radius[k]! + reach;
+      const nearWall = x[g]! < margin || y[g]! < margin || x[g]! > width - margin || y[g]! > height - margin;
       if (involved[k] || nearWall) {
         moving[count++] = k;
         continue;
       }
       // Free robot: sum of S Euler steps with headings th0 + m * d, m = 0..S-1 (d = w h), in closed form.
-      const v = speed[g];
+      const v = speed[g]!;
       if (v !== 0) {
-        const d = turnRate[g] * h;
+        const d = turnRate[g]! * h;
         const half = d / 2;
         const gain = Math.abs(half) > 1e-9 ? Math.sin(S * half) / Math.sin(half) : S;
-        const mid = heading[g] + (S - 1) * half;
-        x[g] += v * h * gain * Math.cos(mid);
-        y[g] += v * h * gain * Math.sin(mid);
+        const mid = heading[g]! + (S - 1) * half;
+        x[g]! += v * h * gain * Math.cos(mid);
+        y[g]! += v * h * gain * Math.sin(mid);
       }
     }
     if (count > 0) this.subStep(base, count, h, S);
@@ -654,7 +654,7 @@ export class RendezvousWorld {
     }
     for (let k = 0; k < N; k++) {
       const g = base + k;
-      heading[g] = wrapAngle(heading[g] + turnRate[g] * dt);
+      heading[g] = wrapAngle(heading[g]! + turnRate[g]! * dt);
     }
   }
 
@@ -667,26 +667,26 @@ export class RendezvousWorld {
     const rotC = this.rotC;
     const rotS = this.rotS;
     for (let m = 0; m < count; m++) {
-      const g = base + moving[m];
-      cosH[m] = Math.cos(heading[g]);
-      sinH[m] = Math.sin(heading[g]);
+      const g = base + moving[m]!;
+      cosH[m] = Math.cos(heading[g]!);
+      sinH[m] = Math.sin(heading[g]!);
       // Heading advances by a constant angle per sub-step: rotate (cos, sin) instead of calling trig each time.
-      rotC[m] = Math.cos(turnRate[g] * h);
-      rotS[m] = Math.sin(turnRate[g] * h);
+      rotC[m] = Math.cos(turnRate[g]! * h);
+      rotS[m] = Math.sin(turnRate[g]! * h);
     }
     for (let sub = 0; sub < S; sub++) {
       for (let m = 0; m < count; m++) {
-        const k = moving[m];
+        const k = moving[m]!;
         const g = base + k;
-        this.subX[k] = x[g];
-        this.subY[k] = y[g];
-        const c = cosH[m];
-        const sn = sinH[m];
-        const stride = speed[g] * h;
-        x[g] += stride * c;
-        y[g] += stride * sn;
-        cosH[m] = c * rotC[m] - sn * rotS[m];
-        sinH[m] = sn * rotC[m] + c * rotS[m];
+        this.subX[k] = x[g]!;
+        this.subY[k] = y[g]!;
+        const c = cosH[m]!;
+        const sn = sinH[m]!;
+        const stride = speed[g]! * h;
+        x[g]! += stride * c;
+        y[g]! += stride * sn;
+        cosH[m] = c * rotC[m]! - sn * rotS[m]!;
+        sinH[m] = sn * rotC[m]! + c * rotS[m]!;
       }
       this.contacts.resolveCandidates(this.bodies, base, moving, count, this.subX, this.subY);
     }
@@ -698,12 +698,12 @@ export class RendezvousWorld {
     const base = e * N;
     const nz = this.settings.noise;
     for (let g = base; g < base + N; g++) {
-      this.prevTrackedX[g] = this.tracked.x[g];
-      this.prevTrackedY[g] = this.tracked.y[g];
-      this.prevTrackedHeading[g] = this.tracked.heading[g];
-      let tx = this.truth.x[g];
-      let ty = this.truth.y[g];
-      let th = this.truth.heading[g];
+      this.prevTrackedX[g] = this.tracked.x[g]!;
+      this.prevTrackedY[g] = this.tracked.y[g]!;
+      this.prevTrackedHeading[g] = this.tracked.heading[g]!;
+      let tx = this.truth.x[g]!;
+      let ty = this.truth.y[g]!;
+      let th = this.truth.heading[g]!;
       if (nz.positionNoise > 0) {
         tx += nz.positionNoise * rng.gaussian();
         ty += nz.positionNoise * rng.gaussian();
@@ -736,16 +736,16 @@ export class RendezvousWorld {
     const right = spawnSquare === null ? W : left + side;
     const top = spawnSquare === null ? H : bottom + side;
     for (let k = 0; k < N; k++) {
-      const r = radius[k] + SPAWN_CLEARANCE;
+      const r = radius[k]! + SPAWN_CLEARANCE;
       let tries = 0;
       for (;;) {
         const px = rng.range(Math.max(r, left), Math.min(W - r, right));
         const py = rng.range(Math.max(r, bottom), Math.min(H - r, top));
         let free = true;
         for (let j = 0; j < k && free; j++) {
-          const dx = px - this.truth.x[base + j];
-          const dy = py - this.truth.y[base + j];
-          const minD = radius[k] + radius[j] + SPAWN_CLEARANCE;
+          const dx = px - this.truth.x[base + j]!;
+          const dy = py - this.truth.y[base + j]!;
+          const minD = radius[k]! + radius[j]! + SPAWN_CLEARANCE;
           free = dx * dx + dy * dy >= minD * minD;
         }
         if (free) {
@@ -773,13 +773,13 @@ export class RendezvousWorld {
     poses.forEach((p, k) => {
       const id = this.robotIds[k];
       if (![p.x, p.y, p.heading].every(Number.isFinite)) throw new UserError(`start pose of robot '${id}' is not finite`);
-      const r = radius[k];
+      const r = radius[k]!;
       if (p.x < r || p.x > W - r || p.y < r || p.y > H - r) {
         throw new UserError(`start pose of robot '${id}' (${p.x}, ${p.y}) puts its body outside the arena`);
       }
       for (let j = 0; j < k; j++) {
         const q = poses[j]!;
-        if (Math.hypot(p.x - q.x, p.y - q.y) < r + radius[j] - 1e-9) {
+        if (Math.hypot(p.x - q.x, p.y - q.y) < r + radius[j]! - 1e-9) {
           throw new UserError(`start poses of robots '${this.robotIds[j]}' and '${id}' overlap`);
         }
       }
