@@ -82,9 +82,9 @@ abstract class TargetSeekingController implements Controller {
     for (let k = 0; k < this.spec.maxNeighbours; k++) {
       if (obs[off + maskOffset + k] === 0) continue;
       const r = off + rowsOffset + k * ROW_DIM;
-      const d = obs[r] * this.spec.sensingRadius;
-      this.neighbourX[count] = d * obs[r + 1];
-      this.neighbourY[count] = d * obs[r + 2];
+      const d = obs[r]! * this.spec.sensingRadius;
+      this.neighbourX[count] = d * obs[r + 1]!;
+      this.neighbourY[count] = d * obs[r + 2]!;
       count++;
     }
     return count;
@@ -122,8 +122,8 @@ export class ConsensusController extends TargetSeekingController {
     let sx = 0;
     let sy = 0;
     for (let k = 0; k < count; k++) {
-      sx += this.neighbourX[k];
-      sy += this.neighbourY[k];
+      sx += this.neighbourX[k]!;
+      sy += this.neighbourY[k]!;
     }
     target.x = sx / count;
     target.y = sy / count;
@@ -197,7 +197,7 @@ export class WmsrController extends TargetSeekingController {
     const first = Math.min(this.discardPerSide, below);
     const end = count - Math.min(this.discardPerSide, above);
     let sum = 0;
-    for (let k = first; k < end; k++) sum += sorted[k];
+    for (let k = first; k < end; k++) sum += sorted[k]!;
     return sum / (end - first + 1);
   }
 }

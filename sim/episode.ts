@@ -41,15 +41,15 @@ class RecordedEpisode {
     const N = this.world.robots;
     for (let k = 0; k < N; k++) {
       const p = (t * N + k) * 3;
-      this.trajectory[p] = this.world.truth.x[k];
-      this.trajectory[p + 1] = this.world.truth.y[k];
-      this.trajectory[p + 2] = this.world.truth.heading[k];
+      this.trajectory[p] = this.world.truth.x[k]!;
+      this.trajectory[p + 1] = this.world.truth.y[k]!;
+      this.trajectory[p + 2] = this.world.truth.heading[k]!;
     }
   }
 
   result(): EpisodeResult {
     const w = this.world;
-    return { metrics: w.metrics(0), trajectory: this.trajectory, steps: this.settings.episodeSteps, robots: w.robots, victim: w.victim[0] };
+    return { metrics: w.metrics(0), trajectory: this.trajectory, steps: this.settings.episodeSteps, robots: w.robots, victim: w.victim[0]! };
   }
 }
 

@@ -120,9 +120,9 @@ export class LiveTwin extends EventEmitter<LiveTwinEvents> {
     const t = this.world.tracked;
     return this.world.robotIds.map((id, k) => ({
       id,
-      x: t.x[k],
-      y: t.y[k],
-      heading: t.heading[k],
+      x: t.x[k]!,
+      y: t.y[k]!,
+      heading: t.heading[k]!,
       tick: this.counters.ticks,
       stamp: this.tickStamp,
     }));

@@ -30,9 +30,9 @@ export interface DiscBodies {
 /** Pushes robot k (index within the environment) back inside the walls. */
 function clampOne(b: DiscBodies, base: number, k: number): void {
   const g = base + k;
-  const r = b.radius[k];
-  const px = b.x[g];
-  const py = b.y[g];
+  const r = b.radius[k]!;
+  const px = b.x[g]!;
+  const py = b.y[g]!;
   if (px < r) b.x[g] = r;
   else if (px > b.width - r) b.x[g] = b.width - r;
   if (py < r) b.y[g] = r;
@@ -46,7 +46,7 @@ export function clampToWalls(b: DiscBodies, base: number, n: number): void {
 
 /** Pushes the listed robots (indices within the environment) back inside the walls. */
 function clampListToWalls(b: DiscBodies, base: number, list: Int32Array, count: number): void {
-  for (let m = 0; m < count; m++) clampOne(b, base, list[m]);
+  for (let m = 0; m < count; m++) clampOne(b, base, list[m]!);
 }
 
 /** Separates discs i and j if they overlap; returns true if they did. */
@@ -54,10 +54,10 @@ function separate(b: DiscBodies, base: number, i: number, j: number): boolean {
   const { x, y } = b;
   const gi = base + i;
   const gj = base + j;
-  const minD = b.radius[i] + b.radius[j];
-  const dx = x[gj] - x[gi];
+  const minD = b.radius[i]! + b.radius[j]!;
+  const dx = x[gj]! - x[gi]!;
   if (dx >= minD || dx <= -minD) return false;
-  const dy = y[gj] - y[gi];
+  const dy = y[gj]! - y[gi]!;
   const d2 = dx * dx + dy * dy;
   if (d2 >= minD * minD - OVERLAP_SLOP) return false;
   const d = Math.sqrt(d2);
@@ -65,16 +65,16 @@ function separate(b: DiscBodies, base: number, i: number, j: number): boolean {
   const ux = d > 0 ? dx / d : 1;
   const uy = d > 0 ? dy / d : 0;
   const push = (minD - d) / 2 + PUSH_EPSILON;
-  x[gi] -= ux * push;
-  y[gi] -= uy * push;
-  x[gj] += ux * push;
-  y[gj] += uy * push;
+  x[gi]! -= ux * push;
+  y[gi]! -= uy * push;
+  x[gj]! += ux * push;
+  y[gj]! += uy * push;
   return true;
 }
 
 function maxRadius(b: DiscBodies, n: number): number {
   let m = 0;
-  for (let k = 0; k < n; k++) if (b.radius[k] > m) m = b.radius[k];
+  for (let k = 0; k < n; k++) if (b.radius[k]! > m) m = b.radius[k]!;
   return m;
 }
 
@@ -88,22 +88,22 @@ export function hasOverlap(b: DiscBodies, base: number, n: number, tolerance = 1
   if (n >= GRID_MIN_ROBOTS) {
     let overlap = false;
     forPairs(b, base, n, 2 * maxRadius(b, n), (i, j) => {
-      const minD = radius[i] + radius[j] - tolerance;
-      const dx = x[base + j] - x[base + i];
+      const minD = radius[i]! + radius[j]! - tolerance;
+      const dx = x[base + j]! - x[base + i]!;
       if (dx >= minD || dx <= -minD) return false;
-      const dy = y[base + j] - y[base + i];
+      const dy = y[base + j]! - y[base + i]!;
       return (overlap = dx * dx + dy * dy < minD * minD);
     });
     return overlap;
   }
   for (let i = 0; i < n; i++) {
-    const xi = x[base + i];
-    const yi = y[base + i];
+    const xi = x[base + i]!;
+    const yi = y[base + i]!;
     for (let j = i + 1; j < n; j++) {
-      const minD = radius[i] + radius[j] - tolerance;
-      const dx = x[base + j] - xi;
+      const minD = radius[i]! + radius[j]! - tolerance;
+      const dx = x[base + j]! - xi;
       if (dx >= minD || dx <= -minD) continue;
-      const dy = y[base + j] - yi;
+      const dy = y[base + j]! - yi;
       if (dx * dx + dy * dy < minD * minD) return true;
     }
   }
@@ -137,13 +137,13 @@ export class ContactSolver {
       return;
     }
     for (let i = 0; i < n; i++) {
-      const xi = x[base + i];
-      const yi = y[base + i];
+      const xi = x[base + i]!;
+      const yi = y[base + i]!;
       for (let j = i + 1; j < n; j++) {
-        const lim = radius[i] + radius[j] + reach;
-        const dx = x[base + j] - xi;
+        const lim = radius[i]! + radius[j]! + reach;
+        const dx = x[base + j]! - xi;
         if (dx >= lim || dx <= -lim) continue;
-        const dy = y[base + j] - yi;
+        const dy = y[base + j]! - yi;
         if (dx * dx + dy * dy >= lim * lim) continue;
         if (this.pairs === this.pairI.length) this.grow();
         this.pairI[this.pairs] = i;
@@ -158,10 +158,10 @@ export class ContactSolver {
   /** Keeps (i, j) as a candidate pair if their surfaces are closer than reach (the loop's test, exactly). */
   private candidate(b: DiscBodies, base: number, i: number, j: number, reach: number): void {
     const { x, y, radius } = b;
-    const lim = radius[i] + radius[j] + reach;
-    const dx = x[base + j] - x[base + i];
+    const lim = radius[i]! + radius[j]! + reach;
+    const dx = x[base + j]! - x[base + i]!;
     if (dx >= lim || dx <= -lim) return;
-    const dy = y[base + j] - y[base + i];
+    const dy = y[base + j]! - y[base + i]!;
     if (dx * dx + dy * dy >= lim * lim) return;
     if (this.pairs === this.pairI.length) this.grow();
     this.pairI[this.pairs] = i;
@@ -184,15 +184,15 @@ export class ContactSolver {
     for (let pass = 0; pass < MAX_RESOLVE_PASSES; pass++) {
       let overlapped = false;
       for (let p = 0; p < this.pairs; p++) {
-        if (separate(b, base, this.pairI[p], this.pairJ[p])) overlapped = true;
+        if (separate(b, base, this.pairI[p]!, this.pairJ[p]!)) overlapped = true;
       }
       if (!overlapped) return;
       clampListToWalls(b, base, moving, count);
     }
     for (let m = 0; m < count; m++) {
-      const k = moving[m];
-      b.x[base + k] = prevX[k];
-      b.y[base + k] = prevY[k];
+      const k = moving[m]!;
+      b.x[base + k] = prevX[k]!;
+      b.y[base + k] = prevY[k]!;
     }
   }
 
@@ -224,8 +224,8 @@ export class ContactSolver {
 
 function restore(b: DiscBodies, base: number, n: number, prevX: Float64Array, prevY: Float64Array): void {
   for (let k = 0; k < n; k++) {
-    b.x[base + k] = prevX[k];
-    b.y[base + k] = prevY[k];
+    b.x[base + k] = prevX[k]!;
+    b.y[base + k] = prevY[k]!;
   }
 }
 
@@ -244,8 +244,8 @@ export function detectContacts(
   const { x, y, radius } = b;
   for (let k = 0; k < n; k++) {
     const g = base + k;
-    const r = radius[k] + margin;
-    wallContact[g] = x[g] <= r || y[g] <= r || x[g] >= b.width - r || y[g] >= b.height - r ? 1 : 0;
+    const r = radius[k]! + margin;
+    wallContact[g] = x[g]! <= r || y[g]! <= r || x[g]! >= b.width - r || y[g]! >= b.height - r ? 1 : 0;
   }
   markContacts(x, y, base, n, radius, margin, robotContact);
 }

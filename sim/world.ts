@@ -405,8 +405,8 @@ export class SwarmWorld<Metrics> implements TaskWorld {
     const cmd = this.truth.command;
     for (let k = 0; k < N; k++) {
       const g = base + k;
-      cmd[2 * g] = clampCommand(actions[2 * g]);
-      cmd[2 * g + 1] = clampCommand(actions[2 * g + 1]);
+      cmd[2 * g] = clampCommand(actions[2 * g]!);
+      cmd[2 * g + 1] = clampCommand(actions[2 * g + 1]!);
     }
     const attacks = this.attacks[e]!;
     for (let slot = 0; slot < attacks.length; slot++) {
@@ -427,28 +427,28 @@ export class SwarmWorld<Metrics> implements TaskWorld {
     const rc = this.robotContact;
     const wc = this.wallContact;
     for (let k = 0; k < N; k++) {
-      this.prevRobotContact[k] = rc[base + k];
-      this.prevWallContact[k] = wc[base + k];
+      this.prevRobotContact[k] = rc[base + k]!;
+      this.prevWallContact[k] = wc[base + k]!;
     }
     detectContacts(this.bodies, base, N, CONTACT_MARGIN, rc, wc);
     for (let k = 0; k < N; k++) {
       const g = base + k;
-      if (rc[g] && !this.prevRobotContact[k]) this.collisionOnsets[e]++;
-      if (wc[g] && !this.prevWallContact[k]) this.wallOnsets[e]++;
+      if (rc[g] && !this.prevRobotContact[k]) this.collisionOnsets[e]!++;
+      if (wc[g] && !this.prevWallContact[k]) this.wallOnsets[e]!++;
     }
 
     this.trackPoses(e, rng);
     const dt = this.settings.controlPeriod;
     for (let g = base; g < base + N; g++) {
       const tw = estimateTwist(
-        this.prevTrackedX[g], this.prevTrackedY[g], this.prevTrackedHeading[g],
-        this.tracked.x[g], this.tracked.y[g], this.tracked.heading[g], dt,
+        this.prevTrackedX[g]!, this.prevTrackedY[g]!, this.prevTrackedHeading[g]!,
+        this.tracked.x[g]!, this.tracked.y[g]!, this.tracked.heading[g]!, dt,
       );
       this.tracked.speed[g] = tw.linear;
       this.tracked.turnRate[g] = tw.angular;
     }
 
-    this.stepCount[e]++;
+    this.stepCount[e]!++;
     this.rewards[e] = this.task.reward(e);
     const done = this.task.done(e);
     this.dones[e] = done ? 1 : 0;
@@ -473,9 +473,9 @@ export class SwarmWorld<Metrics> implements TaskWorld {
     this.checkEnv(e);
     const base = e * this.robots;
     return Array.from({ length: this.robots }, (_, k) => ({
-      x: this.truth.x[base + k],
-      y: this.truth.y[base + k],
-      heading: this.truth.heading[base + k],
+      x: this.truth.x[base + k]!,
+      y: this.truth.y[base + k]!,
+      heading: this.truth.heading[base + k]!,
     }));
   }
 
@@ -483,7 +483,7 @@ export class SwarmWorld<Metrics> implements TaskWorld {
   globalStates(out: Float32Array): void {
     const N = this.robots;
     for (let e = 0; e < this.envs; e++) {
-      this.observer.globalState(this.truth, e * N, N, this.stepCount[e] / this.settings.episodeSteps, out, e * this.stateSize);
+      this.observer.globalState(this.truth, e * N, N, this.stepCount[e]! / this.settings.episodeSteps, out, e * this.stateSize);
     }
   }
 
@@ -509,10 +509,10 @@ export class SwarmWorld<Metrics> implements TaskWorld {
     ctx.env = e;
     ctx.robot = v;
     ctx.victimSlot = slot;
-    ctx.step = this.stepCount[e];
+    ctx.step = this.stepCount[e]!;
     ctx.obsOffset = g * this.obsSize;
-    ctx.proposedLeft = cmd[2 * g];
-    ctx.proposedRight = cmd[2 * g + 1];
+    ctx.proposedLeft = cmd[2 * g]!;
+    ctx.proposedRight = cmd[2 * g + 1]!;
     ctx.rng = rng;
     const out = this.overrideOut;
     override.act(ctx, out);
@@ -522,8 +522,8 @@ export class SwarmWorld<Metrics> implements TaskWorld {
           `'${this.robotIds[v]}' in env ${e}`,
       );
     }
-    cmd[2 * g] = clampCommand(out[0]);
-    cmd[2 * g + 1] = clampCommand(out[1]);
+    cmd[2 * g] = clampCommand(out[0]!);
+    cmd[2 * g + 1] = clampCommand(out[1]!);
   }
 
   /** Commands travel through the delay line, may be dropped, get actuator noise and become body twists. */
@@ -532,31 +532,31 @@ export class SwarmWorld<Metrics> implements TaskWorld {
     const base = e * N;
     const nz = this.settings.noise;
     const cmd = this.truth.command;
-    const slotNow = this.stepCount[e] % DELAY_SLOTS;
+    const slotNow = this.stepCount[e]! % DELAY_SLOTS;
     for (let k = 0; k < N; k++) {
       const g = base + k;
       const line = g * DELAY_SLOTS * 2;
-      this.delayLine[line + 2 * slotNow] = cmd[2 * g];
-      this.delayLine[line + 2 * slotNow + 1] = cmd[2 * g + 1];
-      const slot = (slotNow - this.latency[g] + DELAY_SLOTS) % DELAY_SLOTS;
+      this.delayLine[line + 2 * slotNow] = cmd[2 * g]!;
+      this.delayLine[line + 2 * slotNow + 1] = cmd[2 * g + 1]!;
+      const slot = (slotNow - this.latency[g]! + DELAY_SLOTS) % DELAY_SLOTS;
       const dropped = nz.dropProbability > 0 && rng.uniform() < nz.dropProbability;
       // Before the first command arrives (latency at episode start) the robot holds still.
-      if (!dropped && this.stepCount[e] >= this.latency[g]) {
-        this.received[2 * g] = this.delayLine[line + 2 * slot];
-        this.received[2 * g + 1] = this.delayLine[line + 2 * slot + 1];
+      if (!dropped && this.stepCount[e]! >= this.latency[g]!) {
+        this.received[2 * g] = this.delayLine[line + 2 * slot]!;
+        this.received[2 * g + 1] = this.delayLine[line + 2 * slot + 1]!;
       }
-      let ul = this.received[2 * g];
-      let ur = this.received[2 * g + 1];
+      let ul = this.received[2 * g]!;
+      let ur = this.received[2 * g + 1]!;
       if (nz.actuatorNoise > 0) {
         ul = clampCommand(ul + nz.actuatorNoise * rng.gaussian());
         ur = clampCommand(ur + nz.actuatorNoise * rng.gaussian());
       }
-      this.wheelSteps[2 * g] += ul * this.stepsPerTick[k];
-      this.wheelSteps[2 * g + 1] += ur * this.stepsPerTick[k];
-      const vl = ul * this.wheelGainL[g];
-      const vr = ur * this.wheelGainR[g];
+      this.wheelSteps[2 * g]! += ul * this.stepsPerTick[k]!;
+      this.wheelSteps[2 * g + 1]! += ur * this.stepsPerTick[k]!;
+      const vl = ul * this.wheelGainL[g]!;
+      const vr = ur * this.wheelGainR[g]!;
       this.truth.speed[g] = bodyLinear(vl, vr);
-      this.truth.turnRate[g] = bodyAngular(vl, vr, this.axle[g]);
+      this.truth.turnRate[g] = bodyAngular(vl, vr, this.axle[g]!);
     }
   }
 
@@ -576,10 +576,10 @@ export class SwarmWorld<Metrics> implements TaskWorld {
     const radius = this.bodies.radius;
     let fastest = 0;
     for (let k = 0; k < N; k++) {
-      const v = Math.abs(speed[base + k]);
+      const v = Math.abs(speed[base + k]!);
       if (v > fastest) fastest = v;
-      this.stepStartX[k] = x[base + k];
-      this.stepStartY[k] = y[base + k];
+      this.stepStartX[k] = x[base + k]!;
+      this.stepStartY[k] = y[base + k]!;
     }
     // No robot travels farther than fastest * dt this step, pushes included: pairs farther apart cannot meet.
     const reach = 3 * fastest * dt + 1e-4;
@@ -589,21 +589,21 @@ export class SwarmWorld<Metrics> implements TaskWorld {
     let count = 0;
     for (let k = 0; k < N; k++) {
       const g = base + k;
-      const margin = radius[k] + reach;
-      const nearWall = x[g] < margin || y[g] < margin || x[g] > width - margin || y[g] > height - margin;
+      const margin = radius[k]! + reach;
+      const nearWall = x[g]! < margin || y[g]! < margin || x[g]! > width - margin || y[g]! > height - margin;
       if (involved[k] || nearWall) {
         moving[count++] = k;
         continue;
       }
       // Free robot: sum of S Euler steps with headings th0 + m * d, m = 0..S-1 (d = w h), in closed form.
-      const v = speed[g];
+      const v = speed[g]!;
       if (v !== 0) {
-        const d = turnRate[g] * h;
+        const d = turnRate[g]! * h;
         const half = d / 2;
         const gain = Math.abs(half) > 1e-9 ? Math.sin(S * half) / Math.sin(half) : S;
-        const mid = heading[g] + (S - 1) * half;
-        x[g] += v * h * gain * Math.cos(mid);
-        y[g] += v * h * gain * Math.sin(mid);
+        const mid = heading[g]! + (S - 1) * half;
+        x[g]! += v * h * gain * Math.cos(mid);
+        y[g]! += v * h * gain * Math.sin(mid);
       }
     }
     if (count > 0) this.subStep(base, count, h, S);
@@ -612,7 +612,7 @@ export class SwarmWorld<Metrics> implements TaskWorld {
     }
     for (let k = 0; k < N; k++) {
       const g = base + k;
-      heading[g] = wrapAngle(heading[g] + turnRate[g] * dt);
+      heading[g] = wrapAngle(heading[g]! + turnRate[g]! * dt);
     }
   }
 
@@ -625,26 +625,26 @@ export class SwarmWorld<Metrics> implements TaskWorld {
     const rotC = this.rotC;
     const rotS = this.rotS;
     for (let m = 0; m < count; m++) {
-      const g = base + moving[m];
-      cosH[m] = Math.cos(heading[g]);
-      sinH[m] = Math.sin(heading[g]);
+      const g = base + moving[m]!;
+      cosH[m] = Math.cos(heading[g]!);
+      sinH[m] = Math.sin(heading[g]!);
       // Heading advances by a constant angle per sub-step: rotate (cos, sin) instead of calling trig each time.
-      rotC[m] = Math.cos(turnRate[g] * h);
-      rotS[m] = Math.sin(turnRate[g] * h);
+      rotC[m] = Math.cos(turnRate[g]! * h);
+      rotS[m] = Math.sin(turnRate[g]! * h);
     }
     for (let sub = 0; sub < S; sub++) {
       for (let m = 0; m < count; m++) {
-        const k = moving[m];
+        const k = moving[m]!;
         const g = base + k;
-        this.subX[k] = x[g];
-        this.subY[k] = y[g];
-        const c = cosH[m];
-        const sn = sinH[m];
-        const stride = speed[g] * h;
-        x[g] += stride * c;
-        y[g] += stride * sn;
-        cosH[m] = c * rotC[m] - sn * rotS[m];
-        sinH[m] = sn * rotC[m] + c * rotS[m];
+        this.subX[k] = x[g]!;
+        this.subY[k] = y[g]!;
+        const c = cosH[m]!;
+        const sn = sinH[m]!;
+        const stride = speed[g]! * h;
+        x[g]! += stride * c;
+        y[g]! += stride * sn;
+        cosH[m] = c * rotC[m]! - sn * rotS[m]!;
+        sinH[m] = sn * rotC[m]! + c * rotS[m]!;
       }
       this.contacts.resolveCandidates(this.bodies, base, moving, count, this.subX, this.subY);
     }
@@ -656,12 +656,12 @@ export class SwarmWorld<Metrics> implements TaskWorld {
     const base = e * N;
     const nz = this.settings.noise;
     for (let g = base; g < base + N; g++) {
-      this.prevTrackedX[g] = this.tracked.x[g];
-      this.prevTrackedY[g] = this.tracked.y[g];
-      this.prevTrackedHeading[g] = this.tracked.heading[g];
-      let tx = this.truth.x[g];
-      let ty = this.truth.y[g];
-      let th = this.truth.heading[g];
+      this.prevTrackedX[g] = this.tracked.x[g]!;
+      this.prevTrackedY[g] = this.tracked.y[g]!;
+      this.prevTrackedHeading[g] = this.tracked.heading[g]!;
+      let tx = this.truth.x[g]!;
+      let ty = this.truth.y[g]!;
+      let th = this.truth.heading[g]!;
       if (nz.positionNoise > 0) {
         tx += nz.positionNoise * rng.gaussian();
         ty += nz.positionNoise * rng.gaussian();
@@ -691,13 +691,13 @@ export class SwarmWorld<Metrics> implements TaskWorld {
     poses.forEach((p, k) => {
       const id = this.robotIds[k];
       if (![p.x, p.y, p.heading].every(Number.isFinite)) throw new UserError(`start pose of robot '${id}' is not finite`);
-      const r = radius[k];
+      const r = radius[k]!;
       if (p.x < r || p.x > W - r || p.y < r || p.y > H - r) {
         throw new UserError(`start pose of robot '${id}' (${p.x}, ${p.y}) puts its body outside the arena`);
       }
       for (let j = 0; j < k; j++) {
         const q = poses[j]!;
-        if (Math.hypot(p.x - q.x, p.y - q.y) < r + radius[j] - 1e-9) {
+        if (Math.hypot(p.x - q.x, p.y - q.y) < r + radius[j]! - 1e-9) {
           throw new UserError(`start poses of robots '${this.robotIds[j]}' and '${id}' overlap`);
         }
       }

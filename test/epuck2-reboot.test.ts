@@ -149,6 +149,13 @@ afterEach(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const distance = (a: PlanarPose, b: PlanarPose) => Math.hypot(a.x - b.x, a.y - b.y);
 
+/** Robot k's pose in a link's poses (null while unknown); no entry at all is a broken link, not a lost pose. */
+function poseOf(poses: readonly (PlanarPose | null)[], k: number): PlanarPose | null {
+  const pose = poses[k];
+  if (pose === undefined) throw new RangeError(`the link has no pose entry for robot ${k} (${poses.length} entries)`);
+  return pose;
+}
+
 /** Between consecutive known poses the robot moved no faster than it can drive: 0.15 m/s over the time
  * between the samples (which a loaded machine stretches) plus 1 cm. A reset taken as motion is 0.2-0.5 m. */
 function expectNoJump(seen: readonly (PlanarPose | null)[], seenAt: readonly number[]): void {
@@ -180,7 +187,7 @@ describe.each(protocols)('e-puck2 %s link: a robot that reboots while its link i
       for (let t = 0; t < n; t++) {
         for (let i = 0; i < 3; i++) link.send(i, command, command);
         await sleep(100);
-        seen.push(link.poses()[k]);
+        seen.push(poseOf(link.poses(), k));
         seenAt.push(performance.now());
       }
     };
@@ -278,7 +285,7 @@ describe('a robot that reboots in a live run of the shipped policy (Wi-Fi twin, 
     const seen: (PlanarPose | null)[] = [];
     const seenAt: number[] = [];
     const run = await liveRun(settings, team(), link, 90, async (t) => {
-      seen.push(link.poses()[victim]);
+      seen.push(poseOf(link.poses(), victim));
       seenAt.push(performance.now());
       if (t === 25) await twin.disconnect(victim);
       if (t === 33) twin.reboot(victim);

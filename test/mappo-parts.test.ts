@@ -107,7 +107,7 @@ describe('policy folders', () => {
     write('tampered');
     const f = join(dir, 'tampered', 'actor.onnx');
     const bytes = readFileSync(f);
-    bytes[bytes.length - 1] ^= 1;
+    bytes[bytes.length - 1]! ^= 1;
     writeFileSync(f, bytes);
     await expect(loadPolicyFolder(join(dir, 'tampered'))).rejects.toThrow(/actor\.onnx: sha256 .* does not match manifest\.json/);
   });

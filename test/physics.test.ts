@@ -16,14 +16,14 @@ function worstGeometry(world: RendezvousWorld) {
       const gi = e * N + i;
       wallViolation = Math.max(
         wallViolation,
-        r[i]! - x[gi],
-        r[i]! - y[gi],
-        x[gi] + r[i]! - world.settings.arenaWidth,
-        y[gi] + r[i]! - world.settings.arenaHeight,
+        r[i]! - x[gi]!,
+        r[i]! - y[gi]!,
+        x[gi]! + r[i]! - world.settings.arenaWidth,
+        y[gi]! + r[i]! - world.settings.arenaHeight,
       );
       for (let j = i + 1; j < N; j++) {
         const gj = e * N + j;
-        minGap = Math.min(minGap, Math.hypot(x[gj] - x[gi], y[gj] - y[gi]) - r[i]! - r[j]!);
+        minGap = Math.min(minGap, Math.hypot(x[gj]! - x[gi]!, y[gj]! - y[gi]!) - r[i]! - r[j]!);
       }
     }
   }

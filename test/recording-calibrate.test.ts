@@ -114,7 +114,7 @@ describe('calibration', () => {
     );
     await expect(runCalibrationDrive(launch, { quiet: true }, () => {})).rejects.toThrow(/not-a-folder/);
     const refused = await new Promise<boolean>((resolve) => {
-      const sock = connect(base, '127.0.0.1');
+      const sock = connect(base!, '127.0.0.1');
       sock.once('connect', () => (sock.destroy(), resolve(false)));
       sock.once('error', () => resolve(true));
     });

@@ -33,11 +33,11 @@ class RecordingTask implements SwarmTask<{ calls: string[] }> {
   }
   reward(e: number): number {
     this.calls.push(`reward ${e}`);
-    return this.world.stepCount[e];
+    return this.world.stepCount[e]!;
   }
   done(e: number): boolean {
     this.calls.push(`done ${e}`);
-    return this.world.stepCount[e] >= this.length;
+    return this.world.stepCount[e]! >= this.length;
   }
   metrics(e: number): { calls: string[] } {
     return { calls: [...this.calls, `metrics ${e}`] };
@@ -90,7 +90,7 @@ describe('a task on the swarm world', () => {
     /** Rendezvous, but every episode ends after 7 steps: a variant is a task object, nothing else changes. */
     class ShortRendezvous extends RendezvousTask {
       override done(e: number): boolean {
-        return this.world.stepCount[e] >= 7;
+        return this.world.stepCount[e]! >= 7;
       }
     }
     const variant = new SwarmWorld<RendezvousMetrics>(s, { attach: (w) => new ShortRendezvous(w) }, { envs: 3, seed: 9, autoReset: false });

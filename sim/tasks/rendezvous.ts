@@ -56,16 +56,16 @@ export class RendezvousTask implements SwarmTask<RendezvousMetrics> {
     const right = spawnSquare === null ? W : left + side;
     const top = spawnSquare === null ? H : bottom + side;
     for (let k = 0; k < N; k++) {
-      const r = radius[k] + SPAWN_CLEARANCE;
+      const r = radius[k]! + SPAWN_CLEARANCE;
       let tries = 0;
       for (;;) {
         const px = rng.range(Math.max(r, left), Math.min(W - r, right));
         const py = rng.range(Math.max(r, bottom), Math.min(H - r, top));
         let free = true;
         for (let j = 0; j < k && free; j++) {
-          const dx = px - truth.x[base + j];
-          const dy = py - truth.y[base + j];
-          const minD = radius[k] + radius[j] + SPAWN_CLEARANCE;
+          const dx = px - truth.x[base + j]!;
+          const dy = py - truth.y[base + j]!;
+          const minD = radius[k]! + radius[j]! + SPAWN_CLEARANCE;
           free = dx * dx + dy * dy >= minD * minD;
         }
         if (free) {
@@ -111,24 +111,24 @@ export class RendezvousTask implements SwarmTask<RendezvousMetrics> {
     let touching = 0;
     let victimTouching = 0;
     for (let g = base; g < base + N; g++) {
-      if (w.compromised[g]) victimTouching += w.robotContact[g];
-      else touching += w.robotContact[g];
+      if (w.compromised[g]) victimTouching += w.robotContact[g]!;
+      else touching += w.robotContact[g]!;
     }
     const diag = Math.hypot(s.arenaWidth, s.arenaHeight);
     // The defenders' reward scores the uncompromised robots (the threat model); the episode return keeps the
     // papers' protocol, every robot (the victims too) in the team, so published numbers stay comparable.
     const r = rendezvousReward(x, y, command, base, N, diag, touching, s.reward, this.rewardLeftOut[e]);
-    this.defenderReturn[e] += r;
-    this.episodeReturn[e] += this.attacked[e] === 0 ? r : rendezvousReward(x, y, command, base, N, diag, touching + victimTouching, s.reward);
-    if (this.gatherStep[e] < 0 && isGathered(x, y, base, N, s.gatherDiameter / 2, this.metricsLeftOut[e])) {
-      this.gatherStep[e] = w.stepCount[e];
+    this.defenderReturn[e]! += r;
+    this.episodeReturn[e]! += this.attacked[e] === 0 ? r : rendezvousReward(x, y, command, base, N, diag, touching + victimTouching, s.reward);
+    if (this.gatherStep[e]! < 0 && isGathered(x, y, base, N, s.gatherDiameter / 2, this.metricsLeftOut[e])) {
+      this.gatherStep[e] = w.stepCount[e]!;
     }
     return r;
   }
 
   /** Rendezvous episodes run their full length (a gathered swarm must also stay gathered). */
   done(e: number): boolean {
-    return this.world.stepCount[e] >= this.world.settings.episodeSteps;
+    return this.world.stepCount[e]! >= this.world.settings.episodeSteps;
   }
 
   /** Metrics of environment e's episode so far; the outcome fields are over the scored robots as they stand now. */
@@ -136,16 +136,16 @@ export class RendezvousTask implements SwarmTask<RendezvousMetrics> {
     const w = this.world;
     const N = w.robots;
     const s = w.settings;
-    const t = w.stepCount[e];
+    const t = w.stepCount[e]!;
     const robotMinutes = (N * t * s.controlPeriod) / 60;
     return {
-      episodeReturn: this.episodeReturn[e],
-      defenderReturn: this.defenderReturn[e],
+      episodeReturn: this.episodeReturn[e]!,
+      defenderReturn: this.defenderReturn[e]!,
       steps: t,
       ...rendezvousOutcome(w.truth.x, w.truth.y, e * N, N, s.gatherDiameter, this.metricsLeftOut[e]),
-      timeToGather: this.gatherStep[e] >= 0 ? this.gatherStep[e] * s.controlPeriod : null,
-      collisionsPerRobotMinute: robotMinutes > 0 ? w.collisionOnsets[e] / robotMinutes : 0,
-      wallHitsPerRobotMinute: robotMinutes > 0 ? w.wallOnsets[e] / robotMinutes : 0,
+      timeToGather: this.gatherStep[e]! >= 0 ? this.gatherStep[e]! * s.controlPeriod : null,
+      collisionsPerRobotMinute: robotMinutes > 0 ? w.collisionOnsets[e]! / robotMinutes : 0,
+      wallHitsPerRobotMinute: robotMinutes > 0 ? w.wallOnsets[e]! / robotMinutes : 0,
     };
   }
 

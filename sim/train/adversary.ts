@@ -186,8 +186,8 @@ export class PosthocAdversaryTrainer {
         w.step(teamActions);
         for (let e = 0; e < E; e++) {
           // Zero-sum: the adversary earns what the team loses, less its detectability cost.
-          b.rewards[t * E + e] -= w.rewards[e]! + this.config.stealth * deviation[e]!;
-          b.dones[t * E + e] |= w.dones[e]!;
+          b.rewards[t * E + e]! -= w.rewards[e]! + this.config.stealth * deviation[e]!;
+          b.dones[t * E + e]! |= w.dones[e]!;
           this.deviationSum += deviation[e]!;
           this.deviationCount++;
         }

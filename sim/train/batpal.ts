@@ -232,7 +232,7 @@ export class BatpalTrainer extends EirMappoTrainer {
       // pi_0 acts every tick, as deployed and as V_max / V_min were measured; the adversary's command is held.
       for (let tick = 0; tick < ticks; tick++) {
         world.step(actorMeans(this.reference.actor, this.reference.shape, world.obs, size, M * N));
-        for (let e = 0; e < M; e++) b.rewards[t * M + e] += world.rewards[e]!;
+        for (let e = 0; e < M; e++) b.rewards[t * M + e]! += world.rewards[e]!;
       }
     }
     // Every episode ends with the rollout: a true terminal (the time fraction is in the state).

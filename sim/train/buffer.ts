@@ -54,10 +54,10 @@ export class RolloutBuffer {
       for (let t = T - 1; t >= 0; t--) {
         const i = t * E + e;
         const live = this.dones[i] ? 0 : 1;
-        const delta = this.rewards[i] + gamma * this.values[(t + 1) * E + e] * live - this.values[i];
+        const delta = this.rewards[i]! + gamma * this.values[(t + 1) * E + e]! * live - this.values[i]!;
         next = delta + gamma * lambda * live * next;
         this.advantages[i] = next;
-        this.returns[i] = next + this.values[i];
+        this.returns[i] = next + this.values[i]!;
       }
     }
   }

@@ -200,8 +200,8 @@ export class MappoTrainer {
       for (let tick = 0; tick < k; tick++) {
         w.step(actions);
         for (let e = 0; e < E; e++) {
-          b.rewards[t * E + e] += w.rewards[e]!;
-          b.dones[t * E + e] |= w.dones[e]!;
+          b.rewards[t * E + e]! += w.rewards[e]!;
+          b.dones[t * E + e]! |= w.dones[e]!;
         }
         this.afterTick(t * k + tick);
       }

@@ -161,7 +161,7 @@ export class Mir2Trainer extends MappoTrainer {
       for (let i = 0; i < N; i++) c += this.clubTerms[s * N + i]!;
       sum += c;
       this.penalties[s] = this.mir2.lambda * c;
-      b.rewards[s] -= this.penalties[s]!;
+      b.rewards[s]! -= this.penalties[s]!;
     }
     this.lastClub = sum / n;
   }

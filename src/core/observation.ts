@@ -243,8 +243,8 @@ export class RendezvousObserver {
     const useGrid = n >= this.gridFrom;
     if (useGrid) this.grid.build(x, y, base, n);
     for (let i = 0; i < n; i++) {
-      cos[i] = Math.cos(heading[base + i]);
-      sin[i] = Math.sin(heading[base + i]);
+      cos[i] = Math.cos(heading[base + i]!);
+      sin[i] = Math.sin(heading[base + i]!);
     }
     this.observedRobots = n;
     let pairs = 0;
@@ -253,12 +253,12 @@ export class RendezvousObserver {
     for (let i = 0; i < n; i++) {
       const gi = base + i;
       const o = off + i * size;
-      const xi = x[gi];
-      const yi = y[gi];
-      const ci = cos[i];
-      const si = sin[i];
-      out[o] = command[2 * gi];
-      out[o + 1] = command[2 * gi + 1];
+      const xi = x[gi]!;
+      const yi = y[gi]!;
+      const ci = cos[i]!;
+      const si = sin[i]!;
+      out[o] = command[2 * gi]!;
+      out[o + 1] = command[2 * gi + 1]!;
       if (local) {
         writeWallFeatures(xi, yi, ci, si, spec, out, o + 2);
       } else {
@@ -277,27 +277,27 @@ export class RendezvousObserver {
       if (useGrid) {
         const found = this.grid.within(i, r2max, candIdx);
         for (let a = 0; a < found; a++) {
-          const j = candIdx[a];
+          const j = candIdx[a]!;
           if (isolated !== undefined && isolated[base + j] !== 0) continue;
           candIdx[seen++] = j;
-          sumX += x[base + j];
-          sumY += y[base + j];
+          sumX += x[base + j]!;
+          sumY += y[base + j]!;
         }
       } else {
         for (let j = 0; j < n; j++) {
           if (j === i || (isolated !== undefined && isolated[base + j] !== 0)) continue;
-          const dx = x[base + j] - xi;
-          const dy = y[base + j] - yi;
+          const dx = x[base + j]! - xi;
+          const dy = y[base + j]! - yi;
           if (dx * dx + dy * dy > r2max) continue;
-          sumX += x[base + j];
-          sumY += y[base + j];
+          sumX += x[base + j]!;
+          sumY += y[base + j]!;
           candIdx[seen++] = j;
         }
       }
       for (let a = 0; a < seen; a++) {
-        const gj = base + candIdx[a];
-        const dx = x[gj] - xi;
-        const dy = y[gj] - yi;
+        const gj = base + candIdx[a]!;
+        const dx = x[gj]! - xi;
+        const dy = y[gj]! - yi;
         const d = Math.sqrt(dx * dx + dy * dy);
         candDist[a] = d;
         candUX[a] = d > 0 ? dx / d : NaN;
@@ -310,10 +310,10 @@ export class RendezvousObserver {
       if (seen <= RANK_SORT_LIMIT) {
         // Rank by counting: branch-free, quicker than an insertion sort for a handful of neighbours.
         for (let a = 0; a < seen; a++) {
-          const da = candDist[a];
+          const da = candDist[a]!;
           let rank = 0;
-          for (let b = 0; b < a; b++) rank += +(candDist[b] <= da);
-          for (let b = a + 1; b < seen; b++) rank += +(candDist[b] < da);
+          for (let b = 0; b < a; b++) rank += +(candDist[b]! <= da);
+          for (let b = a + 1; b < seen; b++) rank += +(candDist[b]! < da);
           if (rank < K) {
             idx[rank] = a;
             near[rank] = da;
@@ -322,12 +322,12 @@ export class RendezvousObserver {
       } else {
         let kept = 0;
         for (let a = 0; a < seen; a++) {
-          const d = candDist[a];
-          if (kept === K && d >= near[K - 1]) continue;
+          const d = candDist[a]!;
+          if (kept === K && d >= near[K - 1]!) continue;
           let p = kept < K ? kept++ : K - 1;
-          while (p > 0 && near[p - 1] > d) {
-            near[p] = near[p - 1];
-            idx[p] = idx[p - 1];
+          while (p > 0 && near[p - 1]! > d) {
+            near[p] = near[p - 1]!;
+            idx[p] = idx[p - 1]!;
             p--;
           }
           near[p] = d;
@@ -340,13 +340,13 @@ export class RendezvousObserver {
         sumY = yi;
         const sorted = this.sortedKept;
         for (let k = 0; k < count; k++) {
-          const j = candIdx[idx[k]];
-          sumX += x[base + j];
-          sumY += y[base + j];
+          const j = candIdx[idx[k]!]!;
+          sumX += x[base + j]!;
+          sumY += y[base + j]!;
           // Kept rows in index order (insertion: at most K of them) for the pair list.
           let p = k;
-          while (p > 0 && sorted[p - 1] > j) {
-            sorted[p] = sorted[p - 1];
+          while (p > 0 && sorted[p - 1]! > j) {
+            sorted[p] = sorted[p - 1]!;
             p--;
           }
           sorted[p] = j;
@@ -364,15 +364,15 @@ export class RendezvousObserver {
       const rows = o + rowsOffset;
       const mask = o + maskOffset;
       for (let k = 0; k < count; k++) {
-        const a = idx[k];
-        const j = candIdx[a];
+        const a = idx[k]!;
+        const j = candIdx[a]!;
         const gj = base + j;
         const r = rows + k * ROW_DIM;
-        const ux = candUX[a];
-        const uy = candUY[a];
-        const cj = cos[j];
-        const sj = sin[j];
-        out[r] = near[k] * invRadius;
+        const ux = candUX[a]!;
+        const uy = candUY[a]!;
+        const cj = cos[j]!;
+        const sj = sin[j]!;
+        out[r] = near[k]! * invRadius;
         if (ux === ux) {
           out[r + 1] = ux * ci + uy * si;
           out[r + 2] = uy * ci - ux * si;
@@ -382,8 +382,8 @@ export class RendezvousObserver {
         }
         out[r + 3] = cj * ci + sj * si;
         out[r + 4] = sj * ci - cj * si;
-        out[r + 5] = speed[gj] * invSpeed;
-        out[r + 6] = turnRate[gj] * invTurn;
+        out[r + 5] = speed[gj]! * invSpeed;
+        out[r + 6] = turnRate[gj]! * invTurn;
         out[mask + k] = 1;
       }
       for (let k = count; k < K; k++) {
@@ -393,7 +393,7 @@ export class RendezvousObserver {
       }
       if (rowIds) {
         const ro = rowIdsOff + i * K;
-        for (let k = 0; k < K; k++) rowIds[ro + k] = k < count ? candIdx[idx[k]] : -1;
+        for (let k = 0; k < K; k++) rowIds[ro + k] = k < count ? candIdx[idx[k]!]! : -1;
       }
     }
   }
@@ -409,7 +409,7 @@ export class RendezvousObserver {
     const start = this.pairStart;
     const nb = this.pairNeighbour;
     for (let i = 0; i < n; i++) {
-      for (let p = start[i]; p < start[i + 1]; p++) this.writePair(frame, base, i, nb[p], out, off + (i * n + nb[p]) * PAIR_DIM);
+      for (let p = start[i]!; p < start[i + 1]!; p++) this.writePair(frame, base, i, nb[p]!, out, off + (i * n + nb[p]!) * PAIR_DIM);
     }
   }
 
@@ -422,7 +422,7 @@ export class RendezvousObserver {
     const start = this.pairStart;
     const nb = this.pairNeighbour;
     for (let i = 0; i < n; i++) {
-      for (let p = start[i]; p < start[i + 1]; p++) this.writePair(frame, base, i, nb[p], out, off + p * PAIR_DIM);
+      for (let p = start[i]!; p < start[i + 1]!; p++) this.writePair(frame, base, i, nb[p]!, out, off + p * PAIR_DIM);
     }
   }
 
@@ -436,29 +436,29 @@ export class RendezvousObserver {
     const spec = this.spec;
     const gi = base + i;
     const gj = base + j;
-    const ci = this.cos[i];
-    const si = this.sin[i];
-    const dx = x[gj] - x[gi];
-    const dy = y[gj] - y[gi];
+    const ci = this.cos[i]!;
+    const si = this.sin[i]!;
+    const dx = x[gj]! - x[gi]!;
+    const dy = y[gj]! - y[gi]!;
     const d = Math.sqrt(dx * dx + dy * dy);
-    const cj = this.cos[j];
-    const sj = this.sin[j];
+    const cj = this.cos[j]!;
+    const sj = this.sin[j]!;
     out[p] = 1;
     out[p + 1] = d / spec.sensingRadius;
     out[p + 2] = d > 0 ? (dx * ci + dy * si) / d : 1;
     out[p + 3] = d > 0 ? (dy * ci - dx * si) / d : 0;
     out[p + 4] = cj * ci + sj * si;
     out[p + 5] = sj * ci - cj * si;
-    out[p + 6] = speed[gj] / spec.maxSpeed;
-    out[p + 7] = turnRate[gj] / spec.maxTurnRate;
+    out[p + 6] = speed[gj]! / spec.maxSpeed;
+    out[p + 7] = turnRate[gj]! / spec.maxTurnRate;
     // Centroid of what i sees (itself included), without j.
-    const others = this.visCount[i] - 1;
-    const cx = (this.visSumX[i] - x[gj]) / others;
-    const cy = (this.visSumY[i] - y[gj]) / others;
-    const tx = cx - x[gj];
-    const ty = cy - y[gj];
+    const others = this.visCount[i]! - 1;
+    const cx = (this.visSumX[i]! - x[gj]!) / others;
+    const cy = (this.visSumY[i]! - y[gj]!) / others;
+    const tx = cx - x[gj]!;
+    const ty = cy - y[gj]!;
     const tn = Math.sqrt(tx * tx + ty * ty);
-    out[p + 8] = tn > 0 ? (speed[gj] * (cj * tx + sj * ty)) / tn / spec.maxSpeed : 0;
+    out[p + 8] = tn > 0 ? (speed[gj]! * (cj * tx + sj * ty)) / tn / spec.maxSpeed : 0;
   }
 
   /** Writes the centralised critic's state of one environment: robots in index order, then timeFraction. */
@@ -467,14 +467,14 @@ export class RendezvousObserver {
     for (let k = 0; k < n; k++) {
       const g = base + k;
       const p = off + k * STATE_DIM_PER_ROBOT;
-      out[p] = (2 * frame.x[g]) / spec.arenaWidth - 1;
-      out[p + 1] = (2 * frame.y[g]) / spec.arenaHeight - 1;
-      out[p + 2] = Math.cos(frame.heading[g]);
-      out[p + 3] = Math.sin(frame.heading[g]);
-      out[p + 4] = frame.speed[g] / spec.maxSpeed;
-      out[p + 5] = frame.turnRate[g] / spec.maxTurnRate;
-      out[p + 6] = frame.command[2 * g];
-      out[p + 7] = frame.command[2 * g + 1];
+      out[p] = (2 * frame.x[g]!) / spec.arenaWidth - 1;
+      out[p + 1] = (2 * frame.y[g]!) / spec.arenaHeight - 1;
+      out[p + 2] = Math.cos(frame.heading[g]!);
+      out[p + 3] = Math.sin(frame.heading[g]!);
+      out[p + 4] = frame.speed[g]! / spec.maxSpeed;
+      out[p + 5] = frame.turnRate[g]! / spec.maxTurnRate;
+      out[p + 6] = frame.command[2 * g]!;
+      out[p + 7] = frame.command[2 * g + 1]!;
     }
     out[off + n * STATE_DIM_PER_ROBOT] = timeFraction;
   }
@@ -513,10 +513,10 @@ function writeWallFeatures(xi: number, yi: number, ci: number, si: number, spec:
 export function perturbObservation(obs: Float32Array, off: number, layout: ObservationLayout, eps: number, rng: { range(lo: number, hi: number): number }): void {
   const { rowsOffset, maskOffset } = layout;
   const K = layout.size - maskOffset;
-  for (let f = off; f < off + rowsOffset; f++) obs[f] += rng.range(-eps, eps);
+  for (let f = off; f < off + rowsOffset; f++) obs[f]! += rng.range(-eps, eps);
   for (let k = 0; k < K; k++) {
     if (obs[off + maskOffset + k] === 0) continue;
     const row = off + rowsOffset + k * ROW_DIM;
-    for (let f = row; f < row + ROW_DIM; f++) obs[f] += rng.range(-eps, eps);
+    for (let f = row; f < row + ROW_DIM; f++) obs[f]! += rng.range(-eps, eps);
   }
 }

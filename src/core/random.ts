@@ -47,11 +47,11 @@ export class RandomStream {
       // The layer comes from a second draw's top bits: xoroshiro128+'s low bits are its weakest, and
       // reusing bits of hz would tie the layer to the magnitude.
       const iz = this.gen.next() >>> 25;
-      const x = hz * ZIG_W[iz];
-      if (Math.abs(hz) < ZIG_K[iz]) return x;
+      const x = hz * ZIG_W[iz]!;
+      if (Math.abs(hz) < ZIG_K[iz]!) return x;
       if (iz === 0) return this.gaussianTail(hz > 0);
       // Wedge between layers: accept under the density.
-      if (ZIG_F[iz] + this.uniform() * (ZIG_F[iz - 1] - ZIG_F[iz]) < Math.exp(-0.5 * x * x)) return x;
+      if (ZIG_F[iz]! + this.uniform() * (ZIG_F[iz - 1]! - ZIG_F[iz]!) < Math.exp(-0.5 * x * x)) return x;
     }
   }
 

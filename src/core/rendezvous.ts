@@ -51,12 +51,12 @@ export function meanPairwiseDistance(x: Float64Array, y: Float64Array, base: num
   let sum = 0;
   for (let i = 0; i < n; i++) {
     if (isLeftOut(i, one, many)) continue;
-    const xi = x[base + i];
-    const yi = y[base + i];
+    const xi = x[base + i]!;
+    const yi = y[base + i]!;
     for (let j = i + 1; j < n; j++) {
       if (isLeftOut(j, one, many)) continue;
-      const dx = x[base + j] - xi;
-      const dy = y[base + j] - yi;
+      const dx = x[base + j]! - xi;
+      const dy = y[base + j]! - yi;
       const d = Math.sqrt(dx * dx + dy * dy);
       sum += d < cap ? d : cap;
     }
@@ -91,8 +91,8 @@ export function rendezvousReward(
   for (let k = 0; k < n; k++) {
     if (isLeftOut(k, one, many)) continue;
     const c = 2 * (base + k);
-    u2 += command[c] * command[c];
-    u2 += command[c + 1] * command[c + 1];
+    u2 += command[c]! * command[c]!;
+    u2 += command[c + 1]! * command[c + 1]!;
   }
   const team = teamSize(n, one, many);
   return -meanDist / arenaDiagonal - (w.actionPenalty * u2) / (2 * team) - (w.collisionPenalty * touchingRobots) / team;
@@ -107,8 +107,8 @@ export function isGathered(x: Float64Array, y: Float64Array, base: number, n: nu
   let m = 0;
   for (let k = 0; k < n; k++) {
     if (isLeftOut(k, one, many)) continue;
-    cx += x[base + k];
-    cy += y[base + k];
+    cx += x[base + k]!;
+    cy += y[base + k]!;
     m++;
   }
   cx /= m;
@@ -116,8 +116,8 @@ export function isGathered(x: Float64Array, y: Float64Array, base: number, n: nu
   const r2 = radius * radius;
   for (let k = 0; k < n; k++) {
     if (isLeftOut(k, one, many)) continue;
-    const dx = x[base + k] - cx;
-    const dy = y[base + k] - cy;
+    const dx = x[base + k]! - cx;
+    const dy = y[base + k]! - cy;
     if (dx * dx + dy * dy > r2) return false;
   }
   return true;
@@ -141,8 +141,8 @@ export function largestClusterFraction(x: Float64Array, y: Float64Array, base: n
     if (isLeftOut(i, one, many)) continue;
     for (let j = i + 1; j < n; j++) {
       if (isLeftOut(j, one, many)) continue;
-      const dx = x[base + j] - x[base + i];
-      const dy = y[base + j] - y[base + i];
+      const dx = x[base + j]! - x[base + i]!;
+      const dy = y[base + j]! - y[base + i]!;
       if (dx * dx + dy * dy <= l2) parent[root(i)] = root(j);
     }
   }

@@ -325,8 +325,8 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
     if (!o.signal?.aborted) await node.agentsLeft(5000);
     const { records, events } = node.finish();
     for (const off of node.offline) log(`swarmguard monitor: ${off.role} went offline at tick ${off.tick}`);
-    const stops = Object.fromEntries(STOP_REASONS.map((r) => [r, 0])) as Record<string, number>;
-    for (const r of records) for (const s of r.stopped) if (s) stops[s]!++;
+    const stops = Object.fromEntries(STOP_REASONS.map((r) => [r, 0])) as Record<StopReason, number>;
+    for (const r of records) for (const s of r.stopped) if (s) stops[s]++;
     const uncompromised = uncompromisedOutcome(records, launch.settings.robotIds, launch.settings);
     const summary: RunSummary = { runDir: newRunDir(launch), ticks: records.length, outcomes: outcomes({ parts: { ids: launch.settings.robotIds }, records, events }), uncompromised, stops, scheduler: null, links: null, interrupted };
     writeRunFolder(summary, launch, team.name, records, events);

@@ -203,9 +203,9 @@ export class ConsistencyDetector {
     this.meanAbsV[j] = (1 - a) * this.meanAbsV[j]! + a * Math.abs(wantV);
     this.meanW[j] = (1 - a) * this.meanW[j]! + a * clip(bestW, sw);
     this.meanAbsW[j] = (1 - a) * this.meanAbsW[j]! + a * Math.abs(wantW);
-    const zv = Math.max(0, Math.abs(this.meanV[j]!) - s.biasTolerance * this.meanAbsV[j]!) / s.biasSigmaLinear;
-    const turnTolerance = s.biasTolerance * this.meanAbsW[j]! + (s.wheelMismatch * this.meanAbsV[j]!) / this.robots[j]!.wheelDistance;
-    const zw = Math.max(0, Math.abs(this.meanW[j]!) - turnTolerance) / s.biasSigmaAngular;
+    const zv = Math.max(0, Math.abs(this.meanV[j]!) - s.biasTolerance * this.meanAbsV[j]) / s.biasSigmaLinear;
+    const turnTolerance = s.biasTolerance * this.meanAbsW[j] + (s.wheelMismatch * this.meanAbsV[j]) / this.robots[j]!.wheelDistance;
+    const zw = Math.max(0, Math.abs(this.meanW[j]) - turnTolerance) / s.biasSigmaAngular;
     this.bias[j] = zv * zv + zw * zw;
   }
 

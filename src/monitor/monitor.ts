@@ -148,11 +148,11 @@ export function aggregateBeliefs(
       if (i === j || !inRange(i, j)) continue;
       let p = 0;
       for (let r = 0; r < R; r++) p += beliefs[(i * N + j) * R + r]!;
-      value[j] += evidence(p);
-      observers[j]++;
+      value[j]! += evidence(p);
+      observers[j]!++;
     }
   }
-  for (let j = 0; j < N; j++) if (observers[j]! > 0) value[j] /= observers[j]!;
+  for (let j = 0; j < N; j++) if (observers[j]! > 0) value[j]! /= observers[j]!;
   return { value, observers };
 }
 
@@ -182,11 +182,11 @@ export class Hysteresis {
     const s = this.s;
     this.above[j] = suspicion >= s.flagAt ? this.above[j]! + 1 : 0;
     this.below[j] = suspicion <= s.clearAt ? this.below[j]! + 1 : 0;
-    if (!this.flagged[j] && this.above[j]! >= s.flagTicks) {
+    if (!this.flagged[j] && this.above[j] >= s.flagTicks) {
       this.flagged[j] = true;
       return 'flag';
     }
-    if (this.flagged[j] && this.below[j]! >= s.clearTicks) {
+    if (this.flagged[j] && this.below[j] >= s.clearTicks) {
       this.flagged[j] = false;
       return 'clear';
     }

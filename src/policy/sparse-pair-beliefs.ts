@@ -175,10 +175,10 @@ export class SparsePairBeliefs implements LivePairs {
       const j = this.neighbour[p]!;
       let s = 0;
       for (let r = 0; r < R; r++) s += this.beliefs[p * R + r]!;
-      value[j] += evidence(s);
-      observers[j]++;
+      value[j]! += evidence(s);
+      observers[j]!++;
     }
-    for (let j = 0; j < N; j++) if (observers[j]! > 0) value[j] /= observers[j]!;
+    for (let j = 0; j < N; j++) if (observers[j]! > 0) value[j]! /= observers[j]!;
     return { value, observers };
   }
 }

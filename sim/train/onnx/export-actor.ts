@@ -17,7 +17,7 @@ function denseNode(g: GraphBuilder, name: string, p: DenseParams, x: string): st
 }
 
 function affineNode(g: GraphBuilder, name: string, p: LayerNormParams, x: string): string {
-  const size = p.gain.shape[0]!;
+  const size = p.gain.shape[0];
   const gain = g.floats(`${name}.gain`, values(p.gain), [size]);
   const bias = g.floats(`${name}.bias`, values(p.bias), [size]);
   return g.node('Add', [g.node('Mul', [x, gain], g.temp(`${name}_scaled`)), bias], g.temp(name));

@@ -10,6 +10,7 @@ import { LatencyWindow } from '../epuck2/stats.js';
 import { DEFAULT_FAULT_LOG, FaultLog } from '../../runtime/fault-log.js';
 import { EmbeddedBroker } from './broker.js';
 import { BusClient, emptyRefusals } from './client.js';
+import type { RefusalReason } from './schemas.js';
 import type { ResolvedBus } from './config.js';
 import type { PoseMsg } from './schemas.js';
 import { SwarmTopics, type QosTable } from './topics.js';
@@ -30,7 +31,7 @@ interface RobotState {
   source: string;
   proximity: readonly number[] | null;
   received: number;
-  rejected: Record<string, number>;
+  rejected: Record<RefusalReason | typeof POSE_ORDER_REFUSAL, number>;
   online: boolean | null;
   latency: LatencyWindow;
   seq: number;
@@ -126,7 +127,7 @@ export class MqttLink implements RobotLink {
     this.bus.onRefused = (topic, kind, reason) => {
       if (kind !== 'pose' && kind !== 'proximity') return;
       const r = this.robotOf(topic);
-      if (r) r.rejected[reason]!++;
+      if (r) r.rejected[reason]++;
     };
   }
 
@@ -201,7 +202,7 @@ export class MqttLink implements RobotLink {
     if (msg.t <= r.lastT) {
       r.backwards++;
       if (r.backwards < CLOCK_REBASE_AFTER) {
-        r.rejected[POSE_ORDER_REFUSAL]!++;
+        r.rejected[POSE_ORDER_REFUSAL]++;
         this.faults.fault(r.source, POSE_ORDER_REFUSAL, `refused a pose stamped t = ${msg.t}, not after the last one (${r.lastT})`);
         return;
       }
