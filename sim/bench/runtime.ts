@@ -37,6 +37,8 @@ interface SizeJob {
   variant: Variant;
   ticks: number;
   seconds: number;
+  /** Phases in CPU time (--cpu-time). */
+  cpuTime?: boolean;
 }
 
 type P = { p50: number; p99: number };
@@ -87,7 +89,11 @@ async function measureSize(job: SizeJob): Promise<SizeResult> {
     const team = await OnnxTeam.load(launch.policyDir, launch.settings.observation);
     team.setForgetAfter(launch.forgetAfterTicks);
     const link = new SimLink(launch.settings, 'fast', launch.seed);
-    const timer = new PhaseTimer();
+    const cpuMs = () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1000;
+    };
+    const timer = new PhaseTimer(job.cpuTime ? cpuMs : undefined);
     // As `swarmguard run` runs it: no tick records kept (each tick streamed; no services here, so no record object).
     const run = swarmTrial(launch.settings, team, link, { safety: launch.safety, monitor: launch.monitor, trialMode: false, injections: [], seed: launch.seed, timer, keepRecords: false });
     for (let k = 0; k < WARMUP_TICKS; k++) {
@@ -195,12 +201,12 @@ async function main(o: RuntimeBenchOptions): Promise<void> {
   console.log(
     `bench:runtime: sizes ${o.sizes.join(', ')} at constant density (arena side 2 m x sqrt(N/10)), local policies; ` +
       `${o.ticks} timed ticks at N = 10 (ticks x sqrt(10/N) above, at most ${o.seconds} s per size); ` +
-      `${pin ? 'each size in its own process on core 0' : 'each size in its own process, not pinned'}; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`,
+      `${pin ? 'each size in its own process on core 0' : 'each size in its own process, not pinned'}; ${o.cpuTime ? 'phases in CPU time' : 'phases in wall time'}; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`,
   );
   const results: SizeResult[] = [];
   const run = async (variant: Variant, robots: number): Promise<SizeResult> => {
     process.stdout.write(`  ${variant.padEnd(11)} N=${String(robots).padEnd(5)} ... `);
-    const job = { robots, variant, ticks: ticksFor(robots, o), seconds: o.seconds };
+    const job = { robots, variant, ticks: ticksFor(robots, o), seconds: o.seconds, cpuTime: o.cpuTime };
     const r = await measureInChild(job, pin);
     console.log(describe(r));
     if (r.refused || served(r)) return r;
