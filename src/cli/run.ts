@@ -130,8 +130,8 @@ async function runWith(path: string, o: RunOptions, log: (line: string) => void,
       ...(halt ? { halt } : {}),
       isolations: summariseIsolations(run.events, s.robotIds, (t) => tally.compromisedAt(t), run.tick, s.controlPeriod, run.response.onFlag),
     });
-    // Every tick's record to the services, its events to them and to events.jsonl.
-    // The tick's record is built only for the services (none: no record object at all).
+    // Every tick to the tally; its record to the services (built only if there are any), its events to them
+    // and to events.jsonl.
     const afterTick = () => {
       tally.add(run.snapshot, run.injections.map((inj) => inj.robot));
       const fresh = run.events.slice(reported);
