@@ -35,7 +35,12 @@ export class SimLink implements RobotLink {
   }
 
   truePoses(): { x: number; y: number; theta: number }[] {
-    return this.twin.getTruePoses().map((p) => ({ x: p.x, y: p.y, theta: p.heading }));
+    // Read from the twin's state directly: through getTruePoses() (objects spread into new ones) this took
+    // 6 ms a tick at 2,000 robots, the runtime's record phase.
+    const t = this.twin.world.truth;
+    const poses = new Array<{ x: number; y: number; theta: number }>(this.twin.world.robots);
+    for (let k = 0; k < poses.length; k++) poses[k] = { x: t.x[k]!, y: t.y[k]!, theta: t.heading[k]! };
+    return poses;
   }
 
   send(i: number, left: number, right: number): void {

@@ -18,13 +18,18 @@ export interface RuntimeBenchOptions {
   bisect: number;
   /** Pin each size's process to one core (taskset -c 0) where taskset exists. */
   pin: boolean;
+  /**
+   * Time the phases in the process's CPU time (user + system, every thread) instead of wall time: what a
+   * tick costs, without the time a loaded machine's other processes take from it.
+   */
+  cpuTime: boolean;
 }
 
 export const MIN_TICKS = 3;
 export const WARMUP_TICKS = 3;
 
-const FULL: RuntimeBenchOptions = { sizes: DEFAULT_SIZES, ticks: 300, seconds: 20, bisect: 3, pin: true };
-const QUICK: Omit<RuntimeBenchOptions, 'sizes' | 'pin'> = { ticks: 100, seconds: 6, bisect: 0 };
+const FULL: RuntimeBenchOptions = { sizes: DEFAULT_SIZES, ticks: 300, seconds: 20, bisect: 3, pin: true, cpuTime: false };
+const QUICK: Omit<RuntimeBenchOptions, 'sizes' | 'pin' | 'cpuTime'> = { ticks: 100, seconds: 6, bisect: 0 };
 
 export const USAGE =
   'usage: npm run bench:runtime -- [--quick] [--sizes 10,100,1000] [--ticks N] [--seconds S] [--bisect STEPS] [--no-pin]\n' +
@@ -33,7 +38,8 @@ export const USAGE =
   '  --ticks      timed ticks for 10 robots; a swarm of N gets ticks * sqrt(10 / N), at least 3 (default 300)\n' +
   '  --seconds    stop timing a size after this long, s (default 20)\n' +
   '  --bisect     bisection steps for the largest N served at 10 Hz (default 3)\n' +
-  '  --no-pin     do not pin each size to one core';
+  '  --no-pin     do not pin each size to one core\n' +
+  '  --cpu-time   time the phases in the process\'s CPU time, not wall time (a loaded machine\'s waits left out)';
 
 function positiveInt(flag: string, v: string | undefined, min = 1): number {
   const n = Number(v);
@@ -53,6 +59,9 @@ export function parseRuntimeBenchArgs(argv: readonly string[]): RuntimeBenchOpti
         break;
       case '--no-pin':
         o.pin = false;
+        break;
+      case '--cpu-time':
+        o.cpuTime = true;
         break;
       case '--sizes': {
         const v = value();

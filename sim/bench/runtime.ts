@@ -6,12 +6,13 @@
 // instead of one batched call per network); the peak resident memory per N; and the largest N served at
 // 10 Hz (tick p99 under 100 ms), bisected between the measured sizes.
 // The tick is the runtime's own: a launch file is loaded and TrialRun.step() runs over the sim link in fast
-// mode, as `swarmguard run` does (recording and services off); the twin's physics step between ticks (the
+// mode, as `swarmguard run` does (recording and services off, no tick records kept); the twin's physics step between ticks (the
 // robots, not the runtime) is not timed. Each size runs in its own process (so memory is per N), pinned to
 // one core. `npm run bench:runtime -- --help` lists the options (--quick, --sizes...).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
@@ -36,6 +37,8 @@ interface SizeJob {
   variant: Variant;
   ticks: number;
   seconds: number;
+  /** Phases in CPU time (--cpu-time). */
+  cpuTime?: boolean;
 }
 
 type P = { p50: number; p99: number };
@@ -48,6 +51,9 @@ interface SizeResult {
   ticks: number;
   tickMs: P;
   phaseMs: Record<TickPhase, P>;
+  /** Garbage collection inside the timed ticks: per tick, ms (part of the phases'), and the major collections among them. */
+  gcMs: P;
+  majorGcs: number;
   /** The batched policy (belief + actor phases) and the naive one-call-per-robot loop, per tick, ms. */
   batchedPolicyMs: P;
   naivePolicyMs: P;
@@ -78,24 +84,42 @@ async function measureSize(job: SizeJob): Promise<SizeResult> {
       launch = await loadLaunch(path);
     } catch (err) {
       const refused = (err as Error).message.replace(`${path}: `, '');
-      return { robots, variant, refused, ticks: 0, tickMs: empty, phaseMs: Object.fromEntries(TICK_PHASES.map((p) => [p, empty])) as SizeResult['phaseMs'], batchedPolicyMs: empty, naivePolicyMs: empty, naiveTicks: 0, peakRssMb: Number.NaN };
+      return { robots, variant, refused, ticks: 0, tickMs: empty, phaseMs: Object.fromEntries(TICK_PHASES.map((p) => [p, empty])) as SizeResult['phaseMs'], gcMs: empty, majorGcs: 0, batchedPolicyMs: empty, naivePolicyMs: empty, naiveTicks: 0, peakRssMb: Number.NaN };
     }
     const team = await OnnxTeam.load(launch.policyDir, launch.settings.observation);
     team.setForgetAfter(launch.forgetAfterTicks);
     const link = new SimLink(launch.settings, 'fast', launch.seed);
-    const timer = new PhaseTimer();
-    const run = swarmTrial(launch.settings, team, link, { safety: launch.safety, monitor: launch.monitor, trialMode: false, injections: [], seed: launch.seed, timer });
+    const cpuMs = () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1000;
+    };
+    const timer = new PhaseTimer(job.cpuTime ? cpuMs : undefined);
+    // As `swarmguard run` runs it: no tick records kept (each tick streamed; no services here, so no record object).
+    const run = swarmTrial(launch.settings, team, link, { safety: launch.safety, monitor: launch.monitor, trialMode: false, injections: [], seed: launch.seed, timer, keepRecords: false });
     for (let k = 0; k < WARMUP_TICKS; k++) {
       await run.step(); // not timed: the timer has no tick started
       link.advance();
     }
+    // Garbage collections, to be charged to the ticks they fall in (a p99 spike is often one).
+    const collections: { start: number; ms: number; major: boolean }[] = [];
+    const gcSeen = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) collections.push({ start: e.startTime, ms: e.duration, major: (e as unknown as { detail?: { kind?: number } }).detail?.kind !== constants.NODE_PERFORMANCE_GC_MINOR });
+    });
+    gcSeen.observe({ entryTypes: ['gc'] });
+    const windows: [number, number][] = [];
     const deadline = performance.now() + job.seconds * 1000;
     while (timer.ticks.length < job.ticks && (timer.ticks.length < 3 || performance.now() < deadline)) {
+      const from = performance.now();
       timer.startTick();
       await run.step();
       timer.endTick();
+      windows.push([from, performance.now()]);
       link.advance();
     }
+    await new Promise((r) => setImmediate(r));
+    gcSeen.disconnect();
+    const gcMs = windows.map(([a, b]) => collections.filter((c) => c.start >= a && c.start < b).reduce((sum, c) => sum + c.ms, 0));
+    const majorGcs = collections.filter((c) => c.major && windows.some(([a, b]) => c.start >= a && c.start < b)).length;
     // The runtime's peak, before the naive loop's own buffers.
     const peakRssMb = (process.resourceUsage().maxRSS * 1024) / 2 ** 20;
     const naive = await naiveLoop(team, run.view, robots, job.ticks, deadline + (job.seconds * 1000) / 2);
@@ -104,7 +128,7 @@ async function measureSize(job: SizeJob): Promise<SizeResult> {
     await team.release();
     await link.stop();
     await releaseRun(launch);
-    return { robots, variant, refused: null, ticks: timer.ticks.length, tickMs: pq(timer.ticks), phaseMs, batchedPolicyMs: pq(batched), naivePolicyMs: pq(naive), naiveTicks: naive.length, peakRssMb };
+    return { robots, variant, refused: null, ticks: timer.ticks.length, tickMs: pq(timer.ticks), phaseMs, gcMs: pq(gcMs), majorGcs, batchedPolicyMs: pq(batched), naivePolicyMs: pq(naive), naiveTicks: naive.length, peakRssMb };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -177,12 +201,12 @@ async function main(o: RuntimeBenchOptions): Promise<void> {
   console.log(
     `bench:runtime: sizes ${o.sizes.join(', ')} at constant density (arena side 2 m x sqrt(N/10)), local policies; ` +
       `${o.ticks} timed ticks at N = 10 (ticks x sqrt(10/N) above, at most ${o.seconds} s per size); ` +
-      `${pin ? 'each size in its own process on core 0' : 'each size in its own process, not pinned'}; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`,
+      `${pin ? 'each size in its own process on core 0' : 'each size in its own process, not pinned'}; ${o.cpuTime ? 'phases in CPU time' : 'phases in wall time'}; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`,
   );
   const results: SizeResult[] = [];
   const run = async (variant: Variant, robots: number): Promise<SizeResult> => {
     process.stdout.write(`  ${variant.padEnd(11)} N=${String(robots).padEnd(5)} ... `);
-    const job = { robots, variant, ticks: ticksFor(robots, o), seconds: o.seconds };
+    const job = { robots, variant, ticks: ticksFor(robots, o), seconds: o.seconds, cpuTime: o.cpuTime };
     const r = await measureInChild(job, pin);
     console.log(describe(r));
     if (r.refused || served(r)) return r;
@@ -218,11 +242,11 @@ async function main(o: RuntimeBenchOptions): Promise<void> {
           : `${lo} (${hi} is not${o.bisect > 0 ? `; bisected ${o.bisect} steps` : ''})${above.length ? `; N=${above.join(', ')} served though larger: the machine's load varies` : ''}`;
   }
   const phases = TICK_PHASES.filter((p) => results.some((r) => (r.phaseMs[p].p99 || 0) > 0));
-  console.log(`\nTick latency per phase, ms, p50 / p99 over the timed ticks (the phases of a tick add up to it):\n`);
-  const head = ['policy', 'N', 'ticks', 'tick', ...phases];
+  console.log(`\nTick latency per phase, ms, p50 / p99 over the timed ticks (the phases of a tick add up to it; gc: garbage collection within the tick, part of the phases, and the major collections):\n`);
+  const head = ['policy', 'N', 'ticks', 'tick', ...phases, 'gc (major)'];
   // A phase that never ran in a size (the belief network of an actor-only policy) shows as '-'.
   const cell = (r: SizeResult, p: TickPhase) => (r.phaseMs[p].p99 > 0 ? pp(r.phaseMs[p]) : '-');
-  const rows = results.filter((r) => !r.refused).map((r) => [r.variant, String(r.robots), String(r.ticks), pp(r.tickMs), ...phases.map((p) => cell(r, p))]);
+  const rows = results.filter((r) => !r.refused).map((r) => [r.variant, String(r.robots), String(r.ticks), pp(r.tickMs), ...phases.map((p) => cell(r, p)), `${pp(r.gcMs)} (${r.majorGcs})`]);
   printTable(head, rows);
   console.log(`\nBatched (one call per network per tick) against naive (one call per robot), policy time per tick, ms; peak resident memory per size:\n`);
   printTable(

@@ -22,9 +22,9 @@ import { describeRobots, READY_TIMEOUT_MS, type RobotLink } from '../runtime/lin
 import { Ros2Service } from '../links/ros2/service.js';
 import { MqttTelemetry } from '../links/mqtt/service.js';
 import { DashboardService } from '../dashboard/service.js';
-import { outcomes, swarmTrial, type TrialRun } from '../runtime/trial.js';
+import { swarmTrial, type TrialRun } from '../runtime/trial.js';
+import { RunTally } from '../runtime/run-tally.js';
 import { EVENTS_FILE, EventsFile, formatSummary, newRunDir, summaryLines, writeRunFolder, type RunEnding, type RunSummary } from '../runtime/run-folder.js';
-import { uncompromisedOutcome } from '../runtime/team-outcome.js';
 import { summariseIsolations } from '../runtime/isolation.js';
 import { FoxgloveLiveService } from '../recording/foxglove-live.js';
 import { RecorderService } from '../recording/service.js';
@@ -72,10 +72,12 @@ async function runWith(path: string, o: RunOptions, log: (line: string) => void,
     const link = await createLink(launch, log, { twin: o.twin });
     o.onLink?.(link);
     let run: TrialRun;
+    const tally = new RunTally(s.robotIds, s);
     let runDir: string;
     let events: EventsFile;
     try {
-      run = swarmTrial(s, team, link, { safety: launch.safety, monitor: launch.monitor, onFlag: launch.onFlag, trialMode: launch.trial, injections: launch.injections, seed: launch.seed });
+      // No tick records kept: each tick goes to the services and the tally as it ends (memory flat however long the run).
+      run = swarmTrial(s, team, link, { safety: launch.safety, monitor: launch.monitor, onFlag: launch.onFlag, trialMode: launch.trial, injections: launch.injections, seed: launch.seed, keepRecords: false });
       runDir = newRunDir(launch);
       events = new EventsFile(join(runDir, EVENTS_FILE), log);
     } catch (err) {
@@ -97,7 +99,7 @@ async function runWith(path: string, o: RunOptions, log: (line: string) => void,
     // The live table: one row per robot with its suspicion bar, flag and the attack compromising it.
     const redraw = () => {
       flushEvents();
-      terminal.table(`swarmguard run ${launch.name}: ${(run.tick * s.controlPeriod).toFixed(1)} / ${(launch.ticks * s.controlPeriod).toFixed(0)} s`, run.records.at(-1));
+      terminal.table(`swarmguard run ${launch.name}: ${(run.tick * s.controlPeriod).toFixed(1)} / ${(launch.ticks * s.controlPeriod).toFixed(0)} s`, run.lastRecord);
     };
     let schedulerStats: SchedulerStats | null = null;
     // Operator actions (console, dashboard, ROS 2, MQTT) go through one controller; its attacks are
@@ -118,22 +120,23 @@ async function runWith(path: string, o: RunOptions, log: (line: string) => void,
     const summarise = (): RunSummary => ({
       runDir,
       ticks: run.tick,
-      outcomes: outcomes(run),
-      uncompromised: uncompromisedOutcome(run.records, s.robotIds, s),
+      outcomes: tally.outcomes(run.events),
+      uncompromised: tally.uncompromised(),
       stops: { ...run.parts.safety.stops },
       scheduler: schedulerStats,
       links: link.health?.() ?? null,
       interrupted: stop.interrupted || failure !== null,
       ended: ending(),
       ...(halt ? { halt } : {}),
-      isolations: summariseIsolations(run.events, s.robotIds, (t) => run.records[t]?.compromised ?? [], run.tick, s.controlPeriod, run.response.onFlag),
+      isolations: summariseIsolations(run.events, s.robotIds, (t) => tally.compromisedAt(t), run.tick, s.controlPeriod, run.response.onFlag),
     });
-    // Every tick's record to the services, its events to them and to events.jsonl.
+    // Every tick to the tally; its record to the services (built only if there are any), its events to them
+    // and to events.jsonl.
     const afterTick = () => {
-      const rec = run.records.at(-1);
+      tally.add(run.snapshot, run.injections.map((inj) => inj.robot));
       const fresh = run.events.slice(reported);
       events.append(fresh);
-      if (rec) services.tick(rec, fresh);
+      if (services.running > 0 && run.lastRecord) services.tick(run.lastRecord, fresh);
       reported = run.events.length;
     };
     try {
@@ -223,7 +226,7 @@ async function runWith(path: string, o: RunOptions, log: (line: string) => void,
     try {
       summary = summarise();
       if (!events.complete) events.rewrite(run.events);
-      writeRunFolder(summary, launch, team.name, run.records, run.events, { eventsWritten: true });
+      writeRunFolder(summary, launch, team.name, tally.history, run.events, { eventsWritten: true });
       for (const line of formatSummary(summary, launch)) log(line);
     } catch (err) {
       if (!failure) throw err;

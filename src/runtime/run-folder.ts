@@ -15,6 +15,7 @@ import type { SchedulerStats } from './scheduler.js';
 import { suspicionSvg } from './suspicion-picture.js';
 import { formatTeamOutcome, type TeamOutcome } from './team-outcome.js';
 import type { RobotOutcome, RunEvent, TickRecord } from './trial.js';
+import { picturesOfRecords, type RunPictures } from './run-pictures.js';
 
 export interface RunSummary {
   runDir: string;
@@ -109,13 +110,15 @@ export function newRunDir(launch: RunSpec, what?: string): string {
  * Everything a run produced, in its folder: events.jsonl (unless `eventsWritten`: the run appended it as it
  * went, EventsFile), trajectory.svg, suspicion.svg, summary.json.
  */
-export function writeRunFolder(summary: RunSummary, launch: RunSpec, policyName: string, records: readonly TickRecord[], events: readonly RunEvent[], o: { eventsWritten?: boolean } = {}): void {
+export function writeRunFolder(summary: RunSummary, launch: RunSpec, policyName: string, records: readonly TickRecord[] | RunPictures, events: readonly RunEvent[], o: { eventsWritten?: boolean } = {}): void {
   const s = launch.settings;
   const runDir = summary.runDir;
   if (!o.eventsWritten) writeFileSync(join(runDir, EVENTS_FILE), events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+  // The pictures from every kept record, or from a streamed run's history (RunTally).
+  const history = 'samples' in records ? records : picturesOfRecords(records);
   const N = s.robotIds.length;
-  const traj = new Float64Array(records.length * N * 3);
-  records.forEach((r, t) => (r.truePoses ?? r.poses).forEach((p, i) => traj.set([p.x, p.y, p.theta], (t * N + i) * 3)));
+  const traj = new Float64Array(history.samples.length * N * 3);
+  history.samples.forEach((h, t) => traj.set(h.poses.subarray(0, 3 * N), t * N * 3));
   writeFileSync(
     join(runDir, 'trajectory.svg'),
     trajectorySvg({
@@ -132,7 +135,7 @@ export function writeRunFolder(summary: RunSummary, launch: RunSpec, policyName:
   );
   writeFileSync(
     join(runDir, 'suspicion.svg'),
-    suspicionSvg({ title: `${launch.name}: monitor suspicion per robot`, ids: s.robotIds, records, events, controlPeriod: s.controlPeriod, flagAt: launch.monitor.flagAt, clearAt: launch.monitor.clearAt }),
+    suspicionSvg({ title: `${launch.name}: monitor suspicion per robot`, ids: s.robotIds, history, events, controlPeriod: s.controlPeriod, flagAt: launch.monitor.flagAt, clearAt: launch.monitor.clearAt }),
   );
   writeFileSync(join(runDir, 'summary.json'), `${JSON.stringify({ launch: launch.source, policy: policyName, ...summary }, null, 2)}\n`);
 }

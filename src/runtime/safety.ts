@@ -109,21 +109,52 @@ export class SafetyLayer {
 
   /** What filter() would let through, without counting anything (the monitor's expectation of a benign robot). */
   check(i: number, left: number, right: number, pose: TimedPose | null, nowMs: number): SafeCommand {
-    const stop = (reason: StopReason): SafeCommand => ({ left: 0, right: 0, stopped: reason });
+    const stopped = this.verdict(i, left, right, pose, nowMs);
+    return { left: this.left, right: this.right, stopped };
+  }
+
+  /**
+   * filter() for the tick path: the command written to out[k], out[k + 1] and the reason returned, no object
+   * made (a swarm of thousands is filtered every tick).
+   */
+  filterInto(i: number, left: number, right: number, pose: TimedPose | null, nowMs: number, out: Float32Array, k: number): StopReason | null {
+    const stopped = this.checkInto(i, left, right, pose, nowMs, out, k);
+    if (stopped) this.stops[stopped]++;
+    return stopped;
+  }
+
+  /** check() for the tick path: as filterInto(), counting nothing. */
+  checkInto(i: number, left: number, right: number, pose: TimedPose | null, nowMs: number, out: Float32Array, k: number): StopReason | null {
+    const stopped = this.verdict(i, left, right, pose, nowMs);
+    out[k] = this.left;
+    out[k + 1] = this.right;
+    return stopped;
+  }
+
+  /** The command from the last verdict(): clamped, or zero for a stopped robot. */
+  private left = 0;
+  private right = 0;
+
+  /** Why robot i is stopped (null: its clamped command passes); the command it may execute is left in left/right. */
+  private verdict(i: number, left: number, right: number, pose: TimedPose | null, nowMs: number): StopReason | null {
+    this.left = 0;
+    this.right = 0;
     const p = this.robots[i];
     if (!p) throw new RangeError(`safety: no robot ${i} (swarm of ${this.robots.length})`);
-    if (this.eStopReason !== null) return stop('e-stop');
-    if (this.paused) return stop('paused');
-    if (this.held(i)) return stop('isolated');
-    if (!pose) return stop('no-pose');
-    if (![pose.x, pose.y, pose.theta, pose.stampMs].every(Number.isFinite)) return stop('invalid-pose');
-    if (nowMs - pose.stampMs > this.settings.maxPoseAgeMs) return stop('stale-pose');
-    if (!Number.isFinite(left) || !Number.isFinite(right)) return stop('invalid-command');
+    if (this.eStopReason !== null) return 'e-stop';
+    if (this.paused) return 'paused';
+    if (this.held(i)) return 'isolated';
+    if (!pose) return 'no-pose';
+    if (!(Number.isFinite(pose.x) && Number.isFinite(pose.y) && Number.isFinite(pose.theta) && Number.isFinite(pose.stampMs))) return 'invalid-pose';
+    if (nowMs - pose.stampMs > this.settings.maxPoseAgeMs) return 'stale-pose';
+    if (!Number.isFinite(left) || !Number.isFinite(right)) return 'invalid-command';
     const l = clampCommand(left);
     const r = clampCommand(right);
-    if (this.leavesArena(p, pose, l, r)) return stop('leaving-arena');
-    if (this.obstacleAhead(i, p, l, r)) return stop('obstacle');
-    return { left: l, right: r, stopped: null };
+    if (this.leavesArena(p, pose, l, r)) return 'leaving-arena';
+    if (this.obstacleAhead(i, p, l, r)) return 'obstacle';
+    this.left = l;
+    this.right = r;
+    return null;
   }
 
   /** Whether the command drives forward while a front IR sensor sees something close. */
@@ -142,9 +173,13 @@ export class SafetyLayer {
     const x = pose.x + linear * T * Math.cos(mid);
     const y = pose.y + linear * T * Math.sin(mid);
     const m = this.settings.wallMargin + p.bodyRadius;
-    const outside = (px: number, py: number) =>
-      Math.max(m - px, px - (this.arena.width - m), m - py, py - (this.arena.height - m), 0);
     // Refused only if it ends outside and farther out than now: a robot resting on a wall may turn on the spot.
-    return outside(x, y) > 0 && outside(x, y) > outside(pose.x, pose.y) + 1e-9;
+    const end = this.outside(x, y, m);
+    return end > 0 && end > this.outside(pose.x, pose.y, m) + 1e-9;
+  }
+
+  /** How far (x, y) is outside the walls less the margin m, 0 inside. */
+  private outside(x: number, y: number, m: number): number {
+    return Math.max(m - x, x - (this.arena.width - m), m - y, y - (this.arena.height - m), 0);
   }
 }

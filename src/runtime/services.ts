@@ -58,6 +58,11 @@ export class RunServices {
     }
   }
 
+  /** How many services are running (none: a tick's record need not be built). */
+  get running(): number {
+    return this.active.length;
+  }
+
   tick(record: TickRecord, events: readonly RunEvent[]): void {
     for (const s of [...this.active]) {
       try {

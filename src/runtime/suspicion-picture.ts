@@ -4,7 +4,8 @@
 import { robotColour } from '../pictures/trajectory-picture.js';
 import { pictureSize, plotFrame, polyline, svgDocument, timeTicks } from '../pictures/chart.js';
 import { placeLabels, round, textSvg, textWidth, type Label } from '../pictures/svg-text.js';
-import type { RunEvent, TickRecord } from './trial.js';
+import type { RunEvent } from './trial.js';
+import type { RunPictures } from './run-pictures.js';
 
 const PLOT_W = 560;
 const PLOT_H = 228;
@@ -16,7 +17,8 @@ const LEGEND_LINE = 13;
 export function suspicionSvg(o: {
   title: string;
   ids: readonly string[];
-  records: readonly TickRecord[];
+  /** The run's ticks and the samples drawn (every tick's, or a long run's thinned history: run-pictures.ts). */
+  history: RunPictures;
   events: readonly RunEvent[];
   controlPeriod: number;
   flagAt: number;
@@ -24,7 +26,7 @@ export function suspicionSvg(o: {
 }): string {
   const n = o.ids.length;
   const colour = (k: number) => robotColour(Math.max(0, k), n);
-  const T = Math.max(1, o.records.length);
+  const T = Math.max(1, o.history.ticks);
   const plotRight = PAD.left + PLOT_W;
   const plotBottom = PAD.top + PLOT_H;
   // Events may name ticks past the records kept (an interrupted run): held to the plot.
@@ -59,7 +61,7 @@ export function suspicionSvg(o: {
   out.push(...plotFrame(box, { xTicks: timeTicks(T * o.controlPeriod, (s) => px(s / o.controlPeriod), PLOT_W, FONT), yTicks, font: FONT }));
   // One line per robot (ticks with a suspicion value), and the robots' legend in the second column.
   o.ids.forEach((_, k) => {
-    const points = o.records
+    const points = o.history.samples
       .map((r) => ({ tick: r.tick, s: r.suspicion[k] }))
       .filter((p): p is { tick: number; s: number } => p.s !== undefined && Number.isFinite(p.s))
       .map((p): [number, number] => [px(p.tick), py(p.s)]);

@@ -17,6 +17,30 @@ function posesOf(r: TickRecord): readonly { x: number; y: number }[] {
 }
 
 /**
+ * The scored robots' positions packed into one environment (x, y), so the twin's metric functions apply as
+ * they are; false when one of them has no finite position.
+ */
+export function packScored(scored: readonly number[], xOf: (i: number) => number | undefined, yOf: (i: number) => number | undefined, x: Float64Array, y: Float64Array): boolean {
+  let finite = true;
+  scored.forEach((i, k) => {
+    x[k] = xOf(i) ?? Number.NaN;
+    y[k] = yOf(i) ?? Number.NaN;
+    finite &&= Number.isFinite(x[k]) && Number.isFinite(y[k]);
+  });
+  return finite;
+}
+
+/** Whether the packed robots are all inside the gather circle around their centroid. */
+export function gathered(x: Float64Array, y: Float64Array, gatherDiameter: number): boolean {
+  return isGathered(x, y, 0, x.length, gatherDiameter / 2);
+}
+
+/** The outcome of the packed robots (their positions at the run's end), with the time they first gathered. */
+export function teamOutcome(ids: readonly string[], scored: readonly number[], x: Float64Array, y: Float64Array, gatherDiameter: number, timeToGather: number | null): TeamOutcome {
+  return { robots: scored.map((i) => ids[i]!), ...rendezvousOutcome(x, y, 0, scored.length, gatherDiameter), timeToGather };
+}
+
+/**
  * The outcome of every robot but those in `leftOut`, at the last record (the end of the run), with the
  * time they first gathered. Null when nothing can be scored: no robot left, no tick, or a scored robot
  * without a pose at the end (never located).
@@ -30,26 +54,21 @@ export function scoredOutcome(
   const scored = ids.map((_, i) => i).filter((i) => !leftOut.has(i));
   const last = records.at(-1);
   if (scored.length === 0 || !last) return null;
-  // The scored robots' positions packed into one environment, so the twin's metric functions apply as they are.
   const x = new Float64Array(scored.length);
   const y = new Float64Array(scored.length);
   const load = (r: TickRecord): boolean => {
     const poses = posesOf(r);
-    scored.forEach((i, k) => {
-      x[k] = poses[i]?.x ?? Number.NaN;
-      y[k] = poses[i]?.y ?? Number.NaN;
-    });
-    return x.every(Number.isFinite) && y.every(Number.isFinite);
+    return packScored(scored, (i) => poses[i]?.x, (i) => poses[i]?.y, x, y);
   };
   let timeToGather: number | null = null;
   for (const r of records) {
-    if (load(r) && isGathered(x, y, 0, scored.length, settings.gatherDiameter / 2)) {
+    if (load(r) && gathered(x, y, settings.gatherDiameter)) {
       timeToGather = r.tick * settings.controlPeriod;
       break;
     }
   }
   if (!load(last)) return null;
-  return { robots: scored.map((i) => ids[i]!), ...rendezvousOutcome(x, y, 0, scored.length, settings.gatherDiameter), timeToGather };
+  return teamOutcome(ids, scored, x, y, settings.gatherDiameter, timeToGather);
 }
 
 /** The outcome of the robots never injected during the run. */

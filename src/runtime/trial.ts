@@ -20,6 +20,7 @@ import type { PhaseLap } from '../core/phase-timer.js';
 import { UserError } from '../core/user-error.js';
 import { trainingPrior } from '../policy/pair-beliefs.js';
 import { FlagResponse, type IsolationEvent, type OnFlag } from './isolation.js';
+import { TickSnapshot } from './tick-snapshot.js';
 
 /**
  * An injection resolved against the swarm: robot index, the ticks it spans [from, to), the attack; with
@@ -88,12 +89,22 @@ export interface TrialParts {
   onFlag?: OnFlag;
   /** Told as each phase of a tick ends (`npm run bench:runtime` times them); none in a deployed run. */
   timer?: PhaseLap;
+  /**
+   * Keep every tick's record in `records` (default true: a trial, an evaluation or a test reads them at the
+   * end). `swarmguard run` keeps none: it streams each tick (lastRecord) to its services and the run's
+   * summary (RunTally), so that a long run's memory does not grow with its length.
+   */
+  keepRecords?: boolean;
 }
 
 export class TrialRun {
   readonly view: SwarmView;
   readonly events: RunEvent[] = [];
+  /** Every tick's record, where the run keeps them (TrialParts.keepRecords); empty otherwise. */
   readonly records: TickRecord[] = [];
+  /** The last tick as typed arrays, overwritten every tick (what lastRecord is built from). */
+  readonly snapshot: TickSnapshot;
+  private latest: TickRecord | null = null;
   /** What flags do, and which robots are isolated now. */
   readonly response: FlagResponse;
   tick = 0;
@@ -129,6 +140,7 @@ export class TrialRun {
     this.expected = new Float32Array(2 * N);
     this.commands = new Float32Array(2 * N);
     this.lastStop = new Array<StopReason | null>(N).fill(null);
+    this.snapshot = new TickSnapshot(N);
     this.plan = [...parts.injections];
     // Flagged robots are left out of the others' observations (and held still) as monitor.onFlag says.
     this.response = new FlagResponse(parts.ids, parts.onFlag);
@@ -139,6 +151,18 @@ export class TrialRun {
     // A trial starts from fresh recurrent states and monitor statistics.
     parts.team.resetEnv(0);
     parts.monitor.reset();
+  }
+
+  /** The last tick's record (built on first ask, then the same object until the next tick); none before the first tick. */
+  get lastRecord(): TickRecord | undefined {
+    if (this.snapshot.tick < 0) return undefined;
+    this.latest ??= this.snapshot.toRecord();
+    return this.latest;
+  }
+
+  /** The run's injections so far: the launch file's and those added during the run. */
+  get injections(): readonly Injection[] {
+    return this.plan;
   }
 
   private active(tick: number): Injection[] {
@@ -166,11 +190,9 @@ export class TrialRun {
     const active = this.active(t);
     for (const inj of active) await this.compromise(inj, t);
     for (let i = 0; i < N; i++) {
-      const safe = safety.filter(i, this.commands[2 * i]!, this.commands[2 * i + 1]!, timed[i] ?? null, now);
-      this.commands[2 * i] = safe.left;
-      this.commands[2 * i + 1] = safe.right;
-      if (safe.stopped !== this.lastStop[i] && safe.stopped !== null) this.events.push({ tick: t, kind: 'stop', robot: ids[i]!, reason: safe.stopped });
-      this.lastStop[i] = safe.stopped;
+      const stopped = safety.filterInto(i, this.commands[2 * i]!, this.commands[2 * i + 1]!, timed[i] ?? null, now, this.commands, 2 * i);
+      if (stopped !== this.lastStop[i] && stopped !== null) this.events.push({ tick: t, kind: 'stop', robot: ids[i]!, reason: stopped });
+      this.lastStop[i] = stopped;
     }
     timer?.lap('safety');
     for (let i = 0; i < N; i++) link.send(i, this.commands[2 * i]!, this.commands[2 * i + 1]!);
@@ -191,19 +213,40 @@ export class TrialRun {
     for (const a of alerts) this.events.push(a);
     this.events.push(...this.response.update(t, monitor.flagged));
     timer?.lap('monitor');
-    this.records.push({
-      tick: t,
-      timeMs: now,
-      truePoses: link.truePoses?.() ?? null,
-      intended: Array.from(this.intended),
-      commands: Array.from(this.commands),
-      stopped: [...this.lastStop],
-      ...monitorView(this.view, poses, beliefs, monitor),
-      compromised: active.map((a) => a.robot),
-    });
+    this.writeSnapshot(t, now, poses, beliefs, active);
+    if (this.parts.keepRecords !== false) this.records.push(this.lastRecord!);
     timer?.lap('record');
     this.tick++;
     return alerts;
+  }
+
+  /** This tick's record into the snapshot: what monitorView and the tick's arrays give, copied, no object per robot. */
+  private writeSnapshot(t: number, now: number, poses: readonly { x: number; y: number; theta: number }[], beliefs: { observers: ArrayLike<number> } | null, active: readonly Injection[]): void {
+    const s = this.snapshot;
+    const { link, monitor } = this.parts;
+    const N = s.robots;
+    s.tick = t;
+    s.timeMs = now;
+    s.truePoses = link.truePoses?.() ?? null;
+    s.intended.set(this.intended);
+    s.commands.set(this.commands);
+    for (let i = 0; i < N; i++) {
+      const p = poses[i]!;
+      const located = this.view.located(i);
+      s.poses[3 * i] = located ? p.x : Number.NaN;
+      s.poses[3 * i + 1] = located ? p.y : Number.NaN;
+      s.poses[3 * i + 2] = located ? p.theta : Number.NaN;
+      s.stopped[i] = this.lastStop[i]!;
+      // The monitor's belief signal where some robot observes i (see monitorView).
+      const observed = beliefs !== null && beliefs.observers[i]! > 0;
+      s.hasBelief[i] = observed ? 1 : 0;
+      s.belief[i] = observed ? monitor.beliefSignal[i]! : Number.NaN;
+      s.flagged[i] = monitor.flagged[i] ? 1 : 0;
+    }
+    s.consistency.set(monitor.consistencySignal);
+    s.suspicion.set(monitor.suspicion);
+    s.compromised = active.map((a) => a.robot);
+    this.latest = null;
   }
 
   /** Replaces robot inj.robot's command: a trained adversary or a fault drives it, or it sees through noise. */
@@ -376,23 +419,58 @@ export interface RobotOutcome {
   falseFlags: number;
 }
 
-/** Flags against the ground truth of the injections. */
+/** Per robot, what a run's ticks say of it: ticks compromised, ticks flagged, the first tick compromised (null: never). */
+export interface RobotTicks {
+  compromisedTicks: ArrayLike<number>;
+  flaggedTicks: ArrayLike<number>;
+  firstAttack: readonly (number | null)[];
+}
+
+/** Flags against the ground truth of the injections, from a run's kept tick records. */
 export function outcomes(run: { parts: { ids: readonly string[] }; records: readonly TickRecord[]; events: readonly RunEvent[] }): RobotOutcome[] {
-  const ids = run.parts.ids;
+  const N = run.parts.ids.length;
+  const ticks: RobotTicks = { compromisedTicks: new Float64Array(N), flaggedTicks: new Float64Array(N), firstAttack: new Array<number | null>(N).fill(null) };
+  for (const r of run.records) countTick(ticks, r.tick, (i) => r.flagged[i] === true, r.compromised);
+  return outcomesOf(run.parts.ids, ticks, (tick) => run.records[tick]?.compromised ?? [], run.events);
+}
+
+/** Adds one tick to the per-robot counts (a robot listed twice in `compromised` counts once). */
+export function countTick(ticks: RobotTicks, tick: number, flagged: (i: number) => boolean, compromised: readonly number[]): void {
+  const c = ticks.compromisedTicks as Float64Array;
+  const f = ticks.flaggedTicks as Float64Array;
+  const first = ticks.firstAttack as (number | null)[];
+  for (let i = 0; i < f.length; i++) if (flagged(i)) f[i]!++;
+  compromised.forEach((i, k) => {
+    if (compromised.indexOf(i) !== k || !(i >= 0 && i < c.length)) return;
+    c[i]!++;
+    first[i] ??= tick;
+  });
+}
+
+/**
+ * Flags against the ground truth: `ticks` the per-robot counts over the run, `compromisedAt(tick)` the robots
+ * compromised at a tick ([] past the last), `events` the run's (its flags).
+ */
+export function outcomesOf(ids: readonly string[], ticks: RobotTicks, compromisedAt: (tick: number) => readonly number[], events: readonly RunEvent[]): RobotOutcome[] {
+  const flagsOf = new Map<string, MonitorAlert[]>();
+  for (const e of events) {
+    if (e.kind !== 'flag') continue;
+    const own = flagsOf.get(e.robot);
+    if (own) own.push(e);
+    else flagsOf.set(e.robot, [e]);
+  }
   return ids.map((robot, i) => {
-    const compromisedTicks = run.records.filter((r) => r.compromised.includes(i)).length;
-    const flaggedTicks = run.records.filter((r) => r.flagged[i]).length;
-    const firstAttack = run.records.find((r) => r.compromised.includes(i))?.tick ?? null;
-    const flags = run.events.filter((e): e is MonitorAlert => e.kind === 'flag' && e.robot === robot);
-    const compromisedAt = (tick: number) => run.records[tick]?.compromised.includes(i) ?? false;
+    const firstAttack = ticks.firstAttack[i] ?? null;
+    const flags = flagsOf.get(robot) ?? [];
+    const attackedAt = (tick: number) => compromisedAt(tick).includes(i);
     // A detection is a flag raised while the robot is compromised (a later one is a false flag).
-    const hit = firstAttack === null ? undefined : flags.find((f) => compromisedAt(f.tick));
+    const hit = firstAttack === null ? undefined : flags.find((f) => attackedAt(f.tick));
     return {
       robot,
-      compromisedTicks,
-      flaggedTicks,
+      compromisedTicks: ticks.compromisedTicks[i]!,
+      flaggedTicks: ticks.flaggedTicks[i]!,
       detectionDelayTicks: hit && firstAttack !== null ? hit.tick - firstAttack : null,
-      falseFlags: flags.filter((f) => !compromisedAt(f.tick)).length,
+      falseFlags: flags.filter((f) => !attackedAt(f.tick)).length,
     };
   });
 }
@@ -402,11 +480,7 @@ export function outcomes(run: { parts: { ids: readonly string[] }; records: read
  * expectation; a robot the safety layer stops is not suspicious for standing still). Written into `out`.
  */
 export function expectedCommands(safety: SafetyLayer, intended: Float32Array, timed: readonly (TimedPose | null)[], nowMs: number, out: Float32Array): void {
-  for (let i = 0; i < timed.length; i++) {
-    const c = safety.check(i, intended[2 * i]!, intended[2 * i + 1]!, timed[i] ?? null, nowMs);
-    out[2 * i] = c.left;
-    out[2 * i + 1] = c.right;
-  }
+  for (let i = 0; i < timed.length; i++) safety.checkInto(i, intended[2 * i]!, intended[2 * i + 1]!, timed[i] ?? null, nowMs, out, 2 * i);
 }
 
 /** A tick record's poses and monitor signals (a robot not located yet has no pose: NaN, null in JSON). */
@@ -440,7 +514,7 @@ export function swarmTrial(
   settings: SwarmSettings,
   team: OnnxTeam,
   link: RobotLink,
-  o: { safety?: SafetySettings; monitor?: MonitorSettings; onFlag?: OnFlag; trialMode: boolean; injections: Injection[]; seed: number; timer?: PhaseLap },
+  o: { safety?: SafetySettings; monitor?: MonitorSettings; onFlag?: OnFlag; trialMode: boolean; injections: Injection[]; seed: number; timer?: PhaseLap; keepRecords?: boolean },
 ): TrialRun {
   const safety = swarmSafety(settings, o.safety ?? DEFAULT_SAFETY, link);
   return new TrialRun({
@@ -456,5 +530,6 @@ export function swarmTrial(
     seed: o.seed,
     ...(o.onFlag ? { onFlag: o.onFlag } : {}),
     ...(o.timer ? { timer: o.timer } : {}),
+    ...(o.keepRecords !== undefined ? { keepRecords: o.keepRecords } : {}),
   });
 }
