@@ -22,7 +22,7 @@ export interface EvalResult extends OutcomeSummary {
   /** 95% interval of the mean return (normal approximation over episodes). */
   returnCi95: [number, number];
   /** Fraction of episodes in which the scored robots were inside the gather circle at some step ("ever gathered"). */
-  gatherRate: number;
+  everGatheredRate: number;
   /** Mean time to gather over the episodes that gathered, s. */
   meanTimeToGather: number | null;
   collisionsPerRobotMinute: number;
@@ -117,7 +117,7 @@ export function summariseEpisodes(ms: RendezvousMetrics[]): EvalResult {
     episodes,
     meanReturn: ret.mean,
     returnCi95: ret.ci,
-    gatherRate: gathered.length / episodes,
+    everGatheredRate: gathered.length / episodes,
     ...summariseOutcomes(ms),
     meanTimeToGather: gathered.length ? gathered.reduce((s, m) => s + m.timeToGather!, 0) / gathered.length : null,
     collisionsPerRobotMinute: avg((m) => m.collisionsPerRobotMinute),
@@ -132,7 +132,7 @@ export function evaluationMetrics(ev: EvalResult, seed: number, noise: string): 
     noise,
     meanReturn: ev.meanReturn,
     returnCi95: ev.returnCi95,
-    gatherRate: ev.gatherRate,
+    everGatheredRate: ev.everGatheredRate,
     gatheredAtEndRate: ev.gatheredAtEndRate,
     gatheredAtEndCi95: ev.gatheredAtEndCi95,
     meanFinalDistance: ev.meanFinalDistance,

@@ -96,7 +96,7 @@ describe('eval', () => {
     const { cells } = await runEvaluation({ ...base, policy: [MAPPO, 'consensus', 'random'], attack: ['fault:stuck'], episodes: 2, seed: 5 }, quiet);
     expect(cells.map((c) => c.policy)).toEqual(['mappo-rendezvous', 'consensus', 'random']);
     // Random wheels never gather; both others do better than them.
-    expect(cells[2]!.result.gatherRate).toBe(0);
+    expect(cells[2]!.result.everGatheredRate).toBe(0);
     expect(cells[0]!.result.meanReturn).toBeGreaterThan(cells[2]!.result.meanReturn);
     expect(cells[1]!.result.meanReturn).toBeGreaterThan(cells[2]!.result.meanReturn);
     const alone = await runEvaluation({ ...base, policy: ['random', MAPPO], attack: ['fault:stuck'], episodes: 2, seed: 5, jobs: 1 }, quiet);

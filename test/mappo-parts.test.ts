@@ -85,7 +85,7 @@ describe('policy folders', () => {
     hiddenSizes: { actor: 8 },
     training: { command: 'test', seed: 1, envSteps: 1, iterations: 1, wallSeconds: 1, commit: 'x', backend: 'wasm', config: {} },
     evaluation: {
-      benign: { episodes: 1, seed: 1, noise: 'off', meanReturn: -1, gatherRate: 0, meanFinalDistance: 1, meanTimeToGather: null, collisionsPerRobotMinute: 0 },
+      benign: { episodes: 1, seed: 1, noise: 'off', meanReturn: -1, everGatheredRate: 0, meanFinalDistance: 1, meanTimeToGather: null, collisionsPerRobotMinute: 0 },
     },
   };
   const write = (name: string, inputShape: (number | string)[] = ['batch', obsSize]) =>

@@ -130,7 +130,7 @@ describe('outcome metrics at the end of an episode', () => {
     });
     const ev = summariseEpisodes([episode(true, 1), episode(false, 0.5), episode(true, 1), episode(true, 0.9)]);
     // Ever gathered in all four, at the end in three.
-    expect(ev.gatherRate).toBe(1);
+    expect(ev.everGatheredRate).toBe(1);
     expect(ev.gatheredAtEndRate).toBe(0.75);
     expect(ev.gatheredAtEndCi95).toEqual(wilsonCi95(3, 4));
     expect(ev.meanLargestClusterFraction).toBeCloseTo(0.85, 12);

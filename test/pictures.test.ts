@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evaluationHeatmap, type Evaluation } from '../src/cli/evaluate.js';
+import { evaluationHeatmap, readEvaluation } from '../src/cli/evaluate.js';
 import { rocSvg, type RocSeries } from '../src/cli/roc-picture.js';
 import { runTrial } from '../src/cli/trial.js';
 import { OnnxTeam } from '../src/policy/team.js';
@@ -16,7 +16,7 @@ import { SimLink } from '../sim/sim-link.js';
 import { swarmTrial, type RunEvent, type TickRecord } from '../src/runtime/trial.js';
 import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 import { heatmapSvg, type Heatmap } from '../sim/heatmap-picture.js';
-import { curveSvg, type CurveRow } from '../sim/train/curves.js';
+import { curveSvg, parseCurveCsv, type CurveRow } from '../sim/train/curves.js';
 import { labelBox, overlaps, placeLabels, type Anchor, type Box, type Label } from '../src/pictures/svg-text.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'swarmguard-pictures-'));
@@ -194,12 +194,8 @@ describe('the trial command\'s trajectory picture', () => {
   });
 });
 
-/** A curve.csv as rows (empty cells left out). */
-function readCurve(path: string): CurveRow[] {
-  const [head, ...lines] = readFileSync(path, 'utf8').trim().split('\n');
-  const columns = head!.split(',');
-  return lines.map((line) => Object.fromEntries(line.split(',').flatMap((v, i) => (v === '' ? [] : [[columns[i]!, Number(v)]]))));
-}
+/** A curve.csv as rows (empty cells left out; the shipped ones have the old column names). */
+const readCurve = (path: string): CurveRow[] => parseCurveCsv(readFileSync(path, 'utf8'));
 
 /** The plot areas of a picture: its unfilled rectangles with a grey frame. */
 function plotAreas(svg: string): Box[] {
@@ -226,9 +222,9 @@ describe('training curves (curve.svg)', () => {
   });
 
   it('stays finite for one iteration, equal values, missing and non-finite values, and no rows', () => {
-    const one: CurveRow[] = [{ iteration: 1, envSteps: 4800, meanReturn: -102.4, gatherRate: 0, evalReturn: null }];
-    const flat: CurveRow[] = [1, 2, 3].map((i) => ({ iteration: i, envSteps: 4800 * i, meanReturn: -50, gatherRate: 0.5, evalReturn: -50, evalGatherRate: 0.5, severity1: 0.2 }));
-    const odd: CurveRow[] = [1, 2, 3].map((i) => ({ iteration: i, envSteps: 4800 * i, meanReturn: i === 2 ? NaN : -50 - i, gatherRate: i === 3 ? Infinity : 0.1 * i }));
+    const one: CurveRow[] = [{ iteration: 1, envSteps: 4800, meanReturn: -102.4, everGatheredRate: 0, evalReturn: null }];
+    const flat: CurveRow[] = [1, 2, 3].map((i) => ({ iteration: i, envSteps: 4800 * i, meanReturn: -50, everGatheredRate: 0.5, evalReturn: -50, evalEverGatheredRate: 0.5, severity1: 0.2 }));
+    const odd: CurveRow[] = [1, 2, 3].map((i) => ({ iteration: i, envSteps: 4800 * i, meanReturn: i === 2 ? NaN : -50 - i, everGatheredRate: i === 3 ? Infinity : 0.1 * i }));
     for (const rows of [one, flat, odd, []]) {
       const svg = curveSvg(rows, 'edge case');
       expectFinite(svg);
@@ -254,7 +250,7 @@ function cellColour(svg: string, text: string): number[] {
 const distance = (a: number[], b: number[]) => Math.hypot(...a.map((v, i) => v - b[i]!));
 
 describe('the evaluation heatmap (EVALUATION.svg)', () => {
-  const evaluation = JSON.parse(readFileSync(join(PROJECT_ROOT, 'policies/EVALUATION-local.json'), 'utf8')) as Evaluation;
+  const evaluation = readEvaluation(join(PROJECT_ROOT, 'policies/EVALUATION-local.json'));
 
   it('draws the shipped evaluation with column headers apart and a colour scale across its values', () => {
     const svg = evaluationHeatmap(evaluation);

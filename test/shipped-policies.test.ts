@@ -11,8 +11,8 @@ import { evaluateTeam } from '../sim/team-eval.js';
 const SHIPPED = ['mappo-rendezvous', 'eir-mappo-rendezvous', 'mir2-rendezvous', 'batpal-rendezvous'];
 
 /** The deployed ONNX team must do as well as the manifest says, within the sampling error of its episodes. */
-function expectAsManifest(got: EvalResult, want: { gatherRate: number; meanReturn: number }) {
-  expect(got.gatherRate).toBeGreaterThanOrEqual(want.gatherRate - 0.08);
+function expectAsManifest(got: EvalResult, want: { everGatheredRate: number; meanReturn: number }) {
+  expect(got.everGatheredRate).toBeGreaterThanOrEqual(want.everGatheredRate - 0.08);
   expect(Math.abs(got.meanReturn - want.meanReturn)).toBeLessThan(0.05 * Math.abs(want.meanReturn));
 }
 
@@ -29,7 +29,7 @@ describe('shipped policies', () => {
         const ev = m.evaluation.benign;
         const benign = await evaluateTeam(settings, team, { episodes: ev.episodes, seed: ev.seed });
         expectAsManifest(benign, ev);
-        if (name === 'mappo-rendezvous') expect(benign.gatherRate).toBeGreaterThanOrEqual(0.9);
+        if (name === 'mappo-rendezvous') expect(benign.everGatheredRate).toBeGreaterThanOrEqual(0.9);
         // A policy that ships its training adversaries: the same under each (manifest key '<name>-adversary').
         for (const [key, attacked] of Object.entries(m.evaluation)) {
           if (!key.endsWith('-adversary')) continue;

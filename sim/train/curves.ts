@@ -1,16 +1,37 @@
 // Learning curves: one row per iteration, written as CSV and drawn as an SVG chart (legends beside the plots).
 import { plotFrame, polyline, svgDocument } from '../../src/pictures/chart.js';
 import { labelBox, placeLabels, round, textSvg, textWidth, type Label } from '../../src/pictures/svg-text.js';
+import { renameKeys } from '../../src/core/renamed-keys.js';
 
 export const CURVE_COLUMNS = [
-  'iteration', 'envSteps', 'wallSeconds', 'episodes', 'meanReturn', 'gatherRate',
+  'iteration', 'envSteps', 'wallSeconds', 'episodes', 'meanReturn', 'everGatheredRate',
   'policyLoss', 'valueLoss', 'entropy', 'approxKl', 'clipFraction', 'beliefLoss', 'adversaryLoss', 'teacherForcing', 'club',
   'adversaryType', 'referenceSeverity', 'insideBand',
-  'evalReturn', 'evalGatherRate',
+  'evalReturn', 'evalEverGatheredRate',
 ] as const;
 
 /** One iteration: the columns above, plus any a trainer measures at evaluations (BATPAL: severity1..K). */
 export type CurveRow = Partial<Record<string, number | null>>;
+
+/** Columns renamed since curves were written with them (curve.csv headers, checkpoints' rows): old -> new. */
+export const RENAMED_CURVE_COLUMNS: Readonly<Record<string, string>> = {
+  gatherRate: 'everGatheredRate',
+  evalGatherRate: 'evalEverGatheredRate',
+  // An adversary's curve.csv (train-adversary).
+  teamGatherRate: 'teamEverGatheredRate',
+};
+
+/** A row with every renamed column under its new name. */
+export function currentCurveRow(row: CurveRow): CurveRow {
+  return renameKeys(row, RENAMED_CURVE_COLUMNS) as CurveRow;
+}
+
+/** A curve.csv's rows (empty cells left out), old column names read as the new ones. */
+export function parseCurveCsv(text: string): CurveRow[] {
+  const [head, ...lines] = text.trim().split('\n');
+  const columns = head!.split(',').map((c) => RENAMED_CURVE_COLUMNS[c] ?? c);
+  return lines.map((line) => Object.fromEntries(line.split(',').flatMap((v, i) => (v === '' ? [] : [[columns[i]!, Number(v)]]))));
+}
 
 /** The standard columns, then any further ones in the order they first appear. */
 function columnsOf(rows: readonly CurveRow[]): string[] {
@@ -107,8 +128,8 @@ export function curveSvg(rows: readonly CurveRow[], title: string): string {
       { label: 'held-out evaluation', colour: '#d40', points: pts('evalReturn') },
     ],
     [
-      { label: 'training episodes', colour: '#8aa', points: pts('gatherRate') },
-      { label: 'held-out evaluation', colour: '#d40', points: pts('evalGatherRate') },
+      { label: 'training episodes', colour: '#8aa', points: pts('everGatheredRate') },
+      { label: 'held-out evaluation', colour: '#d40', points: pts('evalEverGatheredRate') },
     ],
   ];
   const body = [

@@ -9,7 +9,7 @@ export type RolloutStats = {
   /** The papers' team return over those episodes. */
   meanReturn: number | null;
   /** Episodes in which the scored robots were ever inside the gather circle. */
-  gatherRate: number | null;
+  everGatheredRate: number | null;
 };
 
 /** A trainer's stats as the training loop reads them: the base, and any further named metrics. */

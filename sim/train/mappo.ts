@@ -380,12 +380,12 @@ export function criticEstimates(critic: CriticParams, norm: ValueNormalizer, sta
 }
 
 /** Episodes that ended during a rollout: how many, their mean return and the fraction that gathered. */
-export function rolloutEpisodes(done: readonly RendezvousMetrics[]): { episodes: number; meanReturn: number | null; meanDefenderReturn: number | null; gatherRate: number | null } {
+export function rolloutEpisodes(done: readonly RendezvousMetrics[]): { episodes: number; meanReturn: number | null; meanDefenderReturn: number | null; everGatheredRate: number | null } {
   const mean = (f: (m: RendezvousMetrics) => number) => (done.length ? done.reduce((s, m) => s + f(m), 0) / done.length : null);
   return {
     episodes: done.length,
     meanReturn: mean((m) => m.episodeReturn),
     meanDefenderReturn: mean((m) => m.defenderReturn),
-    gatherRate: mean((m) => (m.timeToGather === null ? 0 : 1)),
+    everGatheredRate: mean((m) => (m.timeToGather === null ? 0 : 1)),
   };
 }

@@ -8,12 +8,13 @@
 // episodes (both measured in the run). A column is a policy folder, a reference controller, or a method
 // trained with several seeds (its folders evaluated alike, summarised over seeds); a row is an attack on one
 // robot per episode, or on two as `2x:<attack>`.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { z } from 'zod';
 import { ConfigError, loadYamlFile, parseWithSchema } from '../core/config-file.js';
-import type { PolicyManifest } from '../core/policy-manifest.js';
+import { RENAMED_METRICS, type PolicyManifest } from '../core/policy-manifest.js';
+import { renameKeys } from '../core/renamed-keys.js';
 import type { RendezvousMetrics } from '../core/rendezvous.js';
 import { readManifest } from '../policy/folder.js';
 import { OnnxTeam, type TeamController } from '../policy/team.js';
@@ -134,6 +135,20 @@ export interface Evaluation {
   seed: number;
   normalisation: Normalisation;
   cells: EvaluationCell[];
+}
+
+/**
+ * An evaluation as its <out>.json holds it; one written before a metric was renamed (RENAMED_METRICS:
+ * gatherRate, now everGatheredRate) is read under the new name.
+ */
+export function readEvaluation(path: string): Evaluation {
+  let ev: Evaluation;
+  try {
+    ev = JSON.parse(readFileSync(path, 'utf8')) as Evaluation;
+  } catch (err) {
+    throw new ConfigError(`${path}: not an evaluation (${(err as Error).message})`);
+  }
+  return { ...ev, cells: ev.cells.map((c) => ({ ...c, result: renameKeys(c.result, RENAMED_METRICS) as EvalResult })) };
 }
 
 /** A reference controller's name instead of a policy folder. */
@@ -464,7 +479,7 @@ export function teamReturnTable(ev: Evaluation): string {
     ev,
     (c) => {
       const [lo, hi] = (c.seeds?.returnCi95 ?? c.result.returnCi95).map((v) => normalise(v, n));
-      return `${normalise(meanReturn(c), n).toFixed(2)} [${lo!.toFixed(2)}, ${hi!.toFixed(2)}] · ${pct(c.result.gatherRate)}`;
+      return `${normalise(meanReturn(c), n).toFixed(2)} [${lo!.toFixed(2)}, ${hi!.toFixed(2)}] · ${pct(c.result.everGatheredRate)}`;
     },
     (c) => normalise(meanReturn(c), n),
     (m) => m.toFixed(2),

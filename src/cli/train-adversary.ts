@@ -53,7 +53,7 @@ export async function runAdversaryTraining(o: TrainAdversaryOptions, log: (line:
     log(`training ${name} against ${targetName} (${targetManifest.algorithm}): seed ${config.seed}, ${config.totalEnvSteps} env steps`);
     const started = performance.now();
     const wall = () => (performance.now() - started) / 1000;
-    const curve: string[] = ['iteration,envSteps,wallSeconds,episodes,teamReturn,defenderReturn,teamGatherRate,policyLoss,valueLoss,deviation'];
+    const curve: string[] = ['iteration,envSteps,wallSeconds,episodes,teamReturn,defenderReturn,teamEverGatheredRate,policyLoss,valueLoss,deviation'];
     const bar = o.quiet
       ? null
       : new SingleBar({ format: ' {bar} {percentage}% | ETA {eta_formatted} | {value}/{total} env steps | defenders\' return {ret}', stream: process.stderr, hideCursor: true, etaBuffer: 20 });
@@ -61,7 +61,7 @@ export async function runAdversaryTraining(o: TrainAdversaryOptions, log: (line:
     try {
       while (trainer.envSteps < config.totalEnvSteps) {
         const st = await trainer.iterate();
-        curve.push([st.iteration, st.envSteps, wall().toFixed(1), st.episodes, st.meanReturn ?? '', st.meanDefenderReturn ?? '', st.gatherRate ?? '', st.policyLoss, st.valueLoss, st.deviation].join(','));
+        curve.push([st.iteration, st.envSteps, wall().toFixed(1), st.episodes, st.meanReturn ?? '', st.meanDefenderReturn ?? '', st.everGatheredRate ?? '', st.policyLoss, st.valueLoss, st.deviation].join(','));
         bar?.update(Math.min(st.envSteps, config.totalEnvSteps), { ret: st.meanDefenderReturn === null ? '-' : st.meanDefenderReturn.toFixed(1) });
         if (o.quiet && st.iteration % 20 === 0) log(`iteration ${st.iteration}: ${st.envSteps} env steps, defenders' return ${st.meanDefenderReturn?.toFixed(2) ?? '-'}`);
       }
@@ -103,7 +103,7 @@ export async function runAdversaryTraining(o: TrainAdversaryOptions, log: (line:
     });
     log(
       `wrote ${dir}: ${targetName} return ${benign.meanReturn.toFixed(2)} benign -> ${attacked.meanReturn.toFixed(2)} attacked, ` +
-        `gathered ${(100 * benign.gatherRate).toFixed(0)}% -> ${(100 * attacked.gatherRate).toFixed(0)}%, ${trainer.envSteps} env steps in ${(wallSeconds / 60).toFixed(1)} min`,
+        `gathered ${(100 * benign.everGatheredRate).toFixed(0)}% -> ${(100 * attacked.everGatheredRate).toFixed(0)}%, ${trainer.envSteps} env steps in ${(wallSeconds / 60).toFixed(1)} min`,
     );
     return { dir, manifest };
   } finally {

@@ -11,7 +11,7 @@ import { loadPolicyFolder, writePolicyFolder, PolicyFolderError } from '../polic
 import { resolveSwarmConfig, PROJECT_ROOT } from '../core/swarm-config.js';
 import { readCheckpoint, writeCheckpoint } from '../../sim/train/checkpoint.js';
 import { checkDecisionTicks, resolveTrainConfig, type TrainConfig } from '../../sim/train/config.js';
-import { CURVE_COLUMNS, curveCsv, curveSvg, type CurveRow } from '../../sim/train/curves.js';
+import { CURVE_COLUMNS, currentCurveRow, curveCsv, curveSvg, type CurveRow } from '../../sim/train/curves.js';
 import { evaluationMetrics, type EvalResult } from '../../sim/evaluation.js';
 import { initBackend } from '../../sim/train/tf.js';
 import { createTrainer, FINGERPRINT_ITERATIONS, type Trainer } from '../../sim/train/trainer.js';
@@ -117,7 +117,8 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
     } catch (err) {
       throw new ConfigError(`${(err as Error).message}; use --fresh to start over (the checkpoint is left untouched)`);
     }
-    curve = previous.curve as CurveRow[];
+    // Rows of a checkpoint written before a column was renamed carry the old name.
+    curve = (previous.curve as CurveRow[]).map(currentCurveRow);
     wallBefore = previous.wallSeconds;
     log(`resuming ${name} from ${checkpointPath}: iteration ${trainer.iteration}, ${trainer.envSteps} env steps`);
   }
@@ -164,19 +165,19 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
         fingerprint = { iterations: FINGERPRINT_ITERATIONS, sha256: trainer.fingerprint() };
         writeFileSync(fingerprintPath, `${JSON.stringify(fingerprint)}\n`);
       }
-      const row: CurveRow = { wallSeconds: +wall().toFixed(1), evalReturn: null, evalGatherRate: null };
+      const row: CurveRow = { wallSeconds: +wall().toFixed(1), evalReturn: null, evalEverGatheredRate: null };
       for (const column of CURVE_COLUMNS) if (column in st) row[column] = st[column] ?? null;
       if (ev) {
         row.evalReturn = ev.meanReturn;
-        row.evalGatherRate = ev.gatherRate;
+        row.evalEverGatheredRate = ev.everGatheredRate;
         Object.assign(row, columns);
-        lastEvalGather = `${(100 * ev.gatherRate).toFixed(0)}%`;
+        lastEvalGather = `${(100 * ev.everGatheredRate).toFixed(0)}%`;
         if (o.quiet) log(`iteration ${st.iteration}: ${st.envSteps} env steps, eval return ${ev.meanReturn.toFixed(2)}, gathered ${lastEvalGather}`);
       }
       curve.push(row);
       bar?.update(Math.min(st.envSteps, config.totalEnvSteps), {
         ret: st.meanReturn === null ? '-' : st.meanReturn.toFixed(1),
-        gather: st.gatherRate === null ? '-' : `${(100 * st.gatherRate).toFixed(0)}%`,
+        gather: st.everGatheredRate === null ? '-' : `${(100 * st.everGatheredRate).toFixed(0)}%`,
         evalGather: lastEvalGather,
       });
       if (st.iteration % config.checkpointEvery === 0) await saveProgress();
@@ -244,7 +245,7 @@ export async function runTraining(o: TrainOptions, log: (line: string) => void =
   const check = await loadPolicyFolder(policyDir);
   await Promise.all(Object.values(check.sessions).map((session) => session.release()));
   log(
-    `wrote ${policyDir}: gathered in ${(100 * final.gatherRate).toFixed(0)}% of ${final.episodes} held-out episodes, ` +
+    `wrote ${policyDir}: gathered in ${(100 * final.everGatheredRate).toFixed(0)}% of ${final.episodes} held-out episodes, ` +
       `mean return ${final.meanReturn.toFixed(2)}, ${trainer.envSteps} env steps in ${(wall() / 60).toFixed(1)} min`,
   );
   return { policyDir, manifest: written, runDir };

@@ -1,6 +1,7 @@
 // The manifest of a policy folder (policies/<name>/manifest.json): what the runtime needs to load and
 // check a trained policy before anything starts, and where it came from.
 import { z } from 'zod';
+import { renameKeys } from './renamed-keys.js';
 import { OBSERVATION_SPEC_IDS, type ObservationSpec } from './observation.js';
 import { RENAMED_SWARM_KEYS } from './swarm-config.js';
 
@@ -92,7 +93,16 @@ export const TrainingRecordSchema = z
   })
   .strict();
 
-export const MetricsSchema = z
+/**
+ * Metrics renamed since manifests were written with them: old name -> new name. A manifest is read under
+ * either name (the shipped ones keep the old) and written under the new.
+ */
+export const RENAMED_METRICS: Readonly<Record<string, string>> = {
+  /** It counts episodes gathered at any step, not at the end (that is gatheredAtEndRate). */
+  gatherRate: 'everGatheredRate',
+};
+
+const MetricsObjectSchema = z
   .object({
     episodes: z.number().int().positive(),
     seed: z.number().int().min(0),
@@ -100,8 +110,8 @@ export const MetricsSchema = z
     meanReturn: z.number(),
     /** 95% interval of the mean return over the episodes (absent in manifests written before it was recorded). */
     returnCi95: z.tuple([z.number(), z.number()]).optional(),
-    /** Episodes in which the scored robots were ever inside the gather circle. */
-    gatherRate: z.number().min(0).max(1),
+    /** Episodes in which the scored robots were inside the gather circle at some step (ever gathered; gatherRate in older manifests). */
+    everGatheredRate: z.number().min(0).max(1),
     // The outcome at the end over the scored (uncompromised) robots; absent in manifests written before it was recorded.
     gatheredAtEndRate: z.number().min(0).max(1).optional(),
     gatheredAtEndCi95: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]).optional(),
@@ -111,6 +121,8 @@ export const MetricsSchema = z
     collisionsPerRobotMinute: z.number().min(0),
   })
   .strict();
+
+export const MetricsSchema = z.preprocess((v) => renameKeys(v, RENAMED_METRICS), MetricsObjectSchema);
 
 export const PolicyManifestSchema = z
   .object({

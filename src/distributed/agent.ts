@@ -13,15 +13,14 @@ import { beliefAbout } from '../links/mqtt/service.js';
 import { DEFAULT_QOS, type SwarmTopics } from '../links/mqtt/topics.js';
 import { OnnxTeam } from '../policy/team.js';
 import { attackName } from '../attacks/attack.js';
-import { loadLaunch, type Launch } from '../launch/launch.js';
-import { releaseRun } from '../runtime/run-spec.js';
+import type { Launch } from '../launch/launch.js';
 import type { SafetyLayer, StopReason } from '../runtime/safety.js';
 import { SwarmView } from '../runtime/swarm-view.js';
 import { compromisedCommand, groundTruth, isActive, swarmSafety, type Injection, type ModuleContext, type RunEvent } from '../runtime/trial.js';
 import { agentUser } from './config.js';
 import { SwarmInbox, type TimeMode } from './inbox.js';
-import { followPeers, joinBus, posesFlowing, TrialWatch, type Participant } from './participant.js';
-import { liveTicks, TickPump } from './tick-pump.js';
+import { followPeers } from './participant.js';
+import { runSession } from './session.js';
 import { UserError } from '../core/user-error.js';
 
 /** Ticks of beliefs and commands sent again after an outage: those that can have been in flight when it began. */
@@ -202,55 +201,27 @@ export interface AgentSummary {
 /** Runs one robot's agent for the launch file's duration (or until the signal); resolves with its counts. */
 export async function runAgent(path: string, o: AgentRunOptions): Promise<AgentSummary> {
   const log = o.log ?? ((l: string) => console.log(l));
-  const launch = await loadLaunch(path);
-  let team: OnnxTeam | null = null;
-  let participant: Participant | null = null;
-  let stopWatch = () => {};
-  let interrupted = false;
-  try {
-    const robot = launch.settings.robotIds.indexOf(o.robot);
-    if (robot < 0) throw new UserError(`--robot: unknown robot id '${o.robot}' in ${path} (swarm ids: ${launch.settings.robotIds.join(', ')})`);
-    team = await OnnxTeam.load(launch.policyDir, launch.settings.observation);
-    const p = await joinBus(launch, { role: `agent/${o.robot}`, user: agentUser(o.robot), broker: o.broker, log, extra: { robot: o.robot } });
-    participant = p;
+  const check = (launch: Launch) => {
+    if (!launch.settings.robotIds.includes(o.robot)) throw new UserError(`--robot: unknown robot id '${o.robot}' in ${path} (swarm ids: ${launch.settings.robotIds.join(', ')})`);
+  };
+  return runSession(path, { role: `agent/${o.robot}`, user: agentUser(o.robot), broker: o.broker, log, extra: { robot: o.robot }, check }, async (session) => {
+    const { launch, team, participant: p, watch } = session;
     const bus = p.bus;
-    const agent = new RobotAgent(launch, robot, team, bus, p.topics, p.config.mode);
-    const periodMs = launch.settings.controlPeriod * 1000;
+    const agent = new RobotAgent(launch, launch.settings.robotIds.indexOf(o.robot), team, bus, p.topics, p.config.mode);
     const N = launch.settings.robotIds.length;
-    let over: () => void = () => {};
-    const watch = new TrialWatch(p, log, () => over());
-    stopWatch = () => watch.stop();
-    if (p.config.mode === 'lockstep') {
-      // The twin's clock of the single-process fast run: tick k is at k periods.
-      const pump = new TickPump(launch.ticks, (k) => agent.inbox.posesHeard(k) === N || agent.inbox.newestPoseTick > k, (k) => agent.step(k, k * periodMs));
-      // The trial's end (its done) or an outage given up: what has come is all there is.
-      over = () => pump.drain();
-      await agent.subscribe(() => pump.poke());
-      await watch.start();
-      o.signal?.addEventListener('abort', () => pump.stop(), { once: true });
-      p.ready();
-      log(`swarmguard agent ${o.robot}: ${launch.name}, lock-step, ${launch.ticks} ticks${agent.plan.length ? `, ${agent.plan.length} injection(s) to run` : ''}`);
-      await pump.finished;
-    } else {
-      const start = posesFlowing(o.signal);
-      over = () => start.check(true);
-      await agent.subscribe(() => start.check(agent.inbox.posesAt(0).every((q) => q !== null)));
-      await watch.start();
-      p.ready();
-      // Tick 0 is when every robot's pose has come: every process of the run counts its ticks from about then.
-      await start.flowing;
-      log(`swarmguard agent ${o.robot}: ${launch.name}, live at ${1 / launch.settings.controlPeriod} Hz`);
-      // While the broker is away its poses go stale: the safety layer stops the robot (its commands, if any get
-      // through, are zero) until fresh poses come; the robot's own watchdog (the feed's) stops it meanwhile.
-      await liveTicks({
-        ticks: launch.ticks,
-        periodMs,
-        step: (k, now) => agent.step(k, now),
-        until: () => watch.isOver || o.signal?.aborted === true,
-        onError: (err) => log(`swarmguard agent ${o.robot}: a tick failed: ${(err as Error).message}`),
-      });
-    }
-    if (watch.gaveUp) interrupted = true;
+    await session.tick(
+      {
+        inbox: agent.inbox,
+        subscribe: (onPose) => agent.subscribe(onPose),
+        complete: (k) => agent.inbox.posesHeard(k) === N || agent.inbox.newestPoseTick > k,
+        // While the broker is away (live) its poses go stale: the safety layer stops the robot (its commands, if
+        // any get through, are zero) until fresh poses come; the robot's own watchdog (the feed's) stops it meanwhile.
+        step: (k, nowMs) => agent.step(k, nowMs),
+        lockstepNote: agent.plan.length ? `, ${agent.plan.length} injection(s) to run` : '',
+      },
+      o.signal,
+    );
+    const interrupted = watch.gaveUp !== null;
     const summary = { robot: o.robot, ticks: agent.ticks, stops: { ...agent.stops }, ignored: { ...agent.inbox.ignored }, refused: bus.refusedTotal(), resent: agent.resent, interrupted };
     const ignored = Object.entries(summary.ignored).filter(([, n]) => n > 0);
     log(
@@ -259,10 +230,5 @@ export async function runAgent(path: string, o: AgentRunOptions): Promise<AgentS
         `${summary.resent ? `; last ticks sent again ${summary.resent} time(s) after outages` : ''}${interrupted ? '; interrupted' : ''}`,
     );
     return summary;
-  } finally {
-    stopWatch();
-    await participant?.close();
-    await team?.release();
-    await releaseRun(launch);
-  }
+  });
 }

@@ -17,16 +17,15 @@ import { aggregateBeliefs, SwarmMonitor } from '../monitor/monitor.js';
 import { trainingPrior } from '../policy/pair-beliefs.js';
 import { OnnxTeam } from '../policy/team.js';
 import { recordFinishedRun } from '../recording/service.js';
-import { loadLaunch, type Launch } from '../launch/launch.js';
-import { releaseRun } from '../runtime/run-spec.js';
+import type { Launch } from '../launch/launch.js';
 import { STOP_REASONS, type SafetyLayer, type StopReason } from '../runtime/safety.js';
 import { SwarmView } from '../runtime/swarm-view.js';
 import { expectedCommands, monitorView, outcomes, swarmSafety, type RunEvent, type TickRecord } from '../runtime/trial.js';
 import { formatSummary, newRunDir, writeRunFolder, type RunSummary } from '../runtime/run-folder.js';
 import { uncompromisedOutcome } from '../runtime/team-outcome.js';
 import { SwarmInbox, type TimeMode } from './inbox.js';
-import { followPeers, joinBus, posesFlowing, TrialWatch, type Participant } from './participant.js';
-import { liveTicks, TickPump } from './tick-pump.js';
+import { followPeers } from './participant.js';
+import { runSession } from './session.js';
 
 /** The agents' events the monitor keeps (its own flags and clears it does not take back from the bus). */
 const AgentEventSchema = z.union([
@@ -267,58 +266,21 @@ export interface MonitorRunResult extends RunSummary {
 /** Runs the monitor of a distributed run for the launch file's duration; prints the summary, writes the run folder. */
 export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promise<MonitorRunResult> {
   const log = o.log ?? ((l: string) => console.log(l));
-  const launch = await loadLaunch(path);
-  let team: OnnxTeam | null = null;
-  let participant: Participant | null = null;
-  let stopWatch = () => {};
-  let stopOutages = () => {};
-  try {
-    team = await OnnxTeam.load(launch.policyDir, launch.settings.observation);
-    const p = await joinBus(launch, { role: 'monitor', user: 'monitor', broker: o.broker, log });
-    participant = p;
+  return runSession(path, { role: 'monitor', user: 'monitor', broker: o.broker, log }, async (session) => {
+    const { launch, team, participant: p, watch } = session;
     const bus = p.bus;
     const node = new MonitorNode(launch, team, bus, p.topics, p.config.mode);
-    const periodMs = launch.settings.controlPeriod * 1000;
-    let interrupted = false;
-    let over: () => void = () => {};
-    const watch = new TrialWatch(p, log, () => over());
-    stopWatch = () => watch.stop();
     // Its own lost connections, by tick (reported; live, those ticks are not scored).
     const outages: { fromTick: number; toTick: number | null }[] = [];
-    stopOutages = bus.onConnection((up) => {
-      if (!up) outages.push({ fromTick: node.records.length, toTick: null });
-      else if (outages.at(-1)?.toTick === null) outages.at(-1)!.toTick = node.records.length;
-    });
-    if (p.config.mode === 'lockstep') {
-      const pump = new TickPump(launch.ticks, (k) => node.complete(k), (k) => node.step(k, k * periodMs));
-      // The trial's end (its done) or an outage given up: what the feed published is all there is.
-      over = () => pump.drain();
-      await node.subscribe(() => pump.poke());
-      await watch.start();
-      o.signal?.addEventListener('abort', () => pump.stop(), { once: true });
-      p.ready();
-      log(`swarmguard monitor: ${launch.name}, lock-step, ${launch.ticks} ticks`);
-      await pump.finished;
-      interrupted = pump.next < launch.ticks;
-    } else {
-      const start = posesFlowing(o.signal);
-      over = () => start.check(true);
-      await node.subscribe(() => start.check(node.inbox.posesAt(0).every((q) => q !== null)));
-      await watch.start();
-      p.ready();
-      // Tick 0 is when every robot's pose has come: every process of the run counts its ticks from about then.
-      await start.flowing;
-      log(`swarmguard monitor: ${launch.name}, live at ${1 / launch.settings.controlPeriod} Hz`);
-      const ran = await liveTicks({
-        ticks: launch.ticks,
-        periodMs,
-        step: (k, now) => node.step(k, now),
-        until: () => watch.isOver || o.signal?.aborted === true,
-        onError: (err) => log(`swarmguard monitor: a tick failed: ${(err as Error).message}`),
-      });
-      // Live processes count their own ticks: a feed that ended its run ends the run, a tick short or not.
-      interrupted = ran < launch.ticks && !(watch.ended && !watch.ended.interrupted);
-    }
+    session.closers.push(
+      bus.onConnection((up) => {
+        if (!up) outages.push({ fromTick: node.records.length, toTick: null });
+        else if (outages.at(-1)?.toTick === null) outages.at(-1)!.toTick = node.records.length;
+      }),
+    );
+    const ran = await session.tick({ inbox: node.inbox, subscribe: (onMessage) => node.subscribe(onMessage), complete: (k) => node.complete(k), step: (k, nowMs) => node.step(k, nowMs) }, o.signal);
+    // Live processes count their own ticks: a feed that ended its run ends the run, a tick short or not.
+    let interrupted = p.config.mode === 'lockstep' ? ran < launch.ticks : ran < launch.ticks && !(watch.ended && !watch.ended.interrupted);
     if (watch.gaveUp || watch.ended?.interrupted) interrupted = true;
     for (const g of outages) log(`swarmguard monitor: lost the broker at tick ${g.fromTick}, back ${g.toTick === null ? 'never' : `at tick ${g.toTick}`}${p.config.mode === 'live' ? ' (those ticks not scored)' : ''}`);
     if (node.gapTicks) log(`swarmguard monitor: ${node.gapTicks} tick(s) without data not scored`);
@@ -334,11 +296,5 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
     for (const line of formatSummary(summary, launch)) log(line);
     if (node.ignoredEvents || bus.refusedTotal()) log(`swarmguard monitor: ${bus.refusedTotal()} payloads refused, ${node.ignoredEvents} events ignored`);
     return { ...summary, records, events, offline: node.offline };
-  } finally {
-    stopWatch();
-    stopOutages();
-    await participant?.close();
-    await team?.release();
-    await releaseRun(launch);
-  }
+  });
 }

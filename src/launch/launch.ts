@@ -7,10 +7,10 @@ import { ConfigError, loadYamlFile, parseWithSchema } from '../core/config-file.
 import { resolveSwarmConfig } from '../core/swarm-config.js';
 import { loadAttack, resolveAttackRef, type Attack } from '../attacks/attack.js';
 import { injectionTicks, robotIndices } from '../runtime/injection-timing.js';
-import { DEFAULT_MONITOR, type MonitorSettings } from '../monitor/monitor.js';
+import { MonitorSettingsSchema } from '../monitor/settings.js';
 import { isOracle } from '../core/policy-manifest.js';
 import { observationMismatch, readManifest } from '../policy/folder.js';
-import { DEFAULT_SAFETY } from '../runtime/safety.js';
+import { SafetySettingsSchema } from '../runtime/safety.js';
 import { planRobots, Ros2LinkSchema } from '../links/ros2/config.js';
 import { DistributedSchema, type DistributedConfig } from './distributed-schema.js';
 import { Epuck2BtLinkSchema, Epuck2WifiLinkSchema, resolveEpuck2Robots } from '../links/epuck2/config.js';
@@ -21,16 +21,6 @@ import { FoxgloveLiveSchema, RecordSchema, resolveFoxgloveLive, resolveRecord, t
 import type { RecordingOptions } from '../recording/writer.js';
 import { releaseRun, type RunSpec } from '../runtime/run-spec.js';
 import { DEFAULT_ON_FLAG, ON_FLAG_ACTIONS } from '../runtime/isolation.js';
-
-const ConsistencySchema = z
-  .object({
-    sigmaLinear: z.number().positive(),
-    sigmaAngular: z.number().positive(),
-    latencyTicks: z.number().int().min(0).max(5),
-    drift: z.number().min(0),
-    threshold: z.number().positive(),
-  })
-  .strict();
 
 const SimLinkSchema = z
   .object({
@@ -58,28 +48,19 @@ export const LaunchSchema = z
     duration: z.number().positive().max(24 * 3600),
     /** Injections are refused unless this is a trial. */
     trial: z.boolean().default(false),
-    safety: z
-      .object({ maxPoseAgeMs: z.number().positive(), lookaheadS: z.number().min(0), wallMargin: z.number().min(0), obstacleProximity: z.number().positive() })
+    /** The safety layer (src/runtime/safety.ts: each key's default and meaning); keys left out take their defaults. */
+    safety: SafetySettingsSchema.prefault({}),
+    /** The monitor (src/monitor/settings.ts: each key's default and meaning; consistency: and belief: blocks); keys left out take their defaults. */
+    monitor: MonitorSettingsSchema.extend({
+      /**
+       * What a flag does (src/runtime/isolation.ts): report (only the flag, the default), isolate (every
+       * other robot's observation and belief input leave the flagged robot out until it is cleared), or
+       * isolate-and-stop (isolate, and the safety layer also holds it still until it is cleared).
+       */
+      onFlag: z.enum(ON_FLAG_ACTIONS).default(DEFAULT_ON_FLAG),
+    })
       .strict()
-      .partial()
-      .default({}),
-    monitor: z
-      .object({
-        flagAt: z.number().min(0).max(1),
-        clearAt: z.number().min(0).max(1),
-        flagTicks: z.number().int().min(1),
-        clearTicks: z.number().int().min(1),
-        consistency: ConsistencySchema.partial(),
-        /**
-         * What a flag does (src/runtime/isolation.ts): report (only the flag, the default), isolate (every
-         * other robot's observation and belief input leave the flagged robot out until it is cleared), or
-         * isolate-and-stop (isolate, and the safety layer also holds it still until it is cleared).
-         */
-        onFlag: z.enum(ON_FLAG_ACTIONS).default(DEFAULT_ON_FLAG),
-      })
-      .strict()
-      .partial()
-      .default({}),
+      .prefault({}),
     injections: z
       .array(
         z
@@ -168,12 +149,7 @@ export async function loadLaunch(path: string): Promise<Launch> {
   // The dashboard's token variable too (before any attack is loaded: nothing to release).
   const dashboard = file.dashboard && resolveDashboard(file.dashboard, `${path}: dashboard`);
   if (file.injections.length > 0 && !file.trial) throw new ConfigError(`${path}: injections: refused outside trial mode (set trial: true)`);
-  const { onFlag = DEFAULT_ON_FLAG, ...monitorKeys } = file.monitor;
-  const monitor: MonitorSettings = {
-    ...DEFAULT_MONITOR,
-    ...monitorKeys,
-    consistency: { ...DEFAULT_MONITOR.consistency, ...file.monitor.consistency },
-  };
+  const { onFlag, ...monitor } = file.monitor;
   // The distributed runtime's robot processes build their observations from the bus, without the monitor's flags.
   if (file.distributed && onFlag !== 'report') throw new ConfigError(`${path}: monitor.onFlag: '${onFlag}' is not supported by the distributed runtime (distributed:), only report`);
   if (!(monitor.clearAt < monitor.flagAt)) throw new ConfigError(`${path}: monitor.clearAt (${monitor.clearAt}) must be below monitor.flagAt (${monitor.flagAt})`);
@@ -219,7 +195,7 @@ export async function loadLaunch(path: string): Promise<Launch> {
     forgetAfterTicks: Math.max(1, Math.round(file.forgetNeighbourAfter / settings.controlPeriod)),
     ticks,
     trial: file.trial,
-    safety: { ...DEFAULT_SAFETY, ...file.safety },
+    safety: file.safety,
     monitor,
     onFlag,
     injections,

@@ -31,44 +31,9 @@
 // tracker noise flickers); the turn bias is.
 import { twistFromCommands, type Twist } from '../core/kinematics.js';
 import type { RobotParams } from '../core/robot-params.js';
+import type { ConsistencySettings } from './settings.js';
 
-export interface ConsistencySettings {
-  /** Noise on the measured speed (m/s) and turn rate (rad/s) of one tick at the nominal period (bias clipping). */
-  sigmaLinear: number;
-  sigmaAngular: number;
-  /** Benign spread of one interval's residual displacement along the heading (m) and rotation (rad). */
-  sigmaDisplacement: number;
-  sigmaRotation: number;
-  /** The same over two consecutive intervals. */
-  sigmaDisplacement2: number;
-  sigmaRotation2: number;
-  /** Command latency tolerated, in ticks. */
-  latencyTicks: number;
-  /** Subtracted from every tick's score (CUSUM's reference value). */
-  drift: number;
-  /** CUSUM value at which suspicion reaches 1. */
-  threshold: number;
-  /** Largest score one tick contributes (before the drift is subtracted). */
-  maxTickScore: number;
-  /** Weight of the newest tick in the bias means (about 1 / window in ticks). */
-  biasWeight: number;
-  /** Each tick's residual enters the bias means clipped to this many tick sigmas. */
-  biasClip: number;
-  /** Standard deviations of the bias means under benign noise: speed, m/s, and turn rate, rad/s. */
-  biasSigmaLinear: number;
-  biasSigmaAngular: number;
-  /** Share of the commanded motion a benign robot may persistently miss by (worn wheels). */
-  biasTolerance: number;
-  /**
-   * Relative mismatch of a benign robot's two wheels (radius spread): driving at speed v it turns by up to
-   * wheelMismatch x v / wheel distance more or less than commanded, also tolerated.
-   */
-  wheelMismatch: number;
-  /** Squared normalised bias at which the bias suspicion reaches 1. */
-  biasThreshold: number;
-  /** Ticks after a contact during which the speed bias is not accumulated (contact flickers with tracker noise). */
-  contactHoldTicks: number;
-}
+export type { ConsistencySettings } from './settings.js';
 
 /** The motion measured between two poses of a robot (estimateTwist), with the parts the monitor also reads. */
 export interface MeasuredMotion extends Twist {

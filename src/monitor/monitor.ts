@@ -11,66 +11,11 @@
 // ticks; each change is an alert carrying its evidence.
 import type { RobotParams } from '../core/robot-params.js';
 import type { TrackedPose } from '../core/kinematics.js';
-import { ConsistencyDetector, type ConsistencySettings, type MeasuredMotion } from './consistency.js';
+import { ConsistencyDetector, type MeasuredMotion } from './consistency.js';
+import type { MonitorSettings } from './settings.js';
 import { ContactFinder, type Arena } from './contact.js';
 
-export interface BeliefSettings {
-  /** Weight of the belief in the fused suspicion, 0..1 (0: the belief is shown but never flags). */
-  weight: number;
-  /** Log-likelihood ratio subtracted every tick (CUSUM reference), and the most one tick adds. */
-  drift: number;
-  maxTickEvidence: number;
-  /** CUSUM value at which the belief suspicion reaches 1. */
-  threshold: number;
-  /** Ticks after a contact during which a robot gives no belief evidence (the recurrent belief remembers the push). */
-  contactHoldTicks: number;
-}
-
-export interface MonitorSettings {
-  consistency: ConsistencySettings;
-  belief: BeliefSettings;
-  flagAt: number;
-  clearAt: number;
-  flagTicks: number;
-  clearTicks: number;
-}
-
-/**
- * Defaults measured on the twin with its noise model (policies/MONITOR.md; src/runtime/README.md says how):
- * the displacement sigmas are the benign residuals' standard deviations, so benign scores average about 2,
- * and a drift of 6 keeps their CUSUM near 0 while a robot acting on corrupted observations (scores averaging
- * about 9) climbs. One tick adds at most 16 - 6 and two bad intervals enter the scores of three ticks (at
- * most 3 x 10 = 30), below the flag level (0.8 x 60 = 48).
- */
-export const DEFAULT_MONITOR: MonitorSettings = {
-  consistency: {
-    sigmaLinear: 0.045,
-    sigmaAngular: 0.3,
-    sigmaDisplacement: 0.0027,
-    sigmaRotation: 0.021,
-    sigmaDisplacement2: 0.0032,
-    sigmaRotation2: 0.024,
-    latencyTicks: 2,
-    drift: 6,
-    threshold: 60,
-    maxTickScore: 16,
-    biasWeight: 0.1,
-    biasClip: 2,
-    biasSigmaLinear: 0.006,
-    biasSigmaAngular: 0.05,
-    biasTolerance: 0.1,
-    wheelMismatch: 0.06,
-    biasThreshold: 5,
-    contactHoldTicks: 10,
-  },
-  // Weight 0: on the twin the fused detector flags the same episodes within 5 s at every belief weight, and at
-  // weight 1 adds false alarms (policies/MONITOR.md, "What the belief earns"); still computed, shown, recorded.
-  belief: { weight: 0, drift: 2, maxTickEvidence: 6, threshold: 30, contactHoldTicks: 20 },
-  flagAt: 0.8,
-  clearAt: 0.3,
-  flagTicks: 3,
-  clearTicks: 20,
-};
+export { DEFAULT_MONITOR, type BeliefSettings, type MonitorSettings } from './settings.js';
 
 export interface Evidence {
   /** The belief signal (null: no observer had the robot in range, or no belief network). */

@@ -7,21 +7,28 @@
 // `obstacleProximity` (turning on the spot and reversing pass); or the robot is flagged and isolated under
 // monitor.onFlag isolate-and-stop (src/runtime/isolation.ts), until the monitor clears it. Every stop is
 // counted by reason.
+import { z } from 'zod';
 import { clampCommand, twistFromCommands } from '../core/kinematics.js';
 import type { RobotParams } from '../core/robot-params.js';
 
-export interface SafetySettings {
-  /** A pose older than this stops the robot, ms. */
-  maxPoseAgeMs: number;
-  /** How far ahead a command is projected when checking the arena's walls, s. */
-  lookaheadS: number;
-  /** The robot's centre must stay this far inside the walls, m (its body radius is added). */
-  wallMargin: number;
-  /** A front IR reading (raw, higher = closer) above this refuses forward commands; absent: no check. */
-  obstacleProximity?: number;
-}
+/** The safety layer's settings (the launch file's `safety:` block): each field's default and meaning beside it. */
+export const SafetySettingsSchema = z
+  .object({
+    /** A pose older than this stops the robot, ms. */
+    maxPoseAgeMs: z.number().positive().default(300),
+    /** How far ahead a command is projected when checking the arena's walls, s. */
+    lookaheadS: z.number().min(0).default(0.5),
+    /** The robot's centre must stay this far inside the walls, m (its body radius is added). */
+    wallMargin: z.number().min(0).default(0.01),
+    /** A front IR reading (raw, higher = closer) above this refuses forward commands; absent: DEFAULT_OBSTACLE_PROXIMITY (where the link reports IR). */
+    obstacleProximity: z.number().positive().optional(),
+  })
+  .strict();
 
-export const DEFAULT_SAFETY: SafetySettings = { maxPoseAgeMs: 300, lookaheadS: 0.5, wallMargin: 0.01 };
+export type SafetySettings = z.output<typeof SafetySettingsSchema>;
+
+/** Every field's default (obstacleProximity absent). */
+export const DEFAULT_SAFETY: SafetySettings = SafetySettingsSchema.parse({});
 
 /** Where obstacleProximity is not set: about 2 cm from an obstacle in the twin's IR model (sim/protocol-twin/ir-model.ts). */
 export const DEFAULT_OBSTACLE_PROXIMITY = 300;

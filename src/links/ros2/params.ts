@@ -7,7 +7,13 @@
 // value a launch file accepts, so declaring them with the launch file's values never fails. In trial mode, inject.robot,
 // inject.attack and inject.seconds hold the request the ~/inject service carries out (std_srvs/Trigger has
 // no fields).
-import type { MonitorSettings } from '../../monitor/monitor.js';
+//
+// The rest of the monitor's settings (the consistency detector's sigmas, score cap and persistent-bias
+// settings, the contact holds, the belief's weight and CUSUM) are parameters too, made from the launch
+// file's schema (src/monitor/settings.ts): monitor.<block>_<key in snake case> (consistency.maxTickScore is
+// monitor.consistency_max_tick_score), with the schema's bounds as the range and its description.
+import { z } from 'zod';
+import { MonitorSettingsSchema, type MonitorSettings } from '../../monitor/settings.js';
 import type { SafetySettings } from '../../runtime/safety.js';
 import { DEFAULT_ON_FLAG, ON_FLAG_ACTIONS, type OnFlag } from '../../runtime/isolation.js';
 
@@ -27,7 +33,12 @@ export interface ParamSpec {
   constraint?: string;
   /** The values a string parameter takes (checked by validateParameterUpdate). */
   choices?: readonly string[];
+  /** The range's lower bound itself is refused: a value must be above it (checked by validateParameterUpdate). */
+  aboveFrom?: boolean;
 }
+
+/** Where a monitor setting made a parameter is kept in Tunables: its launch-file path (monitor.consistency.maxTickScore). */
+export type MonitorPath = `monitor.${string}`;
 
 /** Everything settable through parameters, with their current values. */
 export interface Tunables {
@@ -46,9 +57,51 @@ export interface Tunables {
   injectRobot: string;
   injectAttack: string;
   injectSeconds: number;
+  /** The monitor settings made parameters from the schema (monitorParameterSpecs), by launch-file path. */
+  [path: MonitorPath]: number;
 }
 
 type Key = keyof Tunables;
+
+/**
+ * Monitor settings that are not made parameters from the schema: those declared by hand above (they predate
+ * it, and keep their names), and latencyTicks, which sizes the detector's command history when the run starts.
+ */
+export const MONITOR_SETTINGS_NOT_FROM_SCHEMA: readonly string[] = ['flagAt', 'clearAt', 'flagTicks', 'clearTicks', 'consistency.threshold', 'consistency.drift', 'consistency.latencyTicks'];
+
+const MONITOR_BLOCKS = ['consistency', 'belief'] as const;
+type MonitorBlock = (typeof MONITOR_BLOCKS)[number];
+
+const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** One parameter per numeric setting of the monitor's blocks, not set apart above: name, kind, range and description from the schema. */
+function monitorParameterSpecs(): (ParamSpec & { key: MonitorPath; block: MonitorBlock; field: string })[] {
+  const specs: (ParamSpec & { key: MonitorPath; block: MonitorBlock; field: string })[] = [];
+  for (const block of MONITOR_BLOCKS) {
+    for (const [field, schema] of Object.entries(MonitorSettingsSchema.shape[block].unwrap().shape)) {
+      if (MONITOR_SETTINGS_NOT_FROM_SCHEMA.includes(`${block}.${field}`)) continue;
+      const inner = schema.unwrap();
+      if (!(inner instanceof z.ZodNumber)) continue;
+      const from = inner.minValue;
+      const to = inner.maxValue;
+      if (from === null || to === null || !Number.isFinite(from) || !Number.isFinite(to)) throw new Error(`monitor.${block}.${field}: a parameter needs finite bounds in src/monitor/settings.ts`);
+      const aboveFrom = !inner.safeParse(from).success;
+      specs.push({
+        key: `monitor.${block}.${field}`,
+        block,
+        field,
+        name: `monitor.${block}_${snake(field)}`,
+        kind: inner.isInt ? 'integer' : 'double',
+        range: { from, to },
+        ...(aboveFrom ? { aboveFrom, constraint: `above ${from}` } : {}),
+        description: schema.description ?? field,
+      });
+    }
+  }
+  return specs;
+}
+
+const MONITOR_SPECS = monitorParameterSpecs();
 
 const SPECS: readonly (ParamSpec & { key: Key; trialOnly?: boolean })[] = [
   { key: 'controlPeriodS', name: 'control_period_s', kind: 'double', readOnly: true, description: "seconds per control tick (the policy's; read-only)" },
@@ -70,6 +123,7 @@ const SPECS: readonly (ParamSpec & { key: Key; trialOnly?: boolean })[] = [
     constraint: `one of ${ON_FLAG_ACTIONS.join(', ')}`,
     description: "what a flag does: report; isolate (every other robot's observation and belief input leave the flagged robot out until it is cleared); isolate-and-stop (and the safety layer holds it still until then)",
   },
+  ...MONITOR_SPECS,
   { key: 'injectRobot', name: 'inject.robot', kind: 'string', trialOnly: true, description: 'robot id the next ~/inject call compromises (trial mode only)' },
   { key: 'injectAttack', name: 'inject.attack', kind: 'string', trialOnly: true, description: 'attack of the next ~/inject: fault:<name>, obs-noise:<eps>, an adversary/policy folder, or one of the attack modules the launch file names (relative to the working directory)' },
   { key: 'injectSeconds', name: 'inject.seconds', kind: 'double', trialOnly: true, range: { from: 0.001, to: 86_400 }, description: 'how long the next ~/inject lasts, s' },
@@ -97,7 +151,12 @@ export function tunablesFrom(controlPeriod: number, telemetryRateHz: number, saf
     injectRobot: '',
     injectAttack: '',
     injectSeconds: 10,
+    ...Object.fromEntries(MONITOR_SPECS.map((m) => [m.key, monitorValue(monitor, m)])),
   };
+}
+
+function monitorValue(monitor: MonitorSettings, m: { block: MonitorBlock; field: string }): number {
+  return (monitor[m.block] as Record<string, number>)[m.field]!;
 }
 
 export type ParamUpdate = { name: string; value: unknown };
@@ -132,6 +191,7 @@ export function validateParameterUpdate(current: Tunables, updates: readonly Par
     const v = asNumber(u.value, spec.kind);
     if (v === null) return { ok: false, reason: `${u.name} takes ${spec.kind === 'integer' ? 'an integer' : 'a finite number'}, got ${String(u.value)}` };
     if (spec.range && (v < spec.range.from || v > spec.range.to)) return { ok: false, reason: `${u.name} must be within [${spec.range.from}, ${spec.range.to}], got ${v}` };
+    if (spec.aboveFrom && spec.range && !(v > spec.range.from)) return { ok: false, reason: `${u.name} must be above ${spec.range.from}, got ${v}` };
     (next as unknown as Record<Key, unknown>)[spec.key] = v;
   }
   if (!(next.clearAt < next.flagAt)) return { ok: false, reason: `monitor.clear_at (${next.clearAt}) must be below monitor.flag_at (${next.flagAt})` };
@@ -149,6 +209,7 @@ export function applyTunables(t: Tunables, safety: SafetySettings, monitor: Moni
   monitor.clearTicks = t.clearTicks;
   monitor.consistency.threshold = t.cusumThreshold;
   monitor.consistency.drift = t.cusumDrift;
+  for (const m of MONITOR_SPECS) (monitor[m.block] as Record<string, number>)[m.field] = t[m.key];
 }
 
 /** Every parameter's value as it is declared (integers as bigint, as rclnodejs holds them). */
