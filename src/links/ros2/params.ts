@@ -209,13 +209,20 @@ export function applyTunables(t: Tunables, safety: SafetySettings, monitor: Moni
   monitor.clearTicks = t.clearTicks;
   monitor.consistency.threshold = t.cusumThreshold;
   monitor.consistency.drift = t.cusumDrift;
-  for (const m of MONITOR_SPECS) (monitor[m.block] as Record<string, number>)[m.field] = t[m.key];
+  for (const m of MONITOR_SPECS) (monitor[m.block] as Record<string, number>)[m.field] = tunable(t, m.key);
 }
 
 /** Every parameter's value as it is declared (integers as bigint, as rclnodejs holds them). */
 export function parameterValue(spec: ParamSpec & { key: Key }, t: Tunables): number | bigint | string {
-  const v = t[spec.key];
+  const v = tunable(t, spec.key);
   return spec.kind === 'integer' ? BigInt(v as number) : v;
+}
+
+/** A parameter's value; every declared parameter has one, so a missing one is a bug in how Tunables was built. */
+function tunable<K extends Key>(t: Tunables, key: K): NonNullable<Tunables[K]> {
+  const v = t[key];
+  if (v === undefined) throw new RangeError(`parameter ${String(key)} has no value in the node's tunables`);
+  return v as NonNullable<Tunables[K]>;
 }
 
 /** Every `period`-long tick, how many ticks between two telemetry messages at `rateHz` (at least 1). */
