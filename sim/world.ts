@@ -7,7 +7,7 @@
 //   -> latency delay line -> dropped commands -> actuator noise -> wheel speeds (per-episode wheel offsets)
 //   -> sub-steps of Euler motion with disc/wall contact resolution
 //   -> tracker poses with noise -> tracked speed/turn rate -> the task's reward and done -> observations.
-import { bodyAngular, bodyLinear, clampCommand, estimateTwist, wrapAngle } from '../src/core/kinematics.js';
+import { bodyAngular, bodyLinear, clampCommand, estimateTwists, wrapAngle } from '../src/core/kinematics.js';
 import { RendezvousObserver, globalStateSize, PAIR_DIM, perturbObservation, type SwarmFrame } from '../src/core/observation.js';
 import { makeStreams, type RandomStream } from '../src/core/random.js';
 import type { RendezvousMetrics } from '../src/core/rendezvous.js';
@@ -439,14 +439,10 @@ export class SwarmWorld<Metrics> implements TaskWorld {
 
     this.trackPoses(e, rng);
     const dt = this.settings.controlPeriod;
-    for (let g = base; g < base + N; g++) {
-      const tw = estimateTwist(
-        this.prevTrackedX[g]!, this.prevTrackedY[g]!, this.prevTrackedHeading[g]!,
-        this.tracked.x[g]!, this.tracked.y[g]!, this.tracked.heading[g]!, dt,
-      );
-      this.tracked.speed[g] = tw.linear;
-      this.tracked.turnRate[g] = tw.angular;
-    }
+    estimateTwists(
+      this.prevTrackedX, this.prevTrackedY, this.prevTrackedHeading, this.tracked.x, this.tracked.y, this.tracked.heading,
+      dt, base, base + N, this.tracked.speed, this.tracked.turnRate,
+    );
 
     this.stepCount[e]!++;
     this.rewards[e] = this.task.reward(e);

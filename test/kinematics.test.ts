@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { commandsFromTwist, estimateTwist, speedLimits, twistFromCommands, wrapAngle } from '../src/core/kinematics.js';
+import { commandsFromTwist, estimateTwist, estimateTwists, speedLimits, twistFromCommands, wrapAngle } from '../src/core/kinematics.js';
+import { makeStreams } from '../src/core/random.js';
 import { maxWheelSpeed } from '../src/core/robot-params.js';
 import { RendezvousWorld } from '../sim/world.js';
 import { settings } from './helpers.js';
@@ -82,5 +83,22 @@ describe('e-puck2 kinematics', () => {
     expect(tw.angular).toBeCloseTo(1, 12);
     expect(tw.linear).toBeCloseTo(0.1 * Math.cos(0.05), 12);
     expect(estimateTwist(0, 0, 3.1, 0, 0, -3.1, 0.1).angular).toBeCloseTo(wrapAngle(-6.2) / 0.1, 9);
+  });
+
+  it('estimates the twists of flat arrays bit for bit as estimateTwist does, robot by robot', () => {
+    const rng = makeStreams(5, 1)[0]!;
+    const n = 200;
+    const arr = (lo: number, hi: number) => Float64Array.from({ length: n }, () => rng.range(lo, hi));
+    const [x0, y0, x1, y1] = [arr(0, 2), arr(0, 2), arr(0, 2), arr(0, 2)];
+    const [h0, h1] = [arr(-Math.PI, Math.PI), arr(-Math.PI, Math.PI)];
+    const speed = new Float64Array(n).fill(7);
+    const turn = new Float64Array(n).fill(7);
+    estimateTwists(x0, y0, h0, x1, y1, h1, 0.1, 3, n - 2, speed, turn);
+    for (let g = 0; g < n; g++) {
+      const inside = g >= 3 && g < n - 2;
+      const tw = estimateTwist(x0[g]!, y0[g]!, h0[g]!, x1[g]!, y1[g]!, h1[g]!, 0.1);
+      expect(Object.is(speed[g], inside ? tw.linear : 7)).toBe(true);
+      expect(Object.is(turn[g], inside ? tw.angular : 7)).toBe(true);
+    }
   });
 });

@@ -85,6 +85,24 @@ export function estimateTwist(
   return { linear, angular: dth / dt };
 }
 
+/**
+ * estimateTwist for robots from..to-1 of flat arrays, written into speed and turnRate at the same index:
+ * the same arithmetic, without an object per robot (the twin runs it for every robot every step).
+ */
+export function estimateTwists(
+  x0: Float64Array, y0: Float64Array, th0: Float64Array,
+  x1: Float64Array, y1: Float64Array, th1: Float64Array,
+  dt: number, from: number, to: number,
+  speed: Float64Array, turnRate: Float64Array,
+): void {
+  for (let g = from; g < to; g++) {
+    const dth = wrapAngle(th1[g]! - th0[g]!);
+    const mid = th0[g]! + dth / 2;
+    speed[g] = ((x1[g]! - x0[g]!) * Math.cos(mid) + (y1[g]! - y0[g]!) * Math.sin(mid)) / dt;
+    turnRate[g] = dth / dt;
+  }
+}
+
 /** A pose as a tracker reports it (arena frame). */
 export interface TrackedPose {
   x: number;

@@ -50,8 +50,6 @@ export const ROW_DIM = NEIGHBOUR_FEATURES.length;
 export const PAIR_DIM = PAIR_FEATURES.length;
 export const STATE_DIM_PER_ROBOT = STATE_FEATURES.length;
 
-/** Up to this many robots in range, neighbours are ordered by counting ranks; beyond, by insertion. */
-const RANK_SORT_LIMIT = 16;
 
 export interface ObservationSpec {
   readonly id: ObservationSpecId;
@@ -125,17 +123,39 @@ export class RendezvousObserver {
   gridFrom = GRID_MIN_ROBOTS;
   private cos: Float64Array;
   private sin: Float64Array;
+  /** Per robot: tracked speed and turn rate over their normalisers (a row's last two features). */
+  private relSpeed: Float64Array;
+  private relTurn: Float64Array;
   private visSumX: Float64Array;
   private visSumY: Float64Array;
   private visCount: Int32Array;
-  /** One observer's robots in range (ascending index), their distances and unit directions. */
-  private candIdx: Int32Array;
-  private candDist: Float64Array;
-  private candUX: Float64Array;
-  private candUY: Float64Array;
-  /** The observed pairs of the environment observed last (see ObservedPairs). */
+  /**
+   * The unordered pairs in range (lower index, higher index), in the order of a loop over the lower then
+   * the higher: distance, unit direction lower -> higher and higher -> lower. Each pair's square root and
+   * divisions are done once for both observers (see inRangePairs).
+   */
+  private pairLo: Int32Array;
+  private pairHi: Int32Array;
+  private pairD: Float64Array;
+  private pairUX: Float64Array;
+  private pairUY: Float64Array;
+  private pairRX: Float64Array;
+  private pairRY: Float64Array;
+  /**
+   * Per observer i, the robots it sees (in range, not isolated) in ascending index order at
+   * adjStart[i] .. adjStart[i + 1], with the distance and unit direction i -> j of each.
+   */
+  private adjStart: Int32Array;
+  private adjCursor: Int32Array;
+  private adjNb: Int32Array;
+  private adjD: Float64Array;
+  private adjUX: Float64Array;
+  private adjUY: Float64Array;
+  /** The observed pairs of the environment observed last (see ObservedPairs): the adjacency (global) or keptNb (local). */
   private pairStart: Int32Array;
   private pairNeighbour: Int32Array;
+  private keptStart: Int32Array;
+  private keptNb: Int32Array;
   private readonly grid: SpatialGrid;
   private readonly nearIdx: Int32Array;
   private readonly nearDist: Float64Array;
@@ -158,15 +178,28 @@ export class RendezvousObserver {
     this.sortedKept = new Int32Array(spec.maxNeighbours);
     this.cos = new Float64Array(0);
     this.sin = this.cos;
+    this.relSpeed = this.cos;
+    this.relTurn = this.cos;
     this.visSumX = this.cos;
     this.visSumY = this.cos;
     this.visCount = new Int32Array(0);
-    this.candIdx = this.visCount;
-    this.candDist = this.cos;
-    this.candUX = this.cos;
-    this.candUY = this.cos;
-    this.pairStart = new Int32Array(1);
-    this.pairNeighbour = this.visCount;
+    this.pairLo = this.visCount;
+    this.pairHi = this.visCount;
+    this.pairD = this.cos;
+    this.pairUX = this.cos;
+    this.pairUY = this.cos;
+    this.pairRX = this.cos;
+    this.pairRY = this.cos;
+    this.adjStart = new Int32Array(1);
+    this.adjCursor = this.visCount;
+    this.adjNb = this.visCount;
+    this.adjD = this.cos;
+    this.adjUX = this.cos;
+    this.adjUY = this.cos;
+    this.keptStart = new Int32Array(1);
+    this.keptNb = this.visCount;
+    this.pairStart = this.adjStart;
+    this.pairNeighbour = this.adjNb;
   }
 
   get size(): number {
@@ -177,15 +210,36 @@ export class RendezvousObserver {
     if (this.cos.length >= n) return;
     this.cos = new Float64Array(n);
     this.sin = new Float64Array(n);
+    this.relSpeed = new Float64Array(n);
+    this.relTurn = new Float64Array(n);
     this.visSumX = new Float64Array(n);
     this.visSumY = new Float64Array(n);
     this.visCount = new Int32Array(n);
-    this.candIdx = new Int32Array(n);
-    this.candDist = new Float64Array(n);
-    this.candUX = new Float64Array(n);
-    this.candUY = new Float64Array(n);
-    this.pairStart = new Int32Array(n + 1);
-    this.pairNeighbour = new Int32Array(Math.max(this.pairNeighbour.length, n * Math.min(n, this.spec.maxNeighbours)));
+    this.adjStart = new Int32Array(n + 1);
+    this.adjCursor = new Int32Array(n);
+    this.keptStart = new Int32Array(n + 1);
+    this.keptNb = new Int32Array(n * Math.min(n, this.spec.maxNeighbours));
+    this.growPairs(Math.max(this.pairLo.length, Math.min((n * (n - 1)) / 2, 8 * n)));
+  }
+
+  /** Room for `cap` unordered pairs in range (and twice as many adjacency entries). */
+  private growPairs(cap: number): void {
+    const grow = <T extends Int32Array | Float64Array>(a: T, size: number): T => {
+      const b = new (a.constructor as { new (n: number): T })(size);
+      b.set(a.subarray(0, Math.min(a.length, size)) as never);
+      return b;
+    };
+    this.pairLo = grow(this.pairLo, cap);
+    this.pairHi = grow(this.pairHi, cap);
+    this.pairD = grow(this.pairD, cap);
+    this.pairUX = grow(this.pairUX, cap);
+    this.pairUY = grow(this.pairUY, cap);
+    this.pairRX = grow(this.pairRX, cap);
+    this.pairRY = grow(this.pairRY, cap);
+    this.adjNb = new Int32Array(2 * cap);
+    this.adjD = new Float64Array(2 * cap);
+    this.adjUX = new Float64Array(2 * cap);
+    this.adjUY = new Float64Array(2 * cap);
   }
 
   /** The pairs observed in the environment observed last (valid until the next observeAll). */
@@ -196,15 +250,103 @@ export class RendezvousObserver {
 
   private observedRobots = 0;
 
-  /** Robot i's observed neighbours are appended to the pair list (grown as needed). */
-  private appendPairs(at: number, from: Int32Array, count: number): number {
-    if (at + count > this.pairNeighbour.length) {
-      const grown = new Int32Array(Math.max(2 * this.pairNeighbour.length, at + count));
-      grown.set(this.pairNeighbour.subarray(0, at));
-      this.pairNeighbour = grown;
+  /**
+   * Collects every unordered pair (i < j) of robots base..base+n-1 within the sensing radius, in the order
+   * of a loop over i then j, with its distance and both unit directions; returns how many. Each is what
+   * either observer computes on its own, bit for bit: x_i - x_j = -(x_j - x_i) exactly in floating point
+   * (and so are the quotients by d), except that equal coordinates give +0 both ways. Coincident robots
+   * (d = 0) have no direction (NaN).
+   */
+  private inRangePairs(x: Float64Array, y: Float64Array, base: number, n: number, useGrid: boolean): number {
+    const r2max = this.r2;
+    let m = 0;
+    if (useGrid) {
+      const grid = this.grid;
+      grid.build(x, y, base, n);
+      const found = this.adjCursor;
+      for (let i = 0; i < n; i++) {
+        const c = grid.within(i, r2max, found, true);
+        if (m + c > this.pairLo.length) this.growPairs(Math.max(2 * this.pairLo.length, m + c));
+        const xi = x[base + i]!;
+        const yi = y[base + i]!;
+        for (let a = 0; a < c; a++) m = this.addPair(m, i, found[a]!, xi, yi, x[base + found[a]!]!, y[base + found[a]!]!);
+      }
+      return m;
     }
-    this.pairNeighbour.set(from.subarray(0, count), at);
-    return at + count;
+    for (let i = 0; i < n; i++) {
+      const xi = x[base + i]!;
+      const yi = y[base + i]!;
+      for (let j = i + 1; j < n; j++) {
+        const xj = x[base + j]!;
+        const yj = y[base + j]!;
+        const dx = xj - xi;
+        const dy = yj - yi;
+        if (dx * dx + dy * dy > r2max) continue;
+        if (m === this.pairLo.length) this.growPairs(2 * m);
+        m = this.addPair(m, i, j, xi, yi, xj, yj);
+      }
+    }
+    return m;
+  }
+
+  /** Stores pair m = (i, j), i < j; returns m + 1. */
+  private addPair(m: number, i: number, j: number, xi: number, yi: number, xj: number, yj: number): number {
+    const dx = xj - xi;
+    const dy = yj - yi;
+    const d = Math.sqrt(dx * dx + dy * dy);
+    const ux = d > 0 ? dx / d : NaN;
+    const uy = d > 0 ? dy / d : NaN;
+    this.pairLo[m] = i;
+    this.pairHi[m] = j;
+    this.pairD[m] = d;
+    this.pairUX[m] = ux;
+    this.pairUY[m] = uy;
+    this.pairRX[m] = dx !== 0 ? -ux : d > 0 ? (xi - xj) / d : NaN;
+    this.pairRY[m] = dy !== 0 ? -uy : d > 0 ? (yi - yj) / d : NaN;
+    return m + 1;
+  }
+
+  /** Spreads the pairs into each observer's list of robots it sees, in ascending index order (isolated robots left out). */
+  private buildAdjacency(pairs: number, base: number, n: number, isolated?: Uint8Array): void {
+    const start = this.adjStart;
+    const cursor = this.adjCursor;
+    const lo = this.pairLo;
+    const hi = this.pairHi;
+    start.fill(0, 0, n + 1);
+    for (let p = 0; p < pairs; p++) {
+      const i = lo[p]!;
+      const j = hi[p]!;
+      if (isolated === undefined || isolated[base + j] === 0) start[i + 1]!++;
+      if (isolated === undefined || isolated[base + i] === 0) start[j + 1]!++;
+    }
+    for (let i = 0; i < n; i++) {
+      cursor[i] = start[i]!;
+      start[i + 1]! += start[i]!;
+    }
+    // Pairs go in order of their lower robot, then the higher: each list fills in ascending index order.
+    const nb = this.adjNb;
+    const dist = this.adjD;
+    const ux = this.adjUX;
+    const uy = this.adjUY;
+    for (let p = 0; p < pairs; p++) {
+      const i = lo[p]!;
+      const j = hi[p]!;
+      const d = this.pairD[p]!;
+      if (isolated === undefined || isolated[base + j] === 0) {
+        const e = cursor[i]!++;
+        nb[e] = j;
+        dist[e] = d;
+        ux[e] = this.pairUX[p]!;
+        uy[e] = this.pairUY[p]!;
+      }
+      if (isolated === undefined || isolated[base + i] === 0) {
+        const e = cursor[j]!++;
+        nb[e] = i;
+        dist[e] = d;
+        ux[e] = this.pairRX[p]!;
+        uy[e] = this.pairRY[p]!;
+      }
+    }
   }
 
   /**
@@ -225,7 +367,6 @@ export class RendezvousObserver {
     const { rowsOffset, maskOffset, size } = this.layout;
     const spec = this.spec;
     const K = spec.maxNeighbours;
-    const r2max = this.r2;
     const invRadius = 1 / spec.sensingRadius;
     const invSpeed = 1 / spec.maxSpeed;
     const invTurn = 1 / spec.maxTurnRate;
@@ -233,22 +374,28 @@ export class RendezvousObserver {
     const sy = 2 / spec.arenaHeight;
     const cos = this.cos;
     const sin = this.sin;
+    const relSpeed = this.relSpeed;
+    const relTurn = this.relTurn;
     const idx = this.nearIdx;
     const near = this.nearDist;
-    const candIdx = this.candIdx;
-    const candDist = this.candDist;
-    const candUX = this.candUX;
-    const candUY = this.candUY;
     const local = spec.id === LOCAL_SPEC_ID;
-    const useGrid = n >= this.gridFrom;
-    if (useGrid) this.grid.build(x, y, base, n);
     for (let i = 0; i < n; i++) {
-      cos[i] = Math.cos(heading[base + i]!);
-      sin[i] = Math.sin(heading[base + i]!);
+      const g = base + i;
+      cos[i] = Math.cos(heading[g]!);
+      sin[i] = Math.sin(heading[g]!);
+      relSpeed[i] = speed[g]! * invSpeed;
+      relTurn[i] = turnRate[g]! * invTurn;
     }
+    // Everyone in range of each observer, in index order, with distance and unit direction i -> j.
+    this.buildAdjacency(this.inRangePairs(x, y, base, n, n >= this.gridFrom), base, n, isolated);
+    const adjStart = this.adjStart;
+    const adjNb = this.adjNb;
+    const adjD = this.adjD;
+    const adjUX = this.adjUX;
+    const adjUY = this.adjUY;
     this.observedRobots = n;
-    let pairs = 0;
-    this.pairStart[0] = 0;
+    let kept = 0;
+    if (local) this.keptStart[0] = 0;
 
     for (let i = 0; i < n; i++) {
       const gi = base + i;
@@ -268,79 +415,33 @@ export class RendezvousObserver {
         out[o + 5] = si;
       }
 
-      // Everyone in range, in index order, with distance and unit direction i -> j. (The direction j -> i
-      // is the exact negation: x_i - x_j = -(x_j - x_i) in floating point, so each observer's own
-      // computation equals a shared one.) Coincident robots (d = 0) have no bearing: straight ahead.
-      let seen = 0;
+      // Candidates: adjacency entries s0 .. s0 + seen, in index order.
+      const s0 = adjStart[i]!;
+      const seen = adjStart[i + 1]! - s0;
+      // Rows go nearest first (index order breaks exact ties); beyond K the farthest are dropped. near[k]
+      // holds the row's distance, idx[k] its adjacency entry.
+      const count = seen < K ? seen : K;
+      // An insertion sort that stops at K rows (measured quicker here than ranking by counting).
+      let filled = 0;
+      for (let a = s0; a < s0 + seen; a++) {
+        const d = adjD[a]!;
+        if (filled === K && d >= near[K - 1]!) continue;
+        let p = filled < K ? filled++ : K - 1;
+        while (p > 0 && near[p - 1]! > d) {
+          near[p] = near[p - 1]!;
+          idx[p] = idx[p - 1]!;
+          p--;
+        }
+        near[p] = d;
+        idx[p] = a;
+      }
       let sumX = xi;
       let sumY = yi;
-      if (useGrid) {
-        const found = this.grid.within(i, r2max, candIdx);
-        for (let a = 0; a < found; a++) {
-          const j = candIdx[a]!;
-          if (isolated !== undefined && isolated[base + j] !== 0) continue;
-          candIdx[seen++] = j;
-          sumX += x[base + j]!;
-          sumY += y[base + j]!;
-        }
-      } else {
-        for (let j = 0; j < n; j++) {
-          if (j === i || (isolated !== undefined && isolated[base + j] !== 0)) continue;
-          const dx = x[base + j]! - xi;
-          const dy = y[base + j]! - yi;
-          if (dx * dx + dy * dy > r2max) continue;
-          sumX += x[base + j]!;
-          sumY += y[base + j]!;
-          candIdx[seen++] = j;
-        }
-      }
-      for (let a = 0; a < seen; a++) {
-        const gj = base + candIdx[a]!;
-        const dx = x[gj]! - xi;
-        const dy = y[gj]! - yi;
-        const d = Math.sqrt(dx * dx + dy * dy);
-        candDist[a] = d;
-        candUX[a] = d > 0 ? dx / d : NaN;
-        candUY[a] = d > 0 ? dy / d : NaN;
-      }
-      const visible = seen + 1;
-      // Rows go nearest first (index order breaks exact ties); beyond K the farthest are dropped. near[k]
-      // holds the row's distance, idx[k] its candidate (position in the candidate list).
-      const count = seen < K ? seen : K;
-      if (seen <= RANK_SORT_LIMIT) {
-        // Rank by counting: branch-free, quicker than an insertion sort for a handful of neighbours.
-        for (let a = 0; a < seen; a++) {
-          const da = candDist[a]!;
-          let rank = 0;
-          for (let b = 0; b < a; b++) rank += +(candDist[b]! <= da);
-          for (let b = a + 1; b < seen; b++) rank += +(candDist[b]! < da);
-          if (rank < K) {
-            idx[rank] = a;
-            near[rank] = da;
-          }
-        }
-      } else {
-        let kept = 0;
-        for (let a = 0; a < seen; a++) {
-          const d = candDist[a]!;
-          if (kept === K && d >= near[K - 1]!) continue;
-          let p = kept < K ? kept++ : K - 1;
-          while (p > 0 && near[p - 1]! > d) {
-            near[p] = near[p - 1]!;
-            idx[p] = idx[p - 1]!;
-            p--;
-          }
-          near[p] = d;
-          idx[p] = a;
-        }
-      }
       if (local) {
         // The local robot observes only its kept rows: its centroid and belief pairs are over them.
-        sumX = xi;
-        sumY = yi;
         const sorted = this.sortedKept;
         for (let k = 0; k < count; k++) {
-          const j = candIdx[idx[k]!]!;
+          const j = adjNb[idx[k]!]!;
           sumX += x[base + j]!;
           sumY += y[base + j]!;
           // Kept rows in index order (insertion: at most K of them) for the pair list.
@@ -352,24 +453,30 @@ export class RendezvousObserver {
           sorted[p] = j;
         }
         this.visCount[i] = count + 1;
-        pairs = this.appendPairs(pairs, sorted, count);
+        const keptNb = this.keptNb;
+        for (let k = 0; k < count; k++) keptNb[kept + k] = sorted[k]!;
+        kept += count;
+        this.keptStart[i + 1] = kept;
       } else {
-        this.visCount[i] = visible;
-        pairs = this.appendPairs(pairs, candIdx, seen);
+        for (let a = s0; a < s0 + seen; a++) {
+          const gj = base + adjNb[a]!;
+          sumX += x[gj]!;
+          sumY += y[gj]!;
+        }
+        this.visCount[i] = seen + 1;
       }
-      this.pairStart[i + 1] = pairs;
       this.visSumX[i] = sumX;
       this.visSumY[i] = sumY;
 
       const rows = o + rowsOffset;
       const mask = o + maskOffset;
+      const ro = rowIdsOff + i * K;
       for (let k = 0; k < count; k++) {
         const a = idx[k]!;
-        const j = candIdx[a]!;
-        const gj = base + j;
+        const j = adjNb[a]!;
         const r = rows + k * ROW_DIM;
-        const ux = candUX[a]!;
-        const uy = candUY[a]!;
+        const ux = adjUX[a]!;
+        const uy = adjUY[a]!;
         const cj = cos[j]!;
         const sj = sin[j]!;
         out[r] = near[k]! * invRadius;
@@ -382,19 +489,24 @@ export class RendezvousObserver {
         }
         out[r + 3] = cj * ci + sj * si;
         out[r + 4] = sj * ci - cj * si;
-        out[r + 5] = speed[gj]! * invSpeed;
-        out[r + 6] = turnRate[gj]! * invTurn;
+        out[r + 5] = relSpeed[j]!;
+        out[r + 6] = relTurn[j]!;
         out[mask + k] = 1;
+        if (rowIds) rowIds[ro + k] = j;
       }
       for (let k = count; k < K; k++) {
         const r = rows + k * ROW_DIM;
         for (let f = 0; f < ROW_DIM; f++) out[r + f] = 0;
         out[mask + k] = 0;
+        if (rowIds) rowIds[ro + k] = -1;
       }
-      if (rowIds) {
-        const ro = rowIdsOff + i * K;
-        for (let k = 0; k < K; k++) rowIds[ro + k] = k < count ? candIdx[idx[k]!]! : -1;
-      }
+    }
+    if (local) {
+      this.pairStart = this.keptStart;
+      this.pairNeighbour = this.keptNb;
+    } else {
+      this.pairStart = this.adjStart;
+      this.pairNeighbour = this.adjNb;
     }
   }
 

@@ -57,6 +57,15 @@ export class SpatialGrid {
       this.items = new Int32Array(n);
     }
     if (this.start.length < buckets + 1) this.start = new Int32Array(buckets + 1);
+    if (this.stamp.length < buckets) {
+      this.stamp = new Int32Array(buckets);
+      this.token = 0;
+    }
+    // Tokens restart before they could wrap around to a stamp left from long ago.
+    if (this.token > 0x3fffffff) {
+      this.stamp.fill(0);
+      this.token = 0;
+    }
     const start = this.start;
     start.fill(0, 0, buckets + 1);
     for (let k = 0; k < n; k++) {
@@ -83,18 +92,18 @@ export class SpatialGrid {
     const cx = Math.floor(xi * this.inv);
     const cy = Math.floor(yi * this.inv);
     let count = 0;
-    // Up to 9 buckets; two cells that hash to the same bucket are visited once.
-    const seen = this.seen;
-    let visited = 0;
+    // Up to 9 buckets; two cells that hash to the same bucket are visited once (the bucket's stamp says so).
+    const stamp = this.stamp;
+    const token = ++this.token;
+    const start = this.start;
+    const items = this.items;
     for (let dy = -1; dy <= 1; dy++) {
       for (let dx = -1; dx <= 1; dx++) {
         const b = this.bucket(cx + dx, cy + dy);
-        let dup = false;
-        for (let v = 0; v < visited; v++) if (seen[v] === b) dup = true;
-        if (dup) continue;
-        seen[visited++] = b;
-        for (let s = this.start[b]!, end = this.start[b + 1]!; s < end; s++) {
-          const j = this.items[s]!;
+        if (stamp[b] === token) continue;
+        stamp[b] = token;
+        for (let s = start[b]!, end = start[b + 1]!; s < end; s++) {
+          const j = items[s]!;
           if (j === i || (after && j < i)) continue;
           const ddx = x[base + j]! - xi;
           const ddy = y[base + j]! - yi;
@@ -115,7 +124,9 @@ export class SpatialGrid {
     return count;
   }
 
-  private readonly seen = new Int32Array(9);
+  /** Per bucket: the search that last visited it (token), so a search visits each bucket once. */
+  private stamp = new Int32Array(0);
+  private token = 0;
 }
 
 /** A grid and a neighbour list shared by the pair searches below (single-threaded: one search at a time). */
