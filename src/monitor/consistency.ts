@@ -31,8 +31,9 @@
 // tracker noise flickers); the turn bias is.
 import { twistFromCommands, type Twist } from '../core/kinematics.js';
 import type { RobotParams } from '../core/robot-params.js';
+import { StuckTest, type StuckSettings } from './stuck.js';
 
-export interface ConsistencySettings {
+export interface ConsistencySettings extends StuckSettings {
   /** Noise on the measured speed (m/s) and turn rate (rad/s) of one tick at the nominal period (bias clipping). */
   sigmaLinear: number;
   sigmaAngular: number;
@@ -85,6 +86,8 @@ export class ConsistencyDetector {
   readonly lastScore: Float64Array;
   /** Squared normalised bias of every robot. */
   readonly bias: Float64Array;
+  /** The stuck test (stuck.ts): does the robot drive itself at all? */
+  readonly stuck: StuckTest;
   /** The latest interval's residual displacement and rotation of every robot (m, rad; robot j's at 2j). */
   readonly lastResidual: Float64Array;
   private readonly meanV: Float64Array;
@@ -108,6 +111,7 @@ export class ConsistencyDetector {
     this.cusum = new Float64Array(N);
     this.lastScore = new Float64Array(N).fill(Number.NaN);
     this.bias = new Float64Array(N);
+    this.stuck = new StuckTest(N, settings);
     this.lastResidual = new Float64Array(2 * N);
     this.meanV = new Float64Array(N);
     this.meanW = new Float64Array(N);
@@ -123,6 +127,7 @@ export class ConsistencyDetector {
     this.cusum[j] = 0;
     this.lastScore[j] = Number.NaN;
     this.bias[j] = 0;
+    this.stuck.reset(j);
     this.lastResidual[2 * j] = 0;
     this.lastResidual[2 * j + 1] = 0;
     this.meanV[j] = 0;
@@ -163,11 +168,8 @@ export class ConsistencyDetector {
     let bestW = 0;
     let wantV = 0;
     let wantW = 0;
-    for (let k = 0; k < this.history; k++) {
-      const want = twistFromCommands(hist[2 * k]!, hist[2 * k + 1]!, this.robots[j]!);
-      let rv = seen.linear - want.linear;
-      let rl = seen.lateral ?? 0;
-      // Remove what a push away from each contact explains (the normal in the robot's heading frame).
+    // The residual left once the contacts' pushes are taken out (the normals in the robot's heading frame).
+    const unpushed = (rv: number, rl: number): number => {
       for (let m = 0; m < contacts.length; m += 2) {
         const na = contacts[m]! * c + contacts[m + 1]! * sn;
         const nb = -contacts[m]! * sn + contacts[m + 1]! * c;
@@ -177,6 +179,11 @@ export class ConsistencyDetector {
           rl -= along * nb;
         }
       }
+      return rv;
+    };
+    for (let k = 0; k < this.history; k++) {
+      const want = twistFromCommands(hist[2 * k]!, hist[2 * k + 1]!, this.robots[j]!);
+      const rv = unpushed(seen.linear - want.linear, seen.lateral ?? 0);
       const rw = seen.angular - want.angular;
       const x = (rv / sv) ** 2 + (rw / sw) ** 2;
       if (x < best) {
@@ -197,6 +204,8 @@ export class ConsistencyDetector {
     this.lastResidual[2 * j + 1] = dw;
     this.lastScore[j] = x;
     this.cusum[j] = Math.min(2 * s.threshold, Math.max(0, this.cusum[j]! + Math.min(x, s.maxTickScore) - s.drift));
+    const tolerated = { linear: s.biasTolerance * Math.abs(wantV), angular: s.biasTolerance * Math.abs(wantW) + (s.wheelMismatch * Math.abs(wantV)) / this.robots[j]!.wheelDistance };
+    this.stuck.update(j, seen.linear, seen.lateral ?? 0, seen.angular, dt, { linear: wantV, angular: wantW }, tolerated, theta, contacts);
     const a = s.biasWeight;
     const clip = (r: number, sigma: number) => Math.max(-s.biasClip * sigma, Math.min(s.biasClip * sigma, r));
     if (this.sinceContact[j]! > s.contactHoldTicks) this.meanV[j] = (1 - a) * this.meanV[j]! + a * clip(bestV, sv);
@@ -211,6 +220,6 @@ export class ConsistencyDetector {
 
   suspicion(j: number): number {
     const s = this.settings;
-    return Math.min(1, Math.max(this.cusum[j]! / s.threshold, this.bias[j]! / s.biasThreshold));
+    return Math.min(1, Math.max(this.cusum[j]! / s.threshold, this.bias[j]! / s.biasThreshold, this.stuck.suspicion(j)));
   }
 }

@@ -62,6 +62,12 @@ export const DEFAULT_MONITOR: MonitorSettings = {
     wheelMismatch: 0.06,
     biasThreshold: 5,
     contactHoldTicks: 10,
+    windowTicks: 10,
+    sigmaWindowDisplacement: 0.007,
+    sigmaWindowRotation: 0.045,
+    stuckDrift: 0.3,
+    maxStuckTick: 3,
+    stuckThreshold: 10,
   },
   // Weight 0: on the twin the fused detector flags the same episodes within 5 s at every belief weight, and at
   // weight 1 adds false alarms (policies/MONITOR.md, "What the belief earns"); still computed, shown, recorded.
