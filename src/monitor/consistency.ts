@@ -1,7 +1,7 @@
 // The policy-consistency detector: the monitor knows the deployed policy, so for every robot it knows the
 // command the policy would give from the tracker's view of the swarm (after the safety layer). It compares the
 // motion the tracker then sees (between consecutive measured poses, over the real time between their stamps)
-// with the motion that command should produce. Two statistics, either of which raises the suspicion:
+// with the motion that command should produce. Three statistics, any of which raises the suspicion:
 //
 // 1. CUSUM of a displacement score, for gross deviations (spinning, random wheels, a trained adversary,
 //    corrupted observations):
@@ -23,6 +23,11 @@
 //    differences), so the means are precise; a tolerance proportional to the commanded motion absorbs worn
 //    wheels (radius, wheel distance: a robot driving straight with mismatched wheels turns a little).
 //    suspicion = min(1, z / biasThreshold), z the squared normalised means.
+//
+// 3. Stuck, for a robot that does not drive itself at all (stuck.ts): over a 1 s window, the log-likelihood
+//    ratio of "its wheels do not turn" against "it makes its commanded motion", pushes taken out of both,
+//    in a bounded CUSUM. Pressed against neighbours, where the speed bias is not accumulated and one tick's
+//    residual is within tracker noise, it still tells a stuck robot from one its neighbours push along.
 //
 // Contact: a robot touching another (or a wall) may be pushed or blocked along the contact normal, away from
 // what it touches. The part of the speed residual that such a push explains is removed before scoring; the
