@@ -1,7 +1,7 @@
 // The policy-consistency detector: the monitor knows the deployed policy, so for every robot it knows the
 // command the policy would give from the tracker's view of the swarm (after the safety layer). It compares the
 // motion the tracker then sees (between consecutive measured poses, over the real time between their stamps)
-// with the motion that command should produce. Three statistics, any of which raises the suspicion:
+// with the motion that command should produce. Two statistics, either of which raises the suspicion:
 //
 // 1. CUSUM of a displacement score, for gross deviations (spinning, random wheels, a trained adversary,
 //    corrupted observations):
@@ -24,11 +24,6 @@
 //    wheels (radius, wheel distance: a robot driving straight with mismatched wheels turns a little).
 //    suspicion = min(1, z / biasThreshold), z the squared normalised means.
 //
-// 3. Stuck, for a robot that does not drive itself at all (stuck.ts): over a 1 s window, the log-likelihood
-//    ratio of "its wheels do not turn" against "it makes its commanded motion", pushes taken out of both,
-//    in a bounded CUSUM. Pressed against neighbours, where the speed bias is not accumulated and one tick's
-//    residual is within tracker noise, it still tells a stuck robot from one its neighbours push along.
-//
 // Contact: a robot touching another (or a wall) may be pushed or blocked along the contact normal, away from
 // what it touches. The part of the speed residual that such a push explains is removed before scoring; the
 // rest (motion towards what it touches, sideways, turning) is scored as usual. Speed bias is not accumulated
@@ -36,9 +31,8 @@
 // tracker noise flickers); the turn bias is.
 import { twistFromCommands, type Twist } from '../core/kinematics.js';
 import type { RobotParams } from '../core/robot-params.js';
-import { StuckTest, type StuckSettings } from './stuck.js';
 
-export interface ConsistencySettings extends StuckSettings {
+export interface ConsistencySettings {
   /** Noise on the measured speed (m/s) and turn rate (rad/s) of one tick at the nominal period (bias clipping). */
   sigmaLinear: number;
   sigmaAngular: number;
@@ -91,8 +85,6 @@ export class ConsistencyDetector {
   readonly lastScore: Float64Array;
   /** Squared normalised bias of every robot. */
   readonly bias: Float64Array;
-  /** The stuck test (stuck.ts): does the robot drive itself at all? */
-  readonly stuck: StuckTest;
   /** The latest interval's residual displacement and rotation of every robot (m, rad; robot j's at 2j). */
   readonly lastResidual: Float64Array;
   private readonly meanV: Float64Array;
@@ -116,7 +108,6 @@ export class ConsistencyDetector {
     this.cusum = new Float64Array(N);
     this.lastScore = new Float64Array(N).fill(Number.NaN);
     this.bias = new Float64Array(N);
-    this.stuck = new StuckTest(N, settings);
     this.lastResidual = new Float64Array(2 * N);
     this.meanV = new Float64Array(N);
     this.meanW = new Float64Array(N);
@@ -132,7 +123,6 @@ export class ConsistencyDetector {
     this.cusum[j] = 0;
     this.lastScore[j] = Number.NaN;
     this.bias[j] = 0;
-    this.stuck.reset(j);
     this.lastResidual[2 * j] = 0;
     this.lastResidual[2 * j + 1] = 0;
     this.meanV[j] = 0;
@@ -173,8 +163,11 @@ export class ConsistencyDetector {
     let bestW = 0;
     let wantV = 0;
     let wantW = 0;
-    // The residual left once the contacts' pushes are taken out (the normals in the robot's heading frame).
-    const unpushed = (rv: number, rl: number): number => {
+    for (let k = 0; k < this.history; k++) {
+      const want = twistFromCommands(hist[2 * k]!, hist[2 * k + 1]!, this.robots[j]!);
+      let rv = seen.linear - want.linear;
+      let rl = seen.lateral ?? 0;
+      // Remove what a push away from each contact explains (the normal in the robot's heading frame).
       for (let m = 0; m < contacts.length; m += 2) {
         const na = contacts[m]! * c + contacts[m + 1]! * sn;
         const nb = -contacts[m]! * sn + contacts[m + 1]! * c;
@@ -184,11 +177,6 @@ export class ConsistencyDetector {
           rl -= along * nb;
         }
       }
-      return rv;
-    };
-    for (let k = 0; k < this.history; k++) {
-      const want = twistFromCommands(hist[2 * k]!, hist[2 * k + 1]!, this.robots[j]!);
-      const rv = unpushed(seen.linear - want.linear, seen.lateral ?? 0);
       const rw = seen.angular - want.angular;
       const x = (rv / sv) ** 2 + (rw / sw) ** 2;
       if (x < best) {
@@ -209,8 +197,6 @@ export class ConsistencyDetector {
     this.lastResidual[2 * j + 1] = dw;
     this.lastScore[j] = x;
     this.cusum[j] = Math.min(2 * s.threshold, Math.max(0, this.cusum[j]! + Math.min(x, s.maxTickScore) - s.drift));
-    const tolerated = { linear: s.biasTolerance * Math.abs(wantV), angular: s.biasTolerance * Math.abs(wantW) + (s.wheelMismatch * Math.abs(wantV)) / this.robots[j]!.wheelDistance };
-    this.stuck.update(j, seen.linear, seen.lateral ?? 0, seen.angular, dt, { linear: wantV, angular: wantW }, tolerated, theta, contacts);
     const a = s.biasWeight;
     const clip = (r: number, sigma: number) => Math.max(-s.biasClip * sigma, Math.min(s.biasClip * sigma, r));
     if (this.sinceContact[j]! > s.contactHoldTicks) this.meanV[j] = (1 - a) * this.meanV[j]! + a * clip(bestV, sv);
@@ -225,6 +211,6 @@ export class ConsistencyDetector {
 
   suspicion(j: number): number {
     const s = this.settings;
-    return Math.min(1, Math.max(this.cusum[j]! / s.threshold, this.bias[j]! / s.biasThreshold, this.stuck.suspicion(j)));
+    return Math.min(1, Math.max(this.cusum[j]! / s.threshold, this.bias[j]! / s.biasThreshold));
   }
 }

@@ -40,11 +40,7 @@ export interface MonitorSettings {
  * the displacement sigmas are the benign residuals' standard deviations, so benign scores average about 2,
  * and a drift of 6 keeps their CUSUM near 0 while a robot acting on corrupted observations (scores averaging
  * about 9) climbs. One tick adds at most 16 - 6 and two bad intervals enter the scores of three ticks (at
- * most 3 x 10 = 30), below the flag level (0.8 x 60 = 48). The stuck test's window sigmas are the twin's
- * tracker noise over a window (3 mm, 1 degree at both ends) with its actuator noise (a random walk of the
- * heading over 10 ticks) and some margin; its drift, threshold and window were chosen on replays of seeded
- * episodes from seed 5,000,000 (benign and fault:stuck), apart from the evaluation's (4,000,000 on). A tick
- * adds at most 3 - 0.3 to it, so it takes 3 ticks of the largest evidence to reach its flag level (8).
+ * most 3 x 10 = 30), below the flag level (0.8 x 60 = 48).
  */
 export const DEFAULT_MONITOR: MonitorSettings = {
   consistency: {
@@ -66,12 +62,6 @@ export const DEFAULT_MONITOR: MonitorSettings = {
     wheelMismatch: 0.06,
     biasThreshold: 5,
     contactHoldTicks: 10,
-    windowTicks: 10,
-    sigmaWindowDisplacement: 0.007,
-    sigmaWindowRotation: 0.045,
-    stuckDrift: 0.3,
-    maxStuckTick: 3,
-    stuckThreshold: 10,
   },
   // Weight 0: on the twin the fused detector flags the same episodes within 5 s at every belief weight, and at
   // weight 1 adds false alarms (policies/MONITOR.md, "What the belief earns"); still computed, shown, recorded.
