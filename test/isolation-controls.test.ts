@@ -156,7 +156,7 @@ describe('the dashboard sets it through its authenticated control path', () => {
 
 describe('isolations are events: events.jsonl, run.mcap, the terminal and summary.json', () => {
   it('a fast trial with isolate-and-stop and a spinning robot', async () => {
-    const { path } = launchFile('name: iso\nduration: 12\ntrial: true\nmonitor: { onFlag: isolate-and-stop }\ninjections: [{ robot: epuck-2, at: 1, duration: 4, attack: "fault:spin" }]\n');
+    const { path } = launchFile('name: iso\nduration: 30\ntrial: true\nmonitor: { onFlag: isolate-and-stop }\ninjections: [{ robot: epuck-2, at: 1, duration: 4, attack: "fault:spin" }]\n');
     const lines: string[] = [];
     const sum = await runLaunch(path, { quiet: true, console: false }, (l) => lines.push(l));
     const events = readFileSync(join(sum.runDir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));

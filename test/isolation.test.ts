@@ -90,6 +90,29 @@ describe('FlagResponse and onFlag values', () => {
     expect(Array.from(r.isolated)).toEqual([0, 0, 0]);
   });
 
+  it('isolate-and-stop: a robot the monitor clears while held drives again on probation, still isolated; flagged again it is held again, in the same isolation', () => {
+    const r = new FlagResponse(['a', 'b'], 'isolate-and-stop', 3);
+    expect(r.update(1, [true, false])).toEqual([{ tick: 1, kind: 'isolate', robot: 'a', stopped: true }]);
+    expect(r.holds(0)).toBe(true);
+    // Cleared while held: released from the hold, still left out of the others' observations.
+    expect(r.update(2, [false, false])).toEqual([{ tick: 2, kind: 'probation', robot: 'a', state: 'started', ticks: 3 }]);
+    expect([r.holds(0), r.onProbation(0), r.isolated[0]]).toEqual([false, true, 1]);
+    // Flagged again on probation: held again, no new isolation.
+    expect(r.update(3, [true, false])).toEqual([{ tick: 3, kind: 'probation', robot: 'a', state: 'failed', ticks: 3 }]);
+    expect([r.holds(0), r.onProbation(0), r.isolated[0]]).toEqual([true, false, 1]);
+    // Cleared again; a probation that passes (3 ticks unflagged) ends the isolation, cleared.
+    expect(r.update(4, [false, false])).toEqual([{ tick: 4, kind: 'probation', robot: 'a', state: 'started', ticks: 3 }]);
+    expect(r.update(5, [false, false])).toEqual([]);
+    expect(r.update(6, [false, false])).toEqual([]);
+    expect(r.update(7, [false, false])).toEqual([{ tick: 7, kind: 'isolation-end', robot: 'a', reason: 'cleared', ticks: 6 }]);
+    expect([r.holds(0), r.onProbation(0), r.isolated[0]]).toEqual([false, false, 0]);
+    // Under isolate there is no hold, so no probation: a clear ends the isolation at once.
+    const iso = new FlagResponse(['a'], 'isolate', 3);
+    iso.update(1, [true]);
+    expect(iso.update(2, [false])).toEqual([{ tick: 2, kind: 'isolation-end', robot: 'a', reason: 'cleared', ticks: 1 }]);
+    expect(() => new FlagResponse(['a'], 'isolate-and-stop', 0)).toThrow(/probationTicks must be an integer >= 1, got 0/);
+  });
+
   it('a bad value is refused, naming it and the choices', () => {
     expect(parseOnFlag('isolate')).toBe('isolate');
     expect(() => parseOnFlag('quarantine', 'monitor.onFlag')).toThrow("monitor.onFlag: 'quarantine' is not one of report, isolate, isolate-and-stop");
@@ -145,9 +168,10 @@ describe('a deployed trial acting on flags (shipped EIR-MAPPO with its belief ne
       }
       return count;
     };
-    const ticksSeen: { isolated: boolean; seenBy: number; beliefInputs: number; belief: number | null }[] = [];
+    const ticksSeen: { isolated: boolean; held: boolean; seenBy: number; beliefInputs: number; belief: number | null }[] = [];
     for (let t = 0; t < ticks; t++) {
       const isolated = run.response.isolated[VICTIM] === 1;
+      const held = run.response.holds(VICTIM);
       await run.step();
       link.advance();
       const rowIds = run.view.rowIds;
@@ -155,7 +179,7 @@ describe('a deployed trial acting on flags (shipped EIR-MAPPO with its belief ne
       let seenBy = 0;
       for (let i = 0; i < N; i++) if (i !== VICTIM && Array.from(rowIds.subarray(i * K, (i + 1) * K)).includes(VICTIM)) seenBy++;
       const beliefInputs = beliefInputsOf(VICTIM);
-      ticksSeen.push({ isolated, seenBy, beliefInputs, belief: run.records.at(-1)!.belief[VICTIM]! });
+      ticksSeen.push({ isolated, held, seenBy, beliefInputs, belief: run.records.at(-1)!.belief[VICTIM]! });
     }
     return { run, ticksSeen };
   }
@@ -186,21 +210,31 @@ describe('a deployed trial acting on flags (shipped EIR-MAPPO with its belief ne
     expect(run.records.every((r) => r.stopped[VICTIM] !== 'isolated')).toBe(true);
   });
 
-  it('isolate-and-stop: the safety layer also holds the flagged robot still until it is cleared', async () => {
+  it('isolate-and-stop: the safety layer holds the flagged robot still until the monitor clears it, then it drives on probation, still isolated; it rejoins once, not again and again', async () => {
     const { run, ticksSeen } = await trial('isolate-and-stop', spin, 160);
     const first = run.events.find((e) => e.kind === 'isolate')!;
     expect(first).toMatchObject({ robot: 'epuck-3', stopped: true });
     expect(run.events).toContainEqual({ tick: first.tick + 1, kind: 'stop', robot: 'epuck-3', reason: 'isolated' });
     run.records.forEach((r, t) => {
       if (!ticksSeen[t]!.isolated) return;
+      expect(ticksSeen[t]!.seenBy).toBe(0);
+      if (!ticksSeen[t]!.held) return;
       expect(r.stopped[VICTIM]).toBe('isolated');
       expect([r.commands[2 * VICTIM], r.commands[2 * VICTIM + 1]]).toEqual([0, 0]);
-      expect(ticksSeen[t]!.seenBy).toBe(0);
     });
-    const end = run.events.filter((e) => e.kind === 'isolation-end').at(-1)!;
-    expect(end).toMatchObject({ robot: 'epuck-3', reason: 'cleared' });
-    // Released: it drives again under its policy.
-    expect(run.records.slice(end.tick + 1).every((r) => r.stopped[VICTIM] === null)).toBe(true);
+    // Released from the hold while still isolated (on probation) for some ticks, driving under its policy.
+    const probation = run.records.filter((_, t) => ticksSeen[t]!.isolated && !ticksSeen[t]!.held);
+    expect(probation.length).toBeGreaterThan(0);
+    expect(probation.every((r) => r.stopped[VICTIM] !== 'isolated')).toBe(true);
+    expect(run.events.some((e) => e.kind === 'probation' && e.state === 'started')).toBe(true);
+    // One isolation for the whole fault: it is not let back into the others' observations in between.
+    expect(run.events.filter((e) => e.kind === 'isolate')).toHaveLength(1);
+    const ends = run.events.filter((e) => e.kind === 'isolation-end');
+    expect(ends).toHaveLength(1);
+    expect(ends[0]).toMatchObject({ robot: 'epuck-3', reason: 'cleared' });
+    expect(ends[0]!.tick).toBeGreaterThan(60);
+    // Rejoined: it drives again under its policy.
+    expect(run.records.slice(ends[0]!.tick + 1).every((r) => r.stopped[VICTIM] === null)).toBe(true);
     expect(run.parts.safety.stops.isolated).toBeGreaterThan(0);
   });
 

@@ -71,7 +71,7 @@ const TimingMessage = z
 
 /**
  * A run event (injection start/end = ground truth, flag, clear, stop, attack-error, e-stop, release, pause,
- * resume; isolate, isolation-end and on-flag: what the runtime did about flags) as the runtime made it.
+ * resume; isolate, isolation-end, probation and on-flag: what the runtime did about flags) as the runtime made it.
  */
 const EventMessage = z
   .object({
@@ -79,7 +79,7 @@ const EventMessage = z
     reportedAtTick: z.number().int().min(0),
     /** The line the terminal printed for it. */
     text: z.string(),
-    event: z.looseObject({ tick: z.number().int(), kind: z.enum(['injection-start', 'injection-end', 'flag', 'clear', 'stop', 'attack-error', 'e-stop', 'release', 'pause', 'resume', 'isolate', 'isolation-end', 'on-flag']) }),
+    event: z.looseObject({ tick: z.number().int(), kind: z.enum(['injection-start', 'injection-end', 'flag', 'clear', 'stop', 'attack-error', 'e-stop', 'release', 'pause', 'resume', 'isolate', 'isolation-end', 'probation', 'on-flag']) }),
   })
   .strict();
 

@@ -3,14 +3,24 @@
 //   report            nothing but the flag (the operator acts);
 //   isolate           every other robot's observation and belief-network input leave the flagged robot out
 //                     (as if it were out of range) until the monitor clears it;
-//   isolate-and-stop  as isolate, and the safety layer also holds the flagged robot still until it is cleared.
+//   isolate-and-stop  as isolate, and the safety layer also holds the flagged robot still; when the monitor
+//                     clears it, it is let drive again but kept isolated on probation (PROBATION_S): flagged
+//                     again meanwhile, it is held again (the same isolation); not, it rejoins.
 // One mask serves the runtime and the twin: the observation code (src/core/observation.ts) reads it. While
 // isolated a robot is still scored by the monitor, on its consistency (no robot observes it, so it has no
-// belief), which is what clears it.
+// belief), which is what clears it. A held robot is consistent with its policy (the monitor expects it to
+// stand still), so the monitor's clear of a held robot says only that the hold works, not that the robot
+// does: without the probation a persistent fault would be cleared, released, flagged and held again every
+// few seconds, rejoining the others' observations each time.
 
 export const ON_FLAG_ACTIONS = ['report', 'isolate', 'isolate-and-stop'] as const;
 export type OnFlag = (typeof ON_FLAG_ACTIONS)[number];
 export const DEFAULT_ON_FLAG: OnFlag = 'report';
+/**
+ * How long a robot released from an isolate-and-stop hold stays isolated, driving under its policy, before it
+ * rejoins: 5 s, the time within which the monitor flags the attacks it is measured on (policies/MONITOR.md).
+ */
+export const PROBATION_S = 5;
 
 /** Parses an onFlag value; the error names the value and the ones allowed. */
 export function parseOnFlag(value: string, where = 'onFlag'): OnFlag {
@@ -23,6 +33,12 @@ export type IsolationEvent =
   | { tick: number; kind: 'isolate'; robot: string; stopped: boolean }
   /** It is back in them: the monitor cleared it, or the operator switched onFlag to report. */
   | { tick: number; kind: 'isolation-end'; robot: string; reason: 'cleared' | 'report'; ticks: number }
+  /**
+   * isolate-and-stop: the monitor cleared a held robot, which now drives under its policy, still isolated, for
+   * `ticks` ticks ('started'); or it was flagged again meanwhile and is held again ('failed'). A probation
+   * that passes ends with the isolation's `isolation-end` (reason cleared).
+   */
+  | { tick: number; kind: 'probation'; robot: string; state: 'started' | 'failed'; ticks: number }
   /** The operator changed what a flag does. */
   | { tick: number; kind: 'on-flag'; onFlag: OnFlag; reason: string };
 
@@ -31,46 +47,73 @@ export class FlagResponse {
   readonly isolated: Uint8Array;
   /** The tick each isolated robot was isolated at. */
   private readonly since: Int32Array;
+  /** Ticks of probation left for each robot released from a hold (0: not on probation). */
+  private readonly probation: Int32Array;
   private mode: OnFlag;
 
   constructor(
     private readonly ids: readonly string[],
     onFlag: OnFlag = DEFAULT_ON_FLAG,
+    /** Probation after an isolate-and-stop hold, in ticks (PROBATION_S at the run's control period). */
+    private readonly probationTicks = 50,
   ) {
+    if (!(Number.isInteger(probationTicks) && probationTicks >= 1)) throw new RangeError(`FlagResponse: probationTicks must be an integer >= 1, got ${probationTicks}`);
     this.mode = parseOnFlag(onFlag);
     this.isolated = new Uint8Array(ids.length);
     this.since = new Int32Array(ids.length);
+    this.probation = new Int32Array(ids.length);
   }
 
   get onFlag(): OnFlag {
     return this.mode;
   }
 
-  /** Whether the safety layer holds robot i still (isolate-and-stop, while it is isolated). */
+  /** Whether the safety layer holds robot i still (isolate-and-stop, while it is isolated and not on probation). */
   holds(i: number): boolean {
-    return this.mode === 'isolate-and-stop' && this.isolated[i] === 1;
+    return this.mode === 'isolate-and-stop' && this.isolated[i] === 1 && this.probation[i] === 0;
+  }
+
+  /** Whether robot i drives on probation (released from a hold, still isolated). */
+  onProbation(i: number): boolean {
+    return this.probation[i]! > 0;
   }
 
   /** Forgets every isolation (trial start). */
   reset(): void {
     this.isolated.fill(0);
+    this.probation.fill(0);
   }
 
   /**
    * After the monitor's tick: isolates every flagged robot and ends the isolation of every cleared one
-   * (nothing under report). Takes effect from the next tick's observations. Returns the changes as events.
+   * (nothing under report); under isolate-and-stop a cleared robot is released from its hold on probation
+   * first. Takes effect from the next tick's observations. Returns the changes as events.
    */
   update(tick: number, flagged: readonly boolean[]): IsolationEvent[] {
     const events: IsolationEvent[] = [];
     for (let i = 0; i < this.ids.length; i++) {
+      const robot = this.ids[i]!;
       const want = this.mode !== 'report' && flagged[i] === true;
       if (want && this.isolated[i] === 0) {
         this.isolated[i] = 1;
         this.since[i] = tick;
-        events.push({ tick, kind: 'isolate', robot: this.ids[i]!, stopped: this.mode === 'isolate-and-stop' });
+        events.push({ tick, kind: 'isolate', robot, stopped: this.mode === 'isolate-and-stop' });
+      } else if (want && this.probation[i]! > 0) {
+        // Flagged again while on probation: held again, the same isolation.
+        this.probation[i] = 0;
+        if (this.mode === 'isolate-and-stop') events.push({ tick, kind: 'probation', robot, state: 'failed', ticks: this.probationTicks });
       } else if (!want && this.isolated[i] === 1) {
-        this.isolated[i] = 0;
-        events.push({ tick, kind: 'isolation-end', robot: this.ids[i]!, reason: flagged[i] ? 'report' : 'cleared', ticks: tick - this.since[i]! });
+        if (this.mode === 'isolate-and-stop' && this.probation[i] === 0) {
+          // Cleared while held: only the hold is shown to work. Let it drive, still isolated, and watch it.
+          this.probation[i] = this.probationTicks;
+          events.push({ tick, kind: 'probation', robot, state: 'started', ticks: this.probationTicks });
+        } else if (this.mode === 'isolate-and-stop' && --this.probation[i]! > 0) {
+          // On probation, not flagged: it rejoins when the probation has passed.
+        } else {
+          this.isolated[i] = 0;
+          this.probation[i] = 0;
+          events.push({ tick, kind: 'isolation-end', robot, reason: flagged[i] ? 'report' : 'cleared', ticks: tick - this.since[i]! });
+        }
       }
     }
     return events;

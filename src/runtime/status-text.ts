@@ -30,6 +30,10 @@ export function describeEvent(e: RunEvent, period: number): string {
       return `${t}  ISOLATE  ${e.robot} left out of the others' observations${e.stopped ? ' and held still' : ''} until cleared`;
     case 'isolation-end':
       return `${t}  REJOIN   ${e.robot} back in the others' observations after ${(e.ticks * period).toFixed(1)} s (${e.reason === 'cleared' ? 'cleared by the monitor' : 'onFlag set to report'})`;
+    case 'probation':
+      return e.state === 'started'
+        ? `${t}  PROBATION ${e.robot} cleared while held: drives again, still isolated, for ${(e.ticks * period).toFixed(1)} s`
+        : `${t}  HOLD     ${e.robot} flagged again on probation: held still again`;
     case 'on-flag':
       return `${t}  ON-FLAG  flags now ${e.onFlag === 'report' ? 'only reported' : e.onFlag === 'isolate' ? 'isolate the robot' : 'isolate and stop the robot'} (${e.reason})`;
   }

@@ -19,7 +19,7 @@ import { AttackSession } from '../attacks/attack-module.js';
 import type { PhaseLap } from '../core/phase-timer.js';
 import { UserError } from '../core/user-error.js';
 import { trainingPrior } from '../policy/pair-beliefs.js';
-import { FlagResponse, type IsolationEvent, type OnFlag } from './isolation.js';
+import { FlagResponse, PROBATION_S, type IsolationEvent, type OnFlag } from './isolation.js';
 import { TickSnapshot } from './tick-snapshot.js';
 
 /**
@@ -143,7 +143,7 @@ export class TrialRun {
     this.snapshot = new TickSnapshot(N);
     this.plan = [...parts.injections];
     // Flagged robots are left out of the others' observations (and held still) as monitor.onFlag says.
-    this.response = new FlagResponse(parts.ids, parts.onFlag);
+    this.response = new FlagResponse(parts.ids, parts.onFlag, Math.max(1, Math.round(PROBATION_S / parts.controlPeriod)));
     this.view.isolateWith(this.response.isolated);
     parts.safety.holdWhere((i) => this.response.holds(i));
     // A run that acts on flags says so in its events from the start (a replay reads what flags did from them).
