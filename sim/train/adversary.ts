@@ -20,8 +20,9 @@ import { clampCommand } from '../../src/core/kinematics.js';
 import { RolloutBuffer, ValueNormalizer } from './buffer.js';
 import { DEFAULT_TRAIN_CONFIG, TrainConfigSchema } from './config.js';
 import { criticEstimates, rolloutEpisodes, setLearningRate } from './mappo.js';
-import { actorMean, actorVariables, createActor, createCritic, criticValue, criticVariables, type ActorParams, type ActorShape, type CriticParams } from './networks.js';
+import { actorMean, actorVariables, createActor, createCritic, criticVariables, type ActorParams, type ActorShape, type CriticParams } from './networks.js';
 import { actorToOnnx } from './onnx/export-actor.js';
+import { actorMeanBackprop, criticValueBackprop } from './network-grads.js';
 import { ppoPolicyStep, sampleGaussian, valueStep } from './ppo.js';
 import { tf } from './tf.js';
 import type { RolloutStats } from './iteration-stats.js';
@@ -241,12 +242,12 @@ export class PosthocAdversaryTrainer {
           targets[q] = this.valueNorm.normalize(b.returns[s]!);
         }
         policyLoss += ppoPolicyStep(
-          () => actorMean(this.actor, this.shape, tf.tensor2d(obs.subarray(0, M * obsSize), [M, obsSize])),
+          { backprop: () => actorMeanBackprop(this.actor, this.shape, tf.tensor2d(obs.subarray(0, M * obsSize), [M, obsSize])) },
           this.actor.logStd, actorVars, this.actorOpt,
           { actions, oldLogProbs: old, advantages: adv, mask, size: M }, c,
         ).loss;
         valueLoss += valueStep(
-          () => criticValue(this.critic, tf.tensor2d(states.subarray(0, M * this.criticSize), [M, this.criticSize])),
+          { backprop: () => criticValueBackprop(this.critic, tf.tensor2d(states.subarray(0, M * this.criticSize), [M, this.criticSize])) },
           targets, M, criticVars, this.criticOpt, c.huberDelta, c.maxGradNorm,
         );
         batches++;

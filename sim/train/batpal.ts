@@ -45,7 +45,8 @@ import {
   type ActorParams, type ActorShape, type CriticParams,
 } from './networks.js';
 import { actorFromOnnx } from './onnx/import-actor.js';
-import { clipByGlobalNorm, fitCritic, minibatchRange, sampleGaussian } from './ppo.js';
+import { clippedAdamStep } from './adam.js';
+import { fitCritic, minibatchRange, sampleGaussian } from './ppo.js';
 import { TfjsTeam } from './tfjs-policy.js';
 import { tf } from './tf.js';
 
@@ -333,7 +334,7 @@ export class BatpalTrainer extends EirMappoTrainer {
             inside = terms.inside;
             return terms.loss;
           }, vars);
-          this.adversaryOpts[k - 1]!.applyGradients(clipByGlobalNorm(grads, this.config.maxGradNorm));
+          clippedAdamStep(this.adversaryOpts[k - 1]!, vars, grads, this.config.maxGradNorm);
           this.lastInside = inside;
           return value.dataSync()[0]!;
         });

@@ -36,9 +36,10 @@ import { BeliefRollout } from './belief-rollout.js';
 import type { TrainerState } from './checkpoint.js';
 import { DEFAULT_EIR, type RobustSettings, type TrainConfig } from './config.js';
 import { MappoTrainer, type CoreLosses, type IterationStats, type MinibatchOrders } from './mappo.js';
-import { actorMean, actorMeans, actorVariables, actorWeights, createActor, type ActorParams, type ActorShape } from './networks.js';
+import { actorMeans, actorVariables, actorWeights, createActor, type ActorParams, type ActorShape } from './networks.js';
 import { beliefToOnnx } from './onnx/export-belief.js';
 import { actorToOnnx } from './onnx/export-actor.js';
+import { actorMeanBackprop } from './network-grads.js';
 import { minibatchRange, ppoPolicyStep, sampleGaussian } from './ppo.js';
 import { TfjsAdversary, TfjsTeam } from './tfjs-policy.js';
 import { tf } from './tf.js';
@@ -333,7 +334,7 @@ export class EirMappoTrainer extends MappoTrainer {
         const [start, stop] = minibatchRange(n, parts, j);
         const M = stop - start;
         loss += ppoPolicyStep(
-          () => actorMean(adversary, this.adversaryShape, tf.tensor2d(batch.obs.subarray(start * obsSize, stop * obsSize), [M, obsSize])),
+          { backprop: () => actorMeanBackprop(adversary, this.adversaryShape, tf.tensor2d(batch.obs.subarray(start * obsSize, stop * obsSize), [M, obsSize])) },
           adversary.logStd, vars, this.adversaryOpts[0]!,
           {
             actions: batch.actions.subarray(2 * start, 2 * stop), oldLogProbs: batch.oldLogProbs.subarray(start, stop),

@@ -28,7 +28,7 @@ import type { TrainerState } from './checkpoint.js';
 import { clubFitLoss, clubFullTerms, clubVariables, clubWeights, createClub, type ClubParams } from './club.js';
 import { DEFAULT_MIR2, type Mir2Settings, type TrainConfig } from './config.js';
 import { MappoTrainer, setLearningRate, type IterationStats } from './mappo.js';
-import { clipByGlobalNorm } from './ppo.js';
+import { clippedAdamStep } from './adam.js';
 import { tf } from './tf.js';
 
 /** Size of one robot's history vector: L observations and L - 1 commands. */
@@ -150,7 +150,7 @@ export class Mir2Trainer extends MappoTrainer {
     for (let k = 0; k < this.mir2.clubSteps; k++) {
       tf.tidy(() => {
         const { grads } = tf.variableGrads(() => clubFitLoss(this.club, h, a), vars);
-        this.clubOpt.applyGradients(clipByGlobalNorm(grads, this.config.maxGradNorm));
+        clippedAdamStep(this.clubOpt, vars, grads, this.config.maxGradNorm);
       });
     }
     tf.dispose([h, a, terms]);

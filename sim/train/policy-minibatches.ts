@@ -2,7 +2,8 @@
 // agent's advantage is its environment's team advantage, normalised over the samples that enter the loss
 // (loss mask 1); minibatches are balanced ranges (minibatchRange) of an epoch's order.
 import type { RolloutBuffer } from './buffer.js';
-import { actorMean, actorVariables, rowBeliefCount, type ActorParams, type ActorShape } from './networks.js';
+import { actorVariables, rowBeliefCount, type ActorParams, type ActorShape } from './networks.js';
+import { actorMeanBackprop } from './network-grads.js';
 import { minibatchRange, ppoPolicyStep, type PolicyStepSettings, type PolicyStepStats } from './ppo.js';
 import { tf } from './tf.js';
 
@@ -80,7 +81,7 @@ export class PolicyMinibatches {
       this.maskBuf[q] = b.lossMask[s]!;
     }
     return ppoPolicyStep(
-      () => actorMean(this.actor, this.shape, tf.tensor2d(this.obsBuf.subarray(0, M * obsSize), [M, obsSize]), KR > 0 ? tf.tensor2d(this.rowBuf.subarray(0, M * KR), [M, KR]) : undefined),
+      { backprop: () => actorMeanBackprop(this.actor, this.shape, tf.tensor2d(this.obsBuf.subarray(0, M * obsSize), [M, obsSize]), KR > 0 ? tf.tensor2d(this.rowBuf.subarray(0, M * KR), [M, KR]) : undefined) },
       this.actor.logStd,
       this.vars,
       this.optimizer,
