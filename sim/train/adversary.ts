@@ -20,7 +20,7 @@ import { clampCommand } from '../../src/core/kinematics.js';
 import { RolloutBuffer, ValueNormalizer } from './buffer.js';
 import { DEFAULT_TRAIN_CONFIG, TrainConfigSchema } from './config.js';
 import { criticEstimates, rolloutEpisodes, setLearningRate } from './mappo.js';
-import { actorMean, actorVariables, createActor, createCritic, criticVariables, type ActorParams, type ActorShape, type CriticParams } from './networks.js';
+import { actorMean, actorVariables, createActor, createCritic, criticVariables, standardise, type ActorParams, type ActorShape, type CriticParams } from './networks.js';
 import { actorToOnnx } from './onnx/export-actor.js';
 import { actorMeanBackprop, criticValueBackprop } from './network-grads.js';
 import { ppoPolicyStep, sampleGaussian, valueStep } from './ppo.js';
@@ -247,7 +247,7 @@ export class PosthocAdversaryTrainer {
           { actions, oldLogProbs: old, advantages: adv, mask, size: M }, c,
         ).loss;
         valueLoss += valueStep(
-          { backprop: () => criticValueBackprop(this.critic, tf.tensor2d(states.subarray(0, M * this.criticSize), [M, this.criticSize])) },
+          { backprop: () => criticValueBackprop(this.critic, standardise(tf.tensor2d(states.subarray(0, M * this.criticSize), [M, this.criticSize])) as tf.Tensor2D) },
           targets, M, criticVars, this.criticOpt, c.huberDelta, c.maxGradNorm,
         );
         batches++;

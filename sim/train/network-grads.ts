@@ -67,26 +67,53 @@ function affineBackward(gain: tf.Variable, bias: tf.Variable, x: tf.Tensor, dy: 
   grads.set(gain, tf.reshape(tf.sum(tf.mul(dy, x), axes), gain.shape));
 }
 
-/** actorMean (networks.ts), kernel for kernel, with its backward pass. */
-export function actorMeanBackprop(p: ActorParams, shape: ActorShape, obs: tf.Tensor2D, beliefs?: tf.Tensor2D): Backprop<tf.Tensor2D> {
+/**
+ * What actorMean reads of a batch of observations before its first weight: the standardised own features
+ * [B, OWN_DIM] and row features [B, K, ROW_DIM], the row mask [B, K, 1] and the row count max(sum of the
+ * mask, 1) [B, 1]. Each sample's are its own (per-row reductions and elementwise ops), so they can be made
+ * once for a whole rollout and gathered per minibatch.
+ */
+export interface ActorInputs {
+  own: tf.Tensor2D;
+  rows: tf.Tensor3D;
+  mask: tf.Tensor3D;
+  count: tf.Tensor2D;
+}
+
+export function actorInputs(shape: ActorShape, obs: tf.Tensor2D): ActorInputs {
   const K = shape.maxNeighbours;
   const B = obs.shape[0];
-  const H = p.rowEmbed.w.shape[1]!;
   const features = standardise(obs.slice([0, 0], [B, OWN_DIM + K * ROW_DIM]));
-  const ownIn = features.slice([0, 0], [B, OWN_DIM]);
+  const mask = obs.slice([0, OWN_DIM + K * ROW_DIM], [B, K]).reshape([B, K, 1]) as tf.Tensor3D;
+  return {
+    own: features.slice([0, 0], [B, OWN_DIM]) as tf.Tensor2D,
+    rows: features.slice([0, OWN_DIM], [B, K * ROW_DIM]).reshape([B, K, ROW_DIM]) as tf.Tensor3D,
+    mask,
+    count: tf.maximum(tf.sum(mask, 1), 1) as tf.Tensor2D,
+  };
+}
+
+/** actorMean (networks.ts) on a batch of observations, kernel for kernel, with its backward pass. */
+export function actorMeanBackprop(p: ActorParams, shape: ActorShape, obs: tf.Tensor2D, beliefs?: tf.Tensor2D): Backprop<tf.Tensor2D> {
+  return actorMeanBackpropOn(p, shape, actorInputs(shape, obs), beliefs);
+}
+
+/** actorMeanBackprop from the inputs it reads (actorInputs). */
+export function actorMeanBackpropOn(p: ActorParams, shape: ActorShape, inputs: ActorInputs, beliefs?: tf.Tensor2D): Backprop<tf.Tensor2D> {
+  const K = shape.maxNeighbours;
+  const { own: ownIn, rows: rowsIn, mask, count } = inputs;
+  const B = ownIn.shape[0];
+  const H = p.rowEmbed.w.shape[1]!;
   const own = tf.add(tf.mul(ownIn, p.ownNorm.gain), p.ownNorm.bias);
-  const rowsIn = features.slice([0, OWN_DIM], [B, K * ROW_DIM]).reshape([B, K, ROW_DIM]);
   let rows = tf.add(tf.mul(rowsIn, p.rowNorm.gain), p.rowNorm.bias);
   const R = rowBeliefCount(shape);
   if (shape.beliefInputs) {
     if (!beliefs) throw new Error('this actor reads row beliefs: pass beliefs [batch, maxNeighbours * beliefsPerRow]');
     rows = tf.concat([rows, beliefs.reshape([B, K, R])], 2);
   }
-  const mask = obs.slice([0, OWN_DIM + K * ROW_DIM], [B, K]).reshape([B, K, 1]);
   const embed = denseForward(p.rowEmbed, rows.reshape([B * K, ROW_DIM + R]) as tf.Tensor2D);
   const pre = embed.y.reshape([B, K, H]);
   const masked = tf.mul(tf.relu(pre), mask);
-  const count = tf.maximum(tf.sum(mask, 1), 1);
   const pooled = tf.div(tf.sum(masked, 1), count);
   const l1 = denseForward(p.hidden1, tf.concat([own, pooled], 1) as tf.Tensor2D);
   const l2 = denseForward(p.hidden2, tf.relu(l1.y) as tf.Tensor2D);
@@ -111,9 +138,8 @@ export function actorMeanBackprop(p: ActorParams, shape: ActorShape, obs: tf.Ten
   };
 }
 
-/** criticValue (networks.ts), kernel for kernel, with its backward pass. */
-export function criticValueBackprop(p: CriticParams, state: tf.Tensor2D): Backprop<tf.Tensor1D> {
-  const normIn = standardise(state);
+/** criticValue (networks.ts), kernel for kernel, with its backward pass; `normIn` is standardise(state). */
+export function criticValueBackprop(p: CriticParams, normIn: tf.Tensor2D): Backprop<tf.Tensor1D> {
   const l1 = denseForward(p.hidden1, tf.add(tf.mul(normIn, p.norm.gain), p.norm.bias) as tf.Tensor2D);
   const l2 = denseForward(p.hidden2, tf.relu(l1.y) as tf.Tensor2D);
   const out = denseForward(p.value, tf.relu(l2.y) as tf.Tensor2D);

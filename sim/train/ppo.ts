@@ -2,7 +2,7 @@
 // a Gaussian policy over a minibatch (defenders and adversaries alike), one Huber value step for a critic.
 import type { RandomStream } from '../../src/core/random.js';
 import { clippedAdamStep } from './adam.js';
-import { criticVariables, gaussianEntropy, gaussianLogProb, type CriticParams } from './networks.js';
+import { criticVariables, gaussianEntropy, gaussianLogProb, standardise, type CriticParams } from './networks.js';
 import { criticValueBackprop, type Backprop } from './network-grads.js';
 import { tf } from './tf.js';
 
@@ -186,8 +186,18 @@ export interface CriticFitSettings {
   maxGradNorm: number;
 }
 
+/** standardise (networks.ts) of each of the first `count` rows of `inputs` (`size` values each). */
+export function standardised(inputs: Float32Array, size: number, count: number): Float32Array {
+  const t = tf.tidy(() => standardise(tf.tensor2d(inputs.subarray(0, count * size), [count, size])));
+  const out = Float32Array.from(t.dataSync());
+  t.dispose();
+  return out;
+}
+
 /** Huber steps of a critic on minibatches of `data` (minibatchRange of an epoch's order), with buffers reused between steps. */
 export class CriticMinibatches {
+  /** Every sample's input standardised (the critic's first op, the same per sample in any batch), made once. */
+  private readonly normInputs: Float32Array;
   private readonly inBuf: Float32Array;
   private readonly tgBuf: Float32Array;
   private readonly vars: tf.Variable[];
@@ -202,11 +212,13 @@ export class CriticMinibatches {
     this.inBuf = new Float32Array(size * data.inputSize);
     this.tgBuf = new Float32Array(size);
     this.vars = criticVariables(critic);
+    this.normInputs = standardised(data.inputs, data.inputSize, data.count);
   }
 
   /** One step on minibatch j of the epoch ordered by `order`; returns its loss. */
   step(order: ArrayLike<number>, j: number): number {
-    const { inputs, inputSize: D, targets, count: n } = this.data;
+    const { inputSize: D, targets, count: n } = this.data;
+    const inputs = this.normInputs;
     const [start, stop] = minibatchRange(n, this.c.minibatches, j);
     const C = stop - start;
     for (let q = 0; q < C; q++) {
