@@ -31,26 +31,16 @@ function denseForward(p: DenseParams, x: tf.Tensor2D): DenseTrace {
   return { x, y: tf.add(tf.matMul(x, p.w), p.b) as tf.Tensor2D };
 }
 
-/** A column of n ones, kept: the wasm backend caches a matMul's packed right operand by tensor. */
-const onesColumns = new Map<number, tf.Tensor2D>();
-function onesColumn(n: number): tf.Tensor2D {
-  const kept = onesColumns.get(n);
-  if (kept) return kept;
-  const ones = tf.keep(tf.ones([n, 1]) as tf.Tensor2D);
-  onesColumns.set(n, ones);
-  return ones;
-}
-
 /**
  * Gradients of w and b into `grads`; returns the gradient of x. The gradients of matMulFastGrad and Add,
- * with dy transposed once and as the left operand of both products: the wasm backend's matMul packs its
- * right operand anew for every new tensor, which for dy [B * K, hidden] costs more than the product. The
- * sums are the same: the backend's matMul accumulates every output over the inner axis in order from 0,
- * as Sum does (so dy^T x = (x^T dy)^T, and dy^T 1 = sum(dy, 0), to the bit).
+ * with dy transposed once: Sum over axis 0 transposes its input to reduce the innermost axis, and the wasm
+ * backend's matMul packs its right operand anew for every new tensor, which for dy [B * K, hidden] costs
+ * more than the product. The sums are the same: sum(dy^T, 1) is what sum(dy, 0) reduces, and the backend's
+ * matMul accumulates every output over the inner axis in order, so dy^T x = (x^T dy)^T to the bit.
  */
 function denseBackward(p: DenseParams, t: DenseTrace, dy: tf.Tensor2D, grads: Map<tf.Variable, tf.Tensor>): tf.Tensor2D {
   const dyT = tf.transpose(dy);
-  grads.set(p.b, tf.reshape(tf.matMul(dyT, onesColumn(dy.shape[0])), p.b.shape));
+  grads.set(p.b, tf.sum(dyT, [1]));
   grads.set(p.w, tf.transpose(tf.matMul(dyT, t.x)));
   return tf.matMul(dy, tf.transpose(p.w) as tf.Tensor2D);
 }
