@@ -24,6 +24,7 @@ import { actorMean, actorVariables, createActor, createCritic, criticVariables, 
 import { actorToOnnx } from './onnx/export-actor.js';
 import { actorMeanBackprop, criticValueBackprop } from './network-grads.js';
 import { ppoPolicyStep, sampleGaussian, valueStep } from './ppo.js';
+import { adam } from './adam.js';
 import { tf } from './tf.js';
 import type { RolloutStats } from './iteration-stats.js';
 
@@ -119,8 +120,8 @@ export class PosthocAdversaryTrainer {
     this.actor = createActor(this.shape, config.seed + 2, config.initialLogStd);
     this.criticSize = this.world.stateSize + this.world.obsSize;
     this.critic = createCritic(this.criticSize, config.hidden, config.seed + 1);
-    this.actorOpt = tf.train.adam(config.actorLr, 0.9, 0.999, config.adamEpsilon);
-    this.criticOpt = tf.train.adam(config.criticLr, 0.9, 0.999, config.adamEpsilon);
+    this.actorOpt = adam(config.actorLr, config.adamEpsilon);
+    this.criticOpt = adam(config.criticLr, config.adamEpsilon);
     // One agent per environment: the victim.
     this.buffer = new RolloutBuffer({ steps: config.rolloutSteps, envs: E, robots: 1, obsSize: this.world.obsSize, stateSize: this.criticSize });
   }

@@ -104,7 +104,7 @@ export class BeliefRollout {
           resets: steps.map((t) => tf.tensor1d(this.resets.subarray(t * pairs, (t + 1) * pairs))),
         };
         const { value, grads } = tf.variableGrads(() => beliefSequenceLoss(this.params, this.shape, h0, seq), vars);
-        clippedAdamStep(optimizer, vars, grads, maxGradNorm);
+        clippedAdamStep(optimizer, grads, maxGradNorm);
         return value;
       });
       total += loss.dataSync()[0]!;

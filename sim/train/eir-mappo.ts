@@ -42,6 +42,7 @@ import { actorToOnnx } from './onnx/export-actor.js';
 import { actorMeanBackprop } from './network-grads.js';
 import { minibatchRange, ppoPolicyStep, sampleGaussian } from './ppo.js';
 import { TfjsAdversary, TfjsTeam } from './tfjs-policy.js';
+import { adam } from './adam.js';
 import { tf } from './tf.js';
 
 /** What EIR's update adds to the core's losses. */
@@ -153,8 +154,8 @@ export class EirMappoTrainer extends MappoTrainer {
     // EIR's single adversary keeps seed + 2; further types follow at distinct seeds.
     this.adversaries = Array.from({ length: types }, (_, k) => createActor(this.adversaryShape, k === 0 ? config.seed + 2 : config.seed + 100 + k, config.initialLogStd));
     this.belief = createBelief(this.beliefShape, config.seed + 3);
-    this.beliefOpt = tf.train.adam(s.beliefLr, 0.9, 0.999, config.adamEpsilon);
-    this.adversaryOpts = this.adversaries.map(() => tf.train.adam(s.adversaryLr, 0.9, 0.999, config.adamEpsilon));
+    this.beliefOpt = adam(s.beliefLr, config.adamEpsilon);
+    this.adversaryOpts = this.adversaries.map(() => adam(s.adversaryLr, config.adamEpsilon));
     this.victims = new Int32Array(T * E);
     this.stepTypes = new Int32Array(T * E);
     this.envTypes = new Int32Array(E);

@@ -104,7 +104,7 @@ export function ppoPolicyStep(
       const ent = gaussianEntropy(s as tf.Tensor1D);
       return tf.sub(pg, tf.mul(c.entropyCoef, ent)) as tf.Scalar;
     });
-    clippedAdamStep(optimizer, variables, grads, c.maxGradNorm);
+    clippedAdamStep(optimizer, grads, c.maxGradNorm);
     const ratio = ratioOut as unknown as tf.Tensor1D;
     const logRatio = tf.log(ratio);
     const klT = tf.div(tf.sum(tf.mul(tf.sub(tf.sub(ratio, 1), logRatio), maskT)), maskSum);
@@ -133,7 +133,7 @@ export function valueStep(
     const tgT = tf.tensor1d(targets.subarray(0, size));
     const forward = value.backprop();
     const { value: loss, grads } = tf.valueAndGrads((x: tf.Tensor) => tf.mean(huber(tf.sub(x, tgT), huberDelta)) as tf.Scalar)([forward.output]);
-    clippedAdamStep(optimizer, variables, namedGrads(variables, forward.backward(grads[0] as tf.Tensor1D), []), maxGradNorm);
+    clippedAdamStep(optimizer, namedGrads(variables, forward.backward(grads[0] as tf.Tensor1D), []), maxGradNorm);
     return loss;
   });
   const out = v.dataSync()[0]!;
