@@ -20,9 +20,11 @@ import { clampCommand } from '../../src/core/kinematics.js';
 import { RolloutBuffer, ValueNormalizer } from './buffer.js';
 import { DEFAULT_TRAIN_CONFIG, TrainConfigSchema } from './config.js';
 import { criticEstimates, rolloutEpisodes, setLearningRate } from './mappo.js';
-import { actorMean, actorVariables, createActor, createCritic, criticValue, criticVariables, type ActorParams, type ActorShape, type CriticParams } from './networks.js';
+import { actorMean, actorVariables, createActor, createCritic, criticVariables, standardise, type ActorParams, type ActorShape, type CriticParams } from './networks.js';
 import { actorToOnnx } from './onnx/export-actor.js';
+import { actorMeanBackprop, criticValueBackprop } from './network-grads.js';
 import { ppoPolicyStep, sampleGaussian, valueStep } from './ppo.js';
+import { adam } from './adam.js';
 import { tf } from './tf.js';
 import type { RolloutStats } from './iteration-stats.js';
 
@@ -118,8 +120,8 @@ export class PosthocAdversaryTrainer {
     this.actor = createActor(this.shape, config.seed + 2, config.initialLogStd);
     this.criticSize = this.world.stateSize + this.world.obsSize;
     this.critic = createCritic(this.criticSize, config.hidden, config.seed + 1);
-    this.actorOpt = tf.train.adam(config.actorLr, 0.9, 0.999, config.adamEpsilon);
-    this.criticOpt = tf.train.adam(config.criticLr, 0.9, 0.999, config.adamEpsilon);
+    this.actorOpt = adam(config.actorLr, config.adamEpsilon);
+    this.criticOpt = adam(config.criticLr, config.adamEpsilon);
     // One agent per environment: the victim.
     this.buffer = new RolloutBuffer({ steps: config.rolloutSteps, envs: E, robots: 1, obsSize: this.world.obsSize, stateSize: this.criticSize });
   }
@@ -241,12 +243,12 @@ export class PosthocAdversaryTrainer {
           targets[q] = this.valueNorm.normalize(b.returns[s]!);
         }
         policyLoss += ppoPolicyStep(
-          () => actorMean(this.actor, this.shape, tf.tensor2d(obs.subarray(0, M * obsSize), [M, obsSize])),
+          { backprop: () => actorMeanBackprop(this.actor, this.shape, tf.tensor2d(obs.subarray(0, M * obsSize), [M, obsSize])) },
           this.actor.logStd, actorVars, this.actorOpt,
           { actions, oldLogProbs: old, advantages: adv, mask, size: M }, c,
         ).loss;
         valueLoss += valueStep(
-          () => criticValue(this.critic, tf.tensor2d(states.subarray(0, M * this.criticSize), [M, this.criticSize])),
+          { backprop: () => criticValueBackprop(this.critic, standardise(tf.tensor2d(states.subarray(0, M * this.criticSize), [M, this.criticSize])) as tf.Tensor2D) },
           targets, M, criticVars, this.criticOpt, c.huberDelta, c.maxGradNorm,
         );
         batches++;

@@ -45,7 +45,8 @@ import {
   type ActorParams, type ActorShape, type CriticParams,
 } from './networks.js';
 import { actorFromOnnx } from './onnx/import-actor.js';
-import { clipByGlobalNorm, fitCritic, minibatchRange, sampleGaussian } from './ppo.js';
+import { adam, clippedAdamStep } from './adam.js';
+import { fitCritic, minibatchRange, sampleGaussian } from './ppo.js';
 import { TfjsTeam } from './tfjs-policy.js';
 import { tf } from './tf.js';
 
@@ -144,7 +145,7 @@ export class BatpalTrainer extends EirMappoTrainer {
     this.redrawTypes();
     const N = this.world.robots;
     this.referenceCritic = createCritic(this.criticInputSize, config.hidden, config.seed + 4);
-    this.referenceCriticOpt = tf.train.adam(config.criticLr, 0.9, 0.999, config.adamEpsilon);
+    this.referenceCriticOpt = adam(config.criticLr, config.adamEpsilon);
     const steps = settings.episodeSteps / config.decisionTicks;
     this.referenceBuffer = new RolloutBuffer({ steps, envs: batpal.referenceEnvs, robots: N, obsSize: 0, stateSize: this.criticInputSize });
     const starts = new RendezvousWorld(settings, { envs: batpal.v0StartStates, seed: deriveSeed(config.seed + 104_729, BATPAL_PURPOSE), autoReset: false });
@@ -333,7 +334,7 @@ export class BatpalTrainer extends EirMappoTrainer {
             inside = terms.inside;
             return terms.loss;
           }, vars);
-          this.adversaryOpts[k - 1]!.applyGradients(clipByGlobalNorm(grads, this.config.maxGradNorm));
+          clippedAdamStep(this.adversaryOpts[k - 1]!, grads, this.config.maxGradNorm);
           this.lastInside = inside;
           return value.dataSync()[0]!;
         });

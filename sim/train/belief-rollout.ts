@@ -6,7 +6,7 @@ import { PAIR_DIM } from '../../src/core/observation.js';
 import type { RandomStream } from '../../src/core/random.js';
 import type { RendezvousWorld } from '../world.js';
 import { beliefSequenceLoss, beliefStepArrays, beliefTypeCount, beliefWeights, type BeliefParams, type BeliefShape } from './belief.js';
-import { clipByGlobalNorm } from './ppo.js';
+import { clippedAdamStep } from './adam.js';
 import { tf } from './tf.js';
 
 export class BeliefRollout {
@@ -104,7 +104,7 @@ export class BeliefRollout {
           resets: steps.map((t) => tf.tensor1d(this.resets.subarray(t * pairs, (t + 1) * pairs))),
         };
         const { value, grads } = tf.variableGrads(() => beliefSequenceLoss(this.params, this.shape, h0, seq), vars);
-        optimizer.applyGradients(clipByGlobalNorm(grads, maxGradNorm));
+        clippedAdamStep(optimizer, grads, maxGradNorm);
         return value;
       });
       total += loss.dataSync()[0]!;

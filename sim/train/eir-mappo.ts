@@ -36,11 +36,13 @@ import { BeliefRollout } from './belief-rollout.js';
 import type { TrainerState } from './checkpoint.js';
 import { DEFAULT_EIR, type RobustSettings, type TrainConfig } from './config.js';
 import { MappoTrainer, type CoreLosses, type IterationStats, type MinibatchOrders } from './mappo.js';
-import { actorMean, actorMeans, actorVariables, actorWeights, createActor, type ActorParams, type ActorShape } from './networks.js';
+import { actorMeans, actorVariables, actorWeights, createActor, type ActorParams, type ActorShape } from './networks.js';
 import { beliefToOnnx } from './onnx/export-belief.js';
 import { actorToOnnx } from './onnx/export-actor.js';
+import { actorMeanBackprop } from './network-grads.js';
 import { minibatchRange, ppoPolicyStep, sampleGaussian } from './ppo.js';
 import { TfjsAdversary, TfjsTeam } from './tfjs-policy.js';
+import { adam } from './adam.js';
 import { tf } from './tf.js';
 
 /** What EIR's update adds to the core's losses. */
@@ -152,8 +154,8 @@ export class EirMappoTrainer extends MappoTrainer {
     // EIR's single adversary keeps seed + 2; further types follow at distinct seeds.
     this.adversaries = Array.from({ length: types }, (_, k) => createActor(this.adversaryShape, k === 0 ? config.seed + 2 : config.seed + 100 + k, config.initialLogStd));
     this.belief = createBelief(this.beliefShape, config.seed + 3);
-    this.beliefOpt = tf.train.adam(s.beliefLr, 0.9, 0.999, config.adamEpsilon);
-    this.adversaryOpts = this.adversaries.map(() => tf.train.adam(s.adversaryLr, 0.9, 0.999, config.adamEpsilon));
+    this.beliefOpt = adam(s.beliefLr, config.adamEpsilon);
+    this.adversaryOpts = this.adversaries.map(() => adam(s.adversaryLr, config.adamEpsilon));
     this.victims = new Int32Array(T * E);
     this.stepTypes = new Int32Array(T * E);
     this.envTypes = new Int32Array(E);
@@ -333,7 +335,7 @@ export class EirMappoTrainer extends MappoTrainer {
         const [start, stop] = minibatchRange(n, parts, j);
         const M = stop - start;
         loss += ppoPolicyStep(
-          () => actorMean(adversary, this.adversaryShape, tf.tensor2d(batch.obs.subarray(start * obsSize, stop * obsSize), [M, obsSize])),
+          { backprop: () => actorMeanBackprop(adversary, this.adversaryShape, tf.tensor2d(batch.obs.subarray(start * obsSize, stop * obsSize), [M, obsSize])) },
           adversary.logStd, vars, this.adversaryOpts[0]!,
           {
             actions: batch.actions.subarray(2 * start, 2 * stop), oldLogProbs: batch.oldLogProbs.subarray(start, stop),

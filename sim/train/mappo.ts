@@ -25,6 +25,7 @@ import { actorToOnnx } from './onnx/export-actor.js';
 import { CriticMinibatches, sampleGaussian } from './ppo.js';
 import { PolicyMinibatches } from './policy-minibatches.js';
 import { TfjsTeam } from './tfjs-policy.js';
+import { adam } from './adam.js';
 import { tf } from './tf.js';
 import type { RolloutStats } from './iteration-stats.js';
 
@@ -111,8 +112,8 @@ export class MappoTrainer {
     this.actor = createActor(this.actorShape, config.seed, config.initialLogStd);
     this.criticInputSize = stateSize + (extensions.criticExtraInputs ?? 0);
     this.critic = createCritic(this.criticInputSize, config.hidden, config.seed + 1);
-    this.actorOpt = tf.train.adam(config.actorLr, 0.9, 0.999, config.adamEpsilon);
-    this.criticOpt = tf.train.adam(config.criticLr, 0.9, 0.999, config.adamEpsilon);
+    this.actorOpt = adam(config.actorLr, config.adamEpsilon);
+    this.criticOpt = adam(config.criticLr, config.adamEpsilon);
     this.buffer = new RolloutBuffer({ steps: T, envs: E, robots: N, obsSize, stateSize });
     this.criticStates = this.criticInputSize === stateSize ? this.buffer.states : new Float32Array(T * E * this.criticInputSize);
     this.rowBeliefs = new Float32Array(T * E * N * K * R);

@@ -28,7 +28,7 @@ import type { TrainerState } from './checkpoint.js';
 import { clubFitLoss, clubFullTerms, clubVariables, clubWeights, createClub, type ClubParams } from './club.js';
 import { DEFAULT_MIR2, type Mir2Settings, type TrainConfig } from './config.js';
 import { MappoTrainer, setLearningRate, type IterationStats } from './mappo.js';
-import { clipByGlobalNorm } from './ppo.js';
+import { adam, clippedAdamStep } from './adam.js';
 import { tf } from './tf.js';
 
 /** Size of one robot's history vector: L observations and L - 1 commands. */
@@ -108,7 +108,7 @@ export class Mir2Trainer extends MappoTrainer {
     const L = this.mir2.history;
     this.historySize = historySize(obsSize, L);
     this.club = createClub(this.historySize, 2, this.mir2.clubHidden, config.seed + 5);
-    this.clubOpt = tf.train.adam(this.mir2.clubLr, 0.9, 0.999, config.adamEpsilon);
+    this.clubOpt = adam(this.mir2.clubLr, config.adamEpsilon);
     this.histories = new Float32Array(T * E * N * this.historySize);
     this.prevObs = new Float32Array((L - 1) * E * N * obsSize);
     this.prevActions = new Float32Array((L - 1) * E * N * 2);
@@ -150,7 +150,7 @@ export class Mir2Trainer extends MappoTrainer {
     for (let k = 0; k < this.mir2.clubSteps; k++) {
       tf.tidy(() => {
         const { grads } = tf.variableGrads(() => clubFitLoss(this.club, h, a), vars);
-        this.clubOpt.applyGradients(clipByGlobalNorm(grads, this.config.maxGradNorm));
+        clippedAdamStep(this.clubOpt, grads, this.config.maxGradNorm);
       });
     }
     tf.dispose([h, a, terms]);

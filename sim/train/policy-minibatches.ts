@@ -2,7 +2,9 @@
 // agent's advantage is its environment's team advantage, normalised over the samples that enter the loss
 // (loss mask 1); minibatches are balanced ranges (minibatchRange) of an epoch's order.
 import type { RolloutBuffer } from './buffer.js';
-import { actorMean, actorVariables, rowBeliefCount, type ActorParams, type ActorShape } from './networks.js';
+import { actorVariables, rowBeliefCount, type ActorParams, type ActorShape } from './networks.js';
+import { OWN_DIM, ROW_DIM } from '../../src/core/observation.js';
+import { actorInputs, actorMeanBackpropOn } from './network-grads.js';
 import { minibatchRange, ppoPolicyStep, type PolicyStepSettings, type PolicyStepStats } from './ppo.js';
 import { tf } from './tf.js';
 
@@ -12,7 +14,12 @@ export class PolicyMinibatches {
   private readonly parts: number;
   private readonly vars: tf.Variable[];
   private readonly rowWidth: number;
-  private readonly obsBuf: Float32Array;
+  /** Every agent sample's actor inputs (actorInputs), made once for the update: own, rows, mask, count. */
+  private readonly inputs: { own: Float32Array; rows: Float32Array; mask: Float32Array; count: Float32Array };
+  private readonly ownBuf: Float32Array;
+  private readonly rowsBuf: Float32Array;
+  private readonly maskBuf3: Float32Array;
+  private readonly countBuf: Float32Array;
   private readonly rowBuf: Float32Array;
   private readonly actBuf: Float32Array;
   private readonly oldBuf: Float32Array;
@@ -46,7 +53,15 @@ export class PolicyMinibatches {
     this.vars = actorVariables(actor);
     this.rowWidth = shape.maxNeighbours * rowBeliefCount(shape);
     const size = Math.ceil(n / c.minibatches) + 1;
-    this.obsBuf = new Float32Array(size * obsSize);
+    const K = shape.maxNeighbours;
+    const t = tf.tidy(() => actorInputs(shape, tf.tensor2d(b.obs.subarray(0, n * obsSize), [n, obsSize])) as unknown as tf.NamedTensorMap);
+    const copy = (x: tf.Tensor) => Float32Array.from(x.dataSync() as Float32Array);
+    this.inputs = { own: copy(t.own!), rows: copy(t.rows!), mask: copy(t.mask!), count: copy(t.count!) };
+    tf.dispose(t);
+    this.ownBuf = new Float32Array(size * OWN_DIM);
+    this.rowsBuf = new Float32Array(size * K * ROW_DIM);
+    this.maskBuf3 = new Float32Array(size * K);
+    this.countBuf = new Float32Array(size);
     this.rowBuf = new Float32Array(size * this.rowWidth);
     this.actBuf = new Float32Array(size * 2);
     this.oldBuf = new Float32Array(size);
@@ -65,13 +80,18 @@ export class PolicyMinibatches {
   /** One PPO-clip step on minibatch j of the epoch ordered by `order`. */
   step(order: ArrayLike<number>, j: number): PolicyStepStats {
     const b = this.b;
-    const { obsSize } = b.shape;
     const KR = this.rowWidth;
+    const K = this.shape.maxNeighbours;
+    const RW = K * ROW_DIM;
+    const { own, rows, mask, count } = this.inputs;
     const [start, stop] = minibatchRange(b.shape.steps * b.agents, this.parts, j);
     const M = stop - start;
     for (let q = 0; q < M; q++) {
       const s = order[start + q]!;
-      this.obsBuf.set(b.obs.subarray(s * obsSize, (s + 1) * obsSize), q * obsSize);
+      this.ownBuf.set(own.subarray(s * OWN_DIM, (s + 1) * OWN_DIM), q * OWN_DIM);
+      this.rowsBuf.set(rows.subarray(s * RW, (s + 1) * RW), q * RW);
+      this.maskBuf3.set(mask.subarray(s * K, (s + 1) * K), q * K);
+      this.countBuf[q] = count[s]!;
       if (KR > 0) this.rowBuf.set(this.rowBeliefs.subarray(s * KR, (s + 1) * KR), q * KR);
       this.actBuf[2 * q] = b.actions[2 * s]!;
       this.actBuf[2 * q + 1] = b.actions[2 * s + 1]!;
@@ -80,7 +100,17 @@ export class PolicyMinibatches {
       this.maskBuf[q] = b.lossMask[s]!;
     }
     return ppoPolicyStep(
-      () => actorMean(this.actor, this.shape, tf.tensor2d(this.obsBuf.subarray(0, M * obsSize), [M, obsSize]), KR > 0 ? tf.tensor2d(this.rowBuf.subarray(0, M * KR), [M, KR]) : undefined),
+      {
+        backprop: () => {
+          const inputs = {
+            own: tf.tensor2d(this.ownBuf.subarray(0, M * OWN_DIM), [M, OWN_DIM]),
+            rows: tf.tensor3d(this.rowsBuf.subarray(0, M * RW), [M, K, ROW_DIM]),
+            mask: tf.tensor3d(this.maskBuf3.subarray(0, M * K), [M, K, 1]),
+            count: tf.tensor2d(this.countBuf.subarray(0, M), [M, 1]),
+          };
+          return actorMeanBackpropOn(this.actor, this.shape, inputs, KR > 0 ? tf.tensor2d(this.rowBuf.subarray(0, M * KR), [M, KR]) : undefined);
+        },
+      },
       this.actor.logStd,
       this.vars,
       this.optimizer,

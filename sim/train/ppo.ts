@@ -1,7 +1,9 @@
 // The PPO update steps shared by every algorithm on the MAPPO core: one clipped policy-gradient step for
 // a Gaussian policy over a minibatch (defenders and adversaries alike), one Huber value step for a critic.
 import type { RandomStream } from '../../src/core/random.js';
-import { criticValue, criticVariables, gaussianEntropy, gaussianLogProb, type CriticParams } from './networks.js';
+import { clippedAdamStep } from './adam.js';
+import { criticVariables, gaussianEntropy, gaussianLogProb, standardise, type CriticParams } from './networks.js';
+import { criticValueBackprop, type Backprop } from './network-grads.js';
 import { tf } from './tf.js';
 
 /**
@@ -13,14 +15,6 @@ export function minibatchRange(n: number, parts: number, j: number): [number, nu
   if (n <= 0) throw new RangeError('minibatchRange: no samples');
   if (n < parts) return [j % n, (j % n) + 1];
   return [Math.floor((j * n) / parts), Math.floor(((j + 1) * n) / parts)];
-}
-
-/** Global-norm gradient clipping (tfjs has no built-in). */
-export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): { name: string; tensor: tf.Tensor }[] {
-  const norms = Object.values(grads).map((g) => tf.sum(tf.square(g)));
-  const total = tf.sqrt(tf.addN(norms));
-  const scale = tf.minimum(1, tf.div(maxNorm, tf.add(total, 1e-6)));
-  return Object.entries(grads).map(([name, g]) => ({ name, tensor: tf.mul(g, scale) }));
 }
 
 export function huber(errors: tf.Tensor, delta: number): tf.Tensor {
@@ -52,11 +46,40 @@ export interface PolicyStepStats {
 }
 
 /**
- * One PPO-clip step: `mean()` builds the policy mean for the minibatch's observations inside the gradient
- * tape; `logStd` is the policy's state-independent log standard deviation (one of `variables`).
+ * The gradients of `network`'s variables (its hand-written backward pass, from the gradient of its output)
+ * and of `extra` (autodiff), as tf.variableGrads names them: by variable name, in `variables`' order.
+ */
+function namedGrads(variables: tf.Variable[], network: Map<tf.Variable, tf.Tensor>, extra: [tf.Variable, tf.Tensor][]): tf.NamedTensorMap {
+  for (const [v, g] of extra) network.set(v, g);
+  const named: tf.NamedTensorMap = {};
+  for (const v of variables) {
+    const g = network.get(v);
+    if (g) named[v.name] = g;
+  }
+  return named;
+}
+
+/** A network output for a loss: built with its hand-written backward pass, or by plain ops for autodiff. */
+export type NetworkOutput<T extends tf.Tensor> = { backprop: () => Backprop<T> } | (() => T);
+
+/**
+ * The loss `loss(output, extra)` of a network's output and one more variable `extra`, and the gradients of
+ * `variables` (extra among them), named as tf.variableGrads names them: the network's through its
+ * hand-written backward pass if it has one, else all by autodiff.
+ */
+function lossAndGrads<T extends tf.Tensor>(net: NetworkOutput<T>, extra: tf.Variable, variables: tf.Variable[], loss: (output: T, extra: tf.Tensor) => tf.Scalar): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  if (typeof net === 'function') return tf.variableGrads(() => loss(net(), extra), variables);
+  const forward = net.backprop();
+  const { value, grads } = tf.valueAndGrads((out: tf.Tensor, x: tf.Tensor) => loss(out as T, x))([forward.output, extra]);
+  return { value, grads: namedGrads(variables, forward.backward(grads[0] as T), [[extra, grads[1]!]]) };
+}
+
+/**
+ * One PPO-clip step: `mean` builds the policy mean for the minibatch's observations; `logStd` is the
+ * policy's state-independent log standard deviation (one of `variables`).
  */
 export function ppoPolicyStep(
-  mean: () => tf.Tensor2D,
+  mean: NetworkOutput<tf.Tensor2D>,
   logStd: tf.Variable,
   variables: tf.Variable[],
   optimizer: tf.Optimizer,
@@ -71,17 +94,17 @@ export function ppoPolicyStep(
     const maskT = tf.tensor1d(batch.mask.subarray(0, M));
     const maskSum = tf.maximum(tf.sum(maskT), 1);
     let ratioOut: tf.Tensor1D | null = null;
-    const { value, grads } = tf.variableGrads(() => {
-      const logp = gaussianLogProb(mean(), logStd as tf.Tensor1D, actT);
+    const { value, grads } = lossAndGrads(mean, logStd, variables, (m, s) => {
+      const logp = gaussianLogProb(m, s as tf.Tensor1D, actT);
       const ratio = tf.exp(tf.sub(logp, oldT));
       ratioOut = tf.keep(ratio) as tf.Tensor1D;
       const surr1 = tf.mul(ratio, advT);
       const surr2 = tf.mul(tf.clipByValue(ratio, 1 - c.clip, 1 + c.clip), advT);
       const pg = tf.neg(tf.div(tf.sum(tf.mul(tf.minimum(surr1, surr2), maskT)), maskSum));
-      const ent = gaussianEntropy(logStd as tf.Tensor1D);
+      const ent = gaussianEntropy(s as tf.Tensor1D);
       return tf.sub(pg, tf.mul(c.entropyCoef, ent)) as tf.Scalar;
-    }, variables);
-    optimizer.applyGradients(clipByGlobalNorm(grads, c.maxGradNorm));
+    });
+    clippedAdamStep(optimizer, grads, c.maxGradNorm);
     const ratio = ratioOut as unknown as tf.Tensor1D;
     const logRatio = tf.log(ratio);
     const klT = tf.div(tf.sum(tf.mul(tf.sub(tf.sub(ratio, 1), logRatio), maskT)), maskSum);
@@ -96,9 +119,9 @@ export function ppoPolicyStep(
   return { loss: loss!, entropy: entropy!, approxKl: approxKl!, clipFraction: clipFraction! };
 }
 
-/** One Huber-loss step of a critic towards normalised targets; returns the loss. */
+/** One Huber-loss step of a critic towards normalised targets; `value` builds its estimates. Returns the loss. */
 export function valueStep(
-  value: () => tf.Tensor1D,
+  value: { backprop: () => Backprop<tf.Tensor1D> },
   targets: Float32Array,
   size: number,
   variables: tf.Variable[],
@@ -108,8 +131,9 @@ export function valueStep(
 ): number {
   const v = tf.tidy(() => {
     const tgT = tf.tensor1d(targets.subarray(0, size));
-    const { value: loss, grads } = tf.variableGrads(() => tf.mean(huber(tf.sub(value(), tgT), huberDelta)) as tf.Scalar, variables);
-    optimizer.applyGradients(clipByGlobalNorm(grads, maxGradNorm));
+    const forward = value.backprop();
+    const { value: loss, grads } = tf.valueAndGrads((x: tf.Tensor) => tf.mean(huber(tf.sub(x, tgT), huberDelta)) as tf.Scalar)([forward.output]);
+    clippedAdamStep(optimizer, namedGrads(variables, forward.backward(grads[0] as tf.Tensor1D), []), maxGradNorm);
     return loss;
   });
   const out = v.dataSync()[0]!;
@@ -162,8 +186,18 @@ export interface CriticFitSettings {
   maxGradNorm: number;
 }
 
+/** standardise (networks.ts) of each of the first `count` rows of `inputs` (`size` values each). */
+export function standardised(inputs: Float32Array, size: number, count: number): Float32Array {
+  const t = tf.tidy(() => standardise(tf.tensor2d(inputs.subarray(0, count * size), [count, size])));
+  const out = Float32Array.from(t.dataSync());
+  t.dispose();
+  return out;
+}
+
 /** Huber steps of a critic on minibatches of `data` (minibatchRange of an epoch's order), with buffers reused between steps. */
 export class CriticMinibatches {
+  /** Every sample's input standardised (the critic's first op, the same per sample in any batch), made once. */
+  private readonly normInputs: Float32Array;
   private readonly inBuf: Float32Array;
   private readonly tgBuf: Float32Array;
   private readonly vars: tf.Variable[];
@@ -178,11 +212,13 @@ export class CriticMinibatches {
     this.inBuf = new Float32Array(size * data.inputSize);
     this.tgBuf = new Float32Array(size);
     this.vars = criticVariables(critic);
+    this.normInputs = standardised(data.inputs, data.inputSize, data.count);
   }
 
   /** One step on minibatch j of the epoch ordered by `order`; returns its loss. */
   step(order: ArrayLike<number>, j: number): number {
-    const { inputs, inputSize: D, targets, count: n } = this.data;
+    const { inputSize: D, targets, count: n } = this.data;
+    const inputs = this.normInputs;
     const [start, stop] = minibatchRange(n, this.c.minibatches, j);
     const C = stop - start;
     for (let q = 0; q < C; q++) {
@@ -190,7 +226,7 @@ export class CriticMinibatches {
       this.inBuf.set(inputs.subarray(s * D, (s + 1) * D), q * D);
       this.tgBuf[q] = targets[s]!;
     }
-    return valueStep(() => criticValue(this.critic, tf.tensor2d(this.inBuf.subarray(0, C * D), [C, D])), this.tgBuf, C, this.vars, this.optimizer, this.c.huberDelta, this.c.maxGradNorm);
+    return valueStep({ backprop: () => criticValueBackprop(this.critic, tf.tensor2d(this.inBuf.subarray(0, C * D), [C, D])) }, this.tgBuf, C, this.vars, this.optimizer, this.c.huberDelta, this.c.maxGradNorm);
   }
 }
 
