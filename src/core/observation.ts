@@ -53,6 +53,16 @@ export const STATE_DIM_PER_ROBOT = STATE_FEATURES.length;
 /** Up to this many robots in range, neighbours are ordered by counting ranks; beyond, by insertion. */
 const RANK_SORT_LIMIT = 16;
 
+/**
+ * Values of the isolation mask observeAll reads (src/runtime/isolation.ts writes it): 0 observed as usual;
+ * LEFT_OUT: left out of every other robot's observation, centroid and belief pairs, as if out of range
+ * (monitor.onFlag isolate); HELD_STILL: held still by the safety layer (isolate-and-stop), so the others see
+ * it as a still body where the tracker has it (its row, speed and turn rate zero) but it is still out of
+ * their centroid and belief pairs.
+ */
+export const LEFT_OUT = 1;
+export const HELD_STILL = 2;
+
 export interface ObservationSpec {
   readonly id: ObservationSpecId;
   /**
@@ -140,6 +150,8 @@ export class RendezvousObserver {
   private readonly nearIdx: Int32Array;
   private readonly nearDist: Float64Array;
   private readonly sortedKept: Int32Array;
+  /** One observer's observed robots (in range, not held still), ascending index: the global variant's pairs. */
+  private pairedIdx: Int32Array;
   private readonly r2: number;
 
   constructor(readonly spec: ObservationSpec) {
@@ -165,6 +177,7 @@ export class RendezvousObserver {
     this.candDist = this.cos;
     this.candUX = this.cos;
     this.candUY = this.cos;
+    this.pairedIdx = this.visCount;
     this.pairStart = new Int32Array(1);
     this.pairNeighbour = this.visCount;
   }
@@ -184,6 +197,7 @@ export class RendezvousObserver {
     this.candDist = new Float64Array(n);
     this.candUX = new Float64Array(n);
     this.candUY = new Float64Array(n);
+    this.pairedIdx = new Int32Array(n);
     this.pairStart = new Int32Array(n + 1);
     this.pairNeighbour = new Int32Array(Math.max(this.pairNeighbour.length, n * Math.min(n, this.spec.maxNeighbours)));
   }
@@ -212,9 +226,11 @@ export class RendezvousObserver {
    * The number of neighbours robot k sees is the sum of its mask. If `rowIds` is given, it receives the
    * index (within the environment) of the robot in each neighbour row, -1 for empty rows: robot k's rows
    * at rowIdsOff + k * maxNeighbours. Per-neighbour beliefs are attached to rows through it.
-   * `isolated` (indexed like the frame, robot base + j at base + j; non-zero = isolated) leaves robots out of
-   * every other robot's observation, centroid and belief pairs, as if out of range (the runtime's reaction to
-   * a flag, src/runtime/isolation.ts); an isolated robot still observes the others.
+   * `isolated` (indexed like the frame, robot base + j at base + j; values LEFT_OUT and HELD_STILL, the
+   * runtime's reaction to a flag, src/runtime/isolation.ts) leaves robots out of every other robot's
+   * observation, centroid and belief pairs, as if out of range; a robot HELD_STILL stays in the others' rows
+   * as a still body (zero speed and turn rate) but not in their centroid or belief pairs. An isolated robot
+   * still observes the others.
    */
   observeAll(
     frame: SwarmFrame, base: number, n: number, out: Float32Array, off: number,
@@ -278,19 +294,15 @@ export class RendezvousObserver {
         const found = this.grid.within(i, r2max, candIdx);
         for (let a = 0; a < found; a++) {
           const j = candIdx[a];
-          if (isolated !== undefined && isolated[base + j] !== 0) continue;
+          if (isolated !== undefined && isolated[base + j] !== 0 && isolated[base + j] !== HELD_STILL) continue;
           candIdx[seen++] = j;
-          sumX += x[base + j];
-          sumY += y[base + j];
         }
       } else {
         for (let j = 0; j < n; j++) {
-          if (j === i || (isolated !== undefined && isolated[base + j] !== 0)) continue;
+          if (j === i || (isolated !== undefined && isolated[base + j] !== 0 && isolated[base + j] !== HELD_STILL)) continue;
           const dx = x[base + j] - xi;
           const dy = y[base + j] - yi;
           if (dx * dx + dy * dy > r2max) continue;
-          sumX += x[base + j];
-          sumY += y[base + j];
           candIdx[seen++] = j;
         }
       }
@@ -303,7 +315,6 @@ export class RendezvousObserver {
         candUX[a] = d > 0 ? dx / d : NaN;
         candUY[a] = d > 0 ? dy / d : NaN;
       }
-      const visible = seen + 1;
       // Rows go nearest first (index order breaks exact ties); beyond K the farthest are dropped. near[k]
       // holds the row's distance, idx[k] its candidate (position in the candidate list).
       const count = seen < K ? seen : K;
@@ -334,29 +345,36 @@ export class RendezvousObserver {
           idx[p] = a;
         }
       }
+      // Centroid and belief pairs: over the robots observed (local: the kept rows only), less those held still.
+      let paired = 0;
       if (local) {
-        // The local robot observes only its kept rows: its centroid and belief pairs are over them.
-        sumX = xi;
-        sumY = yi;
         const sorted = this.sortedKept;
         for (let k = 0; k < count; k++) {
           const j = candIdx[idx[k]];
+          if (isolated !== undefined && isolated[base + j] === HELD_STILL) continue;
           sumX += x[base + j];
           sumY += y[base + j];
           // Kept rows in index order (insertion: at most K of them) for the pair list.
-          let p = k;
+          let p = paired++;
           while (p > 0 && sorted[p - 1] > j) {
             sorted[p] = sorted[p - 1];
             p--;
           }
           sorted[p] = j;
         }
-        this.visCount[i] = count + 1;
-        pairs = this.appendPairs(pairs, sorted, count);
+        pairs = this.appendPairs(pairs, sorted, paired);
       } else {
-        this.visCount[i] = visible;
-        pairs = this.appendPairs(pairs, candIdx, seen);
+        const pairedIdx = this.pairedIdx;
+        for (let a = 0; a < seen; a++) {
+          const j = candIdx[a];
+          if (isolated !== undefined && isolated[base + j] === HELD_STILL) continue;
+          sumX += x[base + j];
+          sumY += y[base + j];
+          pairedIdx[paired++] = j;
+        }
+        pairs = this.appendPairs(pairs, pairedIdx, paired);
       }
+      this.visCount[i] = paired + 1;
       this.pairStart[i + 1] = pairs;
       this.visSumX[i] = sumX;
       this.visSumY[i] = sumY;
@@ -382,8 +400,10 @@ export class RendezvousObserver {
         }
         out[r + 3] = cj * ci + sj * si;
         out[r + 4] = sj * ci - cj * si;
-        out[r + 5] = speed[gj] * invSpeed;
-        out[r + 6] = turnRate[gj] * invTurn;
+        // A robot held still is shown still: what it does cannot move the others through its tracked motion.
+        const still = isolated !== undefined && isolated[gj] === HELD_STILL;
+        out[r + 5] = still ? 0 : speed[gj] * invSpeed;
+        out[r + 6] = still ? 0 : turnRate[gj] * invTurn;
         out[mask + k] = 1;
       }
       for (let k = count; k < K; k++) {

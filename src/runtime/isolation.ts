@@ -3,10 +3,15 @@
 //   report            nothing but the flag (the operator acts);
 //   isolate           every other robot's observation and belief-network input leave the flagged robot out
 //                     (as if it were out of range) until the monitor clears it;
-//   isolate-and-stop  as isolate, and the safety layer also holds the flagged robot still until it is cleared.
+//   isolate-and-stop  as isolate, and the safety layer also holds the flagged robot still until it is cleared;
+//                     the others then see it as a still body where the tracker has it (a neighbour row with
+//                     zero speed and turn rate), still out of their centroid and belief pairs: a robot that
+//                     cannot move is an obstacle, and hiding it costs them their gathering (policies/README.md).
 // One mask serves the runtime and the twin: the observation code (src/core/observation.ts) reads it. While
 // isolated a robot is still scored by the monitor, on its consistency (no robot observes it, so it has no
 // belief), which is what clears it.
+
+import { HELD_STILL, LEFT_OUT } from '../core/observation.js';
 
 export const ON_FLAG_ACTIONS = ['report', 'isolate', 'isolate-and-stop'] as const;
 export type OnFlag = (typeof ON_FLAG_ACTIONS)[number];
@@ -27,7 +32,10 @@ export type IsolationEvent =
   | { tick: number; kind: 'on-flag'; onFlag: OnFlag; reason: string };
 
 export class FlagResponse {
-  /** 1 for every robot left out of the others' observations now (robot i at i): the observation code reads it. */
+  /**
+   * Non-zero for every robot isolated now (robot i at i): LEFT_OUT under isolate, HELD_STILL under
+   * isolate-and-stop (see src/core/observation.ts); the observation code reads it.
+   */
   readonly isolated: Uint8Array;
   /** The tick each isolated robot was isolated at. */
   private readonly since: Int32Array;
@@ -48,7 +56,7 @@ export class FlagResponse {
 
   /** Whether the safety layer holds robot i still (isolate-and-stop, while it is isolated). */
   holds(i: number): boolean {
-    return this.mode === 'isolate-and-stop' && this.isolated[i] === 1;
+    return this.mode === 'isolate-and-stop' && this.isolated[i] !== 0;
   }
 
   /** Forgets every isolation (trial start). */
@@ -62,13 +70,15 @@ export class FlagResponse {
    */
   update(tick: number, flagged: readonly boolean[]): IsolationEvent[] {
     const events: IsolationEvent[] = [];
+    const value = this.mode === 'isolate-and-stop' ? HELD_STILL : LEFT_OUT;
     for (let i = 0; i < this.ids.length; i++) {
       const want = this.mode !== 'report' && flagged[i] === true;
+      if (want && this.isolated[i] !== 0) this.isolated[i] = value; // onFlag switched between isolate and isolate-and-stop
       if (want && this.isolated[i] === 0) {
-        this.isolated[i] = 1;
+        this.isolated[i] = value;
         this.since[i] = tick;
         events.push({ tick, kind: 'isolate', robot: this.ids[i]!, stopped: this.mode === 'isolate-and-stop' });
-      } else if (!want && this.isolated[i] === 1) {
+      } else if (!want && this.isolated[i] !== 0) {
         this.isolated[i] = 0;
         events.push({ tick, kind: 'isolation-end', robot: this.ids[i]!, reason: flagged[i] ? 'report' : 'cleared', ticks: tick - this.since[i]! });
       }
