@@ -170,7 +170,7 @@ describe('isolations are events: events.jsonl, run.mcap, the terminal and summar
     expect(rec.events.filter((e) => e.kind === 'isolate' || e.kind === 'isolation-end' || e.kind === 'on-flag')).toEqual(isolations);
     // Shown as they happen and counted at the end.
     const text = lines.join('\n');
-    expect(text).toMatch(/ISOLATE +epuck-2 left out of the others' observations and held still until cleared/);
+    expect(text).toMatch(/ISOLATE +epuck-2 held still, a still body in the others' observations and out of their beliefs, until cleared/);
     expect(text).toMatch(/REJOIN +epuck-2 back in the others' observations after \d+\.\d s \(cleared by the monitor\)/);
     const starts = isolations.filter((e) => e.kind === 'isolate').length;
     expect(text).toContain(`on flag: isolate-and-stop; ${starts} isolation(s) (${starts} of compromised robots, 0 false)`);

@@ -4,7 +4,7 @@
 // events, counted in the summary. The policy is the shipped EIR-MAPPO (it has a belief network), on the twin.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PAIR_DIM, RendezvousObserver, type ObservationSpec, type SwarmFrame } from '../src/core/observation.js';
+import { HELD_STILL, LEFT_OUT, PAIR_DIM, ROW_DIM, RendezvousObserver, type ObservationSpec, type SwarmFrame } from '../src/core/observation.js';
 import { readManifest } from '../src/policy/folder.js';
 import { OnnxTeam } from '../src/policy/team.js';
 import { FlagResponse, parseOnFlag, summariseIsolations, type OnFlag } from '../src/runtime/isolation.js';
@@ -68,6 +68,41 @@ describe('the observation code leaves isolated robots out', () => {
       expect(back.rowIds).toEqual(open.rowIds);
       expect(back.pairs).toEqual(open.pairs);
     });
+
+    it(`${id}: a robot held still (isolate-and-stop) stays in the others' rows as a still body, out of their centroid and belief pairs`, () => {
+      const n = 5;
+      const obs = new RendezvousObserver({ ...SPEC, id });
+      const size = obs.size;
+      const { rowsOffset } = obs.layout;
+      const run = (mask?: Uint8Array) => {
+        const out = new Float32Array(n * size);
+        const rowIds = new Int32Array(n * SPEC.maxNeighbours);
+        const pairs = new Float32Array(n * n * PAIR_DIM);
+        obs.observeAll(frame(), 0, n, out, 0, rowIds, 0, mask);
+        obs.pairFeaturesAll(frame(), 0, n, pairs, 0);
+        return { out, rowIds, pairs };
+      };
+      const open = run();
+      const left = run(Uint8Array.from([0, 0, LEFT_OUT, 0, 0]));
+      const held = run(Uint8Array.from([0, 0, HELD_STILL, 0, 0]));
+      const row = (r: ReturnType<typeof run>, i: number, k: number) => Array.from(r.out.subarray(i * size + rowsOffset + k * ROW_DIM, i * size + rowsOffset + (k + 1) * ROW_DIM));
+      for (let i = 0; i < n; i++) {
+        if (i === 2) continue;
+        // The same rows as when it is observed: where it is, its heading; shown still.
+        expect(held.rowIds.subarray(i * SPEC.maxNeighbours, (i + 1) * SPEC.maxNeighbours)).toEqual(open.rowIds.subarray(i * SPEC.maxNeighbours, (i + 1) * SPEC.maxNeighbours));
+        const k = Array.from(held.rowIds.subarray(i * SPEC.maxNeighbours, (i + 1) * SPEC.maxNeighbours)).indexOf(2);
+        expect(k).toBeGreaterThanOrEqual(0);
+        expect(row(held, i, k)).toEqual([...row(open, i, k).slice(0, 5), 0, 0]);
+        expect(row(open, i, k).slice(5)).not.toEqual([0, 0]);
+        // No belief-network input about it, as when it is left out.
+        expect(Array.from(held.pairs.subarray((i * n + 2) * PAIR_DIM, (i * n + 3) * PAIR_DIM))).toEqual(new Array(PAIR_DIM).fill(0));
+        expect(held.pairs.subarray(i * n * PAIR_DIM, (i + 1) * n * PAIR_DIM)).toEqual(left.pairs.subarray(i * n * PAIR_DIM, (i + 1) * n * PAIR_DIM));
+      }
+      // It still sees everyone as before.
+      expect(Array.from(held.out.subarray(2 * size, 3 * size))).toEqual(Array.from(open.out.subarray(2 * size, 3 * size)));
+      const pairs = obs.observedPairs;
+      for (let p = 0; p < pairs.count; p++) expect(pairs.neighbour[p]).not.toBe(2);
+    });
   }
 });
 
@@ -82,12 +117,21 @@ describe('FlagResponse and onFlag values', () => {
       { tick: 2, kind: 'isolate', robot: 'b', stopped: true },
     ]);
     expect(r.holds(1)).toBe(true);
+    // Held still: the others see it as a still body (src/core/observation.ts).
+    expect(Array.from(r.isolated)).toEqual([0, HELD_STILL, 0]);
     expect(r.set('isolate', 3, [false, true, false], 'dashboard')).toEqual([{ tick: 3, kind: 'on-flag', onFlag: 'isolate', reason: 'dashboard' }]);
     expect(r.holds(1)).toBe(false);
+    expect(Array.from(r.isolated)).toEqual([0, LEFT_OUT, 0]);
     expect(r.update(9, [false, false, false])).toEqual([{ tick: 9, kind: 'isolation-end', robot: 'b', reason: 'cleared', ticks: 7 }]);
     r.update(10, [true, false, false]);
     expect(r.set('report', 12, [true, false, false], 'ros2').at(-1)).toEqual({ tick: 12, kind: 'isolation-end', robot: 'a', reason: 'report', ticks: 2 });
     expect(Array.from(r.isolated)).toEqual([0, 0, 0]);
+    // A robot held still is released when the monitor clears it, on probation: moving, so hidden again.
+    const s = new FlagResponse(ids, 'isolate-and-stop');
+    expect(s.update(1, [false, false, true])).toEqual([{ tick: 1, kind: 'isolate', robot: 'c', stopped: true }]);
+    expect(s.update(4, [false, false, false])).toEqual([{ tick: 4, kind: 'probation', robot: 'c', state: 'started', ticks: 50 }]);
+    expect(s.holds(2)).toBe(false);
+    expect(Array.from(s.isolated)).toEqual([0, 0, LEFT_OUT]);
   });
 
   it('isolate-and-stop: a robot the monitor clears while held drives again on probation, still isolated; flagged again it is held again, in the same isolation', () => {
@@ -96,10 +140,10 @@ describe('FlagResponse and onFlag values', () => {
     expect(r.holds(0)).toBe(true);
     // Cleared while held: released from the hold, still left out of the others' observations.
     expect(r.update(2, [false, false])).toEqual([{ tick: 2, kind: 'probation', robot: 'a', state: 'started', ticks: 3 }]);
-    expect([r.holds(0), r.onProbation(0), r.isolated[0]]).toEqual([false, true, 1]);
+    expect([r.holds(0), r.onProbation(0), r.isolated[0]]).toEqual([false, true, LEFT_OUT]);
     // Flagged again on probation: held again, no new isolation.
     expect(r.update(3, [true, false])).toEqual([{ tick: 3, kind: 'probation', robot: 'a', state: 'failed', ticks: 3 }]);
-    expect([r.holds(0), r.onProbation(0), r.isolated[0]]).toEqual([true, false, 1]);
+    expect([r.holds(0), r.onProbation(0), r.isolated[0]]).toEqual([true, false, HELD_STILL]);
     // Cleared again; a probation that passes (3 ticks unflagged) ends the isolation, cleared.
     expect(r.update(4, [false, false])).toEqual([{ tick: 4, kind: 'probation', robot: 'a', state: 'started', ticks: 3 }]);
     expect(r.update(5, [false, false])).toEqual([]);
@@ -168,18 +212,28 @@ describe('a deployed trial acting on flags (shipped EIR-MAPPO with its belief ne
       }
       return count;
     };
-    const ticksSeen: { isolated: boolean; held: boolean; seenBy: number; beliefInputs: number; belief: number | null }[] = [];
+    const ticksSeen: { isolated: boolean; held: boolean; seenBy: number; seenMoving: number; beliefInputs: number; belief: number | null }[] = [];
+    const { size, layout } = run.view.observer;
     for (let t = 0; t < ticks; t++) {
-      const isolated = run.response.isolated[VICTIM] === 1;
+      const isolated = run.response.isolated[VICTIM] !== 0;
       const held = run.response.holds(VICTIM);
       await run.step();
       link.advance();
       const rowIds = run.view.rowIds;
       const K = rowIds.length / N;
       let seenBy = 0;
-      for (let i = 0; i < N; i++) if (i !== VICTIM && Array.from(rowIds.subarray(i * K, (i + 1) * K)).includes(VICTIM)) seenBy++;
+      // Rows that show it with a speed or turn rate.
+      let seenMoving = 0;
+      for (let i = 0; i < N; i++) {
+        if (i === VICTIM) continue;
+        const k = Array.from(rowIds.subarray(i * K, (i + 1) * K)).indexOf(VICTIM);
+        if (k < 0) continue;
+        seenBy++;
+        const r = i * size + layout.rowsOffset + k * ROW_DIM;
+        if (run.view.obs[r + 5] !== 0 || run.view.obs[r + 6] !== 0) seenMoving++;
+      }
       const beliefInputs = beliefInputsOf(VICTIM);
-      ticksSeen.push({ isolated, held, seenBy, beliefInputs, belief: run.records.at(-1)!.belief[VICTIM]! });
+      ticksSeen.push({ isolated, held, seenBy, seenMoving, beliefInputs, belief: run.records.at(-1)!.belief[VICTIM]! });
     }
     return { run, ticksSeen };
   }
@@ -210,18 +264,30 @@ describe('a deployed trial acting on flags (shipped EIR-MAPPO with its belief ne
     expect(run.records.every((r) => r.stopped[VICTIM] !== 'isolated')).toBe(true);
   });
 
-  it('isolate-and-stop: the safety layer holds the flagged robot still until the monitor clears it, then it drives on probation, still isolated; it rejoins once, not again and again', async () => {
+  it('isolate-and-stop: the safety layer holds the flagged robot still, the others seeing a still body with no belief input, until the monitor clears it; then it drives on probation, hidden, still isolated; it rejoins once, not again and again', async () => {
     const { run, ticksSeen } = await trial('isolate-and-stop', spin, 160);
     const first = run.events.find((e) => e.kind === 'isolate')!;
     expect(first).toMatchObject({ robot: 'epuck-3', stopped: true });
     expect(run.events).toContainEqual({ tick: first.tick + 1, kind: 'stop', robot: 'epuck-3', reason: 'isolated' });
+    const held = ticksSeen.filter((s) => s.isolated);
+    expect(held.length).toBeGreaterThan(20);
     run.records.forEach((r, t) => {
-      if (!ticksSeen[t]!.isolated) return;
-      expect(ticksSeen[t]!.seenBy).toBe(0);
-      if (!ticksSeen[t]!.held) return;
+      const s = ticksSeen[t]!;
+      if (!s.isolated) return;
+      // No belief-network input about it while isolated, held or not.
+      expect(s.beliefInputs).toBe(0);
+      expect(s.belief).toBeNull();
+      if (!s.held) {
+        // On probation it moves: hidden from the others, as under isolate.
+        expect(s.seenBy).toBe(0);
+        return;
+      }
       expect(r.stopped[VICTIM]).toBe('isolated');
       expect([r.commands[2 * VICTIM], r.commands[2 * VICTIM + 1]]).toEqual([0, 0]);
+      // In the others' rows (the swarm gathers around it), never moving there.
+      expect(s.seenMoving).toBe(0);
     });
+    expect(held.filter((s) => s.held).every((s) => s.seenBy > 0)).toBe(true);
     // Released from the hold while still isolated (on probation) for some ticks, driving under its policy.
     const probation = run.records.filter((_, t) => ticksSeen[t]!.isolated && !ticksSeen[t]!.held);
     expect(probation.length).toBeGreaterThan(0);

@@ -51,6 +51,16 @@ export const PAIR_DIM = PAIR_FEATURES.length;
 export const STATE_DIM_PER_ROBOT = STATE_FEATURES.length;
 
 
+/**
+ * Values of the isolation mask observeAll reads (src/runtime/isolation.ts writes it): 0 observed as usual;
+ * LEFT_OUT: left out of every other robot's observation, centroid and belief pairs, as if out of range
+ * (monitor.onFlag isolate); HELD_STILL: held still by the safety layer (isolate-and-stop), so the others see
+ * it as a still body where the tracker has it (its row, speed and turn rate zero) but it is still out of
+ * their centroid and belief pairs.
+ */
+export const LEFT_OUT = 1;
+export const HELD_STILL = 2;
+
 export interface ObservationSpec {
   readonly id: ObservationSpecId;
   /**
@@ -156,6 +166,9 @@ export class RendezvousObserver {
   private pairNeighbour: Int32Array;
   private keptStart: Int32Array;
   private keptNb: Int32Array;
+  /** The global variant's pairs when some robots are held still (they stay in the rows, not in the pairs). */
+  private pairedStart: Int32Array;
+  private pairedNb: Int32Array;
   private readonly grid: SpatialGrid;
   private readonly nearIdx: Int32Array;
   private readonly nearDist: Float64Array;
@@ -198,6 +211,8 @@ export class RendezvousObserver {
     this.adjUY = this.cos;
     this.keptStart = new Int32Array(1);
     this.keptNb = this.visCount;
+    this.pairedStart = this.keptStart;
+    this.pairedNb = this.visCount;
     this.pairStart = this.adjStart;
     this.pairNeighbour = this.adjNb;
   }
@@ -219,6 +234,7 @@ export class RendezvousObserver {
     this.adjCursor = new Int32Array(n);
     this.keptStart = new Int32Array(n + 1);
     this.keptNb = new Int32Array(n * Math.min(n, this.spec.maxNeighbours));
+    this.pairedStart = new Int32Array(n + 1);
     this.growPairs(Math.max(this.pairLo.length, Math.min((n * (n - 1)) / 2, 8 * n)));
   }
 
@@ -306,7 +322,7 @@ export class RendezvousObserver {
     return m + 1;
   }
 
-  /** Spreads the pairs into each observer's list of robots it sees, in ascending index order (isolated robots left out). */
+  /** Spreads the pairs into each observer's list of robots it sees, in ascending index order (robots LEFT_OUT left out). */
   private buildAdjacency(pairs: number, base: number, n: number, isolated?: Uint8Array): void {
     const start = this.adjStart;
     const cursor = this.adjCursor;
@@ -316,8 +332,8 @@ export class RendezvousObserver {
     for (let p = 0; p < pairs; p++) {
       const i = lo[p]!;
       const j = hi[p]!;
-      if (isolated === undefined || isolated[base + j] === 0) start[i + 1]!++;
-      if (isolated === undefined || isolated[base + i] === 0) start[j + 1]!++;
+      if (isolated === undefined || isolated[base + j] !== LEFT_OUT) start[i + 1]!++;
+      if (isolated === undefined || isolated[base + i] !== LEFT_OUT) start[j + 1]!++;
     }
     for (let i = 0; i < n; i++) {
       cursor[i] = start[i]!;
@@ -332,14 +348,14 @@ export class RendezvousObserver {
       const i = lo[p]!;
       const j = hi[p]!;
       const d = this.pairD[p]!;
-      if (isolated === undefined || isolated[base + j] === 0) {
+      if (isolated === undefined || isolated[base + j] !== LEFT_OUT) {
         const e = cursor[i]!++;
         nb[e] = j;
         dist[e] = d;
         ux[e] = this.pairUX[p]!;
         uy[e] = this.pairUY[p]!;
       }
-      if (isolated === undefined || isolated[base + i] === 0) {
+      if (isolated === undefined || isolated[base + i] !== LEFT_OUT) {
         const e = cursor[j]!++;
         nb[e] = i;
         dist[e] = d;
@@ -354,9 +370,11 @@ export class RendezvousObserver {
    * The number of neighbours robot k sees is the sum of its mask. If `rowIds` is given, it receives the
    * index (within the environment) of the robot in each neighbour row, -1 for empty rows: robot k's rows
    * at rowIdsOff + k * maxNeighbours. Per-neighbour beliefs are attached to rows through it.
-   * `isolated` (indexed like the frame, robot base + j at base + j; non-zero = isolated) leaves robots out of
-   * every other robot's observation, centroid and belief pairs, as if out of range (the runtime's reaction to
-   * a flag, src/runtime/isolation.ts); an isolated robot still observes the others.
+   * `isolated` (indexed like the frame, robot base + j at base + j; values LEFT_OUT and HELD_STILL, the
+   * runtime's reaction to a flag, src/runtime/isolation.ts) leaves robots out of every other robot's
+   * observation, centroid and belief pairs, as if out of range; a robot HELD_STILL stays in the others' rows
+   * as a still body (zero speed and turn rate) but not in their centroid or belief pairs. An isolated robot
+   * still observes the others.
    */
   observeAll(
     frame: SwarmFrame, base: number, n: number, out: Float32Array, off: number,
@@ -396,6 +414,14 @@ export class RendezvousObserver {
     this.observedRobots = n;
     let kept = 0;
     if (local) this.keptStart[0] = 0;
+    // Robots held still are in the rows but not in the centroid or the belief pairs (a separate pair list).
+    let held = false;
+    if (isolated !== undefined) for (let j = 0; j < n && !held; j++) held = isolated[base + j] === HELD_STILL;
+    const globalPaired = !local && held;
+    if (globalPaired) {
+      this.pairedStart[0] = 0;
+      if (this.pairedNb.length < adjStart[n]!) this.pairedNb = new Int32Array(adjStart[n]!);
+    }
 
     for (let i = 0; i < n; i++) {
       const gi = base + i;
@@ -440,30 +466,40 @@ export class RendezvousObserver {
       if (local) {
         // The local robot observes only its kept rows: its centroid and belief pairs are over them.
         const sorted = this.sortedKept;
+        let paired = 0;
         for (let k = 0; k < count; k++) {
           const j = adjNb[idx[k]!]!;
+          if (held && isolated![base + j] === HELD_STILL) continue;
           sumX += x[base + j]!;
           sumY += y[base + j]!;
           // Kept rows in index order (insertion: at most K of them) for the pair list.
-          let p = k;
+          let p = paired++;
           while (p > 0 && sorted[p - 1]! > j) {
             sorted[p] = sorted[p - 1]!;
             p--;
           }
           sorted[p] = j;
         }
-        this.visCount[i] = count + 1;
+        this.visCount[i] = paired + 1;
         const keptNb = this.keptNb;
-        for (let k = 0; k < count; k++) keptNb[kept + k] = sorted[k]!;
-        kept += count;
+        for (let k = 0; k < paired; k++) keptNb[kept + k] = sorted[k]!;
+        kept += paired;
         this.keptStart[i + 1] = kept;
       } else {
+        let paired = 0;
         for (let a = s0; a < s0 + seen; a++) {
-          const gj = base + adjNb[a]!;
-          sumX += x[gj]!;
-          sumY += y[gj]!;
+          const j = adjNb[a]!;
+          if (held && isolated![base + j] === HELD_STILL) continue;
+          sumX += x[base + j]!;
+          sumY += y[base + j]!;
+          if (globalPaired) this.pairedNb[kept + paired] = j;
+          paired++;
         }
-        this.visCount[i] = seen + 1;
+        if (globalPaired) {
+          kept += paired;
+          this.pairedStart[i + 1] = kept;
+        }
+        this.visCount[i] = paired + 1;
       }
       this.visSumX[i] = sumX;
       this.visSumY[i] = sumY;
@@ -489,8 +525,10 @@ export class RendezvousObserver {
         }
         out[r + 3] = cj * ci + sj * si;
         out[r + 4] = sj * ci - cj * si;
-        out[r + 5] = relSpeed[j]!;
-        out[r + 6] = relTurn[j]!;
+        // A robot held still is shown still: what it does cannot move the others through its tracked motion.
+        const still = held && isolated![base + j] === HELD_STILL;
+        out[r + 5] = still ? 0 : relSpeed[j]!;
+        out[r + 6] = still ? 0 : relTurn[j]!;
         out[mask + k] = 1;
         if (rowIds) rowIds[ro + k] = j;
       }
@@ -504,6 +542,9 @@ export class RendezvousObserver {
     if (local) {
       this.pairStart = this.keptStart;
       this.pairNeighbour = this.keptNb;
+    } else if (globalPaired) {
+      this.pairStart = this.pairedStart;
+      this.pairNeighbour = this.pairedNb;
     } else {
       this.pairStart = this.adjStart;
       this.pairNeighbour = this.adjNb;

@@ -3,15 +3,21 @@
 //   report            nothing but the flag (the operator acts);
 //   isolate           every other robot's observation and belief-network input leave the flagged robot out
 //                     (as if it were out of range) until the monitor clears it;
-//   isolate-and-stop  as isolate, and the safety layer also holds the flagged robot still; when the monitor
-//                     clears it, it is let drive again but kept isolated on probation (PROBATION_S): flagged
-//                     again meanwhile, it is held again (the same isolation); not, it rejoins.
+//   isolate-and-stop  as isolate, and the safety layer also holds the flagged robot still; the others then see
+//                     it as a still body where the tracker has it (a neighbour row with zero speed and turn
+//                     rate), still out of their centroid and belief pairs: a robot that cannot move is an
+//                     obstacle, and hiding it costs them their gathering (policies/README.md). When the
+//                     monitor clears it, it is let drive again but kept isolated (hidden, as under isolate)
+//                     on probation (PROBATION_S): flagged again meanwhile, it is held again (the same
+//                     isolation); not, it rejoins.
 // One mask serves the runtime and the twin: the observation code (src/core/observation.ts) reads it. While
 // isolated a robot is still scored by the monitor, on its consistency (no robot observes it, so it has no
 // belief), which is what clears it. A held robot is consistent with its policy (the monitor expects it to
 // stand still), so the monitor's clear of a held robot says only that the hold works, not that the robot
 // does: without the probation a persistent fault would be cleared, released, flagged and held again every
 // few seconds, rejoining the others' observations each time.
+
+import { HELD_STILL, LEFT_OUT } from '../core/observation.js';
 
 export const ON_FLAG_ACTIONS = ['report', 'isolate', 'isolate-and-stop'] as const;
 export type OnFlag = (typeof ON_FLAG_ACTIONS)[number];
@@ -43,7 +49,10 @@ export type IsolationEvent =
   | { tick: number; kind: 'on-flag'; onFlag: OnFlag; reason: string };
 
 export class FlagResponse {
-  /** 1 for every robot left out of the others' observations now (robot i at i): the observation code reads it. */
+  /**
+   * Non-zero for every robot isolated now (robot i at i): LEFT_OUT under isolate, HELD_STILL under
+   * isolate-and-stop (see src/core/observation.ts); the observation code reads it.
+   */
   readonly isolated: Uint8Array;
   /** The tick each isolated robot was isolated at. */
   private readonly since: Int32Array;
@@ -70,7 +79,7 @@ export class FlagResponse {
 
   /** Whether the safety layer holds robot i still (isolate-and-stop, while it is isolated and not on probation). */
   holds(i: number): boolean {
-    return this.mode === 'isolate-and-stop' && this.isolated[i] === 1 && this.probation[i] === 0;
+    return this.mode === 'isolate-and-stop' && this.isolated[i] !== 0 && this.probation[i] === 0;
   }
 
   /** Whether robot i drives on probation (released from a hold, still isolated). */
@@ -95,14 +104,14 @@ export class FlagResponse {
       const robot = this.ids[i]!;
       const want = this.mode !== 'report' && flagged[i] === true;
       if (want && this.isolated[i] === 0) {
-        this.isolated[i] = 1;
+        this.isolated[i] = LEFT_OUT;
         this.since[i] = tick;
         events.push({ tick, kind: 'isolate', robot, stopped: this.mode === 'isolate-and-stop' });
       } else if (want && this.probation[i]! > 0) {
         // Flagged again while on probation: held again, the same isolation.
         this.probation[i] = 0;
         if (this.mode === 'isolate-and-stop') events.push({ tick, kind: 'probation', robot, state: 'failed', ticks: this.probationTicks });
-      } else if (!want && this.isolated[i] === 1) {
+      } else if (!want && this.isolated[i] !== 0) {
         if (this.mode === 'isolate-and-stop' && this.probation[i] === 0) {
           // Cleared while held: only the hold is shown to work. Let it drive, still isolated, and watch it.
           this.probation[i] = this.probationTicks;
@@ -115,6 +124,8 @@ export class FlagResponse {
           events.push({ tick, kind: 'isolation-end', robot, reason: flagged[i] ? 'report' : 'cleared', ticks: tick - this.since[i]! });
         }
       }
+      // What the others see of it: a still body while held, nothing while it moves (isolate, or on probation).
+      if (this.isolated[i] !== 0) this.isolated[i] = this.holds(i) ? HELD_STILL : LEFT_OUT;
     }
     return events;
   }

@@ -27,7 +27,7 @@ export function describeEvent(e: RunEvent, period: number): string {
     case 'resume':
       return `${t}  START    robots under their policies again (${e.reason})`;
     case 'isolate':
-      return `${t}  ISOLATE  ${e.robot} left out of the others' observations${e.stopped ? ' and held still' : ''} until cleared`;
+      return `${t}  ISOLATE  ${e.robot} ${e.stopped ? "held still, a still body in the others' observations and out of their beliefs," : "left out of the others' observations"} until cleared`;
     case 'isolation-end':
       return `${t}  REJOIN   ${e.robot} back in the others' observations after ${(e.ticks * period).toFixed(1)} s (${e.reason === 'cleared' ? 'cleared by the monitor' : 'onFlag set to report'})`;
     case 'probation':
