@@ -33,6 +33,8 @@ export class SparsePairBeliefs implements LivePairs {
   /** Belief-network input of live pair p at p * PAIR_DIM. */
   features = new Float32Array(0);
   beliefs = new Float32Array(0);
+  /** meanOverObservers' result, rewritten by every call (a tick's, read within the tick). */
+  private mean = { value: new Float64Array(0), observers: new Int32Array(0) };
   /** The previous tick's pairs, merged with the observed ones into the current (swapped each tick). */
   private prev = { count: 0, observer: new Int32Array(0), neighbour: new Int32Array(0), away: new Int32Array(0), state: new Float32Array(0) };
 
@@ -163,13 +165,15 @@ export class SparsePairBeliefs implements LivePairs {
   /**
    * The sparse form of the monitor's aggregateBeliefs (src/monitor/monitor.ts): per robot j, the mean over
    * the observers that see it now of `evidence` of their P(compromised) (their R beliefs summed; the monitor
-   * passes beliefEvidence), and how many they are.
+   * passes beliefEvidence), and how many they are. Its arrays are rewritten by the next call.
    */
   meanOverObservers(evidence: (p: number) => number): { value: Float64Array; observers: Int32Array } {
     const N = this.robots;
     const R = this.beliefsPerPair;
-    const value = new Float64Array(N);
-    const observers = new Int32Array(N);
+    if (this.mean.value.length !== N) this.mean = { value: new Float64Array(N), observers: new Int32Array(N) };
+    const { value, observers } = this.mean;
+    value.fill(0);
+    observers.fill(0);
     for (let p = 0; p < this.count; p++) {
       if (this.away[p] !== 0) continue;
       const j = this.neighbour[p]!;
@@ -179,6 +183,6 @@ export class SparsePairBeliefs implements LivePairs {
       observers[j]!++;
     }
     for (let j = 0; j < N; j++) if (observers[j]! > 0) value[j]! /= observers[j]!;
-    return { value, observers };
+    return this.mean;
   }
 }
