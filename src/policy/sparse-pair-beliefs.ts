@@ -116,8 +116,8 @@ export class SparsePairBeliefs implements LivePairs {
           this.observer[n] = i;
           this.neighbour[n] = jb;
           this.away[n] = 0;
-          this.features.set(features.subarray(b * PAIR_DIM, (b + 1) * PAIR_DIM), n * PAIR_DIM);
-          if (ja === jb) this.state.set(prev.state.subarray(a * H, (a + 1) * H), n * H);
+          copy(features, b * PAIR_DIM, this.features, n * PAIR_DIM, PAIR_DIM);
+          if (ja === jb) copy(prev.state, a * H, this.state, n * H, H);
           else this.state.fill(0, n * H, (n + 1) * H);
           if (ja === jb) a++;
           b++;
@@ -130,7 +130,7 @@ export class SparsePairBeliefs implements LivePairs {
             this.neighbour[n] = ja;
             this.away[n] = away;
             this.features.fill(0, n * PAIR_DIM, (n + 1) * PAIR_DIM);
-            this.state.set(prev.state.subarray(a * H, (a + 1) * H), n * H);
+            copy(prev.state, a * H, this.state, n * H, H);
             n++;
           }
           a++;
@@ -185,4 +185,12 @@ export class SparsePairBeliefs implements LivePairs {
     for (let j = 0; j < N; j++) if (observers[j]! > 0) value[j]! /= observers[j]!;
     return this.mean;
   }
+}
+
+/**
+ * Copies `count` values of `from` at `at` into `to` at `into`: per pair, where set(subarray()) would make a view
+ * object per call (tens of thousands a tick at 2,000 robots).
+ */
+export function copy(from: Float32Array, at: number, to: Float32Array, into: number, count: number): void {
+  for (let k = 0; k < count; k++) to[into + k] = from[at + k]!;
 }

@@ -8,7 +8,7 @@ import { PAIR_DIM, type ObservationSpec, type ObservedPairs } from '../core/obse
 import { isOracle } from '../core/policy-manifest.js';
 import { loadPolicyFolder, observationMismatch, PolicyFolderError, type LoadedPolicy } from './folder.js';
 import { PairBeliefBuffers } from './pair-beliefs.js';
-import { SparsePairBeliefs, type LivePairs } from './sparse-pair-beliefs.js';
+import { copy, SparsePairBeliefs, type LivePairs } from './sparse-pair-beliefs.js';
 import type { PhaseLap } from '../core/phase-timer.js';
 
 /** What the team reads from a batch of environments each tick (the twin's RendezvousWorld is one). */
@@ -279,7 +279,7 @@ export class OnnxTeam implements TeamController {
       for (let k = 0; k < K; k++) {
         const j = view.rowIds[g * K + k]!;
         const p = j < 0 ? -1 : s.find(g, j);
-        if (p >= 0) rows.set(s.beliefs.subarray(p * R, (p + 1) * R), (g * K + k) * R);
+        if (p >= 0) copy(s.beliefs, p * R, rows, (g * K + k) * R, R);
       }
     }
     return rows;
