@@ -115,6 +115,11 @@ export class LiveTwin extends EventEmitter<LiveTwinEvents> {
     return k;
   }
 
+  /** When the last tick's tracked poses (world.tracked, getPoses) were taken, ms on the twin's clock. */
+  get trackedStamp(): number {
+    return this.tickStamp;
+  }
+
   /** Tracked poses of every robot at the last tick (with the noise model's tracker error). */
   getPoses(): LivePose[] {
     const t = this.world.tracked;

@@ -14,6 +14,8 @@ export class SimLink implements RobotLink {
   readonly kind = 'sim';
   readonly twin: LiveTwin;
   private readonly clock: Clock;
+  /** What poses() returns (one object per robot for the whole run). */
+  private readonly latest: TimedPose[] = [];
 
   constructor(settings: SwarmSettings, readonly mode: SimMode, seed: number, clock: Clock = systemClock) {
     const periodMs = settings.controlPeriod * 1000;
@@ -30,8 +32,23 @@ export class SimLink implements RobotLink {
     return this.clock.now();
   }
 
+  /**
+   * The twin's tracked poses, read from its state into pose objects kept for the whole run (through getPoses(),
+   * two fresh objects per robot and tick): the array and its poses are rewritten by the next call.
+   */
   poses(): (TimedPose | null)[] {
-    return this.twin.getPoses().map((p) => ({ x: p.x, y: p.y, theta: p.heading, stampMs: p.stamp }));
+    const t = this.twin.world.tracked;
+    const stampMs = this.twin.trackedStamp;
+    const out = this.latest;
+    for (let k = out.length; k < this.twin.world.robots; k++) out.push({ x: 0, y: 0, theta: 0, stampMs: 0 });
+    for (let k = 0; k < out.length; k++) {
+      const p = out[k]!;
+      p.x = t.x[k]!;
+      p.y = t.y[k]!;
+      p.theta = t.heading[k]!;
+      p.stampMs = stampMs;
+    }
+    return out;
   }
 
   truePoses(): { x: number; y: number; theta: number }[] {

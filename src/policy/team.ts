@@ -8,7 +8,7 @@ import { PAIR_DIM, type ObservationSpec, type ObservedPairs } from '../core/obse
 import { isOracle } from '../core/policy-manifest.js';
 import { loadPolicyFolder, observationMismatch, PolicyFolderError, type LoadedPolicy } from './folder.js';
 import { PairBeliefBuffers } from './pair-beliefs.js';
-import { SparsePairBeliefs, type LivePairs } from './sparse-pair-beliefs.js';
+import { copy, SparsePairBeliefs, type LivePairs } from './sparse-pair-beliefs.js';
 import type { PhaseLap } from '../core/phase-timer.js';
 
 /** What the team reads from a batch of environments each tick (the twin's RendezvousWorld is one). */
@@ -78,6 +78,15 @@ export class OnnxTeam implements TeamController {
   /** The robots of environment 0 this process hosts (null: every robot of every environment), see host(). */
   private hosted: Uint8Array | null = null;
   private hostedObs = new Float32Array(0);
+  /**
+   * Where onnxruntime writes the networks' outputs (the `fetches` of session.run), kept from tick to tick:
+   * a fresh output array per call is external memory that drives V8 into full collections at 2,000 robots.
+   * Grown (doubled) when a tick has more pairs than they hold.
+   */
+  private liveOut = { state: new Float32Array(0), beliefs: new Float32Array(0) };
+  private actionOut = new Float32Array(0);
+  /** The dense form's next pair states (swapped with the current ones every tick). */
+  private denseNext = new Float32Array(0);
 
   private constructor(readonly policy: LoadedPolicy) {
     const m = policy.manifest;
@@ -199,12 +208,16 @@ export class OnnxTeam implements TeamController {
         if (this.away[p]! > this.forgetAfter) b.state.fill(0, p * H, (p + 1) * H);
       }
     }
-    const out = await this.belief!.run({
-      pair_features: new ort.Tensor('float32', b.features, [pairs, PAIR_DIM]),
-      h_in: new ort.Tensor('float32', b.state, [pairs, H]),
-    });
-    b.state = Float32Array.from(out.h_out!.data as Float32Array);
-    b.beliefs.set(out.belief!.data as Float32Array);
+    // The next states into the spare buffer (the current ones are the input), swapped in after; beliefs in place.
+    if (this.denseNext.length !== b.state.length) this.denseNext = new Float32Array(b.state.length);
+    await this.belief!.run(
+      {
+        pair_features: new ort.Tensor('float32', b.features, [pairs, PAIR_DIM]),
+        h_in: new ort.Tensor('float32', b.state, [pairs, H]),
+      },
+      { h_out: new ort.Tensor('float32', this.denseNext, [pairs, H]), belief: new ort.Tensor('float32', b.beliefs, [pairs, this.beliefsPerPair]) },
+    );
+    [b.state, this.denseNext] = [this.denseNext, b.state];
     if (hosted) {
       const R = this.beliefsPerPair;
       for (let i = 0; i < N; i++) {
@@ -233,11 +246,18 @@ export class OnnxTeam implements TeamController {
       s.state.fill(0, a * H, b * H);
     });
     if (s.count > 0) {
-      const out = await this.belief!.run({
-        pair_features: new ort.Tensor('float32', s.features.subarray(0, s.count * PAIR_DIM), [s.count, PAIR_DIM]),
-        h_in: new ort.Tensor('float32', s.state.subarray(0, s.count * H), [s.count, H]),
-      });
-      s.stored(out.h_out!.data as Float32Array, out.belief!.data as Float32Array);
+      // Outputs into buffers of our own (not s.state: it is the input).
+      if (this.liveOut.state.length < s.count * H) this.liveOut = { state: new Float32Array(2 * s.count * H), beliefs: new Float32Array(2 * s.count * R) };
+      const next = this.liveOut.state.subarray(0, s.count * H);
+      const beliefs = this.liveOut.beliefs.subarray(0, s.count * R);
+      await this.belief!.run(
+        {
+          pair_features: new ort.Tensor('float32', s.features.subarray(0, s.count * PAIR_DIM), [s.count, PAIR_DIM]),
+          h_in: new ort.Tensor('float32', s.state.subarray(0, s.count * H), [s.count, H]),
+        },
+        { h_out: new ort.Tensor('float32', next, [s.count, H]), belief: new ort.Tensor('float32', beliefs, [s.count, R]) },
+      );
+      s.stored(next, beliefs);
     }
     others((a, b) => {
       s.state.fill(0, a * H, b * H);
@@ -259,7 +279,7 @@ export class OnnxTeam implements TeamController {
       for (let k = 0; k < K; k++) {
         const j = view.rowIds[g * K + k]!;
         const p = j < 0 ? -1 : s.find(g, j);
-        if (p >= 0) rows.set(s.beliefs.subarray(p * R, (p + 1) * R), (g * K + k) * R);
+        if (p >= 0) copy(s.beliefs, p * R, rows, (g * K + k) * R, R);
       }
     }
     return rows;
@@ -296,8 +316,9 @@ export class OnnxTeam implements TeamController {
       feeds.beliefs = new ort.Tensor('float32', rows, [robots, m.observation.maxNeighbours * this.beliefsPerPair]);
       timer?.lap('belief');
     }
-    const result = await this.actor.run(feeds);
-    out.set(result.action!.data as Float32Array);
+    if (this.actionOut.length !== 2 * robots) this.actionOut = new Float32Array(2 * robots);
+    await this.actor.run(feeds, { action: new ort.Tensor('float32', this.actionOut, [robots, 2]) });
+    out.set(this.actionOut);
   }
 
   /**

@@ -25,7 +25,7 @@ export interface LinkHealth {
 export interface RobotLink {
   readonly kind: string;
   readonly ids: readonly string[];
-  /** The latest pose of every robot (robot i's at i; null if none yet). */
+  /** The latest pose of every robot (robot i's at i; null if none yet); read within the tick: a link may rewrite the array and its poses on the next call. */
   poses(): (TimedPose | null)[];
   /** Sends robot i its command for the coming tick. */
   send(i: number, left: number, right: number): void;

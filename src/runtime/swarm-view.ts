@@ -24,9 +24,21 @@ export class SwarmView implements TeamView {
   readonly obs: Float32Array;
   readonly rowIds: Int32Array;
   readonly observer: RendezvousObserver;
-  private readonly previous: (TrackedPose | null)[];
-  /** Per robot: the motion measured this tick, or null where there was no new measurement (or too short an interval). */
+  /**
+   * Per robot, the last measured pose speeds are measured from (held in columns: no object per robot and
+   * tick); `hasPrevious` says whether there is one, `previousStamped` whether it carried a stamp.
+   */
+  private readonly previousPose: { x: Float64Array; y: Float64Array; theta: Float64Array; stampMs: Float64Array };
+  private readonly hasPrevious: Uint8Array;
+  private readonly previousStamped: Uint8Array;
+  /**
+   * Per robot: the motion measured this tick, or null where there was no new measurement (or too short an
+   * interval). Each robot's motion object is rewritten by the next update: read it within the tick.
+   */
   readonly motion: (MeasuredMotion | null)[];
+  private readonly motionOf: Required<MeasuredMotion>[];
+  /** What usable() returns, rewritten by its next call (one object per robot for the whole run). */
+  private usablePoses: (TrackedPose & { stampMs: number })[] = [];
   /** The observed pairs' belief features of this tick (pair p at p * PAIR_DIM), built on first use. */
   private observedFeatures = new Float32Array(0);
   private observedFresh = false;
@@ -46,8 +58,11 @@ export class SwarmView implements TeamView {
     this.frame = { x: f(), y: f(), heading: f(), speed: f(), turnRate: f(), command: new Float64Array(2 * robots) };
     this.obs = new Float32Array(robots * this.observer.size);
     this.rowIds = new Int32Array(robots * spec.maxNeighbours);
-    this.previous = new Array<TrackedPose | null>(robots).fill(null);
+    this.previousPose = { x: f(), y: f(), theta: f(), stampMs: f() };
+    this.hasPrevious = new Uint8Array(robots);
+    this.previousStamped = new Uint8Array(robots);
     this.motion = new Array<MeasuredMotion | null>(robots).fill(null);
+    this.motionOf = Array.from({ length: robots }, () => ({ linear: 0, angular: 0, lateral: 0, seconds: 0 }));
   }
 
   /**
@@ -56,18 +71,42 @@ export class SwarmView implements TeamView {
    * runtime has not located yet must not appear in the others' observations; the safety layer stops it).
    */
   standIn(i: number): TrackedPose & { stampMs: number } {
-    if (!this.previous[i]) return { x: UNLOCATED, y: UNLOCATED, theta: 0, stampMs: Number.NaN };
-    return { x: this.frame.x[i]!, y: this.frame.y[i]!, theta: this.frame.heading[i]!, stampMs: Number.NaN };
+    return this.standInto(i, { x: 0, y: 0, theta: 0, stampMs: 0 });
   }
 
-  /** The poses to observe from a link's (robot i's at i): a robot without a finite pose stands in (standIn). */
+  private standInto(i: number, out: TrackedPose & { stampMs: number }): TrackedPose & { stampMs: number } {
+    const located = this.hasPrevious[i] === 1;
+    out.x = located ? this.frame.x[i]! : UNLOCATED;
+    out.y = located ? this.frame.y[i]! : UNLOCATED;
+    out.theta = located ? this.frame.heading[i]! : 0;
+    out.stampMs = Number.NaN;
+    return out;
+  }
+
+  /**
+   * The poses to observe from a link's (robot i's at i): a robot without a finite pose stands in (standIn).
+   * The array and its poses are the view's own, rewritten by the next call: read them within the tick.
+   */
   usable(timed: readonly (TrackedPose & { stampMs: number } | null)[]): (TrackedPose & { stampMs: number })[] {
-    return timed.map((p, i) => (p && [p.x, p.y, p.theta, p.stampMs].every(Number.isFinite) ? { x: p.x, y: p.y, theta: p.theta, stampMs: p.stampMs } : this.standIn(i)));
+    const out = this.usablePoses;
+    while (out.length < timed.length) out.push({ x: 0, y: 0, theta: 0, stampMs: 0 });
+    out.length = timed.length;
+    for (let i = 0; i < timed.length; i++) {
+      const p = timed[i];
+      const q = out[i]!;
+      if (p && Number.isFinite(p.x) && Number.isFinite(p.y) && Number.isFinite(p.theta) && Number.isFinite(p.stampMs)) {
+        q.x = p.x;
+        q.y = p.y;
+        q.theta = p.theta;
+        q.stampMs = p.stampMs;
+      } else this.standInto(i, q);
+    }
+    return out;
   }
 
   /** Whether the runtime has ever had a pose of robot i. */
   located(i: number): boolean {
-    return this.previous[i] !== null;
+    return this.hasPrevious[i] === 1;
   }
 
   /** From now on, every update leaves the robots `mask` marks (non-zero at i) out of the others' observations. */
@@ -78,7 +117,7 @@ export class SwarmView implements TeamView {
 
   /** Forgets motion history and commands (trial start). */
   reset(): void {
-    this.previous.fill(null);
+    this.hasPrevious.fill(0);
     this.motion.fill(null);
     this.frame.command.fill(0);
     this.frame.speed.fill(0);
@@ -92,29 +131,45 @@ export class SwarmView implements TeamView {
    */
   update(poses: readonly TrackedPose[]): void {
     const fr = this.frame;
-    poses.forEach((p, i) => {
-      const prev = this.previous[i];
+    const prev = this.previousPose;
+    for (let i = 0; i < poses.length; i++) {
+      const p = poses[i]!;
       fr.x[i] = p.x;
       fr.y[i] = p.y;
       fr.heading[i] = p.theta;
       this.motion[i] = null;
-      if (!prev) {
+      if (this.hasPrevious[i] !== 1) {
         fr.speed[i] = 0;
         fr.turnRate[i] = 0;
       } else {
-        const dt = p.stampMs !== undefined && prev.stampMs !== undefined ? (p.stampMs - prev.stampMs) / 1000 : this.dt;
+        const px = prev.x[i]!;
+        const py = prev.y[i]!;
+        const pth = prev.theta[i]!;
+        const dt = p.stampMs !== undefined && this.previousStamped[i] === 1 ? (p.stampMs - prev.stampMs[i]!) / 1000 : this.dt;
         // No new measurement, none usable, or too soon after the reference pose: keep the last speeds (and the reference).
-        if (!(dt >= MIN_BASELINE * this.dt)) return;
-        const tw = estimateTwist(prev.x, prev.y, prev.theta, p.x, p.y, p.theta, dt);
-        const mid = prev.theta + tw.angular * dt / 2;
-        const lateral = (-(p.x - prev.x) * Math.sin(mid) + (p.y - prev.y) * Math.cos(mid)) / dt;
+        if (!(dt >= MIN_BASELINE * this.dt)) continue;
+        const tw = estimateTwist(px, py, pth, p.x, p.y, p.theta, dt);
+        const mid = pth + tw.angular * dt / 2;
+        const lateral = (-(p.x - px) * Math.sin(mid) + (p.y - py) * Math.cos(mid)) / dt;
         fr.speed[i] = tw.linear;
         fr.turnRate[i] = tw.angular;
-        this.motion[i] = { ...tw, lateral, seconds: dt };
+        const m = this.motionOf[i]!;
+        m.linear = tw.linear;
+        m.angular = tw.angular;
+        m.lateral = lateral;
+        m.seconds = dt;
+        this.motion[i] = m;
       }
       // Only a real measurement is remembered: a stand-in (no usable pose) must not become the reference.
-      if (p.stampMs === undefined || Number.isFinite(p.stampMs)) this.previous[i] = { ...p };
-    });
+      if (p.stampMs === undefined || Number.isFinite(p.stampMs)) {
+        prev.x[i] = p.x;
+        prev.y[i] = p.y;
+        prev.theta[i] = p.theta;
+        this.hasPrevious[i] = 1;
+        this.previousStamped[i] = p.stampMs === undefined ? 0 : 1;
+        if (p.stampMs !== undefined) prev.stampMs[i] = p.stampMs;
+      }
+    }
     this.observer.observeAll(fr, 0, this.robots, this.obs, 0, this.rowIds, 0, this.isolated ?? undefined);
     this.observedFresh = false;
   }
