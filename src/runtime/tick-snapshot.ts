@@ -3,7 +3,28 @@
 // built from it only when someone asks (TrialRun.lastRecord), with exactly the content the tick path used to
 // build every tick: a deployed run with no service pays for no record objects at all.
 import type { StopReason } from './safety.js';
-import type { TickRecord } from './trial.js';
+
+/** One tick of a run as the services, telemetry, the recording and the tests read it. */
+export interface TickRecord {
+  tick: number;
+  /** The link's clock when the tick started, ms. */
+  timeMs: number;
+  /** Poses the controllers used (tracked), and the true ones where the link knows them. */
+  poses: { x: number; y: number; theta: number }[];
+  truePoses: { x: number; y: number; theta: number }[] | null;
+  /** Normalised wheel commands, robot i's at 2i: what each policy intended, and what was sent after injection and safety. */
+  intended: number[];
+  commands: number[];
+  /** Why the safety layer stopped each robot this tick (null: its command passed). */
+  stopped: (StopReason | null)[];
+  /** The monitor's signals per robot: belief signal in [0, 1] (null: no observer / no belief network), consistency, fused. */
+  belief: (number | null)[];
+  consistency: number[];
+  suspicion: number[];
+  flagged: boolean[];
+  /** Robots compromised at this tick. */
+  compromised: number[];
+}
 
 export class TickSnapshot {
   /** -1 until the first tick is written. */

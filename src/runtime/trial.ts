@@ -20,7 +20,7 @@ import type { PhaseLap } from '../core/phase-timer.js';
 import { UserError } from '../core/user-error.js';
 import { trainingPrior } from '../policy/pair-beliefs.js';
 import { FlagResponse, PROBATION_S, type IsolationEvent, type OnFlag } from './isolation.js';
-import { TickSnapshot } from './tick-snapshot.js';
+import { TickSnapshot, type TickRecord } from './tick-snapshot.js';
 
 /**
  * An injection resolved against the swarm: robot index, the ticks it spans [from, to), the attack; with
@@ -52,26 +52,7 @@ export type RunEvent =
   /** A flagged robot isolated, its isolation ended, or what a flag does changed (src/runtime/isolation.ts). */
   | IsolationEvent;
 
-export interface TickRecord {
-  tick: number;
-  /** The link's clock when the tick started, ms. */
-  timeMs: number;
-  /** Poses the controllers used (tracked), and the true ones where the link knows them. */
-  poses: { x: number; y: number; theta: number }[];
-  truePoses: { x: number; y: number; theta: number }[] | null;
-  /** Normalised wheel commands, robot i's at 2i: what each policy intended, and what was sent after injection and safety. */
-  intended: number[];
-  commands: number[];
-  /** Why the safety layer stopped each robot this tick (null: its command passed). */
-  stopped: (StopReason | null)[];
-  /** The monitor's signals per robot: belief signal in [0, 1] (null: no observer / no belief network), consistency, fused. */
-  belief: (number | null)[];
-  consistency: number[];
-  suspicion: number[];
-  flagged: boolean[];
-  /** Robots compromised at this tick. */
-  compromised: number[];
-}
+export type { TickRecord } from './tick-snapshot.js';
 
 export interface TrialParts {
   ids: readonly string[];
