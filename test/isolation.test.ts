@@ -126,21 +126,21 @@ describe('FlagResponse and onFlag values', () => {
     r.update(10, [true, false, false]);
     expect(r.set('report', 12, [true, false, false], 'ros2').at(-1)).toEqual({ tick: 12, kind: 'isolation-end', robot: 'a', reason: 'report', ticks: 2 });
     expect(Array.from(r.isolated)).toEqual([0, 0, 0]);
-    // A robot held still is released when the monitor clears it, on probation: moving, so hidden again.
+    // A robot held still is released when the monitor clears it, on probation: back in the others' view.
     const s = new FlagResponse(ids, 'isolate-and-stop');
     expect(s.update(1, [false, false, true])).toEqual([{ tick: 1, kind: 'isolate', robot: 'c', stopped: true }]);
     expect(s.update(4, [false, false, false])).toEqual([{ tick: 4, kind: 'probation', robot: 'c', state: 'started', ticks: 50 }]);
-    expect(s.holds(2)).toBe(false);
-    expect(Array.from(s.isolated)).toEqual([0, 0, LEFT_OUT]);
+    expect([s.holds(2), s.isIsolated(2), s.onProbation(2)]).toEqual([false, true, true]);
+    expect(Array.from(s.isolated)).toEqual([0, 0, 0]);
   });
 
   it('isolate-and-stop: a robot the monitor clears while held drives again on probation, still isolated; flagged again it is held again, in the same isolation', () => {
     const r = new FlagResponse(['a', 'b'], 'isolate-and-stop', 3);
     expect(r.update(1, [true, false])).toEqual([{ tick: 1, kind: 'isolate', robot: 'a', stopped: true }]);
     expect(r.holds(0)).toBe(true);
-    // Cleared while held: released from the hold, still left out of the others' observations.
+    // Cleared while held: released from the hold and back in the others' observations, on probation.
     expect(r.update(2, [false, false])).toEqual([{ tick: 2, kind: 'probation', robot: 'a', state: 'started', ticks: 3 }]);
-    expect([r.holds(0), r.onProbation(0), r.isolated[0]]).toEqual([false, true, LEFT_OUT]);
+    expect([r.holds(0), r.onProbation(0), r.isolated[0]]).toEqual([false, true, 0]);
     // Flagged again on probation: held again, no new isolation.
     expect(r.update(3, [true, false])).toEqual([{ tick: 3, kind: 'probation', robot: 'a', state: 'failed', ticks: 3 }]);
     expect([r.holds(0), r.onProbation(0), r.isolated[0]]).toEqual([true, false, HELD_STILL]);
@@ -215,7 +215,7 @@ describe('a deployed trial acting on flags (shipped EIR-MAPPO with its belief ne
     const ticksSeen: { isolated: boolean; held: boolean; seenBy: number; seenMoving: number; beliefInputs: number; belief: number | null }[] = [];
     const { size, layout } = run.view.observer;
     for (let t = 0; t < ticks; t++) {
-      const isolated = run.response.isolated[VICTIM] !== 0;
+      const isolated = run.response.isIsolated(VICTIM);
       const held = run.response.holds(VICTIM);
       await run.step();
       link.advance();
@@ -264,7 +264,7 @@ describe('a deployed trial acting on flags (shipped EIR-MAPPO with its belief ne
     expect(run.records.every((r) => r.stopped[VICTIM] !== 'isolated')).toBe(true);
   });
 
-  it('isolate-and-stop: the safety layer holds the flagged robot still, the others seeing a still body with no belief input, until the monitor clears it; then it drives on probation, hidden, still isolated; it rejoins once, not again and again', async () => {
+  it('isolate-and-stop: the safety layer holds the flagged robot still, the others seeing a still body with no belief input, until the monitor clears it; then it drives on probation, back in the view of the others; one isolation for the fault, not one after another', async () => {
     const { run, ticksSeen } = await trial('isolate-and-stop', spin, 160);
     const first = run.events.find((e) => e.kind === 'isolate')!;
     expect(first).toMatchObject({ robot: 'epuck-3', stopped: true });
@@ -273,27 +273,23 @@ describe('a deployed trial acting on flags (shipped EIR-MAPPO with its belief ne
     expect(held.length).toBeGreaterThan(20);
     run.records.forEach((r, t) => {
       const s = ticksSeen[t]!;
-      if (!s.isolated) return;
-      // No belief-network input about it while isolated, held or not.
+      if (!s.isolated || !s.held) return;
+      // No belief-network input about it while held.
       expect(s.beliefInputs).toBe(0);
       expect(s.belief).toBeNull();
-      if (!s.held) {
-        // On probation it moves: hidden from the others, as under isolate.
-        expect(s.seenBy).toBe(0);
-        return;
-      }
       expect(r.stopped[VICTIM]).toBe('isolated');
       expect([r.commands[2 * VICTIM], r.commands[2 * VICTIM + 1]]).toEqual([0, 0]);
       // In the others' rows (the swarm gathers around it), never moving there.
       expect(s.seenMoving).toBe(0);
     });
     expect(held.filter((s) => s.held).every((s) => s.seenBy > 0)).toBe(true);
-    // Released from the hold while still isolated (on probation) for some ticks, driving under its policy.
+    // Released from the hold (on probation) for some ticks, driving under its policy, back in the others' view.
     const probation = run.records.filter((_, t) => ticksSeen[t]!.isolated && !ticksSeen[t]!.held);
     expect(probation.length).toBeGreaterThan(0);
     expect(probation.every((r) => r.stopped[VICTIM] !== 'isolated')).toBe(true);
+    expect(ticksSeen.some((s) => s.isolated && !s.held && s.seenBy > 0)).toBe(true);
     expect(run.events.some((e) => e.kind === 'probation' && e.state === 'started')).toBe(true);
-    // One isolation for the whole fault: it is not let back into the others' observations in between.
+    // One isolation for the whole fault: flagged again on probation, it is held again within the same isolation.
     expect(run.events.filter((e) => e.kind === 'isolate')).toHaveLength(1);
     const ends = run.events.filter((e) => e.kind === 'isolation-end');
     expect(ends).toHaveLength(1);

@@ -7,15 +7,15 @@
 //                     it as a still body where the tracker has it (a neighbour row with zero speed and turn
 //                     rate), still out of their centroid and belief pairs: a robot that cannot move is an
 //                     obstacle, and hiding it costs them their gathering (policies/README.md). When the
-//                     monitor clears it, it is let drive again but kept isolated (hidden, as under isolate)
-//                     on probation (PROBATION_S): flagged again meanwhile, it is held again (the same
-//                     isolation); not, it rejoins.
+//                     monitor clears it, it drives again and is back in the others' observations, on
+//                     probation (PROBATION_S): flagged again meanwhile, it is held again at once, the same
+//                     isolation; not, the isolation ends.
 // One mask serves the runtime and the twin: the observation code (src/core/observation.ts) reads it. While
 // isolated a robot is still scored by the monitor, on its consistency (no robot observes it, so it has no
 // belief), which is what clears it. A held robot is consistent with its policy (the monitor expects it to
 // stand still), so the monitor's clear of a held robot says only that the hold works, not that the robot
-// does: without the probation a persistent fault would be cleared, released, flagged and held again every
-// few seconds, rejoining the others' observations each time.
+// does. The probation watches it drive: a persistent fault is flagged again within it and held again at once,
+// one isolation for the whole fault rather than a new isolation every few seconds.
 
 import { HELD_STILL, LEFT_OUT } from '../core/observation.js';
 
@@ -54,6 +54,8 @@ export class FlagResponse {
    * isolate-and-stop (see src/core/observation.ts); the observation code reads it.
    */
   readonly isolated: Uint8Array;
+  /** 1 for every robot whose isolation is in progress (held, left out, or on probation). */
+  private readonly active: Uint8Array;
   /** The tick each isolated robot was isolated at. */
   private readonly since: Int32Array;
   /** Ticks of probation left for each robot released from a hold (0: not on probation). */
@@ -69,6 +71,7 @@ export class FlagResponse {
     if (!(Number.isInteger(probationTicks) && probationTicks >= 1)) throw new RangeError(`FlagResponse: probationTicks must be an integer >= 1, got ${probationTicks}`);
     this.mode = parseOnFlag(onFlag);
     this.isolated = new Uint8Array(ids.length);
+    this.active = new Uint8Array(ids.length);
     this.since = new Int32Array(ids.length);
     this.probation = new Int32Array(ids.length);
   }
@@ -77,12 +80,17 @@ export class FlagResponse {
     return this.mode;
   }
 
-  /** Whether the safety layer holds robot i still (isolate-and-stop, while it is isolated and not on probation). */
-  holds(i: number): boolean {
-    return this.mode === 'isolate-and-stop' && this.isolated[i] !== 0 && this.probation[i] === 0;
+  /** Whether robot i's isolation is in progress (held, left out, or on probation). */
+  isIsolated(i: number): boolean {
+    return this.active[i] === 1;
   }
 
-  /** Whether robot i drives on probation (released from a hold, still isolated). */
+  /** Whether the safety layer holds robot i still (isolate-and-stop, while it is isolated and not on probation). */
+  holds(i: number): boolean {
+    return this.mode === 'isolate-and-stop' && this.active[i] === 1 && this.probation[i] === 0;
+  }
+
+  /** Whether robot i drives on probation (released from a hold, back in the others' observations, one flag from a hold). */
   onProbation(i: number): boolean {
     return this.probation[i]! > 0;
   }
@@ -90,6 +98,7 @@ export class FlagResponse {
   /** Forgets every isolation (trial start). */
   reset(): void {
     this.isolated.fill(0);
+    this.active.fill(0);
     this.probation.fill(0);
   }
 
@@ -103,29 +112,31 @@ export class FlagResponse {
     for (let i = 0; i < this.ids.length; i++) {
       const robot = this.ids[i]!;
       const want = this.mode !== 'report' && flagged[i] === true;
-      if (want && this.isolated[i] === 0) {
-        this.isolated[i] = LEFT_OUT;
+      if (want && this.active[i] === 0) {
+        this.active[i] = 1;
         this.since[i] = tick;
         events.push({ tick, kind: 'isolate', robot, stopped: this.mode === 'isolate-and-stop' });
       } else if (want && this.probation[i]! > 0) {
         // Flagged again while on probation: held again, the same isolation.
         this.probation[i] = 0;
         if (this.mode === 'isolate-and-stop') events.push({ tick, kind: 'probation', robot, state: 'failed', ticks: this.probationTicks });
-      } else if (!want && this.isolated[i] !== 0) {
+      } else if (!want && this.active[i] === 1) {
         if (this.mode === 'isolate-and-stop' && this.probation[i] === 0) {
-          // Cleared while held: only the hold is shown to work. Let it drive, still isolated, and watch it.
+          // Cleared while held: only the hold is shown to work. Let it drive, back in the others' view, and watch it.
           this.probation[i] = this.probationTicks;
           events.push({ tick, kind: 'probation', robot, state: 'started', ticks: this.probationTicks });
         } else if (this.mode === 'isolate-and-stop' && --this.probation[i]! > 0) {
           // On probation, not flagged: it rejoins when the probation has passed.
         } else {
-          this.isolated[i] = 0;
+          this.active[i] = 0;
           this.probation[i] = 0;
           events.push({ tick, kind: 'isolation-end', robot, reason: flagged[i] ? 'report' : 'cleared', ticks: tick - this.since[i]! });
         }
       }
-      // What the others see of it: a still body while held, nothing while it moves (isolate, or on probation).
-      if (this.isolated[i] !== 0) this.isolated[i] = this.holds(i) ? HELD_STILL : LEFT_OUT;
+      // What the others see of it: a still body while held, nothing while isolate leaves it out, and all of it
+      // again once the monitor has cleared it (on probation: the issue's "left out until it is cleared";
+      // hiding an attacker that still drives cost the others their gathering, policies/README.md).
+      this.isolated[i] = this.active[i] === 0 || this.probation[i]! > 0 ? 0 : this.holds(i) ? HELD_STILL : LEFT_OUT;
     }
     return events;
   }
