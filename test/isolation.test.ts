@@ -27,20 +27,23 @@ function frame(): SwarmFrame {
   };
 }
 
+/** Every robot's observation, row ids and belief-pair features of the test frame under an isolation mask. */
+function observeWithMask(obs: RendezvousObserver, n: number, mask?: Uint8Array) {
+  const out = new Float32Array(n * obs.size);
+  const rowIds = new Int32Array(n * SPEC.maxNeighbours);
+  const pairs = new Float32Array(n * n * PAIR_DIM);
+  obs.observeAll(frame(), 0, n, out, 0, rowIds, 0, mask);
+  obs.pairFeaturesAll(frame(), 0, n, pairs, 0);
+  return { out, rowIds, pairs };
+}
+
 describe('the observation code leaves isolated robots out', () => {
   for (const id of ['rendezvous-v1', 'rendezvous-local-v1'] as const) {
     it(`${id}: out of every other robot's rows, centroid and belief pairs; it still observes them; back when unmasked`, () => {
       const n = 5;
       const obs = new RendezvousObserver({ ...SPEC, id });
       const size = obs.size;
-      const run = (mask?: Uint8Array) => {
-        const out = new Float32Array(n * size);
-        const rowIds = new Int32Array(n * SPEC.maxNeighbours);
-        const pairs = new Float32Array(n * n * PAIR_DIM);
-        obs.observeAll(frame(), 0, n, out, 0, rowIds, 0, mask);
-        obs.pairFeaturesAll(frame(), 0, n, pairs, 0);
-        return { out, rowIds, pairs };
-      };
+      const run = (mask?: Uint8Array) => observeWithMask(obs, n, mask);
       const open = run();
       const mask = new Uint8Array(n);
       mask[2] = 1;
@@ -74,14 +77,7 @@ describe('the observation code leaves isolated robots out', () => {
       const obs = new RendezvousObserver({ ...SPEC, id });
       const size = obs.size;
       const { rowsOffset } = obs.layout;
-      const run = (mask?: Uint8Array) => {
-        const out = new Float32Array(n * size);
-        const rowIds = new Int32Array(n * SPEC.maxNeighbours);
-        const pairs = new Float32Array(n * n * PAIR_DIM);
-        obs.observeAll(frame(), 0, n, out, 0, rowIds, 0, mask);
-        obs.pairFeaturesAll(frame(), 0, n, pairs, 0);
-        return { out, rowIds, pairs };
-      };
+      const run = (mask?: Uint8Array) => observeWithMask(obs, n, mask);
       const open = run();
       const left = run(Uint8Array.from([0, 0, LEFT_OUT, 0, 0]));
       const held = run(Uint8Array.from([0, 0, HELD_STILL, 0, 0]));
