@@ -62,8 +62,10 @@ export const MonitorSettingsSchema = z
   .object({
     consistency: ConsistencySettingsSchema.prefault({}).describe('the policy-consistency detector'),
     belief: BeliefSettingsSchema.prefault({}).describe("the belief networks' evidence"),
-    flagAt: z.number().min(0).max(1).default(0.8).describe('suspicion at or above which a robot is flagged (after flagTicks ticks); above clearAt'),
-    clearAt: z.number().min(0).max(1).default(0.3).describe('suspicion at or below which a flag is cleared (after clearTicks ticks); below flagAt'),
+    // 0.7 and 0.25 (were 0.8 and 0.3): the ROC sweep on held-out seeds (policies/README.md, "Monitor thresholds")
+    // flags observation noise 0.5 in 83% instead of 79% of trials within 5 s at 11 instead of 8 false alarms in 50 benign robot-hours.
+    flagAt: z.number().min(0).max(1).default(0.7).describe('suspicion at or above which a robot is flagged (after flagTicks ticks); above clearAt'),
+    clearAt: z.number().min(0).max(1).default(0.25).describe('suspicion at or below which a flag is cleared (after clearTicks ticks); below flagAt'),
     flagTicks: z.number().int().min(1).max(1_000_000).default(3).describe('ticks at or above flagAt before a flag'),
     clearTicks: z.number().int().min(1).max(1_000_000).default(20).describe('ticks at or below clearAt before a flag is cleared'),
   })
