@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FeedSummary } from '../sim/distributed-feed.js';
-import { runDistributed, startRunBroker } from '../src/distributed/launcher.js';
+import { runDistributed, spawnRole, startRunBroker } from '../src/distributed/launcher.js';
+import { joinBus } from '../src/distributed/participant.js';
 import { loadLaunch } from '../src/launch/launch.js';
 import { BusClient } from '../src/links/mqtt/client.js';
 import { ISOLATION_QOS, SwarmTopics } from '../src/links/mqtt/topics.js';
@@ -129,5 +130,68 @@ describe('monitor.onFlag in a distributed run (lock-step, embedded broker)', () 
     expect(events).toContainEqual({ tick: flag.tick, kind: 'isolate', robot: 'epuck-3', stopped: false });
     expect(events.some((e) => e.kind === 'isolation-end' && e.robot === 'epuck-3' && e.reason === 'cleared')).toBe(true);
     expect(Object.values(feed.heldTicks).every((n) => n === 0)).toBe(true);
+  }, 600_000);
+
+  it("isolate-and-stop is enforced by the robot's bridge (the feed), not by its agent: a rogue agent that keeps driving its robot is held still all the same", async () => {
+    const name = 'dist-iso-rogue';
+    const path = writeDistributedLaunch(dir, name, PASSWORD_ENV, (l) => {
+      l.duration = 6;
+      l.trial = false;
+      l.injections = [];
+      l.swarm.noise = 'off'; // a held robot's tracked pose then stays exactly where it is (unless pushed)
+      l.monitor.onFlag = 'isolate-and-stop';
+      l.distributed.stepTimeoutMs = 30_000;
+    });
+    const launch = await loadLaunch(path);
+    const run = await startRunBroker(launch, launch.distributed!, quiet);
+    const children: ReturnType<typeof spawnRole>[] = [];
+    const lines: string[] = [];
+    const rogueId = 'epuck-3';
+    // The rogue stands in for epuck-3's agent (its login: a compromised agent) and ignores every mask: it
+    // drives a circle at full speed on every tick and says nothing of a stop.
+    const rogue = await joinBus(launch, { role: `agent/${rogueId}`, user: `agent-${rogueId}`, broker: run.broker.url, log: quiet, extra: { robot: rogueId } });
+    try {
+      const T = rogue.topics;
+      const poses = new Map<number, { x: number; y: number }>();
+      const heldAt = new Set<number>();
+      await rogue.bus.subscribe(T.isolation, 'isolation', ISOLATION_QOS, (_t, msg) => msg.held.includes(rogueId) && heldAt.add(msg.tick));
+      await rogue.bus.subscribe(T.robot(rogueId, 'pose'), 'pose', 0, (_t, msg) => {
+        if (msg.tick === undefined || poses.has(msg.tick)) return;
+        poses.set(msg.tick, { x: msg.x, y: msg.y });
+        rogue.bus.publish(T.robot(rogueId, 'belief'), { tick: msg.tick, about: {} }, 0);
+        rogue.bus.publish(T.robot(rogueId, 'cmd'), { t: msg.t, tick: msg.tick, left: 1, right: 0.6 }, 0);
+      });
+      rogue.ready();
+      const env = { ...process.env, ...run.env };
+      const common = [path, '--broker', run.broker.url];
+      const feedOut = join(dir, `feed-${name}.json`);
+      children.push(spawnRole('monitor', ['monitor', ...common], (l) => lines.push(l), env));
+      for (const id of launch.settings.robotIds.filter((x) => x !== rogueId)) children.push(spawnRole(`agent ${id}`, ['agent', '--robot', id, ...common], (l) => lines.push(l), env));
+      children.push(spawnRole('feed', ['feed', ...common, '--out', feedOut], (l) => lines.push(l), env));
+      const exits = await Promise.all(children.map((c) => c.exited));
+      expect(exits.filter((e) => e.code !== 0), lines.join('\n')).toEqual([]);
+      const feed = JSON.parse(readFileSync(feedOut, 'utf8')) as FeedSummary;
+      expect(feed.ticks).toBe(60);
+      // Flagged and held (the monitor's masks), the feed zeroing its wheels on every held tick, no one else's.
+      const held = [...heldAt].filter((k) => k < 60).sort((a, b) => a - b);
+      expect(held.length, lines.join('\n')).toBeGreaterThan(5);
+      expect(feed.heldTicks).toEqual(Object.fromEntries(launch.settings.robotIds.map((id) => [id, id === rogueId ? held.length : 0])));
+      const step = (k: number) => Math.hypot(poses.get(k + 1)!.x - poses.get(k)!.x, poses.get(k + 1)!.y - poses.get(k)!.y);
+      // Free, it drives (about a centimetre a tick); held, it does not move, whatever it commands.
+      const free = [...Array(held[0]!).keys()].filter((k) => k >= 1 && poses.has(k + 1));
+      expect(free.filter((k) => step(k) > 0.005).length).toBeGreaterThan(free.length / 2);
+      const still = held.filter((k) => poses.has(k + 1));
+      expect(still.length).toBeGreaterThan(5);
+      for (const k of still) expect(step(k), `tick ${k}`).toBeLessThan(1e-3);
+      const runs = readdirSync(join(dir, `runs-${name}`));
+      const events = readFileSync(join(dir, `runs-${name}`, runs[0]!, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(events).toContainEqual(expect.objectContaining({ kind: 'isolate', robot: rogueId, stopped: true }));
+    } finally {
+      for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+      await rogue.close();
+      await run.broker.close();
+      if (run.dir) rmSync(run.dir, { recursive: true, force: true });
+      await releaseRun(launch);
+    }
   }, 600_000);
 });

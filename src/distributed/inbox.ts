@@ -113,11 +113,6 @@ export class SwarmInbox {
     return out;
   }
 
-  /** The tick of the newest mask heard (-1: none but tick 0's implicit one). */
-  get newestIsolationTick(): number {
-    return this.latestMaskTick;
-  }
-
   /** Robot id's agent went offline (true) or came back (false). */
   agentGone(id: string, gone: boolean): void {
     const i = this.ids.indexOf(id);
