@@ -10,13 +10,17 @@
 // It starts once every agent and the monitor have said they are ready (retained status, `ready: true`), under
 // a trial id of its own (in its status), having cleared the last trial's retained `done`; it ends the trial
 // with a retained `done` of that id, whatever ends it (the last tick, a signal, an error).
+// Under monitor.onFlag isolate-and-stop the feed is the robots' bridge that enforces the monitor's hold (its
+// `.../isolation` mask): a held robot's wheels are zeroed whatever its agent (maybe the compromised party)
+// sends. Lock-step, tick k's commands are applied once tick k's mask has come too; live, the latest mask holds.
 // Broker outages are ridden out. Lock-step: time stands still while the feed is cut off; once back it waits
 // for everyone who was ready to be back (bounded by outageTimeoutMs) and publishes the last ticks' poses again
 // (the agents answer a repeated pose with their last ticks' commands again). Live: the twin's time goes on, so every robot
 // is stopped the moment the connection drops (its commands cannot come) and driven again by the next ones.
 import { randomUUID } from 'node:crypto';
 import { ConfigError } from '../src/core/config-file.js';
-import { DEFAULT_QOS } from '../src/links/mqtt/topics.js';
+import { DEFAULT_QOS, ISOLATION_QOS } from '../src/links/mqtt/topics.js';
+import { HELD_STILL } from '../src/core/observation.js';
 import { loadLaunch } from '../src/launch/launch.js';
 import { releaseRun } from '../src/runtime/run-spec.js';
 import { SimLink } from './sim-link.js';
@@ -38,6 +42,8 @@ export interface FeedSummary {
   ticksPerSecond: number;
   /** Per robot: ticks it was stopped because its command did not come (or its agent was offline). */
   watchdogStops: Record<string, number>;
+  /** Per robot: ticks its wheels were held still because the monitor's isolation mask said so (isolate-and-stop). */
+  heldTicks: Record<string, number>;
   /** The twin's true and tracked poses after the last step. */
   finalTruePoses: { x: number; y: number; theta: number }[];
   finalPoses: { x: number; y: number; theta: number }[];
@@ -76,6 +82,10 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
     const inbox = new SwarmInbox(ids, cfg.mode);
     const lastCommandMs = new Array<number>(N).fill(-Infinity);
     let wake: (() => void) | null = null;
+    // The monitor's hold (isolate-and-stop): enforced here, at the robot, never left to its agent.
+    const isolating = launch.onFlag !== 'report';
+    const mask = new Uint8Array(N);
+    const held = (i: number) => mask[i] === HELD_STILL;
     await bus.subscribe(p.topics.everyRobot('cmd'), 'cmd', DEFAULT_QOS.cmd, (topic, msg, receivedMs) => {
       const r = p.topics.parseRobot(topic);
       const i = r ? ids.indexOf(r.id) : -1;
@@ -83,10 +93,22 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
       inbox.command(r!.id, msg);
       if (cfg.mode === 'live') {
         lastCommandMs[i] = receivedMs;
-        link!.send(i, msg.left, msg.right);
+        if (held(i)) link!.send(i, 0, 0);
+        else link!.send(i, msg.left, msg.right);
       }
       wake?.();
     });
+    if (isolating) {
+      await bus.subscribe(p.topics.isolation, 'isolation', ISOLATION_QOS, (_topic, msg) => {
+        inbox.isolation(msg);
+        if (cfg.mode === 'live') {
+          // Live: the latest mask holds from now on (a robot it holds stops at once).
+          inbox.isolationAt(0, mask);
+          ids.forEach((_, i) => held(i) && link!.send(i, 0, 0));
+        }
+        wake?.();
+      });
+    }
     // Who is there: agents and the monitor announce `ready` once subscribed; `gone` is a participant's own
     // loss (its clean exit, or its will while our connection stays up), never a broker restart.
     const roles = [...ids.map((id) => `agent/${id}`), 'monitor'];
@@ -100,6 +122,11 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
       } else {
         ready.delete(role);
         gone.add(role);
+      }
+      // Without the monitor nobody can clear an isolation: its last mask stays in force (lock-step: not waited for).
+      if (role === 'monitor' && isolating && inbox.monitorGone !== (event === 'gone')) {
+        inbox.monitorGone = event === 'gone';
+        if (started) log(`swarmguard feed: the monitor ${inbox.monitorGone ? 'is gone: its last isolation mask stays in force' : 'is back'}`);
       }
       wake?.();
     });
@@ -166,6 +193,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
     p.ready();
     started = true;
     const watchdogStops = Object.fromEntries(ids.map((id) => [id, 0]));
+    const heldTicks = Object.fromEntries(ids.map((id) => [id, 0]));
     // Per robot: a line when its commands start missing, a count while they keep missing, a line once they come again.
     const faults = new FaultLog(log);
     const source = (id: string) => `swarmguard feed: ${id}`;
@@ -179,18 +207,25 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
       const publishPoses = (batch: { id: string; pose: object }[]) => batch.forEach((b) => bus.publish(p.topics.robot(b.id, 'pose'), b.pose, DEFAULT_QOS.pose));
       for (let k = 0; k < launch.ticks && !o.signal?.aborted; k++) {
         const waited = (i: number) => inbox.commandAt(i, k) !== null || agentGone(i);
+        // Tick k's commands are applied with tick k's mask (the monitor's, after its tick k-1).
+        const masked = () => !isolating || inbox.isolationHeard(k);
         const batch = link.poses().flatMap((pose, i) => (pose ? [{ id: ids[i]!, pose: { t: pose.stampMs, x: pose.x, y: pose.y, theta: pose.theta, tick: k } }] : []));
         for (;;) {
           if (await regroup()) recent.forEach(publishPoses);
           publishPoses(batch);
           const lost = bus.lost;
-          const all = await waitFor(() => ids.every((_, i) => waited(i)) || bus.lost !== lost, cfg.stepTimeoutMs);
+          const all = await waitFor(() => (ids.every((_, i) => waited(i)) && masked()) || bus.lost !== lost, cfg.stepTimeoutMs);
           // The connection dropped while waiting: the poses may not have reached everyone; again once back.
           if (o.signal?.aborted || bus.lost === lost || (all && ids.every((_, i) => waited(i)))) break;
         }
+        // A mask that has not come (the monitor too slow for stepTimeoutMs): the last one heard holds.
+        if (isolating) inbox.isolationAt(k, mask);
         ids.forEach((id, i) => {
           const c = inbox.commandAt(i, k);
-          if (c) {
+          if (held(i)) {
+            link!.send(i, 0, 0);
+            heldTicks[id]!++;
+          } else if (c) {
             link!.send(i, c.left, c.right);
             faults.settle(source(id));
           } else {
@@ -217,6 +252,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
         if (o2 && o2.startPoses === null && --o2.settle <= 0) o2.startPoses = link!.truePoses();
         link!.poses().forEach((pose, i) => {
           // A robot never commanded stands still already; one whose commands stopped is stopped.
+          if (held(i)) heldTicks[ids[i]!]!++;
           if (Number.isFinite(lastCommandMs[i]!) && now - lastCommandMs[i]! > cfg.commandTimeoutMs) {
             link!.send(i, 0, 0);
             watchdogStops[ids[i]!]!++;
@@ -238,6 +274,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
       wallMs,
       ticksPerSecond: ticks / Math.max(1e-3, wallMs / 1000),
       watchdogStops,
+      heldTicks,
       finalTruePoses: link.truePoses(),
       finalPoses: link.poses().map((q) => ({ x: q!.x, y: q!.y, theta: q!.theta })),
       refused: bus.refusedTotal(),

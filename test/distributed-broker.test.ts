@@ -19,7 +19,7 @@ const skip = mosquittoSkipReason();
 const PASSWORD = 'broker-fault-test-password';
 const PASSWORD_ENV = 'SWARMGUARD_BROKER_FAULT_TEST_PASSWORD';
 const ids = Array.from({ length: 10 }, (_, i) => `epuck-${i}`);
-const SWARMS = ['fault-live', 'fault-lockstep', 'fault-done', 'fault-stale'];
+const SWARMS = ['fault-live', 'fault-lockstep', 'fault-lockstep-iso', 'fault-done', 'fault-stale'];
 
 let dir: string;
 let mosquitto: Mosquitto | null = null;
@@ -124,47 +124,53 @@ describe.skipIf(skip !== null)(`distributed run through broker faults${skip ? ` 
   // Once flaky in the full parallel suite (5 robots given a lock-step watchdog stop after the restarts): a
   // graceful broker shutdown drops its clients one by one, and a round trip answered between two wills made
   // the feed take agents as gone; a will now counts only once our connection outlives it (followPeers).
-  it('a lock-step run through a graceful and a hard mosquitto restart is the undisturbed single-process trial, event for event and pose for pose', async () => {
-    const name = 'fault-lockstep';
-    const path = writeLaunch(name, (l) => {
-      l.duration = 8;
-      l.injections[0].at = 2;
-      l.injections[0].duration = 5;
-      l.distributed.stepTimeoutMs = 30_000; // a loaded machine never makes the feed give up on a living agent
-    });
-    // The single-process fast trial of the same file.
-    const single = await singleProcessTrial(path);
-    const topics = new SwarmTopics(name);
-    const observer = await login('observer');
-    const lines: string[] = [];
-    try {
-      let newestTick = -1;
-      await observer.subscribe(topics.everyRobot('cmd'), 'cmd', 0, (_t, msg) => (newestTick = Math.max(newestTick, msg.tick)));
-      const running = runDistributed(path, { broker: mosquitto!.url, feedOut: join(dir, 'feed-lockstep.json'), log: (l) => lines.push(l) });
-      const failed = running.then(() => Promise.reject(new Error(`the run ended before the restarts:\n${lines.join('\n')}`)));
-      for (const [signal, atTick] of [['SIGTERM', 20], ['SIGKILL', 45]] as const) {
-        await Promise.race([until(`agents at tick ${atTick}`, () => newestTick >= atTick, 300_000), failed]);
-        await mosquitto!.restart(signal);
-        const before = newestTick;
-        await Promise.race([until('commands after the restart', () => newestTick > before + 2 && observer.connected, 120_000), failed]);
+  // And with flags acting (isolate-and-stop, the adversary held from about tick 30): the monitor's isolation
+  // masks in flight at a restart are sent again, and the run is still the undisturbed one.
+  for (const onFlag of ['report', 'isolate-and-stop'] as const) {
+    it(`a lock-step run through a graceful and a hard mosquitto restart is the undisturbed single-process trial, event for event and pose for pose${onFlag === 'report' ? '' : ` (onFlag ${onFlag})`}`, async () => {
+      const name = onFlag === 'report' ? 'fault-lockstep' : 'fault-lockstep-iso';
+      const path = writeLaunch(name, (l) => {
+        l.duration = 8;
+        l.injections[0].at = 2;
+        l.injections[0].duration = 5;
+        l.distributed.stepTimeoutMs = 30_000; // a loaded machine never makes the feed give up on a living agent
+        l.monitor.onFlag = onFlag;
+      });
+      // The single-process fast trial of the same file.
+      const single = await singleProcessTrial(path);
+      const topics = new SwarmTopics(name);
+      const observer = await login('observer');
+      const lines: string[] = [];
+      try {
+        let newestTick = -1;
+        await observer.subscribe(topics.everyRobot('cmd'), 'cmd', 0, (_t, msg) => (newestTick = Math.max(newestTick, msg.tick)));
+        const running = runDistributed(path, { broker: mosquitto!.url, feedOut: join(dir, `feed-${name}.json`), log: (l) => lines.push(l) });
+        const failed = running.then(() => Promise.reject(new Error(`the run ended before the restarts:\n${lines.join('\n')}`)));
+        for (const [signal, atTick] of [['SIGTERM', 20], ['SIGKILL', 45]] as const) {
+          await Promise.race([until(`agents at tick ${atTick}`, () => newestTick >= atTick, 300_000), failed]);
+          await mosquitto!.restart(signal);
+          const before = newestTick;
+          await Promise.race([until('commands after the restart', () => newestTick > before + 2 && observer.connected, 120_000), failed]);
+        }
+        const exits = await running;
+        expect(exits.filter((e) => e.code !== 0), lines.join('\n')).toEqual([]);
+        const feed = JSON.parse(readFileSync(join(dir, `feed-${name}.json`), 'utf8')) as FeedSummary;
+        expect(feed.outages, lines.join('\n')).toHaveLength(2);
+        expect(feed.ticks).toBe(80);
+        // Time stood still while the broker was away: nobody stopped for want of a command, the twin ended
+        // where the undisturbed run ends, and the monitor saw exactly what that run saw.
+        expect(Object.values(feed.watchdogStops).every((n) => n === 0), JSON.stringify(feed.watchdogStops)).toBe(true);
+        expect(feed.finalTruePoses).toEqual(single.truePoses);
+        const { summary, events } = runFolder(name);
+        expect(summary.ticks).toBe(80);
+        expect(events).toEqual(JSON.parse(JSON.stringify(single.events)));
+        expect(summary.outcomes).toEqual(single.outcomes);
+        if (onFlag !== 'report') expect(events.some((e) => e.kind === 'isolate')).toBe(true);
+      } finally {
+        await observer.close();
       }
-      const exits = await running;
-      expect(exits.filter((e) => e.code !== 0), lines.join('\n')).toEqual([]);
-      const feed = JSON.parse(readFileSync(join(dir, 'feed-lockstep.json'), 'utf8')) as FeedSummary;
-      expect(feed.outages, lines.join('\n')).toHaveLength(2);
-      expect(feed.ticks).toBe(80);
-      // Time stood still while the broker was away: nobody stopped for want of a command, the twin ended
-      // where the undisturbed run ends, and the monitor saw exactly what that run saw.
-      expect(Object.values(feed.watchdogStops).every((n) => n === 0), JSON.stringify(feed.watchdogStops)).toBe(true);
-      expect(feed.finalTruePoses).toEqual(single.truePoses);
-      const { summary, events } = runFolder(name);
-      expect(summary.ticks).toBe(80);
-      expect(events).toEqual(JSON.parse(JSON.stringify(single.events)));
-      expect(summary.outcomes).toEqual(single.outcomes);
-    } finally {
-      await observer.close();
-    }
-  }, 600_000);
+    }, 600_000);
+  }
 
   it("a trial ends on its own retained done, published by whoever ends it, and never on an earlier trial's", async () => {
     const name = 'fault-done';

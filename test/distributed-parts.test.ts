@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAgent } from '../src/distributed/agent.js';
 import { credentials, distributedAcl } from '../src/distributed/config.js';
 import { SwarmInbox } from '../src/distributed/inbox.js';
+import { HELD_STILL, LEFT_OUT } from '../src/core/observation.js';
 import { followPeers, WILL_SETTLE_MS } from '../src/distributed/participant.js';
 import { EmbeddedBroker } from '../src/links/mqtt/broker.js';
 import { BusClient } from '../src/links/mqtt/client.js';
@@ -135,6 +136,42 @@ describe('launch files and agents: bad input', () => {
     expect(acl.canPublish('agent-epuck-0', 'c', t.done)).toBe(false);
     expect(acl.canPublish('monitor', 'c', t.done)).toBe(false);
     for (const u of ['agent-epuck-0', 'monitor']) expect(acl.canRead(u, 'c', t.done), u).toBe(true);
+  });
+
+  it('the ACL lets only the monitor publish the isolation mask (who is left out, who is held still); the agents and the feed read it', () => {
+    const acl = AclFile.parse(distributedAcl('demo', ['epuck-0', 'epuck-1']), 'acl');
+    const t = new SwarmTopics('demo');
+    expect(t.isolation).toBe('swarmguard/v1/demo/isolation');
+    expect(acl.canPublish('monitor', 'c', t.isolation)).toBe(true);
+    for (const u of ['agent-epuck-0', 'agent-epuck-1', 'feed', 'observer']) expect(acl.canPublish(u, 'c', t.isolation), u).toBe(false);
+    for (const u of ['agent-epuck-0', 'agent-epuck-1', 'feed']) expect(acl.canRead(u, 'c', t.isolation), u).toBe(true);
+  });
+
+  it('the inbox keeps the isolation mask per tick (tick 0 empty); a robot held at tick k-1 counts as commanded zero, stopped isolated, whatever its agent sent', () => {
+    const ids = ['epuck-0', 'epuck-1', 'epuck-2'];
+    const inbox = new SwarmInbox(ids, 'lockstep');
+    const mask = new Uint8Array(3);
+    expect(inbox.isolationHeard(0)).toBe(true);
+    expect(inbox.isolationHeard(1)).toBe(false);
+    inbox.isolation({ tick: 1, leftOut: ['epuck-0'], held: ['epuck-2', 'epuck-9'] });
+    expect(inbox.ignored['unknown-robot']).toBe(1);
+    expect(inbox.isolationHeard(1)).toBe(true);
+    expect(Array.from(inbox.isolationAt(0, mask))).toEqual([0, 0, 0]);
+    expect(Array.from(inbox.isolationAt(1, mask))).toEqual([LEFT_OUT, 0, HELD_STILL]);
+    // A second mask for the same tick (sent again after an outage) changes nothing.
+    inbox.isolation({ tick: 1, leftOut: [], held: [] });
+    expect(Array.from(inbox.isolationAt(1, mask))).toEqual([LEFT_OUT, 0, HELD_STILL]);
+    for (const id of ids) inbox.command(id, { v: 1, t: 100, tick: 1, left: 0.5, right: 0.4 });
+    const out = new Float32Array(6);
+    const stopped: (string | null)[] = [null, null, null];
+    inbox.commandsBefore(2, out, stopped);
+    expect(Array.from(out)).toEqual([0.5, 0.4, 0.5, 0.4, 0, 0].map(Math.fround));
+    expect(stopped).toEqual([null, null, 'isolated']);
+    // The monitor gone: tick 2's mask is not waited for, the last one stays in force.
+    expect(inbox.isolationHeard(2)).toBe(false);
+    inbox.monitorGone = true;
+    expect(inbox.isolationHeard(2)).toBe(true);
+    expect(Array.from(inbox.isolationAt(2, mask))).toEqual([LEFT_OUT, 0, HELD_STILL]);
   });
 
   it('logs in by default (SWARMGUARD_MQTT_PASSWORD), rides out outages for a minute, and goes without a login only when told to', async () => {

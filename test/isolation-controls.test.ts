@@ -14,6 +14,7 @@ import { readRecording } from '../src/recording/reader.js';
 import { parseConsoleCommand } from '../src/runtime/console.js';
 import { RunController } from '../src/runtime/control.js';
 import { loadLaunch } from '../src/launch/launch.js';
+import { releaseRun } from '../src/runtime/run-spec.js';
 import { DEFAULT_SAFETY } from '../src/runtime/safety.js';
 import { SimLink } from '../sim/sim-link.js';
 import { swarmTrial, type TrialRun } from '../src/runtime/trial.js';
@@ -49,14 +50,22 @@ describe('monitor.onFlag in launch files', () => {
 });
 
 describe('monitor.onFlag and the distributed runtime', () => {
-  it('acting on flags is refused where robots run as processes of their own (they build their observations from the bus)', async () => {
-    const demo = readFileSync(join(PROJECT_ROOT, 'launch', 'distributed-demo.yaml'), 'utf8')
-      .replaceAll('../policies/', `${join(PROJECT_ROOT, 'policies')}/`)
-      .replace('monitor: { flagAt', 'monitor: { onFlag: isolate, flagAt');
-    const { dir } = launchFile('duration: 1\n');
-    const path = join(dir, 'distributed.yaml');
-    writeFileSync(path, demo);
-    await expect(loadLaunch(path)).rejects.toThrow(`${path}: monitor.onFlag: 'isolate' is not supported by the distributed runtime (distributed:), only report`);
+  it('a distributed launch file may act on flags (the monitor publishes the isolation mask: test/distributed-isolation.test.ts)', async () => {
+    for (const onFlag of ['isolate', 'isolate-and-stop'] as const) {
+      const demo = readFileSync(join(PROJECT_ROOT, 'launch', 'distributed-demo.yaml'), 'utf8')
+        .replaceAll('../policies/', `${join(PROJECT_ROOT, 'policies')}/`)
+        .replace('monitor: { flagAt', `monitor: { onFlag: ${onFlag}, flagAt`);
+      const { dir } = launchFile('duration: 1\n');
+      const path = join(dir, 'distributed.yaml');
+      writeFileSync(path, demo);
+      const launch = await loadLaunch(path);
+      try {
+        expect(launch.onFlag).toBe(onFlag);
+        expect(launch.distributed?.mode).toBe('lockstep');
+      } finally {
+        await releaseRun(launch);
+      }
+    }
   });
 });
 

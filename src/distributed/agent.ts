@@ -4,13 +4,18 @@
 // code), runs its own actor and its own row of the belief network (OnnxTeam hosting one robot: bit-identical
 // to the batched run), runs its robot's safety layer, and publishes its belief (first) and its command. In a
 // trial, the agent of an injected robot runs the injection itself and publishes its ground truth on
-// `.../events`. Lock-step: tick k runs when tick k's poses have come; live: at the control period on its own clock.
+// `.../events`. Lock-step: tick k runs when tick k's poses have come (and, when flags act, tick k's isolation
+// mask from the monitor); live: at the control period on its own clock, with the latest mask heard. The mask
+// leaves robots out of this agent's observation and belief pairs; a robot it holds still (isolate-and-stop) is
+// stopped by its bridge (the feed), not by its agent, which a compromise may have taken over: the others take
+// its command as zero, and this agent's own safety layer holds it too only so that what it publishes (its
+// command's `stopped`, its stop event) says so, as the single-process run's does.
 import { makeStreams, type RandomStream } from '../core/random.js';
-import { PAIR_DIM } from '../core/observation.js';
+import { HELD_STILL, PAIR_DIM } from '../core/observation.js';
 import type { BusClient } from '../links/mqtt/client.js';
 import type { CmdMsg } from '../links/mqtt/schemas.js';
 import { beliefAbout } from '../links/mqtt/service.js';
-import { DEFAULT_QOS, type SwarmTopics } from '../links/mqtt/topics.js';
+import { DEFAULT_QOS, ISOLATION_QOS, type SwarmTopics } from '../links/mqtt/topics.js';
 import { OnnxTeam } from '../policy/team.js';
 import { attackName } from '../attacks/attack.js';
 import type { Launch } from '../launch/launch.js';
@@ -48,6 +53,10 @@ export class RobotAgent {
   private readonly recent: { tick: number; belief: object | null; cmd: object }[] = [];
   /** Times the last ticks' beliefs and commands were published again after an outage. */
   resent = 0;
+  /** This tick's isolation mask (the monitor's; LEFT_OUT / HELD_STILL at a robot's index), which the view observes through. */
+  private readonly mask: Uint8Array;
+  /** Whether flags act (monitor.onFlag isolate, isolate-and-stop): then every tick waits for its mask (lock-step). */
+  readonly isolating: boolean;
 
   constructor(
     private readonly launch: Launch,
@@ -71,6 +80,10 @@ export class RobotAgent {
     this.pairs = new Float32Array(N * N * PAIR_DIM);
     this.injections = launch.trial ? launch.injections : [];
     this.plan = this.injections.filter((inj) => inj.robot === robot);
+    this.isolating = launch.onFlag !== 'report';
+    this.mask = new Uint8Array(N);
+    this.view.isolateWith(this.mask);
+    this.safety.holdWhere((j) => this.mask[j] === HELD_STILL);
     team.host([robot], N);
     team.setForgetAfter(launch.forgetAfterTicks);
     team.resetEnv(0);
@@ -83,7 +96,7 @@ export class RobotAgent {
    * (the lock-step feed publishing that tick again), on its own reconnection, and when the monitor comes back,
    * which also gets every event of this agent again. Receivers keep one of each.
    */
-  async subscribe(onPose: () => void): Promise<void> {
+  async subscribe(onPose: () => void, log: (line: string) => void = () => {}): Promise<void> {
     await this.bus.subscribe(this.topics.everyRobot('pose'), 'pose', DEFAULT_QOS.pose, (topic, msg, receivedMs) => {
       const r = this.topics.parseRobot(topic);
       if (r) this.inbox.pose(r.id, msg, receivedMs);
@@ -105,6 +118,26 @@ export class RobotAgent {
       this.resend();
     });
     this.bus.onConnection((up) => up && this.resend());
+    if (!this.isolating) return;
+    await this.bus.subscribe(this.topics.isolation, 'isolation', ISOLATION_QOS, (_t, msg) => {
+      this.inbox.isolation(msg);
+      onPose();
+    });
+    // The monitor gone (its exit, or its will while our connection stays up): nobody can clear an isolation any
+    // more, so the last mask heard stays in force (lock-step: not waited for again), until it is back.
+    await followPeers(this.bus, this.topics, this.topics.status('monitor'), (_role, event) => {
+      const gone = event === 'gone';
+      if (gone !== this.inbox.monitorGone) log(`swarmguard agent ${this.id}: the monitor ${gone ? 'is gone: its last isolation mask stays in force' : 'is back'}`);
+      this.inbox.monitorGone = gone;
+      onPose();
+    });
+  }
+
+  /** Lock-step: whether tick k can run (its poses, and its isolation mask when flags act). */
+  complete(k: number): boolean {
+    const N = this.launch.settings.robotIds.length;
+    const poses = this.inbox.posesHeard(k) === N || this.inbox.newestPoseTick > k;
+    return poses && (!this.isolating || this.inbox.isolationHeard(k));
   }
 
   /**
@@ -129,7 +162,10 @@ export class RobotAgent {
   async step(k: number, nowMs: number): Promise<void> {
     const i = this.robot;
     const events = groundTruth(this.plan, this.started, k, this.launch.settings.robotIds);
-    // Every robot's last command goes into the observations (the neighbour rows carry them).
+    // Tick k's isolation mask (the view observes through it; the safety layer holds this robot if it says so).
+    this.inbox.isolationAt(k, this.mask);
+    // Every robot's last command goes into the observations (the neighbour rows carry them; a robot held at
+    // tick k-1 executed zero).
     this.inbox.commandsBefore(k, this.commands);
     this.view.sent(this.commands);
     const timed = this.inbox.posesAt(k);
@@ -208,12 +244,11 @@ export async function runAgent(path: string, o: AgentRunOptions): Promise<AgentS
     const { launch, team, participant: p, watch } = session;
     const bus = p.bus;
     const agent = new RobotAgent(launch, launch.settings.robotIds.indexOf(o.robot), team, bus, p.topics, p.config.mode);
-    const N = launch.settings.robotIds.length;
     await session.tick(
       {
         inbox: agent.inbox,
-        subscribe: (onPose) => agent.subscribe(onPose),
-        complete: (k) => agent.inbox.posesHeard(k) === N || agent.inbox.newestPoseTick > k,
+        subscribe: (onPose) => agent.subscribe(onPose, log),
+        complete: (k) => agent.complete(k),
         // While the broker is away (live) its poses go stale: the safety layer stops the robot (its commands, if
         // any get through, are zero) until fresh poses come; the robot's own watchdog (the feed's) stops it meanwhile.
         step: (k, nowMs) => agent.step(k, nowMs),

@@ -19,7 +19,9 @@ export const agentUser = (id: string): string => `agent-${id}`;
  * The mosquitto ACL (acl_file format) of a distributed run: each agent reads every pose and command and
  * writes only its own robot's command and belief, the events and its own status; the monitor reads what the
  * agents and the feed publish and writes suspicion, alerts, events and its status; the feed writes poses
- * and reads commands; only the feed ends the trial (`.../done`, which the others read).
+ * and reads commands; only the feed ends the trial (`.../done`, which the others read); only the monitor
+ * publishes the isolation mask (`.../isolation`: who is left out, who is held still), which the agents and
+ * the feed (the robots' bridge, which enforces the hold) read.
  */
 export function distributedAcl(swarm: string, ids: readonly string[]): string {
   const t = new SwarmTopics(swarm);
@@ -38,6 +40,7 @@ export function distributedAcl(swarm: string, ids: readonly string[]): string {
       `topic read ${t.status('monitor')}`,
       `topic read ${t.prefix}/status/agent/+`,
       `topic read ${t.done}`,
+      `topic read ${t.isolation}`,
     );
   }
   lines.push(
@@ -52,6 +55,7 @@ export function distributedAcl(swarm: string, ids: readonly string[]): string {
     `topic read ${t.everyStatus}`,
     `topic write ${t.status('monitor')}`,
     `topic read ${t.done}`,
+    `topic write ${t.isolation}`,
     '',
     'user feed',
     `topic write ${t.everyRobot('pose')}`,
@@ -59,6 +63,7 @@ export function distributedAcl(swarm: string, ids: readonly string[]): string {
     `topic read ${t.everyStatus}`,
     `topic write ${t.status('feed')}`,
     `topic readwrite ${t.done}`,
+    `topic read ${t.isolation}`,
   );
   return `${lines.join('\n')}\n`;
 }

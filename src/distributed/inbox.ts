@@ -3,7 +3,8 @@
 // agents their commands), so a process uses exactly tick k's poses and tick k-1's commands however the
 // messages of different senders interleave. Live: the latest of each, poses stamped with the sender's stamp
 // moved onto this process's clock (see pose()).
-import type { BeliefMsg, CmdMsg, PoseMsg } from '../links/mqtt/schemas.js';
+import { HELD_STILL, LEFT_OUT } from '../core/observation.js';
+import type { BeliefMsg, CmdMsg, IsolationMsg, PoseMsg } from '../links/mqtt/schemas.js';
 import type { TimedPose } from '../runtime/safety.js';
 
 export type TimeMode = 'lockstep' | 'live';
@@ -35,6 +36,17 @@ export class SwarmInbox {
   readonly ignored = Object.fromEntries(IGNORED_REASONS.map((r) => [r, 0])) as Record<IgnoredReason, number>;
   /** Robots whose agent is offline (its last will): the feed stops them, so their command is zero. */
   private readonly agentOffline: boolean[];
+  /**
+   * The monitor's isolation masks (monitor.onFlag isolate / isolate-and-stop; values LEFT_OUT, HELD_STILL as
+   * src/core/observation.ts reads them): lock-step, per tick; live, the latest. Tick 0's is empty (no flag yet).
+   */
+  private readonly masks = new Map<number, Uint8Array>();
+  /** The newest mask heard (lock-step: of the highest tick; live: the last to come), and its tick. */
+  private latestMask: Uint8Array;
+  private latestMaskTick = -1;
+  /** The monitor is gone (its last will or its exit): the last mask heard stays in force, nothing is waited for. */
+  monitorGone = false;
+  private readonly heldScratch: Uint8Array;
 
   constructor(
     readonly ids: readonly string[],
@@ -43,6 +55,62 @@ export class SwarmInbox {
     this.latestPoses = new Array<TimedPose | null>(ids.length).fill(null);
     this.commands = ids.map(() => []);
     this.agentOffline = ids.map(() => false);
+    this.latestMask = new Uint8Array(ids.length);
+    this.heldScratch = new Uint8Array(ids.length);
+    this.masks.set(0, new Uint8Array(ids.length));
+  }
+
+  /** The monitor's isolation mask for a tick (a robot not in the swarm is counted and skipped). */
+  isolation(msg: Pick<IsolationMsg, 'tick' | 'leftOut' | 'held'>): void {
+    const mask = new Uint8Array(this.ids.length);
+    for (const id of msg.leftOut) {
+      const i = this.index(id);
+      if (i >= 0) mask[i] = LEFT_OUT;
+    }
+    for (const id of msg.held) {
+      const i = this.index(id);
+      if (i >= 0) mask[i] = HELD_STILL;
+    }
+    if (this.mode === 'live') {
+      // Whatever came last is the monitor's latest word (a restarted monitor counts its ticks from 0 again).
+      this.latestMask = mask;
+      this.latestMaskTick = msg.tick;
+      return;
+    }
+    if (msg.tick < this.doneBelow - 1) {
+      this.ignored.late++;
+      return;
+    }
+    // One mask per tick (the monitor sends its last ones again after an outage).
+    if (this.masks.has(msg.tick)) return;
+    this.masks.set(msg.tick, mask);
+    if (msg.tick >= this.latestMaskTick) {
+      this.latestMask = mask;
+      this.latestMaskTick = msg.tick;
+    }
+  }
+
+  /**
+   * Lock-step: whether tick k's mask is known (tick 0's always is; with the monitor gone, the last one heard
+   * stays in force for every later tick).
+   */
+  isolationHeard(k: number): boolean {
+    return this.masks.has(k) || this.monitorGone;
+  }
+
+  /**
+   * The mask of tick k into out (lock-step: tick k's, or with the monitor gone the newest heard up to k; live:
+   * the latest heard, whatever its tick). Returns out.
+   */
+  isolationAt(k: number, out: Uint8Array): Uint8Array {
+    if (this.mode === 'live') {
+      out.set(this.latestMask);
+      return out;
+    }
+    let best = -1;
+    for (const t of this.masks.keys()) if (t <= k && t > best) best = t;
+    out.set(best >= 0 ? this.masks.get(best)! : this.latestMaskTick <= k ? this.latestMask : new Uint8Array(this.ids.length));
+    return out;
   }
 
   /** Robot id's agent went offline (true) or came back (false). */
@@ -139,11 +207,14 @@ export class SwarmInbox {
    * at 2i) and its safety stop reason into stopped; a robot without one keeps what out holds.
    */
   commandsBefore(limit: number, out: Float32Array, stopped?: (string | null)[]): void {
+    const held = limit >= 1 ? this.isolationAt(limit - 1, this.heldScratch) : null;
     this.commands.forEach((heard, i) => {
       let c: HeardCommand | undefined;
       for (const h of heard) if ((this.mode === 'live' || h.tick < limit) && (!c || h.tick >= c.tick)) c = h;
       // Lock-step: an offline agent's robot got no command for the last tick, so the feed stopped it.
       if (this.agentOffline[i] && (this.mode === 'live' || c?.tick !== limit - 1)) c = { tick: limit - 1, left: 0, right: 0, stopped: null };
+      // A robot the monitor held at that tick (isolate-and-stop): its bridge executed zero, whatever its agent sent.
+      if (held?.[i] === HELD_STILL) c = { tick: limit - 1, left: 0, right: 0, stopped: 'isolated' };
       if (!c) return;
       out[2 * i] = c.left;
       out[2 * i + 1] = c.right;
@@ -161,9 +232,10 @@ export class SwarmInbox {
     return this.mode === 'live' ? new Map(this.latestBeliefs) : (this.beliefs.get(k) ?? new Map());
   }
 
-  /** Lock-step: tick k is processed; what is kept for it and before goes (the last command per robot stays). */
+  /** Lock-step: tick k is processed; what is kept for it and before goes (the last command per robot stays; tick k's mask, for its commands). */
   done(k: number): void {
     this.doneBelow = k + 1;
+    for (const t of [...this.masks.keys()]) if (t < k) this.masks.delete(t);
     for (const t of [...this.poses.keys()]) if (t <= k) this.poses.delete(t);
     for (const t of [...this.beliefs.keys()]) if (t <= k) this.beliefs.delete(t);
     for (const heard of this.commands) {

@@ -8,10 +8,18 @@
 // (the feed holds the tick); live, ticks without data (its own connection down, or every pose stale) score
 // nothing, and a robot's motion across a gap in its poses is not scored either: no evidence from a period
 // without data.
+// Under monitor.onFlag isolate / isolate-and-stop it also owns what a flag does (FlagResponse, as `swarmguard
+// run`): after its tick k it publishes tick k+1's isolation mask on `.../isolation` (which robots the agents
+// leave out of their observations, which ones the robots' bridges hold still), the single-process run's
+// timing (a flag raised at tick k acts from tick k+1's observations and commands), and the isolate / probation
+// / isolation-end events.
 import { z } from 'zod';
 import type { BusClient } from '../links/mqtt/client.js';
 import { publishVerdicts } from '../links/mqtt/service.js';
-import { DEFAULT_QOS, type SwarmTopics } from '../links/mqtt/topics.js';
+import { DEFAULT_QOS, ISOLATION_QOS, type SwarmTopics } from '../links/mqtt/topics.js';
+import type { IsolationMsg } from '../links/mqtt/schemas.js';
+import { HELD_STILL, LEFT_OUT } from '../core/observation.js';
+import { FlagResponse, PROBATION_S, summariseIsolations } from '../runtime/isolation.js';
 import type { MeasuredMotion } from '../monitor/consistency.js';
 import { aggregateBeliefs, SwarmMonitor } from '../monitor/monitor.js';
 import { trainingPrior } from '../policy/pair-beliefs.js';
@@ -26,6 +34,11 @@ import { uncompromisedOutcome } from '../runtime/team-outcome.js';
 import { SwarmInbox, type TimeMode } from './inbox.js';
 import { followPeers } from './participant.js';
 import { runSession } from './session.js';
+
+/** Events on `.../events` that are the monitor's own (published by it, not taken back from the bus). */
+const OWN_EVENT_KINDS: readonly string[] = ['flag', 'clear', 'isolate', 'isolation-end', 'probation', 'on-flag'];
+/** Ticks of isolation masks sent again after an outage or when a participant comes (back) online. */
+const RESEND_MASKS = 3;
 
 /** The agents' events the monitor keeps (its own flags and clears it does not take back from the bus). */
 const AgentEventSchema = z.union([
@@ -63,6 +76,10 @@ export class MonitorNode {
   /** Lock-step: until then (after a reconnection) tick k is not run on the feed having moved past it. */
   private resyncUntil = 0;
   private readonly motion: (MeasuredMotion | null)[];
+  /** What a flag does (monitor.onFlag), and which robots are isolated now: the single-process run's FlagResponse. */
+  readonly response: FlagResponse;
+  /** The last isolation masks published (sent again after an outage), oldest first. */
+  private readonly recentMasks: Omit<IsolationMsg, 'v'>[] = [];
 
   constructor(
     private readonly launch: Launch,
@@ -87,6 +104,33 @@ export class MonitorNode {
     this.motion = new Array(N).fill(null);
     team.setForgetAfter(launch.forgetAfterTicks);
     team.resetEnv(0);
+    // What a flag does, exactly as TrialRun: the mask its view observes through, the hold its safety layer
+    // expects of a held robot; and the run says what flags do from the start.
+    this.response = new FlagResponse(s.robotIds, launch.onFlag, Math.max(1, Math.round(PROBATION_S / s.controlPeriod)));
+    this.view.isolateWith(this.response.isolated);
+    this.safety.holdWhere((i) => this.response.holds(i));
+    if (this.response.onFlag !== 'report') this.events.push({ tick: 0, kind: 'on-flag', onFlag: this.response.onFlag, reason: 'launch' });
+  }
+
+  /** Whether flags act (isolate, isolate-and-stop): then the agents and the feed wait for every tick's mask. */
+  get isolating(): boolean {
+    return this.response.onFlag !== 'report';
+  }
+
+  /** Publishes the mask of tick `tick` (FlagResponse.isolated now) and keeps it in this process's inbox. */
+  private publishMask(tick: number): void {
+    const ids = this.launch.settings.robotIds;
+    const mask = this.response.isolated;
+    const msg = { tick, leftOut: ids.filter((_, i) => mask[i] === LEFT_OUT), held: ids.filter((_, i) => mask[i] === HELD_STILL) };
+    this.inbox.isolation(msg);
+    this.bus.publish(this.topics.isolation, msg, ISOLATION_QOS);
+    this.recentMasks.push(msg);
+    if (this.recentMasks.length > RESEND_MASKS) this.recentMasks.shift();
+  }
+
+  /** The last masks again (after an outage, or to a participant back online); receivers keep one per tick. */
+  private resendMasks(): void {
+    for (const m of this.recentMasks) this.bus.publish(this.topics.isolation, m, ISOLATION_QOS);
   }
 
   /**
@@ -104,6 +148,7 @@ export class MonitorNode {
   async subscribe(onMessage: () => void): Promise<void> {
     const t = this.topics;
     this.bus.onConnection((up) => {
+      if (up) this.resendMasks();
       if (this.inbox.mode !== 'lockstep') return;
       // From the loss on (messages come before the subscriptions are all renewed) until the wait is over.
       if (!up) return void (this.resyncUntil = Infinity);
@@ -133,7 +178,11 @@ export class MonitorNode {
         const key = JSON.stringify(e.data);
         if (!this.eventKeys.has(key)) this.events.push(e.data);
         this.eventKeys.add(key);
-      } else if (msg.kind !== 'flag' && msg.kind !== 'clear') this.ignoredEvents++;
+      } else if (!OWN_EVENT_KINDS.includes(msg.kind)) this.ignoredEvents++;
+    });
+    // The feed back online (its own reconnection: masks in flight may be lost for it) gets the last masks again.
+    await this.bus.subscribe(t.status('feed'), 'status', DEFAULT_QOS.status, (_topic, msg) => {
+      if (msg.state === 'online') this.resendMasks();
     });
     // An agent gone is its own loss (its clean exit, or its will while our connection stays up), never a
     // broker restart (followPeers).
@@ -148,6 +197,7 @@ export class MonitorNode {
         this.inbox.agentGone(id, true);
         if (msg.done !== true) this.offline.push({ role, tick: this.records.length });
       } else if (event === 'online') {
+        this.resendMasks();
         this.agentSeen.add(i);
         this.agentGone.delete(i);
         this.inbox.agentGone(id, false);
@@ -175,9 +225,14 @@ export class MonitorNode {
       beliefs = aggregateBeliefs(this.pairBeliefs, 1, N, (i, j) => heard.get(i)?.[ids[j]!] !== undefined, this.beliefPrior);
     }
     const alerts = this.scoring(timed, nowMs) ? this.monitor.update(k, { poses, motion: this.motion, policyCommandsAfterSafety: this.expected, beliefs }) : [];
-    // Tick k's commands as the robots were sent them: next tick's observations carry them.
+    // Tick k's commands as the robots were sent them (a robot held at tick k executed zero): next tick's
+    // observations carry them.
     this.inbox.commandsBefore(k + 1, this.commands, this.stopped);
     this.view.sent(this.commands);
+    // What the flags do, from tick k+1 on (the single-process run's timing): its mask goes out at once, the
+    // agents and the feed wait for it (lock-step).
+    const isolation = this.response.update(k, this.monitor.flagged);
+    if (this.isolating) this.publishMask(k + 1);
     this.records.push({
       tick: k,
       timeMs: nowMs,
@@ -188,8 +243,9 @@ export class MonitorNode {
       ...monitorView(this.view, poses, beliefs, this.monitor),
       compromised: [],
     });
-    this.events.push(...alerts);
-    publishVerdicts(this.bus, this.topics, DEFAULT_QOS, ids, this.records.at(-1)!, alerts);
+    const first = k === 0 ? this.events.filter((e) => e.kind === 'on-flag') : [];
+    this.events.push(...alerts, ...isolation);
+    publishVerdicts(this.bus, this.topics, DEFAULT_QOS, ids, this.records.at(-1)!, [...first, ...alerts, ...isolation]);
     this.inbox.done(k);
   }
 
@@ -232,13 +288,16 @@ export class MonitorNode {
   finish(): { records: TickRecord[]; events: RunEvent[] } {
     const ids = this.launch.settings.robotIds;
     // Within a tick, the single-process run's order: the ground truth in the launch file's order, then safety
-    // stops, then flags and clears, by robot (agents' events arrive in whatever order the agents ran).
+    // stops, then flags and clears, by robot, then what the flags did, by robot (agents' events arrive in
+    // whatever order the agents ran); what flags do is said before anything else.
     const rank = (e: RunEvent): number => {
+      if (e.kind === 'on-flag') return -1;
       if (e.kind === 'injection-start' || e.kind === 'injection-end') {
         return this.launch.injections.findIndex((inj) => ids[inj.robot] === e.robot && (e.kind === 'injection-start' ? inj.fromTick : inj.toTick) === e.tick);
       }
       const robot = 'robot' in e ? ids.indexOf(e.robot) : 0;
-      return (e.kind === 'stop' ? 1 : 2) * 1e6 + robot;
+      const isolation = e.kind === 'isolate' || e.kind === 'isolation-end' || e.kind === 'probation';
+      return (e.kind === 'stop' ? 1 : isolation ? 3 : 2) * 1e6 + robot;
     };
     const events = [...this.events].sort((a, b) => a.tick - b.tick || rank(a) - rank(b));
     for (const e of events) {
@@ -290,7 +349,9 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
     const stops = Object.fromEntries(STOP_REASONS.map((r) => [r, 0])) as Record<StopReason, number>;
     for (const r of records) for (const s of r.stopped) if (s) stops[s]++;
     const uncompromised = uncompromisedOutcome(records, launch.settings.robotIds, launch.settings);
-    const summary: RunSummary = { runDir: newRunDir(launch), ticks: records.length, outcomes: outcomes({ parts: { ids: launch.settings.robotIds }, records, events }), uncompromised, stops, scheduler: null, links: null, interrupted };
+    const ids = launch.settings.robotIds;
+    const isolations = summariseIsolations(events, ids, (t) => records[t]?.compromised ?? [], records.length, launch.settings.controlPeriod, node.response.onFlag);
+    const summary: RunSummary = { runDir: newRunDir(launch), ticks: records.length, outcomes: outcomes({ parts: { ids }, records, events }), uncompromised, stops, scheduler: null, links: null, interrupted, isolations };
     writeRunFolder(summary, launch, team.name, records, events);
     if (launch.record) await recordFinishedRun(summary.runDir, launch, launch.record, { name: team.name, dir: launch.policyDir, files: team.fileHashes }, records, events);
     for (const line of formatSummary(summary, launch)) log(line);

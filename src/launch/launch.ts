@@ -150,8 +150,6 @@ export async function loadLaunch(path: string): Promise<Launch> {
   const dashboard = file.dashboard && resolveDashboard(file.dashboard, `${path}: dashboard`);
   if (file.injections.length > 0 && !file.trial) throw new ConfigError(`${path}: injections: refused outside trial mode (set trial: true)`);
   const { onFlag, ...monitor } = file.monitor;
-  // The distributed runtime's robot processes build their observations from the bus, without the monitor's flags.
-  if (file.distributed && onFlag !== 'report') throw new ConfigError(`${path}: monitor.onFlag: '${onFlag}' is not supported by the distributed runtime (distributed:), only report`);
   if (!(monitor.clearAt < monitor.flagAt)) throw new ConfigError(`${path}: monitor.clearAt (${monitor.clearAt}) must be below monitor.flagAt (${monitor.flagAt})`);
   const injections: Launch['injections'] = [];
   try {

@@ -10,6 +10,7 @@ import { loadLaunch } from '../../src/launch/launch.js';
 import { releaseRun } from '../../src/runtime/run-spec.js';
 import { SimLink } from '../../sim/sim-link.js';
 import { outcomes, swarmTrial } from '../../src/runtime/trial.js';
+import { summariseIsolations } from '../../src/runtime/isolation.js';
 import { PROJECT_ROOT } from '../../src/core/swarm-config.js';
 import { startMosquitto, type Mosquitto } from '../../sim/mosquitto.js';
 
@@ -33,13 +34,15 @@ export async function singleProcessTrial(path: string) {
   try {
     team.setForgetAfter(launch.forgetAfterTicks);
     const link = new SimLink(launch.settings, 'fast', launch.seed);
-    const run = swarmTrial(launch.settings, team, link, { safety: launch.safety, monitor: launch.monitor, trialMode: true, injections: launch.injections, seed: launch.seed });
+    const run = swarmTrial(launch.settings, team, link, { safety: launch.safety, monitor: launch.monitor, onFlag: launch.onFlag, trialMode: true, injections: launch.injections, seed: launch.seed });
     while (run.tick < launch.ticks) {
       await run.step();
       link.advance();
     }
     return {
       events: run.events,
+      stops: { ...run.parts.safety.stops },
+      isolations: summariseIsolations(run.events, launch.settings.robotIds, (t) => run.records[t]?.compromised ?? [], run.tick, launch.settings.controlPeriod, run.response.onFlag),
       flagged: run.records.map((r) => r.flagged),
       outcomes: outcomes(run),
       truePoses: link.truePoses(),

@@ -41,10 +41,23 @@ export const StatusSchema = z.looseObject({ v: z.literal(1), state: z.enum(['onl
  */
 export const DoneSchema = z.looseObject({ v: z.literal(1), t: time, trial: z.string().min(1).max(64), by: z.string().min(1).max(64), ticks: tick, interrupted: z.boolean() });
 
+/**
+ * A distributed run's isolation mask for one tick (`.../isolation`, the monitor's only): `leftOut` are left out
+ * of every other robot's observation and belief pairs (onFlag isolate), `held` are held still by their bridge
+ * and seen by the others as still bodies (isolate-and-stop); every robot not named takes part as usual.
+ */
+export const IsolationSchema = z.object({
+  v: z.literal(1),
+  tick,
+  leftOut: z.array(z.string().min(1).max(64)).max(10_000),
+  held: z.array(z.string().min(1).max(64)).max(10_000),
+});
+
 export type PoseMsg = z.output<typeof PoseSchema>;
 export type CmdMsg = z.output<typeof CmdSchema>;
 export type BeliefMsg = z.output<typeof BeliefSchema>;
 export type DoneMsg = z.output<typeof DoneSchema>;
+export type IsolationMsg = z.output<typeof IsolationSchema>;
 
 export const SCHEMAS = {
   pose: PoseSchema,
@@ -56,6 +69,7 @@ export const SCHEMAS = {
   alerts: AlertSchema,
   status: StatusSchema,
   done: DoneSchema,
+  isolation: IsolationSchema,
 } as const;
 export type PayloadKind = keyof typeof SCHEMAS;
 export type Payload<K extends PayloadKind> = z.output<(typeof SCHEMAS)[K]>;

@@ -59,6 +59,15 @@ export class SwarmTopics {
     return `${this.prefix}/events`;
   }
 
+  /**
+   * A distributed run's isolation mask (monitor.onFlag isolate / isolate-and-stop): which robots every agent
+   * leaves out of its observation and belief pairs, and which ones the robots' bridges (the feed) hold still,
+   * tick by tick. Only the monitor may publish it (the run's ACL).
+   */
+  get isolation(): string {
+    return `${this.prefix}/isolation`;
+  }
+
   /** A distributed trial's end (retained): whoever ends the trial publishes it; the next trial's feed clears it. */
   get done(): string {
     return `${this.prefix}/done`;
@@ -106,4 +115,6 @@ export const DEFAULT_QOS = {
 } as const satisfies Record<string, Qos>;
 
 export type Stream = keyof typeof DEFAULT_QOS;
+/** The distributed run's isolation mask (`.../isolation`): one small message per tick that lock-step waits for, reliable. */
+export const ISOLATION_QOS: Qos = 1;
 export type QosTable = Record<Stream, Qos>;
