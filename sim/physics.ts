@@ -9,7 +9,7 @@
 // end-of-step backstop checks, each pass, the pairs close enough to touch at its start (the loop checks
 // every pair), so in a rare chain of pushes its order can differ from the loop's. Training's swarms
 // (10 to 20 robots) always take the loop.
-import { forNearPairs, GRID_MIN_ROBOTS, markContacts } from '../src/core/spatial-grid.js';
+import { forNearPairs, GRID_MIN_ROBOTS, markContacts, SpatialGrid } from '../src/core/spatial-grid.js';
 
 /** Squared-distance tolerance under which two discs are treated as overlapping and separated. */
 const OVERLAP_SLOP = 1e-12;
@@ -110,17 +110,38 @@ export function hasOverlap(b: DiscBodies, base: number, n: number, tolerance = 1
   return false;
 }
 
-/** Resolves contacts of one environment; holds the candidate pairs of the current control step. */
+/**
+ * Resolves contacts of one environment; holds the candidate pairs of the current control step.
+ *
+ * From GRID_MIN_ROBOTS robots on, one grid search per step (collectCandidates) also keeps the wider
+ * "near" pairs, whose centres are within 2 x the largest radius + reach + contactMargin at the step's
+ * start, in the loop's order. The end-of-step overlap test and the contact marking then check only these
+ * pairs, while every robot has moved less than half of reach since (measured, not assumed): a pair left
+ * out started farther apart than that, so it can neither overlap nor touch, and the answers are the
+ * full passes' exactly (a boolean; marks that do not depend on order). Otherwise they run the full passes.
+ */
 export class ContactSolver {
   private pairI: Int32Array;
   private pairJ: Int32Array;
   private pairs = 0;
+  /** The near pairs of the step (grid path only; nearCount -1 when not collected). */
+  private nearI: Int32Array;
+  private nearJ: Int32Array;
+  private nearCount = -1;
+  /** The reach the near pairs were collected with (m). */
+  private nearReach = 0;
+  private readonly grid = new SpatialGrid(1);
+  private found: Int32Array;
 
-  constructor(robots: number) {
+  /** contactMargin: the gap under which detectContactsAfterMotion counts two robots as touching. */
+  constructor(robots: number, private readonly contactMargin = 0) {
     this.involved = new Uint8Array(robots);
     const cap = Math.min((robots * (robots - 1)) / 2, 16 * robots);
     this.pairI = new Int32Array(cap);
     this.pairJ = new Int32Array(cap);
+    this.nearI = new Int32Array(cap);
+    this.nearJ = new Int32Array(cap);
+    this.found = new Int32Array(robots);
   }
 
   /** Robots that belong to at least one candidate pair (1) or to none (0), by index within the environment. */
@@ -131,9 +152,10 @@ export class ContactSolver {
     const { x, y, radius } = b;
     const involved = this.involved;
     this.pairs = 0;
+    this.nearCount = -1;
     involved.fill(0, 0, n);
     if (n >= GRID_MIN_ROBOTS) {
-      forPairs(b, base, n, 2 * maxRadius(b, n) + reach, (i, j) => this.candidate(b, base, i, j, reach));
+      this.collectNear(b, base, n, reach);
       return;
     }
     for (let i = 0; i < n; i++) {
@@ -155,6 +177,57 @@ export class ContactSolver {
     }
   }
 
+  /**
+   * The grid path of collectCandidates: one search for the near pairs (centres within 2 x the largest radius
+   * + reach + contactMargin), in the order of a loop over i then j; the candidates are those of them that
+   * pass the loop's test, exactly (a candidate's centres are within 2 x the largest radius + reach, so none
+   * is missed, and they keep the loop's order).
+   */
+  private collectNear(b: DiscBodies, base: number, n: number, reach: number): void {
+    const { x, y, radius } = b;
+    const involved = this.involved;
+    const search = 2 * maxRadius(b, n) + reach + this.contactMargin;
+    if (!(search > 0 && Number.isFinite(search))) {
+      // A degenerate reach (no robot moves and no margin): the plain pass over every pair.
+      forPairs(b, base, n, 0, (i, j) => this.candidate(b, base, i, j, reach));
+      return;
+    }
+    const grid = this.grid;
+    grid.setCell(search);
+    grid.build(x, y, base, n);
+    if (this.found.length < n) this.found = new Int32Array(n);
+    const found = this.found;
+    const r2 = search * search;
+    let near = 0;
+    for (let i = 0; i < n; i++) {
+      const count = grid.within(i, r2, found, true);
+      if (near + count > this.nearI.length) this.growNear(near + count);
+      const gi = base + i;
+      const xi = x[gi]!;
+      const yi = y[gi]!;
+      const ri = radius[i]!;
+      for (let m = 0; m < count; m++) {
+        const j = found[m]!;
+        this.nearI[near] = i;
+        this.nearJ[near] = j;
+        near++;
+        const lim = ri + radius[j]! + reach;
+        const dx = x[base + j]! - xi;
+        if (dx >= lim || dx <= -lim) continue;
+        const dy = y[base + j]! - yi;
+        if (dx * dx + dy * dy >= lim * lim) continue;
+        if (this.pairs === this.pairI.length) this.grow();
+        this.pairI[this.pairs] = i;
+        this.pairJ[this.pairs] = j;
+        this.pairs++;
+        involved[i] = 1;
+        involved[j] = 1;
+      }
+    }
+    this.nearCount = near;
+    this.nearReach = reach;
+  }
+
   /** Keeps (i, j) as a candidate pair if their surfaces are closer than reach (the loop's test, exactly). */
   private candidate(b: DiscBodies, base: number, i: number, j: number, reach: number): void {
     const { x, y, radius } = b;
@@ -169,6 +242,79 @@ export class ContactSolver {
     this.pairs++;
     this.involved[i] = 1;
     this.involved[j] = 1;
+  }
+
+  /**
+   * Whether the near pairs still hold every pair that can overlap or touch: each robot has moved less than
+   * half the reach since the step's start (startX/startY, by index within the environment). A pair left out
+   * started more than 2 x the largest radius + reach + margin apart and has closed by less than reach.
+   */
+  private nearStillCovers(b: DiscBodies, base: number, n: number, startX: Float64Array, startY: Float64Array): boolean {
+    if (this.nearCount < 0) return false;
+    const { x, y } = b;
+    let most = 0;
+    for (let k = 0; k < n; k++) {
+      const dx = x[base + k]! - startX[k]!;
+      const dy = y[base + k]! - startY[k]!;
+      const d2 = dx * dx + dy * dy;
+      // A NaN stays out of `most`, and fails below through the comparison.
+      if (!(d2 <= most)) most = d2;
+    }
+    // 1e-9 m absorbs the rounding of the distance tests (about 1e-15 m at arena scale).
+    return 2 * Math.sqrt(most) + 1e-9 < this.nearReach;
+  }
+
+  /**
+   * hasOverlap(b, base, n) after the step's motion, through the near pairs when they still cover every pair
+   * (see nearStillCovers): the same answer.
+   */
+  overlapsAfterMotion(b: DiscBodies, base: number, n: number, startX: Float64Array, startY: Float64Array): boolean {
+    if (!this.nearStillCovers(b, base, n, startX, startY)) return hasOverlap(b, base, n);
+    const { x, y, radius } = b;
+    const tolerance = 1e-9;
+    for (let p = 0; p < this.nearCount; p++) {
+      const i = this.nearI[p]!;
+      const j = this.nearJ[p]!;
+      const minD = radius[i]! + radius[j]! - tolerance;
+      const dx = x[base + j]! - x[base + i]!;
+      if (dx >= minD || dx <= -minD) continue;
+      const dy = y[base + j]! - y[base + i]!;
+      if (dx * dx + dy * dy < minD * minD) return true;
+    }
+    return false;
+  }
+
+  /**
+   * detectContacts(b, base, n, contactMargin, ...) after the step's motion, through the near pairs when they
+   * still cover every pair (see nearStillCovers): the same marks.
+   */
+  detectContactsAfterMotion(
+    b: DiscBodies, base: number, n: number, startX: Float64Array, startY: Float64Array, robotContact: Uint8Array, wallContact: Uint8Array,
+  ): void {
+    const margin = this.contactMargin;
+    if (!this.nearStillCovers(b, base, n, startX, startY)) {
+      detectContacts(b, base, n, margin, robotContact, wallContact);
+      return;
+    }
+    const { x, y, radius } = b;
+    for (let k = 0; k < n; k++) {
+      const g = base + k;
+      const r = radius[k]! + margin;
+      wallContact[g] = x[g]! <= r || y[g]! <= r || x[g]! >= b.width - r || y[g]! >= b.height - r ? 1 : 0;
+      robotContact[g] = 0;
+    }
+    for (let p = 0; p < this.nearCount; p++) {
+      const i = this.nearI[p]!;
+      const j = this.nearJ[p]!;
+      const minD = radius[i]! + radius[j]! + margin;
+      const dx = x[base + j]! - x[base + i]!;
+      if (dx >= minD || dx <= -minD) continue;
+      const dy = y[base + j]! - y[base + i]!;
+      if (dx * dx + dy * dy < minD * minD) {
+        robotContact[base + i] = 1;
+        robotContact[base + j] = 1;
+      }
+    }
   }
 
   /**
@@ -210,6 +356,17 @@ export class ContactSolver {
       clampToWalls(b, base, n);
     }
     if (hasOverlap(b, base, n)) restore(b, base, n, prevX, prevY);
+  }
+
+  private growNear(size: number): void {
+    let cap = this.nearI.length * 2;
+    while (cap < size) cap *= 2;
+    const i = new Int32Array(cap);
+    const j = new Int32Array(cap);
+    i.set(this.nearI);
+    j.set(this.nearJ);
+    this.nearI = i;
+    this.nearJ = j;
   }
 
   private grow(): void {

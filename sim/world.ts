@@ -14,7 +14,7 @@ import type { RendezvousMetrics } from '../src/core/rendezvous.js';
 import { MAX_LATENCY_TICKS, maxWheelSpeed } from '../src/core/robot-params.js';
 import type { SwarmSettings } from '../src/core/swarm-config.js';
 import type { ActionOverride, OverrideContext } from '../src/attacks/override.js';
-import { ContactSolver, detectContacts, hasOverlap, type DiscBodies } from './physics.js';
+import { ContactSolver, detectContacts, type DiscBodies } from './physics.js';
 import type { SwarmTask, TaskDefinition, TaskWorld } from './task.js';
 import { RENDEZVOUS_TASK } from './tasks/rendezvous.js';
 import { UserError } from '../src/core/user-error.js';
@@ -209,7 +209,7 @@ export class SwarmWorld<Metrics> implements TaskWorld {
     this.prevTrackedHeading = new Float64Array(G);
     this.collisionOnsets = new Float64Array(E);
     this.wallOnsets = new Float64Array(E);
-    this.contacts = new ContactSolver(N);
+    this.contacts = new ContactSolver(N, CONTACT_MARGIN);
     this.stepStartX = new Float64Array(N);
     this.stepStartY = new Float64Array(N);
     this.moving = new Int32Array(N);
@@ -430,7 +430,8 @@ export class SwarmWorld<Metrics> implements TaskWorld {
       this.prevRobotContact[k] = rc[base + k]!;
       this.prevWallContact[k] = wc[base + k]!;
     }
-    detectContacts(this.bodies, base, N, CONTACT_MARGIN, rc, wc);
+    // The step's near pairs (collected before the motion) serve the contact marks, as long as they still can.
+    this.contacts.detectContactsAfterMotion(this.bodies, base, N, this.stepStartX, this.stepStartY, rc, wc);
     for (let k = 0; k < N; k++) {
       const g = base + k;
       if (rc[g] && !this.prevRobotContact[k]) this.collisionOnsets[e]!++;
@@ -603,7 +604,7 @@ export class SwarmWorld<Metrics> implements TaskWorld {
       }
     }
     if (count > 0) this.subStep(base, count, h, S);
-    if (hasOverlap(this.bodies, base, N)) {
+    if (this.contacts.overlapsAfterMotion(this.bodies, base, N, this.stepStartX, this.stepStartY)) {
       this.contacts.resolveAll(this.bodies, base, N, this.stepStartX, this.stepStartY);
     }
     for (let k = 0; k < N; k++) {
