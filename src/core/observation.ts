@@ -283,9 +283,7 @@ export class RendezvousObserver {
       for (let i = 0; i < n; i++) {
         const c = grid.within(i, r2max, found, true);
         if (m + c > this.pairLo.length) this.growPairs(Math.max(2 * this.pairLo.length, m + c));
-        const xi = x[base + i]!;
-        const yi = y[base + i]!;
-        for (let a = 0; a < c; a++) m = this.addPair(m, i, found[a]!, xi, yi, x[base + found[a]!]!, y[base + found[a]!]!);
+        for (let a = 0; a < c; a++) m = this.addPair(m, i, found[a]!, x, y, base);
       }
       return m;
     }
@@ -299,26 +297,42 @@ export class RendezvousObserver {
         const dy = yj - yi;
         if (dx * dx + dy * dy > r2max) continue;
         if (m === this.pairLo.length) this.growPairs(2 * m);
-        m = this.addPair(m, i, j, xi, yi, xj, yj);
+        m = this.addPair(m, i, j, x, y, base);
       }
     }
     return m;
   }
 
-  /** Stores pair m = (i, j), i < j; returns m + 1. */
-  private addPair(m: number, i: number, j: number, xi: number, yi: number, xj: number, yj: number): number {
+  /**
+   * Stores pair m = (i, j), i < j; returns m + 1. It takes indices, not coordinates: a call V8 does not
+   * inline boxes every number argument in a heap number.
+   */
+  private addPair(m: number, i: number, j: number, x: Float64Array, y: Float64Array, base: number): number {
+    const xi = x[base + i]!;
+    const yi = y[base + i]!;
+    const xj = x[base + j]!;
+    const yj = y[base + j]!;
     const dx = xj - xi;
     const dy = yj - yi;
     const d = Math.sqrt(dx * dx + dy * dy);
-    const ux = d > 0 ? dx / d : NaN;
-    const uy = d > 0 ? dy / d : NaN;
+    // Plain branches, not `d > 0 ? dx / d : NaN`: V8 boxed such a select's value (a heap number per pair).
+    let ux = NaN;
+    let uy = NaN;
+    let rx = NaN;
+    let ry = NaN;
+    if (d > 0) {
+      ux = dx / d;
+      uy = dy / d;
+      rx = dx !== 0 ? -ux : (xi - xj) / d;
+      ry = dy !== 0 ? -uy : (yi - yj) / d;
+    }
     this.pairLo[m] = i;
     this.pairHi[m] = j;
     this.pairD[m] = d;
     this.pairUX[m] = ux;
     this.pairUY[m] = uy;
-    this.pairRX[m] = dx !== 0 ? -ux : d > 0 ? (xi - xj) / d : NaN;
-    this.pairRY[m] = dy !== 0 ? -uy : d > 0 ? (yi - yj) / d : NaN;
+    this.pairRX[m] = rx;
+    this.pairRY[m] = ry;
     return m + 1;
   }
 

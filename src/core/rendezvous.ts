@@ -58,7 +58,9 @@ export function meanPairwiseDistance(x: Float64Array, y: Float64Array, base: num
         const dx = x[base + j]! - xi;
         const dy = y[base + j]! - yi;
         const d = Math.sqrt(dx * dx + dy * dy);
-        sum += d < cap ? d : cap;
+        // Two adds, not `d < cap ? d : cap`: V8 boxed that select's value (a heap number per pair).
+        if (d < cap) sum += d;
+        else sum += cap;
       }
     }
     return n < 2 ? 0 : (2 * sum) / (n * (n - 1));
@@ -75,7 +77,8 @@ export function meanPairwiseDistance(x: Float64Array, y: Float64Array, base: num
       const dx = x[gj]! - xi;
       const dy = y[gj]! - yi;
       const d = Math.sqrt(dx * dx + dy * dy);
-      sum += d < cap ? d : cap;
+      if (d < cap) sum += d;
+      else sum += cap;
     }
   }
   return m < 2 ? 0 : (2 * sum) / (m * (m - 1));
