@@ -276,6 +276,7 @@ export class RendezvousObserver {
   private inRangePairs(x: Float64Array, y: Float64Array, base: number, n: number, useGrid: boolean): number {
     const r2max = this.r2;
     let m = 0;
+    // First the pairs in range (lower, higher), then their distances and directions in one loop: no call per pair.
     if (useGrid) {
       const grid = this.grid;
       grid.build(x, y, base, n);
@@ -283,57 +284,62 @@ export class RendezvousObserver {
       for (let i = 0; i < n; i++) {
         const c = grid.within(i, r2max, found, true);
         if (m + c > this.pairLo.length) this.growPairs(Math.max(2 * this.pairLo.length, m + c));
-        for (let a = 0; a < c; a++) m = this.addPair(m, i, found[a]!, x, y, base);
+        const lo = this.pairLo;
+        const hi = this.pairHi;
+        for (let a = 0; a < c; a++) {
+          lo[m] = i;
+          hi[m] = found[a]!;
+          m++;
+        }
       }
-      return m;
+    } else {
+      for (let i = 0; i < n; i++) {
+        const xi = x[base + i]!;
+        const yi = y[base + i]!;
+        for (let j = i + 1; j < n; j++) {
+          const dx = x[base + j]! - xi;
+          const dy = y[base + j]! - yi;
+          if (dx * dx + dy * dy > r2max) continue;
+          if (m === this.pairLo.length) this.growPairs(2 * m);
+          this.pairLo[m] = i;
+          this.pairHi[m] = j;
+          m++;
+        }
+      }
     }
-    for (let i = 0; i < n; i++) {
-      const xi = x[base + i]!;
-      const yi = y[base + i]!;
-      for (let j = i + 1; j < n; j++) {
-        const xj = x[base + j]!;
-        const yj = y[base + j]!;
-        const dx = xj - xi;
-        const dy = yj - yi;
-        if (dx * dx + dy * dy > r2max) continue;
-        if (m === this.pairLo.length) this.growPairs(2 * m);
-        m = this.addPair(m, i, j, x, y, base);
+    const lo = this.pairLo;
+    const hi = this.pairHi;
+    const pd = this.pairD;
+    const pux = this.pairUX;
+    const puy = this.pairUY;
+    const prx = this.pairRX;
+    const pry = this.pairRY;
+    for (let p = 0; p < m; p++) {
+      const xi = x[base + lo[p]!]!;
+      const yi = y[base + lo[p]!]!;
+      const xj = x[base + hi[p]!]!;
+      const yj = y[base + hi[p]!]!;
+      const dx = xj - xi;
+      const dy = yj - yi;
+      const d = Math.sqrt(dx * dx + dy * dy);
+      // Plain branches, not `d > 0 ? dx / d : NaN`: V8 boxed such a select's value (a heap number per pair).
+      let ux = NaN;
+      let uy = NaN;
+      let rx = NaN;
+      let ry = NaN;
+      if (d > 0) {
+        ux = dx / d;
+        uy = dy / d;
+        rx = dx !== 0 ? -ux : (xi - xj) / d;
+        ry = dy !== 0 ? -uy : (yi - yj) / d;
       }
+      pd[p] = d;
+      pux[p] = ux;
+      puy[p] = uy;
+      prx[p] = rx;
+      pry[p] = ry;
     }
     return m;
-  }
-
-  /**
-   * Stores pair m = (i, j), i < j; returns m + 1. It takes indices, not coordinates: a call V8 does not
-   * inline boxes every number argument in a heap number.
-   */
-  private addPair(m: number, i: number, j: number, x: Float64Array, y: Float64Array, base: number): number {
-    const xi = x[base + i]!;
-    const yi = y[base + i]!;
-    const xj = x[base + j]!;
-    const yj = y[base + j]!;
-    const dx = xj - xi;
-    const dy = yj - yi;
-    const d = Math.sqrt(dx * dx + dy * dy);
-    // Plain branches, not `d > 0 ? dx / d : NaN`: V8 boxed such a select's value (a heap number per pair).
-    let ux = NaN;
-    let uy = NaN;
-    let rx = NaN;
-    let ry = NaN;
-    if (d > 0) {
-      ux = dx / d;
-      uy = dy / d;
-      rx = dx !== 0 ? -ux : (xi - xj) / d;
-      ry = dy !== 0 ? -uy : (yi - yj) / d;
-    }
-    this.pairLo[m] = i;
-    this.pairHi[m] = j;
-    this.pairD[m] = d;
-    this.pairUX[m] = ux;
-    this.pairUY[m] = uy;
-    this.pairRX[m] = rx;
-    this.pairRY[m] = ry;
-    return m + 1;
   }
 
   /** Spreads the pairs into each observer's list of robots it sees, in ascending index order (robots LEFT_OUT left out). */
