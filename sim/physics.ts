@@ -277,6 +277,11 @@ export class ContactSolver {
     this.involved[j] = 1;
   }
 
+  /** The candidate pairs of the current step, [i, j] in the order they are resolved (for checks). */
+  candidatePairs(): [number, number][] {
+    return Array.from({ length: this.pairs }, (_, p): [number, number] => [this.pairI[p]!, this.pairJ[p]!]);
+  }
+
   /**
    * Whether the near pairs still hold every pair that can overlap or touch: each robot has moved less than
    * half the reach since the step's start (startX/startY, by index within the environment). A pair left out
