@@ -9,7 +9,7 @@
 // end-of-step backstop checks, each pass, the pairs close enough to touch at its start (the loop checks
 // every pair), so in a rare chain of pushes its order can differ from the loop's. Training's swarms
 // (10 to 20 robots) always take the loop.
-import { forNearPairs, GRID_MIN_ROBOTS, markContacts } from '../src/core/spatial-grid.js';
+import { forNearPairs, GRID_MIN_ROBOTS, markContacts, orderPairs, SweepOrder } from '../src/core/spatial-grid.js';
 
 /** Squared-distance tolerance under which two discs are treated as overlapping and separated. */
 const OVERLAP_SLOP = 1e-12;
@@ -130,20 +130,21 @@ export class ContactSolver {
   private nearCount = -1;
   /** The reach the near pairs were collected with (m). */
   private nearReach = 0;
-  /** Per environment, its robots (indices within it) in order of x at the last sweep: environment e at e x robots. */
-  private order = new Int32Array(0);
-  /** The sweep's near pairs as keys i x n + j. */
-  private nearKeys: Int32Array;
+  /** Per environment, its robots in order of x at the last sweep. */
+  private readonly sweep = new SweepOrder();
+  /** The sweep's near pairs (lower, higher) as found, and its counting sort's counts. */
+  private sweepLo = new Int32Array(64);
+  private sweepHi = new Int32Array(64);
+  private sweepCounts = new Int32Array(0);
 
   /** contactMargin: the gap under which detectContactsAfterMotion counts two robots as touching. */
-  constructor(private readonly robots: number, private readonly contactMargin = 0) {
+  constructor(robots: number, private readonly contactMargin = 0) {
     this.involved = new Uint8Array(robots);
     const cap = Math.min((robots * (robots - 1)) / 2, 16 * robots);
     this.pairI = new Int32Array(cap);
     this.pairJ = new Int32Array(cap);
     this.nearI = new Int32Array(cap);
     this.nearJ = new Int32Array(cap);
-    this.nearKeys = new Int32Array(Math.max(cap, 16));
   }
 
   /** Robots that belong to at least one candidate pair (1) or to none (0), by index within the environment. */
@@ -185,21 +186,22 @@ export class ContactSolver {
    * in the loop's order (a candidate's centres are within 2 x the largest radius + reach, so none is missed).
    * The sweep runs along x over the robots sorted by x; the order is kept per environment, so each step's
    * insertion sort starts nearly sorted (robots move a few cm a step). Its pairs are then put in the order of
-   * a loop over i then j.
+   * a loop over i then j (orderPairs).
    */
   private collectNear(b: DiscBodies, base: number, n: number, reach: number): void {
     const { x, y, radius } = b;
     const involved = this.involved;
     const search = 2 * maxRadius(b, n) + reach + this.contactMargin;
-    const order = this.sweepOrder(base, n);
-    if (order === null || !(search > 0 && Number.isFinite(search)) || !sortByX(x, y, base, n, order)) {
-      // Not a swarm of this solver's size, a degenerate reach, or a coordinate that is not finite: every pair.
+    const order = search > 0 && Number.isFinite(search) ? this.sweep.sort(x, y, base, n) : null;
+    if (order === null) {
+      // A degenerate reach, or a coordinate that is not finite: every pair.
       forPairs(b, base, n, 0, (i, j) => this.candidate(b, base, i, j, reach));
       return;
     }
     const r2 = search * search;
     let near = 0;
-    let keys = this.nearKeys;
+    let lo = this.sweepLo;
+    let hi = this.sweepHi;
     for (let a = 0; a < n; a++) {
       const i = order[base + a]!;
       const xi = x[base + i]!;
@@ -210,19 +212,21 @@ export class ContactSolver {
         if (dx > search) break;
         const dy = y[base + j]! - yi;
         if (dy > search || dy < -search || dx * dx + dy * dy > r2) continue;
-        if (near === keys.length) keys = this.growKeys();
-        keys[near++] = i < j ? i * n + j : j * n + i;
+        if (near === lo.length) {
+          lo = this.sweepLo = growInt32(lo, 2 * near);
+          hi = this.sweepHi = growInt32(hi, 2 * near);
+        }
+        lo[near] = i < j ? i : j;
+        hi[near] = i < j ? j : i;
+        near++;
       }
     }
-    // Pair (i, j), i < j, as i * n + j: ascending keys are the loop's order.
-    if (near > 1) keys.subarray(0, near).sort();
     if (near > this.nearI.length) this.growNear(near);
+    if (this.sweepCounts.length < n + 1) this.sweepCounts = new Int32Array(n + 1);
+    orderPairs(lo, hi, near, n, this.nearI, this.nearJ, this.sweepCounts);
     for (let p = 0; p < near; p++) {
-      const key = keys[p]!;
-      const i = Math.floor(key / n);
-      const j = key - i * n;
-      this.nearI[p] = i;
-      this.nearJ[p] = j;
+      const i = this.nearI[p]!;
+      const j = this.nearJ[p]!;
       const lim = radius[i]! + radius[j]! + reach;
       const dx = x[base + j]! - x[base + i]!;
       if (dx >= lim || dx <= -lim) continue;
@@ -237,28 +241,6 @@ export class ContactSolver {
     }
     this.nearCount = near;
     this.nearReach = reach;
-  }
-
-  /**
-   * The x order of the environment whose robots start at base (at order[base ..]), null unless it holds
-   * this solver's number of robots. An environment seen first starts in index order.
-   */
-  private sweepOrder(base: number, n: number): Int32Array | null {
-    if (n !== this.robots || base % n !== 0) return null;
-    if (this.order.length < base + n) {
-      const grown = new Int32Array(Math.max(base + n, 2 * this.order.length));
-      grown.set(this.order);
-      for (let g = this.order.length; g < grown.length; g++) grown[g] = g % n;
-      this.order = grown;
-    }
-    return this.order;
-  }
-
-  private growKeys(): Int32Array {
-    const keys = new Int32Array(2 * this.nearKeys.length);
-    keys.set(this.nearKeys);
-    this.nearKeys = keys;
-    return keys;
   }
 
   /** Keeps (i, j) as a candidate pair if their surfaces are closer than reach (the loop's test, exactly). */
@@ -417,23 +399,11 @@ export class ContactSolver {
   }
 }
 
-/**
- * Insertion-sorts order[base .. base + n) (robot indices) by x; false, leaving it unsorted, if a coordinate is
- * not finite (the sweep could not trust the order).
- */
-function sortByX(x: Float64Array, y: Float64Array, base: number, n: number, order: Int32Array): boolean {
-  for (let a = 0; a < n; a++) {
-    const k = order[base + a]!;
-    const xk = x[base + k]!;
-    if (!Number.isFinite(xk) || !Number.isFinite(y[base + k]!)) return false;
-    let p = a;
-    while (p > 0 && x[base + order[base + p - 1]!]! > xk) {
-      order[base + p] = order[base + p - 1]!;
-      p--;
-    }
-    order[base + p] = k;
-  }
-  return true;
+/** a, grown to `size` entries (its values kept). */
+function growInt32(a: Int32Array, size: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(size);
+  b.set(a);
+  return b;
 }
 
 function restore(b: DiscBodies, base: number, n: number, prevX: Float64Array, prevY: Float64Array): void {
