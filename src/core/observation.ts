@@ -152,26 +152,21 @@ export class RendezvousObserver {
   private visCount: Int32Array;
   /**
    * The unordered pairs in range (lower index, higher index), in the order of a loop over the lower then
-   * the higher: distance, unit direction lower -> higher and higher -> lower. Each pair's square root and
-   * divisions are done once for both observers (see inRangePairs).
+   * the higher, and their distances: each pair's square root is taken once for both observers (see
+   * inRangePairs). Unit directions are computed for the neighbour rows only (most pairs in range of a large
+   * swarm fill no row).
    */
   private pairLo: Int32Array;
   private pairHi: Int32Array;
   private pairD: Float64Array;
-  private pairUX: Float64Array;
-  private pairUY: Float64Array;
-  private pairRX: Float64Array;
-  private pairRY: Float64Array;
   /**
    * Per observer i, the robots it sees (in range, not isolated) in ascending index order at
-   * adjStart[i] .. adjStart[i + 1], with the distance and unit direction i -> j of each.
+   * adjStart[i] .. adjStart[i + 1], with the distance of each.
    */
   private adjStart: Int32Array;
   private adjCursor: Int32Array;
   private adjNb: Int32Array;
   private adjD: Float64Array;
-  private adjUX: Float64Array;
-  private adjUY: Float64Array;
   /** The observed pairs of the environment observed last (see ObservedPairs): the adjacency (global) or keptNb (local). */
   private pairStart: Int32Array;
   private pairNeighbour: Int32Array;
@@ -210,16 +205,10 @@ export class RendezvousObserver {
     this.pairLo = this.visCount;
     this.pairHi = this.visCount;
     this.pairD = this.cos;
-    this.pairUX = this.cos;
-    this.pairUY = this.cos;
-    this.pairRX = this.cos;
-    this.pairRY = this.cos;
     this.adjStart = new Int32Array(1);
     this.adjCursor = this.visCount;
     this.adjNb = this.visCount;
     this.adjD = this.cos;
-    this.adjUX = this.cos;
-    this.adjUY = this.cos;
     this.keptStart = new Int32Array(1);
     this.keptNb = this.visCount;
     this.pairedStart = this.keptStart;
@@ -259,14 +248,8 @@ export class RendezvousObserver {
     this.pairLo = grow(this.pairLo, cap);
     this.pairHi = grow(this.pairHi, cap);
     this.pairD = grow(this.pairD, cap);
-    this.pairUX = grow(this.pairUX, cap);
-    this.pairUY = grow(this.pairUY, cap);
-    this.pairRX = grow(this.pairRX, cap);
-    this.pairRY = grow(this.pairRY, cap);
     this.adjNb = new Int32Array(2 * cap);
     this.adjD = new Float64Array(2 * cap);
-    this.adjUX = new Float64Array(2 * cap);
-    this.adjUY = new Float64Array(2 * cap);
   }
 
   /** The pairs observed in the environment observed last (valid until the next observeAll). */
@@ -279,15 +262,14 @@ export class RendezvousObserver {
 
   /**
    * Collects every unordered pair (i < j) of robots base..base+n-1 within the sensing radius, in the order
-   * of a loop over i then j, with its distance and both unit directions; returns how many. Each is what
-   * either observer computes on its own, bit for bit: x_i - x_j = -(x_j - x_i) exactly in floating point
-   * (and so are the quotients by d), except that equal coordinates give +0 both ways. Coincident robots
-   * (d = 0) have no direction (NaN).
+   * of a loop over i then j, with its distance; returns how many. The distance is what either observer
+   * computes on its own, bit for bit: x_i - x_j = -(x_j - x_i) exactly in floating point, and so are their
+   * squares.
    */
   private inRangePairs(x: Float64Array, y: Float64Array, base: number, n: number, useGrid: boolean): number {
     const r2max = this.r2;
     let m = 0;
-    // First the pairs in range (lower, higher), then their distances and directions in one loop: no call per pair.
+    // First the pairs in range (lower, higher), then their distances in one loop: no call per pair.
     const order = useGrid && this.sweepFrom <= n ? this.sweep.sort(x, y, base, n) : null;
     if (order !== null) {
       m = this.sweepPairs(x, y, base, n, order);
@@ -324,34 +306,10 @@ export class RendezvousObserver {
     const lo = this.pairLo;
     const hi = this.pairHi;
     const pd = this.pairD;
-    const pux = this.pairUX;
-    const puy = this.pairUY;
-    const prx = this.pairRX;
-    const pry = this.pairRY;
     for (let p = 0; p < m; p++) {
-      const xi = x[base + lo[p]!]!;
-      const yi = y[base + lo[p]!]!;
-      const xj = x[base + hi[p]!]!;
-      const yj = y[base + hi[p]!]!;
-      const dx = xj - xi;
-      const dy = yj - yi;
-      const d = Math.sqrt(dx * dx + dy * dy);
-      // Plain branches, not `d > 0 ? dx / d : NaN`: V8 boxed such a select's value (a heap number per pair).
-      let ux = NaN;
-      let uy = NaN;
-      let rx = NaN;
-      let ry = NaN;
-      if (d > 0) {
-        ux = dx / d;
-        uy = dy / d;
-        rx = dx !== 0 ? -ux : (xi - xj) / d;
-        ry = dy !== 0 ? -uy : (yi - yj) / d;
-      }
-      pd[p] = d;
-      pux[p] = ux;
-      puy[p] = uy;
-      prx[p] = rx;
-      pry[p] = ry;
+      const dx = x[base + hi[p]!]! - x[base + lo[p]!]!;
+      const dy = y[base + hi[p]!]! - y[base + lo[p]!]!;
+      pd[p] = Math.sqrt(dx * dx + dy * dy);
     }
     return m;
   }
@@ -413,8 +371,6 @@ export class RendezvousObserver {
     // Pairs go in order of their lower robot, then the higher: each list fills in ascending index order.
     const nb = this.adjNb;
     const dist = this.adjD;
-    const ux = this.adjUX;
-    const uy = this.adjUY;
     for (let p = 0; p < pairs; p++) {
       const i = lo[p]!;
       const j = hi[p]!;
@@ -423,15 +379,11 @@ export class RendezvousObserver {
         const e = cursor[i]!++;
         nb[e] = j;
         dist[e] = d;
-        ux[e] = this.pairUX[p]!;
-        uy[e] = this.pairUY[p]!;
       }
       if (isolated === undefined || isolated[base + i] !== LEFT_OUT) {
         const e = cursor[j]!++;
         nb[e] = i;
         dist[e] = d;
-        ux[e] = this.pairRX[p]!;
-        uy[e] = this.pairRY[p]!;
       }
     }
   }
@@ -475,13 +427,11 @@ export class RendezvousObserver {
       relSpeed[i] = speed[g]! * invSpeed;
       relTurn[i] = turnRate[g]! * invTurn;
     }
-    // Everyone in range of each observer, in index order, with distance and unit direction i -> j.
+    // Everyone in range of each observer, in index order, with its distance.
     this.buildAdjacency(this.inRangePairs(x, y, base, n, n >= this.gridFrom), base, n, isolated);
     const adjStart = this.adjStart;
     const adjNb = this.adjNb;
     const adjD = this.adjD;
-    const adjUX = this.adjUX;
-    const adjUY = this.adjUY;
     this.observedRobots = n;
     let kept = 0;
     if (local) this.keptStart[0] = 0;
@@ -582,8 +532,15 @@ export class RendezvousObserver {
         const a = idx[k]!;
         const j = adjNb[a]!;
         const r = rows + k * ROW_DIM;
-        const ux = adjUX[a]!;
-        const uy = adjUY[a]!;
+        // The unit direction i -> j, for the rows only, as observer i computes it alone. Coincident robots
+        // (d = 0) have none (NaN): the row then shows bearing 0.
+        const d = near[k]!;
+        let ux = NaN;
+        let uy = NaN;
+        if (d > 0) {
+          ux = (x[base + j]! - xi) / d;
+          uy = (y[base + j]! - yi) / d;
+        }
         const cj = cos[j]!;
         const sj = sin[j]!;
         out[r] = near[k]! * invRadius;
