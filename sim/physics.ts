@@ -4,11 +4,11 @@
 // Contacts are resolved by projection (overlapping discs pushed apart symmetrically, then clamped to the
 // walls) after every sub-step. Only pairs that could meet within the control step are checked per
 // sub-step; a full check at the end of the step backs that up, so no overlap survives a step.
-// From GRID_MIN_ROBOTS robots on, pairs are found through a uniform grid (src/core/spatial-grid.ts), in the
-// same order as the loop over every pair: the candidates, overlap test and contacts are bit-identical; the
-// end-of-step backstop checks, each pass, the pairs close enough to touch at its start (the loop checks
-// every pair), so in a rare chain of pushes its order can differ from the loop's. Training's swarms
-// (10 to 20 robots) always take the loop.
+// From GRID_MIN_ROBOTS robots on, the step's pairs are found once, by a sweep along x (ContactSolver), in
+// the same order as the loop over every pair: the candidates, overlap test and contacts are bit-identical;
+// the end-of-step backstop (a uniform grid, src/core/spatial-grid.ts) checks, each pass, the pairs close
+// enough to touch at its start (the loop checks every pair), so in a rare chain of pushes its order can
+// differ from the loop's. Training's swarms (10 to 20 robots) always take the loop.
 import { forNearPairs, GRID_MIN_ROBOTS, markContacts, orderPairs, SweepOrder } from '../src/core/spatial-grid.js';
 
 /** Squared-distance tolerance under which two discs are treated as overlapping and separated. */
