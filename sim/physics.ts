@@ -4,12 +4,12 @@
 // Contacts are resolved by projection (overlapping discs pushed apart symmetrically, then clamped to the
 // walls) after every sub-step. Only pairs that could meet within the control step are checked per
 // sub-step; a full check at the end of the step backs that up, so no overlap survives a step.
-// From GRID_MIN_ROBOTS robots on, pairs are found through a uniform grid (src/core/spatial-grid.ts), in the
-// same order as the loop over every pair: the candidates, overlap test and contacts are bit-identical; the
-// end-of-step backstop checks, each pass, the pairs close enough to touch at its start (the loop checks
-// every pair), so in a rare chain of pushes its order can differ from the loop's. Training's swarms
-// (10 to 20 robots) always take the loop.
-import { forNearPairs, GRID_MIN_ROBOTS, markContacts } from '../src/core/spatial-grid.js';
+// From GRID_MIN_ROBOTS robots on, the step's pairs are found once, by a sweep along x (ContactSolver), in
+// the same order as the loop over every pair: the candidates, overlap test and contacts are bit-identical;
+// the end-of-step backstop (a uniform grid, src/core/spatial-grid.ts) checks, each pass, the pairs close
+// enough to touch at its start (the loop checks every pair), so in a rare chain of pushes its order can
+// differ from the loop's. Training's swarms (10 to 20 robots) always take the loop.
+import { forNearPairs, GRID_MIN_ROBOTS, markContacts, orderPairs, SweepOrder } from '../src/core/spatial-grid.js';
 
 /** Squared-distance tolerance under which two discs are treated as overlapping and separated. */
 const OVERLAP_SLOP = 1e-12;
@@ -110,17 +110,41 @@ export function hasOverlap(b: DiscBodies, base: number, n: number, tolerance = 1
   return false;
 }
 
-/** Resolves contacts of one environment; holds the candidate pairs of the current control step. */
+/**
+ * Resolves contacts of one environment; holds the candidate pairs of the current control step.
+ *
+ * From GRID_MIN_ROBOTS robots on, one grid search per step (collectCandidates) also keeps the wider
+ * "near" pairs, whose centres are within 2 x the largest radius + reach + contactMargin at the step's
+ * start, in the loop's order. The end-of-step overlap test and the contact marking then check only these
+ * pairs, while every robot has moved less than half of reach since (measured, not assumed): a pair left
+ * out started farther apart than that, so it can neither overlap nor touch, and the answers are the
+ * full passes' exactly (a boolean; marks that do not depend on order). Otherwise they run the full passes.
+ */
 export class ContactSolver {
   private pairI: Int32Array;
   private pairJ: Int32Array;
   private pairs = 0;
+  /** The near pairs of the step (grid path only; nearCount -1 when not collected). */
+  private nearI: Int32Array;
+  private nearJ: Int32Array;
+  private nearCount = -1;
+  /** The reach the near pairs were collected with (m). */
+  private nearReach = 0;
+  /** Per environment, its robots in order of x at the last sweep. */
+  private readonly sweep = new SweepOrder();
+  /** The sweep's near pairs (lower, higher) as found, and its counting sort's counts. */
+  private sweepLo = new Int32Array(64);
+  private sweepHi = new Int32Array(64);
+  private sweepCounts = new Int32Array(0);
 
-  constructor(robots: number) {
+  /** contactMargin: the gap under which detectContactsAfterMotion counts two robots as touching. */
+  constructor(robots: number, private readonly contactMargin = 0) {
     this.involved = new Uint8Array(robots);
     const cap = Math.min((robots * (robots - 1)) / 2, 16 * robots);
     this.pairI = new Int32Array(cap);
     this.pairJ = new Int32Array(cap);
+    this.nearI = new Int32Array(cap);
+    this.nearJ = new Int32Array(cap);
   }
 
   /** Robots that belong to at least one candidate pair (1) or to none (0), by index within the environment. */
@@ -131,9 +155,10 @@ export class ContactSolver {
     const { x, y, radius } = b;
     const involved = this.involved;
     this.pairs = 0;
+    this.nearCount = -1;
     involved.fill(0, 0, n);
     if (n >= GRID_MIN_ROBOTS) {
-      forPairs(b, base, n, 2 * maxRadius(b, n) + reach, (i, j) => this.candidate(b, base, i, j, reach));
+      this.collectNear(b, base, n, reach);
       return;
     }
     for (let i = 0; i < n; i++) {
@@ -155,6 +180,69 @@ export class ContactSolver {
     }
   }
 
+  /**
+   * The large-swarm path of collectCandidates: one sweep for the near pairs (centres within 2 x the largest
+   * radius + reach + contactMargin), then the candidates: those of them that pass the loop's test, exactly,
+   * in the loop's order (a candidate's centres are within 2 x the largest radius + reach, so none is missed).
+   * The sweep runs along x over the robots sorted by x; the order is kept per environment, so each step's
+   * insertion sort starts nearly sorted (robots move a few cm a step). Its pairs are then put in the order of
+   * a loop over i then j (orderPairs).
+   */
+  private collectNear(b: DiscBodies, base: number, n: number, reach: number): void {
+    const { x, y, radius } = b;
+    const involved = this.involved;
+    const search = 2 * maxRadius(b, n) + reach + this.contactMargin;
+    const order = search > 0 && Number.isFinite(search) ? this.sweep.sort(x, y, base, n) : null;
+    if (order === null) {
+      // A degenerate reach, or a coordinate that is not finite: every pair.
+      forPairs(b, base, n, 0, (i, j) => this.candidate(b, base, i, j, reach));
+      return;
+    }
+    const r2 = search * search;
+    let near = 0;
+    let lo = this.sweepLo;
+    let hi = this.sweepHi;
+    for (let a = 0; a < n; a++) {
+      const i = order[base + a]!;
+      const xi = x[base + i]!;
+      const yi = y[base + i]!;
+      for (let c = a + 1; c < n; c++) {
+        const j = order[base + c]!;
+        const dx = x[base + j]! - xi;
+        if (dx > search) break;
+        const dy = y[base + j]! - yi;
+        if (dy > search || dy < -search || dx * dx + dy * dy > r2) continue;
+        if (near === lo.length) {
+          lo = this.sweepLo = growInt32(lo, 2 * near);
+          hi = this.sweepHi = growInt32(hi, 2 * near);
+        }
+        lo[near] = i < j ? i : j;
+        hi[near] = i < j ? j : i;
+        near++;
+      }
+    }
+    if (near > this.nearI.length) this.growNear(near);
+    if (this.sweepCounts.length < n + 1) this.sweepCounts = new Int32Array(n + 1);
+    orderPairs(lo, hi, near, n, this.nearI, this.nearJ, this.sweepCounts);
+    for (let p = 0; p < near; p++) {
+      const i = this.nearI[p]!;
+      const j = this.nearJ[p]!;
+      const lim = radius[i]! + radius[j]! + reach;
+      const dx = x[base + j]! - x[base + i]!;
+      if (dx >= lim || dx <= -lim) continue;
+      const dy = y[base + j]! - y[base + i]!;
+      if (dx * dx + dy * dy >= lim * lim) continue;
+      if (this.pairs === this.pairI.length) this.grow();
+      this.pairI[this.pairs] = i;
+      this.pairJ[this.pairs] = j;
+      this.pairs++;
+      involved[i] = 1;
+      involved[j] = 1;
+    }
+    this.nearCount = near;
+    this.nearReach = reach;
+  }
+
   /** Keeps (i, j) as a candidate pair if their surfaces are closer than reach (the loop's test, exactly). */
   private candidate(b: DiscBodies, base: number, i: number, j: number, reach: number): void {
     const { x, y, radius } = b;
@@ -169,6 +257,84 @@ export class ContactSolver {
     this.pairs++;
     this.involved[i] = 1;
     this.involved[j] = 1;
+  }
+
+  /** The candidate pairs of the current step, [i, j] in the order they are resolved (for checks). */
+  candidatePairs(): [number, number][] {
+    return Array.from({ length: this.pairs }, (_, p): [number, number] => [this.pairI[p]!, this.pairJ[p]!]);
+  }
+
+  /**
+   * Whether the near pairs still hold every pair that can overlap or touch: each robot has moved less than
+   * half the reach since the step's start (startX/startY, by index within the environment). A pair left out
+   * started more than 2 x the largest radius + reach + margin apart and has closed by less than reach.
+   */
+  private nearStillCovers(b: DiscBodies, base: number, n: number, startX: Float64Array, startY: Float64Array): boolean {
+    if (this.nearCount < 0) return false;
+    const { x, y } = b;
+    let most = 0;
+    for (let k = 0; k < n; k++) {
+      const dx = x[base + k]! - startX[k]!;
+      const dy = y[base + k]! - startY[k]!;
+      const d2 = dx * dx + dy * dy;
+      // A NaN stays out of `most`, and fails below through the comparison.
+      if (!(d2 <= most)) most = d2;
+    }
+    // 1e-9 m absorbs the rounding of the distance tests (about 1e-15 m at arena scale).
+    return 2 * Math.sqrt(most) + 1e-9 < this.nearReach;
+  }
+
+  /**
+   * hasOverlap(b, base, n) after the step's motion, through the near pairs when they still cover every pair
+   * (see nearStillCovers): the same answer.
+   */
+  overlapsAfterMotion(b: DiscBodies, base: number, n: number, startX: Float64Array, startY: Float64Array): boolean {
+    if (!this.nearStillCovers(b, base, n, startX, startY)) return hasOverlap(b, base, n);
+    const { x, y, radius } = b;
+    const tolerance = 1e-9;
+    for (let p = 0; p < this.nearCount; p++) {
+      const i = this.nearI[p]!;
+      const j = this.nearJ[p]!;
+      const minD = radius[i]! + radius[j]! - tolerance;
+      const dx = x[base + j]! - x[base + i]!;
+      if (dx >= minD || dx <= -minD) continue;
+      const dy = y[base + j]! - y[base + i]!;
+      if (dx * dx + dy * dy < minD * minD) return true;
+    }
+    return false;
+  }
+
+  /**
+   * detectContacts(b, base, n, contactMargin, ...) after the step's motion, through the near pairs when they
+   * still cover every pair (see nearStillCovers): the same marks.
+   */
+  detectContactsAfterMotion(
+    b: DiscBodies, base: number, n: number, startX: Float64Array, startY: Float64Array, robotContact: Uint8Array, wallContact: Uint8Array,
+  ): void {
+    const margin = this.contactMargin;
+    if (!this.nearStillCovers(b, base, n, startX, startY)) {
+      detectContacts(b, base, n, margin, robotContact, wallContact);
+      return;
+    }
+    const { x, y, radius } = b;
+    for (let k = 0; k < n; k++) {
+      const g = base + k;
+      const r = radius[k]! + margin;
+      wallContact[g] = x[g]! <= r || y[g]! <= r || x[g]! >= b.width - r || y[g]! >= b.height - r ? 1 : 0;
+      robotContact[g] = 0;
+    }
+    for (let p = 0; p < this.nearCount; p++) {
+      const i = this.nearI[p]!;
+      const j = this.nearJ[p]!;
+      const minD = radius[i]! + radius[j]! + margin;
+      const dx = x[base + j]! - x[base + i]!;
+      if (dx >= minD || dx <= -minD) continue;
+      const dy = y[base + j]! - y[base + i]!;
+      if (dx * dx + dy * dy < minD * minD) {
+        robotContact[base + i] = 1;
+        robotContact[base + j] = 1;
+      }
+    }
   }
 
   /**
@@ -212,6 +378,17 @@ export class ContactSolver {
     if (hasOverlap(b, base, n)) restore(b, base, n, prevX, prevY);
   }
 
+  private growNear(size: number): void {
+    let cap = this.nearI.length * 2;
+    while (cap < size) cap *= 2;
+    const i = new Int32Array(cap);
+    const j = new Int32Array(cap);
+    i.set(this.nearI);
+    j.set(this.nearJ);
+    this.nearI = i;
+    this.nearJ = j;
+  }
+
   private grow(): void {
     const i = new Int32Array(this.pairI.length * 2);
     const j = new Int32Array(this.pairJ.length * 2);
@@ -220,6 +397,13 @@ export class ContactSolver {
     this.pairI = i;
     this.pairJ = j;
   }
+}
+
+/** a, grown to `size` entries (its values kept). */
+function growInt32(a: Int32Array, size: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(size);
+  b.set(a);
+  return b;
 }
 
 function restore(b: DiscBodies, base: number, n: number, prevX: Float64Array, prevY: Float64Array): void {

@@ -14,7 +14,7 @@ import type { RendezvousMetrics } from '../src/core/rendezvous.js';
 import { MAX_LATENCY_TICKS, maxWheelSpeed } from '../src/core/robot-params.js';
 import type { SwarmSettings } from '../src/core/swarm-config.js';
 import type { ActionOverride, OverrideContext } from '../src/attacks/override.js';
-import { ContactSolver, detectContacts, hasOverlap, type DiscBodies } from './physics.js';
+import { ContactSolver, detectContacts, type DiscBodies } from './physics.js';
 import type { SwarmTask, TaskDefinition, TaskWorld } from './task.js';
 import { RENDEZVOUS_TASK } from './tasks/rendezvous.js';
 import { UserError } from '../src/core/user-error.js';
@@ -151,6 +151,8 @@ export class SwarmWorld<Metrics> implements TaskWorld {
   private readonly prevWallContact: Uint8Array;
   private readonly overrideOut = new Float64Array(2);
   private readonly commandBackup: Float64Array;
+  /** A step's random draws of one environment (actuation, then tracking), at most 3 per robot. */
+  private readonly draws: Float64Array;
   private pairScratch = new Float32Array(0);
   private readonly ctx: OverrideContext;
 
@@ -176,6 +178,7 @@ export class SwarmWorld<Metrics> implements TaskWorld {
     this.truth = emptyFrame(G, command);
     this.tracked = emptyFrame(G, command);
     this.commandBackup = new Float64Array(2 * G);
+    this.draws = new Float64Array(3 * N);
     this.obs = new Float32Array(G * this.obsSize);
     this.rowIds = new Int32Array(G * settings.observation.maxNeighbours);
     this.rewards = new Float64Array(E);
@@ -209,7 +212,7 @@ export class SwarmWorld<Metrics> implements TaskWorld {
     this.prevTrackedHeading = new Float64Array(G);
     this.collisionOnsets = new Float64Array(E);
     this.wallOnsets = new Float64Array(E);
-    this.contacts = new ContactSolver(N);
+    this.contacts = new ContactSolver(N, CONTACT_MARGIN);
     this.stepStartX = new Float64Array(N);
     this.stepStartY = new Float64Array(N);
     this.moving = new Int32Array(N);
@@ -430,7 +433,8 @@ export class SwarmWorld<Metrics> implements TaskWorld {
       this.prevRobotContact[k] = rc[base + k]!;
       this.prevWallContact[k] = wc[base + k]!;
     }
-    detectContacts(this.bodies, base, N, CONTACT_MARGIN, rc, wc);
+    // The step's near pairs (collected before the motion) serve the contact marks, as long as they still can.
+    this.contacts.detectContactsAfterMotion(this.bodies, base, N, this.stepStartX, this.stepStartY, rc, wc);
     for (let k = 0; k < N; k++) {
       const g = base + k;
       if (rc[g] && !this.prevRobotContact[k]) this.collisionOnsets[e]!++;
@@ -529,13 +533,21 @@ export class SwarmWorld<Metrics> implements TaskWorld {
     const nz = this.settings.noise;
     const cmd = this.truth.command;
     const slotNow = this.stepCount[e]! % DELAY_SLOTS;
+    // The step's random draws first, in the order the loop below consumes them: per robot, the drop draw,
+    // then the left and right actuator noise.
+    const dropDraws = nz.dropProbability > 0 ? 1 : 0;
+    const noiseDraws = nz.actuatorNoise > 0 ? 2 : 0;
+    const perRobot = dropDraws + noiseDraws;
+    const draws = this.draws;
+    if (perRobot > 0) rng.fillDraws(draws, N, dropDraws, noiseDraws);
     for (let k = 0; k < N; k++) {
       const g = base + k;
       const line = g * DELAY_SLOTS * 2;
       this.delayLine[line + 2 * slotNow] = cmd[2 * g]!;
       this.delayLine[line + 2 * slotNow + 1] = cmd[2 * g + 1]!;
       const slot = (slotNow - this.latency[g]! + DELAY_SLOTS) % DELAY_SLOTS;
-      const dropped = nz.dropProbability > 0 && rng.uniform() < nz.dropProbability;
+      let q = k * perRobot;
+      const dropped = dropDraws > 0 && draws[q++]! < nz.dropProbability;
       // Before the first command arrives (latency at episode start) the robot holds still.
       if (!dropped && this.stepCount[e]! >= this.latency[g]!) {
         this.received[2 * g] = this.delayLine[line + 2 * slot]!;
@@ -543,9 +555,9 @@ export class SwarmWorld<Metrics> implements TaskWorld {
       }
       let ul = this.received[2 * g]!;
       let ur = this.received[2 * g + 1]!;
-      if (nz.actuatorNoise > 0) {
-        ul = clampCommand(ul + nz.actuatorNoise * rng.gaussian());
-        ur = clampCommand(ur + nz.actuatorNoise * rng.gaussian());
+      if (noiseDraws > 0) {
+        ul = clampCommand(ul + nz.actuatorNoise * draws[q]!);
+        ur = clampCommand(ur + nz.actuatorNoise * draws[q + 1]!);
       }
       this.wheelSteps[2 * g]! += ul * this.stepsPerTick[k]!;
       this.wheelSteps[2 * g + 1]! += ur * this.stepsPerTick[k]!;
@@ -603,7 +615,7 @@ export class SwarmWorld<Metrics> implements TaskWorld {
       }
     }
     if (count > 0) this.subStep(base, count, h, S);
-    if (hasOverlap(this.bodies, base, N)) {
+    if (this.contacts.overlapsAfterMotion(this.bodies, base, N, this.stepStartX, this.stepStartY)) {
       this.contacts.resolveAll(this.bodies, base, N, this.stepStartX, this.stepStartY);
     }
     for (let k = 0; k < N; k++) {
@@ -651,18 +663,25 @@ export class SwarmWorld<Metrics> implements TaskWorld {
     const N = this.robots;
     const base = e * N;
     const nz = this.settings.noise;
+    // The step's draws first, in the order the loop below consumes them: per robot, x and y, then heading.
+    const positionDraws = nz.positionNoise > 0 ? 2 : 0;
+    const headingDraws = nz.headingNoise > 0 ? 1 : 0;
+    const perRobot = positionDraws + headingDraws;
+    const draws = this.draws;
+    if (perRobot > 0) rng.fillDraws(draws, N, 0, perRobot);
     for (let g = base; g < base + N; g++) {
+      let q = (g - base) * perRobot;
       this.prevTrackedX[g] = this.tracked.x[g]!;
       this.prevTrackedY[g] = this.tracked.y[g]!;
       this.prevTrackedHeading[g] = this.tracked.heading[g]!;
       let tx = this.truth.x[g]!;
       let ty = this.truth.y[g]!;
       let th = this.truth.heading[g]!;
-      if (nz.positionNoise > 0) {
-        tx += nz.positionNoise * rng.gaussian();
-        ty += nz.positionNoise * rng.gaussian();
+      if (positionDraws > 0) {
+        tx += nz.positionNoise * draws[q++]!;
+        ty += nz.positionNoise * draws[q++]!;
       }
-      if (nz.headingNoise > 0) th = wrapAngle(th + nz.headingNoise * rng.gaussian());
+      if (headingDraws > 0) th = wrapAngle(th + nz.headingNoise * draws[q]!);
       this.tracked.x[g] = tx;
       this.tracked.y[g] = ty;
       this.tracked.heading[g] = th;

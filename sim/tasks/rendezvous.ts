@@ -31,6 +31,8 @@ export class RendezvousTask implements SwarmTask<RendezvousMetrics> {
   private readonly defenderReturn: Float64Array;
   /** Step at which the scored robots were first gathered, -1 while never. */
   private readonly gatherStep: Int32Array;
+  /** The arena's diagonal, m: the reward's distance cap and scale (Math.hypot once, not every step). */
+  private readonly arenaDiagonal: number;
 
   constructor(protected readonly world: TaskWorld) {
     const E = world.envs;
@@ -40,6 +42,7 @@ export class RendezvousTask implements SwarmTask<RendezvousMetrics> {
     this.episodeReturn = new Float64Array(E);
     this.defenderReturn = new Float64Array(E);
     this.gatherStep = new Int32Array(E);
+    this.arenaDiagonal = Math.hypot(world.settings.arenaWidth, world.settings.arenaHeight);
   }
 
   /** Scatters the robots uniformly over the arena, or over a square of side spawnSquare placed at random in it. */
@@ -114,7 +117,7 @@ export class RendezvousTask implements SwarmTask<RendezvousMetrics> {
       if (w.compromised[g]) victimTouching += w.robotContact[g]!;
       else touching += w.robotContact[g]!;
     }
-    const diag = Math.hypot(s.arenaWidth, s.arenaHeight);
+    const diag = this.arenaDiagonal;
     // The defenders' reward scores the uncompromised robots (the threat model); the episode return keeps the
     // papers' protocol, every robot (the victims too) in the team, so published numbers stay comparable.
     const r = rendezvousReward(x, y, command, base, N, diag, touching, s.reward, this.rewardLeftOut[e]);

@@ -8,7 +8,7 @@
 //   the walls as local features; nothing depends on the arena's size or on N, so a policy trained on 10-20
 //   robots runs unchanged on a larger swarm in a larger arena.
 
-import { GRID_MIN_ROBOTS, SpatialGrid } from './spatial-grid.js';
+import { GRID_MIN_ROBOTS, orderPairs, SpatialGrid, SweepOrder } from './spatial-grid.js';
 
 export const GLOBAL_SPEC_ID = 'rendezvous-v1';
 export const LOCAL_SPEC_ID = 'rendezvous-local-v1';
@@ -131,6 +131,17 @@ export class RendezvousObserver {
    * arena smaller than 3 x 3 sensing radii.
    */
   gridFrom = GRID_MIN_ROBOTS;
+  /**
+   * From this many robots on (and gridFrom), the pairs are found by a sweep along x instead of the grid: the
+   * same pairs, quicker while the arena is under about 9 sensing radii high (a sweep compares a robot with
+   * those in a strip of the arena's height, the grid with those in 3 x 3 cells). Infinity: the grid.
+   */
+  sweepFrom = GRID_MIN_ROBOTS;
+  private readonly sweep = new SweepOrder();
+  /** The sweep's pairs (lower, higher) as found, and its counting sort's counts. */
+  private sweepLo = new Int32Array(64);
+  private sweepHi = new Int32Array(64);
+  private sweepCounts = new Int32Array(0);
   private cos: Float64Array;
   private sin: Float64Array;
   /** Per robot: tracked speed and turn rate over their normalisers (a row's last two features). */
@@ -141,26 +152,21 @@ export class RendezvousObserver {
   private visCount: Int32Array;
   /**
    * The unordered pairs in range (lower index, higher index), in the order of a loop over the lower then
-   * the higher: distance, unit direction lower -> higher and higher -> lower. Each pair's square root and
-   * divisions are done once for both observers (see inRangePairs).
+   * the higher, and their distances: each pair's square root is taken once for both observers (see
+   * inRangePairs). Unit directions are computed for the neighbour rows only (most pairs in range of a large
+   * swarm fill no row).
    */
   private pairLo: Int32Array;
   private pairHi: Int32Array;
   private pairD: Float64Array;
-  private pairUX: Float64Array;
-  private pairUY: Float64Array;
-  private pairRX: Float64Array;
-  private pairRY: Float64Array;
   /**
    * Per observer i, the robots it sees (in range, not isolated) in ascending index order at
-   * adjStart[i] .. adjStart[i + 1], with the distance and unit direction i -> j of each.
+   * adjStart[i] .. adjStart[i + 1], with the distance of each.
    */
   private adjStart: Int32Array;
   private adjCursor: Int32Array;
   private adjNb: Int32Array;
   private adjD: Float64Array;
-  private adjUX: Float64Array;
-  private adjUY: Float64Array;
   /** The observed pairs of the environment observed last (see ObservedPairs): the adjacency (global) or keptNb (local). */
   private pairStart: Int32Array;
   private pairNeighbour: Int32Array;
@@ -199,16 +205,10 @@ export class RendezvousObserver {
     this.pairLo = this.visCount;
     this.pairHi = this.visCount;
     this.pairD = this.cos;
-    this.pairUX = this.cos;
-    this.pairUY = this.cos;
-    this.pairRX = this.cos;
-    this.pairRY = this.cos;
     this.adjStart = new Int32Array(1);
     this.adjCursor = this.visCount;
     this.adjNb = this.visCount;
     this.adjD = this.cos;
-    this.adjUX = this.cos;
-    this.adjUY = this.cos;
     this.keptStart = new Int32Array(1);
     this.keptNb = this.visCount;
     this.pairedStart = this.keptStart;
@@ -248,14 +248,8 @@ export class RendezvousObserver {
     this.pairLo = grow(this.pairLo, cap);
     this.pairHi = grow(this.pairHi, cap);
     this.pairD = grow(this.pairD, cap);
-    this.pairUX = grow(this.pairUX, cap);
-    this.pairUY = grow(this.pairUY, cap);
-    this.pairRX = grow(this.pairRX, cap);
-    this.pairRY = grow(this.pairRY, cap);
     this.adjNb = new Int32Array(2 * cap);
     this.adjD = new Float64Array(2 * cap);
-    this.adjUX = new Float64Array(2 * cap);
-    this.adjUY = new Float64Array(2 * cap);
   }
 
   /** The pairs observed in the environment observed last (valid until the next observeAll). */
@@ -268,58 +262,93 @@ export class RendezvousObserver {
 
   /**
    * Collects every unordered pair (i < j) of robots base..base+n-1 within the sensing radius, in the order
-   * of a loop over i then j, with its distance and both unit directions; returns how many. Each is what
-   * either observer computes on its own, bit for bit: x_i - x_j = -(x_j - x_i) exactly in floating point
-   * (and so are the quotients by d), except that equal coordinates give +0 both ways. Coincident robots
-   * (d = 0) have no direction (NaN).
+   * of a loop over i then j, with its distance; returns how many. The distance is what either observer
+   * computes on its own, bit for bit: x_i - x_j = -(x_j - x_i) exactly in floating point, and so are their
+   * squares.
    */
   private inRangePairs(x: Float64Array, y: Float64Array, base: number, n: number, useGrid: boolean): number {
     const r2max = this.r2;
     let m = 0;
-    if (useGrid) {
+    // First the pairs in range (lower, higher), then their distances in one loop: no call per pair.
+    const order = useGrid && this.sweepFrom <= n ? this.sweep.sort(x, y, base, n) : null;
+    if (order !== null) {
+      m = this.sweepPairs(x, y, base, n, order);
+    } else if (useGrid) {
       const grid = this.grid;
       grid.build(x, y, base, n);
       const found = this.adjCursor;
       for (let i = 0; i < n; i++) {
         const c = grid.within(i, r2max, found, true);
         if (m + c > this.pairLo.length) this.growPairs(Math.max(2 * this.pairLo.length, m + c));
+        const lo = this.pairLo;
+        const hi = this.pairHi;
+        for (let a = 0; a < c; a++) {
+          lo[m] = i;
+          hi[m] = found[a]!;
+          m++;
+        }
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
         const xi = x[base + i]!;
         const yi = y[base + i]!;
-        for (let a = 0; a < c; a++) m = this.addPair(m, i, found[a]!, xi, yi, x[base + found[a]!]!, y[base + found[a]!]!);
+        for (let j = i + 1; j < n; j++) {
+          const dx = x[base + j]! - xi;
+          const dy = y[base + j]! - yi;
+          if (dx * dx + dy * dy > r2max) continue;
+          if (m === this.pairLo.length) this.growPairs(2 * m);
+          this.pairLo[m] = i;
+          this.pairHi[m] = j;
+          m++;
+        }
       }
-      return m;
     }
-    for (let i = 0; i < n; i++) {
-      const xi = x[base + i]!;
-      const yi = y[base + i]!;
-      for (let j = i + 1; j < n; j++) {
-        const xj = x[base + j]!;
-        const yj = y[base + j]!;
-        const dx = xj - xi;
-        const dy = yj - yi;
-        if (dx * dx + dy * dy > r2max) continue;
-        if (m === this.pairLo.length) this.growPairs(2 * m);
-        m = this.addPair(m, i, j, xi, yi, xj, yj);
-      }
+    const lo = this.pairLo;
+    const hi = this.pairHi;
+    const pd = this.pairD;
+    for (let p = 0; p < m; p++) {
+      const dx = x[base + hi[p]!]! - x[base + lo[p]!]!;
+      const dy = y[base + hi[p]!]! - y[base + lo[p]!]!;
+      pd[p] = Math.sqrt(dx * dx + dy * dy);
     }
     return m;
   }
 
-  /** Stores pair m = (i, j), i < j; returns m + 1. */
-  private addPair(m: number, i: number, j: number, xi: number, yi: number, xj: number, yj: number): number {
-    const dx = xj - xi;
-    const dy = yj - yi;
-    const d = Math.sqrt(dx * dx + dy * dy);
-    const ux = d > 0 ? dx / d : NaN;
-    const uy = d > 0 ? dy / d : NaN;
-    this.pairLo[m] = i;
-    this.pairHi[m] = j;
-    this.pairD[m] = d;
-    this.pairUX[m] = ux;
-    this.pairUY[m] = uy;
-    this.pairRX[m] = dx !== 0 ? -ux : d > 0 ? (xi - xj) / d : NaN;
-    this.pairRY[m] = dy !== 0 ? -uy : d > 0 ? (yi - yj) / d : NaN;
-    return m + 1;
+  /**
+   * The pairs in range by a sweep along x over the robots in x order (order[base ..]): each robot is compared
+   * with the robots after it in that order until one is farther than the radius in x alone; the pairs then go
+   * in the order of a loop over the lower index, then the higher. The same pairs as the loop's test: past the
+   * first robot whose dx^2 exceeds r^2 every dx^2, hence every dx^2 + dy^2, does too (x order, monotone rounding).
+   */
+  private sweepPairs(x: Float64Array, y: Float64Array, base: number, n: number, order: Int32Array): number {
+    const r2max = this.r2;
+    let lo = this.sweepLo;
+    let hi = this.sweepHi;
+    let m = 0;
+    for (let a = 0; a < n; a++) {
+      const i = order[base + a]!;
+      const xi = x[base + i]!;
+      const yi = y[base + i]!;
+      for (let c = a + 1; c < n; c++) {
+        const j = order[base + c]!;
+        const dx = x[base + j]! - xi;
+        const dx2 = dx * dx;
+        if (dx2 > r2max) break;
+        const dy = y[base + j]! - yi;
+        if (dx2 + dy * dy > r2max) continue;
+        if (m === lo.length) {
+          lo = this.sweepLo = growInt32(lo, 2 * m);
+          hi = this.sweepHi = growInt32(hi, 2 * m);
+        }
+        lo[m] = i < j ? i : j;
+        hi[m] = i < j ? j : i;
+        m++;
+      }
+    }
+    if (m > this.pairLo.length) this.growPairs(m);
+    if (this.sweepCounts.length < n + 1) this.sweepCounts = new Int32Array(n + 1);
+    orderPairs(lo, hi, m, n, this.pairLo, this.pairHi, this.sweepCounts);
+    return m;
   }
 
   /** Spreads the pairs into each observer's list of robots it sees, in ascending index order (robots LEFT_OUT left out). */
@@ -342,8 +371,6 @@ export class RendezvousObserver {
     // Pairs go in order of their lower robot, then the higher: each list fills in ascending index order.
     const nb = this.adjNb;
     const dist = this.adjD;
-    const ux = this.adjUX;
-    const uy = this.adjUY;
     for (let p = 0; p < pairs; p++) {
       const i = lo[p]!;
       const j = hi[p]!;
@@ -352,15 +379,11 @@ export class RendezvousObserver {
         const e = cursor[i]!++;
         nb[e] = j;
         dist[e] = d;
-        ux[e] = this.pairUX[p]!;
-        uy[e] = this.pairUY[p]!;
       }
       if (isolated === undefined || isolated[base + i] !== LEFT_OUT) {
         const e = cursor[j]!++;
         nb[e] = i;
         dist[e] = d;
-        ux[e] = this.pairRX[p]!;
-        uy[e] = this.pairRY[p]!;
       }
     }
   }
@@ -404,13 +427,11 @@ export class RendezvousObserver {
       relSpeed[i] = speed[g]! * invSpeed;
       relTurn[i] = turnRate[g]! * invTurn;
     }
-    // Everyone in range of each observer, in index order, with distance and unit direction i -> j.
+    // Everyone in range of each observer, in index order, with its distance.
     this.buildAdjacency(this.inRangePairs(x, y, base, n, n >= this.gridFrom), base, n, isolated);
     const adjStart = this.adjStart;
     const adjNb = this.adjNb;
     const adjD = this.adjD;
-    const adjUX = this.adjUX;
-    const adjUY = this.adjUY;
     this.observedRobots = n;
     let kept = 0;
     if (local) this.keptStart[0] = 0;
@@ -511,8 +532,15 @@ export class RendezvousObserver {
         const a = idx[k]!;
         const j = adjNb[a]!;
         const r = rows + k * ROW_DIM;
-        const ux = adjUX[a]!;
-        const uy = adjUY[a]!;
+        // The unit direction i -> j, for the rows only, as observer i computes it alone. Coincident robots
+        // (d = 0) have none (NaN): the row then shows bearing 0.
+        const d = near[k]!;
+        let ux = NaN;
+        let uy = NaN;
+        if (d > 0) {
+          ux = (x[base + j]! - xi) / d;
+          uy = (y[base + j]! - yi) / d;
+        }
         const cj = cos[j]!;
         const sj = sin[j]!;
         out[r] = near[k]! * invRadius;
@@ -631,6 +659,13 @@ export class RendezvousObserver {
     }
     out[off + n * STATE_DIM_PER_ROBOT] = timeFraction;
   }
+}
+
+/** a, grown to `size` entries (its values kept). */
+function growInt32(a: Int32Array, size: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(size);
+  b.set(a);
+  return b;
 }
 
 /** The own features' names of a variant (the same count in both). */

@@ -24,6 +24,20 @@ export class RandomStream {
     return lo + Math.floor(this.uniform() * (hi - lo + 1));
   }
 
+  /**
+   * Fills out[0 .. groups x (uniforms + gaussians)) with `groups` groups of draws, each `uniforms` uniform()
+   * draws followed by `gaussians` gaussian() draws: the same numbers, in the same order, as those calls. The
+   * twin draws a step's noise this way: a number a call returns is boxed in a heap number unless V8 inlines
+   * the call, which its large loops do not always get.
+   */
+  fillDraws(out: Float64Array, groups: number, uniforms: number, gaussians: number): void {
+    let q = 0;
+    for (let k = 0; k < groups; k++) {
+      for (let u = 0; u < uniforms; u++) out[q++] = this.uniform();
+      for (let u = 0; u < gaussians; u++) out[q++] = this.gaussian();
+    }
+  }
+
   /** A uniformly random permutation of 0..n-1 (Fisher-Yates). */
   permutation(n: number): Int32Array {
     const p = new Int32Array(n);
@@ -42,16 +56,43 @@ export class RandomStream {
    * table lookup in about 99% of draws, several times cheaper than Box-Muller or the polar method.
    */
   gaussian(): number {
+    const hz = this.gen.next() | 0;
+    // The layer comes from a second draw's top bits: xoroshiro128+'s low bits are its weakest, and
+    // reusing bits of hz would tie the layer to the magnitude.
+    const iz = this.gen.next() >>> 25;
+    if (Math.abs(hz) < ZIG_K[iz]!) return hz * ZIG_W[iz]!;
+    // The slow path leaves its sample in a field: had its return value met the product above, V8 would box
+    // both in a heap number.
+    this.outsideCore(hz, iz);
+    return this.slowSample;
+  }
+
+  /** The sample outsideCore drew last. */
+  private slowSample = 0.5;
+
+  /**
+   * The rest of the ziggurat for a draw (hz, iz) outside its layer's core: the base layer's tail, the wedge
+   * test, or fresh draws until one is accepted; the sample goes to slowSample. Kept apart so that gaussian()
+   * stays small enough for V8 to inline into the twin's loops (a call that is not inlined boxes its result).
+   */
+  private outsideCore(hz: number, iz: number): void {
     for (;;) {
-      const hz = this.gen.next() | 0;
-      // The layer comes from a second draw's top bits: xoroshiro128+'s low bits are its weakest, and
-      // reusing bits of hz would tie the layer to the magnitude.
-      const iz = this.gen.next() >>> 25;
       const x = hz * ZIG_W[iz]!;
-      if (Math.abs(hz) < ZIG_K[iz]!) return x;
-      if (iz === 0) return this.gaussianTail(hz > 0);
+      if (iz === 0) {
+        this.slowSample = this.gaussianTail(hz > 0);
+        return;
+      }
       // Wedge between layers: accept under the density.
-      if (ZIG_F[iz]! + this.uniform() * (ZIG_F[iz - 1]! - ZIG_F[iz]!) < Math.exp(-0.5 * x * x)) return x;
+      if (ZIG_F[iz]! + this.uniform() * (ZIG_F[iz - 1]! - ZIG_F[iz]!) < Math.exp(-0.5 * x * x)) {
+        this.slowSample = x;
+        return;
+      }
+      hz = this.gen.next() | 0;
+      iz = this.gen.next() >>> 25;
+      if (Math.abs(hz) < ZIG_K[iz]!) {
+        this.slowSample = hz * ZIG_W[iz]!;
+        return;
+      }
     }
   }
 

@@ -49,20 +49,50 @@ export function meanPairwiseDistance(x: Float64Array, y: Float64Array, base: num
   const one = oneLeftOut(skip);
   const many = manyLeftOut(skip);
   let sum = 0;
-  for (let i = 0; i < n; i++) {
-    if (isLeftOut(i, one, many)) continue;
-    const xi = x[base + i]!;
-    const yi = y[base + i]!;
-    for (let j = i + 1; j < n; j++) {
-      if (isLeftOut(j, one, many)) continue;
-      const dx = x[base + j]! - xi;
-      const dy = y[base + j]! - yi;
+  if (one < 0 && (many === null || many.length === 0)) {
+    // Nobody left out (the common case: N^2 / 2 square roots a step): the plain loop, no test per pair.
+    for (let i = 0; i < n; i++) {
+      const xi = x[base + i]!;
+      const yi = y[base + i]!;
+      for (let j = i + 1; j < n; j++) {
+        const dx = x[base + j]! - xi;
+        const dy = y[base + j]! - yi;
+        const d = Math.sqrt(dx * dx + dy * dy);
+        // Two adds, not `d < cap ? d : cap`: V8 boxed that select's value (a heap number per pair).
+        if (d < cap) sum += d;
+        else sum += cap;
+      }
+    }
+    return n < 2 ? 0 : (2 * sum) / (n * (n - 1));
+  }
+  // Robots left out: the team's indices in ascending order, then the same pairs in the same order.
+  const m = teamIndices(n, one, many);
+  const team = teamScratch;
+  for (let a = 0; a < m; a++) {
+    const gi = base + team[a]!;
+    const xi = x[gi]!;
+    const yi = y[gi]!;
+    for (let b = a + 1; b < m; b++) {
+      const gj = base + team[b]!;
+      const dx = x[gj]! - xi;
+      const dy = y[gj]! - yi;
       const d = Math.sqrt(dx * dx + dy * dy);
-      sum += d < cap ? d : cap;
+      if (d < cap) sum += d;
+      else sum += cap;
     }
   }
-  const m = teamSize(n, one, many);
   return m < 2 ? 0 : (2 * sum) / (m * (m - 1));
+}
+
+/** Scratch for teamIndices (single-threaded: one measure at a time). */
+let teamScratch = new Int32Array(0);
+
+/** Writes the robots 0..n-1 not left out, ascending, into teamScratch; returns how many. */
+function teamIndices(n: number, one: number, many: readonly number[] | null): number {
+  if (teamScratch.length < n) teamScratch = new Int32Array(n);
+  let m = 0;
+  for (let k = 0; k < n; k++) if (!isLeftOut(k, one, many)) teamScratch[m++] = k;
+  return m;
 }
 
 /**
