@@ -9,7 +9,7 @@
 // the end-of-step backstop (a uniform grid, src/core/spatial-grid.ts) checks, each pass, the pairs close
 // enough to touch at its start (the loop checks every pair), so in a rare chain of pushes its order can
 // differ from the loop's. Training's swarms (10 to 20 robots) always take the loop.
-import { forNearPairs, GRID_MIN_ROBOTS, markContacts, orderPairs, SweepOrder } from '../src/core/spatial-grid.js';
+import { forNearPairs, GRID_MIN_ROBOTS, markContacts, SweepOrder, SweptPairs } from '../src/core/spatial-grid.js';
 
 /** Squared-distance tolerance under which two discs are treated as overlapping and separated. */
 const OVERLAP_SLOP = 1e-12;
@@ -132,10 +132,8 @@ export class ContactSolver {
   private nearReach = 0;
   /** Per environment, its robots in order of x at the last sweep. */
   private readonly sweep = new SweepOrder();
-  /** The sweep's near pairs (lower, higher) as found, and its counting sort's counts. */
-  private sweepLo = new Int32Array(64);
-  private sweepHi = new Int32Array(64);
-  private sweepCounts = new Int32Array(0);
+  /** The near pairs as the sweep finds them. */
+  private readonly swept = new SweptPairs();
 
   /** contactMargin: the gap under which detectContactsAfterMotion counts two robots as touching. */
   constructor(robots: number, private readonly contactMargin = 0) {
@@ -186,11 +184,10 @@ export class ContactSolver {
    * in the loop's order (a candidate's centres are within 2 x the largest radius + reach, so none is missed).
    * The sweep runs along x over the robots sorted by x; the order is kept per environment, so each step's
    * insertion sort starts nearly sorted (robots move a few cm a step). Its pairs are then put in the order of
-   * a loop over i then j (orderPairs).
+   * a loop over i then j (SweptPairs).
    */
   private collectNear(b: DiscBodies, base: number, n: number, reach: number): void {
-    const { x, y, radius } = b;
-    const involved = this.involved;
+    const { x, y } = b;
     const search = 2 * maxRadius(b, n) + reach + this.contactMargin;
     const order = search > 0 && Number.isFinite(search) ? this.sweep.sort(x, y, base, n) : null;
     if (order === null) {
@@ -198,47 +195,10 @@ export class ContactSolver {
       forPairs(b, base, n, 0, (i, j) => this.candidate(b, base, i, j, reach));
       return;
     }
-    const r2 = search * search;
-    let near = 0;
-    let lo = this.sweepLo;
-    let hi = this.sweepHi;
-    for (let a = 0; a < n; a++) {
-      const i = order[base + a]!;
-      const xi = x[base + i]!;
-      const yi = y[base + i]!;
-      for (let c = a + 1; c < n; c++) {
-        const j = order[base + c]!;
-        const dx = x[base + j]! - xi;
-        if (dx > search) break;
-        const dy = y[base + j]! - yi;
-        if (dy > search || dy < -search || dx * dx + dy * dy > r2) continue;
-        if (near === lo.length) {
-          lo = this.sweepLo = growInt32(lo, 2 * near);
-          hi = this.sweepHi = growInt32(hi, 2 * near);
-        }
-        lo[near] = i < j ? i : j;
-        hi[near] = i < j ? j : i;
-        near++;
-      }
-    }
+    const near = this.swept.find(x, y, base, n, order, search * search);
     if (near > this.nearI.length) this.growNear(near);
-    if (this.sweepCounts.length < n + 1) this.sweepCounts = new Int32Array(n + 1);
-    orderPairs(lo, hi, near, n, this.nearI, this.nearJ, this.sweepCounts);
-    for (let p = 0; p < near; p++) {
-      const i = this.nearI[p]!;
-      const j = this.nearJ[p]!;
-      const lim = radius[i]! + radius[j]! + reach;
-      const dx = x[base + j]! - x[base + i]!;
-      if (dx >= lim || dx <= -lim) continue;
-      const dy = y[base + j]! - y[base + i]!;
-      if (dx * dx + dy * dy >= lim * lim) continue;
-      if (this.pairs === this.pairI.length) this.grow();
-      this.pairI[this.pairs] = i;
-      this.pairJ[this.pairs] = j;
-      this.pairs++;
-      involved[i] = 1;
-      involved[j] = 1;
-    }
+    this.swept.orderInto(this.nearI, this.nearJ);
+    for (let p = 0; p < near; p++) this.candidate(b, base, this.nearI[p]!, this.nearJ[p]!, reach);
     this.nearCount = near;
     this.nearReach = reach;
   }
@@ -397,13 +357,6 @@ export class ContactSolver {
     this.pairI = i;
     this.pairJ = j;
   }
-}
-
-/** a, grown to `size` entries (its values kept). */
-function growInt32(a: Int32Array, size: number): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(size);
-  b.set(a);
-  return b;
 }
 
 function restore(b: DiscBodies, base: number, n: number, prevX: Float64Array, prevY: Float64Array): void {

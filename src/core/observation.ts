@@ -8,7 +8,7 @@
 //   the walls as local features; nothing depends on the arena's size or on N, so a policy trained on 10-20
 //   robots runs unchanged on a larger swarm in a larger arena.
 
-import { GRID_MIN_ROBOTS, orderPairs, SpatialGrid, SweepOrder } from './spatial-grid.js';
+import { GRID_MIN_ROBOTS, SpatialGrid, SweepOrder, SweptPairs } from './spatial-grid.js';
 
 export const GLOBAL_SPEC_ID = 'rendezvous-v1';
 export const LOCAL_SPEC_ID = 'rendezvous-local-v1';
@@ -138,10 +138,8 @@ export class RendezvousObserver {
    */
   sweepFrom = GRID_MIN_ROBOTS;
   private readonly sweep = new SweepOrder();
-  /** The sweep's pairs (lower, higher) as found, and its counting sort's counts. */
-  private sweepLo = new Int32Array(64);
-  private sweepHi = new Int32Array(64);
-  private sweepCounts = new Int32Array(0);
+  /** The pairs in range as the sweep finds them. */
+  private readonly swept = new SweptPairs();
   private cos: Float64Array;
   private sin: Float64Array;
   /** Per robot: tracked speed and turn rate over their normalisers (a row's last two features). */
@@ -314,40 +312,11 @@ export class RendezvousObserver {
     return m;
   }
 
-  /**
-   * The pairs in range by a sweep along x over the robots in x order (order[base ..]): each robot is compared
-   * with the robots after it in that order until one is farther than the radius in x alone; the pairs then go
-   * in the order of a loop over the lower index, then the higher. The same pairs as the loop's test: past the
-   * first robot whose dx^2 exceeds r^2 every dx^2, hence every dx^2 + dy^2, does too (x order, monotone rounding).
-   */
+  /** The pairs in range by a sweep along x over the robots in x order (SweptPairs), in the order of the loop over pairs. */
   private sweepPairs(x: Float64Array, y: Float64Array, base: number, n: number, order: Int32Array): number {
-    const r2max = this.r2;
-    let lo = this.sweepLo;
-    let hi = this.sweepHi;
-    let m = 0;
-    for (let a = 0; a < n; a++) {
-      const i = order[base + a]!;
-      const xi = x[base + i]!;
-      const yi = y[base + i]!;
-      for (let c = a + 1; c < n; c++) {
-        const j = order[base + c]!;
-        const dx = x[base + j]! - xi;
-        const dx2 = dx * dx;
-        if (dx2 > r2max) break;
-        const dy = y[base + j]! - yi;
-        if (dx2 + dy * dy > r2max) continue;
-        if (m === lo.length) {
-          lo = this.sweepLo = growInt32(lo, 2 * m);
-          hi = this.sweepHi = growInt32(hi, 2 * m);
-        }
-        lo[m] = i < j ? i : j;
-        hi[m] = i < j ? j : i;
-        m++;
-      }
-    }
+    const m = this.swept.find(x, y, base, n, order, this.r2);
     if (m > this.pairLo.length) this.growPairs(m);
-    if (this.sweepCounts.length < n + 1) this.sweepCounts = new Int32Array(n + 1);
-    orderPairs(lo, hi, m, n, this.pairLo, this.pairHi, this.sweepCounts);
+    this.swept.orderInto(this.pairLo, this.pairHi);
     return m;
   }
 
@@ -659,13 +628,6 @@ export class RendezvousObserver {
     }
     out[off + n * STATE_DIM_PER_ROBOT] = timeFraction;
   }
-}
-
-/** a, grown to `size` entries (its values kept). */
-function growInt32(a: Int32Array, size: number): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(size);
-  b.set(a);
-  return b;
 }
 
 /** The own features' names of a variant (the same count in both). */

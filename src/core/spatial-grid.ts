@@ -173,6 +173,64 @@ export class SweepOrder {
 }
 
 /**
+ * The pairs of one environment's robots whose centres are at most sqrt(r2) apart, found by a sweep along x
+ * over an x order (SweepOrder.sort): each robot is compared with the robots after it in that order until one
+ * is farther than that in x alone. The same pairs as a loop over all pairs with the test dx^2 + dy^2 <= r2:
+ * past the first robot whose dx^2 exceeds r2 every dx^2, hence every dx^2 + dy^2, does too (x order,
+ * monotone rounding). Shared by the observation's pairs in range and the contact passes' broad phase.
+ */
+export class SweptPairs {
+  private lo = new Int32Array(64);
+  private hi = new Int32Array(64);
+  private counts = new Int32Array(0);
+  private found = 0;
+  private robots = 0;
+
+  /** Finds the pairs (kept until the next call) and returns how many. */
+  find(x: Float64Array, y: Float64Array, base: number, n: number, order: Int32Array, r2: number): number {
+    let lo = this.lo;
+    let hi = this.hi;
+    let m = 0;
+    for (let a = 0; a < n; a++) {
+      const i = order[base + a]!;
+      const xi = x[base + i]!;
+      const yi = y[base + i]!;
+      for (let c = a + 1; c < n; c++) {
+        const j = order[base + c]!;
+        const dx = x[base + j]! - xi;
+        const dx2 = dx * dx;
+        if (dx2 > r2) break;
+        const dy = y[base + j]! - yi;
+        if (dx2 + dy * dy > r2) continue;
+        if (m === lo.length) {
+          lo = this.lo = growInt32(lo, 2 * m);
+          hi = this.hi = growInt32(hi, 2 * m);
+        }
+        lo[m] = i < j ? i : j;
+        hi[m] = i < j ? j : i;
+        m++;
+      }
+    }
+    this.found = m;
+    this.robots = n;
+    return m;
+  }
+
+  /** The pairs found last, in the order of a loop over the lower index then the higher, into outLo/outHi (room for them needed). */
+  orderInto(outLo: Int32Array, outHi: Int32Array): void {
+    if (this.counts.length < this.robots + 1) this.counts = new Int32Array(this.robots + 1);
+    orderPairs(this.lo, this.hi, this.found, this.robots, outLo, outHi, this.counts);
+  }
+}
+
+/** a, grown to `size` entries (its values kept). */
+function growInt32(a: Int32Array, size: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(size);
+  b.set(a);
+  return b;
+}
+
+/**
  * Puts pairs (lo[p], hi[p]), lo < hi < n, found in any order, into the order of a loop over lo then hi: into
  * outLo/outHi[0 .. count). A counting sort by lo, then an insertion sort of each lo's few his; `counts` needs
  * n + 1 entries. (Int32Array.prototype.sort would allocate on every call.)
