@@ -43,9 +43,9 @@ const PREVIOUS_MONITOR = {
     contactHoldTicks: 10,
   },
   belief: { weight: 0, drift: 2, maxTickEvidence: 6, threshold: 30, contactHoldTicks: 20 },
-  // Retuned on purpose (src/monitor/settings.ts): were 0.8 and 0.3.
-  flagAt: 0.7,
-  clearAt: 0.25,
+  // Retuned on purpose (src/monitor/settings.ts): were 0.8 and 0.3, then 0.7 and 0.25.
+  flagAt: 0.75,
+  clearAt: 0.28,
   flagTicks: 3,
   clearTicks: 20,
 };
@@ -147,7 +147,7 @@ describe('the launch file’s safety and monitor settings', () => {
     await expect(load('monitor: { consistency: { biasTolerance: -0.1 } }\n')).rejects.toThrow(/monitor\.consistency\.biasTolerance/);
     await expect(load('monitor: { belief: { wieght: 1 } }\n')).rejects.toThrow(/monitor\.belief.*wieght/);
     await expect(load('safety: { wallMargin: -1 }\n')).rejects.toThrow(/safety\.wallMargin/);
-    await expect(load('monitor: { clearAt: 0.9 }\n')).rejects.toThrow(/monitor\.clearAt \(0\.9\) must be below monitor\.flagAt \(0\.7\)/);
+    await expect(load('monitor: { clearAt: 0.9 }\n')).rejects.toThrow(/monitor\.clearAt \(0\.9\) must be below monitor\.flagAt \(0\.75\)/);
   });
 });
 

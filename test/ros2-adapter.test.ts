@@ -169,7 +169,7 @@ describe.skipIf(!loaded.ok)(loaded.ok ? title : `${title} (skipped: ${loaded.rea
     await expect(refusal).rejects.toThrow(/refused-range\.yaml: ROS 2 parameters: Parameter safety\.max_pose_age_ms does not {2}readonly/);
     const crossed = base.fresh();
     crossed.override('monitor.clear_at', 'double', 0.9);
-    await expect(openRun(crossed, 'refused-clear', false)).rejects.toThrow(/refused-clear\.yaml: ROS 2 parameters: monitor\.clear_at \(0\.9\) must be below monitor\.flag_at \(0\.7\)/);
+    await expect(openRun(crossed, 'refused-clear', false)).rejects.toThrow(/refused-clear\.yaml: ROS 2 parameters: monitor\.clear_at \(0\.9\) must be below monitor\.flag_at \(0\.75\)/);
     for (const r of [outOfRange, crossed]) expect(r.released).toBe(r.acquired);
   });
 

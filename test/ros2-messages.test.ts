@@ -238,7 +238,7 @@ describe('parameters', () => {
     expect(validateParameterUpdate(current(), [{ name: 'monitor.flag_at', value: 1.5 }], false)).toEqual({ ok: false, reason: 'monitor.flag_at must be within [0, 1], got 1.5' });
     expect(validateParameterUpdate(current(), [{ name: 'monitor.flag_ticks', value: 2.5 }], false)).toEqual({ ok: false, reason: 'monitor.flag_ticks takes an integer, got 2.5' });
     expect(validateParameterUpdate(current(), [{ name: 'safety.max_pose_age_ms', value: 'soon' }], false)).toMatchObject({ ok: false });
-    expect(validateParameterUpdate(current(), [{ name: 'monitor.clear_at', value: 0.9 }], false)).toEqual({ ok: false, reason: 'monitor.clear_at (0.9) must be below monitor.flag_at (0.7)' });
+    expect(validateParameterUpdate(current(), [{ name: 'monitor.clear_at', value: 0.9 }], false)).toEqual({ ok: false, reason: 'monitor.clear_at (0.9) must be below monitor.flag_at (0.75)' });
   });
 
   it('accepts a set applied atomically (both thresholds moved past each other at once) and integers as bigint', () => {

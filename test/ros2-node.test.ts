@@ -258,7 +258,7 @@ describe.skipIf(!rosAvailable)(`ROS 2 node${rosAvailable ? '' : ' (skipped: ROS 
       expect(await params.waitForService(60_000), output).toBe(true);
       expect((await params.getParameter('safety.max_pose_age_ms')).value).toBe(250);
       expect((await params.getParameter('cmd_vel_type')).value).toBe('geometry_msgs/msg/TwistStamped');
-      expect((await params.getParameter('monitor.flag_at')).value).toBe(0.7);
+      expect((await params.getParameter('monitor.flag_at')).value).toBe(0.75);
     } finally {
       tester.destroyParameterClient(params);
       child.kill('SIGINT'); // as ros2 launch stops it: the run ends, zero cmd_vel, run folder written

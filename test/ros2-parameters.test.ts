@@ -60,7 +60,7 @@ describe.skipIf(!loaded.ok)(loaded.ok ? title : `${title} (skipped: ${loaded.rea
   it('every default value is accepted when declared, in and outside trial mode', () => {
     const t = defaults();
     // The defaults that sit off a whole-number grid from their lower bound are the ones a step of 1 refuses.
-    expect(t).toMatchObject({ telemetryRateHz: 5, maxPoseAgeMs: 300, lookaheadS: 0.5, wallMarginM: 0.01, flagAt: 0.7, clearAt: 0.25, injectSeconds: 10 });
+    expect(t).toMatchObject({ telemetryRateHz: 5, maxPoseAgeMs: 300, lookaheadS: 0.5, wallMarginM: 0.01, flagAt: 0.75, clearAt: 0.28, injectSeconds: 10 });
     for (const trialMode of [false, true]) {
       const specs = parameterSpecs(trialMode);
       const { parameters, descriptors } = parameterDeclarations(rcl, specs, t);

@@ -23,6 +23,14 @@
 //    differences), so the means are precise; a tolerance proportional to the commanded motion absorbs worn
 //    wheels (radius, wheel distance: a robot driving straight with mismatched wheels turns a little).
 //    suspicion = min(1, z / biasThreshold), z the squared normalised means.
+//    The residuals the means take are against the robot's own command lag, not the best command of each tick:
+//    a robot's latency is steady, so the lag whose residuals have been smallest lately (a weighted mean of
+//    each lag's tick score) is its lag; a dropped command is one tick's clipped residual. Picking the best of
+//    all lags every tick (the CUSUM's tolerance) broke the telescoping of the tracker noise and biased the
+//    means when a policy's commands alternate every tick, as they do in a gathered cluster (a benign robot
+//    flagged in `npm start`'s demo); so did picking the smaller residual of the lag and the next one. The
+//    bias counts only once a robot has been scored for a window (1 / biasWeight ticks): before that its lag
+//    is not known and its means are a few ticks of a robot starting from rest.
 //
 // Contact: a robot touching another (or a wall) may be pushed or blocked along the contact normal, away from
 // what it touches. The part of the speed residual that such a push explains is removed before scoring; the
@@ -58,6 +66,17 @@ export class ConsistencyDetector {
   private readonly meanAbsW: Float64Array;
   private readonly intended: Float64Array[];
   private readonly history: number;
+  /** Per robot and command lag (robot j's at j * history): weighted mean of that lag's tick score. */
+  private readonly lagScore: Float64Array;
+  /** Ticks each robot has been scored since its reset. */
+  private readonly scoredTicks: Int32Array;
+  /** Bias scored from this many scored ticks on. */
+  private readonly biasWarmupTicks: number;
+  /** The current tick's residuals and commanded motion per lag (scratch). */
+  private readonly lagV: Float64Array;
+  private readonly lagW: Float64Array;
+  private readonly lagWantV: Float64Array;
+  private readonly lagWantW: Float64Array;
   /** Ticks since each robot last touched something. */
   private readonly sinceContact: Int32Array;
 
@@ -70,6 +89,13 @@ export class ConsistencyDetector {
     if (!(periodS > 0)) throw new RangeError(`consistency detector: the control period must be > 0 s, got ${periodS}`);
     const N = robots.length;
     this.history = settings.latencyTicks + 1;
+    this.lagScore = new Float64Array(N * this.history);
+    this.scoredTicks = new Int32Array(N);
+    this.biasWarmupTicks = Math.ceil(1 / settings.biasWeight);
+    this.lagV = new Float64Array(this.history);
+    this.lagW = new Float64Array(this.history);
+    this.lagWantV = new Float64Array(this.history);
+    this.lagWantW = new Float64Array(this.history);
     this.cusum = new Float64Array(N);
     this.lastScore = new Float64Array(N).fill(Number.NaN);
     this.bias = new Float64Array(N);
@@ -96,6 +122,8 @@ export class ConsistencyDetector {
     this.meanAbsW[j] = 0;
     this.sinceContact[j] = 1 << 30;
     this.intended[j]!.fill(0);
+    this.lagScore.fill(0, j * this.history, (j + 1) * this.history);
+    this.scoredTicks[j] = 0;
   }
 
   /**
@@ -126,8 +154,6 @@ export class ConsistencyDetector {
     let best = Infinity;
     let bestV = 0;
     let bestW = 0;
-    let wantV = 0;
-    let wantW = 0;
     for (let k = 0; k < this.history; k++) {
       const want = twistFromCommands(hist[2 * k]!, hist[2 * k + 1]!, this.robots[j]!);
       let rv = seen.linear - want.linear;
@@ -144,12 +170,16 @@ export class ConsistencyDetector {
       }
       const rw = seen.angular - want.angular;
       const x = (rv / sv) ** 2 + (rw / sw) ** 2;
+      this.lagV[k] = rv;
+      this.lagW[k] = rw;
+      this.lagWantV[k] = want.linear;
+      this.lagWantW[k] = want.angular;
+      const lag = j * this.history + k;
+      this.lagScore[lag] = (1 - s.biasWeight) * this.lagScore[lag]! + s.biasWeight * Math.min(x, s.maxTickScore);
       if (x < best) {
         best = x;
         bestV = rv;
         bestW = rw;
-        wantV = want.linear;
-        wantW = want.angular;
       }
     }
     const dt = seen.seconds !== undefined && seen.seconds > 0 ? seen.seconds : this.periodS;
@@ -162,16 +192,27 @@ export class ConsistencyDetector {
     this.lastResidual[2 * j + 1] = dw;
     this.lastScore[j] = x;
     this.cusum[j] = Math.min(2 * s.threshold, Math.max(0, this.cusum[j]! + Math.min(x, s.maxTickScore) - s.drift));
+    // The bias means: residuals against the robot's own lag (a dropped command is one clipped tick).
+    const lag = this.robotLag(j);
     const a = s.biasWeight;
     const clip = (r: number, sigma: number) => Math.max(-s.biasClip * sigma, Math.min(s.biasClip * sigma, r));
-    if (this.sinceContact[j]! > s.contactHoldTicks) this.meanV[j] = (1 - a) * this.meanV[j]! + a * clip(bestV, sv);
-    this.meanAbsV[j] = (1 - a) * this.meanAbsV[j]! + a * Math.abs(wantV);
-    this.meanW[j] = (1 - a) * this.meanW[j]! + a * clip(bestW, sw);
-    this.meanAbsW[j] = (1 - a) * this.meanAbsW[j]! + a * Math.abs(wantW);
-    const zv = Math.max(0, Math.abs(this.meanV[j]!) - s.biasTolerance * this.meanAbsV[j]) / s.biasSigmaLinear;
-    const turnTolerance = s.biasTolerance * this.meanAbsW[j] + (s.wheelMismatch * this.meanAbsV[j]) / this.robots[j]!.wheelDistance;
-    const zw = Math.max(0, Math.abs(this.meanW[j]) - turnTolerance) / s.biasSigmaAngular;
-    this.bias[j] = zv * zv + zw * zw;
+    if (this.sinceContact[j]! > s.contactHoldTicks) this.meanV[j] = (1 - a) * this.meanV[j]! + a * clip(this.lagV[lag]!, sv);
+    this.meanAbsV[j] = (1 - a) * this.meanAbsV[j]! + a * Math.abs(this.lagWantV[lag]!);
+    this.meanW[j] = (1 - a) * this.meanW[j]! + a * clip(this.lagW[lag]!, sw);
+    this.meanAbsW[j] = (1 - a) * this.meanAbsW[j]! + a * Math.abs(this.lagWantW[lag]!);
+    this.scoredTicks[j]!++;
+    const zv = Math.max(0, Math.abs(this.meanV[j]!) - s.biasTolerance * this.meanAbsV[j]!) / s.biasSigmaLinear;
+    const turnTolerance = s.biasTolerance * this.meanAbsW[j]! + (s.wheelMismatch * this.meanAbsV[j]!) / this.robots[j]!.wheelDistance;
+    const zw = Math.max(0, Math.abs(this.meanW[j]!) - turnTolerance) / s.biasSigmaAngular;
+    this.bias[j] = this.scoredTicks[j]! < this.biasWarmupTicks ? 0 : zv * zv + zw * zw;
+  }
+
+  /** Robot j's command lag, in ticks: the one whose tick scores have been smallest lately. */
+  private robotLag(j: number): number {
+    const base = j * this.history;
+    let lag = 0;
+    for (let k = 1; k < this.history; k++) if (this.lagScore[base + k]! < this.lagScore[base + lag]!) lag = k;
+    return lag;
   }
 
   suspicion(j: number): number {

@@ -8,7 +8,7 @@
 // the displacement sigmas are the benign residuals' standard deviations, so benign scores average about 2,
 // and a drift of 6 keeps their CUSUM near 0 while a robot acting on corrupted observations (scores averaging
 // about 9) climbs. One tick adds at most 16 - 6 and two bad intervals enter the scores of three ticks (at
-// most 3 x 10 = 30), below the flag level (0.8 x 60 = 48). Every number has finite bounds: the ROS 2
+// most 3 x 10 = 30), below the flag level (0.75 x 60 = 45). Every number has finite bounds: the ROS 2
 // parameters' declared ranges are these, so a value the launch file accepts is never refused at declaration.
 import { z } from 'zod';
 
@@ -62,10 +62,11 @@ export const MonitorSettingsSchema = z
   .object({
     consistency: ConsistencySettingsSchema.prefault({}).describe('the policy-consistency detector'),
     belief: BeliefSettingsSchema.prefault({}).describe("the belief networks' evidence"),
-    // 0.7 and 0.25 (were 0.8 and 0.3): the ROC sweep on held-out seeds (policies/README.md, "Monitor thresholds")
-    // flags observation noise 0.5 in 83% instead of 79% of trials within 5 s at 11 instead of 8 false alarms in 50 benign robot-hours.
-    flagAt: z.number().min(0).max(1).default(0.7).describe('suspicion at or above which a robot is flagged (after flagTicks ticks); above clearAt'),
-    clearAt: z.number().min(0).max(1).default(0.25).describe('suspicion at or below which a flag is cleared (after clearTicks ticks); below flagAt'),
+    // 0.75 and 0.28 (clear at 3/8 of flag, as before): the ROC sweep on held-out seeds (policies/README.md,
+    // "Monitor thresholds"), the lowest level whose benign false alarms stay well inside 0.5 per robot-hour in
+    // both variants with the bias taken against each robot's own command lag.
+    flagAt: z.number().min(0).max(1).default(0.75).describe('suspicion at or above which a robot is flagged (after flagTicks ticks); above clearAt'),
+    clearAt: z.number().min(0).max(1).default(0.28).describe('suspicion at or below which a flag is cleared (after clearTicks ticks); below flagAt'),
     flagTicks: z.number().int().min(1).max(1_000_000).default(3).describe('ticks at or above flagAt before a flag'),
     clearTicks: z.number().int().min(1).max(1_000_000).default(20).describe('ticks at or below clearAt before a flag is cleared'),
   })
