@@ -1,5 +1,6 @@
 // A run's summary kept as it goes, from each tick's snapshot, instead of from every tick's record at the end
-// (`swarmguard run` keeps no records, so its memory does not grow with its length): per robot the ticks it
+// (`swarmguard run` and the distributed monitor keep no records, so their memory does not grow with a run's
+// length; the monitor tells the ground truth after the run: settleCompromised): per robot the ticks it
 // was compromised and flagged; which robots were compromised when (a change list); the uncompromised robots'
 // rendezvous outcome with the time they first gathered; and the pictures' history, thinned to a bounded
 // number of ticks. What it answers is what the same run's records give (test/run-tally.test.ts), except

@@ -71,9 +71,10 @@ export interface TrialParts {
   /** Told as each phase of a tick ends (`npm run bench:runtime` times them); none in a deployed run. */
   timer?: PhaseLap;
   /**
-   * Keep every tick's record in `records` (default true: a trial, an evaluation or a test reads them at the
-   * end). `swarmguard run` keeps none: it streams each tick (lastRecord) to its services and the run's
-   * summary (RunTally), so that a long run's memory does not grow with its length.
+   * Keep every tick's record in `records` (default true: a test or a sim script reads them at the end).
+   * `swarmguard run` keeps none: it streams each tick (lastRecord) to its services and the run's summary
+   * (RunTally), so that a long run's memory does not grow with its length; eval-monitor and eval-isolation
+   * follow their episodes' outcome from the snapshot (GatherWatch).
    */
   keepRecords?: boolean;
 }
