@@ -5,12 +5,15 @@ import { describe, expect, it } from 'vitest';
 import { SimLink } from '../sim/sim-link.js';
 import { isolationEpisode } from '../src/cli/eval-isolation.js';
 import { injectedAt } from '../src/distributed/monitor-node.js';
+import { TickSpool } from '../src/distributed/tick-spool.js';
 import { summariseIsolations } from '../src/runtime/isolation.js';
 import { RunTally } from '../src/runtime/run-tally.js';
 import { GatherWatch, scoredOutcome, uncompromisedOutcome, type TeamOutcome } from '../src/runtime/team-outcome.js';
 import { outcomes, swarmTrial, type Injection, type TrialRun } from '../src/runtime/trial.js';
 import { isGathered, rendezvousOutcome } from '../src/core/rendezvous.js';
 import type { TickRecord } from '../src/runtime/tick-snapshot.js';
+import { STOP_REASONS } from '../src/runtime/safety.js';
+import { TickSnapshot } from '../src/runtime/tick-snapshot.js';
 import { shippedMappo } from './helpers.js';
 
 const { settings, team: mappo } = shippedMappo();
@@ -96,6 +99,7 @@ describe('the rendezvous outcome streamed tick by tick', () => {
       { robot: 9, fromTick: 900, toTick: 950, attack: { kind: 'fault', fault: 'spin' } },
     ];
     const tally = new RunTally(settings.robotIds, settings);
+    const spool = new TickSpool(N);
     const { kept, streamed } = await twins(
       injections,
       150,
@@ -104,6 +108,7 @@ describe('the rendezvous outcome streamed tick by tick', () => {
         // As MonitorNode.writeTick: nothing compromised yet, the robots the launch file names planned.
         run.snapshot.compromised = [];
         tally.add(run.snapshot, injections.map((inj) => inj.robot));
+        spool.write(run.snapshot);
       },
       { onFlag: 'isolate' },
     );
@@ -124,5 +129,46 @@ describe('the rendezvous outcome streamed tick by tick', () => {
     expectSameBits(tally.uncompromised(), uncompromised);
     const isolations = (at: (t: number) => readonly number[]) => summariseIsolations(kept.events, settings.robotIds, at, 150, settings.controlPeriod, 'isolate');
     expect(isolations((t) => tally.compromisedAt(t))).toEqual(isolations((t) => kept.records[t]?.compromised ?? []));
+    // The recording's ticks, read back from the spool file with the ground truth: the kept records (the
+    // monitor's have no true poses), a value that did not survive the file would differ.
+    try {
+      expect(spool.ticks).toBe(150);
+      expect(spool.lastTick).toBe(149);
+      const back = [...spool.records(compromisedAt)];
+      expect(back).toHaveLength(150);
+      back.forEach((r, t) => expect(r, `tick ${t}`).toStrictEqual({ ...kept.records[t]!, truePoses: null }));
+      expect(back.some((r) => r.flagged.some((x) => x))).toBe(true);
+    } finally {
+      spool.dispose();
+    }
+  });
+
+  it("the monitor's tick spool gives back every value a tick's record holds: each stop reason, beliefs and their absence, -0 and NaN, float32 commands", () => {
+    const R = STOP_REASONS.length + 2;
+    const spool = new TickSpool(R);
+    const written = [];
+    try {
+      for (let t = 0; t < 3; t++) {
+        const s = new TickSnapshot(R);
+        s.tick = 10 + t;
+        s.timeMs = 1000.5 * t;
+        for (let i = 0; i < R; i++) {
+          s.poses.set(i === 1 ? [Number.NaN, Number.NaN, Number.NaN] : [0.1 * i + t, -0, Math.PI / (i + 1)], 3 * i);
+          s.intended.set([0.1 * i, -0.3], 2 * i);
+          s.commands.set([1 / 3, -1 / 7], 2 * i);
+          s.stopped[i] = i < STOP_REASONS.length ? STOP_REASONS[(i + t) % STOP_REASONS.length]! : null;
+          s.hasBelief[i] = i % 2;
+          s.belief[i] = i % 2 ? 0.25 * t : Number.NaN;
+          s.consistency[i] = 1e-300 * i;
+          s.suspicion[i] = 0.5 + i;
+          s.flagged[i] = (i + t) % 3 === 0 ? 1 : 0;
+        }
+        spool.write(s);
+        written.push({ ...s.toRecord(), compromised: [t, 0] });
+      }
+      expect([...spool.records((tick) => [tick - 10, 0])]).toStrictEqual(written);
+    } finally {
+      spool.dispose();
+    }
   });
 });

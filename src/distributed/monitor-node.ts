@@ -4,9 +4,9 @@
 // robot's policy intends, and compares it with the motion the tracker sees; the beliefs are the agents'
 // own. It publishes every robot's suspicion, the flags and clears (`.../alerts` and `.../events`), keeps
 // the agents' events (injections: the ground truth; safety stops) and at the end prints the summary of
-// `swarmguard run` and writes a run folder. It keeps no tick records unless the launch file asks for a
-// recording: each tick goes to a RunTally as `swarmguard run`'s do, and the ground truth, which the agents'
-// events bring late, is told to the tally at the end (RunTally.settleCompromised). A broker outage is ridden out: in lock-step time stands still
+// `swarmguard run` and writes a run folder. It keeps no tick records: each tick goes to a RunTally as
+// `swarmguard run`'s do (and, for the recording, to a spool file: TickSpool), and the ground truth, which the
+// agents' events bring late, is told to the tally and the recording at the end (RunTally.settleCompromised). A broker outage is ridden out: in lock-step time stands still
 // (the feed holds the tick); live, ticks without data (its own connection down, or every pose stale) score
 // nothing, and a robot's motion across a gap in its poses is not scored either: no evidence from a period
 // without data.
@@ -34,6 +34,7 @@ import { expectedCommands, swarmSafety, writeMonitorView, type RunEvent, type Ti
 import { formatSummary, newRunDir, writeRunFolder, type RunSummary } from '../runtime/run-folder.js';
 import { RunTally } from '../runtime/run-tally.js';
 import { TickSnapshot } from '../runtime/tick-snapshot.js';
+import { TickSpool } from './tick-spool.js';
 import { SwarmInbox, type TimeMode } from './inbox.js';
 import { followPeers } from './participant.js';
 import { runSession } from './session.js';
@@ -61,10 +62,10 @@ export class MonitorNode {
   /** Ticks each robot was stopped by the safety layer, per reason. */
   readonly stops: Record<StopReason, number>;
   /**
-   * Every tick's record, only when the launch file records the run: the recording carries each tick's
-   * compromised robots, which the agents' events bring late, so it is written after the run (recordFinishedRun).
+   * Every tick, spooled to a scratch file, when the launch file records the run: the recording carries each
+   * tick's compromised robots, which the agents' events bring late, so it is written after the run.
    */
-  private readonly records: TickRecord[] | null;
+  readonly spool: TickSpool | null;
   /** Robots the launch file's injections name, and any an agent's injection event names: who may be compromised. */
   private readonly planned: Set<number>;
   readonly events: RunEvent[] = [];
@@ -120,7 +121,7 @@ export class MonitorNode {
     this.snapshot = new TickSnapshot(N);
     this.tally = new RunTally(s.robotIds, s);
     this.stops = Object.fromEntries(STOP_REASONS.map((r) => [r, 0])) as Record<StopReason, number>;
-    this.records = launch.record ? [] : null;
+    this.spool = launch.record ? new TickSpool(N) : null;
     this.planned = new Set(launch.injections.map((inj) => inj.robot));
     team.setForgetAfter(launch.forgetAfterTicks);
     team.resetEnv(0);
@@ -262,7 +263,7 @@ export class MonitorNode {
   }
 
   /**
-   * Tick k into the snapshot, the tally and the stop counts; its record (for the bus; kept for a recording).
+   * Tick k into the snapshot, the tally, the stop counts and the spool; its record (for the bus).
    * No robot is compromised in it yet: the ground truth comes with the agents' events (finish()).
    */
   private writeTick(k: number, nowMs: number, poses: readonly { x: number; y: number; theta: number }[], beliefs: { observers: ArrayLike<number> } | null): TickRecord {
@@ -280,9 +281,8 @@ export class MonitorNode {
     writeMonitorView(s, this.view, poses, beliefs, this.monitor);
     s.compromised = [];
     this.tally.add(s, [...this.planned]);
-    const record = s.toRecord();
-    this.records?.push(record);
-    return record;
+    this.spool?.write(s);
+    return s.toRecord();
   }
 
   /**
@@ -321,10 +321,10 @@ export class MonitorNode {
   }
 
   /**
-   * The run's events in tick order; the compromised robots of every tick from the agents' ground truth, told
-   * to the tally (and written into the records, where kept).
+   * The run's events in tick order, and the compromised robots of every tick from the agents' ground truth
+   * (told to the tally as well).
    */
-  finish(): { records: TickRecord[] | null; events: RunEvent[] } {
+  finish(): { compromisedAt: (tick: number) => number[]; events: RunEvent[] } {
     const ids = this.launch.settings.robotIds;
     // Within a tick, the single-process run's order: the ground truth in the launch file's order, then safety
     // stops, then flags and clears, by robot, then what the flags did, by robot (agents' events arrive in
@@ -341,8 +341,7 @@ export class MonitorNode {
     const events = [...this.events].sort((a, b) => a.tick - b.tick || rank(a) - rank(b));
     const compromisedAt = injectedAt(events, ids);
     this.tally.settleCompromised(compromisedAt);
-    for (const r of this.records ?? []) r.compromised = compromisedAt(r.tick);
-    return { records: this.records, events };
+    return { compromisedAt, events };
   }
 }
 
@@ -382,6 +381,8 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
     const { launch, team, participant: p, watch } = session;
     const bus = p.bus;
     const node = new MonitorNode(launch, team, bus, p.topics, p.config.mode);
+    // The spool file goes however the run ends (its recording written or not).
+    session.closers.push(() => node.spool?.dispose());
     // Its own lost connections, by tick (reported; live, those ticks are not scored).
     const outages: { fromTick: number; toTick: number | null }[] = [];
     session.closers.push(
@@ -397,13 +398,14 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
     for (const g of outages) log(`swarmguard monitor: lost the broker at tick ${g.fromTick}, back ${g.toTick === null ? 'never' : `at tick ${g.toTick}`}${p.config.mode === 'live' ? ' (those ticks not scored)' : ''}`);
     if (node.gapTicks) log(`swarmguard monitor: ${node.gapTicks} tick(s) without data not scored`);
     if (!o.signal?.aborted) await node.agentsLeft(5000);
-    const { records, events } = node.finish();
+    const { compromisedAt, events } = node.finish();
     for (const off of node.offline) log(`swarmguard monitor: ${off.role} went offline at tick ${off.tick}`);
     const tally = node.tally;
     const isolations = summariseIsolations(events, launch.settings.robotIds, (t) => tally.compromisedAt(t), tally.ticks, launch.settings.controlPeriod, node.response.onFlag);
     const summary: RunSummary = { runDir: newRunDir(launch), ticks: tally.ticks, outcomes: tally.outcomes(events), uncompromised: tally.uncompromised(), stops: { ...node.stops }, scheduler: null, links: null, interrupted, isolations };
     writeRunFolder(summary, launch, team.name, tally.history, events);
-    if (launch.record && records) await recordFinishedRun(summary.runDir, launch, launch.record, { name: team.name, dir: launch.policyDir, files: team.fileHashes }, records, events);
+    const { spool } = node;
+    if (launch.record && spool) await recordFinishedRun(summary.runDir, launch, launch.record, { name: team.name, dir: launch.policyDir, files: team.fileHashes }, spool.records(compromisedAt), spool.lastTick, events);
     for (const line of formatSummary(summary, launch)) log(line);
     if (node.ignoredEvents || bus.refusedTotal()) log(`swarmguard monitor: ${bus.refusedTotal()} payloads refused, ${node.ignoredEvents} events ignored`);
     return { ...summary, events, offline: node.offline };
