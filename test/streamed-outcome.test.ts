@@ -4,10 +4,10 @@
 import { describe, expect, it } from 'vitest';
 import { SimLink } from '../sim/sim-link.js';
 import { isolationEpisode } from '../src/cli/eval-isolation.js';
-import { injectedAt } from '../src/distributed/monitor-node.js';
+import { injectedAt, refollowed } from '../src/distributed/monitor-node.js';
 import { TickSpool } from '../src/distributed/tick-spool.js';
 import { summariseIsolations } from '../src/runtime/isolation.js';
-import { RunTally } from '../src/runtime/run-tally.js';
+import { MAX_PENDING, RunTally } from '../src/runtime/run-tally.js';
 import { GatherWatch, scoredOutcome, uncompromisedOutcome, type TeamOutcome } from '../src/runtime/team-outcome.js';
 import { outcomes, swarmTrial, type Injection, type TrialRun } from '../src/runtime/trial.js';
 import { isGathered, rendezvousOutcome } from '../src/core/rendezvous.js';
@@ -126,6 +126,7 @@ describe('the rendezvous outcome streamed tick by tick', () => {
     expect(uncompromised!.robots).not.toContain('epuck-2');
     expect(uncompromised!.robots).toContain('epuck-9');
     expect(uncompromised!.timeToGather).not.toBeNull();
+    expect(tally.scoredFollowedThroughout).toBe(true);
     expectSameBits(tally.uncompromised(), uncompromised);
     const isolations = (at: (t: number) => readonly number[]) => summariseIsolations(kept.events, settings.robotIds, at, 150, settings.controlPeriod, 'isolate');
     expect(isolations((t) => tally.compromisedAt(t))).toEqual(isolations((t) => kept.records[t]?.compromised ?? []));
@@ -167,6 +168,37 @@ describe('the rendezvous outcome streamed tick by tick', () => {
         written.push({ ...s.toRecord(), compromised: [t, 0] });
       }
       expect([...spool.records((tick) => [tick - 10, 0])]).toStrictEqual(written);
+    } finally {
+      spool.dispose();
+    }
+  });
+
+  it('with more robots named by injections than the tally follows every scored set of, the monitor reads the scored robots\' first gathering back from its spool', async () => {
+    // Robots 0 to 7 named; 0, 1 and 2 act within the run, the others never: neither extreme scored set.
+    const injections: Injection[] = Array.from({ length: 8 }, (_, robot) => ({ robot, fromTick: robot < 3 ? 5 : 900, toTick: robot < 3 ? 40 : 950, attack: { kind: 'fault', fault: 'spin' } as const }));
+    expect(new Set(injections.map((i) => i.robot)).size).toBeGreaterThan(MAX_PENDING);
+    const tally = new RunTally(settings.robotIds, settings);
+    const spool = new TickSpool(N);
+    try {
+      const { kept } = await twins(injections, 150, 8, (run) => {
+        // As the monitor: no true poses, nothing compromised yet.
+        run.snapshot.truePoses = null;
+        run.snapshot.compromised = [];
+        tally.add(run.snapshot, injections.map((inj) => inj.robot));
+        spool.write(run.snapshot);
+      });
+      tally.settleCompromised(injectedAt(kept.events, settings.robotIds));
+      expect([...tally.everCompromised].sort()).toEqual([0, 1, 2]);
+      expect(tally.scoredFollowedThroughout).toBe(false);
+      const byRecords = uncompromisedOutcome(
+        kept.records.map((r) => ({ ...r, truePoses: null })),
+        settings.robotIds,
+        settings,
+      );
+      expect(byRecords!.timeToGather).not.toBeNull();
+      // The tally alone never followed that set; read back from the spool, the records' outcome exactly.
+      expect(tally.uncompromised()!.timeToGather).toBeNull();
+      expectSameBits(tally.uncompromised(refollowed(tally, spool, settings.gatherDiameter)), byRecords);
     } finally {
       spool.dispose();
     }

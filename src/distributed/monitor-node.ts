@@ -32,7 +32,8 @@ import { STOP_REASONS, type SafetyLayer, type StopReason } from '../runtime/safe
 import { SwarmView } from '../runtime/swarm-view.js';
 import { expectedCommands, swarmSafety, writeMonitorView, type RunEvent, type TickRecord } from '../runtime/trial.js';
 import { formatSummary, newRunDir, writeRunFolder, type RunSummary } from '../runtime/run-folder.js';
-import { RunTally } from '../runtime/run-tally.js';
+import { MAX_PENDING, RunTally } from '../runtime/run-tally.js';
+import { GatherWatch, recordPositions } from '../runtime/team-outcome.js';
 import { TickSnapshot } from '../runtime/tick-snapshot.js';
 import { TickSpool } from './tick-spool.js';
 import { SwarmInbox, type TimeMode } from './inbox.js';
@@ -62,8 +63,10 @@ export class MonitorNode {
   /** Ticks each robot was stopped by the safety layer, per reason. */
   readonly stops: Record<StopReason, number>;
   /**
-   * Every tick, spooled to a scratch file, when the launch file records the run: the recording carries each
-   * tick's compromised robots, which the agents' events bring late, so it is written after the run.
+   * Every tick, spooled to a scratch file, when the launch file records the run (the recording carries each
+   * tick's compromised robots, which the agents' events bring late, so it is written after the run) or its
+   * injections name more robots than the tally follows every scored set of (the scored robots' first
+   * gathering is then read back from it: refollowed()).
    */
   readonly spool: TickSpool | null;
   /** Robots the launch file's injections name, and any an agent's injection event names: who may be compromised. */
@@ -121,8 +124,8 @@ export class MonitorNode {
     this.snapshot = new TickSnapshot(N);
     this.tally = new RunTally(s.robotIds, s);
     this.stops = Object.fromEntries(STOP_REASONS.map((r) => [r, 0])) as Record<StopReason, number>;
-    this.spool = launch.record ? new TickSpool(N) : null;
     this.planned = new Set(launch.injections.map((inj) => inj.robot));
+    this.spool = launch.record || this.planned.size > MAX_PENDING ? new TickSpool(N) : null;
     team.setForgetAfter(launch.forgetAfterTicks);
     team.resetEnv(0);
     // What a flag does, exactly as TrialRun: the mask its view observes through, the hold its safety layer
@@ -346,6 +349,21 @@ export class MonitorNode {
 }
 
 /**
+ * The never-compromised robots' first gathering read back from the spooled ticks, where the tally did not
+ * follow them from the first tick (more robots named by injections than it follows every scored set of, or
+ * a robot no injection of the launch file names); undefined where it did, or with no spool.
+ */
+export function refollowed(tally: RunTally, spool: TickSpool | null, gatherDiameter: number): GatherWatch | undefined {
+  if (tally.scoredFollowedThroughout || !spool) return undefined;
+  const watch = new GatherWatch(spool.robots, tally.everCompromised);
+  for (const r of spool.records(() => [])) {
+    watch.add(recordPositions(r), gatherDiameter);
+    if (watch.firstTick !== null) break;
+  }
+  return watch;
+}
+
+/**
  * The robots compromised at a tick by the agents' injection events (in the run's order): a robot from its
  * injection-start until its next injection-end, listed in the order of the starts.
  */
@@ -402,7 +420,8 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
     for (const off of node.offline) log(`swarmguard monitor: ${off.role} went offline at tick ${off.tick}`);
     const tally = node.tally;
     const isolations = summariseIsolations(events, launch.settings.robotIds, (t) => tally.compromisedAt(t), tally.ticks, launch.settings.controlPeriod, node.response.onFlag);
-    const summary: RunSummary = { runDir: newRunDir(launch), ticks: tally.ticks, outcomes: tally.outcomes(events), uncompromised: tally.uncompromised(), stops: { ...node.stops }, scheduler: null, links: null, interrupted, isolations };
+    const uncompromised = tally.uncompromised(refollowed(tally, node.spool, launch.settings.gatherDiameter));
+    const summary: RunSummary = { runDir: newRunDir(launch), ticks: tally.ticks, outcomes: tally.outcomes(events), uncompromised, stops: { ...node.stops }, scheduler: null, links: null, interrupted, isolations };
     writeRunFolder(summary, launch, team.name, tally.history, events);
     const { spool } = node;
     if (launch.record && spool) await recordFinishedRun(summary.runDir, launch, launch.record, { name: team.name, dir: launch.policyDir, files: team.fileHashes }, spool.records(compromisedAt), spool.lastTick, events);

@@ -11,7 +11,7 @@ import { PictureHistory, type RunPictures } from './run-pictures.js';
 import type { TickSnapshot } from './tick-snapshot.js';
 
 /** More robots than this named by injections that have not acted yet: only the two extreme scored sets are followed. */
-const MAX_PENDING = 6;
+export const MAX_PENDING = 6;
 
 export class RunTally {
   /** Ticks added. */
@@ -20,8 +20,9 @@ export class RunTally {
   /** The compromised robots from each tick on where they changed (ticks in order). */
   private readonly changes: { from: number; robots: readonly number[] }[] = [];
   private readonly ever = new Set<number>();
-  /** Every set of robots that may end up the scored one, keyed by the robots it leaves out. */
-  private candidates = new Map<string, GatherWatch>();
+  /** Every set of robots that may end up the scored one, keyed by the robots it leaves out, and the tick it is followed from. */
+  private candidates = new Map<string, { watch: GatherWatch; since: number }>();
+  private firstTickAdded = -1;
   private readonly lastX: Float64Array;
   private readonly lastY: Float64Array;
   private lastTick = -1;
@@ -55,6 +56,7 @@ export class RunTally {
       this.lastY[i] = s.y(i);
     }
     this.lastTick = s.tick;
+    if (this.firstTickAdded < 0) this.firstTickAdded = s.tick;
     this.followGathering(s, planned);
     this.pictures.add(s);
     this.ticks++;
@@ -101,11 +103,29 @@ export class RunTally {
     return outcomesOf(this.ids, this.counts, (t) => this.compromisedAt(t), events);
   }
 
-  /** The rendezvous outcome of the robots never compromised (as uncompromisedOutcome() gives from the records). */
-  uncompromised(): TeamOutcome | null {
+  /** The robots compromised at some tick added. */
+  get everCompromised(): ReadonlySet<number> {
+    return this.ever;
+  }
+
+  /**
+   * Whether the robots never compromised were followed for their first gathering from the first tick added:
+   * if not (see followGathering), uncompromised() counts it from when they were, unless told it.
+   */
+  get scoredFollowedThroughout(): boolean {
+    const c = this.candidates.get(key([...this.ever]));
+    return c !== undefined && c.since === this.firstTickAdded;
+  }
+
+  /**
+   * The rendezvous outcome of the robots never compromised (as uncompromisedOutcome() gives from the records);
+   * `gathering`: their first gathering followed by the caller over every tick (the distributed monitor reads
+   * its ticks back from its spool file when scoredFollowedThroughout is false), else the tally's own.
+   */
+  uncompromised(gathering?: GatherWatch): TeamOutcome | null {
     if (this.ticks === 0) return null;
     // Followed from the run's start, or from the tick its last robot was compromised unannounced (see followGathering).
-    const watch = this.candidates.get(key([...this.ever])) ?? new GatherWatch(this.ids.length, this.ever);
+    const watch = gathering ?? this.candidates.get(key([...this.ever]))?.watch ?? new GatherWatch(this.ids.length, this.ever);
     return watch.outcome(this.ids, { tick: this.lastTick, x: (i) => this.lastX[i]!, y: (i) => this.lastY[i]! }, this.settings);
   }
 
@@ -139,13 +159,13 @@ export class RunTally {
     const subsets: number[][] = [];
     if (pending.length > MAX_PENDING) subsets.push([], pending);
     else for (let m = 0; m < 1 << pending.length; m++) subsets.push(pending.filter((_, k) => m & (1 << k)));
-    const next = new Map<string, GatherWatch>();
+    const next = new Map<string, { watch: GatherWatch; since: number }>();
     for (const sub of subsets) {
       const leftOut = new Set([...base, ...sub]);
       const k = key([...leftOut]);
-      const watch = this.candidates.get(k) ?? next.get(k) ?? new GatherWatch(this.ids.length, leftOut);
-      next.set(k, watch);
-      watch.add(s, this.settings.gatherDiameter);
+      const c = this.candidates.get(k) ?? next.get(k) ?? { watch: new GatherWatch(this.ids.length, leftOut), since: s.tick };
+      next.set(k, c);
+      c.watch.add(s, this.settings.gatherDiameter);
     }
     this.candidates = next;
   }
