@@ -5,11 +5,11 @@
 // own. It publishes every robot's suspicion, the flags and clears (`.../alerts` and `.../events`), keeps
 // the agents' events (injections: the ground truth; safety stops) and at the end prints the summary of
 // `swarmguard run` and writes a run folder. It keeps no tick records: each tick goes to a RunTally as
-// `swarmguard run`'s do (and, for the recording, to a spool file: TickSpool), and the ground truth, which the
-// agents' events bring late, is told to the tally and the recording at the end (RunTally.settleCompromised). A broker outage is ridden out: in lock-step time stands still
-// (the feed holds the tick); live, ticks without data (its own connection down, or every pose stale) score
-// nothing, and a robot's motion across a gap in its poses is not scored either: no evidence from a period
-// without data.
+// `swarmguard run`'s do (and, for the recording, to a spool file: TickSpool), and the ground truth, which
+// the agents' events bring late, is told to the tally and the recording at the end (settleCompromised).
+// A broker outage is ridden out: in lock-step time stands still (the feed holds the tick); live, ticks
+// without data (its own connection down, or every pose stale) score nothing, and a robot's motion across a
+// gap in its poses is not scored either: no evidence from a period without data.
 // Under monitor.onFlag isolate / isolate-and-stop it also owns what a flag does (FlagResponse, as `swarmguard
 // run`): after its tick k it publishes tick k+1's isolation mask on `.../isolation` (which robots the agents
 // leave out of their observations, which ones the robots' bridges hold still), the single-process run's
@@ -56,7 +56,7 @@ export class MonitorNode {
   readonly view: SwarmView;
   readonly inbox: SwarmInbox;
   readonly monitor: SwarmMonitor;
-  /** The last tick, overwritten every tick (its record is built for the bus, and kept only for a recording). */
+  /** The last tick, overwritten every tick (its record is built for the bus; the recording's ticks go to the spool). */
   readonly snapshot: TickSnapshot;
   /** The run's summary as it goes (no records kept): flagged ticks, the scored sets' gathering, the pictures. */
   readonly tally: RunTally;
