@@ -21,7 +21,7 @@ import { readManifest } from '../policy/folder.js';
 import { OnnxTeam } from '../policy/team.js';
 import { ON_FLAG_ACTIONS, type OnFlag } from '../runtime/isolation.js';
 import { SimLink } from '../../sim/sim-link.js';
-import { scoredOutcome } from '../runtime/team-outcome.js';
+import { GatherWatch } from '../runtime/team-outcome.js';
 import { swarmTrial } from '../runtime/trial.js';
 import { resolveEvaluateOptions } from './evaluate.js';
 
@@ -113,10 +113,14 @@ export async function isolationEpisode(settings: SwarmSettings, team: OnnxTeam, 
   const victims = episodeVictims(e, N, row.victims);
   const link = new SimLink(settings, 'fast', seed + e);
   const injections = row.attack.kind === 'none' ? [] : victims.map((robot) => ({ robot, fromTick: 0, toTick: ticks, attack: row.attack }));
-  const run = swarmTrial(settings, team, link, { trialMode: true, injections, seed: seed + e, onFlag });
+  // No records kept: the rendezvous outcome is followed tick by tick. The victims are left out of the score
+  // whether attacked or not (as in the matrix's benign rows).
+  const run = swarmTrial(settings, team, link, { trialMode: true, injections, seed: seed + e, onFlag, keepRecords: false });
+  const gathering = new GatherWatch(N, new Set(victims));
   for (let t = 0; t < ticks; t++) {
     await run.step();
     link.advance();
+    gathering.add(run.snapshot, settings.gatherDiameter);
   }
   const compromised = new Set(row.attack.kind === 'none' ? [] : victims);
   const open = new Map<number, number>();
@@ -132,8 +136,7 @@ export async function isolationEpisode(settings: SwarmSettings, team: OnnxTeam, 
     }
   }
   for (const [robot, from] of open) isolations.push({ robot, from, to: ticks, false: !compromised.has(robot) });
-  // The victims are left out of the score whether attacked or not (as in the matrix's benign rows).
-  return { outcome: scoredOutcome(run.records, settings.robotIds, settings, new Set(victims)), flags, isolations, ran: true };
+  return { outcome: gathering.outcome(settings.robotIds, run.snapshot, settings), flags, isolations, ran: true };
 }
 
 const paired = (xs: number[]): Paired => {

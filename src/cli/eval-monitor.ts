@@ -18,7 +18,7 @@ import { DEFAULT_MONITOR, Hysteresis, type MonitorSettings } from '../monitor/mo
 import { readManifest } from '../policy/folder.js';
 import { OnnxTeam } from '../policy/team.js';
 import { SimLink } from '../../sim/sim-link.js';
-import { scoredOutcome } from '../runtime/team-outcome.js';
+import { GatherWatch } from '../runtime/team-outcome.js';
 import { swarmTrial } from '../runtime/trial.js';
 import { rocSvg } from './roc-picture.js';
 import { UserError } from '../core/user-error.js';
@@ -219,12 +219,16 @@ export async function runMonitorEvaluation(o: MonitorEvalOptions, log: (line: st
       for (let e = 0, episodes = episodesOf(attack); e < episodes; e++) {
         const link = new SimLink(settings, 'fast', o.seed + e);
         const victim = attack.kind === 'none' ? -1 : e % N;
-        const run = swarmTrial(settings, team, link, { trialMode: true, injections: victim < 0 ? [] : [{ robot: victim, fromTick, toTick, attack }], seed: o.seed + e });
+        // No records kept: the rendezvous outcome is followed tick by tick. Robot e mod N left out whether
+        // attacked or not: every attack's row scores the same robots.
+        const run = swarmTrial(settings, team, link, { trialMode: true, injections: victim < 0 ? [] : [{ robot: victim, fromTick, toTick, attack }], seed: o.seed + e, keepRecords: false });
+        const gathering = new GatherWatch(N, new Set([e % N]));
         const monitor = run.parts.monitor;
         const signals = { belief: new Float32Array(ticks * N), consistency: new Float32Array(ticks * N), fused: new Float32Array(ticks * N) };
         for (let t = 0; t < ticks; t++) {
           await run.step();
           link.advance();
+          gathering.add(run.snapshot, settings.gatherDiameter);
           for (let j = 0; j < N; j++) {
             signals.belief[t * N + j] = monitor.beliefSignal[j]!;
             signals.consistency[t * N + j] = monitor.consistency.suspicion(j);
@@ -233,8 +237,7 @@ export async function runMonitorEvaluation(o: MonitorEvalOptions, log: (line: st
         }
         for (const ev of run.events) if (ev.kind === 'attack-error') log(`${attackName(attack)}: episode ${e}, ${ev.robot} stopped: ${ev.problem}`);
         all.push({ attack: attackName(attack), victim, fromTick, toTick, signals, ticks, robots: N });
-        // Robot e mod N left out whether attacked or not: every attack's row scores the same robots.
-        const ending = scoredOutcome(run.records, settings.robotIds, settings, new Set([e % N]));
+        const ending = gathering.outcome(settings.robotIds, run.snapshot, settings);
         if (ending) endings.set(attackName(attack), [...(endings.get(attackName(attack)) ?? []), ending]);
         bar?.increment(1, { attack: attackName(attack) });
       }

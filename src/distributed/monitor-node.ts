@@ -4,10 +4,12 @@
 // robot's policy intends, and compares it with the motion the tracker sees; the beliefs are the agents'
 // own. It publishes every robot's suspicion, the flags and clears (`.../alerts` and `.../events`), keeps
 // the agents' events (injections: the ground truth; safety stops) and at the end prints the summary of
-// `swarmguard run` and writes a run folder. A broker outage is ridden out: in lock-step time stands still
-// (the feed holds the tick); live, ticks without data (its own connection down, or every pose stale) score
-// nothing, and a robot's motion across a gap in its poses is not scored either: no evidence from a period
-// without data.
+// `swarmguard run` and writes a run folder. It keeps no tick records: each tick goes to a RunTally as
+// `swarmguard run`'s do (and, for the recording, to a spool file: TickSpool), and the ground truth, which
+// the agents' events bring late, is told to the tally and the recording at the end (settleCompromised).
+// A broker outage is ridden out: in lock-step time stands still (the feed holds the tick); live, ticks
+// without data (its own connection down, or every pose stale) score nothing, and a robot's motion across a
+// gap in its poses is not scored either: no evidence from a period without data.
 // Under monitor.onFlag isolate / isolate-and-stop it also owns what a flag does (FlagResponse, as `swarmguard
 // run`): after its tick k it publishes tick k+1's isolation mask on `.../isolation` (which robots the agents
 // leave out of their observations, which ones the robots' bridges hold still), the single-process run's
@@ -28,9 +30,12 @@ import { recordFinishedRun } from '../recording/service.js';
 import type { Launch } from '../launch/launch.js';
 import { STOP_REASONS, type SafetyLayer, type StopReason } from '../runtime/safety.js';
 import { SwarmView } from '../runtime/swarm-view.js';
-import { expectedCommands, monitorView, outcomes, swarmSafety, type RunEvent, type TickRecord } from '../runtime/trial.js';
+import { expectedCommands, swarmSafety, writeMonitorView, type RunEvent, type TickRecord } from '../runtime/trial.js';
 import { formatSummary, newRunDir, writeRunFolder, type RunSummary } from '../runtime/run-folder.js';
-import { uncompromisedOutcome } from '../runtime/team-outcome.js';
+import { MAX_PENDING, RunTally } from '../runtime/run-tally.js';
+import { GatherWatch, recordPositions } from '../runtime/team-outcome.js';
+import { TickSnapshot } from '../runtime/tick-snapshot.js';
+import { TickSpool } from './tick-spool.js';
 import { SwarmInbox, type TimeMode } from './inbox.js';
 import { followPeers } from './participant.js';
 import { runSession } from './session.js';
@@ -51,7 +56,21 @@ export class MonitorNode {
   readonly view: SwarmView;
   readonly inbox: SwarmInbox;
   readonly monitor: SwarmMonitor;
-  readonly records: TickRecord[] = [];
+  /** The last tick, overwritten every tick (its record is built for the bus; the recording's ticks go to the spool). */
+  readonly snapshot: TickSnapshot;
+  /** The run's summary as it goes (no records kept): flagged ticks, the scored sets' gathering, the pictures. */
+  readonly tally: RunTally;
+  /** Ticks each robot was stopped by the safety layer, per reason. */
+  readonly stops: Record<StopReason, number>;
+  /**
+   * Every tick, spooled to a scratch file, when the launch file records the run (the recording carries each
+   * tick's compromised robots, which the agents' events bring late, so it is written after the run) or its
+   * injections name more robots than the tally follows every scored set of (the scored robots' first
+   * gathering is then read back from it: refollowed()).
+   */
+  readonly spool: TickSpool | null;
+  /** Robots the launch file's injections name, and any an agent's injection event names: who may be compromised. */
+  private readonly planned: Set<number>;
   readonly events: RunEvent[] = [];
   /** Events from the bus that are not an agent's injection or stop event (counted, not kept). */
   ignoredEvents = 0;
@@ -102,6 +121,11 @@ export class MonitorNode {
     this.beliefPrior = team.usesBeliefs ? trainingPrior(team.policy.manifest) : Number.NaN;
     this.lastStamp = new Array<number>(N).fill(Number.NaN);
     this.motion = new Array(N).fill(null);
+    this.snapshot = new TickSnapshot(N);
+    this.tally = new RunTally(s.robotIds, s);
+    this.stops = Object.fromEntries(STOP_REASONS.map((r) => [r, 0])) as Record<StopReason, number>;
+    this.planned = new Set(launch.injections.map((inj) => inj.robot));
+    this.spool = launch.record || this.planned.size > MAX_PENDING ? new TickSpool(N) : null;
     team.setForgetAfter(launch.forgetAfterTicks);
     team.resetEnv(0);
     // What a flag does, exactly as TrialRun: the mask its view observes through, the hold its safety layer
@@ -177,6 +201,7 @@ export class MonitorNode {
       if (e.success && this.launch.settings.robotIds.includes(e.data.robot)) {
         const key = JSON.stringify(e.data);
         if (!this.eventKeys.has(key)) this.events.push(e.data);
+        if (e.data.kind === 'injection-start') this.planned.add(this.launch.settings.robotIds.indexOf(e.data.robot));
         this.eventKeys.add(key);
       } else if (!OWN_EVENT_KINDS.includes(msg.kind)) this.ignoredEvents++;
     });
@@ -195,7 +220,7 @@ export class MonitorNode {
       if (event === 'gone' && this.agentSeen.has(i) && !this.agentGone.has(i)) {
         this.agentGone.add(i);
         this.inbox.agentGone(id, true);
-        if (msg.done !== true) this.offline.push({ role, tick: this.records.length });
+        if (msg.done !== true) this.offline.push({ role, tick: this.tally.ticks });
       } else if (event === 'online') {
         this.resendMasks();
         this.agentSeen.add(i);
@@ -233,20 +258,34 @@ export class MonitorNode {
     // agents and the feed wait for it (lock-step).
     const isolation = this.response.update(k, this.monitor.flagged);
     if (this.isolating) this.publishMask(k + 1);
-    this.records.push({
-      tick: k,
-      timeMs: nowMs,
-      truePoses: null,
-      intended: Array.from(this.intended),
-      commands: Array.from(this.commands),
-      stopped: this.stopped.map((s) => (s !== null && (STOP_REASONS as readonly string[]).includes(s) ? (s as StopReason) : null)),
-      ...monitorView(this.view, poses, beliefs, this.monitor),
-      compromised: [],
-    });
+    const record = this.writeTick(k, nowMs, poses, beliefs);
     const first = k === 0 ? this.events.filter((e) => e.kind === 'on-flag') : [];
     this.events.push(...alerts, ...isolation);
-    publishVerdicts(this.bus, this.topics, DEFAULT_QOS, ids, this.records.at(-1)!, [...first, ...alerts, ...isolation]);
+    publishVerdicts(this.bus, this.topics, DEFAULT_QOS, ids, record, [...first, ...alerts, ...isolation]);
     this.inbox.done(k);
+  }
+
+  /**
+   * Tick k into the snapshot, the tally, the stop counts and the spool; its record (for the bus).
+   * No robot is compromised in it yet: the ground truth comes with the agents' events (finish()).
+   */
+  private writeTick(k: number, nowMs: number, poses: readonly { x: number; y: number; theta: number }[], beliefs: { observers: ArrayLike<number> } | null): TickRecord {
+    const s = this.snapshot;
+    s.tick = k;
+    s.timeMs = nowMs;
+    s.truePoses = null;
+    s.intended.set(this.intended);
+    s.commands.set(this.commands);
+    this.stopped.forEach((reason, i) => {
+      const known = reason !== null && (STOP_REASONS as readonly string[]).includes(reason) ? (reason as StopReason) : null;
+      s.stopped[i] = known;
+      if (known) this.stops[known]++;
+    });
+    writeMonitorView(s, this.view, poses, beliefs, this.monitor);
+    s.compromised = [];
+    this.tally.add(s, [...this.planned]);
+    this.spool?.write(s);
+    return s.toRecord();
   }
 
   /**
@@ -284,8 +323,11 @@ export class MonitorNode {
     while (Date.now() < end && [...this.agentSeen].some((i) => !this.agentGone.has(i))) await new Promise((r) => setTimeout(r, 20));
   }
 
-  /** The run's events in tick order, and every record's compromised robots from the agents' ground truth. */
-  finish(): { records: TickRecord[]; events: RunEvent[] } {
+  /**
+   * The run's events in tick order, and the compromised robots of every tick from the agents' ground truth
+   * (told to the tally as well).
+   */
+  finish(): { compromisedAt: (tick: number) => number[]; events: RunEvent[] } {
     const ids = this.launch.settings.robotIds;
     // Within a tick, the single-process run's order: the ground truth in the launch file's order, then safety
     // stops, then flags and clears, by robot, then what the flags did, by robot (agents' events arrive in
@@ -300,14 +342,43 @@ export class MonitorNode {
       return (e.kind === 'stop' ? 1 : isolation ? 3 : 2) * 1e6 + robot;
     };
     const events = [...this.events].sort((a, b) => a.tick - b.tick || rank(a) - rank(b));
-    for (const e of events) {
-      if (e.kind !== 'injection-start') continue;
-      const end = events.find((x) => x.kind === 'injection-end' && x.robot === e.robot && x.tick > e.tick)?.tick ?? Infinity;
-      const i = ids.indexOf(e.robot);
-      for (const r of this.records) if (r.tick >= e.tick && r.tick < end && !r.compromised.includes(i)) r.compromised.push(i);
-    }
-    return { records: this.records, events };
+    const compromisedAt = injectedAt(events, ids);
+    this.tally.settleCompromised(compromisedAt);
+    return { compromisedAt, events };
   }
+}
+
+/**
+ * The never-compromised robots' first gathering read back from the spooled ticks, where the tally did not
+ * follow them from the first tick (more robots named by injections than it follows every scored set of, or
+ * a robot no injection of the launch file names); undefined where it did, or with no spool.
+ */
+export function refollowed(tally: RunTally, spool: TickSpool | null, gatherDiameter: number): GatherWatch | undefined {
+  if (tally.scoredFollowedThroughout || !spool) return undefined;
+  const watch = new GatherWatch(spool.robots, tally.everCompromised);
+  for (const r of spool.records(() => [])) {
+    watch.add(recordPositions(r), gatherDiameter);
+    if (watch.firstTick !== null) break;
+  }
+  return watch;
+}
+
+/**
+ * The robots compromised at a tick by the agents' injection events (in the run's order): a robot from its
+ * injection-start until its next injection-end, listed in the order of the starts.
+ */
+export function injectedAt(events: readonly RunEvent[], ids: readonly string[]): (tick: number) => number[] {
+  const spans: { robot: number; from: number; to: number }[] = [];
+  for (const e of events) {
+    if (e.kind !== 'injection-start') continue;
+    const to = events.find((x) => x.kind === 'injection-end' && x.robot === e.robot && x.tick > e.tick)?.tick ?? Infinity;
+    spans.push({ robot: ids.indexOf(e.robot), from: e.tick, to });
+  }
+  return (tick) => {
+    const robots: number[] = [];
+    for (const s of spans) if (tick >= s.from && tick < s.to && !robots.includes(s.robot)) robots.push(s.robot);
+    return robots;
+  };
 }
 
 export interface MonitorRunOptions {
@@ -317,7 +388,6 @@ export interface MonitorRunOptions {
 }
 
 export interface MonitorRunResult extends RunSummary {
-  records: TickRecord[];
   events: RunEvent[];
   offline: { role: string; tick: number }[];
 }
@@ -329,12 +399,14 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
     const { launch, team, participant: p, watch } = session;
     const bus = p.bus;
     const node = new MonitorNode(launch, team, bus, p.topics, p.config.mode);
+    // The spool file goes however the run ends (its recording written or not).
+    session.closers.push(() => node.spool?.dispose());
     // Its own lost connections, by tick (reported; live, those ticks are not scored).
     const outages: { fromTick: number; toTick: number | null }[] = [];
     session.closers.push(
       bus.onConnection((up) => {
-        if (!up) outages.push({ fromTick: node.records.length, toTick: null });
-        else if (outages.at(-1)?.toTick === null) outages.at(-1)!.toTick = node.records.length;
+        if (!up) outages.push({ fromTick: node.tally.ticks, toTick: null });
+        else if (outages.at(-1)?.toTick === null) outages.at(-1)!.toTick = node.tally.ticks;
       }),
     );
     const ran = await session.tick({ inbox: node.inbox, subscribe: (onMessage) => node.subscribe(onMessage), complete: (k) => node.complete(k), step: (k, nowMs) => node.step(k, nowMs) }, o.signal);
@@ -344,18 +416,17 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
     for (const g of outages) log(`swarmguard monitor: lost the broker at tick ${g.fromTick}, back ${g.toTick === null ? 'never' : `at tick ${g.toTick}`}${p.config.mode === 'live' ? ' (those ticks not scored)' : ''}`);
     if (node.gapTicks) log(`swarmguard monitor: ${node.gapTicks} tick(s) without data not scored`);
     if (!o.signal?.aborted) await node.agentsLeft(5000);
-    const { records, events } = node.finish();
+    const { compromisedAt, events } = node.finish();
     for (const off of node.offline) log(`swarmguard monitor: ${off.role} went offline at tick ${off.tick}`);
-    const stops = Object.fromEntries(STOP_REASONS.map((r) => [r, 0])) as Record<StopReason, number>;
-    for (const r of records) for (const s of r.stopped) if (s) stops[s]++;
-    const uncompromised = uncompromisedOutcome(records, launch.settings.robotIds, launch.settings);
-    const ids = launch.settings.robotIds;
-    const isolations = summariseIsolations(events, ids, (t) => records[t]?.compromised ?? [], records.length, launch.settings.controlPeriod, node.response.onFlag);
-    const summary: RunSummary = { runDir: newRunDir(launch), ticks: records.length, outcomes: outcomes({ parts: { ids }, records, events }), uncompromised, stops, scheduler: null, links: null, interrupted, isolations };
-    writeRunFolder(summary, launch, team.name, records, events);
-    if (launch.record) await recordFinishedRun(summary.runDir, launch, launch.record, { name: team.name, dir: launch.policyDir, files: team.fileHashes }, records, events);
+    const tally = node.tally;
+    const isolations = summariseIsolations(events, launch.settings.robotIds, (t) => tally.compromisedAt(t), tally.ticks, launch.settings.controlPeriod, node.response.onFlag);
+    const uncompromised = tally.uncompromised(refollowed(tally, node.spool, launch.settings.gatherDiameter));
+    const summary: RunSummary = { runDir: newRunDir(launch), ticks: tally.ticks, outcomes: tally.outcomes(events), uncompromised, stops: { ...node.stops }, scheduler: null, links: null, interrupted, isolations };
+    writeRunFolder(summary, launch, team.name, tally.history, events);
+    const { spool } = node;
+    if (launch.record && spool) await recordFinishedRun(summary.runDir, launch, launch.record, { name: team.name, dir: launch.policyDir, files: team.fileHashes }, spool.records(compromisedAt), spool.lastTick, events);
     for (const line of formatSummary(summary, launch)) log(line);
     if (node.ignoredEvents || bus.refusedTotal()) log(`swarmguard monitor: ${bus.refusedTotal()} payloads refused, ${node.ignoredEvents} events ignored`);
-    return { ...summary, records, events, offline: node.offline };
+    return { ...summary, events, offline: node.offline };
   });
 }

@@ -42,14 +42,22 @@ export function runHeader(launch: RunSpec, policy: RunContext['policy']): Record
 
 /**
  * Records a run that was assembled after the fact (the distributed monitor gathers its ticks from the bus):
- * every event reported with the record of its own tick, those after the last record with the last one.
+ * every event reported with the record of its own tick, those after the last record (tick `lastTick`, -1:
+ * none) with the last one. The records are read one at a time (the monitor's come from its spool file).
  */
-export async function recordFinishedRun(runDir: string, launch: RunSpec, options: RecordingOptions, policy: RunContext['policy'], records: readonly TickRecord[], events: readonly RunEvent[]): Promise<string> {
+export async function recordFinishedRun(
+  runDir: string,
+  launch: RunSpec,
+  options: RecordingOptions,
+  policy: RunContext['policy'],
+  records: Iterable<TickRecord>,
+  lastTick: number,
+  events: readonly RunEvent[],
+): Promise<string> {
   const writer = await McapRunWriter.open(join(runDir, RECORDING_FILE), runHeader(launch, policy), options);
-  const last = records.at(-1)?.tick ?? -1;
   const reportedAt = new Map<number, RunEvent[]>();
   for (const e of events) {
-    const t = Math.min(e.tick, last);
+    const t = Math.min(e.tick, lastTick);
     if (reportedAt.has(t)) reportedAt.get(t)!.push(e);
     else reportedAt.set(t, [e]);
   }

@@ -71,9 +71,10 @@ export interface TrialParts {
   /** Told as each phase of a tick ends (`npm run bench:runtime` times them); none in a deployed run. */
   timer?: PhaseLap;
   /**
-   * Keep every tick's record in `records` (default true: a trial, an evaluation or a test reads them at the
-   * end). `swarmguard run` keeps none: it streams each tick (lastRecord) to its services and the run's
-   * summary (RunTally), so that a long run's memory does not grow with its length.
+   * Keep every tick's record in `records` (default true: a test or a sim script reads them at the end).
+   * `swarmguard run` keeps none: it streams each tick (lastRecord) to its services and the run's summary
+   * (RunTally), so that a long run's memory does not grow with its length; eval-monitor and eval-isolation
+   * follow their episodes' outcome from the snapshot (GatherWatch).
    */
   keepRecords?: boolean;
 }
@@ -201,31 +202,16 @@ export class TrialRun {
     return alerts;
   }
 
-  /** This tick's record into the snapshot: what monitorView and the tick's arrays give, copied, no object per robot. */
+  /** This tick's record into the snapshot: the tick's arrays and writeMonitorView's, copied, no object per robot. */
   private writeSnapshot(t: number, now: number, poses: readonly { x: number; y: number; theta: number }[], beliefs: { observers: ArrayLike<number> } | null, active: readonly Injection[]): void {
     const s = this.snapshot;
-    const { link, monitor } = this.parts;
-    const N = s.robots;
     s.tick = t;
     s.timeMs = now;
-    s.truePoses = link.truePoses?.() ?? null;
+    s.truePoses = this.parts.link.truePoses?.() ?? null;
     s.intended.set(this.intended);
     s.commands.set(this.commands);
-    for (let i = 0; i < N; i++) {
-      const p = poses[i]!;
-      const located = this.view.located(i);
-      s.poses[3 * i] = located ? p.x : Number.NaN;
-      s.poses[3 * i + 1] = located ? p.y : Number.NaN;
-      s.poses[3 * i + 2] = located ? p.theta : Number.NaN;
-      s.stopped[i] = this.lastStop[i]!;
-      // The monitor's belief signal where some robot observes i (see monitorView).
-      const observed = beliefs !== null && beliefs.observers[i]! > 0;
-      s.hasBelief[i] = observed ? 1 : 0;
-      s.belief[i] = observed ? monitor.beliefSignal[i]! : Number.NaN;
-      s.flagged[i] = monitor.flagged[i] ? 1 : 0;
-    }
-    s.consistency.set(monitor.consistencySignal);
-    s.suspicion.set(monitor.suspicion);
+    for (let i = 0; i < s.robots; i++) s.stopped[i] = this.lastStop[i]!;
+    writeMonitorView(s, this.view, poses, beliefs, this.parts.monitor);
     s.compromised = active.map((a) => a.robot);
     this.latest = null;
   }
@@ -464,22 +450,32 @@ export function expectedCommands(safety: SafetyLayer, intended: Float32Array, ti
   for (let i = 0; i < timed.length; i++) safety.checkInto(i, intended[2 * i]!, intended[2 * i + 1]!, timed[i] ?? null, nowMs, out, 2 * i);
 }
 
-/** A tick record's poses and monitor signals (a robot not located yet has no pose: NaN, null in JSON). */
-export function monitorView(
+/**
+ * A tick's poses and monitor signals into its snapshot (shared by the run and the distributed monitor): a
+ * robot not located yet has no pose (NaN, null in a record's JSON); the monitor's belief signal in [0, 1]
+ * (its CUSUM of the prior-corrected evidence over its threshold), as telemetry, the dashboard and recordings
+ * carry it, only where some robot observes it (a record's belief is null elsewhere, and with no belief network).
+ */
+export function writeMonitorView(
+  s: TickSnapshot,
   view: SwarmView,
   poses: readonly { x: number; y: number; theta: number }[],
-  beliefs: { value: ArrayLike<number>; observers: ArrayLike<number> } | null,
+  beliefs: { observers: ArrayLike<number> } | null,
   monitor: SwarmMonitor,
-): Pick<TickRecord, 'poses' | 'belief' | 'consistency' | 'suspicion' | 'flagged'> {
-  return {
-    poses: poses.map(({ x, y, theta }, i) => (view.located(i) ? { x, y, theta } : { x: Number.NaN, y: Number.NaN, theta: Number.NaN })),
-    // The monitor's belief signal in [0, 1] (its CUSUM of the prior-corrected evidence over its threshold), as
-    // telemetry, the dashboard and recordings carry it; null where no robot observes j (or no belief network).
-    belief: poses.map((_, j) => (beliefs && beliefs.observers[j]! > 0 ? monitor.beliefSignal[j]! : null)),
-    consistency: Array.from(monitor.consistencySignal),
-    suspicion: Array.from(monitor.suspicion),
-    flagged: [...monitor.flagged],
-  };
+): void {
+  for (let i = 0; i < s.robots; i++) {
+    const p = poses[i]!;
+    const located = view.located(i);
+    s.poses[3 * i] = located ? p.x : Number.NaN;
+    s.poses[3 * i + 1] = located ? p.y : Number.NaN;
+    s.poses[3 * i + 2] = located ? p.theta : Number.NaN;
+    const observed = beliefs !== null && beliefs.observers[i]! > 0;
+    s.hasBelief[i] = observed ? 1 : 0;
+    s.belief[i] = observed ? monitor.beliefSignal[i]! : Number.NaN;
+    s.flagged[i] = monitor.flagged[i] ? 1 : 0;
+  }
+  s.consistency.set(monitor.consistencySignal);
+  s.suspicion.set(monitor.suspicion);
 }
 
 /** The safety layer of the swarm the twin's settings describe, over `link` (none: a process fed by the bus). */
