@@ -28,7 +28,7 @@ import { trainingPrior } from '../policy/pair-beliefs.js';
 import { OnnxTeam } from '../policy/team.js';
 import { recordFinishedRun } from '../recording/service.js';
 import type { Launch } from '../launch/launch.js';
-import { STOP_REASONS, type SafetyLayer, type StopReason } from '../runtime/safety.js';
+import { noStops, STOP_REASONS, type SafetyLayer, type StopReason } from '../runtime/safety.js';
 import { SwarmView } from '../runtime/swarm-view.js';
 import { expectedCommands, swarmSafety, writeMonitorView, type RunEvent, type TickRecord } from '../runtime/trial.js';
 import { formatSummary, newRunDir, writeRunFolder, type RunSummary } from '../runtime/run-folder.js';
@@ -123,7 +123,7 @@ export class MonitorNode {
     this.motion = new Array(N).fill(null);
     this.snapshot = new TickSnapshot(N);
     this.tally = new RunTally(s.robotIds, s);
-    this.stops = Object.fromEntries(STOP_REASONS.map((r) => [r, 0])) as Record<StopReason, number>;
+    this.stops = noStops();
     this.planned = new Set(launch.injections.map((inj) => inj.robot));
     this.spool = launch.record || this.planned.size > MAX_PENDING ? new TickSpool(N) : null;
     team.setForgetAfter(launch.forgetAfterTicks);

@@ -57,10 +57,15 @@ export interface SafeCommand {
   stopped: StopReason | null;
 }
 
+/** A count of zero stops for every stop reason. */
+export function noStops(): Record<StopReason, number> {
+  return Object.fromEntries(STOP_REASONS.map((r) => [r, 0])) as Record<StopReason, number>;
+}
+
 export class SafetyLayer {
   private eStopReason: string | null = null;
   private paused = false;
-  readonly stops: Record<StopReason, number> = Object.fromEntries(STOP_REASONS.map((r) => [r, 0])) as Record<StopReason, number>;
+  readonly stops: Record<StopReason, number> = noStops();
   private proximity: ProximitySource | null = null;
   /** Robots held still because they are flagged and isolated (isolate-and-stop), see holdWhere(). */
   private held: (i: number) => boolean = () => false;
