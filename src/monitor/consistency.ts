@@ -64,6 +64,7 @@ export class ConsistencyDetector {
   private readonly meanW: Float64Array;
   private readonly meanAbsV: Float64Array;
   private readonly meanAbsW: Float64Array;
+  /** Per robot, the body twist (linear, angular) of its last `history` intended commands, newest first. */
   private readonly intended: Float64Array[];
   private readonly history: number;
   /** Per robot and command lag (robot j's at j * history): weighted mean of that lag's tick score. */
@@ -134,11 +135,12 @@ export class ConsistencyDetector {
   update(j: number, seen: MeasuredMotion | null, expectedLeft: number, expectedRight: number, contacts: readonly number[] = [], theta = 0): number {
     this.sinceContact[j] = contacts.length > 0 ? 0 : Math.min(1 << 30, this.sinceContact[j]! + 1);
     if (seen) this.score(j, seen, contacts, theta);
-    // Newest command first.
+    // Newest command first, kept as the twist it asks for (computed once, not once per lag and tick).
     const hist = this.intended[j]!;
     hist.copyWithin(2, 0, 2 * (this.history - 1));
-    hist[0] = expectedLeft;
-    hist[1] = expectedRight;
+    const want = twistFromCommands(expectedLeft, expectedRight, this.robots[j]!);
+    hist[0] = want.linear;
+    hist[1] = want.angular;
     return this.suspicion(j);
   }
 
@@ -155,8 +157,9 @@ export class ConsistencyDetector {
     let bestV = 0;
     let bestW = 0;
     for (let k = 0; k < this.history; k++) {
-      const want = twistFromCommands(hist[2 * k]!, hist[2 * k + 1]!, this.robots[j]!);
-      let rv = seen.linear - want.linear;
+      const wantLinear = hist[2 * k]!;
+      const wantAngular = hist[2 * k + 1]!;
+      let rv = seen.linear - wantLinear;
       let rl = seen.lateral ?? 0;
       // Remove what a push away from each contact explains (the normal in the robot's heading frame).
       for (let m = 0; m < contacts.length; m += 2) {
@@ -168,12 +171,12 @@ export class ConsistencyDetector {
           rl -= along * nb;
         }
       }
-      const rw = seen.angular - want.angular;
+      const rw = seen.angular - wantAngular;
       const x = (rv / sv) ** 2 + (rw / sw) ** 2;
       this.lagV[k] = rv;
       this.lagW[k] = rw;
-      this.lagWantV[k] = want.linear;
-      this.lagWantW[k] = want.angular;
+      this.lagWantV[k] = wantLinear;
+      this.lagWantW[k] = wantAngular;
       const lag = j * this.history + k;
       this.lagScore[lag] = (1 - s.biasWeight) * this.lagScore[lag]! + s.biasWeight * Math.min(x, s.maxTickScore);
       if (x < best) {
@@ -195,16 +198,21 @@ export class ConsistencyDetector {
     // The bias means: residuals against the robot's own lag (a dropped command is one clipped tick).
     const lag = this.robotLag(j);
     const a = s.biasWeight;
-    const clip = (r: number, sigma: number) => Math.max(-s.biasClip * sigma, Math.min(s.biasClip * sigma, r));
-    if (this.sinceContact[j]! > s.contactHoldTicks) this.meanV[j] = (1 - a) * this.meanV[j]! + a * clip(this.lagV[lag]!, sv);
+    if (this.sinceContact[j]! > s.contactHoldTicks) this.meanV[j] = (1 - a) * this.meanV[j]! + a * this.clip(this.lagV[lag]!, sv);
     this.meanAbsV[j] = (1 - a) * this.meanAbsV[j]! + a * Math.abs(this.lagWantV[lag]!);
-    this.meanW[j] = (1 - a) * this.meanW[j]! + a * clip(this.lagW[lag]!, sw);
+    this.meanW[j] = (1 - a) * this.meanW[j]! + a * this.clip(this.lagW[lag]!, sw);
     this.meanAbsW[j] = (1 - a) * this.meanAbsW[j]! + a * Math.abs(this.lagWantW[lag]!);
     this.scoredTicks[j]!++;
     const zv = Math.max(0, Math.abs(this.meanV[j]!) - s.biasTolerance * this.meanAbsV[j]!) / s.biasSigmaLinear;
     const turnTolerance = s.biasTolerance * this.meanAbsW[j]! + (s.wheelMismatch * this.meanAbsV[j]!) / this.robots[j]!.wheelDistance;
     const zw = Math.max(0, Math.abs(this.meanW[j]!) - turnTolerance) / s.biasSigmaAngular;
     this.bias[j] = this.scoredTicks[j]! < this.biasWarmupTicks ? 0 : zv * zv + zw * zw;
+  }
+
+  /** A residual clipped to biasClip standard deviations (sigma), so one outlier tick moves a bias mean little. */
+  private clip(r: number, sigma: number): number {
+    const c = this.settings.biasClip * sigma;
+    return Math.max(-c, Math.min(c, r));
   }
 
   /** Robot j's command lag, in ticks: the one whose tick scores have been smallest lately. */
