@@ -99,11 +99,27 @@ export interface RowResult {
 
 export type Verdict = 'better' | 'no measurable difference' | 'worse';
 
+/**
+ * One policy's trained-adversary rows taken together: per episode, the mean over those rows of this onFlag's
+ * difference against report, then its mean and 95% t-interval over episodes. One question asked once, where
+ * each row's own verdict is one of many (at 95%, about one comparison in 40 comes out "worse" by chance alone).
+ */
+export interface PooledAdversaryRows {
+  policy: string;
+  /** The rows pooled (the trained-adversary rows of this policy). */
+  rows: string[];
+  /** Episodes with every pooled row scored. */
+  episodes: number;
+  isolate: { gathered: Paired; spread: Paired };
+  'isolate-and-stop': { gathered: Paired; spread: Paired };
+}
+
 export interface IsolationEvaluation {
   episodes: number;
   seed: number;
   ticks: Record<string, number>;
   rows: RowResult[];
+  pooled: PooledAdversaryRows[];
 }
 
 /** One seeded episode of the runtime on the twin under `onFlag`: the victims compromised throughout. */
@@ -143,6 +159,29 @@ const paired = (xs: number[]): Paired => {
   const { mean, ci } = meanTCi95(xs);
   return { mean, ci95: ci };
 };
+
+/** Per episode, this onFlag minus report (null where either is unscored). */
+function episodeDifferences(eps: EpisodeResult[], report: EpisodeResult[]): { gathered: (number | null)[]; spread: (number | null)[] } {
+  const pairs = eps.map((x, i) => [x.outcome, report[i]!.outcome] as const);
+  return {
+    gathered: pairs.map(([o, r]) => (o && r ? Number(o.gatheredAtEnd) - Number(r.gatheredAtEnd) : null)),
+    spread: pairs.map(([o, r]) => (o && r ? o.finalMeanPairwiseDistance - r.finalMeanPairwiseDistance : null)),
+  };
+}
+
+/** Pools one policy's trained-adversary rows (see PooledAdversaryRows); null without such rows. */
+export function poolAdversaryRows(policy: string, rows: { attack: string; differences: Record<'isolate' | 'isolate-and-stop', ReturnType<typeof episodeDifferences>> }[]): PooledAdversaryRows | null {
+  if (rows.length === 0) return null;
+  const episodes = rows[0]!.differences.isolate.gathered.length;
+  const scored = Array.from({ length: episodes }, (_, e) => e).filter((e) =>
+    rows.every((r) => (['isolate', 'isolate-and-stop'] as const).every((m) => r.differences[m].gathered[e] !== null)),
+  );
+  if (scored.length === 0) return null;
+  const pool = (m: 'isolate' | 'isolate-and-stop', metric: 'gathered' | 'spread') =>
+    paired(scored.map((e) => rows.reduce((sum, r) => sum + r.differences[m][metric][e]!, 0) / rows.length));
+  const both = (m: 'isolate' | 'isolate-and-stop') => ({ gathered: pool(m, 'gathered'), spread: pool(m, 'spread') });
+  return { policy, rows: rows.map((r) => r.attack), episodes: scored.length, isolate: both('isolate'), 'isolate-and-stop': both('isolate-and-stop') };
+}
 
 /** The summary of one onFlag's episodes against report's (the same episodes, in order). */
 export function summariseMode(onFlag: OnFlag, eps: EpisodeResult[], report: EpisodeResult[], row: AttackRow, settings: SwarmSettings): ModeResult {
@@ -202,6 +241,9 @@ export async function runIsolationEvaluation(o: IsolationEvalOptions, log: (line
   if (variants.length === 0) throw new RangeError(`eval-isolation: no variant of ${o.config} runs ${o.policy!.join(', ')}`);
   const byVariant: RowResult[][] = variants.map(() => []);
   const rows = () => byVariant.flat();
+  // Per variant, its trained-adversary rows' per-episode differences, pooled at the end.
+  const adversaryRows: Parameters<typeof poolAdversaryRows>[1][] = variants.map(() => []);
+  const pooled = () => variants.flatMap((v, k) => poolAdversaryRows(basename(resolve(v.policy)), adversaryRows[k]!) ?? []);
   const runVariant = async (variant: (typeof variants)[number], k: number): Promise<void> => {
     const policyDir = resolve(variant.policy);
     const matrix = resolveEvaluateOptions({ config: variant.matrix, policy: [], attack: [] });
@@ -233,6 +275,9 @@ export async function runIsolationEvaluation(o: IsolationEvalOptions, log: (line
           const report = await lane('report');
           const acting = await Promise.all([lane('isolate', report), lane('isolate-and-stop', report)]);
           const modes = [report, ...acting].map((eps, m) => summariseMode(ON_FLAG_ACTIONS[m]!, eps, report, row, settings));
+          if (row.attack.kind === 'adversary') {
+            adversaryRows[k]!.push({ attack: attackRowName(row), differences: { isolate: episodeDifferences(acting[0]!, report), 'isolate-and-stop': episodeDifferences(acting[1]!, report) } });
+          }
           byVariant[k]!.push({
             variant: variant.matrix,
             policy: basename(policyDir),
@@ -242,7 +287,7 @@ export async function runIsolationEvaluation(o: IsolationEvalOptions, log: (line
             verdict: { isolate: verdictOf(modes[1]!), 'isolate-and-stop': verdictOf(modes[2]!) },
           });
           // Written after every row: a long measurement cut short keeps what it has measured.
-          write({ episodes, seed, ticks, rows: rows() });
+          write({ episodes, seed, ticks, rows: rows(), pooled: pooled() });
           log(`${basename(policyDir)} ${attackRowName(row)}: ${modes.map((m) => `${m.onFlag} ${(100 * m.gatheredAtEndRate).toFixed(0)}%`).join(', ')}`);
         } finally {
           if (row.attack.kind === 'adversary') await row.attack.adversary.release();
@@ -253,7 +298,7 @@ export async function runIsolationEvaluation(o: IsolationEvalOptions, log: (line
     }
   };
   await Promise.all(variants.map((v, k) => runVariant(v, k)));
-  const result: IsolationEvaluation = { episodes, seed, ticks, rows: rows() };
+  const result: IsolationEvaluation = { episodes, seed, ticks, rows: rows(), pooled: pooled() };
   write(result);
   log(`wrote ${out}.md, ${out}.json`);
   return result;
@@ -278,6 +323,17 @@ export function outcomeTable(rows: RowResult[]): string {
         `${[rep, iso, stop].map((m) => m.meanLargestClusterFraction.toFixed(2)).join(' / ')} | ${d(iso)} | ${d(stop)} | ${r.verdict.isolate} / ${r.verdict['isolate-and-stop']} |`,
     );
   }
+  return lines.join('\n');
+}
+
+/** Per policy: its trained-adversary rows pooled, isolate and isolate-and-stop against report. */
+export function pooledTable(pooled: PooledAdversaryRows[]): string {
+  const lines = [
+    '| policy | trained-adversary rows | episodes | isolate - report: gathered (pp), spread (m) [95%] | isolate-and-stop - report: gathered (pp), spread (m) [95%] |',
+    '|---|---|---|---|---|',
+  ];
+  const d = (x: { gathered: Paired; spread: Paired }) => `${interval(x.gathered, 1, 100)}; ${interval(x.spread, 4)}`;
+  for (const p of pooled) lines.push(`| ${p.policy} | ${p.rows.length} | ${p.episodes} | ${d(p.isolate)} | ${d(p['isolate-and-stop'])} |`);
   return lines.join('\n');
 }
 
@@ -315,6 +371,17 @@ function isolationMarkdown(ev: IsolationEvaluation, o: IsolationEvalOptions): st
     '',
     outcomeTable(ev.rows),
     '',
+    ...(ev.pooled.length > 0
+      ? [
+          '## Trained adversaries pooled',
+          '',
+          'Per episode, the mean over a policy\'s trained-adversary rows of the difference against report; its mean and 95% t-interval over episodes.',
+          `This asks once whether acting on flags helps or hurts under the trained adversaries. Each row's verdict above is one of ${2 * ev.rows.length} comparisons: at 95%, about one in 40 comes out "worse" (and one in 40 "better") by chance alone.`,
+          '',
+          pooledTable(ev.pooled),
+          '',
+        ]
+      : []),
     '## Isolations: of the victims, and false ones (of uncompromised robots)',
     '',
     isolationTable(ev.rows),
