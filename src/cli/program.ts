@@ -18,7 +18,7 @@ import { runRecover, type RecoverOptions } from './recover.js';
 import { runCalibrate, type CalibrateOptions } from './calibrate.js';
 import { monitorTable, rendezvousTable, runMonitorEvaluation, weightTable, type MonitorEvalOptions } from './eval-monitor.js';
 import { addDistributedCommands } from './distributed.js';
-import { isolationTable, outcomeTable as isolationOutcomeTable, runIsolationEvaluation, type IsolationEvalOptions } from './eval-isolation.js';
+import { isolationTable, outcomeTable as isolationOutcomeTable, pooledTable, runIsolationEvaluation, type IsolationEvalOptions } from './eval-isolation.js';
 
 /** Repeatable option: every occurrence appended. */
 function collect(value: string, previous: string[]): string[] {
@@ -220,7 +220,7 @@ export function buildProgram(): Command {
     .option('-o, --out <path>', "writes <path>.md and <path>.json (default: the config's, policies/ISOLATION)")
     .action(async (opts: IsolationEvalOptions) => {
       const ev = await runIsolationEvaluation(opts);
-      console.log(`${isolationOutcomeTable(ev.rows)}\n\n${isolationTable(ev.rows)}`);
+      console.log(`${isolationOutcomeTable(ev.rows)}\n\n${ev.pooled.length > 0 ? `${pooledTable(ev.pooled)}\n\n` : ''}${isolationTable(ev.rows)}`);
     });
 
   program
