@@ -251,7 +251,9 @@ export async function runAgent(path: string, o: AgentRunOptions): Promise<AgentS
         complete: (k) => agent.complete(k),
         // While the broker is away (live) its poses go stale: the safety layer stops the robot (its commands, if
         // any get through, are zero) until fresh poses come; the robot's own watchdog (the feed's) stops it meanwhile.
-        step: (k, nowMs) => agent.step(k, nowMs),
+        // Ticks are numbered by their due time (lock-step: k itself): an agent that skips ticks under load (live)
+        // still starts and ends its injections, and stamps its events, at the moments the others number alike.
+        step: (_k, nowMs, due) => agent.step(due, nowMs),
         lockstepNote: agent.plan.length ? `, ${agent.plan.length} injection(s) to run` : '',
       },
       o.signal,

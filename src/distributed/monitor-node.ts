@@ -39,6 +39,7 @@ import { TickSpool } from './tick-spool.js';
 import { SwarmInbox, type TimeMode } from './inbox.js';
 import { followPeers } from './participant.js';
 import { runSession } from './session.js';
+import { tickAtDue } from './tick-pump.js';
 
 /** Events on `.../events` that are the monitor's own (published by it, not taken back from the bus). */
 const OWN_EVENT_KINDS: readonly string[] = ['flag', 'clear', 'isolate', 'isolation-end', 'probation', 'on-flag'];
@@ -89,6 +90,10 @@ export class MonitorNode {
   private readonly beliefPrior: number;
   /** Agents' events kept (one of each: an agent sends them again after an outage). */
   private readonly eventKeys = new Set<string>();
+  /** The agents' events among `events`: numbered by the agents' due times, mapped onto this monitor's ticks by finish(). */
+  private readonly fromAgents = new Set<RunEvent>();
+  /** The due index of each tick run (live: ticks skipped under load leave gaps; lock-step: the tick itself). */
+  private readonly dueOfTick: number[] = [];
   /** Live: the stamp of each robot's last pose the monitor has seen, and ticks not scored for want of data. */
   private readonly lastStamp: number[];
   gapTicks = 0;
@@ -200,7 +205,10 @@ export class MonitorNode {
       const e = AgentEventSchema.safeParse(msg);
       if (e.success && this.launch.settings.robotIds.includes(e.data.robot)) {
         const key = JSON.stringify(e.data);
-        if (!this.eventKeys.has(key)) this.events.push(e.data);
+        if (!this.eventKeys.has(key)) {
+          this.events.push(e.data);
+          this.fromAgents.add(e.data);
+        }
         if (e.data.kind === 'injection-start') this.planned.add(this.launch.settings.robotIds.indexOf(e.data.robot));
         this.eventKeys.add(key);
       } else if (!OWN_EVENT_KINDS.includes(msg.kind)) this.ignoredEvents++;
@@ -232,7 +240,8 @@ export class MonitorNode {
   }
 
   /** One tick of the monitor at clock `nowMs`, from tick k's poses, commands and beliefs as heard. */
-  async step(k: number, nowMs: number): Promise<void> {
+  async step(k: number, nowMs: number, due = k): Promise<void> {
+    this.dueOfTick.push(due);
     const { robotIds: ids } = this.launch.settings;
     const N = ids.length;
     const timed = this.inbox.posesAt(k);
@@ -341,7 +350,14 @@ export class MonitorNode {
       const isolation = e.kind === 'isolate' || e.kind === 'isolation-end' || e.kind === 'probation';
       return (e.kind === 'stop' ? 1 : isolation ? 3 : 2) * 1e6 + robot;
     };
-    const events = [...this.events].sort((a, b) => a.tick - b.tick || rank(a) - rank(b));
+    // An agent numbers a tick by its due time; this monitor by the ticks it ran (its recording's ticks follow
+    // on). Live, either may skip ticks under load: its events go to the first tick this monitor ran at or after
+    // their due time (lock-step: the same tick). The rank is the agent's own (the launch file's injection ticks).
+    const ownTick = tickAtDue(this.dueOfTick);
+    const events = this.events
+      .map((e, i) => ({ e: this.fromAgents.has(e) ? { ...e, tick: ownTick(e.tick) } : e, rank: rank(e), i }))
+      .sort((a, b) => a.e.tick - b.e.tick || a.rank - b.rank || a.i - b.i)
+      .map((x) => x.e);
     const compromisedAt = injectedAt(events, ids);
     this.tally.settleCompromised(compromisedAt);
     return { compromisedAt, events };
@@ -409,7 +425,7 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
         else if (outages.at(-1)?.toTick === null) outages.at(-1)!.toTick = node.tally.ticks;
       }),
     );
-    const ran = await session.tick({ inbox: node.inbox, subscribe: (onMessage) => node.subscribe(onMessage), complete: (k) => node.complete(k), step: (k, nowMs) => node.step(k, nowMs) }, o.signal);
+    const ran = await session.tick({ inbox: node.inbox, subscribe: (onMessage) => node.subscribe(onMessage), complete: (k) => node.complete(k), step: (k, nowMs, due) => node.step(k, nowMs, due) }, o.signal);
     // Live processes count their own ticks: a feed that ended its run ends the run, a tick short or not.
     let interrupted = p.config.mode === 'lockstep' ? ran < launch.ticks : ran < launch.ticks && !(watch.ended && !watch.ended.interrupted);
     if (watch.gaveUp || watch.ended?.interrupted) interrupted = true;

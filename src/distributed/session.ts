@@ -28,8 +28,11 @@ export interface Ticking {
   subscribe(onMessage: () => void): Promise<void>;
   /** Lock-step: whether tick k has what it needs. */
   complete(k: number): boolean;
-  /** One tick at clock `nowMs`. */
-  step(k: number, nowMs: number): Promise<void>;
+  /**
+   * The k-th tick at clock `nowMs`. `due`: the index of its due time, periods since the start (live: it passes
+   * over the ticks an overrun skipped, so it names the same moment in every process; lock-step: k).
+   */
+  step(k: number, nowMs: number, due: number): Promise<void>;
   /** What the start line names after `swarmguard <role>: <run name>, lock-step, <ticks> ticks`. */
   lockstepNote?: string;
 }
@@ -63,7 +66,7 @@ export class Session {
     const who = `swarmguard ${p.role.replace('/', ' ')}`;
     if (p.config.mode === 'lockstep') {
       // The twin's clock of the single-process fast run: tick k is at k periods.
-      const pump = new TickPump(launch.ticks, (k) => t.complete(k), (k) => t.step(k, k * periodMs));
+      const pump = new TickPump(launch.ticks, (k) => t.complete(k), (k) => t.step(k, k * periodMs, k));
       // The trial's end or an outage given up: what has come is all there is.
       this.over = () => pump.drain();
       await t.subscribe(() => pump.poke());
@@ -85,7 +88,7 @@ export class Session {
     return liveTicks({
       ticks: launch.ticks,
       periodMs,
-      step: (k, now) => t.step(k, now),
+      step: (k, now, due) => t.step(k, now, due),
       until: () => watch.isOver || signal?.aborted === true,
       onError: (err) => log(`${who}: a tick failed: ${(err as Error).message}`),
     });

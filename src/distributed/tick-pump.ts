@@ -62,25 +62,55 @@ export class TickPump {
 }
 
 /**
- * Live ticking of one process: `step(k, nowMs)` at the control period on the wall clock (the control
+ * Live ticking of one process: `step(k, nowMs, due)` at the control period on the wall clock (the control
  * scheduler: drift-free, overruns skip ticks) until `ticks` have run or `until()` says so; the ticks run.
+ * k counts the ticks run; `due` is the index of the due time the tick serves (periods since the start), which
+ * passes over the ticks an overrun skipped: the number the other processes of the run give the same moment.
  */
-export async function liveTicks(o: { ticks: number; periodMs: number; step: (k: number, nowMs: number) => Promise<void>; until: () => boolean; onError: (err: unknown) => void }): Promise<number> {
+export async function liveTicks(o: {
+  ticks: number;
+  periodMs: number;
+  step: (k: number, nowMs: number, due: number) => Promise<void>;
+  until: () => boolean;
+  onError: (err: unknown) => void;
+  clock?: Clock;
+}): Promise<number> {
+  const clock = o.clock ?? wallClock;
   let k = 0;
   let finish: () => void = () => {};
   const finished = new Promise<void>((resolve) => (finish = resolve));
   const scheduler = new ControlScheduler(
     o.periodMs,
-    async () => {
+    async (info) => {
       // The due time after the last tick (or the first once until() holds) ends the run.
       if (k >= o.ticks || o.until()) return finish();
-      await o.step(k++, wallClock.now());
+      await o.step(k++, clock.now(), info.tick);
     },
-    wallClock,
+    clock,
     o.onError,
   );
   scheduler.start();
   await finished;
   await scheduler.stop();
   return k;
+}
+
+/**
+ * Maps a tick numbered by due time (another live process's: periods since its start) onto this process's own
+ * count, from the due index of each tick it ran (`dueOfTick`, increasing): the first tick it ran at or after
+ * that due time; past its last tick, its count goes on by periods. Identity where no tick was skipped (lock-step).
+ */
+export function tickAtDue(dueOfTick: readonly number[]): (due: number) => number {
+  return (due) => {
+    const last = dueOfTick.length - 1;
+    if (last < 0 || due > dueOfTick[last]!) return last + (due - (last < 0 ? -1 : dueOfTick[last]!));
+    let lo = 0;
+    let hi = last;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (dueOfTick[mid]! >= due) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  };
 }
