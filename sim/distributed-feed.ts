@@ -247,6 +247,9 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
         // the agents may be done before the twin is, and nothing else would end it until a status or the timeout).
         if (ticks >= launch.ticks) return wake?.();
         const now = Date.now();
+        // A pose is stamped with the moment its tick stands for (the twin's stamp, on this wall clock): after a
+        // stall the twin's catch-up ticks come at once but keep their due times.
+        const stampLag = link!.now() - link!.twin.trackedStamp;
         ticks++;
         const o2 = outage;
         if (o2 && o2.startPoses === null && --o2.settle <= 0) o2.startPoses = link!.truePoses();
@@ -258,7 +261,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
             watchdogStops[ids[i]!]!++;
             faults.fault(source(ids[i]!), 'command watchdog', `no command for ${now - lastCommandMs[i]!} ms: stopped`);
           } else if (Number.isFinite(lastCommandMs[i]!)) faults.settle(source(ids[i]!));
-          if (pose) bus.publish(p.topics.robot(ids[i]!, 'pose'), { t: now, x: pose.x, y: pose.y, theta: pose.theta }, DEFAULT_QOS.pose);
+          if (pose) bus.publish(p.topics.robot(ids[i]!, 'pose'), { t: now - stampLag, x: pose.x, y: pose.y, theta: pose.theta }, DEFAULT_QOS.pose);
         });
         if ((o2 && now - o2.since > cfg.outageTimeoutMs) || ticks >= launch.ticks) wake?.();
       });

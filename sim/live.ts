@@ -140,9 +140,14 @@ export class LiveTwin extends EventEmitter<LiveTwinEvents> {
 
   /** Advances one control period now, whatever the clock says (batch trials run this as fast as possible). */
   stepOnce(): void {
+    this.step(this.clock.now());
+  }
+
+  /** One control period, its poses stamped with the moment the tick stands for. */
+  private step(stampMs: number): void {
     this.world.step(this.pending);
     this.counters.ticks++;
-    this.tickStamp = this.clock.now();
+    this.tickStamp = stampMs;
     this.emit('tick', this.counters.ticks);
   }
 
@@ -156,11 +161,15 @@ export class LiveTwin extends EventEmitter<LiveTwinEvents> {
     const now = this.clock.now();
     const late = now - this.nextDue;
     if (late > this.periodMs) this.counters.overruns++;
-    // Ticks that fell due while we were away: catch up on a few, skip the rest rather than queue them.
+    // Ticks that fell due while we were away: catch up on a few, skip the rest rather than queue them. The ones
+    // run are the latest that fell due, each stamped with its due time, not with the moment it was computed:
+    // a tracker stamps a pose when it is measured, and speeds from consecutive poses (displacement over the
+    // stamps' difference) stay right through a stall. Stamped all alike, three catch-up ticks looked like three
+    // periods of motion in no time, then a period's motion over a stall's length.
     const due = 1 + Math.floor(Math.max(0, late) / this.periodMs);
     const run = Math.min(due, 1 + this.maxCatchUp);
     this.counters.skippedTicks += due - run;
-    for (let i = 0; i < run; i++) this.stepOnce();
+    for (let i = 0; i < run; i++) this.step(this.nextDue + (due - run + i) * this.periodMs);
     this.nextDue += due * this.periodMs;
     if (this.timer !== null) this.schedule();
   }

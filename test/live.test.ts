@@ -49,10 +49,14 @@ describe('live twin', () => {
     twin.start();
     clock.advance(100);
     expect(twin.stats.ticks).toBe(1);
-    // The process stalls for 1 s: 10 ticks fell due, 3 are run (1 + 2 catch-up), 7 skipped.
+    // The process stalls for 1 s: 10 ticks fell due (200 to 1,100 ms), 3 are run (1 + 2 catch-up), 7 skipped.
+    const stamps: number[] = [];
+    twin.on('tick', () => stamps.push(twin.trackedStamp));
     clock.t += 1000;
     clock.advance(0);
     expect(twin.stats).toEqual({ ticks: 4, overruns: 1, skippedTicks: 7 });
+    // The ticks run are the latest due, each stamped with its due time (not all with the moment they were computed).
+    expect(stamps).toEqual([900, 1000, 1100]);
     // Back on the grid afterwards.
     clock.advance(100);
     expect(twin.stats.ticks).toBe(5);
