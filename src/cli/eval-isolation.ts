@@ -187,6 +187,7 @@ export function poolAdversaryRows(policy: string, rows: { attack: string; differ
 export function summariseMode(onFlag: OnFlag, eps: EpisodeResult[], report: EpisodeResult[], row: AttackRow, settings: SwarmSettings): ModeResult {
   const both = eps.map((x, i) => [x.outcome, report[i]!.outcome] as const).filter((p): p is readonly [RendezvousOutcome, RendezvousOutcome] => p[0] !== null && p[1] !== null);
   if (both.length === 0) throw new Error(`eval-isolation: no episode of ${attackRowName(row)} could be scored`);
+  const differences = episodeDifferences(eps, report);
   const N = settings.robotIds.length;
   const ticks = settings.episodeSteps;
   const period = settings.controlPeriod;
@@ -202,8 +203,8 @@ export function summariseMode(onFlag: OnFlag, eps: EpisodeResult[], report: Epis
     ran: eps.filter((x) => x.ran).length,
     ...summariseOutcomes(both.map(([o]) => o)),
     vsReport: {
-      gathered: paired(both.map(([o, r]) => Number(o.gatheredAtEnd) - Number(r.gatheredAtEnd))),
-      spread: paired(both.map(([o, r]) => o.finalMeanPairwiseDistance - r.finalMeanPairwiseDistance)),
+      gathered: paired(differences.gathered.filter((d): d is number => d !== null)),
+      spread: paired(differences.spread.filter((d): d is number => d !== null)),
       largestCluster: paired(both.map(([o, r]) => o.largestClusterFraction - r.largestClusterFraction)),
     },
     victimIsolations: victimSpans.length,

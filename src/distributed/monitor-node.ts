@@ -240,7 +240,7 @@ export class MonitorNode {
   }
 
   /** One tick of the monitor at clock `nowMs`, from tick k's poses, commands and beliefs as heard. */
-  async step(k: number, nowMs: number, due = k): Promise<void> {
+  async step(k: number, nowMs: number, due: number): Promise<void> {
     this.dueOfTick.push(due);
     const { robotIds: ids } = this.launch.settings;
     const N = ids.length;
