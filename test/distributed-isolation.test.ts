@@ -4,10 +4,9 @@
 // same ticks, the same isolation counts and final poses, bit for bit; the feed (the robots' bridge) is the one
 // that held the flagged robot still, on exactly the ticks the single-process safety layer did. And only the
 // monitor may publish the isolation mask.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FeedSummary } from '../sim/distributed-feed.js';
 import { runDistributed, spawnRole, startRunBroker } from '../src/distributed/launcher.js';
 import { joinBus } from '../src/distributed/participant.js';
@@ -15,26 +14,16 @@ import { loadLaunch } from '../src/launch/launch.js';
 import { BusClient } from '../src/links/mqtt/client.js';
 import { ISOLATION_QOS, SwarmTopics } from '../src/links/mqtt/topics.js';
 import { releaseRun } from '../src/runtime/run-spec.js';
-import { singleProcessTrial, writeDistributedLaunch } from './helpers/distributed-launch.js';
+import { distributedTestFiles, singleProcessTrial, writeDistributedLaunch } from './helpers/distributed-launch.js';
 import { sleep, until } from './helpers/mqtt.js';
 
 const PASSWORD_ENV = 'SWARMGUARD_DISTRIBUTED_ISOLATION_TEST_PASSWORD';
 const quiet = () => {};
-let dir: string;
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'swarmguard-distributed-isolation-'));
-  process.env[PASSWORD_ENV] = 'distributed-isolation-test-password';
-});
-
-afterAll(() => {
-  delete process.env[PASSWORD_ENV];
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const files = distributedTestFiles('distributed-isolation', PASSWORD_ENV);
 
 /** The demo's trained adversary on epuck-3 (injections as given), onFlag as given, in lock-step. */
 function writeLaunch(name: string, onFlag: string, duration: number, injections: { at: number; duration: number }[]): string {
-  return writeDistributedLaunch(dir, name, PASSWORD_ENV, (l) => {
+  return writeDistributedLaunch(files.dir, name, PASSWORD_ENV, (l) => {
     l.duration = duration;
     l.monitor.onFlag = onFlag;
     l.injections = injections.map((inj) => ({ ...l.injections[0], ...inj }));
@@ -46,13 +35,13 @@ function writeLaunch(name: string, onFlag: string, duration: number, injections:
 async function reproduces(name: string, path: string, ticks: number) {
   const single = await singleProcessTrial(path);
   const lines: string[] = [];
-  const feedOut = join(dir, `feed-${name}.json`);
+  const feedOut = join(files.dir, `feed-${name}.json`);
   const exits = await runDistributed(path, { embedded: true, feedOut, log: (l) => lines.push(l) });
   expect(exits.filter((e) => e.code !== 0), lines.join('\n')).toEqual([]);
   expect(exits).toHaveLength(12);
-  const runs = readdirSync(join(dir, `runs-${name}`));
+  const runs = readdirSync(join(files.dir, `runs-${name}`));
   expect(runs).toHaveLength(1);
-  const folder = join(dir, `runs-${name}`, runs[0]!);
+  const folder = join(files.dir, `runs-${name}`, runs[0]!);
   const events = readFileSync(join(folder, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   // Every event with its tick (on-flag, flags, isolations, probations, the held robot's stop), as in the single run.
   expect(events).toEqual(JSON.parse(JSON.stringify(single.events)));
@@ -134,7 +123,7 @@ describe('monitor.onFlag in a distributed run (lock-step, embedded broker)', () 
 
   it("isolate-and-stop is enforced by the robot's bridge (the feed), not by its agent: a rogue agent that keeps driving its robot is held still all the same", async () => {
     const name = 'dist-iso-rogue';
-    const path = writeDistributedLaunch(dir, name, PASSWORD_ENV, (l) => {
+    const path = writeDistributedLaunch(files.dir, name, PASSWORD_ENV, (l) => {
       l.duration = 6;
       l.trial = false;
       l.injections = [];
@@ -164,7 +153,7 @@ describe('monitor.onFlag in a distributed run (lock-step, embedded broker)', () 
       rogue.ready();
       const env = { ...process.env, ...run.env };
       const common = [path, '--broker', run.broker.url];
-      const feedOut = join(dir, `feed-${name}.json`);
+      const feedOut = join(files.dir, `feed-${name}.json`);
       children.push(spawnRole('monitor', ['monitor', ...common], (l) => lines.push(l), env));
       for (const id of launch.settings.robotIds.filter((x) => x !== rogueId)) children.push(spawnRole(`agent ${id}`, ['agent', '--robot', id, ...common], (l) => lines.push(l), env));
       children.push(spawnRole('feed', ['feed', ...common, '--out', feedOut], (l) => lines.push(l), env));
@@ -183,8 +172,8 @@ describe('monitor.onFlag in a distributed run (lock-step, embedded broker)', () 
       const still = held.filter((k) => poses.has(k + 1));
       expect(still.length).toBeGreaterThan(5);
       for (const k of still) expect(step(k), `tick ${k}`).toBeLessThan(1e-3);
-      const runs = readdirSync(join(dir, `runs-${name}`));
-      const events = readFileSync(join(dir, `runs-${name}`, runs[0]!, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const runs = readdirSync(join(files.dir, `runs-${name}`));
+      const events = readFileSync(join(files.dir, `runs-${name}`, runs[0]!, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
       expect(events).toContainEqual(expect.objectContaining({ kind: 'isolate', robot: rogueId, stopped: true }));
     } finally {
       for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');

@@ -9,13 +9,12 @@
 // benign robot may be flagged now and then in a live run on a loaded machine (src/distributed/README.md,
 // Measured): what its flag does is checked like the attacked robot's, its absence is not asserted. The
 // lock-step runs (test/distributed-isolation.test.ts) check all of it bit for bit against the single-process trial.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FeedSummary } from '../sim/distributed-feed.js';
 import { runDistributed } from '../src/distributed/launcher.js';
-import { writeDistributedLaunch } from './helpers/distributed-launch.js';
+import { distributedTestFiles, writeDistributedLaunch } from './helpers/distributed-launch.js';
 
 const PASSWORD_ENV = 'SWARMGUARD_DISTRIBUTED_LIVE_ISOLATION_TEST_PASSWORD';
 const ATTACKED = 'epuck-3';
@@ -24,17 +23,7 @@ const ATTACKED = 'epuck-3';
  * (two ten-robot runs side by side: hundreds of stale-pose and watchdog stops, the adversary never flagged).
  */
 const ROBOTS = 4;
-let dir: string;
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'swarmguard-distributed-live-isolation-'));
-  process.env[PASSWORD_ENV] = 'distributed-live-isolation-test-password';
-});
-
-afterAll(() => {
-  delete process.env[PASSWORD_ENV];
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const files = distributedTestFiles('distributed-live-isolation', PASSWORD_ENV);
 
 type Event = Record<string, any>;
 
@@ -46,7 +35,7 @@ type Event = Record<string, any>;
  * is flagged and isolated at once, every isolation ends with a clear.
  */
 async function liveRun(name: string, onFlag: 'isolate' | 'isolate-and-stop', seconds: number, injection: { at: number; duration: number }) {
-  const path = writeDistributedLaunch(dir, name, PASSWORD_ENV, (l) => {
+  const path = writeDistributedLaunch(files.dir, name, PASSWORD_ENV, (l) => {
     l.duration = seconds;
     l.swarm.robots = ROBOTS;
     l.monitor.onFlag = onFlag;
@@ -54,14 +43,14 @@ async function liveRun(name: string, onFlag: 'isolate' | 'isolate-and-stop', sec
     l.distributed.mode = 'live';
   });
   const lines: string[] = [];
-  const feedOut = join(dir, `feed-${name}.json`);
+  const feedOut = join(files.dir, `feed-${name}.json`);
   const exits = await runDistributed(path, { embedded: true, feedOut, log: (l) => lines.push(l) });
   const log = lines.join('\n');
   expect(exits.filter((e) => e.code !== 0), log).toEqual([]);
   expect(exits).toHaveLength(ROBOTS + 2);
-  const runs = readdirSync(join(dir, `runs-${name}`));
+  const runs = readdirSync(join(files.dir, `runs-${name}`));
   expect(runs).toHaveLength(1);
-  const folder = join(dir, `runs-${name}`, runs[0]!);
+  const folder = join(files.dir, `runs-${name}`, runs[0]!);
   const events = readFileSync(join(folder, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Event);
   const summary = JSON.parse(readFileSync(join(folder, 'summary.json'), 'utf8'));
   const feed = JSON.parse(readFileSync(feedOut, 'utf8')) as FeedSummary;

@@ -3,10 +3,7 @@
 // every tick as the agents drive it, must not be flagged by a monitor that runs only every third tick (motion
 // measured over three periods, from the poses' own stamps); the same monitor flags a spinning robot once it
 // keeps up again.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MonitorNode } from '../src/distributed/monitor-node.js';
 import { loadLaunch } from '../src/launch/launch.js';
 import type { BusClient } from '../src/links/mqtt/client.js';
@@ -15,20 +12,10 @@ import { OnnxTeam } from '../src/policy/team.js';
 import { releaseRun } from '../src/runtime/run-spec.js';
 import { swarmTrial } from '../src/runtime/trial.js';
 import { SimLink } from '../sim/sim-link.js';
-import { writeDistributedLaunch } from './helpers/distributed-launch.js';
+import { distributedTestFiles, writeDistributedLaunch } from './helpers/distributed-launch.js';
 
 const PASSWORD_ENV = 'SWARMGUARD_MONITOR_NODE_SKIPS_TEST_PASSWORD';
-let dir: string;
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'swarmguard-monitor-node-skips-'));
-  process.env[PASSWORD_ENV] = 'monitor-node-skips-test-password';
-});
-
-afterAll(() => {
-  delete process.env[PASSWORD_ENV];
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const files = distributedTestFiles('monitor-node-skips', PASSWORD_ENV);
 
 /** What MonitorNode.step uses of its bus: publishing (dropped here) and whether it is connected. */
 const quietBus = { publish: () => {}, connected: true } as unknown as BusClient;
@@ -40,7 +27,7 @@ const quietBus = { publish: () => {}, connected: true } as unknown as BusClient;
  * instead. Returns the node's flags.
  */
 async function monitored(name: string, ticks: number, runs: (due: number) => boolean, spin = Infinity) {
-  const path = writeDistributedLaunch(dir, name, PASSWORD_ENV, (l) => {
+  const path = writeDistributedLaunch(files.dir, name, PASSWORD_ENV, (l) => {
     l.injections = [];
     l.distributed.mode = 'live';
     l.duration = ticks / 10;

@@ -1,8 +1,10 @@
 // The shipped distributed demo launch file, made runnable from a test's temp dir: paths absolute, output in
 // the temp dir, the broker password taken from the test's own environment variable, then the test's edits.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { afterAll, beforeAll } from 'vitest';
 import { agentUser, distributedAcl } from '../../src/distributed/config.js';
 import { passwordEntry } from '../../src/links/mqtt/passwd.js';
 import { OnnxTeam } from '../../src/policy/team.js';
@@ -13,6 +15,23 @@ import { outcomes, swarmTrial } from '../../src/runtime/trial.js';
 import { summariseIsolations } from '../../src/runtime/isolation.js';
 import { PROJECT_ROOT } from '../../src/core/swarm-config.js';
 import { startMosquitto, type Mosquitto } from '../../sim/mosquitto.js';
+
+/**
+ * One test file's distributed runs: a temp dir (`.dir`, made before the file's tests, removed after them) and a
+ * test password in the environment variable `passwordEnv`, which its launch files name.
+ */
+export function distributedTestFiles(name: string, passwordEnv: string): { dir: string } {
+  const files = { dir: '' };
+  beforeAll(() => {
+    files.dir = mkdtempSync(join(tmpdir(), `swarmguard-${name}-`));
+    process.env[passwordEnv] = `${name}-test-password`;
+  });
+  afterAll(() => {
+    delete process.env[passwordEnv];
+    if (files.dir) rmSync(files.dir, { recursive: true, force: true });
+  });
+  return files;
+}
 
 export function writeDistributedLaunch(dir: string, name: string, passwordEnv: string, edit: (l: Record<string, any>) => void): string {
   const l = parse(readFileSync(join(PROJECT_ROOT, 'launch/distributed-demo.yaml'), 'utf8')) as Record<string, any>;
