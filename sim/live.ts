@@ -49,7 +49,8 @@ export class LiveTwin extends EventEmitter<LiveTwinEvents> {
 
   constructor(settings: SwarmSettings, options: LiveOptions) {
     super();
-    this.world = new RendezvousWorld(settings, { envs: 1, seed: options.seed, autoReset: false });
+    // The runtime on top observes and scores from the tracker: the twin only moves the robots.
+    this.world = new RendezvousWorld(settings, { envs: 1, seed: options.seed, autoReset: false, physicsOnly: true });
     if (options.startPoses) this.world.resetEnv(0, options.startPoses);
     this.periodMs = settings.controlPeriod * 1000;
     this.clock = options.clock ?? systemClock;

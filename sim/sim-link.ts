@@ -51,10 +51,14 @@ export class SimLink implements RobotLink {
     return out;
   }
 
+  trueState(): { readonly x: Float64Array; readonly y: Float64Array; readonly heading: Float64Array } {
+    return this.twin.world.truth;
+  }
+
   truePoses(): { x: number; y: number; theta: number }[] {
     // Read from the twin's state directly: through getTruePoses() (objects spread into new ones) this took
     // 6 ms a tick at 2,000 robots, the runtime's record phase.
-    const t = this.twin.world.truth;
+    const t = this.trueState();
     const poses = new Array<{ x: number; y: number; theta: number }>(this.twin.world.robots);
     for (let k = 0; k < poses.length; k++) poses[k] = { x: t.x[k]!, y: t.y[k]!, theta: t.heading[k]! };
     return poses;

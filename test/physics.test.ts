@@ -87,3 +87,30 @@ describe('disc collisions and walls', () => {
     expect(world.metrics(0).wallHitsPerRobotMinute).toBeGreaterThan(0);
   });
 });
+
+describe('a physics-only world (the live twin)', () => {
+  it('moves, tracks and touches exactly as the full world with the same seed and commands, and builds no observation or reward', () => {
+    const s = settings({ robots: 12, noise: 'default' });
+    const full = new RendezvousWorld(s, { envs: 1, seed: 5, autoReset: false });
+    const twin = new RendezvousWorld(s, { envs: 1, seed: 5, autoReset: false, physicsOnly: true });
+    const rng = makeStreams(9, 1)[0]!;
+    const actions = new Float32Array(2 * s.robots.length);
+    let rewarded = false;
+    for (let t = 0; t < 300; t++) {
+      for (let i = 0; i < actions.length; i++) actions[i] = rng.range(-1, 1);
+      full.step(actions);
+      twin.step(actions);
+      rewarded ||= full.rewards[0] !== 0;
+      for (const frame of ['truth', 'tracked'] as const) {
+        for (const field of ['x', 'y', 'heading', 'speed', 'turnRate'] as const) expect(twin[frame][field]).toEqual(full[frame][field]);
+      }
+      expect(twin.robotContact).toEqual(full.robotContact);
+      expect(twin.wheelSteps).toEqual(full.wheelSteps);
+    }
+    // The full world did build them, so the comparison below is not of two empty worlds.
+    expect(rewarded).toBe(true);
+    expect(full.obs.some((v) => v !== 0)).toBe(true);
+    expect(twin.obs.every((v) => v === 0)).toBe(true);
+    expect(twin.rewards[0]).toBe(0);
+  });
+});

@@ -182,7 +182,7 @@ describe('the rendezvous outcome streamed tick by tick', () => {
     try {
       const { kept } = await twins(injections, 150, 8, (run) => {
         // As the monitor: no true poses, nothing compromised yet.
-        run.snapshot.truePoses = null;
+        run.snapshot.hasTruePoses = false;
         run.snapshot.compromised = [];
         tally.add(run.snapshot, injections.map((inj) => inj.robot));
         spool.write(run.snapshot);

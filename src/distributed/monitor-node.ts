@@ -282,7 +282,7 @@ export class MonitorNode {
     const s = this.snapshot;
     s.tick = k;
     s.timeMs = nowMs;
-    s.truePoses = null;
+    s.hasTruePoses = false;
     s.intended.set(this.intended);
     s.commands.set(this.commands);
     this.stopped.forEach((reason, i) => {

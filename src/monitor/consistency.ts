@@ -51,6 +51,8 @@ export interface MeasuredMotion extends Twist {
   seconds?: number;
 }
 
+const NO_CONTACTS: ArrayLike<number> = new Float64Array(0);
+
 export class ConsistencyDetector {
   /** CUSUM statistic of every robot. */
   readonly cusum: Float64Array;
@@ -130,11 +132,21 @@ export class ConsistencyDetector {
   /**
    * One tick for robot j: the motion measured since its last measured pose (null: no new measurement, nothing
    * to score), the command a benign robot j would execute during the coming tick, and the normals of its
-   * contacts (world frame, x, y pairs; see contact.ts) with its heading `theta`. Returns its suspicion in [0, 1].
+   * contacts (world frame, x, y pairs: contacts[contactsFrom .. contactsTo), by default all; see contact.ts) with
+   * its heading `theta`. Returns its suspicion in [0, 1].
    */
-  update(j: number, seen: MeasuredMotion | null, expectedLeft: number, expectedRight: number, contacts: readonly number[] = [], theta = 0): number {
-    this.sinceContact[j] = contacts.length > 0 ? 0 : Math.min(1 << 30, this.sinceContact[j]! + 1);
-    if (seen) this.score(j, seen, contacts, theta);
+  update(
+    j: number,
+    seen: MeasuredMotion | null,
+    expectedLeft: number,
+    expectedRight: number,
+    contacts: ArrayLike<number> = NO_CONTACTS,
+    theta = 0,
+    contactsFrom = 0,
+    contactsTo = contacts.length,
+  ): number {
+    this.sinceContact[j] = contactsTo > contactsFrom ? 0 : Math.min(1 << 30, this.sinceContact[j]! + 1);
+    if (seen) this.score(j, seen, contacts, contactsFrom, contactsTo, theta);
     // Newest command first, kept as the twist it asks for (computed once, not once per lag and tick).
     const hist = this.intended[j]!;
     hist.copyWithin(2, 0, 2 * (this.history - 1));
@@ -144,7 +156,7 @@ export class ConsistencyDetector {
     return this.suspicion(j);
   }
 
-  private score(j: number, seen: MeasuredMotion, contacts: readonly number[], theta: number): void {
+  private score(j: number, seen: MeasuredMotion, contacts: ArrayLike<number>, contactsFrom: number, contactsTo: number, theta: number): void {
     const s = this.settings;
     const hist = this.intended[j]!;
     // Speeds over less than a period carry more tracker noise (it does not shrink with the interval).
@@ -162,7 +174,7 @@ export class ConsistencyDetector {
       let rv = seen.linear - wantLinear;
       let rl = seen.lateral ?? 0;
       // Remove what a push away from each contact explains (the normal in the robot's heading frame).
-      for (let m = 0; m < contacts.length; m += 2) {
+      for (let m = contactsFrom; m < contactsTo; m += 2) {
         const na = contacts[m]! * c + contacts[m + 1]! * sn;
         const nb = -contacts[m]! * sn + contacts[m + 1]! * c;
         const along = rv * na + rl * nb;

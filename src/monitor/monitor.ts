@@ -200,10 +200,11 @@ export class SwarmMonitor {
     const b = this.settings.belief;
     this.contacts.find(input.poses);
     for (let j = 0; j < N; j++) {
-      const normals = this.contacts.normals[j]!;
-      this.sinceContact[j] = normals.length > 0 ? 0 : Math.min(1 << 30, this.sinceContact[j]! + 1);
+      const touching = this.contacts.touching(j);
+      this.sinceContact[j] = touching ? 0 : Math.min(1 << 30, this.sinceContact[j]! + 1);
       const cmd = input.policyCommandsAfterSafety;
-      const c = this.consistency.update(j, input.motion[j] ?? null, cmd[2 * j]!, cmd[2 * j + 1]!, normals, input.poses[j]!.theta);
+      const from = this.contacts.from(j);
+      const c = this.consistency.update(j, input.motion[j] ?? null, cmd[2 * j]!, cmd[2 * j + 1]!, this.contacts.data, input.poses[j]!.theta, from, from + 2 * this.contacts.count(j));
       const seen = input.beliefs !== null && input.beliefs.observers[j]! > 0;
       // Evidence only from robots nobody has pushed lately; otherwise the CUSUM only decays.
       const evidence = seen && this.sinceContact[j]! > b.contactHoldTicks ? Math.min(b.maxTickEvidence, input.beliefs!.value[j]!) : 0;
@@ -221,7 +222,7 @@ export class SwarmMonitor {
           cusum: this.consistency.cusum[j]!,
           bias: this.consistency.bias[j]!,
           observers: input.beliefs?.observers[j] ?? 0,
-          touching: normals.length > 0,
+          touching,
         };
         alerts.push({ tick, robot: this.ids[j]!, kind: change, suspicion: fused, evidence: ev });
       }

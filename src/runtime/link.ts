@@ -31,6 +31,11 @@ export interface RobotLink {
   send(i: number, left: number, right: number): void;
   /** True poses, where the link knows them (the twin): ground truth for pictures, never for controllers. */
   truePoses?(): { x: number; y: number; theta: number }[];
+  /**
+   * The same true poses as the twin's own state arrays (robot i's at i), read within the tick: what the run's
+   * record copies every tick, without truePoses()' object per robot.
+   */
+  trueState?(): { readonly x: Float64Array; readonly y: Float64Array; readonly heading: Float64Array };
   /** Robot i's latest IR proximity readings ps0..ps7 (raw, higher = closer), null if none: the safety layer's obstacle check. */
   proximity?(i: number): readonly number[] | null;
   /** Per-robot link statistics (exchanges, latency, refused replies, timeouts, reconnects), where the link keeps them. */

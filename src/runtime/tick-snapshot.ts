@@ -2,6 +2,7 @@
 // per-robot object. The TickRecord (the object the services, telemetry, the recording and the tests read) is
 // built from it only when someone asks (TrialRun.lastRecord), with exactly the content the tick path used to
 // build every tick: a deployed run with no service pays for no record objects at all.
+import type { RobotLink } from './link.js';
 import type { StopReason } from './safety.js';
 
 /** One tick of a run as the services, telemetry, the recording and the tests read it. */
@@ -32,8 +33,10 @@ export class TickSnapshot {
   timeMs = Number.NaN;
   /** Tracked poses x, y, theta at 3i (NaN for a robot not located yet, as TickRecord.poses). */
   readonly poses: Float64Array;
-  /** The link's true poses as it returned them (its own array), or null where it has none. */
-  truePoses: readonly { x: number; y: number; theta: number }[] | null = null;
+  /** The link's true poses x, y, theta at 3i (copied: no object per robot), read only where `hasTruePoses`. */
+  readonly truePoses: Float64Array;
+  /** Whether the link knows the true poses (the twin); TickRecord.truePoses is null where it does not. */
+  hasTruePoses = false;
   readonly intended: Float32Array;
   readonly commands: Float32Array;
   readonly stopped: (StopReason | null)[];
@@ -47,6 +50,7 @@ export class TickSnapshot {
 
   constructor(readonly robots: number) {
     this.poses = new Float64Array(3 * robots);
+    this.truePoses = new Float64Array(3 * robots);
     this.intended = new Float32Array(2 * robots);
     this.commands = new Float32Array(2 * robots);
     this.stopped = new Array<StopReason | null>(robots).fill(null);
@@ -57,34 +61,64 @@ export class TickSnapshot {
     this.flagged = new Uint8Array(robots);
   }
 
+  /**
+   * Copies the link's true poses, where it knows them: from its state arrays (the twin: no object per robot)
+   * or from truePoses(); a link that has fewer poses than robots leaves the rest NaN.
+   */
+  readTruePoses(link: Pick<RobotLink, 'trueState' | 'truePoses'>): void {
+    const out = this.truePoses;
+    const N = this.robots;
+    const state = link.trueState?.();
+    if (state) {
+      for (let i = 0; i < N; i++) {
+        out[3 * i] = state.x[i]!;
+        out[3 * i + 1] = state.y[i]!;
+        out[3 * i + 2] = state.heading[i]!;
+      }
+      this.hasTruePoses = true;
+      return;
+    }
+    const poses = link.truePoses?.();
+    this.hasTruePoses = poses !== undefined;
+    if (!poses) return;
+    for (let i = 0; i < N; i++) {
+      const p = poses[i];
+      out[3 * i] = p?.x ?? Number.NaN;
+      out[3 * i + 1] = p?.y ?? Number.NaN;
+      out[3 * i + 2] = p?.theta ?? Number.NaN;
+    }
+  }
+
   /** Robot i's x, y: the true pose where the link knows it, else the tracked one (the pictures' and the outcome's choice). */
   x(i: number): number {
-    return this.truePoses ? (this.truePoses[i]?.x ?? Number.NaN) : this.poses[3 * i]!;
+    return this.hasTruePoses ? this.truePoses[3 * i]! : this.poses[3 * i]!;
   }
 
   y(i: number): number {
-    return this.truePoses ? (this.truePoses[i]?.y ?? Number.NaN) : this.poses[3 * i + 1]!;
+    return this.hasTruePoses ? this.truePoses[3 * i + 1]! : this.poses[3 * i + 1]!;
   }
 
   theta(i: number): number {
-    return this.truePoses ? (this.truePoses[i]?.theta ?? Number.NaN) : this.poses[3 * i + 2]!;
+    return this.hasTruePoses ? this.truePoses[3 * i + 2]! : this.poses[3 * i + 2]!;
   }
 
   /** The tick's record as plain objects (fresh ones: the snapshot is overwritten next tick). */
   toRecord(): TickRecord {
     const N = this.robots;
     const poses = new Array<{ x: number; y: number; theta: number }>(N);
+    const truePoses = this.hasTruePoses ? new Array<{ x: number; y: number; theta: number }>(N) : null;
     const belief = new Array<number | null>(N);
     const flagged = new Array<boolean>(N);
     for (let i = 0; i < N; i++) {
       poses[i] = { x: this.poses[3 * i]!, y: this.poses[3 * i + 1]!, theta: this.poses[3 * i + 2]! };
+      if (truePoses) truePoses[i] = { x: this.truePoses[3 * i]!, y: this.truePoses[3 * i + 1]!, theta: this.truePoses[3 * i + 2]! };
       belief[i] = this.hasBelief[i] ? this.belief[i]! : null;
       flagged[i] = this.flagged[i] === 1;
     }
     return {
       tick: this.tick,
       timeMs: this.timeMs,
-      truePoses: this.truePoses as { x: number; y: number; theta: number }[] | null,
+      truePoses,
       intended: Array.from(this.intended),
       commands: Array.from(this.commands),
       stopped: [...this.stopped],

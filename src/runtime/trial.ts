@@ -207,7 +207,7 @@ export class TrialRun {
     const s = this.snapshot;
     s.tick = t;
     s.timeMs = now;
-    s.truePoses = this.parts.link.truePoses?.() ?? null;
+    s.readTruePoses(this.parts.link);
     s.intended.set(this.intended);
     s.commands.set(this.commands);
     for (let i = 0; i < s.robots; i++) s.stopped[i] = this.lastStop[i]!;
