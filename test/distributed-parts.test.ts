@@ -147,6 +147,19 @@ describe('launch files and agents: bad input', () => {
     for (const u of ['agent-epuck-0', 'agent-epuck-1', 'feed']) expect(acl.canRead(u, 'c', t.isolation), u).toBe(true);
   });
 
+  it("the ACL lets only the operator give orders (what a flag does), which only the monitor reads; the operator reads the monitor's events", () => {
+    const acl = AclFile.parse(distributedAcl('demo', ['epuck-0', 'epuck-1']), 'acl');
+    const t = new SwarmTopics('demo');
+    expect(t.control).toBe('swarmguard/v1/demo/control');
+    expect(acl.canPublish('operator', 'c', t.control)).toBe(true);
+    for (const u of ['agent-epuck-0', 'monitor', 'feed', 'observer']) expect(acl.canPublish(u, 'c', t.control), u).toBe(false);
+    expect(acl.canRead('monitor', 'c', t.control)).toBe(true);
+    for (const u of ['agent-epuck-0', 'feed']) expect(acl.canRead(u, 'c', t.control), u).toBe(false);
+    expect(acl.canRead('operator', 'c', t.events)).toBe(true);
+    // The operator drives no robot and holds none.
+    for (const topic of [t.robot('epuck-0', 'cmd'), t.isolation, t.done, t.events]) expect(acl.canPublish('operator', 'c', topic), topic).toBe(false);
+  });
+
   it('the inbox keeps the isolation mask per tick (tick 0 empty); a robot held at tick k-1 counts as commanded zero, stopped isolated, whatever its agent sent', () => {
     const ids = ['epuck-0', 'epuck-1', 'epuck-2'];
     const inbox = new SwarmInbox(ids, 'lockstep');

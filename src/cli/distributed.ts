@@ -1,5 +1,5 @@
-// The distributed runtime's commands: `swarmguard agent`, `monitor`, `feed` (one process each) and
-// `distributed` (starts them all). src/distributed/README.md.
+// The distributed runtime's commands: `swarmguard agent`, `monitor`, `feed` (one process each),
+// `distributed` (starts them all) and `operator` (an order to a live run). src/distributed/README.md.
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { runAgent } from '../distributed/agent.js';
@@ -7,8 +7,10 @@ import { distributedAcl } from '../distributed/config.js';
 import { runFeed } from '../../sim/distributed-feed.js';
 import { runDistributed } from '../distributed/launcher.js';
 import { runMonitor } from '../distributed/monitor-node.js';
+import { parseOrder, sendOrder } from '../distributed/operator.js';
 import { loadLaunch } from '../launch/launch.js';
 import { releaseRun } from '../runtime/run-spec.js';
+import { UserError } from '../core/user-error.js';
 
 /** An AbortSignal that SIGINT and SIGTERM fire (a process ends its run cleanly: offline status, no will). */
 function interruption(): AbortSignal {
@@ -53,6 +55,21 @@ export function addDistributedCommands(program: Command): void {
       const summary = await runFeed(launch, { broker: opts.broker, signal: interruption() });
       if (opts.out) writeFileSync(opts.out, `${JSON.stringify(summary, null, 2)}\n`);
       if (summary.interrupted) process.exitCode = 1;
+    });
+
+  program
+    .command('operator')
+    .description("an operator's order to a distributed live run over its bus, as the operator login: what a flag does from now on (the monitor answers when it takes effect)")
+    .argument('<launch>', 'the launch file of the running distributed run (mode: live)')
+    .argument('<order...>', 'onflag report|isolate|isolate-and-stop')
+    .option(...brokerOption)
+    .option('--timeout <s>', "how long to wait for the monitor's answer, s", '5')
+    .action(async (launch: string, order: string[], opts: { broker?: string; timeout: string }) => {
+      const onFlag = parseOrder(order);
+      const seconds = Number(opts.timeout);
+      if (!(Number.isFinite(seconds) && seconds > 0)) throw new UserError(`--timeout must be a number of seconds > 0, got '${opts.timeout}'`);
+      const answer = await sendOrder(launch, onFlag, { broker: opts.broker, timeoutMs: seconds * 1000 });
+      console.log(`swarmguard operator: the monitor acts on flags with ${answer.onFlag} from its tick ${answer.tick + 1}`);
     });
 
   program

@@ -118,7 +118,8 @@ export class RobotAgent {
       this.resend();
     });
     this.bus.onConnection((up) => up && this.resend());
-    if (!this.isolating) return;
+    // Live, the masks are heard whatever the launch file says: the operator may make flags act during the run.
+    if (!this.isolating && this.inbox.mode !== 'live') return;
     await this.bus.subscribe(this.topics.isolation, 'isolation', ISOLATION_QOS, (_t, msg) => {
       this.inbox.isolation(msg);
       onPose();

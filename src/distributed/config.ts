@@ -15,13 +15,17 @@ export function credentials(cfg: DistributedConfig, user: string, source: string
 
 export const agentUser = (id: string): string => `agent-${id}`;
 
+/** The login of `swarmguard operator` (orders to a live run). */
+export const OPERATOR_USER = 'operator';
+
 /**
  * The mosquitto ACL (acl_file format) of a distributed run: each agent reads every pose and command and
  * writes only its own robot's command and belief, the events and its own status; the monitor reads what the
  * agents and the feed publish and writes suspicion, alerts, events and its status; the feed writes poses
  * and reads commands; only the feed ends the trial (`.../done`, which the others read); only the monitor
  * publishes the isolation mask (`.../isolation`: who is left out, who is held still), which the agents and
- * the feed (the robots' bridge, which enforces the hold) read.
+ * the feed (the robots' bridge, which enforces the hold) read; only the operator gives orders (`.../control`,
+ * what a flag does from now on, which the monitor reads) and reads the events (the monitor's answer).
  */
 export function distributedAcl(swarm: string, ids: readonly string[]): string {
   const t = new SwarmTopics(swarm);
@@ -56,6 +60,7 @@ export function distributedAcl(swarm: string, ids: readonly string[]): string {
     `topic write ${t.status('monitor')}`,
     `topic read ${t.done}`,
     `topic write ${t.isolation}`,
+    `topic read ${t.control}`,
     '',
     'user feed',
     `topic write ${t.everyRobot('pose')}`,
@@ -64,6 +69,10 @@ export function distributedAcl(swarm: string, ids: readonly string[]): string {
     `topic write ${t.status('feed')}`,
     `topic readwrite ${t.done}`,
     `topic read ${t.isolation}`,
+    '',
+    `user ${OPERATOR_USER}`,
+    `topic write ${t.control}`,
+    `topic read ${t.events}`,
   );
   return `${lines.join('\n')}\n`;
 }

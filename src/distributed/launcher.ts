@@ -17,7 +17,7 @@ import { randomPassword } from '../links/mqtt/logins.js';
 import { passwordEntry } from '../links/mqtt/passwd.js';
 import { loadLaunch, type Launch } from '../launch/launch.js';
 import { releaseRun } from '../runtime/run-spec.js';
-import { agentUser, distributedAcl } from './config.js';
+import { agentUser, distributedAcl, OPERATOR_USER } from './config.js';
 import { type DistributedConfig } from '../launch/distributed-schema.js';
 import { distributedConfig } from './participant.js';
 
@@ -49,7 +49,7 @@ export function spawnRole(role: string, args: string[], log: (line: string) => v
 
 /**
  * The embedded broker of `swarmguard distributed --embedded`: a free loopback port, the run's users (agents,
- * monitor, feed) in a password file with the run's ACL, in a private temp folder (`dir`, for the caller to
+ * monitor, feed, operator) in a password file with the run's ACL, in a private temp folder (`dir`, for the caller to
  * remove); `env` carries the password for the child processes. The password is the operator's (passwordEnv)
  * or, when that is unset, made up for this run. With allowAnonymous: anyone on this machine, warned about.
  */
@@ -64,7 +64,7 @@ export async function startRunBroker(launch: Launch, cfg: DistributedConfig, log
   const ids = launch.settings.robotIds;
   const dir = mkdtempSync(join(tmpdir(), 'swarmguard-distributed-'));
   try {
-    const users = [...ids.map(agentUser), 'monitor', 'feed'];
+    const users = [...ids.map(agentUser), 'monitor', 'feed', OPERATOR_USER];
     writeFileSync(join(dir, 'passwd'), users.map((u) => passwordEntry(u, password)).join('\n') + '\n', { mode: 0o600 });
     writeFileSync(join(dir, 'acl'), distributedAcl(launch.name, ids), { mode: 0o600 });
     const broker = await EmbeddedBroker.start({ host: '127.0.0.1', port: 0, passwordFile: join(dir, 'passwd'), aclFile: join(dir, 'acl'), log });

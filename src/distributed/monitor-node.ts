@@ -14,14 +14,15 @@
 // run`): after its tick k it publishes tick k+1's isolation mask on `.../isolation` (which robots the agents
 // leave out of their observations, which ones the robots' bridges hold still), the single-process run's
 // timing (a flag raised at tick k acts from tick k+1's observations and commands), and the isolate / probation
-// / isolation-end events.
+// / isolation-end events. Live, the operator may change what a flag does during the run (`swarmguard operator`,
+// `.../control`): the order takes effect after the tick it arrives in, as the console's does in `swarmguard run`.
 import { z } from 'zod';
 import type { BusClient } from '../links/mqtt/client.js';
 import { publishVerdicts } from '../links/mqtt/service.js';
-import { DEFAULT_QOS, ISOLATION_QOS, type SwarmTopics } from '../links/mqtt/topics.js';
-import type { IsolationMsg } from '../links/mqtt/schemas.js';
+import { CONTROL_QOS, DEFAULT_QOS, ISOLATION_QOS, type SwarmTopics } from '../links/mqtt/topics.js';
+import type { ControlMsg, IsolationMsg } from '../links/mqtt/schemas.js';
 import { HELD_STILL, LEFT_OUT } from '../core/observation.js';
-import { FlagResponse, PROBATION_S, summariseIsolations } from '../runtime/isolation.js';
+import { FlagResponse, parseOnFlag, PROBATION_S, summariseIsolations, type OnFlag } from '../runtime/isolation.js';
 import type { MeasuredMotion } from '../monitor/consistency.js';
 import { aggregateBeliefs, SwarmMonitor } from '../monitor/monitor.js';
 import { trainingPrior } from '../policy/pair-beliefs.js';
@@ -104,6 +105,10 @@ export class MonitorNode {
   readonly response: FlagResponse;
   /** The last isolation masks published (sent again after an outage), oldest first. */
   private readonly recentMasks: Omit<IsolationMsg, 'v'>[] = [];
+  /** The operator's last order not carried out yet (live runs): what a flag does from the next tick. */
+  private order: OnFlag | null = null;
+  /** Operator orders refused (lock-step runs, or not an onFlag value), each logged. */
+  refusedOrders = 0;
 
   constructor(
     private readonly launch: Launch,
@@ -146,6 +151,23 @@ export class MonitorNode {
     return this.response.onFlag !== 'report';
   }
 
+  /**
+   * An operator's order from the bus. Live runs only: lock-step reproduces the launch file's trial (and its
+   * agents wait for masks only when the file says flags act). Carried out after the current tick.
+   */
+  take(msg: Pick<ControlMsg, 'onFlag'>, log: (line: string) => void): void {
+    if (this.inbox.mode !== 'live') {
+      this.refusedOrders++;
+      return log(`swarmguard monitor: operator order (onflag ${msg.onFlag}) refused: the run is lock-step, which reproduces the launch file's trial; orders are for live runs`);
+    }
+    try {
+      this.order = parseOnFlag(msg.onFlag, 'operator order onFlag');
+    } catch (err) {
+      this.refusedOrders++;
+      log(`swarmguard monitor: operator order refused: ${(err as Error).message}`);
+    }
+  }
+
   /** Publishes the mask of tick `tick` (FlagResponse.isolated now) and keeps it in this process's inbox. */
   private publishMask(tick: number): void {
     const ids = this.launch.settings.robotIds;
@@ -174,8 +196,9 @@ export class MonitorNode {
     return this.inbox.posesHeard(k) === N && this.inbox.commandsHeard(k) >= live && (!this.team.usesBeliefs || this.inbox.beliefsHeard(k) >= live);
   }
 
-  async subscribe(onMessage: () => void): Promise<void> {
+  async subscribe(onMessage: () => void, log: (line: string) => void = () => {}): Promise<void> {
     const t = this.topics;
+    await this.bus.subscribe(t.control, 'control', CONTROL_QOS, (_topic, msg) => this.take(msg, log));
     this.bus.onConnection((up) => {
       if (up) this.resendMasks();
       if (this.inbox.mode !== 'lockstep') return;
@@ -266,7 +289,14 @@ export class MonitorNode {
     // What the flags do, from tick k+1 on (the single-process run's timing): its mask goes out at once, the
     // agents and the feed wait for it (lock-step).
     const isolation = this.response.update(k, this.monitor.flagged);
-    if (this.isolating) this.publishMask(k + 1);
+    // An operator's order (live): what flags do from tick k+1 on; switched to report, the robots isolated are
+    // released and that last, empty mask still goes out (the agents and the feed keep the last mask heard).
+    const released = this.order !== null && this.order === 'report' && this.isolating;
+    if (this.order !== null) {
+      isolation.push(...this.response.set(this.order, k, this.monitor.flagged, 'operator'));
+      this.order = null;
+    }
+    if (this.isolating || released) this.publishMask(k + 1);
     const record = this.writeTick(k, nowMs, poses, beliefs);
     const first = k === 0 ? this.events.filter((e) => e.kind === 'on-flag') : [];
     this.events.push(...alerts, ...isolation);
@@ -425,7 +455,7 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
         else if (outages.at(-1)?.toTick === null) outages.at(-1)!.toTick = node.tally.ticks;
       }),
     );
-    const ran = await session.tick({ inbox: node.inbox, subscribe: (onMessage) => node.subscribe(onMessage), complete: (k) => node.complete(k), step: (k, nowMs, due) => node.step(k, nowMs, due) }, o.signal);
+    const ran = await session.tick({ inbox: node.inbox, subscribe: (onMessage) => node.subscribe(onMessage, log), complete: (k) => node.complete(k), step: (k, nowMs, due) => node.step(k, nowMs, due) }, o.signal);
     // Live processes count their own ticks: a feed that ended its run ends the run, a tick short or not.
     let interrupted = p.config.mode === 'lockstep' ? ran < launch.ticks : ran < launch.ticks && !(watch.ended && !watch.ended.interrupted);
     if (watch.gaveUp || watch.ended?.interrupted) interrupted = true;

@@ -53,11 +53,18 @@ export const IsolationSchema = z.object({
   held: z.array(z.string().min(1).max(64)).max(10_000),
 });
 
+/**
+ * An operator's order to a distributed live run (`.../control`, the operator's only): `onFlag`, what a flag
+ * does from now on (report, isolate, isolate-and-stop: checked by the monitor, as cmd.stopped is by its reader).
+ */
+export const ControlSchema = z.object({ v: z.literal(1), t: time, kind: z.literal('on-flag'), onFlag: z.string().min(1).max(40) });
+
 export type PoseMsg = z.output<typeof PoseSchema>;
 export type CmdMsg = z.output<typeof CmdSchema>;
 export type BeliefMsg = z.output<typeof BeliefSchema>;
 export type DoneMsg = z.output<typeof DoneSchema>;
 export type IsolationMsg = z.output<typeof IsolationSchema>;
+export type ControlMsg = z.output<typeof ControlSchema>;
 
 export const SCHEMAS = {
   pose: PoseSchema,
@@ -70,6 +77,7 @@ export const SCHEMAS = {
   status: StatusSchema,
   done: DoneSchema,
   isolation: IsolationSchema,
+  control: ControlSchema,
 } as const;
 export type PayloadKind = keyof typeof SCHEMAS;
 export type Payload<K extends PayloadKind> = z.output<(typeof SCHEMAS)[K]>;

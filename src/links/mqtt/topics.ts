@@ -68,6 +68,14 @@ export class SwarmTopics {
     return `${this.prefix}/isolation`;
   }
 
+  /**
+   * A distributed live run's operator orders (`swarmguard operator`): what a flag does from now on. Only the
+   * operator may publish them and only the monitor reads them (the run's ACL).
+   */
+  get control(): string {
+    return `${this.prefix}/control`;
+  }
+
   /** A distributed trial's end (retained): whoever ends the trial publishes it; the next trial's feed clears it. */
   get done(): string {
     return `${this.prefix}/done`;
@@ -117,4 +125,6 @@ export const DEFAULT_QOS = {
 export type Stream = keyof typeof DEFAULT_QOS;
 /** The distributed run's isolation mask (`.../isolation`): one small message per tick that lock-step waits for, reliable. */
 export const ISOLATION_QOS: Qos = 1;
+/** The operator's orders (`.../control`): rare and must arrive. */
+export const CONTROL_QOS: Qos = 1;
 export type QosTable = Record<Stream, Qos>;
