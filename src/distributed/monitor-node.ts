@@ -162,6 +162,7 @@ export class MonitorNode {
     }
     try {
       this.order = parseOnFlag(msg.onFlag, 'operator order onFlag');
+      log(`swarmguard monitor: operator order: flags ${this.order} from the next tick`);
     } catch (err) {
       this.refusedOrders++;
       log(`swarmguard monitor: operator order refused: ${(err as Error).message}`);

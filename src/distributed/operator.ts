@@ -56,13 +56,17 @@ export async function sendOrder(path: string, onFlag: OnFlag, o: OrderOptions = 
     }
     const url = o.broker ?? config.broker;
     const topics = new SwarmTopics(launch.name);
+    const login = credentials(config, OPERATOR_USER, launch.source);
     const bus = await BusClient.connect({
       url,
       who: 'swarmguard operator',
       // Unique: two operators (or one order right after another) must not take each other's session over.
       clientId: `swarmguard-${launch.name}-operator-${randomBytes(4).toString('hex')}`,
-      ...credentials(config, OPERATOR_USER, launch.source),
+      ...login,
       log,
+    }).catch((err: Error) => {
+      // No broker there (the run is over, or another broker: --broker), or the login refused: one line, not a trace.
+      throw new UserError(`${err.message} (the run's broker: --broker, else the launch file's distributed.broker)`);
     });
     try {
       const timeoutMs = o.timeoutMs ?? ORDER_ANSWER_MS;

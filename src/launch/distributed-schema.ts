@@ -31,7 +31,8 @@ export const DistributedSchema = z
     outageTimeoutMs: z.number().int().positive().max(3_600_000).default(60_000),
     /**
      * The environment variable holding the broker password (user names are the roles: agent-<id>, monitor,
-     * feed). `swarmguard distributed --embedded` makes one up for the run when it is unset.
+     * feed, operator). `swarmguard distributed --embedded` makes one up for the run when it is unset (then
+     * nobody outside the run can log in, `swarmguard operator` included).
      */
     passwordEnv: envName.default(DEFAULT_PASSWORD_ENV),
     /** true: every process connects without a login (and --embedded accepts anonymous clients): anyone reaching the broker can command the robots. Deliberate only; warned about. */
