@@ -114,9 +114,9 @@ export class MonitorNode {
   private readonly excusedCount: Int32Array;
   private readonly excuseWindow: number;
   private excuseAt = 0;
-  /** Live: robot-ticks not scored because the robot executed a stop, and stops scored because the bound was reached. */
-  stopTicksExcused = 0;
-  stopTicksScored = 0;
+  /** Live, per robot: ticks not scored because it executed a stop, and stops scored because the bound was reached. */
+  readonly stopTicksExcused: Int32Array;
+  readonly stopTicksScored: Int32Array;
   /** What a flag does (monitor.onFlag), and which robots are isolated now: the single-process run's FlagResponse. */
   readonly response: FlagResponse;
   /** The last isolation masks published (sent again after an outage), oldest first. */
@@ -146,6 +146,8 @@ export class MonitorNode {
     this.excuseWindow = Math.max(1, Math.round(STOP_EXCUSE.windowS / s.controlPeriod));
     this.excused = new Uint8Array(N * this.excuseWindow);
     this.excusedCount = new Int32Array(N);
+    this.stopTicksExcused = new Int32Array(N);
+    this.stopTicksScored = new Int32Array(N);
     this.snapshot = new TickSnapshot(N);
     this.tally = new RunTally(s.robotIds, s);
     this.stops = noStops();
@@ -348,8 +350,8 @@ export class MonitorNode {
         this.motion[j] = null;
         this.excused[j * W + slot] = 1;
         this.excusedCount[j]!++;
-        this.stopTicksExcused++;
-      } else this.stopTicksScored++;
+        this.stopTicksExcused[j]!++;
+      } else this.stopTicksScored[j]!++;
     });
     if (this.bus.connected && fresh) return true;
     this.gapTicks++;
@@ -465,7 +467,9 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
     if (watch.gaveUp || watch.ended?.interrupted) interrupted = true;
     for (const g of outages) log(`swarmguard monitor: lost the broker at tick ${g.fromTick}, back ${g.toTick === null ? 'never' : `at tick ${g.toTick}`}${p.config.mode === 'live' ? ' (those ticks not scored)' : ''}`);
     if (node.gapTicks) log(`swarmguard monitor: ${node.gapTicks} tick(s) without data not scored`);
-    if (node.stopTicksExcused || node.stopTicksScored) log(`swarmguard monitor: ${node.stopTicksExcused} robot-tick(s) not scored for a stop the robot executed (its bridge's poses say so)${node.stopTicksScored ? `, ${node.stopTicksScored} scored past the bound` : ''}`);
+    const perRobot = (counts: Int32Array) => launch.settings.robotIds.flatMap((id, i) => (counts[i]! > 0 ? [`${id} ${counts[i]}`] : [])).join(', ');
+    if (node.stopTicksExcused.some((n) => n > 0)) log(`swarmguard monitor: ticks not scored for a stop the robot executed (its poses say so): ${perRobot(node.stopTicksExcused)}`);
+    if (node.stopTicksScored.some((n) => n > 0)) log(`swarmguard monitor: stops scored past the bound (half of 5 s excused at most): ${perRobot(node.stopTicksScored)}`);
     if (!o.signal?.aborted) await node.agentsLeft(5000);
     const { compromisedAt, events } = node.finish();
     for (const off of node.offline) log(`swarmguard monitor: ${off.role} went offline at tick ${off.tick}`);
