@@ -59,6 +59,15 @@ export interface FeedSummary {
   outages: { fromTick: number; toTick: number; ms: number; travelM: number | null }[];
 }
 
+/**
+ * Live: why a robot executing this command executes a stop rather than its policy's command, for the poses
+ * that follow (`stop` in the pose message): the agent's safety stop reason, only when the command is a stop
+ * (zero wheels), so a `stopped` claim never excuses motion; null for a command that drives, or zero by choice.
+ */
+export function commandStop(msg: { left: number; right: number; stopped?: string }): string | null {
+  return msg.stopped !== undefined && msg.left === 0 && msg.right === 0 ? msg.stopped : null;
+}
+
 export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSummary> {
   const log = o.log ?? ((l: string) => console.log(l));
   const launch = await loadLaunch(path);
@@ -81,6 +90,11 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
     link = new SimLink(launch.settings, cfg.mode === 'lockstep' ? 'fast' : 'live', launch.seed);
     const inbox = new SwarmInbox(ids, cfg.mode);
     const lastCommandMs = new Array<number>(N).fill(-Infinity);
+    // Live: per robot, the stop it executes instead of a policy command (commandStop, 'watchdog', 'outage', and
+    // 'no-command' until its first command comes: it stands still), published with the poses it leads to, so
+    // that the monitor does not score a stop as its policy's motion. A robot held by the monitor's mask is not
+    // marked: the monitor expects it still.
+    const executingStop = new Array<string | null>(N).fill('no-command');
     let wake: (() => void) | null = null;
     // The monitor's hold (isolate-and-stop): enforced here, at the robot, never left to its agent.
     const isolating = launch.onFlag !== 'report';
@@ -95,6 +109,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
       inbox.command(r!.id, msg);
       if (cfg.mode === 'live') {
         lastCommandMs[i] = receivedMs;
+        executingStop[i] = held(i) ? null : commandStop(msg);
         if (held(i)) link!.send(i, 0, 0);
         else link!.send(i, msg.left, msg.right);
       }
@@ -106,7 +121,11 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
         if (cfg.mode === 'live') {
           // Live: the latest mask holds from now on (a robot it holds stops at once).
           inbox.isolationAt(0, mask);
-          ids.forEach((_, i) => held(i) && link!.send(i, 0, 0));
+          ids.forEach((_, i) => {
+            if (!held(i)) return;
+            link!.send(i, 0, 0);
+            executingStop[i] = null;
+          });
         }
         wake?.();
       });
@@ -142,6 +161,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
         ready.clear();
         if (cfg.mode === 'live' && started) {
           stopAll();
+          executingStop.fill('outage');
           lastCommandMs.fill(-Infinity);
         }
         log(`swarmguard feed: lost the broker at tick ${ticks}${started ? (cfg.mode === 'live' ? ': every robot stopped until it is back' : ': holding the tick until it is back') : ''}`);
@@ -256,14 +276,17 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
         const o2 = outage;
         if (o2 && o2.startPoses === null && --o2.settle <= 0) o2.startPoses = link!.truePoses();
         link!.poses().forEach((pose, i) => {
+          // What the step just taken executed (the watchdog below stops the robot from the next one on).
+          const stop = executingStop[i];
           // A robot never commanded stands still already; one whose commands stopped is stopped.
           if (held(i)) heldTicks[ids[i]!]!++;
           if (Number.isFinite(lastCommandMs[i]!) && now - lastCommandMs[i]! > cfg.commandTimeoutMs) {
             link!.send(i, 0, 0);
+            if (!held(i)) executingStop[i] = 'watchdog';
             watchdogStops[ids[i]!]!++;
             faults.fault(source(ids[i]!), 'command watchdog', `no command for ${now - lastCommandMs[i]!} ms: stopped`);
           } else if (Number.isFinite(lastCommandMs[i]!)) faults.settle(source(ids[i]!));
-          if (pose) bus.publish(p.topics.robot(ids[i]!, 'pose'), { t: now - stampLag, x: pose.x, y: pose.y, theta: pose.theta }, DEFAULT_QOS.pose);
+          if (pose) bus.publish(p.topics.robot(ids[i]!, 'pose'), { t: now - stampLag, x: pose.x, y: pose.y, theta: pose.theta, ...(stop ? { stop } : {}) }, DEFAULT_QOS.pose);
         });
         if ((o2 && now - o2.since > cfg.outageTimeoutMs) || ticks >= launch.ticks) wake?.();
       });

@@ -27,6 +27,9 @@ export class SwarmInbox {
   private readonly commands: HeardCommand[][];
   private readonly beliefs = new Map<number, Map<number, BeliefMsg['about']>>();
   private readonly latestBeliefs = new Map<number, BeliefMsg['about']>();
+  /** Live: per robot, whether a pose heard since takeExecutedStops() said its robot executed a stop (`stop`). */
+  private readonly stopsHeard: boolean[];
+  private readonly stopsTaken: boolean[];
   /** Live: the smallest (arrival time - sender stamp) seen, ms. */
   private senderOffsetMs = Infinity;
   /** The highest tick any pose was heard for (-1: none yet). */
@@ -53,6 +56,8 @@ export class SwarmInbox {
     readonly mode: TimeMode,
   ) {
     this.latestPoses = new Array<TimedPose | null>(ids.length).fill(null);
+    this.stopsHeard = ids.map(() => false);
+    this.stopsTaken = ids.map(() => false);
     this.commands = ids.map(() => []);
     this.agentOffline = ids.map(() => false);
     this.latestMask = new Uint8Array(ids.length);
@@ -135,6 +140,7 @@ export class SwarmInbox {
       // arrival delay seen (clock offset plus the fastest delivery), so a pose's age is how late it is beyond that.
       this.senderOffsetMs = Math.min(this.senderOffsetMs, receivedMs - msg.t);
       this.latestPoses[i] = { x: msg.x, y: msg.y, theta: msg.theta, stampMs: msg.t + this.senderOffsetMs };
+      if (msg.stop !== undefined) this.stopsHeard[i] = true;
       return;
     }
     if (msg.tick === undefined) {
@@ -200,6 +206,17 @@ export class SwarmInbox {
   /** The poses of tick k (lock-step) or the latest (live); null where none came. */
   posesAt(k: number): (TimedPose | null)[] {
     return this.mode === 'live' ? [...this.latestPoses] : [...(this.poses.get(k) ?? new Array<TimedPose | null>(this.ids.length).fill(null))];
+  }
+
+  /**
+   * Live: per robot, whether a pose heard since the last call said its robot executed a stop instead of its
+   * policy's command (`stop`, the live feed's); taken together with posesAt(), it covers the steps of the motion
+   * between the poses the two calls took. The array is overwritten by the next call.
+   */
+  takeExecutedStops(): readonly boolean[] {
+    this.stopsHeard.forEach((s, i) => (this.stopsTaken[i] = s));
+    this.stopsHeard.fill(false);
+    return this.stopsTaken;
   }
 
   /**

@@ -46,6 +46,15 @@ import { tickAtDue } from './tick-pump.js';
 const OWN_EVENT_KINDS: readonly string[] = ['flag', 'clear', 'isolate', 'isolation-end', 'probation', 'on-flag'];
 /** Ticks of isolation masks sent again after an outage or when a participant comes (back) online. */
 const RESEND_MASKS = 3;
+/**
+ * Live: a robot's motion over steps its bridge says it executed a stop on (a pose's `stop`: its agent's safety
+ * stop, no command yet, the feed's watchdog or outage stop) is not scored, on at most `share` of its last `windowS` seconds of
+ * the monitor's ticks; past that it is scored as any other. A stop is not its policy's command, but a robot that
+ * stops on every other step and drives as it likes on the rest, while the monitor measures over both (it skips
+ * ticks under load), would go unscored without the bound; with it, half its ticks still count, so an attack is
+ * flagged at most about twice as late (the CUSUM neither grows nor decays on a tick not scored).
+ */
+export const STOP_EXCUSE = { windowS: 5, share: 0.5 } as const;
 
 /** The agents' events the monitor keeps (its own flags and clears it does not take back from the bus). */
 const AgentEventSchema = z.union([
@@ -101,6 +110,14 @@ export class MonitorNode {
   /** Lock-step: until then (after a reconnection) tick k is not run on the feed having moved past it. */
   private resyncUntil = 0;
   private readonly motion: (MeasuredMotion | null)[];
+  /** Live: per robot, which of the last excuseWindow ticks its motion was not scored for a stop it executed (ring). */
+  private readonly excused: Uint8Array;
+  private readonly excusedCount: Int32Array;
+  private readonly excuseWindow: number;
+  private excuseAt = 0;
+  /** Live, per robot: ticks not scored because it executed a stop, and stops scored because the bound was reached. */
+  readonly stopTicksExcused: Int32Array;
+  readonly stopTicksScored: Int32Array;
   /** What a flag does (monitor.onFlag), and which robots are isolated now: the single-process run's FlagResponse. */
   readonly response: FlagResponse;
   /** The last isolation masks published (sent again after an outage), oldest first. */
@@ -131,6 +148,11 @@ export class MonitorNode {
     this.beliefPrior = team.usesBeliefs ? trainingPrior(team.policy.manifest) : Number.NaN;
     this.lastStamp = new Array<number>(N).fill(Number.NaN);
     this.motion = new Array(N).fill(null);
+    this.excuseWindow = Math.max(1, Math.round(STOP_EXCUSE.windowS / s.controlPeriod));
+    this.excused = new Uint8Array(N * this.excuseWindow);
+    this.excusedCount = new Int32Array(N);
+    this.stopTicksExcused = new Int32Array(N);
+    this.stopTicksScored = new Int32Array(N);
     this.snapshot = new TickSnapshot(N);
     this.tally = new RunTally(s.robotIds, s);
     this.stops = noStops();
@@ -269,6 +291,8 @@ export class MonitorNode {
     const { robotIds: ids } = this.launch.settings;
     const N = ids.length;
     const timed = this.inbox.posesAt(k);
+    // Live: which robots executed a stop over the steps since the last poses taken (taken with these poses).
+    const stops = this.inbox.mode === 'live' ? this.inbox.takeExecutedStops() : null;
     const poses = this.view.usable(timed);
     this.view.update(poses);
     // What each robot's policy intends from its own observation (the whole team, batched, as deployed).
@@ -282,7 +306,7 @@ export class MonitorNode {
       for (const [i, about] of heard) for (let j = 0; j < N; j++) this.pairBeliefs[i * N + j] = about[ids[j]!] ?? 0;
       beliefs = aggregateBeliefs(this.pairBeliefs, 1, N, (i, j) => heard.get(i)?.[ids[j]!] !== undefined, this.beliefPrior);
     }
-    const alerts = this.scoring(timed, nowMs) ? this.monitor.update(k, { poses, motion: this.motion, policyCommandsAfterSafety: this.expected, beliefs }) : [];
+    const alerts = this.scoring(timed, nowMs, stops) ? this.monitor.update(k, { poses, motion: this.motion, policyCommandsAfterSafety: this.expected, beliefs }) : [];
     // Tick k's commands as the robots were sent them (a robot held at tick k executed zero): next tick's
     // observations carry them.
     this.inbox.commandsBefore(k + 1, this.commands, this.stopped);
@@ -334,7 +358,7 @@ export class MonitorNode {
    * a robot's motion measured across a gap in its poses (longer than safety.maxPoseAgeMs: the broker or its
    * tracker was away, the robot held stopped meanwhile) is not scored.
    */
-  private scoring(timed: readonly ({ stampMs: number } | null)[], nowMs: number): boolean {
+  private scoring(timed: readonly ({ stampMs: number } | null)[], nowMs: number, stops: readonly boolean[] | null): boolean {
     const motion = this.view.motion;
     if (this.inbox.mode === 'lockstep') {
       motion.forEach((m, j) => (this.motion[j] = m));
@@ -342,11 +366,23 @@ export class MonitorNode {
     }
     const maxAge = this.launch.safety.maxPoseAgeMs;
     const fresh = timed.some((q) => q !== null && nowMs - q.stampMs <= maxAge);
+    const W = this.excuseWindow;
+    const slot = this.excuseAt++ % W;
     timed.forEach((q, j) => {
       const stamp = q?.stampMs ?? Number.NaN;
       const across = !(stamp - this.lastStamp[j]! <= maxAge);
       this.motion[j] = across ? null : motion[j]!;
       if (Number.isFinite(stamp)) this.lastStamp[j] = stamp;
+      // A stop its bridge executed is not its policy's motion: not scored, within the bound (STOP_EXCUSE).
+      this.excusedCount[j]! -= this.excused[j * W + slot]!;
+      this.excused[j * W + slot] = 0;
+      if (this.motion[j] === null || !stops?.[j]) return;
+      if (this.excusedCount[j]! < STOP_EXCUSE.share * W) {
+        this.motion[j] = null;
+        this.excused[j * W + slot] = 1;
+        this.excusedCount[j]!++;
+        this.stopTicksExcused[j]!++;
+      } else this.stopTicksScored[j]!++;
     });
     if (this.bus.connected && fresh) return true;
     this.gapTicks++;
@@ -462,6 +498,9 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
     if (watch.gaveUp || watch.ended?.interrupted) interrupted = true;
     for (const g of outages) log(`swarmguard monitor: lost the broker at tick ${g.fromTick}, back ${g.toTick === null ? 'never' : `at tick ${g.toTick}`}${p.config.mode === 'live' ? ' (those ticks not scored)' : ''}`);
     if (node.gapTicks) log(`swarmguard monitor: ${node.gapTicks} tick(s) without data not scored`);
+    const perRobot = (counts: Int32Array) => launch.settings.robotIds.flatMap((id, i) => (counts[i]! > 0 ? [`${id} ${counts[i]}`] : [])).join(', ');
+    if (node.stopTicksExcused.some((n) => n > 0)) log(`swarmguard monitor: ticks not scored for a stop the robot executed (its poses say so): ${perRobot(node.stopTicksExcused)}`);
+    if (node.stopTicksScored.some((n) => n > 0)) log(`swarmguard monitor: stops scored past the bound (half of 5 s excused at most): ${perRobot(node.stopTicksScored)}`);
     if (!o.signal?.aborted) await node.agentsLeft(5000);
     const { compromisedAt, events } = node.finish();
     for (const off of node.offline) log(`swarmguard monitor: ${off.role} went offline at tick ${off.tick}`);

@@ -11,7 +11,12 @@ const tick = z.number().int().nonnegative();
 const unit = finite.min(-1).max(1);
 const probability = finite.min(0).max(1);
 
-export const PoseSchema = z.object({ v: z.literal(1), t: time, x: finite, y: finite, theta: finite, tick: tick.optional() });
+/**
+ * `stop`: the robot's bridge executed a stop, not a command of the robot's policy, over the step that led to this
+ * pose (the distributed live feed: no command yet, its command watchdog, its outage stop, or a zero command its
+ * agent's safety layer stopped); absent: it executed the command its agent sent.
+ */
+export const PoseSchema = z.object({ v: z.literal(1), t: time, x: finite, y: finite, theta: finite, tick: tick.optional(), stop: z.string().min(1).max(40).optional() });
 export const ProximitySchema = z.object({ v: z.literal(1), t: time, ps: z.array(finite).length(8) });
 /** `stopped`: why the sender's safety layer zeroed this command (a distributed agent says so; absent: it passed). */
 export const CmdSchema = z.object({ v: z.literal(1), t: time, tick, left: unit, right: unit, stopped: z.string().min(1).max(40).optional() });
