@@ -412,6 +412,20 @@ export class RendezvousObserver {
       this.pairedStart[0] = 0;
       if (this.pairedNb.length < adjStart[n]!) this.pairedNb = new Int32Array(adjStart[n]!);
     }
+    // Which pair list this frame's pairs are (filled by the loop below). Set before the loop, not after it: with
+    // thousands of robots V8 optimises this function while its first call is still in the loop (on-stack
+    // replacement), before any code after the loop has run, and a property read there deoptimised it again and
+    // again (12 times in 200 ticks at 2,000 robots: the observation phase's p99 went from 2.5 to 10 ms).
+    if (local) {
+      this.pairStart = this.keptStart;
+      this.pairNeighbour = this.keptNb;
+    } else if (globalPaired) {
+      this.pairStart = this.pairedStart;
+      this.pairNeighbour = this.pairedNb;
+    } else {
+      this.pairStart = this.adjStart;
+      this.pairNeighbour = this.adjNb;
+    }
 
     for (let i = 0; i < n; i++) {
       const gi = base + i;
@@ -535,16 +549,6 @@ export class RendezvousObserver {
         out[mask + k] = 0;
         if (rowIds) rowIds[ro + k] = -1;
       }
-    }
-    if (local) {
-      this.pairStart = this.keptStart;
-      this.pairNeighbour = this.keptNb;
-    } else if (globalPaired) {
-      this.pairStart = this.pairedStart;
-      this.pairNeighbour = this.pairedNb;
-    } else {
-      this.pairStart = this.adjStart;
-      this.pairNeighbour = this.adjNb;
     }
   }
 
