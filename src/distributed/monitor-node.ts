@@ -316,7 +316,7 @@ export class MonitorNode {
     const isolation = this.response.update(k, this.monitor.flagged);
     // An operator's order (live): what flags do from tick k+1 on; switched to report, the robots isolated are
     // released and that last, empty mask still goes out (the agents and the feed keep the last mask heard).
-    const released = this.order !== null && this.order === 'report' && this.isolating;
+    const released = this.order === 'report' && this.isolating;
     if (this.order !== null) {
       isolation.push(...this.response.set(this.order, k, this.monitor.flagged, 'operator'));
       this.order = null;

@@ -93,7 +93,7 @@ export class ContactFinder {
     return this.counts[j]! > 0;
   }
 
-  /** Robot j's normals as x, y pairs (a fresh array: evidence and tests, not the tick path). */
+  /** Robot j's normals as x, y pairs, in a fresh array (for inspection and the tests; the tick path reads `data`). */
   normalsOf(j: number): number[] {
     const from = this.from(j);
     return Array.from(this.data.subarray(from, from + 2 * this.counts[j]!));
