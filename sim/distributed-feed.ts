@@ -25,6 +25,7 @@ import { loadLaunch } from '../src/launch/launch.js';
 import { releaseRun } from '../src/runtime/run-spec.js';
 import { SimLink } from './sim-link.js';
 import { SwarmInbox } from '../src/distributed/inbox.js';
+import { hearsMasks } from '../src/distributed/config.js';
 import { followPeers, joinBus, type Participant } from '../src/distributed/participant.js';
 import { FaultLog } from '../src/runtime/fault-log.js';
 
@@ -98,8 +99,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
     let wake: (() => void) | null = null;
     // The monitor's hold (isolate-and-stop): enforced here, at the robot, never left to its agent.
     const isolating = launch.onFlag !== 'report';
-    // Live, the masks are heard whatever the launch file says: the operator may make flags act during the run.
-    const hearsMasks = isolating || cfg.mode === 'live';
+    const listens = hearsMasks(launch.onFlag, cfg.mode);
     const mask = new Uint8Array(N);
     const held = (i: number) => mask[i] === HELD_STILL;
     await bus.subscribe(p.topics.everyRobot('cmd'), 'cmd', DEFAULT_QOS.cmd, (topic, msg, receivedMs) => {
@@ -115,7 +115,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
       }
       wake?.();
     });
-    if (hearsMasks) {
+    if (listens) {
       await bus.subscribe(p.topics.isolation, 'isolation', ISOLATION_QOS, (_topic, msg) => {
         inbox.isolation(msg);
         if (cfg.mode === 'live') {
@@ -145,7 +145,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
         gone.add(role);
       }
       // Without the monitor nobody can clear an isolation: its last mask stays in force (lock-step: not waited for).
-      if (role === 'monitor' && hearsMasks && inbox.monitorGone !== (event === 'gone')) {
+      if (role === 'monitor' && listens && inbox.monitorGone !== (event === 'gone')) {
         inbox.monitorGone = event === 'gone';
         if (started) log(`swarmguard feed: the monitor ${inbox.monitorGone ? 'is gone: its last isolation mask stays in force' : 'is back'}`);
       }

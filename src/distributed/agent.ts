@@ -22,7 +22,7 @@ import type { Launch } from '../launch/launch.js';
 import type { SafetyLayer, StopReason } from '../runtime/safety.js';
 import { SwarmView } from '../runtime/swarm-view.js';
 import { compromisedCommand, groundTruth, isActive, swarmSafety, type Injection, type ModuleContext, type RunEvent } from '../runtime/trial.js';
-import { agentUser } from './config.js';
+import { agentUser, hearsMasks } from './config.js';
 import { SwarmInbox, type TimeMode } from './inbox.js';
 import { followPeers } from './participant.js';
 import { runSession } from './session.js';
@@ -118,8 +118,7 @@ export class RobotAgent {
       this.resend();
     });
     this.bus.onConnection((up) => up && this.resend());
-    // Live, the masks are heard whatever the launch file says: the operator may make flags act during the run.
-    if (!this.isolating && this.inbox.mode !== 'live') return;
+    if (!hearsMasks(this.launch.onFlag, this.inbox.mode)) return;
     await this.bus.subscribe(this.topics.isolation, 'isolation', ISOLATION_QOS, (_t, msg) => {
       this.inbox.isolation(msg);
       onPose();

@@ -19,6 +19,14 @@ export const agentUser = (id: string): string => `agent-${id}`;
 export const OPERATOR_USER = 'operator';
 
 /**
+ * Whether the agents and the feed listen to the monitor's isolation masks: when the launch file's flags act, and
+ * in every live run, where the operator may make them act during the run (lock-step takes no orders).
+ */
+export function hearsMasks(onFlag: string, mode: 'lockstep' | 'live'): boolean {
+  return onFlag !== 'report' || mode === 'live';
+}
+
+/**
  * The mosquitto ACL (acl_file format) of a distributed run: each agent reads every pose and command and
  * writes only its own robot's command and belief, the events and its own status; the monitor reads what the
  * agents and the feed publish and writes suspicion, alerts, events and its status; the feed writes poses

@@ -124,8 +124,6 @@ export class MonitorNode {
   private readonly recentMasks: Omit<IsolationMsg, 'v'>[] = [];
   /** The operator's last order not carried out yet (live runs): what a flag does from the next tick. */
   private order: OnFlag | null = null;
-  /** Operator orders refused (lock-step runs, or not an onFlag value), each logged. */
-  refusedOrders = 0;
 
   constructor(
     private readonly launch: Launch,
@@ -179,14 +177,12 @@ export class MonitorNode {
    */
   take(msg: Pick<ControlMsg, 'onFlag'>, log: (line: string) => void): void {
     if (this.inbox.mode !== 'live') {
-      this.refusedOrders++;
       return log(`swarmguard monitor: operator order (onflag ${msg.onFlag}) refused: the run is lock-step, which reproduces the launch file's trial; orders are for live runs`);
     }
     try {
       this.order = parseOnFlag(msg.onFlag, 'operator order onFlag');
       log(`swarmguard monitor: operator order: flags ${this.order} from the next tick`);
     } catch (err) {
-      this.refusedOrders++;
       log(`swarmguard monitor: operator order refused: ${(err as Error).message}`);
     }
   }
@@ -500,7 +496,7 @@ export async function runMonitor(path: string, o: MonitorRunOptions = {}): Promi
     if (node.gapTicks) log(`swarmguard monitor: ${node.gapTicks} tick(s) without data not scored`);
     const perRobot = (counts: Int32Array) => launch.settings.robotIds.flatMap((id, i) => (counts[i]! > 0 ? [`${id} ${counts[i]}`] : [])).join(', ');
     if (node.stopTicksExcused.some((n) => n > 0)) log(`swarmguard monitor: ticks not scored for a stop the robot executed (its poses say so): ${perRobot(node.stopTicksExcused)}`);
-    if (node.stopTicksScored.some((n) => n > 0)) log(`swarmguard monitor: stops scored past the bound (half of 5 s excused at most): ${perRobot(node.stopTicksScored)}`);
+    if (node.stopTicksScored.some((n) => n > 0)) log(`swarmguard monitor: stops scored past the bound (${STOP_EXCUSE.share * 100}% of ${STOP_EXCUSE.windowS} s excused at most): ${perRobot(node.stopTicksScored)}`);
     if (!o.signal?.aborted) await node.agentsLeft(5000);
     const { compromisedAt, events } = node.finish();
     for (const off of node.offline) log(`swarmguard monitor: ${off.role} went offline at tick ${off.tick}`);
