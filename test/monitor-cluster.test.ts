@@ -33,7 +33,8 @@ function replay(turnOffset: (t: number) => number = () => 0): { suspicion: numbe
       const [linear, angular, lateral, seconds] = tick.seen;
       seen = { linear, angular: angular + turnOffset(t), ...(lateral === null ? {} : { lateral }), ...(seconds === null ? {} : { seconds }) };
     }
-    const s = detector.update(0, seen, tick.command[0], tick.command[1], tick.contacts, tick.theta);
+    detector.update(0, seen, tick.command, { theta: tick.theta }, tick.contacts);
+    const s = detector.signal[0]!;
     suspicion.push(s);
     if (flags.update(0, s) === 'flag') flagged.push(t);
   });

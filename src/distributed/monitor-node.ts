@@ -31,7 +31,7 @@ import { recordFinishedRun } from '../recording/service.js';
 import type { Launch } from '../launch/launch.js';
 import { noStops, STOP_REASONS, type SafetyLayer, type StopReason } from '../runtime/safety.js';
 import { SwarmView } from '../runtime/swarm-view.js';
-import { expectedCommands, swarmSafety, writeMonitorView, type RunEvent, type TickRecord } from '../runtime/trial.js';
+import { swarmSafety, writeMonitorView, type RunEvent, type TickRecord } from '../runtime/trial.js';
 import { formatSummary, newRunDir, writeRunFolder, type RunSummary } from '../runtime/run-folder.js';
 import { MAX_PENDING, RunTally } from '../runtime/run-tally.js';
 import { GatherWatch, recordPositions } from '../runtime/team-outcome.js';
@@ -293,7 +293,8 @@ export class MonitorNode {
     this.view.update(poses);
     // What each robot's policy intends from its own observation (the whole team, batched, as deployed).
     await this.team.act(this.view, this.intended);
-    expectedCommands(this.safety, this.intended, timed, nowMs, this.expected);
+    // What a benign robot would execute: the policy's command through the safety layer, as `swarmguard run` expects.
+    this.safety.checkAllInto(this.intended, timed, nowMs, this.expected);
     // Beliefs as the agents published them: observer i counts for j if j was in i's range (in i's message).
     let beliefs = null;
     if (this.team.usesBeliefs) {

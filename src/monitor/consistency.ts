@@ -37,8 +37,8 @@
 // rest (motion towards what it touches, sideways, turning) is scored as usual. Speed bias is not accumulated
 // while in contact or shortly after (a one-sided correction is biased on noise, and contact seen through
 // tracker noise flickers); the turn bias is.
-import { twistFromCommands, type Twist } from '../core/kinematics.js';
-import type { RobotParams } from '../core/robot-params.js';
+import { twistInto, type Twist } from '../core/kinematics.js';
+import { maxWheelSpeed, type RobotParams } from '../core/robot-params.js';
 import type { ConsistencySettings } from './settings.js';
 
 export type { ConsistencySettings } from './settings.js';
@@ -68,6 +68,10 @@ export class ConsistencyDetector {
   private readonly meanAbsW: Float64Array;
   /** Per robot, the body twist (linear, angular) of its last `history` intended commands, newest first. */
   private readonly intended: Float64Array[];
+  /** Each robot's suspicion after its last update(), in [0, 1]. */
+  readonly signal: Float64Array;
+  /** Each robot's top wheel speed, m/s (maxWheelSpeed), kept rather than recomputed per tick. */
+  private readonly wheelSpeed: Float64Array;
   private readonly history: number;
   /** Per robot and command lag (robot j's at j * history): weighted mean of that lag's tick score. */
   private readonly lagScore: Float64Array;
@@ -92,6 +96,8 @@ export class ConsistencyDetector {
     if (!(periodS > 0)) throw new RangeError(`consistency detector: the control period must be > 0 s, got ${periodS}`);
     const N = robots.length;
     this.history = settings.latencyTicks + 1;
+    this.wheelSpeed = Float64Array.from(robots, maxWheelSpeed);
+    this.signal = new Float64Array(N);
     this.lagScore = new Float64Array(N * this.history);
     this.scoredTicks = new Int32Array(N);
     this.biasWarmupTicks = Math.ceil(1 / settings.biasWeight);
@@ -115,6 +121,7 @@ export class ConsistencyDetector {
   /** Forgets robot j (trial start, or it left and came back). */
   reset(j: number): void {
     this.cusum[j] = 0;
+    this.signal[j] = 0;
     this.lastScore[j] = Number.NaN;
     this.bias[j] = 0;
     this.lastResidual[2 * j] = 0;
@@ -131,40 +138,39 @@ export class ConsistencyDetector {
 
   /**
    * One tick for robot j: the motion measured since its last measured pose (null: no new measurement, nothing
-   * to score), the command a benign robot j would execute during the coming tick, and the normals of its
-   * contacts (world frame, x, y pairs: contacts[contactsFrom .. contactsTo), by default all; see contact.ts) with
-   * its heading `theta`. Returns its suspicion in [0, 1].
+   * to score), the command a benign robot j would execute during the coming tick (expected[2j], expected[2j + 1]),
+   * its pose (its heading turns the contact normals) and the normals of its contacts (world frame, x, y pairs:
+   * contacts[contactsFrom .. contactsTo), by default all; see contact.ts). Its suspicion in [0, 1] is left in
+   * `signal[j]`. Numbers come in arrays and objects and go out in one: on the monitor's per-robot path a
+   * double passed to or returned from a call V8 did not inline is a heap allocation.
    */
   update(
     j: number,
     seen: MeasuredMotion | null,
-    expectedLeft: number,
-    expectedRight: number,
+    expected: ArrayLike<number>,
+    pose: { readonly theta: number },
     contacts: ArrayLike<number> = NO_CONTACTS,
-    theta = 0,
     contactsFrom = 0,
     contactsTo = contacts.length,
-  ): number {
+  ): void {
     this.sinceContact[j] = contactsTo > contactsFrom ? 0 : Math.min(1 << 30, this.sinceContact[j]! + 1);
-    if (seen) this.score(j, seen, contacts, contactsFrom, contactsTo, theta);
+    if (seen) this.score(j, seen, contacts, contactsFrom, contactsTo, pose);
     // Newest command first, kept as the twist it asks for (computed once, not once per lag and tick).
     const hist = this.intended[j]!;
     hist.copyWithin(2, 0, 2 * (this.history - 1));
-    const want = twistFromCommands(expectedLeft, expectedRight, this.robots[j]!);
-    hist[0] = want.linear;
-    hist[1] = want.angular;
-    return this.suspicion(j);
+    twistInto(expected[2 * j]!, expected[2 * j + 1]!, this.wheelSpeed[j]!, this.robots[j]!.wheelDistance, hist, 0);
+    this.signal[j] = this.suspicion(j);
   }
 
-  private score(j: number, seen: MeasuredMotion, contacts: ArrayLike<number>, contactsFrom: number, contactsTo: number, theta: number): void {
+  private score(j: number, seen: MeasuredMotion, contacts: ArrayLike<number>, contactsFrom: number, contactsTo: number, pose: { readonly theta: number }): void {
     const s = this.settings;
     const hist = this.intended[j]!;
     // Speeds over less than a period carry more tracker noise (it does not shrink with the interval).
     const stretch = seen.seconds !== undefined && seen.seconds > 0 ? Math.max(1, this.periodS / seen.seconds) : 1;
     const sv = s.sigmaLinear * stretch;
     const sw = s.sigmaAngular * stretch;
-    const c = Math.cos(theta);
-    const sn = Math.sin(theta);
+    const c = Math.cos(pose.theta);
+    const sn = Math.sin(pose.theta);
     let best = Infinity;
     let bestV = 0;
     let bestW = 0;

@@ -204,7 +204,8 @@ export class SwarmMonitor {
       this.sinceContact[j] = touching ? 0 : Math.min(1 << 30, this.sinceContact[j]! + 1);
       const cmd = input.policyCommandsAfterSafety;
       const from = this.contacts.from(j);
-      const c = this.consistency.update(j, input.motion[j] ?? null, cmd[2 * j]!, cmd[2 * j + 1]!, this.contacts.data, input.poses[j]!.theta, from, from + 2 * this.contacts.count(j));
+      this.consistency.update(j, input.motion[j] ?? null, cmd, input.poses[j]!, this.contacts.data, from, from + 2 * this.contacts.count(j));
+      const c = this.consistency.signal[j]!;
       const seen = input.beliefs !== null && input.beliefs.observers[j]! > 0;
       // Evidence only from robots nobody has pushed lately; otherwise the CUSUM only decays.
       const evidence = seen && this.sinceContact[j]! > b.contactHoldTicks ? Math.min(b.maxTickEvidence, input.beliefs!.value[j]!) : 0;

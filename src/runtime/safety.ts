@@ -8,8 +8,8 @@
 // monitor.onFlag isolate-and-stop (src/runtime/isolation.ts), until the monitor clears it. Every stop is
 // counted by reason.
 import { z } from 'zod';
-import { clampCommand, twistFromCommands } from '../core/kinematics.js';
-import type { RobotParams } from '../core/robot-params.js';
+import { clampCommand, twistInto } from '../core/kinematics.js';
+import { maxWheelSpeed, type RobotParams } from '../core/robot-params.js';
 
 /** The safety layer's settings (the launch file's `safety:` block): each field's default and meaning beside it. */
 export const SafetySettingsSchema = z
@@ -74,7 +74,10 @@ export class SafetyLayer {
     private readonly robots: readonly RobotParams[],
     readonly arena: { width: number; height: number },
     readonly settings: SafetySettings = DEFAULT_SAFETY,
-  ) {}
+  ) {
+    this.wheelSpeed = Float64Array.from(robots, maxWheelSpeed);
+    this.reasons = robots.map(() => null);
+  }
 
   /** Reads IR proximity from here (a link that has it) and refuses forward commands into obstacles. */
   useProximity(source: ProximitySource | null): void {
@@ -121,34 +124,56 @@ export class SafetyLayer {
 
   /** What filter() would let through, without counting anything (the monitor's expectation of a benign robot). */
   check(i: number, left: number, right: number, pose: TimedPose | null, nowMs: number): SafeCommand {
-    const stopped = this.verdict(i, left, right, pose, nowMs);
+    this.single[0] = left;
+    this.single[1] = right;
+    const stopped = this.verdict(i, this.single, 0, pose, nowMs);
     return { left: this.left, right: this.right, stopped };
   }
 
+  /** check()'s one command, as verdict() reads commands. */
+  private readonly single = new Float64Array(2);
+
   /**
-   * filter() for the tick path: the command written to out[k], out[k + 1] and the reason returned, no object
-   * made (a swarm of thousands is filtered every tick).
+   * filter() for the tick path, every robot at once: robot i's command read from commands[2i], commands[2i + 1]
+   * and its pose from poses[i], the command it may execute written to the same places of out (which may be
+   * commands), the reason in `reasons[i]`; no object made (a swarm of thousands is filtered every tick).
    */
-  filterInto(i: number, left: number, right: number, pose: TimedPose | null, nowMs: number, out: Float32Array, k: number): StopReason | null {
-    const stopped = this.checkInto(i, left, right, pose, nowMs, out, k);
-    if (stopped) this.stops[stopped]++;
-    return stopped;
+  filterAllInto(commands: ArrayLike<number>, poses: readonly (TimedPose | null | undefined)[], nowMs: number, out: Float32Array): void {
+    this.checkAllInto(commands, poses, nowMs, out);
+    for (let i = 0; i < poses.length; i++) {
+      const stopped = this.reasons[i];
+      if (stopped) this.stops[stopped]++;
+    }
   }
 
-  /** check() for the tick path: as filterInto(), counting nothing. */
-  checkInto(i: number, left: number, right: number, pose: TimedPose | null, nowMs: number, out: Float32Array, k: number): StopReason | null {
-    const stopped = this.verdict(i, left, right, pose, nowMs);
-    out[k] = this.left;
-    out[k + 1] = this.right;
-    return stopped;
+  /** filterAllInto() counting nothing: what every robot's policy command would become (the monitor's expectation). */
+  checkAllInto(commands: ArrayLike<number>, poses: readonly (TimedPose | null | undefined)[], nowMs: number, out: Float32Array): void {
+    if (poses.length > this.robots.length) throw new RangeError(`safety: ${poses.length} poses for a swarm of ${this.robots.length}`);
+    for (let i = 0; i < poses.length; i++) {
+      this.reasons[i] = this.verdict(i, commands, 2 * i, poses[i] ?? null, nowMs);
+      out[2 * i] = this.left;
+      out[2 * i + 1] = this.right;
+    }
   }
+
+  /** Why each robot was stopped by the last filterAllInto / checkAllInto (null: its command passed). */
+  readonly reasons: (StopReason | null)[];
+
+  /** The twist of the command being checked (kinematics' twistInto: no object per robot). */
+  private readonly twist = new Float64Array(2);
+  /** Each robot's top wheel speed, m/s (maxWheelSpeed), kept rather than recomputed per check. */
+  private readonly wheelSpeed: Float64Array;
 
   /** The command from the last verdict(): clamped, or zero for a stopped robot. */
   private left = 0;
   private right = 0;
 
-  /** Why robot i is stopped (null: its clamped command passes); the command it may execute is left in left/right. */
-  private verdict(i: number, left: number, right: number, pose: TimedPose | null, nowMs: number): StopReason | null {
+  /**
+   * Why robot i is stopped (null: its clamped command, commands[at], commands[at + 1], passes); the command it
+   * may execute is left in left/right. The command is read here and handed on in fields, never as numbers: a
+   * double passed to a call V8 did not inline is a heap allocation, per robot and tick on the tick path.
+   */
+  private verdict(i: number, commands: ArrayLike<number>, at: number, pose: TimedPose | null, nowMs: number): StopReason | null {
     this.left = 0;
     this.right = 0;
     const p = this.robots[i];
@@ -159,39 +184,45 @@ export class SafetyLayer {
     if (!pose) return 'no-pose';
     if (!(Number.isFinite(pose.x) && Number.isFinite(pose.y) && Number.isFinite(pose.theta) && Number.isFinite(pose.stampMs))) return 'invalid-pose';
     if (nowMs - pose.stampMs > this.settings.maxPoseAgeMs) return 'stale-pose';
+    const left = commands[at]!;
+    const right = commands[at + 1]!;
     if (!Number.isFinite(left) || !Number.isFinite(right)) return 'invalid-command';
-    const l = clampCommand(left);
-    const r = clampCommand(right);
-    if (this.leavesArena(p, pose, l, r)) return 'leaving-arena';
-    if (this.obstacleAhead(i, p, l, r)) return 'obstacle';
-    this.left = l;
-    this.right = r;
-    return null;
+    this.left = clampCommand(left);
+    this.right = clampCommand(right);
+    const stop = this.leavesArena(i, p, pose) ? 'leaving-arena' : this.obstacleAhead(i, p) ? 'obstacle' : null;
+    if (stop !== null) {
+      this.left = 0;
+      this.right = 0;
+    }
+    return stop;
   }
 
-  /** Whether the command drives forward while a front IR sensor sees something close. */
-  private obstacleAhead(i: number, p: RobotParams, left: number, right: number): boolean {
+  /** Whether the clamped command in left/right drives forward while a front IR sensor sees something close. */
+  private obstacleAhead(i: number, p: RobotParams): boolean {
     const readings = this.proximity?.(i);
-    if (!readings || twistFromCommands(left, right, p).linear <= 0) return false;
+    if (!readings) return false;
+    twistInto(this.left, this.right, this.wheelSpeed[i]!, p.wheelDistance, this.twist, 0);
+    if (this.twist[0]! <= 0) return false;
     const limit = this.settings.obstacleProximity ?? DEFAULT_OBSTACLE_PROXIMITY;
     return FRONT_PROXIMITY_SENSORS.some((k) => (readings[k] ?? 0) > limit);
   }
 
-  /** Whether the command, held for the lookahead, ends outside the walls and farther out than now. */
-  private leavesArena(p: RobotParams, pose: TimedPose, left: number, right: number): boolean {
-    const { linear, angular } = twistFromCommands(left, right, p);
+  /** Whether the clamped command in left/right, held for the lookahead, ends outside the walls and farther out than now. */
+  private leavesArena(i: number, p: RobotParams, pose: TimedPose): boolean {
+    twistInto(this.left, this.right, this.wheelSpeed[i]!, p.wheelDistance, this.twist, 0);
+    const linear = this.twist[0]!;
+    const angular = this.twist[1]!;
     const T = this.settings.lookaheadS;
     const mid = pose.theta + (angular * T) / 2;
     const x = pose.x + linear * T * Math.cos(mid);
     const y = pose.y + linear * T * Math.sin(mid);
     const m = this.settings.wallMargin + p.bodyRadius;
-    // Refused only if it ends outside and farther out than now: a robot resting on a wall may turn on the spot.
-    const end = this.outside(x, y, m);
-    return end > 0 && end > this.outside(pose.x, pose.y, m) + 1e-9;
-  }
-
-  /** How far (x, y) is outside the walls less the margin m, 0 inside. */
-  private outside(x: number, y: number, m: number): number {
-    return Math.max(m - x, x - (this.arena.width - m), m - y, y - (this.arena.height - m), 0);
+    // How far outside the walls less the margin (0 inside), at the end and now: refused only if it ends
+    // outside and farther out than now (a robot resting on a wall may turn on the spot).
+    const right = this.arena.width - m;
+    const top = this.arena.height - m;
+    const end = Math.max(m - x, x - right, m - y, y - top, 0);
+    const now = Math.max(m - pose.x, pose.x - right, m - pose.y, pose.y - top, 0);
+    return end > 0 && end > now + 1e-9;
   }
 }

@@ -13,7 +13,7 @@ import { aggregateBeliefs, DEFAULT_MONITOR, SwarmMonitor, type MonitorAlert, typ
 import type { SwarmSettings } from '../core/swarm-config.js';
 import type { OnnxTeam } from '../policy/team.js';
 import type { RobotLink } from './link.js';
-import { DEFAULT_SAFETY, SafetyLayer, type SafetySettings, type StopReason, type TimedPose } from './safety.js';
+import { DEFAULT_SAFETY, SafetyLayer, type SafetySettings, type StopReason } from './safety.js';
 import { SwarmView } from './swarm-view.js';
 import { AttackSession } from '../attacks/attack-module.js';
 import type { PhaseLap } from '../core/phase-timer.js';
@@ -168,11 +168,14 @@ export class TrialRun {
     await team.act(this.view, this.intended, timer);
     this.commands.set(this.intended);
     timer?.lap('actor');
-    expectedCommands(safety, this.intended, timed, now, this.expected);
+    // What a benign robot would execute: its policy's command through the safety layer (the monitor's
+    // expectation: a robot the safety layer stops is not suspicious for standing still).
+    safety.checkAllInto(this.intended, timed, now, this.expected);
     const active = this.active(t);
     for (const inj of active) await this.compromise(inj, t);
+    safety.filterAllInto(this.commands, timed, now, this.commands);
     for (let i = 0; i < N; i++) {
-      const stopped = safety.filterInto(i, this.commands[2 * i]!, this.commands[2 * i + 1]!, timed[i] ?? null, now, this.commands, 2 * i);
+      const stopped = safety.reasons[i]!;
       if (stopped !== this.lastStop[i] && stopped !== null) this.events.push({ tick: t, kind: 'stop', robot: ids[i]!, reason: stopped });
       this.lastStop[i] = stopped;
     }
@@ -440,14 +443,6 @@ export function outcomesOf(ids: readonly string[], ticks: RobotTicks, compromise
       falseFlags: flags.filter((f) => !attackedAt(f.tick)).length,
     };
   });
-}
-
-/**
- * What a benign robot would execute: its policy's command through the safety layer (the monitor's
- * expectation; a robot the safety layer stops is not suspicious for standing still). Written into `out`.
- */
-export function expectedCommands(safety: SafetyLayer, intended: Float32Array, timed: readonly (TimedPose | null)[], nowMs: number, out: Float32Array): void {
-  for (let i = 0; i < timed.length; i++) safety.checkInto(i, intended[2 * i]!, intended[2 * i + 1]!, timed[i] ?? null, nowMs, out, 2 * i);
 }
 
 /**
