@@ -59,10 +59,27 @@ export const IsolationSchema = z.object({
 });
 
 /**
- * An operator's order to a distributed live run (`.../control`, the operator's only): `onFlag`, what a flag
- * does from now on (report, isolate, isolate-and-stop: checked by the monitor, as cmd.stopped is by its reader).
+ * An operator's order to a distributed live run's monitor (`.../control/monitor`, the operator's only): `onFlag`,
+ * what a flag does from now on (report, isolate, isolate-and-stop: checked by the monitor, as cmd.stopped is by
+ * its reader).
  */
 export const ControlSchema = z.object({ v: z.literal(1), t: time, kind: z.literal('on-flag'), onFlag: z.string().min(1).max(40) });
+
+/** Robots an order names: ids (each a topic level, checked by the receiver against its swarm) or `all`. */
+const orderRobots = z.union([z.literal('all'), z.array(z.string().min(1).max(64)).min(1).max(10_000)]);
+/** Printed on terminals and recorded: no control characters. */
+const printable = z.string().max(200).regex(/^\P{Cc}*$/u, 'printable text only');
+/**
+ * An operator's order to a distributed live run's robot bridge, the feed (`.../control/feed`, the operator's
+ * only): `estop` holds the robots named still until a `release` names them (the monitor's hold is its own: a
+ * release does not lift it). `order` is the sender's id for it, which the feed's answer on `.../events` (the
+ * `e-stop` / `release` event, or `order-refused`) carries back. Strict: an order with a key it does not know is
+ * refused whole rather than half understood.
+ */
+export const StopOrderSchema = z.discriminatedUnion('kind', [
+  z.object({ v: z.literal(1), t: time, order: z.string().min(1).max(64), kind: z.literal('estop'), robots: orderRobots, reason: printable.min(1) }).strict(),
+  z.object({ v: z.literal(1), t: time, order: z.string().min(1).max(64), kind: z.literal('release'), robots: orderRobots }).strict(),
+]);
 
 export type PoseMsg = z.output<typeof PoseSchema>;
 export type CmdMsg = z.output<typeof CmdSchema>;
@@ -70,6 +87,7 @@ export type BeliefMsg = z.output<typeof BeliefSchema>;
 export type DoneMsg = z.output<typeof DoneSchema>;
 export type IsolationMsg = z.output<typeof IsolationSchema>;
 export type ControlMsg = z.output<typeof ControlSchema>;
+export type StopOrderMsg = z.output<typeof StopOrderSchema>;
 
 export const SCHEMAS = {
   pose: PoseSchema,
@@ -83,6 +101,7 @@ export const SCHEMAS = {
   done: DoneSchema,
   isolation: IsolationSchema,
   control: ControlSchema,
+  'stop-order': StopOrderSchema,
 } as const;
 export type PayloadKind = keyof typeof SCHEMAS;
 export type Payload<K extends PayloadKind> = z.output<(typeof SCHEMAS)[K]>;
