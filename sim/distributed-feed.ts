@@ -56,7 +56,8 @@ export interface FeedSummary {
    * Live: every e-stop of a robot, from the feed's tick it took effect at to the one its release did (null: in
    * force at the end); `travelM` how far the robot moved (true pose) from two twin ticks after the e-stop (its
    * stop taken effect) to its release, `othersTravelM` the farthest any robot the bridge did not stop moved
-   * meanwhile (the others drove on), `releasedAt` its true pose at the release.
+   * meanwhile (the others drove on), `afterReleaseM` how far it moved in the second after its release (driving
+   * again, or still held by the monitor; null: released less than a second before the end).
    */
   eStops: EStopRecord[];
   /** The operator's orders carried out, and those refused (lock-step run, unknown robot id: logged, answered). */
@@ -83,7 +84,7 @@ export interface EStopRecord {
   toTick: number | null;
   travelM: number | null;
   othersTravelM: number | null;
-  releasedAt: { x: number; y: number } | null;
+  afterReleaseM: number | null;
 }
 
 /**
@@ -162,8 +163,11 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
     const eStops: EStopRecord[] = [];
     /** Open e-stop records' poses at the start (two twin ticks after the order: its stop taken effect). */
     const eStopStart = new Map<EStopRecord, { settle: number; poses: { x: number; y: number }[] | null }>();
+    /** Released e-stops: the robot's true pose at the release and the ticks left of the second after it. */
+    const afterRelease = new Map<EStopRecord, { left: number; x: number; y: number }>();
+    const secondTicks = Math.max(1, Math.round(1 / launch.settings.controlPeriod));
     const orders = { applied: 0, refused: 0 };
-    /** Its travel so far; released: its release's tick and pose (otherwise it is in force at the end). */
+    /** Its travel so far; released: its release's tick, and its travel in the second after (otherwise in force at the end). */
     const closeEStop = (r: EStopRecord, released: boolean) => {
       const i = ids.indexOf(r.robot);
       const now = link!.truePoses();
@@ -173,7 +177,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
       r.toTick = released ? ticks : null;
       r.travelM = start ? moved(i) : null;
       r.othersTravelM = start && others.length ? Math.max(...others.map(moved)) : null;
-      r.releasedAt = released ? { x: now[i]!.x, y: now[i]!.y } : null;
+      if (released) afterRelease.set(r, { left: secondTicks, x: now[i]!.x, y: now[i]!.y });
       eStopStart.delete(r);
     };
     const answer = (body: object) => bus.publish(p.topics.events, { tick: ticks, ...body }, DEFAULT_QOS.events);
@@ -199,7 +203,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
         for (const id of robots) {
           const i = ids.indexOf(id);
           if (bridge.eStopped(i) === null) {
-            const r: EStopRecord = { robot: id, reason, fromTick: ticks, toTick: null, travelM: null, othersTravelM: null, releasedAt: null };
+            const r: EStopRecord = { robot: id, reason, fromTick: ticks, toTick: null, travelM: null, othersTravelM: null, afterReleaseM: null };
             eStops.push(r);
             eStopStart.set(r, { settle: 2, poses: null });
           }
@@ -372,6 +376,12 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
         const o2 = outage;
         if (o2 && o2.startPoses === null && --o2.settle <= 0) o2.startPoses = link!.truePoses();
         for (const e of eStopStart.values()) if (e.poses === null && --e.settle <= 0) e.poses = link!.truePoses();
+        for (const [r, a] of afterRelease) {
+          if (--a.left > 0) continue;
+          const q = link!.truePoses()[ids.indexOf(r.robot)]!;
+          r.afterReleaseM = Math.hypot(q.x - a.x, q.y - a.y);
+          afterRelease.delete(r);
+        }
         link!.poses().forEach((pose, i) => {
           // What the step just taken executed (the watchdog below stops the robot from the next one on).
           const stop = executingStop[i];

@@ -158,18 +158,17 @@ describe('operator orders to a distributed run', () => {
     expect(stop0!.travelM!, context).toBeLessThan(0.005);
     expect(stop0!.othersTravelM!, context).toBeGreaterThan(0.03);
     // Released, it drives again (under its policy, towards the others).
-    const final0 = feed.finalTruePoses[0]!;
-    expect(Math.hypot(final0.x - stop0!.releasedAt!.x, final0.y - stop0!.releasedAt!.y), context).toBeGreaterThan(0.02);
+    expect(stop0!.afterReleaseM!, context).toBeGreaterThan(0.02);
     for (const id of ['epuck-1', 'epuck-2']) expect(feed.eStoppedTicks[id], id).toBe(0);
     // The attacked robot: e-stopped and released while the monitor held it; the release said it stays held, and it
-    // did not move from the release to the end (its clear would come seconds after the injection ends at 12 s).
+    // did not move in the second after (later the others gather around it and push it; its clear would come
+    // seconds after the injection ends at 12 s).
     expect(eStop3!).toMatchObject({ kind: 'e-stop', robots: [ATTACKED] });
     expect(release3!).toMatchObject({ kind: 'release', robots: [ATTACKED], held: [ATTACKED] });
     expect(events.filter((e) => e.kind === 'isolation-end' && e.robot === ATTACKED)).toEqual([]);
     const stop3 = feed.eStops.find((r) => r.robot === ATTACKED)!;
     expect(stop3, context).toMatchObject({ fromTick: eStop3!.tick, toTick: release3!.tick });
-    const final3 = feed.finalTruePoses[3]!;
-    expect(Math.hypot(final3.x - stop3.releasedAt!.x, final3.y - stop3.releasedAt!.y), context).toBeLessThan(0.005);
+    expect(stop3.afterReleaseM!, context).toBeLessThan(0.005);
     // Refused whole: the unknown robot's order answered with why, nothing of it applied (epuck-0 stopped only
     // once); the malformed one refused by the feed's bus client, counted.
     expect(heard.find((e) => e.order === 'bad-robot'), JSON.stringify(heard)).toMatchObject({ kind: 'order-refused', why: expect.stringContaining("unknown robot id 'epuck-12' (swarm ids: epuck-0") });
