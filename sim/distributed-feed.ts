@@ -55,8 +55,8 @@ export interface FeedSummary {
   /**
    * Live: every e-stop of a robot, from the feed's tick it took effect at to the one its release did (null: in
    * force at the end); `travelM` how far the robot moved (true pose) from two twin ticks after the e-stop (its
-   * stop taken effect) to its release, `othersTravelM` the farthest any robot the bridge did not stop moved
-   * meanwhile (the others drove on), `afterReleaseM` how far it moved in the second after its release (driving
+   * stop taken effect) to its release, `othersTravelM` the farthest any robot the bridge did not stop then moved
+   * meanwhile (the others drove on; null: it stopped every robot), `afterReleaseM` how far it moved in the second after its release (driving
    * again, or still held by the monitor; null: released less than a second before the end).
    */
   eStops: EStopRecord[];
@@ -162,7 +162,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
     // The operator's e-stop and release (live): carried out at once, whole or not at all, and answered on `.../events`.
     const eStops: EStopRecord[] = [];
     /** Open e-stop records' poses at the start (two twin ticks after the order: its stop taken effect). */
-    const eStopStart = new Map<EStopRecord, { settle: number; poses: { x: number; y: number }[] | null }>();
+    const eStopStart = new Map<EStopRecord, { settle: number; poses: { x: number; y: number }[] | null; others: number[] }>();
     /** Released e-stops: the robot's true pose at the release and the ticks left of the second after it. */
     const afterRelease = new Map<EStopRecord, { left: number; x: number; y: number }>();
     const secondTicks = Math.max(1, Math.round(1 / launch.settings.controlPeriod));
@@ -172,8 +172,8 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
       const i = ids.indexOf(r.robot);
       const now = link!.truePoses();
       const start = eStopStart.get(r)?.poses ?? null;
+      const others = eStopStart.get(r)?.others ?? [];
       const moved = (j: number) => Math.hypot(now[j]!.x - start![j]!.x, now[j]!.y - start![j]!.y);
-      const others = ids.flatMap((_, j) => (j !== i && !bridge.stops(j) ? [j] : []));
       r.toTick = released ? ticks : null;
       r.travelM = start ? moved(i) : null;
       r.othersTravelM = start && others.length ? Math.max(...others.map(moved)) : null;
@@ -205,7 +205,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
           if (bridge.eStopped(i) === null) {
             const r: EStopRecord = { robot: id, reason, fromTick: ticks, toTick: null, travelM: null, othersTravelM: null, afterReleaseM: null };
             eStops.push(r);
-            eStopStart.set(r, { settle: 2, poses: null });
+            eStopStart.set(r, { settle: 2, poses: null, others: [] });
           }
           bridge.eStop(i, reason);
           link!.send(i, 0, 0);
@@ -375,7 +375,12 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
         ticks++;
         const o2 = outage;
         if (o2 && o2.startPoses === null && --o2.settle <= 0) o2.startPoses = link!.truePoses();
-        for (const e of eStopStart.values()) if (e.poses === null && --e.settle <= 0) e.poses = link!.truePoses();
+        // The others: the robots the bridge stops neither then (nor, for an `all`, by this order).
+        for (const e of eStopStart.values()) {
+          if (e.poses !== null || --e.settle > 0) continue;
+          e.poses = link!.truePoses();
+          e.others = ids.flatMap((_, j) => (bridge.stops(j) ? [] : [j]));
+        }
         for (const [r, a] of afterRelease) {
           if (--a.left > 0) continue;
           const q = link!.truePoses()[ids.indexOf(r.robot)]!;

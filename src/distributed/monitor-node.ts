@@ -393,10 +393,11 @@ export class MonitorNode {
       const across = !(stamp - this.lastStamp[j]! <= maxAge);
       this.motion[j] = across ? null : motion[j]!;
       if (Number.isFinite(stamp)) this.lastStamp[j] = stamp;
-      // A stop its bridge executed is not its policy's motion: not scored, within the bound (STOP_EXCUSE).
+      // A stop its bridge executed is not its policy's motion: not scored, within the bound (STOP_EXCUSE). An
+      // e-stop the feed has told of is no excuse: the robot is expected still (its motion scored against zero).
       this.excusedCount[j]! -= this.excused[j * W + slot]!;
       this.excused[j * W + slot] = 0;
-      if (this.motion[j] === null || !stops?.[j]) return;
+      if (this.motion[j] === null || !stops?.[j] || this.eStopped[j] === 1) return;
       if (this.excusedCount[j]! < STOP_EXCUSE.share * W) {
         this.motion[j] = null;
         this.excused[j * W + slot] = 1;
