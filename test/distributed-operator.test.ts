@@ -5,9 +5,11 @@
 // isolated and the feed (the robots' bridge) holds it, although the launch file said report. In the same run the
 // operator e-stops epuck-0 (the feed zeroes its wheels while the others drive on) and releases it (it drives
 // again), e-stops and releases epuck-3 while the monitor holds it (the release does not lift the monitor's hold),
-// and orders the feed cannot carry out (an unknown robot, a malformed payload) are refused whole. Orders to a
-// lock-step run, orders that are not the console's words, unknown robots, an unreachable broker and a run that
-// does not answer are refused before or instead of anything taking effect.
+// and orders the feed cannot carry out (an unknown robot, a malformed payload) are refused whole; then it injects
+// fault:spin into epuck-1 for 3 s: its agent runs it from the tick it answered with (its ground truth says so), and
+// the monitor counts it as compromised and flags it. Orders to a lock-step run, injections outside trial mode,
+// orders that are not the console's words, unknown robots, an unreachable broker and a run that does not answer
+// are refused before or instead of anything taking effect.
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -25,6 +27,7 @@ import { sleep, until } from './helpers/mqtt.js';
 const PASSWORD_ENV = 'SWARMGUARD_DISTRIBUTED_OPERATOR_TEST_PASSWORD';
 const ATTACKED = 'epuck-3';
 const STOPPED = 'epuck-0';
+const INJECTED = 'epuck-1';
 const files = distributedTestFiles('distributed-operator', PASSWORD_ENV);
 
 type Event = Record<string, any>;
@@ -39,7 +42,7 @@ const liveLaunch = (name: string, seconds: number) =>
   });
 
 describe('operator orders to a distributed run', () => {
-  it("reads the console's words (the robots first for estop and release) and refuses, before anything takes effect, other words, unknown robots, lock-step runs, an unreachable broker and a run that does not answer", async () => {
+  it("reads the console's words (the robots first for estop and release) and refuses, before anything takes effect, other words, unknown robots, lock-step runs, injections outside trial mode or of attacks that do not load, an unreachable broker and a run that does not answer", async () => {
     expect(parseOrder(['onflag', 'isolate'])).toEqual({ kind: 'on-flag', onFlag: 'isolate' });
     expect(parseOrder(['estop', 'epuck-3'])).toEqual({ kind: 'estop', robots: ['epuck-3'], reason: 'operator' });
     expect(parseOrder(['estop', 'all', 'battery', 'low'])).toEqual({ kind: 'estop', robots: 'all', reason: 'battery low' });
@@ -48,7 +51,9 @@ describe('operator orders to a distributed run', () => {
     expect(() => parseOrder(['release'])).toThrow(/release: name the robots/);
     expect(() => parseOrder(['release', 'all', 'now'])).toThrow(/release takes only the robots/);
     expect(() => parseOrder(['onflag', 'quarantine'])).toThrow(/onflag/);
-    expect(() => parseOrder(['inject', 'epuck-3', 'fault:spin'])).toThrow(/inject is not carried over the bus/);
+    expect(parseOrder(['inject', 'epuck-1,epuck-2', 'fault:spin', '3'])).toEqual({ kind: 'inject', robots: ['epuck-1', 'epuck-2'], attack: 'fault:spin', seconds: 3 });
+    expect(parseOrder(['inject', 'epuck-1', 'obs-noise:0.5', 'on=1', 'off=2'])).toEqual({ kind: 'inject', robots: ['epuck-1'], attack: 'obs-noise:0.5', seconds: 10, on: 1, off: 2 });
+    expect(() => parseOrder(['inject', 'epuck-3'])).toThrow(/usage: inject/);
     expect(() => parseOrder(['stop'])).toThrow(/'stop' is not an order over the bus.*estop <robot-id>/);
     expect(() => parseOrder(['estop', 'epuck-3', 'bell\u0007'])).toThrow(/printable/);
     const lockstep = writeDistributedLaunch(files.dir, 'operator-lockstep', PASSWORD_ENV, () => {});
@@ -61,6 +66,18 @@ describe('operator orders to a distributed run', () => {
       "unknown robot id 'epuck-12' (swarm ids: epuck-0, epuck-1, epuck-2, epuck-3)",
     );
     await expect(sendOrder(live, { kind: 'release', robots: ['epuck-0'] }, nowhere)).rejects.toThrow(/ECONNREFUSED.*\(the run's broker: --broker/);
+    // An injection is checked as the launch file's are before anything is sent: trial mode, the robots, the attack.
+    const inject = (attack: string, robots = ['epuck-1']) => ({ kind: 'inject' as const, robots, attack, seconds: 3 });
+    const notTrial = writeDistributedLaunch(files.dir, 'operator-no-trial', PASSWORD_ENV, (l) => {
+      l.trial = false;
+      l.injections = [];
+      l.distributed.mode = 'live';
+    });
+    await expect(sendOrder(notTrial, inject('fault:spin'), nowhere)).rejects.toThrow(/operator-no-trial\.yaml: injections: refused outside trial mode \(set trial: true\)/);
+    await expect(sendOrder(live, inject('fault:spin', ['epuck-12']), nowhere)).rejects.toThrow("unknown robot id 'epuck-12'");
+    await expect(sendOrder(live, inject('fault:wobble'), nowhere)).rejects.toThrow(/unknown fault 'wobble'/);
+    await expect(sendOrder(live, inject(join(files.dir, 'no-such-adversary')), nowhere)).rejects.toThrow(/no-such-adversary/);
+    await expect(sendOrder(live, { ...inject('fault:spin'), on: 0.01, off: 1 }, nowhere)).rejects.toThrow(/shorter than one control tick/);
     // The run's broker with nobody on it: no answer within the timeout, said as such.
     const launch = await loadLaunch(live);
     await releaseRun(launch);
@@ -75,7 +92,7 @@ describe('operator orders to a distributed run', () => {
     }
   }, 60_000);
 
-  it('in one live run: switches flags from report to isolate-and-stop (the monitor answers, then holds the attacked robot, the feed too); e-stops and releases robots at the feed, whole orders only', async () => {
+  it('in one live run: switches flags from report to isolate-and-stop (the monitor answers, then holds the attacked robot, the feed too); e-stops and releases robots at the feed, whole orders only; injects a fault the monitor counts and flags', async () => {
     const seconds = 14;
     const path = liveLaunch('operator-live', seconds);
     const lines: string[] = [];
@@ -104,7 +121,7 @@ describe('operator orders to a distributed run', () => {
     const heard: Event[] = [];
     const topics = new SwarmTopics('operator-live');
     const watcher = await BusClient.connect({ url: broker!, who: 'test operator', clientId: 'operator-test-watcher', username: 'operator', password: process.env[PASSWORD_ENV], log: () => {} });
-    let eStop0: OrderAnswer, release0: OrderAnswer, eStop3: OrderAnswer, release3: OrderAnswer;
+    let eStop0: OrderAnswer, release0: OrderAnswer, eStop3: OrderAnswer, release3: OrderAnswer, injected: OrderAnswer;
     try {
       await watcher.subscribe(topics.events, 'events', DEFAULT_QOS.events, (_t, msg) => heard.push(msg));
       await until('the feed ticking', () => feedStarted || finished);
@@ -120,6 +137,9 @@ describe('operator orders to a distributed run', () => {
       eStop3 = await order(`estop ${ATTACKED}`);
       await sleep(500);
       release3 = await order(`release ${ATTACKED}`);
+      // A spinning fault into epuck-1 for 3 s, run by its agent.
+      injected = await order(`inject ${INJECTED} fault:spin 3`);
+      await until(`${INJECTED}'s injection over`, () => finished || heard.some((e) => e.kind === 'injection-end' && e.robot === INJECTED), 30_000);
     } finally {
       await watcher.close();
     }
@@ -180,5 +200,26 @@ describe('operator orders to a distributed run', () => {
     expect(stopEvents, JSON.stringify(events)).toEqual([`e-stop ${STOPPED}`, `release ${STOPPED}`, `e-stop ${ATTACKED}`, `release ${ATTACKED}`]);
     expect(events.find((e) => e.kind === 'e-stop')).toMatchObject({ reason: 'test stop (operator)' });
     expect(events.filter((e) => e.kind === 'flag' && e.robot === STOPPED), JSON.stringify(events)).toEqual([]);
+
+    // The injection: its agent answered with the ticks it runs it (3 s: 30 ticks), started and ended it exactly
+    // then (its ground truth, numbered as the agents number ticks), and the monitor counted it as a compromise and
+    // flagged it.
+    expect(injected!).toMatchObject({ kind: 'inject', attack: 'fault:spin', victims: [{ robot: INJECTED }] });
+    const [span] = injected!.kind === 'inject' ? injected!.victims : [];
+    expect(span!.toTick - span!.fromTick).toBe(30);
+    // Every agent placed it at the same ticks (the others make its draws from their copy of the run's stream).
+    const placed = lines.filter((l) => l.includes("operator's injection of fault:spin")).map((l) => /ticks (\d+ to \d+)/.exec(l)?.[1]);
+    expect(placed, log).toEqual(new Array(4).fill(`${span!.fromTick} to ${span!.toTick - 1}`));
+    const truth = heard.filter((e) => e.robot === INJECTED && (e.kind === 'injection-start' || e.kind === 'injection-end')).map(({ v: _v, ...e }) => e);
+    expect(truth, JSON.stringify(heard)).toEqual([
+      { tick: span!.fromTick, kind: 'injection-start', robot: INJECTED, attack: 'fault:spin' },
+      { tick: span!.toTick, kind: 'injection-end', robot: INJECTED, attack: 'fault:spin' },
+    ]);
+    const outcome = summary.outcomes.find((o: Event) => o.robot === INJECTED);
+    expect(outcome, JSON.stringify(summary.outcomes)).toMatchObject({ falseFlags: 0 });
+    expect(outcome.compromisedTicks).toBeGreaterThanOrEqual(28);
+    expect(outcome.compromisedTicks).toBeLessThanOrEqual(32);
+    expect(outcome.detectionDelayTicks, log).not.toBeNull();
+    expect(events.find((e) => e.kind === 'flag' && e.robot === INJECTED), JSON.stringify(events)).toBeDefined();
   }, 600_000);
 });

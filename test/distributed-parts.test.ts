@@ -148,17 +148,24 @@ describe('launch files and agents: bad input', () => {
     for (const u of ['agent-epuck-0', 'agent-epuck-1', 'feed']) expect(acl.canRead(u, 'c', t.isolation), u).toBe(true);
   });
 
-  it("the ACL lets only the operator give orders, one topic per recipient: what a flag does (only the monitor reads it), e-stop and release (only the feed, the robots' bridge, reads it); the operator reads the answers", () => {
+  it("the ACL lets only the operator give orders, one topic per recipient: what a flag does (only the monitor reads it), e-stop and release (only the feed, the robots' bridge, reads it), injections (every agent reads them); the operator reads the answers", () => {
     const acl = AclFile.parse(distributedAcl('demo', ['epuck-0', 'epuck-1']), 'acl');
     const t = new SwarmTopics('demo');
     expect(t.control('monitor')).toBe('swarmguard/v1/demo/control/monitor');
     expect(t.control('feed')).toBe('swarmguard/v1/demo/control/feed');
-    for (const topic of [t.control('monitor'), t.control('feed')]) {
+    expect(t.control('agents')).toBe('swarmguard/v1/demo/control/agents');
+    for (const topic of [t.control('monitor'), t.control('feed'), t.control('agents')]) {
       expect(acl.canPublish('operator', 'c', topic), topic).toBe(true);
       // No agent (the compromised party, maybe), nor the monitor or the feed, can give an order.
       for (const u of ['agent-epuck-0', 'agent-epuck-1', 'monitor', 'feed', 'observer']) expect(acl.canPublish(u, 'c', `${topic}`), `${u} ${topic}`).toBe(false);
-      for (const u of ['agent-epuck-0', 'agent-epuck-1', 'observer', 'operator']) expect(acl.canRead(u, 'c', topic), `${u} ${topic}`).toBe(false);
+      for (const u of ['observer', 'operator']) expect(acl.canRead(u, 'c', topic), `${u} ${topic}`).toBe(false);
     }
+    // The agents hear the injections only (an e-stop is the bridge's to enforce, what flags do the monitor's).
+    for (const u of ['agent-epuck-0', 'agent-epuck-1']) {
+      expect(acl.canRead(u, 'c', t.control('agents')), u).toBe(true);
+      for (const topic of [t.control('monitor'), t.control('feed')]) expect(acl.canRead(u, 'c', topic), `${u} ${topic}`).toBe(false);
+    }
+    for (const u of ['monitor', 'feed']) expect(acl.canRead(u, 'c', t.control('agents')), u).toBe(false);
     // Least privilege: each recipient reads its own orders only; nobody subscribes to every order at once.
     expect(acl.canRead('monitor', 'c', t.control('monitor'))).toBe(true);
     expect(acl.canRead('monitor', 'c', t.control('feed'))).toBe(false);
@@ -168,11 +175,23 @@ describe('launch files and agents: bad input', () => {
     // Only the operator publishes orders: no other topic under control/ and nothing else.
     expect(acl.canPublish('operator', 'c', `${t.prefix}/control/agent`)).toBe(false);
     expect(acl.canPublish('operator', 'c', `${t.prefix}/control`)).toBe(false);
-    // The answers: the monitor's and the feed's events, which the operator reads.
+    // The answers: the monitor's, the feed's and the agents' events, which the operator reads, and the commands'
+    // ticks (an injection names the tick it starts at).
     expect(acl.canRead('operator', 'c', t.events)).toBe(true);
+    expect(acl.canRead('operator', 'c', t.everyRobot('cmd'))).toBe(true);
+    expect(acl.canRead('operator', 'c', t.everyRobot('pose'))).toBe(false);
     for (const u of ['monitor', 'feed']) expect(acl.canPublish(u, 'c', t.events), u).toBe(true);
     // The operator drives no robot and holds none.
     for (const topic of [t.robot('epuck-0', 'cmd'), t.isolation, t.done, t.events]) expect(acl.canPublish('operator', 'c', topic), topic).toBe(false);
+  });
+
+  it("the agents' injection orders: robots, an attack, seconds (on/off), the start tick and the sender's id; anything else is refused whole", () => {
+    const order = { t: 1, order: 'o1', kind: 'inject', robots: ['epuck-1'], attack: 'fault:spin', seconds: 3, fromTick: 40 };
+    expect(decodePayload('inject-order', encodePayload(order))).toMatchObject({ ok: true });
+    expect(decodePayload('inject-order', encodePayload({ ...order, on: 1, off: 2 }))).toMatchObject({ ok: true });
+    for (const bad of [{ robots: [] }, { seconds: 0 }, { fromTick: -1 }, { fromTick: 1.5 }, { attack: '' }, { kind: 'estop' }, { also: 'x' }, { attack: 'fault:spin\n' }]) {
+      expect(decodePayload('inject-order', encodePayload({ ...order, ...bad })), JSON.stringify(bad)).toMatchObject({ ok: false, reason: 'schema' });
+    }
   });
 
   it("the robots' bridge: an e-stop zeroes the wheels until its release, the monitor's hold until its mask lets go; neither lifts the other", () => {

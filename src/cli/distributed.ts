@@ -61,7 +61,7 @@ export function addDistributedCommands(program: Command): void {
     .command('operator')
     .description(
       "an operator's order to a distributed live run over its bus, as the operator login, in the console's words: what a flag does from now on (the monitor answers), " +
-        'or e-stop / release of robots at their bridge (the feed answers); it prints when the order took effect',
+        "e-stop / release of robots at their bridge (the feed answers), an injection in a trial (the victim's agent answers); it prints when the order took effect",
     )
     .argument('<launch>', 'the launch file of the running distributed run (mode: live)')
     .argument('<order...>', ORDER_USAGE)

@@ -35,9 +35,11 @@ export function hearsMasks(onFlag: string, mode: 'lockstep' | 'live'): boolean {
  * the feed (the robots' bridge, which enforces the hold) read; only the operator gives orders, one topic per
  * recipient (SwarmTopics.control): what a flag does from now on (`.../control/monitor`, which only the monitor
  * reads) and e-stop / release of robots (`.../control/feed`, which only the feed, the robots' bridge, reads); the
- * operator reads the events (the answers: the monitor's `on-flag`, the feed's `e-stop` / `release`), which the
- * feed may write for those answers. No agent reads an order: an e-stop is the bridge's to enforce, whatever the
- * robot's agent (maybe the compromised party) would do.
+ * operator reads the events (the answers: the monitor's `on-flag`, the feed's `e-stop` / `release`, the victims'
+ * agents' `injection-order`), which the feed may write for those answers, and the robots' commands (their ticks:
+ * an injection names the tick it starts at). The agents read the injections (`.../control/agents`: the victim's runs it,
+ * every other makes its draws from the run's random stream) and nothing else of the operator's: an e-stop is the
+ * bridge's to enforce, whatever the robot's agent (maybe the compromised party) would do.
  */
 export function distributedAcl(swarm: string, ids: readonly string[]): string {
   const t = new SwarmTopics(swarm);
@@ -57,6 +59,7 @@ export function distributedAcl(swarm: string, ids: readonly string[]): string {
       `topic read ${t.prefix}/status/agent/+`,
       `topic read ${t.done}`,
       `topic read ${t.isolation}`,
+      `topic read ${t.control('agents')}`,
     );
   }
   lines.push(
@@ -87,7 +90,9 @@ export function distributedAcl(swarm: string, ids: readonly string[]): string {
     `user ${OPERATOR_USER}`,
     `topic write ${t.control('monitor')}`,
     `topic write ${t.control('feed')}`,
+    `topic write ${t.control('agents')}`,
     `topic read ${t.events}`,
+    `topic read ${t.everyRobot('cmd')}`,
   );
   return `${lines.join('\n')}\n`;
 }

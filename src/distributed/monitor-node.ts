@@ -46,9 +46,9 @@ import { tickAtDue } from './tick-pump.js';
 
 /**
  * Events on `.../events` not kept from the bus: the monitor's own (published by it, not taken back) and the feed's
- * answers to orders it refused (for the operator who gave them).
+ * and the agents' answers to orders (for the operator who gave them; an injection's ground truth is its start and end).
  */
-const OWN_EVENT_KINDS: readonly string[] = ['flag', 'clear', 'isolate', 'isolation-end', 'probation', 'on-flag', 'order-refused'];
+const OWN_EVENT_KINDS: readonly string[] = ['flag', 'clear', 'isolate', 'isolation-end', 'probation', 'on-flag', 'order-refused', 'injection-order'];
 /** Ticks of isolation masks sent again after an outage or when a participant comes (back) online. */
 const RESEND_MASKS = 3;
 /**

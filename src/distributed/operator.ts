@@ -4,18 +4,25 @@
 //   onflag <report|isolate|isolate-and-stop>          to the monitor (`.../control/monitor`): what a flag does
 //   estop <robot-id>[,<robot-id>...]|all [reason]       to the feed, the robots' bridge (`.../control/feed`):
 //   release <robot-id>[,<robot-id>...]|all              the robots' wheels zeroed until released
+//   inject <robot-id>[,<robot-id>...] <attack> [seconds] [on=<s> off=<s>]   to every agent (`.../control/agents`),
+//                                                       in a trial: the victim's runs the attack
 // The console's `estop [reason]` and `release` are the whole swarm's (one process holds every robot); over the
 // bus the bridge stops robots one by one, so the robots come first, as `inject` names them (`all`: the swarm).
 // Its ACL lets only this login give orders and each recipient read only its own. The recipient carries the order
 // out and answers on `.../events` (the monitor's `on-flag`, the feed's `e-stop` / `release`, or `order-refused`
-// naming why), which this command waits for: it says when the order took effect, or that nobody answered.
+// naming why; the victims' agents' `injection-order`), which this command waits for: it says when the order took
+// effect, or that nobody answered. An injection is checked here as the launch file's are (trial mode, the robots,
+// the timing, the attack loaded once) before anything is sent; it names the tick it starts at, INJECT_LEAD_S after
+// the newest tick of the robots' commands heard (the agents number ticks alike), so that every agent starts it at
+// the same tick (each keeps its copy of the run's random stream by mirroring the draws).
 import { randomBytes } from 'node:crypto';
-import { loadLaunch } from '../launch/launch.js';
+import { loadLaunch, type Launch } from '../launch/launch.js';
 import { BusClient } from '../links/mqtt/client.js';
 import { CONTROL_QOS, DEFAULT_QOS, SwarmTopics } from '../links/mqtt/topics.js';
 import { UserError } from '../core/user-error.js';
+import { attackName, isBuiltinAttack, loadAttack, resolveAttackRef } from '../attacks/attack.js';
 import { parseConsoleCommand } from '../runtime/console.js';
-import { robotIndices } from '../runtime/injection-timing.js';
+import { injectionTicks, robotIndices } from '../runtime/injection-timing.js';
 import type { OnFlag } from '../runtime/isolation.js';
 import { releaseRun } from '../runtime/run-spec.js';
 import { credentials, OPERATOR_USER } from './config.js';
@@ -35,7 +42,15 @@ export interface OrderOptions {
 export type BusOrder =
   | { kind: 'on-flag'; onFlag: OnFlag }
   | { kind: 'estop'; robots: string[] | 'all'; reason: string }
-  | { kind: 'release'; robots: string[] | 'all' };
+  | { kind: 'release'; robots: string[] | 'all' }
+  /** attack: as the launch file's injections name it (a path relative to the working directory). */
+  | { kind: 'inject'; robots: string[]; attack: string; seconds: number; on?: number; off?: number };
+
+/**
+ * How long after the newest tick heard (a robot's command) an injection starts, s: every agent must have the
+ * order (and the victim's its attack loaded) before that tick, so that all start it at the same tick.
+ */
+export const INJECT_LEAD_S = 1;
 
 /**
  * The answer: the recipient's tick the order took effect at (the monitor's, or the feed's; `atS` that tick in
@@ -46,9 +61,12 @@ export type OrderAnswer = { tick: number; atS: number } & (
   | { kind: 'e-stop'; robots: string[] }
   /** held: robots the release named that the monitor still holds (isolate-and-stop): they stay still. */
   | { kind: 'release'; robots: string[]; held: string[] }
+  /** Every victim's agent's answer: the ticks it runs the attack (from, to: its end, excluded). */
+  | { kind: 'inject'; attack: string; victims: { robot: string; fromTick: number; toTick: number }[] }
 );
 
-export const ORDER_USAGE = 'onflag report|isolate|isolate-and-stop, estop <robot-id>[,<robot-id>...]|all [reason], release <robot-id>[,<robot-id>...]|all';
+export const ORDER_USAGE =
+  'onflag report|isolate|isolate-and-stop, estop <robot-id>[,<robot-id>...]|all [reason], release <robot-id>[,<robot-id>...]|all, inject <robot-id>[,<robot-id>...] <attack> [seconds] [on=<s> off=<s>]';
 
 /**
  * Parses the order's words with the console's parser (the same verbs and values), then the robots an e-stop or a
@@ -77,7 +95,7 @@ export function parseOrder(words: readonly string[]): BusOrder {
       if (rest.length) throw refuse(`release takes only the robots`);
       return { kind: 'release', robots: robots() };
     case 'inject':
-      throw refuse('inject is not carried over the bus: injections come from the launch file');
+      return { kind: 'inject', robots: command.robot.split(',').filter(Boolean), attack: command.attack, seconds: command.seconds, ...(command.on === undefined ? {} : { on: command.on, off: command.off }) };
     default:
       throw refuse(`'${words[0] ?? ''}' is not an order over the bus`);
   }
@@ -86,6 +104,7 @@ export function parseOrder(words: readonly string[]): BusOrder {
 /** The order's words, for log lines. */
 export function describeOrder(order: BusOrder): string {
   if (order.kind === 'on-flag') return `onflag ${order.onFlag}`;
+  if (order.kind === 'inject') return `inject ${order.robots.join(',')} ${order.attack} ${order.seconds}`;
   const robots = order.robots === 'all' ? 'all' : order.robots.join(',');
   return order.kind === 'estop' ? `estop ${robots} (${order.reason})` : `release ${robots}`;
 }
@@ -101,7 +120,9 @@ export async function sendOrder(path: string, order: BusOrder, o: OrderOptions =
     }
     // Robots named are the launch file's (the feed refuses others too, but nothing need be sent for that).
     if (order.kind !== 'on-flag' && order.robots !== 'all') robotIndices(order.robots, launch.settings.robotIds);
-    const recipient = order.kind === 'on-flag' ? 'monitor' : 'feed';
+    // An injection: checked as the launch file's are, before anything is sent.
+    const inject = order.kind === 'inject' ? await checkInjection(launch, order) : null;
+    const recipient = order.kind === 'on-flag' ? 'monitor' : order.kind === 'inject' ? 'agents' : 'feed';
     const url = o.broker ?? config.broker;
     const topics = new SwarmTopics(launch.name);
     const login = credentials(config, OPERATOR_USER, launch.source);
@@ -123,6 +144,14 @@ export async function sendOrder(path: string, order: BusOrder, o: OrderOptions =
       const at = (tick: number) => ({ tick, atS: tick * launch.settings.controlPeriod });
       let answered: (a: OrderAnswer | Error) => void = () => {};
       const answer = new Promise<OrderAnswer | Error>((resolve) => (answered = resolve));
+      // An injection names its start tick: a little after the newest one the agents' commands say.
+      let newestTick = -1;
+      if (inject) {
+        await bus.subscribe(topics.everyRobot('cmd'), 'cmd', DEFAULT_QOS.cmd, (_topic, msg) => void (newestTick = Math.max(newestTick, msg.tick)));
+        const heardBy = Date.now() + timeoutMs;
+        while (newestTick < 0 && Date.now() < heardBy) await new Promise((r) => setTimeout(r, 20));
+        if (newestTick < 0) throw new UserError(`no robot's command heard on ${url} within ${timeoutMs / 1000} s (--timeout): is the live run of '${launch.name}' going on?`);
+      }
       await bus.subscribe(topics.events, 'events', DEFAULT_QOS.events, (_topic, msg) => {
         if (order.kind === 'on-flag') {
           if (msg.kind === 'on-flag' && msg.reason === 'operator' && msg.onFlag === order.onFlag) answered({ kind: 'on-flag', onFlag: order.onFlag, ...at(msg.tick) });
@@ -130,11 +159,25 @@ export async function sendOrder(path: string, order: BusOrder, o: OrderOptions =
         }
         if (msg.order !== id) return;
         const names = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);
-        if (msg.kind === 'order-refused') answered(new UserError(`the feed of '${launch.name}' refused ${describeOrder(order)}: ${String(msg.why)}`));
+        const by = typeof msg.robot === 'string' ? `the agent of ${msg.robot}` : 'the feed';
+        if (msg.kind === 'order-refused') answered(new UserError(`${by} of '${launch.name}' refused ${describeOrder(order)}: ${String(msg.why)}`));
+        else if (msg.kind === 'injection-order' && inject && order.kind === 'inject') {
+          // Every victim's agent answers; the answer is complete with the last.
+          inject.victims.set(String(msg.robot), { robot: String(msg.robot), fromTick: Number(msg.fromTick), toTick: Number(msg.toTick) });
+          if (inject.victims.size === order.robots.length) {
+            const victims = order.robots.map((r) => inject.victims.get(r)!).filter(Boolean);
+            if (victims.length === order.robots.length) answered({ kind: 'inject', attack: inject.name, victims, ...at(victims[0]!.fromTick) });
+          }
+        }
         else if (msg.kind === 'e-stop') answered({ kind: 'e-stop', robots: names(msg.robots), ...at(msg.tick) });
         else if (msg.kind === 'release') answered({ kind: 'release', robots: names(msg.robots), held: names(msg.held), ...at(msg.tick) });
       });
-      const body = order.kind === 'on-flag' ? { kind: 'on-flag', onFlag: order.onFlag } : { ...order, order: id };
+      const body =
+        order.kind === 'on-flag'
+          ? { kind: 'on-flag', onFlag: order.onFlag }
+          : order.kind === 'inject'
+            ? { ...order, attack: inject!.ref, order: id, fromTick: newestTick + Math.ceil(INJECT_LEAD_S / launch.settings.controlPeriod) }
+            : { ...order, order: id };
       bus.publish(topics.control(recipient), { t: Date.now(), ...body }, CONTROL_QOS);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeoutMs)));
@@ -142,8 +185,9 @@ export async function sendOrder(path: string, order: BusOrder, o: OrderOptions =
       clearTimeout(timer);
       if (got instanceof Error) throw got;
       if (!got) {
+        const who = order.kind === 'inject' ? `the agent of ${order.robots.filter((r) => !inject!.victims.has(r)).join(', ')}` : `the ${recipient}`;
         throw new UserError(
-          `no answer from the ${recipient} of '${launch.name}' on ${url} within ${timeoutMs / 1000} s (--timeout): is its live run going on (and the password in ${config.passwordEnv} the run's)?`,
+          `no answer from ${who} of '${launch.name}' on ${url} within ${timeoutMs / 1000} s (--timeout): is its live run going on (and the password in ${config.passwordEnv} the run's)?`,
         );
       }
       return got;
@@ -153,6 +197,20 @@ export async function sendOrder(path: string, order: BusOrder, o: OrderOptions =
   } finally {
     await releaseRun(launch);
   }
+}
+
+/**
+ * An injection checked as the launch file's are: a trial, a timing that fits the control period, an attack that
+ * loads (its path resolved against the working directory, loaded once and released: the agents load it again).
+ */
+async function checkInjection(launch: Launch, order: Extract<BusOrder, { kind: 'inject' }>): Promise<{ ref: string; name: string; victims: Map<string, { robot: string; fromTick: number; toTick: number }> }> {
+  if (!launch.trial) throw new UserError(`${launch.source}: injections: refused outside trial mode (set trial: true)`);
+  injectionTicks({ at: 0, duration: order.seconds, on: order.on, off: order.off }, launch.settings.controlPeriod, 0);
+  if (order.attack === 'none') throw new UserError("inject: 'none' compromises nothing");
+  const ref = isBuiltinAttack(order.attack) ? order.attack : resolveAttackRef(order.attack, process.cwd());
+  const attack = await loadAttack(ref, launch.settings);
+  if (attack.kind === 'adversary') await attack.adversary.release();
+  return { ref, name: attackName(attack), victims: new Map() };
 }
 
 /** The answer as the command prints it. */
@@ -168,5 +226,9 @@ export function formatAnswer(a: OrderAnswer): string {
         `swarmguard operator: e-stop of ${a.robots.join(', ')} released at the feed's ${at}` +
         (a.held.length ? `; still held by the monitor (isolate-and-stop): ${a.held.join(', ')}` : '')
       );
+    case 'inject': {
+      const span = (v: { fromTick: number; toTick: number }) => `ticks ${v.fromTick} to ${v.toTick - 1}`;
+      return `swarmguard operator: ${a.attack} injected into ${a.victims.map((v) => `${v.robot} (${span(v)})`).join(', ')}, from ${a.atS.toFixed(1)} s into the trial, run by the victim's agent`;
+    }
   }
 }

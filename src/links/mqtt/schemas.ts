@@ -81,6 +81,30 @@ export const StopOrderSchema = z.discriminatedUnion('kind', [
   z.object({ v: z.literal(1), t: time, order: z.string().min(1).max(64), kind: z.literal('release'), robots: orderRobots }).strict(),
 ]);
 
+/**
+ * An operator's injection into a distributed live trial (`.../control/agents`, the operator's only; every agent
+ * reads it): `attack` as the launch file's injections name it (a fault, obs-noise:<eps>, a trained adversary or
+ * policy folder, an attack module; a path resolved by the sender), for `seconds` (on/off: intermittent, both or
+ * neither), from tick `fromTick` (the agents' numbering, periods since the start: the sender reads the ticks of
+ * the robots' commands and names one a little ahead), so that every agent starts it at the same tick; one that
+ * has passed it starts it at once, late. `order` is the sender's id, which the victims' answers (`injection-order` or
+ * `order-refused` on `.../events`) carry back.
+ */
+export const InjectOrderSchema = z
+  .object({
+    v: z.literal(1),
+    t: time,
+    order: z.string().min(1).max(64),
+    kind: z.literal('inject'),
+    robots: z.array(z.string().min(1).max(64)).min(1).max(10_000),
+    attack: z.string().min(1).max(1000).regex(/^\P{Cc}*$/u, 'printable text only'),
+    seconds: finite.positive().max(24 * 3600),
+    on: finite.positive().optional(),
+    off: finite.positive().optional(),
+    fromTick: tick,
+  })
+  .strict();
+
 export type PoseMsg = z.output<typeof PoseSchema>;
 export type CmdMsg = z.output<typeof CmdSchema>;
 export type BeliefMsg = z.output<typeof BeliefSchema>;
@@ -88,6 +112,7 @@ export type DoneMsg = z.output<typeof DoneSchema>;
 export type IsolationMsg = z.output<typeof IsolationSchema>;
 export type ControlMsg = z.output<typeof ControlSchema>;
 export type StopOrderMsg = z.output<typeof StopOrderSchema>;
+export type InjectOrderMsg = z.output<typeof InjectOrderSchema>;
 
 export const SCHEMAS = {
   pose: PoseSchema,
@@ -102,6 +127,7 @@ export const SCHEMAS = {
   isolation: IsolationSchema,
   control: ControlSchema,
   'stop-order': StopOrderSchema,
+  'inject-order': InjectOrderSchema,
 } as const;
 export type PayloadKind = keyof typeof SCHEMAS;
 export type Payload<K extends PayloadKind> = z.output<(typeof SCHEMAS)[K]>;
