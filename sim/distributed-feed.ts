@@ -56,8 +56,8 @@ export interface FeedSummary {
    * Live: every e-stop of a robot, from the feed's tick it took effect at to the one its release did (null: in
    * force at the end); `travelM` how far the robot moved (true pose) from two twin ticks after the e-stop (its
    * stop taken effect) to its release, `othersTravelM` the farthest any robot the bridge did not stop then moved
-   * meanwhile (the others drove on; null: it stopped every robot), `afterReleaseM` how far it moved in the second after its release (driving
-   * again, or still held by the monitor; null: released less than a second before the end).
+   * meanwhile (the others drove on; null: it stopped every robot), `afterReleaseM` how far it moved in the second
+   * after its release (driving again, or still held by the monitor; null: released less than a second before the end).
    */
   eStops: EStopRecord[];
   /** The operator's orders carried out, and those refused (lock-step run, unknown robot id: logged, answered). */

@@ -135,7 +135,7 @@ export class RobotAgent {
     });
     this.bus.onConnection((up) => up && this.resend());
     await this.bus.subscribe(this.topics.control('agents'), 'inject-order', CONTROL_QOS, (_t, msg) => {
-      this.orders = this.orders.then(() => this.takeInjection(msg, log));
+      this.orders = this.orders.then(() => this.takeInjection(msg));
     });
     if (!hearsMasks(this.launch.onFlag, this.inbox.mode)) return;
     await this.bus.subscribe(this.topics.isolation, 'isolation', ISOLATION_QOS, (_t, msg) => {
@@ -158,12 +158,12 @@ export class RobotAgent {
    * observation noise), then placed at the next tick. A victim's agent answers on `.../events`: `order-refused`
    * with why, or (placed) `injection-order` with the ticks.
    */
-  private async takeInjection(msg: InjectOrderMsg, log: (line: string) => void): Promise<void> {
+  private async takeInjection(msg: InjectOrderMsg): Promise<void> {
     const s = this.launch.settings;
     const mine = msg.robots.includes(this.id);
     const refuse = (why: string) => {
       this.ordersRefused++;
-      log(`swarmguard agent ${this.id}: operator order inject ${msg.robots.join(',')} ${msg.attack} refused: ${why}`);
+      this.log(`swarmguard agent ${this.id}: operator order inject ${msg.robots.join(',')} ${msg.attack} refused: ${why}`);
       if (mine) this.bus.publish(this.topics.events, { tick: this.lastDue, kind: 'order-refused', order: msg.order, robot: this.id, why }, DEFAULT_QOS.events);
     };
     if (this.inbox.mode !== 'live') return refuse("the run is lock-step, which reproduces the launch file's trial; orders are for live runs");

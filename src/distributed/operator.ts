@@ -160,23 +160,20 @@ export async function sendOrder(path: string, order: BusOrder, o: OrderOptions =
         if (msg.order !== id) return;
         const names = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);
         const by = typeof msg.robot === 'string' ? `the agent of ${msg.robot}` : 'the feed';
-        if (msg.kind === 'order-refused') answered(new UserError(`${by} of '${launch.name}' refused ${describeOrder(order)}: ${String(msg.why)}`));
+        if (msg.kind === 'order-refused') answered(new UserError(`${by} in '${launch.name}' refused ${describeOrder(order)}: ${String(msg.why)}`));
         else if (msg.kind === 'injection-order' && inject && order.kind === 'inject') {
           // Every victim's agent answers; the answer is complete with the last.
           inject.victims.set(String(msg.robot), { robot: String(msg.robot), fromTick: Number(msg.fromTick), toTick: Number(msg.toTick) });
-          if (inject.victims.size === order.robots.length) {
-            const victims = order.robots.map((r) => inject.victims.get(r)!).filter(Boolean);
-            if (victims.length === order.robots.length) answered({ kind: 'inject', attack: inject.name, victims, ...at(victims[0]!.fromTick) });
-          }
-        }
-        else if (msg.kind === 'e-stop') answered({ kind: 'e-stop', robots: names(msg.robots), ...at(msg.tick) });
+          const victims = order.robots.flatMap((r) => inject.victims.get(r) ?? []);
+          if (victims.length === order.robots.length) answered({ kind: 'inject', attack: inject.name, victims, ...at(victims[0]!.fromTick) });
+        } else if (msg.kind === 'e-stop') answered({ kind: 'e-stop', robots: names(msg.robots), ...at(msg.tick) });
         else if (msg.kind === 'release') answered({ kind: 'release', robots: names(msg.robots), held: names(msg.held), ...at(msg.tick) });
       });
       const body =
         order.kind === 'on-flag'
           ? { kind: 'on-flag', onFlag: order.onFlag }
           : order.kind === 'inject'
-            ? { ...order, attack: inject!.ref, order: id, fromTick: newestTick + Math.ceil(INJECT_LEAD_S / launch.settings.controlPeriod) }
+            ? { ...order, attack: inject!.ref, order: id, fromTick: newestTick + Math.max(1, Math.round(INJECT_LEAD_S / launch.settings.controlPeriod)) }
             : { ...order, order: id };
       bus.publish(topics.control(recipient), { t: Date.now(), ...body }, CONTROL_QOS);
       let timer: NodeJS.Timeout | undefined;
