@@ -13,18 +13,23 @@
 // Under monitor.onFlag isolate-and-stop the feed is the robots' bridge that enforces the monitor's hold (its
 // `.../isolation` mask): a held robot's wheels are zeroed whatever its agent (maybe the compromised party)
 // sends. Lock-step, tick k's commands are applied once tick k's mask has come too; live, the latest mask holds.
+// Live, it is also where the operator's e-stop is carried out (`swarmguard operator <launch> estop <robot|all>`,
+// `.../control/feed`): an e-stopped robot's wheels are zeroed until a release names it, whatever its agent sends;
+// the monitor's hold and the e-stop are lifted each by its own (BridgeStops). The feed answers every order on
+// `.../events` (`e-stop`, `release`, or `order-refused` naming why), which the operator's command waits for.
 // Broker outages are ridden out. Lock-step: time stands still while the feed is cut off; once back it waits
 // for everyone who was ready to be back (bounded by outageTimeoutMs) and publishes the last ticks' poses again
 // (the agents answer a repeated pose with their last ticks' commands again). Live: the twin's time goes on, so every robot
 // is stopped the moment the connection drops (its commands cannot come) and driven again by the next ones.
 import { randomUUID } from 'node:crypto';
 import { ConfigError } from '../src/core/config-file.js';
-import { DEFAULT_QOS, ISOLATION_QOS } from '../src/links/mqtt/topics.js';
-import { HELD_STILL } from '../src/core/observation.js';
+import { CONTROL_QOS, DEFAULT_QOS, ISOLATION_QOS } from '../src/links/mqtt/topics.js';
+import type { StopOrderMsg } from '../src/links/mqtt/schemas.js';
 import { loadLaunch } from '../src/launch/launch.js';
 import { releaseRun } from '../src/runtime/run-spec.js';
 import { SimLink } from './sim-link.js';
 import { SwarmInbox } from '../src/distributed/inbox.js';
+import { BridgeStops } from '../src/distributed/bridge-stops.js';
 import { hearsMasks } from '../src/distributed/config.js';
 import { followPeers, joinBus, type Participant } from '../src/distributed/participant.js';
 import { FaultLog } from '../src/runtime/fault-log.js';
@@ -45,6 +50,18 @@ export interface FeedSummary {
   watchdogStops: Record<string, number>;
   /** Per robot: ticks its wheels were held still because the monitor's isolation mask said so (isolate-and-stop). */
   heldTicks: Record<string, number>;
+  /** Live, per robot: ticks its wheels were zeroed by the operator's e-stop (whatever else held it too). */
+  eStoppedTicks: Record<string, number>;
+  /**
+   * Live: every e-stop of a robot, from the feed's tick it took effect at to the one its release did (null: in
+   * force at the end); `travelM` how far the robot moved (true pose) from two twin ticks after the e-stop (its
+   * stop taken effect) to its release, `othersTravelM` the farthest any robot the bridge did not stop then moved
+   * meanwhile (the others drove on; null: it stopped every robot), `afterReleaseM` how far it moved in the second
+   * after its release (driving again, or still held by the monitor; null: released less than a second before the end).
+   */
+  eStops: EStopRecord[];
+  /** The operator's orders carried out, and those refused (lock-step run, unknown robot id: logged, answered). */
+  orders: { applied: number; refused: number };
   /** The twin's true and tracked poses after the last step. */
   finalTruePoses: { x: number; y: number; theta: number }[];
   finalPoses: { x: number; y: number; theta: number }[];
@@ -58,6 +75,16 @@ export interface FeedSummary {
    * far any robot moved (true pose) from two twin ticks after the loss (its stop taken effect) to the return.
    */
   outages: { fromTick: number; toTick: number; ms: number; travelM: number | null }[];
+}
+
+export interface EStopRecord {
+  robot: string;
+  reason: string;
+  fromTick: number;
+  toTick: number | null;
+  travelM: number | null;
+  othersTravelM: number | null;
+  afterReleaseM: number | null;
 }
 
 /**
@@ -101,7 +128,9 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
     const isolating = launch.onFlag !== 'report';
     const listens = hearsMasks(launch.onFlag, cfg.mode);
     const mask = new Uint8Array(N);
-    const held = (i: number) => mask[i] === HELD_STILL;
+    // The monitor's hold (the mask) and the operator's e-stop, each lifted only by its own.
+    const bridge = new BridgeStops(mask);
+    const held = (i: number) => bridge.held(i);
     await bus.subscribe(p.topics.everyRobot('cmd'), 'cmd', DEFAULT_QOS.cmd, (topic, msg, receivedMs) => {
       const r = p.topics.parseRobot(topic);
       const i = r ? ids.indexOf(r.id) : -1;
@@ -109,9 +138,9 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
       inbox.command(r!.id, msg);
       if (cfg.mode === 'live') {
         lastCommandMs[i] = receivedMs;
-        executingStop[i] = held(i) ? null : commandStop(msg);
-        if (held(i)) link!.send(i, 0, 0);
-        else link!.send(i, msg.left, msg.right);
+        // Held by the monitor: it expects the robot still (no mark); e-stopped: a stop, not its policy's motion.
+        executingStop[i] = held(i) ? null : bridge.eStopped(i) !== null ? 'e-stop' : commandStop(msg);
+        link!.send(i, ...bridge.wheels(i, msg.left, msg.right));
       }
       wake?.();
     });
@@ -130,6 +159,76 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
         wake?.();
       });
     }
+    // The operator's e-stop and release (live): carried out at once, whole or not at all, and answered on `.../events`.
+    const eStops: EStopRecord[] = [];
+    /** Open e-stop records' poses at the start (two twin ticks after the order: its stop taken effect). */
+    const eStopStart = new Map<EStopRecord, { settle: number; poses: { x: number; y: number }[] | null; others: number[] }>();
+    /** Released e-stops: the robot's true pose at the release and the ticks left of the second after it. */
+    const afterRelease = new Map<EStopRecord, { left: number; x: number; y: number }>();
+    const secondTicks = Math.max(1, Math.round(1 / launch.settings.controlPeriod));
+    const orders = { applied: 0, refused: 0 };
+    /** Its travel so far; released: its release's tick, and its travel in the second after (otherwise in force at the end). */
+    const closeEStop = (r: EStopRecord, released: boolean) => {
+      const i = ids.indexOf(r.robot);
+      const now = link!.truePoses();
+      const start = eStopStart.get(r)?.poses ?? null;
+      const others = eStopStart.get(r)?.others ?? [];
+      const moved = (j: number) => Math.hypot(now[j]!.x - start![j]!.x, now[j]!.y - start![j]!.y);
+      r.toTick = released ? ticks : null;
+      r.travelM = start ? moved(i) : null;
+      r.othersTravelM = start && others.length ? Math.max(...others.map(moved)) : null;
+      if (released) afterRelease.set(r, { left: secondTicks, x: now[i]!.x, y: now[i]!.y });
+      eStopStart.delete(r);
+    };
+    const answer = (body: object) => bus.publish(p.topics.events, { tick: ticks, ...body }, DEFAULT_QOS.events);
+    const takeOrder = (msg: StopOrderMsg) => {
+      const named = msg.robots === 'all' ? [...ids] : msg.robots;
+      const what = `${msg.kind} ${msg.robots === 'all' ? 'all' : msg.robots.join(',')}`;
+      const unknown = named.filter((id) => !ids.includes(id));
+      const why =
+        cfg.mode !== 'live'
+          ? "the run is lock-step, which reproduces the launch file's trial; orders are for live runs"
+          : unknown.length
+            ? `unknown robot id${unknown.length > 1 ? 's' : ''} ${unknown.map((id) => `'${id}'`).join(', ')} (swarm ids: ${ids.join(', ')})`
+            : null;
+      if (why) {
+        orders.refused++;
+        log(`swarmguard feed: operator order ${what} refused: ${why}`);
+        return answer({ kind: 'order-refused', order: msg.order, why });
+      }
+      orders.applied++;
+      const robots = [...new Set(named)];
+      if (msg.kind === 'estop') {
+        const reason = `${msg.reason} (operator)`;
+        for (const id of robots) {
+          const i = ids.indexOf(id);
+          if (bridge.eStopped(i) === null) {
+            const r: EStopRecord = { robot: id, reason, fromTick: ticks, toTick: null, travelM: null, othersTravelM: null, afterReleaseM: null };
+            eStops.push(r);
+            eStopStart.set(r, { settle: 2, poses: null, others: [] });
+          }
+          bridge.eStop(i, reason);
+          link!.send(i, 0, 0);
+          if (!held(i)) executingStop[i] = 'e-stop';
+        }
+        log(`swarmguard feed: e-stop of ${robots.join(', ')} at tick ${ticks} (${msg.reason}): wheels zeroed until released`);
+        return answer({ kind: 'e-stop', robots, reason, order: msg.order });
+      }
+      for (const id of robots) {
+        const i = ids.indexOf(id);
+        const open = eStops.find((r) => r.robot === id && r.toTick === null);
+        if (open) closeEStop(open, true);
+        bridge.release(i);
+      }
+      // The monitor's hold is its own: a robot it still holds stays still (said in the answer).
+      const stillHeld = robots.filter((id) => held(ids.indexOf(id)));
+      log(`swarmguard feed: release of ${robots.join(', ')} at tick ${ticks}${stillHeld.length ? `; still held by the monitor: ${stillHeld.join(', ')}` : ''}`);
+      return answer({ kind: 'release', robots, reason: 'operator', order: msg.order, held: stillHeld });
+    };
+    await bus.subscribe(p.topics.control('feed'), 'stop-order', CONTROL_QOS, (_topic, msg) => {
+      takeOrder(msg);
+      wake?.();
+    });
     // Who is there: agents and the monitor announce `ready` once subscribed; `gone` is a participant's own
     // loss (its clean exit, or its will while our connection stays up), never a broker restart.
     const roles = [...ids.map((id) => `agent/${id}`), 'monitor'];
@@ -216,6 +315,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
     started = true;
     const watchdogStops = Object.fromEntries(ids.map((id) => [id, 0]));
     const heldTicks = Object.fromEntries(ids.map((id) => [id, 0]));
+    const eStoppedTicks = Object.fromEntries(ids.map((id) => [id, 0]));
     // Per robot: a line when its commands start missing, a count while they keep missing, a line once they come again.
     const faults = new FaultLog(log);
     const source = (id: string) => `swarmguard feed: ${id}`;
@@ -275,11 +375,24 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
         ticks++;
         const o2 = outage;
         if (o2 && o2.startPoses === null && --o2.settle <= 0) o2.startPoses = link!.truePoses();
+        // The others: the robots the bridge stops neither then (nor, for an `all`, by this order).
+        for (const e of eStopStart.values()) {
+          if (e.poses !== null || --e.settle > 0) continue;
+          e.poses = link!.truePoses();
+          e.others = ids.flatMap((_, j) => (bridge.stops(j) ? [] : [j]));
+        }
+        for (const [r, a] of afterRelease) {
+          if (--a.left > 0) continue;
+          const q = link!.truePoses()[ids.indexOf(r.robot)]!;
+          r.afterReleaseM = Math.hypot(q.x - a.x, q.y - a.y);
+          afterRelease.delete(r);
+        }
         link!.poses().forEach((pose, i) => {
           // What the step just taken executed (the watchdog below stops the robot from the next one on).
           const stop = executingStop[i];
           // A robot never commanded stands still already; one whose commands stopped is stopped.
           if (held(i)) heldTicks[ids[i]!]!++;
+          if (bridge.eStopped(i) !== null) eStoppedTicks[ids[i]!]!++;
           if (Number.isFinite(lastCommandMs[i]!) && now - lastCommandMs[i]! > cfg.commandTimeoutMs) {
             link!.send(i, 0, 0);
             if (!held(i)) executingStop[i] = 'watchdog';
@@ -295,6 +408,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
       if (outage !== null && ticks < launch.ticks) throw new Error(`swarmguard feed: the broker unreachable for more than ${cfg.outageTimeoutMs} ms (distributed.outageTimeoutMs)`);
     }
     faults.close();
+    for (const r of eStopStart.keys()) closeEStop(r, false);
     const wallMs = Date.now() - t0;
     const summary: FeedSummary = {
       mode: cfg.mode,
@@ -303,6 +417,9 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
       ticksPerSecond: ticks / Math.max(1e-3, wallMs / 1000),
       watchdogStops,
       heldTicks,
+      eStoppedTicks,
+      eStops,
+      orders,
       finalTruePoses: link.truePoses(),
       finalPoses: link.poses().map((q) => ({ x: q!.x, y: q!.y, theta: q!.theta })),
       refused: bus.refusedTotal(),
@@ -311,7 +428,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
       outages,
     };
     const stopped = Object.entries(watchdogStops).filter(([, n]) => n > 0);
-    log(`swarmguard feed: ${ticks} ticks in ${(wallMs / 1000).toFixed(1)} s (${summary.ticksPerSecond.toFixed(1)} ticks/s); watchdog stops: ${stopped.length ? stopped.map(([id, n]) => `${id} ${n}`).join(', ') : 'none'}${summary.refused ? `; ${summary.refused} payloads refused` : ''}${outages.length ? `; ${outages.length} broker outage(s) ridden out` : ''}`);
+    log(`swarmguard feed: ${ticks} ticks in ${(wallMs / 1000).toFixed(1)} s (${summary.ticksPerSecond.toFixed(1)} ticks/s); watchdog stops: ${stopped.length ? stopped.map(([id, n]) => `${id} ${n}`).join(', ') : 'none'}${eStops.length ? `; e-stops: ${eStops.map((r) => `${r.robot} ${r.fromTick}-${r.toTick ?? 'end'}`).join(', ')}` : ''}${orders.refused ? `; ${orders.refused} orders refused` : ''}${summary.refused ? `; ${summary.refused} payloads refused` : ''}${outages.length ? `; ${outages.length} broker outage(s) ridden out` : ''}`);
     finished = true;
     return summary;
   } finally {

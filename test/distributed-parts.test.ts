@@ -18,7 +18,8 @@ import { loadLaunch } from '../src/launch/launch.js';
 import { releaseRun } from '../src/runtime/run-spec.js';
 import { PROJECT_ROOT } from '../src/core/swarm-config.js';
 import mqtt from 'mqtt';
-import { encodePayload } from '../src/links/mqtt/schemas.js';
+import { decodePayload, encodePayload } from '../src/links/mqtt/schemas.js';
+import { BridgeStops } from '../src/distributed/bridge-stops.js';
 import { sleep, until } from './helpers/mqtt.js';
 
 const ids = ['a', 'b', 'c'];
@@ -147,17 +148,94 @@ describe('launch files and agents: bad input', () => {
     for (const u of ['agent-epuck-0', 'agent-epuck-1', 'feed']) expect(acl.canRead(u, 'c', t.isolation), u).toBe(true);
   });
 
-  it("the ACL lets only the operator give orders (what a flag does), which only the monitor reads; the operator reads the monitor's events", () => {
+  it("the ACL lets only the operator give orders, one topic per recipient: what a flag does (only the monitor reads it), e-stop and release (only the feed, the robots' bridge, reads it), injections (every agent reads them); the operator reads the answers", () => {
     const acl = AclFile.parse(distributedAcl('demo', ['epuck-0', 'epuck-1']), 'acl');
     const t = new SwarmTopics('demo');
-    expect(t.control).toBe('swarmguard/v1/demo/control');
-    expect(acl.canPublish('operator', 'c', t.control)).toBe(true);
-    for (const u of ['agent-epuck-0', 'monitor', 'feed', 'observer']) expect(acl.canPublish(u, 'c', t.control), u).toBe(false);
-    expect(acl.canRead('monitor', 'c', t.control)).toBe(true);
-    for (const u of ['agent-epuck-0', 'feed']) expect(acl.canRead(u, 'c', t.control), u).toBe(false);
+    expect(t.control('monitor')).toBe('swarmguard/v1/demo/control/monitor');
+    expect(t.control('feed')).toBe('swarmguard/v1/demo/control/feed');
+    expect(t.control('agents')).toBe('swarmguard/v1/demo/control/agents');
+    for (const topic of [t.control('monitor'), t.control('feed'), t.control('agents')]) {
+      expect(acl.canPublish('operator', 'c', topic), topic).toBe(true);
+      // No agent (the compromised party, maybe), nor the monitor or the feed, can give an order.
+      for (const u of ['agent-epuck-0', 'agent-epuck-1', 'monitor', 'feed', 'observer']) expect(acl.canPublish(u, 'c', `${topic}`), `${u} ${topic}`).toBe(false);
+      for (const u of ['observer', 'operator']) expect(acl.canRead(u, 'c', topic), `${u} ${topic}`).toBe(false);
+    }
+    // The agents hear the injections only (an e-stop is the bridge's to enforce, what flags do the monitor's).
+    for (const u of ['agent-epuck-0', 'agent-epuck-1']) {
+      expect(acl.canRead(u, 'c', t.control('agents')), u).toBe(true);
+      for (const topic of [t.control('monitor'), t.control('feed')]) expect(acl.canRead(u, 'c', topic), `${u} ${topic}`).toBe(false);
+    }
+    for (const u of ['monitor', 'feed']) expect(acl.canRead(u, 'c', t.control('agents')), u).toBe(false);
+    // Least privilege: each recipient reads its own orders only; nobody subscribes to every order at once.
+    expect(acl.canRead('monitor', 'c', t.control('monitor'))).toBe(true);
+    expect(acl.canRead('monitor', 'c', t.control('feed'))).toBe(false);
+    expect(acl.canRead('feed', 'c', t.control('feed'))).toBe(true);
+    expect(acl.canRead('feed', 'c', t.control('monitor'))).toBe(false);
+    for (const u of ['monitor', 'feed', 'operator']) expect(acl.canRead(u, 'c', `${t.prefix}/control/#`), u).toBe(false);
+    // Only the operator publishes orders: no other topic under control/ and nothing else.
+    expect(acl.canPublish('operator', 'c', `${t.prefix}/control/agent`)).toBe(false);
+    expect(acl.canPublish('operator', 'c', `${t.prefix}/control`)).toBe(false);
+    // The answers: the monitor's, the feed's and the agents' events, which the operator reads, and the commands'
+    // ticks (an injection names the tick it starts at).
     expect(acl.canRead('operator', 'c', t.events)).toBe(true);
+    expect(acl.canRead('operator', 'c', t.everyRobot('cmd'))).toBe(true);
+    expect(acl.canRead('operator', 'c', t.everyRobot('pose'))).toBe(false);
+    for (const u of ['monitor', 'feed']) expect(acl.canPublish(u, 'c', t.events), u).toBe(true);
     // The operator drives no robot and holds none.
     for (const topic of [t.robot('epuck-0', 'cmd'), t.isolation, t.done, t.events]) expect(acl.canPublish('operator', 'c', topic), topic).toBe(false);
+  });
+
+  it("the agents' injection orders: robots, an attack, seconds (on/off), the start tick and the sender's id; anything else is refused whole", () => {
+    const order = { t: 1, order: 'o1', kind: 'inject', robots: ['epuck-1'], attack: 'fault:spin', seconds: 3, fromTick: 40 };
+    expect(decodePayload('inject-order', encodePayload(order))).toMatchObject({ ok: true });
+    expect(decodePayload('inject-order', encodePayload({ ...order, on: 1, off: 2 }))).toMatchObject({ ok: true });
+    for (const bad of [{ robots: [] }, { seconds: 0 }, { fromTick: -1 }, { fromTick: 1.5 }, { attack: '' }, { kind: 'estop' }, { also: 'x' }, { attack: 'fault:spin\n' }]) {
+      expect(decodePayload('inject-order', encodePayload({ ...order, ...bad })), JSON.stringify(bad)).toMatchObject({ ok: false, reason: 'schema' });
+    }
+  });
+
+  it("the robots' bridge: an e-stop zeroes the wheels until its release, the monitor's hold until its mask lets go; neither lifts the other", () => {
+    const mask = new Uint8Array(3);
+    const bridge = new BridgeStops(mask);
+    expect(bridge.wheels(0, 0.5, -0.25)).toEqual([0.5, -0.25]);
+    bridge.eStop(0, 'test (operator)');
+    expect(bridge.wheels(0, 0.5, -0.25)).toEqual([0, 0]);
+    expect(bridge.wheels(1, 0.5, -0.25)).toEqual([0.5, -0.25]);
+    // The monitor holds robot 0 too, then its mask lets it go: still e-stopped.
+    mask[0] = HELD_STILL;
+    mask[0] = 0;
+    expect(bridge.stops(0)).toBe(true);
+    expect(bridge.wheels(0, 0.5, -0.25)).toEqual([0, 0]);
+    bridge.release(0);
+    expect(bridge.wheels(0, 0.5, -0.25)).toEqual([0.5, -0.25]);
+    // Held by the monitor, e-stopped and released: still held; once the mask lets go, it drives.
+    mask[1] = HELD_STILL;
+    bridge.eStop(1, 'test (operator)');
+    bridge.release(1);
+    expect(bridge.eStopped(1)).toBeNull();
+    expect(bridge.held(1)).toBe(true);
+    expect(bridge.wheels(1, 0.5, 0.5)).toEqual([0, 0]);
+    mask[1] = LEFT_OUT;
+    expect(bridge.wheels(1, 0.5, 0.5)).toEqual([0.5, 0.5]);
+  });
+
+  it("the feed's orders: an e-stop or release of robots (ids or all), each with the sender's id; anything else is refused whole", () => {
+    const ok = (body: object) => decodePayload('stop-order', encodePayload({ t: 1, order: 'o1', ...body }));
+    expect(ok({ kind: 'estop', robots: ['epuck-0', 'epuck-1'], reason: 'test' })).toMatchObject({ ok: true });
+    expect(ok({ kind: 'estop', robots: 'all', reason: 'test' })).toMatchObject({ ok: true });
+    expect(ok({ kind: 'release', robots: ['epuck-0'] })).toMatchObject({ ok: true });
+    for (const bad of [
+      { kind: 'inject', robots: ['epuck-0'] },
+      { kind: 'estop', robots: [], reason: 'test' },
+      { kind: 'estop', robots: 'some', reason: 'test' },
+      { kind: 'estop', robots: ['epuck-0'] },
+      { kind: 'estop', robots: ['epuck-0'], reason: 'bell\u0007' },
+      { kind: 'release', robots: ['epuck-0'], reason: 'a release has none' },
+      { kind: 'release', robots: ['epuck-0'], andAlso: { kind: 'estop' } },
+    ]) {
+      expect(ok(bad), JSON.stringify(bad)).toMatchObject({ ok: false, reason: 'schema' });
+    }
+    expect(decodePayload('stop-order', encodePayload({ t: 1, kind: 'release', robots: ['epuck-0'] }))).toMatchObject({ ok: false, reason: 'schema' });
   });
 
   it('the inbox keeps the isolation mask per tick (tick 0 empty); a robot held at tick k-1 counts as commanded zero, stopped isolated, whatever its agent sent', () => {

@@ -7,7 +7,7 @@ import { distributedAcl } from '../distributed/config.js';
 import { runFeed } from '../../sim/distributed-feed.js';
 import { runDistributed } from '../distributed/launcher.js';
 import { runMonitor } from '../distributed/monitor-node.js';
-import { parseOrder, sendOrder } from '../distributed/operator.js';
+import { formatAnswer, ORDER_USAGE, parseOrder, sendOrder } from '../distributed/operator.js';
 import { loadLaunch } from '../launch/launch.js';
 import { releaseRun } from '../runtime/run-spec.js';
 import { UserError } from '../core/user-error.js';
@@ -59,17 +59,20 @@ export function addDistributedCommands(program: Command): void {
 
   program
     .command('operator')
-    .description("an operator's order to a distributed live run over its bus, as the operator login: what a flag does from now on (the monitor answers when it takes effect)")
+    .description(
+      "an operator's order to a distributed live run over its bus, as the operator login, in the console's words: what a flag does from now on (the monitor answers), " +
+        "e-stop / release of robots at their bridge (the feed answers), an injection in a trial (the victim's agent answers); it prints when the order took effect",
+    )
     .argument('<launch>', 'the launch file of the running distributed run (mode: live)')
-    .argument('<order...>', 'onflag report|isolate|isolate-and-stop')
+    .argument('<order...>', ORDER_USAGE)
     .option(...brokerOption)
-    .option('--timeout <s>', "how long to wait for the monitor's answer, s", '5')
-    .action(async (launch: string, order: string[], opts: { broker?: string; timeout: string }) => {
-      const onFlag = parseOrder(order);
+    .option('--timeout <s>', "how long to wait for the answer, s", '5')
+    .action(async (launch: string, words: string[], opts: { broker?: string; timeout: string }) => {
+      const order = parseOrder(words);
       const seconds = Number(opts.timeout);
       if (!(Number.isFinite(seconds) && seconds > 0)) throw new UserError(`--timeout must be a number of seconds > 0, got '${opts.timeout}'`);
-      const answer = await sendOrder(launch, onFlag, { broker: opts.broker, timeoutMs: seconds * 1000 });
-      console.log(`swarmguard operator: the monitor acts on flags with ${answer.onFlag} from its tick ${answer.tick + 1}`);
+      const answer = await sendOrder(launch, order, { broker: opts.broker, timeoutMs: seconds * 1000, log: (l) => console.error(l) });
+      console.log(formatAnswer(answer));
     });
 
   program

@@ -10,14 +10,19 @@
 // stopped by its bridge (the feed), not by its agent, which a compromise may have taken over: the others take
 // its command as zero, and this agent's own safety layer holds it too only so that what it publishes (its
 // command's `stopped`, its stop event) says so, as the single-process run's does.
+// Live, in a trial, the operator may inject an attack over the bus (`swarmguard operator <launch> inject`,
+// `.../control/agents`): every agent hears the order and starts it at the tick the order names, the victim's
+// running it (and publishing its ground truth), every other making its draws from the run's stream, as
+// for the launch file's injections (appended after them, in the order the orders came).
 import { makeStreams, type RandomStream } from '../core/random.js';
 import { HELD_STILL, PAIR_DIM } from '../core/observation.js';
 import type { BusClient } from '../links/mqtt/client.js';
-import type { CmdMsg } from '../links/mqtt/schemas.js';
+import type { CmdMsg, InjectOrderMsg } from '../links/mqtt/schemas.js';
 import { beliefAbout } from '../links/mqtt/service.js';
-import { DEFAULT_QOS, ISOLATION_QOS, type SwarmTopics } from '../links/mqtt/topics.js';
+import { CONTROL_QOS, DEFAULT_QOS, ISOLATION_QOS, type SwarmTopics } from '../links/mqtt/topics.js';
 import { OnnxTeam } from '../policy/team.js';
-import { attackName } from '../attacks/attack.js';
+import { attackName, isBuiltinAttack, loadAttack, type Attack } from '../attacks/attack.js';
+import { injectionTicks, robotIndices } from '../runtime/injection-timing.js';
 import type { Launch } from '../launch/launch.js';
 import type { SafetyLayer, StopReason } from '../runtime/safety.js';
 import { SwarmView } from '../runtime/swarm-view.js';
@@ -57,6 +62,16 @@ export class RobotAgent {
   private readonly mask: Uint8Array;
   /** Whether flags act (monitor.onFlag isolate, isolate-and-stop): then every tick waits for its mask (lock-step). */
   readonly isolating: boolean;
+  /** Live: injections ordered over the bus, their attack loaded, waiting for the next tick to place them. */
+  private readonly ordered: { msg: InjectOrderMsg; robots: number[]; attack: Attack | null }[] = [];
+  /** The operator's injection orders taken one at a time, in the order they came (the mirrored draws' order). */
+  private orders: Promise<void> = Promise.resolve();
+  /** Attacks loaded for the operator's injections (released at the end). */
+  private readonly loaded: Attack[] = [];
+  /** Operator orders this agent refused (lock-step, not a trial, unknown robot, an attack that does not load). */
+  ordersRefused = 0;
+  private lastDue = 0;
+  private log: (line: string) => void = () => {};
 
   constructor(
     private readonly launch: Launch,
@@ -78,7 +93,7 @@ export class RobotAgent {
     this.intended = new Float32Array(2 * N);
     this.commands = new Float32Array(2 * N);
     this.pairs = new Float32Array(N * N * PAIR_DIM);
-    this.injections = launch.trial ? launch.injections : [];
+    this.injections = launch.trial ? [...launch.injections] : [];
     this.plan = this.injections.filter((inj) => inj.robot === robot);
     this.isolating = launch.onFlag !== 'report';
     this.mask = new Uint8Array(N);
@@ -97,6 +112,7 @@ export class RobotAgent {
    * which also gets every event of this agent again. Receivers keep one of each.
    */
   async subscribe(onPose: () => void, log: (line: string) => void = () => {}): Promise<void> {
+    this.log = log;
     await this.bus.subscribe(this.topics.everyRobot('pose'), 'pose', DEFAULT_QOS.pose, (topic, msg, receivedMs) => {
       const r = this.topics.parseRobot(topic);
       if (r) this.inbox.pose(r.id, msg, receivedMs);
@@ -118,6 +134,9 @@ export class RobotAgent {
       this.resend();
     });
     this.bus.onConnection((up) => up && this.resend());
+    await this.bus.subscribe(this.topics.control('agents'), 'inject-order', CONTROL_QOS, (_t, msg) => {
+      this.orders = this.orders.then(() => this.takeInjection(msg));
+    });
     if (!hearsMasks(this.launch.onFlag, this.inbox.mode)) return;
     await this.bus.subscribe(this.topics.isolation, 'isolation', ISOLATION_QOS, (_t, msg) => {
       this.inbox.isolation(msg);
@@ -131,6 +150,71 @@ export class RobotAgent {
       this.inbox.monitorGone = gone;
       onPose();
     });
+  }
+
+  /**
+   * The operator's injection (live trials): checked as the launch file's are, its attack loaded where it is needed
+   * (the victim's agent always; the others only for an attack that draws from the run's stream, a fault or
+   * observation noise), then placed at the next tick. A victim's agent answers on `.../events`: `order-refused`
+   * with why, or (placed) `injection-order` with the ticks.
+   */
+  private async takeInjection(msg: InjectOrderMsg): Promise<void> {
+    const s = this.launch.settings;
+    const mine = msg.robots.includes(this.id);
+    const refuse = (why: string) => {
+      this.ordersRefused++;
+      this.log(`swarmguard agent ${this.id}: operator order inject ${msg.robots.join(',')} ${msg.attack} refused: ${why}`);
+      if (mine) this.bus.publish(this.topics.events, { tick: this.lastDue, kind: 'order-refused', order: msg.order, robot: this.id, why }, DEFAULT_QOS.events);
+    };
+    if (this.inbox.mode !== 'live') return refuse("the run is lock-step, which reproduces the launch file's trial; orders are for live runs");
+    if (!this.launch.trial) return refuse('injections: refused outside trial mode (set trial: true)');
+    let robots: number[];
+    let attack: Attack | null = null;
+    try {
+      robots = robotIndices(msg.robots, s.robotIds);
+      injectionTicks({ at: 0, duration: msg.seconds, on: msg.on, off: msg.off }, s.controlPeriod, 0);
+      if (msg.attack === 'none') throw new UserError("'none' compromises nothing");
+      if (mine || isBuiltinAttack(msg.attack)) {
+        attack = await loadAttack(msg.attack, s);
+        this.loaded.push(attack);
+      }
+    } catch (err) {
+      return refuse((err as Error).message);
+    }
+    this.ordered.push({ msg, robots, attack });
+  }
+
+  /**
+   * The operator's injections loaded since the last tick, placed from the tick they name (this tick at the
+   * latest: an order heard late starts late here, said in the log line), after the launch file's and the earlier
+   * orders' (every agent in the same order).
+   */
+  private placeOrdered(due: number): void {
+    const s = this.launch.settings;
+    this.lastDue = due;
+    for (const { msg, robots, attack } of this.ordered.splice(0)) {
+      const from = Math.max(due, msg.fromTick);
+      const timing = injectionTicks({ at: 0, duration: msg.seconds, on: msg.on, off: msg.off }, s.controlPeriod, from);
+      const role = robots.includes(this.robot) ? 'running it' : attack ? 'making its draws from the run\'s stream' : 'it draws nothing here';
+      const late = from > msg.fromTick ? `; heard late: ordered from tick ${msg.fromTick}` : '';
+      this.log(`swarmguard agent ${this.id}: operator's injection of ${msg.attack} into ${msg.robots.join(', ')}, ticks ${timing.fromTick} to ${timing.toTick - 1} (${role}${late})`);
+      for (const robot of robots) {
+        // An attack that draws nothing (a trained adversary, a module) is the victim's alone.
+        if (!attack) continue;
+        const inj: Injection = { robot, ...timing, attack };
+        this.injections.push(inj);
+        if (robot !== this.robot) continue;
+        this.plan.push(inj);
+        const answer = { tick: due, kind: 'injection-order', order: msg.order, robot: this.id, attack: attackName(attack), fromTick: timing.fromTick, toTick: timing.toTick };
+        this.bus.publish(this.topics.events, answer, DEFAULT_QOS.events);
+      }
+    }
+  }
+
+  /** The attacks loaded for the operator's injections released (the run is over). */
+  async release(): Promise<void> {
+    await this.orders;
+    await Promise.all(this.loaded.map((a) => (a.kind === 'adversary' ? a.adversary.release() : undefined)));
   }
 
   /** Lock-step: whether tick k can run (its poses, and its isolation mask when flags act). */
@@ -161,6 +245,7 @@ export class RobotAgent {
   /** One control tick at clock `nowMs`: tick k's poses and tick k-1's commands as heard (lock-step). */
   async step(k: number, nowMs: number): Promise<void> {
     const i = this.robot;
+    if (this.inbox.mode === 'live') this.placeOrdered(k);
     const events = groundTruth(this.plan, this.started, k, this.launch.settings.robotIds);
     // Tick k's isolation mask (the view observes through it; the safety layer holds this robot if it says so).
     this.inbox.isolationAt(k, this.mask);
@@ -230,6 +315,8 @@ export interface AgentSummary {
   refused: number;
   /** Times it published its last ticks' beliefs and commands again after a broker outage. */
   resent: number;
+  /** The operator's injection orders it refused (logged; a victim's agent answers with why). */
+  ordersRefused: number;
   /** Given up (an outage past outageTimeoutMs) rather than ended by the trial's end or its duration. */
   interrupted: boolean;
 }
@@ -244,26 +331,30 @@ export async function runAgent(path: string, o: AgentRunOptions): Promise<AgentS
     const { launch, team, participant: p, watch } = session;
     const bus = p.bus;
     const agent = new RobotAgent(launch, launch.settings.robotIds.indexOf(o.robot), team, bus, p.topics, p.config.mode);
-    await session.tick(
-      {
-        inbox: agent.inbox,
-        subscribe: (onPose) => agent.subscribe(onPose, log),
-        complete: (k) => agent.complete(k),
-        // While the broker is away (live) its poses go stale: the safety layer stops the robot (its commands, if
-        // any get through, are zero) until fresh poses come; the robot's own watchdog (the feed's) stops it meanwhile.
-        // Ticks are numbered by their due time (lock-step: k itself): an agent that skips ticks under load (live)
-        // still starts and ends its injections, and stamps its events, at the moments the others number alike.
-        step: (_k, nowMs, due) => agent.step(due, nowMs),
-        lockstepNote: agent.plan.length ? `, ${agent.plan.length} injection(s) to run` : '',
-      },
-      o.signal,
-    );
+    try {
+      await session.tick(
+        {
+          inbox: agent.inbox,
+          subscribe: (onPose) => agent.subscribe(onPose, log),
+          complete: (k) => agent.complete(k),
+          // While the broker is away (live) its poses go stale: the safety layer stops the robot (its commands, if
+          // any get through, are zero) until fresh poses come; the robot's own watchdog (the feed's) stops it meanwhile.
+          // Ticks are numbered by their due time (lock-step: k itself): an agent that skips ticks under load (live)
+          // still starts and ends its injections, and stamps its events, at the moments the others number alike.
+          step: (_k, nowMs, due) => agent.step(due, nowMs),
+          lockstepNote: agent.plan.length ? `, ${agent.plan.length} injection(s) to run` : '',
+        },
+        o.signal,
+      );
+    } finally {
+      await agent.release();
+    }
     const interrupted = watch.gaveUp !== null;
-    const summary = { robot: o.robot, ticks: agent.ticks, stops: { ...agent.stops }, ignored: { ...agent.inbox.ignored }, refused: bus.refusedTotal(), resent: agent.resent, interrupted };
+    const summary = { robot: o.robot, ticks: agent.ticks, stops: { ...agent.stops }, ignored: { ...agent.inbox.ignored }, refused: bus.refusedTotal(), resent: agent.resent, ordersRefused: agent.ordersRefused, interrupted };
     const ignored = Object.entries(summary.ignored).filter(([, n]) => n > 0);
     log(
       `swarmguard agent ${o.robot}: done after ${summary.ticks} ticks` +
-        `${summary.refused ? `; ${summary.refused} payloads refused` : ''}${ignored.length ? `; ignored ${ignored.map(([r, n]) => `${n} ${r}`).join(', ')}` : ''}` +
+        `${summary.refused ? `; ${summary.refused} payloads refused` : ''}${summary.ordersRefused ? `; ${summary.ordersRefused} operator orders refused` : ''}${ignored.length ? `; ignored ${ignored.map(([r, n]) => `${n} ${r}`).join(', ')}` : ''}` +
         `${summary.resent ? `; last ticks sent again ${summary.resent} time(s) after outages` : ''}${interrupted ? '; interrupted' : ''}`,
     );
     return summary;

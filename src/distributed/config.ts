@@ -32,8 +32,14 @@ export function hearsMasks(onFlag: string, mode: 'lockstep' | 'live'): boolean {
  * agents and the feed publish and writes suspicion, alerts, events and its status; the feed writes poses
  * and reads commands; only the feed ends the trial (`.../done`, which the others read); only the monitor
  * publishes the isolation mask (`.../isolation`: who is left out, who is held still), which the agents and
- * the feed (the robots' bridge, which enforces the hold) read; only the operator gives orders (`.../control`,
- * what a flag does from now on, which the monitor reads) and reads the events (the monitor's answer).
+ * the feed (the robots' bridge, which enforces the hold) read; only the operator gives orders, one topic per
+ * recipient (SwarmTopics.control): what a flag does from now on (`.../control/monitor`, which only the monitor
+ * reads) and e-stop / release of robots (`.../control/feed`, which only the feed, the robots' bridge, reads); the
+ * operator reads the events (the answers: the monitor's `on-flag`, the feed's `e-stop` / `release`, the victims'
+ * agents' `injection-order`), which the feed may write for those answers, and the robots' commands (their ticks:
+ * an injection names the tick it starts at). The agents read the injections (`.../control/agents`: the victim's runs it,
+ * every other makes its draws from the run's random stream) and nothing else of the operator's: an e-stop is the
+ * bridge's to enforce, whatever the robot's agent (maybe the compromised party) would do.
  */
 export function distributedAcl(swarm: string, ids: readonly string[]): string {
   const t = new SwarmTopics(swarm);
@@ -53,6 +59,7 @@ export function distributedAcl(swarm: string, ids: readonly string[]): string {
       `topic read ${t.prefix}/status/agent/+`,
       `topic read ${t.done}`,
       `topic read ${t.isolation}`,
+      `topic read ${t.control('agents')}`,
     );
   }
   lines.push(
@@ -68,7 +75,7 @@ export function distributedAcl(swarm: string, ids: readonly string[]): string {
     `topic write ${t.status('monitor')}`,
     `topic read ${t.done}`,
     `topic write ${t.isolation}`,
-    `topic read ${t.control}`,
+    `topic read ${t.control('monitor')}`,
     '',
     'user feed',
     `topic write ${t.everyRobot('pose')}`,
@@ -77,10 +84,15 @@ export function distributedAcl(swarm: string, ids: readonly string[]): string {
     `topic write ${t.status('feed')}`,
     `topic readwrite ${t.done}`,
     `topic read ${t.isolation}`,
+    `topic read ${t.control('feed')}`,
+    `topic write ${t.events}`,
     '',
     `user ${OPERATOR_USER}`,
-    `topic write ${t.control}`,
+    `topic write ${t.control('monitor')}`,
+    `topic write ${t.control('feed')}`,
+    `topic write ${t.control('agents')}`,
     `topic read ${t.events}`,
+    `topic read ${t.everyRobot('cmd')}`,
   );
   return `${lines.join('\n')}\n`;
 }

@@ -15,7 +15,9 @@
 // leave out of their observations, which ones the robots' bridges hold still), the single-process run's
 // timing (a flag raised at tick k acts from tick k+1's observations and commands), and the isolate / probation
 // / isolation-end events. Live, the operator may change what a flag does during the run (`swarmguard operator`,
-// `.../control`): the order takes effect after the tick it arrives in, as the console's does in `swarmguard run`.
+// `.../control/monitor`): the order takes effect after the tick it arrives in, as the console's does in `swarmguard
+// run`. The operator's e-stops are the feed's (the robots' bridge) to carry out; the monitor keeps the feed's
+// `e-stop` / `release` events in its record and expects an e-stopped robot to stand still, as a held one.
 import { z } from 'zod';
 import type { BusClient } from '../links/mqtt/client.js';
 import { publishVerdicts } from '../links/mqtt/service.js';
@@ -42,8 +44,11 @@ import { followPeers } from './participant.js';
 import { runSession } from './session.js';
 import { tickAtDue } from './tick-pump.js';
 
-/** Events on `.../events` that are the monitor's own (published by it, not taken back from the bus). */
-const OWN_EVENT_KINDS: readonly string[] = ['flag', 'clear', 'isolate', 'isolation-end', 'probation', 'on-flag'];
+/**
+ * Events on `.../events` not kept from the bus: the monitor's own (published by it, not taken back) and the feed's
+ * and the agents' answers to orders (for the operator who gave them; an injection's ground truth is its start and end).
+ */
+const OWN_EVENT_KINDS: readonly string[] = ['flag', 'clear', 'isolate', 'isolation-end', 'probation', 'on-flag', 'order-refused', 'injection-order'];
 /** Ticks of isolation masks sent again after an outage or when a participant comes (back) online. */
 const RESEND_MASKS = 3;
 /**
@@ -62,6 +67,14 @@ const AgentEventSchema = z.union([
   z.object({ tick: z.number().int().nonnegative(), kind: z.literal('stop'), robot: z.string().min(1), reason: z.enum(STOP_REASONS) }),
   z.object({ tick: z.number().int().nonnegative(), kind: z.literal('attack-error'), robot: z.string().min(1), attack: z.string().min(1), problem: z.string() }),
 ]);
+
+/** The feed's answers to the operator's e-stop and release (the robots its bridge stops, or no longer). */
+const FeedEventSchema = z.object({
+  tick: z.number().int().nonnegative(),
+  kind: z.enum(['e-stop', 'release']),
+  robots: z.array(z.string().min(1)).min(1),
+  reason: z.string().min(1),
+});
 
 export class MonitorNode {
   readonly view: SwarmView;
@@ -124,6 +137,8 @@ export class MonitorNode {
   private readonly recentMasks: Omit<IsolationMsg, 'v'>[] = [];
   /** The operator's last order not carried out yet (live runs): what a flag does from the next tick. */
   private order: OnFlag | null = null;
+  /** Robots the feed says the operator e-stopped (its events): expected to stand still, as held ones. */
+  private readonly eStopped: Uint8Array;
 
   constructor(
     private readonly launch: Launch,
@@ -162,7 +177,8 @@ export class MonitorNode {
     // expects of a held robot; and the run says what flags do from the start.
     this.response = new FlagResponse(s.robotIds, launch.onFlag, Math.max(1, Math.round(PROBATION_S / s.controlPeriod)));
     this.view.isolateWith(this.response.isolated);
-    this.safety.holdWhere((i) => this.response.holds(i));
+    this.eStopped = new Uint8Array(s.robotIds.length);
+    this.safety.holdWhere((i) => this.response.holds(i) || this.eStopped[i] === 1);
     if (this.response.onFlag !== 'report') this.events.push({ tick: 0, kind: 'on-flag', onFlag: this.response.onFlag, reason: 'launch' });
   }
 
@@ -217,7 +233,7 @@ export class MonitorNode {
 
   async subscribe(onMessage: () => void, log: (line: string) => void = () => {}): Promise<void> {
     const t = this.topics;
-    await this.bus.subscribe(t.control, 'control', CONTROL_QOS, (_topic, msg) => this.take(msg, log));
+    await this.bus.subscribe(t.control('monitor'), 'control', CONTROL_QOS, (_topic, msg) => this.take(msg, log));
     this.bus.onConnection((up) => {
       if (up) this.resendMasks();
       if (this.inbox.mode !== 'lockstep') return;
@@ -253,6 +269,14 @@ export class MonitorNode {
         }
         if (e.data.kind === 'injection-start') this.planned.add(this.launch.settings.robotIds.indexOf(e.data.robot));
         this.eventKeys.add(key);
+        return;
+      }
+      // The feed's e-stop or release: recorded at this monitor's tick (when it knew), the robots expected still or not.
+      const f = FeedEventSchema.safeParse(msg);
+      const ids = this.launch.settings.robotIds;
+      if (f.success && f.data.robots.every((id) => ids.includes(id))) {
+        for (const id of f.data.robots) this.eStopped[ids.indexOf(id)] = f.data.kind === 'e-stop' ? 1 : 0;
+        for (const robot of f.data.robots) this.events.push({ tick: this.tally.ticks, kind: f.data.kind, robot, reason: f.data.reason });
       } else if (!OWN_EVENT_KINDS.includes(msg.kind)) this.ignoredEvents++;
     });
     // The feed back online (its own reconnection: masks in flight may be lost for it) gets the last masks again.
@@ -370,10 +394,11 @@ export class MonitorNode {
       const across = !(stamp - this.lastStamp[j]! <= maxAge);
       this.motion[j] = across ? null : motion[j]!;
       if (Number.isFinite(stamp)) this.lastStamp[j] = stamp;
-      // A stop its bridge executed is not its policy's motion: not scored, within the bound (STOP_EXCUSE).
+      // A stop its bridge executed is not its policy's motion: not scored, within the bound (STOP_EXCUSE). An
+      // e-stop the feed has told of is no excuse: the robot is expected still (its motion scored against zero).
       this.excusedCount[j]! -= this.excused[j * W + slot]!;
       this.excused[j * W + slot] = 0;
-      if (this.motion[j] === null || !stops?.[j]) return;
+      if (this.motion[j] === null || !stops?.[j] || this.eStopped[j] === 1) return;
       if (this.excusedCount[j]! < STOP_EXCUSE.share * W) {
         this.motion[j] = null;
         this.excused[j * W + slot] = 1;
@@ -410,7 +435,7 @@ export class MonitorNode {
       if (e.kind === 'injection-start' || e.kind === 'injection-end') {
         return this.launch.injections.findIndex((inj) => ids[inj.robot] === e.robot && (e.kind === 'injection-start' ? inj.fromTick : inj.toTick) === e.tick);
       }
-      const robot = 'robot' in e ? ids.indexOf(e.robot) : 0;
+      const robot = 'robot' in e && e.robot !== undefined ? ids.indexOf(e.robot) : 0;
       const isolation = e.kind === 'isolate' || e.kind === 'isolation-end' || e.kind === 'probation';
       return (e.kind === 'stop' ? 1 : isolation ? 3 : 2) * 1e6 + robot;
     };

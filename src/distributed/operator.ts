@@ -1,14 +1,28 @@
-// `swarmguard operator <launch.yaml> onflag <report|isolate|isolate-and-stop>`: an operator's order to a
-// distributed live run, over the run's bus as the `operator` login (its ACL: only this login gives orders on
-// `.../control`, only the monitor reads them). The monitor carries the order out after its current tick, as
-// `swarmguard run` does the console's, and answers with its `on-flag` event on `.../events`, which this
-// command waits for: it says when the order took effect, or that nobody answered.
+// `swarmguard operator <launch.yaml> <order>`: an operator's order to a distributed live run, over the run's bus as
+// the `operator` login, in the words of `swarmguard run`'s console (src/runtime/console.ts, whose parser reads
+// them first):
+//   onflag <report|isolate|isolate-and-stop>          to the monitor (`.../control/monitor`): what a flag does
+//   estop <robot-id>[,<robot-id>...]|all [reason]       to the feed, the robots' bridge (`.../control/feed`):
+//   release <robot-id>[,<robot-id>...]|all              the robots' wheels zeroed until released
+//   inject <robot-id>[,<robot-id>...] <attack> [seconds] [on=<s> off=<s>]   to every agent (`.../control/agents`),
+//                                                       in a trial: the victim's runs the attack
+// The console's `estop [reason]` and `release` are the whole swarm's (one process holds every robot); over the
+// bus the bridge stops robots one by one, so the robots come first, as `inject` names them (`all`: the swarm).
+// Its ACL lets only this login give orders and each recipient read only its own. The recipient carries the order
+// out and answers on `.../events` (the monitor's `on-flag`, the feed's `e-stop` / `release`, or `order-refused`
+// naming why; the victims' agents' `injection-order`), which this command waits for: it says when the order took
+// effect, or that nobody answered. An injection is checked here as the launch file's are (trial mode, the robots,
+// the timing, the attack loaded once) before anything is sent; it names the tick it starts at, INJECT_LEAD_S after
+// the newest tick of the robots' commands heard (the agents number ticks alike), so that every agent starts it at
+// the same tick (each keeps its copy of the run's random stream by mirroring the draws).
 import { randomBytes } from 'node:crypto';
-import { loadLaunch } from '../launch/launch.js';
+import { loadLaunch, type Launch } from '../launch/launch.js';
 import { BusClient } from '../links/mqtt/client.js';
 import { CONTROL_QOS, DEFAULT_QOS, SwarmTopics } from '../links/mqtt/topics.js';
 import { UserError } from '../core/user-error.js';
+import { attackName, isBuiltinAttack, loadAttack, resolveAttackRef } from '../attacks/attack.js';
 import { parseConsoleCommand } from '../runtime/console.js';
+import { injectionTicks, robotIndices } from '../runtime/injection-timing.js';
 import type { OnFlag } from '../runtime/isolation.js';
 import { releaseRun } from '../runtime/run-spec.js';
 import { credentials, OPERATOR_USER } from './config.js';
@@ -24,29 +38,79 @@ export interface OrderOptions {
   log?: (line: string) => void;
 }
 
-/** The monitor's answer: what flags do now, from which of its ticks. */
-export interface OrderAnswer {
-  onFlag: OnFlag;
-  tick: number;
-}
+/** An order a distributed live run takes over its bus; `robots`: ids, or every robot of the swarm. */
+export type BusOrder =
+  | { kind: 'on-flag'; onFlag: OnFlag }
+  | { kind: 'estop'; robots: string[] | 'all'; reason: string }
+  | { kind: 'release'; robots: string[] | 'all' }
+  /** attack: as the launch file's injections name it (a path relative to the working directory). */
+  | { kind: 'inject'; robots: string[]; attack: string; seconds: number; on?: number; off?: number };
 
 /**
- * Parses the order's words as the console does (`onflag isolate`); only what a flag does goes over the bus.
- * Throws a UserError that says what is wrong.
+ * How long after the newest tick heard (a robot's command) an injection starts, s: every agent must have the
+ * order (and the victim's its attack loaded) before that tick, so that all start it at the same tick.
  */
-export function parseOrder(words: readonly string[]): OnFlag {
-  const command = parseConsoleCommand(words.join(' '));
-  if (command?.kind !== 'on-flag') {
-    throw new UserError(
-      `a distributed run takes one order over its bus: onflag report|isolate|isolate-and-stop (got '${words.join(' ')}'; ` +
-        'e-stop and injections are not carried over the bus: injections come from the launch file, and stopping the feed or the robots\' bridges stops the robots)',
-    );
+export const INJECT_LEAD_S = 1;
+
+/**
+ * The answer: the recipient's tick the order took effect at (the monitor's, or the feed's; `atS` that tick in
+ * seconds of the trial), and what it said.
+ */
+export type OrderAnswer = { tick: number; atS: number } & (
+  | { kind: 'on-flag'; onFlag: OnFlag }
+  | { kind: 'e-stop'; robots: string[] }
+  /** held: robots the release named that the monitor still holds (isolate-and-stop): they stay still. */
+  | { kind: 'release'; robots: string[]; held: string[] }
+  /** Every victim's agent's answer: the ticks it runs the attack (from, to: its end, excluded). */
+  | { kind: 'inject'; attack: string; victims: { robot: string; fromTick: number; toTick: number }[] }
+);
+
+export const ORDER_USAGE =
+  'onflag report|isolate|isolate-and-stop, estop <robot-id>[,<robot-id>...]|all [reason], release <robot-id>[,<robot-id>...]|all, inject <robot-id>[,<robot-id>...] <attack> [seconds] [on=<s> off=<s>]';
+
+/**
+ * Parses the order's words with the console's parser (the same verbs and values), then the robots an e-stop or a
+ * release names. Throws a UserError that says what is wrong.
+ */
+export function parseOrder(words: readonly string[]): BusOrder {
+  const line = words.join(' ');
+  const command = parseConsoleCommand(line);
+  const refuse = (why: string) => new UserError(`${why} (got '${line}'; a distributed run takes over its bus: ${ORDER_USAGE})`);
+  // The console reads everything after `estop` as its reason, and ignores what follows `release`: here the robots come first.
+  const [target, ...rest] = words.slice(1).join(' ').trim().split(/\s+/).filter(Boolean);
+  const robots = (): string[] | 'all' => {
+    if (target === undefined) throw refuse(`${words[0]}: name the robots (ids separated by commas) or all`);
+    return target === 'all' ? 'all' : target.split(',').filter(Boolean);
+  };
+  switch (command?.kind) {
+    case 'on-flag':
+      return { kind: 'on-flag', onFlag: command.onFlag };
+    case 'estop': {
+      const reason = rest.join(' ') || 'operator';
+      // The feed refuses (whole) a reason it would print or record badly: said here, before anything is sent.
+      if (reason.length > 200 || /\p{Cc}/u.test(reason)) throw refuse('estop: the reason must be printable text of at most 200 characters');
+      return { kind: 'estop', robots: robots(), reason };
+    }
+    case 'release':
+      if (rest.length) throw refuse(`release takes only the robots`);
+      return { kind: 'release', robots: robots() };
+    case 'inject':
+      return { kind: 'inject', robots: command.robot.split(',').filter(Boolean), attack: command.attack, seconds: command.seconds, ...(command.on === undefined ? {} : { on: command.on, off: command.off }) };
+    default:
+      throw refuse(`'${words[0] ?? ''}' is not an order over the bus`);
   }
-  return command.onFlag;
 }
 
-/** Sends the order to the live run of the launch file and resolves with the monitor's answer. */
-export async function sendOrder(path: string, onFlag: OnFlag, o: OrderOptions = {}): Promise<OrderAnswer> {
+/** The order's words, for log lines. */
+export function describeOrder(order: BusOrder): string {
+  if (order.kind === 'on-flag') return `onflag ${order.onFlag}`;
+  if (order.kind === 'inject') return `inject ${order.robots.join(',')} ${order.attack} ${order.seconds}`;
+  const robots = order.robots === 'all' ? 'all' : order.robots.join(',');
+  return order.kind === 'estop' ? `estop ${robots} (${order.reason})` : `release ${robots}`;
+}
+
+/** Sends the order to the live run of the launch file and resolves with its recipient's answer. */
+export async function sendOrder(path: string, order: BusOrder, o: OrderOptions = {}): Promise<OrderAnswer> {
   const log = o.log ?? ((l: string) => console.log(l));
   const launch = await loadLaunch(path);
   try {
@@ -54,6 +118,11 @@ export async function sendOrder(path: string, onFlag: OnFlag, o: OrderOptions = 
     if (config.mode !== 'live') {
       throw new UserError(`${launch.source}: distributed.mode is ${config.mode}: operator orders are for live runs (a lock-step run reproduces the launch file's trial)`);
     }
+    // Robots named are the launch file's (the feed refuses others too, but nothing need be sent for that).
+    if (order.kind !== 'on-flag' && order.robots !== 'all') robotIndices(order.robots, launch.settings.robotIds);
+    // An injection: checked as the launch file's are, before anything is sent.
+    const inject = order.kind === 'inject' ? await checkInjection(launch, order) : null;
+    const recipient = order.kind === 'on-flag' ? 'monitor' : order.kind === 'inject' ? 'agents' : 'feed';
     const url = o.broker ?? config.broker;
     const topics = new SwarmTopics(launch.name);
     const login = credentials(config, OPERATOR_USER, launch.source);
@@ -70,19 +139,52 @@ export async function sendOrder(path: string, onFlag: OnFlag, o: OrderOptions = 
     });
     try {
       const timeoutMs = o.timeoutMs ?? ORDER_ANSWER_MS;
-      let answered: (a: OrderAnswer) => void = () => {};
-      const answer = new Promise<OrderAnswer>((resolve) => (answered = resolve));
+      // The feed's answer carries this order's id back (two operators' e-stops are told apart).
+      const id = randomBytes(8).toString('hex');
+      const at = (tick: number) => ({ tick, atS: tick * launch.settings.controlPeriod });
+      let answered: (a: OrderAnswer | Error) => void = () => {};
+      const answer = new Promise<OrderAnswer | Error>((resolve) => (answered = resolve));
+      // An injection names its start tick: a little after the newest one the agents' commands say.
+      let newestTick = -1;
+      if (inject) {
+        await bus.subscribe(topics.everyRobot('cmd'), 'cmd', DEFAULT_QOS.cmd, (_topic, msg) => void (newestTick = Math.max(newestTick, msg.tick)));
+        const heardBy = Date.now() + timeoutMs;
+        while (newestTick < 0 && Date.now() < heardBy) await new Promise((r) => setTimeout(r, 20));
+        if (newestTick < 0) throw new UserError(`no robot's command heard on ${url} within ${timeoutMs / 1000} s (--timeout): is the live run of '${launch.name}' going on?`);
+      }
       await bus.subscribe(topics.events, 'events', DEFAULT_QOS.events, (_topic, msg) => {
-        if (msg.kind === 'on-flag' && msg.reason === 'operator' && msg.onFlag === onFlag) answered({ onFlag, tick: msg.tick });
+        if (order.kind === 'on-flag') {
+          if (msg.kind === 'on-flag' && msg.reason === 'operator' && msg.onFlag === order.onFlag) answered({ kind: 'on-flag', onFlag: order.onFlag, ...at(msg.tick) });
+          return;
+        }
+        if (msg.order !== id) return;
+        const names = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);
+        const by = typeof msg.robot === 'string' ? `the agent of ${msg.robot}` : 'the feed';
+        if (msg.kind === 'order-refused') answered(new UserError(`${by} in '${launch.name}' refused ${describeOrder(order)}: ${String(msg.why)}`));
+        else if (msg.kind === 'injection-order' && inject && order.kind === 'inject') {
+          // Every victim's agent answers; the answer is complete with the last.
+          inject.victims.set(String(msg.robot), { robot: String(msg.robot), fromTick: Number(msg.fromTick), toTick: Number(msg.toTick) });
+          const victims = order.robots.flatMap((r) => inject.victims.get(r) ?? []);
+          if (victims.length === order.robots.length) answered({ kind: 'inject', attack: inject.name, victims, ...at(victims[0]!.fromTick) });
+        } else if (msg.kind === 'e-stop') answered({ kind: 'e-stop', robots: names(msg.robots), ...at(msg.tick) });
+        else if (msg.kind === 'release') answered({ kind: 'release', robots: names(msg.robots), held: names(msg.held), ...at(msg.tick) });
       });
-      bus.publish(topics.control, { t: Date.now(), kind: 'on-flag', onFlag }, CONTROL_QOS);
+      const body =
+        order.kind === 'on-flag'
+          ? { kind: 'on-flag', onFlag: order.onFlag }
+          : order.kind === 'inject'
+            ? { ...order, attack: inject!.ref, order: id, fromTick: newestTick + Math.max(1, Math.round(INJECT_LEAD_S / launch.settings.controlPeriod)) }
+            : { ...order, order: id };
+      bus.publish(topics.control(recipient), { t: Date.now(), ...body }, CONTROL_QOS);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeoutMs)));
       const got = await Promise.race([answer, timedOut]);
       clearTimeout(timer);
+      if (got instanceof Error) throw got;
       if (!got) {
+        const who = order.kind === 'inject' ? `the agent of ${order.robots.filter((r) => !inject!.victims.has(r)).join(', ')}` : `the ${recipient}`;
         throw new UserError(
-          `no answer from the monitor of '${launch.name}' on ${url} within ${timeoutMs / 1000} s: is its live run going on (and the password in ${config.passwordEnv} the run's)?`,
+          `no answer from ${who} of '${launch.name}' on ${url} within ${timeoutMs / 1000} s (--timeout): is its live run going on (and the password in ${config.passwordEnv} the run's)?`,
         );
       }
       return got;
@@ -91,5 +193,39 @@ export async function sendOrder(path: string, onFlag: OnFlag, o: OrderOptions = 
     }
   } finally {
     await releaseRun(launch);
+  }
+}
+
+/**
+ * An injection checked as the launch file's are: a trial, a timing that fits the control period, an attack that
+ * loads (its path resolved against the working directory, loaded once and released: the agents load it again).
+ */
+async function checkInjection(launch: Launch, order: Extract<BusOrder, { kind: 'inject' }>): Promise<{ ref: string; name: string; victims: Map<string, { robot: string; fromTick: number; toTick: number }> }> {
+  if (!launch.trial) throw new UserError(`${launch.source}: injections: refused outside trial mode (set trial: true)`);
+  injectionTicks({ at: 0, duration: order.seconds, on: order.on, off: order.off }, launch.settings.controlPeriod, 0);
+  if (order.attack === 'none') throw new UserError("inject: 'none' compromises nothing");
+  const ref = isBuiltinAttack(order.attack) ? order.attack : resolveAttackRef(order.attack, process.cwd());
+  const attack = await loadAttack(ref, launch.settings);
+  if (attack.kind === 'adversary') await attack.adversary.release();
+  return { ref, name: attackName(attack), victims: new Map() };
+}
+
+/** The answer as the command prints it. */
+export function formatAnswer(a: OrderAnswer): string {
+  const at = `tick ${a.tick} (${a.atS.toFixed(1)} s into the trial)`;
+  switch (a.kind) {
+    case 'on-flag':
+      return `swarmguard operator: the monitor acts on flags with ${a.onFlag} from its tick ${a.tick + 1}`;
+    case 'e-stop':
+      return `swarmguard operator: e-stop of ${a.robots.join(', ')} in force at the feed from its ${at}: wheels zeroed until released`;
+    case 'release':
+      return (
+        `swarmguard operator: e-stop of ${a.robots.join(', ')} released at the feed's ${at}` +
+        (a.held.length ? `; still held by the monitor (isolate-and-stop): ${a.held.join(', ')}` : '')
+      );
+    case 'inject': {
+      const span = (v: { fromTick: number; toTick: number }) => `ticks ${v.fromTick} to ${v.toTick - 1}`;
+      return `swarmguard operator: ${a.attack} injected into ${a.victims.map((v) => `${v.robot} (${span(v)})`).join(', ')}, from ${a.atS.toFixed(1)} s into the trial, run by the victim's agent`;
+    }
   }
 }

@@ -19,9 +19,9 @@ export function describeEvent(e: RunEvent, period: number): string {
     case 'attack-error':
       return `${t}  ATTACK-ERROR ${e.robot} (${e.attack}): ${e.problem}; robot stopped`;
     case 'e-stop':
-      return `${t}  E-STOP   ${e.reason}`;
+      return e.robot === undefined ? `${t}  E-STOP   ${e.reason}` : `${t}  E-STOP   ${e.robot}: ${e.reason}`;
     case 'release':
-      return `${t}  RELEASE  e-stop released (${e.reason})`;
+      return `${t}  RELEASE  ${e.robot === undefined ? 'e-stop' : `${e.robot}'s e-stop`} released (${e.reason})`;
     case 'pause':
       return `${t}  STOP     every robot held (${e.reason})`;
     case 'resume':

@@ -48,7 +48,8 @@ export type RunEvent =
   | { tick: number; kind: 'stop'; robot: string; reason: StopReason }
   /** An attack module failed (threw, or returned a non-finite or out-of-range command): its robot is stopped. */
   | { tick: number; kind: 'attack-error'; robot: string; attack: string; problem: string }
-  | { tick: number; kind: 'e-stop' | 'release' | 'pause' | 'resume'; reason: string }
+  /** robot: the one robot an e-stop or release is for (a distributed run's bridge stops robots one by one); absent: every robot. */
+  | { tick: number; kind: 'e-stop' | 'release' | 'pause' | 'resume'; reason: string; robot?: string }
   /** A flagged robot isolated, its isolation ended, or what a flag does changed (src/runtime/isolation.ts). */
   | IsolationEvent;
 

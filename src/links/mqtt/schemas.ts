@@ -59,10 +59,51 @@ export const IsolationSchema = z.object({
 });
 
 /**
- * An operator's order to a distributed live run (`.../control`, the operator's only): `onFlag`, what a flag
- * does from now on (report, isolate, isolate-and-stop: checked by the monitor, as cmd.stopped is by its reader).
+ * An operator's order to a distributed live run's monitor (`.../control/monitor`, the operator's only): `onFlag`,
+ * what a flag does from now on (report, isolate, isolate-and-stop: checked by the monitor, as cmd.stopped is by
+ * its reader).
  */
 export const ControlSchema = z.object({ v: z.literal(1), t: time, kind: z.literal('on-flag'), onFlag: z.string().min(1).max(40) });
+
+/** Robots an order names: ids (each a topic level, checked by the receiver against its swarm) or `all`. */
+const orderRobots = z.union([z.literal('all'), z.array(z.string().min(1).max(64)).min(1).max(10_000)]);
+/** Printed on terminals and recorded: no control characters. */
+const printable = z.string().max(200).regex(/^\P{Cc}*$/u, 'printable text only');
+/**
+ * An operator's order to a distributed live run's robot bridge, the feed (`.../control/feed`, the operator's
+ * only): `estop` holds the robots named still until a `release` names them (the monitor's hold is its own: a
+ * release does not lift it). `order` is the sender's id for it, which the feed's answer on `.../events` (the
+ * `e-stop` / `release` event, or `order-refused`) carries back. Strict: an order with a key it does not know is
+ * refused whole rather than half understood.
+ */
+export const StopOrderSchema = z.discriminatedUnion('kind', [
+  z.object({ v: z.literal(1), t: time, order: z.string().min(1).max(64), kind: z.literal('estop'), robots: orderRobots, reason: printable.min(1) }).strict(),
+  z.object({ v: z.literal(1), t: time, order: z.string().min(1).max(64), kind: z.literal('release'), robots: orderRobots }).strict(),
+]);
+
+/**
+ * An operator's injection into a distributed live trial (`.../control/agents`, the operator's only; every agent
+ * reads it): `attack` as the launch file's injections name it (a fault, obs-noise:<eps>, a trained adversary or
+ * policy folder, an attack module; a path resolved by the sender), for `seconds` (on/off: intermittent, both or
+ * neither), from tick `fromTick` (the agents' numbering, periods since the start: the sender reads the ticks of
+ * the robots' commands and names one a little ahead), so that every agent starts it at the same tick; one that
+ * has passed it starts it at once, late. `order` is the sender's id, which the victims' answers (`injection-order` or
+ * `order-refused` on `.../events`) carry back.
+ */
+export const InjectOrderSchema = z
+  .object({
+    v: z.literal(1),
+    t: time,
+    order: z.string().min(1).max(64),
+    kind: z.literal('inject'),
+    robots: z.array(z.string().min(1).max(64)).min(1).max(10_000),
+    attack: z.string().min(1).max(1000).regex(/^\P{Cc}*$/u, 'printable text only'),
+    seconds: finite.positive().max(24 * 3600),
+    on: finite.positive().optional(),
+    off: finite.positive().optional(),
+    fromTick: tick,
+  })
+  .strict();
 
 export type PoseMsg = z.output<typeof PoseSchema>;
 export type CmdMsg = z.output<typeof CmdSchema>;
@@ -70,6 +111,8 @@ export type BeliefMsg = z.output<typeof BeliefSchema>;
 export type DoneMsg = z.output<typeof DoneSchema>;
 export type IsolationMsg = z.output<typeof IsolationSchema>;
 export type ControlMsg = z.output<typeof ControlSchema>;
+export type StopOrderMsg = z.output<typeof StopOrderSchema>;
+export type InjectOrderMsg = z.output<typeof InjectOrderSchema>;
 
 export const SCHEMAS = {
   pose: PoseSchema,
@@ -83,6 +126,8 @@ export const SCHEMAS = {
   done: DoneSchema,
   isolation: IsolationSchema,
   control: ControlSchema,
+  'stop-order': StopOrderSchema,
+  'inject-order': InjectOrderSchema,
 } as const;
 export type PayloadKind = keyof typeof SCHEMAS;
 export type Payload<K extends PayloadKind> = z.output<(typeof SCHEMAS)[K]>;

@@ -34,6 +34,10 @@ export function filterCovers(filter: string, topic: string): boolean {
   return f.length === t.length;
 }
 
+/** Who carries out an operator's order in a distributed live run (`.../control/<recipient>`). */
+export const CONTROL_RECIPIENTS = ['monitor', 'feed', 'agents'] as const;
+export type ControlRecipient = (typeof CONTROL_RECIPIENTS)[number];
+
 /** Every topic of one swarm. */
 export class SwarmTopics {
   readonly prefix: string;
@@ -69,11 +73,16 @@ export class SwarmTopics {
   }
 
   /**
-   * A distributed live run's operator orders (`swarmguard operator`): what a flag does from now on. Only the
-   * operator may publish them and only the monitor reads them (the run's ACL).
+   * A distributed live run's operator orders (`swarmguard operator`), one topic per recipient: `monitor` (what a
+   * flag does from now on), `feed` (the robots' bridge: e-stop and release of robots) and `agents` (an injection:
+   * every agent hears it, the victim's runs it, the others make its draws from the run's random stream). Only
+   * the operator may publish them, each recipient reads only its own (the run's ACL). One topic per recipient rather than one
+   * topic with kinds: the broker's ACL then says who carries out what (least privilege: the feed never hears
+   * what a flag does, the monitor never an e-stop order), and everything on a recipient's topic is for it, so a
+   * payload that is not one of its orders is refused and counted rather than skipped as someone else's.
    */
-  get control(): string {
-    return `${this.prefix}/control`;
+  control(recipient: ControlRecipient): string {
+    return `${this.prefix}/control/${recipient}`;
   }
 
   /** A distributed trial's end (retained): whoever ends the trial publishes it; the next trial's feed clears it. */
