@@ -30,6 +30,7 @@ import { releaseRun } from '../src/runtime/run-spec.js';
 import { SimLink } from './sim-link.js';
 import { SwarmInbox } from '../src/distributed/inbox.js';
 import { BridgeStops } from '../src/distributed/bridge-stops.js';
+import { EStopLog, type EStopRecord } from './e-stop-log.js';
 import { hearsMasks } from '../src/distributed/config.js';
 import { followPeers, joinBus, type Participant } from '../src/distributed/participant.js';
 import { FaultLog } from '../src/runtime/fault-log.js';
@@ -77,15 +78,6 @@ export interface FeedSummary {
   outages: { fromTick: number; toTick: number; ms: number; travelM: number | null }[];
 }
 
-export interface EStopRecord {
-  robot: string;
-  reason: string;
-  fromTick: number;
-  toTick: number | null;
-  travelM: number | null;
-  othersTravelM: number | null;
-  afterReleaseM: number | null;
-}
 
 /**
  * Live: why a robot executing this command executes a stop rather than its policy's command, for the poses
@@ -160,26 +152,8 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
       });
     }
     // The operator's e-stop and release (live): carried out at once, whole or not at all, and answered on `.../events`.
-    const eStops: EStopRecord[] = [];
-    /** Open e-stop records' poses at the start (two twin ticks after the order: its stop taken effect). */
-    const eStopStart = new Map<EStopRecord, { settle: number; poses: { x: number; y: number }[] | null; others: number[] }>();
-    /** Released e-stops: the robot's true pose at the release and the ticks left of the second after it. */
-    const afterRelease = new Map<EStopRecord, { left: number; x: number; y: number }>();
-    const secondTicks = Math.max(1, Math.round(1 / launch.settings.controlPeriod));
+    const eStopLog = new EStopLog(ids, () => link!.truePoses(), (j) => bridge.stops(j), Math.max(1, Math.round(1 / launch.settings.controlPeriod)));
     const orders = { applied: 0, refused: 0 };
-    /** Its travel so far; released: its release's tick, and its travel in the second after (otherwise in force at the end). */
-    const closeEStop = (r: EStopRecord, released: boolean) => {
-      const i = ids.indexOf(r.robot);
-      const now = link!.truePoses();
-      const start = eStopStart.get(r)?.poses ?? null;
-      const others = eStopStart.get(r)?.others ?? [];
-      const moved = (j: number) => Math.hypot(now[j]!.x - start![j]!.x, now[j]!.y - start![j]!.y);
-      r.toTick = released ? ticks : null;
-      r.travelM = start ? moved(i) : null;
-      r.othersTravelM = start && others.length ? Math.max(...others.map(moved)) : null;
-      if (released) afterRelease.set(r, { left: secondTicks, x: now[i]!.x, y: now[i]!.y });
-      eStopStart.delete(r);
-    };
     const answer = (body: object) => bus.publish(p.topics.events, { tick: ticks, ...body }, DEFAULT_QOS.events);
     const takeOrder = (msg: StopOrderMsg) => {
       const named = msg.robots === 'all' ? [...ids] : msg.robots;
@@ -202,11 +176,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
         const reason = `${msg.reason} (operator)`;
         for (const id of robots) {
           const i = ids.indexOf(id);
-          if (bridge.eStopped(i) === null) {
-            const r: EStopRecord = { robot: id, reason, fromTick: ticks, toTick: null, travelM: null, othersTravelM: null, afterReleaseM: null };
-            eStops.push(r);
-            eStopStart.set(r, { settle: 2, poses: null, others: [] });
-          }
+          eStopLog.eStopped(id, reason, ticks);
           bridge.eStop(i, reason);
           link!.send(i, 0, 0);
           if (!held(i)) executingStop[i] = 'e-stop';
@@ -215,10 +185,8 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
         return answer({ kind: 'e-stop', robots, reason, order: msg.order });
       }
       for (const id of robots) {
-        const i = ids.indexOf(id);
-        const open = eStops.find((r) => r.robot === id && r.toTick === null);
-        if (open) closeEStop(open, true);
-        bridge.release(i);
+        eStopLog.releasedAt(id, ticks);
+        bridge.release(ids.indexOf(id));
       }
       // The monitor's hold is its own: a robot it still holds stays still (said in the answer).
       const stillHeld = robots.filter((id) => held(ids.indexOf(id)));
@@ -375,18 +343,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
         ticks++;
         const o2 = outage;
         if (o2 && o2.startPoses === null && --o2.settle <= 0) o2.startPoses = link!.truePoses();
-        // The others: the robots the bridge stops neither then (nor, for an `all`, by this order).
-        for (const e of eStopStart.values()) {
-          if (e.poses !== null || --e.settle > 0) continue;
-          e.poses = link!.truePoses();
-          e.others = ids.flatMap((_, j) => (bridge.stops(j) ? [] : [j]));
-        }
-        for (const [r, a] of afterRelease) {
-          if (--a.left > 0) continue;
-          const q = link!.truePoses()[ids.indexOf(r.robot)]!;
-          r.afterReleaseM = Math.hypot(q.x - a.x, q.y - a.y);
-          afterRelease.delete(r);
-        }
+        eStopLog.ticked();
         link!.poses().forEach((pose, i) => {
           // What the step just taken executed (the watchdog below stops the robot from the next one on).
           const stop = executingStop[i];
@@ -408,7 +365,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
       if (outage !== null && ticks < launch.ticks) throw new Error(`swarmguard feed: the broker unreachable for more than ${cfg.outageTimeoutMs} ms (distributed.outageTimeoutMs)`);
     }
     faults.close();
-    for (const r of eStopStart.keys()) closeEStop(r, false);
+    eStopLog.finish();
     const wallMs = Date.now() - t0;
     const summary: FeedSummary = {
       mode: cfg.mode,
@@ -418,7 +375,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
       watchdogStops,
       heldTicks,
       eStoppedTicks,
-      eStops,
+      eStops: eStopLog.records,
       orders,
       finalTruePoses: link.truePoses(),
       finalPoses: link.poses().map((q) => ({ x: q!.x, y: q!.y, theta: q!.theta })),
@@ -428,7 +385,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
       outages,
     };
     const stopped = Object.entries(watchdogStops).filter(([, n]) => n > 0);
-    log(`swarmguard feed: ${ticks} ticks in ${(wallMs / 1000).toFixed(1)} s (${summary.ticksPerSecond.toFixed(1)} ticks/s); watchdog stops: ${stopped.length ? stopped.map(([id, n]) => `${id} ${n}`).join(', ') : 'none'}${eStops.length ? `; e-stops: ${eStops.map((r) => `${r.robot} ${r.fromTick}-${r.toTick ?? 'end'}`).join(', ')}` : ''}${orders.refused ? `; ${orders.refused} orders refused` : ''}${summary.refused ? `; ${summary.refused} payloads refused` : ''}${outages.length ? `; ${outages.length} broker outage(s) ridden out` : ''}`);
+    log(`swarmguard feed: ${ticks} ticks in ${(wallMs / 1000).toFixed(1)} s (${summary.ticksPerSecond.toFixed(1)} ticks/s); watchdog stops: ${stopped.length ? stopped.map(([id, n]) => `${id} ${n}`).join(', ') : 'none'}${eStopLog.records.length ? `; e-stops: ${eStopLog.records.map((r) => `${r.robot} ${r.fromTick}-${r.toTick ?? 'end'}`).join(', ')}` : ''}${orders.refused ? `; ${orders.refused} orders refused` : ''}${summary.refused ? `; ${summary.refused} payloads refused` : ''}${outages.length ? `; ${outages.length} broker outage(s) ridden out` : ''}`);
     finished = true;
     return summary;
   } finally {
