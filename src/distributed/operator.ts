@@ -139,35 +139,15 @@ export async function sendOrder(path: string, order: BusOrder, o: OrderOptions =
     });
     try {
       const timeoutMs = o.timeoutMs ?? ORDER_ANSWER_MS;
-      // The feed's answer carries this order's id back (two operators' e-stops are told apart).
+      // The recipient's answer carries this order's id back (two operators' orders are told apart).
       const id = randomBytes(8).toString('hex');
-      const at = (tick: number) => ({ tick, atS: tick * launch.settings.controlPeriod });
+      // An injection names its start tick: a little after the newest one the agents' commands say.
+      const newestTick = inject ? await newestCommandTick(bus, topics, timeoutMs, url, launch.name) : -1;
       let answered: (a: OrderAnswer | Error) => void = () => {};
       const answer = new Promise<OrderAnswer | Error>((resolve) => (answered = resolve));
-      // An injection names its start tick: a little after the newest one the agents' commands say.
-      let newestTick = -1;
-      if (inject) {
-        await bus.subscribe(topics.everyRobot('cmd'), 'cmd', DEFAULT_QOS.cmd, (_topic, msg) => void (newestTick = Math.max(newestTick, msg.tick)));
-        const heardBy = Date.now() + timeoutMs;
-        while (newestTick < 0 && Date.now() < heardBy) await new Promise((r) => setTimeout(r, 20));
-        if (newestTick < 0) throw new UserError(`no robot's command heard on ${url} within ${timeoutMs / 1000} s (--timeout): is the live run of '${launch.name}' going on?`);
-      }
       await bus.subscribe(topics.events, 'events', DEFAULT_QOS.events, (_topic, msg) => {
-        if (order.kind === 'on-flag') {
-          if (msg.kind === 'on-flag' && msg.reason === 'operator' && msg.onFlag === order.onFlag) answered({ kind: 'on-flag', onFlag: order.onFlag, ...at(msg.tick) });
-          return;
-        }
-        if (msg.order !== id) return;
-        const names = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);
-        const by = typeof msg.robot === 'string' ? `the agent of ${msg.robot}` : 'the feed';
-        if (msg.kind === 'order-refused') answered(new UserError(`${by} in '${launch.name}' refused ${describeOrder(order)}: ${String(msg.why)}`));
-        else if (msg.kind === 'injection-order' && inject && order.kind === 'inject') {
-          // Every victim's agent answers; the answer is complete with the last.
-          inject.victims.set(String(msg.robot), { robot: String(msg.robot), fromTick: Number(msg.fromTick), toTick: Number(msg.toTick) });
-          const victims = order.robots.flatMap((r) => inject.victims.get(r) ?? []);
-          if (victims.length === order.robots.length) answered({ kind: 'inject', attack: inject.name, victims, ...at(victims[0]!.fromTick) });
-        } else if (msg.kind === 'e-stop') answered({ kind: 'e-stop', robots: names(msg.robots), ...at(msg.tick) });
-        else if (msg.kind === 'release') answered({ kind: 'release', robots: names(msg.robots), held: names(msg.held), ...at(msg.tick) });
+        const got = answerIn(msg, order, id, launch, inject);
+        if (got) answered(got);
       });
       const body =
         order.kind === 'on-flag'
@@ -196,11 +176,52 @@ export async function sendOrder(path: string, order: BusOrder, o: OrderOptions =
   }
 }
 
+/** What the injection's check found: the attack as the agents load it, its name, and the victims' answers so far. */
+interface CheckedInjection {
+  ref: string;
+  name: string;
+  victims: Map<string, { robot: string; fromTick: number; toTick: number }>;
+}
+
+/** The newest tick the robots' commands carry, waiting up to timeoutMs for the first (the run's broker and name: said if none comes). */
+async function newestCommandTick(bus: BusClient, topics: SwarmTopics, timeoutMs: number, url: string, run: string): Promise<number> {
+  let newest = -1;
+  await bus.subscribe(topics.everyRobot('cmd'), 'cmd', DEFAULT_QOS.cmd, (_topic, msg) => void (newest = Math.max(newest, msg.tick)));
+  const heardBy = Date.now() + timeoutMs;
+  while (newest < 0 && Date.now() < heardBy) await new Promise((r) => setTimeout(r, 20));
+  if (newest < 0) throw new UserError(`no robot's command heard on ${url} within ${timeoutMs / 1000} s (--timeout): is the live run of '${run}' going on?`);
+  return newest;
+}
+
+/**
+ * The answer an event on `.../events` gives to the order (null: none, or not complete yet; an Error: refused):
+ * the monitor's `on-flag` for onflag; for the others the recipient's answer naming the order's id, an injection's
+ * once every victim's agent has answered (kept in `inject.victims`).
+ */
+function answerIn(msg: Record<string, unknown>, order: BusOrder, id: string, launch: Launch, inject: CheckedInjection | null): OrderAnswer | Error | null {
+  const at = (tick: unknown) => ({ tick: Number(tick), atS: Number(tick) * launch.settings.controlPeriod });
+  if (order.kind === 'on-flag') {
+    return msg.kind === 'on-flag' && msg.reason === 'operator' && msg.onFlag === order.onFlag ? { kind: 'on-flag', onFlag: order.onFlag, ...at(msg.tick) } : null;
+  }
+  if (msg.order !== id) return null;
+  const names = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);
+  const by = typeof msg.robot === 'string' ? `the agent of ${msg.robot}` : 'the feed';
+  if (msg.kind === 'order-refused') return new UserError(`${by} in '${launch.name}' refused ${describeOrder(order)}: ${String(msg.why)}`);
+  if (msg.kind === 'injection-order' && inject && order.kind === 'inject') {
+    inject.victims.set(String(msg.robot), { robot: String(msg.robot), fromTick: Number(msg.fromTick), toTick: Number(msg.toTick) });
+    const victims = order.robots.flatMap((r) => inject.victims.get(r) ?? []);
+    return victims.length === order.robots.length ? { kind: 'inject', attack: inject.name, victims, ...at(victims[0]!.fromTick) } : null;
+  }
+  if (msg.kind === 'e-stop') return { kind: 'e-stop', robots: names(msg.robots), ...at(msg.tick) };
+  if (msg.kind === 'release') return { kind: 'release', robots: names(msg.robots), held: names(msg.held), ...at(msg.tick) };
+  return null;
+}
+
 /**
  * An injection checked as the launch file's are: a trial, a timing that fits the control period, an attack that
  * loads (its path resolved against the working directory, loaded once and released: the agents load it again).
  */
-async function checkInjection(launch: Launch, order: Extract<BusOrder, { kind: 'inject' }>): Promise<{ ref: string; name: string; victims: Map<string, { robot: string; fromTick: number; toTick: number }> }> {
+async function checkInjection(launch: Launch, order: Extract<BusOrder, { kind: 'inject' }>): Promise<CheckedInjection> {
   if (!launch.trial) throw new UserError(`${launch.source}: injections: refused outside trial mode (set trial: true)`);
   injectionTicks({ at: 0, duration: order.seconds, on: order.on, off: order.off }, launch.settings.controlPeriod, 0);
   if (order.attack === 'none') throw new UserError("inject: 'none' compromises nothing");
