@@ -87,6 +87,36 @@ describe('safety layer', () => {
     expect(s.filter(0, 1, 1, pose(2 - 0.037, 1, 0), 1000).stopped).toBe('leaving-arena');
   });
 
+  it('filters a whole swarm in one call (the tick path) exactly as robot by robot: commands, reasons and counts', () => {
+    const ids = Array.from({ length: 12 }, (_, i) => `r${i}`);
+    const robots = resolveRobotParams(loadRobotsFile(`${PROJECT_ROOT}/robots/epuck2.yaml`), ids);
+    const settings = { maxPoseAgeMs: 200, lookaheadS: 0.5, wallMargin: 0.01 };
+    const batch = new SafetyLayer(robots, arena, settings);
+    const single = new SafetyLayer(robots, arena, settings);
+    // Held robots (isolate-and-stop) too: robot 11.
+    batch.holdWhere((i) => i === 11);
+    single.holdWhere((i) => i === 11);
+    // Every reason once, and passing commands in and out of range, near and away from the walls.
+    const poses = [
+      pose(1, 1), pose(1.94, 1, 0), pose(1.94, 1, Math.PI), null, pose(Number.NaN, 1), pose(1, 1, 0, 700),
+      pose(1, 1), pose(0.05, 0.05, -2.4), pose(1, 1.95, Math.PI / 2), pose(0.5, 1.5, 1), pose(1, 1), pose(1, 1),
+    ];
+    const commands = Float32Array.from([0.5, 0.5, 1, 1, 1, 1, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, Number.NaN, 0.5, 1, 1, 1, 1, 3, -2, -0.25, 0.75, 0.5, 0.5]);
+    const out = new Float32Array(commands.length);
+    batch.filterAllInto(commands, poses, 1000, out);
+    const reasons = new Set<string | null>();
+    poses.forEach((p, i) => {
+      const one = single.filter(i, commands[2 * i]!, commands[2 * i + 1]!, p, 1000);
+      expect([batch.reasons[i], out[2 * i], out[2 * i + 1]]).toEqual([one.stopped, Math.fround(one.left), Math.fround(one.right)]);
+      reasons.add(one.stopped);
+    });
+    expect([...reasons].sort()).toEqual(['invalid-command', 'invalid-pose', 'isolated', 'leaving-arena', 'no-pose', 'stale-pose', null].sort());
+    expect(batch.stops).toEqual(single.stops);
+    // In place (out = commands), as the run filters its tick's commands.
+    batch.filterAllInto(commands, poses, 1000, commands);
+    expect(Array.from(commands)).toEqual(Array.from(out));
+  });
+
   it('holds a swarm-wide e-stop until released', () => {
     const s = new SafetyLayer(params, arena);
     s.engageEStop('operator');
