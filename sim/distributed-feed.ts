@@ -122,7 +122,6 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
     const mask = new Uint8Array(N);
     // The monitor's hold (the mask) and the operator's e-stop, each lifted only by its own.
     const bridge = new BridgeStops(mask);
-    const held = (i: number) => bridge.held(i);
     await bus.subscribe(p.topics.everyRobot('cmd'), 'cmd', DEFAULT_QOS.cmd, (topic, msg, receivedMs) => {
       const r = p.topics.parseRobot(topic);
       const i = r ? ids.indexOf(r.id) : -1;
@@ -131,7 +130,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
       if (cfg.mode === 'live') {
         lastCommandMs[i] = receivedMs;
         // Held by the monitor: it expects the robot still (no mark); e-stopped: a stop, not its policy's motion.
-        executingStop[i] = held(i) ? null : bridge.eStopped(i) !== null ? 'e-stop' : commandStop(msg);
+        executingStop[i] = bridge.held(i) ? null : bridge.eStopped(i) !== null ? 'e-stop' : commandStop(msg);
         link!.send(i, ...bridge.wheels(i, msg.left, msg.right));
       }
       wake?.();
@@ -143,7 +142,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
           // Live: the latest mask holds from now on (a robot it holds stops at once).
           inbox.isolationAt(0, mask);
           ids.forEach((_, i) => {
-            if (!held(i)) return;
+            if (!bridge.held(i)) return;
             link!.send(i, 0, 0);
             executingStop[i] = null;
           });
@@ -179,7 +178,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
           eStopLog.eStopped(id, reason, ticks);
           bridge.eStop(i, reason);
           link!.send(i, 0, 0);
-          if (!held(i)) executingStop[i] = 'e-stop';
+          if (!bridge.held(i)) executingStop[i] = 'e-stop';
         }
         log(`swarmguard feed: e-stop of ${robots.join(', ')} at tick ${ticks} (${msg.reason}): wheels zeroed until released`);
         return answer({ kind: 'e-stop', robots, reason, order: msg.order });
@@ -189,7 +188,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
         bridge.release(ids.indexOf(id));
       }
       // The monitor's hold is its own: a robot it still holds stays still (said in the answer).
-      const stillHeld = robots.filter((id) => held(ids.indexOf(id)));
+      const stillHeld = robots.filter((id) => bridge.held(ids.indexOf(id)));
       log(`swarmguard feed: release of ${robots.join(', ')} at tick ${ticks}${stillHeld.length ? `; still held by the monitor: ${stillHeld.join(', ')}` : ''}`);
       return answer({ kind: 'release', robots, reason: 'operator', order: msg.order, held: stillHeld });
     };
@@ -312,7 +311,7 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
         if (isolating) inbox.isolationAt(k, mask);
         ids.forEach((id, i) => {
           const c = inbox.commandAt(i, k);
-          if (held(i)) {
+          if (bridge.held(i)) {
             link!.send(i, 0, 0);
             heldTicks[id]!++;
           } else if (c) {
@@ -348,11 +347,11 @@ export async function runFeed(path: string, o: FeedOptions = {}): Promise<FeedSu
           // What the step just taken executed (the watchdog below stops the robot from the next one on).
           const stop = executingStop[i];
           // A robot never commanded stands still already; one whose commands stopped is stopped.
-          if (held(i)) heldTicks[ids[i]!]!++;
+          if (bridge.held(i)) heldTicks[ids[i]!]!++;
           if (bridge.eStopped(i) !== null) eStoppedTicks[ids[i]!]!++;
           if (Number.isFinite(lastCommandMs[i]!) && now - lastCommandMs[i]! > cfg.commandTimeoutMs) {
             link!.send(i, 0, 0);
-            if (!held(i)) executingStop[i] = 'watchdog';
+            if (!bridge.held(i)) executingStop[i] = 'watchdog';
             watchdogStops[ids[i]!]!++;
             faults.fault(source(ids[i]!), 'command watchdog', `no command for ${now - lastCommandMs[i]!} ms: stopped`);
           } else if (Number.isFinite(lastCommandMs[i]!)) faults.settle(source(ids[i]!));
