@@ -8,7 +8,7 @@
 //   -> sub-steps of Euler motion with disc/wall contact resolution
 //   -> tracker poses with noise -> tracked speed/turn rate -> the task's reward and done -> observations.
 import { bodyAngular, bodyLinear, clampCommand, estimateTwists, wrapAngle } from '../src/core/kinematics.js';
-import { RendezvousObserver, globalStateSize, PAIR_DIM, perturbObservation, type SwarmFrame } from '../src/core/observation.js';
+import { LEFT_OUT, RendezvousObserver, globalStateSize, PAIR_DIM, perturbObservation, type SwarmFrame } from '../src/core/observation.js';
 import { makeStreams, type RandomStream } from '../src/core/random.js';
 import type { RendezvousMetrics } from '../src/core/rendezvous.js';
 import { MAX_LATENCY_TICKS, maxWheelSpeed } from '../src/core/robot-params.js';
@@ -127,6 +127,11 @@ export class SwarmWorld<Metrics> implements TaskWorld {
    * always left out; these count only in an environment without a victim.
    */
   private readonly scoredOutRobots: number[][];
+  /** Per environment: the robot isolation leaves out of the others' observations (-1: none), and from which step. */
+  private readonly isolatedRobot: Int32Array;
+  private readonly isolatedFrom: Int32Array;
+  /** The isolation mask the observer reads (src/core/observation.ts values), robot g at g. */
+  private readonly isolationMask: Uint8Array;
 
   private readonly bodies: DiscBodies;
   /** Per robot: ground speed (m/s) per unit command of each wheel, and wheel distance, with this episode's offsets. */
@@ -196,6 +201,9 @@ export class SwarmWorld<Metrics> implements TaskWorld {
     this.compromised = new Uint8Array(G);
     this.attacks = Array.from({ length: E }, () => []);
     this.scoredOutRobots = Array.from({ length: E }, () => []);
+    this.isolatedRobot = new Int32Array(E).fill(-1);
+    this.isolatedFrom = new Int32Array(E);
+    this.isolationMask = new Uint8Array(G);
 
     this.bodyRadius = Float64Array.from(settings.robots, (r) => r.bodyRadius);
     this.bodies = {
@@ -325,6 +333,34 @@ export class SwarmWorld<Metrics> implements TaskWorld {
     return this.attacks[e]!.length > 0 ? this.victimsOf(e) : this.scoredOutOf(e);
   }
 
+  /**
+   * Leaves `robot` of environment e out of every other robot's observation, centroid and belief pairs from
+   * step `fromStep` of the current episode on, as the runtime's `monitor.onFlag: isolate` does once the
+   * monitor flags it (training meets the deployed reaction this way); null isolates nobody. A reset ends it.
+   */
+  isolate(e: number, robot: number | string | null, fromStep = 0): void {
+    this.checkEnv(e);
+    if (!Number.isInteger(fromStep) || fromStep < 0) throw new RangeError(`isolation step must be an integer >= 0, got ${fromStep}`);
+    const base = e * this.robots;
+    this.isolationMask.fill(0, base, base + this.robots);
+    this.isolatedRobot[e] = robot === null ? -1 : this.robotIndex(robot);
+    this.isolatedFrom[e] = fromStep;
+  }
+
+  /** The robot environment e isolates now (-1: none). */
+  isolatedNow(e: number): number {
+    const k = this.isolatedRobot[e]!;
+    return k >= 0 && this.stepCount[e]! >= this.isolatedFrom[e]! ? k : -1;
+  }
+
+  /** The isolation mask for environment e's observations now, or undefined when it isolates nobody. */
+  private isolationFor(e: number): Uint8Array | undefined {
+    const k = this.isolatedNow(e);
+    if (k < 0) return undefined;
+    this.isolationMask[e * this.robots + k] = LEFT_OUT;
+    return this.isolationMask;
+  }
+
   private checkDistinct(e: number, robots: readonly number[], what: string): void {
     const twice = robots.find((k, i) => robots.indexOf(k) !== i);
     if (twice !== undefined) throw new UserError(`env ${e}: robot '${this.robotIds[twice]}' is named twice as a ${what}`);
@@ -373,6 +409,7 @@ export class SwarmWorld<Metrics> implements TaskWorld {
     this.collisionOnsets[e] = 0;
     this.wallOnsets[e] = 0;
     this.task.startEpisode(e);
+    this.isolate(e, null);
     this.onEpisodeStart?.(e);
     if (!this.physicsOnly) this.observeEnv(e);
   }
@@ -503,7 +540,7 @@ export class SwarmWorld<Metrics> implements TaskWorld {
     if (out.length < N * N * PAIR_DIM) throw new RangeError(`pair feature buffer needs ${N * N * PAIR_DIM} floats`);
     // observeAll refreshes the observer's per-environment caches that pair features read.
     if (this.pairScratch.length < N * this.obsSize) this.pairScratch = new Float32Array(N * this.obsSize);
-    this.observer.observeAll(this.tracked, e * N, N, this.pairScratch, 0);
+    this.observer.observeAll(this.tracked, e * N, N, this.pairScratch, 0, undefined, 0, this.isolationFor(e));
     this.observer.pairFeaturesAll(this.tracked, e * N, N, out, 0);
   }
 
@@ -700,7 +737,7 @@ export class SwarmWorld<Metrics> implements TaskWorld {
   private observeEnv(e: number): void {
     const N = this.robots;
     const base = e * N;
-    this.observer.observeAll(this.tracked, base, N, this.obs, base * this.obsSize, this.rowIds, base * this.settings.observation.maxNeighbours);
+    this.observer.observeAll(this.tracked, base, N, this.obs, base * this.obsSize, this.rowIds, base * this.settings.observation.maxNeighbours, this.isolationFor(e));
     for (const a of this.attacks[e]!) {
       if (a.observationNoise > 0) perturbObservation(this.obs, (base + a.robot) * this.obsSize, this.observer.layout, a.observationNoise, this.rng[e]!);
     }

@@ -57,6 +57,21 @@ export const RobustSettingsSchema = z
      * it cannot be deployed, since no real swarm knows which robot is compromised.
      */
     oracle: z.boolean().default(false),
+    /**
+     * Training for the monitor's `onFlag: isolate`: in this share of the attacked episodes the victim is left
+     * out of every other robot's observation, centroid and belief pairs from a delay drawn uniformly in
+     * delaySeconds (the monitor's time to flag) to the episode's end, as the runtime does once it is flagged.
+     * The defenders then learn to gather with a robot they cannot see, which isolation makes them meet. Off
+     * when absent.
+     */
+    isolation: z
+      .object({
+        probability: z.number().min(0).max(1),
+        delaySeconds: z.object({ min: z.number().min(0), max: z.number().min(0) }).strict(),
+      })
+      .strict()
+      .refine((i) => i.delaySeconds.min <= i.delaySeconds.max, { message: 'delaySeconds.min must not exceed delaySeconds.max', path: ['delaySeconds'] })
+      .optional(),
   })
   .strict();
 
@@ -306,5 +321,11 @@ export function checkDecisionTicks(config: TrainConfig, settings: SwarmSettings,
   }
   if (config.minibatches > config.envs * config.rolloutSteps) {
     throw new ConfigError(`${source}: minibatches: ${config.minibatches} exceeds the ${config.envs * config.rolloutSteps} environment samples per iteration`);
+  }
+  const isolation = (config.batpal ?? config.eir)?.isolation;
+  const episodeSeconds = settings.episodeSteps * settings.controlPeriod;
+  if (isolation && isolation.delaySeconds.max >= episodeSeconds) {
+    const block = config.batpal ? 'batpal' : 'eir';
+    throw new ConfigError(`${source}: ${block}.isolation.delaySeconds.max: ${isolation.delaySeconds.max} s must be shorter than an episode (${episodeSeconds} s)`);
   }
 }

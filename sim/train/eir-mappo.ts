@@ -186,10 +186,23 @@ export class EirMappoTrainer extends MappoTrainer {
       this.world.setVictim(e, null);
       this.envTypes[e] = 0;
     } else {
-      this.world.setVictim(e, { robot: this.rng.int(0, N - 1), override: this.override });
+      const robot = this.rng.int(0, N - 1);
+      this.world.setVictim(e, { robot, override: this.override });
       this.envTypes[e] = this.drawAttackType();
+      this.drawIsolation(e, robot);
     }
     this.beliefs.resetEnv(e);
+  }
+
+  /**
+   * With `isolation` set, whether this attacked episode meets the monitor's isolate reaction, and from which
+   * step: the victim is then left out of the others' observations and belief pairs to the episode's end.
+   */
+  private drawIsolation(e: number, victim: number): void {
+    const isolation = this.robust.isolation;
+    if (!isolation || !(this.rng.uniform() < isolation.probability)) return;
+    const { min, max } = isolation.delaySeconds;
+    this.world.isolate(e, victim, Math.round(this.rng.range(min, max) / this.settings.controlPeriod));
   }
 
   /** Draws every environment's type again (a subclass whose draw needs its own set-up calls this after it). */
