@@ -291,7 +291,12 @@ describe('dashboard protocol (a run of the shipped MAPPO policy, stepped by hand
     const file = await c.control({ kind: 'inject', robot: 'epuck-3', attack: '/etc', seconds: 1 }, TOKEN);
     expect(file.reason).toMatch(/unknown attack '\/etc'/);
     expect(server.stats().refused['unknown-attack']).toBeGreaterThanOrEqual(1);
-    await step(12); // the injection ends
+    // The operator ends it early: the robot is back under its policy from the next tick.
+    expect(await c.control({ kind: 'end-injection', robot: 'epuck-3' }, TOKEN)).toMatchObject({ type: 'result', message: expect.stringMatching(/injections ended/) });
+    await step(1);
+    expect(run.records.at(-1)!.compromised).toEqual([]);
+    expect(run.events).toContainEqual(expect.objectContaining({ kind: 'end-injection', robot: 'epuck-3', reason: 'dashboard' }));
+    expect((await c.control({ kind: 'end-injection', robot: 'epuck-3' }, TOKEN)).reason).toMatch(/no injection on epuck-3/);
   });
 
   it('malformed messages are refused, answered with what is wrong, and counted; nothing changes', async () => {

@@ -217,7 +217,7 @@ describe.skipIf(!rosAvailable)(`ROS 2 node${rosAvailable ? '' : ' (skipped: ROS 
     }
   }, 120_000);
 
-  it('~/inject is refused outside trial mode, and carries out the inject.* request in a trial', async () => {
+  it('~/inject is refused outside trial mode, and carries out the inject.* request in a trial; ~/end_injection ends it', async () => {
     const benign = await openRun('no-trial', false);
     try {
       const res = await call('inject');
@@ -238,6 +238,9 @@ describe.skipIf(!rosAvailable)(`ROS 2 node${rosAvailable ? '' : ' (skipped: ROS 
       expect(set.every((s: { successful: boolean }) => s.successful)).toBe(true);
       const res = await call('inject');
       expect(res).toMatchObject({ success: true, message: expect.stringContaining(`${ids[1]} compromised by fault:spin`) });
+      // ~/end_injection ends it at once; a second call has nothing left to end.
+      expect(await call('end_injection')).toMatchObject({ success: true, message: expect.stringContaining(`${ids[1]}'s injections ended`) });
+      expect(await call('end_injection')).toMatchObject({ success: false, message: expect.stringContaining(`no injection on ${ids[1]}`) });
     } finally {
       await trial.close();
     }

@@ -186,6 +186,8 @@ describe('operator console', () => {
     expect(parseConsoleCommand('  inject epuck-3 obs-noise:0.5 ')).toEqual({ kind: 'inject', robot: 'epuck-3', attack: 'obs-noise:0.5', seconds: 10 });
     expect(parseConsoleCommand('estop too close')).toEqual({ kind: 'estop', reason: 'too close' });
     expect(parseConsoleCommand('release')).toEqual({ kind: 'release' });
+    expect(parseConsoleCommand('end epuck-3,epuck-4')).toEqual({ kind: 'end-injection', robot: 'epuck-3,epuck-4' });
+    expect(() => parseConsoleCommand('end')).toThrow(/usage: end <robot-id>/);
     expect(parseConsoleCommand('')).toBeNull();
     expect(() => parseConsoleCommand('inject epuck-3')).toThrow(/usage: inject/);
     expect(() => parseConsoleCommand('inject epuck-3 fault:spin -2')).toThrow(/seconds must be a number > 0/);
@@ -216,6 +218,32 @@ describe('operator console', () => {
     expect(o.detectionDelayTicks).toBeNull();
     expect(flags.length).toBeGreaterThan(0);
     expect(o.falseFlags).toBe(flags.length);
+  });
+
+  it("the operator's end puts a compromised robot back under its policy at once, cancels a planned injection, and refuses a robot with none", async () => {
+    const r = run([{ robot: 4, fromTick: 100, toTick: 200, attack: { kind: 'fault', fault: 'stuck' } }]);
+    const control = new RunController(r.trial, settings);
+    await r.ticks(10);
+    await control.apply({ kind: 'inject', robot: 'epuck-2,epuck-7', attack: 'fault:spin', seconds: 30 }, 'console');
+    await r.ticks(5);
+    expect(r.trial.records.at(-1)!.compromised).toEqual([2, 7]);
+    await expect(control.apply({ kind: 'end-injection', robot: 'epuck-2,epuck-3' }, 'console')).rejects.toThrow(/no injection on epuck-3 is running or planned/);
+    expect(r.trial.events.filter((e) => e.kind === 'end-injection')).toEqual([]);
+    await control.apply({ kind: 'end-injection', robot: 'epuck-2,epuck-4' }, 'console');
+    await r.ticks(1);
+    const t = r.trial.records.at(-1)!.tick;
+    expect(r.trial.records.at(-1)!.compromised).toEqual([7]);
+    expect(r.trial.events.filter((e) => e.kind === 'end-injection')).toEqual([
+      { tick: 15, kind: 'end-injection', robot: 'epuck-2', reason: 'console' },
+      { tick: 15, kind: 'end-injection', robot: 'epuck-4', reason: 'console' },
+    ]);
+    expect(r.trial.events).toContainEqual({ tick: t, kind: 'injection-end', robot: 'epuck-2', attack: 'fault:spin' });
+    // The planned injection on epuck-4 never starts; epuck-7's runs on.
+    await r.ticks(100);
+    expect(r.trial.events.filter((e) => e.kind === 'injection-start').map((e) => (e as { robot: string }).robot)).toEqual(['epuck-2', 'epuck-7']);
+    await expect(control.apply({ kind: 'end-injection', robot: 'epuck-2' }, 'console')).rejects.toThrow(/no injection on epuck-2/);
+    const benign = new RunController(run([], { trialMode: false }).trial, settings);
+    await expect(benign.apply({ kind: 'end-injection', robot: 'epuck-2' }, 'console')).rejects.toThrow(/trial mode/);
   });
 
   it('refuses a mid-run injection outside trial mode', () => {

@@ -35,6 +35,8 @@ const ActionSchema = z.discriminatedUnion('kind', [
       seconds: z.number().positive().max(3600),
     })
     .strict(),
+  /** Ends the robot's injections now (the console's `end`). */
+  z.object({ kind: z.literal('end-injection'), robot: z.string().min(1).max(100) }).strict(),
 ]);
 
 export const ClientMessageSchema = z.discriminatedUnion('type', [

@@ -102,6 +102,7 @@ const DONE: Record<ControlAction['kind'], string> = {
   stop: 'every robot held still until start',
   start: 'robots under their policies again',
   inject: 'injection scheduled from the next tick',
+  'end-injection': "the robot's injections ended: back under its policy",
   'on-flag': 'flags now act as set (robots flagged now are isolated or released at once)',
 };
 

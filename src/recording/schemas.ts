@@ -79,7 +79,7 @@ const EventMessage = z
     reportedAtTick: z.number().int().min(0),
     /** The line the terminal printed for it. */
     text: z.string(),
-    event: z.looseObject({ tick: z.number().int(), kind: z.enum(['injection-start', 'injection-end', 'flag', 'clear', 'stop', 'attack-error', 'e-stop', 'release', 'pause', 'resume', 'isolate', 'isolation-end', 'probation', 'on-flag']) }),
+    event: z.looseObject({ tick: z.number().int(), kind: z.enum(['injection-start', 'injection-end', 'flag', 'clear', 'stop', 'attack-error', 'e-stop', 'release', 'end-injection', 'pause', 'resume', 'isolate', 'isolation-end', 'probation', 'on-flag']) }),
   })
   .strict();
 

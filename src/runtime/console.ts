@@ -3,6 +3,7 @@
 //   inject <robot-id>[,<robot-id>...] <attack> [seconds] [on=<s> off=<s>]
 //     attack: fault:<name>, obs-noise:<eps>, an adversary or policy folder (<dir>@<name>), or an attack module
 //     (module:<file> or a .ts/.mts/.js/.mjs path); several robots at once; on/off: intermittent
+//   end <robot-id>[,<robot-id>...]   ends the injections running or planned on those robots now
 //   onflag [report|isolate|isolate-and-stop]   what a flag does (monitor.onFlag, src/runtime/isolation.ts);
 //     without a value it shows the current one
 //   estop [reason]   |   release   |   stop   |   start   |   help
@@ -12,7 +13,7 @@ import { ON_FLAG_ACTIONS, parseOnFlag } from './isolation.js';
 
 export type ConsoleCommand = ControlAction | { kind: 'help' } | { kind: 'show-on-flag' };
 
-export const CONSOLE_HELP = `commands: inject <robot-id>[,<robot-id>...] <attack> [seconds=10] [on=<s> off=<s>] | onflag [${ON_FLAG_ACTIONS.join('|')}] | estop [reason] | release | stop | start | help`;
+export const CONSOLE_HELP = `commands: inject <robot-id>[,<robot-id>...] <attack> [seconds=10] [on=<s> off=<s>] | end <robot-id>[,<robot-id>...] | onflag [${ON_FLAG_ACTIONS.join('|')}] | estop [reason] | release | stop | start | help`;
 
 /** Parses one console line; throws a RangeError that says what is wrong. */
 export function parseConsoleCommand(line: string): ConsoleCommand | null {
@@ -40,6 +41,9 @@ export function parseConsoleCommand(line: string): ConsoleCommand | null {
       if (!(Number.isFinite(seconds) && seconds > 0)) throw new UserError(`inject: seconds must be a number > 0, got '${plain[2]}'`);
       return { kind: 'inject', robot: plain[0]!, attack: plain[1]!, seconds, ...timing };
     }
+    case 'end':
+      if (args.length !== 1) throw new UserError('usage: end <robot-id>[,<robot-id>...]');
+      return { kind: 'end-injection', robot: args[0]! };
     case 'onflag':
       if (args.length > 1) throw new RangeError(`usage: onflag [${ON_FLAG_ACTIONS.join('|')}]`);
       return args[0] === undefined ? { kind: 'show-on-flag' } : { kind: 'on-flag', onFlag: parseOnFlag(args[0], 'onflag') };

@@ -17,6 +17,8 @@ export type ControlAction =
   | { kind: 'start' }
   /** robot: one id, or several separated by commas; on/off (s): intermittent (both or neither). */
   | { kind: 'inject'; robot: string; attack: string; seconds: number; on?: number; off?: number }
+  /** Ends the injections acting or planned on these robots now (one id, or several separated by commas). */
+  | { kind: 'end-injection'; robot: string }
   /** What a flag does from now on (monitor.onFlag: report, isolate, isolate-and-stop). */
   | { kind: 'on-flag'; onFlag: OnFlag };
 
@@ -67,6 +69,9 @@ export class RunController {
         return null;
       case 'inject':
         return this.inject(action.robot, action.attack, action.seconds, action.on, action.off);
+      case 'end-injection':
+        this.endInjections(action.robot, who);
+        return null;
     }
   }
 
@@ -80,6 +85,16 @@ export class RunController {
     if (!this.open) throw new UserError('the run has ended');
     const added = robots.map((robot) => this.run.inject(robot, attack, timing.toTick - timing.fromTick, timing));
     return added[0]!;
+  }
+
+  /** Ends every named robot's injections, after checking all of them: one without any changes nothing. */
+  private endInjections(robotIds: string, who: string): void {
+    if (!this.run.parts.trialMode) throw new UserError('injections are refused outside trial mode (set trial: true in the launch file)');
+    const robots = robotIndices(robotIds.split(',').filter(Boolean), this.settings.robotIds);
+    const t = this.run.tick;
+    const idle = robots.filter((i) => !this.run.injections.some((inj) => inj.robot === i && inj.toTick > t));
+    if (idle.length > 0) throw new UserError(`no injection on ${idle.map((i) => this.settings.robotIds[i]).join(', ')} is running or planned`);
+    for (const i of robots) this.run.endInjections(i, who);
   }
 
   /**

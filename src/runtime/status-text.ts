@@ -22,6 +22,8 @@ export function describeEvent(e: RunEvent, period: number): string {
       return e.robot === undefined ? `${t}  E-STOP   ${e.reason}` : `${t}  E-STOP   ${e.robot}: ${e.reason}`;
     case 'release':
       return `${t}  RELEASE  ${e.robot === undefined ? 'e-stop' : `${e.robot}'s e-stop`} released (${e.reason})`;
+    case 'end-injection':
+      return `${t}  END      ${e.robot}'s injections ended (${e.reason})`;
     case 'pause':
       return `${t}  STOP     every robot held (${e.reason})`;
     case 'resume':

@@ -50,6 +50,8 @@ export type RunEvent =
   | { tick: number; kind: 'attack-error'; robot: string; attack: string; problem: string }
   /** robot: the one robot an e-stop or release is for (a distributed run's bridge stops robots one by one); absent: every robot. */
   | { tick: number; kind: 'e-stop' | 'release' | 'pause' | 'resume'; reason: string; robot?: string }
+  /** An operator ended a robot's injections before their time (its injection-end follows at the same tick). */
+  | { tick: number; kind: 'end-injection'; robot: string; reason: string }
   /** A flagged robot isolated, its isolation ended, or what a flag does changed (src/runtime/isolation.ts). */
   | IsolationEvent;
 
@@ -242,6 +244,20 @@ export class TrialRun {
     const inj: Injection = { robot, fromTick: this.tick, toTick: this.tick + Math.round(ticks), attack, ...(onTicks !== undefined && offTicks !== undefined ? { onTicks, offTicks } : {}) };
     this.plan.push(inj);
     return inj;
+  }
+
+  /**
+   * The operator ends robot i's injections now (trial mode): those acting or planned no longer act from this
+   * tick on, so the robot is back under its policy at once (the ground truth records their end). Refused
+   * when nothing is acting or planned on it.
+   */
+  endInjections(robot: number, who: string): void {
+    if (!(robot >= 0 && robot < this.parts.ids.length)) throw new UserError(`no robot ${robot} in this swarm`);
+    const t = this.tick;
+    const ending = this.plan.filter((inj) => inj.robot === robot && inj.toTick > t);
+    if (ending.length === 0) throw new UserError(`no injection on ${this.parts.ids[robot]} is running or planned`);
+    for (const inj of ending) inj.toTick = Math.max(inj.fromTick, t);
+    this.events.push({ tick: t, kind: 'end-injection', robot: this.parts.ids[robot]!, reason: who });
   }
 
   /** The operator changes what a flag does (from this tick: robots flagged now are isolated or released at once). */

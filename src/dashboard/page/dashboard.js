@@ -9,7 +9,7 @@ import { ArenaView, colour } from './arena.js';
 import { cusumBar, evidenceText } from './evidence.js';
 
 const TRAIL_POINTS = 120;
-const CONTROLS = ['start', 'stop', 'estop', 'release', 'inject', 'onflag'];
+const CONTROLS = ['start', 'stop', 'estop', 'release', 'inject', 'end-injection', 'onflag'];
 const $ = (id) => document.getElementById(id);
 const token = $('token');
 // The token leaves the address bar (screen shares, shoulder surfers, copied links) as soon as it is read;
@@ -241,6 +241,7 @@ $('estop').onclick = () => control({ kind: 'estop', reason: 'dashboard e-stop' }
 $('release').onclick = () => control({ kind: 'release' });
 $('inject').onclick = () =>
   control({ kind: 'inject', robot: $('inject-robot').value, attack: $('inject-attack').value, seconds: Number($('inject-seconds').value) });
+$('end-injection').onclick = () => control({ kind: 'end-injection', robot: $('inject-robot').value });
 $('onflag').onclick = () => control({ kind: 'on-flag', onFlag: $('onflag-mode').value });
 for (const id of CONTROLS) $(id).dataset.help = $(id).title;
 

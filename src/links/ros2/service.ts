@@ -1,12 +1,12 @@
 // The run's ROS 2 side besides the robots, on the link's node: telemetry (diagnostics, RViz markers, alerts),
 // the operator's services and the live parameters.
 //
-// Operator services (std_srvs/srv/Trigger): ~/estop, ~/release, ~/stop, ~/start and ~/inject. Each goes through
+// Operator services (std_srvs/srv/Trigger): ~/estop, ~/release, ~/stop, ~/start, ~/inject and ~/end_injection. Each goes through
 // the run's RunController, which decides what the run allows. ROS 2 has no per-call authentication: whoever
 // can reach the DDS domain can call a service, so a deployment restricts these services (and the parameter
 // services, which set inject.*) to the operator's enclave with SROS2 (README.md). ~/inject carries out the
 // request held in the inject.robot, inject.attack and inject.seconds parameters and is refused outside trial
-// mode (its parameters are not even declared then).
+// mode (its parameters are not even declared then). ~/end_injection ends the injections on inject.robot now.
 import type { Parameter, Publisher, ROSService } from 'rclnodejs';
 import { ConfigError } from '../../core/config-file.js';
 import type { RunContext, RunService } from '../../runtime/services.js';
@@ -56,8 +56,9 @@ export class Ros2Service implements RunService {
     ];
     for (const [name, action, done] of simple) this.trigger(name, () => this.act(action, done));
     this.trigger('inject', () => this.inject());
+    this.trigger('end_injection', () => this.endInjection());
     this.open = true;
-    ctx.log(`ros2: node ${node.getFullyQualifiedName()}: ${link.ids.length} robots; services ~/estop ~/release ~/stop ~/start ~/inject; diagnostics on ${swarm.options.diagnosticsTopic}, ~/markers, ~/alerts`);
+    ctx.log(`ros2: node ${node.getFullyQualifiedName()}: ${link.ids.length} robots; services ~/estop ~/release ~/stop ~/start ~/inject ~/end_injection; diagnostics on ${swarm.options.diagnosticsTopic}, ~/markers, ~/alerts`);
   }
 
   /** One std_srvs/Trigger service; its answer is sent when the action is done. */
@@ -101,6 +102,15 @@ export class Ros2Service implements RunService {
     } catch (err) {
       return { success: false, message: (err as Error).message };
     }
+  }
+
+  private async endInjection(): Promise<TriggerResponseMsg> {
+    const ctx = this.ctx;
+    if (!this.open || !ctx) return { success: false, message: 'the run has ended' };
+    if (!ctx.control.state.trialMode) return { success: false, message: 'injections are refused outside trial mode (set trial: true in the launch file)' };
+    const robot = this.tunables!.injectRobot;
+    if (!robot) return { success: false, message: 'set the parameter inject.robot first' };
+    return this.act({ kind: 'end-injection', robot }, `${robot}'s injections ended: back under its policy`);
   }
 
   /** Declares every parameter with its descriptor; set requests are validated and applied by one callback. */
