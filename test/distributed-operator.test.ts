@@ -6,8 +6,9 @@
 // operator e-stops epuck-0 (the feed zeroes its wheels while the others drive on) and releases it (it drives
 // again), e-stops and releases epuck-3 while the monitor holds it (the release does not lift the monitor's hold),
 // and orders the feed cannot carry out (an unknown robot, a malformed payload) are refused whole; then it injects
-// fault:spin into epuck-1 for 3 s: its agent runs it from the tick it answered with (its ground truth says so), and
-// the monitor counts it as compromised and flags it. Orders to a lock-step run, injections outside trial mode,
+// fault:spin into epuck-1 for 30 s: its agent runs it from the tick it answered with (its ground truth says so),
+// the monitor counts it as compromised and flags it, and the operator's `end` stops it early, at the same tick in
+// every agent. Orders to a lock-step run, injections outside trial mode,
 // orders that are not the console's words, unknown robots, an unreachable broker and a run that does not answer
 // are refused before or instead of anything taking effect.
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -53,6 +54,7 @@ describe('operator orders to a distributed run', () => {
     expect(() => parseOrder(['onflag', 'quarantine'])).toThrow(/onflag/);
     expect(parseOrder(['inject', 'epuck-1,epuck-2', 'fault:spin', '3'])).toEqual({ kind: 'inject', robots: ['epuck-1', 'epuck-2'], attack: 'fault:spin', seconds: 3 });
     expect(parseOrder(['inject', 'epuck-1', 'obs-noise:0.5', 'on=1', 'off=2'])).toEqual({ kind: 'inject', robots: ['epuck-1'], attack: 'obs-noise:0.5', seconds: 10, on: 1, off: 2 });
+    expect(parseOrder(['end', 'epuck-1,epuck-2'])).toEqual({ kind: 'end-injection', robots: ['epuck-1', 'epuck-2'] });
     expect(() => parseOrder(['inject', 'epuck-3'])).toThrow(/usage: inject/);
     expect(() => parseOrder(['stop'])).toThrow(/'stop' is not an order over the bus.*estop <robot-id>/);
     expect(() => parseOrder(['estop', 'epuck-3', 'bell\u0007'])).toThrow(/printable/);
@@ -78,6 +80,8 @@ describe('operator orders to a distributed run', () => {
     await expect(sendOrder(live, inject('fault:wobble'), nowhere)).rejects.toThrow(/unknown fault 'wobble'/);
     await expect(sendOrder(live, inject(join(files.dir, 'no-such-adversary')), nowhere)).rejects.toThrow(/no-such-adversary/);
     await expect(sendOrder(live, { ...inject('fault:spin'), on: 0.01, off: 1 }, nowhere)).rejects.toThrow(/shorter than one control tick/);
+    await expect(sendOrder(notTrial, { kind: 'end-injection', robots: ['epuck-1'] }, nowhere)).rejects.toThrow(/refused outside trial mode/);
+    await expect(sendOrder(live, { kind: 'end-injection', robots: ['epuck-12'] }, nowhere)).rejects.toThrow("unknown robot id 'epuck-12'");
     // The run's broker with nobody on it: no answer within the timeout, said as such.
     const launch = await loadLaunch(live);
     await releaseRun(launch);
@@ -92,7 +96,7 @@ describe('operator orders to a distributed run', () => {
     }
   }, 60_000);
 
-  it('in one live run: switches flags from report to isolate-and-stop (the monitor answers, then holds the attacked robot, the feed too); e-stops and releases robots at the feed, whole orders only; injects a fault the monitor counts and flags', async () => {
+  it('in one live run: switches flags from report to isolate-and-stop (the monitor answers, then holds the attacked robot, the feed too); e-stops and releases robots at the feed, whole orders only; injects a fault the monitor counts and flags, and ends it early in every agent at once', async () => {
     const seconds = 14;
     const path = liveLaunch('operator-live', seconds);
     const lines: string[] = [];
@@ -121,7 +125,7 @@ describe('operator orders to a distributed run', () => {
     const heard: Event[] = [];
     const topics = new SwarmTopics('operator-live');
     const watcher = await BusClient.connect({ url: broker!, who: 'test operator', clientId: 'operator-test-watcher', username: 'operator', password: process.env[PASSWORD_ENV], log: () => {} });
-    let eStop0: OrderAnswer, release0: OrderAnswer, eStop3: OrderAnswer, release3: OrderAnswer, injected: OrderAnswer;
+    let eStop0: OrderAnswer, release0: OrderAnswer, eStop3: OrderAnswer, release3: OrderAnswer, injected: OrderAnswer, ended: OrderAnswer;
     try {
       await watcher.subscribe(topics.events, 'events', DEFAULT_QOS.events, (_t, msg) => heard.push(msg));
       await until('the feed ticking', () => feedStarted || finished);
@@ -137,8 +141,11 @@ describe('operator orders to a distributed run', () => {
       eStop3 = await order(`estop ${ATTACKED}`);
       await sleep(500);
       release3 = await order(`release ${ATTACKED}`);
-      // A spinning fault into epuck-1 for 3 s, run by its agent.
-      injected = await order(`inject ${INJECTED} fault:spin 3`);
+      // A spinning fault into epuck-1 for 30 s, run by its agent, ended by the operator after about 2 s.
+      injected = await order(`inject ${INJECTED} fault:spin 30`);
+      await until(`${INJECTED}'s injection started`, () => finished || heard.some((e) => e.kind === 'injection-start' && e.robot === INJECTED), 30_000);
+      await sleep(1000);
+      ended = await order(`end ${INJECTED}`);
       await until(`${INJECTED}'s injection over`, () => finished || heard.some((e) => e.kind === 'injection-end' && e.robot === INJECTED), 30_000);
     } finally {
       await watcher.close();
@@ -201,24 +208,30 @@ describe('operator orders to a distributed run', () => {
     expect(events.find((e) => e.kind === 'e-stop')).toMatchObject({ reason: 'test stop (operator)' });
     expect(events.filter((e) => e.kind === 'flag' && e.robot === STOPPED), JSON.stringify(events)).toEqual([]);
 
-    // The injection: its agent answered with the ticks it runs it (3 s: 30 ticks), started and ended it exactly
-    // then (its ground truth, numbered as the agents number ticks), and the monitor counted it as a compromise and
-    // flagged it.
+    // The injection: its agent answered with the ticks it runs it (30 s: 300 ticks) and started it then (its ground
+    // truth, numbered as the agents number ticks); the operator's end stopped it at the tick its agent answered
+    // with, and the monitor counted it as a compromise until then and flagged it.
     expect(injected!).toMatchObject({ kind: 'inject', attack: 'fault:spin', victims: [{ robot: INJECTED }] });
     const [span] = injected!.kind === 'inject' ? injected!.victims : [];
-    expect(span!.toTick - span!.fromTick).toBe(30);
-    // Every agent placed it at the same ticks (the others make its draws from their copy of the run's stream).
+    expect(span!.toTick - span!.fromTick).toBe(300);
+    expect(ended!).toMatchObject({ kind: 'end-injection', robots: [INJECTED] });
+    const endTick = ended!.tick;
+    expect(endTick - span!.fromTick, log).toBeGreaterThan(10);
+    // Every agent placed it, and ended it, at the same ticks (the others make its draws from their copy of the run's stream).
     const placed = lines.filter((l) => l.includes("operator's injection of fault:spin")).map((l) => /ticks (\d+ to \d+)/.exec(l)?.[1]);
     expect(placed, log).toEqual(new Array(4).fill(`${span!.fromTick} to ${span!.toTick - 1}`));
+    const endedAt = lines.filter((l) => l.includes("operator's end of the injections on")).map((l) => /at tick (\d+)/.exec(l)?.[1]);
+    expect(endedAt, log).toEqual(new Array(4).fill(String(endTick)));
     const truth = heard.filter((e) => e.robot === INJECTED && (e.kind === 'injection-start' || e.kind === 'injection-end')).map(({ v: _v, ...e }) => e);
     expect(truth, JSON.stringify(heard)).toEqual([
       { tick: span!.fromTick, kind: 'injection-start', robot: INJECTED, attack: 'fault:spin' },
-      { tick: span!.toTick, kind: 'injection-end', robot: INJECTED, attack: 'fault:spin' },
+      { tick: endTick, kind: 'injection-end', robot: INJECTED, attack: 'fault:spin' },
     ]);
+    expect(events.find((e) => e.kind === 'end-injection'), JSON.stringify(events)).toEqual({ tick: endTick, kind: 'end-injection', robot: INJECTED, reason: 'operator' });
     const outcome = summary.outcomes.find((o: Event) => o.robot === INJECTED);
     expect(outcome, JSON.stringify(summary.outcomes)).toMatchObject({ falseFlags: 0 });
-    expect(outcome.compromisedTicks).toBeGreaterThanOrEqual(28);
-    expect(outcome.compromisedTicks).toBeLessThanOrEqual(32);
+    expect(outcome.compromisedTicks).toBeGreaterThanOrEqual(endTick - span!.fromTick - 2);
+    expect(outcome.compromisedTicks).toBeLessThanOrEqual(endTick - span!.fromTick + 2);
     expect(outcome.detectionDelayTicks, log).not.toBeNull();
     expect(events.find((e) => e.kind === 'flag' && e.robot === INJECTED), JSON.stringify(events)).toBeDefined();
   }, 600_000);

@@ -187,10 +187,10 @@ describe('launch files and agents: bad input', () => {
 
   it("the agents' injection orders: robots, an attack, seconds (on/off), the start tick and the sender's id; anything else is refused whole", () => {
     const order = { t: 1, order: 'o1', kind: 'inject', robots: ['epuck-1'], attack: 'fault:spin', seconds: 3, fromTick: 40 };
-    expect(decodePayload('inject-order', encodePayload(order))).toMatchObject({ ok: true });
-    expect(decodePayload('inject-order', encodePayload({ ...order, on: 1, off: 2 }))).toMatchObject({ ok: true });
+    expect(decodePayload('agent-order', encodePayload(order))).toMatchObject({ ok: true });
+    expect(decodePayload('agent-order', encodePayload({ ...order, on: 1, off: 2 }))).toMatchObject({ ok: true });
     for (const bad of [{ robots: [] }, { seconds: 0 }, { fromTick: -1 }, { fromTick: 1.5 }, { attack: '' }, { kind: 'estop' }, { also: 'x' }, { attack: 'fault:spin\n' }]) {
-      expect(decodePayload('inject-order', encodePayload({ ...order, ...bad })), JSON.stringify(bad)).toMatchObject({ ok: false, reason: 'schema' });
+      expect(decodePayload('agent-order', encodePayload({ ...order, ...bad })), JSON.stringify(bad)).toMatchObject({ ok: false, reason: 'schema' });
     }
   });
 

@@ -13,11 +13,12 @@
 // Live, in a trial, the operator may inject an attack over the bus (`swarmguard operator <launch> inject`,
 // `.../control/agents`): every agent hears the order and starts it at the tick the order names, the victim's
 // running it (and publishing its ground truth), every other making its draws from the run's stream, as
-// for the launch file's injections (appended after them, in the order the orders came).
+// for the launch file's injections (appended after them, in the order the orders came). The operator's `end`
+// of a robot's injections is placed the same way: every agent ends them at the tick the order names.
 import { makeStreams, type RandomStream } from '../core/random.js';
 import { HELD_STILL, PAIR_DIM } from '../core/observation.js';
 import type { BusClient } from '../links/mqtt/client.js';
-import type { CmdMsg, InjectOrderMsg } from '../links/mqtt/schemas.js';
+import type { AgentOrderMsg, CmdMsg, EndInjectionOrderMsg, InjectOrderMsg } from '../links/mqtt/schemas.js';
 import { beliefAbout } from '../links/mqtt/service.js';
 import { CONTROL_QOS, DEFAULT_QOS, ISOLATION_QOS, type SwarmTopics } from '../links/mqtt/topics.js';
 import { OnnxTeam } from '../policy/team.js';
@@ -63,7 +64,7 @@ export class RobotAgent {
   /** Whether flags act (monitor.onFlag isolate, isolate-and-stop): then every tick waits for its mask (lock-step). */
   readonly isolating: boolean;
   /** Live: injections ordered over the bus, their attack loaded, waiting for the next tick to place them. */
-  private readonly ordered: { msg: InjectOrderMsg; robots: number[]; attack: Attack | null }[] = [];
+  private readonly ordered: ({ msg: InjectOrderMsg; robots: number[]; attack: Attack | null } | { msg: EndInjectionOrderMsg; robots: number[] })[] = [];
   /** The operator's injection orders taken one at a time, in the order they came (the mirrored draws' order). */
   private orders: Promise<void> = Promise.resolve();
   /** Attacks loaded for the operator's injections (released at the end). */
@@ -134,8 +135,8 @@ export class RobotAgent {
       this.resend();
     });
     this.bus.onConnection((up) => up && this.resend());
-    await this.bus.subscribe(this.topics.control('agents'), 'inject-order', CONTROL_QOS, (_t, msg) => {
-      this.orders = this.orders.then(() => this.takeInjection(msg));
+    await this.bus.subscribe(this.topics.control('agents'), 'agent-order', CONTROL_QOS, (_t, msg) => {
+      this.orders = this.orders.then(() => this.takeOrder(msg));
     });
     if (!hearsMasks(this.launch.onFlag, this.inbox.mode)) return;
     await this.bus.subscribe(this.topics.isolation, 'isolation', ISOLATION_QOS, (_t, msg) => {
@@ -158,16 +159,25 @@ export class RobotAgent {
    * observation noise), then placed at the next tick. A victim's agent answers on `.../events`: `order-refused`
    * with why, or (placed) `injection-order` with the ticks.
    */
-  private async takeInjection(msg: InjectOrderMsg): Promise<void> {
+  private async takeOrder(msg: AgentOrderMsg): Promise<void> {
     const s = this.launch.settings;
     const mine = msg.robots.includes(this.id);
+    const words = msg.kind === 'inject' ? `inject ${msg.robots.join(',')} ${msg.attack}` : `end ${msg.robots.join(',')}`;
     const refuse = (why: string) => {
       this.ordersRefused++;
-      this.log(`swarmguard agent ${this.id}: operator order inject ${msg.robots.join(',')} ${msg.attack} refused: ${why}`);
+      this.log(`swarmguard agent ${this.id}: operator order ${words} refused: ${why}`);
       if (mine) this.bus.publish(this.topics.events, { tick: this.lastDue, kind: 'order-refused', order: msg.order, robot: this.id, why }, DEFAULT_QOS.events);
     };
     if (this.inbox.mode !== 'live') return refuse("the run is lock-step, which reproduces the launch file's trial; orders are for live runs");
     if (!this.launch.trial) return refuse('injections: refused outside trial mode (set trial: true)');
+    if (msg.kind === 'end-injection') {
+      try {
+        this.ordered.push({ msg, robots: robotIndices(msg.robots, s.robotIds) });
+      } catch (err) {
+        refuse((err as Error).message);
+      }
+      return;
+    }
     let robots: number[];
     let attack: Attack | null = null;
     try {
@@ -192,7 +202,12 @@ export class RobotAgent {
   private placeOrdered(due: number): void {
     const s = this.launch.settings;
     this.lastDue = due;
-    for (const { msg, robots, attack } of this.ordered.splice(0)) {
+    for (const order of this.ordered.splice(0)) {
+      if (!('attack' in order)) {
+        this.endOrdered(order.msg, order.robots, due);
+        continue;
+      }
+      const { msg, robots, attack } = order;
       const from = Math.max(due, msg.fromTick);
       const timing = injectionTicks({ at: 0, duration: msg.seconds, on: msg.on, off: msg.off }, s.controlPeriod, from);
       const role = robots.includes(this.robot) ? 'running it' : attack ? 'making its draws from the run\'s stream' : 'it draws nothing here';
@@ -209,6 +224,29 @@ export class RobotAgent {
         this.bus.publish(this.topics.events, answer, DEFAULT_QOS.events);
       }
     }
+  }
+
+  /**
+   * The operator's end of injections, at the tick it names (this tick at the latest): every injection of those
+   * robots acting or planned then no longer acts from it, in every agent's copy (the draws stay mirrored). A
+   * victim's agent answers `end-injection` (the run's event, recorded by the monitor), or `order-refused` when its robot had none to end.
+   */
+  private endOrdered(msg: EndInjectionOrderMsg, robots: readonly number[], due: number): void {
+    const at = Math.max(due, msg.atTick);
+    const late = at > msg.atTick ? `; heard late: ordered at tick ${msg.atTick}` : '';
+    const ended = new Set<number>();
+    for (const inj of this.injections) {
+      if (!robots.includes(inj.robot) || inj.toTick <= at) continue;
+      inj.toTick = Math.max(inj.fromTick, at);
+      ended.add(inj.robot);
+    }
+    this.log(`swarmguard agent ${this.id}: operator's end of the injections on ${msg.robots.join(', ')} at tick ${at}${late}`);
+    if (!robots.includes(this.robot)) return;
+    const answer = ended.has(this.robot)
+      ? { tick: at, kind: 'end-injection', order: msg.order, robot: this.id, reason: 'operator' }
+      : { tick: due, kind: 'order-refused', order: msg.order, robot: this.id, why: `no injection on ${this.id} is running or planned` };
+    if (!ended.has(this.robot)) this.ordersRefused++;
+    this.bus.publish(this.topics.events, answer, DEFAULT_QOS.events);
   }
 
   /** The attacks loaded for the operator's injections released (the run is over). */

@@ -66,6 +66,8 @@ const AgentEventSchema = z.union([
   z.object({ tick: z.number().int().nonnegative(), kind: z.enum(['injection-start', 'injection-end']), robot: z.string().min(1), attack: z.string().min(1) }),
   z.object({ tick: z.number().int().nonnegative(), kind: z.literal('stop'), robot: z.string().min(1), reason: z.enum(STOP_REASONS) }),
   z.object({ tick: z.number().int().nonnegative(), kind: z.literal('attack-error'), robot: z.string().min(1), attack: z.string().min(1), problem: z.string() }),
+  /** The operator's end of a robot's injections, as its agent carried it out. */
+  z.object({ tick: z.number().int().nonnegative(), kind: z.literal('end-injection'), robot: z.string().min(1), reason: z.string().min(1) }),
 ]);
 
 /** The feed's answers to the operator's e-stop and release (the robots its bridge stops, or no longer). */

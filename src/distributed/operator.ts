@@ -6,6 +6,7 @@
 //   release <robot-id>[,<robot-id>...]|all              the robots' wheels zeroed until released
 //   inject <robot-id>[,<robot-id>...] <attack> [seconds] [on=<s> off=<s>]   to every agent (`.../control/agents`),
 //                                                       in a trial: the victim's runs the attack
+//   end <robot-id>[,<robot-id>...]                      to every agent: their injections end at once
 // The console's `estop [reason]` and `release` are the whole swarm's (one process holds every robot); over the
 // bus the bridge stops robots one by one, so the robots come first, as `inject` names them (`all`: the swarm).
 // Its ACL lets only this login give orders and each recipient read only its own. The recipient carries the order
@@ -14,7 +15,8 @@
 // effect, or that nobody answered. An injection is checked here as the launch file's are (trial mode, the robots,
 // the timing, the attack loaded once) before anything is sent; it names the tick it starts at, INJECT_LEAD_S after
 // the newest tick of the robots' commands heard (the agents number ticks alike), so that every agent starts it at
-// the same tick (each keeps its copy of the run's random stream by mirroring the draws).
+// the same tick (each keeps its copy of the run's random stream by mirroring the draws). An `end` names its tick
+// the same way.
 import { randomBytes } from 'node:crypto';
 import { loadLaunch, type Launch } from '../launch/launch.js';
 import { BusClient } from '../links/mqtt/client.js';
@@ -44,7 +46,8 @@ export type BusOrder =
   | { kind: 'estop'; robots: string[] | 'all'; reason: string }
   | { kind: 'release'; robots: string[] | 'all' }
   /** attack: as the launch file's injections name it (a path relative to the working directory). */
-  | { kind: 'inject'; robots: string[]; attack: string; seconds: number; on?: number; off?: number };
+  | { kind: 'inject'; robots: string[]; attack: string; seconds: number; on?: number; off?: number }
+  | { kind: 'end-injection'; robots: string[] };
 
 /**
  * How long after the newest tick heard (a robot's command) an injection starts, s: every agent must have the
@@ -63,10 +66,12 @@ export type OrderAnswer = { tick: number; atS: number } & (
   | { kind: 'release'; robots: string[]; held: string[] }
   /** Every victim's agent's answer: the ticks it runs the attack (from, to: its end, excluded). */
   | { kind: 'inject'; attack: string; victims: { robot: string; fromTick: number; toTick: number }[] }
+  /** Every named robot's agent ended its injections at `tick`. */
+  | { kind: 'end-injection'; robots: string[] }
 );
 
 export const ORDER_USAGE =
-  'onflag report|isolate|isolate-and-stop, estop <robot-id>[,<robot-id>...]|all [reason], release <robot-id>[,<robot-id>...]|all, inject <robot-id>[,<robot-id>...] <attack> [seconds] [on=<s> off=<s>]';
+  'onflag report|isolate|isolate-and-stop, estop <robot-id>[,<robot-id>...]|all [reason], release <robot-id>[,<robot-id>...]|all, inject <robot-id>[,<robot-id>...] <attack> [seconds] [on=<s> off=<s>], end <robot-id>[,<robot-id>...]';
 
 /**
  * Parses the order's words with the console's parser (the same verbs and values), then the robots an e-stop or a
@@ -94,6 +99,8 @@ export function parseOrder(words: readonly string[]): BusOrder {
     case 'release':
       if (rest.length) throw refuse(`release takes only the robots`);
       return { kind: 'release', robots: robots() };
+    case 'end-injection':
+      return { kind: 'end-injection', robots: command.robot.split(',').filter(Boolean) };
     case 'inject':
       return { kind: 'inject', robots: command.robot.split(',').filter(Boolean), attack: command.attack, seconds: command.seconds, ...(command.on === undefined ? {} : { on: command.on, off: command.off }) };
     default:
@@ -105,6 +112,7 @@ export function parseOrder(words: readonly string[]): BusOrder {
 export function describeOrder(order: BusOrder): string {
   if (order.kind === 'on-flag') return `onflag ${order.onFlag}`;
   if (order.kind === 'inject') return `inject ${order.robots.join(',')} ${order.attack} ${order.seconds}`;
+  if (order.kind === 'end-injection') return `end ${order.robots.join(',')}`;
   const robots = order.robots === 'all' ? 'all' : order.robots.join(',');
   return order.kind === 'estop' ? `estop ${robots} (${order.reason})` : `release ${robots}`;
 }
@@ -122,7 +130,9 @@ export async function sendOrder(path: string, order: BusOrder, o: OrderOptions =
     if (order.kind !== 'on-flag' && order.robots !== 'all') robotIndices(order.robots, launch.settings.robotIds);
     // An injection: checked as the launch file's are, before anything is sent.
     const inject = order.kind === 'inject' ? await checkInjection(launch, order) : null;
-    const recipient = order.kind === 'on-flag' ? 'monitor' : order.kind === 'inject' ? 'agents' : 'feed';
+    if (order.kind === 'end-injection' && !launch.trial) throw new UserError(`${launch.source}: injections: refused outside trial mode (set trial: true)`);
+    const toAgents = order.kind === 'inject' || order.kind === 'end-injection';
+    const recipient = order.kind === 'on-flag' ? 'monitor' : toAgents ? 'agents' : 'feed';
     const url = o.broker ?? config.broker;
     const topics = new SwarmTopics(launch.name);
     const login = credentials(config, OPERATOR_USER, launch.source);
@@ -141,20 +151,24 @@ export async function sendOrder(path: string, order: BusOrder, o: OrderOptions =
       const timeoutMs = o.timeoutMs ?? ORDER_ANSWER_MS;
       // The recipient's answer carries this order's id back (two operators' orders are told apart).
       const id = randomBytes(8).toString('hex');
-      // An injection names its start tick: a little after the newest one the agents' commands say.
-      const newestTick = inject ? await newestCommandTick(bus, topics, timeoutMs, url, launch.name) : -1;
+      // An injection (or its end) names its tick: a little after the newest one the agents' commands say.
+      const newestTick = toAgents ? await newestCommandTick(bus, topics, timeoutMs, url, launch.name) : -1;
+      const orderTick = newestTick + Math.max(1, Math.round(INJECT_LEAD_S / launch.settings.controlPeriod));
+      const ended = new Map<string, number>();
       let answered: (a: OrderAnswer | Error) => void = () => {};
       const answer = new Promise<OrderAnswer | Error>((resolve) => (answered = resolve));
       await bus.subscribe(topics.events, 'events', DEFAULT_QOS.events, (_topic, msg) => {
-        const got = answerIn(msg, order, id, launch, inject);
+        const got = answerIn(msg, order, id, launch, inject, ended);
         if (got) answered(got);
       });
       const body =
         order.kind === 'on-flag'
           ? { kind: 'on-flag', onFlag: order.onFlag }
           : order.kind === 'inject'
-            ? { ...order, attack: inject!.ref, order: id, fromTick: newestTick + Math.max(1, Math.round(INJECT_LEAD_S / launch.settings.controlPeriod)) }
-            : { ...order, order: id };
+            ? { ...order, attack: inject!.ref, order: id, fromTick: orderTick }
+            : order.kind === 'end-injection'
+              ? { ...order, order: id, atTick: orderTick }
+              : { ...order, order: id };
       bus.publish(topics.control(recipient), { t: Date.now(), ...body }, CONTROL_QOS);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeoutMs)));
@@ -162,7 +176,8 @@ export async function sendOrder(path: string, order: BusOrder, o: OrderOptions =
       clearTimeout(timer);
       if (got instanceof Error) throw got;
       if (!got) {
-        const who = order.kind === 'inject' ? `the agent of ${order.robots.filter((r) => !inject!.victims.has(r)).join(', ')}` : `the ${recipient}`;
+        const silent = order.kind === 'inject' ? order.robots.filter((r) => !inject!.victims.has(r)) : order.kind === 'end-injection' ? order.robots.filter((r) => !ended.has(r)) : [];
+        const who = toAgents ? `the agent of ${silent.join(', ')}` : `the ${recipient}`;
         throw new UserError(
           `no answer from ${who} of '${launch.name}' on ${url} within ${timeoutMs / 1000} s (--timeout): is its live run going on (and the password in ${config.passwordEnv} the run's)?`,
         );
@@ -198,7 +213,7 @@ async function newestCommandTick(bus: BusClient, topics: SwarmTopics, timeoutMs:
  * the monitor's `on-flag` for onflag; for the others the recipient's answer naming the order's id, an injection's
  * once every victim's agent has answered (kept in `inject.victims`).
  */
-function answerIn(msg: Record<string, unknown>, order: BusOrder, id: string, launch: Launch, inject: CheckedInjection | null): OrderAnswer | Error | null {
+function answerIn(msg: Record<string, unknown>, order: BusOrder, id: string, launch: Launch, inject: CheckedInjection | null, ended: Map<string, number>): OrderAnswer | Error | null {
   const at = (tick: unknown) => ({ tick: Number(tick), atS: Number(tick) * launch.settings.controlPeriod });
   if (order.kind === 'on-flag') {
     return msg.kind === 'on-flag' && msg.reason === 'operator' && msg.onFlag === order.onFlag ? { kind: 'on-flag', onFlag: order.onFlag, ...at(msg.tick) } : null;
@@ -211,6 +226,11 @@ function answerIn(msg: Record<string, unknown>, order: BusOrder, id: string, lau
     inject.victims.set(String(msg.robot), { robot: String(msg.robot), fromTick: Number(msg.fromTick), toTick: Number(msg.toTick) });
     const victims = order.robots.flatMap((r) => inject.victims.get(r) ?? []);
     return victims.length === order.robots.length ? { kind: 'inject', attack: inject.name, victims, ...at(victims[0]!.fromTick) } : null;
+  }
+  if (msg.kind === 'end-injection' && order.kind === 'end-injection') {
+    ended.set(String(msg.robot), Number(msg.tick));
+    const ticks = order.robots.flatMap((r) => ended.get(r) ?? []);
+    return ticks.length === order.robots.length ? { kind: 'end-injection', robots: order.robots, ...at(Math.max(...ticks)) } : null;
   }
   if (msg.kind === 'e-stop') return { kind: 'e-stop', robots: names(msg.robots), ...at(msg.tick) };
   if (msg.kind === 'release') return { kind: 'release', robots: names(msg.robots), held: names(msg.held), ...at(msg.tick) };
@@ -248,5 +268,7 @@ export function formatAnswer(a: OrderAnswer): string {
       const span = (v: { fromTick: number; toTick: number }) => `ticks ${v.fromTick} to ${v.toTick - 1}`;
       return `swarmguard operator: ${a.attack} injected into ${a.victims.map((v) => `${v.robot} (${span(v)})`).join(', ')}, from ${a.atS.toFixed(1)} s into the trial, run by the victim's agent`;
     }
+    case 'end-injection':
+      return `swarmguard operator: the injections on ${a.robots.join(', ')} ended at ${at}: back under their policies`;
   }
 }

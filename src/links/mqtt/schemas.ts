@@ -105,6 +105,26 @@ export const InjectOrderSchema = z
   })
   .strict();
 
+/**
+ * An operator's end of the injections running or planned on `robots` (`.../control/agents`, as injections):
+ * every agent ends them at tick `atTick` (named as an injection's start is, so that all end them at the same
+ * tick; one that has passed it ends them at once, late). The victims' agents answer with the run's `end-injection` event at
+ * that tick, or `order-refused` when nothing was running or planned on their robot.
+ */
+export const EndInjectionOrderSchema = z
+  .object({
+    v: z.literal(1),
+    t: time,
+    order: z.string().min(1).max(64),
+    kind: z.literal('end-injection'),
+    robots: z.array(z.string().min(1).max(64)).min(1).max(10_000),
+    atTick: tick,
+  })
+  .strict();
+
+/** What the agents take over `.../control/agents`: an injection, or the end of injections. */
+export const AgentOrderSchema = z.discriminatedUnion('kind', [InjectOrderSchema, EndInjectionOrderSchema]);
+
 export type PoseMsg = z.output<typeof PoseSchema>;
 export type CmdMsg = z.output<typeof CmdSchema>;
 export type BeliefMsg = z.output<typeof BeliefSchema>;
@@ -113,6 +133,8 @@ export type IsolationMsg = z.output<typeof IsolationSchema>;
 export type ControlMsg = z.output<typeof ControlSchema>;
 export type StopOrderMsg = z.output<typeof StopOrderSchema>;
 export type InjectOrderMsg = z.output<typeof InjectOrderSchema>;
+export type EndInjectionOrderMsg = z.output<typeof EndInjectionOrderSchema>;
+export type AgentOrderMsg = z.output<typeof AgentOrderSchema>;
 
 export const SCHEMAS = {
   pose: PoseSchema,
@@ -127,7 +149,7 @@ export const SCHEMAS = {
   isolation: IsolationSchema,
   control: ControlSchema,
   'stop-order': StopOrderSchema,
-  'inject-order': InjectOrderSchema,
+  'agent-order': AgentOrderSchema,
 } as const;
 export type PayloadKind = keyof typeof SCHEMAS;
 export type Payload<K extends PayloadKind> = z.output<(typeof SCHEMAS)[K]>;
