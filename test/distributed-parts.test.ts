@@ -83,6 +83,25 @@ describe('SwarmInbox (live)', () => {
     box.pose('a', pose(1200), 5400); // arrived late (bunched): its stamp keeps the 100 ms spacing
     expect(box.posesAt(0)[0]!.stampMs).toBe(1200 + 4005);
   });
+
+  it("takes a robot its bridge e-stops (its pose says so) as driving zero, whatever its agent sends, until a pose says otherwise", () => {
+    const box = new SwarmInbox(ids, 'live');
+    box.command('b', cmd(3, 0.5));
+    const out = new Float32Array(6);
+    box.pose('b', { ...pose(1000), stop: 'e-stop' }, 1010);
+    box.commandsBefore(4, out);
+    box.zeroEStopped(out);
+    expect([out[2], out[3]]).toEqual([0, 0]);
+    // Another stop (its agent's own, a watchdog's) is not the operator's e-stop: its command stands as sent.
+    box.pose('b', { ...pose(1100), stop: 'watchdog' }, 1110);
+    box.commandsBefore(4, out);
+    box.zeroEStopped(out);
+    expect(out[2]).toBe(0.5);
+    box.pose('b', pose(1200), 1210);
+    box.commandsBefore(4, out);
+    box.zeroEStopped(out);
+    expect(out[2]).toBe(0.5);
+  });
 });
 
 describe('launch files and agents: bad input', () => {

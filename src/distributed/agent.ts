@@ -288,8 +288,9 @@ export class RobotAgent {
     // Tick k's isolation mask (the view observes through it; the safety layer holds this robot if it says so).
     this.inbox.isolationAt(k, this.mask);
     // Every robot's last command goes into the observations (the neighbour rows carry them; a robot held at
-    // tick k-1 executed zero).
+    // tick k-1, or e-stopped at its bridge, executed zero).
     this.inbox.commandsBefore(k, this.commands);
+    this.inbox.zeroEStopped(this.commands);
     this.view.sent(this.commands);
     const timed = this.inbox.posesAt(k);
     this.view.update(this.view.usable(timed));

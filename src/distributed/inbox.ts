@@ -30,6 +30,8 @@ export class SwarmInbox {
   /** Live: per robot, whether a pose heard since takeExecutedStops() said its robot executed a stop (`stop`). */
   private readonly stopsHeard: boolean[];
   private readonly stopsTaken: boolean[];
+  /** Live: per robot, whether its latest pose says its bridge holds it under the operator's e-stop (`stop: 'e-stop'`). */
+  private readonly eStoppedAtBridge: boolean[];
   /** Live: the smallest (arrival time - sender stamp) seen, ms. */
   private senderOffsetMs = Infinity;
   /** The highest tick any pose was heard for (-1: none yet). */
@@ -58,6 +60,7 @@ export class SwarmInbox {
     this.latestPoses = new Array<TimedPose | null>(ids.length).fill(null);
     this.stopsHeard = ids.map(() => false);
     this.stopsTaken = ids.map(() => false);
+    this.eStoppedAtBridge = ids.map(() => false);
     this.commands = ids.map(() => []);
     this.agentOffline = ids.map(() => false);
     this.latestMask = new Uint8Array(ids.length);
@@ -141,6 +144,7 @@ export class SwarmInbox {
       this.senderOffsetMs = Math.min(this.senderOffsetMs, receivedMs - msg.t);
       this.latestPoses[i] = { x: msg.x, y: msg.y, theta: msg.theta, stampMs: msg.t + this.senderOffsetMs };
       if (msg.stop !== undefined) this.stopsHeard[i] = true;
+      this.eStoppedAtBridge[i] = msg.stop === 'e-stop';
       return;
     }
     if (msg.tick === undefined) {
@@ -236,6 +240,21 @@ export class SwarmInbox {
       out[2 * i] = c.left;
       out[2 * i + 1] = c.right;
       if (stopped) stopped[i] = c.stopped;
+    });
+  }
+
+  /**
+   * Live: the commands of robots whose latest pose says the bridge holds them under the operator's e-stop set to
+   * zero in out (robot i's at 2i): their wheels turned zero, whatever their agents sent. An agent observes them
+   * so, as a single-process run's robots observe an e-stopped swarm. (A pose's stop is its agent's word or the
+   * bridge's; an agent that lies about its own robot could as well publish zero commands: nothing new.)
+   */
+  zeroEStopped(out: Float32Array): void {
+    if (this.mode !== 'live') return;
+    this.eStoppedAtBridge.forEach((stopped, i) => {
+      if (!stopped) return;
+      out[2 * i] = 0;
+      out[2 * i + 1] = 0;
     });
   }
 
