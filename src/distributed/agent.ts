@@ -157,7 +157,8 @@ export class RobotAgent {
    * The operator's injection (live trials): checked as the launch file's are, its attack loaded where it is needed
    * (the victim's agent always; the others only for an attack that draws from the run's stream, a fault or
    * observation noise), then placed at the next tick. A victim's agent answers on `.../events`: `order-refused`
-   * with why, or (placed) `injection-order` with the ticks.
+   * with why, or (placed) `injection-order` with the ticks. The end of injections is checked (trial, robots) and
+   * placed the same way (endOrdered).
    */
   private async takeOrder(msg: AgentOrderMsg): Promise<void> {
     const s = this.launch.settings;
