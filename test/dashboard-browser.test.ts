@@ -248,7 +248,7 @@ describe.skipIf(skip)(`dashboard page in headless Chromium against made-up ticks
     expect(await page.isVisible(`${row} .cusum`)).toBe(true);
     expect(await page.evaluate<string[]>(`(() => { const b = document.querySelector('${row} .cusum'); return [b.querySelector('b').style.left, b.querySelector('i').style.width]; })()`)).toEqual(['50%', '65%']);
     // Controls on, under the console's names.
-    expect(await page.evaluate<string[]>("[...document.querySelectorAll('#controls button')].filter((b) => !b.disabled).map((b) => b.textContent)")).toEqual(['start', 'stop', 'estop', 'release', 'inject', 'onflag']);
+    expect(await page.evaluate<string[]>("[...document.querySelectorAll('#controls button')].filter((b) => !b.disabled).map((b) => b.textContent)")).toEqual(['start', 'stop', 'estop', 'release', 'inject', 'end', 'onflag']);
     // An e-stop: the run reports it and then each of the 10 robots it stops; the log gets one line.
     server.tick(record(6, { stopped: 'e-stop' }), [estop, ...stops]);
     await expect.poll(() => page.textContent('#state'), { timeout: 30_000 }).toMatch(/^E-STOPPED/);
@@ -298,7 +298,7 @@ describe.skipIf(skip)(`dashboard page in headless Chromium against made-up ticks
     const why = 'a replay of a recording: the controls act on a live run only';
     expect(await page.textContent('#controls-off')).toBe(`controls off: ${why}`);
     const buttons = await page.evaluate<[string, boolean, string][]>("[...document.querySelectorAll('#controls button')].map((b) => [b.id, b.disabled, b.title])");
-    expect(buttons.map(([id]) => id)).toEqual(['start', 'stop', 'estop', 'release', 'inject', 'onflag']);
+    expect(buttons.map(([id]) => id)).toEqual(['start', 'stop', 'estop', 'release', 'inject', 'end-injection', 'onflag']);
     expect(await page.isDisabled('#onflag-mode')).toBe(true);
     expect(buttons.every(([, disabled, title]) => disabled && title === why)).toBe(true);
     expect(await page.isVisible('#inject-form')).toBe(false);

@@ -195,15 +195,16 @@ describe.skipIf(!loaded.ok)(loaded.ok ? title : `${title} (skipped: ${loaded.rea
     }
   });
 
-  it('operator services: Triggers through the run controller; ~/inject refused outside trial mode and carried out in a trial', async () => {
+  it('operator services: Triggers through the run controller; ~/inject and ~/end_injection refused outside trial mode and carried out in a trial', async () => {
     const r = await openRun(base.fresh(), 'services', false);
     try {
-      expect(r.node.services.map((s) => [s.name, s.type])).toEqual(['estop', 'release', 'stop', 'start', 'inject'].map((n) => [`~/${n}`, 'std_srvs/srv/Trigger']));
+      expect(r.node.services.map((s) => [s.name, s.type])).toEqual(['estop', 'release', 'stop', 'start', 'inject', 'end_injection'].map((n) => [`~/${n}`, 'std_srvs/srv/Trigger']));
       expect(await r.call('estop')).toEqual({ success: true, message: 'e-stop engaged: every robot stopped until ~/release' });
       expect(r.control.state.eStopped).toMatch(/ROS 2 ~\/estop/);
       expect(await r.call('release')).toMatchObject({ success: true });
       expect(r.control.state.eStopped).toBeNull();
       expect(await r.call('inject')).toEqual({ success: false, message: 'injections are refused outside trial mode (set trial: true in the launch file)' });
+      expect(await r.call('end_injection')).toEqual({ success: false, message: 'injections are refused outside trial mode (set trial: true in the launch file)' });
     } finally {
       await r.close();
     }
@@ -217,6 +218,10 @@ describe.skipIf(!loaded.ok)(loaded.ok ? title : `${title} (skipped: ${loaded.rea
       const set = trial.node.setParametersAtomically([ros.parameter('inject.robot', 'string', ids[1]!), ros.parameter('inject.attack', 'string', 'fault:spin'), ros.parameter('inject.seconds', 'double', 2.5)]);
       expect(set).toEqual({ successful: true, reason: null });
       expect(await trial.call('inject')).toMatchObject({ success: true, message: expect.stringContaining(`${ids[1]} compromised by fault:spin for 2.5 s`) });
+      // ~/end_injection ends it now; then there is nothing left to end on that robot.
+      expect(await trial.call('end_injection')).toEqual({ success: true, message: `${ids[1]}'s injections ended: back under its policy` });
+      expect(trial.run.events.at(-1)).toMatchObject({ kind: 'end-injection', robot: ids[1], reason: 'ros2' });
+      expect(await trial.call('end_injection')).toEqual({ success: false, message: `no injection on ${ids[1]} is running or planned` });
       // An attack module runs code in the runtime's process: one the launch file does not name is refused.
       trial.node.setParametersAtomically([ros.parameter('inject.attack', 'string', 'launch/attacks/orbit.ts')]);
       expect(await trial.call('inject')).toMatchObject({ success: false, message: expect.stringMatching(/attack module launch\/attacks\/orbit\.ts: over ROS 2 only the launch file's attack modules/) });
