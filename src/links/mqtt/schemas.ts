@@ -90,13 +90,18 @@ export const StopOrderSchema = z.discriminatedUnion('kind', [
  * has passed it starts it at once, late. `order` is the sender's id, which the victims' answers (`injection-order` or
  * `order-refused` on `.../events`) carry back.
  */
+/** What every order to the agents carries: the sender's id for it and the robots it names (ids, checked by each agent). */
+const agentOrder = {
+  v: z.literal(1),
+  t: time,
+  order: z.string().min(1).max(64),
+  robots: z.array(z.string().min(1).max(64)).min(1).max(10_000),
+};
+
 export const InjectOrderSchema = z
   .object({
-    v: z.literal(1),
-    t: time,
-    order: z.string().min(1).max(64),
+    ...agentOrder,
     kind: z.literal('inject'),
-    robots: z.array(z.string().min(1).max(64)).min(1).max(10_000),
     attack: z.string().min(1).max(1000).regex(/^\P{Cc}*$/u, 'printable text only'),
     seconds: finite.positive().max(24 * 3600),
     on: finite.positive().optional(),
@@ -113,11 +118,8 @@ export const InjectOrderSchema = z
  */
 export const EndInjectionOrderSchema = z
   .object({
-    v: z.literal(1),
-    t: time,
-    order: z.string().min(1).max(64),
+    ...agentOrder,
     kind: z.literal('end-injection'),
-    robots: z.array(z.string().min(1).max(64)).min(1).max(10_000),
     atTick: tick,
   })
   .strict();
